@@ -1,0 +1,65 @@
+/* The CPU: Unicorn in virtual-TLB mode behind a Unicorn-free interface. src/cpu.c is the
+ * only file that includes Unicorn. */
+#ifndef VMEMU_CPU_H
+#define VMEMU_CPU_H
+
+#include "vmemu/mm.h"
+
+struct cpu;
+
+/* General registers, in the order of Linux's user_regs_struct where it matters. */
+enum cpu_reg {
+    REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
+    REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+    REG_RIP, REG_RFLAGS, REG_FS_BASE, REG_GS_BASE,
+    REG_CS, REG_SS, REG_DS, REG_ES, REG_FS, REG_GS,
+    CPU_NREGS
+};
+
+/* Why cpu_run() returned. */
+enum cpu_exit_kind {
+    CPU_EXIT_STOP = 0, /* a syscall handler asked to stop (exit, exec, ...) */
+    CPU_EXIT_FAULT,    /* a memory access failed: mm->last_fault says what and why */
+    CPU_EXIT_OOM,      /* a fault needed a frame and none was left */
+    CPU_EXIT_ILLEGAL,  /* invalid instruction (SIGILL) */
+    CPU_EXIT_DIVIDE,   /* divide error (SIGFPE) */
+    CPU_EXIT_TRAP,     /* int3 or debug trap (SIGTRAP) */
+    CPU_EXIT_EXCEPTION,/* another CPU exception: intno says which (SIGSEGV) */
+    CPU_EXIT_PRIV,     /* hlt or the run ended without a reason: privileged instruction */
+    CPU_EXIT_ERROR,    /* Unicorn failed */
+};
+
+struct cpu_exit {
+    enum cpu_exit_kind kind; /* see enum cpu_exit_kind */
+    int intno;               /* CPU exception vector, for CPU_EXIT_EXCEPTION and traps */
+    uint64_t rip;            /* RIP when the run stopped (the faulting instruction) */
+};
+
+/* Called for every `syscall` instruction; registers are read and written with cpu_get /
+ * cpu_set. The handler leaves the return value in RAX itself. */
+typedef void (*cpu_syscall_fn)(void *ctx, struct cpu *cpu);
+
+/* Opens the engine, maps the frame pool as physical memory, installs the hooks and
+ * registers the TLB-flush and code-invalidation hooks in sys->cpu. Returns 0 or -EIO with
+ * one line on stderr. */
+int cpu_create(struct vmsys *sys, struct cpu **out);
+void cpu_destroy(struct cpu *cpu);
+/* The function called on every syscall instruction. */
+void cpu_set_syscall_handler(struct cpu *cpu, cpu_syscall_fn fn, void *ctx);
+/* Runs the current address space (sys->current) from the current RIP until a stop
+ * request, a fault or an exception. Returns 0 and fills *out, or -EIO. */
+int cpu_run(struct cpu *cpu, struct cpu_exit *out);
+/* From a syscall handler: stop after this instruction (RIP points past it). */
+void cpu_request_stop(struct cpu *cpu);
+uint64_t cpu_get(struct cpu *cpu, enum cpu_reg reg);
+/* Sets a register. Inside a syscall handler, setting RIP means "resume at this address". */
+void cpu_set(struct cpu *cpu, enum cpu_reg reg, uint64_t value);
+/* Resets registers for a new program: all zero, RIP=entry, RSP=sp, RFLAGS=0x202, the
+ * x87 and SSE control words as Linux sets them at exec. */
+void cpu_reset(struct cpu *cpu, gva_t entry, gva_t sp);
+/* Reads the 512-byte FXSAVE area (for signal frames and gdb). Returns 0 or -EIO. */
+int cpu_get_fxsave(struct cpu *cpu, uint8_t out[512]);
+/* Unicorn TLB flushes done so far (for the report). */
+uint64_t cpu_tlb_flushes(const struct cpu *cpu);
+
+#endif

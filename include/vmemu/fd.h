@@ -1,0 +1,35 @@
+/* A process's descriptor table: guest descriptor numbers mapped to host descriptors, so
+ * vmemu's own files never show through and fork can share the table later. */
+#ifndef VMEMU_FD_H
+#define VMEMU_FD_H
+
+#include "vmemu/types.h"
+
+#define FD_MAX 1024 /* RLIMIT_NOFILE */
+
+struct fd_entry {
+    int hostfd;    /* host descriptor; -1 = slot free */
+    bool cloexec;  /* O_CLOEXEC / FD_CLOEXEC */
+    char *path;    /* path the guest opened it with, or NULL (for /proc/self/fd) */
+};
+
+struct fdtable {
+    struct fd_entry fds[FD_MAX]; /* indexed by guest descriptor */
+};
+
+/* A table whose 0, 1, 2 are dups of the host's 0, 1, 2 (those that are open). Returns 0 or
+ * -errno. */
+int fd_table_init(struct fdtable *t);
+/* Closes every host descriptor. */
+void fd_table_destroy(struct fdtable *t);
+/* Installs hostfd at the lowest free guest number >= minfd. Returns it or -EMFILE (the
+ * caller keeps hostfd then). */
+int fd_install(struct fdtable *t, int hostfd, bool cloexec, const char *path, int minfd);
+/* The host descriptor of guest fd, or -EBADF. */
+int fd_host(const struct fdtable *t, int fd);
+/* Closes guest fd. Returns 0 or -EBADF. */
+int fd_close(struct fdtable *t, int fd);
+/* dup2/dup3: makes newfd refer to oldfd's file. Returns newfd or -errno. */
+int fd_dup_to(struct fdtable *t, int oldfd, int newfd, bool cloexec);
+
+#endif

@@ -1,0 +1,139 @@
+/* Address spaces (struct mm) and the machine-wide VM state they share (struct vmsys):
+ * frame pool, page cache, vmemu's TLB and the hooks that reach the CPU. The only place
+ * that changes PTEs is mm_set_pte(), which invalidates both TLBs on downgrades. */
+#ifndef VMEMU_MM_H
+#define VMEMU_MM_H
+
+#include "vmemu/pagecache.h"
+#include "vmemu/pagetable.h"
+#include "vmemu/phys.h"
+#include "vmemu/tlb.h"
+#include "vmemu/vma.h"
+
+/* Fault counters of one address space (Linux's words). */
+struct fault_stats {
+    uint64_t minor;      /* faults resolved without reading a file */
+    uint64_t major;      /* faults that read a file page */
+    uint64_t zero_page;  /* minor: read of an untouched anonymous page -> zero page */
+    uint64_t anon;       /* minor: new zeroed anonymous frame */
+    uint64_t file_minor; /* minor: file page found in the page cache */
+    uint64_t file_major; /* major: file page read from the host file */
+    uint64_t cow;        /* minor: write to a copy-on-write page copied the frame */
+    uint64_t cow_reuse;  /* minor: write to a copy-on-write page, last owner kept the frame */
+    uint64_t segv;       /* invalid accesses (SIGSEGV) */
+    uint64_t sigbus;     /* accesses past the end of a mapped file (SIGBUS) */
+    uint64_t stack_grow; /* faults that extended the stack area downwards */
+};
+
+/* Why an access failed, for the crash report. */
+enum fault_cause {
+    CAUSE_NONE = 0,
+    CAUSE_NULL,          /* address in the first 64 KiB with nothing mapped */
+    CAUSE_UNMAPPED,      /* no area contains the address */
+    CAUSE_STACK_GUARD,   /* just below the stack, beyond what it may grow */
+    CAUSE_WRITE_RO,      /* write to an area without write permission */
+    CAUSE_EXEC_NX,       /* instruction fetch from an area without exec permission */
+    CAUSE_READ_NONE,     /* read of an area without read permission (PROT_NONE) */
+    CAUSE_NONCANONICAL,  /* address outside user space */
+    CAUSE_BEYOND_FILE,   /* SIGBUS: page entirely past the end of the mapped file */
+    CAUSE_OOM,           /* no frame left */
+};
+
+/* The last failed access of an address space. */
+struct fault_info {
+    gva_t va;              /* faulting address (page-aligned when only the page is known) */
+    enum access access;    /* read, write or fetch */
+    int signo;             /* SIGSEGV, SIGBUS or SIGKILL (out of memory) */
+    int code;              /* si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR */
+    enum fault_cause cause;
+};
+
+/* Callbacks into the CPU, set by whoever owns it (NULL in unit tests). */
+struct vmsys_cpu_ops {
+    void (*flush_tlb)(void *ctx);                /* drop every cached translation */
+    void (*invalidate_code)(void *ctx, pfn_t pfn); /* drop translated code of a frame */
+    void *ctx;
+};
+
+/* Machine-wide VM state: one per vmemu run. */
+struct vmsys {
+    struct phys phys;          /* the frame pool */
+    struct pagecache pc;       /* file pages */
+    struct tlb tlb;            /* vmemu's TLB (one CPU) */
+    struct mm *current;        /* address space the CPU runs */
+    struct vmsys_cpu_ops cpu;  /* CPU hooks */
+    bool cpu_flush_pending;    /* a downgrade happened: the CPU's TLB must be flushed */
+    uint64_t cpu_flushes;      /* flushes of the CPU's TLB done for downgrades */
+};
+
+/* Per-address-space counters beyond faults. */
+struct mm_stats {
+    struct fault_stats faults; /* see struct fault_stats */
+    uint64_t fills;            /* translations requested by the CPU (Unicorn TLB misses) */
+    uint64_t rss;              /* pages mapped now (zero page excluded) */
+    uint64_t peak_rss;         /* highest rss */
+    uint64_t peak_vm;          /* highest mapped virtual size in pages */
+    uint64_t peak_pt_pages;    /* highest number of page-table pages */
+};
+
+/* Where mappings go, as Linux lays them out (x86-64, no randomisation). */
+#define MM_STACK_TOP     0x00007ffffffff000ULL /* top of the main stack */
+#define MM_STACK_LIMIT   (8ULL << 20)          /* default RLIMIT_STACK */
+#define MM_STACK_GAP     (256ULL << 12)        /* Linux's stack_guard_gap: 256 pages */
+#define MM_MMAP_LOW      0x0000000000010000ULL /* mmap_min_addr */
+
+/* One address space. */
+struct mm {
+    struct vmsys *sys;       /* machine it lives on */
+    struct pt pt;            /* its page tables */
+    struct vma_list vmas;    /* its areas */
+    gva_t start_brk;         /* start of the heap (first byte after the program image) */
+    gva_t brk;               /* current program break (not page-aligned) */
+    gva_t mmap_base;         /* top of the mmap area: below the stack and its gap */
+    gva_t stack_top;         /* highest address of the main stack */
+    uint64_t stack_limit;    /* RLIMIT_STACK in bytes */
+    struct mm_stats stats;   /* counters */
+    struct fault_info last_fault; /* the last failed access (valid when signo != 0) */
+};
+
+/* Sets up the frame pool, page cache and TLB. Returns 0 or -errno. */
+int vmsys_init(struct vmsys *sys, uint64_t mem_bytes, unsigned tlb_entries,
+               unsigned tlb_ways);
+void vmsys_destroy(struct vmsys *sys);
+
+/* A new empty address space. Returns 0 or -ENOMEM. */
+int mm_create(struct vmsys *sys, struct mm **out);
+/* Unmaps everything, frees the tables and the mm. */
+void mm_destroy(struct mm *mm);
+
+/* Changes the PTE at ptep (for va) to `new`, keeping rss, the reverse map and frame
+ * references as they are (callers own those), and invalidates vmemu's TLB entry and the
+ * CPU's TLB when the change takes away a permission or a frame. */
+void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t new);
+/* Maps pfn at va with `pte_flags` into an empty (none) slot: takes over one frame
+ * reference from the caller, adds the reverse map and counts rss. Returns 0 or -ENOMEM. */
+int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags);
+/* Removes the mapping of one page (present or swap), dropping its frame reference. */
+void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep);
+
+/* Maps [start, start+len) with prot/flags, backed by file at byte offset `off` (or
+ * anonymous when file is NULL), replacing whatever was there. start and len page-aligned.
+ * Returns 0 or -errno. */
+int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t flags,
+           enum vma_kind kind, struct vfile *file, uint64_t off, uint64_t file_end);
+/* Unmaps [start, start+len): pages are released, tables pruned. Returns 0 or -errno. */
+int mm_unmap(struct mm *mm, gva_t start, uint64_t len);
+/* Changes the protection of [start, start+len); every page must be mapped.
+ * Returns 0, -ENOMEM (a hole), -EACCES (PROT_WRITE on a read-only shared file). */
+int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot);
+/* Sets the program break; returns the new break (the old one when refused), as Linux. */
+gva_t mm_brk(struct mm *mm, gva_t newbrk);
+/* Picks an address for a new mapping of len bytes: the hint if free, else top-down from
+ * mmap_base. Returns 0 or -ENOMEM. */
+int mm_get_unmapped_area(struct mm *mm, gva_t hint, uint64_t len, gva_t *out);
+/* Virtual size in pages (all areas). */
+uint64_t mm_vm_pages(const struct mm *mm);
+/* Records the current table-page count into peak stats. */
+void mm_note_pt_pages(struct mm *mm);
+
+#endif

@@ -1,0 +1,85 @@
+/* Physical memory: the frame pool, frame descriptors with reference counts and a reverse
+ * map, and the shared zero page. */
+#ifndef VMEMU_PHYS_H
+#define VMEMU_PHYS_H
+
+#include "vmemu/types.h"
+
+struct mm;
+
+/* Frame flags. */
+#define FRAME_EXECUTED  0x01u /* fetched by the CPU: translated code may exist for it */
+#define FRAME_PAGETABLE 0x02u /* holds a page table */
+#define FRAME_ZERO      0x04u /* the shared zero page */
+#define FRAME_PAGECACHE 0x08u /* owned by the page cache (file page) */
+#define FRAME_PINNED    0x10u /* never evicted */
+
+/* One (mm, va) that maps a frame: the reverse map. */
+struct rmap {
+    struct mm *mm;     /* address space that maps the frame */
+    gva_t va;          /* page-aligned address in that space */
+    struct rmap *next; /* next mapping of the same frame */
+};
+
+/* Descriptor of one frame. */
+struct frame {
+    uint32_t refcount; /* owners: PTEs mapping it, the page cache; 0 = free */
+    uint32_t flags;    /* FRAME_* */
+    uint64_t index;    /* page-cache frames: page index in the file */
+    void *owner;       /* page-cache frames: the struct vfile */
+    struct rmap *rmap; /* every PTE that maps this frame */
+};
+
+/* Called before a frame that held executed code is written by vmemu or reused, so the
+ * CPU can drop translations of it. */
+typedef void (*phys_code_hook)(void *ctx, pfn_t pfn);
+
+/* The pool: one host mapping; frame N lives at mem + N * PAGE_SIZE. */
+struct phys {
+    uint8_t *mem;           /* host mapping of the whole pool */
+    uint64_t bytes;         /* pool size in bytes (nframes * PAGE_SIZE) */
+    uint64_t nframes;       /* frames in the pool, frame 0 included */
+    struct frame *frames;   /* descriptors, indexed by pfn */
+    pfn_t *free_stack;      /* freed frames, reused last-in first-out */
+    uint64_t nfree_stack;   /* entries in free_stack */
+    pfn_t next_fresh;       /* first never-used frame */
+    uint64_t used;          /* frames handed out, zero page included */
+    uint64_t peak_used;     /* highest value of used */
+    pfn_t zero_pfn;         /* the shared zero page */
+    phys_code_hook code_hook; /* see phys_code_hook; may be NULL */
+    void *code_ctx;         /* argument of code_hook */
+};
+
+/* Creates a pool of `bytes` (rounded down to pages, at least 4 frames) and the zero page.
+ * Returns 0, -EINVAL for a size that is too small, or -ENOMEM. */
+int phys_init(struct phys *p, uint64_t bytes);
+/* Releases the pool and every descriptor. */
+void phys_destroy(struct phys *p);
+/* Takes a free frame with refcount 1 and no flags; zeroes it when `zero`.
+ * Returns 0 and sets *out, or -ENOMEM when the pool is empty. */
+int phys_alloc(struct phys *p, bool zero, pfn_t *out);
+/* Adds a reference to an allocated frame. */
+void phys_get(struct phys *p, pfn_t pfn);
+/* Drops a reference; the frame is freed when the last one goes. The zero page is never freed. */
+void phys_put(struct phys *p, pfn_t pfn);
+/* Frames still available. */
+uint64_t phys_free_frames(const struct phys *p);
+/* Records that (mm, va) maps pfn / no longer maps it. Returns 0 or -ENOMEM. */
+int phys_rmap_add(struct phys *p, pfn_t pfn, struct mm *mm, gva_t va);
+void phys_rmap_del(struct phys *p, pfn_t pfn, struct mm *mm, gva_t va);
+/* Tells the CPU to forget translated code of pfn if it ever ran; call before vmemu writes
+ * into a frame that may hold code. */
+void phys_before_write(struct phys *p, pfn_t pfn);
+
+/* Host address of a frame: only for vmemu's own copies, never kept across an eviction. */
+static inline void *phys_hva(const struct phys *p, pfn_t pfn)
+{
+    return p->mem + (pfn << PAGE_SHIFT);
+}
+
+static inline struct frame *phys_frame(const struct phys *p, pfn_t pfn)
+{
+    return &p->frames[pfn];
+}
+
+#endif

@@ -1,0 +1,20 @@
+/* What the user sees of a run: the --stats summary, the --report JSON, the crash report
+ * of a guest killed by a fault, and the VMA table. */
+#ifndef VMEMU_REPORT_H
+#define VMEMU_REPORT_H
+
+#include <stdio.h>
+
+#include "vmemu/proc.h"
+
+/* Prints the /usr/bin/time -v style summary of a finished process. */
+void report_stats(FILE *out, const struct proc *p);
+/* Writes the JSON report of a finished process to path. Returns 0 or -errno. */
+int report_json(const char *path, const struct proc *p);
+/* Prints the report of a guest killed by a memory fault or a CPU exception: what, where,
+ * why, which mapping, the registers and the faulting instruction. */
+void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex);
+/* Prints the VMA table (start, end, perms, kind, file, resident pages). */
+void report_maps(FILE *out, const struct proc *p);
+
+#endif

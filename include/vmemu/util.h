@@ -1,0 +1,12 @@
+/* Small helpers shared by the front end and reports: size parsing, host time. */
+#ifndef VMEMU_UTIL_H
+#define VMEMU_UTIL_H
+
+#include "vmemu/types.h"
+
+/* Parses "64M", "1G", "4096", "512K" into bytes. Returns 0 or -EINVAL. */
+int parse_size(const char *s, uint64_t *out);
+/* Host monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+#endif

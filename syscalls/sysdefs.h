@@ -1,0 +1,86 @@
+/* What every syscall handler file includes: the handler prototypes generated from the
+ * table and the SYSCALL_DEFINEn macros that turn raw register arguments into typed
+ * parameters, as Linux's SYSCALL_DEFINE does. */
+#ifndef VMEMU_SYSDEFS_H
+#define VMEMU_SYSDEFS_H
+
+#include <errno.h>
+
+#include "table.h"
+#include "vmemu/proc.h"
+#include "vmemu/uaccess.h"
+
+#define SYSCALL_PROTO(nr, name, ...) long sys_##name(struct proc *p, const uint64_t *a);
+SYSCALL_TABLE(SYSCALL_PROTO)
+#undef SYSCALL_PROTO
+
+#define SYSCALL_UNUSED __attribute__((unused))
+
+#define SYSCALL_DEFINE0(name)                                                  \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED);                  \
+    long sys_##name(struct proc *p, const uint64_t *a)                         \
+    {                                                                          \
+        (void)a;                                                               \
+        return do_sys_##name(p);                                               \
+    }                                                                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED)
+
+#define SYSCALL_DEFINE1(name, t1, a1)                                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1);           \
+    long sys_##name(struct proc *p, const uint64_t *a)                         \
+    {                                                                          \
+        return do_sys_##name(p, (t1)a[0]);                                     \
+    }                                                                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1)
+
+#define SYSCALL_DEFINE2(name, t1, a1, t2, a2)                                  \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2);    \
+    long sys_##name(struct proc *p, const uint64_t *a)                         \
+    {                                                                          \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1]);                           \
+    }                                                                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2)
+
+#define SYSCALL_DEFINE3(name, t1, a1, t2, a2, t3, a3)                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
+                              t3 a3);                                          \
+    long sys_##name(struct proc *p, const uint64_t *a)                         \
+    {                                                                          \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2]);                 \
+    }                                                                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
+                              t3 a3)
+
+#define SYSCALL_DEFINE4(name, t1, a1, t2, a2, t3, a3, t4, a4)                  \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
+                              t3 a3, t4 a4);                                   \
+    long sys_##name(struct proc *p, const uint64_t *a)                         \
+    {                                                                          \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3]);       \
+    }                                                                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
+                              t3 a3, t4 a4)
+
+#define SYSCALL_DEFINE5(name, t1, a1, t2, a2, t3, a3, t4, a4, t5, a5)          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
+                              t3 a3, t4 a4, t5 a5);                            \
+    long sys_##name(struct proc *p, const uint64_t *a)                         \
+    {                                                                          \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3],        \
+                             (t5)a[4]);                                        \
+    }                                                                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
+                              t3 a3, t4 a4, t5 a5)
+
+#define SYSCALL_DEFINE6(name, t1, a1, t2, a2, t3, a3, t4, a4, t5, a5, t6, a6)  \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
+                              t3 a3, t4 a4, t5 a5, t6 a6);                     \
+    long sys_##name(struct proc *p, const uint64_t *a)                         \
+    {                                                                          \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3],        \
+                             (t5)a[4], (t6)a[5]);                              \
+    }                                                                          \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
+                              t3 a3, t4 a4, t5 a5, t6 a6)
+
+#endif

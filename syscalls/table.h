@@ -1,0 +1,79 @@
+/* The syscall table: one line per implemented syscall drives both dispatch and --trace.
+ * X(nr, name, nargs, ret, a1, a2, a3, a4, a5, a6)
+ * Argument and return kinds say how --trace prints them:
+ *   I signed decimal, U unsigned decimal, X hex, P pointer, S guest string, F descriptor,
+ *   O open flags, M mmap prot, N unused.
+ * Handlers are `long sys_NAME(struct proc *p, const uint64_t *a)`, defined with the
+ * SYSCALL_DEFINEn macros of syscalls/sysdefs.h. */
+#ifndef VMEMU_SYSCALL_TABLE_H
+#define VMEMU_SYSCALL_TABLE_H
+
+#define SYSCALL_TABLE(X)                                                       \
+    X(0, read, 3, I, F, P, U, N, N, N)                                         \
+    X(1, write, 3, I, F, P, U, N, N, N)                                        \
+    X(2, open, 3, I, S, O, X, N, N, N)                                         \
+    X(3, close, 1, I, F, N, N, N, N, N)                                        \
+    X(4, stat, 2, I, S, P, N, N, N, N)                                         \
+    X(5, fstat, 2, I, F, P, N, N, N, N)                                        \
+    X(6, lstat, 2, I, S, P, N, N, N, N)                                        \
+    X(8, lseek, 3, I, F, I, I, N, N, N)                                        \
+    X(9, mmap, 6, X, P, U, M, X, F, X)                                         \
+    X(10, mprotect, 3, I, P, U, M, N, N, N)                                    \
+    X(11, munmap, 2, I, P, U, N, N, N, N)                                      \
+    X(12, brk, 1, X, P, N, N, N, N, N)                                         \
+    X(13, rt_sigaction, 4, I, I, P, P, U, N, N)                                \
+    X(14, rt_sigprocmask, 4, I, I, P, P, U, N, N)                              \
+    X(16, ioctl, 3, I, F, X, P, N, N, N)                                       \
+    X(17, pread64, 4, I, F, P, U, I, N, N)                                     \
+    X(18, pwrite64, 4, I, F, P, U, I, N, N)                                    \
+    X(19, readv, 3, I, F, P, I, N, N, N)                                       \
+    X(20, writev, 3, I, F, P, I, N, N, N)                                      \
+    X(21, access, 2, I, S, X, N, N, N, N)                                      \
+    X(24, sched_yield, 0, I, N, N, N, N, N, N)                                 \
+    X(32, dup, 1, I, F, N, N, N, N, N)                                         \
+    X(33, dup2, 2, I, F, F, N, N, N, N)                                        \
+    X(35, nanosleep, 2, I, P, P, N, N, N, N)                                   \
+    X(39, getpid, 0, I, N, N, N, N, N, N)                                      \
+    X(60, exit, 1, I, I, N, N, N, N, N)                                        \
+    X(63, uname, 1, I, P, N, N, N, N, N)                                       \
+    X(72, fcntl, 3, I, F, I, X, N, N, N)                                       \
+    X(79, getcwd, 2, I, P, U, N, N, N, N)                                      \
+    X(80, chdir, 1, I, S, N, N, N, N, N)                                       \
+    X(82, rename, 2, I, S, S, N, N, N, N)                                      \
+    X(83, mkdir, 2, I, S, X, N, N, N, N)                                       \
+    X(87, unlink, 1, I, S, N, N, N, N, N)                                      \
+    X(89, readlink, 3, I, S, P, U, N, N, N)                                    \
+    X(96, gettimeofday, 2, I, P, P, N, N, N, N)                                \
+    X(97, getrlimit, 2, I, I, P, N, N, N, N)                                   \
+    X(98, getrusage, 2, I, I, P, N, N, N, N)                                   \
+    X(102, getuid, 0, I, N, N, N, N, N, N)                                     \
+    X(104, getgid, 0, I, N, N, N, N, N, N)                                     \
+    X(107, geteuid, 0, I, N, N, N, N, N, N)                                    \
+    X(108, getegid, 0, I, N, N, N, N, N, N)                                    \
+    X(110, getppid, 0, I, N, N, N, N, N, N)                                    \
+    X(158, arch_prctl, 2, I, X, X, N, N, N, N)                                 \
+    X(186, gettid, 0, I, N, N, N, N, N, N)                                     \
+    X(201, time, 1, I, P, N, N, N, N, N)                                       \
+    X(204, sched_getaffinity, 3, I, I, U, P, N, N, N)                          \
+    X(217, getdents64, 3, I, F, P, U, N, N, N)                                 \
+    X(218, set_tid_address, 1, I, P, N, N, N, N, N)                            \
+    X(228, clock_gettime, 2, I, I, P, N, N, N, N)                              \
+    X(230, clock_nanosleep, 4, I, I, I, P, P, N, N)                            \
+    X(231, exit_group, 1, I, I, N, N, N, N, N)                                 \
+    X(257, openat, 4, I, F, S, O, X, N, N)                                     \
+    X(258, mkdirat, 3, I, F, S, X, N, N, N)                                    \
+    X(262, newfstatat, 4, I, F, S, P, X, N, N)                                 \
+    X(263, unlinkat, 3, I, F, S, X, N, N, N)                                   \
+    X(264, renameat, 4, I, F, S, F, S, N, N)                                   \
+    X(267, readlinkat, 4, I, F, S, P, U, N, N)                                 \
+    X(269, faccessat, 3, I, F, S, X, N, N, N)                                  \
+    X(273, set_robust_list, 2, I, P, U, N, N, N, N)                            \
+    X(292, dup3, 3, I, F, F, X, N, N, N)                                       \
+    X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
+    X(316, renameat2, 5, I, F, S, F, S, X, N)                                  \
+    X(318, getrandom, 3, I, P, U, X, N, N, N)                                  \
+    X(332, statx, 5, I, F, S, X, X, P, N)                                      \
+    X(334, rseq, 4, I, P, U, X, X, N, N)                                       \
+    X(439, faccessat2, 4, I, F, S, X, X, N, N)
+
+#endif
