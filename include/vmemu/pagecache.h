@@ -15,6 +15,7 @@ struct vfile {
     uint64_t dev, ino;  /* host identity */
     char *path;         /* path as the guest named it (for reports and /proc) */
     unsigned refs;      /* VMAs, open guest files and the loader holding it */
+    struct pagecache *pc; /* the cache its pages live in */
     struct vfile *next; /* registry list */
 };
 
@@ -45,7 +46,7 @@ int vfile_from_fd(struct pagecache *pc, int hostfd, const char *path, struct vfi
 int vfile_open(struct pagecache *pc, const char *path, struct vfile **out);
 void vfile_get(struct vfile *f);
 /* Drops a reference; the last one drops the file's cached pages and closes it. */
-void vfile_put(struct pagecache *pc, struct vfile *f);
+void vfile_put(struct vfile *f);
 /* Current size of the host file in bytes, or -errno. */
 int64_t vfile_size(const struct vfile *f);
 
