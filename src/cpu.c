@@ -1,1 +1,347 @@
-/* placeholder: being written */
+/* The CPU: the only file that talks to Unicorn. Unicorn 2.1 runs in virtual-TLB mode with
+ * a Haswell model; the frame pool is its physical memory at PA 0, and every miss of its
+ * internal TLB comes to cpu_fill(), which asks vmemu's MMU (mmu_fill) for the frame and
+ * permissions. Also here: the syscall hook (RIP/RCX/R11 as Linux's ABI), the interrupt
+ * hook with the #DF workaround, Linux's initial FPU state, TLB flushes after PTE
+ * downgrades, and invalidation of translated code by frame through a private
+ * exec-only "direct map" window. Every Unicorn fact relied on is in
+ * ../shared/design/UNICORN.md and has a test in tests/test_cpu.c. Called by run.c and
+ * the syscall layer. */
+#include "vmemu/cpu.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+#include "vmemu/mmu.h"
+
+#define CPU_TCG_BUFFER (64u << 20)
+#define CPU_NO_INTR    (-1)
+
+struct cpu {
+    uc_engine *uc;           /* the engine */
+    struct vmsys *sys;       /* machine: pool, current mm, flush requests */
+    cpu_syscall_fn syscall;  /* syscall handler */
+    void *syscall_ctx;       /* its argument */
+    bool in_syscall;         /* inside the syscall hook (RIP writes need the -2 quirk) */
+    bool stop_requested;     /* a handler asked to stop the run */
+    bool fault_pending;      /* the fill callback refused an access */
+    int fault_rc;            /* mmu_fill's error for that access */
+    int intr;                /* CPU exception vector seen by the INTR hook, or -1 */
+    bool dm_active;          /* the direct-map window may be filled (code invalidation) */
+    uint64_t flushes;        /* uc_ctl_flush_tlb calls */
+    uc_context *ctx;         /* scratch context for the #DF workaround */
+    long df_offset;          /* offset of old_exception in the context blob, or -1 */
+    size_t ctx_size;         /* uc_context_size() */
+    uc_hook hooks[3];        /* fill, syscall, interrupt */
+};
+
+static const int cpu_uc_regs[CPU_NREGS] = {
+    [REG_RAX] = UC_X86_REG_RAX, [REG_RBX] = UC_X86_REG_RBX, [REG_RCX] = UC_X86_REG_RCX,
+    [REG_RDX] = UC_X86_REG_RDX, [REG_RSI] = UC_X86_REG_RSI, [REG_RDI] = UC_X86_REG_RDI,
+    [REG_RBP] = UC_X86_REG_RBP, [REG_RSP] = UC_X86_REG_RSP, [REG_R8] = UC_X86_REG_R8,
+    [REG_R9] = UC_X86_REG_R9,   [REG_R10] = UC_X86_REG_R10, [REG_R11] = UC_X86_REG_R11,
+    [REG_R12] = UC_X86_REG_R12, [REG_R13] = UC_X86_REG_R13, [REG_R14] = UC_X86_REG_R14,
+    [REG_R15] = UC_X86_REG_R15, [REG_RIP] = UC_X86_REG_RIP,
+    [REG_RFLAGS] = UC_X86_REG_RFLAGS, [REG_FS_BASE] = UC_X86_REG_FS_BASE,
+    [REG_GS_BASE] = UC_X86_REG_GS_BASE, [REG_CS] = UC_X86_REG_CS, [REG_SS] = UC_X86_REG_SS,
+    [REG_DS] = UC_X86_REG_DS, [REG_ES] = UC_X86_REG_ES, [REG_FS] = UC_X86_REG_FS,
+    [REG_GS] = UC_X86_REG_GS,
+};
+
+/* Logs a Unicorn error once with what was being done; returns 0 or -EIO. */
+static int cpu_check(uc_err err, const char *what)
+{
+    if (err == UC_ERR_OK)
+        return 0;
+    fprintf(stderr, "vmemu: unicorn: %s: %s\n", what, uc_strerror(err));
+    return -EIO;
+}
+
+static void cpu_flush_if_pending(struct cpu *c)
+{
+    if (c->sys->cpu_flush_pending) {
+        c->sys->cpu_flush_pending = false;
+        uc_ctl_flush_tlb(c->uc);
+        c->flushes++;
+    }
+}
+
+/* Unicorn's TLB-miss callback: translate through vmemu's MMU. A refusal is recorded here
+ * because Unicorn reports it only as UC_ERR_EXCEPTION, with no other hook. */
+static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *user)
+{
+    struct cpu *c = user;
+    (void)uc;
+    if (c->dm_active && va >= CPU_DM_BASE && va - CPU_DM_BASE < c->sys->phys.bytes) {
+        e->paddr = va - CPU_DM_BASE;
+        e->perms = UC_PROT_EXEC;
+        return true;
+    }
+    struct mm *mm = c->sys->current;
+    enum access access = type == UC_MEM_WRITE   ? ACCESS_WRITE
+                         : type == UC_MEM_FETCH ? ACCESS_EXEC
+                                                : ACCESS_READ;
+    struct fill f;
+    int rc = mm ? mmu_fill(mm, va, access, &f) : -EFAULT;
+    if (rc < 0) {
+        c->fault_pending = true;
+        c->fault_rc = rc;
+        return false;
+    }
+    cpu_flush_if_pending(c);
+    e->paddr = f.pfn << PAGE_SHIFT;
+    e->perms = ((f.perms & MMU_R) ? UC_PROT_READ : 0) | ((f.perms & MMU_W) ? UC_PROT_WRITE : 0) |
+               ((f.perms & MMU_X) ? UC_PROT_EXEC : 0);
+    return true;
+}
+
+/* The `syscall` instruction: Linux's ABI sets RCX to the return RIP and R11 to RFLAGS. */
+static void cpu_on_syscall(uc_engine *uc, void *user)
+{
+    struct cpu *c = user;
+    uint64_t rip, rflags;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
+    c->in_syscall = true;
+    c->syscall(c->syscall_ctx, c);
+    c->in_syscall = false;
+    uint64_t rcx = rip + 2;
+    uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
+    uc_reg_write(uc, UC_X86_REG_R11, &rflags);
+    cpu_flush_if_pending(c);
+    if (c->stop_requested)
+        uc_emu_stop(uc);
+}
+
+/* Resets Unicorn's "exception in flight" field, which it never clears for exceptions
+ * delivered to UC_HOOK_INTR (upstream issue 1883): without this the second #DE becomes a
+ * #DF and the third silently ends the run. */
+static void cpu_df_workaround(struct cpu *c)
+{
+    if (c->df_offset < 0)
+        return;
+    if (uc_context_save(c->uc, c->ctx) != UC_ERR_OK)
+        return;
+    int32_t none = -1;
+    memcpy((uint8_t *)c->ctx + c->df_offset, &none, sizeof(none));
+    uc_context_restore(c->uc, c->ctx);
+}
+
+static void cpu_on_intr(uc_engine *uc, uint32_t intno, void *user)
+{
+    struct cpu *c = user;
+    c->intr = (int)intno;
+    cpu_df_workaround(c);
+    uc_emu_stop(uc);
+}
+
+/* Finds old_exception in the context blob: 96 bytes after DR0 in 2.1.1, and it must
+ * read -1 before any exception. Leaves df_offset -1 when the layout is not as known. */
+static void cpu_find_df_offset(struct cpu *c)
+{
+    const uint64_t marker = 0x5eed0fdf5eed0fdfULL;
+    uint64_t zero = 0;
+    c->df_offset = -1;
+    c->ctx_size = uc_context_size(c->uc);
+    if (uc_context_alloc(c->uc, &c->ctx) != UC_ERR_OK)
+        return;
+    uc_reg_write(c->uc, UC_X86_REG_DR0, &marker);
+    if (uc_context_save(c->uc, c->ctx) == UC_ERR_OK) {
+        const uint8_t *blob = (const uint8_t *)c->ctx;
+        for (size_t off = 0; off + 96 + 4 <= c->ctx_size; off++) {
+            if (memcmp(blob + off, &marker, sizeof(marker)) == 0) {
+                int32_t v;
+                memcpy(&v, blob + off + 96, sizeof(v));
+                if (v == -1)
+                    c->df_offset = (long)(off + 96);
+                break;
+            }
+        }
+    }
+    uc_reg_write(c->uc, UC_X86_REG_DR0, &zero);
+}
+
+static void cpu_invalidate_code(void *ctx, pfn_t pfn)
+{
+    struct cpu *c = ctx;
+    uint64_t va = CPU_DM_BASE + (pfn << PAGE_SHIFT);
+    c->dm_active = true;
+    uc_ctl_remove_cache(c->uc, va, va + PAGE_SIZE);
+    c->dm_active = false;
+    /* Drop the window's TLB entry before the guest runs again. */
+    c->sys->cpu_flush_pending = true;
+}
+
+static void cpu_flush_hook(void *ctx)
+{
+    struct cpu *c = ctx;
+    uc_ctl_flush_tlb(c->uc);
+    c->flushes++;
+}
+
+/* Opens and configures the engine in the order UNICORN.md prescribes. Returns 0 or -EIO. */
+int cpu_create(struct vmsys *sys, struct cpu **out)
+{
+    struct cpu *c = calloc(1, sizeof(*c));
+    int rc = -EIO;
+    if (!c)
+        return -ENOMEM;
+    c->sys = sys;
+    c->intr = CPU_NO_INTR;
+    if ((rc = cpu_check(uc_open(UC_ARCH_X86, UC_MODE_64, &c->uc), "open")) < 0)
+        goto err;
+    /* These two must come before anything else. */
+    if ((rc = cpu_check(uc_ctl_set_cpu_model(c->uc, UC_CPU_X86_HASWELL), "cpu model")) < 0 ||
+        (rc = cpu_check(uc_ctl_set_tcg_buffer_size(c->uc, CPU_TCG_BUFFER), "code buffer")) < 0 ||
+        (rc = cpu_check(uc_ctl_tlb_mode(c->uc, UC_TLB_VIRTUAL), "virtual TLB")) < 0 ||
+        (rc = cpu_check(uc_mem_map_ptr(c->uc, 0, sys->phys.bytes, UC_PROT_ALL, sys->phys.mem),
+                        "map frame pool")) < 0)
+        goto err;
+    if ((rc = cpu_check(uc_hook_add(c->uc, &c->hooks[0], UC_HOOK_TLB_FILL, (void *)cpu_fill, c,
+                                    1, 0),
+                        "fill hook")) < 0 ||
+        (rc = cpu_check(uc_hook_add(c->uc, &c->hooks[1], UC_HOOK_INSN, (void *)cpu_on_syscall,
+                                    c, 1, 0, UC_X86_INS_SYSCALL),
+                        "syscall hook")) < 0 ||
+        (rc = cpu_check(uc_hook_add(c->uc, &c->hooks[2], UC_HOOK_INTR, (void *)cpu_on_intr, c,
+                                    1, 0),
+                        "interrupt hook")) < 0)
+        goto err;
+    cpu_find_df_offset(c);
+    sys->cpu.flush_tlb = cpu_flush_hook;
+    sys->cpu.invalidate_code = cpu_invalidate_code;
+    sys->cpu.ctx = c;
+    sys->phys.code_hook = cpu_invalidate_code;
+    sys->phys.code_ctx = c;
+    *out = c;
+    return 0;
+err:
+    cpu_destroy(c);
+    return rc;
+}
+
+/* Closes the engine. */
+void cpu_destroy(struct cpu *c)
+{
+    if (!c)
+        return;
+    if (c->sys && c->sys->phys.code_ctx == c) {
+        c->sys->phys.code_hook = NULL;
+        c->sys->phys.code_ctx = NULL;
+        memset(&c->sys->cpu, 0, sizeof(c->sys->cpu));
+    }
+    if (c->ctx)
+        uc_context_free(c->ctx);
+    if (c->uc)
+        uc_close(c->uc);
+    free(c);
+}
+
+/* The function called on every syscall instruction. */
+void cpu_set_syscall_handler(struct cpu *c, cpu_syscall_fn fn, void *ctx)
+{
+    c->syscall = fn;
+    c->syscall_ctx = ctx;
+}
+
+/* From a syscall handler: end the run after this instruction. */
+void cpu_request_stop(struct cpu *c)
+{
+    c->stop_requested = true;
+}
+
+static enum cpu_exit_kind cpu_exit_of_intr(int intno)
+{
+    switch (intno) {
+    case 0: return CPU_EXIT_DIVIDE; /* #DE */
+    case 1: case 3: return CPU_EXIT_TRAP; /* #DB, #BP */
+    case 6: return CPU_EXIT_ILLEGAL; /* #UD */
+    default: return CPU_EXIT_EXCEPTION;
+    }
+}
+
+/* Runs sys->current from RIP until a stop request, a fault or an exception. */
+int cpu_run(struct cpu *c, struct cpu_exit *out)
+{
+    uint64_t rip;
+    c->stop_requested = false;
+    c->fault_pending = false;
+    c->intr = CPU_NO_INTR;
+    cpu_flush_if_pending(c);
+    uc_reg_read(c->uc, UC_X86_REG_RIP, &rip);
+    /* until = 0: any other value makes Unicorn translate until-1 after the run. */
+    uc_err err = uc_emu_start(c->uc, rip, 0, 0, 0);
+    uc_reg_read(c->uc, UC_X86_REG_RIP, &out->rip);
+    out->intno = c->intr;
+    if (c->fault_pending) {
+        out->kind = c->fault_rc == -ENOMEM ? CPU_EXIT_OOM : CPU_EXIT_FAULT;
+    } else if (c->intr != CPU_NO_INTR) {
+        out->kind = cpu_exit_of_intr(c->intr);
+    } else if (err == UC_ERR_INSN_INVALID) {
+        out->kind = CPU_EXIT_ILLEGAL;
+    } else if (err == UC_ERR_OK) {
+        out->kind = c->stop_requested ? CPU_EXIT_STOP : CPU_EXIT_PRIV;
+    } else if (err == UC_ERR_EXCEPTION) {
+        out->kind = CPU_EXIT_EXCEPTION;
+    } else {
+        out->kind = CPU_EXIT_ERROR;
+        return cpu_check(err, "run");
+    }
+    return 0;
+}
+
+/* Reads a register. */
+uint64_t cpu_get(struct cpu *c, enum cpu_reg reg)
+{
+    uint64_t v = 0;
+    uc_reg_read(c->uc, cpu_uc_regs[reg], &v);
+    return v;
+}
+
+/* Writes a register; inside the syscall hook a new RIP is stored as RIP-2 because
+ * Unicorn advances it by the instruction's 2 bytes after the hook. */
+void cpu_set(struct cpu *c, enum cpu_reg reg, uint64_t value)
+{
+    if (reg == REG_RIP && c->in_syscall)
+        value -= 2;
+    uc_reg_write(c->uc, cpu_uc_regs[reg], &value);
+}
+
+/* Registers for a new program: zeroes, RIP, RSP, RFLAGS=0x202 (IF), and the x87/SSE
+ * control state Linux sets at exec (FPCW 0x37f, MXCSR 0x1f80, empty tag word). */
+void cpu_reset(struct cpu *c, gva_t entry, gva_t sp)
+{
+    static const enum cpu_reg zeroed[] = {
+        REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_R8,
+        REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15, REG_FS_BASE,
+        REG_GS_BASE,
+    };
+    bool in = c->in_syscall;
+    c->in_syscall = false;
+    for (size_t i = 0; i < ARRAY_LEN(zeroed); i++)
+        cpu_set(c, zeroed[i], 0);
+    cpu_set(c, REG_RIP, in ? entry + 2 : entry);
+    c->in_syscall = in;
+    cpu_set(c, REG_RSP, sp);
+    cpu_set(c, REG_RFLAGS, 0x202);
+    uint64_t fpcw = 0x37f, mxcsr = 0x1f80, fptag = 0xffff;
+    uc_reg_write(c->uc, UC_X86_REG_FPCW, &fpcw);
+    uc_reg_write(c->uc, UC_X86_REG_MXCSR, &mxcsr);
+    uc_reg_write(c->uc, UC_X86_REG_FPTAG, &fptag);
+    c->sys->cpu_flush_pending = true;
+}
+
+/* Unicorn TLB flushes done so far. */
+uint64_t cpu_tlb_flushes(const struct cpu *c)
+{
+    return c ? c->flushes : 0;
+}
+
+/* Whether the #DF workaround is active. */
+bool cpu_df_workaround_active(const struct cpu *c)
+{
+    return c->df_offset >= 0;
+}

@@ -1,1 +1,434 @@
-/* placeholder: being written */
+/* The crash report: what a debugger would say about a guest killed by a bad memory access
+ * or a CPU exception (which signal, what access, which mapping or the nearest ones, the
+ * symbol and section at RIP, the instruction disassembled with capstone, the registers).
+ * crash_describe() works the facts out once; report_crash() prints them for proc_run(),
+ * and src/report.c puts the same facts in the JSON "crash" object. Guest memory is only
+ * read with copy_from_user_nofault(), so a report never changes the fault counts. */
+#include "vmemu/report.h"
+
+#include <capstone/capstone.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "crash.h"
+#include "vmemu/fault.h"
+#include "vmemu/symbols.h"
+#include "vmemu/uaccess.h"
+
+#define X86_MAX_INSN 15 /* longest x86 instruction in bytes */
+
+static const char *const signal_names[] = {
+    [1] = "SIGHUP",     [2] = "SIGINT",   [3] = "SIGQUIT",   [4] = "SIGILL",   [5] = "SIGTRAP",
+    [6] = "SIGABRT",    [7] = "SIGBUS",   [8] = "SIGFPE",    [9] = "SIGKILL",  [10] = "SIGUSR1",
+    [11] = "SIGSEGV",   [12] = "SIGUSR2", [13] = "SIGPIPE",  [14] = "SIGALRM", [15] = "SIGTERM",
+    [16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT",  [19] = "SIGSTOP", [20] = "SIGTSTP",
+    [21] = "SIGTTIN",   [22] = "SIGTTOU", [23] = "SIGURG",   [24] = "SIGXCPU", [25] = "SIGXFSZ",
+    [26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH", [29] = "SIGIO",   [30] = "SIGPWR",
+    [31] = "SIGSYS",
+};
+
+/* x86 exception vectors, for CPU_EXIT_EXCEPTION. */
+static const char *const vector_names[] = {
+    [0] = "#DE (divide error)",         [1] = "#DB (debug)",
+    [3] = "#BP (breakpoint)",           [4] = "#OF (overflow)",
+    [5] = "#BR (bound range)",          [6] = "#UD (invalid opcode)",
+    [7] = "#NM (device not available)", [8] = "#DF (double fault)",
+    [10] = "#TS (invalid TSS)",         [11] = "#NP (segment not present)",
+    [12] = "#SS (stack segment fault)", [13] = "#GP (general protection)",
+    [14] = "#PF (page fault)",          [16] = "#MF (x87 floating point)",
+    [17] = "#AC (alignment check)",     [18] = "#MC (machine check)",
+    [19] = "#XM (SIMD floating point)",
+};
+
+/* Registers of the crash report, in the order printed (all 16 GPRs, then rip, rflags,
+ * fs_base). */
+static const struct {
+    enum cpu_reg reg;
+    const char *name;
+} crash_regs[] = {
+    {REG_RAX, "rax"}, {REG_RBX, "rbx"},       {REG_RCX, "rcx"},         {REG_RDX, "rdx"},
+    {REG_RSI, "rsi"}, {REG_RDI, "rdi"},       {REG_RBP, "rbp"},         {REG_RSP, "rsp"},
+    {REG_R8, "r8"},   {REG_R9, "r9"},         {REG_R10, "r10"},         {REG_R11, "r11"},
+    {REG_R12, "r12"}, {REG_R13, "r13"},       {REG_R14, "r14"},         {REG_R15, "r15"},
+    {REG_RIP, "rip"}, {REG_RFLAGS, "rflags"}, {REG_FS_BASE, "fs_base"},
+};
+
+/* "SIGSEGV" for 11; "real-time signal" for 32..64, "unknown signal" otherwise. */
+const char *crash_signal_name(int signo)
+{
+    if (signo > 0 && (size_t)signo < ARRAY_LEN(signal_names) && signal_names[signo])
+        return signal_names[signo];
+    if (signo >= 32 && signo <= 64)
+        return "real-time signal";
+    return "unknown signal";
+}
+
+/* "read", "write" or "exec". */
+const char *crash_access_name(enum access access)
+{
+    switch (access) {
+    case ACCESS_WRITE:
+        return "write";
+    case ACCESS_EXEC:
+        return "exec";
+    default:
+        return "read";
+    }
+}
+
+/* The si_code name of (signo, code), or NULL. */
+static const char *si_code_name(int signo, int code)
+{
+    if (code == LINUX_SI_KERNEL)
+        return "SI_KERNEL";
+    if (signo == LINUX_SIGSEGV && code == LINUX_SEGV_MAPERR)
+        return "SEGV_MAPERR";
+    if (signo == LINUX_SIGSEGV && code == LINUX_SEGV_ACCERR)
+        return "SEGV_ACCERR";
+    if (signo == LINUX_SIGBUS && code == LINUX_BUS_ADRALN)
+        return "BUS_ADRALN";
+    if (signo == LINUX_SIGBUS && code == LINUX_BUS_ADRERR)
+        return "BUS_ADRERR";
+    if (signo == LINUX_SIGBUS && code == LINUX_BUS_OBJERR)
+        return "BUS_OBJERR";
+    return NULL;
+}
+
+/* Name column of an area: its file's path, or [heap], [stack], [bss], "" for anonymous
+ * memory (as /proc/PID/maps leaves it empty). */
+const char *crash_vma_name(const struct vma *v)
+{
+    if (v->file != NULL && v->file->path != NULL)
+        return v->file->path;
+    switch (v->kind) {
+    case VMA_HEAP:
+        return "[heap]";
+    case VMA_STACK:
+        return "[stack]";
+    case VMA_BSS:
+        return "[bss]";
+    default:
+        return "";
+    }
+}
+
+/* "0x400000-0x401000 r--p image /path" into buf. */
+void crash_vma_text(const struct vma *v, char *buf, size_t len)
+{
+    char perms[5];
+    const char *name = crash_vma_name(v);
+
+    vma_perm_string(v, perms);
+    snprintf(buf, len, "0x%" PRIx64 "-0x%" PRIx64 " %s %s%s%s", v->start, v->end, perms,
+             vma_kind_name(v->kind), name[0] ? " " : "", name);
+}
+
+/* Whether a process that ended with its signal gets a crash description: the signals of
+ * bad accesses and CPU exceptions, and the out-of-memory kill. */
+bool crash_signal_is_crash(const struct proc *p)
+{
+    switch (p->term_signal) {
+    case LINUX_SIGSEGV:
+    case LINUX_SIGBUS:
+    case LINUX_SIGILL:
+    case LINUX_SIGFPE:
+    case LINUX_SIGTRAP:
+        return true;
+    case LINUX_SIGKILL:
+        return p->mm != NULL && p->mm->last_fault.cause == CAUSE_OOM;
+    default:
+        return false;
+    }
+}
+
+/* Start of the image's first mapping minus its file offset: the load bias of a PIE (whose
+ * first segment maps offset 0 at vaddr 0); symtab_load() ignores it for an ET_EXEC. */
+static gva_t image_bias(const struct mm *mm)
+{
+    for (size_t i = 0; i < mm->vmas.n; i++) {
+        const struct vma *v = &mm->vmas.v[i];
+
+        if (v->kind == VMA_IMAGE)
+            return v->start - v->pgoff * PAGE_SIZE;
+    }
+    return 0;
+}
+
+/* Whether v maps the program image (its segments or its bss). */
+static bool vma_is_image(const struct proc *p, const struct vma *v)
+{
+    if (v->kind == VMA_IMAGE || v->kind == VMA_BSS)
+        return true;
+    return v->file != NULL && v->file->path != NULL && p->exe != NULL &&
+           strcmp(v->file->path, p->exe) == 0;
+}
+
+/* Decodes the instruction at ci->rip into ci->insn and ci->insn_bytes. */
+static void crash_disassemble(struct proc *p, struct crash_info *ci)
+{
+    uint8_t code[X86_MAX_INSN];
+    size_t n = 0, used = 0, count = 0;
+    cs_insn *insn = NULL;
+    csh cs;
+
+    if (p->mm != NULL)
+        n = copy_from_user_nofault(p->mm, code, ci->rip, sizeof(code));
+    if (n == 0) {
+        snprintf(ci->insn, sizeof(ci->insn), "(code not readable)");
+        return;
+    }
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) == CS_ERR_OK) {
+        cs_option(cs, CS_OPT_SYNTAX, CS_OPT_SYNTAX_INTEL);
+        count = cs_disasm(cs, code, n, ci->rip, 1, &insn);
+        if (count > 0) {
+            snprintf(ci->insn, sizeof(ci->insn), "%s%s%s", insn[0].mnemonic,
+                     insn[0].op_str[0] ? " " : "", insn[0].op_str);
+            n = insn[0].size;
+            ci->insn_ok = true;
+            cs_free(insn, count);
+        }
+        cs_close(&cs);
+    }
+    if (!ci->insn_ok)
+        snprintf(ci->insn, sizeof(ci->insn), "(not a valid instruction)");
+    for (size_t i = 0; i < n && used + 4 <= sizeof(ci->insn_bytes); i++)
+        used += (size_t)snprintf(ci->insn_bytes + used, sizeof(ci->insn_bytes) - used, "%s%02x",
+                                 i ? " " : "", code[i]);
+}
+
+/* Fills the symbol and location of RIP, and the area and section of a faulting address. */
+static void crash_locate(struct proc *p, struct crash_info *ci)
+{
+    struct symtab *syms = NULL;
+    const struct vma *v;
+    const char *name, *sect;
+    uint64_t off = 0;
+
+    if (p->mm == NULL)
+        return;
+    if (p->exe != NULL)
+        syms = symtab_load(p->exe, image_bias(p->mm));
+    if (ci->has_rip) {
+        name = symtab_lookup(syms, ci->rip, &off);
+        if (name != NULL && off != 0)
+            snprintf(ci->symbol, sizeof(ci->symbol), "%s+%" PRIu64, name, off);
+        else if (name != NULL)
+            snprintf(ci->symbol, sizeof(ci->symbol), "%s", name);
+        v = vma_lookup(&p->mm->vmas, ci->rip);
+        sect = v != NULL && vma_is_image(p, v) ? symtab_section(syms, ci->rip) : NULL;
+        if (v == NULL)
+            snprintf(ci->rip_where, sizeof(ci->rip_where), "outside any mapping");
+        else if (sect != NULL)
+            snprintf(ci->rip_where, sizeof(ci->rip_where), "in %s (%s)", crash_vma_name(v), sect);
+        else if (crash_vma_name(v)[0] != '\0')
+            snprintf(ci->rip_where, sizeof(ci->rip_where), "in %s", crash_vma_name(v));
+        else
+            snprintf(ci->rip_where, sizeof(ci->rip_where),
+                     "in anonymous memory 0x%" PRIx64 "-0x%" PRIx64, v->start, v->end);
+    }
+    if (ci->is_memory) {
+        v = vma_lookup(&p->mm->vmas, ci->addr);
+        if (v != NULL) {
+            ci->has_vma = true;
+            crash_vma_text(v, ci->vma, sizeof(ci->vma));
+            sect = vma_is_image(p, v) ? symtab_section(syms, ci->addr) : NULL;
+            if (sect != NULL)
+                snprintf(ci->section, sizeof(ci->section), "%s", sect);
+        }
+    }
+    symtab_free(syms);
+}
+
+/* Signal, code and words of an exit that was not a memory fault. */
+static void crash_cpu_exit(struct crash_info *ci, enum cpu_exit_kind kind, int intno)
+{
+    switch (kind) {
+    case CPU_EXIT_ILLEGAL:
+        ci->signo = LINUX_SIGILL;
+        ci->code = "ILL_ILLOPN";
+        snprintf(ci->what, sizeof(ci->what), "illegal instruction");
+        break;
+    case CPU_EXIT_DIVIDE:
+        ci->signo = LINUX_SIGFPE;
+        ci->code = "FPE_INTDIV";
+        snprintf(ci->what, sizeof(ci->what), "integer divide error");
+        break;
+    case CPU_EXIT_TRAP:
+        ci->signo = LINUX_SIGTRAP;
+        ci->code = intno == 1 ? "TRAP_TRACE" : "TRAP_BRKPT";
+        snprintf(ci->what, sizeof(ci->what), "%s", intno == 1 ? "debug trap" : "breakpoint");
+        break;
+    case CPU_EXIT_EXCEPTION:
+        ci->signo = LINUX_SIGSEGV;
+        ci->code = "SI_KERNEL";
+        if (intno >= 0 && (size_t)intno < ARRAY_LEN(vector_names) && vector_names[intno])
+            snprintf(ci->what, sizeof(ci->what), "CPU exception %s", vector_names[intno]);
+        else
+            snprintf(ci->what, sizeof(ci->what), "CPU exception %d", intno);
+        break;
+    case CPU_EXIT_PRIV:
+        ci->signo = LINUX_SIGSEGV;
+        ci->code = "SI_KERNEL";
+        snprintf(ci->what, sizeof(ci->what), "privileged instruction");
+        break;
+    default:
+        ci->signo = 0;
+        snprintf(ci->what, sizeof(ci->what), "CPU emulation failed");
+        break;
+    }
+}
+
+/* Non-memory exit kind that a terminating signal stands for (the JSON report has no
+ * cpu_exit to go by). */
+static enum cpu_exit_kind exit_kind_of_signal(int signo)
+{
+    switch (signo) {
+    case LINUX_SIGILL:
+        return CPU_EXIT_ILLEGAL;
+    case LINUX_SIGFPE:
+        return CPU_EXIT_DIVIDE;
+    case LINUX_SIGTRAP:
+        return CPU_EXIT_TRAP;
+    default:
+        return CPU_EXIT_PRIV;
+    }
+}
+
+/* Works out the crash of p. ex is the CPU's stop reason, or NULL after the fact (the JSON
+ * report), when p->term_signal and mm->last_fault say what happened. Reads guest memory
+ * without faulting anything in. */
+void crash_describe(struct proc *p, const struct cpu_exit *ex, struct crash_info *ci)
+{
+    const struct fault_info *lf = p->mm != NULL ? &p->mm->last_fault : NULL;
+    bool memory;
+
+    memset(ci, 0, sizeof(*ci));
+    if (ex != NULL)
+        memory = ex->kind == CPU_EXIT_FAULT || ex->kind == CPU_EXIT_OOM;
+    else
+        memory = lf != NULL && lf->signo != 0 && lf->signo == p->term_signal;
+    if (memory && lf != NULL) {
+        ci->is_memory = true;
+        ci->signo = lf->signo;
+        if (ci->signo == 0)
+            ci->signo = ex != NULL && ex->kind == CPU_EXIT_OOM ? LINUX_SIGKILL : LINUX_SIGSEGV;
+        ci->code = si_code_name(ci->signo, lf->code);
+        ci->addr = lf->va;
+        ci->access = lf->access;
+        ci->cause = lf->cause;
+    } else if (ex != NULL) {
+        crash_cpu_exit(ci, ex->kind, ex->intno);
+    } else {
+        crash_cpu_exit(ci, exit_kind_of_signal(p->term_signal), 0);
+        if (p->term_signal == LINUX_SIGSEGV && lf != NULL && lf->signo == 0)
+            snprintf(ci->what, sizeof(ci->what), "CPU exception");
+    }
+    if (ex != NULL) {
+        ci->has_rip = true;
+        ci->rip = ex->rip;
+    } else if (p->cpu != NULL) {
+        ci->has_rip = true;
+        ci->rip = cpu_get(p->cpu, REG_RIP);
+    }
+    crash_locate(p, ci);
+    if (ci->has_rip)
+        crash_disassemble(p, ci);
+}
+
+/* The nearest areas below and above an unmapped address, or the stack it fell short of. */
+static void print_surroundings(FILE *out, const struct proc *p, const struct crash_info *ci)
+{
+    const struct vma_list *l = &p->mm->vmas;
+    const struct vma *below = vma_prev(l, ci->addr), *above = vma_find(l, ci->addr);
+    char text[CRASH_TEXT_MAX];
+
+    if (ci->cause == CAUSE_NONCANONICAL || ci->addr >= USER_VA_END) {
+        fprintf(out, "  mapping:  non-canonical address (user space ends at 0x%llx)\n",
+                (unsigned long long)USER_VA_END);
+        return;
+    }
+    if (ci->cause == CAUSE_STACK_GUARD && above != NULL) {
+        crash_vma_text(above, text, sizeof(text));
+        fprintf(out, "  mapping:  0x%" PRIx64 " bytes below the stack %s", above->start - ci->addr,
+                text);
+        if (p->mm->stack_limit != 0 && p->mm->stack_top > p->mm->stack_limit)
+            fprintf(out, " (it may grow down to 0x%" PRIx64 ")",
+                    p->mm->stack_top - p->mm->stack_limit);
+        fputc('\n', out);
+        return;
+    }
+    fprintf(out, "  mapping:  no mapping contains it; nearest:");
+    if (below == NULL && above == NULL)
+        fprintf(out, " none (the address space is empty)");
+    if (below != NULL) {
+        crash_vma_text(below, text, sizeof(text));
+        fprintf(out, " %s (0x%" PRIx64 " below)", text, ci->addr - (below->end - 1));
+    }
+    if (above != NULL) {
+        crash_vma_text(above, text, sizeof(text));
+        fprintf(out, "%s %s (0x%" PRIx64 " above)", below != NULL ? ";" : "", text,
+                above->start - ci->addr);
+    }
+    fputc('\n', out);
+}
+
+static void print_registers(FILE *out, struct proc *p)
+{
+    if (p->cpu == NULL) {
+        fprintf(out, "  regs:     (no CPU)\n");
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(crash_regs); i++) {
+        const char *lead = i == 0 ? "  regs:     " : i % 4 == 0 ? "            " : " ";
+
+        fprintf(out, "%s%s=0x%016" PRIx64, lead, crash_regs[i].name,
+                cpu_get(p->cpu, crash_regs[i].reg));
+        if (i % 4 == 3 || i + 1 == ARRAY_LEN(crash_regs))
+            fputc('\n', out);
+    }
+}
+
+/* Prints the report of a guest killed by a memory fault or a CPU exception (ex says which;
+ * mm->last_fault says what and why for memory faults): the signal, the access and its
+ * cause, the mapping that holds the address or the nearest ones, RIP with its symbol and
+ * section, the instruction there and the registers. Faults nothing in. */
+void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
+{
+    struct crash_info ci;
+
+    crash_describe(p, ex, &ci);
+    if (ci.signo == 0)
+        fprintf(out, "vmemu: guest '%s' (pid %d) stopped: %s\n", p->comm, p->pid, ci.what);
+    else if (ci.code != NULL)
+        fprintf(out, "vmemu: guest '%s' (pid %d) killed by %s (%s)\n", p->comm, p->pid,
+                crash_signal_name(ci.signo), ci.code);
+    else
+        fprintf(out, "vmemu: guest '%s' (pid %d) killed by %s\n", p->comm, p->pid,
+                crash_signal_name(ci.signo));
+    if (ci.is_memory) {
+        fprintf(out, "  fault:    %s at 0x%016" PRIx64 ": %s\n", crash_access_name(ci.access),
+                ci.addr, fault_cause_text(ci.cause));
+        if (ci.has_vma && ci.section[0] != '\0')
+            fprintf(out, "  mapping:  %s, in %s of %s\n", ci.vma, ci.section,
+                    p->exe != NULL ? p->exe : "the program");
+        else if (ci.has_vma)
+            fprintf(out, "  mapping:  %s\n", ci.vma);
+        else if (p->mm != NULL)
+            print_surroundings(out, p, &ci);
+    } else {
+        fprintf(out, "  fault:    %s\n", ci.what);
+    }
+    if (ci.has_rip) {
+        fprintf(out, "  rip:      0x%" PRIx64, ci.rip);
+        if (ci.symbol[0] != '\0')
+            fprintf(out, " <%s>", ci.symbol);
+        if (ci.rip_where[0] != '\0')
+            fprintf(out, " %s", ci.rip_where);
+        fputc('\n', out);
+        if (ci.insn_bytes[0] != '\0')
+            fprintf(out, "  code:     %-24s %s\n", ci.insn_bytes, ci.insn);
+        else
+            fprintf(out, "  code:     %s\n", ci.insn);
+    }
+    print_registers(out, p);
+}

@@ -1,1 +1,356 @@
-/* placeholder: being written */
+/* The page-fault handler, in the shape of Linux's handle_mm_fault(): find the area (or grow
+ * the stack into the access), check the access against the area's protection, then by the
+ * PTE's state: none + anonymous -> zero page (read) or new zeroed frame (write); none +
+ * file -> page-cache page (read from the file on a miss: a major fault), with fault-around
+ * of the neighbouring cached pages on reads like Linux's do_read_fault(); present +
+ * copy-on-write + write -> copy the frame, or reuse it when this is its last owner.
+ * Called by mmu.c when a translation is missing or lacks a permission. */
+#include "vmemu/fault.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+/* What a fault did, for the counters. */
+enum fault_class {
+    FC_ZERO_PAGE,
+    FC_ANON,
+    FC_FILE_MINOR,
+    FC_FILE_MAJOR,
+    FC_COW,
+    FC_COW_REUSE,
+    FC_NONE, /* nothing to count: the PTE already allowed the access */
+};
+
+/* Arguments of one fault (Linux's struct vm_fault). */
+struct fault {
+    struct mm *mm;       /* address space */
+    struct vma *vma;     /* area containing va */
+    gva_t va;            /* page-aligned faulting address */
+    enum access access;  /* read, write or fetch */
+    pte_t *ptep;         /* leaf PTE slot */
+};
+
+/* Words for a fault cause. */
+const char *fault_cause_text(enum fault_cause cause)
+{
+    switch (cause) {
+    case CAUSE_NONE: return "no fault";
+    case CAUSE_NULL: return "NULL pointer dereference";
+    case CAUSE_UNMAPPED: return "address not mapped";
+    case CAUSE_STACK_GUARD: return "stack overflow: beyond the stack limit";
+    case CAUSE_WRITE_RO: return "write to read-only memory";
+    case CAUSE_EXEC_NX: return "execute of non-executable memory";
+    case CAUSE_READ_NONE: return "access to PROT_NONE memory";
+    case CAUSE_NONCANONICAL: return "address outside user space";
+    case CAUSE_BEYOND_FILE: return "access beyond the end of the mapped file";
+    case CAUSE_OOM: return "out of memory";
+    }
+    return "unknown";
+}
+
+static int fault_fail(struct mm *mm, gva_t va, enum access access, int signo, int code,
+                      enum fault_cause cause)
+{
+    mm->last_fault.va = va;
+    mm->last_fault.access = access;
+    mm->last_fault.signo = signo;
+    mm->last_fault.code = code;
+    mm->last_fault.cause = cause;
+    if (signo == SIGSEGV)
+        mm->stats.faults.segv++;
+    else if (signo == SIGBUS)
+        mm->stats.faults.sigbus++;
+    return signo == SIGKILL ? -ENOMEM : -EFAULT;
+}
+
+static int fault_oom(struct mm *mm, gva_t va, enum access access)
+{
+    return fault_fail(mm, va, access, SIGKILL, 0, CAUSE_OOM);
+}
+
+/* PTE flags for a page of vma: US/NX from the protection, RW unless a copy is due. */
+static uint64_t vma_pte_flags(const struct vma *vma, bool cow)
+{
+    uint64_t f = PTE_P | PTE_A;
+    if (vma->prot)
+        f |= PTE_US;
+    if (!(vma->prot & VM_EXEC))
+        f |= PTE_NX;
+    if (cow)
+        f |= PTE_COW;
+    else if (vma->prot & VM_WRITE)
+        f |= PTE_RW;
+    return f;
+}
+
+/* No area contains va: grow the stack into it, or say why the access is invalid. */
+static int fault_no_vma(struct mm *mm, gva_t va, enum access access, struct vma **out)
+{
+    struct vma *next = vma_find(&mm->vmas, va);
+    if (next && (next->flags & VM_GROWSDOWN)) {
+        gva_t page = PAGE_DOWN(va);
+        struct vma *prev = vma_prev(&mm->vmas, va);
+        bool within_limit = next->end - page <= mm->stack_limit;
+        bool gap_ok = !prev || prev->end + MM_STACK_GAP <= page;
+        if (within_limit && gap_ok) {
+            next->start = page;
+            mm->stats.faults.stack_grow++;
+            uint64_t vm = mm_vm_pages(mm);
+            if (vm > mm->stats.peak_vm)
+                mm->stats.peak_vm = vm;
+            *out = next;
+            return 0;
+        }
+        if (next->end - page > mm->stack_limit &&
+            next->end - page <= mm->stack_limit + MM_STACK_GAP + (1ULL << 20))
+            return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_STACK_GUARD);
+    }
+    if (va < MM_MMAP_LOW)
+        return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_NULL);
+    return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_UNMAPPED);
+}
+
+static enum fault_class do_anonymous_page(struct fault *f, int *rc)
+{
+    struct phys *phys = &f->mm->sys->phys;
+    if (f->access != ACCESS_WRITE) {
+        *rc = mm_install_page(f->mm, f->va, phys->zero_pfn, vma_pte_flags(f->vma, true));
+        return FC_ZERO_PAGE;
+    }
+    pfn_t pfn;
+    if ((*rc = phys_alloc(phys, true, &pfn)) < 0)
+        return FC_NONE;
+    *rc = mm_install_page(f->mm, f->va, pfn, vma_pte_flags(f->vma, false) | PTE_D);
+    if (*rc < 0)
+        phys_put(phys, pfn);
+    return FC_ANON;
+}
+
+static uint64_t vma_page_index(const struct vma *vma, gva_t va)
+{
+    return vma->pgoff + ((va - vma->start) >> PAGE_SHIFT);
+}
+
+/* Whether page `index` of the area lies wholly inside the mapped part of its file. */
+static bool file_page_whole(const struct vma *vma, uint64_t index)
+{
+    return (index + 1) * PAGE_SIZE <= vma->file_end;
+}
+
+/* Reads the pages of the fault-around window that are not cached yet (Linux's read-around
+ * on a major fault), so that fault-around can map them. Errors are ignored: the pages are
+ * simply not mapped in advance. */
+static void read_around(struct fault *f, gva_t lo, gva_t hi, uint64_t file_pages)
+{
+    struct pagecache *pc = &f->mm->sys->pc;
+    for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
+        uint64_t index = vma_page_index(f->vma, va);
+        pfn_t pfn;
+        if (va == f->va || index >= file_pages || !file_page_whole(f->vma, index))
+            continue;
+        if (!pagecache_find(pc, f->vma->file, index) &&
+            pagecache_read(pc, f->vma->file, index, &pfn) < 0)
+            return;
+    }
+}
+
+/* Maps the cached pages of the 64 KiB-aligned window around a read fault whose PTEs are
+ * none (Linux's filemap_map_pages). */
+static void fault_around(struct fault *f, uint64_t file_pages, bool major)
+{
+    gva_t span = FAULT_AROUND_PAGES * PAGE_SIZE;
+    gva_t lo = f->va & ~(span - 1), hi = lo + span;
+    if (lo < f->vma->start)
+        lo = f->vma->start;
+    if (hi > f->vma->end)
+        hi = f->vma->end;
+    if (major)
+        read_around(f, lo, hi, file_pages);
+    struct pagecache *pc = &f->mm->sys->pc;
+    bool shared = f->vma->flags & VM_SHARED;
+    for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
+        uint64_t index = vma_page_index(f->vma, va);
+        if (va == f->va || index >= file_pages || !file_page_whole(f->vma, index))
+            continue;
+        pte_t *ptep = pt_lookup(&f->mm->pt, &f->mm->sys->phys, va);
+        if (ptep && !pte_none(*ptep))
+            continue;
+        pfn_t pfn = pagecache_find(pc, f->vma->file, index);
+        if (!pfn)
+            continue;
+        phys_get(&f->mm->sys->phys, pfn);
+        uint64_t flags = vma_pte_flags(f->vma, !shared) & ~PTE_A;
+        if (mm_install_page(f->mm, va, pfn, flags) < 0) {
+            phys_put(&f->mm->sys->phys, pfn);
+            return;
+        }
+    }
+}
+
+/* Gets the page-cache frame of a file page, reading it on a miss. */
+static int file_get_page(struct fault *f, uint64_t index, pfn_t *pfn, bool *major)
+{
+    struct pagecache *pc = &f->mm->sys->pc;
+    *pfn = pagecache_find(pc, f->vma->file, index);
+    *major = false;
+    if (*pfn)
+        return 0;
+    *major = true;
+    return pagecache_read(pc, f->vma->file, index, pfn);
+}
+
+static enum fault_class do_file_page(struct fault *f, int *rc)
+{
+    struct phys *phys = &f->mm->sys->phys;
+    struct vma *vma = f->vma;
+    uint64_t index = vma_page_index(vma, f->va);
+    int64_t size = vfile_size(vma->file);
+    if (size < 0) {
+        *rc = (int)size;
+        return FC_NONE;
+    }
+    uint64_t file_pages = PAGE_UP((uint64_t)size) >> PAGE_SHIFT;
+    if (index >= file_pages) {
+        *rc = fault_fail(f->mm, f->va, f->access, SIGBUS, BUS_ADRERR, CAUSE_BEYOND_FILE);
+        return FC_NONE;
+    }
+    pfn_t cached, pfn;
+    bool major;
+    if ((*rc = file_get_page(f, index, &cached, &major)) < 0)
+        return FC_NONE;
+    enum fault_class cls = major ? FC_FILE_MAJOR : FC_FILE_MINOR;
+    bool shared = vma->flags & VM_SHARED;
+    bool whole = file_page_whole(vma, index);
+
+    if (shared || (whole && f->access != ACCESS_WRITE)) {
+        /* Map the cached frame itself: shared, or private until the first write. */
+        phys_get(phys, cached);
+        uint64_t flags = vma_pte_flags(vma, !shared);
+        if (f->access == ACCESS_WRITE)
+            flags |= PTE_D;
+        if ((*rc = mm_install_page(f->mm, f->va, cached, flags)) < 0) {
+            phys_put(phys, cached);
+            return FC_NONE;
+        }
+        if (f->access != ACCESS_WRITE)
+            fault_around(f, file_pages, major);
+        return cls;
+    }
+    /* A private copy: a write (Linux's do_cow_fault) or the page where the file data of
+     * an ELF segment ends and its zero fill begins. */
+    if ((*rc = phys_alloc(phys, false, &pfn)) < 0)
+        return FC_NONE;
+    uint64_t keep = PAGE_SIZE;
+    if (!whole)
+        keep = vma->file_end > index * PAGE_SIZE ? vma->file_end - index * PAGE_SIZE : 0;
+    memcpy(phys_hva(phys, pfn), phys_hva(phys, cached), keep);
+    memset((uint8_t *)phys_hva(phys, pfn) + keep, 0, PAGE_SIZE - keep);
+    uint64_t flags = vma_pte_flags(vma, false);
+    if (f->access == ACCESS_WRITE)
+        flags |= PTE_D;
+    if ((*rc = mm_install_page(f->mm, f->va, pfn, flags)) < 0) {
+        phys_put(phys, pfn);
+        return FC_NONE;
+    }
+    return cls;
+}
+
+/* A write to a present page without write permission in a writable area (Linux's
+ * do_wp_page): copy the frame, or take it over when nobody else maps it. */
+static enum fault_class do_wp_page(struct fault *f, int *rc)
+{
+    struct phys *phys = &f->mm->sys->phys;
+    pte_t old = *f->ptep;
+    pfn_t oldpfn = pte_pfn(old);
+    struct frame *fr = phys_frame(phys, oldpfn);
+    uint64_t flags = vma_pte_flags(f->vma, false) | PTE_D;
+
+    if (!(old & PTE_COW)) {
+        /* Writable area, page not marked for copy: only the permission was missing. */
+        mm_set_pte(f->mm, f->va, f->ptep, pte_make(oldpfn, flags));
+        *rc = 0;
+        return FC_NONE;
+    }
+    if (oldpfn != phys->zero_pfn && !(fr->flags & FRAME_PAGECACHE) && fr->refcount == 1) {
+        mm_set_pte(f->mm, f->va, f->ptep, pte_make(oldpfn, flags));
+        *rc = 0;
+        return FC_COW_REUSE;
+    }
+    pfn_t pfn;
+    if ((*rc = phys_alloc(phys, false, &pfn)) < 0)
+        return FC_NONE;
+    memcpy(phys_hva(phys, pfn), phys_hva(phys, oldpfn), PAGE_SIZE);
+    if ((*rc = phys_rmap_add(phys, pfn, f->mm, f->va)) < 0) {
+        phys_put(phys, pfn);
+        return FC_NONE;
+    }
+    mm_set_pte(f->mm, f->va, f->ptep, pte_make(pfn, flags));
+    if (oldpfn != phys->zero_pfn) {
+        phys_rmap_del(phys, oldpfn, f->mm, f->va);
+        phys_put(phys, oldpfn);
+    } else if (++f->mm->stats.rss > f->mm->stats.peak_rss) {
+        f->mm->stats.peak_rss = f->mm->stats.rss;
+    }
+    return FC_COW;
+}
+
+static void fault_count(struct mm *mm, enum fault_class cls)
+{
+    struct fault_stats *s = &mm->stats.faults;
+    switch (cls) {
+    case FC_ZERO_PAGE: s->zero_page++; s->minor++; break;
+    case FC_ANON: s->anon++; s->minor++; break;
+    case FC_FILE_MINOR: s->file_minor++; s->minor++; break;
+    case FC_FILE_MAJOR: s->file_major++; s->major++; break;
+    case FC_COW: s->cow++; s->minor++; break;
+    case FC_COW_REUSE: s->cow_reuse++; s->minor++; break;
+    case FC_NONE: break;
+    }
+}
+
+/* Resolves a fault at va for `access`. Returns 0 when the PTE now allows the access,
+ * -EFAULT for an invalid access (mm->last_fault filled, counted), -ENOMEM when no frame
+ * is left (last_fault says CAUSE_OOM). */
+int mm_fault(struct mm *mm, gva_t va, enum access access)
+{
+    struct fault f = {.mm = mm, .va = PAGE_DOWN(va), .access = access};
+    int rc;
+
+    if (va >= USER_VA_END)
+        return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_NONCANONICAL);
+    f.vma = vma_lookup(&mm->vmas, va);
+    if (!f.vma && (rc = fault_no_vma(mm, va, access, &f.vma)) < 0)
+        return rc;
+    uint32_t prot = f.vma->prot;
+    if (access == ACCESS_WRITE && !(prot & VM_WRITE))
+        return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_WRITE_RO);
+    if (access == ACCESS_EXEC && !(prot & VM_EXEC))
+        return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_EXEC_NX);
+    if (prot == 0)
+        return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_READ_NONE);
+
+    if ((rc = pt_lookup_alloc(&mm->pt, &mm->sys->phys, f.va, &f.ptep)) < 0)
+        return fault_oom(mm, va, access);
+    mm_note_pt_pages(mm);
+
+    enum fault_class cls = FC_NONE;
+    rc = 0;
+    if (pte_none(*f.ptep)) {
+        if (f.vma->file)
+            cls = do_file_page(&f, &rc);
+        else
+            cls = do_anonymous_page(&f, &rc);
+    } else if (pte_present(*f.ptep) && access == ACCESS_WRITE && !(*f.ptep & PTE_RW)) {
+        cls = do_wp_page(&f, &rc);
+    } else if (!pte_present(*f.ptep)) {
+        /* Swap entries come with the swap subsystem; none exist yet. */
+        vmemu_bug(__FILE__, __LINE__, "swap entry without swap");
+    }
+    if (rc == -ENOMEM)
+        return fault_oom(mm, va, access);
+    if (rc < 0)
+        return rc;
+    fault_count(mm, cls);
+    return 0;
+}

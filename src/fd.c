@@ -1,1 +1,134 @@
-/* placeholder: being written */
+/* A process's descriptor table: guest descriptor numbers mapped to host descriptors.
+ * Every host descriptor in the table is vmemu's own (a dup or an open done for the guest,
+ * close-on-exec on the host side), so the guest never sees vmemu's files and closing a
+ * guest descriptor never closes one of vmemu's. The guest's close-on-exec flag lives in
+ * the table. Called by src/proc.c (init, destroy) and the file syscalls. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmemu/fd.h"
+
+/* Host descriptors of the table start here, away from the host's 0, 1 and 2. */
+#define FD_HOST_MIN 3
+
+static void fd_entry_clear(struct fd_entry *e)
+{
+    e->hostfd = -1;
+    e->cloexec = false;
+    free(e->path);
+    e->path = NULL;
+}
+
+/* Fills a table whose guest 0, 1 and 2 are dups of the host's 0, 1 and 2; a host
+ * descriptor that is closed leaves its slot free. Returns 0 or -errno (-EMFILE when the
+ * host has no descriptor left). */
+int fd_table_init(struct fdtable *t)
+{
+    for (int i = 0; i < FD_MAX; i++) {
+        t->fds[i].hostfd = -1;
+        t->fds[i].cloexec = false;
+        t->fds[i].path = NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        int h = fcntl(i, F_DUPFD_CLOEXEC, FD_HOST_MIN);
+        if (h < 0) {
+            if (errno == EBADF)
+                continue;
+            int err = -errno;
+            fd_table_destroy(t);
+            return err;
+        }
+        t->fds[i].hostfd = h;
+    }
+    return 0;
+}
+
+/* Closes every host descriptor of the table and frees the paths; the table is left empty. */
+void fd_table_destroy(struct fdtable *t)
+{
+    for (int i = 0; i < FD_MAX; i++) {
+        if (t->fds[i].hostfd >= 0)
+            close(t->fds[i].hostfd);
+        fd_entry_clear(&t->fds[i]);
+    }
+}
+
+/* Installs hostfd at the lowest free guest number >= minfd with the guest's close-on-exec
+ * flag and a copy of path (may be NULL). Returns the guest number, -EINVAL when minfd is
+ * outside [0, FD_MAX), -EMFILE when no number is free or -ENOMEM; on error the caller
+ * still owns hostfd. */
+int fd_install(struct fdtable *t, int hostfd, bool cloexec, const char *path, int minfd)
+{
+    if (minfd < 0 || minfd >= FD_MAX)
+        return -EINVAL;
+    for (int fd = minfd; fd < FD_MAX; fd++) {
+        if (t->fds[fd].hostfd >= 0)
+            continue;
+        char *copy = NULL;
+        if (path != NULL) {
+            copy = strdup(path);
+            if (copy == NULL)
+                return -ENOMEM;
+        }
+        t->fds[fd].hostfd = hostfd;
+        t->fds[fd].cloexec = cloexec;
+        t->fds[fd].path = copy;
+        return fd;
+    }
+    return -EMFILE;
+}
+
+/* The host descriptor behind guest fd, or -EBADF when fd is not open. */
+int fd_host(const struct fdtable *t, int fd)
+{
+    if (fd < 0 || fd >= FD_MAX || t->fds[fd].hostfd < 0)
+        return -EBADF;
+    return t->fds[fd].hostfd;
+}
+
+/* Closes guest fd and its host descriptor. Returns 0 or -EBADF. */
+int fd_close(struct fdtable *t, int fd)
+{
+    if (fd_host(t, fd) < 0)
+        return -EBADF;
+    close(t->fds[fd].hostfd);
+    fd_entry_clear(&t->fds[fd]);
+    return 0;
+}
+
+/* dup2/dup3: makes newfd a new descriptor for oldfd's open file (closing what newfd was),
+ * with the given close-on-exec flag. oldfd == newfd is left alone (dup2's rule; dup3's
+ * -EINVAL is the caller's). Returns newfd, -EBADF (oldfd not open, newfd out of range),
+ * -EMFILE or -ENOMEM from the host. */
+int fd_dup_to(struct fdtable *t, int oldfd, int newfd, bool cloexec)
+{
+    int oldhost = fd_host(t, oldfd);
+    if (oldhost < 0)
+        return oldhost;
+    if (newfd < 0 || newfd >= FD_MAX)
+        return -EBADF;
+    if (oldfd == newfd)
+        return newfd;
+    char *copy = NULL;
+    if (t->fds[oldfd].path != NULL) {
+        copy = strdup(t->fds[oldfd].path);
+        if (copy == NULL)
+            return -ENOMEM;
+    }
+    int h = fcntl(oldhost, F_DUPFD_CLOEXEC, FD_HOST_MIN);
+    if (h < 0) {
+        int err = -errno;
+        free(copy);
+        return err;
+    }
+    if (t->fds[newfd].hostfd >= 0)
+        close(t->fds[newfd].hostfd);
+    fd_entry_clear(&t->fds[newfd]);
+    t->fds[newfd].hostfd = h;
+    t->fds[newfd].cloexec = cloexec;
+    t->fds[newfd].path = copy;
+    return newfd;
+}

@@ -1,1 +1,183 @@
-/* placeholder: being written */
+/* vmemu's front end: parses the command line, sets up the machine (frame pool, CPU), runs
+ * the program in a process, prints the requested reports and exits with the guest's
+ * status as a shell would show it. The only place that exits. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmemu/proc.h"
+#include "vmemu/report.h"
+#include "vmemu/util.h"
+
+#define VMEMU_VERSION     "0.1.0"
+#define DEFAULT_MEM       (4ULL << 30)
+#define DEFAULT_TLB       64
+#define DEFAULT_TLB_WAYS  4
+#define EXIT_USAGE        2
+#define EXIT_NOT_RUNNABLE 126
+#define EXIT_NOT_FOUND    127
+
+extern char **environ;
+
+/* Everything the command line says. */
+struct cli {
+    uint64_t mem;          /* --mem */
+    unsigned tlb_entries;  /* --tlb */
+    unsigned tlb_ways;     /* --tlb */
+    bool stats;            /* --stats */
+    const char *report;    /* --report FILE */
+    bool trace;            /* --trace */
+    bool maps;             /* --maps */
+    char **argv;           /* program and its arguments */
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vmemu [OPTIONS] PROGRAM [ARGS...]\n"
+            "Runs a static x86-64 Linux program on vmemu's own virtual-memory system.\n"
+            "  --mem SIZE       frame pool size, K/M/G suffixes (default 4G)\n"
+            "  --tlb E[xW]      vmemu TLB: E entries, W ways (default 64x4)\n"
+            "  --stats          print a fault and memory summary on stderr at exit\n"
+            "  --report FILE    write the JSON report to FILE at exit\n"
+            "  --trace          print each syscall on stderr, strace-style\n"
+            "  --maps           print the memory map on stderr at exit\n"
+            "  --help, --version\n");
+}
+
+/* Parses argv into cli. Returns 0, 1 (help/version printed) or -EINVAL (message printed). */
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+    enum { OPT_MEM = 256, OPT_TLB, OPT_STATS, OPT_REPORT, OPT_TRACE, OPT_MAPS, OPT_HELP,
+           OPT_VERSION };
+    static const struct option opts[] = {
+        {"mem", required_argument, NULL, OPT_MEM},
+        {"tlb", required_argument, NULL, OPT_TLB},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"trace", no_argument, NULL, OPT_TRACE},
+        {"maps", no_argument, NULL, OPT_MAPS},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    *cli = (struct cli){.mem = DEFAULT_MEM, .tlb_entries = DEFAULT_TLB,
+                        .tlb_ways = DEFAULT_TLB_WAYS};
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_MEM:
+            if (parse_size(optarg, &cli->mem) < 0 || cli->mem < (64ULL << 10)) {
+                fprintf(stderr, "vmemu: --mem %s: expected a size of at least 64K "
+                                "such as 256M or 4G\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case OPT_TLB:
+            if (tlb_parse_geometry(optarg, &cli->tlb_entries, &cli->tlb_ways) < 0) {
+                fprintf(stderr, "vmemu: --tlb %s: expected ENTRIES or ENTRIESxWAYS, powers of "
+                                "two, such as 64x4\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case OPT_STATS: cli->stats = true; break;
+        case OPT_REPORT: cli->report = optarg; break;
+        case OPT_TRACE: cli->trace = true; break;
+        case OPT_MAPS: cli->maps = true; break;
+        case OPT_HELP: usage(stdout); return 1;
+        case OPT_VERSION: printf("vmemu " VMEMU_VERSION "\n"); return 1;
+        default:
+            fprintf(stderr, "vmemu: unknown option %s (see vmemu --help)\n", argv[optind - 1]);
+            return -EINVAL;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "vmemu: no program given (see vmemu --help)\n");
+        return -EINVAL;
+    }
+    cli->argv = &argv[optind];
+    return 0;
+}
+
+/* The program's path: as given when it contains a slash, else searched in PATH as a shell
+ * (and strace) would. Returns a string to free, or NULL when not found. */
+static char *find_program(const char *name)
+{
+    if (strchr(name, '/'))
+        return strdup(name);
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t dlen = colon ? (size_t)(colon - path) : strlen(path);
+        char *cand = malloc(dlen + strlen(name) + 3);
+        if (!cand)
+            return NULL;
+        sprintf(cand, "%.*s/%s", (int)dlen, dlen ? path : ".", name);
+        struct stat st;
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode))
+            return cand;
+        free(cand);
+        path += dlen + (colon ? 1 : 0);
+    }
+    return strdup(name);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli;
+    int rc = parse_cli(argc, argv, &cli);
+    if (rc != 0)
+        return rc > 0 ? 0 : EXIT_USAGE;
+
+    static struct vmsys sys;
+    if ((rc = vmsys_init(&sys, cli.mem, cli.tlb_entries, cli.tlb_ways)) < 0) {
+        fprintf(stderr, "vmemu: cannot create a %llu-byte frame pool: %s\n",
+                (unsigned long long)cli.mem, strerror(-rc));
+        return 1;
+    }
+    struct cpu *cpu = NULL;
+    if (cpu_create(&sys, &cpu) < 0) {
+        vmsys_destroy(&sys);
+        return 1;
+    }
+    struct run_options opt = {.trace = cli.trace ? stderr : NULL, .maps_at_exit = cli.maps};
+    struct proc *p = NULL;
+    if ((rc = proc_create(&sys, cpu, &opt, &p)) < 0) {
+        fprintf(stderr, "vmemu: cannot create the process: %s\n", strerror(-rc));
+        cpu_destroy(cpu);
+        vmsys_destroy(&sys);
+        return 1;
+    }
+    char *path = find_program(cli.argv[0]);
+    char err[512] = "";
+    int status;
+    rc = path ? proc_exec(p, path, cli.argv, environ, err, sizeof(err)) : -ENOMEM;
+    if (rc < 0) {
+        fprintf(stderr, "vmemu: %s\n", err[0] ? err : strerror(-rc));
+        status = (rc == -ENOENT) ? EXIT_NOT_FOUND : EXIT_NOT_RUNNABLE;
+    } else if (proc_run(p) < 0) {
+        fprintf(stderr, "vmemu: the CPU failed while running %s\n", path);
+        status = 1;
+    } else {
+        fflush(stdout);
+        if (cli.maps)
+            report_maps(stderr, p);
+        if (cli.stats)
+            report_stats(stderr, p);
+        if (cli.report && (rc = report_json(cli.report, p)) < 0)
+            fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.report, strerror(-rc));
+        status = proc_wait_status(p);
+    }
+    free(path);
+    proc_destroy(p);
+    cpu_destroy(cpu);
+    vmsys_destroy(&sys);
+    return status;
+}

@@ -1,1 +1,320 @@
-/* placeholder: being written */
+/* Address spaces: creation and teardown, the one place where PTEs change (mm_set_pte, which
+ * invalidates vmemu's TLB and asks for a CPU TLB flush on every downgrade), installing and
+ * zapping pages with their reverse map and rss, and the area operations behind mmap,
+ * munmap, mprotect and brk. Called by the loader, the fault path and the memory syscalls. */
+#include "vmemu/mm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Sets up the frame pool, page cache and TLB of a run. Returns 0 or -errno. */
+int vmsys_init(struct vmsys *sys, uint64_t mem_bytes, unsigned tlb_entries, unsigned tlb_ways)
+{
+    int rc;
+    memset(sys, 0, sizeof(*sys));
+    if ((rc = phys_init(&sys->phys, mem_bytes)) < 0)
+        return rc;
+    if ((rc = pagecache_init(&sys->pc, &sys->phys)) < 0)
+        goto err_phys;
+    if ((rc = tlb_init(&sys->tlb, tlb_entries, tlb_ways)) < 0)
+        goto err_pc;
+    return 0;
+err_pc:
+    pagecache_destroy(&sys->pc);
+err_phys:
+    phys_destroy(&sys->phys);
+    return rc;
+}
+
+/* Releases everything vmsys_init created. Address spaces must be destroyed first. */
+void vmsys_destroy(struct vmsys *sys)
+{
+    tlb_destroy(&sys->tlb);
+    pagecache_destroy(&sys->pc);
+    phys_destroy(&sys->phys);
+}
+
+/* A new, empty address space with Linux's x86-64 layout (no randomisation).
+ * Returns 0 or -ENOMEM. */
+int mm_create(struct vmsys *sys, struct mm **out)
+{
+    struct mm *mm = calloc(1, sizeof(*mm));
+    if (!mm)
+        return -ENOMEM;
+    mm->sys = sys;
+    vma_list_init(&mm->vmas);
+    if (pt_init(&mm->pt, &sys->phys) < 0) {
+        free(mm);
+        return -ENOMEM;
+    }
+    mm->stack_top = MM_STACK_TOP;
+    mm->stack_limit = MM_STACK_LIMIT;
+    /* Linux: mmap_base = TASK_SIZE - clamp(stack rlimit + guard gap, 128 MiB, ...). */
+    uint64_t gap = MM_STACK_LIMIT + MM_STACK_GAP;
+    if (gap < (128ULL << 20))
+        gap = 128ULL << 20;
+    mm->mmap_base = PAGE_DOWN(MM_STACK_TOP - gap);
+    mm_note_pt_pages(mm);
+    *out = mm;
+    return 0;
+}
+
+/* Unmaps everything, frees the page tables and the mm. */
+void mm_destroy(struct mm *mm)
+{
+    if (!mm)
+        return;
+    mm_unmap(mm, 0, USER_VA_END);
+    pt_destroy(&mm->pt, &mm->sys->phys);
+    vma_list_destroy(&mm->vmas);
+    if (mm->sys->current == mm)
+        mm->sys->current = NULL;
+    free(mm);
+}
+
+static bool pte_is_downgrade(pte_t old, pte_t new)
+{
+    if (!pte_present(old))
+        return false;
+    if (!pte_present(new) || pte_pfn(old) != pte_pfn(new))
+        return true;
+    pte_t lost = old & ~new;
+    if (lost & (PTE_RW | PTE_US | PTE_A | PTE_D))
+        return true;
+    return (new & PTE_NX) && !(old & PTE_NX);
+}
+
+/* Changes the PTE for va to `new` and invalidates vmemu's TLB entry and the CPU's TLB when
+ * a permission or the frame is taken away. References, rmap and rss are the caller's. */
+void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t new)
+{
+    pte_t old = *ptep;
+    *ptep = new;
+    if (mm->sys->current != mm)
+        return; /* both TLBs are flushed when the CPU switches to mm */
+    if (pte_is_downgrade(old, new)) {
+        tlb_invalidate(&mm->sys->tlb, va);
+        mm->sys->cpu_flush_pending = true;
+    } else if (pte_present(new)) {
+        tlb_invalidate(&mm->sys->tlb, va); /* keep the cached copy exact */
+    }
+}
+
+/* Records the page-table size for the report's peak. */
+void mm_note_pt_pages(struct mm *mm)
+{
+    if (mm->pt.table_pages > mm->stats.peak_pt_pages)
+        mm->stats.peak_pt_pages = mm->pt.table_pages;
+}
+
+/* Maps pfn at va (whose PTE must be none), taking over one frame reference from the caller.
+ * The zero page is neither reference-counted per mapping nor reverse-mapped nor counted
+ * in rss. Returns 0 or -ENOMEM (the reference then stays with the caller). */
+int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags)
+{
+    struct phys *phys = &mm->sys->phys;
+    pte_t *ptep;
+    int rc = pt_lookup_alloc(&mm->pt, phys, va, &ptep);
+    if (rc < 0)
+        return rc;
+    mm_note_pt_pages(mm);
+    VMEMU_BUG_ON(pte_present(*ptep));
+    if (pfn != phys->zero_pfn) {
+        if ((rc = phys_rmap_add(phys, pfn, mm, va)) < 0)
+            return rc;
+        if (++mm->stats.rss > mm->stats.peak_rss)
+            mm->stats.peak_rss = mm->stats.rss;
+    }
+    mm_set_pte(mm, va, ptep, pte_make(pfn, pte_flags));
+    return 0;
+}
+
+/* Removes the mapping of one page and drops its frame reference. */
+void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep)
+{
+    struct phys *phys = &mm->sys->phys;
+    pte_t old = *ptep;
+    if (!pte_present(old)) {
+        mm_set_pte(mm, va, ptep, 0);
+        return;
+    }
+    pfn_t pfn = pte_pfn(old);
+    mm_set_pte(mm, va, ptep, 0);
+    if (pfn == phys->zero_pfn)
+        return;
+    phys_rmap_del(phys, pfn, mm, va);
+    mm->stats.rss--;
+    phys_put(phys, pfn);
+}
+
+static void zap_cb(void *ctx, gva_t va, pte_t *ptep)
+{
+    mm_zap_page(ctx, va, ptep);
+}
+
+/* Virtual size in pages. */
+uint64_t mm_vm_pages(const struct mm *mm)
+{
+    uint64_t pages = 0;
+    for (size_t i = 0; i < mm->vmas.n; i++)
+        pages += (mm->vmas.v[i].end - mm->vmas.v[i].start) >> PAGE_SHIFT;
+    return pages;
+}
+
+static bool range_ok(gva_t start, uint64_t len)
+{
+    return (start & ~PAGE_MASK) == 0 && (len & ~PAGE_MASK) == 0 && len > 0 &&
+           start < USER_VA_END && len <= USER_VA_END - start;
+}
+
+/* Unmaps [start, start+len): releases the pages, removes the areas and frees the page
+ * tables that now map nothing between the neighbouring areas. Returns 0 or -errno. */
+int mm_unmap(struct mm *mm, gva_t start, uint64_t len)
+{
+    if (!range_ok(start, len))
+        return -EINVAL;
+    gva_t end = start + len;
+    pt_for_each(&mm->pt, &mm->sys->phys, start, end, zap_cb, mm);
+    int rc = vma_remove_range(&mm->vmas, start, end);
+    if (rc < 0)
+        return rc;
+    struct vma *prev = vma_prev(&mm->vmas, start);
+    struct vma *next = vma_find(&mm->vmas, end);
+    gva_t floor = prev ? prev->end : 0;
+    gva_t ceiling = next ? next->start : USER_VA_END;
+    pt_prune(&mm->pt, &mm->sys->phys, floor, ceiling);
+    return 0;
+}
+
+/* Maps [start, start+len) as a new area, replacing what was there. Returns 0 or -errno. */
+int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t flags,
+           enum vma_kind kind, struct vfile *file, uint64_t off, uint64_t file_end)
+{
+    if (!range_ok(start, len) || (off & ~PAGE_MASK))
+        return -EINVAL;
+    if (vma_overlaps(&mm->vmas, start, start + len)) {
+        int rc = mm_unmap(mm, start, len);
+        if (rc < 0)
+            return rc;
+    }
+    struct vma v = {
+        .start = start,
+        .end = start + len,
+        .prot = prot,
+        .flags = flags,
+        .kind = kind,
+        .file = file,
+        .pgoff = file ? off >> PAGE_SHIFT : 0,
+        .file_end = file ? file_end : 0,
+    };
+    int rc = vma_insert(&mm->vmas, &v);
+    if (rc < 0)
+        return rc;
+    uint64_t vm = mm_vm_pages(mm);
+    if (vm > mm->stats.peak_vm)
+        mm->stats.peak_vm = vm;
+    return 0;
+}
+
+/* PTE permission bits that an area's protection allows (RW only where no copy is due). */
+static uint64_t prot_pte_bits(uint32_t prot, pte_t pte)
+{
+    uint64_t bits = 0;
+    if (prot)
+        bits |= PTE_US;
+    if ((prot & VM_WRITE) && !(pte & PTE_COW))
+        bits |= PTE_RW;
+    if (!(prot & VM_EXEC))
+        bits |= PTE_NX;
+    return bits;
+}
+
+struct protect_ctx {
+    struct mm *mm;   /* address space */
+    uint32_t prot;   /* new protection */
+};
+
+static void protect_cb(void *ctx, gva_t va, pte_t *ptep)
+{
+    struct protect_ctx *c = ctx;
+    pte_t old = *ptep;
+    if (!pte_present(old))
+        return;
+    pte_t new = (old & ~(PTE_US | PTE_RW | PTE_NX)) | prot_pte_bits(c->prot, old);
+    if (new != old)
+        mm_set_pte(c->mm, va, ptep, new);
+}
+
+/* Changes the protection of [start, start+len). Returns 0, -EINVAL, -ENOMEM (a hole in the
+ * range) or -EACCES (writable shared mapping of a file opened read-only). */
+int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot)
+{
+    if (!range_ok(start, len))
+        return -EINVAL;
+    gva_t end = start + len;
+    /* The whole range must be mapped. */
+    gva_t cur = start;
+    while (cur < end) {
+        struct vma *v = vma_lookup(&mm->vmas, cur);
+        if (!v)
+            return -ENOMEM;
+        if ((prot & VM_WRITE) && (v->flags & VM_SHARED) && v->file && !v->file->writable)
+            return -EACCES;
+        cur = v->end;
+    }
+    int rc;
+    if ((rc = vma_split(&mm->vmas, start)) < 0 || (rc = vma_split(&mm->vmas, end)) < 0)
+        return rc;
+    size_t first = vma_index(&mm->vmas, vma_lookup(&mm->vmas, start));
+    size_t last = first;
+    while (last + 1 < mm->vmas.n && mm->vmas.v[last + 1].start < end)
+        last++;
+    for (size_t i = first; i <= last; i++)
+        mm->vmas.v[i].prot = prot;
+    struct protect_ctx c = {mm, prot};
+    pt_for_each(&mm->pt, &mm->sys->phys, start, end, protect_cb, &c);
+    /* Merge with neighbours from the top down: a merge only moves areas above i. */
+    for (size_t i = last + 1; i-- > first;)
+        if (i < mm->vmas.n)
+            vma_merge_around(&mm->vmas, i);
+    return 0;
+}
+
+/* Sets the program break as Linux's brk(): below start_brk, or when the new heap would
+ * run into another mapping or the memory is short, the old break is returned. Shrinking
+ * releases the pages. Returns the break now in force. */
+gva_t mm_brk(struct mm *mm, gva_t newbrk)
+{
+    if (newbrk < mm->start_brk || newbrk >= USER_VA_END)
+        return mm->brk;
+    gva_t oldtop = PAGE_UP(mm->brk), newtop = PAGE_UP(newbrk);
+    if (newtop < oldtop) {
+        if (mm_unmap(mm, newtop, oldtop - newtop) < 0)
+            return mm->brk;
+    } else if (newtop > oldtop) {
+        /* Keep the stack's guard gap free, as Linux's check_brk_limits/vma gap do. */
+        struct vma *next = vma_find(&mm->vmas, oldtop);
+        if (next && next->start < newtop + ((next->flags & VM_GROWSDOWN) ? MM_STACK_GAP : 0))
+            return mm->brk;
+        if (mm_map(mm, oldtop, newtop - oldtop, VM_READ | VM_WRITE, 0, VMA_HEAP, NULL, 0, 0) < 0)
+            return mm->brk;
+    }
+    mm->brk = newbrk;
+    return mm->brk;
+}
+
+/* Picks an address for a mapping of len bytes: the hint when that range is free and
+ * valid, else the highest free range below mmap_base. Returns 0 or -ENOMEM. */
+int mm_get_unmapped_area(struct mm *mm, gva_t hint, uint64_t len, gva_t *out)
+{
+    if (len == 0 || len > USER_VA_END)
+        return -ENOMEM;
+    hint = PAGE_DOWN(hint);
+    if (hint >= MM_MMAP_LOW && hint <= USER_VA_END - len &&
+        !vma_overlaps(&mm->vmas, hint, hint + len)) {
+        *out = hint;
+        return 0;
+    }
+    return vma_find_free(&mm->vmas, len, MM_MMAP_LOW, mm->mmap_base, out);
+}

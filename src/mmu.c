@@ -1,1 +1,88 @@
-/* placeholder: being written */
+/* Translation of guest virtual addresses, the MMU of vmemu's CPU: vmemu's TLB first, then
+ * the 4-level page walk, then the fault handler when the PTE is missing or lacks the
+ * permission. Sets the accessed bit on every translation and the dirty bit on writes,
+ * as the hardware walker does. Called by the CPU's fill callback (mmu_fill) and by the
+ * copy helpers (mmu_translate). */
+#include "vmemu/mmu.h"
+
+#include <errno.h>
+
+#include "vmemu/fault.h"
+
+/* Whether a PTE lets the access through without a fault (dirty-bit updates excepted). */
+static bool pte_allows(pte_t pte, enum access access)
+{
+    if ((pte & (PTE_P | PTE_US)) != (PTE_P | PTE_US))
+        return false;
+    if (access == ACCESS_WRITE)
+        return (pte & PTE_RW) != 0;
+    if (access == ACCESS_EXEC)
+        return !(pte & PTE_NX);
+    return true;
+}
+
+/* Walks (and faults if needed) va for access; returns the up-to-date PTE. */
+static int mmu_walk(struct mm *mm, gva_t va, enum access access, pte_t *out)
+{
+    struct vmsys *sys = mm->sys;
+    bool use_tlb = sys->current == mm;
+    pte_t pte;
+
+    if (va >= USER_VA_END)
+        return mm_fault(mm, va, access); /* refused: outside user space */
+    if (use_tlb && tlb_lookup(&sys->tlb, va, &pte) && pte_allows(pte, access) &&
+        (access != ACCESS_WRITE || (pte & PTE_D))) {
+        *out = pte;
+        return 0;
+    }
+    pte_t *ptep = pt_lookup(&mm->pt, &sys->phys, va);
+    if (!ptep || !pte_allows(*ptep, access)) {
+        int rc = mm_fault(mm, va, access);
+        if (rc < 0)
+            return rc;
+        ptep = pt_lookup(&mm->pt, &sys->phys, va);
+        VMEMU_BUG_ON(!ptep || !pte_allows(*ptep, access));
+    }
+    /* Hardware-style A/D update: an upgrade, so no invalidation is needed. */
+    *ptep |= PTE_A;
+    if (access == ACCESS_WRITE)
+        *ptep |= PTE_D;
+    if (use_tlb)
+        tlb_insert(&sys->tlb, va, *ptep);
+    *out = *ptep;
+    return 0;
+}
+
+/* Translates va for the CPU. The permissions returned are those the PTE grants now: W
+ * only once the page is dirty (so the first write to a clean page comes back here), X
+ * only on fetches or for frames that already ran code (fetches mark the frame executed).
+ * Counts a fill. Returns 0, -EFAULT (mm->last_fault says why) or -ENOMEM. */
+int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out)
+{
+    pte_t pte;
+    mm->stats.fills++;
+    int rc = mmu_walk(mm, va, access, &pte);
+    if (rc < 0)
+        return rc;
+    struct frame *fr = phys_frame(&mm->sys->phys, pte_pfn(pte));
+    out->pfn = pte_pfn(pte);
+    out->perms = MMU_R;
+    if ((pte & PTE_RW) && (pte & PTE_D))
+        out->perms |= MMU_W;
+    if (!(pte & PTE_NX) && (access == ACCESS_EXEC || (fr->flags & FRAME_EXECUTED))) {
+        out->perms |= MMU_X;
+        fr->flags |= FRAME_EXECUTED;
+    }
+    return 0;
+}
+
+/* Translates va for vmemu's own accesses. Returns 0, -EFAULT or -ENOMEM. */
+int mmu_translate(struct mm *mm, gva_t va, enum access access, pfn_t *out)
+{
+    pte_t pte;
+    int rc = mmu_walk(mm, va, access, &pte);
+    if (rc < 0)
+        return rc;
+    *out = pte_pfn(pte);
+    return 0;
+}

@@ -1,1 +1,160 @@
-/* placeholder: being written */
+/* The frame pool: one host mapping of --mem bytes (MAP_NORESERVE, so only frames that are
+ * touched cost host memory), a descriptor per frame with its reference count, flags and
+ * reverse map, and the shared zero page. Frame 0 is never handed out, so pfn 0 means
+ * "none". Freed frames are reused last-in first-out: they are already resident on the
+ * host, which makes a demand-zero fault cheap. Called by the page tables, the page cache
+ * and the fault path. */
+#include "vmemu/phys.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* Creates the pool and its zero page. Returns 0, -EINVAL (fewer than 4 frames) or -ENOMEM. */
+int phys_init(struct phys *p, uint64_t bytes)
+{
+    memset(p, 0, sizeof(*p));
+    p->nframes = bytes >> PAGE_SHIFT;
+    if (p->nframes < 4)
+        return -EINVAL;
+    p->bytes = p->nframes << PAGE_SHIFT;
+    p->mem = mmap(NULL, p->bytes, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p->mem == MAP_FAILED) {
+        p->mem = NULL;
+        return -ENOMEM;
+    }
+    p->frames = calloc(p->nframes, sizeof(*p->frames));
+    p->free_stack = malloc(p->nframes * sizeof(*p->free_stack));
+    if (!p->frames || !p->free_stack) {
+        phys_destroy(p);
+        return -ENOMEM;
+    }
+    p->next_fresh = 1;
+    if (phys_alloc(p, false, &p->zero_pfn) < 0) {
+        phys_destroy(p);
+        return -ENOMEM;
+    }
+    p->frames[p->zero_pfn].flags = FRAME_ZERO | FRAME_PINNED;
+    return 0;
+}
+
+/* Releases the pool mapping and the descriptors (reverse-map records included). */
+void phys_destroy(struct phys *p)
+{
+    if (p->frames) {
+        for (uint64_t i = 0; i < p->nframes; i++) {
+            struct rmap *r = p->frames[i].rmap;
+            while (r) {
+                struct rmap *next = r->next;
+                free(r);
+                r = next;
+            }
+        }
+    }
+    if (p->mem)
+        munmap(p->mem, p->bytes);
+    free(p->frames);
+    free(p->free_stack);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Takes a free frame (recycled first, then never-used ones) with refcount 1; zeroes it
+ * when asked. Frames that held executed code are announced to the CPU first.
+ * Returns 0 or -ENOMEM. */
+int phys_alloc(struct phys *p, bool zero, pfn_t *out)
+{
+    pfn_t pfn;
+
+    if (p->nfree_stack > 0) {
+        pfn = p->free_stack[--p->nfree_stack];
+    } else if (p->next_fresh < p->nframes) {
+        pfn = p->next_fresh++;
+        zero = false; /* never-touched host memory reads as zero */
+    } else {
+        return -ENOMEM;
+    }
+    struct frame *f = &p->frames[pfn];
+    VMEMU_BUG_ON(f->refcount != 0 || f->rmap != NULL);
+    if (f->flags & FRAME_EXECUTED)
+        phys_before_write(p, pfn);
+    f->flags = 0;
+    f->refcount = 1;
+    f->owner = NULL;
+    f->index = 0;
+    if (zero)
+        memset(phys_hva(p, pfn), 0, PAGE_SIZE);
+    if (++p->used > p->peak_used)
+        p->peak_used = p->used;
+    *out = pfn;
+    return 0;
+}
+
+/* Adds a reference to an allocated frame. */
+void phys_get(struct phys *p, pfn_t pfn)
+{
+    VMEMU_BUG_ON(pfn == 0 || pfn >= p->nframes || p->frames[pfn].refcount == 0);
+    p->frames[pfn].refcount++;
+}
+
+/* Drops a reference; the last one returns the frame to the free stack (keeping its
+ * FRAME_EXECUTED mark so its code is invalidated before reuse). */
+void phys_put(struct phys *p, pfn_t pfn)
+{
+    VMEMU_BUG_ON(pfn == 0 || pfn >= p->nframes || p->frames[pfn].refcount == 0);
+    struct frame *f = &p->frames[pfn];
+    if (--f->refcount > 0)
+        return;
+    VMEMU_BUG_ON(pfn == p->zero_pfn);
+    VMEMU_BUG_ON(f->rmap != NULL);
+    f->flags &= FRAME_EXECUTED;
+    f->owner = NULL;
+    p->free_stack[p->nfree_stack++] = pfn;
+    p->used--;
+}
+
+/* Frames that can still be allocated. */
+uint64_t phys_free_frames(const struct phys *p)
+{
+    return p->nfree_stack + (p->nframes - p->next_fresh);
+}
+
+/* Records that (mm, va) maps pfn. Returns 0 or -ENOMEM. */
+int phys_rmap_add(struct phys *p, pfn_t pfn, struct mm *mm, gva_t va)
+{
+    struct rmap *r = malloc(sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->mm = mm;
+    r->va = va;
+    r->next = p->frames[pfn].rmap;
+    p->frames[pfn].rmap = r;
+    return 0;
+}
+
+/* Forgets that (mm, va) maps pfn; the record must exist. */
+void phys_rmap_del(struct phys *p, pfn_t pfn, struct mm *mm, gva_t va)
+{
+    struct rmap **pp = &p->frames[pfn].rmap;
+    while (*pp) {
+        if ((*pp)->mm == mm && (*pp)->va == va) {
+            struct rmap *r = *pp;
+            *pp = r->next;
+            free(r);
+            return;
+        }
+        pp = &(*pp)->next;
+    }
+    vmemu_bug(__FILE__, __LINE__, "rmap entry missing");
+}
+
+/* Drops translated code of pfn if the CPU ever ran it, before vmemu writes into it. */
+void phys_before_write(struct phys *p, pfn_t pfn)
+{
+    struct frame *f = &p->frames[pfn];
+    if ((f->flags & FRAME_EXECUTED) && p->code_hook) {
+        p->code_hook(p->code_ctx, pfn);
+        f->flags &= ~FRAME_EXECUTED;
+    }
+}

@@ -1,1 +1,428 @@
-/* placeholder: being written */
+/* What the user sees of a finished run: the --stats summary (in the spirit of
+ * /usr/bin/time -v), the --report JSON file (schema in the project notes: fields may be
+ * added, never renamed) and the --maps table of areas with resident and dirty pages counted
+ * from the page table. Called by the kernel loop (src/run.c) and main.c once a process has
+ * ended; the crash facts shared with the crash report come from src/crash.c. Nothing here
+ * faults a page in or changes a counter. */
+#include "vmemu/report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crash.h"
+#include "vmemu/fault.h"
+#include "vmemu/util.h"
+
+#ifndef VMEMU_VERSION
+#define VMEMU_VERSION "0.1.0"
+#endif
+
+#define JSON_MAX_DEPTH 8                              /* deepest nesting the report writes */
+#define KIB_PER_PAGE   ((uint64_t)(PAGE_SIZE / 1024)) /* KiB in one page */
+
+/* The counters of p, or zeros when it has no address space. */
+static const struct mm_stats *proc_mm_stats(const struct proc *p)
+{
+    static const struct mm_stats none;
+
+    return p->mm != NULL ? &p->mm->stats : &none;
+}
+
+static uint64_t proc_pt_pages(const struct proc *p)
+{
+    return p->mm != NULL ? p->mm->pt.table_pages : 0;
+}
+
+static uint64_t proc_unicorn_flushes(const struct proc *p)
+{
+    return p->cpu != NULL ? cpu_tlb_flushes(p->cpu) : 0;
+}
+
+static uint64_t proc_wall_ns(const struct proc *p)
+{
+    uint64_t now = now_ns();
+
+    return p->start_ns != 0 && now > p->start_ns ? now - p->start_ns : 0;
+}
+
+static const char *proc_name(const struct proc *p)
+{
+    return p->comm[0] != '\0' ? p->comm : (p->exe != NULL ? p->exe : "?");
+}
+
+/* Prints the /usr/bin/time -v style summary of a finished process: a first line saying
+ * how it ended, then one tab-indented "label: value" line per counter. */
+void report_stats(FILE *out, const struct proc *p)
+{
+    const struct mm_stats *st = proc_mm_stats(p);
+    const struct fault_stats *f = &st->faults;
+    const struct vmsys *sys = p->sys;
+    uint64_t wall = proc_wall_ns(p);
+
+    if (p->term_signal != 0)
+        fprintf(out, "vmemu: %s killed by signal %d (%s)\n", proc_name(p), p->term_signal,
+                crash_signal_name(p->term_signal));
+    else
+        fprintf(out, "vmemu: %s exited with status %d\n", proc_name(p), p->exit_code);
+    fprintf(out, "\tCommand: \"%s\"\n", p->cmdline != NULL ? p->cmdline : proc_name(p));
+    fprintf(out, "\tProcess id: %d\n", p->pid);
+    fprintf(out, "\tExit status: %d\n", proc_wait_status(p));
+    fprintf(out, "\tMinor page faults: %" PRIu64 "\n", f->minor);
+    fprintf(out, "\t  zero page: %" PRIu64 "\n", f->zero_page);
+    fprintf(out, "\t  new anonymous page: %" PRIu64 "\n", f->anon);
+    fprintf(out, "\t  page-cache hit: %" PRIu64 "\n", f->file_minor);
+    fprintf(out, "\t  COW copy: %" PRIu64 "\n", f->cow);
+    fprintf(out, "\t  COW reuse: %" PRIu64 "\n", f->cow_reuse);
+    fprintf(out, "\tMajor page faults (file read): %" PRIu64 "\n", f->major);
+    fprintf(out, "\tStack growth faults: %" PRIu64 "\n", f->stack_grow);
+    fprintf(out, "\tInvalid accesses (SIGSEGV): %" PRIu64 "\n", f->segv);
+    fprintf(out, "\tAccesses past the end of a file (SIGBUS): %" PRIu64 "\n", f->sigbus);
+    fprintf(out, "\tvmemu TLB hits: %" PRIu64 "\n", sys->tlb.hits);
+    fprintf(out, "\tvmemu TLB misses (page walks): %" PRIu64 "\n", sys->tlb.misses);
+    fprintf(out, "\tvmemu TLB invalidations: %" PRIu64 "\n", sys->tlb.invalidations);
+    fprintf(out, "\tvmemu TLB flushes: %" PRIu64 "\n", sys->tlb.flushes);
+    fprintf(out, "\tUnicorn TLB fills (depends on Unicorn's TLB size): %" PRIu64 "\n", st->fills);
+    fprintf(out, "\tUnicorn TLB flushes: %" PRIu64 "\n", proc_unicorn_flushes(p));
+    fprintf(out, "\tPeak resident pages: %" PRIu64 " (%" PRIu64 " KiB)\n", st->peak_rss,
+            st->peak_rss * KIB_PER_PAGE);
+    fprintf(out, "\tResident pages at exit: %" PRIu64 " (%" PRIu64 " KiB)\n", st->rss,
+            st->rss * KIB_PER_PAGE);
+    fprintf(out, "\tPeak virtual size: %" PRIu64 " pages (%" PRIu64 " KiB)\n", st->peak_vm,
+            st->peak_vm * KIB_PER_PAGE);
+    fprintf(out, "\tPage-table pages (now / peak): %" PRIu64 " / %" PRIu64 "\n", proc_pt_pages(p),
+            st->peak_pt_pages);
+    fprintf(out, "\tFrames in pool: %" PRIu64 "\n", sys->phys.nframes);
+    fprintf(out, "\tPeak frames used: %" PRIu64 "\n", sys->phys.peak_used);
+    fprintf(out, "\tPage-cache pages: %" PRIu64 "\n", sys->pc.pages);
+    fprintf(out, "\tSyscalls: %" PRIu64 "\n", p->syscalls);
+    fprintf(out, "\tGuest run time (s): %" PRIu64 ".%03" PRIu64 "\n", p->cpu_ns / 1000000000,
+            p->cpu_ns / 1000000 % 1000);
+    fprintf(out, "\tWall time (s): %" PRIu64 ".%03" PRIu64 "\n", wall / 1000000000,
+            wall / 1000000 % 1000);
+}
+
+/* A small JSON writer: one member per line, two-space indentation, commas handled. */
+struct json {
+    FILE *f;                    /* output */
+    int depth;                  /* open objects and arrays */
+    bool first[JSON_MAX_DEPTH]; /* nothing written yet at that depth */
+};
+
+/* Writes s as a JSON string: quotes, backslashes and control characters escaped, and
+ * bytes that are not valid UTF-8 written as \u00XX so the file stays valid. */
+static void json_quote(FILE *f, const char *s)
+{
+    const unsigned char *c = (const unsigned char *)s;
+
+    fputc('"', f);
+    while (*c != '\0') {
+        size_t len = 0;
+
+        if (*c == '"' || *c == '\\') {
+            fprintf(f, "\\%c", *c);
+        } else if (*c == '\n') {
+            fputs("\\n", f);
+        } else if (*c == '\t') {
+            fputs("\\t", f);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            fprintf(f, "\\u%04x", *c);
+        } else if (*c < 0x80) {
+            fputc(*c, f);
+        } else {
+            if ((*c & 0xe0) == 0xc0 && *c >= 0xc2)
+                len = 2;
+            else if ((*c & 0xf0) == 0xe0)
+                len = 3;
+            else if ((*c & 0xf8) == 0xf0 && *c <= 0xf4)
+                len = 4;
+            for (size_t i = 1; i < len; i++) {
+                if ((c[i] & 0xc0) != 0x80)
+                    len = 0;
+            }
+            if (len == 0) {
+                fprintf(f, "\\u%04x", *c);
+            } else {
+                fwrite(c, 1, len, f);
+                c += len;
+                continue;
+            }
+        }
+        c++;
+    }
+    fputc('"', f);
+}
+
+/* Starts a member (key non-NULL) or an array element (key NULL). */
+static void json_key(struct json *j, const char *key)
+{
+    if (!j->first[j->depth])
+        fputc(',', j->f);
+    j->first[j->depth] = false;
+    fprintf(j->f, "\n%*s", 2 * j->depth, "");
+    if (key != NULL) {
+        json_quote(j->f, key);
+        fputs(": ", j->f);
+    }
+}
+
+static void json_open(struct json *j, const char *key, char bracket)
+{
+    VMEMU_BUG_ON(j->depth + 1 >= JSON_MAX_DEPTH);
+    if (j->depth > 0 || !j->first[0])
+        json_key(j, key);
+    fputc(bracket, j->f);
+    j->depth++;
+    j->first[j->depth] = true;
+}
+
+static void json_close(struct json *j, char bracket)
+{
+    bool empty = j->first[j->depth];
+
+    j->depth--;
+    if (!empty)
+        fprintf(j->f, "\n%*s", 2 * j->depth, "");
+    fputc(bracket, j->f);
+}
+
+static void json_u64(struct json *j, const char *key, uint64_t v)
+{
+    json_key(j, key);
+    fprintf(j->f, "%" PRIu64, v);
+}
+
+static void json_int(struct json *j, const char *key, int v)
+{
+    json_key(j, key);
+    fprintf(j->f, "%d", v);
+}
+
+/* A string member; NULL writes null. */
+static void json_str(struct json *j, const char *key, const char *s)
+{
+    json_key(j, key);
+    if (s != NULL)
+        json_quote(j->f, s);
+    else
+        fputs("null", j->f);
+}
+
+static void json_hex(struct json *j, const char *key, uint64_t v)
+{
+    json_key(j, key);
+    fprintf(j->f, "\"0x%" PRIx64 "\"", v);
+}
+
+static void json_null(struct json *j, const char *key)
+{
+    json_key(j, key);
+    fputs("null", j->f);
+}
+
+/* The signal that ended p, or null. */
+static void json_signal(struct json *j, const char *key, const struct proc *p)
+{
+    if (p->term_signal != 0)
+        json_int(j, key, p->term_signal);
+    else
+        json_null(j, key);
+}
+
+/* argv as the command line recorded it (arguments split at spaces). */
+static void json_argv(struct json *j, const struct proc *p)
+{
+    const char *c = p->cmdline != NULL ? p->cmdline : "";
+
+    json_open(j, "argv", '[');
+    while (*c != '\0') {
+        size_t len = strcspn(c, " ");
+        char *arg = strndup(c, len);
+
+        if (arg != NULL) {
+            json_str(j, NULL, arg);
+            free(arg);
+        }
+        c += len;
+        if (*c == ' ')
+            c++;
+    }
+    json_close(j, ']');
+}
+
+static void json_crash(struct json *j, const struct proc *p)
+{
+    struct crash_info ci;
+
+    if (!crash_signal_is_crash(p)) {
+        json_null(j, "crash");
+        return;
+    }
+    /* crash_describe() only reads: the proc is const to the report. */
+    crash_describe((struct proc *)p, NULL, &ci);
+    json_open(j, "crash", '{');
+    json_int(j, "signal", ci.signo);
+    json_str(j, "signal_name", crash_signal_name(ci.signo));
+    json_str(j, "code", ci.code);
+    if (ci.is_memory) {
+        json_hex(j, "address", ci.addr);
+        json_str(j, "access", crash_access_name(ci.access));
+        json_str(j, "cause", fault_cause_text(ci.cause));
+    } else {
+        json_null(j, "address");
+        json_null(j, "access");
+        json_str(j, "cause", ci.what);
+    }
+    if (ci.has_rip) {
+        json_hex(j, "rip", ci.rip);
+        json_str(j, "symbol", ci.symbol[0] ? ci.symbol : NULL);
+        json_str(j, "instruction", ci.insn_ok ? ci.insn : NULL);
+    } else {
+        json_null(j, "rip");
+        json_null(j, "symbol");
+        json_null(j, "instruction");
+    }
+    json_str(j, "vma", ci.has_vma ? ci.vma : NULL);
+    json_str(j, "section", ci.section[0] ? ci.section : NULL);
+    json_close(j, '}');
+}
+
+static void json_process(struct json *j, const struct proc *p)
+{
+    const struct mm_stats *st = proc_mm_stats(p);
+    const struct fault_stats *f = &st->faults;
+    const struct tlb *tlb = &p->sys->tlb;
+
+    json_open(j, NULL, '{');
+    json_int(j, "pid", p->pid);
+    json_int(j, "ppid", p->ppid);
+    json_str(j, "command", p->cmdline != NULL ? p->cmdline : proc_name(p));
+    json_int(j, "exit_status", proc_wait_status(p));
+    json_signal(j, "signal", p);
+    json_open(j, "faults", '{');
+    json_u64(j, "minor", f->minor);
+    json_u64(j, "major", f->major);
+    json_u64(j, "zero_page", f->zero_page);
+    json_u64(j, "anon", f->anon);
+    json_u64(j, "file_minor", f->file_minor);
+    json_u64(j, "file_major", f->file_major);
+    json_u64(j, "cow", f->cow);
+    json_u64(j, "cow_reuse", f->cow_reuse);
+    json_u64(j, "segv", f->segv);
+    json_u64(j, "sigbus", f->sigbus);
+    json_u64(j, "stack_grow", f->stack_grow);
+    json_close(j, '}');
+    json_open(j, "tlb", '{');
+    json_u64(j, "hits", tlb->hits);
+    json_u64(j, "misses", tlb->misses);
+    json_u64(j, "fills", st->fills);
+    json_u64(j, "invalidations", tlb->invalidations);
+    json_u64(j, "flushes", tlb->flushes);
+    json_u64(j, "unicorn_flushes", proc_unicorn_flushes(p));
+    json_close(j, '}');
+    json_u64(j, "peak_rss_pages", st->peak_rss);
+    json_u64(j, "rss_pages", st->rss);
+    json_u64(j, "page_table_pages", proc_pt_pages(p));
+    json_u64(j, "peak_page_table_pages", st->peak_pt_pages);
+    json_u64(j, "peak_vm_pages", st->peak_vm);
+    json_u64(j, "syscalls", p->syscalls);
+    json_u64(j, "wall_ns", proc_wall_ns(p));
+    json_u64(j, "run_ns", p->cpu_ns);
+    json_crash(j, p);
+    json_close(j, '}');
+}
+
+/* Writes the JSON report of a finished process to path (created or truncated): the run's
+ * configuration, the machine-wide frame counts and one entry for the process with its
+ * fault, TLB and memory counters and, when a signal of a crash ended it, the crash.
+ * Returns 0 or -errno (the file cannot be created or written). */
+int report_json(const char *path, const struct proc *p)
+{
+    struct json j = {.f = fopen(path, "w"), .first = {true}};
+    const struct vmsys *sys = p->sys;
+    int rc = 0;
+
+    if (j.f == NULL)
+        return -errno;
+    json_open(&j, NULL, '{');
+    json_str(&j, "vmemu_version", VMEMU_VERSION);
+    json_str(&j, "program", p->exe);
+    json_argv(&j, p);
+    json_int(&j, "exit_status", proc_wait_status(p));
+    json_signal(&j, "signal", p);
+    json_u64(&j, "mem_bytes", sys->phys.bytes);
+    json_open(&j, "tlb", '{');
+    json_u64(&j, "entries", (uint64_t)sys->tlb.sets * sys->tlb.ways);
+    json_u64(&j, "ways", sys->tlb.ways);
+    json_close(&j, '}');
+    json_open(&j, "frames", '{');
+    json_u64(&j, "total", sys->phys.nframes);
+    json_u64(&j, "peak_used", sys->phys.peak_used);
+    json_u64(&j, "page_cache_pages", sys->pc.pages);
+    json_close(&j, '}');
+    json_open(&j, "processes", '[');
+    json_process(&j, p);
+    json_close(&j, ']');
+    json_close(&j, '}');
+    fputc('\n', j.f);
+    if (ferror(j.f))
+        rc = -EIO;
+    if (fclose(j.f) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+/* Pages of one area, counted from its PTEs. */
+struct maps_count {
+    pfn_t zero_pfn;    /* the shared zero page: mapped, but not resident memory */
+    uint64_t resident; /* present PTEs (zero page excluded) */
+    uint64_t dirty;    /* present PTEs with the dirty bit */
+};
+
+static void maps_count_pte(void *ctx, gva_t va, pte_t *ptep)
+{
+    struct maps_count *c = ctx;
+    pte_t pte = *ptep;
+
+    (void)va;
+    if (!pte_present(pte) || pte_pfn(pte) == c->zero_pfn)
+        return;
+    c->resident++;
+    if (pte & PTE_D)
+        c->dirty++;
+}
+
+/* Prints the VMA table like /proc/PID/maps, plus each area's kind and its resident and
+ * dirty pages (walked from the page table), then the totals. */
+void report_maps(FILE *out, const struct proc *p)
+{
+    uint64_t total_vm = 0, total_res = 0, total_dirty = 0;
+    const struct mm *mm = p->mm;
+
+    fprintf(out, "vmemu: address space of '%s' (pid %d)\n", proc_name(p), p->pid);
+    if (mm == NULL)
+        return;
+    fprintf(out, "%-25s %-4s %-8s %-5s %8s %8s %s\n", "start-end", "perm", "offset", "kind",
+            "resident", "dirty", "name");
+    for (size_t i = 0; i < mm->vmas.n; i++) {
+        const struct vma *v = &mm->vmas.v[i];
+        struct maps_count c = {.zero_pfn = p->sys->phys.zero_pfn};
+        char perms[5];
+
+        pt_for_each(&mm->pt, &p->sys->phys, v->start, v->end, maps_count_pte, &c);
+        vma_perm_string(v, perms);
+        fprintf(out,
+                "%012" PRIx64 "-%012" PRIx64 " %s %08" PRIx64 " %-5s %8" PRIu64 " %8" PRIu64
+                " %s\n",
+                v->start, v->end, perms, v->file != NULL ? v->pgoff << PAGE_SHIFT : 0,
+                vma_kind_name(v->kind), c.resident, c.dirty, crash_vma_name(v));
+        total_vm += (v->end - v->start) / PAGE_SIZE;
+        total_res += c.resident;
+        total_dirty += c.dirty;
+    }
+    fprintf(out,
+            "total: %zu areas, %" PRIu64 " pages mapped, %" PRIu64 " resident, %" PRIu64
+            " dirty, %" PRIu64 " page-table pages\n",
+            mm->vmas.n, total_vm, total_res, total_dirty, mm->pt.table_pages);
+}

@@ -1,1 +1,167 @@
-/* placeholder: being written */
+/* The copy helpers: vmemu's only way into guest memory. Each page is translated through
+ * the MMU (faulting it in as the CPU would, and counted the same way), so a bad guest
+ * pointer gives -EFAULT and never touches host memory outside the pool. Frames that held
+ * executed code are announced to the CPU before vmemu writes into them. Called by the
+ * syscalls, the loader and the reports. */
+#include "vmemu/uaccess.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "vmemu/mmu.h"
+
+/* Calls fn on each page-sized piece of [va, va+n) after translating it for access. */
+static int user_walk(struct mm *mm, gva_t va, size_t n, enum access access,
+                     int (*fn)(void *ctx, uint8_t *hva, size_t len), void *ctx)
+{
+    struct phys *phys = &mm->sys->phys;
+    if (n == 0)
+        return 0;
+    if (va >= USER_VA_END || n > USER_VA_END - va)
+        return -EFAULT;
+    while (n > 0) {
+        size_t off = va & ~PAGE_MASK;
+        size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
+        pfn_t pfn;
+        if (mmu_translate(mm, va, access, &pfn) < 0)
+            return -EFAULT;
+        if (access == ACCESS_WRITE)
+            phys_before_write(phys, pfn);
+        int rc = fn(ctx, (uint8_t *)phys_hva(phys, pfn) + off, chunk);
+        if (rc)
+            return rc;
+        va += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
+struct copy_ctx {
+    uint8_t *host;       /* host cursor */
+    const uint8_t *src;  /* host source cursor (copy_to_user) */
+};
+
+static int from_fn(void *ctx, uint8_t *hva, size_t len)
+{
+    struct copy_ctx *c = ctx;
+    memcpy(c->host, hva, len);
+    c->host += len;
+    return 0;
+}
+
+static int to_fn(void *ctx, uint8_t *hva, size_t len)
+{
+    struct copy_ctx *c = ctx;
+    if (c->src) {
+        memcpy(hva, c->src, len);
+        c->src += len;
+    } else {
+        memset(hva, 0, len);
+    }
+    return 0;
+}
+
+/* Copies n bytes from guest src to host dst. Returns 0 or -EFAULT. */
+int copy_from_user(struct mm *mm, void *dst, gva_t src, size_t n)
+{
+    struct copy_ctx c = {.host = dst};
+    return user_walk(mm, src, n, ACCESS_READ, from_fn, &c);
+}
+
+/* Copies n bytes from host src to guest dst. Returns 0 or -EFAULT. */
+int copy_to_user(struct mm *mm, gva_t dst, const void *src, size_t n)
+{
+    struct copy_ctx c = {.src = src};
+    return user_walk(mm, dst, n, ACCESS_WRITE, to_fn, &c);
+}
+
+/* Writes n zero bytes at guest dst. Returns 0 or -EFAULT. */
+int clear_user(struct mm *mm, gva_t dst, size_t n)
+{
+    struct copy_ctx c = {0};
+    return user_walk(mm, dst, n, ACCESS_WRITE, to_fn, &c);
+}
+
+struct str_ctx {
+    char *dst;   /* host buffer */
+    size_t max;  /* its size */
+    size_t len;  /* bytes copied so far */
+};
+
+static int str_fn(void *ctx, uint8_t *hva, size_t len)
+{
+    struct str_ctx *c = ctx;
+    for (size_t i = 0; i < len; i++) {
+        if (c->len + 1 >= c->max)
+            return 2; /* no room for the terminator */
+        c->dst[c->len] = (char)hva[i];
+        if (hva[i] == 0)
+            return 1;
+        c->len++;
+    }
+    return 0;
+}
+
+/* Copies a NUL-terminated guest string (at most max-1 bytes) into dst, page by page so
+ * that a string ending just before an unmapped page is fine. Returns its length,
+ * -EFAULT, or -ENAMETOOLONG. */
+long strncpy_from_user(struct mm *mm, char *dst, gva_t src, size_t max)
+{
+    struct str_ctx c = {.dst = dst, .max = max};
+    if (max == 0)
+        return -ENAMETOOLONG;
+    dst[0] = '\0';
+    for (;;) {
+        size_t room = PAGE_SIZE - (src & ~PAGE_MASK);
+        int rc = user_walk(mm, src, room, ACCESS_READ, str_fn, &c);
+        if (rc == 1) {
+            dst[c.len] = '\0';
+            return (long)c.len;
+        }
+        if (rc == 2) {
+            dst[c.len] = '\0';
+            return -ENAMETOOLONG;
+        }
+        if (rc < 0) {
+            dst[c.len] = '\0';
+            return -EFAULT;
+        }
+        src += room;
+    }
+}
+
+/* Reads one 64-bit value. Returns 0 or -EFAULT. */
+int get_user_u64(struct mm *mm, gva_t src, uint64_t *val)
+{
+    return copy_from_user(mm, val, src, sizeof(*val));
+}
+
+/* Writes one 64-bit value. Returns 0 or -EFAULT. */
+int put_user_u64(struct mm *mm, gva_t dst, uint64_t val)
+{
+    return copy_to_user(mm, dst, &val, sizeof(val));
+}
+
+/* Writes one 32-bit value. Returns 0 or -EFAULT. */
+int put_user_u32(struct mm *mm, gva_t dst, uint32_t val)
+{
+    return copy_to_user(mm, dst, &val, sizeof(val));
+}
+
+/* Reads present pages only (no fault, no counter changes); returns the bytes read. */
+size_t copy_from_user_nofault(struct mm *mm, void *dst, gva_t src, size_t n)
+{
+    struct phys *phys = &mm->sys->phys;
+    size_t done = 0;
+    while (done < n && src < USER_VA_END) {
+        pte_t *ptep = pt_lookup(&mm->pt, phys, src);
+        if (!ptep || !pte_present(*ptep))
+            break;
+        size_t off = src & ~PAGE_MASK;
+        size_t chunk = PAGE_SIZE - off < n - done ? PAGE_SIZE - off : n - done;
+        memcpy((uint8_t *)dst + done, (uint8_t *)phys_hva(phys, pte_pfn(*ptep)) + off, chunk);
+        done += chunk;
+        src += chunk;
+    }
+    return done;
+}

@@ -1,1 +1,878 @@
-/* placeholder: being written */
+/* File syscalls passed through to the host: I/O (read, write, the vectored and positioned
+ * forms), descriptors (open, close, dup, fcntl, ioctl, lseek, getdents64) and the
+ * path-based operations (access, getcwd, chdir, mkdir, unlink, rename, readlink, link,
+ * chmod, ...). Guest descriptors go through the process's fd table and guest memory only
+ * through bounce buffers and the copy helpers, so a bad guest buffer gives -EFAULT and
+ * never touches a host pointer. Host errors come back as -errno. Called by
+ * syscalls/dispatch.c through the table; also holds the path and partial-copy helpers that
+ * syscalls/sys_stat.c and syscalls/sys_time.c share. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "linux_abi.h"
+#include "sysdefs.h"
+
+/* Largest bounce buffer: guest data crosses in steps of at most this many bytes. */
+#define BOUNCE_MAX (64 * 1024)
+
+/* Copies n bytes to guest dst, page by page when the whole copy fails. Returns the bytes
+ * copied before the first page that could not be written. */
+size_t sys_copy_to_user_partial(struct mm *mm, gva_t dst, const void *src, size_t n)
+{
+    size_t done = 0;
+    if (copy_to_user(mm, dst, src, n) == 0)
+        return n;
+    while (done < n) {
+        size_t step = PAGE_SIZE - ((dst + done) & (PAGE_SIZE - 1));
+        if (step > n - done)
+            step = n - done;
+        if (copy_to_user(mm, dst + done, (const char *)src + done, step) < 0)
+            break;
+        done += step;
+    }
+    return done;
+}
+
+/* Copies n bytes from guest src, page by page when the whole copy fails. Returns the
+ * bytes copied before the first page that could not be read. */
+size_t sys_copy_from_user_partial(struct mm *mm, void *dst, gva_t src, size_t n)
+{
+    size_t done = 0;
+    if (copy_from_user(mm, dst, src, n) == 0)
+        return n;
+    while (done < n) {
+        size_t step = PAGE_SIZE - ((src + done) & (PAGE_SIZE - 1));
+        if (step > n - done)
+            step = n - done;
+        if (copy_from_user(mm, (char *)dst + done, src + done, step) < 0)
+            break;
+        done += step;
+    }
+    return done;
+}
+
+/* Reads a guest path into buf (LINUX_PATH_MAX bytes). Returns 0, -EFAULT or
+ * -ENAMETOOLONG. */
+int sys_path_from_user(struct proc *p, gva_t va, char *buf)
+{
+    long n = strncpy_from_user(p->mm, buf, va, LINUX_PATH_MAX);
+    return n < 0 ? (int)n : 0;
+}
+
+static bool path_is_own_exe(const struct proc *p, const char *path)
+{
+    char own[32];
+    if (strcmp(path, "/proc/self/exe") == 0)
+        return true;
+    snprintf(own, sizeof(own), "/proc/%d/exe", p->pid);
+    return strcmp(path, own) == 0;
+}
+
+/* The host path for a guest path: p->exe for "/proc/self/exe" and "/proc/PID/exe" of the
+ * process itself, else path. */
+const char *sys_path_to_host(struct proc *p, const char *path)
+{
+    if (p->exe != NULL && path_is_own_exe(p, path))
+        return p->exe;
+    return path;
+}
+
+/* The host dirfd to resolve path from guest dirfd: AT_FDCWD for AT_FDCWD and absolute
+ * paths (Linux ignores dirfd for those), the table's host descriptor else. Returns it or
+ * -EBADF. */
+int sys_dirfd_to_host(struct proc *p, int dirfd, const char *path)
+{
+    if (dirfd == LINUX_AT_FDCWD || (path != NULL && path[0] == '/'))
+        return AT_FDCWD;
+    return fd_host(p->fds, dirfd);
+}
+
+/* A guest path and the host dirfd it is resolved from, for the *at() handlers. */
+struct at_path {
+    char buf[LINUX_PATH_MAX]; /* the guest's string */
+    const char *host;         /* what the host is given (buf, or p->exe) */
+    int dirfd;                /* host dirfd or AT_FDCWD */
+};
+
+/* Reads path va relative to guest dirfd. Returns 0, -EFAULT, -ENAMETOOLONG or -EBADF. */
+static int at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap)
+{
+    int err = sys_path_from_user(p, va, ap->buf);
+    if (err < 0)
+        return err;
+    ap->host = sys_path_to_host(p, ap->buf);
+    ap->dirfd = sys_dirfd_to_host(p, dirfd, ap->host);
+    return ap->dirfd == -EBADF ? -EBADF : 0;
+}
+
+static long host_result(long r)
+{
+    return r < 0 ? -errno : r;
+}
+
+/* Moves data between a host descriptor and the guest buffers iov[0..cnt), at most limit
+ * bytes, in bounce-buffer steps: at file position pos (pread/pwrite) or the current one
+ * when pos < 0. Stops at a short transfer. When a guest buffer faults, the bytes done so
+ * far are returned (the unread rest of a read step is given back to the file when it can
+ * seek), or -EFAULT when there are none; host errors likewise give -errno. */
+static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int cnt,
+                    uint64_t limit, bool is_write, int64_t pos)
+{
+    size_t bufsize = limit < BOUNCE_MAX ? (size_t)limit : BOUNCE_MAX;
+    char *bounce = malloc(bufsize > 0 ? bufsize : 1);
+    uint64_t done = 0, off = 0;
+    int i = 0;
+    long ret;
+
+    if (bounce == NULL)
+        return -ENOMEM;
+    for (;;) {
+        while (i < cnt && off == iov[i].iov_len) {
+            i++;
+            off = 0;
+        }
+        if (i == cnt || done == limit) {
+            ret = (long)done;
+            break;
+        }
+        /* Bytes this step covers: up to the buffer size and the limit, across iovecs. */
+        size_t want = 0;
+        for (int j = i; j < cnt && want < bufsize; j++) {
+            uint64_t seg = iov[j].iov_len - (j == i ? off : 0);
+            want += seg < bufsize - want ? (size_t)seg : bufsize - want;
+        }
+        if (want > limit - done)
+            want = (size_t)(limit - done);
+        if (is_write) {
+            size_t got = 0;
+            bool fault = false;
+            while (got < want) {
+                uint64_t seg = iov[i].iov_len - off;
+                size_t step = seg < want - got ? (size_t)seg : want - got;
+                size_t n = sys_copy_from_user_partial(p->mm, bounce + got,
+                                                      iov[i].iov_base + off, step);
+                got += n;
+                off += n;
+                if (n < step) {
+                    fault = true;
+                    break;
+                }
+                if (off == iov[i].iov_len) {
+                    i++;
+                    off = 0;
+                }
+            }
+            ssize_t n = 0;
+            if (got > 0) {
+                n = pos >= 0 ? pwrite(host, bounce, got, pos + (int64_t)done)
+                             : write(host, bounce, got);
+                if (n < 0) {
+                    ret = done > 0 ? (long)done : -errno;
+                    break;
+                }
+                done += (uint64_t)n;
+            }
+            if (fault && (size_t)n == got) {
+                ret = done > 0 ? (long)done : -EFAULT;
+                break;
+            }
+            if ((size_t)n < got) {
+                ret = (long)done;
+                break;
+            }
+        } else {
+            ssize_t n = pos >= 0 ? pread(host, bounce, want, pos + (int64_t)done)
+                                 : read(host, bounce, want);
+            if (n < 0) {
+                ret = done > 0 ? (long)done : -errno;
+                break;
+            }
+            size_t put = 0;
+            bool fault = false;
+            while (put < (size_t)n) {
+                uint64_t seg = iov[i].iov_len - off;
+                size_t step = seg < (size_t)n - put ? (size_t)seg : (size_t)n - put;
+                size_t c = sys_copy_to_user_partial(p->mm, iov[i].iov_base + off,
+                                                    bounce + put, step);
+                put += c;
+                off += c;
+                if (c < step) {
+                    fault = true;
+                    break;
+                }
+                if (off == iov[i].iov_len) {
+                    i++;
+                    off = 0;
+                }
+            }
+            done += put;
+            if (fault) {
+                if (pos < 0)
+                    lseek(host, -(off_t)((size_t)n - put), SEEK_CUR);
+                ret = done > 0 ? (long)done : -EFAULT;
+                break;
+            }
+            if ((size_t)n < want) {
+                ret = (long)done;
+                break;
+            }
+        }
+    }
+    free(bounce);
+    return ret;
+}
+
+static long do_rw(struct proc *p, int fd, gva_t buf, size_t count, bool is_write,
+                  int64_t pos)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    struct linux_iovec iov = {.iov_base = buf, .iov_len = count};
+    uint64_t limit = count < LINUX_MAX_RW ? count : LINUX_MAX_RW;
+    if (count == 0) {
+        /* No buffer to touch; still let the host say whether the fd allows it. */
+        ssize_t n = is_write ? write(host, "", 0) : read(host, NULL, 0);
+        return n < 0 ? -errno : 0;
+    }
+    return rw_iter(p, host, &iov, 1, limit, is_write, pos);
+}
+
+SYSCALL_DEFINE3(read, int, fd, gva_t, buf, size_t, count)
+{
+    return do_rw(p, fd, buf, count, false, -1);
+}
+
+SYSCALL_DEFINE3(write, int, fd, gva_t, buf, size_t, count)
+{
+    return do_rw(p, fd, buf, count, true, -1);
+}
+
+SYSCALL_DEFINE4(pread64, int, fd, gva_t, buf, size_t, count, int64_t, pos)
+{
+    if (pos < 0)
+        return fd_host(p->fds, fd) < 0 ? -EBADF : -EINVAL;
+    return do_rw(p, fd, buf, count, false, pos);
+}
+
+SYSCALL_DEFINE4(pwrite64, int, fd, gva_t, buf, size_t, count, int64_t, pos)
+{
+    if (pos < 0)
+        return fd_host(p->fds, fd) < 0 ? -EBADF : -EINVAL;
+    return do_rw(p, fd, buf, count, true, pos);
+}
+
+static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    if (cnt < 0 || cnt > LINUX_UIO_MAXIOV)
+        return -EINVAL;
+    if (cnt == 0)
+        return 0;
+    struct linux_iovec *iov = malloc((size_t)cnt * sizeof(*iov));
+    if (iov == NULL)
+        return -ENOMEM;
+    long ret = copy_from_user(p->mm, iov, uiov, (size_t)cnt * sizeof(*iov));
+    uint64_t total = 0;
+    for (int i = 0; ret == 0 && i < cnt; i++) {
+        if ((int64_t)iov[i].iov_len < 0)
+            ret = -EINVAL;
+        else
+            total += iov[i].iov_len;
+        if (total > LINUX_MAX_RW)
+            total = LINUX_MAX_RW; /* Linux truncates the vector there */
+    }
+    if (ret == 0)
+        ret = rw_iter(p, host, iov, cnt, total, is_write, -1);
+    free(iov);
+    return ret;
+}
+
+SYSCALL_DEFINE3(readv, int, fd, gva_t, iov, int, cnt)
+{
+    return do_rwv(p, fd, iov, cnt, false);
+}
+
+SYSCALL_DEFINE3(writev, int, fd, gva_t, iov, int, cnt)
+{
+    return do_rwv(p, fd, iov, cnt, true);
+}
+
+/* open/openat: the host opens the file (close-on-exec on the host side, always); the
+ * guest's O_CLOEXEC is kept in the table. */
+static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned mode)
+{
+    struct at_path ap;
+    int err = at_path_get(p, dirfd, path, &ap);
+    if (err < 0)
+        return err;
+    int host = openat(ap.dirfd, ap.host, flags | O_CLOEXEC, mode & 07777);
+    if (host < 0)
+        return -errno;
+    int fd = fd_install(p->fds, host, (flags & LINUX_O_CLOEXEC) != 0, ap.buf, 0);
+    if (fd < 0)
+        close(host);
+    return fd;
+}
+
+SYSCALL_DEFINE3(open, gva_t, path, int, flags, unsigned, mode)
+{
+    return do_open(p, LINUX_AT_FDCWD, path, flags, mode);
+}
+
+SYSCALL_DEFINE4(openat, int, dirfd, gva_t, path, int, flags, unsigned, mode)
+{
+    return do_open(p, dirfd, path, flags, mode);
+}
+
+SYSCALL_DEFINE1(close, int, fd)
+{
+    return fd_close(p->fds, fd);
+}
+
+SYSCALL_DEFINE3(lseek, int, fd, int64_t, offset, unsigned, whence)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    return host_result(lseek(host, offset, (int)whence));
+}
+
+SYSCALL_DEFINE3(getdents64, int, fd, gva_t, dirp, unsigned, count)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    size_t size = count < BOUNCE_MAX ? count : BOUNCE_MAX;
+    char *bounce = malloc(size > 0 ? size : 1);
+    if (bounce == NULL)
+        return -ENOMEM;
+    off_t where = lseek(host, 0, SEEK_CUR);
+    long n = syscall(SYS_getdents64, host, bounce, size);
+    if (n < 0) {
+        n = -errno;
+    } else if (n > 0 && copy_to_user(p->mm, dirp, bounce, (size_t)n) < 0) {
+        if (where >= 0)
+            lseek(host, where, SEEK_SET); /* the entries were not delivered */
+        n = -EFAULT;
+    }
+    free(bounce);
+    return n;
+}
+
+/* F_GETLK / F_SETLK / F_SETLKW: the guest's struct flock through the host's. */
+static long fcntl_lock(struct proc *p, int host, int cmd, gva_t arg)
+{
+    struct linux_flock gl;
+    if (copy_from_user(p->mm, &gl, arg, sizeof(gl)) < 0)
+        return -EFAULT;
+    struct flock hl = {
+        .l_type = gl.l_type,
+        .l_whence = gl.l_whence,
+        .l_start = gl.l_start,
+        .l_len = gl.l_len,
+        .l_pid = gl.l_pid,
+    };
+    int hcmd = cmd == LINUX_F_GETLK ? F_GETLK : cmd == LINUX_F_SETLK ? F_SETLK : F_SETLKW;
+    if (fcntl(host, hcmd, &hl) < 0)
+        return -errno;
+    if (cmd != LINUX_F_GETLK)
+        return 0;
+    gl.l_type = hl.l_type;
+    gl.l_whence = hl.l_whence;
+    gl.l_start = hl.l_start;
+    gl.l_len = hl.l_len;
+    gl.l_pid = hl.l_pid;
+    return copy_to_user(p->mm, arg, &gl, sizeof(gl));
+}
+
+/* A host dup of guest fd's file installed at the lowest free number >= minfd. */
+static long dup_from(struct proc *p, int fd, int minfd, bool cloexec)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    if (minfd < 0 || minfd >= FD_MAX)
+        return -EINVAL;
+    int h = fcntl(host, F_DUPFD_CLOEXEC, 3);
+    if (h < 0)
+        return -errno;
+    int nfd = fd_install(p->fds, h, cloexec, p->fds->fds[fd].path, minfd);
+    if (nfd < 0)
+        close(h);
+    return nfd;
+}
+
+SYSCALL_DEFINE3(fcntl, int, fd, int, cmd, uint64_t, arg)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    switch (cmd) {
+    case LINUX_F_GETFD:
+        return p->fds->fds[fd].cloexec ? LINUX_FD_CLOEXEC : 0;
+    case LINUX_F_SETFD:
+        p->fds->fds[fd].cloexec = (arg & LINUX_FD_CLOEXEC) != 0;
+        return 0;
+    case LINUX_F_GETFL:
+        return host_result(fcntl(host, F_GETFL));
+    case LINUX_F_SETFL:
+        return host_result(fcntl(host, F_SETFL, (int)arg));
+    case LINUX_F_DUPFD:
+    case LINUX_F_DUPFD_CLOEXEC:
+        return dup_from(p, fd, (int)arg, cmd == LINUX_F_DUPFD_CLOEXEC);
+    case LINUX_F_GETLK:
+    case LINUX_F_SETLK:
+    case LINUX_F_SETLKW:
+        return fcntl_lock(p, host, cmd, arg);
+    default:
+        return -EINVAL;
+    }
+}
+
+SYSCALL_DEFINE1(dup, int, fd)
+{
+    return dup_from(p, fd, 0, false);
+}
+
+SYSCALL_DEFINE2(dup2, int, oldfd, int, newfd)
+{
+    return fd_dup_to(p->fds, oldfd, newfd, false);
+}
+
+SYSCALL_DEFINE3(dup3, int, oldfd, int, newfd, int, flags)
+{
+    if ((flags & ~LINUX_O_CLOEXEC) != 0 || oldfd == newfd)
+        return -EINVAL;
+    return fd_dup_to(p->fds, oldfd, newfd, (flags & LINUX_O_CLOEXEC) != 0);
+}
+
+/* ioctl requests already reported as unsupported (once each, like enosys in dispatch). */
+static uint32_t ioctl_logged[16];
+static size_t ioctl_nlogged;
+
+static void ioctl_log_once(uint32_t req)
+{
+    for (size_t i = 0; i < ioctl_nlogged; i++)
+        if (ioctl_logged[i] == req)
+            return;
+    if (ioctl_nlogged == ARRAY_LEN(ioctl_logged))
+        return;
+    ioctl_logged[ioctl_nlogged++] = req;
+    fprintf(stderr, "vmemu: unsupported ioctl %#" PRIx32 ", returning -ENOTTY\n", req);
+}
+
+SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, req, gva_t, arg)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    switch (req) {
+    case LINUX_TCGETS: {
+        struct linux_termios t;
+        if (ioctl(host, LINUX_TCGETS, &t) < 0)
+            return -errno;
+        return copy_to_user(p->mm, arg, &t, sizeof(t));
+    }
+    case LINUX_TIOCGWINSZ: {
+        struct linux_winsize ws;
+        if (ioctl(host, LINUX_TIOCGWINSZ, &ws) < 0)
+            return -errno;
+        return copy_to_user(p->mm, arg, &ws, sizeof(ws));
+    }
+    default:
+        ioctl_log_once(req);
+        return -ENOTTY;
+    }
+}
+
+static long do_access(struct proc *p, int dirfd, gva_t path, int mode, int flags)
+{
+    if ((mode & ~7) != 0)
+        return -EINVAL;
+    if ((flags & ~(LINUX_AT_EACCESS | LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
+        return -EINVAL;
+    struct at_path ap;
+    int err = at_path_get(p, dirfd, path, &ap);
+    if (err < 0)
+        return err;
+    return host_result(faccessat(ap.dirfd, ap.host, mode, flags));
+}
+
+SYSCALL_DEFINE2(access, gva_t, path, int, mode)
+{
+    return do_access(p, LINUX_AT_FDCWD, path, mode, 0);
+}
+
+SYSCALL_DEFINE3(faccessat, int, dirfd, gva_t, path, int, mode)
+{
+    return do_access(p, dirfd, path, mode, 0);
+}
+
+SYSCALL_DEFINE4(faccessat2, int, dirfd, gva_t, path, int, mode, int, flags)
+{
+    return do_access(p, dirfd, path, mode, flags);
+}
+
+/* getcwd returns the length including the NUL, as the syscall (not the libc call) does. */
+SYSCALL_DEFINE2(getcwd, gva_t, buf, size_t, size)
+{
+    char cwd[LINUX_PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return errno == ERANGE ? -ENAMETOOLONG : -errno;
+    size_t len = strlen(cwd) + 1;
+    if (len > size)
+        return -ERANGE;
+    if (copy_to_user(p->mm, buf, cwd, len) < 0)
+        return -EFAULT;
+    return (long)len;
+}
+
+SYSCALL_DEFINE1(chdir, gva_t, path)
+{
+    char buf[LINUX_PATH_MAX];
+    int err = sys_path_from_user(p, path, buf);
+    if (err < 0)
+        return err;
+    return host_result(chdir(buf));
+}
+
+SYSCALL_DEFINE1(fchdir, int, fd)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    return host_result(fchdir(host));
+}
+
+static long do_mkdir(struct proc *p, int dirfd, gva_t path, unsigned mode)
+{
+    struct at_path ap;
+    int err = at_path_get(p, dirfd, path, &ap);
+    if (err < 0)
+        return err;
+    return host_result(mkdirat(ap.dirfd, ap.buf, mode & 07777));
+}
+
+SYSCALL_DEFINE2(mkdir, gva_t, path, unsigned, mode)
+{
+    return do_mkdir(p, LINUX_AT_FDCWD, path, mode);
+}
+
+SYSCALL_DEFINE3(mkdirat, int, dirfd, gva_t, path, unsigned, mode)
+{
+    return do_mkdir(p, dirfd, path, mode);
+}
+
+static long do_unlink(struct proc *p, int dirfd, gva_t path, int flags)
+{
+    if ((flags & ~LINUX_AT_REMOVEDIR) != 0)
+        return -EINVAL;
+    struct at_path ap;
+    int err = at_path_get(p, dirfd, path, &ap);
+    if (err < 0)
+        return err;
+    return host_result(unlinkat(ap.dirfd, ap.buf, flags));
+}
+
+SYSCALL_DEFINE1(unlink, gva_t, path)
+{
+    return do_unlink(p, LINUX_AT_FDCWD, path, 0);
+}
+
+SYSCALL_DEFINE1(rmdir, gva_t, path)
+{
+    return do_unlink(p, LINUX_AT_FDCWD, path, LINUX_AT_REMOVEDIR);
+}
+
+SYSCALL_DEFINE3(unlinkat, int, dirfd, gva_t, path, int, flags)
+{
+    return do_unlink(p, dirfd, path, flags);
+}
+
+/* Two paths with their dirfds, for rename and link. */
+static long two_paths(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva_t newpath,
+                      struct at_path *from, struct at_path *to)
+{
+    int err = sys_path_from_user(p, oldpath, from->buf);
+    if (err == 0)
+        err = sys_path_from_user(p, newpath, to->buf);
+    if (err < 0)
+        return err;
+    from->host = from->buf;
+    to->host = to->buf;
+    from->dirfd = sys_dirfd_to_host(p, olddfd, from->buf);
+    to->dirfd = sys_dirfd_to_host(p, newdfd, to->buf);
+    if (from->dirfd == -EBADF || to->dirfd == -EBADF)
+        return -EBADF;
+    return 0;
+}
+
+static long do_rename(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva_t newpath,
+                      unsigned flags)
+{
+    struct at_path *ap = malloc(2 * sizeof(*ap));
+    if (ap == NULL)
+        return -ENOMEM;
+    long ret = two_paths(p, olddfd, oldpath, newdfd, newpath, &ap[0], &ap[1]);
+    if (ret == 0)
+        ret = host_result(renameat2(ap[0].dirfd, ap[0].buf, ap[1].dirfd, ap[1].buf, flags));
+    free(ap);
+    return ret;
+}
+
+SYSCALL_DEFINE2(rename, gva_t, oldpath, gva_t, newpath)
+{
+    return do_rename(p, LINUX_AT_FDCWD, oldpath, LINUX_AT_FDCWD, newpath, 0);
+}
+
+SYSCALL_DEFINE4(renameat, int, olddfd, gva_t, oldpath, int, newdfd, gva_t, newpath)
+{
+    return do_rename(p, olddfd, oldpath, newdfd, newpath, 0);
+}
+
+SYSCALL_DEFINE5(renameat2, int, olddfd, gva_t, oldpath, int, newdfd, gva_t, newpath,
+                unsigned, flags)
+{
+    return do_rename(p, olddfd, oldpath, newdfd, newpath, flags);
+}
+
+static long do_link(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva_t newpath,
+                    int flags)
+{
+    if ((flags & ~(LINUX_AT_SYMLINK_FOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
+        return -EINVAL;
+    struct at_path *ap = malloc(2 * sizeof(*ap));
+    if (ap == NULL)
+        return -ENOMEM;
+    long ret = two_paths(p, olddfd, oldpath, newdfd, newpath, &ap[0], &ap[1]);
+    if (ret == 0)
+        ret = host_result(linkat(ap[0].dirfd, ap[0].buf, ap[1].dirfd, ap[1].buf, flags));
+    free(ap);
+    return ret;
+}
+
+SYSCALL_DEFINE2(link, gva_t, oldpath, gva_t, newpath)
+{
+    return do_link(p, LINUX_AT_FDCWD, oldpath, LINUX_AT_FDCWD, newpath, 0);
+}
+
+SYSCALL_DEFINE5(linkat, int, olddfd, gva_t, oldpath, int, newdfd, gva_t, newpath, int,
+                flags)
+{
+    return do_link(p, olddfd, oldpath, newdfd, newpath, flags);
+}
+
+/* symlink's target is stored as it is: never resolved, so no dirfd for it. */
+static long do_symlink(struct proc *p, gva_t target, int newdfd, gva_t linkpath)
+{
+    struct at_path *ap = malloc(2 * sizeof(*ap));
+    if (ap == NULL)
+        return -ENOMEM;
+    long ret = two_paths(p, LINUX_AT_FDCWD, target, newdfd, linkpath, &ap[0], &ap[1]);
+    if (ret == 0)
+        ret = host_result(symlinkat(ap[0].buf, ap[1].dirfd, ap[1].buf));
+    free(ap);
+    return ret;
+}
+
+SYSCALL_DEFINE2(symlink, gva_t, target, gva_t, linkpath)
+{
+    return do_symlink(p, target, LINUX_AT_FDCWD, linkpath);
+}
+
+SYSCALL_DEFINE3(symlinkat, gva_t, target, int, newdfd, gva_t, linkpath)
+{
+    return do_symlink(p, target, newdfd, linkpath);
+}
+
+/* readlink of the process's own /proc/.../exe gives p->exe, as Linux gives the program's
+ * path; every other link is the host's. */
+static long do_readlink(struct proc *p, int dirfd, gva_t path, gva_t buf, int size)
+{
+    if (size <= 0)
+        return -EINVAL;
+    struct at_path ap;
+    int err = sys_path_from_user(p, path, ap.buf);
+    if (err < 0)
+        return err;
+    char target[LINUX_PATH_MAX];
+    size_t len;
+    if (p->exe != NULL && path_is_own_exe(p, ap.buf)) {
+        len = strnlen(p->exe, sizeof(target));
+        memcpy(target, p->exe, len);
+    } else {
+        int host = sys_dirfd_to_host(p, dirfd, ap.buf);
+        if (host == -EBADF)
+            return -EBADF;
+        ssize_t n = readlinkat(host, ap.buf, target, sizeof(target));
+        if (n < 0)
+            return -errno;
+        len = (size_t)n;
+    }
+    if (len > (size_t)size)
+        len = (size_t)size;
+    if (copy_to_user(p->mm, buf, target, len) < 0)
+        return -EFAULT;
+    return (long)len;
+}
+
+SYSCALL_DEFINE3(readlink, gva_t, path, gva_t, buf, int, size)
+{
+    return do_readlink(p, LINUX_AT_FDCWD, path, buf, size);
+}
+
+SYSCALL_DEFINE4(readlinkat, int, dirfd, gva_t, path, gva_t, buf, int, size)
+{
+    return do_readlink(p, dirfd, path, buf, size);
+}
+
+SYSCALL_DEFINE1(fsync, int, fd)
+{
+    int host = fd_host(p->fds, fd);
+    return host < 0 ? host : host_result(fsync(host));
+}
+
+SYSCALL_DEFINE1(fdatasync, int, fd)
+{
+    int host = fd_host(p->fds, fd);
+    return host < 0 ? host : host_result(fdatasync(host));
+}
+
+SYSCALL_DEFINE2(truncate, gva_t, path, int64_t, length)
+{
+    char buf[LINUX_PATH_MAX];
+    int err = sys_path_from_user(p, path, buf);
+    if (err < 0)
+        return err;
+    return host_result(truncate(buf, length));
+}
+
+SYSCALL_DEFINE2(ftruncate, int, fd, int64_t, length)
+{
+    int host = fd_host(p->fds, fd);
+    return host < 0 ? host : host_result(ftruncate(host, length));
+}
+
+SYSCALL_DEFINE4(fallocate, int, fd, int, mode, int64_t, offset, int64_t, len)
+{
+    int host = fd_host(p->fds, fd);
+    return host < 0 ? host : host_result(fallocate(host, mode, offset, len));
+}
+
+SYSCALL_DEFINE4(fadvise64, int, fd, int64_t, offset, int64_t, len, int, advice)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    return -posix_fadvise(host, offset, len, advice);
+}
+
+SYSCALL_DEFINE2(flock, int, fd, int, op)
+{
+    int host = fd_host(p->fds, fd);
+    return host < 0 ? host : host_result(flock(host, op));
+}
+
+static long do_chmod(struct proc *p, int dirfd, gva_t path, unsigned mode)
+{
+    struct at_path ap;
+    int err = at_path_get(p, dirfd, path, &ap);
+    if (err < 0)
+        return err;
+    return host_result(fchmodat(ap.dirfd, ap.buf, mode & 07777, 0));
+}
+
+SYSCALL_DEFINE2(chmod, gva_t, path, unsigned, mode)
+{
+    return do_chmod(p, LINUX_AT_FDCWD, path, mode);
+}
+
+SYSCALL_DEFINE3(fchmodat, int, dirfd, gva_t, path, unsigned, mode)
+{
+    return do_chmod(p, dirfd, path, mode);
+}
+
+SYSCALL_DEFINE2(fchmod, int, fd, unsigned, mode)
+{
+    int host = fd_host(p->fds, fd);
+    return host < 0 ? host : host_result(fchmod(host, mode & 07777));
+}
+
+static long do_chown(struct proc *p, int dirfd, gva_t path, uint32_t uid, uint32_t gid,
+                     int flags)
+{
+    if ((flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
+        return -EINVAL;
+    struct at_path ap;
+    int err = at_path_get(p, dirfd, path, &ap);
+    if (err < 0)
+        return err;
+    return host_result(fchownat(ap.dirfd, ap.buf, uid, gid, flags));
+}
+
+SYSCALL_DEFINE3(chown, gva_t, path, uint32_t, uid, uint32_t, gid)
+{
+    return do_chown(p, LINUX_AT_FDCWD, path, uid, gid, 0);
+}
+
+SYSCALL_DEFINE3(lchown, gva_t, path, uint32_t, uid, uint32_t, gid)
+{
+    return do_chown(p, LINUX_AT_FDCWD, path, uid, gid, LINUX_AT_SYMLINK_NOFOLLOW);
+}
+
+SYSCALL_DEFINE5(fchownat, int, dirfd, gva_t, path, uint32_t, uid, uint32_t, gid, int,
+                flags)
+{
+    return do_chown(p, dirfd, path, uid, gid, flags);
+}
+
+SYSCALL_DEFINE3(fchown, int, fd, uint32_t, uid, uint32_t, gid)
+{
+    int host = fd_host(p->fds, fd);
+    return host < 0 ? host : host_result(fchown(host, uid, gid));
+}
+
+SYSCALL_DEFINE1(umask, unsigned, mask)
+{
+    return umask(mask & 0777);
+}
+
+/* utimensat(dirfd, NULL, times, 0) changes the file dirfd itself, as futimens. */
+SYSCALL_DEFINE4(utimensat, int, dirfd, gva_t, path, gva_t, times, int, flags)
+{
+    struct timespec ts[2], *tsp = NULL;
+    if (times != 0) {
+        struct linux_timespec lt[2];
+        if (copy_from_user(p->mm, lt, times, sizeof(lt)) < 0)
+            return -EFAULT;
+        for (int i = 0; i < 2; i++) {
+            ts[i].tv_sec = lt[i].tv_sec;
+            ts[i].tv_nsec = lt[i].tv_nsec;
+        }
+        tsp = ts;
+    }
+    if (path == 0) {
+        if (flags != 0)
+            return -EINVAL;
+        if (dirfd == LINUX_AT_FDCWD)
+            return -EFAULT; /* Linux looks up the NULL path then */
+        int host = fd_host(p->fds, dirfd);
+        return host < 0 ? host : host_result(futimens(host, tsp));
+    }
+    struct at_path ap;
+    int err = at_path_get(p, dirfd, path, &ap);
+    if (err < 0)
+        return err;
+    return host_result(utimensat(ap.dirfd, ap.buf, tsp, flags));
+}

@@ -57,8 +57,11 @@ void cpu_set(struct cpu *cpu, enum cpu_reg reg, uint64_t value);
 /* Resets registers for a new program: all zero, RIP=entry, RSP=sp, RFLAGS=0x202, the
  * x87 and SSE control words as Linux sets them at exec. */
 void cpu_reset(struct cpu *cpu, gva_t entry, gva_t sp);
-/* Reads the 512-byte FXSAVE area (for signal frames and gdb). Returns 0 or -EIO. */
-int cpu_get_fxsave(struct cpu *cpu, uint8_t out[512]);
+/* Whether the #DF workaround (UNICORN.md) found Unicorn's exception field. */
+bool cpu_df_workaround_active(const struct cpu *cpu);
+/* The code-invalidation window: the CPU may fetch frame pa at CPU_DM_BASE + pa while
+ * cpu.c invalidates translated code of that frame. Not part of the guest's space. */
+#define CPU_DM_BASE 0xffff800000000000ULL
 /* Unicorn TLB flushes done so far (for the report). */
 uint64_t cpu_tlb_flushes(const struct cpu *cpu);
 

@@ -1,0 +1,63 @@
+/* Private to the report module (src/crash.c, src/report.c): what a crash was, worked out
+ * once and printed either as the human crash report or as the JSON "crash" object, and the
+ * names both outputs give to signals and areas. */
+#ifndef VMEMU_SRC_CRASH_H
+#define VMEMU_SRC_CRASH_H
+
+#include <limits.h>
+
+#include "vmemu/proc.h"
+
+#define CRASH_TEXT_MAX (PATH_MAX + 128) /* room for a path and some words */
+
+/* Guest signal numbers and si_codes (Linux x86-64). <signal.h> is not used here: with
+ * _GNU_SOURCE it declares REG_RAX... which clash with enum cpu_reg. */
+#define LINUX_SIGILL      4
+#define LINUX_SIGTRAP     5
+#define LINUX_SIGBUS      7
+#define LINUX_SIGFPE      8
+#define LINUX_SIGKILL     9
+#define LINUX_SIGSEGV     11
+#define LINUX_SEGV_MAPERR 1
+#define LINUX_SEGV_ACCERR 2
+#define LINUX_BUS_ADRALN  1
+#define LINUX_BUS_ADRERR  2
+#define LINUX_BUS_OBJERR  3
+#define LINUX_SI_KERNEL   0x80
+
+/* Everything the reports say about how a guest died. */
+struct crash_info {
+    int signo;                      /* signal that ends the guest (SIGSEGV, SIGILL, ...) */
+    const char *code;               /* its si_code name ("SEGV_MAPERR"), NULL when none */
+    char what[96];                  /* non-memory exits: "illegal instruction", ...; or "" */
+    bool is_memory;                 /* a memory access failed: addr/access/cause are valid */
+    gva_t addr;                     /* faulting address */
+    enum access access;             /* read, write or fetch */
+    enum fault_cause cause;         /* why it failed */
+    bool has_rip;                   /* a CPU was there: rip and the code fields are valid */
+    gva_t rip;                      /* the faulting instruction */
+    char symbol[256];               /* "main+21", or "" when unknown */
+    char rip_where[CRASH_TEXT_MAX]; /* "in /path (.text)", "in [stack]", ... */
+    char insn[200];                 /* "mov dword ptr [rax], 0x2a" or "(code not readable)" */
+    char insn_bytes[64];            /* the instruction's bytes in hex, or "" */
+    bool insn_ok;                   /* insn holds a decoded instruction */
+    bool has_vma;                   /* an area contains addr */
+    char vma[CRASH_TEXT_MAX];       /* "0x400000-0x401000 r--p image /path", or "" */
+    char section[64];               /* section of the image containing addr, or "" */
+};
+
+/* Works out the crash of p. ex is the CPU's stop reason, or NULL after the fact (the JSON
+ * report), when p->term_signal and mm->last_fault say what happened. */
+void crash_describe(struct proc *p, const struct cpu_exit *ex, struct crash_info *ci);
+/* Whether a process that ended with signal signo gets a crash description. */
+bool crash_signal_is_crash(const struct proc *p);
+/* "SIGSEGV" for 11; "real-time signal" for 32..64, "unknown signal" otherwise. */
+const char *crash_signal_name(int signo);
+/* Name column of an area: its file's path, or [heap], [stack], [bss], "" for anonymous. */
+const char *crash_vma_name(const struct vma *v);
+/* "0x400000-0x401000 r--p image /path" into buf. */
+void crash_vma_text(const struct vma *v, char *buf, size_t len);
+/* "read", "write" or "exec". */
+const char *crash_access_name(enum access access);
+
+#endif

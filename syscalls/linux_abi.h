@@ -1,0 +1,344 @@
+/* The guest's ABI (x86-64 Linux) as the syscall handlers see it: structure layouts written
+ * out field by field with their offsets checked at compile time, the constants the
+ * handlers decode, and NR_* numbers generated from the syscall table. Host headers never
+ * stand in for these: the host only has to agree with them where a handler says so
+ * (linux_dirent64 and the kernel termios are passed through unchanged). */
+#ifndef VMEMU_LINUX_ABI_H
+#define VMEMU_LINUX_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "table.h"
+
+/* Syscall numbers of every syscall in the table: NR_read, NR_exit_group, ... */
+#define LINUX_NR_ENUM(nr, name, ...) NR_##name = nr,
+enum linux_syscall_nr { SYSCALL_TABLE(LINUX_NR_ENUM) };
+#undef LINUX_NR_ENUM
+
+/* Limits. */
+#define LINUX_PATH_MAX    4096       /* bytes in a path, NUL included */
+#define LINUX_UIO_MAXIOV  1024       /* iovecs in one readv/writev */
+#define LINUX_MAX_RW      0x7ffff000 /* MAX_RW_COUNT: longest single read/write */
+#define LINUX_AT_FDCWD    (-100)     /* dirfd meaning "the current directory" */
+
+/* Open flags (octal, as asm-generic/fcntl.h). */
+#define LINUX_O_ACCMODE   00000003
+#define LINUX_O_RDONLY    00000000
+#define LINUX_O_WRONLY    00000001
+#define LINUX_O_RDWR      00000002
+#define LINUX_O_CREAT     00000100
+#define LINUX_O_EXCL      00000200
+#define LINUX_O_NOCTTY    00000400
+#define LINUX_O_TRUNC     00001000
+#define LINUX_O_APPEND    00002000
+#define LINUX_O_NONBLOCK  00004000
+#define LINUX_O_DSYNC     00010000
+#define LINUX_O_ASYNC     00020000
+#define LINUX_O_DIRECT    00040000
+#define LINUX_O_LARGEFILE 00100000
+#define LINUX_O_DIRECTORY 00200000
+#define LINUX_O_NOFOLLOW  00400000
+#define LINUX_O_NOATIME   01000000
+#define LINUX_O_CLOEXEC   02000000
+#define LINUX_O_SYNC      04010000 /* __O_SYNC | O_DSYNC */
+#define LINUX_O_PATH      010000000
+#define LINUX_O_TMPFILE   020200000 /* __O_TMPFILE | O_DIRECTORY */
+
+/* mmap protections. */
+#define LINUX_PROT_READ      0x1
+#define LINUX_PROT_WRITE     0x2
+#define LINUX_PROT_EXEC      0x4
+#define LINUX_PROT_SEM       0x8
+#define LINUX_PROT_GROWSDOWN 0x01000000
+#define LINUX_PROT_GROWSUP   0x02000000
+
+/* *at() flags. */
+#define LINUX_AT_SYMLINK_NOFOLLOW 0x100
+#define LINUX_AT_REMOVEDIR        0x200
+#define LINUX_AT_EACCESS          0x200
+#define LINUX_AT_SYMLINK_FOLLOW   0x400
+#define LINUX_AT_NO_AUTOMOUNT     0x800
+#define LINUX_AT_EMPTY_PATH       0x1000
+
+/* fcntl commands and descriptor flags. */
+#define LINUX_F_DUPFD         0
+#define LINUX_F_GETFD         1
+#define LINUX_F_SETFD         2
+#define LINUX_F_GETFL         3
+#define LINUX_F_SETFL         4
+#define LINUX_F_GETLK         5
+#define LINUX_F_SETLK         6
+#define LINUX_F_SETLKW        7
+#define LINUX_F_DUPFD_CLOEXEC 1030
+#define LINUX_FD_CLOEXEC      1
+
+/* ioctl requests that are passed to the host. */
+#define LINUX_TCGETS     0x5401
+#define LINUX_TIOCGWINSZ 0x5413
+
+/* arch_prctl codes. */
+#define LINUX_ARCH_SET_GS 0x1001
+#define LINUX_ARCH_SET_FS 0x1002
+#define LINUX_ARCH_GET_FS 0x1003
+#define LINUX_ARCH_GET_GS 0x1004
+
+/* Signals and rt_sigprocmask. */
+#define LINUX_SIGKILL     9
+#define LINUX_SIGSTOP     19
+#define LINUX_SIG_BLOCK   0
+#define LINUX_SIG_UNBLOCK 1
+#define LINUX_SIG_SETMASK 2
+#define LINUX_SIGSET_SIZE 8 /* the only sigsetsize the kernel accepts on x86-64 */
+
+/* getrusage. */
+#define LINUX_RUSAGE_SELF     0
+#define LINUX_RUSAGE_CHILDREN (-1)
+#define LINUX_RUSAGE_THREAD   1
+
+/* getrandom flags. */
+#define LINUX_GRND_NONBLOCK 0x1
+#define LINUX_GRND_RANDOM   0x2
+#define LINUX_GRND_INSECURE 0x4
+
+#define LINUX_TIMER_ABSTIME 1 /* clock_nanosleep */
+#define LINUX_ROBUST_LIST_HEAD_SIZE 24 /* sizeof(struct robust_list_head) */
+#define LINUX_RLIMIT_STACK  3
+
+#define LINUX_ABI_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " size")
+#define LINUX_ABI_OFFSET(type, field, off)                                     \
+    _Static_assert(offsetof(type, field) == (off), #type "." #field " offset")
+
+struct linux_timespec {
+    int64_t tv_sec;  /* seconds */
+    int64_t tv_nsec; /* nanoseconds, 0..999999999 */
+};
+LINUX_ABI_CHECK(struct linux_timespec, 16);
+
+struct linux_timeval {
+    int64_t tv_sec;  /* seconds */
+    int64_t tv_usec; /* microseconds */
+};
+LINUX_ABI_CHECK(struct linux_timeval, 16);
+
+struct linux_timezone {
+    int32_t tz_minuteswest; /* minutes west of Greenwich */
+    int32_t tz_dsttime;     /* type of DST correction */
+};
+LINUX_ABI_CHECK(struct linux_timezone, 8);
+
+/* struct stat of x86-64 (asm/stat.h), what stat/fstat/lstat/newfstatat fill. */
+struct linux_stat {
+    uint64_t st_dev;        /* device */
+    uint64_t st_ino;        /* inode */
+    uint64_t st_nlink;      /* hard links (64-bit on x86-64, before st_mode) */
+    uint32_t st_mode;       /* type and permissions */
+    uint32_t st_uid;        /* owner */
+    uint32_t st_gid;        /* group */
+    uint32_t pad0;          /* padding, zero */
+    uint64_t st_rdev;       /* device of a special file */
+    int64_t st_size;        /* bytes */
+    int64_t st_blksize;     /* preferred I/O size */
+    int64_t st_blocks;      /* 512-byte blocks allocated */
+    uint64_t st_atime_sec;  /* last access */
+    uint64_t st_atime_nsec;
+    uint64_t st_mtime_sec;  /* last modification */
+    uint64_t st_mtime_nsec;
+    uint64_t st_ctime_sec;  /* last status change */
+    uint64_t st_ctime_nsec;
+    int64_t unused[3];      /* reserved, zero */
+};
+LINUX_ABI_CHECK(struct linux_stat, 144);
+LINUX_ABI_OFFSET(struct linux_stat, st_mode, 24);
+LINUX_ABI_OFFSET(struct linux_stat, st_rdev, 40);
+LINUX_ABI_OFFSET(struct linux_stat, st_size, 48);
+LINUX_ABI_OFFSET(struct linux_stat, st_atime_sec, 72);
+LINUX_ABI_OFFSET(struct linux_stat, st_ctime_nsec, 112);
+
+struct linux_statx_timestamp {
+    int64_t tv_sec;   /* seconds */
+    uint32_t tv_nsec; /* nanoseconds */
+    int32_t reserved; /* zero */
+};
+LINUX_ABI_CHECK(struct linux_statx_timestamp, 16);
+
+/* struct statx (linux/stat.h). */
+struct linux_statx {
+    uint32_t stx_mask;            /* what the fields below hold (STATX_*) */
+    uint32_t stx_blksize;         /* preferred I/O size */
+    uint64_t stx_attributes;      /* STATX_ATTR_* */
+    uint32_t stx_nlink;           /* hard links */
+    uint32_t stx_uid;             /* owner */
+    uint32_t stx_gid;             /* group */
+    uint16_t stx_mode;            /* type and permissions */
+    uint16_t spare0;              /* zero */
+    uint64_t stx_ino;             /* inode */
+    uint64_t stx_size;            /* bytes */
+    uint64_t stx_blocks;          /* 512-byte blocks */
+    uint64_t stx_attributes_mask; /* attributes the filesystem supports */
+    struct linux_statx_timestamp stx_atime; /* last access */
+    struct linux_statx_timestamp stx_btime; /* creation */
+    struct linux_statx_timestamp stx_ctime; /* last status change */
+    struct linux_statx_timestamp stx_mtime; /* last modification */
+    uint32_t stx_rdev_major;      /* device of a special file */
+    uint32_t stx_rdev_minor;
+    uint32_t stx_dev_major;       /* device holding the file */
+    uint32_t stx_dev_minor;
+    uint64_t stx_mnt_id;          /* mount id */
+    uint32_t stx_dio_mem_align;   /* O_DIRECT alignments */
+    uint32_t stx_dio_offset_align;
+    uint64_t spare3[12];          /* zero */
+};
+LINUX_ABI_CHECK(struct linux_statx, 256);
+LINUX_ABI_OFFSET(struct linux_statx, stx_mode, 28);
+LINUX_ABI_OFFSET(struct linux_statx, stx_ino, 32);
+LINUX_ABI_OFFSET(struct linux_statx, stx_atime, 64);
+LINUX_ABI_OFFSET(struct linux_statx, stx_rdev_major, 128);
+LINUX_ABI_OFFSET(struct linux_statx, stx_mnt_id, 144);
+
+struct linux_rusage {
+    struct linux_timeval ru_utime; /* user CPU time */
+    struct linux_timeval ru_stime; /* system CPU time */
+    int64_t ru_maxrss;             /* peak resident set, KiB */
+    int64_t ru_ixrss;              /* unused by Linux, zero */
+    int64_t ru_idrss;
+    int64_t ru_isrss;
+    int64_t ru_minflt;             /* minor page faults */
+    int64_t ru_majflt;             /* major page faults */
+    int64_t ru_nswap;              /* zero */
+    int64_t ru_inblock;            /* block input operations */
+    int64_t ru_oublock;            /* block output operations */
+    int64_t ru_msgsnd;             /* zero */
+    int64_t ru_msgrcv;
+    int64_t ru_nsignals;
+    int64_t ru_nvcsw;              /* voluntary context switches */
+    int64_t ru_nivcsw;             /* involuntary context switches */
+};
+LINUX_ABI_CHECK(struct linux_rusage, 144);
+LINUX_ABI_OFFSET(struct linux_rusage, ru_maxrss, 32);
+LINUX_ABI_OFFSET(struct linux_rusage, ru_minflt, 64);
+
+#define LINUX_UTS_LEN 65
+struct linux_utsname {
+    char sysname[LINUX_UTS_LEN];    /* "Linux" */
+    char nodename[LINUX_UTS_LEN];   /* host name */
+    char release[LINUX_UTS_LEN];    /* kernel release */
+    char version[LINUX_UTS_LEN];    /* kernel build */
+    char machine[LINUX_UTS_LEN];    /* "x86_64" */
+    char domainname[LINUX_UTS_LEN]; /* NIS domain */
+};
+LINUX_ABI_CHECK(struct linux_utsname, 390);
+
+struct linux_iovec {
+    uint64_t iov_base; /* guest address */
+    uint64_t iov_len;  /* bytes */
+};
+LINUX_ABI_CHECK(struct linux_iovec, 16);
+
+struct linux_winsize {
+    uint16_t ws_row;    /* rows */
+    uint16_t ws_col;    /* columns */
+    uint16_t ws_xpixel; /* unused */
+    uint16_t ws_ypixel;
+};
+LINUX_ABI_CHECK(struct linux_winsize, 8);
+
+/* The kernel's struct termios (TCGETS), not glibc's larger one: the host ioctl fills it
+ * directly, the layout being the same on host and guest. */
+#define LINUX_NCCS 19
+struct linux_termios {
+    uint32_t c_iflag;         /* input modes */
+    uint32_t c_oflag;         /* output modes */
+    uint32_t c_cflag;         /* control modes */
+    uint32_t c_lflag;         /* local modes */
+    uint8_t c_line;           /* line discipline */
+    uint8_t c_cc[LINUX_NCCS]; /* control characters */
+};
+LINUX_ABI_CHECK(struct linux_termios, 36);
+
+/* struct flock (F_GETLK / F_SETLK / F_SETLKW). */
+struct linux_flock {
+    int16_t l_type;   /* F_RDLCK, F_WRLCK, F_UNLCK */
+    int16_t l_whence; /* SEEK_SET, SEEK_CUR, SEEK_END */
+    int32_t pad0;
+    int64_t l_start;  /* first byte */
+    int64_t l_len;    /* bytes, 0 = to the end */
+    int32_t l_pid;    /* owner (F_GETLK) */
+    int32_t pad1;
+};
+LINUX_ABI_CHECK(struct linux_flock, 32);
+LINUX_ABI_OFFSET(struct linux_flock, l_start, 8);
+LINUX_ABI_OFFSET(struct linux_flock, l_pid, 24);
+
+/* struct sysinfo (x86-64). */
+struct linux_sysinfo {
+    int64_t uptime;      /* seconds since boot */
+    uint64_t loads[3];   /* 1, 5, 15 minute load averages (<< 16) */
+    uint64_t totalram;   /* memory sizes, in units of mem_unit */
+    uint64_t freeram;
+    uint64_t sharedram;
+    uint64_t bufferram;
+    uint64_t totalswap;
+    uint64_t freeswap;
+    uint16_t procs;      /* processes */
+    uint16_t pad;
+    uint32_t pad2;
+    uint64_t totalhigh;  /* zero on x86-64 */
+    uint64_t freehigh;
+    uint32_t mem_unit;   /* bytes per unit */
+    char reserved[4];    /* padding to 112 bytes */
+};
+LINUX_ABI_CHECK(struct linux_sysinfo, 112);
+LINUX_ABI_OFFSET(struct linux_sysinfo, procs, 80);
+LINUX_ABI_OFFSET(struct linux_sysinfo, mem_unit, 104);
+
+/* struct tms (times). */
+struct linux_tms {
+    int64_t tms_utime;  /* clock ticks (100 Hz) */
+    int64_t tms_stime;
+    int64_t tms_cutime;
+    int64_t tms_cstime;
+};
+LINUX_ABI_CHECK(struct linux_tms, 32);
+
+/* struct statfs (x86-64). */
+struct linux_statfs {
+    int64_t f_type;    /* filesystem magic */
+    int64_t f_bsize;   /* block size */
+    uint64_t f_blocks; /* blocks */
+    uint64_t f_bfree;  /* free blocks */
+    uint64_t f_bavail; /* free blocks for unprivileged users */
+    uint64_t f_files;  /* inodes */
+    uint64_t f_ffree;  /* free inodes */
+    int32_t f_fsid[2]; /* filesystem id */
+    int64_t f_namelen; /* longest name */
+    int64_t f_frsize;  /* fragment size */
+    int64_t f_flags;   /* mount flags (ST_*) */
+    int64_t f_spare[4];/* zero */
+};
+LINUX_ABI_CHECK(struct linux_statfs, 120);
+
+/* Helpers the handler files share, defined in syscalls/sys_fs.c (they belong in
+ * sysdefs.h, which is not this module's to change). */
+struct proc;
+struct mm;
+/* Reads a guest path into buf (LINUX_PATH_MAX bytes). Returns 0, -EFAULT or
+ * -ENAMETOOLONG. */
+int sys_path_from_user(struct proc *p, uint64_t va, char *buf);
+/* The host path for a guest path: p->exe for "/proc/self/exe" and "/proc/PID/exe" of the
+ * process itself, else path. */
+const char *sys_path_to_host(struct proc *p, const char *path);
+/* The host dirfd to resolve path from guest dirfd: AT_FDCWD for AT_FDCWD and absolute
+ * paths, the table's host descriptor else. Returns it or -EBADF. */
+int sys_dirfd_to_host(struct proc *p, int dirfd, const char *path);
+/* Copies n bytes to guest dst, page by page when the whole copy fails. Returns the bytes
+ * copied before the first page that could not be written. */
+size_t sys_copy_to_user_partial(struct mm *mm, uint64_t dst, const void *src, size_t n);
+/* Copies n bytes from guest src, page by page when the whole copy fails. Returns the
+ * bytes copied before the first page that could not be read. */
+size_t sys_copy_from_user_partial(struct mm *mm, void *dst, uint64_t src, size_t n);
+
+/* struct linux_dirent64 (getdents64) needs no definition here: the host fills the guest's
+ * buffer with the same layout (u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, d_name). */
+
+#endif
