@@ -19,10 +19,10 @@
 /* Linux refuses program header tables larger than this (load_elf_phdrs). */
 #define ELF_MAX_PHDR_BYTES 65536u
 /* Longest PT_INTERP string we read. */
-#define ELF_MAX_INTERP 4096u
+#define ELF_MAX_INTERP     4096u
 
-__attribute__((format(printf, 4, 5))) static int
-elf_fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int elf_fail(int rc, char *err, size_t errlen,
+                                                          const char *fmt, ...)
 {
     va_list ap;
 
@@ -53,8 +53,7 @@ static const char *elf_errno_text(int e)
 }
 
 /* Reads the PT_INTERP string of seg into a new string. Returns 0, -ENOEXEC or -ENOMEM. */
-static int elf_read_interp(int fd, const struct elf_seg *seg, uint64_t file_size,
-                           char **out)
+static int elf_read_interp(int fd, const struct elf_seg *seg, uint64_t file_size, char **out)
 {
     uint64_t len = seg->filesz;
     char *s;
@@ -78,8 +77,7 @@ static int elf_read_interp(int fd, const struct elf_seg *seg, uint64_t file_size
 
 /* Checks the PT_LOAD segments of a program that has been read. Returns 0 or -ENOEXEC
  * with the reason in err. */
-static int elf_check_loads(const char *path, const struct elf_info *info, char *err,
-                           size_t errlen)
+static int elf_check_loads(const char *path, const struct elf_info *info, char *err, size_t errlen)
 {
     uint64_t limit = USER_VA_END - info->bias; /* highest end before the bias */
     unsigned nload = 0;
@@ -91,11 +89,10 @@ static int elf_check_loads(const char *path, const struct elf_info *info, char *
             continue;
         nload++;
         if (s->offset > info->file_size || s->filesz > info->file_size - s->offset)
-            return elf_fail(-ENOEXEC, err, errlen,
-                            "%s: segment %u lies outside the file", path, i);
+            return elf_fail(-ENOEXEC, err, errlen, "%s: segment %u lies outside the file", path, i);
         if (s->filesz > s->memsz)
-            return elf_fail(-ENOEXEC, err, errlen,
-                            "%s: segment %u has p_filesz > p_memsz", path, i);
+            return elf_fail(-ENOEXEC, err, errlen, "%s: segment %u has p_filesz > p_memsz", path,
+                            i);
         if ((s->vaddr - s->offset) % PAGE_SIZE != 0)
             return elf_fail(-ENOEXEC, err, errlen,
                             "%s: segment %u: p_vaddr and p_offset differ modulo the page "
@@ -103,8 +100,8 @@ static int elf_check_loads(const char *path, const struct elf_info *info, char *
                             path, i);
         /* The bias is a constant below USER_VA_END, so `limit` cannot wrap. */
         if (s->vaddr >= limit || s->memsz > limit - s->vaddr)
-            return elf_fail(-ENOEXEC, err, errlen,
-                            "%s: segment %u lies beyond user space", path, i);
+            return elf_fail(-ENOEXEC, err, errlen, "%s: segment %u lies beyond user space", path,
+                            i);
     }
     if (nload == 0)
         return elf_fail(-ENOEXEC, err, errlen, "%s: no PT_LOAD segment", path);
@@ -120,16 +117,14 @@ static int elf_check_loads(const char *path, const struct elf_info *info, char *
             if (b->type != PT_LOAD || b->memsz == 0)
                 continue;
             if (a->vaddr < b->vaddr + b->memsz && b->vaddr < a->vaddr + a->memsz)
-                return elf_fail(-ENOEXEC, err, errlen,
-                                "%s: overlapping PT_LOAD segments %u and %u", path, i, j);
+                return elf_fail(-ENOEXEC, err, errlen, "%s: overlapping PT_LOAD segments %u and %u",
+                                path, i, j);
             /* Each segment becomes its own page-granular areas: two that share a page
              * would replace each other's part of it. */
             if (PAGE_DOWN(a->vaddr) < PAGE_UP(b->vaddr + b->memsz) &&
                 PAGE_DOWN(b->vaddr) < PAGE_UP(a->vaddr + a->memsz))
                 return elf_fail(-ENOEXEC, err, errlen,
-                                "%s: overlapping PT_LOAD segments %u and %u (they share "
-                                "a page)",
-                                path, i, j);
+                                "%s: PT_LOAD segments %u and %u share a page", path, i, j);
         }
     }
     return 0;
@@ -155,8 +150,8 @@ static int elf_read_headers(const char *path, int fd, struct elf_info *info, cha
         goto out;
     }
     if (eh.e_machine != EM_X86_64) {
-        rc = elf_fail(-ENOEXEC, err, errlen, "%s: not an x86-64 program (e_machine %u)",
-                      path, (unsigned)eh.e_machine);
+        rc = elf_fail(-ENOEXEC, err, errlen, "%s: not an x86-64 program (e_machine %u)", path,
+                      (unsigned)eh.e_machine);
         goto out;
     }
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
@@ -176,8 +171,10 @@ static int elf_read_headers(const char *path, int fd, struct elf_info *info, cha
     }
     if (eh.e_phoff > info->file_size ||
         (uint64_t)eh.e_phnum * ELF_PHDR_SIZE > info->file_size - eh.e_phoff) {
-        rc = elf_fail(-ENOEXEC, err, errlen, "%s: truncated (program headers past the end "
-                      "of the file)", path);
+        rc = elf_fail(-ENOEXEC, err, errlen,
+                      "%s: truncated (program headers past the end "
+                      "of the file)",
+                      path);
         goto out;
     }
 
@@ -255,8 +252,7 @@ int elf_read(const char *path, struct elf_info *info, char *err, size_t errlen)
         goto out;
     }
     if (n < EI_NIDENT || info->file_size < sizeof(Elf64_Ehdr)) {
-        rc = elf_fail(-ENOEXEC, err, errlen, "%s: truncated (shorter than the ELF header)",
-                      path);
+        rc = elf_fail(-ENOEXEC, err, errlen, "%s: truncated (shorter than the ELF header)", path);
         goto out;
     }
     if (ident[EI_CLASS] != ELFCLASS64) {
@@ -278,8 +274,7 @@ int elf_read(const char *path, struct elf_info *info, char *err, size_t errlen)
         info->has_interp = true;
         rc = elf_read_interp(fd, &info->phdrs[i], info->file_size, &info->interp);
         if (rc == -ENOEXEC)
-            rc = elf_fail(rc, err, errlen, "%s: bad PT_INTERP; vmemu runs static programs",
-                          path);
+            rc = elf_fail(rc, err, errlen, "%s: bad PT_INTERP; vmemu runs static programs", path);
         else if (rc == 0)
             rc = elf_fail(-ENOEXEC, err, errlen,
                           "%s: needs the interpreter %s; vmemu runs static programs", path,

@@ -4,8 +4,8 @@
  * Nothing is written into guest memory here: every page loads on its first touch
  * (the fault path zeroes the bytes of the last file page past the segment's file part).
  * Called by the exec path (src/run.c) on a fresh mm, before stack_setup(). */
-#include <errno.h>
 #include <elf.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,8 +29,7 @@ static uint32_t exec_prot(uint32_t p_flags)
 /* Maps one PT_LOAD segment: the pages that hold file bytes as a private VMA_IMAGE area
  * of f, then the remaining pages up to p_memsz as an anonymous VMA_BSS area.
  * Returns 0 or -errno from mm_map(). */
-static int exec_map_segment(struct mm *mm, struct vfile *f, const struct elf_seg *s,
-                            gva_t bias)
+static int exec_map_segment(struct mm *mm, struct vfile *f, const struct elf_seg *s, gva_t bias)
 {
     uint32_t prot = exec_prot(s->flags);
     gva_t va = s->vaddr + bias;
@@ -41,8 +40,8 @@ static int exec_map_segment(struct mm *mm, struct vfile *f, const struct elf_seg
 
     if (s->filesz) {
         file_top = PAGE_UP(va + s->filesz);
-        rc = mm_map(mm, start, file_top - start, prot, 0, VMA_IMAGE, f,
-                    PAGE_DOWN(s->offset), s->offset + s->filesz);
+        rc = mm_map(mm, start, file_top - start, prot, 0, VMA_IMAGE, f, PAGE_DOWN(s->offset),
+                    s->offset + s->filesz);
         if (rc)
             return rc;
     }
@@ -58,8 +57,7 @@ static int exec_map_segment(struct mm *mm, struct vfile *f, const struct elf_seg
  * not a program vmemu runs; -ENOMEM or another -errno from mapping. On failure err holds
  * one line "PATH: reason", and segments mapped so far stay in mm (the caller destroys
  * it). */
-int exec_load(struct mm *mm, const char *path, struct exec_image *img, char *err,
-              size_t errlen)
+int exec_load(struct mm *mm, const char *path, struct exec_image *img, char *err, size_t errlen)
 {
     struct elf_info info;
     struct vfile *f = NULL;
@@ -81,8 +79,7 @@ int exec_load(struct mm *mm, const char *path, struct exec_image *img, char *err
             continue;
         rc = exec_map_segment(mm, f, s, info.bias);
         if (rc) {
-            snprintf(err, errlen, "%s: cannot map segment %u: %s", path, i,
-                     strerror(-rc));
+            snprintf(err, errlen, "%s: cannot map segment %u: %s", path, i, strerror(-rc));
             goto out_put;
         }
         if (s->vaddr + s->memsz + info.bias > top)

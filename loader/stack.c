@@ -50,19 +50,19 @@
 #define LINUX_AT_MINSIGSTKSZ 51
 
 /* CPUID.1:EDX of the CPU model vmemu runs (Haswell), what Linux reports as AT_HWCAP. */
-#define STACK_HWCAP        0x178bfbffULL
-#define STACK_MINSIGSTKSZ  2048ULL
-#define STACK_CLKTCK       100ULL /* USER_HZ */
-#define STACK_PLATFORM     "x86_64"
-#define STACK_RANDOM_BYTES 16
+#define STACK_HWCAP          0x178bfbffULL
+#define STACK_MINSIGSTKSZ    2048ULL
+#define STACK_CLKTCK         100ULL /* USER_HZ */
+#define STACK_PLATFORM       "x86_64"
+#define STACK_RANDOM_BYTES   16
 /* Linux's stack_expand in setup_arg_pages(): room left below the arguments. */
-#define STACK_EXPAND (128ULL << 10)
+#define STACK_EXPAND         (128ULL << 10)
 /* Linux's MAX_ARG_STRLEN and ARG_MAX (32 pages each), and _STK_LIM. */
 #define STACK_MAX_ARG_STRLEN (32 * PAGE_SIZE)
 #define STACK_ARG_MAX        (32 * PAGE_SIZE)
 #define STACK_STK_LIM        (8ULL << 20)
 /* Auxiliary vector entries written, AT_NULL included. */
-#define STACK_NAUXV 20
+#define STACK_NAUXV          20
 
 /* Counts the strings of a NULL-terminated vector (NULL counts as empty) and adds their
  * sizes with NULs to *bytes. Returns 0 or -E2BIG for a string longer than Linux allows. */
@@ -81,8 +81,7 @@ static int stack_count(char *const v[], uint64_t *count, uint64_t *bytes)
 
 /* Copies the strings of v to consecutive guest addresses from va on, storing each
  * address in ptrs. Returns 0 or -EFAULT. */
-static int stack_put_strings(struct mm *mm, char *const v[], uint64_t n, gva_t va,
-                             uint64_t *ptrs)
+static int stack_put_strings(struct mm *mm, char *const v[], uint64_t n, gva_t va, uint64_t *ptrs)
 {
     for (uint64_t i = 0; i < n; i++) {
         size_t len = strlen(v[i]) + 1;
@@ -135,8 +134,8 @@ static void stack_fill_auxv(uint64_t *w, const struct exec_image *img, gva_t ran
  * NULL-terminated (NULL means empty). Returns 0; -E2BIG when the strings need more than a
  * quarter of mm->stack_limit (or one is longer than 128 KiB); -EFAULT or -ENOMEM when the
  * stack cannot be written; -errno from mm_map() or getrandom(). */
-int stack_setup(struct mm *mm, const struct exec_image *img, const char *execfn,
-                char *const argv[], char *const envp[], gva_t *sp_out)
+int stack_setup(struct mm *mm, const struct exec_image *img, const char *execfn, char *const argv[],
+                char *const envp[], gva_t *sp_out)
 {
     uint64_t stack_limit = mm->stack_limit ? mm->stack_limit : MM_STACK_LIMIT;
     uint64_t argc, envc, arg_bytes = 0, env_bytes = 0, exec_bytes, limit, ptr_bytes;
@@ -189,8 +188,8 @@ int stack_setup(struct mm *mm, const struct exec_image *img, const char *execfn,
     if (!words)
         return -ENOMEM;
 
-    rc = mm_map(mm, vma_start, top - vma_start, VM_READ | VM_WRITE, VM_GROWSDOWN,
-                VMA_STACK, NULL, 0, 0);
+    rc = mm_map(mm, vma_start, top - vma_start, VM_READ | VM_WRITE, VM_GROWSDOWN, VMA_STACK, NULL,
+                0, 0);
     if (rc)
         goto out;
     mm->stack_top = top;

@@ -39,16 +39,16 @@ struct cpu {
 };
 
 static const int cpu_uc_regs[CPU_NREGS] = {
-    [REG_RAX] = UC_X86_REG_RAX, [REG_RBX] = UC_X86_REG_RBX, [REG_RCX] = UC_X86_REG_RCX,
-    [REG_RDX] = UC_X86_REG_RDX, [REG_RSI] = UC_X86_REG_RSI, [REG_RDI] = UC_X86_REG_RDI,
-    [REG_RBP] = UC_X86_REG_RBP, [REG_RSP] = UC_X86_REG_RSP, [REG_R8] = UC_X86_REG_R8,
-    [REG_R9] = UC_X86_REG_R9,   [REG_R10] = UC_X86_REG_R10, [REG_R11] = UC_X86_REG_R11,
-    [REG_R12] = UC_X86_REG_R12, [REG_R13] = UC_X86_REG_R13, [REG_R14] = UC_X86_REG_R14,
-    [REG_R15] = UC_X86_REG_R15, [REG_RIP] = UC_X86_REG_RIP,
-    [REG_RFLAGS] = UC_X86_REG_RFLAGS, [REG_FS_BASE] = UC_X86_REG_FS_BASE,
-    [REG_GS_BASE] = UC_X86_REG_GS_BASE, [REG_CS] = UC_X86_REG_CS, [REG_SS] = UC_X86_REG_SS,
-    [REG_DS] = UC_X86_REG_DS, [REG_ES] = UC_X86_REG_ES, [REG_FS] = UC_X86_REG_FS,
-    [REG_GS] = UC_X86_REG_GS,
+    [CPU_RAX] = UC_X86_REG_RAX, [CPU_RBX] = UC_X86_REG_RBX, [CPU_RCX] = UC_X86_REG_RCX,
+    [CPU_RDX] = UC_X86_REG_RDX, [CPU_RSI] = UC_X86_REG_RSI, [CPU_RDI] = UC_X86_REG_RDI,
+    [CPU_RBP] = UC_X86_REG_RBP, [CPU_RSP] = UC_X86_REG_RSP, [CPU_R8] = UC_X86_REG_R8,
+    [CPU_R9] = UC_X86_REG_R9,   [CPU_R10] = UC_X86_REG_R10, [CPU_R11] = UC_X86_REG_R11,
+    [CPU_R12] = UC_X86_REG_R12, [CPU_R13] = UC_X86_REG_R13, [CPU_R14] = UC_X86_REG_R14,
+    [CPU_R15] = UC_X86_REG_R15, [CPU_RIP] = UC_X86_REG_RIP,
+    [CPU_RFLAGS] = UC_X86_REG_RFLAGS, [CPU_FS_BASE] = UC_X86_REG_FS_BASE,
+    [CPU_GS_BASE] = UC_X86_REG_GS_BASE, [CPU_CS] = UC_X86_REG_CS, [CPU_SS] = UC_X86_REG_SS,
+    [CPU_DS] = UC_X86_REG_DS, [CPU_ES] = UC_X86_REG_ES, [CPU_FS] = UC_X86_REG_FS,
+    [CPU_GS] = UC_X86_REG_GS,
 };
 
 /* Logs a Unicorn error once with what was being done; returns 0 or -EIO. */
@@ -305,28 +305,28 @@ uint64_t cpu_get(struct cpu *c, enum cpu_reg reg)
  * Unicorn advances it by the instruction's 2 bytes after the hook. */
 void cpu_set(struct cpu *c, enum cpu_reg reg, uint64_t value)
 {
-    if (reg == REG_RIP && c->in_syscall)
+    if (reg == CPU_RIP && c->in_syscall)
         value -= 2;
     uc_reg_write(c->uc, cpu_uc_regs[reg], &value);
 }
 
 /* Registers for a new program: zeroes, RIP, RSP, RFLAGS=0x202 (IF), and the x87/SSE
  * control state Linux sets at exec (FPCW 0x37f, MXCSR 0x1f80, empty tag word). */
-void cpu_reset(struct cpu *c, gva_t entry, gva_t sp)
+void cpu_reset_regs(struct cpu *c, gva_t entry, gva_t sp)
 {
     static const enum cpu_reg zeroed[] = {
-        REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_R8,
-        REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15, REG_FS_BASE,
-        REG_GS_BASE,
+        CPU_RAX, CPU_RBX, CPU_RCX, CPU_RDX, CPU_RSI, CPU_RDI, CPU_RBP, CPU_R8,
+        CPU_R9, CPU_R10, CPU_R11, CPU_R12, CPU_R13, CPU_R14, CPU_R15, CPU_FS_BASE,
+        CPU_GS_BASE,
     };
     bool in = c->in_syscall;
     c->in_syscall = false;
     for (size_t i = 0; i < ARRAY_LEN(zeroed); i++)
         cpu_set(c, zeroed[i], 0);
-    cpu_set(c, REG_RIP, in ? entry + 2 : entry);
+    cpu_set(c, CPU_RIP, in ? entry + 2 : entry);
     c->in_syscall = in;
-    cpu_set(c, REG_RSP, sp);
-    cpu_set(c, REG_RFLAGS, 0x202);
+    cpu_set(c, CPU_RSP, sp);
+    cpu_set(c, CPU_RFLAGS, 0x202);
     uint64_t fpcw = 0x37f, mxcsr = 0x1f80, fptag = 0xffff;
     uc_reg_write(c->uc, UC_X86_REG_FPCW, &fpcw);
     uc_reg_write(c->uc, UC_X86_REG_MXCSR, &mxcsr);

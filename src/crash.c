@@ -46,11 +46,11 @@ static const struct {
     enum cpu_reg reg;
     const char *name;
 } crash_regs[] = {
-    {REG_RAX, "rax"}, {REG_RBX, "rbx"},       {REG_RCX, "rcx"},         {REG_RDX, "rdx"},
-    {REG_RSI, "rsi"}, {REG_RDI, "rdi"},       {REG_RBP, "rbp"},         {REG_RSP, "rsp"},
-    {REG_R8, "r8"},   {REG_R9, "r9"},         {REG_R10, "r10"},         {REG_R11, "r11"},
-    {REG_R12, "r12"}, {REG_R13, "r13"},       {REG_R14, "r14"},         {REG_R15, "r15"},
-    {REG_RIP, "rip"}, {REG_RFLAGS, "rflags"}, {REG_FS_BASE, "fs_base"},
+    {CPU_RAX, "rax"}, {CPU_RBX, "rbx"},       {CPU_RCX, "rcx"},         {CPU_RDX, "rdx"},
+    {CPU_RSI, "rsi"}, {CPU_RDI, "rdi"},       {CPU_RBP, "rbp"},         {CPU_RSP, "rsp"},
+    {CPU_R8, "r8"},   {CPU_R9, "r9"},         {CPU_R10, "r10"},         {CPU_R11, "r11"},
+    {CPU_R12, "r12"}, {CPU_R13, "r13"},       {CPU_R14, "r14"},         {CPU_R15, "r15"},
+    {CPU_RIP, "rip"}, {CPU_RFLAGS, "rflags"}, {CPU_FS_BASE, "fs_base"},
 };
 
 /* "SIGSEGV" for 11; "real-time signal" for 32..64, "unknown signal" otherwise. */
@@ -328,7 +328,7 @@ void crash_describe(struct proc *p, const struct cpu_exit *ex, struct crash_info
         ci->rip = ex->rip;
     } else if (p->cpu != NULL) {
         ci->has_rip = true;
-        ci->rip = cpu_get(p->cpu, REG_RIP);
+        ci->rip = cpu_get(p->cpu, CPU_RIP);
     }
     crash_locate(p, ci);
     if (ci->has_rip)
@@ -362,7 +362,7 @@ static void print_surroundings(FILE *out, const struct proc *p, const struct cra
         fprintf(out, " none (the address space is empty)");
     if (below != NULL) {
         crash_vma_text(below, text, sizeof(text));
-        fprintf(out, " %s (0x%" PRIx64 " below)", text, ci->addr - (below->end - 1));
+        fprintf(out, " %s (0x%" PRIx64 " past its end)", text, ci->addr - below->end);
     }
     if (above != NULL) {
         crash_vma_text(above, text, sizeof(text));
@@ -426,7 +426,7 @@ void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
             fprintf(out, " %s", ci.rip_where);
         fputc('\n', out);
         if (ci.insn_bytes[0] != '\0')
-            fprintf(out, "  code:     %-24s %s\n", ci.insn_bytes, ci.insn);
+            fprintf(out, "  code:     %-32s %s\n", ci.insn_bytes, ci.insn);
         else
             fprintf(out, "  code:     %s\n", ci.insn);
     }

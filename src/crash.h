@@ -11,7 +11,7 @@
 #define CRASH_TEXT_MAX (PATH_MAX + 128) /* room for a path and some words */
 
 /* Guest signal numbers and si_codes (Linux x86-64). <signal.h> is not used here: with
- * _GNU_SOURCE it declares REG_RAX... which clash with enum cpu_reg. */
+ * _GNU_SOURCE it declares CPU_RAX... which clash with enum cpu_reg. */
 #define LINUX_SIGILL      4
 #define LINUX_SIGTRAP     5
 #define LINUX_SIGBUS      7

@@ -2,7 +2,7 @@
  * the 4-level page walk, then the fault handler when the PTE is missing or lacks the
  * permission. Sets the accessed bit on every translation and the dirty bit on writes,
  * as the hardware walker does. Called by the CPU's fill callback (mmu_fill) and by the
- * copy helpers (mmu_translate). */
+ * copy helpers (mmu_translate_user). */
 #include "vmemu/mmu.h"
 
 #include <errno.h>
@@ -77,7 +77,7 @@ int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out)
 }
 
 /* Translates va for vmemu's own accesses. Returns 0, -EFAULT or -ENOMEM. */
-int mmu_translate(struct mm *mm, gva_t va, enum access access, pfn_t *out)
+int mmu_translate_user(struct mm *mm, gva_t va, enum access access, pfn_t *out)
 {
     pte_t pte;
     int rc = mmu_walk(mm, va, access, &pte);

@@ -408,15 +408,16 @@ void report_maps(FILE *out, const struct proc *p)
     for (size_t i = 0; i < mm->vmas.n; i++) {
         const struct vma *v = &mm->vmas.v[i];
         struct maps_count c = {.zero_pfn = p->sys->phys.zero_pfn};
+        const char *name = crash_vma_name(v);
         char perms[5];
 
         pt_for_each(&mm->pt, &p->sys->phys, v->start, v->end, maps_count_pte, &c);
         vma_perm_string(v, perms);
         fprintf(out,
                 "%012" PRIx64 "-%012" PRIx64 " %s %08" PRIx64 " %-5s %8" PRIu64 " %8" PRIu64
-                " %s\n",
+                "%s%s\n",
                 v->start, v->end, perms, v->file != NULL ? v->pgoff << PAGE_SHIFT : 0,
-                vma_kind_name(v->kind), c.resident, c.dirty, crash_vma_name(v));
+                vma_kind_name(v->kind), c.resident, c.dirty, name[0] ? " " : "", name);
         total_vm += (v->end - v->start) / PAGE_SIZE;
         total_res += c.resident;
         total_dirty += c.dirty;

@@ -18,14 +18,14 @@
 static void run_syscall(void *ctx, struct cpu *cpu)
 {
     struct proc *p = ctx;
-    static const enum cpu_reg argregs[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
+    static const enum cpu_reg argregs[6] = {CPU_RDI, CPU_RSI, CPU_RDX, CPU_R10, CPU_R8, CPU_R9};
     uint64_t args[6];
-    uint64_t nr = cpu_get(cpu, REG_RAX);
+    uint64_t nr = cpu_get(cpu, CPU_RAX);
     for (int i = 0; i < 6; i++)
         args[i] = cpu_get(cpu, argregs[i]);
     long ret = syscall_dispatch(p, nr, args);
     if (!p->exited)
-        cpu_set(cpu, REG_RAX, (uint64_t)ret);
+        cpu_set(cpu, CPU_RAX, (uint64_t)ret);
 }
 
 static char *join_args(char *const argv[])
@@ -76,7 +76,7 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
     p->sys->current = p->mm;
     tlb_flush(&p->sys->tlb);
     if (p->cpu)
-        cpu_reset(p->cpu, img.entry, sp);
+        cpu_reset_regs(p->cpu, img.entry, sp);
     return 0;
 }
 

@@ -23,7 +23,7 @@ static int user_walk(struct mm *mm, gva_t va, size_t n, enum access access,
         size_t off = va & ~PAGE_MASK;
         size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
         pfn_t pfn;
-        if (mmu_translate(mm, va, access, &pfn) < 0)
+        if (mmu_translate_user(mm, va, access, &pfn) < 0)
             return -EFAULT;
         if (access == ACCESS_WRITE)
             phys_before_write(phys, pfn);

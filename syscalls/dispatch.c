@@ -33,21 +33,22 @@ struct syscall_desc {
     uint8_t kind[6];                               /* enum trace_kind of each argument */
 };
 
-#define SYSCALL_DESC(nr, name_, nargs_, ret_, a1, a2, a3, a4, a5, a6)          \
+/* The entry macro must be called X: SYSCALL_TABLE's parameter is X, so a kind letter X
+ * in an entry is replaced by the macro passed in, and only X maps back to KIND_X. */
+#define X(nr, name_, nargs_, ret_, a1, a2, a3, a4, a5, a6)                     \
     [nr] = {.name = #name_,                                                    \
             .fn = sys_##name_,                                                 \
             .nargs = nargs_,                                                   \
             .ret = KIND_##ret_,                                                \
-            .kind = {KIND_##a1, KIND_##a2, KIND_##a3, KIND_##a4, KIND_##a5,     \
+            .kind = {KIND_##a1, KIND_##a2, KIND_##a3, KIND_##a4, KIND_##a5,    \
                      KIND_##a6}},
 
 /* Numbers past the last x86-64 syscall are never in the table. */
 #define SYSCALL_NR_LIMIT 512
 
-static const struct syscall_desc syscall_table[SYSCALL_NR_LIMIT] = {
-    SYSCALL_TABLE(SYSCALL_DESC)};
+static const struct syscall_desc syscall_table[SYSCALL_NR_LIMIT] = {SYSCALL_TABLE(X)};
 
-#undef SYSCALL_DESC
+#undef X
 
 /* "Reported once" memory for -ENOSYS: a bit per number below the limit, and a short list
  * for wild numbers (beyond it, they are not reported any more). Shared by the whole run,

@@ -1,1 +1,332 @@
-/* placeholder: being written */
+/* Process syscalls: exit, identity (pids, ids, uname), thread-area and start-up calls
+ * glibc and musl make (arch_prctl, set_tid_address, set_robust_list, rseq), resource
+ * limits and usage, recorded signal state (rt_sigaction, rt_sigprocmask: nothing is
+ * delivered yet), scheduling stubs for the one CPU, sysinfo and times. State lives in
+ * struct proc; fault counts for getrusage come from the address space. Called by
+ * syscalls/dispatch.c. */
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "linux_abi.h"
+#include "sysdefs.h"
+#include "vmemu/util.h"
+
+/* Signals that can be neither caught nor blocked. */
+#define SIG_UNBLOCKABLE                                                        \
+    ((1ULL << (LINUX_SIGKILL - 1)) | (1ULL << (LINUX_SIGSTOP - 1)))
+
+/* exit and exit_group end the (single-threaded) process: the status is kept and the CPU
+ * is asked to stop after this instruction. The return value is never seen. */
+static long do_exit(struct proc *p, int code)
+{
+    proc_exit(p, code & 0xff);
+    if (p->cpu != NULL)
+        cpu_request_stop(p->cpu);
+    return 0;
+}
+
+SYSCALL_DEFINE1(exit, int, code)
+{
+    return do_exit(p, code);
+}
+
+SYSCALL_DEFINE1(exit_group, int, code)
+{
+    return do_exit(p, code);
+}
+
+SYSCALL_DEFINE0(getpid)
+{
+    return p->pid;
+}
+
+SYSCALL_DEFINE0(gettid)
+{
+    return p->pid;
+}
+
+SYSCALL_DEFINE0(getppid)
+{
+    return p->ppid;
+}
+
+SYSCALL_DEFINE0(getuid)
+{
+    return getuid();
+}
+
+SYSCALL_DEFINE0(geteuid)
+{
+    return geteuid();
+}
+
+SYSCALL_DEFINE0(getgid)
+{
+    return getgid();
+}
+
+SYSCALL_DEFINE0(getegid)
+{
+    return getegid();
+}
+
+/* The process is alone in its group and session, which it leads. */
+SYSCALL_DEFINE0(getpgrp)
+{
+    return p->pid;
+}
+
+SYSCALL_DEFINE1(getpgid, int, pid)
+{
+    return pid == 0 || pid == p->pid ? p->pid : -ESRCH;
+}
+
+SYSCALL_DEFINE1(getsid, int, pid)
+{
+    return pid == 0 || pid == p->pid ? p->pid : -ESRCH;
+}
+
+/* arch_prctl: FS and GS bases live in the CPU. A base outside user space is refused with
+ * -EPERM, as Linux does. */
+SYSCALL_DEFINE2(arch_prctl, int, code, gva_t, addr)
+{
+    switch (code) {
+    case LINUX_ARCH_SET_FS:
+    case LINUX_ARCH_SET_GS:
+        if (addr >= USER_VA_END)
+            return -EPERM;
+        cpu_set(p->cpu, code == LINUX_ARCH_SET_FS ? CPU_FS_BASE : CPU_GS_BASE, addr);
+        return 0;
+    case LINUX_ARCH_GET_FS:
+    case LINUX_ARCH_GET_GS:
+        return put_user_u64(p->mm, addr,
+                            cpu_get(p->cpu, code == LINUX_ARCH_GET_FS ? CPU_FS_BASE
+                                                                      : CPU_GS_BASE));
+    default:
+        return -EINVAL;
+    }
+}
+
+SYSCALL_DEFINE1(set_tid_address, gva_t, tidptr)
+{
+    p->clear_child_tid = tidptr;
+    return p->pid;
+}
+
+SYSCALL_DEFINE2(set_robust_list, gva_t, head, size_t, len)
+{
+    if (len != LINUX_ROBUST_LIST_HEAD_SIZE)
+        return -EINVAL;
+    p->robust_list = head;
+    return 0;
+}
+
+/* rseq is refused quietly: glibc probes it at start-up and does without. */
+SYSCALL_DEFINE4(rseq, gva_t, area, uint32_t, len, int, flags, uint32_t, sig)
+{
+    (void)area;
+    (void)len;
+    (void)flags;
+    (void)sig;
+    return -ENOSYS;
+}
+
+/* prlimit64 on the process itself: new limits are checked (soft <= hard, the hard limit
+ * may not be raised) and stored; the old ones are written after, as Linux does. */
+SYSCALL_DEFINE4(prlimit64, int, pid, unsigned, resource, gva_t, newp, gva_t, oldp)
+{
+    if (pid != 0 && pid != p->pid)
+        return -ESRCH;
+    if (resource >= PROC_NRLIMIT)
+        return -EINVAL;
+    struct linux_rlimit old = p->rlim[resource];
+    if (newp != 0) {
+        struct linux_rlimit nl;
+        if (copy_from_user(p->mm, &nl, newp, sizeof(nl)) < 0)
+            return -EFAULT;
+        if (nl.cur > nl.max)
+            return -EINVAL;
+        if (nl.max > old.max)
+            return -EPERM;
+        p->rlim[resource] = nl;
+        if (resource == LINUX_RLIMIT_STACK)
+            p->mm->stack_limit = nl.cur;
+    }
+    if (oldp != 0 && copy_to_user(p->mm, oldp, &old, sizeof(old)) < 0)
+        return -EFAULT;
+    return 0;
+}
+
+SYSCALL_DEFINE2(getrlimit, unsigned, resource, gva_t, rlim)
+{
+    if (resource >= PROC_NRLIMIT)
+        return -EINVAL;
+    return copy_to_user(p->mm, rlim, &p->rlim[resource], sizeof(p->rlim[resource]));
+}
+
+/* rt_sigaction records the action (nothing is delivered yet). SIGKILL and SIGSTOP may be
+ * queried but not changed. */
+SYSCALL_DEFINE4(rt_sigaction, int, sig, gva_t, act, gva_t, oact, size_t, sigsetsize)
+{
+    if (sigsetsize != LINUX_SIGSET_SIZE)
+        return -EINVAL;
+    if (sig < 1 || sig > PROC_NSIG)
+        return -EINVAL;
+    if (act != 0 && (sig == LINUX_SIGKILL || sig == LINUX_SIGSTOP))
+        return -EINVAL;
+    struct linux_sigaction na, old = p->sigact[sig - 1];
+    if (act != 0) {
+        if (copy_from_user(p->mm, &na, act, sizeof(na)) < 0)
+            return -EFAULT;
+        na.mask &= ~SIG_UNBLOCKABLE;
+        p->sigact[sig - 1] = na;
+    }
+    if (oact != 0 && copy_to_user(p->mm, oact, &old, sizeof(old)) < 0)
+        return -EFAULT;
+    return 0;
+}
+
+SYSCALL_DEFINE4(rt_sigprocmask, int, how, gva_t, set, gva_t, oset, size_t, sigsetsize)
+{
+    if (sigsetsize != LINUX_SIGSET_SIZE)
+        return -EINVAL;
+    uint64_t old = p->sigmask;
+    if (set != 0) {
+        uint64_t ns;
+        if (get_user_u64(p->mm, set, &ns) < 0)
+            return -EFAULT;
+        ns &= ~SIG_UNBLOCKABLE;
+        switch (how) {
+        case LINUX_SIG_BLOCK:
+            p->sigmask |= ns;
+            break;
+        case LINUX_SIG_UNBLOCK:
+            p->sigmask &= ~ns;
+            break;
+        case LINUX_SIG_SETMASK:
+            p->sigmask = ns;
+            break;
+        default:
+            return -EINVAL;
+        }
+    }
+    if (oset != 0 && put_user_u64(p->mm, oset, old) < 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* One CPU: the mask is CPU 0, and the kernel writes one 8-byte word. */
+SYSCALL_DEFINE3(sched_getaffinity, int, pid, size_t, len, gva_t, mask)
+{
+    if (pid != 0 && pid != p->pid)
+        return -ESRCH;
+    if (len < sizeof(uint64_t) || len % sizeof(uint64_t) != 0)
+        return -EINVAL;
+    if (put_user_u64(p->mm, mask, 1) < 0)
+        return -EFAULT;
+    return sizeof(uint64_t);
+}
+
+SYSCALL_DEFINE0(sched_yield)
+{
+    return 0;
+}
+
+/* SCHED_OTHER, priority 0. */
+SYSCALL_DEFINE1(sched_getscheduler, int, pid)
+{
+    if (pid < 0)
+        return -EINVAL;
+    return pid == 0 || pid == p->pid ? 0 : -ESRCH;
+}
+
+SYSCALL_DEFINE2(sched_getparam, int, pid, gva_t, param)
+{
+    if (pid < 0 || param == 0)
+        return -EINVAL;
+    if (pid != 0 && pid != p->pid)
+        return -ESRCH;
+    return put_user_u32(p->mm, param, 0);
+}
+
+SYSCALL_DEFINE1(uname, gva_t, buf)
+{
+    struct linux_utsname u;
+    memset(&u, 0, sizeof(u));
+    strcpy(u.sysname, "Linux");
+    strcpy(u.nodename, "vmemu");
+    strcpy(u.release, "6.1.0-vmemu");
+    strcpy(u.version, "#1 SMP PREEMPT_DYNAMIC");
+    strcpy(u.machine, "x86_64");
+    strcpy(u.domainname, "(none)");
+    return copy_to_user(p->mm, buf, &u, sizeof(u));
+}
+
+static struct linux_timeval ns_to_timeval(uint64_t ns)
+{
+    struct linux_timeval tv = {
+        .tv_sec = (int64_t)(ns / 1000000000),
+        .tv_usec = (int64_t)(ns % 1000000000 / 1000),
+    };
+    return tv;
+}
+
+/* getrusage: the fault counts are the address space's own (Linux's minor/major split),
+ * the peak resident set is in KiB, user time is the time spent running the guest. No
+ * child has run yet, so RUSAGE_CHILDREN is all zero. RUSAGE_THREAD is the process. */
+SYSCALL_DEFINE2(getrusage, int, who, gva_t, buf)
+{
+    struct linux_rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    switch (who) {
+    case LINUX_RUSAGE_SELF:
+    case LINUX_RUSAGE_THREAD:
+        ru.ru_utime = ns_to_timeval(p->cpu_ns);
+        ru.ru_maxrss = (int64_t)(p->mm->stats.peak_rss * (PAGE_SIZE / 1024));
+        ru.ru_minflt = (int64_t)p->mm->stats.faults.minor;
+        ru.ru_majflt = (int64_t)p->mm->stats.faults.major;
+        break;
+    case LINUX_RUSAGE_CHILDREN:
+        break;
+    default:
+        return -EINVAL;
+    }
+    return copy_to_user(p->mm, buf, &ru, sizeof(ru));
+}
+
+/* sysinfo: memory is vmemu's frame pool (what the guest can really get), uptime and
+ * loads are the host's, one process, no swap. */
+SYSCALL_DEFINE1(sysinfo, gva_t, buf)
+{
+    struct sysinfo hi;
+    struct linux_sysinfo si;
+    memset(&si, 0, sizeof(si));
+    if (sysinfo(&hi) == 0) {
+        si.uptime = hi.uptime;
+        for (int i = 0; i < 3; i++)
+            si.loads[i] = hi.loads[i];
+    }
+    si.totalram = p->sys->phys.nframes * PAGE_SIZE;
+    si.freeram = phys_free_frames(&p->sys->phys) * PAGE_SIZE;
+    si.procs = 1;
+    si.mem_unit = 1;
+    return copy_to_user(p->mm, buf, &si, sizeof(si));
+}
+
+/* Clock ticks of times(): USER_HZ is 100 on x86-64. */
+#define LINUX_USER_HZ 100
+
+/* times: user time is the guest's run time; the result counts ticks of the host's
+ * monotonic clock. */
+SYSCALL_DEFINE1(times, gva_t, buf)
+{
+    if (buf != 0) {
+        struct linux_tms t = {
+            .tms_utime = (int64_t)(p->cpu_ns / (1000000000 / LINUX_USER_HZ)),
+        };
+        if (copy_to_user(p->mm, buf, &t, sizeof(t)) < 0)
+            return -EFAULT;
+    }
+    return (long)(now_ns() / (1000000000 / LINUX_USER_HZ));
+}

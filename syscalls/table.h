@@ -37,37 +37,68 @@
     X(60, exit, 1, I, I, N, N, N, N, N)                                        \
     X(63, uname, 1, I, P, N, N, N, N, N)                                       \
     X(72, fcntl, 3, I, F, I, X, N, N, N)                                       \
+    X(73, flock, 2, I, F, I, N, N, N, N)                                       \
+    X(74, fsync, 1, I, F, N, N, N, N, N)                                       \
+    X(75, fdatasync, 1, I, F, N, N, N, N, N)                                   \
+    X(76, truncate, 2, I, S, I, N, N, N, N)                                    \
+    X(77, ftruncate, 2, I, F, I, N, N, N, N)                                   \
     X(79, getcwd, 2, I, P, U, N, N, N, N)                                      \
     X(80, chdir, 1, I, S, N, N, N, N, N)                                       \
+    X(81, fchdir, 1, I, F, N, N, N, N, N)                                      \
     X(82, rename, 2, I, S, S, N, N, N, N)                                      \
     X(83, mkdir, 2, I, S, X, N, N, N, N)                                       \
+    X(84, rmdir, 1, I, S, N, N, N, N, N)                                       \
+    X(86, link, 2, I, S, S, N, N, N, N)                                        \
     X(87, unlink, 1, I, S, N, N, N, N, N)                                      \
+    X(88, symlink, 2, I, S, S, N, N, N, N)                                     \
     X(89, readlink, 3, I, S, P, U, N, N, N)                                    \
+    X(90, chmod, 2, I, S, X, N, N, N, N)                                       \
+    X(91, fchmod, 2, I, F, X, N, N, N, N)                                      \
+    X(92, chown, 3, I, S, I, I, N, N, N)                                       \
+    X(93, fchown, 3, I, F, I, I, N, N, N)                                      \
+    X(94, lchown, 3, I, S, I, I, N, N, N)                                      \
+    X(95, umask, 1, X, X, N, N, N, N, N)                                       \
     X(96, gettimeofday, 2, I, P, P, N, N, N, N)                                \
     X(97, getrlimit, 2, I, I, P, N, N, N, N)                                   \
     X(98, getrusage, 2, I, I, P, N, N, N, N)                                   \
+    X(99, sysinfo, 1, I, P, N, N, N, N, N)                                     \
+    X(100, times, 1, U, P, N, N, N, N, N)                                      \
     X(102, getuid, 0, I, N, N, N, N, N, N)                                     \
     X(104, getgid, 0, I, N, N, N, N, N, N)                                     \
     X(107, geteuid, 0, I, N, N, N, N, N, N)                                    \
     X(108, getegid, 0, I, N, N, N, N, N, N)                                    \
     X(110, getppid, 0, I, N, N, N, N, N, N)                                    \
+    X(111, getpgrp, 0, I, N, N, N, N, N, N)                                    \
+    X(121, getpgid, 1, I, I, N, N, N, N, N)                                    \
+    X(124, getsid, 1, I, I, N, N, N, N, N)                                     \
+    X(137, statfs, 2, I, S, P, N, N, N, N)                                     \
+    X(138, fstatfs, 2, I, F, P, N, N, N, N)                                    \
+    X(143, sched_getparam, 2, I, I, P, N, N, N, N)                             \
+    X(145, sched_getscheduler, 1, I, I, N, N, N, N, N)                         \
     X(158, arch_prctl, 2, I, X, X, N, N, N, N)                                 \
     X(186, gettid, 0, I, N, N, N, N, N, N)                                     \
     X(201, time, 1, I, P, N, N, N, N, N)                                       \
     X(204, sched_getaffinity, 3, I, I, U, P, N, N, N)                          \
     X(217, getdents64, 3, I, F, P, U, N, N, N)                                 \
     X(218, set_tid_address, 1, I, P, N, N, N, N, N)                            \
+    X(221, fadvise64, 4, I, F, I, U, I, N, N)                                  \
     X(228, clock_gettime, 2, I, I, P, N, N, N, N)                              \
     X(230, clock_nanosleep, 4, I, I, I, P, P, N, N)                            \
     X(231, exit_group, 1, I, I, N, N, N, N, N)                                 \
     X(257, openat, 4, I, F, S, O, X, N, N)                                     \
     X(258, mkdirat, 3, I, F, S, X, N, N, N)                                    \
+    X(260, fchownat, 5, I, F, S, I, I, X, N)                                   \
     X(262, newfstatat, 4, I, F, S, P, X, N, N)                                 \
     X(263, unlinkat, 3, I, F, S, X, N, N, N)                                   \
     X(264, renameat, 4, I, F, S, F, S, N, N)                                   \
+    X(265, linkat, 5, I, F, S, F, S, X, N)                                     \
+    X(266, symlinkat, 3, I, S, F, S, N, N, N)                                  \
     X(267, readlinkat, 4, I, F, S, P, U, N, N)                                 \
+    X(268, fchmodat, 3, I, F, S, X, N, N, N)                                   \
     X(269, faccessat, 3, I, F, S, X, N, N, N)                                  \
     X(273, set_robust_list, 2, I, P, U, N, N, N, N)                            \
+    X(280, utimensat, 4, I, F, S, P, X, N, N)                                  \
+    X(285, fallocate, 4, I, F, I, I, I, N, N)                                  \
     X(292, dup3, 3, I, F, F, X, N, N, N)                                       \
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
     X(316, renameat2, 5, I, F, S, F, S, X, N)                                  \

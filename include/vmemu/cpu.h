@@ -9,10 +9,10 @@ struct cpu;
 
 /* General registers, in the order of Linux's user_regs_struct where it matters. */
 enum cpu_reg {
-    REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
-    REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
-    REG_RIP, REG_RFLAGS, REG_FS_BASE, REG_GS_BASE,
-    REG_CS, REG_SS, REG_DS, REG_ES, REG_FS, REG_GS,
+    CPU_RAX, CPU_RBX, CPU_RCX, CPU_RDX, CPU_RSI, CPU_RDI, CPU_RBP, CPU_RSP,
+    CPU_R8, CPU_R9, CPU_R10, CPU_R11, CPU_R12, CPU_R13, CPU_R14, CPU_R15,
+    CPU_RIP, CPU_RFLAGS, CPU_FS_BASE, CPU_GS_BASE,
+    CPU_CS, CPU_SS, CPU_DS, CPU_ES, CPU_FS, CPU_GS,
     CPU_NREGS
 };
 
@@ -56,7 +56,7 @@ uint64_t cpu_get(struct cpu *cpu, enum cpu_reg reg);
 void cpu_set(struct cpu *cpu, enum cpu_reg reg, uint64_t value);
 /* Resets registers for a new program: all zero, RIP=entry, RSP=sp, RFLAGS=0x202, the
  * x87 and SSE control words as Linux sets them at exec. */
-void cpu_reset(struct cpu *cpu, gva_t entry, gva_t sp);
+void cpu_reset_regs(struct cpu *cpu, gva_t entry, gva_t sp);
 /* Whether the #DF workaround (UNICORN.md) found Unicorn's exception field. */
 bool cpu_df_workaround_active(const struct cpu *cpu);
 /* The code-invalidation window: the CPU may fetch frame pa at CPU_DM_BASE + pa while

@@ -23,6 +23,6 @@ struct fill {
  * -ENOMEM. */
 int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out);
 /* The same translation for vmemu's own accesses (copy helpers): no fill is counted. */
-int mmu_translate(struct mm *mm, gva_t va, enum access access, pfn_t *out);
+int mmu_translate_user(struct mm *mm, gva_t va, enum access access, pfn_t *out);
 
 #endif

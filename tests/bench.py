@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Benchmark: vmemu against native execution and qemu-user, measured in one run.
+
+Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc]
+                [--qemu qemu-x86_64]
+
+Not a test: it asserts nothing and is not registered with CTest. Every time is the median
+wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
+printed in the same run are meaningful, never numbers from another machine or day.
+
+What the numbers mean:
+  table         per sample: native, qemu-user and vmemu time in ms; vmemu/native is the
+                whole cost of emulation; vmemu/qemu compares vmemu (Unicorn, i.e. QEMU's
+                TCG JIT, plus vmemu's software MMU, page tables, TLB and fault handler)
+                with qemu-user (the same kind of JIT, with the host kernel's MMU).
+  fault cost    (a) demand-zero cost: `faults N` maps N pages and writes one byte in
+                each. (t(N_big) - t(N_small)) / (N_big - N_small) is the marginal cost of
+                one first-touch anonymous fault, in microseconds (start-up cancels out).
+                Natively this is the Linux page fault; under vmemu it is the Unicorn TLB
+                miss, vmemu's page walk, fault handler and frame zeroing.
+  compute       (b) `compute ROUNDS` is a tight integer loop over a 1 MiB array that
+                makes no system calls and, once its pages are mapped, no faults. Its
+                vmemu/qemu ratio isolates the cost of running translated code under vmemu
+                (virtual-TLB fills, hooks) against plain TCG: the "vmemu vs plain
+                Unicorn/QEMU" comparison. A ratio near 1 means vmemu's memory system adds
+                nothing once the working set is mapped.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+# (sample, args) timed by the table.
+SELECTED = (
+    ("hello", ()),
+    ("malloc", ()),
+    ("mmap", ()),
+    ("bss", ("sparse",)),
+    ("bss", ("write", "20000")),
+    ("faults", ("50000",)),
+    ("compute", ("20",)),
+)
+FAULTS_SMALL, FAULTS_BIG = 10000, 100000
+COMPUTE_ROUNDS = ("40",)
+
+
+def median_time(cmd, reps):
+    """Median wall time of cmd in seconds, or None when a run fails."""
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        t1 = time.perf_counter()
+        if p.returncode != 0:
+            return None
+        times.append(t1 - t0)
+    return statistics.median(times)
+
+
+def ms(t):
+    return "failed" if t is None else "%.1f" % (t * 1e3)
+
+
+def ratio(a, b):
+    return "-" if a is None or b is None or b == 0 else "%.1fx" % (a / b)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vmemu", required=True)
+    ap.add_argument("--samples", required=True)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--variant", default="glibc")
+    ap.add_argument("--qemu", default="qemu-x86_64")
+    o = ap.parse_args()
+
+    qemu = shutil.which(o.qemu)
+    runners = [("native", [])]
+    if qemu:
+        runners.append(("qemu", [qemu]))
+    else:
+        print("(%s not found: no qemu column)" % o.qemu)
+    runners.append(("vmemu", [os.path.abspath(o.vmemu)]))
+
+    def prog(sample):
+        return os.path.join(os.path.abspath(o.samples), "%s-%s" % (sample, o.variant))
+
+    def timed(sample, args):
+        return {name: median_time(pre + [prog(sample)] + list(args), o.reps)
+                for name, pre in runners}
+
+    print("median of %d runs, %s variant, times in ms" % (o.reps, o.variant))
+    print("%-22s %10s %10s %10s %14s %12s" % ("sample", "native", "qemu", "vmemu",
+                                             "vmemu/native", "vmemu/qemu"))
+    for sample, args in SELECTED:
+        t = timed(sample, args)
+        print("%-22s %10s %10s %10s %14s %12s"
+              % ((sample + " " + " ".join(args)).strip(), ms(t["native"]), ms(t.get("qemu")),
+                 ms(t["vmemu"]), ratio(t["vmemu"], t["native"]),
+                 ratio(t["vmemu"], t.get("qemu"))))
+
+    print("\n(a) demand-zero fault cost: faults %d vs faults %d" % (FAULTS_BIG, FAULTS_SMALL))
+    small = timed("faults", (str(FAULTS_SMALL),))
+    big = timed("faults", (str(FAULTS_BIG),))
+    for name, _ in runners:
+        if small[name] is None or big[name] is None:
+            print("  %-7s failed" % name)
+            continue
+        us = (big[name] - small[name]) / (FAULTS_BIG - FAULTS_SMALL) * 1e6
+        print("  %-7s %.2f us per fault" % (name, us))
+
+    print("\n(b) compute %s: translated code with warm TLBs" % COMPUTE_ROUNDS[0])
+    t = timed("compute", COMPUTE_ROUNDS)
+    print("  native %s ms, qemu %s ms, vmemu %s ms; vmemu/qemu %s, vmemu/native %s"
+          % (ms(t["native"]), ms(t.get("qemu")), ms(t["vmemu"]),
+             ratio(t["vmemu"], t.get("qemu")), ratio(t["vmemu"], t["native"])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,627 @@
+#!/usr/bin/env python3
+"""End-to-end suite: the guest samples run natively and under vmemu.
+
+Usage: e2e.py --vmemu PATH --samples BUILD/samples [-k SUBSTRING] [--jobs N]
+
+For every sample and every variant that was built (glibc, musl, glibc-pie, musl-pie):
+  - stdout and exit status under vmemu equal the native run's;
+  - the --report JSON has the schema of notes/cli.md, and its fault classes add up;
+  - a second run gives identical fault and TLB counts (determinism).
+Exact counts, derived from what the programs do (never copied from vmemu's output):
+  - `faults N` prints N minor faults (getrusage sees vmemu's counters);
+  - `faults 2000` has exactly 1000 more anon (and minor) faults than `faults 1000`;
+  - `bss write 1000` has exactly 1000 more anon and minor faults than `bss write 0`;
+  - `bss sparse` reads 4096 untouched pages: 4096 more zero-page faults and no more anon
+    faults than `bss write 0`; `bss full` writes all 262144 pages: 262144 more anon.
+Crash samples exit 139 (as natively), name the cause on stderr and in the JSON "crash"
+object, with SEGV_MAPERR (NULL, wild, stack guard) or SEGV_ACCERR (rodata write, exec of
+data). Then the command line: exit statuses 127/126/2, --trace, --stats, --tlb, --mem.
+
+Each check prints "PASS name" or "FAIL name: reason"; the last line is "N passed, M
+failed"; the exit status is 1 when a check failed. Python 3 standard library only.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+VARIANTS = ("glibc", "musl", "glibc-pie", "musl-pie")
+PAGE = 4096
+BSS_PAGES = (1 << 30) // PAGE  # pages of bss.c's array
+BSS_SPARSE_READS = BSS_PAGES // 64  # bss.c reads one byte every 64 pages
+TIMEOUT = 300  # seconds for one run (the sanitizer build of vmemu is slow)
+
+# Sample runs compared with the native run: (sample, args).
+CASES = (
+    ("hello", ("a", "b c")),
+    ("malloc", ()),
+    ("mmap", ()),
+    ("faults", ("1000",)),
+    ("faults", ("2000",)),
+    ("badptr", ()),
+    ("compute", ("1",)),
+    ("bss", ("sparse",)),
+    ("bss", ("write", "0")),
+    ("bss", ("write", "1000")),
+)
+
+# Crash samples: cause pattern on stderr / in crash.cause, si_code, access, where the
+# faulting instruction is, and whether the address lies inside a mapping.
+CRASHES = {
+    "nullderef": dict(cause=r"NULL pointer", code="SEGV_MAPERR", access="write",
+                      symbol="main", in_vma=False, address=0),
+    "wild": dict(cause=r"not mapped", code="SEGV_MAPERR", access="read",
+                 symbol="main", in_vma=False, address=0x7E0000000000),
+    "recursion": dict(cause=r"stack", code="SEGV_MAPERR", access="write",
+                      symbol="recurse", in_vma=False, address=None),
+    "rodata": dict(cause=r"read-only", code="SEGV_ACCERR", access="write",
+                   symbol="main", in_vma=True, address=None),
+    "exec_nx": dict(cause=r"non-executable|not executable", code="SEGV_ACCERR",
+                    access="exec", symbol=None, in_vma=True, address=None),
+}
+
+FAULT_KEYS = ("minor", "major", "zero_page", "anon", "file_minor", "file_major", "cow",
+              "cow_reuse", "segv", "sigbus", "stack_grow")
+MINOR_KINDS = ("zero_page", "anon", "file_minor", "cow", "cow_reuse")
+TLB_KEYS = ("hits", "misses", "fills", "invalidations", "flushes", "unicorn_flushes")
+PROC_INT_KEYS = ("pid", "ppid", "exit_status", "peak_rss_pages", "rss_pages",
+                 "page_table_pages", "peak_page_table_pages", "peak_vm_pages", "syscalls")
+CRASH_KEYS = ("signal", "code", "address", "access", "cause", "rip", "symbol",
+              "instruction", "vma")
+
+
+class Failure(Exception):
+    """A check failed; the message says why."""
+
+
+class Run:
+    """The outcome of one process: exit status (128+N for signal N), output, report."""
+
+    def __init__(self, status, out, err, report=None):
+        self.status = status
+        self.out = out
+        self.err = err
+        self.report = report
+
+    def proc(self):
+        """The first process of the report."""
+        procs = self.report.get("processes") if isinstance(self.report, dict) else None
+        if not procs:
+            raise Failure("report has no processes")
+        return procs[0]
+
+
+def shell_status(rc):
+    """subprocess's returncode as a shell status: -11 becomes 139."""
+    return 128 - rc if rc < 0 else rc
+
+
+def execute(cmd, timeout=TIMEOUT):
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Failure("timed out after %ds: %s" % (timeout, " ".join(cmd)))
+    except OSError as e:
+        raise Failure("cannot run %s: %s" % (cmd[0], e))
+    return Run(shell_status(p.returncode), p.stdout.decode("utf-8", "replace"),
+               p.stderr.decode("utf-8", "replace"))
+
+
+class Runner:
+    """Runs programs natively and under vmemu; each distinct run happens once."""
+
+    def __init__(self, vmemu, samples):
+        self.vmemu = vmemu
+        self.samples = samples
+        self.lock = threading.Lock()
+        self.cache = {}
+
+    def path(self, name):
+        return os.path.join(self.samples, name)
+
+    def _once(self, key, fn):
+        with self.lock:
+            entry = self.cache.setdefault(key, [threading.Lock(), None, None])
+        with entry[0]:
+            if entry[1] is None and entry[2] is None:
+                try:
+                    entry[1] = fn()
+                except Failure as e:
+                    entry[2] = e
+        if entry[2] is not None:
+            raise Failure(str(entry[2]))
+        return entry[1]
+
+    def native(self, prog, args=(), timeout=TIMEOUT):
+        return self._once(("native", prog, tuple(args)),
+                          lambda: execute([prog] + list(args), timeout))
+
+    def vm(self, prog, args=(), opts=(), rep=0, timeout=TIMEOUT, report=True):
+        """vmemu [opts] --report F prog args; rep tells repeated runs apart."""
+        def go():
+            with tempfile.TemporaryDirectory(prefix="vmemu-e2e-") as d:
+                rfile = os.path.join(d, "report.json")
+                cmd = [self.vmemu] + list(opts)
+                if report:
+                    cmd += ["--report", rfile]
+                r = execute(cmd + [prog] + list(args), timeout)
+                if report:
+                    try:
+                        with open(rfile) as f:
+                            r.report = json.load(f)
+                    except (OSError, ValueError) as e:
+                        r.report = e
+            return r
+        return self._once(("vm", prog, tuple(args), tuple(opts), rep, report), go)
+
+
+def need_report(r):
+    if not isinstance(r.report, dict):
+        raise Failure("no usable --report (%s); stderr: %s" % (r.report, tail(r.err)))
+    return r.report
+
+
+def tail(text, n=300):
+    text = text.strip()
+    return (text if len(text) <= n else "..." + text[-n:]).replace("\n", " | ")
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_schema(rep, prog, args, status, signal):
+    """The --report keys and types of notes/cli.md, and fault classes that add up."""
+    top = {"vmemu_version": str, "program": str, "argv": list, "exit_status": int,
+           "mem_bytes": int, "tlb": dict, "frames": dict, "processes": list}
+    for k, t in top.items():
+        if not isinstance(rep.get(k), t) or (t is int and not is_int(rep[k])):
+            raise Failure("report: %r missing or not %s" % (k, t.__name__))
+    if "signal" not in rep:
+        raise Failure("report: 'signal' missing")
+    if rep["program"] != prog:
+        raise Failure("report: program %r, expected %r" % (rep["program"], prog))
+    if rep["argv"] != [prog] + list(args):
+        raise Failure("report: argv %r, expected %r" % (rep["argv"], [prog] + list(args)))
+    if rep["exit_status"] != status or rep["signal"] != signal:
+        raise Failure("report: exit_status %r signal %r, expected %r %r"
+                      % (rep["exit_status"], rep["signal"], status, signal))
+    for k in ("entries", "ways"):
+        if not is_int(rep["tlb"].get(k)):
+            raise Failure("report: tlb.%s missing" % k)
+    for k in ("total", "peak_used", "page_cache_pages"):
+        if not is_int(rep["frames"].get(k)):
+            raise Failure("report: frames.%s missing" % k)
+    if not rep["processes"]:
+        raise Failure("report: no processes")
+    p = rep["processes"][0]
+    for k in PROC_INT_KEYS:
+        if not is_int(p.get(k)):
+            raise Failure("report: processes[0].%s missing or not an integer" % k)
+    if p["pid"] != 1000 or p["ppid"] != 1:
+        raise Failure("report: pid %r ppid %r, expected 1000 1" % (p["pid"], p["ppid"]))
+    if not isinstance(p.get("command"), str) or "signal" not in p or "crash" not in p:
+        raise Failure("report: processes[0] lacks command/signal/crash")
+    if p["exit_status"] != status or p["signal"] != signal:
+        raise Failure("report: process exit_status %r signal %r, expected %r %r"
+                      % (p["exit_status"], p["signal"], status, signal))
+    for group, keys in (("faults", FAULT_KEYS), ("tlb", TLB_KEYS)):
+        d = p.get(group)
+        if not isinstance(d, dict):
+            raise Failure("report: processes[0].%s missing" % group)
+        for k in keys:
+            if not is_int(d.get(k)) or d[k] < 0:
+                raise Failure("report: processes[0].%s.%s missing" % (group, k))
+    f = p["faults"]
+    # Every minor fault is exactly one of the minor kinds of struct fault_stats (mm.h);
+    # with no swap, every major fault is a file read.
+    kinds = sum(f[k] for k in MINOR_KINDS)
+    if f["minor"] != kinds:
+        raise Failure("report: minor %d != zero_page+anon+file_minor+cow+cow_reuse %d"
+                      % (f["minor"], kinds))
+    if f["major"] != f["file_major"]:
+        raise Failure("report: major %d != file_major %d" % (f["major"], f["file_major"]))
+    if signal is None and p["crash"] is not None:
+        raise Failure("report: crash object on a normal exit")
+    if signal is not None:
+        c = p["crash"]
+        if not isinstance(c, dict):
+            raise Failure("report: crash missing for signal %r" % signal)
+        for k in CRASH_KEYS:
+            if k not in c:
+                raise Failure("report: crash.%s missing" % k)
+
+
+def compare(native, vm, what=""):
+    if vm.status != native.status:
+        raise Failure("%sexit status %d under vmemu, %d natively; stderr: %s"
+                      % (what, vm.status, native.status, tail(vm.err)))
+    if vm.out != native.out:
+        raise Failure("%sstdout differs: vmemu %r, native %r"
+                      % (what, vm.out[-200:], native.out[-200:]))
+
+
+def same_counts(a, b):
+    """Fault and TLB counts of two runs' reports must be identical."""
+    pa, pb = a.proc(), b.proc()
+    for group in ("faults", "tlb"):
+        if pa.get(group) != pb.get(group):
+            diff = {k: (pa[group].get(k), pb[group].get(k)) for k in pa[group]
+                    if pa[group].get(k) != pb[group].get(k)}
+            raise Failure("%s differ between two runs: %s" % (group, diff))
+
+
+def delta(a, b, key):
+    return b.proc()["faults"][key] - a.proc()["faults"][key]
+
+
+def expect_delta(a, b, key, want, label):
+    got = delta(a, b, key)
+    if got != want:
+        raise Failure("%s: %s delta %d, expected %d" % (label, key, got, want))
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks: each returns a list of (name, reason or None).
+
+def task_case(R, binary, args):
+    """Native vs vmemu, schema, determinism for one sample run."""
+    name = "%s %s" % (os.path.basename(binary), " ".join(args))
+    name = name.strip()
+    results = []
+
+    def step(label, fn):
+        try:
+            fn()
+            results.append(("%s: %s" % (name, label), None))
+            return True
+        except Failure as e:
+            results.append(("%s: %s" % (name, label), str(e)))
+            return False
+
+    def output():
+        n, v = R.native(binary, args), R.vm(binary, args)
+        if n.status != 0:
+            raise Failure("native run failed with %d: %s" % (n.status, tail(n.err)))
+        compare(n, v)
+
+    def schema():
+        v = R.vm(binary, args)
+        check_schema(need_report(v), binary, args, v.status, None)
+
+    def determinism():
+        a, b = R.vm(binary, args), R.vm(binary, args, rep=1)
+        need_report(a), need_report(b)
+        same_counts(a, b)
+
+    if step("same output and status", output):
+        if step("report schema", schema):
+            step("deterministic counts", determinism)
+    return results
+
+
+def task_faults_prints_n(R, variant):
+    b = R.path("faults-" + variant)
+    want = "minflt delta: 1000\n"
+    n, v = R.native(b, ("1000",)), R.vm(b, ("1000",))
+    if want not in n.out:
+        raise Failure("native run printed %r (host not counting as Linux does?)" % n.out)
+    if want not in v.out:
+        raise Failure("vmemu run printed %r, expected %r" % (v.out, want))
+
+
+def task_faults_delta(R, variant):
+    b = R.path("faults-" + variant)
+    a, c = R.vm(b, ("1000",)), R.vm(b, ("2000",))
+    need_report(a), need_report(c)
+    for key in ("anon", "minor"):
+        expect_delta(a, c, key, 1000, "faults 2000 vs 1000")
+
+
+def task_bss_write(R, variant):
+    b = R.path("bss-" + variant)
+    a, c = R.vm(b, ("write", "0")), R.vm(b, ("write", "1000"))
+    need_report(a), need_report(c)
+    for key in ("anon", "minor"):
+        expect_delta(a, c, key, 1000, "bss write 1000 vs write 0")
+    expect_delta(a, c, "zero_page", 0, "bss write 1000 vs write 0")
+
+
+def task_bss_sparse(R, variant):
+    b = R.path("bss-" + variant)
+    a, c = R.vm(b, ("write", "0")), R.vm(b, ("sparse",))
+    need_report(a), need_report(c)
+    expect_delta(a, c, "zero_page", BSS_SPARSE_READS, "bss sparse vs write 0")
+    expect_delta(a, c, "anon", 0, "bss sparse vs write 0")
+    # Other minor faults may differ only by code pages (file_minor) of the other path.
+    got = delta(a, c, "minor") - delta(a, c, "file_minor")
+    if got != BSS_SPARSE_READS:
+        raise Failure("bss sparse vs write 0: minor - file_minor delta %d, expected %d"
+                      % (got, BSS_SPARSE_READS))
+
+
+def task_bss_full(R):
+    b = R.path("bss-glibc")
+    n = R.native(b, ("full",), timeout=600)
+    v = R.vm(b, ("full",), timeout=900)
+    compare(n, v)
+    a = R.vm(b, ("write", "0"))
+    need_report(a), need_report(v)
+    for key in ("anon", "minor"):
+        expect_delta(a, v, key, BSS_PAGES, "bss full vs write 0")
+
+
+def stack_bounds():
+    """MM_STACK_TOP and MM_STACK_LIMIT from include/vmemu/mm.h, or None."""
+    hdr = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "include",
+                       "vmemu", "mm.h")
+    try:
+        text = open(hdr).read()
+        top = int(re.search(r"#define\s+MM_STACK_TOP\s+(0x[0-9a-fA-F]+)", text).group(1), 16)
+        m = re.search(r"#define\s+MM_STACK_LIMIT\s+\((\d+)ULL\s*<<\s*(\d+)\)", text)
+        return top, int(m.group(1)) << int(m.group(2))
+    except (OSError, AttributeError):
+        return None
+
+
+def task_crash(R, sample, variant):
+    exp = CRASHES[sample]
+    b = R.path("%s-%s" % (sample, variant))
+    n, v = R.native(b), R.vm(b)
+    if n.status != 139:
+        raise Failure("native run exited %d, expected 139" % n.status)
+    compare(n, v)
+    if not re.search(exp["cause"], v.err, re.I):
+        raise Failure("stderr lacks /%s/: %s" % (exp["cause"], tail(v.err, 600)))
+    rep = need_report(v)
+    check_schema(rep, b, (), 139, 11)
+    p = v.proc()
+    c = p["crash"]
+    if c["signal"] != 11 or c["code"] != exp["code"]:
+        raise Failure("crash signal %r code %r, expected 11 %s"
+                      % (c["signal"], c["code"], exp["code"]))
+    if not re.search(exp["cause"], str(c["cause"]), re.I):
+        raise Failure("crash.cause %r lacks /%s/" % (c["cause"], exp["cause"]))
+    if c["access"] != exp["access"]:
+        raise Failure("crash.access %r, expected %r" % (c["access"], exp["access"]))
+    if (c["vma"] is not None) != exp["in_vma"]:
+        raise Failure("crash.vma %r: the address should %sbe in a mapping"
+                      % (c["vma"], "" if exp["in_vma"] else "not "))
+    addr = int(str(c["address"]), 16)
+    if exp["address"] is not None and addr != exp["address"]:
+        raise Failure("crash.address %s, expected %#x" % (c["address"], exp["address"]))
+    if exp["symbol"] and not str(c["symbol"]).startswith(exp["symbol"]):
+        raise Failure("crash.symbol %r, expected %s+..." % (c["symbol"], exp["symbol"]))
+    if p["faults"]["segv"] != 1:
+        raise Failure("faults.segv %d, expected 1" % p["faults"]["segv"])
+    if sample == "exec_nx" and int(str(c["rip"]), 16) != addr:
+        raise Failure("crash.rip %s != address %s for a fetch fault" % (c["rip"], c["address"]))
+    if sample == "recursion":
+        if p["faults"]["stack_grow"] < 1:
+            raise Failure("faults.stack_grow is 0 after a stack overflow")
+        bounds = stack_bounds()
+        if bounds:
+            # The first access below top - RLIMIT_STACK is the one refused; one frame of
+            # recurse() is ~300 bytes, so it lies within a page under the limit.
+            low = bounds[0] - bounds[1]
+            if not low - PAGE <= addr < low:
+                raise Failure("crash.address %#x not within a page below the stack limit "
+                              "%#x" % (addr, low))
+    w = R.vm(b, rep=1)
+    need_report(w)
+    same_counts(v, w)
+
+
+def one_vmemu_line(r, status, what):
+    if r.status != status:
+        raise Failure("%s: exit %d, expected %d; stderr: %s" % (what, r.status, status,
+                                                               tail(r.err)))
+    lines = r.err.strip("\n").split("\n")
+    if len(lines) != 1 or not lines[0].startswith("vmemu: "):
+        raise Failure("%s: stderr should be one 'vmemu: ' line, got %r" % (what, r.err))
+
+
+def task_cli_missing(R, tmp):
+    r = R.vm(os.path.join(tmp, "no-such-program"), report=False)
+    one_vmemu_line(r, 127, "missing program")
+
+
+def task_cli_text(R, tmp):
+    path = os.path.join(tmp, "script.txt")
+    with open(path, "w") as f:
+        f.write("this is not an ELF file\n")
+    os.chmod(path, 0o755)
+    one_vmemu_line(R.vm(path, report=False), 126, "text file")
+
+
+def patched_hello(R, tmp, name, patch):
+    src = R.path("hello-glibc")
+    data = bytearray(open(src, "rb").read())
+    data = patch(data)
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o755)
+    return path
+
+
+def task_cli_truncated(R, tmp):
+    p = patched_hello(R, tmp, "hello-truncated", lambda d: d[:100])
+    one_vmemu_line(R.vm(p, report=False), 126, "first 100 bytes of hello")
+
+
+def task_cli_class32(R, tmp):
+    def patch(d):
+        d[4] = 1  # e_ident[EI_CLASS] = ELFCLASS32
+        return d
+    p = patched_hello(R, tmp, "hello-class32", patch)
+    one_vmemu_line(R.vm(p, report=False), 126, "EI_CLASS patched to 1")
+
+
+def task_cli_machine(R, tmp):
+    def patch(d):
+        d[18:20] = (183).to_bytes(2, "little")  # e_machine = EM_AARCH64
+        return d
+    p = patched_hello(R, tmp, "hello-aarch64", patch)
+    one_vmemu_line(R.vm(p, report=False), 126, "e_machine patched to AArch64")
+
+
+def task_cli_dynamic(R):
+    r = R.vm(R.path("hello-dynamic"), report=False)
+    one_vmemu_line(r, 126, "dynamic executable")
+    if "needs the interpreter" not in r.err:
+        raise Failure("stderr lacks 'needs the interpreter': %r" % r.err)
+
+
+def task_cli_bad_mem(R):
+    r = R.vm(R.path("hello-glibc"), opts=("--mem", "lots"), report=False)
+    one_vmemu_line(r, 2, "--mem lots")
+
+
+def task_cli_trace(R):
+    b = R.path("hello-glibc")
+    r = R.vm(b, ("x",), opts=("--trace",), report=False)
+    compare(R.native(b, ("x",)), r)
+    if not re.search(r"^\[1000\] write\(1, ", r.err, re.M):
+        raise Failure("no '[1000] write(1, ' line on stderr: %s" % tail(r.err))
+
+
+def task_cli_stats(R):
+    b = R.path("hello-glibc")
+    r = R.vm(b, opts=("--stats",), report=False)
+    compare(R.native(b), r)
+    if "Minor page faults" not in r.err:
+        raise Failure("--stats output lacks 'Minor page faults': %s" % tail(r.err))
+
+
+def task_cli_tlb(R):
+    b = R.path("hello-glibc")
+    r = R.vm(b, opts=("--tlb", "16x2"))
+    compare(R.native(b), r)
+    rep = need_report(r)
+    if rep["tlb"] != {"entries": 16, "ways": 2}:
+        raise Failure("report tlb %r, expected 16 entries 2 ways" % rep["tlb"])
+    # Page-fault counts do not depend on TLB geometry (ARCHITECTURE.md).
+    d = R.vm(b)
+    need_report(d)
+    if r.proc()["faults"] != d.proc()["faults"]:
+        raise Failure("faults with --tlb 16x2 %r differ from the default's %r"
+                      % (r.proc()["faults"], d.proc()["faults"]))
+
+
+def task_cli_mem(R):
+    b = R.path("hello-glibc")
+    r = R.vm(b, opts=("--mem", "64M"))
+    compare(R.native(b), r)
+    if need_report(r)["mem_bytes"] != 64 << 20:
+        raise Failure("report mem_bytes %r, expected %d" % (r.report["mem_bytes"], 64 << 20))
+
+
+# ---------------------------------------------------------------------------------------
+
+def single(name, fn, *args):
+    """A task made of one check: (label, callable returning [(name, reason)])."""
+    def run():
+        try:
+            fn(*args)
+            return [(name, None)]
+        except Failure as e:
+            return [(name, str(e))]
+    return (name, run)
+
+
+def task_missing(path):
+    raise Failure("%s was not built" % path)
+
+
+def build_tasks(R, tmp):
+    """Every check, longest first so that it overlaps with the rest."""
+    tasks = []
+    variants = []
+    for v in VARIANTS:
+        if os.path.exists(R.path("hello-" + v)):
+            variants.append(v)
+        elif v != "musl-pie":  # optional: see samples/CMakeLists.txt
+            tasks.append(single("sample hello-%s exists" % v, task_missing,
+                                R.path("hello-" + v)))
+    if "glibc" in variants:
+        tasks.append(single("bss-glibc full: all pages written, %d more anon faults"
+                            % BSS_PAGES, task_bss_full, R))
+    for v in variants:
+        for sample, args in CASES:
+            b = R.path("%s-%s" % (sample, v))
+            tasks.append(("%s-%s %s" % (sample, v, " ".join(args)),
+                          lambda b=b, a=args: task_case(R, b, a)))
+        for sample in CRASHES:
+            tasks.append(single("%s-%s: crash report" % (sample, v), task_crash, R, sample, v))
+        tasks.append(single("faults-%s 1000: getrusage delta is 1000" % v,
+                            task_faults_prints_n, R, v))
+        tasks.append(single("faults-%s: 2000 vs 1000 pages, +1000 anon and minor" % v,
+                            task_faults_delta, R, v))
+        tasks.append(single("bss-%s: write 1000 vs write 0, +1000 anon and minor" % v,
+                            task_bss_write, R, v))
+        tasks.append(single("bss-%s: sparse reads %d zero pages, no anon"
+                            % (v, BSS_SPARSE_READS), task_bss_sparse, R, v))
+    tasks += [
+        single("cli: missing program -> 127", task_cli_missing, R, tmp),
+        single("cli: text file -> 126", task_cli_text, R, tmp),
+        single("cli: truncated ELF -> 126", task_cli_truncated, R, tmp),
+        single("cli: 32-bit class -> 126", task_cli_class32, R, tmp),
+        single("cli: wrong machine -> 126", task_cli_machine, R, tmp),
+        single("cli: dynamic executable -> 126", task_cli_dynamic, R),
+        single("cli: bad --mem -> 2", task_cli_bad_mem, R),
+        single("cli: --trace shows write(1, ...)", task_cli_trace, R),
+        single("cli: --stats shows Minor page faults", task_cli_stats, R),
+        single("cli: --tlb 16x2 runs hello, same faults", task_cli_tlb, R),
+        single("cli: --mem 64M runs hello", task_cli_mem, R),
+    ]
+    return tasks
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vmemu", required=True, help="path of the vmemu executable")
+    ap.add_argument("--samples", required=True, help="directory of the built samples")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel checks (default 2)")
+    ap.add_argument("-k", dest="filter", default="",
+                    help="run only the tasks whose label contains this")
+    opts = ap.parse_args()
+
+    R = Runner(os.path.abspath(opts.vmemu), os.path.abspath(opts.samples))
+    tmp = tempfile.mkdtemp(prefix="vmemu-e2e-")
+    start = time.monotonic()
+    passed = failed = 0
+    try:
+        tasks = [t for label, t in build_tasks(R, tmp) if opts.filter in label]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=opts.jobs) as pool:
+            futures = [pool.submit(t) for t in tasks]
+            for fut in futures:
+                try:
+                    results = fut.result()
+                except Exception as e:  # a bug in this script: report it as a failure
+                    results = [("internal error", "%s: %s" % (type(e).__name__, e))]
+                for name, reason in results:
+                    if reason is None:
+                        passed += 1
+                        print("PASS " + name, flush=True)
+                    else:
+                        failed += 1
+                        print("FAIL %s: %s" % (name, reason), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("(%.1f s)" % (time.monotonic() - start))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+/* Tests of the CPU layer against Unicorn 2.1.1's behaviour as UNICORN.md records it:
+ * demand paging through the fill callback, dirty tracking by permission, refusals recorded
+ * with RIP at the faulting instruction, the syscall hook's RIP/RCX/R11 rules, Linux's FPU
+ * state, the #DF workaround, TLB flush after a downgrade, stale-code invalidation after a
+ * host write into an executed frame, hlt/ud2, and the Haswell model's popcnt. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "vmemu/cpu.h"
+#include "vmemu/fault.h"
+#include "vmemu/uaccess.h"
+
+#define CODE 0x400000ULL
+#define DATA 0x600000ULL
+
+/* Offsets of the routines in `code` (assembled with GNU as, Intel syntax). */
+#define OFF_STOP   0x00 /* mov eax, 60; syscall */
+#define OFF_FPU    0x07 /* fnstcw [rdi]; stmxcsr [rdi+8]; stop */
+#define OFF_RW     0x14 /* mov rax, [rdi]; mov qword [rdi], 42; stop */
+#define OFF_DIV3   0x25 /* xor ecx, ecx; mov eax, 1; div ecx x3; stop */
+#define OFF_SYSRIP 0x39 /* mov eax, 39; syscall; stop */
+#define OFF_HLT    0x47 /* hlt */
+#define OFF_UD2    0x48 /* ud2 */
+#define OFF_POPCNT 0x4a /* popcnt rax, rdi; stop */
+#define OFF_READ   0x56 /* mov rax, [rdi]; stop */
+
+static const uint8_t code[] = {
+    0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05,                         /* stop */
+    0xd9, 0x3f, 0x0f, 0xae, 0x5f, 0x08, 0xb8, 0x3c, 0x00, 0x00, 0x00, /* fpu */
+    0x0f, 0x05,
+    0x48, 0x8b, 0x07, 0x48, 0xc7, 0x07, 0x2a, 0x00, 0x00, 0x00, 0xb8, /* rw */
+    0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05,
+    0x31, 0xc9, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xf7, 0xf1, 0xf7, 0xf1, /* div3 */
+    0xf7, 0xf1, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05,
+    0xb8, 0x27, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xb8, 0x3c, 0x00, 0x00, /* sysrip */
+    0x00, 0x0f, 0x05,
+    0xf4,                                                             /* hlt */
+    0x0f, 0x0b,                                                       /* ud2 */
+    0xf3, 0x48, 0x0f, 0xb8, 0xc7, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, /* popcnt */
+    0x05,
+    0x48, 0x8b, 0x07, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05,       /* read */
+};
+
+struct env {
+    struct vmsys sys;       /* 16 MiB machine */
+    struct cpu *cpu;        /* the CPU */
+    struct mm *mm;          /* one address space: code at CODE, data at DATA */
+    uint64_t nrs[8];        /* syscall numbers seen, in order */
+    int nsys;               /* how many */
+    uint64_t rcx, r11;      /* RCX/R11 seen by the second syscall's handler */
+    gva_t redirect;         /* getpid handler: resume here if non-zero */
+};
+
+static void on_syscall(void *ctx, struct cpu *cpu)
+{
+    struct env *e = ctx;
+    uint64_t nr = cpu_get(cpu, CPU_RAX);
+    if (e->nsys < 8)
+        e->nrs[e->nsys] = nr;
+    if (e->nsys == 1) {
+        e->rcx = cpu_get(cpu, CPU_RCX);
+        e->r11 = cpu_get(cpu, CPU_R11);
+    }
+    e->nsys++;
+    if (nr == 60) {
+        cpu_request_stop(cpu);
+    } else if (nr == 39) {
+        cpu_set(cpu, CPU_RAX, 1234);
+        if (e->redirect)
+            cpu_set(cpu, CPU_RIP, e->redirect);
+    }
+}
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    assert_int_equal(vmsys_init(&e->sys, 16 << 20, 64, 4), 0);
+    assert_int_equal(cpu_create(&e->sys, &e->cpu), 0);
+    assert_int_equal(mm_create(&e->sys, &e->mm), 0);
+    assert_int_equal(mm_map(e->mm, CODE, PAGE_SIZE, VM_READ | VM_WRITE | VM_EXEC, 0, VMA_ANON,
+                            NULL, 0, 0), 0);
+    assert_int_equal(mm_map(e->mm, DATA, PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0,
+                            0), 0);
+    assert_int_equal(copy_to_user(e->mm, CODE, code, sizeof(code)), 0);
+    e->sys.current = e->mm;
+    cpu_set_syscall_handler(e->cpu, on_syscall, e);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    mm_destroy(e->mm);
+    cpu_destroy(e->cpu);
+    vmsys_destroy(&e->sys);
+    free(e);
+    return 0;
+}
+
+static struct cpu_exit run_at(struct env *e, gva_t rip, uint64_t rdi)
+{
+    struct cpu_exit ex;
+    cpu_reset_regs(e->cpu, rip, DATA + PAGE_SIZE);
+    cpu_set(e->cpu, CPU_RDI, rdi);
+    assert_int_equal(cpu_run(e->cpu, &ex), 0);
+    return ex;
+}
+
+static void test_cpu_clean_run_with_until_zero_stops_on_request(void **state)
+{
+    struct env *e = *state;
+    uint64_t fills = e->mm->stats.fills;
+    struct cpu_exit ex = run_at(e, CODE + OFF_STOP, 0);
+    assert_int_equal(ex.kind, CPU_EXIT_STOP);
+    assert_int_equal(ex.rip, CODE + OFF_STOP + 7);
+    assert_int_equal(e->nsys, 1);
+    assert_int_equal(e->nrs[0], 60);
+    /* One FETCH fill for the code page, nothing for a phantom `until` address. */
+    assert_int_equal(e->mm->stats.fills - fills, 1);
+}
+
+static void test_cpu_reset_sets_linux_fpu_control_words(void **state)
+{
+    struct env *e = *state;
+    uint64_t words[2] = {0, 0};
+    assert_int_equal(run_at(e, CODE + OFF_FPU, DATA).kind, CPU_EXIT_STOP);
+    assert_int_equal(copy_from_user(e->mm, words, DATA, sizeof(words)), 0);
+    assert_int_equal(words[0] & 0xffff, 0x37f);
+    assert_int_equal(words[1] & 0xffffffff, 0x1f80);
+}
+
+static void test_cpu_read_then_write_fills_read_then_write_and_sets_dirty(void **state)
+{
+    struct env *e = *state;
+    gva_t page = DATA + PAGE_SIZE * 0;
+    struct mm *mm = e->mm;
+    assert_int_equal(mm_unmap(mm, DATA, PAGE_SIZE), 0);
+    assert_int_equal(mm_map(mm, DATA, PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0), 0);
+    struct fault_stats before = mm->stats.faults;
+    assert_int_equal(run_at(e, CODE + OFF_RW, page).kind, CPU_EXIT_STOP);
+    /* The read maps the zero page, the write copies it: a zero-page fault and a COW. */
+    assert_int_equal(mm->stats.faults.zero_page - before.zero_page, 1);
+    assert_int_equal(mm->stats.faults.cow - before.cow, 1);
+    pte_t *ptep = pt_lookup(&mm->pt, &e->sys.phys, page);
+    assert_non_null(ptep);
+    assert_true(*ptep & PTE_D);
+    uint64_t v = 0;
+    assert_int_equal(copy_from_user(mm, &v, page, sizeof(v)), 0);
+    assert_int_equal(v, 42);
+}
+
+static void test_cpu_refused_read_stops_at_faulting_instruction(void **state)
+{
+    struct env *e = *state;
+    struct cpu_exit ex = run_at(e, CODE + OFF_READ, 0x10);
+    assert_int_equal(ex.kind, CPU_EXIT_FAULT);
+    assert_int_equal(ex.rip, CODE + OFF_READ);
+    assert_int_equal(e->mm->last_fault.signo, SIGSEGV);
+    assert_int_equal(e->mm->last_fault.code, SEGV_MAPERR);
+    assert_int_equal(e->mm->last_fault.cause, CAUSE_NULL);
+    assert_int_equal(e->mm->last_fault.access, ACCESS_READ);
+}
+
+static void test_cpu_noncanonical_address_is_refused(void **state)
+{
+    struct env *e = *state;
+    struct cpu_exit ex = run_at(e, CODE + OFF_READ, 0x0000800000000000ULL);
+    assert_int_equal(ex.kind, CPU_EXIT_FAULT);
+    assert_int_equal(e->mm->last_fault.cause, CAUSE_NONCANONICAL);
+}
+
+static void test_cpu_three_divide_errors_stay_divide_errors(void **state)
+{
+    struct env *e = *state;
+    assert_true(cpu_df_workaround_active(e->cpu));
+    struct cpu_exit ex = run_at(e, CODE + OFF_DIV3, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ex.kind, CPU_EXIT_DIVIDE);
+        assert_int_equal(ex.intno, 0);
+        assert_int_equal(ex.rip, CODE + OFF_DIV3 + 7 + 2 * i);
+        cpu_set(e->cpu, CPU_RIP, ex.rip + 2); /* skip the div */
+        assert_int_equal(cpu_run(e->cpu, &ex), 0);
+    }
+    assert_int_equal(ex.kind, CPU_EXIT_STOP);
+}
+
+static void test_cpu_syscall_sets_rcx_r11_and_rip_write_resumes_there(void **state)
+{
+    struct env *e = *state;
+    e->redirect = CODE + OFF_STOP;
+    struct cpu_exit ex = run_at(e, CODE + OFF_SYSRIP, 0);
+    e->redirect = 0;
+    assert_int_equal(ex.kind, CPU_EXIT_STOP);
+    assert_int_equal(e->nsys, 2);
+    assert_int_equal(e->nrs[0], 39);
+    assert_int_equal(e->nrs[1], 60);
+    /* The handler saw the RCX/R11 that the first syscall left: its return address. */
+    assert_int_equal(e->rcx, CODE + OFF_SYSRIP + 7);
+    assert_int_equal(e->r11 & 0x2, 0x2);
+    /* The last syscall is the one at OFF_STOP, not the one after getpid in sysrip. */
+    assert_int_equal(cpu_get(e->cpu, CPU_RCX), CODE + OFF_STOP + 7);
+    assert_int_equal(cpu_get(e->cpu, CPU_RAX), 60);
+}
+
+static void test_cpu_downgrade_to_readonly_is_seen_by_the_cpu(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA).kind, CPU_EXIT_STOP);
+    assert_int_equal(mm_protect(e->mm, DATA, PAGE_SIZE, VM_READ), 0);
+    struct cpu_exit ex = run_at(e, CODE + OFF_RW, DATA);
+    assert_int_equal(ex.kind, CPU_EXIT_FAULT);
+    assert_int_equal(ex.rip, CODE + OFF_RW + 3);
+    assert_int_equal(e->mm->last_fault.cause, CAUSE_WRITE_RO);
+    assert_int_equal(e->mm->last_fault.code, SEGV_ACCERR);
+}
+
+static void test_cpu_host_write_into_executed_frame_invalidates_code(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(run_at(e, CODE + OFF_STOP, 0).kind, CPU_EXIT_STOP);
+    assert_int_equal(e->nrs[0], 60);
+    /* Replace `mov eax, 60` by `mov eax, 39` through vmemu's own copy path. */
+    uint8_t imm = 39;
+    assert_int_equal(copy_to_user(e->mm, CODE + OFF_STOP + 1, &imm, 1), 0);
+    e->nsys = 0;
+    e->redirect = CODE + OFF_STOP + 7 + 0; /* after getpid, resume past the syscall */
+    struct cpu_exit ex = run_at(e, CODE + OFF_STOP, 0);
+    e->redirect = 0;
+    assert_int_equal(e->nrs[0], 39); /* the new code ran, not the stale translation */
+    (void)ex;
+}
+
+static void test_cpu_hlt_is_a_privileged_stop(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(run_at(e, CODE + OFF_HLT, 0).kind, CPU_EXIT_PRIV);
+}
+
+static void test_cpu_ud2_is_an_illegal_instruction(void **state)
+{
+    struct env *e = *state;
+    struct cpu_exit ex = run_at(e, CODE + OFF_UD2, 0);
+    assert_int_equal(ex.kind, CPU_EXIT_ILLEGAL);
+    assert_int_equal(ex.rip, CODE + OFF_UD2);
+}
+
+static void test_cpu_haswell_model_executes_popcnt(void **state)
+{
+    struct env *e = *state;
+    struct cpu_exit ex = run_at(e, CODE + OFF_POPCNT, 0xf0f0);
+    assert_int_equal(ex.kind, CPU_EXIT_STOP);
+    /* RAX was overwritten by `mov eax, 60`; the popcnt did not raise #UD. */
+    assert_int_equal(e->nrs[0], 60);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+        T(test_cpu_clean_run_with_until_zero_stops_on_request),
+        T(test_cpu_reset_sets_linux_fpu_control_words),
+        T(test_cpu_read_then_write_fills_read_then_write_and_sets_dirty),
+        T(test_cpu_refused_read_stops_at_faulting_instruction),
+        T(test_cpu_noncanonical_address_is_refused),
+        T(test_cpu_three_divide_errors_stay_divide_errors),
+        T(test_cpu_syscall_sets_rcx_r11_and_rip_write_resumes_there),
+        T(test_cpu_downgrade_to_readonly_is_seen_by_the_cpu),
+        T(test_cpu_host_write_into_executed_frame_invalidates_code),
+        T(test_cpu_hlt_is_a_privileged_stop),
+        T(test_cpu_ud2_is_an_illegal_instruction),
+        T(test_cpu_haswell_model_executes_popcnt),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
