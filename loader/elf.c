@@ -95,8 +95,7 @@ static int elf_check_loads(const char *path, const struct elf_info *info, char *
                             i);
         if ((s->vaddr - s->offset) % PAGE_SIZE != 0)
             return elf_fail(-ENOEXEC, err, errlen,
-                            "%s: segment %u: p_vaddr and p_offset differ modulo the page "
-                            "size",
+                            "%s: segment %u: p_vaddr and p_offset differ modulo the page size",
                             path, i);
         /* The bias is a constant below USER_VA_END, so `limit` cannot wrap. */
         if (s->vaddr >= limit || s->memsz > limit - s->vaddr)

@@ -20,8 +20,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: faults N (N >= 1)\n");
         return 2;
     }
-    p = mmap(NULL, n * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-             0);
+    p = mmap(NULL, n * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         perror("mmap");
         return 1;

@@ -13,8 +13,8 @@
 #define ROUNDS 8192 /* allocate/free/realloc operations */
 
 struct block {
-    unsigned char *p; /* the block, NULL when the slot is empty */
-    size_t len;       /* its size in bytes */
+    unsigned char *p;  /* the block, NULL when the slot is empty */
+    size_t len;        /* its size in bytes */
     unsigned char tag; /* byte it is filled with */
 };
 

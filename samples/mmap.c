@@ -82,8 +82,8 @@ static void fixed_over_part(void)
         return;
     }
     fill_pages(p, 8);
-    q = mmap(p + 2 * PG, 2 * PG, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    q = mmap(p + 2 * PG, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+             -1, 0);
     check("MAP_FIXED over pages 2-3 returns the address", q == p + 2 * PG);
     for (int i = 0; i < 8; i++)
         seen[i] = p[i * PG] ? (char)p[i * PG] : '0';
@@ -106,8 +106,8 @@ static void unmap_middle(void)
     check("both sides keep their data",
           p[0] == 'A' && p[PG] == 'B' && p[4 * PG] == 'E' && p[5 * PG + PG - 1] == 'F');
     /* The hole is free: NOREPLACE may map exactly there. */
-    q = mmap(p + 2 * PG, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-             -1, 0);
+    q = mmap(p + 2 * PG, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1,
+             0);
     check("the hole can be mapped again", q == p + 2 * PG);
     check("the refilled hole reads zero", q != MAP_FAILED && p[2 * PG] == 0);
     check("mprotect across the three parts", mprotect(p, 6 * PG, PROT_READ) == 0);
@@ -142,8 +142,8 @@ static void noreplace_eexist(void)
     }
     p[PG] = 9;
     errno = 0;
-    q = mmap(p + PG, PG, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    q = mmap(p + PG, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+             -1, 0);
     check("MAP_FIXED_NOREPLACE over a mapping fails", q == MAP_FAILED);
     check("... with EEXIST", errno == EEXIST);
     check("... and leaves the old page alone", p[PG] == 9);

@@ -15,7 +15,8 @@
 #include "vmemu/symbols.h"
 #include "vmemu/uaccess.h"
 
-#define X86_MAX_INSN 15 /* longest x86 instruction in bytes */
+#define X86_MAX_INSN 15   /* longest x86 instruction in bytes */
+#define X86_INT3     0xcc /* the breakpoint instruction */
 
 static const char *const signal_names[] = {
     [1] = "SIGHUP",     [2] = "SIGINT",   [3] = "SIGQUIT",   [4] = "SIGILL",   [5] = "SIGTRAP",
@@ -43,8 +44,8 @@ static const char *const vector_names[] = {
 /* Registers of the crash report, in the order printed (all 16 GPRs, then rip, rflags,
  * fs_base). */
 static const struct {
-    enum cpu_reg reg;
-    const char *name;
+    enum cpu_reg reg; /* register to read */
+    const char *name; /* its name in the report */
 } crash_regs[] = {
     {CPU_RAX, "rax"}, {CPU_RBX, "rbx"},       {CPU_RCX, "rcx"},         {CPU_RDX, "rdx"},
     {CPU_RSI, "rsi"}, {CPU_RDI, "rdi"},       {CPU_RBP, "rbp"},         {CPU_RSP, "rsp"},
@@ -163,8 +164,8 @@ static bool vma_is_image(const struct proc *p, const struct vma *v)
            strcmp(v->file->path, p->exe) == 0;
 }
 
-/* Decodes the instruction at ci->rip into ci->insn and ci->insn_bytes. */
-static void crash_disassemble(struct proc *p, struct crash_info *ci)
+/* Decodes the instruction at ci->insn_va into ci->insn and ci->insn_bytes. */
+static void crash_disassemble(const struct proc *p, struct crash_info *ci)
 {
     uint8_t code[X86_MAX_INSN];
     size_t n = 0, used = 0, count = 0;
@@ -172,14 +173,14 @@ static void crash_disassemble(struct proc *p, struct crash_info *ci)
     csh cs;
 
     if (p->mm != NULL)
-        n = copy_from_user_nofault(p->mm, code, ci->rip, sizeof(code));
+        n = copy_from_user_nofault(p->mm, code, ci->insn_va, sizeof(code));
     if (n == 0) {
         snprintf(ci->insn, sizeof(ci->insn), "(code not readable)");
         return;
     }
     if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) == CS_ERR_OK) {
         cs_option(cs, CS_OPT_SYNTAX, CS_OPT_SYNTAX_INTEL);
-        count = cs_disasm(cs, code, n, ci->rip, 1, &insn);
+        count = cs_disasm(cs, code, n, ci->insn_va, 1, &insn);
         if (count > 0) {
             snprintf(ci->insn, sizeof(ci->insn), "%s%s%s", insn[0].mnemonic,
                      insn[0].op_str[0] ? " " : "", insn[0].op_str);
@@ -196,36 +197,48 @@ static void crash_disassemble(struct proc *p, struct crash_info *ci)
                                  i ? " " : "", code[i]);
 }
 
+/* "main+21" (or "main" at offset 0) for va into buf; "" when no symbol covers it. */
+static void format_symbol(const struct symtab *syms, gva_t va, char *buf, size_t len)
+{
+    uint64_t off = 0;
+    const char *name = symtab_lookup(syms, va, &off);
+
+    if (name == NULL)
+        buf[0] = '\0';
+    else if (off != 0)
+        snprintf(buf, len, "%s+%" PRIu64, name, off);
+    else
+        snprintf(buf, len, "%s", name);
+}
+
 /* Fills the symbol and location of RIP, and the area and section of a faulting address. */
-static void crash_locate(struct proc *p, struct crash_info *ci)
+static void crash_locate(const struct proc *p, struct crash_info *ci)
 {
     struct symtab *syms = NULL;
     const struct vma *v;
-    const char *name, *sect;
-    uint64_t off = 0;
+    const char *sect;
 
     if (p->mm == NULL)
         return;
     if (p->exe != NULL)
         syms = symtab_load(p->exe, image_bias(p->mm));
     if (ci->has_rip) {
-        name = symtab_lookup(syms, ci->rip, &off);
-        if (name != NULL && off != 0)
-            snprintf(ci->symbol, sizeof(ci->symbol), "%s+%" PRIu64, name, off);
-        else if (name != NULL)
-            snprintf(ci->symbol, sizeof(ci->symbol), "%s", name);
+        format_symbol(syms, ci->rip, ci->symbol, sizeof(ci->symbol));
         v = vma_lookup(&p->mm->vmas, ci->rip);
         sect = v != NULL && vma_is_image(p, v) ? symtab_section(syms, ci->rip) : NULL;
         if (v == NULL)
             snprintf(ci->rip_where, sizeof(ci->rip_where), "outside any mapping");
         else if (sect != NULL)
-            snprintf(ci->rip_where, sizeof(ci->rip_where), "in %s (%s)", crash_vma_name(v), sect);
+            snprintf(ci->rip_where, sizeof(ci->rip_where), "in %s (%s)",
+                     p->exe != NULL ? p->exe : crash_vma_name(v), sect);
         else if (crash_vma_name(v)[0] != '\0')
             snprintf(ci->rip_where, sizeof(ci->rip_where), "in %s", crash_vma_name(v));
         else
             snprintf(ci->rip_where, sizeof(ci->rip_where),
                      "in anonymous memory 0x%" PRIx64 "-0x%" PRIx64, v->start, v->end);
     }
+    if (ci->has_caller)
+        format_symbol(syms, ci->caller, ci->caller_symbol, sizeof(ci->caller_symbol));
     if (ci->is_memory) {
         v = vma_lookup(&p->mm->vmas, ci->addr);
         if (v != NULL) {
@@ -294,10 +307,33 @@ static enum cpu_exit_kind exit_kind_of_signal(int signo)
     }
 }
 
+/* Which instruction to show: int3 leaves RIP past itself, so a breakpoint shows the int3
+ * just before RIP. A fetch from bad memory (a call through a bad pointer) is explained by
+ * the return address on the stack, when RSP points at one. */
+static void crash_find_caller_and_insn(const struct proc *p, struct crash_info *ci)
+{
+    uint8_t byte;
+    uint64_t ret;
+
+    ci->insn_va = ci->rip;
+    if (p->mm == NULL)
+        return;
+    if (ci->signo == LINUX_SIGTRAP && ci->rip > 0 &&
+        copy_from_user_nofault(p->mm, &byte, ci->rip - 1, 1) == 1 && byte == X86_INT3) {
+        ci->insn_va = ci->rip - 1;
+        snprintf(ci->what, sizeof(ci->what), "breakpoint (int3 at 0x%" PRIx64 ")", ci->insn_va);
+    }
+    if (ci->is_memory && ci->access == ACCESS_EXEC && p->cpu != NULL &&
+        copy_from_user_nofault(p->mm, &ret, cpu_get(p->cpu, CPU_RSP), sizeof(ret)) == sizeof(ret)) {
+        ci->has_caller = true;
+        ci->caller = ret;
+    }
+}
+
 /* Works out the crash of p. ex is the CPU's stop reason, or NULL after the fact (the JSON
  * report), when p->term_signal and mm->last_fault say what happened. Reads guest memory
  * without faulting anything in. */
-void crash_describe(struct proc *p, const struct cpu_exit *ex, struct crash_info *ci)
+void crash_describe(const struct proc *p, const struct cpu_exit *ex, struct crash_info *ci)
 {
     const struct fault_info *lf = p->mm != NULL ? &p->mm->last_fault : NULL;
     bool memory;
@@ -330,6 +366,8 @@ void crash_describe(struct proc *p, const struct cpu_exit *ex, struct crash_info
         ci->has_rip = true;
         ci->rip = cpu_get(p->cpu, CPU_RIP);
     }
+    if (ci->has_rip)
+        crash_find_caller_and_insn(p, ci);
     crash_locate(p, ci);
     if (ci->has_rip)
         crash_disassemble(p, ci);
@@ -425,6 +463,11 @@ void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
         if (ci.rip_where[0] != '\0')
             fprintf(out, " %s", ci.rip_where);
         fputc('\n', out);
+        if (ci.has_caller && ci.caller_symbol[0] != '\0')
+            fprintf(out, "  caller:   0x%" PRIx64 " <%s> (return address at rsp)\n", ci.caller,
+                    ci.caller_symbol);
+        else if (ci.has_caller)
+            fprintf(out, "  caller:   0x%" PRIx64 " (return address at rsp)\n", ci.caller);
         if (ci.insn_bytes[0] != '\0')
             fprintf(out, "  code:     %-32s %s\n", ci.insn_bytes, ci.insn);
         else

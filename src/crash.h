@@ -37,6 +37,11 @@ struct crash_info {
     bool has_rip;                   /* a CPU was there: rip and the code fields are valid */
     gva_t rip;                      /* the faulting instruction */
     char symbol[256];               /* "main+21", or "" when unknown */
+    bool has_caller;                /* a jump into bad memory: the return address at RSP */
+    gva_t caller;                   /* that return address */
+    char caller_symbol[256];        /* its symbol, or "" */
+    gva_t insn_va;                  /* address of the instruction shown (rip, or the int3
+                                       just before it) */
     char rip_where[CRASH_TEXT_MAX]; /* "in /path (.text)", "in [stack]", ... */
     char insn[200];                 /* "mov dword ptr [rax], 0x2a" or "(code not readable)" */
     char insn_bytes[64];            /* the instruction's bytes in hex, or "" */
@@ -48,7 +53,7 @@ struct crash_info {
 
 /* Works out the crash of p. ex is the CPU's stop reason, or NULL after the fact (the JSON
  * report), when p->term_signal and mm->last_fault say what happened. */
-void crash_describe(struct proc *p, const struct cpu_exit *ex, struct crash_info *ci);
+void crash_describe(const struct proc *p, const struct cpu_exit *ex, struct crash_info *ci);
 /* Whether a process that ended with signal signo gets a crash description. */
 bool crash_signal_is_crash(const struct proc *p);
 /* "SIGSEGV" for 11; "real-time signal" for 32..64, "unknown signal" otherwise. */

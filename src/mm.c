@@ -153,6 +153,12 @@ static void zap_cb(void *ctx, gva_t va, pte_t *ptep)
     mm_zap_page(ctx, va, ptep);
 }
 
+/* Releases the pages of [start, end), keeping the areas (MADV_DONTNEED). */
+void mm_zap_range(struct mm *mm, gva_t start, gva_t end)
+{
+    pt_for_each(&mm->pt, &mm->sys->phys, start, end, zap_cb, mm);
+}
+
 /* Virtual size in pages. */
 uint64_t mm_vm_pages(const struct mm *mm)
 {
@@ -175,7 +181,7 @@ int mm_unmap(struct mm *mm, gva_t start, uint64_t len)
     if (!range_ok(start, len))
         return -EINVAL;
     gva_t end = start + len;
-    pt_for_each(&mm->pt, &mm->sys->phys, start, end, zap_cb, mm);
+    mm_zap_range(mm, start, end);
     int rc = vma_remove_range(&mm->vmas, start, end);
     if (rc < 0)
         return rc;

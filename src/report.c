@@ -110,6 +110,40 @@ struct json {
     bool first[JSON_MAX_DEPTH]; /* nothing written yet at that depth */
 };
 
+/* Length of the well-formed UTF-8 sequence at c (2 to 4), or 0 when it is not one:
+ * overlong forms, surrogates and code points past U+10FFFF are refused, as JSON readers
+ * do. */
+static size_t utf8_seq_len(const unsigned char *c)
+{
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+
+    if (c[0] >= 0xc2 && c[0] <= 0xdf) {
+        len = 2;
+    } else if (c[0] >= 0xe0 && c[0] <= 0xef) {
+        len = 3;
+        if (c[0] == 0xe0)
+            lo = 0xa0;
+        else if (c[0] == 0xed)
+            hi = 0x9f;
+    } else if (c[0] >= 0xf0 && c[0] <= 0xf4) {
+        len = 4;
+        if (c[0] == 0xf0)
+            lo = 0x90;
+        else if (c[0] == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (c[1] < lo || c[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++) {
+        if ((c[i] & 0xc0) != 0x80)
+            return 0;
+    }
+    return len;
+}
+
 /* Writes s as a JSON string: quotes, backslashes and control characters escaped, and
  * bytes that are not valid UTF-8 written as \u00XX so the file stays valid. */
 static void json_quote(FILE *f, const char *s)
@@ -118,38 +152,19 @@ static void json_quote(FILE *f, const char *s)
 
     fputc('"', f);
     while (*c != '\0') {
-        size_t len = 0;
+        size_t len = *c >= 0x80 ? utf8_seq_len(c) : 1;
 
-        if (*c == '"' || *c == '\\') {
+        if (*c == '"' || *c == '\\')
             fprintf(f, "\\%c", *c);
-        } else if (*c == '\n') {
+        else if (*c == '\n')
             fputs("\\n", f);
-        } else if (*c == '\t') {
+        else if (*c == '\t')
             fputs("\\t", f);
-        } else if (*c < 0x20 || *c == 0x7f) {
+        else if (*c < 0x20 || *c == 0x7f || len == 0)
             fprintf(f, "\\u%04x", *c);
-        } else if (*c < 0x80) {
-            fputc(*c, f);
-        } else {
-            if ((*c & 0xe0) == 0xc0 && *c >= 0xc2)
-                len = 2;
-            else if ((*c & 0xf0) == 0xe0)
-                len = 3;
-            else if ((*c & 0xf8) == 0xf0 && *c <= 0xf4)
-                len = 4;
-            for (size_t i = 1; i < len; i++) {
-                if ((c[i] & 0xc0) != 0x80)
-                    len = 0;
-            }
-            if (len == 0) {
-                fprintf(f, "\\u%04x", *c);
-            } else {
-                fwrite(c, 1, len, f);
-                c += len;
-                continue;
-            }
-        }
-        c++;
+        else
+            fwrite(c, 1, len, f);
+        c += len == 0 ? 1 : len;
     }
     fputc('"', f);
 }
@@ -259,8 +274,7 @@ static void json_crash(struct json *j, const struct proc *p)
         json_null(j, "crash");
         return;
     }
-    /* crash_describe() only reads: the proc is const to the report. */
-    crash_describe((struct proc *)p, NULL, &ci);
+    crash_describe(p, NULL, &ci);
     json_open(j, "crash", '{');
     json_int(j, "signal", ci.signo);
     json_str(j, "signal_name", crash_signal_name(ci.signo));
@@ -282,6 +296,13 @@ static void json_crash(struct json *j, const struct proc *p)
         json_null(j, "rip");
         json_null(j, "symbol");
         json_null(j, "instruction");
+    }
+    if (ci.has_caller) {
+        json_hex(j, "caller", ci.caller);
+        json_str(j, "caller_symbol", ci.caller_symbol[0] ? ci.caller_symbol : NULL);
+    } else {
+        json_null(j, "caller");
+        json_null(j, "caller_symbol");
     }
     json_str(j, "vma", ci.has_vma ? ci.vma : NULL);
     json_str(j, "section", ci.section[0] ? ci.section : NULL);

@@ -126,3 +126,70 @@ SYSCALL_DEFINE3(mprotect, gva_t, addr, uint64_t, len, uint64_t, prot)
         return -ENOMEM;
     return mm_protect(p->mm, addr, len, (uint32_t)(prot & LINUX_PROT_MASK));
 }
+
+/* madvise advice values (Linux's asm-generic/mman-common.h). */
+enum {
+    LINUX_MADV_NORMAL = 0,
+    LINUX_MADV_RANDOM = 1,
+    LINUX_MADV_SEQUENTIAL = 2,
+    LINUX_MADV_WILLNEED = 3,
+    LINUX_MADV_DONTNEED = 4,
+    LINUX_MADV_FREE = 8,
+    LINUX_MADV_REMOVE = 9,
+    LINUX_MADV_DONTFORK = 10,
+    LINUX_MADV_DOFORK = 11,
+    LINUX_MADV_MERGEABLE = 12,
+    LINUX_MADV_UNMERGEABLE = 13,
+    LINUX_MADV_HUGEPAGE = 14,
+    LINUX_MADV_NOHUGEPAGE = 15,
+    LINUX_MADV_DONTDUMP = 16,
+    LINUX_MADV_DODUMP = 17,
+};
+
+/* madvise: MADV_DONTNEED releases the pages of private mappings (anonymous memory reads
+ * back as zero, file pages as the file); hints are accepted. MADV_FREE keeps the data, as
+ * Linux does until memory runs short. MADV_REMOVE is refused (-EINVAL on private mappings,
+ * -EOPNOTSUPP on shared ones until shared file mappings exist). A hole in
+ * the range gives -ENOMEM after the mapped parts were handled, as on Linux. */
+SYSCALL_DEFINE3(madvise, gva_t, addr, uint64_t, len, int, advice)
+{
+    if (addr & ~PAGE_MASK)
+        return -EINVAL;
+    switch (advice) {
+    case LINUX_MADV_NORMAL: case LINUX_MADV_RANDOM: case LINUX_MADV_SEQUENTIAL:
+    case LINUX_MADV_WILLNEED: case LINUX_MADV_DONTNEED: case LINUX_MADV_FREE:
+    case LINUX_MADV_REMOVE: case LINUX_MADV_DONTFORK: case LINUX_MADV_DOFORK:
+    case LINUX_MADV_MERGEABLE: case LINUX_MADV_UNMERGEABLE: case LINUX_MADV_HUGEPAGE:
+    case LINUX_MADV_NOHUGEPAGE: case LINUX_MADV_DONTDUMP: case LINUX_MADV_DODUMP:
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (len == 0)
+        return 0;
+    len = PAGE_UP(len);
+    if (len == 0 || addr >= USER_VA_END || len > USER_VA_END - addr)
+        return -EINVAL;
+    gva_t end = addr + len, cur = addr;
+    bool hole = false;
+    while (cur < end) {
+        struct vma *v = vma_find(&p->mm->vmas, cur);
+        if (!v || v->start >= end) {
+            hole = true;
+            break;
+        }
+        if (v->start > cur)
+            hole = true;
+        gva_t lo = v->start > cur ? v->start : cur, hi = v->end < end ? v->end : end;
+        if (advice == LINUX_MADV_DONTNEED) {
+            if (v->flags & VM_LOCKED)
+                return -EINVAL;
+            mm_zap_range(p->mm, lo, hi);
+        } else if (advice == LINUX_MADV_REMOVE) {
+            /* Punching holes in shared files comes with MAP_SHARED support. */
+            return (v->flags & VM_SHARED) ? -EOPNOTSUPP : -EINVAL;
+        }
+        cur = hi;
+    }
+    return hole ? -ENOMEM : 0;
+}

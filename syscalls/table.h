@@ -23,6 +23,7 @@
     X(12, brk, 1, X, P, N, N, N, N, N)                                         \
     X(13, rt_sigaction, 4, I, I, P, P, U, N, N)                                \
     X(14, rt_sigprocmask, 4, I, I, P, P, U, N, N)                              \
+    X(28, madvise, 3, I, P, U, I, N, N, N)                                     \
     X(16, ioctl, 3, I, F, X, P, N, N, N)                                       \
     X(17, pread64, 4, I, F, P, U, I, N, N)                                     \
     X(18, pwrite64, 4, I, F, P, U, I, N, N)                                    \

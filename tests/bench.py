@@ -49,7 +49,8 @@ COMPUTE_ROUNDS = ("40",)
 
 
 def median_time(cmd, reps):
-    """Median wall time of cmd in seconds, or None when a run fails."""
+    """Median wall time of cmd in seconds, or "exit N" when a run fails (qemu-user 7.2,
+    for one, does not implement MAP_FIXED_NOREPLACE, so mmap fails its check there)."""
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -57,17 +58,21 @@ def median_time(cmd, reps):
                            stderr=subprocess.DEVNULL)
         t1 = time.perf_counter()
         if p.returncode != 0:
-            return None
+            return "exit %d" % p.returncode
         times.append(t1 - t0)
     return statistics.median(times)
 
 
+def ok(t):
+    return isinstance(t, float)
+
+
 def ms(t):
-    return "failed" if t is None else "%.1f" % (t * 1e3)
+    return "%.1f" % (t * 1e3) if ok(t) else str(t or "-")
 
 
 def ratio(a, b):
-    return "-" if a is None or b is None or b == 0 else "%.1fx" % (a / b)
+    return "%.1fx" % (a / b) if ok(a) and ok(b) and b > 0 else "-"
 
 
 def main():
@@ -108,8 +113,8 @@ def main():
     small = timed("faults", (str(FAULTS_SMALL),))
     big = timed("faults", (str(FAULTS_BIG),))
     for name, _ in runners:
-        if small[name] is None or big[name] is None:
-            print("  %-7s failed" % name)
+        if not ok(small[name]) or not ok(big[name]):
+            print("  %-7s failed (%s, %s)" % (name, ms(small[name]), ms(big[name])))
             continue
         us = (big[name] - small[name]) / (FAULTS_BIG - FAULTS_SMALL) * 1e6
         print("  %-7s %.2f us per fault" % (name, us))

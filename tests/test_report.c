@@ -277,7 +277,8 @@ static void test_report_crash_null_write_names_nearest_mapping_and_code(void **s
     assert_contains(t->buf, "  mapping:  no mapping contains it; nearest: 0x10000-0x14000 rw-p "
                             "anon (0xfff8 above)\n");
     assert_contains(t->buf, "  rip:      0x10000 in anonymous memory 0x10000-0x14000\n");
-    assert_contains(t->buf, "  code:     c7 00 2a 00 00 00        mov dword ptr [rax], 0x2a\n");
+    assert_contains(t->buf,
+                    "  code:     c7 00 2a 00 00 00                mov dword ptr [rax], 0x2a\n");
     assert_contains(t->buf, "  regs:     (no CPU)\n");
     /* The report reads guest memory without faulting or translating anything. */
     assert_memory_equal(&t->p->mm->stats.faults, &before, sizeof(before));
@@ -317,7 +318,7 @@ static void test_report_crash_illegal_instruction_says_sigill_and_ud2(void **sta
     assert_contains(t->buf, "vmemu: guest 'prog' (pid 1000) killed by SIGILL (ILL_ILLOPN)\n");
     assert_contains(t->buf, "  fault:    illegal instruction\n");
     assert_contains(t->buf, "  rip:      0x10010 in anonymous memory 0x10000-0x14000\n");
-    assert_contains(t->buf, "  code:     0f 0b                    ud2\n");
+    assert_contains(t->buf, "  code:     0f 0b                            ud2\n");
 }
 
 static void test_report_crash_rip_outside_mappings_says_code_not_readable(void **state)

@@ -268,14 +268,14 @@ static void test_stack_strings_over_quarter_of_limit_return_e2big(void **state)
 {
     struct test_env *t = *state;
     enum { N = 24, LEN = 100000 }; /* 2.4 MB of strings: over 8 MiB / 4 */
-    char *envp[N + 1];
+    char *strs[N], *envp[N + 1];
     char *argv[] = {"prog", NULL};
     gva_t sp = 0;
 
     for (int i = 0; i < N; i++) {
-        envp[i] = malloc(LEN);
-        memset(envp[i], 'e', LEN - 1);
-        envp[i][LEN - 1] = '\0';
+        strs[i] = envp[i] = malloc(LEN);
+        memset(strs[i], 'e', LEN - 1);
+        strs[i][LEN - 1] = '\0';
     }
     envp[N] = NULL;
     assert_int_equal(stack_setup(t->mm, &t->img, "prog", argv, envp, &sp), -E2BIG);
@@ -285,7 +285,7 @@ static void test_stack_strings_over_quarter_of_limit_return_e2big(void **state)
     envp[20] = NULL;
     assert_int_equal(stack_setup(t->mm, &t->img, "prog", argv, envp, &sp), 0);
     for (int i = 0; i < N; i++)
-        free(envp[i]);
+        free(strs[i]);
 }
 
 static void test_stack_smaller_stack_limit_lowers_e2big_threshold(void **state)

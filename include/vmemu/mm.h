@@ -121,6 +121,9 @@ void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep);
  * Returns 0 or -errno. */
 int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t flags,
            enum vma_kind kind, struct vfile *file, uint64_t off, uint64_t file_end);
+/* Releases the pages of [start, end) but keeps the areas: the next access faults them in
+ * again (zero-filled for anonymous memory, from the file for file mappings). */
+void mm_zap_range(struct mm *mm, gva_t start, gva_t end);
 /* Unmaps [start, start+len): pages are released, tables pruned. Returns 0 or -errno. */
 int mm_unmap(struct mm *mm, gva_t start, uint64_t len);
 /* Changes the protection of [start, start+len); every page must be mapped.
