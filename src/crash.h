@@ -54,7 +54,8 @@ struct crash_info {
 /* Works out the crash of p. ex is the CPU's stop reason, or NULL after the fact (the JSON
  * report), when p->term_signal and mm->last_fault say what happened. */
 void crash_describe(const struct proc *p, const struct cpu_exit *ex, struct crash_info *ci);
-/* Whether a process that ended with signal signo gets a crash description. */
+/* Whether the signal that ended p (and, for SIGKILL, an out-of-memory fault) calls for a
+ * crash description. */
 bool crash_signal_is_crash(const struct proc *p);
 /* "SIGSEGV" for 11; "real-time signal" for 32..64, "unknown signal" otherwise. */
 const char *crash_signal_name(int signo);

@@ -72,6 +72,14 @@ err:
     return rc;
 }
 
+/* Frees a NULL-terminated argv copy. */
+void proc_free_argv(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
 /* Releases the process: descriptors, address space and names. */
 void proc_destroy(struct proc *p)
 {
@@ -84,6 +92,7 @@ void proc_destroy(struct proc *p)
     mm_destroy(p->mm);
     free(p->exe);
     free(p->cmdline);
+    proc_free_argv(p->argv);
     free(p);
 }
 

@@ -28,6 +28,21 @@ static void run_syscall(void *ctx, struct cpu *cpu)
         cpu_set(cpu, CPU_RAX, (uint64_t)ret);
 }
 
+static char **copy_args(char *const argv[])
+{
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **copy = calloc(n + 1, sizeof(*copy));
+    for (size_t i = 0; copy && i < n; i++) {
+        if (!(copy[i] = strdup(argv[i]))) {
+            proc_free_argv(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
 static char *join_args(char *const argv[])
 {
     size_t len = 1;
@@ -65,11 +80,13 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
     }
     free(p->exe);
     free(p->cmdline);
+    proc_free_argv(p->argv);
     p->exe = realpath(path, NULL);
     if (!p->exe)
         p->exe = strdup(path);
     p->cmdline = join_args(argv);
-    if (!p->exe || !p->cmdline)
+    p->argv = copy_args(argv);
+    if (!p->exe || !p->cmdline || !p->argv)
         return -ENOMEM;
     const char *base = strrchr(argv[0] ? argv[0] : path, '/');
     snprintf(p->comm, sizeof(p->comm), "%s", base ? base + 1 : (argv[0] ? argv[0] : path));
@@ -108,6 +125,10 @@ int proc_run(struct proc *p)
             return rc;
         if (ex.kind == CPU_EXIT_STOP)
             continue;
+        /* The fill callback only knows the page; an instruction fetch faults at RIP. */
+        struct fault_info *fi = &p->mm->last_fault;
+        if (ex.kind == CPU_EXIT_FAULT && fi->access == ACCESS_EXEC && PAGE_DOWN(ex.rip) == fi->va)
+            fi->va = ex.rip;
         int signo = run_fatal_signal(p, &ex);
         proc_kill(p, signo);
         report_crash(stderr, p, &ex);

@@ -113,6 +113,14 @@ static int at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap)
     return ap->dirfd == -EBADF ? -EBADF : 0;
 }
 
+/* Linux's access_ok(): the range lies in user space (whether it is mapped is found out
+ * when it is copied). Checked before any data moves, so a hopeless buffer consumes
+ * nothing. */
+static bool user_range_ok(gva_t va, uint64_t n)
+{
+    return va < USER_VA_END && n <= USER_VA_END - va;
+}
+
 static long host_result(long r)
 {
     return r < 0 ? -errno : r;
@@ -236,6 +244,8 @@ static long do_rw(struct proc *p, int fd, gva_t buf, size_t count, bool is_write
     int host = fd_host(p->fds, fd);
     if (host < 0)
         return host;
+    if (!user_range_ok(buf, count))
+        return -EFAULT;
     struct linux_iovec iov = {.iov_base = buf, .iov_len = count};
     uint64_t limit = count < LINUX_MAX_RW ? count : LINUX_MAX_RW;
     if (count == 0) {
@@ -287,6 +297,8 @@ static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write)
     for (int i = 0; ret == 0 && i < cnt; i++) {
         if ((int64_t)iov[i].iov_len < 0)
             ret = -EINVAL;
+        else if (!user_range_ok(iov[i].iov_base, iov[i].iov_len))
+            ret = -EFAULT;
         else
             total += iov[i].iov_len;
         if (total > LINUX_MAX_RW)

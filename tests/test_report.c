@@ -181,10 +181,12 @@ static void test_report_json_escapes_quotes_controls_and_bad_utf8(void **state)
     struct env *t = *state;
 
     free(t->p->exe);
-    t->p->exe = strdup("/tmp/a\"b\\c\nd\x01\xff\xc3\xa9");
+    /* quote, backslash, newline, control, invalid byte, é, an encoded surrogate */
+    t->p->exe = strdup("/tmp/a\"b\\c\nd\x01\xff\xc3\xa9\xed\xa0\x80");
     proc_exit(t->p, 0);
     load_json(t);
-    assert_contains(t->buf, "\"program\": \"/tmp/a\\\"b\\\\c\\nd\\u0001\\u00ff\xc3\xa9\"");
+    assert_contains(t->buf, "\"program\": \"/tmp/a\\\"b\\\\c\\nd\\u0001\\u00ff\xc3\xa9"
+                            "\\u00ed\\u00a0\\u0080\"");
 }
 
 static void test_report_json_unwritable_path_returns_enoent(void **state)

@@ -40,6 +40,7 @@ struct proc {
     struct fdtable *fds;        /* its descriptors */
     char *exe;                  /* absolute host path of the program (/proc/self/exe) */
     char *cmdline;              /* argv joined by spaces, for reports */
+    char **argv;                /* copy of the program's argv, NULL-terminated */
     char comm[16];              /* short name (basename of argv[0]) */
     const struct run_options *opt; /* run options */
     gva_t clear_child_tid;      /* set_tid_address */
@@ -60,6 +61,8 @@ struct proc {
 int proc_create(struct vmsys *sys, struct cpu *cpu, const struct run_options *opt,
                 struct proc **out);
 void proc_destroy(struct proc *p);
+/* Frees a NULL-terminated argv copy (NULL is fine). */
+void proc_free_argv(char **argv);
 /* Loads the program at path with argv/envp into p and sets up the CPU to start it.
  * On failure writes one line into err and returns -errno (-ENOENT, -ENOEXEC, ...). */
 int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[],
