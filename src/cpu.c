@@ -16,6 +16,7 @@
 #include <unicorn/unicorn.h>
 
 #include "vmemu/mmu.h"
+#include "vmemu/uaccess.h"
 
 #define CPU_TCG_BUFFER (64u << 20)
 #define CPU_NO_INTR    (-1)
@@ -284,6 +285,11 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         out->kind = CPU_EXIT_ILLEGAL;
     } else if (err == UC_ERR_OK) {
         out->kind = c->stop_requested ? CPU_EXIT_STOP : CPU_EXIT_PRIV;
+        uint8_t prev = 0;
+        /* hlt ends the run with RIP past it; report the instruction itself, as Linux. */
+        if (out->kind == CPU_EXIT_PRIV && c->sys->current &&
+            copy_from_user_nofault(c->sys->current, &prev, out->rip - 1, 1) == 1 && prev == 0xf4)
+            out->rip--;
     } else if (err == UC_ERR_EXCEPTION) {
         out->kind = CPU_EXIT_EXCEPTION;
     } else {

@@ -13,7 +13,6 @@
 #include "vmemu/report.h"
 #include "vmemu/util.h"
 
-#define VMEMU_VERSION     "0.1.0"
 #define DEFAULT_MEM       (4ULL << 30)
 #define DEFAULT_TLB       64
 #define DEFAULT_TLB_WAYS  4

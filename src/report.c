@@ -15,9 +15,6 @@
 #include "vmemu/fault.h"
 #include "vmemu/util.h"
 
-#ifndef VMEMU_VERSION
-#define VMEMU_VERSION "0.1.0"
-#endif
 
 #define JSON_MAX_DEPTH 8                              /* deepest nesting the report writes */
 #define KIB_PER_PAGE   ((uint64_t)(PAGE_SIZE / 1024)) /* KiB in one page */
@@ -248,21 +245,9 @@ static void json_signal(struct json *j, const char *key, const struct proc *p)
 /* argv as the command line recorded it (arguments split at spaces). */
 static void json_argv(struct json *j, const struct proc *p)
 {
-    const char *c = p->cmdline != NULL ? p->cmdline : "";
-
     json_open(j, "argv", '[');
-    while (*c != '\0') {
-        size_t len = strcspn(c, " ");
-        char *arg = strndup(c, len);
-
-        if (arg != NULL) {
-            json_str(j, NULL, arg);
-            free(arg);
-        }
-        c += len;
-        if (*c == ' ')
-            c++;
-    }
+    for (size_t i = 0; p->argv && p->argv[i]; i++)
+        json_str(j, NULL, p->argv[i]);
     json_close(j, ']');
 }
 

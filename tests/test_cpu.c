@@ -239,7 +239,9 @@ static void test_cpu_host_write_into_executed_frame_invalidates_code(void **stat
 static void test_cpu_hlt_is_a_privileged_stop(void **state)
 {
     struct env *e = *state;
-    assert_int_equal(run_at(e, CODE + OFF_HLT, 0).kind, CPU_EXIT_PRIV);
+    struct cpu_exit ex = run_at(e, CODE + OFF_HLT, 0);
+    assert_int_equal(ex.kind, CPU_EXIT_PRIV);
+    assert_int_equal(ex.rip, CODE + OFF_HLT);
 }
 
 static void test_cpu_ud2_is_an_illegal_instruction(void **state)

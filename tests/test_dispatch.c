@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -472,7 +473,7 @@ static void test_open_proc_self_exe_opens_program(void **state)
 static void test_mkdir_rename_unlink_rmdir(void **state)
 {
     struct env *e = *state;
-    char d[128], a[128], b[128];
+    char d[128], a[160], b[160];
     struct stat st;
     put_path(e, BUF, "sub", d, sizeof(d));
     assert_int_equal(SC2(e, NR_mkdir, BUF, 0755), 0);

@@ -51,6 +51,10 @@ static int setup(void **state)
     t->sys.current = t->p->mm;
     t->p->exe = strdup("/nonexistent/prog");
     t->p->cmdline = strdup("prog a b");
+    t->p->argv = calloc(4, sizeof(char *));
+    t->p->argv[0] = strdup("prog");
+    t->p->argv[1] = strdup("a");
+    t->p->argv[2] = strdup("b");
     snprintf(t->p->comm, sizeof(t->p->comm), "prog");
     assert_int_equal(mm_map(t->p->mm, DATA_VA, DATA_PAGES * PAGE_SIZE, VM_READ | VM_WRITE, 0,
                             VMA_ANON, NULL, 0, 0),

@@ -4,6 +4,8 @@
 
 #include "vmemu/types.h"
 
+#define VMEMU_VERSION "0.1.0"
+
 /* Parses "64M", "1G", "4096", "512K" into bytes. Returns 0 or -EINVAL. */
 int parse_size(const char *s, uint64_t *out);
 /* Host monotonic clock in nanoseconds. */
