@@ -44,7 +44,9 @@ int phys_init(struct phys *p, uint64_t bytes)
 void phys_destroy(struct phys *p)
 {
     if (p->frames) {
-        for (uint64_t i = 0; i < p->nframes; i++) {
+        /* Only frames ever handed out can have records (and touching the rest of a large
+         * descriptor array would cost host page faults). */
+        for (uint64_t i = 0; i < p->next_fresh; i++) {
             struct rmap *r = p->frames[i].rmap;
             while (r) {
                 struct rmap *next = r->next;

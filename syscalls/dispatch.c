@@ -1,8 +1,8 @@
 /* The one entry point from a guest `syscall` instruction to its handler. A static array
  * indexed by syscall number is built from SYSCALL_TABLE (syscalls/table.h); the same table
  * says how --trace prints every argument. Unknown or unimplemented numbers return -ENOSYS
- * and are reported once per number on stderr. Called by the process layer (src/proc.c,
- * src/run.c) with the six raw argument registers. */
+ * and are reported once per number on stderr. Called by the kernel loop (src/run.c) with
+ * the six raw argument registers. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,13 +35,12 @@ struct syscall_desc {
 
 /* The entry macro must be called X: SYSCALL_TABLE's parameter is X, so a kind letter X
  * in an entry is replaced by the macro passed in, and only X maps back to KIND_X. */
-#define X(nr, name_, nargs_, ret_, a1, a2, a3, a4, a5, a6)                     \
-    [nr] = {.name = #name_,                                                    \
-            .fn = sys_##name_,                                                 \
-            .nargs = nargs_,                                                   \
-            .ret = KIND_##ret_,                                                \
-            .kind = {KIND_##a1, KIND_##a2, KIND_##a3, KIND_##a4, KIND_##a5,    \
-                     KIND_##a6}},
+#define X(nr, name_, nargs_, ret_, a1, a2, a3, a4, a5, a6)                                         \
+    [nr] = {.name = #name_,                                                                        \
+            .fn = sys_##name_,                                                                     \
+            .nargs = nargs_,                                                                       \
+            .ret = KIND_##ret_,                                                                    \
+            .kind = {KIND_##a1, KIND_##a2, KIND_##a3, KIND_##a4, KIND_##a5, KIND_##a6}},
 
 /* Numbers past the last x86-64 syscall are never in the table. */
 #define SYSCALL_NR_LIMIT 512
@@ -158,8 +157,8 @@ struct flag_name {
 };
 
 /* Prints the names of the bits set in v joined by '|', then what is left in hex. */
-static void trace_flags(struct trace_buf *tb, uint64_t v, const struct flag_name *f,
-                        size_t n, bool any)
+static void trace_flags(struct trace_buf *tb, uint64_t v, const struct flag_name *f, size_t n,
+                        bool any)
 {
     for (size_t i = 0; i < n; i++) {
         if ((v & f[i].bit) == f[i].bit) {
@@ -197,12 +196,9 @@ static void trace_open_flags(struct trace_buf *tb, uint64_t v)
 static void trace_prot(struct trace_buf *tb, uint64_t v)
 {
     static const struct flag_name names[] = {
-        {LINUX_PROT_READ, "PROT_READ"},
-        {LINUX_PROT_WRITE, "PROT_WRITE"},
-        {LINUX_PROT_EXEC, "PROT_EXEC"},
-        {LINUX_PROT_SEM, "PROT_SEM"},
-        {LINUX_PROT_GROWSDOWN, "PROT_GROWSDOWN"},
-        {LINUX_PROT_GROWSUP, "PROT_GROWSUP"},
+        {LINUX_PROT_READ, "PROT_READ"},           {LINUX_PROT_WRITE, "PROT_WRITE"},
+        {LINUX_PROT_EXEC, "PROT_EXEC"},           {LINUX_PROT_SEM, "PROT_SEM"},
+        {LINUX_PROT_GROWSDOWN, "PROT_GROWSDOWN"}, {LINUX_PROT_GROWSUP, "PROT_GROWSUP"},
     };
     if (v == 0)
         tb_printf(tb, "PROT_NONE");
@@ -327,8 +323,9 @@ long syscall_dispatch(struct proc *p, uint64_t nr, const uint64_t args[6])
         if (enosys_first_time(nr)) {
             const char *name = syscall_name(nr);
             if (name != NULL)
-                fprintf(stderr, "vmemu: unimplemented syscall %s (%" PRIu64 "), returning -ENOSYS\n",
-                        name, nr);
+                fprintf(stderr,
+                        "vmemu: unimplemented syscall %s (%" PRIu64 "), returning -ENOSYS\n", name,
+                        nr);
             else
                 fprintf(stderr,
                         "vmemu: unimplemented syscall syscall_%" PRIu64 " (%" PRIu64

@@ -17,10 +17,10 @@ enum linux_syscall_nr { SYSCALL_TABLE(LINUX_NR_ENUM) };
 #undef LINUX_NR_ENUM
 
 /* Limits. */
-#define LINUX_PATH_MAX    4096       /* bytes in a path, NUL included */
-#define LINUX_UIO_MAXIOV  1024       /* iovecs in one readv/writev */
-#define LINUX_MAX_RW      0x7ffff000 /* MAX_RW_COUNT: longest single read/write */
-#define LINUX_AT_FDCWD    (-100)     /* dirfd meaning "the current directory" */
+#define LINUX_PATH_MAX   4096       /* bytes in a path, NUL included */
+#define LINUX_UIO_MAXIOV 1024       /* iovecs in one readv/writev */
+#define LINUX_MAX_RW     0x7ffff000 /* MAX_RW_COUNT: longest single read/write */
+#define LINUX_AT_FDCWD   (-100)     /* dirfd meaning "the current directory" */
 
 /* Open flags (octal, as asm-generic/fcntl.h). */
 #define LINUX_O_ACCMODE   00000003
@@ -101,12 +101,20 @@ enum linux_syscall_nr { SYSCALL_TABLE(LINUX_NR_ENUM) };
 #define LINUX_GRND_RANDOM   0x2
 #define LINUX_GRND_INSECURE 0x4
 
-#define LINUX_TIMER_ABSTIME 1 /* clock_nanosleep */
-#define LINUX_ROBUST_LIST_HEAD_SIZE 24 /* sizeof(struct robust_list_head) */
-#define LINUX_RLIMIT_STACK  3
+/* prctl options. */
+#define LINUX_PR_GET_DUMPABLE 3
+#define LINUX_PR_SET_DUMPABLE 4
+#define LINUX_PR_SET_NAME     15
+#define LINUX_PR_GET_NAME     16
+#define LINUX_TASK_COMM_LEN   16
+
+#define LINUX_NGROUPS_MAX           65536 /* supplementary groups */
+#define LINUX_TIMER_ABSTIME         1     /* clock_nanosleep */
+#define LINUX_ROBUST_LIST_HEAD_SIZE 24    /* sizeof(struct robust_list_head) */
+#define LINUX_RLIMIT_STACK          3
 
 #define LINUX_ABI_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " size")
-#define LINUX_ABI_OFFSET(type, field, off)                                     \
+#define LINUX_ABI_OFFSET(type, field, off)                                                         \
     _Static_assert(offsetof(type, field) == (off), #type "." #field " offset")
 
 struct linux_timespec {
@@ -129,24 +137,24 @@ LINUX_ABI_CHECK(struct linux_timezone, 8);
 
 /* struct stat of x86-64 (asm/stat.h), what stat/fstat/lstat/newfstatat fill. */
 struct linux_stat {
-    uint64_t st_dev;        /* device */
-    uint64_t st_ino;        /* inode */
-    uint64_t st_nlink;      /* hard links (64-bit on x86-64, before st_mode) */
-    uint32_t st_mode;       /* type and permissions */
-    uint32_t st_uid;        /* owner */
-    uint32_t st_gid;        /* group */
-    uint32_t pad0;          /* padding, zero */
-    uint64_t st_rdev;       /* device of a special file */
-    int64_t st_size;        /* bytes */
-    int64_t st_blksize;     /* preferred I/O size */
-    int64_t st_blocks;      /* 512-byte blocks allocated */
-    uint64_t st_atime_sec;  /* last access */
+    uint64_t st_dev;       /* device */
+    uint64_t st_ino;       /* inode */
+    uint64_t st_nlink;     /* hard links (64-bit on x86-64, before st_mode) */
+    uint32_t st_mode;      /* type and permissions */
+    uint32_t st_uid;       /* owner */
+    uint32_t st_gid;       /* group */
+    uint32_t pad0;         /* padding, zero */
+    uint64_t st_rdev;      /* device of a special file */
+    int64_t st_size;       /* bytes */
+    int64_t st_blksize;    /* preferred I/O size */
+    int64_t st_blocks;     /* 512-byte blocks allocated */
+    uint64_t st_atime_sec; /* last access */
     uint64_t st_atime_nsec;
-    uint64_t st_mtime_sec;  /* last modification */
+    uint64_t st_mtime_sec; /* last modification */
     uint64_t st_mtime_nsec;
-    uint64_t st_ctime_sec;  /* last status change */
+    uint64_t st_ctime_sec; /* last status change */
     uint64_t st_ctime_nsec;
-    int64_t unused[3];      /* reserved, zero */
+    int64_t unused[3]; /* reserved, zero */
 };
 LINUX_ABI_CHECK(struct linux_stat, 144);
 LINUX_ABI_OFFSET(struct linux_stat, st_mode, 24);
@@ -164,30 +172,30 @@ LINUX_ABI_CHECK(struct linux_statx_timestamp, 16);
 
 /* struct statx (linux/stat.h). */
 struct linux_statx {
-    uint32_t stx_mask;            /* what the fields below hold (STATX_*) */
-    uint32_t stx_blksize;         /* preferred I/O size */
-    uint64_t stx_attributes;      /* STATX_ATTR_* */
-    uint32_t stx_nlink;           /* hard links */
-    uint32_t stx_uid;             /* owner */
-    uint32_t stx_gid;             /* group */
-    uint16_t stx_mode;            /* type and permissions */
-    uint16_t spare0;              /* zero */
-    uint64_t stx_ino;             /* inode */
-    uint64_t stx_size;            /* bytes */
-    uint64_t stx_blocks;          /* 512-byte blocks */
-    uint64_t stx_attributes_mask; /* attributes the filesystem supports */
+    uint32_t stx_mask;                      /* what the fields below hold (STATX_*) */
+    uint32_t stx_blksize;                   /* preferred I/O size */
+    uint64_t stx_attributes;                /* STATX_ATTR_* */
+    uint32_t stx_nlink;                     /* hard links */
+    uint32_t stx_uid;                       /* owner */
+    uint32_t stx_gid;                       /* group */
+    uint16_t stx_mode;                      /* type and permissions */
+    uint16_t spare0;                        /* zero */
+    uint64_t stx_ino;                       /* inode */
+    uint64_t stx_size;                      /* bytes */
+    uint64_t stx_blocks;                    /* 512-byte blocks */
+    uint64_t stx_attributes_mask;           /* attributes the filesystem supports */
     struct linux_statx_timestamp stx_atime; /* last access */
     struct linux_statx_timestamp stx_btime; /* creation */
     struct linux_statx_timestamp stx_ctime; /* last status change */
     struct linux_statx_timestamp stx_mtime; /* last modification */
-    uint32_t stx_rdev_major;      /* device of a special file */
+    uint32_t stx_rdev_major;                /* device of a special file */
     uint32_t stx_rdev_minor;
-    uint32_t stx_dev_major;       /* device holding the file */
+    uint32_t stx_dev_major; /* device holding the file */
     uint32_t stx_dev_minor;
-    uint64_t stx_mnt_id;          /* mount id */
-    uint32_t stx_dio_mem_align;   /* O_DIRECT alignments */
+    uint64_t stx_mnt_id;        /* mount id */
+    uint32_t stx_dio_mem_align; /* O_DIRECT alignments */
     uint32_t stx_dio_offset_align;
-    uint64_t spare3[12];          /* zero */
+    uint64_t spare3[12]; /* zero */
 };
 LINUX_ABI_CHECK(struct linux_statx, 256);
 LINUX_ABI_OFFSET(struct linux_statx, stx_mode, 28);
@@ -203,16 +211,16 @@ struct linux_rusage {
     int64_t ru_ixrss;              /* unused by Linux, zero */
     int64_t ru_idrss;
     int64_t ru_isrss;
-    int64_t ru_minflt;             /* minor page faults */
-    int64_t ru_majflt;             /* major page faults */
-    int64_t ru_nswap;              /* zero */
-    int64_t ru_inblock;            /* block input operations */
-    int64_t ru_oublock;            /* block output operations */
-    int64_t ru_msgsnd;             /* zero */
+    int64_t ru_minflt;  /* minor page faults */
+    int64_t ru_majflt;  /* major page faults */
+    int64_t ru_nswap;   /* zero */
+    int64_t ru_inblock; /* block input operations */
+    int64_t ru_oublock; /* block output operations */
+    int64_t ru_msgsnd;  /* zero */
     int64_t ru_msgrcv;
     int64_t ru_nsignals;
-    int64_t ru_nvcsw;              /* voluntary context switches */
-    int64_t ru_nivcsw;             /* involuntary context switches */
+    int64_t ru_nvcsw;  /* voluntary context switches */
+    int64_t ru_nivcsw; /* involuntary context switches */
 };
 LINUX_ABI_CHECK(struct linux_rusage, 144);
 LINUX_ABI_OFFSET(struct linux_rusage, ru_maxrss, 32);
@@ -261,9 +269,9 @@ struct linux_flock {
     int16_t l_type;   /* F_RDLCK, F_WRLCK, F_UNLCK */
     int16_t l_whence; /* SEEK_SET, SEEK_CUR, SEEK_END */
     int32_t pad0;
-    int64_t l_start;  /* first byte */
-    int64_t l_len;    /* bytes, 0 = to the end */
-    int32_t l_pid;    /* owner (F_GETLK) */
+    int64_t l_start; /* first byte */
+    int64_t l_len;   /* bytes, 0 = to the end */
+    int32_t l_pid;   /* owner (F_GETLK) */
     int32_t pad1;
 };
 LINUX_ABI_CHECK(struct linux_flock, 32);
@@ -272,21 +280,21 @@ LINUX_ABI_OFFSET(struct linux_flock, l_pid, 24);
 
 /* struct sysinfo (x86-64). */
 struct linux_sysinfo {
-    int64_t uptime;      /* seconds since boot */
-    uint64_t loads[3];   /* 1, 5, 15 minute load averages (<< 16) */
-    uint64_t totalram;   /* memory sizes, in units of mem_unit */
+    int64_t uptime;    /* seconds since boot */
+    uint64_t loads[3]; /* 1, 5, 15 minute load averages (<< 16) */
+    uint64_t totalram; /* memory sizes, in units of mem_unit */
     uint64_t freeram;
     uint64_t sharedram;
     uint64_t bufferram;
     uint64_t totalswap;
     uint64_t freeswap;
-    uint16_t procs;      /* processes */
+    uint16_t procs; /* processes */
     uint16_t pad;
     uint32_t pad2;
-    uint64_t totalhigh;  /* zero on x86-64 */
+    uint64_t totalhigh; /* zero on x86-64 */
     uint64_t freehigh;
-    uint32_t mem_unit;   /* bytes per unit */
-    char reserved[4];    /* padding to 112 bytes */
+    uint32_t mem_unit; /* bytes per unit */
+    char reserved[4];  /* padding to 112 bytes */
 };
 LINUX_ABI_CHECK(struct linux_sysinfo, 112);
 LINUX_ABI_OFFSET(struct linux_sysinfo, procs, 80);
@@ -294,7 +302,7 @@ LINUX_ABI_OFFSET(struct linux_sysinfo, mem_unit, 104);
 
 /* struct tms (times). */
 struct linux_tms {
-    int64_t tms_utime;  /* clock ticks (100 Hz) */
+    int64_t tms_utime; /* clock ticks (100 Hz) */
     int64_t tms_stime;
     int64_t tms_cutime;
     int64_t tms_cstime;
@@ -303,18 +311,18 @@ LINUX_ABI_CHECK(struct linux_tms, 32);
 
 /* struct statfs (x86-64). */
 struct linux_statfs {
-    int64_t f_type;    /* filesystem magic */
-    int64_t f_bsize;   /* block size */
-    uint64_t f_blocks; /* blocks */
-    uint64_t f_bfree;  /* free blocks */
-    uint64_t f_bavail; /* free blocks for unprivileged users */
-    uint64_t f_files;  /* inodes */
-    uint64_t f_ffree;  /* free inodes */
-    int32_t f_fsid[2]; /* filesystem id */
-    int64_t f_namelen; /* longest name */
-    int64_t f_frsize;  /* fragment size */
-    int64_t f_flags;   /* mount flags (ST_*) */
-    int64_t f_spare[4];/* zero */
+    int64_t f_type;     /* filesystem magic */
+    int64_t f_bsize;    /* block size */
+    uint64_t f_blocks;  /* blocks */
+    uint64_t f_bfree;   /* free blocks */
+    uint64_t f_bavail;  /* free blocks for unprivileged users */
+    uint64_t f_files;   /* inodes */
+    uint64_t f_ffree;   /* free inodes */
+    int32_t f_fsid[2];  /* filesystem id */
+    int64_t f_namelen;  /* longest name */
+    int64_t f_frsize;   /* fragment size */
+    int64_t f_flags;    /* mount flags (ST_*) */
+    int64_t f_spare[4]; /* zero */
 };
 LINUX_ABI_CHECK(struct linux_statfs, 120);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -165,8 +166,8 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
             while (got < want) {
                 uint64_t seg = iov[i].iov_len - off;
                 size_t step = seg < want - got ? (size_t)seg : want - got;
-                size_t n = sys_copy_from_user_partial(p->mm, bounce + got,
-                                                      iov[i].iov_base + off, step);
+                size_t n =
+                    sys_copy_from_user_partial(p->mm, bounce + got, iov[i].iov_base + off, step);
                 got += n;
                 off += n;
                 if (n < step) {
@@ -208,8 +209,8 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
             while (put < (size_t)n) {
                 uint64_t seg = iov[i].iov_len - off;
                 size_t step = seg < (size_t)n - put ? (size_t)seg : (size_t)n - put;
-                size_t c = sys_copy_to_user_partial(p->mm, iov[i].iov_base + off,
-                                                    bounce + put, step);
+                size_t c =
+                    sys_copy_to_user_partial(p->mm, iov[i].iov_base + off, bounce + put, step);
                 put += c;
                 off += c;
                 if (c < step) {
@@ -238,8 +239,7 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
     return ret;
 }
 
-static long do_rw(struct proc *p, int fd, gva_t buf, size_t count, bool is_write,
-                  int64_t pos)
+static long do_rw(struct proc *p, int fd, gva_t buf, size_t count, bool is_write, int64_t pos)
 {
     int host = fd_host(p->fds, fd);
     if (host < 0)
@@ -318,6 +318,29 @@ SYSCALL_DEFINE3(readv, int, fd, gva_t, iov, int, cnt)
 SYSCALL_DEFINE3(writev, int, fd, gva_t, iov, int, cnt)
 {
     return do_rwv(p, fd, iov, cnt, true);
+}
+
+/* sendfile between two guest descriptors is a host sendfile: no guest memory is involved
+ * but the optional 64-bit offset, read before and written back after. */
+SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
+{
+    int out = fd_host(p->fds, outfd), in = fd_host(p->fds, infd);
+    if (out < 0 || in < 0)
+        return -EBADF;
+    if (count > LINUX_MAX_RW)
+        count = LINUX_MAX_RW;
+    if (offp == 0)
+        return host_result(sendfile(out, in, NULL, count));
+    uint64_t off;
+    if (get_user_u64(p->mm, offp, &off) < 0)
+        return -EFAULT;
+    off_t hoff = (off_t)off;
+    ssize_t n = sendfile(out, in, &hoff, count);
+    if (n < 0)
+        return -errno;
+    if (put_user_u64(p->mm, offp, (uint64_t)hoff) < 0)
+        return -EFAULT;
+    return n;
 }
 
 /* open/openat: the host opens the file (close-on-exec on the host side, always); the
@@ -653,14 +676,13 @@ SYSCALL_DEFINE4(renameat, int, olddfd, gva_t, oldpath, int, newdfd, gva_t, newpa
     return do_rename(p, olddfd, oldpath, newdfd, newpath, 0);
 }
 
-SYSCALL_DEFINE5(renameat2, int, olddfd, gva_t, oldpath, int, newdfd, gva_t, newpath,
-                unsigned, flags)
+SYSCALL_DEFINE5(renameat2, int, olddfd, gva_t, oldpath, int, newdfd, gva_t, newpath, unsigned,
+                flags)
 {
     return do_rename(p, olddfd, oldpath, newdfd, newpath, flags);
 }
 
-static long do_link(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva_t newpath,
-                    int flags)
+static long do_link(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva_t newpath, int flags)
 {
     if ((flags & ~(LINUX_AT_SYMLINK_FOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
         return -EINVAL;
@@ -679,8 +701,7 @@ SYSCALL_DEFINE2(link, gva_t, oldpath, gva_t, newpath)
     return do_link(p, LINUX_AT_FDCWD, oldpath, LINUX_AT_FDCWD, newpath, 0);
 }
 
-SYSCALL_DEFINE5(linkat, int, olddfd, gva_t, oldpath, int, newdfd, gva_t, newpath, int,
-                flags)
+SYSCALL_DEFINE5(linkat, int, olddfd, gva_t, oldpath, int, newdfd, gva_t, newpath, int, flags)
 {
     return do_link(p, olddfd, oldpath, newdfd, newpath, flags);
 }
@@ -821,8 +842,7 @@ SYSCALL_DEFINE2(fchmod, int, fd, unsigned, mode)
     return host < 0 ? host : host_result(fchmod(host, mode & 07777));
 }
 
-static long do_chown(struct proc *p, int dirfd, gva_t path, uint32_t uid, uint32_t gid,
-                     int flags)
+static long do_chown(struct proc *p, int dirfd, gva_t path, uint32_t uid, uint32_t gid, int flags)
 {
     if ((flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
         return -EINVAL;
@@ -843,8 +863,7 @@ SYSCALL_DEFINE3(lchown, gva_t, path, uint32_t, uid, uint32_t, gid)
     return do_chown(p, LINUX_AT_FDCWD, path, uid, gid, LINUX_AT_SYMLINK_NOFOLLOW);
 }
 
-SYSCALL_DEFINE5(fchownat, int, dirfd, gva_t, path, uint32_t, uid, uint32_t, gid, int,
-                flags)
+SYSCALL_DEFINE5(fchownat, int, dirfd, gva_t, path, uint32_t, uid, uint32_t, gid, int, flags)
 {
     return do_chown(p, dirfd, path, uid, gid, flags);
 }

@@ -1,9 +1,10 @@
 /* Process syscalls: exit, identity (pids, ids, uname), thread-area and start-up calls
  * glibc and musl make (arch_prctl, set_tid_address, set_robust_list, rseq), resource
  * limits and usage, recorded signal state (rt_sigaction, rt_sigprocmask: nothing is
- * delivered yet), scheduling stubs for the one CPU, sysinfo and times. State lives in
- * struct proc; fault counts for getrusage come from the address space. Called by
- * syscalls/dispatch.c. */
+ * delivered yet), prctl's name and dumpable options, scheduling stubs for the one CPU, sysinfo and
+ * times. State lives in struct proc; fault counts for getrusage come from the address space. Called
+ * by syscalls/dispatch.c. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -13,8 +14,7 @@
 #include "vmemu/util.h"
 
 /* Signals that can be neither caught nor blocked. */
-#define SIG_UNBLOCKABLE                                                        \
-    ((1ULL << (LINUX_SIGKILL - 1)) | (1ULL << (LINUX_SIGSTOP - 1)))
+#define SIG_UNBLOCKABLE ((1ULL << (LINUX_SIGKILL - 1)) | (1ULL << (LINUX_SIGSTOP - 1)))
 
 /* exit and exit_group end the (single-threaded) process: the status is kept and the CPU
  * is asked to stop after this instruction. The return value is never seen. */
@@ -87,6 +87,64 @@ SYSCALL_DEFINE1(getsid, int, pid)
     return pid == 0 || pid == p->pid ? p->pid : -ESRCH;
 }
 
+/* getgroups: the host's supplementary groups (32-bit ids). size 0 asks for the count. */
+SYSCALL_DEFINE2(getgroups, int, size, gva_t, list)
+{
+    if (size < 0)
+        return -EINVAL;
+    int n = getgroups(0, NULL);
+    if (n < 0)
+        return -errno;
+    if (size == 0)
+        return n;
+    if (size < n)
+        return -EINVAL;
+    gid_t *gids = calloc((size_t)n + 1, sizeof(*gids));
+    if (gids == NULL)
+        return -ENOMEM;
+    long ret = getgroups(n, gids);
+    if (ret < 0) {
+        ret = -errno;
+    } else {
+        for (long i = 0; i < ret; i++) {
+            if (put_user_u32(p->mm, list + (uint64_t)i * sizeof(uint32_t), gids[i]) < 0) {
+                ret = -EFAULT;
+                break;
+            }
+        }
+    }
+    free(gids);
+    return ret;
+}
+
+/* prctl: the process name (p->comm, 16 bytes with the NUL) and the dumpable flag, which
+ * always reads 1; any other option is -EINVAL, as Linux answers for options it lacks. */
+SYSCALL_DEFINE5(prctl, int, option, uint64_t, arg2, uint64_t, arg3, uint64_t, arg4, uint64_t, arg5)
+{
+    (void)arg3;
+    (void)arg4;
+    (void)arg5;
+    switch (option) {
+    case LINUX_PR_SET_NAME: {
+        char name[LINUX_TASK_COMM_LEN];
+        long n = strncpy_from_user(p->mm, name, arg2, sizeof(name));
+        if (n == -EFAULT)
+            return -EFAULT;
+        memcpy(p->comm, name, sizeof(p->comm)); /* a longer name is cut, as Linux does */
+        p->comm[sizeof(p->comm) - 1] = '\0';
+        return 0;
+    }
+    case LINUX_PR_GET_NAME:
+        return copy_to_user(p->mm, arg2, p->comm, sizeof(p->comm));
+    case LINUX_PR_GET_DUMPABLE:
+        return 1;
+    case LINUX_PR_SET_DUMPABLE:
+        return arg2 <= 1 ? 0 : -EINVAL;
+    default:
+        return -EINVAL;
+    }
+}
+
 /* arch_prctl: FS and GS bases live in the CPU. A base outside user space is refused with
  * -EPERM, as Linux does. */
 SYSCALL_DEFINE2(arch_prctl, int, code, gva_t, addr)
@@ -101,8 +159,7 @@ SYSCALL_DEFINE2(arch_prctl, int, code, gva_t, addr)
     case LINUX_ARCH_GET_FS:
     case LINUX_ARCH_GET_GS:
         return put_user_u64(p->mm, addr,
-                            cpu_get(p->cpu, code == LINUX_ARCH_GET_FS ? CPU_FS_BASE
-                                                                      : CPU_GS_BASE));
+                            cpu_get(p->cpu, code == LINUX_ARCH_GET_FS ? CPU_FS_BASE : CPU_GS_BASE));
     default:
         return -EINVAL;
     }

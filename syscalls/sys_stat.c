@@ -41,8 +41,7 @@ static long stat_copy_out(struct proc *p, const struct stat *st, gva_t buf)
 /* stat, lstat and newfstatat: a path (relative to dirfd) looked up by the host. */
 static long do_fstatat(struct proc *p, int dirfd, gva_t path, gva_t buf, int flags)
 {
-    if ((flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH | LINUX_AT_NO_AUTOMOUNT)) !=
-        0)
+    if ((flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH | LINUX_AT_NO_AUTOMOUNT)) != 0)
         return -EINVAL;
     char name[LINUX_PATH_MAX];
     int err = sys_path_from_user(p, path, name);

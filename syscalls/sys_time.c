@@ -116,9 +116,8 @@ SYSCALL_DEFINE4(clock_nanosleep, int, clk, int, flags, gva_t, req, gva_t, rem)
 SYSCALL_DEFINE3(getrandom, gva_t, buf, size_t, len, unsigned, flags)
 {
     const unsigned known = LINUX_GRND_NONBLOCK | LINUX_GRND_RANDOM | LINUX_GRND_INSECURE;
-    if ((flags & ~known) != 0 ||
-        (flags & (LINUX_GRND_RANDOM | LINUX_GRND_INSECURE)) ==
-            (LINUX_GRND_RANDOM | LINUX_GRND_INSECURE))
+    if ((flags & ~known) != 0 || (flags & (LINUX_GRND_RANDOM | LINUX_GRND_INSECURE)) ==
+                                     (LINUX_GRND_RANDOM | LINUX_GRND_INSECURE))
         return -EINVAL;
     if (len > LINUX_MAX_RW)
         len = LINUX_MAX_RW;

@@ -23,7 +23,6 @@
     X(12, brk, 1, X, P, N, N, N, N, N)                                         \
     X(13, rt_sigaction, 4, I, I, P, P, U, N, N)                                \
     X(14, rt_sigprocmask, 4, I, I, P, P, U, N, N)                              \
-    X(28, madvise, 3, I, P, U, I, N, N, N)                                     \
     X(16, ioctl, 3, I, F, X, P, N, N, N)                                       \
     X(17, pread64, 4, I, F, P, U, I, N, N)                                     \
     X(18, pwrite64, 4, I, F, P, U, I, N, N)                                    \
@@ -31,10 +30,12 @@
     X(20, writev, 3, I, F, P, I, N, N, N)                                      \
     X(21, access, 2, I, S, X, N, N, N, N)                                      \
     X(24, sched_yield, 0, I, N, N, N, N, N, N)                                 \
+    X(28, madvise, 3, I, P, U, I, N, N, N)                                     \
     X(32, dup, 1, I, F, N, N, N, N, N)                                         \
     X(33, dup2, 2, I, F, F, N, N, N, N)                                        \
     X(35, nanosleep, 2, I, P, P, N, N, N, N)                                   \
     X(39, getpid, 0, I, N, N, N, N, N, N)                                      \
+    X(40, sendfile, 4, I, F, F, P, U, N, N)                                    \
     X(60, exit, 1, I, I, N, N, N, N, N)                                        \
     X(63, uname, 1, I, P, N, N, N, N, N)                                       \
     X(72, fcntl, 3, I, F, I, X, N, N, N)                                       \
@@ -70,12 +71,14 @@
     X(108, getegid, 0, I, N, N, N, N, N, N)                                    \
     X(110, getppid, 0, I, N, N, N, N, N, N)                                    \
     X(111, getpgrp, 0, I, N, N, N, N, N, N)                                    \
+    X(115, getgroups, 2, I, I, P, N, N, N, N)                                  \
     X(121, getpgid, 1, I, I, N, N, N, N, N)                                    \
     X(124, getsid, 1, I, I, N, N, N, N, N)                                     \
     X(137, statfs, 2, I, S, P, N, N, N, N)                                     \
     X(138, fstatfs, 2, I, F, P, N, N, N, N)                                    \
     X(143, sched_getparam, 2, I, I, P, N, N, N, N)                             \
     X(145, sched_getscheduler, 1, I, I, N, N, N, N, N)                         \
+    X(157, prctl, 5, I, I, X, X, X, X, N)                                      \
     X(158, arch_prctl, 2, I, X, X, N, N, N, N)                                 \
     X(186, gettid, 0, I, N, N, N, N, N, N)                                     \
     X(201, time, 1, I, P, N, N, N, N, N)                                       \

@@ -25,33 +25,33 @@
 #include "vmemu/syscall.h"
 #include "vmemu/uaccess.h"
 
-#define BUF      0x10000000ULL /* four read-write pages */
-#define BUF_LEN  (4 * PAGE_SIZE)
-#define RO       0x10008000ULL /* one read-only page */
-#define WILD     0xdead0000ULL /* nothing mapped */
-#define LOW      0x1000ULL     /* nothing mapped */
+#define BUF     0x10000000ULL /* four read-write pages */
+#define BUF_LEN (4 * PAGE_SIZE)
+#define RO      0x10008000ULL /* one read-only page */
+#define WILD    0xdead0000ULL /* nothing mapped */
+#define LOW     0x1000ULL     /* nothing mapped */
 
 struct env {
-    struct vmsys sys;         /* 16 MiB pool */
-    struct proc *p;           /* pid 1000, no CPU */
-    struct run_options opt;   /* trace off unless a test sets it */
-    char dir[64];             /* temporary directory for files */
-    char *trace;              /* open_memstream buffer */
-    size_t trace_len;         /* its length */
+    struct vmsys sys;       /* 16 MiB pool */
+    struct proc *p;         /* pid 1000, no CPU */
+    struct run_options opt; /* trace off unless a test sets it */
+    char dir[64];           /* temporary directory for files */
+    char *trace;            /* open_memstream buffer */
+    size_t trace_len;       /* its length */
 };
 
-static long sc(struct env *e, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
-               uint64_t a3, uint64_t a4, uint64_t a5)
+static long sc(struct env *e, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+               uint64_t a4, uint64_t a5)
 {
     const uint64_t args[6] = {a0, a1, a2, a3, a4, a5};
     return syscall_dispatch(e->p, nr, args);
 }
-#define SC0(e, nr)                   sc(e, nr, 0, 0, 0, 0, 0, 0)
-#define SC1(e, nr, a)                sc(e, nr, a, 0, 0, 0, 0, 0)
-#define SC2(e, nr, a, b)             sc(e, nr, a, b, 0, 0, 0, 0)
-#define SC3(e, nr, a, b, c)          sc(e, nr, a, b, c, 0, 0, 0)
-#define SC4(e, nr, a, b, c, d)       sc(e, nr, a, b, c, d, 0, 0)
-#define SC5(e, nr, a, b, c, d, f)    sc(e, nr, a, b, c, d, f, 0)
+#define SC0(e, nr)                sc(e, nr, 0, 0, 0, 0, 0, 0)
+#define SC1(e, nr, a)             sc(e, nr, a, 0, 0, 0, 0, 0)
+#define SC2(e, nr, a, b)          sc(e, nr, a, b, 0, 0, 0, 0)
+#define SC3(e, nr, a, b, c)       sc(e, nr, a, b, c, 0, 0, 0)
+#define SC4(e, nr, a, b, c, d)    sc(e, nr, a, b, c, d, 0, 0)
+#define SC5(e, nr, a, b, c, d, f) sc(e, nr, a, b, c, d, f, 0)
 
 /* A (uint64_t) register value for a negative int argument, as the guest passes it. */
 #define NEG(x) ((uint64_t)(int64_t)(x))
@@ -168,10 +168,9 @@ static void test_dispatch_unknown_nr_returns_enosys_and_logs_once(void **state)
     assert_int_equal(r2, -ENOSYS);
     assert_int_equal(r3, -ENOSYS);
     assert_int_equal(r4, -ENOSYS);
-    assert_string_equal(out,
-                        "vmemu: unimplemented syscall personality (135), returning -ENOSYS\n"
-                        "vmemu: unimplemented syscall syscall_100000 (100000), returning "
-                        "-ENOSYS\n");
+    assert_string_equal(out, "vmemu: unimplemented syscall personality (135), returning -ENOSYS\n"
+                             "vmemu: unimplemented syscall syscall_100000 (100000), returning "
+                             "-ENOSYS\n");
 }
 
 static void test_dispatch_rseq_returns_enosys_without_log(void **state)
@@ -211,8 +210,7 @@ static void test_syscall_name_known_and_unknown(void **state)
 static int open_in_dir(struct env *e, const char *name, int flags, char *host, size_t n)
 {
     put_path(e, BUF + 3 * PAGE_SIZE, name, host, n);
-    return (int)SC4(e, NR_openat, NEG(LINUX_AT_FDCWD), BUF + 3 * PAGE_SIZE, (uint64_t)flags,
-                    0644);
+    return (int)SC4(e, NR_openat, NEG(LINUX_AT_FDCWD), BUF + 3 * PAGE_SIZE, (uint64_t)flags, 0644);
 }
 
 static void test_read_write_round_trip_through_file(void **state)
@@ -533,9 +531,8 @@ static void test_stat_family_fills_guest_layout(void **state)
     assert_int_equal(copy_from_user(e->p->mm, &ls, BUF + 1024, sizeof(ls)), 0);
     assert_int_equal(ls.st_size, 12);
     put_str(e, BUF + 512, "");
-    assert_int_equal(SC4(e, NR_newfstatat, (uint64_t)fd, BUF + 512, BUF + 1024,
-                         LINUX_AT_EMPTY_PATH),
-                     0);
+    assert_int_equal(
+        SC4(e, NR_newfstatat, (uint64_t)fd, BUF + 512, BUF + 1024, LINUX_AT_EMPTY_PATH), 0);
     assert_int_equal(SC5(e, NR_statx, NEG(LINUX_AT_FDCWD), BUF, 0, 0xfff, BUF + 2048), 0);
     assert_int_equal(copy_from_user(e->p->mm, &lx, BUF + 2048, sizeof(lx)), 0);
     assert_int_equal(lx.stx_size, 12);
@@ -626,8 +623,10 @@ static void test_prlimit64_and_getrlimit(void **state)
 static void test_rt_sigaction_records_and_returns_old(void **state)
 {
     struct env *e = *state;
-    struct linux_sigaction act = {.handler = 0x401000, .flags = 0x04000000,
-                                  .restorer = 0x402000, .mask = ~0ULL},
+    struct linux_sigaction act = {.handler = 0x401000,
+                                  .flags = 0x04000000,
+                                  .restorer = 0x402000,
+                                  .mask = ~0ULL},
                            old;
     assert_int_equal(copy_to_user(e->p->mm, BUF, &act, sizeof(act)), 0);
     assert_int_equal(SC4(e, NR_rt_sigaction, 2, BUF, 0, 8), 0);
@@ -709,6 +708,110 @@ static void test_getrusage_reports_mm_fault_counts(void **state)
     assert_int_equal(SC2(e, NR_getrusage, 0, WILD), -EFAULT);
 }
 
+static void test_arch_prctl_fs_round_trip_on_cpu(void **state)
+{
+    struct env *e = *state;
+    struct cpu *cpu;
+    uint64_t got = 0;
+    assert_int_equal(cpu_create(&e->sys, &cpu), 0);
+    e->p->cpu = cpu;
+    assert_int_equal(SC2(e, NR_arch_prctl, LINUX_ARCH_SET_FS, 0x7ffff7ff0740), 0);
+    assert_int_equal(cpu_get(cpu, CPU_FS_BASE), 0x7ffff7ff0740);
+    assert_int_equal(SC2(e, NR_arch_prctl, LINUX_ARCH_GET_FS, BUF), 0);
+    assert_int_equal(get_user_u64(e->p->mm, BUF, &got), 0);
+    assert_int_equal(got, 0x7ffff7ff0740);
+    assert_int_equal(SC2(e, NR_arch_prctl, LINUX_ARCH_GET_FS, WILD), -EFAULT);
+    e->p->cpu = NULL;
+    cpu_destroy(cpu);
+}
+
+static void test_prctl_name_and_unknown_option(void **state)
+{
+    struct env *e = *state;
+    char back[16];
+    put_str(e, BUF, "a-very-long-thread-name");
+    assert_int_equal(SC2(e, NR_prctl, LINUX_PR_SET_NAME, BUF), 0);
+    assert_string_equal(e->p->comm, "a-very-long-thr"); /* 15 bytes and the NUL */
+    assert_int_equal(SC2(e, NR_prctl, LINUX_PR_GET_NAME, BUF + 100), 0);
+    assert_int_equal(copy_from_user(e->p->mm, back, BUF + 100, sizeof(back)), 0);
+    assert_string_equal(back, "a-very-long-thr");
+    assert_int_equal(SC2(e, NR_prctl, LINUX_PR_SET_NAME, WILD), -EFAULT);
+    assert_int_equal(SC2(e, NR_prctl, 0x7777, 0), -EINVAL);
+}
+
+static void test_sendfile_copies_between_guest_fds(void **state)
+{
+    struct env *e = *state;
+    char src[128], dst[160], back[16] = "";
+    snprintf(src, sizeof(src), "%s/src", e->dir);
+    write_host_file(src, "0123456789");
+    int in = open_in_dir(e, "src", O_RDONLY, src, sizeof(src));
+    int out = open_in_dir(e, "dst", O_RDWR | O_CREAT | O_TRUNC, dst, sizeof(dst));
+    assert_int_equal(put_user_u64(e->p->mm, BUF, 4), 0);
+    assert_int_equal(SC4(e, NR_sendfile, (uint64_t)out, (uint64_t)in, BUF, 100), 6);
+    uint64_t off;
+    assert_int_equal(get_user_u64(e->p->mm, BUF, &off), 0);
+    assert_int_equal(off, 10);
+    FILE *f = fopen(dst, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(back, sizeof(back), f));
+    fclose(f);
+    assert_string_equal(back, "456789");
+    assert_int_equal(SC4(e, NR_sendfile, (uint64_t)out, (uint64_t)in, WILD, 100), -EFAULT);
+    assert_int_equal(SC4(e, NR_sendfile, 99, (uint64_t)in, 0, 100), -EBADF);
+}
+
+static void test_fcntl_lock_and_ftruncate(void **state)
+{
+    struct env *e = *state;
+    char host[128];
+    struct stat st;
+    int fd = open_in_dir(e, "lk", O_RDWR | O_CREAT, host, sizeof(host));
+    struct linux_flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    assert_int_equal(copy_to_user(e->p->mm, BUF, &fl, sizeof(fl)), 0);
+    assert_int_equal(SC3(e, NR_fcntl, (uint64_t)fd, LINUX_F_SETLK, BUF), 0);
+    /* Our own lock does not conflict: F_GETLK answers F_UNLCK. */
+    assert_int_equal(SC3(e, NR_fcntl, (uint64_t)fd, LINUX_F_GETLK, BUF), 0);
+    assert_int_equal(copy_from_user(e->p->mm, &fl, BUF, sizeof(fl)), 0);
+    assert_int_equal(fl.l_type, F_UNLCK);
+    assert_int_equal(SC3(e, NR_fcntl, (uint64_t)fd, LINUX_F_SETLK, WILD), -EFAULT);
+    assert_int_equal(SC2(e, NR_ftruncate, (uint64_t)fd, 12345), 0);
+    assert_int_equal(stat(host, &st), 0);
+    assert_int_equal(st.st_size, 12345);
+    assert_int_equal(SC2(e, NR_ftruncate, (uint64_t)fd, NEG(-1)), -EINVAL);
+}
+
+static void test_symlink_then_readlink(void **state)
+{
+    struct env *e = *state;
+    char link[128], back[32];
+    put_str(e, BUF, "target/of/link");
+    put_path(e, BUF + 100, "ln", link, sizeof(link));
+    assert_int_equal(SC2(e, NR_symlink, BUF, BUF + 100), 0);
+    assert_int_equal(SC3(e, NR_readlink, BUF + 100, BUF + 1000, 32), 14);
+    assert_int_equal(copy_from_user(e->p->mm, back, BUF + 1000, 14), 0);
+    assert_memory_equal(back, "target/of/link", 14);
+    assert_int_equal(SC2(e, NR_symlink, BUF, BUF + 100), -EEXIST);
+}
+
+static void test_getgroups_and_sysinfo(void **state)
+{
+    struct env *e = *state;
+    struct linux_sysinfo si;
+    long n = SC2(e, NR_getgroups, 0, 0);
+    assert_int_equal(n, getgroups(0, NULL));
+    assert_int_equal(SC2(e, NR_getgroups, NEG(-1), BUF), -EINVAL);
+    assert_int_equal(SC2(e, NR_getgroups, (uint64_t)n, BUF), n);
+    /* BUF is faulted in first, so the copy-out allocates no frame after the count. */
+    assert_int_equal(clear_user(e->p->mm, BUF, PAGE_SIZE), 0);
+    assert_int_equal(SC1(e, NR_sysinfo, BUF), 0);
+    assert_int_equal(copy_from_user(e->p->mm, &si, BUF, sizeof(si)), 0);
+    assert_int_equal(si.totalram, 16 << 20); /* the frame pool, not the host */
+    assert_int_equal(si.freeram, phys_free_frames(&e->sys.phys) * PAGE_SIZE);
+    assert_int_equal(si.mem_unit, 1);
+    assert_int_equal(SC1(e, NR_sysinfo, RO), -EFAULT);
+}
+
 /* ---- time ---- */
 
 static void test_clock_gettime_and_errors(void **state)
@@ -777,7 +880,9 @@ static void test_trace_error_and_string_escapes(void **state)
 {
     struct env *e = *state;
     trace_on(e);
-    put_str(e, BUF, "/no/such\n\"file\\\x01""7");
+    put_str(e, BUF,
+            "/no/such\n\"file\\\x01"
+            "7");
     SC1(e, NR_unlink, BUF);
     SC1(e, NR_unlink, 0);
     SC1(e, NR_unlink, WILD);
@@ -881,6 +986,12 @@ int main(void)
         T(test_rt_sigaction_records_and_returns_old),
         T(test_rt_sigprocmask_never_blocks_kill_stop),
         T(test_sched_getaffinity_one_cpu),
+        T(test_arch_prctl_fs_round_trip_on_cpu),
+        T(test_prctl_name_and_unknown_option),
+        T(test_sendfile_copies_between_guest_fds),
+        T(test_fcntl_lock_and_ftruncate),
+        T(test_symlink_then_readlink),
+        T(test_getgroups_and_sysinfo),
         T(test_uname_fields),
         T(test_getrusage_reports_mm_fault_counts),
         T(test_clock_gettime_and_errors),

@@ -1,0 +1,320 @@
+/* Unit tests of the frame pool (src/phys.c): pool sizes, the zero page, allocation until
+ * exhaustion, last-in first-out reuse, reference counts, the peak counter, the reverse
+ * map, and the code hook that phys_before_write() calls for frames that ran code. Pools
+ * are tiny (4 to 16 frames) so every frame is accounted for. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmemu/phys.h"
+
+#define NFRAMES 16
+
+/* What the fake code hook saw. */
+struct hook_log {
+    pfn_t pfns[8]; /* frames announced, in order */
+    unsigned n;    /* calls */
+};
+
+static void record_hook(void *ctx, pfn_t pfn)
+{
+    struct hook_log *log = ctx;
+
+    if (log->n < ARRAY_LEN(log->pfns))
+        log->pfns[log->n] = pfn;
+    log->n++;
+}
+
+static int pool_setup(void **state)
+{
+    static struct phys p;
+
+    if (phys_init(&p, NFRAMES * PAGE_SIZE) != 0)
+        return -1;
+    *state = &p;
+    return 0;
+}
+
+static int pool_teardown(void **state)
+{
+    phys_destroy(*state);
+    return 0;
+}
+
+/* Fake address spaces for the reverse map: only the pointers matter. */
+static char fake_mm_a, fake_mm_b;
+#define MM_A ((struct mm *)(void *)&fake_mm_a)
+#define MM_B ((struct mm *)(void *)&fake_mm_b)
+
+static void test_phys_init_fewer_than_4_frames_returns_einval(void **state)
+{
+    struct phys p;
+
+    (void)state;
+    assert_int_equal(phys_init(&p, 0), -EINVAL);
+    assert_int_equal(phys_init(&p, 3 * PAGE_SIZE), -EINVAL);
+    /* Rounded down to 3 frames. */
+    assert_int_equal(phys_init(&p, 4 * PAGE_SIZE - 1), -EINVAL);
+    assert_int_equal(phys_init(&p, 4 * PAGE_SIZE), 0);
+    assert_int_equal(p.nframes, 4);
+    assert_int_equal(phys_free_frames(&p), 2);
+    phys_destroy(&p);
+}
+
+static void test_phys_init_rounds_size_down_to_frames(void **state)
+{
+    struct phys p;
+
+    (void)state;
+    assert_int_equal(phys_init(&p, 10 * PAGE_SIZE + 4095), 0);
+    assert_int_equal(p.nframes, 10);
+    assert_int_equal(p.bytes, 10 * PAGE_SIZE);
+    phys_destroy(&p);
+}
+
+static void test_phys_init_zero_page_is_pinned_and_zeroed(void **state)
+{
+    struct phys *p = *state;
+    const uint8_t *z;
+
+    /* Frame 0 is never handed out, so the zero page is the first frame allocated. */
+    assert_int_equal(p->zero_pfn, 1);
+    assert_int_equal(phys_frame(p, p->zero_pfn)->flags, FRAME_ZERO | FRAME_PINNED);
+    assert_int_equal(phys_frame(p, p->zero_pfn)->refcount, 1);
+    assert_int_equal(p->used, 1);
+    assert_int_equal(p->peak_used, 1);
+    assert_int_equal(phys_free_frames(p), NFRAMES - 2);
+    z = phys_hva(p, p->zero_pfn);
+    for (size_t i = 0; i < PAGE_SIZE; i++)
+        assert_int_equal(z[i], 0);
+    assert_ptr_equal(phys_hva(p, 3), p->mem + 3 * PAGE_SIZE);
+}
+
+static void test_phys_alloc_exhausted_pool_returns_enomem(void **state)
+{
+    struct phys *p = *state;
+    pfn_t pfn;
+
+    /* nframes - frame 0 - the zero page, handed out in ascending order. */
+    for (pfn_t want = 2; want < NFRAMES; want++) {
+        assert_int_equal(phys_alloc(p, false, &pfn), 0);
+        assert_int_equal(pfn, want);
+        assert_int_equal(phys_frame(p, pfn)->refcount, 1);
+        assert_int_equal(phys_frame(p, pfn)->flags, 0);
+    }
+    assert_int_equal(phys_free_frames(p), 0);
+    assert_int_equal(p->used, NFRAMES - 1);
+    pfn = 0xabc;
+    assert_int_equal(phys_alloc(p, true, &pfn), -ENOMEM);
+    assert_int_equal(pfn, 0xabc);
+    assert_int_equal(p->used, NFRAMES - 1);
+    assert_int_equal(p->peak_used, NFRAMES - 1);
+}
+
+static void test_phys_put_reuses_last_freed_frame_first(void **state)
+{
+    struct phys *p = *state;
+    pfn_t a, b, c, x;
+
+    assert_int_equal(phys_alloc(p, false, &a), 0);
+    assert_int_equal(phys_alloc(p, false, &b), 0);
+    assert_int_equal(phys_alloc(p, false, &c), 0);
+    phys_put(p, a);
+    phys_put(p, c);
+    assert_int_equal(phys_free_frames(p), NFRAMES - 2 - 1);
+    assert_int_equal(phys_alloc(p, false, &x), 0);
+    assert_int_equal(x, c);
+    assert_int_equal(phys_alloc(p, false, &x), 0);
+    assert_int_equal(x, a);
+    /* Free stack empty: the next never-used frame. */
+    assert_int_equal(phys_alloc(p, false, &x), 0);
+    assert_int_equal(x, c + 1);
+    assert_int_equal(p->used, 5);
+}
+
+static void test_phys_alloc_recycled_frame_zeroed_only_when_asked(void **state)
+{
+    struct phys *p = *state;
+    pfn_t pfn, again;
+    uint8_t *hva;
+
+    assert_int_equal(phys_alloc(p, false, &pfn), 0);
+    hva = phys_hva(p, pfn);
+    memset(hva, 0x5a, PAGE_SIZE);
+    phys_put(p, pfn);
+    assert_int_equal(phys_alloc(p, false, &again), 0);
+    assert_int_equal(again, pfn);
+    assert_int_equal(hva[0], 0x5a);
+    assert_int_equal(hva[PAGE_SIZE - 1], 0x5a);
+    phys_put(p, again);
+    assert_int_equal(phys_alloc(p, true, &again), 0);
+    assert_int_equal(again, pfn);
+    for (size_t i = 0; i < PAGE_SIZE; i++)
+        assert_int_equal(hva[i], 0);
+}
+
+static void test_phys_get_put_frees_on_last_reference(void **state)
+{
+    struct phys *p = *state;
+    pfn_t pfn;
+
+    assert_int_equal(phys_alloc(p, false, &pfn), 0);
+    assert_int_equal(p->used, 2);
+    phys_get(p, pfn);
+    phys_get(p, pfn);
+    assert_int_equal(phys_frame(p, pfn)->refcount, 3);
+    phys_put(p, pfn);
+    phys_put(p, pfn);
+    assert_int_equal(phys_frame(p, pfn)->refcount, 1);
+    assert_int_equal(p->used, 2);
+    assert_int_equal(phys_free_frames(p), NFRAMES - 3);
+    phys_put(p, pfn);
+    assert_int_equal(phys_frame(p, pfn)->refcount, 0);
+    assert_int_equal(p->used, 1);
+    assert_int_equal(phys_free_frames(p), NFRAMES - 2);
+}
+
+static void test_phys_peak_used_keeps_highest_count(void **state)
+{
+    struct phys *p = *state;
+    pfn_t f[4];
+
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(phys_alloc(p, false, &f[i]), 0);
+    for (int i = 0; i < 4; i++)
+        phys_put(p, f[i]);
+    assert_int_equal(p->used, 1);
+    assert_int_equal(p->peak_used, 5);
+    assert_int_equal(phys_alloc(p, false, &f[0]), 0);
+    assert_int_equal(p->peak_used, 5);
+}
+
+static void test_phys_put_clears_flags_but_executed(void **state)
+{
+    struct phys *p = *state;
+    pfn_t pfn;
+    int owner;
+
+    assert_int_equal(phys_alloc(p, false, &pfn), 0);
+    phys_frame(p, pfn)->flags = FRAME_PAGECACHE | FRAME_EXECUTED;
+    phys_frame(p, pfn)->owner = &owner;
+    phys_put(p, pfn);
+    assert_int_equal(phys_frame(p, pfn)->flags, FRAME_EXECUTED);
+    assert_null(phys_frame(p, pfn)->owner);
+}
+
+static void test_phys_rmap_add_del_tracks_each_mapping(void **state)
+{
+    struct phys *p = *state;
+    struct rmap *r;
+    pfn_t pfn;
+
+    assert_int_equal(phys_alloc(p, false, &pfn), 0);
+    assert_null(phys_frame(p, pfn)->rmap);
+    assert_int_equal(phys_rmap_add(p, pfn, MM_A, 0x1000), 0);
+    assert_int_equal(phys_rmap_add(p, pfn, MM_B, 0x1000), 0);
+    assert_int_equal(phys_rmap_add(p, pfn, MM_A, 0x7000), 0);
+    /* Newest first. */
+    r = phys_frame(p, pfn)->rmap;
+    assert_ptr_equal(r->mm, MM_A);
+    assert_int_equal(r->va, 0x7000);
+    assert_ptr_equal(r->next->mm, MM_B);
+    assert_int_equal(r->next->va, 0x1000);
+    assert_ptr_equal(r->next->next->mm, MM_A);
+    assert_int_equal(r->next->next->va, 0x1000);
+    assert_null(r->next->next->next);
+
+    /* Deleting needs both the mm and the address to match. */
+    phys_rmap_del(p, pfn, MM_B, 0x1000);
+    r = phys_frame(p, pfn)->rmap;
+    assert_int_equal(r->va, 0x7000);
+    assert_ptr_equal(r->next->mm, MM_A);
+    assert_int_equal(r->next->va, 0x1000);
+    assert_null(r->next->next);
+    phys_rmap_del(p, pfn, MM_A, 0x7000);
+    phys_rmap_del(p, pfn, MM_A, 0x1000);
+    assert_null(phys_frame(p, pfn)->rmap);
+    phys_put(p, pfn);
+    assert_int_equal(p->used, 1);
+}
+
+static void test_phys_before_write_calls_hook_only_for_executed_frames(void **state)
+{
+    struct phys *p = *state;
+    struct hook_log log = {0};
+    pfn_t plain, code;
+
+    p->code_hook = record_hook;
+    p->code_ctx = &log;
+    assert_int_equal(phys_alloc(p, false, &plain), 0);
+    assert_int_equal(phys_alloc(p, false, &code), 0);
+    phys_frame(p, code)->flags |= FRAME_EXECUTED;
+
+    phys_before_write(p, plain);
+    assert_int_equal(log.n, 0);
+    phys_before_write(p, code);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.pfns[0], code);
+    assert_int_equal(phys_frame(p, code)->flags & FRAME_EXECUTED, 0);
+    /* Announced once: the translations are gone until the frame runs again. */
+    phys_before_write(p, code);
+    assert_int_equal(log.n, 1);
+}
+
+static void test_phys_alloc_recycled_executed_frame_calls_hook(void **state)
+{
+    struct phys *p = *state;
+    struct hook_log log = {0};
+    pfn_t pfn, again;
+
+    p->code_hook = record_hook;
+    p->code_ctx = &log;
+    assert_int_equal(phys_alloc(p, false, &pfn), 0);
+    phys_frame(p, pfn)->flags |= FRAME_EXECUTED;
+    phys_put(p, pfn);
+    assert_int_equal(log.n, 0);
+    assert_int_equal(phys_alloc(p, false, &again), 0);
+    assert_int_equal(again, pfn);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.pfns[0], pfn);
+    assert_int_equal(phys_frame(p, again)->flags, 0);
+}
+
+static void test_phys_before_write_without_hook_keeps_executed_mark(void **state)
+{
+    struct phys *p = *state;
+    pfn_t pfn;
+
+    assert_int_equal(phys_alloc(p, false, &pfn), 0);
+    phys_frame(p, pfn)->flags |= FRAME_EXECUTED;
+    phys_before_write(p, pfn);
+    assert_int_equal(phys_frame(p, pfn)->flags, FRAME_EXECUTED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_phys_init_fewer_than_4_frames_returns_einval),
+        cmocka_unit_test(test_phys_init_rounds_size_down_to_frames),
+#define POOL_TEST(fn) cmocka_unit_test_setup_teardown(fn, pool_setup, pool_teardown)
+        POOL_TEST(test_phys_init_zero_page_is_pinned_and_zeroed),
+        POOL_TEST(test_phys_alloc_exhausted_pool_returns_enomem),
+        POOL_TEST(test_phys_put_reuses_last_freed_frame_first),
+        POOL_TEST(test_phys_alloc_recycled_frame_zeroed_only_when_asked),
+        POOL_TEST(test_phys_get_put_frees_on_last_reference),
+        POOL_TEST(test_phys_peak_used_keeps_highest_count),
+        POOL_TEST(test_phys_put_clears_flags_but_executed),
+        POOL_TEST(test_phys_rmap_add_del_tracks_each_mapping),
+        POOL_TEST(test_phys_before_write_calls_hook_only_for_executed_frames),
+        POOL_TEST(test_phys_alloc_recycled_executed_frame_calls_hook),
+        POOL_TEST(test_phys_before_write_without_hook_keeps_executed_mark),
+#undef POOL_TEST
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
