@@ -16,7 +16,7 @@
 enum trace_kind {
     KIND_I, /* signed decimal */
     KIND_U, /* unsigned decimal */
-    KIND_X, /* hex */
+    KIND_H, /* hex */
     KIND_P, /* pointer: 0x... or NULL */
     KIND_S, /* guest string */
     KIND_F, /* descriptor (AT_FDCWD for -100) */
@@ -33,9 +33,8 @@ struct syscall_desc {
     uint8_t kind[6];                               /* enum trace_kind of each argument */
 };
 
-/* The entry macro must be called X: SYSCALL_TABLE's parameter is X, so a kind letter X
- * in an entry is replaced by the macro passed in, and only X maps back to KIND_X. */
-#define X(nr, name_, nargs_, ret_, a1, a2, a3, a4, a5, a6)                                         \
+/* One table entry, indexed by syscall number. */
+#define SYSCALL_DESC(nr, name_, nargs_, ret_, a1, a2, a3, a4, a5, a6)                                         \
     [nr] = {.name = #name_,                                                                        \
             .fn = sys_##name_,                                                                     \
             .nargs = nargs_,                                                                       \
@@ -45,9 +44,9 @@ struct syscall_desc {
 /* Numbers past the last x86-64 syscall are never in the table. */
 #define SYSCALL_NR_LIMIT 512
 
-static const struct syscall_desc syscall_table[SYSCALL_NR_LIMIT] = {SYSCALL_TABLE(X)};
+static const struct syscall_desc syscall_table[SYSCALL_NR_LIMIT] = {SYSCALL_TABLE(SYSCALL_DESC)};
 
-#undef X
+#undef SYSCALL_DESC
 
 /* "Reported once" memory for -ENOSYS: a bit per number below the limit, and a short list
  * for wild numbers (beyond it, they are not reported any more). Shared by the whole run,
@@ -215,7 +214,7 @@ static void trace_arg(struct trace_buf *tb, struct proc *p, enum trace_kind kind
     case KIND_U:
         tb_printf(tb, "%" PRIu64, v);
         break;
-    case KIND_X:
+    case KIND_H:
         tb_printf(tb, "%#" PRIx64, v);
         break;
     case KIND_P:
@@ -283,7 +282,7 @@ static void trace_result(struct trace_buf *tb, enum trace_kind kind, long ret)
             tb_printf(tb, " = -1 %s (%s)", name, desc != NULL ? desc : "?");
         else
             tb_printf(tb, " = -1 E%d", err);
-    } else if (kind == KIND_X || kind == KIND_P) {
+    } else if (kind == KIND_H || kind == KIND_P) {
         tb_printf(tb, " = %#lx", (unsigned long)ret);
     } else if (kind == KIND_U) {
         tb_printf(tb, " = %lu", (unsigned long)ret);

@@ -326,26 +326,6 @@ struct linux_statfs {
 };
 LINUX_ABI_CHECK(struct linux_statfs, 120);
 
-/* Helpers the handler files share, defined in syscalls/sys_fs.c (they belong in
- * sysdefs.h, which is not this module's to change). */
-struct proc;
-struct mm;
-/* Reads a guest path into buf (LINUX_PATH_MAX bytes). Returns 0, -EFAULT or
- * -ENAMETOOLONG. */
-int sys_path_from_user(struct proc *p, uint64_t va, char *buf);
-/* The host path for a guest path: p->exe for "/proc/self/exe" and "/proc/PID/exe" of the
- * process itself, else path. */
-const char *sys_path_to_host(struct proc *p, const char *path);
-/* The host dirfd to resolve path from guest dirfd: AT_FDCWD for AT_FDCWD and absolute
- * paths, the table's host descriptor else. Returns it or -EBADF. */
-int sys_dirfd_to_host(struct proc *p, int dirfd, const char *path);
-/* Copies n bytes to guest dst, page by page when the whole copy fails. Returns the bytes
- * copied before the first page that could not be written. */
-size_t sys_copy_to_user_partial(struct mm *mm, uint64_t dst, const void *src, size_t n);
-/* Copies n bytes from guest src, page by page when the whole copy fails. Returns the
- * bytes copied before the first page that could not be read. */
-size_t sys_copy_from_user_partial(struct mm *mm, void *dst, uint64_t src, size_t n);
-
 /* struct linux_dirent64 (getdents64) needs no definition here: the host fills the guest's
  * buffer with the same layout (u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, d_name). */
 

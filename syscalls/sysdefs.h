@@ -14,6 +14,23 @@
 SYSCALL_TABLE(SYSCALL_PROTO)
 #undef SYSCALL_PROTO
 
+/* Helpers the handler files share, defined in syscalls/sys_fs.c. */
+/* Reads a guest path into buf (LINUX_PATH_MAX bytes). Returns 0, -EFAULT or
+ * -ENAMETOOLONG. */
+int sys_path_from_user(struct proc *p, uint64_t va, char *buf);
+/* The host path for a guest path: p->exe for "/proc/self/exe" and "/proc/PID/exe" of the
+ * process itself, else path. */
+const char *sys_path_to_host(struct proc *p, const char *path);
+/* The host dirfd to resolve path from guest dirfd: AT_FDCWD for AT_FDCWD and absolute
+ * paths, the table's host descriptor else. Returns it or -EBADF. */
+int sys_dirfd_to_host(struct proc *p, int dirfd, const char *path);
+/* Copies n bytes to guest dst, page by page when the whole copy fails. Returns the bytes
+ * copied before the first page that could not be written. */
+size_t sys_copy_to_user_partial(struct mm *mm, uint64_t dst, const void *src, size_t n);
+/* Copies n bytes from guest src, page by page when the whole copy fails. Returns the
+ * bytes copied before the first page that could not be read. */
+size_t sys_copy_from_user_partial(struct mm *mm, void *dst, uint64_t src, size_t n);
+
 #define SYSCALL_UNUSED __attribute__((unused))
 
 #define SYSCALL_DEFINE0(name)                                                  \

@@ -1,7 +1,7 @@
 /* The syscall table: one line per implemented syscall drives both dispatch and --trace.
  * X(nr, name, nargs, ret, a1, a2, a3, a4, a5, a6)
  * Argument and return kinds say how --trace prints them:
- *   I signed decimal, U unsigned decimal, X hex, P pointer, S guest string, F descriptor,
+ *   I signed decimal, U unsigned decimal, H hex, P pointer, S guest string, F descriptor,
  *   O open flags, M mmap prot, N unused.
  * Handlers are `long sys_NAME(struct proc *p, const uint64_t *a)`, defined with the
  * SYSCALL_DEFINEn macros of syscalls/sysdefs.h. */
@@ -11,24 +11,24 @@
 #define SYSCALL_TABLE(X)                                                       \
     X(0, read, 3, I, F, P, U, N, N, N)                                         \
     X(1, write, 3, I, F, P, U, N, N, N)                                        \
-    X(2, open, 3, I, S, O, X, N, N, N)                                         \
+    X(2, open, 3, I, S, O, H, N, N, N)                                         \
     X(3, close, 1, I, F, N, N, N, N, N)                                        \
     X(4, stat, 2, I, S, P, N, N, N, N)                                         \
     X(5, fstat, 2, I, F, P, N, N, N, N)                                        \
     X(6, lstat, 2, I, S, P, N, N, N, N)                                        \
     X(8, lseek, 3, I, F, I, I, N, N, N)                                        \
-    X(9, mmap, 6, X, P, U, M, X, F, X)                                         \
+    X(9, mmap, 6, H, P, U, M, H, F, H)                                         \
     X(10, mprotect, 3, I, P, U, M, N, N, N)                                    \
     X(11, munmap, 2, I, P, U, N, N, N, N)                                      \
-    X(12, brk, 1, X, P, N, N, N, N, N)                                         \
+    X(12, brk, 1, H, P, N, N, N, N, N)                                         \
     X(13, rt_sigaction, 4, I, I, P, P, U, N, N)                                \
     X(14, rt_sigprocmask, 4, I, I, P, P, U, N, N)                              \
-    X(16, ioctl, 3, I, F, X, P, N, N, N)                                       \
+    X(16, ioctl, 3, I, F, H, P, N, N, N)                                       \
     X(17, pread64, 4, I, F, P, U, I, N, N)                                     \
     X(18, pwrite64, 4, I, F, P, U, I, N, N)                                    \
     X(19, readv, 3, I, F, P, I, N, N, N)                                       \
     X(20, writev, 3, I, F, P, I, N, N, N)                                      \
-    X(21, access, 2, I, S, X, N, N, N, N)                                      \
+    X(21, access, 2, I, S, H, N, N, N, N)                                      \
     X(24, sched_yield, 0, I, N, N, N, N, N, N)                                 \
     X(28, madvise, 3, I, P, U, I, N, N, N)                                     \
     X(32, dup, 1, I, F, N, N, N, N, N)                                         \
@@ -38,7 +38,7 @@
     X(40, sendfile, 4, I, F, F, P, U, N, N)                                    \
     X(60, exit, 1, I, I, N, N, N, N, N)                                        \
     X(63, uname, 1, I, P, N, N, N, N, N)                                       \
-    X(72, fcntl, 3, I, F, I, X, N, N, N)                                       \
+    X(72, fcntl, 3, I, F, I, H, N, N, N)                                       \
     X(73, flock, 2, I, F, I, N, N, N, N)                                       \
     X(74, fsync, 1, I, F, N, N, N, N, N)                                       \
     X(75, fdatasync, 1, I, F, N, N, N, N, N)                                   \
@@ -48,18 +48,18 @@
     X(80, chdir, 1, I, S, N, N, N, N, N)                                       \
     X(81, fchdir, 1, I, F, N, N, N, N, N)                                      \
     X(82, rename, 2, I, S, S, N, N, N, N)                                      \
-    X(83, mkdir, 2, I, S, X, N, N, N, N)                                       \
+    X(83, mkdir, 2, I, S, H, N, N, N, N)                                       \
     X(84, rmdir, 1, I, S, N, N, N, N, N)                                       \
     X(86, link, 2, I, S, S, N, N, N, N)                                        \
     X(87, unlink, 1, I, S, N, N, N, N, N)                                      \
     X(88, symlink, 2, I, S, S, N, N, N, N)                                     \
     X(89, readlink, 3, I, S, P, U, N, N, N)                                    \
-    X(90, chmod, 2, I, S, X, N, N, N, N)                                       \
-    X(91, fchmod, 2, I, F, X, N, N, N, N)                                      \
+    X(90, chmod, 2, I, S, H, N, N, N, N)                                       \
+    X(91, fchmod, 2, I, F, H, N, N, N, N)                                      \
     X(92, chown, 3, I, S, I, I, N, N, N)                                       \
     X(93, fchown, 3, I, F, I, I, N, N, N)                                      \
     X(94, lchown, 3, I, S, I, I, N, N, N)                                      \
-    X(95, umask, 1, X, X, N, N, N, N, N)                                       \
+    X(95, umask, 1, H, H, N, N, N, N, N)                                       \
     X(96, gettimeofday, 2, I, P, P, N, N, N, N)                                \
     X(97, getrlimit, 2, I, I, P, N, N, N, N)                                   \
     X(98, getrusage, 2, I, I, P, N, N, N, N)                                   \
@@ -78,8 +78,8 @@
     X(138, fstatfs, 2, I, F, P, N, N, N, N)                                    \
     X(143, sched_getparam, 2, I, I, P, N, N, N, N)                             \
     X(145, sched_getscheduler, 1, I, I, N, N, N, N, N)                         \
-    X(157, prctl, 5, I, I, X, X, X, X, N)                                      \
-    X(158, arch_prctl, 2, I, X, X, N, N, N, N)                                 \
+    X(157, prctl, 5, I, I, H, H, H, H, N)                                      \
+    X(158, arch_prctl, 2, I, H, H, N, N, N, N)                                 \
     X(186, gettid, 0, I, N, N, N, N, N, N)                                     \
     X(201, time, 1, I, P, N, N, N, N, N)                                       \
     X(204, sched_getaffinity, 3, I, I, U, P, N, N, N)                          \
@@ -89,26 +89,26 @@
     X(228, clock_gettime, 2, I, I, P, N, N, N, N)                              \
     X(230, clock_nanosleep, 4, I, I, I, P, P, N, N)                            \
     X(231, exit_group, 1, I, I, N, N, N, N, N)                                 \
-    X(257, openat, 4, I, F, S, O, X, N, N)                                     \
-    X(258, mkdirat, 3, I, F, S, X, N, N, N)                                    \
-    X(260, fchownat, 5, I, F, S, I, I, X, N)                                   \
-    X(262, newfstatat, 4, I, F, S, P, X, N, N)                                 \
-    X(263, unlinkat, 3, I, F, S, X, N, N, N)                                   \
+    X(257, openat, 4, I, F, S, O, H, N, N)                                     \
+    X(258, mkdirat, 3, I, F, S, H, N, N, N)                                    \
+    X(260, fchownat, 5, I, F, S, I, I, H, N)                                   \
+    X(262, newfstatat, 4, I, F, S, P, H, N, N)                                 \
+    X(263, unlinkat, 3, I, F, S, H, N, N, N)                                   \
     X(264, renameat, 4, I, F, S, F, S, N, N)                                   \
-    X(265, linkat, 5, I, F, S, F, S, X, N)                                     \
+    X(265, linkat, 5, I, F, S, F, S, H, N)                                     \
     X(266, symlinkat, 3, I, S, F, S, N, N, N)                                  \
     X(267, readlinkat, 4, I, F, S, P, U, N, N)                                 \
-    X(268, fchmodat, 3, I, F, S, X, N, N, N)                                   \
-    X(269, faccessat, 3, I, F, S, X, N, N, N)                                  \
+    X(268, fchmodat, 3, I, F, S, H, N, N, N)                                   \
+    X(269, faccessat, 3, I, F, S, H, N, N, N)                                  \
     X(273, set_robust_list, 2, I, P, U, N, N, N, N)                            \
-    X(280, utimensat, 4, I, F, S, P, X, N, N)                                  \
+    X(280, utimensat, 4, I, F, S, P, H, N, N)                                  \
     X(285, fallocate, 4, I, F, I, I, I, N, N)                                  \
-    X(292, dup3, 3, I, F, F, X, N, N, N)                                       \
+    X(292, dup3, 3, I, F, F, H, N, N, N)                                       \
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
-    X(316, renameat2, 5, I, F, S, F, S, X, N)                                  \
-    X(318, getrandom, 3, I, P, U, X, N, N, N)                                  \
-    X(332, statx, 5, I, F, S, X, X, P, N)                                      \
-    X(334, rseq, 4, I, P, U, X, X, N, N)                                       \
-    X(439, faccessat2, 4, I, F, S, X, X, N, N)
+    X(316, renameat2, 5, I, F, S, F, S, H, N)                                  \
+    X(318, getrandom, 3, I, P, U, H, N, N, N)                                  \
+    X(332, statx, 5, I, F, S, H, H, P, N)                                      \
+    X(334, rseq, 4, I, P, U, H, H, N, N)                                       \
+    X(439, faccessat2, 4, I, F, S, H, H, N, N)
 
 #endif
