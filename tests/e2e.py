@@ -32,6 +32,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -294,8 +295,7 @@ def expect_delta(a, b, key, want, label):
 
 def task_case(R, binary, args):
     """Native vs vmemu, schema, determinism for one sample run."""
-    name = "%s %s" % (os.path.basename(binary), " ".join(args))
-    name = name.strip()
+    name = shlex.join([os.path.basename(binary)] + list(args))
     results = []
 
     def step(label, fn):
@@ -323,8 +323,8 @@ def task_case(R, binary, args):
         same_counts(a, b)
 
     if step("same output and status", output):
-        if step("report schema", schema):
-            step("deterministic counts", determinism)
+        step("report schema", schema)
+        step("deterministic counts", determinism)
     return results
 
 
@@ -574,7 +574,7 @@ def build_tasks(R, tmp):
     for v in variants:
         for sample, args in CASES:
             b = R.path("%s-%s" % (sample, v))
-            tasks.append(("%s-%s %s" % (sample, v, " ".join(args)),
+            tasks.append((shlex.join(["%s-%s" % (sample, v)] + list(args)),
                           lambda b=b, a=args: task_case(R, b, a)))
         for sample in CRASHES:
             tasks.append(single("%s-%s: crash report" % (sample, v), task_crash, R, sample, v))
