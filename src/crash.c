@@ -2,8 +2,10 @@
  * or a CPU exception (which signal, what access, which mapping or the nearest ones, the
  * symbol and section at RIP, the instruction disassembled with capstone, the registers).
  * crash_describe() works the facts out once; report_crash() prints them for proc_run(),
- * and src/report.c puts the same facts in the JSON "crash" object. Guest memory is only
- * read with copy_from_user_nofault(), so a report never changes the fault counts. */
+ * and src/report.c puts the same facts in the JSON "crash" object. The CPU reports only
+ * the page of a bad data access; the byte and the size come from the instruction at RIP
+ * (src/insn.c). Guest memory is only read with copy_from_user_nofault(), so a report
+ * never changes the fault counts. */
 #include "vmemu/report.h"
 
 #include <capstone/capstone.h>
@@ -12,11 +14,11 @@
 
 #include "crash.h"
 #include "vmemu/fault.h"
+#include "vmemu/insn.h"
 #include "vmemu/symbols.h"
 #include "vmemu/uaccess.h"
 
-#define X86_MAX_INSN 15   /* longest x86 instruction in bytes */
-#define X86_INT3     0xcc /* the breakpoint instruction */
+#define X86_INT3 0xcc /* the breakpoint instruction */
 
 static const char *const signal_names[] = {
     [1] = "SIGHUP",     [2] = "SIGINT",   [3] = "SIGQUIT",   [4] = "SIGILL",   [5] = "SIGTRAP",
@@ -167,7 +169,7 @@ static bool vma_is_image(const struct proc *p, const struct vma *v)
 /* Decodes the instruction at ci->insn_va into ci->insn and ci->insn_bytes. */
 static void crash_disassemble(const struct proc *p, struct crash_info *ci)
 {
-    uint8_t code[X86_MAX_INSN];
+    uint8_t code[INSN_MAX_LEN];
     size_t n = 0, used = 0, count = 0;
     cs_insn *insn = NULL;
     csh cs;
@@ -330,6 +332,39 @@ static void crash_find_caller_and_insn(const struct proc *p, struct crash_info *
     }
 }
 
+/* Narrows a data fault from its page to the byte: decodes the instruction at RIP with the
+ * registers of p's CPU and keeps the access that touches the faulting page. The address
+ * stays as recorded when the instruction does not tell (no CPU, code not readable, no
+ * or several matching operands) or names another byte than a fault that was already
+ * exact. */
+static void crash_exact_address(const struct proc *p, struct crash_info *ci)
+{
+    uint8_t code[INSN_MAX_LEN];
+    uint64_t regs[CPU_NREGS];
+    gva_t page = PAGE_DOWN(ci->addr), ea, first;
+    unsigned size;
+    size_t n;
+
+    ci->access_va = ci->addr;
+    if (!ci->is_memory || !ci->has_rip || ci->access == ACCESS_EXEC || p->mm == NULL ||
+        p->cpu == NULL)
+        return;
+    n = copy_from_user_nofault(p->mm, code, ci->rip, sizeof(code));
+    if (n == 0)
+        return;
+    for (int r = 0; r < CPU_NREGS; r++)
+        regs[r] = cpu_get(p->cpu, (enum cpu_reg)r);
+    regs[CPU_RIP] = ci->rip;
+    if (insn_mem_access(code, n, regs, page, ci->access, &ea, &size) < 0)
+        return;
+    first = insn_first_fault_byte(ea, page);
+    if (ci->addr != page && ci->addr != first)
+        return;
+    ci->addr = first;
+    ci->access_va = ea;
+    ci->size = size;
+}
+
 /* Works out the crash of p. ex is the CPU's stop reason, or NULL after the fact (the JSON
  * report), when p->term_signal and mm->last_fault say what happened. Reads guest memory
  * without faulting anything in. */
@@ -368,6 +403,7 @@ void crash_describe(const struct proc *p, const struct cpu_exit *ex, struct cras
     }
     if (ci->has_rip)
         crash_find_caller_and_insn(p, ci);
+    crash_exact_address(p, ci);
     crash_locate(p, ci);
     if (ci->has_rip)
         crash_disassemble(p, ci);
@@ -410,6 +446,23 @@ static void print_surroundings(FILE *out, const struct proc *p, const struct cra
     fputc('\n', out);
 }
 
+/* The "fault:" line of a memory fault: the access, its size when known, the first byte
+ * that faulted, and the cause (with the offset of a NULL pointer dereference). */
+static void print_fault(FILE *out, const struct crash_info *ci)
+{
+    fprintf(out, "  fault:    %s", crash_access_name(ci->access));
+    if (ci->size != 0 && ci->access_va == ci->addr)
+        fprintf(out, " of %u byte%s", ci->size, ci->size == 1 ? "" : "s");
+    fprintf(out, " at 0x%016" PRIx64, ci->addr);
+    if (ci->access_va != ci->addr)
+        fprintf(out, " (%u-byte access at 0x%016" PRIx64 " crossing into this page)", ci->size,
+                ci->access_va);
+    fprintf(out, ": %s", fault_cause_text(ci->cause));
+    if (ci->cause == CAUSE_NULL && ci->addr != 0)
+        fprintf(out, " (offset 0x%" PRIx64 ")", ci->addr);
+    fputc('\n', out);
+}
+
 static void print_registers(FILE *out, struct proc *p)
 {
     if (p->cpu == NULL) {
@@ -444,8 +497,7 @@ void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
         fprintf(out, "vmemu: guest '%s' (pid %d) killed by %s\n", p->comm, p->pid,
                 crash_signal_name(ci.signo));
     if (ci.is_memory) {
-        fprintf(out, "  fault:    %s at 0x%016" PRIx64 ": %s\n", crash_access_name(ci.access),
-                ci.addr, fault_cause_text(ci.cause));
+        print_fault(out, &ci);
         if (ci.has_vma && ci.section[0] != '\0')
             fprintf(out, "  mapping:  %s, in %s of %s\n", ci.vma, ci.section,
                     p->exe != NULL ? p->exe : "the program");

@@ -31,7 +31,11 @@ struct crash_info {
     const char *code;               /* its si_code name ("SEGV_MAPERR"), NULL when none */
     char what[96];                  /* non-memory exits: "illegal instruction", ...; or "" */
     bool is_memory;                 /* a memory access failed: addr/access/cause are valid */
-    gva_t addr;                     /* faulting address */
+    gva_t addr;                     /* first faulting byte (the page when the faulting
+                                       instruction does not say which byte) */
+    unsigned size;                  /* bytes of the access, 0 when unknown */
+    gva_t access_va;                /* where the access starts: addr, or below it when
+                                       the access crosses into addr's page */
     enum access access;             /* read, write or fetch */
     enum fault_cause cause;         /* why it failed */
     bool has_rip;                   /* a CPU was there: rip and the code fields are valid */

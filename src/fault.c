@@ -323,16 +323,17 @@ int mm_fault(struct mm *mm, gva_t va, enum access access)
     if (!f.vma && (rc = fault_no_vma(mm, va, access, &f.vma)) < 0)
         return rc;
     uint32_t prot = f.vma->prot;
+    if (prot == 0)
+        return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_READ_NONE);
     if (access == ACCESS_WRITE && !(prot & VM_WRITE))
         return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_WRITE_RO);
     if (access == ACCESS_EXEC && !(prot & VM_EXEC))
         return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_EXEC_NX);
-    if (prot == 0)
-        return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_READ_NONE);
 
-    if ((rc = pt_lookup_alloc(&mm->pt, &mm->sys->phys, f.va, &f.ptep)) < 0)
+    rc = pt_lookup_alloc(&mm->pt, &mm->sys->phys, f.va, &f.ptep);
+    mm_note_pt_pages(mm); /* tables allocated before a failure count too */
+    if (rc < 0)
         return fault_oom(mm, va, access);
-    mm_note_pt_pages(mm);
 
     enum fault_class cls = FC_NONE;
     rc = 0;

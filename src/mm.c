@@ -116,9 +116,9 @@ int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags)
     struct phys *phys = &mm->sys->phys;
     pte_t *ptep;
     int rc = pt_lookup_alloc(&mm->pt, phys, va, &ptep);
+    mm_note_pt_pages(mm);
     if (rc < 0)
         return rc;
-    mm_note_pt_pages(mm);
     VMEMU_BUG_ON(pte_present(*ptep));
     if (pfn != phys->zero_pfn) {
         if ((rc = phys_rmap_add(phys, pfn, mm, va)) < 0)

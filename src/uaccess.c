@@ -23,8 +23,16 @@ static int user_walk(struct mm *mm, gva_t va, size_t n, enum access access,
         size_t off = va & ~PAGE_MASK;
         size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
         pfn_t pfn;
-        if (mmu_translate_user(mm, va, access, &pfn) < 0)
+        /* A bad pointer given to the kernel is -EFAULT for the caller, not a signal:
+         * keep the invalid-access counters and last_fault as they were. */
+        struct fault_info fi = mm->last_fault;
+        uint64_t segv = mm->stats.faults.segv, sigbus = mm->stats.faults.sigbus;
+        if (mmu_translate_user(mm, va, access, &pfn) < 0) {
+            mm->last_fault = fi;
+            mm->stats.faults.segv = segv;
+            mm->stats.faults.sigbus = sigbus;
             return -EFAULT;
+        }
         if (access == ACCESS_WRITE)
             phys_before_write(phys, pfn);
         int rc = fn(ctx, (uint8_t *)phys_hva(phys, pfn) + off, chunk);
@@ -92,12 +100,11 @@ static int str_fn(void *ctx, uint8_t *hva, size_t len)
 {
     struct str_ctx *c = ctx;
     for (size_t i = 0; i < len; i++) {
-        if (c->len + 1 >= c->max)
-            return 2; /* no room for the terminator */
-        c->dst[c->len] = (char)hva[i];
         if (hva[i] == 0)
             return 1;
-        c->len++;
+        if (c->len + 1 >= c->max)
+            return 2; /* no room for the terminator */
+        c->dst[c->len++] = (char)hva[i];
     }
     return 0;
 }

@@ -2,7 +2,7 @@
 """Benchmark: vmemu against native execution and qemu-user, measured in one run.
 
 Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc]
-                [--qemu qemu-x86_64]
+                [--qemu qemu-x86_64] [--bench-unicorn BUILD/tests/bench_unicorn]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -24,10 +24,16 @@ What the numbers mean:
                 (virtual-TLB fills, hooks) against plain TCG: the "vmemu vs plain
                 Unicorn/QEMU" comparison. A ratio near 1 means vmemu's memory system adds
                 nothing once the working set is mapped.
+  plain Unicorn (c) tests/bench_unicorn (when built, BUILD_TESTING=ON) runs one machine-code
+                loop on plain Unicorn (uc_mem_map, no hooks) and on vmemu's CPU layer
+                (virtual-TLB mode through vmemu's page tables) and prints both times and
+                vmemu/plain: the cost of vmemu's MMU alone, with no libc, loader or
+                syscalls in the way. Printed as it reports it, median of --reps runs.
 """
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -82,6 +88,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--variant", default="glibc")
     ap.add_argument("--qemu", default="qemu-x86_64")
+    ap.add_argument("--bench-unicorn", default=None,
+                    help="bench_unicorn executable (default: SAMPLES/../tests/bench_unicorn)")
     o = ap.parse_args()
 
     qemu = shutil.which(o.qemu)
@@ -124,6 +132,23 @@ def main():
     print("  native %s ms, qemu %s ms, vmemu %s ms; vmemu/qemu %s, vmemu/native %s"
           % (ms(t["native"]), ms(t.get("qemu")), ms(t["vmemu"]),
              ratio(t["vmemu"], t.get("qemu")), ratio(t["vmemu"], t["native"])))
+
+    bu = o.bench_unicorn or os.path.join(os.path.abspath(o.samples), "..", "tests",
+                                         "bench_unicorn")
+    print("\n(c) plain Unicorn vs vmemu's CPU layer (%s)" % os.path.normpath(bu))
+    if not os.access(bu, os.X_OK):
+        print("  not built (configure with BUILD_TESTING=ON and build bench_unicorn)")
+        return 0
+    ratios = []
+    for _ in range(o.reps):
+        p = subprocess.run([bu], capture_output=True, text=True)
+        m = re.search(r"plain-unicorn ([\d.]+) ms, vmemu ([\d.]+) ms", p.stdout)
+        if p.returncode != 0 or not m:
+            print("  failed: %s" % (p.stdout + p.stderr).strip())
+            return 0
+        ratios.append((float(m.group(2)) / float(m.group(1)), m.group(1), m.group(2)))
+    r, plain, vm = sorted(ratios)[len(ratios) // 2]
+    print("  plain Unicorn %s ms, vmemu CPU layer %s ms; vmemu/plain %.2fx" % (plain, vm, r))
     return 0
 
 

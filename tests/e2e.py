@@ -17,8 +17,9 @@ Exact counts, derived from what the programs do (never copied from vmemu's outpu
   - `bss sparse 4096` reads 4096 untouched pages: 4096 more zero-page and minor faults and
     no more anon faults than `bss sparse 0000`;
   - `bss full` writes all 262144 pages: 262144 more anon and minor faults than `bss none`.
-  Compared runs have arguments of equal length: a longer argv shifts the initial stack,
-  which can move the program's deepest stack access into one more page.
+  Compared runs have arguments of equal length (a longer argv shifts the initial stack,
+  which can move the program's deepest stack access into one more page), and bss.c
+  pre-faults 64 KiB of stack so that printf's value-dependent depth cannot either.
 Crash samples exit 139 (as natively), name the cause on stderr and in the JSON "crash"
 object, with SEGV_MAPERR (NULL, wild, stack guard) or SEGV_ACCERR (rodata write, exec of
 data). Then the command line: exit statuses 127/126/2, --trace, --stats, --tlb, --mem.
@@ -287,7 +288,8 @@ def delta(a, b, key):
 def expect_delta(a, b, key, want, label):
     got = delta(a, b, key)
     if got != want:
-        raise Failure("%s: %s delta %d, expected %d" % (label, key, got, want))
+        raise Failure("%s: %s delta %d, expected %d (faults %s -> %s)"
+                      % (label, key, got, want, a.proc()["faults"], b.proc()["faults"]))
 
 
 # ---------------------------------------------------------------------------------------

@@ -25,10 +25,10 @@
 #define FILE_SIZE (2 * PAGE_SIZE + 2048) /* two and a half pages */
 
 struct env {
-    struct phys phys;   /* 64-frame pool */
+    struct phys phys;    /* 64-frame pool */
     struct pagecache pc; /* cache under test */
-    char path[64];      /* temporary file of FILE_SIZE bytes of pattern() */
-    char path2[64];     /* a second, different file of the same size */
+    char path[64];       /* temporary file of FILE_SIZE bytes of pattern() */
+    char path2[64];      /* a second, different file of the same size */
 };
 
 /* Byte at file offset off: differs from page to page and within a page. */

@@ -61,9 +61,9 @@ static pte_t *slot(struct env *e, gva_t va)
 
 /* Addresses pt_for_each visited. */
 struct visits {
-    gva_t va[16]; /* in visiting order */
+    gva_t va[16];  /* in visiting order */
     pte_t pte[16]; /* the PTE seen */
-    unsigned n;   /* calls */
+    unsigned n;    /* calls */
 };
 
 static void record_visit(void *ctx, gva_t va, pte_t *ptep)
@@ -247,8 +247,10 @@ static void test_pt_for_each_visits_non_none_entries_in_order(void **state)
 {
     struct env *e = *state;
     struct visits v = {0};
-    const gva_t want[] = {VA_A,           VA_A + 0x3000,          VA_A + 0x5000,
-                          VA_A + 0x1ff000, VA_A + SPAN_2M + 0x1000, VA_A + SPAN_1G};
+    const gva_t want[] = {
+        VA_A,           VA_A + 0x3000, VA_A + 0x5000, VA_A + 0x1ff000, VA_A + SPAN_2M + 0x1000,
+        VA_A + SPAN_1G,
+    };
 
     /* Written out of order; VA_A + 0x1000 gets a slot but stays none. */
     *slot(e, VA_A + SPAN_1G) = pte_make(20, PTE_P);
@@ -280,7 +282,6 @@ static void test_pt_for_each_visits_non_none_entries_in_order(void **state)
     pt_for_each(&e->pt, &e->phys, VA_A + 0x3000, VA_A + 0x3000, record_visit, &v);
     pt_for_each(&e->pt, &e->phys, VA_A + SPAN_1G, VA_A, record_visit, &v);
     assert_int_equal(v.n, 0);
-
 }
 
 static void test_pt_walk_levels_reports_each_level(void **state)
