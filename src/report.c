@@ -266,10 +266,15 @@ static void json_crash(struct json *j, const struct proc *p)
     json_str(j, "code", ci.code);
     if (ci.is_memory) {
         json_hex(j, "address", ci.addr);
+        if (ci.size != 0)
+            json_int(j, "size", (int)ci.size);
+        else
+            json_null(j, "size");
         json_str(j, "access", crash_access_name(ci.access));
         json_str(j, "cause", fault_cause_text(ci.cause));
     } else {
         json_null(j, "address");
+        json_null(j, "size");
         json_null(j, "access");
         json_str(j, "cause", ci.what);
     }
