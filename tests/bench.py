@@ -18,6 +18,12 @@ What the numbers mean:
                 one first-touch anonymous fault, in microseconds (start-up cancels out).
                 Natively this is the Linux page fault; under vmemu it is the Unicorn TLB
                 miss, vmemu's page walk, fault handler and frame zeroing.
+                (a') the same on frames that are already resident: `faults N R` maps,
+                touches and unmaps N pages R times; rounds after the first reuse the
+                frames the first one freed (vmemu hands freed frames out last-in
+                first-out), so (t(R) - t(1)) / (N * (R - 1)) is the cost of a demand-zero
+                fault without the host's own first-touch fault (plus a share of the
+                mmap/munmap calls).
   compute       (b) `compute ROUNDS` is a tight integer loop over a 1 MiB array that
                 makes no system calls and, once its pages are mapped, no faults. Its
                 vmemu/qemu ratio isolates the cost of running translated code under vmemu
@@ -51,6 +57,7 @@ SELECTED = (
     ("compute", ("20",)),
 )
 FAULTS_SMALL, FAULTS_BIG = 10000, 100000
+RESIDENT_ROUNDS = 21
 COMPUTE_ROUNDS = ("40",)
 
 
@@ -126,6 +133,17 @@ def main():
             continue
         us = (big[name] - small[name]) / (FAULTS_BIG - FAULTS_SMALL) * 1e6
         print("  %-7s %.2f us per fault" % (name, us))
+
+    print("\n(a') demand-zero fault on resident frames: faults %d %d vs faults %d 1"
+          % (FAULTS_SMALL, RESIDENT_ROUNDS, FAULTS_SMALL))
+    once = timed("faults", (str(FAULTS_SMALL), "1"))
+    again = timed("faults", (str(FAULTS_SMALL), str(RESIDENT_ROUNDS)))
+    for name, _ in runners:
+        if not ok(once[name]) or not ok(again[name]):
+            print("  %-7s failed (%s, %s)" % (name, ms(once[name]), ms(again[name])))
+            continue
+        us = (again[name] - once[name]) / (FAULTS_SMALL * (RESIDENT_ROUNDS - 1)) * 1e6
+        print("  %-7s %.2f us per fault (with its share of mmap/munmap)" % (name, us))
 
     print("\n(b) compute %s: translated code with warm TLBs" % COMPUTE_ROUNDS[0])
     t = timed("compute", COMPUTE_ROUNDS)

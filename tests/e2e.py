@@ -81,7 +81,7 @@ FAULT_KEYS = ("minor", "major", "zero_page", "anon", "file_minor", "file_major",
               "cow_reuse", "segv", "sigbus", "stack_grow")
 MINOR_KINDS = ("zero_page", "anon", "file_minor", "cow", "cow_reuse")
 TLB_KEYS = ("hits", "misses", "fills", "invalidations", "flushes", "unicorn_flushes")
-TLB_DETERMINISTIC = ("invalidations", "flushes", "unicorn_flushes")  # see the docstring
+TLB_DETERMINISTIC = ("flushes", "unicorn_flushes")  # see the docstring
 PROC_INT_KEYS = ("pid", "ppid", "exit_status", "peak_rss_pages", "rss_pages",
                  "page_table_pages", "peak_page_table_pages", "peak_vm_pages", "syscalls")
 CRASH_KEYS = ("signal", "code", "address", "access", "cause", "rip", "symbol",
