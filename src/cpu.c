@@ -22,34 +22,37 @@
 #define CPU_NO_INTR    (-1)
 
 struct cpu {
-    uc_engine *uc;           /* the engine */
-    struct vmsys *sys;       /* machine: pool, current mm, flush requests */
-    cpu_syscall_fn syscall;  /* syscall handler */
-    void *syscall_ctx;       /* its argument */
-    bool in_syscall;         /* inside the syscall hook (RIP writes need the -2 quirk) */
-    bool stop_requested;     /* a handler asked to stop the run */
-    bool fault_pending;      /* the fill callback refused an access */
-    int fault_rc;            /* mmu_fill's error for that access */
-    int intr;                /* CPU exception vector seen by the INTR hook, or -1 */
-    bool dm_active;          /* the direct-map window may be filled (code invalidation) */
-    uint64_t flushes;        /* uc_ctl_flush_tlb calls */
-    uc_context *ctx;         /* scratch context for the #DF workaround */
-    long df_offset;          /* offset of old_exception in the context blob, or -1 */
-    size_t ctx_size;         /* uc_context_size() */
-    uc_hook hooks[3];        /* fill, syscall, interrupt */
+    uc_engine *uc;          /* the engine */
+    struct vmsys *sys;      /* machine: pool, current mm, flush requests */
+    cpu_syscall_fn syscall; /* syscall handler */
+    void *syscall_ctx;      /* its argument */
+    bool in_syscall;        /* inside the syscall hook (RIP writes need the -2 quirk) */
+    bool stop_requested;    /* a handler asked to stop the run */
+    bool fault_pending;     /* the fill callback refused an access */
+    int fault_rc;           /* mmu_fill's error for that access */
+    int intr;               /* CPU exception vector seen by the INTR hook, or -1 */
+    bool dm_active;         /* the direct-map window may be filled (code invalidation) */
+    uint64_t flushes;       /* uc_ctl_flush_tlb calls */
+    uc_context *ctx;        /* scratch context for the #DF workaround */
+    long df_offset;         /* offset of old_exception in the context blob, or -1 */
+    size_t ctx_size;        /* uc_context_size() */
+    uc_hook hooks[3];       /* fill, syscall, interrupt */
 };
 
 static const int cpu_uc_regs[CPU_NREGS] = {
-    [CPU_RAX] = UC_X86_REG_RAX, [CPU_RBX] = UC_X86_REG_RBX, [CPU_RCX] = UC_X86_REG_RCX,
-    [CPU_RDX] = UC_X86_REG_RDX, [CPU_RSI] = UC_X86_REG_RSI, [CPU_RDI] = UC_X86_REG_RDI,
-    [CPU_RBP] = UC_X86_REG_RBP, [CPU_RSP] = UC_X86_REG_RSP, [CPU_R8] = UC_X86_REG_R8,
-    [CPU_R9] = UC_X86_REG_R9,   [CPU_R10] = UC_X86_REG_R10, [CPU_R11] = UC_X86_REG_R11,
-    [CPU_R12] = UC_X86_REG_R12, [CPU_R13] = UC_X86_REG_R13, [CPU_R14] = UC_X86_REG_R14,
-    [CPU_R15] = UC_X86_REG_R15, [CPU_RIP] = UC_X86_REG_RIP,
-    [CPU_RFLAGS] = UC_X86_REG_RFLAGS, [CPU_FS_BASE] = UC_X86_REG_FS_BASE,
-    [CPU_GS_BASE] = UC_X86_REG_GS_BASE, [CPU_CS] = UC_X86_REG_CS, [CPU_SS] = UC_X86_REG_SS,
-    [CPU_DS] = UC_X86_REG_DS, [CPU_ES] = UC_X86_REG_ES, [CPU_FS] = UC_X86_REG_FS,
-    [CPU_GS] = UC_X86_REG_GS,
+    [CPU_RAX] = UC_X86_REG_RAX,         [CPU_RBX] = UC_X86_REG_RBX,
+    [CPU_RCX] = UC_X86_REG_RCX,         [CPU_RDX] = UC_X86_REG_RDX,
+    [CPU_RSI] = UC_X86_REG_RSI,         [CPU_RDI] = UC_X86_REG_RDI,
+    [CPU_RBP] = UC_X86_REG_RBP,         [CPU_RSP] = UC_X86_REG_RSP,
+    [CPU_R8] = UC_X86_REG_R8,           [CPU_R9] = UC_X86_REG_R9,
+    [CPU_R10] = UC_X86_REG_R10,         [CPU_R11] = UC_X86_REG_R11,
+    [CPU_R12] = UC_X86_REG_R12,         [CPU_R13] = UC_X86_REG_R13,
+    [CPU_R14] = UC_X86_REG_R14,         [CPU_R15] = UC_X86_REG_R15,
+    [CPU_RIP] = UC_X86_REG_RIP,         [CPU_RFLAGS] = UC_X86_REG_RFLAGS,
+    [CPU_FS_BASE] = UC_X86_REG_FS_BASE, [CPU_GS_BASE] = UC_X86_REG_GS_BASE,
+    [CPU_CS] = UC_X86_REG_CS,           [CPU_SS] = UC_X86_REG_SS,
+    [CPU_DS] = UC_X86_REG_DS,           [CPU_ES] = UC_X86_REG_ES,
+    [CPU_FS] = UC_X86_REG_FS,           [CPU_GS] = UC_X86_REG_GS,
 };
 
 /* Logs a Unicorn error once with what was being done; returns 0 or -EIO. */
@@ -201,15 +204,15 @@ int cpu_create(struct vmsys *sys, struct cpu **out)
         (rc = cpu_check(uc_mem_map_ptr(c->uc, 0, sys->phys.bytes, UC_PROT_ALL, sys->phys.mem),
                         "map frame pool")) < 0)
         goto err;
-    if ((rc = cpu_check(uc_hook_add(c->uc, &c->hooks[0], UC_HOOK_TLB_FILL, (void *)cpu_fill, c,
-                                    1, 0),
-                        "fill hook")) < 0 ||
-        (rc = cpu_check(uc_hook_add(c->uc, &c->hooks[1], UC_HOOK_INSN, (void *)cpu_on_syscall,
-                                    c, 1, 0, UC_X86_INS_SYSCALL),
+    if ((rc = cpu_check(
+             uc_hook_add(c->uc, &c->hooks[0], UC_HOOK_TLB_FILL, (void *)cpu_fill, c, 1, 0),
+             "fill hook")) < 0 ||
+        (rc = cpu_check(uc_hook_add(c->uc, &c->hooks[1], UC_HOOK_INSN, (void *)cpu_on_syscall, c, 1,
+                                    0, UC_X86_INS_SYSCALL),
                         "syscall hook")) < 0 ||
-        (rc = cpu_check(uc_hook_add(c->uc, &c->hooks[2], UC_HOOK_INTR, (void *)cpu_on_intr, c,
-                                    1, 0),
-                        "interrupt hook")) < 0)
+        (rc =
+             cpu_check(uc_hook_add(c->uc, &c->hooks[2], UC_HOOK_INTR, (void *)cpu_on_intr, c, 1, 0),
+                       "interrupt hook")) < 0)
         goto err;
     cpu_find_df_offset(c);
     sys->cpu.flush_tlb = cpu_flush_hook;
@@ -257,10 +260,15 @@ void cpu_request_stop(struct cpu *c)
 static enum cpu_exit_kind cpu_exit_of_intr(int intno)
 {
     switch (intno) {
-    case 0: return CPU_EXIT_DIVIDE; /* #DE */
-    case 1: case 3: return CPU_EXIT_TRAP; /* #DB, #BP */
-    case 6: return CPU_EXIT_ILLEGAL; /* #UD */
-    default: return CPU_EXIT_EXCEPTION;
+    case 0:
+        return CPU_EXIT_DIVIDE; /* #DE */
+    case 1:
+    case 3:
+        return CPU_EXIT_TRAP; /* #DB, #BP */
+    case 6:
+        return CPU_EXIT_ILLEGAL; /* #UD */
+    default:
+        return CPU_EXIT_EXCEPTION;
     }
 }
 
@@ -321,9 +329,8 @@ void cpu_set(struct cpu *c, enum cpu_reg reg, uint64_t value)
 void cpu_reset_regs(struct cpu *c, gva_t entry, gva_t sp)
 {
     static const enum cpu_reg zeroed[] = {
-        CPU_RAX, CPU_RBX, CPU_RCX, CPU_RDX, CPU_RSI, CPU_RDI, CPU_RBP, CPU_R8,
-        CPU_R9, CPU_R10, CPU_R11, CPU_R12, CPU_R13, CPU_R14, CPU_R15, CPU_FS_BASE,
-        CPU_GS_BASE,
+        CPU_RAX, CPU_RBX, CPU_RCX, CPU_RDX, CPU_RSI, CPU_RDI, CPU_RBP,     CPU_R8,      CPU_R9,
+        CPU_R10, CPU_R11, CPU_R12, CPU_R13, CPU_R14, CPU_R15, CPU_FS_BASE, CPU_GS_BASE,
     };
     bool in = c->in_syscall;
     c->in_syscall = false;

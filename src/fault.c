@@ -24,27 +24,37 @@ enum fault_class {
 
 /* Arguments of one fault (Linux's struct vm_fault). */
 struct fault {
-    struct mm *mm;       /* address space */
-    struct vma *vma;     /* area containing va */
-    gva_t va;            /* page-aligned faulting address */
-    enum access access;  /* read, write or fetch */
-    pte_t *ptep;         /* leaf PTE slot */
+    struct mm *mm;      /* address space */
+    struct vma *vma;    /* area containing va */
+    gva_t va;           /* page-aligned faulting address */
+    enum access access; /* read, write or fetch */
+    pte_t *ptep;        /* leaf PTE slot */
 };
 
 /* Words for a fault cause. */
 const char *fault_cause_text(enum fault_cause cause)
 {
     switch (cause) {
-    case CAUSE_NONE: return "no fault";
-    case CAUSE_NULL: return "NULL pointer dereference";
-    case CAUSE_UNMAPPED: return "address not mapped";
-    case CAUSE_STACK_GUARD: return "stack overflow: beyond the stack limit";
-    case CAUSE_WRITE_RO: return "write to read-only memory";
-    case CAUSE_EXEC_NX: return "execute of non-executable memory";
-    case CAUSE_READ_NONE: return "access to PROT_NONE memory";
-    case CAUSE_NONCANONICAL: return "address outside user space";
-    case CAUSE_BEYOND_FILE: return "access beyond the end of the mapped file";
-    case CAUSE_OOM: return "out of memory";
+    case CAUSE_NONE:
+        return "no fault";
+    case CAUSE_NULL:
+        return "NULL pointer dereference";
+    case CAUSE_UNMAPPED:
+        return "address not mapped";
+    case CAUSE_STACK_GUARD:
+        return "stack overflow: beyond the stack limit";
+    case CAUSE_WRITE_RO:
+        return "write to read-only memory";
+    case CAUSE_EXEC_NX:
+        return "execute of non-executable memory";
+    case CAUSE_READ_NONE:
+        return "access to PROT_NONE memory";
+    case CAUSE_NONCANONICAL:
+        return "address outside user space";
+    case CAUSE_BEYOND_FILE:
+        return "access beyond the end of the mapped file";
+    case CAUSE_OOM:
+        return "out of memory";
     }
     return "unknown";
 }
@@ -299,13 +309,32 @@ static void fault_count(struct mm *mm, enum fault_class cls)
 {
     struct fault_stats *s = &mm->stats.faults;
     switch (cls) {
-    case FC_ZERO_PAGE: s->zero_page++; s->minor++; break;
-    case FC_ANON: s->anon++; s->minor++; break;
-    case FC_FILE_MINOR: s->file_minor++; s->minor++; break;
-    case FC_FILE_MAJOR: s->file_major++; s->major++; break;
-    case FC_COW: s->cow++; s->minor++; break;
-    case FC_COW_REUSE: s->cow_reuse++; s->minor++; break;
-    case FC_NONE: break;
+    case FC_ZERO_PAGE:
+        s->zero_page++;
+        s->minor++;
+        break;
+    case FC_ANON:
+        s->anon++;
+        s->minor++;
+        break;
+    case FC_FILE_MINOR:
+        s->file_minor++;
+        s->minor++;
+        break;
+    case FC_FILE_MAJOR:
+        s->file_major++;
+        s->major++;
+        break;
+    case FC_COW:
+        s->cow++;
+        s->minor++;
+        break;
+    case FC_COW_REUSE:
+        s->cow_reuse++;
+        s->minor++;
+        break;
+    case FC_NONE:
+        break;
     }
 }
 

@@ -24,35 +24,42 @@ extern char **environ;
 
 /* Everything the command line says. */
 struct cli {
-    uint64_t mem;          /* --mem */
-    unsigned tlb_entries;  /* --tlb */
-    unsigned tlb_ways;     /* --tlb */
-    bool stats;            /* --stats */
-    const char *report;    /* --report FILE */
-    bool trace;            /* --trace */
-    bool maps;             /* --maps */
-    char **argv;           /* program and its arguments */
+    uint64_t mem;         /* --mem */
+    unsigned tlb_entries; /* --tlb */
+    unsigned tlb_ways;    /* --tlb */
+    bool stats;           /* --stats */
+    const char *report;   /* --report FILE */
+    bool trace;           /* --trace */
+    bool maps;            /* --maps */
+    char **argv;          /* program and its arguments */
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: vmemu [OPTIONS] PROGRAM [ARGS...]\n"
-            "Runs a static x86-64 Linux program on vmemu's own virtual-memory system.\n"
-            "  --mem SIZE       frame pool size, K/M/G suffixes (default 4G)\n"
-            "  --tlb E[xW]      vmemu TLB: E entries, W ways (default 64x4)\n"
-            "  --stats          print a fault and memory summary on stderr at exit\n"
-            "  --report FILE    write the JSON report to FILE at exit\n"
-            "  --trace          print each syscall on stderr, strace-style\n"
-            "  --maps           print the memory map on stderr at exit\n"
-            "  --help, --version\n");
+    fprintf(out, "usage: vmemu [OPTIONS] PROGRAM [ARGS...]\n"
+                 "Runs a static x86-64 Linux program on vmemu's own virtual-memory system.\n"
+                 "  --mem SIZE       frame pool size, K/M/G suffixes (default 4G)\n"
+                 "  --tlb E[xW]      vmemu TLB: E entries, W ways (default 64x4)\n"
+                 "  --stats          print a fault and memory summary on stderr at exit\n"
+                 "  --report FILE    write the JSON report to FILE at exit\n"
+                 "  --trace          print each syscall on stderr, strace-style\n"
+                 "  --maps           print the memory map on stderr at exit\n"
+                 "  --help, --version\n");
 }
 
 /* Parses argv into cli. Returns 0, 1 (help/version printed) or -EINVAL (message printed). */
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
-    enum { OPT_MEM = 256, OPT_TLB, OPT_STATS, OPT_REPORT, OPT_TRACE, OPT_MAPS, OPT_HELP,
-           OPT_VERSION };
+    enum {
+        OPT_MEM = 256,
+        OPT_TLB,
+        OPT_STATS,
+        OPT_REPORT,
+        OPT_TRACE,
+        OPT_MAPS,
+        OPT_HELP,
+        OPT_VERSION
+    };
     static const struct option opts[] = {
         {"mem", required_argument, NULL, OPT_MEM},
         {"tlb", required_argument, NULL, OPT_TLB},
@@ -65,31 +72,47 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {NULL, 0, NULL, 0},
     };
     int c;
-    *cli = (struct cli){.mem = DEFAULT_MEM, .tlb_entries = DEFAULT_TLB,
-                        .tlb_ways = DEFAULT_TLB_WAYS};
+    *cli =
+        (struct cli){.mem = DEFAULT_MEM, .tlb_entries = DEFAULT_TLB, .tlb_ways = DEFAULT_TLB_WAYS};
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
         case OPT_MEM:
             if (parse_size(optarg, &cli->mem) < 0 || cli->mem < (64ULL << 10)) {
-                fprintf(stderr, "vmemu: --mem %s: expected a size of at least 64K "
-                                "such as 256M or 4G\n", optarg);
+                fprintf(stderr,
+                        "vmemu: --mem %s: expected a size of at least 64K "
+                        "such as 256M or 4G\n",
+                        optarg);
                 return -EINVAL;
             }
             break;
         case OPT_TLB:
             if (tlb_parse_geometry(optarg, &cli->tlb_entries, &cli->tlb_ways) < 0) {
-                fprintf(stderr, "vmemu: --tlb %s: expected ENTRIES or ENTRIESxWAYS, powers of "
-                                "two, such as 64x4\n", optarg);
+                fprintf(stderr,
+                        "vmemu: --tlb %s: expected ENTRIES or ENTRIESxWAYS, powers of "
+                        "two, such as 64x4\n",
+                        optarg);
                 return -EINVAL;
             }
             break;
-        case OPT_STATS: cli->stats = true; break;
-        case OPT_REPORT: cli->report = optarg; break;
-        case OPT_TRACE: cli->trace = true; break;
-        case OPT_MAPS: cli->maps = true; break;
-        case OPT_HELP: usage(stdout); return 1;
-        case OPT_VERSION: printf("vmemu " VMEMU_VERSION "\n"); return 1;
+        case OPT_STATS:
+            cli->stats = true;
+            break;
+        case OPT_REPORT:
+            cli->report = optarg;
+            break;
+        case OPT_TRACE:
+            cli->trace = true;
+            break;
+        case OPT_MAPS:
+            cli->maps = true;
+            break;
+        case OPT_HELP:
+            usage(stdout);
+            return 1;
+        case OPT_VERSION:
+            printf("vmemu " VMEMU_VERSION "\n");
+            return 1;
         default:
             fprintf(stderr, "vmemu: unknown option %s (see vmemu --help)\n", argv[optind - 1]);
             return -EINVAL;

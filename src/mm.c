@@ -82,7 +82,7 @@ static bool pte_is_downgrade(pte_t old, pte_t new)
     pte_t lost = old & ~new;
     if (lost & (PTE_RW | PTE_US | PTE_A | PTE_D))
         return true;
-    return (new & PTE_NX) && !(old & PTE_NX);
+    return (new &PTE_NX) && !(old & PTE_NX);
 }
 
 /* Changes the PTE for va to `new` and invalidates vmemu's TLB entry and the CPU's TLB when
@@ -170,8 +170,8 @@ uint64_t mm_vm_pages(const struct mm *mm)
 
 static bool range_ok(gva_t start, uint64_t len)
 {
-    return (start & ~PAGE_MASK) == 0 && (len & ~PAGE_MASK) == 0 && len > 0 &&
-           start < USER_VA_END && len <= USER_VA_END - start;
+    return (start & ~PAGE_MASK) == 0 && (len & ~PAGE_MASK) == 0 && len > 0 && start < USER_VA_END &&
+           len <= USER_VA_END - start;
 }
 
 /* Unmaps [start, start+len): releases the pages, removes the areas and frees the page
@@ -237,8 +237,8 @@ static uint64_t prot_pte_bits(uint32_t prot, pte_t pte)
 }
 
 struct protect_ctx {
-    struct mm *mm;   /* address space */
-    uint32_t prot;   /* new protection */
+    struct mm *mm; /* address space */
+    uint32_t prot; /* new protection */
 };
 
 static void protect_cb(void *ctx, gva_t va, pte_t *ptep)

@@ -172,8 +172,7 @@ int64_t vfile_size(const struct vfile *f)
 /* The cached frame of (f, index), or 0. */
 pfn_t pagecache_find(const struct pagecache *pc, const struct vfile *f, uint64_t index)
 {
-    for (struct pc_entry *e = pc->buckets[pc_hash(f, index) & (pc->nbuckets - 1)]; e;
-         e = e->next)
+    for (struct pc_entry *e = pc->buckets[pc_hash(f, index) & (pc->nbuckets - 1)]; e; e = e->next)
         if (e->file == f && e->index == index)
             return e->pfn;
     return 0;
@@ -215,8 +214,7 @@ int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t 
     uint8_t *dst = phys_hva(pc->phys, pfn);
     size_t done = 0;
     while (done < PAGE_SIZE) {
-        ssize_t n = pread(f->fd, dst + done, PAGE_SIZE - done,
-                          (off_t)(index * PAGE_SIZE + done));
+        ssize_t n = pread(f->fd, dst + done, PAGE_SIZE - done, (off_t)(index * PAGE_SIZE + done));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {

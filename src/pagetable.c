@@ -9,8 +9,8 @@
 
 #include "vmemu/phys.h"
 
-#define PT_LEVELS  4
-#define PT_ENTRIES 512
+#define PT_LEVELS    4
+#define PT_ENTRIES   512
 #define PT_DIR_FLAGS (PTE_P | PTE_RW | PTE_US)
 
 static unsigned level_index(gva_t va, int level)
@@ -132,9 +132,9 @@ void pt_prune(struct pt *pt, struct phys *phys, gva_t start, gva_t end)
         prune_level(pt, phys, pt->root, 0, 0, start, end);
 }
 
-static void for_each_level(const struct pt *pt, const struct phys *phys, pfn_t table,
-                           int level, gva_t base, gva_t start, gva_t end,
-                           void (*fn)(void *, gva_t, pte_t *), void *ctx)
+static void for_each_level(const struct pt *pt, const struct phys *phys, pfn_t table, int level,
+                           gva_t base, gva_t start, gva_t end, void (*fn)(void *, gva_t, pte_t *),
+                           void *ctx)
 {
     pte_t *t = table_of(phys, table);
     uint64_t child_span = level_span(level) / PT_ENTRIES;

@@ -15,7 +15,6 @@
 #include "vmemu/fault.h"
 #include "vmemu/util.h"
 
-
 #define JSON_MAX_DEPTH 8                              /* deepest nesting the report writes */
 #define KIB_PER_PAGE   ((uint64_t)(PAGE_SIZE / 1024)) /* KiB in one page */
 

@@ -101,12 +101,18 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
 static int run_fatal_signal(const struct proc *p, const struct cpu_exit *ex)
 {
     switch (ex->kind) {
-    case CPU_EXIT_FAULT: return p->mm->last_fault.signo;
-    case CPU_EXIT_OOM: return SIGKILL;
-    case CPU_EXIT_ILLEGAL: return SIGILL;
-    case CPU_EXIT_DIVIDE: return SIGFPE;
-    case CPU_EXIT_TRAP: return SIGTRAP;
-    default: return SIGSEGV;
+    case CPU_EXIT_FAULT:
+        return p->mm->last_fault.signo;
+    case CPU_EXIT_OOM:
+        return SIGKILL;
+    case CPU_EXIT_ILLEGAL:
+        return SIGILL;
+    case CPU_EXIT_DIVIDE:
+        return SIGFPE;
+    case CPU_EXIT_TRAP:
+        return SIGTRAP;
+    default:
+        return SIGSEGV;
     }
 }
 

@@ -45,8 +45,8 @@ static int user_walk(struct mm *mm, gva_t va, size_t n, enum access access,
 }
 
 struct copy_ctx {
-    uint8_t *host;       /* host cursor */
-    const uint8_t *src;  /* host source cursor (copy_to_user) */
+    uint8_t *host;      /* host cursor */
+    const uint8_t *src; /* host source cursor (copy_to_user) */
 };
 
 static int from_fn(void *ctx, uint8_t *hva, size_t len)
@@ -91,9 +91,9 @@ int clear_user(struct mm *mm, gva_t dst, size_t n)
 }
 
 struct str_ctx {
-    char *dst;   /* host buffer */
-    size_t max;  /* its size */
-    size_t len;  /* bytes copied so far */
+    char *dst;  /* host buffer */
+    size_t max; /* its size */
+    size_t len; /* bytes copied so far */
 };
 
 static int str_fn(void *ctx, uint8_t *hva, size_t len)

@@ -34,7 +34,7 @@ struct syscall_desc {
 };
 
 /* One table entry, indexed by syscall number. */
-#define SYSCALL_DESC(nr, name_, nargs_, ret_, a1, a2, a3, a4, a5, a6)                                         \
+#define SYSCALL_DESC(nr, name_, nargs_, ret_, a1, a2, a3, a4, a5, a6)                              \
     [nr] = {.name = #name_,                                                                        \
             .fn = sys_##name_,                                                                     \
             .nargs = nargs_,                                                                       \

@@ -96,15 +96,8 @@ int sys_dirfd_to_host(struct proc *p, int dirfd, const char *path)
     return fd_host(p->fds, dirfd);
 }
 
-/* A guest path and the host dirfd it is resolved from, for the *at() handlers. */
-struct at_path {
-    char buf[LINUX_PATH_MAX]; /* the guest's string */
-    const char *host;         /* what the host is given (buf, or p->exe) */
-    int dirfd;                /* host dirfd or AT_FDCWD */
-};
-
 /* Reads path va relative to guest dirfd. Returns 0, -EFAULT, -ENAMETOOLONG or -EBADF. */
-static int at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap)
+int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap)
 {
     int err = sys_path_from_user(p, va, ap->buf);
     if (err < 0)
@@ -348,7 +341,7 @@ SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
 static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned mode)
 {
     struct at_path ap;
-    int err = at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
     int host = openat(ap.dirfd, ap.host, flags | O_CLOEXEC, mode & 07777);
@@ -538,7 +531,7 @@ static long do_access(struct proc *p, int dirfd, gva_t path, int mode, int flags
     if ((flags & ~(LINUX_AT_EACCESS | LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
         return -EINVAL;
     struct at_path ap;
-    int err = at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
     return host_result(faccessat(ap.dirfd, ap.host, mode, flags));
@@ -593,7 +586,7 @@ SYSCALL_DEFINE1(fchdir, int, fd)
 static long do_mkdir(struct proc *p, int dirfd, gva_t path, unsigned mode)
 {
     struct at_path ap;
-    int err = at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
     return host_result(mkdirat(ap.dirfd, ap.buf, mode & 07777));
@@ -614,7 +607,7 @@ static long do_unlink(struct proc *p, int dirfd, gva_t path, int flags)
     if ((flags & ~LINUX_AT_REMOVEDIR) != 0)
         return -EINVAL;
     struct at_path ap;
-    int err = at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
     return host_result(unlinkat(ap.dirfd, ap.buf, flags));
@@ -820,7 +813,7 @@ SYSCALL_DEFINE2(flock, int, fd, int, op)
 static long do_chmod(struct proc *p, int dirfd, gva_t path, unsigned mode)
 {
     struct at_path ap;
-    int err = at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
     return host_result(fchmodat(ap.dirfd, ap.buf, mode & 07777, 0));
@@ -847,7 +840,7 @@ static long do_chown(struct proc *p, int dirfd, gva_t path, uint32_t uid, uint32
     if ((flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
         return -EINVAL;
     struct at_path ap;
-    int err = at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
     return host_result(fchownat(ap.dirfd, ap.buf, uid, gid, flags));
@@ -902,7 +895,7 @@ SYSCALL_DEFINE4(utimensat, int, dirfd, gva_t, path, gva_t, times, int, flags)
         return host < 0 ? host : host_result(futimens(host, tsp));
     }
     struct at_path ap;
-    int err = at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
     return host_result(utimensat(ap.dirfd, ap.buf, tsp, flags));

@@ -65,8 +65,7 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
 
     if (len == 0 || (off & ~PAGE_MASK))
         return -EINVAL;
-    if (type != LINUX_MAP_SHARED && type != LINUX_MAP_PRIVATE &&
-        type != LINUX_MAP_SHARED_VALIDATE)
+    if (type != LINUX_MAP_SHARED && type != LINUX_MAP_PRIVATE && type != LINUX_MAP_SHARED_VALIDATE)
         return -EINVAL;
     if (prot & ~(uint64_t)(LINUX_PROT_MASK | LINUX_PROT_GROWS))
         return -EINVAL;
@@ -94,7 +93,8 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
 
     if (!anon && (rc = mmap_file(p, fd, shared, (uint32_t)prot, &file, &anon)) < 0)
         return rc;
-    uint32_t vflags = (shared ? VM_SHARED : 0) | ((flags & LINUX_MAP_GROWSDOWN) ? VM_GROWSDOWN : 0) |
+    uint32_t vflags = (shared ? VM_SHARED : 0) |
+                      ((flags & LINUX_MAP_GROWSDOWN) ? VM_GROWSDOWN : 0) |
                       ((flags & LINUX_MAP_NORESERVE) ? VM_NORESERVE : 0);
     rc = mm_map(p->mm, start, len, (uint32_t)prot, vflags, file ? VMA_FILE : VMA_ANON, file,
                 file ? off : 0, file ? UINT64_MAX : 0);
@@ -156,11 +156,21 @@ SYSCALL_DEFINE3(madvise, gva_t, addr, uint64_t, len, int, advice)
     if (addr & ~PAGE_MASK)
         return -EINVAL;
     switch (advice) {
-    case LINUX_MADV_NORMAL: case LINUX_MADV_RANDOM: case LINUX_MADV_SEQUENTIAL:
-    case LINUX_MADV_WILLNEED: case LINUX_MADV_DONTNEED: case LINUX_MADV_FREE:
-    case LINUX_MADV_REMOVE: case LINUX_MADV_DONTFORK: case LINUX_MADV_DOFORK:
-    case LINUX_MADV_MERGEABLE: case LINUX_MADV_UNMERGEABLE: case LINUX_MADV_HUGEPAGE:
-    case LINUX_MADV_NOHUGEPAGE: case LINUX_MADV_DONTDUMP: case LINUX_MADV_DODUMP:
+    case LINUX_MADV_NORMAL:
+    case LINUX_MADV_RANDOM:
+    case LINUX_MADV_SEQUENTIAL:
+    case LINUX_MADV_WILLNEED:
+    case LINUX_MADV_DONTNEED:
+    case LINUX_MADV_FREE:
+    case LINUX_MADV_REMOVE:
+    case LINUX_MADV_DONTFORK:
+    case LINUX_MADV_DOFORK:
+    case LINUX_MADV_MERGEABLE:
+    case LINUX_MADV_UNMERGEABLE:
+    case LINUX_MADV_HUGEPAGE:
+    case LINUX_MADV_NOHUGEPAGE:
+    case LINUX_MADV_DONTDUMP:
+    case LINUX_MADV_DODUMP:
         break;
     default:
         return -EINVAL;

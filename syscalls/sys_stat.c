@@ -43,16 +43,12 @@ static long do_fstatat(struct proc *p, int dirfd, gva_t path, gva_t buf, int fla
 {
     if ((flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH | LINUX_AT_NO_AUTOMOUNT)) != 0)
         return -EINVAL;
-    char name[LINUX_PATH_MAX];
-    int err = sys_path_from_user(p, path, name);
+    struct at_path ap;
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
-    const char *host_path = sys_path_to_host(p, name);
-    int hostdir = sys_dirfd_to_host(p, dirfd, host_path);
-    if (hostdir == -EBADF)
-        return -EBADF;
     struct stat st;
-    if (fstatat(hostdir, host_path, &st, flags) < 0)
+    if (fstatat(ap.dirfd, ap.host, &st, flags) < 0)
         return -errno;
     return stat_copy_out(p, &st, buf);
 }
@@ -118,16 +114,12 @@ static void statx_to_linux(const struct statx *sx, struct linux_statx *lx)
  * host's glibc falls back to fstatat on kernels without statx. */
 SYSCALL_DEFINE5(statx, int, dirfd, gva_t, path, int, flags, unsigned, mask, gva_t, buf)
 {
-    char name[LINUX_PATH_MAX];
-    int err = sys_path_from_user(p, path, name);
+    struct at_path ap;
+    int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
-    const char *host_path = sys_path_to_host(p, name);
-    int hostdir = sys_dirfd_to_host(p, dirfd, host_path);
-    if (hostdir == -EBADF)
-        return -EBADF;
     struct statx sx;
-    if (statx(hostdir, host_path, flags, mask, &sx) < 0)
+    if (statx(ap.dirfd, ap.host, flags, mask, &sx) < 0)
         return -errno;
     struct linux_statx lx;
     statx_to_linux(&sx, &lx);

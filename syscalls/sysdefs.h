@@ -6,6 +6,7 @@
 
 #include <errno.h>
 
+#include "linux_abi.h"
 #include "table.h"
 #include "vmemu/proc.h"
 #include "vmemu/uaccess.h"
@@ -31,73 +32,76 @@ size_t sys_copy_to_user_partial(struct mm *mm, uint64_t dst, const void *src, si
  * bytes copied before the first page that could not be read. */
 size_t sys_copy_from_user_partial(struct mm *mm, void *dst, uint64_t src, size_t n);
 
+/* A guest path and the host dirfd it is resolved from, for the *at() handlers. */
+struct at_path {
+    char buf[LINUX_PATH_MAX]; /* the guest's string */
+    const char *host;         /* what the host is given (buf, or p->exe) */
+    int dirfd;                /* host dirfd or AT_FDCWD */
+};
+
+/* Reads guest path va relative to guest dirfd into *ap. Returns 0, -EFAULT,
+ * -ENAMETOOLONG or -EBADF. */
+int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap);
+
 #define SYSCALL_UNUSED __attribute__((unused))
 
-#define SYSCALL_DEFINE0(name)                                                  \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED);                  \
-    long sys_##name(struct proc *p, const uint64_t *a)                         \
-    {                                                                          \
-        (void)a;                                                               \
-        return do_sys_##name(p);                                               \
-    }                                                                          \
+#define SYSCALL_DEFINE0(name)                                                                      \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED);                                      \
+    long sys_##name(struct proc *p, const uint64_t *a)                                             \
+    {                                                                                              \
+        (void)a;                                                                                   \
+        return do_sys_##name(p);                                                                   \
+    }                                                                                              \
     static long do_sys_##name(struct proc *p SYSCALL_UNUSED)
 
-#define SYSCALL_DEFINE1(name, t1, a1)                                          \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1);           \
-    long sys_##name(struct proc *p, const uint64_t *a)                         \
-    {                                                                          \
-        return do_sys_##name(p, (t1)a[0]);                                     \
-    }                                                                          \
+#define SYSCALL_DEFINE1(name, t1, a1)                                                              \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1);                               \
+    long sys_##name(struct proc *p, const uint64_t *a)                                             \
+    {                                                                                              \
+        return do_sys_##name(p, (t1)a[0]);                                                         \
+    }                                                                                              \
     static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1)
 
-#define SYSCALL_DEFINE2(name, t1, a1, t2, a2)                                  \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2);    \
-    long sys_##name(struct proc *p, const uint64_t *a)                         \
-    {                                                                          \
-        return do_sys_##name(p, (t1)a[0], (t2)a[1]);                           \
-    }                                                                          \
+#define SYSCALL_DEFINE2(name, t1, a1, t2, a2)                                                      \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2);                        \
+    long sys_##name(struct proc *p, const uint64_t *a)                                             \
+    {                                                                                              \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1]);                                               \
+    }                                                                                              \
     static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2)
 
-#define SYSCALL_DEFINE3(name, t1, a1, t2, a2, t3, a3)                          \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
-                              t3 a3);                                          \
-    long sys_##name(struct proc *p, const uint64_t *a)                         \
-    {                                                                          \
-        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2]);                 \
-    }                                                                          \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
-                              t3 a3)
+#define SYSCALL_DEFINE3(name, t1, a1, t2, a2, t3, a3)                                              \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2, t3 a3);                 \
+    long sys_##name(struct proc *p, const uint64_t *a)                                             \
+    {                                                                                              \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2]);                                     \
+    }                                                                                              \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2, t3 a3)
 
-#define SYSCALL_DEFINE4(name, t1, a1, t2, a2, t3, a3, t4, a4)                  \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
-                              t3 a3, t4 a4);                                   \
-    long sys_##name(struct proc *p, const uint64_t *a)                         \
-    {                                                                          \
-        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3]);       \
-    }                                                                          \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
-                              t3 a3, t4 a4)
+#define SYSCALL_DEFINE4(name, t1, a1, t2, a2, t3, a3, t4, a4)                                      \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2, t3 a3, t4 a4);          \
+    long sys_##name(struct proc *p, const uint64_t *a)                                             \
+    {                                                                                              \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3]);                           \
+    }                                                                                              \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2, t3 a3, t4 a4)
 
-#define SYSCALL_DEFINE5(name, t1, a1, t2, a2, t3, a3, t4, a4, t5, a5)          \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
-                              t3 a3, t4 a4, t5 a5);                            \
-    long sys_##name(struct proc *p, const uint64_t *a)                         \
-    {                                                                          \
-        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3],        \
-                             (t5)a[4]);                                        \
-    }                                                                          \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
-                              t3 a3, t4 a4, t5 a5)
+#define SYSCALL_DEFINE5(name, t1, a1, t2, a2, t3, a3, t4, a4, t5, a5)                              \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2, t3 a3, t4 a4, t5 a5);   \
+    long sys_##name(struct proc *p, const uint64_t *a)                                             \
+    {                                                                                              \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3], (t5)a[4]);                 \
+    }                                                                                              \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2, t3 a3, t4 a4, t5 a5)
 
-#define SYSCALL_DEFINE6(name, t1, a1, t2, a2, t3, a3, t4, a4, t5, a5, t6, a6)  \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
-                              t3 a3, t4 a4, t5 a5, t6 a6);                     \
-    long sys_##name(struct proc *p, const uint64_t *a)                         \
-    {                                                                          \
-        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3],        \
-                             (t5)a[4], (t6)a[5]);                              \
-    }                                                                          \
-    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2,     \
-                              t3 a3, t4 a4, t5 a5, t6 a6)
+#define SYSCALL_DEFINE6(name, t1, a1, t2, a2, t3, a3, t4, a4, t5, a5, t6, a6)                      \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2, t3 a3, t4 a4, t5 a5,    \
+                              t6 a6);                                                              \
+    long sys_##name(struct proc *p, const uint64_t *a)                                             \
+    {                                                                                              \
+        return do_sys_##name(p, (t1)a[0], (t2)a[1], (t3)a[2], (t4)a[3], (t5)a[4], (t6)a[5]);       \
+    }                                                                                              \
+    static long do_sys_##name(struct proc *p SYSCALL_UNUSED, t1 a1, t2 a2, t3 a3, t4 a4, t5 a5,    \
+                              t6 a6)
 
 #endif

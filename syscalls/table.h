@@ -8,6 +8,7 @@
 #ifndef VMEMU_SYSCALL_TABLE_H
 #define VMEMU_SYSCALL_TABLE_H
 
+/* clang-format off */
 #define SYSCALL_TABLE(X)                                                       \
     X(0, read, 3, I, F, P, U, N, N, N)                                         \
     X(1, write, 3, I, F, P, U, N, N, N)                                        \
@@ -110,5 +111,7 @@
     X(332, statx, 5, I, F, S, H, H, P, N)                                      \
     X(334, rseq, 4, I, P, U, H, H, N, N)                                       \
     X(439, faccessat2, 4, I, F, S, H, H, N, N)
+
+/* clang-format on */
 
 #endif

@@ -9,24 +9,46 @@ struct cpu;
 
 /* General registers, in the order of Linux's user_regs_struct where it matters. */
 enum cpu_reg {
-    CPU_RAX, CPU_RBX, CPU_RCX, CPU_RDX, CPU_RSI, CPU_RDI, CPU_RBP, CPU_RSP,
-    CPU_R8, CPU_R9, CPU_R10, CPU_R11, CPU_R12, CPU_R13, CPU_R14, CPU_R15,
-    CPU_RIP, CPU_RFLAGS, CPU_FS_BASE, CPU_GS_BASE,
-    CPU_CS, CPU_SS, CPU_DS, CPU_ES, CPU_FS, CPU_GS,
+    CPU_RAX,
+    CPU_RBX,
+    CPU_RCX,
+    CPU_RDX,
+    CPU_RSI,
+    CPU_RDI,
+    CPU_RBP,
+    CPU_RSP,
+    CPU_R8,
+    CPU_R9,
+    CPU_R10,
+    CPU_R11,
+    CPU_R12,
+    CPU_R13,
+    CPU_R14,
+    CPU_R15,
+    CPU_RIP,
+    CPU_RFLAGS,
+    CPU_FS_BASE,
+    CPU_GS_BASE,
+    CPU_CS,
+    CPU_SS,
+    CPU_DS,
+    CPU_ES,
+    CPU_FS,
+    CPU_GS,
     CPU_NREGS
 };
 
 /* Why cpu_run() returned. */
 enum cpu_exit_kind {
-    CPU_EXIT_STOP = 0, /* a syscall handler asked to stop (exit, exec, ...) */
-    CPU_EXIT_FAULT,    /* a memory access failed: mm->last_fault says what and why */
-    CPU_EXIT_OOM,      /* a fault needed a frame and none was left */
-    CPU_EXIT_ILLEGAL,  /* invalid instruction (SIGILL) */
-    CPU_EXIT_DIVIDE,   /* divide error (SIGFPE) */
-    CPU_EXIT_TRAP,     /* int3 or debug trap (SIGTRAP) */
-    CPU_EXIT_EXCEPTION,/* another CPU exception: intno says which (SIGSEGV) */
-    CPU_EXIT_PRIV,     /* hlt or the run ended without a reason: privileged instruction */
-    CPU_EXIT_ERROR,    /* Unicorn failed */
+    CPU_EXIT_STOP = 0,  /* a syscall handler asked to stop (exit, exec, ...) */
+    CPU_EXIT_FAULT,     /* a memory access failed: mm->last_fault says what and why */
+    CPU_EXIT_OOM,       /* a fault needed a frame and none was left */
+    CPU_EXIT_ILLEGAL,   /* invalid instruction (SIGILL) */
+    CPU_EXIT_DIVIDE,    /* divide error (SIGFPE) */
+    CPU_EXIT_TRAP,      /* int3 or debug trap (SIGTRAP) */
+    CPU_EXIT_EXCEPTION, /* another CPU exception: intno says which (SIGSEGV) */
+    CPU_EXIT_PRIV,      /* hlt or the run ended without a reason: privileged instruction */
+    CPU_EXIT_ERROR,     /* Unicorn failed */
 };
 
 struct cpu_exit {

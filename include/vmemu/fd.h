@@ -8,9 +8,9 @@
 #define FD_MAX 1024 /* RLIMIT_NOFILE */
 
 struct fd_entry {
-    int hostfd;    /* host descriptor; -1 = slot free */
-    bool cloexec;  /* O_CLOEXEC / FD_CLOEXEC */
-    char *path;    /* path the guest opened it with, or NULL (for /proc/self/fd) */
+    int hostfd;   /* host descriptor; -1 = slot free */
+    bool cloexec; /* O_CLOEXEC / FD_CLOEXEC */
+    char *path;   /* path the guest opened it with, or NULL (for /proc/self/fd) */
 };
 
 struct fdtable {

@@ -28,42 +28,42 @@ struct fault_stats {
 /* Why an access failed, for the crash report. */
 enum fault_cause {
     CAUSE_NONE = 0,
-    CAUSE_NULL,          /* address in the first 64 KiB with nothing mapped */
-    CAUSE_UNMAPPED,      /* no area contains the address */
-    CAUSE_STACK_GUARD,   /* just below the stack, beyond what it may grow */
-    CAUSE_WRITE_RO,      /* write to an area without write permission */
-    CAUSE_EXEC_NX,       /* instruction fetch from an area without exec permission */
-    CAUSE_READ_NONE,     /* read of an area without read permission (PROT_NONE) */
-    CAUSE_NONCANONICAL,  /* address outside user space */
-    CAUSE_BEYOND_FILE,   /* SIGBUS: page entirely past the end of the mapped file */
-    CAUSE_OOM,           /* no frame left */
+    CAUSE_NULL,         /* address in the first 64 KiB with nothing mapped */
+    CAUSE_UNMAPPED,     /* no area contains the address */
+    CAUSE_STACK_GUARD,  /* just below the stack, beyond what it may grow */
+    CAUSE_WRITE_RO,     /* write to an area without write permission */
+    CAUSE_EXEC_NX,      /* instruction fetch from an area without exec permission */
+    CAUSE_READ_NONE,    /* read of an area without read permission (PROT_NONE) */
+    CAUSE_NONCANONICAL, /* address outside user space */
+    CAUSE_BEYOND_FILE,  /* SIGBUS: page entirely past the end of the mapped file */
+    CAUSE_OOM,          /* no frame left */
 };
 
 /* The last failed access of an address space. */
 struct fault_info {
-    gva_t va;              /* faulting address (page-aligned when only the page is known) */
-    enum access access;    /* read, write or fetch */
-    int signo;             /* SIGSEGV, SIGBUS or SIGKILL (out of memory) */
-    int code;              /* si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR */
+    gva_t va;           /* faulting address (page-aligned when only the page is known) */
+    enum access access; /* read, write or fetch */
+    int signo;          /* SIGSEGV, SIGBUS or SIGKILL (out of memory) */
+    int code;           /* si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR */
     enum fault_cause cause;
 };
 
 /* Callbacks into the CPU, set by whoever owns it (NULL in unit tests). */
 struct vmsys_cpu_ops {
-    void (*flush_tlb)(void *ctx);                /* drop every cached translation */
+    void (*flush_tlb)(void *ctx);                  /* drop every cached translation */
     void (*invalidate_code)(void *ctx, pfn_t pfn); /* drop translated code of a frame */
     void *ctx;
 };
 
 /* Machine-wide VM state: one per vmemu run. */
 struct vmsys {
-    struct phys phys;          /* the frame pool */
-    struct pagecache pc;       /* file pages */
-    struct tlb tlb;            /* vmemu's TLB (one CPU) */
-    struct mm *current;        /* address space the CPU runs */
-    struct vmsys_cpu_ops cpu;  /* CPU hooks */
-    bool cpu_flush_pending;    /* a downgrade happened: the CPU's TLB must be flushed */
-    uint64_t cpu_flushes;      /* flushes of the CPU's TLB done for downgrades */
+    struct phys phys;         /* the frame pool */
+    struct pagecache pc;      /* file pages */
+    struct tlb tlb;           /* vmemu's TLB (one CPU) */
+    struct mm *current;       /* address space the CPU runs */
+    struct vmsys_cpu_ops cpu; /* CPU hooks */
+    bool cpu_flush_pending;   /* a downgrade happened: the CPU's TLB must be flushed */
+    uint64_t cpu_flushes;     /* flushes of the CPU's TLB done for downgrades */
 };
 
 /* Per-address-space counters beyond faults. */
@@ -77,28 +77,27 @@ struct mm_stats {
 };
 
 /* Where mappings go, as Linux lays them out (x86-64, no randomisation). */
-#define MM_STACK_TOP     0x00007ffffffff000ULL /* top of the main stack */
-#define MM_STACK_LIMIT   (8ULL << 20)          /* default RLIMIT_STACK */
-#define MM_STACK_GAP     (256ULL << 12)        /* Linux's stack_guard_gap: 256 pages */
-#define MM_MMAP_LOW      0x0000000000010000ULL /* mmap_min_addr */
+#define MM_STACK_TOP   0x00007ffffffff000ULL /* top of the main stack */
+#define MM_STACK_LIMIT (8ULL << 20)          /* default RLIMIT_STACK */
+#define MM_STACK_GAP   (256ULL << 12)        /* Linux's stack_guard_gap: 256 pages */
+#define MM_MMAP_LOW    0x0000000000010000ULL /* mmap_min_addr */
 
 /* One address space. */
 struct mm {
-    struct vmsys *sys;       /* machine it lives on */
-    struct pt pt;            /* its page tables */
-    struct vma_list vmas;    /* its areas */
-    gva_t start_brk;         /* start of the heap (first byte after the program image) */
-    gva_t brk;               /* current program break (not page-aligned) */
-    gva_t mmap_base;         /* top of the mmap area: below the stack and its gap */
-    gva_t stack_top;         /* highest address of the main stack */
-    uint64_t stack_limit;    /* RLIMIT_STACK in bytes */
-    struct mm_stats stats;   /* counters */
+    struct vmsys *sys;            /* machine it lives on */
+    struct pt pt;                 /* its page tables */
+    struct vma_list vmas;         /* its areas */
+    gva_t start_brk;              /* start of the heap (first byte after the program image) */
+    gva_t brk;                    /* current program break (not page-aligned) */
+    gva_t mmap_base;              /* top of the mmap area: below the stack and its gap */
+    gva_t stack_top;              /* highest address of the main stack */
+    uint64_t stack_limit;         /* RLIMIT_STACK in bytes */
+    struct mm_stats stats;        /* counters */
     struct fault_info last_fault; /* the last failed access (valid when signo != 0) */
 };
 
 /* Sets up the frame pool, page cache and TLB. Returns 0 or -errno. */
-int vmsys_init(struct vmsys *sys, uint64_t mem_bytes, unsigned tlb_entries,
-               unsigned tlb_ways);
+int vmsys_init(struct vmsys *sys, uint64_t mem_bytes, unsigned tlb_entries, unsigned tlb_ways);
 void vmsys_destroy(struct vmsys *sys);
 
 /* A new empty address space. Returns 0 or -ENOMEM. */

@@ -10,13 +10,13 @@ struct phys;
 /* A host file known to the VM. Identified by (dev, ino): opening the same file twice gives
  * the same vfile, so mappings share its cached pages. */
 struct vfile {
-    int fd;             /* host descriptor, read-only or read-write, owned by the vfile */
-    bool writable;      /* fd was opened for writing */
-    uint64_t dev, ino;  /* host identity */
-    char *path;         /* path as the guest named it (for reports and /proc) */
-    unsigned refs;      /* VMAs, open guest files and the loader holding it */
+    int fd;               /* host descriptor, read-only or read-write, owned by the vfile */
+    bool writable;        /* fd was opened for writing */
+    uint64_t dev, ino;    /* host identity */
+    char *path;           /* path as the guest named it (for reports and /proc) */
+    unsigned refs;        /* VMAs, open guest files and the loader holding it */
     struct pagecache *pc; /* the cache its pages live in */
-    struct vfile *next; /* registry list */
+    struct vfile *next;   /* registry list */
 };
 
 /* One cached file page. */

@@ -36,18 +36,18 @@ typedef void (*phys_code_hook)(void *ctx, pfn_t pfn);
 
 /* The pool: one host mapping; frame N lives at mem + N * PAGE_SIZE. */
 struct phys {
-    uint8_t *mem;           /* host mapping of the whole pool */
-    uint64_t bytes;         /* pool size in bytes (nframes * PAGE_SIZE) */
-    uint64_t nframes;       /* frames in the pool, frame 0 included */
-    struct frame *frames;   /* descriptors, indexed by pfn */
-    pfn_t *free_stack;      /* freed frames, reused last-in first-out */
-    uint64_t nfree_stack;   /* entries in free_stack */
-    pfn_t next_fresh;       /* first never-used frame */
-    uint64_t used;          /* frames handed out, zero page included */
-    uint64_t peak_used;     /* highest value of used */
-    pfn_t zero_pfn;         /* the shared zero page */
+    uint8_t *mem;             /* host mapping of the whole pool */
+    uint64_t bytes;           /* pool size in bytes (nframes * PAGE_SIZE) */
+    uint64_t nframes;         /* frames in the pool, frame 0 included */
+    struct frame *frames;     /* descriptors, indexed by pfn */
+    pfn_t *free_stack;        /* freed frames, reused last-in first-out */
+    uint64_t nfree_stack;     /* entries in free_stack */
+    pfn_t next_fresh;         /* first never-used frame */
+    uint64_t used;            /* frames handed out, zero page included */
+    uint64_t peak_used;       /* highest value of used */
+    pfn_t zero_pfn;           /* the shared zero page */
     phys_code_hook code_hook; /* see phys_code_hook; may be NULL */
-    void *code_ctx;         /* argument of code_hook */
+    void *code_ctx;           /* argument of code_hook */
 };
 
 /* Creates a pool of `bytes` (rounded down to pages, at least 4 frames) and the zero page.

@@ -11,10 +11,10 @@ typedef uint64_t gva_t; /* guest virtual address */
 typedef uint64_t pfn_t; /* frame number in vmemu's pool; 0 is never a valid frame */
 typedef uint64_t pte_t; /* a page-table entry in x86-64 format */
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE  4096ULL
-#define PAGE_MASK  (~(PAGE_SIZE - 1))
-#define PAGE_DOWN(x) ((uint64_t)(x) & PAGE_MASK)
+#define PAGE_SHIFT   12
+#define PAGE_SIZE    4096ULL
+#define PAGE_MASK    (~(PAGE_SIZE - 1))
+#define PAGE_DOWN(x) ((uint64_t)(x)&PAGE_MASK)
 #define PAGE_UP(x)   (((uint64_t)(x) + PAGE_SIZE - 1) & PAGE_MASK)
 
 /* First non-canonical address: user space is [0, USER_VA_END). */
@@ -29,10 +29,10 @@ enum access {
 
 /* Aborts with file and line: for vmemu's own invariants only, never guest input. */
 _Noreturn void vmemu_bug(const char *file, int line, const char *what);
-#define VMEMU_BUG_ON(cond)                                                     \
-    do {                                                                       \
-        if (cond)                                                              \
-            vmemu_bug(__FILE__, __LINE__, #cond);                              \
+#define VMEMU_BUG_ON(cond)                                                                         \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            vmemu_bug(__FILE__, __LINE__, #cond);                                                  \
     } while (0)
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

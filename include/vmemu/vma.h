@@ -29,16 +29,16 @@ enum vma_kind {
 };
 
 struct vma {
-    gva_t start;         /* first byte, page-aligned */
-    gva_t end;           /* one past the last byte, page-aligned */
-    uint32_t prot;       /* VM_READ | VM_WRITE | VM_EXEC */
-    uint32_t flags;      /* VM_SHARED | VM_GROWSDOWN | ... */
-    enum vma_kind kind;  /* see enum vma_kind */
-    struct vfile *file;  /* backing file (a reference is held), NULL if anonymous */
-    uint64_t pgoff;      /* file offset of start, in pages */
-    uint64_t file_end;   /* file offset where the mapped data stops: bytes at or past it
-                            read as zero (an ELF segment's p_offset + p_filesz);
-                            UINT64_MAX for an ordinary file mapping */
+    gva_t start;        /* first byte, page-aligned */
+    gva_t end;          /* one past the last byte, page-aligned */
+    uint32_t prot;      /* VM_READ | VM_WRITE | VM_EXEC */
+    uint32_t flags;     /* VM_SHARED | VM_GROWSDOWN | ... */
+    enum vma_kind kind; /* see enum vma_kind */
+    struct vfile *file; /* backing file (a reference is held), NULL if anonymous */
+    uint64_t pgoff;     /* file offset of start, in pages */
+    uint64_t file_end;  /* file offset where the mapped data stops: bytes at or past it
+                           read as zero (an ELF segment's p_offset + p_filesz);
+                           UINT64_MAX for an ordinary file mapping */
 };
 
 struct vma_list {
