@@ -82,16 +82,7 @@ static int fault_oom(struct mm *mm, gva_t va, enum access access)
 /* PTE flags for a page of vma: US/NX from the protection, RW unless a copy is due. */
 static uint64_t vma_pte_flags(const struct vma *vma, bool cow)
 {
-    uint64_t f = PTE_P | PTE_A;
-    if (vma->prot)
-        f |= PTE_US;
-    if (!(vma->prot & VM_EXEC))
-        f |= PTE_NX;
-    if (cow)
-        f |= PTE_COW;
-    else if (vma->prot & VM_WRITE)
-        f |= PTE_RW;
-    return f;
+    return PTE_P | PTE_A | mm_prot_pte_bits(vma->prot, cow);
 }
 
 /* No area contains va: grow the stack into it, or say why the access is invalid. */

@@ -223,16 +223,19 @@ int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t fla
     return 0;
 }
 
-/* PTE permission bits that an area's protection allows (RW only where no copy is due). */
-static uint64_t prot_pte_bits(uint32_t prot, pte_t pte)
+/* The PTE bits an area's protection gives a page: US unless PROT_NONE, NX unless
+ * executable, and RW for a writable area unless the page is copy-on-write (then COW). */
+uint64_t mm_prot_pte_bits(uint32_t prot, bool cow)
 {
     uint64_t bits = 0;
     if (prot)
         bits |= PTE_US;
-    if ((prot & VM_WRITE) && !(pte & PTE_COW))
-        bits |= PTE_RW;
     if (!(prot & VM_EXEC))
         bits |= PTE_NX;
+    if (cow)
+        bits |= PTE_COW;
+    else if (prot & VM_WRITE)
+        bits |= PTE_RW;
     return bits;
 }
 
@@ -247,7 +250,7 @@ static void protect_cb(void *ctx, gva_t va, pte_t *ptep)
     pte_t old = *ptep;
     if (!pte_present(old))
         return;
-    pte_t new = (old & ~(PTE_US | PTE_RW | PTE_NX)) | prot_pte_bits(c->prot, old);
+    pte_t new = (old & ~(PTE_US | PTE_RW | PTE_NX)) | mm_prot_pte_bits(c->prot, old & PTE_COW);
     if (new != old)
         mm_set_pte(c->mm, va, ptep, new);
 }

@@ -109,6 +109,8 @@ void mm_destroy(struct mm *mm);
  * references as they are (callers own those), and invalidates vmemu's TLB entry and the
  * CPU's TLB when the change takes away a permission or a frame. */
 void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t new);
+/* PTE bits for a page of an area with protection prot: US, NX, and RW or (when cow) COW. */
+uint64_t mm_prot_pte_bits(uint32_t prot, bool cow);
 /* Maps pfn at va with `pte_flags` into an empty (none) slot: takes over one frame
  * reference from the caller, adds the reverse map and counts rss. Returns 0 or -ENOMEM. */
 int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags);
