@@ -82,6 +82,16 @@ struct mm_stats {
 #define MM_STACK_GAP   (256ULL << 12)        /* Linux's stack_guard_gap: 256 pages */
 #define MM_MMAP_LOW    0x0000000000010000ULL /* mmap_min_addr */
 
+/* One removal of a range by a syscall (munmap, mremap, mmap MAP_FIXED over it, brk
+ * shrinking), kept so that a later access there can be explained in the crash report. */
+struct mm_unmap_record {
+    gva_t start, end; /* the range removed */
+    gva_t rip;        /* RIP of the syscall instruction that removed it */
+    int sysno;        /* its syscall number (11 munmap, 25 mremap, 9 mmap, 12 brk, ...) */
+    uint64_t seq;     /* how many syscalls the process had made by then */
+};
+#define MM_UNMAP_HISTORY 64 /* removals remembered (a ring: the oldest are forgotten) */
+
 /* One address space. */
 struct mm {
     struct vmsys *sys;            /* machine it lives on */
@@ -94,6 +104,13 @@ struct mm {
     uint64_t stack_limit;         /* RLIMIT_STACK in bytes */
     struct mm_stats stats;        /* counters */
     struct fault_info last_fault; /* the last failed access (valid when signo != 0) */
+    uint32_t def_flags;           /* flags every new area gets (VM_LOCKED after
+                                     mlockall(MCL_FUTURE)) */
+    int sys_nr;                   /* syscall in progress (set by dispatch), -1 outside one */
+    gva_t sys_rip;                /* RIP of that syscall instruction */
+    uint64_t sys_seq;             /* its sequence number (the process's syscall count) */
+    struct mm_unmap_record unmaps[MM_UNMAP_HISTORY]; /* ring of recent removals */
+    uint64_t nunmaps; /* removals recorded so far; the next goes to nunmaps % MM_UNMAP_HISTORY */
 };
 
 /* Sets up the frame pool, page cache and TLB. Returns 0 or -errno. */
@@ -135,6 +152,36 @@ gva_t mm_brk(struct mm *mm, gva_t newbrk);
 /* Picks an address for a new mapping of len bytes: the hint if free, else top-down from
  * mmap_base. Returns 0 or -ENOMEM. */
 int mm_get_unmapped_area(struct mm *mm, gva_t hint, uint64_t len, gva_t *out);
+/* The most recent recorded removal whose range contains va, or NULL. */
+const struct mm_unmap_record *mm_unmap_history_find(const struct mm *mm, gva_t va);
+
+/* mremap flags (Linux's values). */
+#define MM_MREMAP_MAYMOVE   1u
+#define MM_MREMAP_FIXED     2u
+#define MM_MREMAP_DONTUNMAP 4u
+/* mremap of [old_addr, old_addr+old_len) to new_len bytes, with Linux's rules and errors:
+ * shrink in place, grow in place when the space above is free, else move (MAYMOVE) to a
+ * new place or to new_addr (FIXED, which replaces what is there); DONTUNMAP leaves the old
+ * range mapped but empty (private anonymous areas only). old_len 0 on a shared area makes
+ * a second mapping of the same pages. Pages move by moving their PTEs and reverse-map
+ * entries: no frame is copied. Arguments are already page-aligned by the syscall. Returns
+ * 0 and sets *out, or -EINVAL, -ENOMEM, -EFAULT (range not mapped) as Linux does.
+ * (src/mremap.c) */
+int mm_remap(struct mm *mm, gva_t old_addr, uint64_t old_len, uint64_t new_len, unsigned flags,
+             gva_t new_addr, gva_t *out);
+
+/* Faults in every page of [start, end) as the access `write` says, as Linux's
+ * populate does for MAP_POPULATE and mlock (write faults for private writable areas,
+ * read faults otherwise); stops quietly at the first page that cannot be faulted (except
+ * for running out of frames). Counts the faults like any other. Returns 0 or -ENOMEM. */
+int mm_populate(struct mm *mm, gva_t start, gva_t end);
+/* Sets (lock) or clears VM_LOCKED on the areas of [start, end), splitting them, and
+ * populates locked ranges. Returns 0, -ENOMEM (a hole or no frames). */
+int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock);
+/* Writes the dirty shared file pages of [start, end) back to their files and write-
+ * protects them so the next store marks them dirty again (msync). Returns 0 or -EIO. */
+int mm_sync_range(struct mm *mm, gva_t start, gva_t end);
+
 /* Virtual size in pages (all areas). */
 uint64_t mm_vm_pages(const struct mm *mm);
 /* Records the current table-page count into peak stats. */

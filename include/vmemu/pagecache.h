@@ -17,6 +17,10 @@ struct vfile {
     unsigned refs;        /* VMAs, open guest files and the loader holding it */
     struct pagecache *pc; /* the cache its pages live in */
     struct vfile *next;   /* registry list */
+    bool shmem;           /* shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): no host
+                             file (fd -1); missing pages are zero-filled, never written back */
+    uint64_t shmem_size;  /* shmem: size in bytes (what vfile_size returns) */
+    uint64_t dirty_pages; /* cached pages with FRAME_DIRTY */
 };
 
 /* One cached file page. */

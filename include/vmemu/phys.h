@@ -13,6 +13,7 @@ struct mm;
 #define FRAME_ZERO      0x04u /* the shared zero page */
 #define FRAME_PAGECACHE 0x08u /* owned by the page cache (file page) */
 #define FRAME_PINNED    0x10u /* never evicted */
+#define FRAME_DIRTY     0x20u /* page-cache frame newer than its file (a shared mapping wrote it) */
 
 /* One (mm, va) that maps a frame: the reverse map. */
 struct rmap {
