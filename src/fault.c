@@ -1,7 +1,8 @@
 /* The page-fault handler, in the shape of Linux's handle_mm_fault(): find the area (or grow
  * the stack into the access), check the access against the area's protection, then by the
  * PTE's state: none + anonymous -> zero page (read) or new zeroed frame (write); none +
- * file -> page-cache page (read from the file on a miss: a major fault), with fault-around
+ * file -> page-cache page (read from the file on a miss: a major fault; a new zeroed page
+ * for shared anonymous memory), with fault-around
  * of the neighbouring cached pages on reads like Linux's do_read_fault(); present +
  * copy-on-write + write -> copy the frame, or reuse it when this is its last owner.
  * Called by mmu.c when a translation is missing or lacks a permission. */
@@ -93,7 +94,9 @@ static int fault_no_vma(struct mm *mm, gva_t va, enum access access, struct vma 
         gva_t page = PAGE_DOWN(va);
         struct vma *prev = vma_prev(&mm->vmas, va);
         bool within_limit = next->end - page <= mm->stack_limit;
-        bool gap_ok = !prev || prev->end + MM_STACK_GAP <= page;
+        /* Linux's stack_guard_gap, not needed below another stack or a PROT_NONE area. */
+        bool gap_ok = !prev || (prev->flags & VM_GROWSDOWN) || prev->prot == 0 ||
+                      prev->end + MM_STACK_GAP <= page;
         if (within_limit && gap_ok) {
             next->start = page;
             mm->stats.faults.stack_grow++;
@@ -221,6 +224,11 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
     if ((*rc = file_get_page(f, index, &cached, &major)) < 0)
         return FC_NONE;
     enum fault_class cls = major ? FC_FILE_MAJOR : FC_FILE_MINOR;
+    if (vma->file->shmem && major) {
+        /* Shared anonymous memory: a new zeroed page, no I/O (Linux's shmem_fault). */
+        cls = FC_ANON;
+        major = false;
+    }
     bool shared = vma->flags & VM_SHARED;
     bool whole = file_page_whole(vma, index);
 

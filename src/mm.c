@@ -4,6 +4,8 @@
  * munmap, mprotect and brk. Called by the loader, the fault path and the memory syscalls. */
 #include "vmemu/mm.h"
 
+#include "vmemu/fault.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,7 @@ int mm_create(struct vmsys *sys, struct mm **out)
         free(mm);
         return -ENOMEM;
     }
+    mm->sys_nr = -1;
     mm->stack_top = MM_STACK_TOP;
     mm->stack_limit = MM_STACK_LIMIT;
     /* Linux: mmap_base = TASK_SIZE - clamp(stack rlimit + guard gap, 128 MiB, ...). */
@@ -65,6 +68,7 @@ void mm_destroy(struct mm *mm)
 {
     if (!mm)
         return;
+    mm->sys_nr = -1;
     mm_unmap(mm, 0, USER_VA_END);
     pt_destroy(&mm->pt, &mm->sys->phys);
     vma_list_destroy(&mm->vmas);
@@ -143,6 +147,8 @@ void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep)
     mm_set_pte(mm, va, ptep, 0);
     if (pfn == phys->zero_pfn)
         return;
+    if (old & PTE_D)
+        pagecache_set_dirty(&mm->sys->pc, pfn); /* a shared file page keeps its stores */
     phys_rmap_del(phys, pfn, mm, va);
     mm->stats.rss--;
     phys_put(phys, pfn);
@@ -174,14 +180,54 @@ static bool range_ok(gva_t start, uint64_t len)
            len <= USER_VA_END - start;
 }
 
+/* Records that the syscall in progress removes the mapped parts of [start, end). */
+static void unmap_record(struct mm *mm, gva_t start, gva_t end)
+{
+    if (mm->sys_nr < 0)
+        return;
+    for (struct vma *v = vma_find(&mm->vmas, start); v && v->start < end;) {
+        struct mm_unmap_record *r = &mm->unmaps[mm->nunmaps++ % MM_UNMAP_HISTORY];
+        r->start = v->start > start ? v->start : start;
+        r->end = v->end < end ? v->end : end;
+        r->rip = mm->sys_rip;
+        r->sysno = mm->sys_nr;
+        r->seq = mm->sys_seq;
+        v = vma_next(&mm->vmas, v);
+    }
+}
+
+/* The most recent recorded removal whose range contains va, or NULL. */
+const struct mm_unmap_record *mm_unmap_history_find(const struct mm *mm, gva_t va)
+{
+    uint64_t kept = mm->nunmaps < MM_UNMAP_HISTORY ? mm->nunmaps : MM_UNMAP_HISTORY;
+    for (uint64_t k = 1; k <= kept; k++) {
+        const struct mm_unmap_record *r = &mm->unmaps[(mm->nunmaps - k) % MM_UNMAP_HISTORY];
+        if (va >= r->start && va < r->end)
+            return r;
+    }
+    return NULL;
+}
+
 /* Unmaps [start, start+len): releases the pages, removes the areas and frees the page
- * tables that now map nothing between the neighbouring areas. Returns 0 or -errno. */
+ * tables that now map nothing between the neighbouring areas; records the removal for
+ * crash reports when a syscall does it. Returns 0 or -errno. */
 int mm_unmap(struct mm *mm, gva_t start, uint64_t len)
 {
     if (!range_ok(start, len))
         return -EINVAL;
     gva_t end = start + len;
+    unmap_record(mm, start, end);
     mm_zap_range(mm, start, end);
+    /* Stores through shared file mappings reach the file before the areas (and maybe the
+     * last references to their files) go. */
+    for (struct vma *v = vma_find(&mm->vmas, start); v && v->start < end;) {
+        if ((v->flags & VM_SHARED) && v->file && v->file->dirty_pages) {
+            gva_t lo = v->start > start ? v->start : start, hi = v->end < end ? v->end : end;
+            pagecache_writeback(&mm->sys->pc, v->file, v->pgoff + ((lo - v->start) >> PAGE_SHIFT),
+                                v->pgoff + ((hi - v->start) >> PAGE_SHIFT) - 1);
+        }
+        v = vma_next(&mm->vmas, v);
+    }
     int rc = vma_remove_range(&mm->vmas, start, end);
     if (rc < 0)
         return rc;
@@ -208,7 +254,7 @@ int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t fla
         .start = start,
         .end = start + len,
         .prot = prot,
-        .flags = flags,
+        .flags = flags | mm->def_flags,
         .kind = kind,
         .file = file,
         .pgoff = file ? off >> PAGE_SHIFT : 0,
@@ -220,6 +266,101 @@ int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t fla
     uint64_t vm = mm_vm_pages(mm);
     if (vm > mm->stats.peak_vm)
         mm->stats.peak_vm = vm;
+    return 0;
+}
+
+/* Faults in [start, end) as Linux's populate does: write faults for private writable
+ * areas, read faults otherwise; PROT_NONE areas and pages past the end of a file are
+ * skipped. Returns 0 or -ENOMEM. */
+int mm_populate(struct mm *mm, gva_t start, gva_t end)
+{
+    for (gva_t va = PAGE_DOWN(start); va < end;) {
+        struct vma *v = vma_find(&mm->vmas, va);
+        if (!v || v->start >= end)
+            break;
+        if (va < v->start)
+            va = v->start;
+        bool write = (v->prot & VM_WRITE) && !(v->flags & VM_SHARED);
+        enum access access = write ? ACCESS_WRITE : ACCESS_READ;
+        gva_t hi = v->end < end ? v->end : end;
+        for (; va < hi; va += PAGE_SIZE) {
+            if (v->prot == 0)
+                continue;
+            pte_t *ptep = pt_lookup(&mm->pt, &mm->sys->phys, va);
+            if (ptep && pte_present(*ptep) && (!write || (*ptep & PTE_RW)))
+                continue;
+            struct fault_info saved = mm->last_fault;
+            uint64_t segv = mm->stats.faults.segv, sigbus = mm->stats.faults.sigbus;
+            int rc = mm_fault(mm, va, access);
+            if (rc == -ENOMEM)
+                return rc;
+            if (rc < 0) {
+                /* Not a guest access: a page past the end of a file is left alone. */
+                mm->last_fault = saved;
+                mm->stats.faults.segv = segv;
+                mm->stats.faults.sigbus = sigbus;
+                break;
+            }
+            /* v may have moved if the fault grew the table of areas: look it up again. */
+            v = vma_lookup(&mm->vmas, va);
+        }
+        va = hi;
+    }
+    return 0;
+}
+
+/* Makes start and end area boundaries and returns the indexes of the first and last
+ * areas inside [start, end), which must have no hole. Returns 0 or -ENOMEM. */
+static int split_range(struct mm *mm, gva_t start, gva_t end, size_t *first, size_t *last)
+{
+    int rc;
+    if ((rc = vma_split(&mm->vmas, start)) < 0 || (rc = vma_split(&mm->vmas, end)) < 0)
+        return rc;
+    *first = vma_index(&mm->vmas, vma_lookup(&mm->vmas, start));
+    *last = *first;
+    while (*last + 1 < mm->vmas.n && mm->vmas.v[*last + 1].start < end)
+        (*last)++;
+    return 0;
+}
+
+/* Merges the areas first..last with their neighbours, from the top down (a merge only
+ * moves areas above the one merged). */
+static void merge_range(struct mm *mm, size_t first, size_t last)
+{
+    for (size_t i = last + 1; i-- > first;)
+        if (i < mm->vmas.n)
+            vma_merge_around(&mm->vmas, i);
+}
+
+/* Whether [start, end) is covered by areas without a hole. */
+static bool range_mapped(const struct mm *mm, gva_t start, gva_t end)
+{
+    for (gva_t cur = start; cur < end;) {
+        const struct vma *v = vma_lookup(&mm->vmas, cur);
+        if (!v)
+            return false;
+        cur = v->end;
+    }
+    return true;
+}
+
+/* Sets or clears VM_LOCKED on the areas of [start, end), splitting and merging them.
+ * Returns 0 or -ENOMEM (a hole, or no memory). */
+int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock)
+{
+    size_t first, last;
+    if (!range_mapped(mm, start, end))
+        return -ENOMEM;
+    int rc = split_range(mm, start, end, &first, &last);
+    if (rc < 0)
+        return rc;
+    for (size_t i = first; i <= last; i++) {
+        if (lock)
+            mm->vmas.v[i].flags |= VM_LOCKED;
+        else
+            mm->vmas.v[i].flags &= ~VM_LOCKED;
+    }
+    merge_range(mm, first, last);
     return 0;
 }
 
@@ -262,31 +403,22 @@ int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot)
     if (!range_ok(start, len))
         return -EINVAL;
     gva_t end = start + len;
-    /* The whole range must be mapped. */
-    gva_t cur = start;
-    while (cur < end) {
-        struct vma *v = vma_lookup(&mm->vmas, cur);
-        if (!v)
-            return -ENOMEM;
+    if (!range_mapped(mm, start, end))
+        return -ENOMEM;
+    for (const struct vma *v = vma_lookup(&mm->vmas, start); v && v->start < end;) {
         if ((prot & VM_WRITE) && (v->flags & VM_SHARED) && v->file && !v->file->writable)
             return -EACCES;
-        cur = v->end;
+        v = vma_next(&mm->vmas, v);
     }
-    int rc;
-    if ((rc = vma_split(&mm->vmas, start)) < 0 || (rc = vma_split(&mm->vmas, end)) < 0)
+    size_t first, last;
+    int rc = split_range(mm, start, end, &first, &last);
+    if (rc < 0)
         return rc;
-    size_t first = vma_index(&mm->vmas, vma_lookup(&mm->vmas, start));
-    size_t last = first;
-    while (last + 1 < mm->vmas.n && mm->vmas.v[last + 1].start < end)
-        last++;
     for (size_t i = first; i <= last; i++)
         mm->vmas.v[i].prot = prot;
     struct protect_ctx c = {mm, prot};
     pt_for_each(&mm->pt, &mm->sys->phys, start, end, protect_cb, &c);
-    /* Merge with neighbours from the top down: a merge only moves areas above i. */
-    for (size_t i = last + 1; i-- > first;)
-        if (i < mm->vmas.n)
-            vma_merge_around(&mm->vmas, i);
+    merge_range(mm, first, last);
     return 0;
 }
 

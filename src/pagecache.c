@@ -2,12 +2,15 @@
  * identified by (dev, ino), shared by every VMA and open that names it; its pages are
  * cached in frames keyed by (vfile, page index) in a hash table, so every mapping of the
  * same file page uses the same frame (the cache holds one reference, each PTE another).
- * Called by the loader (vfile_open), mmap (vfile_from_fd) and the fault path (lookup,
- * read). */
+ * Dirty pages (FRAME_DIRTY, from shared mappings) are written back to the host file when
+ * asked and before they leave the cache. Shared anonymous memory is a vfile without a host
+ * file (shmem). Called by the loader (vfile_open), mmap (vfile_from_fd, shmem), the fault
+ * path (lookup, read) and src/writeback.c (dirty pages, coherence with read/write). */
 #include "vmemu/pagecache.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,9 +36,19 @@ int pagecache_init(struct pagecache *pc, struct phys *phys)
     return pc->buckets ? 0 : -ENOMEM;
 }
 
-static void pc_remove_entry(struct pagecache *pc, struct pc_entry **pp)
+/* Unlinks an entry; a dirty page is written back first when `writeback` (else its
+ * changes are discarded, as truncation and hole punching do). */
+static void pc_remove_entry(struct pagecache *pc, struct pc_entry **pp, bool writeback)
 {
     struct pc_entry *e = *pp;
+    struct frame *fr = phys_frame(pc->phys, e->pfn);
+    if (writeback && (fr->flags & FRAME_DIRTY))
+        pagecache_write_page(pc, e->pfn); /* an I/O error loses the page, as on Linux */
+    if (fr->flags & FRAME_DIRTY)
+        e->file->dirty_pages--;
+    /* A frame still mapped somewhere lives on as a frame of no file. */
+    fr->flags &= ~(FRAME_DIRTY | FRAME_PAGECACHE);
+    fr->owner = NULL;
     *pp = e->next;
     phys_put(pc->phys, e->pfn);
     free(e);
@@ -47,11 +60,12 @@ void pagecache_destroy(struct pagecache *pc)
 {
     for (uint64_t b = 0; b < pc->nbuckets && pc->buckets; b++)
         while (pc->buckets[b])
-            pc_remove_entry(pc, &pc->buckets[b]);
+            pc_remove_entry(pc, &pc->buckets[b], true);
     while (pc->files) {
         struct vfile *f = pc->files;
         pc->files = f->next;
-        close(f->fd);
+        if (f->fd >= 0)
+            close(f->fd);
         free(f->path);
         free(f);
     }
@@ -59,10 +73,11 @@ void pagecache_destroy(struct pagecache *pc)
     memset(pc, 0, sizeof(*pc));
 }
 
-static struct vfile *vfile_find(struct pagecache *pc, uint64_t dev, uint64_t ino)
+/* The registered vfile of host file (dev, ino), or NULL (shmem objects never match). */
+struct vfile *vfile_lookup(const struct pagecache *pc, uint64_t dev, uint64_t ino)
 {
     for (struct vfile *f = pc->files; f; f = f->next)
-        if (f->dev == dev && f->ino == ino)
+        if (!f->shmem && f->dev == dev && f->ino == ino)
             return f;
     return NULL;
 }
@@ -76,7 +91,7 @@ static int vfile_adopt(struct pagecache *pc, int fd, bool writable, const char *
         close(fd);
         return err;
     }
-    struct vfile *f = vfile_find(pc, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    struct vfile *f = vfile_lookup(pc, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (f && (f->writable || !writable)) {
         close(fd);
         f->refs++;
@@ -113,17 +128,46 @@ static int vfile_adopt(struct pagecache *pc, int fd, bool writable, const char *
     return 0;
 }
 
-/* The vfile for an open host descriptor (dup'ed: the caller keeps its fd). Takes a
- * reference. Returns 0 or -errno. */
+/* The vfile for an open host descriptor. The file is reopened through /proc/self/fd (a
+ * dup when that fails) so that vmemu's own I/O shares neither the guest's file offset nor
+ * its O_APPEND. Takes a reference. Returns 0 or -errno. */
 int vfile_from_fd(struct pagecache *pc, int hostfd, const char *path, struct vfile **out)
 {
     int flags = fcntl(hostfd, F_GETFL);
     if (flags < 0)
         return -errno;
-    int fd = fcntl(hostfd, F_DUPFD_CLOEXEC, 3);
+    int mode = flags & O_ACCMODE;
+    char self[40];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", hostfd);
+    int fd = open(self, (mode == O_RDONLY ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+        fd = fcntl(hostfd, F_DUPFD_CLOEXEC, 3);
     if (fd < 0)
         return -errno;
-    return vfile_adopt(pc, fd, (flags & O_ACCMODE) != O_RDONLY, path, out);
+    return vfile_adopt(pc, fd, mode != O_RDONLY, path, out);
+}
+
+/* A new shared anonymous memory object of size bytes. Takes a reference. Returns 0 or
+ * -ENOMEM. */
+int vfile_shmem_create(struct pagecache *pc, uint64_t size, struct vfile **out)
+{
+    struct vfile *f = calloc(1, sizeof(*f));
+    if (f)
+        f->path = strdup("/dev/zero (deleted)");
+    if (!f || !f->path) {
+        free(f);
+        return -ENOMEM;
+    }
+    f->fd = -1;
+    f->writable = true;
+    f->shmem = true;
+    f->shmem_size = size;
+    f->refs = 1;
+    f->pc = pc;
+    f->next = pc->files;
+    pc->files = f;
+    *out = f;
+    return 0;
 }
 
 /* Opens path read-only as a vfile, taking a reference. Returns 0 or -errno. */
@@ -155,15 +199,18 @@ void vfile_put(struct vfile *f)
             break;
         }
     }
-    close(f->fd);
+    if (f->fd >= 0)
+        close(f->fd);
     free(f->path);
     free(f);
 }
 
-/* Current size of the host file in bytes, or -errno. */
+/* Current size of the host file (of a shmem object: its size) in bytes, or -errno. */
 int64_t vfile_size(const struct vfile *f)
 {
     struct stat st;
+    if (f->shmem)
+        return (int64_t)f->shmem_size;
     if (fstat(f->fd, &st) < 0)
         return -errno;
     return (int64_t)st.st_size;
@@ -213,7 +260,7 @@ int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t 
     }
     uint8_t *dst = phys_hva(pc->phys, pfn);
     size_t done = 0;
-    while (done < PAGE_SIZE) {
+    while (!f->shmem && done < PAGE_SIZE) {
         ssize_t n = pread(f->fd, dst + done, PAGE_SIZE - done, (off_t)(index * PAGE_SIZE + done));
         if (n < 0 && errno == EINTR)
             continue;
@@ -244,16 +291,112 @@ int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t 
     return 0;
 }
 
-/* Drops every cached page of f that no PTE maps. */
+/* Drops every cached page of f that no PTE maps, writing dirty ones back first. */
 void pagecache_drop_file(struct pagecache *pc, struct vfile *f)
 {
     for (uint64_t b = 0; b < pc->nbuckets; b++) {
         struct pc_entry **pp = &pc->buckets[b];
         while (*pp) {
             if ((*pp)->file == f && phys_frame(pc->phys, (*pp)->pfn)->refcount == 1)
-                pc_remove_entry(pc, pp);
+                pc_remove_entry(pc, pp, true);
             else
                 pp = &(*pp)->next;
         }
     }
+}
+
+/* Removes page index of f from the cache without writing it back. */
+void pagecache_remove(struct pagecache *pc, struct vfile *f, uint64_t index)
+{
+    struct pc_entry **pp = &pc->buckets[pc_hash(f, index) & (pc->nbuckets - 1)];
+    for (; *pp; pp = &(*pp)->next) {
+        if ((*pp)->file == f && (*pp)->index == index) {
+            pc_remove_entry(pc, pp, false);
+            return;
+        }
+    }
+}
+
+/* Calls fn(ctx, index, pfn) for every cached page of f; fn may remove that page. */
+void pagecache_for_each(struct pagecache *pc, struct vfile *f,
+                        void (*fn)(void *ctx, uint64_t index, pfn_t pfn), void *ctx)
+{
+    for (uint64_t b = 0; b < pc->nbuckets; b++) {
+        struct pc_entry *e = pc->buckets[b];
+        while (e) {
+            struct pc_entry *next = e->next;
+            if (e->file == f)
+                fn(ctx, e->index, e->pfn);
+            e = next;
+        }
+    }
+}
+
+/* Marks a cached frame dirty, once; shmem frames have no file and stay clean. */
+void pagecache_set_dirty(struct pagecache *pc, pfn_t pfn)
+{
+    struct frame *fr = phys_frame(pc->phys, pfn);
+    struct vfile *f = fr->owner;
+    if (!(fr->flags & FRAME_PAGECACHE) || (fr->flags & FRAME_DIRTY) || f->shmem)
+        return;
+    fr->flags |= FRAME_DIRTY;
+    f->dirty_pages++;
+}
+
+/* Writes a dirty cached frame to its file, only below the file's size (the rest of the
+ * last page is not part of the file), and marks it clean. Returns 0 or -EIO. */
+int pagecache_write_page(struct pagecache *pc, pfn_t pfn)
+{
+    struct frame *fr = phys_frame(pc->phys, pfn);
+    struct vfile *f = fr->owner;
+    if (!(fr->flags & FRAME_DIRTY))
+        return 0;
+    int64_t size = vfile_size(f);
+    if (size < 0)
+        return -EIO;
+    uint64_t off = fr->index * PAGE_SIZE;
+    size_t len = 0;
+    if ((uint64_t)size > off)
+        len = (uint64_t)size - off < PAGE_SIZE ? (size_t)((uint64_t)size - off) : PAGE_SIZE;
+    const uint8_t *src = phys_hva(pc->phys, pfn);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pwrite(f->fd, src + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -EIO;
+        done += (size_t)n;
+    }
+    fr->flags &= ~FRAME_DIRTY;
+    f->dirty_pages--;
+    return 0;
+}
+
+/* Writes the dirty pages of f with index in [first, last] back. Returns 0 or the first
+ * error. */
+int pagecache_writeback(struct pagecache *pc, struct vfile *f, uint64_t first, uint64_t last)
+{
+    int rc = 0;
+    if (f->dirty_pages == 0)
+        return 0;
+    if (last - first < pc->nbuckets) {
+        for (uint64_t i = first; i <= last; i++) {
+            pfn_t pfn = pagecache_find(pc, f, i);
+            int r = pfn ? pagecache_write_page(pc, pfn) : 0;
+            if (r < 0 && rc == 0)
+                rc = r;
+        }
+        return rc;
+    }
+    for (uint64_t b = 0; b < pc->nbuckets; b++) {
+        for (struct pc_entry *e = pc->buckets[b]; e; e = e->next) {
+            if (e->file != f || e->index < first || e->index > last)
+                continue;
+            int r = pagecache_write_page(pc, e->pfn);
+            if (r < 0 && rc == 0)
+                rc = r;
+        }
+    }
+    return rc;
 }

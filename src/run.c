@@ -23,6 +23,7 @@ static void run_syscall(void *ctx, struct cpu *cpu)
     uint64_t nr = cpu_get(cpu, CPU_RAX);
     for (int i = 0; i < 6; i++)
         args[i] = cpu_get(cpu, argregs[i]);
+    p->mm->sys_rip = cpu_get(cpu, CPU_RIP); /* the syscall instruction, inside the hook */
     long ret = syscall_dispatch(p, nr, args);
     if (!p->exited)
         cpu_set(cpu, CPU_RAX, (uint64_t)ret);

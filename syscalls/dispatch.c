@@ -316,7 +316,11 @@ long syscall_dispatch(struct proc *p, uint64_t nr, const uint64_t args[6])
         }
     }
     if (d != NULL) {
+        p->mm->sys_nr = (int)nr;
+        p->mm->sys_seq = p->syscalls;
         ret = d->fn(p, args);
+        if (p->mm != NULL)
+            p->mm->sys_nr = -1;
     } else {
         ret = -ENOSYS;
         if (enosys_first_time(nr)) {

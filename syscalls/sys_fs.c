@@ -20,6 +20,8 @@
 
 #include "linux_abi.h"
 #include "sysdefs.h"
+#include "vmemu/procfs.h"
+#include "vmemu/writeback.h"
 
 /* Largest bounce buffer: guest data crosses in steps of at most this many bytes. */
 #define BOUNCE_MAX (64 * 1024)
@@ -120,6 +122,26 @@ static long host_result(long r)
     return r < 0 ? -errno : r;
 }
 
+/* The vfile of the regular file behind host descriptor `host` when the VM knows that file
+ * (it is mapped or cached), else NULL: I/O on it must stay coherent with the page cache. */
+static struct vfile *host_vfile(struct proc *p, int host)
+{
+    struct stat st;
+    if (p->sys->pc.files == NULL || fstat(host, &st) < 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    return vfile_lookup(&p->sys->pc, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
+/* File offset where a transfer of n bytes that just ended began: pos when given, else
+ * the descriptor's offset now minus n. */
+static uint64_t io_start(int host, int64_t pos, uint64_t done, size_t n)
+{
+    if (pos >= 0)
+        return (uint64_t)pos + done;
+    off_t cur = lseek(host, 0, SEEK_CUR);
+    return cur >= (off_t)n ? (uint64_t)cur - n : 0;
+}
+
 /* Moves data between a host descriptor and the guest buffers iov[0..cnt), at most limit
  * bytes, in bounce-buffer steps: at file position pos (pread/pwrite) or the current one
  * when pos < 0. Stops at a short transfer. When a guest buffer faults, the bytes done so
@@ -130,6 +152,7 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
 {
     size_t bufsize = limit < BOUNCE_MAX ? (size_t)limit : BOUNCE_MAX;
     char *bounce = malloc(bufsize > 0 ? bufsize : 1);
+    struct vfile *vf = host_vfile(p, host);
     uint64_t done = 0, off = 0;
     int i = 0;
     long ret;
@@ -180,6 +203,9 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
                     ret = done > 0 ? (long)done : -errno;
                     break;
                 }
+                if (vf != NULL && n > 0)
+                    wb_file_written(p->sys, vf, io_start(host, pos, done, (size_t)n), bounce,
+                                    (size_t)n);
                 done += (uint64_t)n;
             }
             if (fault && (size_t)n == got) {
@@ -197,6 +223,9 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
                 ret = done > 0 ? (long)done : -errno;
                 break;
             }
+            if (vf != NULL && n > 0)
+                wb_read_overlay(p->sys, vf, io_start(host, pos, done, (size_t)n), bounce,
+                                (size_t)n);
             size_t put = 0;
             bool fault = false;
             while (put < (size_t)n) {
@@ -320,6 +349,9 @@ SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
     int out = fd_host(p->fds, outfd), in = fd_host(p->fds, infd);
     if (out < 0 || in < 0)
         return -EBADF;
+    struct vfile *vin = host_vfile(p, in);
+    if (vin != NULL && wb_file_sync(p->sys, vin) < 0)
+        return -EIO; /* the host copies from the file: it must hold the mapped stores */
     if (count > LINUX_MAX_RW)
         count = LINUX_MAX_RW;
     if (offp == 0)
@@ -344,9 +376,14 @@ static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned m
     int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
-    int host = openat(ap.dirfd, ap.host, flags | O_CLOEXEC, mode & 07777);
-    if (host < 0)
-        return -errno;
+    int host = ap.buf[0] == '/' ? procfs_open(p, ap.buf, flags) : PROCFS_PASS;
+    if (host == PROCFS_PASS) {
+        host = openat(ap.dirfd, ap.host, flags | O_CLOEXEC, mode & 07777);
+        if (host < 0)
+            return -errno;
+    } else if (host < 0) {
+        return host;
+    }
     int fd = fd_install(p->fds, host, (flags & LINUX_O_CLOEXEC) != 0, ap.buf, 0);
     if (fd < 0)
         close(host);
@@ -763,16 +800,35 @@ SYSCALL_DEFINE4(readlinkat, int, dirfd, gva_t, path, gva_t, buf, int, size)
     return do_readlink(p, dirfd, path, buf, size);
 }
 
-SYSCALL_DEFINE1(fsync, int, fd)
+/* fsync/fdatasync: dirty pages of shared mappings of the file are written first. */
+static long do_fsync(struct proc *p, int fd, bool data_only)
 {
     int host = fd_host(p->fds, fd);
-    return host < 0 ? host : host_result(fsync(host));
+    if (host < 0)
+        return host;
+    struct vfile *vf = host_vfile(p, host);
+    if (vf != NULL && wb_file_sync(p->sys, vf) < 0)
+        return -EIO;
+    return host_result(data_only ? fdatasync(host) : fsync(host));
+}
+
+SYSCALL_DEFINE1(fsync, int, fd)
+{
+    return do_fsync(p, fd, false);
 }
 
 SYSCALL_DEFINE1(fdatasync, int, fd)
 {
-    int host = fd_host(p->fds, fd);
-    return host < 0 ? host : host_result(fdatasync(host));
+    return do_fsync(p, fd, true);
+}
+
+/* After a successful truncation of the file open as host: cached pages past the new end
+ * leave every mapping (a later access there is SIGBUS, as on Linux). */
+static void truncated(struct proc *p, int host, int64_t length)
+{
+    struct vfile *vf = host_vfile(p, host);
+    if (vf != NULL)
+        wb_file_truncated(p->sys, vf, (uint64_t)length);
 }
 
 SYSCALL_DEFINE2(truncate, gva_t, path, int64_t, length)
@@ -781,19 +837,53 @@ SYSCALL_DEFINE2(truncate, gva_t, path, int64_t, length)
     int err = sys_path_from_user(p, path, buf);
     if (err < 0)
         return err;
-    return host_result(truncate(buf, length));
+    if (truncate(buf, length) < 0)
+        return -errno;
+    int host = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (host >= 0) {
+        truncated(p, host, length);
+        close(host);
+    }
+    return 0;
 }
 
 SYSCALL_DEFINE2(ftruncate, int, fd, int64_t, length)
 {
     int host = fd_host(p->fds, fd);
-    return host < 0 ? host : host_result(ftruncate(host, length));
+    if (host < 0)
+        return host;
+    if (ftruncate(host, length) < 0)
+        return -errno;
+    truncated(p, host, length);
+    return 0;
 }
 
+/* fallocate: punching a hole also drops the cached pages wholly inside it. */
 SYSCALL_DEFINE4(fallocate, int, fd, int, mode, int64_t, offset, int64_t, len)
 {
     int host = fd_host(p->fds, fd);
-    return host < 0 ? host : host_result(fallocate(host, mode, offset, len));
+    if (host < 0)
+        return host;
+    if (fallocate(host, mode, offset, len) < 0)
+        return -errno;
+    struct vfile *vf = (mode & FALLOC_FL_PUNCH_HOLE) ? host_vfile(p, host) : NULL;
+    if (vf == NULL)
+        return 0;
+    uint64_t start = (uint64_t)offset, stop = (uint64_t)offset + (uint64_t)len;
+    uint64_t first = PAGE_UP(start) / PAGE_SIZE, end = PAGE_DOWN(stop) / PAGE_SIZE;
+    if (end > first)
+        wb_discard_pages(p->sys, vf, first, end - 1);
+    /* Bytes of partly punched pages read zero. */
+    static const uint8_t zeros[PAGE_SIZE];
+    for (uint64_t at = start; at < stop;) {
+        if (end > first && at == first * PAGE_SIZE)
+            at = end * PAGE_SIZE;
+        uint64_t next = PAGE_DOWN(at) + PAGE_SIZE < stop ? PAGE_DOWN(at) + PAGE_SIZE : stop;
+        if (at < next)
+            wb_file_written(p->sys, vf, at, zeros, (size_t)(next - at));
+        at = next;
+    }
+    return 0;
 }
 
 SYSCALL_DEFINE4(fadvise64, int, fd, int64_t, offset, int64_t, len, int, advice)

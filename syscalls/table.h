@@ -31,6 +31,9 @@
     X(20, writev, 3, I, F, P, I, N, N, N)                                      \
     X(21, access, 2, I, S, H, N, N, N, N)                                      \
     X(24, sched_yield, 0, I, N, N, N, N, N, N)                                 \
+    X(25, mremap, 5, H, P, U, U, H, P, N)                                      \
+    X(26, msync, 3, I, P, U, H, N, N, N)                                       \
+    X(27, mincore, 3, I, P, U, P, N, N, N)                                     \
     X(28, madvise, 3, I, P, U, I, N, N, N)                                     \
     X(32, dup, 1, I, F, N, N, N, N, N)                                         \
     X(33, dup2, 2, I, F, F, N, N, N, N)                                        \
@@ -79,6 +82,10 @@
     X(138, fstatfs, 2, I, F, P, N, N, N, N)                                    \
     X(143, sched_getparam, 2, I, I, P, N, N, N, N)                             \
     X(145, sched_getscheduler, 1, I, I, N, N, N, N, N)                         \
+    X(149, mlock, 2, I, P, U, N, N, N, N)                                      \
+    X(150, munlock, 2, I, P, U, N, N, N, N)                                    \
+    X(151, mlockall, 1, I, H, N, N, N, N, N)                                   \
+    X(152, munlockall, 0, I, N, N, N, N, N, N)                                 \
     X(157, prctl, 5, I, I, H, H, H, H, N)                                      \
     X(158, arch_prctl, 2, I, H, H, N, N, N, N)                                 \
     X(186, gettid, 0, I, N, N, N, N, N, N)                                     \
@@ -108,6 +115,7 @@
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
     X(316, renameat2, 5, I, F, S, F, S, H, N)                                  \
     X(318, getrandom, 3, I, P, U, H, N, N, N)                                  \
+    X(325, mlock2, 3, I, P, U, H, N, N, N)                                     \
     X(332, statx, 5, I, F, S, H, H, P, N)                                      \
     X(334, rseq, 4, I, P, U, H, H, N, N)                                       \
     X(439, faccessat2, 4, I, F, S, H, H, N, N)

@@ -175,8 +175,8 @@ int mm_remap(struct mm *mm, gva_t old_addr, uint64_t old_len, uint64_t new_len, 
  * read faults otherwise); stops quietly at the first page that cannot be faulted (except
  * for running out of frames). Counts the faults like any other. Returns 0 or -ENOMEM. */
 int mm_populate(struct mm *mm, gva_t start, gva_t end);
-/* Sets (lock) or clears VM_LOCKED on the areas of [start, end), splitting them, and
- * populates locked ranges. Returns 0, -ENOMEM (a hole or no frames). */
+/* Sets (lock) or clears VM_LOCKED on the areas of [start, end), splitting them (the
+ * caller populates). Returns 0 or -ENOMEM (a hole in the range, or no memory). */
 int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock);
 /* Writes the dirty shared file pages of [start, end) back to their files and write-
  * protects them so the next store marks them dirty again (msync). Returns 0 or -EIO. */

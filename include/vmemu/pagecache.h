@@ -20,7 +20,8 @@ struct vfile {
     bool shmem;           /* shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): no host
                              file (fd -1); missing pages are zero-filled, never written back */
     uint64_t shmem_size;  /* shmem: size in bytes (what vfile_size returns) */
-    uint64_t dirty_pages; /* cached pages with FRAME_DIRTY */
+    uint64_t dirty_pages; /* cached pages with FRAME_DIRTY (dirt still only in PTEs' D bits
+                             is not counted: see src/writeback.c) */
 };
 
 /* One cached file page. */
@@ -46,6 +47,11 @@ void pagecache_destroy(struct pagecache *pc);
 /* The vfile for an open host descriptor (dup'ed; the caller keeps its own fd). Takes a
  * reference. Returns 0 or -errno. */
 int vfile_from_fd(struct pagecache *pc, int hostfd, const char *path, struct vfile **out);
+/* A new shared anonymous memory object of size bytes (MAP_SHARED|MAP_ANONYMOUS): no host
+ * file, pages zero-filled on first use. Takes a reference. Returns 0 or -ENOMEM. */
+int vfile_shmem_create(struct pagecache *pc, uint64_t size, struct vfile **out);
+/* The registered vfile of host file (dev, ino), or NULL. No reference is taken. */
+struct vfile *vfile_lookup(const struct pagecache *pc, uint64_t dev, uint64_t ino);
 /* Opens path read-only as a vfile. Returns 0 or -errno (-ENOENT, -EACCES, ...). */
 int vfile_open(struct pagecache *pc, const char *path, struct vfile **out);
 void vfile_get(struct vfile *f);
@@ -59,7 +65,22 @@ pfn_t pagecache_find(const struct pagecache *pc, const struct vfile *f, uint64_t
 /* Reads page `index` of f from the host file into a new cached frame (bytes past the end
  * of the file read as zero). Returns 0 and sets *out, -ENOMEM or -EIO. */
 int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t *out);
-/* Drops every cached page of f that no PTE maps. */
+/* Drops every cached page of f that no PTE maps (dirty pages are written back first). */
 void pagecache_drop_file(struct pagecache *pc, struct vfile *f);
+/* Removes page `index` of f from the cache (dropping the cache's frame reference; PTEs
+ * that still map the frame keep it alive). No-op when not cached. */
+void pagecache_remove(struct pagecache *pc, struct vfile *f, uint64_t index);
+/* Calls fn for every cached page of f (the callback may remove that page). */
+void pagecache_for_each(struct pagecache *pc, struct vfile *f,
+                        void (*fn)(void *ctx, uint64_t index, pfn_t pfn), void *ctx);
+/* Marks a cached frame dirty (FRAME_DIRTY; counted once in its file's dirty_pages).
+ * Frames of shmem objects are never dirty: they have no file. */
+void pagecache_set_dirty(struct pagecache *pc, pfn_t pfn);
+/* Writes a FRAME_DIRTY cached frame to its file (only the bytes below the file's size)
+ * and clears FRAME_DIRTY. Returns 0 or -EIO (the frame stays dirty). */
+int pagecache_write_page(struct pagecache *pc, pfn_t pfn);
+/* Writes every FRAME_DIRTY page of f with index in [first, last] to the file. Returns 0 or
+ * the first error. */
+int pagecache_writeback(struct pagecache *pc, struct vfile *f, uint64_t first, uint64_t last);
 
 #endif

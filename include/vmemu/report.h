@@ -12,9 +12,12 @@ void report_stats(FILE *out, const struct proc *p);
 /* Writes the JSON report of a finished process to path. Returns 0 or -errno. */
 int report_json(const char *path, const struct proc *p);
 /* Prints the report of a guest killed by a memory fault or a CPU exception: what, where,
- * why, which mapping, the registers and the faulting instruction. */
+ * why (with the syscall that unmapped the address, when one did), which mapping (with the
+ * file and ELF section in the program image), the registers, the faulting instruction and
+ * the VMA table. */
 void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex);
-/* Prints the VMA table (start, end, perms, kind, file, resident pages). */
+/* Prints the VMA table (start, end, perms, offset, kind, resident, dirty and swapped
+ * pages, file) and its totals with the peak virtual size (--maps). */
 void report_maps(FILE *out, const struct proc *p);
 
 #endif

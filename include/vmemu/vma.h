@@ -78,6 +78,12 @@ static inline size_t vma_index(const struct vma_list *l, const struct vma *v)
 {
     return (size_t)(v - l->v);
 }
+/* The area after v in the list, or NULL. */
+static inline struct vma *vma_next(const struct vma_list *l, const struct vma *v)
+{
+    size_t i = vma_index(l, v) + 1;
+    return i < l->n ? &l->v[i] : NULL;
+}
 /* "r-xp"-style permission string for reports (buf of at least 5 bytes). */
 void vma_perm_string(const struct vma *v, char buf[5]);
 /* Name of an area's kind as reports show it. */
