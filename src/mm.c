@@ -358,7 +358,7 @@ int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock)
         if (lock)
             mm->vmas.v[i].flags |= VM_LOCKED;
         else
-            mm->vmas.v[i].flags &= ~VM_LOCKED;
+            mm->vmas.v[i].flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
     }
     merge_range(mm, first, last);
     return 0;
@@ -434,9 +434,10 @@ gva_t mm_brk(struct mm *mm, gva_t newbrk)
         if (mm_unmap(mm, newtop, oldtop - newtop) < 0)
             return mm->brk;
     } else if (newtop > oldtop) {
-        /* Keep the stack's guard gap free, as Linux's check_brk_limits/vma gap do. */
+        /* Linux's brk keeps one free page above the heap, and the stack's guard gap. */
         struct vma *next = vma_find(&mm->vmas, oldtop);
-        if (next && next->start < newtop + ((next->flags & VM_GROWSDOWN) ? MM_STACK_GAP : 0))
+        if (next &&
+            next->start < newtop + PAGE_SIZE + ((next->flags & VM_GROWSDOWN) ? MM_STACK_GAP : 0))
             return mm->brk;
         if (mm_map(mm, oldtop, newtop - oldtop, VM_READ | VM_WRITE, 0, VMA_HEAP, NULL, 0, 0) < 0)
             return mm->brk;

@@ -32,9 +32,15 @@
 #define LINUX_PROT_MASK           0x7
 #define LINUX_PROT_GROWS          0x03000000 /* PROT_GROWSDOWN | PROT_GROWSUP */
 
+/* brk: a heap that grows after mlockall(MCL_FUTURE) is faulted in at once, as on Linux. */
 SYSCALL_DEFINE1(brk, gva_t, addr)
 {
-    return (long)mm_brk(p->mm, addr);
+    gva_t old = p->mm->brk;
+    gva_t now = mm_brk(p->mm, addr);
+    if ((p->mm->def_flags & (VM_LOCKED | VM_LOCKONFAULT)) == VM_LOCKED &&
+        PAGE_UP(now) > PAGE_UP(old))
+        mm_populate(p->mm, PAGE_UP(old), PAGE_UP(now));
+    return (long)now;
 }
 
 /* Opens the file behind guest descriptor fd for mapping, checking its access mode as Linux
@@ -124,7 +130,9 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
     if (rc < 0)
         return rc;
     /* Populating is best effort, as on Linux: the mapping stands even when it fails. */
-    if ((flags & (LINUX_MAP_POPULATE | LINUX_MAP_LOCKED)) && !(flags & LINUX_MAP_NORESERVE))
+    bool locked = (flags & LINUX_MAP_LOCKED) ||
+                  (p->mm->def_flags & (VM_LOCKED | VM_LOCKONFAULT)) == VM_LOCKED;
+    if (((flags & LINUX_MAP_POPULATE) && !(flags & LINUX_MAP_NORESERVE)) || locked)
         mm_populate(p->mm, start, start + len);
     return (long)start;
 }
@@ -484,10 +492,9 @@ SYSCALL_DEFINE1(mlockall, int, flags)
         return -EINVAL;
     if ((flags & LINUX_MCL_CURRENT) && !mlock_allowed(p, mm_vm_pages(p->mm) << PAGE_SHIFT))
         return -ENOMEM;
+    p->mm->def_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
     if (flags & LINUX_MCL_FUTURE)
-        p->mm->def_flags |= VM_LOCKED;
-    else
-        p->mm->def_flags &= ~VM_LOCKED;
+        p->mm->def_flags |= VM_LOCKED | ((flags & LINUX_MCL_ONFAULT) ? VM_LOCKONFAULT : 0);
     if (!(flags & LINUX_MCL_CURRENT))
         return 0;
     for (size_t i = 0; i < p->mm->vmas.n; i++)
@@ -507,9 +514,9 @@ SYSCALL_DEFINE1(mlockall, int, flags)
 
 SYSCALL_DEFINE0(munlockall)
 {
-    p->mm->def_flags &= ~VM_LOCKED;
+    p->mm->def_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
     for (size_t i = 0; i < p->mm->vmas.n; i++)
-        p->mm->vmas.v[i].flags &= ~VM_LOCKED;
+        p->mm->vmas.v[i].flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
     for (size_t i = p->mm->vmas.n; i-- > 0;)
         if (i < p->mm->vmas.n)
             vma_merge_around(&p->mm->vmas, i);
