@@ -333,20 +333,18 @@ SYSCALL_DEFINE3(madvise, gva_t, addr, uint64_t, len, int, advice)
     return hole ? -ENOMEM : 0;
 }
 
+/* mremap: Linux PAGE_ALIGNs the lengths first (near 2^64 a length wraps to 0: old_len 0
+ * duplicates a shared area, new_len 0 is -EINVAL); every other check is mm_remap's, in
+ * Linux's order. */
 SYSCALL_DEFINE5(mremap, gva_t, addr, uint64_t, old_len, uint64_t, new_len, uint64_t, flags, gva_t,
                 new_addr)
 {
-    if (addr & ~PAGE_MASK)
-        return -EINVAL;
-    /* PAGE_ALIGN as Linux: a length near 2^64 wraps to 0. */
-    old_len = (old_len + PAGE_SIZE - 1) & PAGE_MASK;
-    new_len = (new_len + PAGE_SIZE - 1) & PAGE_MASK;
-    if (new_len == 0)
-        return -EINVAL;
+    old_len = PAGE_UP(old_len);
+    new_len = PAGE_UP(new_len);
+    if (flags > 0xffffffffu)
+        return -EINVAL; /* flags is unsigned long in Linux: a high bit is an unknown flag */
     gva_t out;
-    int rc = mm_remap(p->mm, addr, old_len, new_len, (unsigned)(flags > 0xffffffffu ? 0x80000000u
-                                                                                     : flags),
-                      new_addr, &out);
+    int rc = mm_remap(p->mm, addr, old_len, new_len, (unsigned)flags, new_addr, &out);
     return rc < 0 ? rc : (long)out;
 }
 

@@ -162,7 +162,8 @@ const struct mm_unmap_record *mm_unmap_history_find(const struct mm *mm, gva_t v
 /* mremap of [old_addr, old_addr+old_len) to new_len bytes, with Linux's rules and errors:
  * shrink in place, grow in place when the space above is free, else move (MAYMOVE) to a
  * new place or to new_addr (FIXED, which replaces what is there); DONTUNMAP leaves the old
- * range mapped but empty (private anonymous areas only). old_len 0 on a shared area makes
+ * range mapped but empty (any area, as since Linux 5.13); FIXED without a resize moves
+ * every area in the range and keeps the gaps (Linux 6.17+). old_len 0 on a shared area makes
  * a second mapping of the same pages. Pages move by moving their PTEs and reverse-map
  * entries: no frame is copied. Arguments are already page-aligned by the syscall. Returns
  * 0 and sets *out, or -EINVAL, -ENOMEM, -EFAULT (range not mapped) as Linux does.
