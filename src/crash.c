@@ -1,6 +1,8 @@
 /* The crash report: what a debugger would say about a guest killed by a bad memory access
  * or a CPU exception (which signal, what access, which mapping or the nearest ones, the
- * symbol and section at RIP, the instruction disassembled with capstone, the registers).
+ * file and ELF section of an address in the program image, the syscall that unmapped an
+ * address used after munmap, the symbol and section at RIP, the instruction disassembled
+ * with capstone, the registers and the VMA table).
  * crash_describe() works the facts out once; report_crash() prints them for proc_run(),
  * and src/report.c puts the same facts in the JSON "crash" object. The CPU reports only
  * the page of a bad data access; the byte and the size come from the instruction at RIP
@@ -16,9 +18,14 @@
 #include "vmemu/fault.h"
 #include "vmemu/insn.h"
 #include "vmemu/symbols.h"
+#include "vmemu/syscall.h"
 #include "vmemu/uaccess.h"
 
-#define X86_INT3 0xcc /* the breakpoint instruction */
+#define X86_INT3        0xcc /* the breakpoint instruction */
+#define LINUX_NR_MMAP   9    /* x86-64 syscall numbers of the removals explained */
+#define LINUX_NR_MUNMAP 11
+#define LINUX_NR_BRK    12
+#define LINUX_NR_MREMAP 25
 
 static const char *const signal_names[] = {
     [1] = "SIGHUP",     [2] = "SIGINT",   [3] = "SIGQUIT",   [4] = "SIGILL",   [5] = "SIGTRAP",
@@ -97,8 +104,9 @@ static const char *si_code_name(int signo, int code)
     return NULL;
 }
 
-/* Name column of an area: its file's path, or [heap], [stack], [bss], "" for anonymous
- * memory (as /proc/PID/maps leaves it empty). */
+/* Name column of an area: its file's path (shared anonymous memory's is "/dev/zero
+ * (deleted)", as Linux names it), or [heap], [stack], [bss], "" for anonymous memory (as
+ * /proc/PID/maps leaves it empty). */
 const char *crash_vma_name(const struct vma *v)
 {
     if (v->file != NULL && v->file->path != NULL)
@@ -157,13 +165,12 @@ static gva_t image_bias(const struct mm *mm)
     return 0;
 }
 
-/* Whether v maps the program image (its segments or its bss). */
-static bool vma_is_image(const struct proc *p, const struct vma *v)
+/* Whether v maps the program image as the loader placed it (its segments or its bss), so
+ * that the section headers, relocated by the image's bias, describe its addresses. Another
+ * mmap of the program's file is not: its addresses are not the link-time ones. */
+static bool vma_is_image(const struct vma *v)
 {
-    if (v->kind == VMA_IMAGE || v->kind == VMA_BSS)
-        return true;
-    return v->file != NULL && v->file->path != NULL && p->exe != NULL &&
-           strcmp(v->file->path, p->exe) == 0;
+    return v->kind == VMA_IMAGE || v->kind == VMA_BSS;
 }
 
 /* Decodes the instruction at ci->insn_va into ci->insn and ci->insn_bytes. */
@@ -213,7 +220,63 @@ static void format_symbol(const struct symtab *syms, gva_t va, char *buf, size_t
         snprintf(buf, len, "%s", name);
 }
 
-/* Fills the symbol and location of RIP, and the area and section of a faulting address. */
+/* The most recent syscall that removed ci->addr from the address space, with the symbol
+ * of its RIP. */
+static void crash_find_unmap(const struct proc *p, const struct symtab *syms, struct crash_info *ci)
+{
+    const struct mm_unmap_record *r = mm_unmap_history_find(p->mm, ci->addr);
+    const char *name;
+
+    if (r == NULL)
+        return;
+    ci->has_unmap = true;
+    ci->unmap = *r;
+    name = r->sysno >= 0 ? syscall_name((uint64_t)r->sysno) : NULL;
+    ci->unmap_syscall = name != NULL ? name : "a syscall";
+    format_symbol(syms, r->rip, ci->unmap_symbol, sizeof(ci->unmap_symbol));
+}
+
+/* The sentence that explains an access to memory a syscall removed earlier, into buf:
+ * "use after munmap: 0x7ffff7ff8010 was in 0x7ffff7ff8000-0x7ffff7ffa000, unmapped by
+ * munmap(0x7ffff7ff8000, 8192) at rip 0x401234 (main+52), syscall #3 of the process".
+ * The range is the part of the call's range that was mapped then; mremap, brk and a
+ * MAP_FIXED mmap get their own verbs. buf is "" when ci has no removal. */
+void crash_unmap_text(const struct crash_info *ci, char *buf, size_t len)
+{
+    const struct mm_unmap_record *r = &ci->unmap;
+    char how[128], sym[300] = "";
+
+    buf[0] = '\0';
+    if (!ci->has_unmap)
+        return;
+    switch (r->sysno) {
+    case LINUX_NR_MUNMAP:
+        snprintf(how, sizeof(how), "unmapped by munmap(0x%" PRIx64 ", %" PRIu64 ")", r->start,
+                 r->end - r->start);
+        break;
+    case LINUX_NR_MREMAP:
+        snprintf(how, sizeof(how), "moved away or cut off by mremap");
+        break;
+    case LINUX_NR_BRK:
+        snprintf(how, sizeof(how), "released by brk (the heap shrank)");
+        break;
+    case LINUX_NR_MMAP:
+        snprintf(how, sizeof(how), "replaced by mmap(MAP_FIXED)");
+        break;
+    default:
+        snprintf(how, sizeof(how), "removed by %s", ci->unmap_syscall);
+        break;
+    }
+    if (ci->unmap_symbol[0] != '\0')
+        snprintf(sym, sizeof(sym), " (%s)", ci->unmap_symbol);
+    snprintf(buf, len,
+             "use after %s: 0x%" PRIx64 " was in 0x%" PRIx64 "-0x%" PRIx64 ", %s at rip 0x%" PRIx64
+             "%s, syscall #%" PRIu64 " of the process",
+             ci->unmap_syscall, ci->addr, r->start, r->end, how, r->rip, sym, r->seq);
+}
+
+/* Fills the symbol and location of RIP, the area, file and section of a faulting address,
+ * or the syscall that removed it. */
 static void crash_locate(const struct proc *p, struct crash_info *ci)
 {
     struct symtab *syms = NULL;
@@ -227,7 +290,7 @@ static void crash_locate(const struct proc *p, struct crash_info *ci)
     if (ci->has_rip) {
         format_symbol(syms, ci->rip, ci->symbol, sizeof(ci->symbol));
         v = vma_lookup(&p->mm->vmas, ci->rip);
-        sect = v != NULL && vma_is_image(p, v) ? symtab_section(syms, ci->rip) : NULL;
+        sect = v != NULL && vma_is_image(v) ? symtab_section(syms, ci->rip) : NULL;
         if (v == NULL)
             snprintf(ci->rip_where, sizeof(ci->rip_where), "outside any mapping");
         else if (sect != NULL)
@@ -246,9 +309,15 @@ static void crash_locate(const struct proc *p, struct crash_info *ci)
         if (v != NULL) {
             ci->has_vma = true;
             crash_vma_text(v, ci->vma, sizeof(ci->vma));
-            sect = vma_is_image(p, v) ? symtab_section(syms, ci->addr) : NULL;
+            sect = vma_is_image(v) ? symtab_section(syms, ci->addr) : NULL;
             if (sect != NULL)
                 snprintf(ci->section, sizeof(ci->section), "%s", sect);
+            if (vma_is_image(v) && p->exe != NULL) /* the absolute path */
+                snprintf(ci->file, sizeof(ci->file), "%s", p->exe);
+            else if (v->file != NULL && !v->file->shmem && v->file->path != NULL)
+                snprintf(ci->file, sizeof(ci->file), "%s", v->file->path);
+        } else if (ci->cause != CAUSE_NONCANONICAL) {
+            crash_find_unmap(p, syms, ci);
         }
     }
     symtab_free(syms);
@@ -481,11 +550,14 @@ static void print_registers(FILE *out, struct proc *p)
 
 /* Prints the report of a guest killed by a memory fault or a CPU exception (ex says which;
  * mm->last_fault says what and why for memory faults): the signal, the access and its
- * cause, the mapping that holds the address or the nearest ones, RIP with its symbol and
- * section, the instruction there and the registers. Faults nothing in. */
+ * cause (and the syscall that unmapped the address), the mapping that holds the address
+ * (with the file and ELF section in the program image) or the nearest ones, RIP with its
+ * symbol and section, the instruction there, the registers and the VMA table. Faults
+ * nothing in. */
 void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
 {
     struct crash_info ci;
+    char text[CRASH_TEXT_MAX + 512];
 
     crash_describe(p, ex, &ci);
     if (ci.signo == 0)
@@ -498,9 +570,13 @@ void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
                 crash_signal_name(ci.signo));
     if (ci.is_memory) {
         print_fault(out, &ci);
+        if (ci.has_unmap) {
+            crash_unmap_text(&ci, text, sizeof(text));
+            fprintf(out, "  cause:    %s\n", text);
+        }
         if (ci.has_vma && ci.section[0] != '\0')
             fprintf(out, "  mapping:  %s, in %s of %s\n", ci.vma, ci.section,
-                    p->exe != NULL ? p->exe : "the program");
+                    ci.file[0] != '\0' ? ci.file : "the program");
         else if (ci.has_vma)
             fprintf(out, "  mapping:  %s\n", ci.vma);
         else if (p->mm != NULL)
@@ -526,4 +602,8 @@ void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
             fprintf(out, "  code:     %s\n", ci.insn);
     }
     print_registers(out, p);
+    if (p->mm != NULL) {
+        fprintf(out, "  maps:\n");
+        report_maps_table(out, p, "    ");
+    }
 }

@@ -53,6 +53,13 @@ struct crash_info {
     bool has_vma;                   /* an area contains addr */
     char vma[CRASH_TEXT_MAX];       /* "0x400000-0x401000 r--p image /path", or "" */
     char section[64];               /* section of the image containing addr, or "" */
+    char file[CRASH_TEXT_MAX];      /* file mapped at addr (the program for its bss), or "" */
+    bool has_unmap;                 /* addr is in no area but a syscall removed it: unmap
+                                       is that removal */
+    struct mm_unmap_record unmap;   /* the most recent removal of addr's page */
+    const char *unmap_syscall;      /* that syscall's name ("munmap"), never NULL when
+                                       has_unmap */
+    char unmap_symbol[256];         /* symbol of the removal's RIP, or "" */
 };
 
 /* Works out the crash of p. ex is the CPU's stop reason, or NULL after the fact (the JSON
@@ -69,5 +76,13 @@ const char *crash_vma_name(const struct vma *v);
 void crash_vma_text(const struct vma *v, char *buf, size_t len);
 /* "read", "write" or "exec". */
 const char *crash_access_name(enum access access);
+/* The sentence that explains an access to memory a syscall removed earlier:
+ * "use after munmap: 0x... was in A-B, unmapped by munmap(A, LEN) at rip R (sym),
+ * syscall #N of the process", into buf. */
+void crash_unmap_text(const struct crash_info *ci, char *buf, size_t len);
+
+/* The VMA table of p (header, one line per area with its resident, dirty and swapped
+ * pages, totals with the peak virtual size), each line after `indent` (src/report.c). */
+void report_maps_table(FILE *out, const struct proc *p, const char *indent);
 
 #endif

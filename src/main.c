@@ -189,7 +189,7 @@ int main(int argc, char **argv)
         status = 1;
     } else {
         fflush(stdout);
-        if (cli.maps)
+        if (cli.maps && p->term_signal == 0) /* a crash report already holds the table */
             report_maps(stderr, p);
         if (cli.stats)
             report_stats(stderr, p);

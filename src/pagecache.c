@@ -107,6 +107,14 @@ static int vfile_adopt(struct pagecache *pc, int fd, bool writable, const char *
         *out = f;
         return 0;
     }
+    /* The name Linux shows for it: the absolute path the host resolves the file to. */
+    char self[40], abs[4096];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(self, abs, sizeof(abs) - 1);
+    if (n > 0 && abs[0] == '/') {
+        abs[n] = '\0';
+        path = abs;
+    }
     f = calloc(1, sizeof(*f));
     if (f)
         f->path = strdup(path ? path : "");

@@ -1,8 +1,9 @@
 /* What the user sees of a finished run: the --stats summary (in the spirit of
  * /usr/bin/time -v), the --report JSON file (schema in the project notes: fields may be
- * added, never renamed) and the --maps table of areas with resident and dirty pages counted
- * from the page table. Called by the kernel loop (src/run.c) and main.c once a process has
- * ended; the crash facts shared with the crash report come from src/crash.c. Nothing here
+ * added, never renamed) with the VMA table at exit, and the --maps table of areas with
+ * their resident, dirty and swapped pages (counted by mm_vma_usage(), as smaps counts
+ * them). Called by main.c once a process has ended (its mm still alive) and by the crash
+ * report (src/crash.c), which shares its facts with the JSON "crash" object. Nothing here
  * faults a page in or changes a counter. */
 #include "vmemu/report.h"
 
@@ -13,6 +14,7 @@
 
 #include "crash.h"
 #include "vmemu/fault.h"
+#include "vmemu/mm_stat.h"
 #include "vmemu/util.h"
 
 #define JSON_MAX_DEPTH 8                              /* deepest nesting the report writes */
@@ -250,6 +252,29 @@ static void json_argv(struct json *j, const struct proc *p)
     json_close(j, ']');
 }
 
+/* The "unmapped_by" member of a crash: the syscall that removed the faulting address, or
+ * null. */
+static void json_unmapped_by(struct json *j, const struct crash_info *ci)
+{
+    char text[CRASH_TEXT_MAX + 512];
+
+    if (!ci->has_unmap) {
+        json_null(j, "unmapped_by");
+        return;
+    }
+    json_open(j, "unmapped_by", '{');
+    json_str(j, "syscall", ci->unmap_syscall);
+    json_int(j, "sysno", ci->unmap.sysno);
+    json_hex(j, "rip", ci->unmap.rip);
+    json_str(j, "symbol", ci->unmap_symbol[0] ? ci->unmap_symbol : NULL);
+    json_u64(j, "seq", ci->unmap.seq);
+    json_hex(j, "start", ci->unmap.start);
+    json_hex(j, "end", ci->unmap.end);
+    crash_unmap_text(ci, text, sizeof(text));
+    json_str(j, "text", text);
+    json_close(j, '}');
+}
+
 static void json_crash(struct json *j, const struct proc *p)
 {
     struct crash_info ci;
@@ -295,7 +320,38 @@ static void json_crash(struct json *j, const struct proc *p)
     }
     json_str(j, "vma", ci.has_vma ? ci.vma : NULL);
     json_str(j, "section", ci.section[0] ? ci.section : NULL);
+    json_str(j, "file", ci.file[0] ? ci.file : NULL);
+    json_unmapped_by(j, &ci);
     json_close(j, '}');
+}
+
+/* The "vmas" member: the areas of p's address space as they are now, each with its
+ * resident, dirty and swapped pages (an empty list without an address space). */
+static void json_vmas(struct json *j, const struct proc *p)
+{
+    const struct mm *mm = p->mm;
+
+    json_open(j, "vmas", '[');
+    for (size_t i = 0; mm != NULL && i < mm->vmas.n; i++) {
+        const struct vma *v = &mm->vmas.v[i];
+        const char *name = crash_vma_name(v);
+        struct vma_usage u;
+        char perms[5];
+
+        mm_vma_usage(mm, v, &u);
+        vma_perm_string(v, perms);
+        json_open(j, NULL, '{');
+        json_hex(j, "start", v->start);
+        json_hex(j, "end", v->end);
+        json_str(j, "perms", perms);
+        json_str(j, "kind", vma_kind_name(v->kind));
+        json_str(j, "file", v->file != NULL && name[0] != '\0' ? name : NULL);
+        json_u64(j, "resident", u.resident);
+        json_u64(j, "dirty", u.dirty);
+        json_u64(j, "swapped", u.swapped);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
 }
 
 static void json_process(struct json *j, const struct proc *p)
@@ -337,8 +393,10 @@ static void json_process(struct json *j, const struct proc *p)
     json_u64(j, "peak_page_table_pages", st->peak_pt_pages);
     json_u64(j, "peak_vm_pages", st->peak_vm);
     json_u64(j, "syscalls", p->syscalls);
+    json_u64(j, "peak_vsize_bytes", st->peak_vm * PAGE_SIZE);
     json_u64(j, "wall_ns", proc_wall_ns(p));
     json_u64(j, "run_ns", p->cpu_ns);
+    json_vmas(j, p);
     json_crash(j, p);
     json_close(j, '}');
 }
@@ -383,57 +441,49 @@ int report_json(const char *path, const struct proc *p)
     return rc;
 }
 
-/* Pages of one area, counted from its PTEs. */
-struct maps_count {
-    pfn_t zero_pfn;    /* the shared zero page: mapped, but not resident memory */
-    uint64_t resident; /* present PTEs (zero page excluded) */
-    uint64_t dirty;    /* present PTEs with the dirty bit */
-};
-
-static void maps_count_pte(void *ctx, gva_t va, pte_t *ptep)
+/* Prints the VMA table of p, each line after indent: a header, one line per area like
+ * /proc/PID/maps plus its kind and its resident, dirty and swapped pages (mm_vma_usage(),
+ * which walks the page table), then the totals with the peak virtual size. */
+void report_maps_table(FILE *out, const struct proc *p, const char *indent)
 {
-    struct maps_count *c = ctx;
-    pte_t pte = *ptep;
-
-    (void)va;
-    if (!pte_present(pte) || pte_pfn(pte) == c->zero_pfn)
-        return;
-    c->resident++;
-    if (pte & PTE_D)
-        c->dirty++;
-}
-
-/* Prints the VMA table like /proc/PID/maps, plus each area's kind and its resident and
- * dirty pages (walked from the page table), then the totals. */
-void report_maps(FILE *out, const struct proc *p)
-{
-    uint64_t total_vm = 0, total_res = 0, total_dirty = 0;
+    uint64_t total_vm = 0, total_res = 0, total_dirty = 0, total_swap = 0, peak;
     const struct mm *mm = p->mm;
 
-    fprintf(out, "vmemu: address space of '%s' (pid %d)\n", proc_name(p), p->pid);
     if (mm == NULL)
         return;
-    fprintf(out, "%-25s %-4s %-8s %-5s %8s %8s %s\n", "start-end", "perm", "offset", "kind",
-            "resident", "dirty", "name");
+    fprintf(out, "%s%-25s %-4s %-8s %-5s %8s %8s %8s %s\n", indent, "start-end", "perm", "offset",
+            "kind", "resident", "dirty", "swapped", "name");
     for (size_t i = 0; i < mm->vmas.n; i++) {
         const struct vma *v = &mm->vmas.v[i];
-        struct maps_count c = {.zero_pfn = p->sys->phys.zero_pfn};
         const char *name = crash_vma_name(v);
+        struct vma_usage u;
         char perms[5];
 
-        pt_for_each(&mm->pt, &p->sys->phys, v->start, v->end, maps_count_pte, &c);
+        mm_vma_usage(mm, v, &u);
         vma_perm_string(v, perms);
         fprintf(out,
-                "%012" PRIx64 "-%012" PRIx64 " %s %08" PRIx64 " %-5s %8" PRIu64 " %8" PRIu64
-                "%s%s\n",
-                v->start, v->end, perms, v->file != NULL ? v->pgoff << PAGE_SHIFT : 0,
-                vma_kind_name(v->kind), c.resident, c.dirty, name[0] ? " " : "", name);
+                "%s%012" PRIx64 "-%012" PRIx64 " %s %08" PRIx64 " %-5s %8" PRIu64 " %8" PRIu64
+                " %8" PRIu64 "%s%s\n",
+                indent, v->start, v->end, perms, v->file != NULL ? v->pgoff << PAGE_SHIFT : 0,
+                vma_kind_name(v->kind), u.resident, u.dirty, u.swapped, name[0] ? " " : "", name);
         total_vm += (v->end - v->start) / PAGE_SIZE;
-        total_res += c.resident;
-        total_dirty += c.dirty;
+        total_res += u.resident;
+        total_dirty += u.dirty;
+        total_swap += u.swapped;
     }
+    peak = mm->stats.peak_vm;
     fprintf(out,
-            "total: %zu areas, %" PRIu64 " pages mapped, %" PRIu64 " resident, %" PRIu64
-            " dirty, %" PRIu64 " page-table pages\n",
-            mm->vmas.n, total_vm, total_res, total_dirty, mm->pt.table_pages);
+            "%stotal: %zu area%s, %" PRIu64 " pages mapped (peak %" PRIu64 " pages, %" PRIu64
+            " KiB), %" PRIu64 " resident, %" PRIu64 " dirty, %" PRIu64 " swapped, %" PRIu64
+            " page-table pages\n",
+            indent, mm->vmas.n, mm->vmas.n == 1 ? "" : "s", total_vm, peak, peak * KIB_PER_PAGE,
+            total_res, total_dirty, total_swap, mm->pt.table_pages);
+}
+
+/* Prints the VMA table of a finished process (--maps): a title line, then
+ * report_maps_table(). */
+void report_maps(FILE *out, const struct proc *p)
+{
+    fprintf(out, "vmemu: address space of '%s' (pid %d)\n", proc_name(p), p->pid);
+    report_maps_table(out, p, "");
 }

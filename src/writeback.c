@@ -80,10 +80,9 @@ int wb_file_sync(struct vmsys *sys, struct vfile *f)
 
 /* Calls fn(sys, pfn, page offset, bytes of page, data offset) for each cached page of f
  * that [pos, pos+n) touches. */
-static void for_cached_range(const struct vmsys *sys, struct vfile *f, uint64_t pos, size_t n,
-                             void (*fn)(const struct vmsys *, pfn_t, size_t, size_t, size_t,
-                                        void *),
-                             void *arg)
+static void
+for_cached_range(const struct vmsys *sys, struct vfile *f, uint64_t pos, size_t n,
+                 void (*fn)(const struct vmsys *, pfn_t, size_t, size_t, size_t, void *), void *arg)
 {
     if (n == 0 || sys->pc.pages == 0)
         return;
@@ -93,8 +92,7 @@ static void for_cached_range(const struct vmsys *sys, struct vfile *f, uint64_t 
             continue;
         uint64_t lo = index * PAGE_SIZE > pos ? index * PAGE_SIZE : pos;
         uint64_t hi = (index + 1) * PAGE_SIZE < pos + n ? (index + 1) * PAGE_SIZE : pos + n;
-        fn(sys, pfn, (size_t)(lo - index * PAGE_SIZE), (size_t)(hi - lo), (size_t)(lo - pos),
-           arg);
+        fn(sys, pfn, (size_t)(lo - index * PAGE_SIZE), (size_t)(hi - lo), (size_t)(lo - pos), arg);
     }
 }
 
@@ -102,8 +100,7 @@ static void overlay_one(const struct vmsys *sys, pfn_t pfn, size_t in_page, size
                         size_t in_buf, void *buf)
 {
     if (wb_frame_dirty(sys, pfn))
-        memcpy((uint8_t *)buf + in_buf, (const uint8_t *)phys_hva(&sys->phys, pfn) + in_page,
-               len);
+        memcpy((uint8_t *)buf + in_buf, (const uint8_t *)phys_hva(&sys->phys, pfn) + in_page, len);
 }
 
 /* After a host read into buf: the bytes of dirty cached pages replace the file's. */

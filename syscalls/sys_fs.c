@@ -62,12 +62,25 @@ size_t sys_copy_from_user_partial(struct mm *mm, void *dst, gva_t src, size_t n)
     return done;
 }
 
-/* Reads a guest path into buf (LINUX_PATH_MAX bytes). Returns 0, -EFAULT or
- * -ENAMETOOLONG. */
+/* Reads a guest path into buf (LINUX_PATH_MAX bytes), naming the process's own /proc
+ * directory /proc/self. Returns 0, -EFAULT or -ENAMETOOLONG. */
 int sys_path_from_user(struct proc *p, gva_t va, char *buf)
 {
     long n = strncpy_from_user(p->mm, buf, va, LINUX_PATH_MAX);
-    return n < 0 ? (int)n : 0;
+    if (n < 0)
+        return (int)n;
+    /* "/proc/PID" of the process itself is "/proc/self": the host's /proc/PID is another
+     * process (or none). */
+    char own[32];
+    int len = snprintf(own, sizeof(own), "/proc/%d", p->pid);
+    if (strncmp(buf, own, (size_t)len) == 0 && (buf[len] == '/' || buf[len] == '\0')) {
+        size_t rest = strlen(buf + len) + 1;
+        if ((size_t)len >= 10 || 10 + rest <= LINUX_PATH_MAX) {
+            memmove(buf + 10, buf + len, rest);
+            memcpy(buf, "/proc/self", 10);
+        }
+    }
+    return 0;
 }
 
 static bool path_is_own_exe(const struct proc *p, const char *path)

@@ -29,8 +29,13 @@
 #define LINUX_MAP_HUGETLB         0x40000
 #define LINUX_MAP_SYNC            0x80000
 #define LINUX_MAP_FIXED_NOREPLACE 0x100000
-#define LINUX_PROT_MASK           0x7
-#define LINUX_PROT_GROWS          0x03000000 /* PROT_GROWSDOWN | PROT_GROWSUP */
+#define LINUX_LEGACY_MAP_MASK                                                                      \
+    (0x0f | LINUX_MAP_FIXED | LINUX_MAP_ANONYMOUS | 0x800 /* DENYWRITE */ |                        \
+     0x1000 /* EXECUTABLE */ | 0x4000000 /* UNINITIALIZED */ | LINUX_MAP_GROWSDOWN |               \
+     LINUX_MAP_LOCKED | LINUX_MAP_NORESERVE | LINUX_MAP_POPULATE | 0x10000 /* NONBLOCK */ |        \
+     0x20000 /* STACK */ | LINUX_MAP_HUGETLB | LINUX_MAP_32BIT | (21ULL << 26) | (30ULL << 26))
+#define LINUX_PROT_MASK  0x7
+#define LINUX_PROT_GROWS 0x03000000 /* PROT_GROWSDOWN | PROT_GROWSUP */
 
 /* brk: a heap that grows after mlockall(MCL_FUTURE) is faulted in at once, as on Linux. */
 SYSCALL_DEFINE1(brk, gva_t, addr)
@@ -84,8 +89,10 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
         return -EINVAL;
     if (prot & ~(uint64_t)(LINUX_PROT_MASK | LINUX_PROT_GROWS))
         return -EINVAL;
-    if ((flags & LINUX_MAP_SYNC) && type == LINUX_MAP_SHARED_VALIDATE)
-        return -EOPNOTSUPP; /* only DAX files support MAP_SYNC */
+    /* MAP_SHARED_VALIDATE on a file refuses flags it does not know (Linux's
+     * LEGACY_MAP_MASK) and MAP_SYNC, which only DAX files support. */
+    if (type == LINUX_MAP_SHARED_VALIDATE && !anon && (flags & ~LINUX_LEGACY_MAP_MASK))
+        return -EOPNOTSUPP;
     if (flags & LINUX_MAP_HUGETLB)
         return -ENOMEM; /* no huge pages are reserved (vm.nr_hugepages = 0) */
     if (len > USER_VA_END)
@@ -217,9 +224,9 @@ static long madvise_remove(struct proc *p, const struct vma *v, gva_t lo, gva_t 
     if (!(v->flags & VM_SHARED) || !(v->prot & VM_WRITE))
         return -EACCES;
     uint64_t first = vma_file_index(v, lo), last = vma_file_index(v, hi) - 1;
-    if (!v->file->shmem && fallocate(v->file->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                     (off_t)(first * PAGE_SIZE),
-                                     (off_t)((last - first + 1) * PAGE_SIZE)) < 0)
+    if (!v->file->shmem &&
+        fallocate(v->file->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)(first * PAGE_SIZE), (off_t)((last - first + 1) * PAGE_SIZE)) < 0)
         return -errno;
     wb_discard_pages(p->sys, v->file, first, last);
     return 0;

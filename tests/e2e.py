@@ -21,8 +21,15 @@ Exact counts, derived from what the programs do (never copied from vmemu's outpu
   which can move the program's deepest stack access into one more page), and bss.c
   pre-faults 64 KiB of stack so that printf's value-dependent depth cannot either.
 Crash samples exit 139 (as natively), name the cause on stderr and in the JSON "crash"
-object, with SEGV_MAPERR (NULL, wild, stack guard) or SEGV_ACCERR (rodata write, exec of
-data). Then the command line: exit statuses 127/126/2, --trace, --stats, --tlb, --mem.
+object, with SEGV_MAPERR (NULL, wild, stack guard, use after munmap) or SEGV_ACCERR
+(rodata write, exec of data); a fault in the program image names its file and ELF section
+(.rodata, .data) for PIE and non-PIE, glibc and musl; a use after munmap names the munmap,
+its RIP's symbol and its syscall number, which must be the munmap line's position in the
+--trace output of the same run. Every report has the VMA table at exit ("vmas": sorted,
+one stack area ending at the stack top, resident pages adding up to rss_pages) and the
+peak virtual size; the crash report on stderr ends with the same table, and --maps prints
+it at exit with the numbers of the --report of the same run.
+Then the command line: exit statuses 127/126/2, --trace, --stats, --tlb, --mem.
 
 Each check prints "PASS name" or "FAIL name: reason"; the last line is "N passed, M
 failed"; the exit status is 1 when a check failed. Python 3 standard library only.
@@ -74,8 +81,12 @@ CRASHES = {
     "rodata": dict(cause=r"read-only", code="SEGV_ACCERR", access="write",
                    symbol="main", in_vma=True, address=None),
     "exec_nx": dict(cause=r"non-executable|not executable", code="SEGV_ACCERR",
-                    access="exec", symbol=None, in_vma=True, address=None),
+                    access="exec", symbol=None, in_vma=True, address=None, section=".data"),
+    "uaf_munmap": dict(cause=r"not mapped", code="SEGV_MAPERR", access="read",
+                       symbol="main", in_vma=False, address=0x7E0000000010),
 }
+CRASHES["rodata"]["section"] = ".rodata"
+UAF_START, UAF_LEN = 0x7E0000000000, 8192  # what uaf_munmap.c maps and unmaps
 
 FAULT_KEYS = ("minor", "major", "zero_page", "anon", "file_minor", "file_major", "cow",
               "cow_reuse", "segv", "sigbus", "stack_grow")
@@ -85,7 +96,17 @@ TLB_DETERMINISTIC = ("flushes", "unicorn_flushes")  # see the docstring
 PROC_INT_KEYS = ("pid", "ppid", "exit_status", "peak_rss_pages", "rss_pages",
                  "page_table_pages", "peak_page_table_pages", "peak_vm_pages", "syscalls")
 CRASH_KEYS = ("signal", "code", "address", "access", "cause", "rip", "symbol",
-              "instruction", "vma")
+              "instruction", "vma", "section", "file", "unmapped_by")
+VMA_KEYS = {"start": str, "end": str, "perms": str, "kind": str, "file": (str, type(None)),
+            "resident": int, "dirty": int, "swapped": int}
+VMA_KINDS = ("anon", "file", "image", "bss", "heap", "stack")
+# One line of the VMA table (--maps, crash report): start-end perms offset kind resident
+# dirty swapped [name]
+MAPS_ROW = re.compile(r"^ *([0-9a-f]{12})-([0-9a-f]{12}) ([r-][w-][x-][ps]) ([0-9a-f]{8}) "
+                      r"(\w+) +(\d+) +(\d+) +(\d+)(?: (.*))?$")
+MAPS_TOTAL = re.compile(r"^ *total: (\d+) areas?, (\d+) pages mapped \(peak (\d+) pages, "
+                        r"(\d+) KiB\), (\d+) resident, (\d+) dirty, (\d+) swapped, (\d+) "
+                        r"page-table pages$")
 
 
 class Failure(Exception):
@@ -251,6 +272,7 @@ def check_schema(rep, prog, args, status, signal):
                       % (f["minor"], kinds))
     if f["major"] != f["file_major"]:
         raise Failure("report: major %d != file_major %d" % (f["major"], f["file_major"]))
+    check_vmas(p)
     if signal is None and p["crash"] is not None:
         raise Failure("report: crash object on a normal exit")
     if signal is not None:
@@ -260,6 +282,51 @@ def check_schema(rep, prog, args, status, signal):
         for k in CRASH_KEYS:
             if k not in c:
                 raise Failure("report: crash.%s missing" % k)
+
+
+def check_vmas(p):
+    """processes[0].vmas: the areas at exit, sorted and disjoint, with page counts that
+    fit their sizes and add up to rss_pages; one stack area ending at the stack top;
+    peak_vsize_bytes is peak_vm_pages pages, at least the size of the areas."""
+    vmas = p.get("vmas")
+    if not isinstance(vmas, list) or not vmas:
+        raise Failure("report: processes[0].vmas missing or empty")
+    if not is_int(p.get("peak_vsize_bytes")):
+        raise Failure("report: processes[0].peak_vsize_bytes missing")
+    if p["peak_vsize_bytes"] != p["peak_vm_pages"] * PAGE:
+        raise Failure("report: peak_vsize_bytes %d != peak_vm_pages %d * %d"
+                      % (p["peak_vsize_bytes"], p["peak_vm_pages"], PAGE))
+    prev_end, pages, resident = 0, 0, 0
+    for v in vmas:
+        if not isinstance(v, dict) or set(v) != set(VMA_KEYS):
+            raise Failure("report: vma %r lacks the keys %s" % (v, sorted(VMA_KEYS)))
+        for k, t in VMA_KEYS.items():
+            if not isinstance(v[k], t) or isinstance(v[k], bool):
+                raise Failure("report: vma %s: %r is not %s" % (k, v[k], t))
+        start, end = int(v["start"], 16), int(v["end"], 16)
+        if start % PAGE or end % PAGE or start >= end or start < prev_end:
+            raise Failure("report: vma %s-%s unaligned, empty or out of order"
+                          % (v["start"], v["end"]))
+        if not re.fullmatch(r"[r-][w-][x-][ps]", v["perms"]) or v["kind"] not in VMA_KINDS:
+            raise Failure("report: vma perms %r kind %r" % (v["perms"], v["kind"]))
+        n = (end - start) // PAGE
+        if not 0 <= v["dirty"] <= v["resident"] <= n or v["swapped"] != 0:
+            raise Failure("report: vma %s-%s: %d pages, resident %d, dirty %d, swapped %d "
+                          "(no swap yet)" % (v["start"], v["end"], n, v["resident"],
+                                             v["dirty"], v["swapped"]))
+        prev_end, pages, resident = end, pages + n, resident + v["resident"]
+    stacks = [v for v in vmas if v["kind"] == "stack"]
+    bounds = stack_bounds()
+    if len(stacks) != 1 or (bounds and int(stacks[0]["end"], 16) != bounds[0]):
+        raise Failure("report: stack areas %r, expected one ending at the stack top" % stacks)
+    if stacks[0]["perms"] != "rw-p" or stacks[0]["file"] is not None:
+        raise Failure("report: stack area %r" % stacks[0])
+    if pages > p["peak_vm_pages"]:
+        raise Failure("report: the areas hold %d pages, more than peak_vm_pages %d"
+                      % (pages, p["peak_vm_pages"]))
+    if resident != p["rss_pages"]:
+        raise Failure("report: resident pages of the areas add up to %d, rss_pages is %d"
+                      % (resident, p["rss_pages"]))
 
 
 def compare(native, vm, what=""):
@@ -418,6 +485,20 @@ def task_crash(R, sample, variant):
         raise Failure("crash.address %s, expected %#x" % (c["address"], exp["address"]))
     if exp["symbol"] and not str(c["symbol"]).startswith(exp["symbol"]):
         raise Failure("crash.symbol %r, expected %s+..." % (c["symbol"], exp["symbol"]))
+    exe = os.path.realpath(b)
+    if exp.get("section"):
+        # In the program image: the file and ELF section of the address, on stderr too.
+        if c["section"] != exp["section"] or c["file"] != exe:
+            raise Failure("crash.section %r file %r, expected %r %r"
+                          % (c["section"], c["file"], exp["section"], exe))
+        if "in %s of %s\n" % (exp["section"], exe) not in v.err:
+            raise Failure("stderr lacks 'in %s of %s': %s" % (exp["section"], exe,
+                                                               tail(v.err, 600)))
+    elif c["vma"] is None and c["section"] is not None:
+        raise Failure("crash.section %r for an address in no mapping" % c["section"])
+    if (c["unmapped_by"] is not None) != (sample == "uaf_munmap"):
+        raise Failure("crash.unmapped_by %r" % (c["unmapped_by"],))
+    check_crash_maps(v.err, p)
     if p["faults"]["segv"] != 1:
         raise Failure("faults.segv %d, expected 1" % p["faults"]["segv"])
     if sample == "exec_nx" and int(str(c["rip"]), 16) != addr:
@@ -436,6 +517,99 @@ def task_crash(R, sample, variant):
     w = R.vm(b, rep=1)
     need_report(w)
     same_counts(v, w)
+
+
+def maps_rows(text):
+    """The VMA table rows and the totals line found in text, as regex matches."""
+    rows = [m for m in map(MAPS_ROW.match, text.split("\n")) if m]
+    totals = [m for m in map(MAPS_TOTAL.match, text.split("\n")) if m]
+    return rows, totals
+
+
+def same_table(rows, totals, p, what):
+    """The table's rows and totals say what the report's vmas and counters say."""
+    vmas = p["vmas"]
+    if len(rows) != len(vmas) or len(totals) != 1:
+        raise Failure("%s: %d rows and %d totals lines for %d areas"
+                      % (what, len(rows), len(totals), len(vmas)))
+    for m, v in zip(rows, vmas):
+        got = (int(m.group(1), 16), int(m.group(2), 16), m.group(3), m.group(5),
+               int(m.group(6)), int(m.group(7)), int(m.group(8)))
+        want = (int(v["start"], 16), int(v["end"], 16), v["perms"], v["kind"], v["resident"],
+                v["dirty"], v["swapped"])
+        if got != want:
+            raise Failure("%s: row %r, report says %r" % (what, m.group(0), want))
+    t = totals[0]
+    pages = sum((int(v["end"], 16) - int(v["start"], 16)) // PAGE for v in vmas)
+    want = (len(vmas), pages, p["peak_vm_pages"], p["peak_vm_pages"] * PAGE // 1024,
+            p["rss_pages"], sum(v["dirty"] for v in vmas), 0, p["page_table_pages"])
+    if tuple(int(x) for x in t.groups()) != want:
+        raise Failure("%s: %r, report says %r" % (what, t.group(0), want))
+
+
+def check_crash_maps(err, p):
+    """The crash report ends with the VMA table of the address space at the crash, which
+    is the one at exit."""
+    at = err.find("\n  maps:\n")
+    if at < 0:
+        raise Failure("crash report lacks the '  maps:' table: %s" % tail(err, 600))
+    rows, totals = maps_rows(err[at:])
+    same_table(rows, totals, p, "crash report table")
+
+
+def task_uaf_munmap(R, variant):
+    """The use after munmap names the munmap: its arguments, the symbol of its RIP (libc's
+    munmap wrapper) and its syscall number, which is the munmap line's position among the
+    --trace lines of the same run."""
+    b = R.path("uaf_munmap-" + variant)
+    if not os.path.exists(b):
+        raise Failure("%s was not built (samples/CMakeLists.txt VMEMU_SAMPLES)" % b)
+    r = R.vm(b, opts=("--trace",))
+    if r.status != 139:
+        raise Failure("status %d, expected 139; stderr: %s" % (r.status, tail(r.err)))
+    trace = [line for line in r.err.split("\n") if line.startswith("[1000] ")]
+    calls = [i for i, line in enumerate(trace, 1)
+             if line.startswith("[1000] munmap(%#x, %d) = 0" % (UAF_START, UAF_LEN))]
+    if len(calls) != 1:
+        raise Failure("--trace shows %d munmap(%#x, %d) lines" % (len(calls), UAF_START,
+                                                                   UAF_LEN))
+    u = need_report(r)["processes"][0]["crash"]["unmapped_by"]
+    want = {"syscall": "munmap", "sysno": 11, "seq": calls[0], "start": "%#x" % UAF_START,
+            "end": "%#x" % (UAF_START + UAF_LEN)}
+    if not isinstance(u, dict) or {k: u.get(k) for k in want} != want:
+        raise Failure("crash.unmapped_by %r, expected %r" % (u, want))
+    if not re.fullmatch(r"(__)?munmap\+\d+", str(u.get("symbol"))):
+        raise Failure("crash.unmapped_by.symbol %r, expected munmap+N" % u.get("symbol"))
+    line = ("  cause:    use after munmap: %#x was in %#x-%#x, unmapped by munmap(%#x, %d) "
+            "at rip %s (%s), syscall #%d of the process\n"
+            % (UAF_START + 16, UAF_START, UAF_START + UAF_LEN, UAF_START, UAF_LEN, u["rip"],
+               u["symbol"], calls[0]))
+    if line not in r.err:
+        raise Failure("stderr lacks %r: %s" % (line, tail(r.err, 900)))
+
+
+def task_maps_at_exit(R, variant, sample):
+    """--maps prints the VMA table at exit: the rows and totals of the --report of the
+    same run; the heap (glibc's malloc uses brk) and the stack are named."""
+    b = R.path("%s-%s" % (sample, variant))
+    r = R.vm(b, opts=("--maps",))
+    compare(R.native(b), r)
+    p = need_report(r)["processes"][0]
+    title = "vmemu: address space of '%s' (pid 1000)\n" % os.path.basename(b)[:15]
+    at = r.err.find(title)
+    if at < 0:
+        raise Failure("stderr lacks %r: %s" % (title, tail(r.err)))
+    rows, totals = maps_rows(r.err[at:])
+    same_table(rows, totals, p, "--maps")
+    names = [m.group(9) for m in rows]
+    if "[stack]" not in names or (variant.startswith("glibc") and "[heap]" not in names):
+        raise Failure("--maps names %r: no [stack] or (glibc) [heap]" % names)
+    kinds = [v["kind"] for v in p["vmas"]]
+    if variant.startswith("glibc") and kinds.count("heap") != 1:
+        raise Failure("report: vmas kinds %r, expected one heap area" % kinds)
+    images = [v for v in p["vmas"] if v["kind"] == "image"]
+    if not images or any(v["file"] != b for v in images):
+        raise Failure("report: image areas %r should name %s" % (images, b))
 
 
 def one_vmemu_line(r, status, what):
@@ -593,6 +767,10 @@ def build_tasks(R, tmp):
                           lambda b=b, a=args: task_case(R, b, a)))
         for sample in CRASHES:
             tasks.append(single("%s-%s: crash report" % (sample, v), task_crash, R, sample, v))
+        tasks.append(single("uaf_munmap-%s: crash names the munmap, its rip and number" % v,
+                            task_uaf_munmap, R, v))
+        tasks.append(single("malloc-%s: --maps table at exit matches --report vmas" % v,
+                            task_maps_at_exit, R, v, "malloc"))
         tasks.append(single("faults-%s 1000: getrusage delta is 1000" % v,
                             task_faults_prints_n, R, v))
         tasks.append(single("faults-%s: 2000 vs 1000 pages, +1000 anon and minor" % v,

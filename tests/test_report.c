@@ -5,8 +5,13 @@
  * frames), one page read (the zero page), each page translated once through vmemu's TLB
  * (4 misses) and then the first page read again (1 hit). The decoder that narrows a data
  * fault from its page to the byte (src/insn.c) is tested on hand-assembled instructions,
- * and end to end on a real CPU whose fill callback only learns the faulting page. */
+ * and end to end on a real CPU whose fill callback only learns the faulting page.
+ * The program-image tests map this test executable itself as a VMA_IMAGE area: the
+ * section of one of its own literals and of one of its bss words is known, and the load
+ * bias of the mapping (the area's start) is not the executable's runtime one. */
 #include <errno.h>
+#include <limits.h>
+#include <link.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,13 +28,17 @@
 #include "vmemu/report.h"
 #include "vmemu/uaccess.h"
 
-#define GUEST_SIGSEGV 11         /* Linux x86-64 signal numbers */
-#define DATA_VA       0x10000ULL /* 4 anonymous rw pages */
-#define DATA_PAGES    4
-#define RO_VA         0x30000ULL /* 1 anonymous read-only page */
-#define HEAP_VA       0x40000ULL /* 1 heap page */
-#define UD2_VA        (DATA_VA + 0x10)
-#define CODE_VA       0x60000ULL /* 1 rwx page for the tests that run code */
+#define GUEST_SIGSEGV   11         /* Linux x86-64 signal numbers */
+#define DATA_VA         0x10000ULL /* 4 anonymous rw pages */
+#define DATA_PAGES      4
+#define RO_VA           0x30000ULL /* 1 anonymous read-only page */
+#define HEAP_VA         0x40000ULL /* 1 heap page */
+#define UD2_VA          (DATA_VA + 0x10)
+#define CODE_VA         0x60000ULL     /* 1 rwx page for the tests that run code */
+#define UAF_VA          0x70000ULL     /* 2 pages mapped and then removed by a "syscall" */
+#define IMAGE_VA        0x400000000ULL /* where the tests map this executable's image */
+#define LINUX_NR_MUNMAP 11             /* x86-64 syscall numbers */
+#define LINUX_NR_BRK    12
 
 /* mov dword ptr [rax], 0x2a */
 static const uint8_t mov_insn[] = {0xc7, 0x00, 0x2a, 0x00, 0x00, 0x00};
@@ -43,6 +52,10 @@ struct env {
     char *buf;              /* memstream / file contents */
     size_t len;             /* bytes in buf */
 };
+
+/* A literal in this executable's .rodata and a word in its .bss, for the image tests. */
+static const char image_literal[] = "a literal in the .rodata of test_report";
+static int image_bss_word;
 
 static int setup(void **state)
 {
@@ -171,6 +184,8 @@ static void test_report_json_after_null_write_has_counts_and_crash(void **state)
     assert_contains(t->buf, cause);
     assert_contains(t->buf, "\"rip\": null"); /* no CPU */
     assert_contains(t->buf, "\"vma\": null");
+    assert_contains(t->buf, "\"section\": null,\n        \"file\": null,\n"
+                            "        \"unmapped_by\": null\n      }");
     assert_string_equal(t->buf + t->len - 6, "  ]\n}\n");
 }
 
@@ -245,7 +260,7 @@ static void test_report_stats_exited_process_says_status(void **state)
     assert_contains(t->buf, "\tExit status: 3\n");
 }
 
-static void test_report_maps_counts_resident_and_dirty_pages(void **state)
+static void test_report_maps_counts_resident_dirty_and_swapped_pages(void **state)
 {
     struct env *t = *state;
     FILE *f;
@@ -257,12 +272,75 @@ static void test_report_maps_counts_resident_and_dirty_pages(void **state)
     f = open_text(t);
     report_maps(f, t->p);
     fclose(f);
-    assert_contains(t->buf, "vmemu: address space of 'prog' (pid 1000)\n");
-    assert_contains(t->buf, "\n000000010000-000000014000 rw-p 00000000 anon         3        3\n");
-    assert_contains(t->buf, "\n000000040000-000000041000 rw-p 00000000 heap         0        0 "
-                            "[heap]\n");
-    assert_contains(t->buf, "total: 2 areas, 5 pages mapped, 3 resident, 3 dirty, 4 "
-                            "page-table pages\n");
+    /* The data area: 3 pages written (resident, dirty), 1 read (the zero page: not
+     * resident). The heap page was only read. */
+    assert_string_equal(t->buf,
+                        "vmemu: address space of 'prog' (pid 1000)\n"
+                        "start-end                 perm offset   kind  resident    dirty  "
+                        "swapped name\n"
+                        "000000010000-000000014000 rw-p 00000000 anon         3        3        "
+                        "0\n"
+                        "000000040000-000000041000 rw-p 00000000 heap         0        0        "
+                        "0 [heap]\n"
+                        "total: 2 areas, 5 pages mapped (peak 5 pages, 20 KiB), 3 resident, 3 "
+                        "dirty, 0 swapped, 4 page-table pages\n");
+}
+
+static void test_report_maps_after_munmap_keeps_the_peak_and_names_shared_memory(void **state)
+{
+    struct env *t = *state;
+    struct vfile *shm;
+    FILE *f;
+
+    assert_int_equal(vfile_shmem_create(&t->sys.pc, 2 * PAGE_SIZE, &shm), 0);
+    assert_int_equal(mm_map(t->p->mm, UAF_VA, 2 * PAGE_SIZE, VM_READ | VM_WRITE, VM_SHARED,
+                            VMA_ANON, shm, 0, UINT64_MAX),
+                     0);
+    vfile_put(shm); /* the area holds its own reference */
+    assert_int_equal(mm_unmap(t->p->mm, DATA_VA, DATA_PAGES * PAGE_SIZE), 0);
+    f = open_text(t);
+    report_maps(f, t->p);
+    fclose(f);
+    assert_contains(t->buf, "\n000000070000-000000072000 rw-s 00000000 anon         0        0  "
+                            "      0 /dev/zero (deleted)\n");
+    /* 6 pages were mapped at once before the 4 data pages went. */
+    assert_contains(t->buf, "\ntotal: 1 area, 2 pages mapped (peak 6 pages, 24 KiB), 0 "
+                            "resident, 0 dirty, 0 swapped, ");
+}
+
+static void test_report_json_has_vma_table_and_peak_vsize(void **state)
+{
+    struct env *t = *state;
+
+    proc_exit(t->p, 0);
+    load_json(t);
+    assert_contains(t->buf, "\"peak_vm_pages\": 4,");
+    assert_contains(t->buf, "\"peak_vsize_bytes\": 16384,");
+    assert_contains(t->buf, "\n      \"vmas\": [\n"
+                            "        {\n"
+                            "          \"start\": \"0x10000\",\n"
+                            "          \"end\": \"0x14000\",\n"
+                            "          \"perms\": \"rw-p\",\n"
+                            "          \"kind\": \"anon\",\n"
+                            "          \"file\": null,\n"
+                            "          \"resident\": 3,\n"
+                            "          \"dirty\": 3,\n"
+                            "          \"swapped\": 0\n"
+                            "        }\n"
+                            "      ],\n");
+}
+
+static void test_report_json_vmas_without_address_space_is_empty_list(void **state)
+{
+    struct env *t = *state;
+
+    proc_exit(t->p, 0);
+    mm_destroy(t->p->mm);
+    t->p->mm = NULL;
+    t->sys.current = NULL;
+    load_json(t);
+    assert_contains(t->buf, "\"peak_vsize_bytes\": 0,");
+    assert_contains(t->buf, "\"vmas\": [],");
 }
 
 static void test_report_crash_null_write_names_nearest_mapping_and_code(void **state)
@@ -291,6 +369,14 @@ static void test_report_crash_null_write_names_nearest_mapping_and_code(void **s
     assert_contains(t->buf,
                     "  code:     c7 00 2a 00 00 00                mov dword ptr [rax], 0x2a\n");
     assert_contains(t->buf, "  regs:     (no CPU)\n");
+    assert_null(strstr(t->buf, "  cause:")); /* nothing was ever mapped at 8 */
+    assert_contains(t->buf, "  maps:\n"
+                            "    start-end                 perm offset   kind  resident    "
+                            "dirty  swapped name\n"
+                            "    000000010000-000000014000 rw-p 00000000 anon         3        "
+                            "3        0\n"
+                            "    total: 1 area, 4 pages mapped (peak 4 pages, 16 KiB), 3 "
+                            "resident, 3 dirty, 0 swapped, 4 page-table pages\n");
     /* The report reads guest memory without faulting or translating anything. */
     assert_memory_equal(&t->p->mm->stats.faults, &before, sizeof(before));
     assert_int_equal(t->sys.tlb.hits, hits);
@@ -342,6 +428,189 @@ static void test_report_crash_rip_outside_mappings_says_code_not_readable(void *
     assert_contains(t->buf, "killed by SIGFPE (FPE_INTDIV)\n");
     assert_contains(t->buf, "  rip:      0x50000 outside any mapping\n");
     assert_contains(t->buf, "  code:     (code not readable)\n");
+}
+
+/* Maps UAF_VA (2 pages, one written) and removes [start, start+len) as syscall nr would:
+ * dispatch sets the syscall, its RIP and its sequence number around the handler. */
+static void remove_by_syscall(struct env *t, int nr, gva_t rip, uint64_t seq, gva_t start,
+                              uint64_t len)
+{
+    struct mm *mm = t->p->mm;
+    uint8_t byte = 1;
+
+    if (vma_lookup(&mm->vmas, UAF_VA) == NULL) {
+        assert_int_equal(
+            mm_map(mm, UAF_VA, 2 * PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0), 0);
+        assert_int_equal(copy_to_user(mm, UAF_VA, &byte, 1), 0);
+    }
+    mm->sys_nr = nr;
+    mm->sys_rip = rip;
+    mm->sys_seq = seq;
+    assert_int_equal(mm_unmap(mm, start, len), 0);
+    mm->sys_nr = -1;
+}
+
+static void test_report_crash_use_after_munmap_names_the_munmap(void **state)
+{
+    struct env *t = *state;
+    struct cpu_exit ex = {.kind = CPU_EXIT_FAULT, .rip = DATA_VA};
+    FILE *f;
+
+    /* munmap of 16 pages of which the 2 at UAF_VA were mapped: the record says those 2. */
+    remove_by_syscall(t, LINUX_NR_MUNMAP, 0x401234, 3, UAF_VA, 16 * PAGE_SIZE);
+    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 0x1010, ACCESS_READ), -EFAULT);
+    assert_int_equal(t->p->mm->last_fault.cause, CAUSE_UNMAPPED);
+    proc_kill(t->p, GUEST_SIGSEGV);
+    f = open_text(t);
+    report_crash(f, t->p, &ex);
+    fclose(f);
+    assert_contains(t->buf, "\n  cause:    use after munmap: 0x71010 was in 0x70000-0x72000, "
+                            "unmapped by munmap(0x70000, 8192) at rip 0x401234, syscall #3 of "
+                            "the process\n  mapping:  no mapping contains it; nearest: ");
+    free(t->buf);
+    t->buf = NULL;
+    load_json(t);
+    assert_contains(t->buf, "\"cause\": \"address not mapped\"");
+    assert_contains(t->buf, "\"vma\": null");
+    assert_contains(t->buf, "\"unmapped_by\": {\n"
+                            "          \"syscall\": \"munmap\",\n"
+                            "          \"sysno\": 11,\n"
+                            "          \"rip\": \"0x401234\",\n"
+                            "          \"symbol\": null,\n"
+                            "          \"seq\": 3,\n"
+                            "          \"start\": \"0x70000\",\n"
+                            "          \"end\": \"0x72000\",\n"
+                            "          \"text\": \"use after munmap: 0x71010 was in "
+                            "0x70000-0x72000, unmapped by munmap(0x70000, 8192) at rip "
+                            "0x401234, syscall #3 of the process\"\n"
+                            "        }\n");
+}
+
+static void test_report_crash_most_recent_removal_of_the_page_wins(void **state)
+{
+    struct env *t = *state;
+    struct cpu_exit ex = {.kind = CPU_EXIT_FAULT, .rip = DATA_VA};
+    FILE *f;
+
+    /* Both pages go by munmap (syscall 3); the first is mapped again and released by brk
+     * (syscall 9): each page names its own last removal. */
+    remove_by_syscall(t, LINUX_NR_MUNMAP, 0x401234, 3, UAF_VA, 2 * PAGE_SIZE);
+    assert_int_equal(
+        mm_map(t->p->mm, UAF_VA, PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_HEAP, NULL, 0, 0), 0);
+    remove_by_syscall(t, LINUX_NR_BRK, 0x402000, 9, UAF_VA, PAGE_SIZE);
+    /* A removal outside any syscall (the loader, exit) is not recorded. */
+    assert_int_equal(
+        mm_map(t->p->mm, UAF_VA + 4 * PAGE_SIZE, PAGE_SIZE, VM_READ, 0, VMA_ANON, NULL, 0, 0), 0);
+    assert_int_equal(mm_unmap(t->p->mm, UAF_VA + 4 * PAGE_SIZE, PAGE_SIZE), 0);
+    proc_kill(t->p, GUEST_SIGSEGV);
+
+    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 8, ACCESS_WRITE), -EFAULT);
+    f = open_text(t);
+    report_crash(f, t->p, &ex);
+    fclose(f);
+    assert_contains(t->buf, "  cause:    use after brk: 0x70008 was in 0x70000-0x71000, released "
+                            "by brk (the heap shrank) at rip 0x402000, syscall #9 of the "
+                            "process\n");
+    free(t->buf);
+    t->buf = NULL;
+
+    assert_int_equal(mm_fault(t->p->mm, UAF_VA + PAGE_SIZE, ACCESS_READ), -EFAULT);
+    f = open_text(t);
+    report_crash(f, t->p, &ex);
+    fclose(f);
+    assert_contains(t->buf, "  cause:    use after munmap: 0x71000 was in 0x70000-0x72000, "
+                            "unmapped by munmap(0x70000, 8192) at rip 0x401234, syscall #3 of "
+                            "the process\n");
+    free(t->buf);
+    t->buf = NULL;
+
+    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 4 * PAGE_SIZE, ACCESS_READ), -EFAULT);
+    f = open_text(t);
+    report_crash(f, t->p, &ex);
+    fclose(f);
+    assert_null(strstr(t->buf, "  cause:"));
+}
+
+/* dl_iterate_phdr visits the main program first: its dlpi_addr is the runtime load bias. */
+static int first_object_bias(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    *(gva_t *)data = (gva_t)info->dlpi_addr;
+    return 1;
+}
+
+/* Maps this test executable the way the loader maps a program image: its first pages, up
+ * to the page holding image_literal, as a read-only VMA_IMAGE area at IMAGE_VA (so the
+ * bias is IMAGE_VA), and the page of image_bss_word as a read-only VMA_BSS area. Returns
+ * the link-time addresses of the literal and the word through lit and bss. */
+static void map_self_image(struct env *t, gva_t *lit, gva_t *bss)
+{
+    char exe[PATH_MAX];
+    struct vfile *f;
+    gva_t bias = 0;
+
+    assert_non_null(realpath("/proc/self/exe", exe));
+    free(t->p->exe);
+    t->p->exe = strdup(exe);
+    dl_iterate_phdr(first_object_bias, &bias);
+    *lit = (gva_t)(uintptr_t)image_literal - bias;
+    *bss = (gva_t)(uintptr_t)&image_bss_word - bias;
+    /* The layout of every linker: .rodata below the writable data and .bss. */
+    assert_true(PAGE_DOWN(*bss) >= PAGE_UP(*lit + 1));
+    assert_int_equal(vfile_open(&t->sys.pc, exe, &f), 0);
+    assert_int_equal(
+        mm_map(t->p->mm, IMAGE_VA, PAGE_UP(*lit + 1), VM_READ, 0, VMA_IMAGE, f, 0, UINT64_MAX), 0);
+    vfile_put(f);
+    assert_int_equal(
+        mm_map(t->p->mm, IMAGE_VA + PAGE_DOWN(*bss), PAGE_SIZE, VM_READ, 0, VMA_BSS, NULL, 0, 0),
+        0);
+}
+
+static void test_report_crash_write_to_image_names_file_and_rodata(void **state)
+{
+    struct env *t = *state;
+    struct cpu_exit ex = {.kind = CPU_EXIT_FAULT, .rip = DATA_VA};
+    gva_t lit, bss;
+    char line[PATH_MAX + 128];
+    FILE *f;
+
+    map_self_image(t, &lit, &bss);
+    assert_int_equal(mm_fault(t->p->mm, IMAGE_VA + lit + 2, ACCESS_WRITE), -EFAULT);
+    proc_kill(t->p, GUEST_SIGSEGV);
+    f = open_text(t);
+    report_crash(f, t->p, &ex);
+    fclose(f);
+    snprintf(line, sizeof(line), "  mapping:  0x%llx-0x%llx r--p image %s, in .rodata of %s\n",
+             (unsigned long long)IMAGE_VA, (unsigned long long)(IMAGE_VA + PAGE_UP(lit + 1)),
+             t->p->exe, t->p->exe);
+    assert_contains(t->buf, line);
+    free(t->buf);
+    t->buf = NULL;
+    load_json(t);
+    assert_contains(t->buf, "\"section\": \".rodata\",");
+    snprintf(line, sizeof(line), "\"file\": \"%s\",", t->p->exe);
+    assert_contains(t->buf, line);
+    assert_contains(t->buf, "\"unmapped_by\": null");
+}
+
+static void test_report_crash_write_to_image_bss_names_file_and_bss(void **state)
+{
+    struct env *t = *state;
+    struct cpu_exit ex = {.kind = CPU_EXIT_FAULT, .rip = DATA_VA};
+    gva_t lit, bss;
+    char line[PATH_MAX + 128];
+    FILE *f;
+
+    map_self_image(t, &lit, &bss);
+    assert_int_equal(mm_fault(t->p->mm, IMAGE_VA + bss, ACCESS_WRITE), -EFAULT);
+    proc_kill(t->p, GUEST_SIGSEGV);
+    f = open_text(t);
+    report_crash(f, t->p, &ex);
+    fclose(f);
+    snprintf(line, sizeof(line), "  mapping:  0x%llx-0x%llx r--p bss [bss], in .bss of %s\n",
+             (unsigned long long)(IMAGE_VA + PAGE_DOWN(bss)),
+             (unsigned long long)(IMAGE_VA + PAGE_DOWN(bss) + PAGE_SIZE), t->p->exe);
+    assert_contains(t->buf, line);
 }
 
 /* Registers for the decoder tests: all zero but RIP. */
@@ -699,11 +968,18 @@ int main(void)
         T(test_report_json_unwritable_path_returns_enoent),
         T(test_report_stats_killed_process_prints_counts),
         T(test_report_stats_exited_process_says_status),
-        T(test_report_maps_counts_resident_and_dirty_pages),
+        T(test_report_maps_counts_resident_dirty_and_swapped_pages),
+        T(test_report_maps_after_munmap_keeps_the_peak_and_names_shared_memory),
+        T(test_report_json_has_vma_table_and_peak_vsize),
+        T(test_report_json_vmas_without_address_space_is_empty_list),
         T(test_report_crash_null_write_names_nearest_mapping_and_code),
         T(test_report_crash_write_to_read_only_area_names_the_area),
         T(test_report_crash_illegal_instruction_says_sigill_and_ud2),
         T(test_report_crash_rip_outside_mappings_says_code_not_readable),
+        T(test_report_crash_use_after_munmap_names_the_munmap),
+        T(test_report_crash_most_recent_removal_of_the_page_wins),
+        T(test_report_crash_write_to_image_names_file_and_rodata),
+        T(test_report_crash_write_to_image_bss_names_file_and_bss),
         cmocka_unit_test(test_insn_byte_store_gives_register_address_and_size_1),
         cmocka_unit_test(test_insn_base_plus_disp_store_gives_sum_and_size_4),
         cmocka_unit_test(test_insn_rip_relative_load_counts_from_next_instruction),

@@ -32,6 +32,12 @@ __attribute__((noinline)) int symbols_test_target(int x)
 
 static const char test_literal[] = "a string literal in .rodata";
 
+/* Writable words: one initialised (.data), one zero (.bss). Not static, so that no
+ * optimisation can move or drop them. */
+extern int symbols_test_data, symbols_test_bss;
+int symbols_test_data = 42;
+int symbols_test_bss;
+
 /* dl_iterate_phdr visits the main program first: its dlpi_addr is the load bias. */
 static int first_object_bias(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -102,6 +108,19 @@ static void test_symtab_section_of_literal_and_code_returns_rodata_and_text(void
     assert_non_null(s);
     assert_string_equal(symtab_section(s, (gva_t)(uintptr_t)test_literal), ".rodata");
     assert_string_equal(symtab_section(s, target_va()), ".text");
+    symtab_free(s);
+}
+
+static void test_symtab_section_of_data_and_bss_words_returns_data_and_bss(void **state)
+{
+    struct symtab *s = symtab_load(SELF_EXE, self_load_bias());
+
+    (void)state;
+    assert_non_null(s);
+    assert_string_equal(symtab_section(s, (gva_t)(uintptr_t)&symbols_test_data), ".data");
+    assert_string_equal(symtab_section(s, (gva_t)(uintptr_t)&symbols_test_bss), ".bss");
+    /* Data addresses are in no function. */
+    assert_null(symtab_lookup(s, (gva_t)(uintptr_t)&symbols_test_bss, NULL));
     symtab_free(s);
 }
 
@@ -202,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_symtab_lookup_own_function_with_runtime_bias_returns_name),
         cmocka_unit_test(test_symtab_lookup_link_time_address_with_zero_bias_returns_name),
         cmocka_unit_test(test_symtab_section_of_literal_and_code_returns_rodata_and_text),
+        cmocka_unit_test(test_symtab_section_of_data_and_bss_words_returns_data_and_bss),
         cmocka_unit_test(test_symtab_address_below_image_returns_null),
         cmocka_unit_test(test_symtab_load_missing_file_returns_null),
         cmocka_unit_test(test_symtab_load_non_elf_returns_null),

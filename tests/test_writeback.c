@@ -279,7 +279,7 @@ static void test_wb_lock_range_splits_and_refuses_holes(void **state)
     assert_int_equal(mm_lock_range(e->mm, A, A + P(5), true), -ENOMEM);
     assert_int_equal(mm_lock_range(e->mm, A, A + P(4), false), 0);
     assert_int_equal(e->mm->vmas.n, 1); /* merged again */
-    e->mm->def_flags = VM_LOCKED;        /* mlockall(MCL_FUTURE) */
+    e->mm->def_flags = VM_LOCKED;       /* mlockall(MCL_FUTURE) */
     assert_int_equal(mm_map(e->mm, B, P(1), RW, 0, VMA_ANON, NULL, 0, 0), 0);
     assert_int_equal(vma_lookup(&e->mm->vmas, B)->flags & VM_LOCKED, VM_LOCKED);
 }

@@ -13,10 +13,10 @@ struct vfile;
 #define VM_EXEC  0x4u
 
 /* Flags (vma.flags). */
-#define VM_SHARED    0x01u /* MAP_SHARED: stores reach the file / other mappers */
-#define VM_GROWSDOWN 0x02u /* the stack: grows down on faults below it */
-#define VM_LOCKED    0x04u /* mlock'ed: never evicted */
-#define VM_NORESERVE 0x08u /* MAP_NORESERVE */
+#define VM_SHARED      0x01u /* MAP_SHARED: stores reach the file / other mappers */
+#define VM_GROWSDOWN   0x02u /* the stack: grows down on faults below it */
+#define VM_LOCKED      0x04u /* mlock'ed: never evicted */
+#define VM_NORESERVE   0x08u /* MAP_NORESERVE */
 #define VM_LOCKONFAULT 0x10u /* locked, but pages come in on fault (MLOCK_ONFAULT) */
 
 /* What an area is, for reports and /proc maps names. */

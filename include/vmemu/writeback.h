@@ -19,13 +19,11 @@ int wb_write_frame(struct vmsys *sys, pfn_t pfn);
 int wb_file_sync(struct vmsys *sys, struct vfile *f);
 /* After a host read of n bytes at file offset pos into buf: replaces the bytes of dirty
  * cached pages, which are newer than the file. */
-void wb_read_overlay(const struct vmsys *sys, struct vfile *f, uint64_t pos, void *buf,
-                     size_t n);
+void wb_read_overlay(const struct vmsys *sys, struct vfile *f, uint64_t pos, void *buf, size_t n);
 /* After a host write of n bytes at file offset pos from buf: updates the cached pages of
  * that range, so every mapping of them (shared, and private ones not yet written) sees
  * the new data. */
-void wb_file_written(struct vmsys *sys, struct vfile *f, uint64_t pos, const void *buf,
-                     size_t n);
+void wb_file_written(struct vmsys *sys, struct vfile *f, uint64_t pos, const void *buf, size_t n);
 /* After the file was truncated to size bytes: pages wholly past the end are unmapped from
  * every address space and dropped (a later access gets SIGBUS), the tail of the last page
  * is zeroed. */
