@@ -40,11 +40,8 @@ static int exec_map_segment(struct mm *mm, struct vfile *f, const struct elf_seg
 
     if (s->filesz) {
         file_top = PAGE_UP(va + s->filesz);
-        /* As Linux's elf_load(): only a segment with bss has the tail of its last file
-         * page zeroed; otherwise that page shows the file's next bytes. */
-        uint64_t file_end = s->memsz > s->filesz ? s->offset + s->filesz : UINT64_MAX;
         rc = mm_map(mm, start, file_top - start, prot, 0, VMA_IMAGE, f, PAGE_DOWN(s->offset),
-                    file_end);
+                    s->offset + s->filesz);
         if (rc)
             return rc;
     }

@@ -232,7 +232,11 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
     bool shared = vma->flags & VM_SHARED;
     bool whole = file_page_whole(vma, index);
 
-    if (shared || (whole && f->access != ACCESS_WRITE)) {
+    /* A read-only segment's last page shows the file's next bytes, as on Linux (whose ELF
+     * loader zeroes the tail only when it can write it); a writable one gets its tail
+     * zeroed in a private copy. */
+    bool tail_ok = whole || !(vma->prot & VM_WRITE);
+    if (shared || (tail_ok && f->access != ACCESS_WRITE)) {
         /* Map the cached frame itself: shared, or private until the first write. */
         phys_get(phys, cached);
         uint64_t flags = vma_pte_flags(vma, !shared);

@@ -432,10 +432,9 @@ static void test_elf_static_exec_maps_image_and_bss_areas(void **state)
 
     assert_int_equal(exec_load(t->mm, t->path, &img, t->err, sizeof(t->err)), 0);
     assert_int_equal(t->mm->vmas.n, 5);
-    /* Headers and rodata, text: no bss, so their last pages show the file's next bytes
-     * (Linux zeroes a page tail only for a segment with bss). */
-    expect_vma(t, 0x400000, 0x401000, VM_READ, VMA_IMAGE, true, 0, UINT64_MAX);
-    expect_vma(t, 0x401000, 0x402000, VM_READ | VM_EXEC, VMA_IMAGE, true, 1, UINT64_MAX);
+    /* Headers and rodata: one page, file bytes stop at p_offset + p_filesz. */
+    expect_vma(t, 0x400000, 0x401000, VM_READ, VMA_IMAGE, true, 0, 0x190);
+    expect_vma(t, 0x401000, 0x402000, VM_READ | VM_EXEC, VMA_IMAGE, true, 1, 0x182c);
     /* Data: starts mid-page at file offset 0x2010, so page 2 of the file; its bss part
      * (to 0x407010) continues as anonymous pages from the next page boundary. */
     expect_vma(t, 0x404000, 0x405000, VM_READ | VM_WRITE, VMA_IMAGE, true, 2, 0x2050);
@@ -473,8 +472,8 @@ static void test_elf_static_pie_maps_at_pie_base(void **state)
 
     assert_int_equal(exec_load(t->mm, t->path, &img, t->err, sizeof(t->err)), 0);
     assert_int_equal(t->mm->vmas.n, 4);
-    expect_vma(t, b, b + 0x1000, VM_READ, VMA_IMAGE, true, 0, UINT64_MAX);
-    expect_vma(t, b + 0x1000, b + 0x2000, VM_READ | VM_EXEC, VMA_IMAGE, true, 1, UINT64_MAX);
+    expect_vma(t, b, b + 0x1000, VM_READ, VMA_IMAGE, true, 0, 0x200);
+    expect_vma(t, b + 0x1000, b + 0x2000, VM_READ | VM_EXEC, VMA_IMAGE, true, 1, 0x1100);
     expect_vma(t, b + 0x2000, b + 0x3000, VM_READ | VM_WRITE, VMA_IMAGE, true, 1, 0x1120);
     expect_vma(t, b + 0x3000, b + 0x4000, VM_READ | VM_WRITE, VMA_BSS, false, 0, 0);
     assert_int_equal(img.entry, b + 0x1010);

@@ -547,6 +547,22 @@ static void test_fault_partial_page_past_file_end_reads_zero(void **state)
     assert_int_equal(e->mm->stats.rss, 3);
 }
 
+static void test_fault_read_only_partial_page_maps_cached_frame_with_file_tail(void **state)
+{
+    struct env *e = *state;
+    const uint64_t file_end = P(1) + 100; /* a read-only segment's p_offset + p_filesz */
+
+    map_file(e, FILE_BASE, 2, VM_READ, 0, 0, file_end);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(1) + 200, ACCESS_READ), 0);
+    pfn_t cached = pagecache_find(&e->sys.pc, e->f, 1);
+    /* Linux's ELF loader cannot zero a read-only tail: the file's next bytes show. */
+    assert_int_equal(pte_pfn(pte_at(e, FILE_BASE + P(1))), cached);
+    uint8_t b = 0;
+    assert_int_equal(copy_from_user(e->mm, &b, FILE_BASE + P(1) + 200, 1), 0);
+    assert_int_equal(b, pattern(P(1) + 200));
+    assert_int_equal(fs(e)->file_major, 1);
+}
+
 static void test_fault_shared_file_maps_cached_frame(void **state)
 {
     struct env *e = *state;
@@ -1096,6 +1112,7 @@ int main(void)
         ENV_TEST(test_fault_private_file_write_after_read_copies_file_bytes),
         ENV_TEST(test_fault_private_file_write_first_copies_without_window),
         ENV_TEST(test_fault_partial_page_past_file_end_reads_zero),
+        ENV_TEST(test_fault_read_only_partial_page_maps_cached_frame_with_file_tail),
         ENV_TEST(test_fault_shared_file_maps_cached_frame),
         ENV_TEST(test_fault_past_end_of_file_raises_sigbus),
         ENV_TEST(test_fault_no_area_reports_maperr_causes),

@@ -722,8 +722,7 @@ static void test_mremap_moved_heap_stack_bss_become_anon_and_image_becomes_file(
 
     assert_int_equal(mm_map(e->mm, A, P(1), RW, 0, VMA_HEAP, NULL, 0, 0), 0);
     assert_int_equal(mm_map(e->mm, A + P(2), P(1), RW, 0, VMA_BSS, NULL, 0, 0), 0);
-    assert_int_equal(
-        mm_map(e->mm, A + P(4), P(1), VM_READ | VM_EXEC, 0, VMA_IMAGE, e->f, 0, P(1) - 100), 0);
+    assert_int_equal(mm_map(e->mm, A + P(4), P(1), RW, 0, VMA_IMAGE, e->f, 0, P(1) - 100), 0);
     /* Resizing in place keeps the kind. */
     assert_int_equal(remap(e, A, P(1), P(2), 0, 0), A);
     assert_int_equal(area(e, A)->kind, VMA_HEAP);
@@ -735,7 +734,8 @@ static void test_mremap_moved_heap_stack_bss_become_anon_and_image_becomes_file(
     assert_int_equal(remap(e, A + P(4), P(1), P(1), MAYMOVE | FIXED, B + P(8)), B + P(8));
     const struct vma *img = area(e, B + P(8));
     assert_int_equal(img->kind, VMA_FILE);
-    assert_int_equal(img->file_end, P(1) - 100); /* bytes past the segment still read zero */
+    /* A writable segment's bytes past its file part still read zero. */
+    assert_int_equal(img->file_end, P(1) - 100);
     assert_int_equal(read_byte(e, B + P(8) + PAGE_SIZE - 101), 'A');
     assert_int_equal(read_byte(e, B + P(8) + PAGE_SIZE - 100), 0);
 
