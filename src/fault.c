@@ -20,6 +20,7 @@ enum fault_class {
     FC_FILE_MAJOR,
     FC_COW,
     FC_COW_REUSE,
+    FC_SHARED_WRITE,
     FC_NONE, /* nothing to count: the PTE already allowed the access */
 };
 
@@ -84,6 +85,15 @@ static int fault_oom(struct mm *mm, gva_t va, enum access access)
 static uint64_t vma_pte_flags(const struct vma *vma, bool cow)
 {
     return PTE_P | PTE_A | mm_prot_pte_bits(vma->prot, cow);
+}
+
+/* Whether stores to the area's pages must be noticed to keep the file's dirty state: a
+ * shared mapping of a real file, whose clean pages are mapped without write permission so
+ * that the first store faults (Linux's write-notify; shared anonymous memory has no file
+ * to write back and is writable at once). */
+static bool vma_write_notify(const struct vma *vma)
+{
+    return (vma->flags & VM_SHARED) && vma->file && !vma->file->shmem;
 }
 
 /* No area contains va: grow the stack into it, or say why the access is invalid. */
@@ -185,6 +195,8 @@ static void fault_around(struct fault *f, uint64_t file_pages, bool major)
             continue;
         phys_get(&f->mm->sys->phys, pfn);
         uint64_t flags = vma_pte_flags(f->vma, !shared) & ~PTE_A;
+        if (vma_write_notify(f->vma))
+            flags &= ~PTE_RW;
         if (mm_install_page(f->mm, va, pfn, flags) < 0) {
             phys_put(&f->mm->sys->phys, pfn);
             return;
@@ -242,6 +254,8 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
         uint64_t flags = vma_pte_flags(vma, !shared);
         if (f->access == ACCESS_WRITE)
             flags |= PTE_D;
+        else if (vma_write_notify(vma))
+            flags &= ~PTE_RW;
         if ((*rc = mm_install_page(f->mm, f->va, cached, flags)) < 0) {
             phys_put(phys, cached);
             return FC_NONE;
@@ -280,10 +294,11 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
     uint64_t flags = vma_pte_flags(f->vma, false) | PTE_D;
 
     if (!(old & PTE_COW)) {
-        /* Writable area, page not marked for copy: only the permission was missing. */
+        /* Writable area, page not marked for copy: a clean page of a shared file mapping
+         * (write-notify: it becomes dirty now), or only the permission was missing. */
         mm_set_pte(f->mm, f->va, f->ptep, pte_make(oldpfn, flags));
         *rc = 0;
-        return FC_NONE;
+        return vma_write_notify(f->vma) ? FC_SHARED_WRITE : FC_NONE;
     }
     if (oldpfn != phys->zero_pfn && !(fr->flags & FRAME_PAGECACHE) && fr->refcount == 1) {
         mm_set_pte(f->mm, f->va, f->ptep, pte_make(oldpfn, flags));
@@ -334,6 +349,10 @@ static void fault_count(struct mm *mm, enum fault_class cls)
         break;
     case FC_COW_REUSE:
         s->cow_reuse++;
+        s->minor++;
+        break;
+    case FC_SHARED_WRITE:
+        s->shared_write++;
         s->minor++;
         break;
     case FC_NONE:

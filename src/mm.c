@@ -269,6 +269,20 @@ int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t fla
     return 0;
 }
 
+/* Faults in one page for the kernel: counted as populated, not as a guest fault. */
+int mm_populate_page(struct mm *mm, gva_t va, enum access access)
+{
+    struct fault_stats before = mm->stats.faults;
+    struct fault_info saved = mm->last_fault;
+    int rc = mm_fault(mm, va, access);
+    uint64_t done = mm->stats.faults.minor + mm->stats.faults.major - before.minor - before.major;
+    mm->stats.faults = before;
+    mm->stats.faults.populate += done;
+    if (rc < 0)
+        mm->last_fault = saved;
+    return rc;
+}
+
 /* Faults in [start, end) as Linux's populate does: write faults for private writable
  * areas, read faults otherwise; PROT_NONE areas and pages past the end of a file are
  * skipped. Returns 0 or -ENOMEM. */
@@ -289,18 +303,11 @@ int mm_populate(struct mm *mm, gva_t start, gva_t end)
             pte_t *ptep = pt_lookup(&mm->pt, &mm->sys->phys, va);
             if (ptep && pte_present(*ptep) && (!write || (*ptep & PTE_RW)))
                 continue;
-            struct fault_info saved = mm->last_fault;
-            uint64_t segv = mm->stats.faults.segv, sigbus = mm->stats.faults.sigbus;
-            int rc = mm_fault(mm, va, access);
+            int rc = mm_populate_page(mm, va, access);
             if (rc == -ENOMEM)
                 return rc;
-            if (rc < 0) {
-                /* Not a guest access: a page past the end of a file is left alone. */
-                mm->last_fault = saved;
-                mm->stats.faults.segv = segv;
-                mm->stats.faults.sigbus = sigbus;
-                break;
-            }
+            if (rc < 0)
+                break; /* a page past the end of a file is left alone */
             /* v may have moved if the fault grew the table of areas: look it up again. */
             v = vma_lookup(&mm->vmas, va);
         }
@@ -392,6 +399,10 @@ static void protect_cb(void *ctx, gva_t va, pte_t *ptep)
     if (!pte_present(old))
         return;
     pte_t new = (old & ~(PTE_US | PTE_RW | PTE_NX)) | mm_prot_pte_bits(c->prot, old & PTE_COW);
+    /* A clean page of a shared file stays write-protected: its first store must fault. */
+    const struct frame *fr = phys_frame(&c->mm->sys->phys, pte_pfn(old));
+    if (!(old & PTE_D) && (fr->flags & FRAME_PAGECACHE) && !((struct vfile *)fr->owner)->shmem)
+        new &= ~PTE_RW;
     if (new != old)
         mm_set_pte(c->mm, va, ptep, new);
 }

@@ -73,8 +73,11 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\t  page-cache hit: %" PRIu64 "\n", f->file_minor);
     fprintf(out, "\t  COW copy: %" PRIu64 "\n", f->cow);
     fprintf(out, "\t  COW reuse: %" PRIu64 "\n", f->cow_reuse);
+    fprintf(out, "\t  shared file write: %" PRIu64 "\n", f->shared_write);
     fprintf(out, "\tMajor page faults (file read): %" PRIu64 "\n", f->major);
     fprintf(out, "\tStack growth faults: %" PRIu64 "\n", f->stack_grow);
+    fprintf(out, "\tPages populated ahead (MAP_POPULATE, mlock; not faults): %" PRIu64 "\n",
+            f->populate);
     fprintf(out, "\tInvalid accesses (SIGSEGV): %" PRIu64 "\n", f->segv);
     fprintf(out, "\tAccesses past the end of a file (SIGBUS): %" PRIu64 "\n", f->sigbus);
     fprintf(out, "\tvmemu TLB hits: %" PRIu64 "\n", sys->tlb.hits);
@@ -375,6 +378,8 @@ static void json_process(struct json *j, const struct proc *p)
     json_u64(j, "file_major", f->file_major);
     json_u64(j, "cow", f->cow);
     json_u64(j, "cow_reuse", f->cow_reuse);
+    json_u64(j, "shared_write", f->shared_write);
+    json_u64(j, "populate", f->populate);
     json_u64(j, "segv", f->segv);
     json_u64(j, "sigbus", f->sigbus);
     json_u64(j, "stack_grow", f->stack_grow);

@@ -30,13 +30,14 @@ bool wb_frame_dirty(const struct vmsys *sys, pfn_t pfn)
     return false;
 }
 
-/* Cleans every PTE that maps pfn, moving their dirty bits into FRAME_DIRTY. */
+/* Cleans and write-protects every PTE that maps pfn, moving their dirty bits into
+ * FRAME_DIRTY: the next store faults again (Linux's page_mkclean). */
 static void wb_harvest(struct vmsys *sys, pfn_t pfn)
 {
     for (struct rmap *r = phys_frame(&sys->phys, pfn)->rmap; r; r = r->next) {
         pte_t *ptep = rmap_pte(sys, r);
         if (*ptep & PTE_D) {
-            mm_set_pte(r->mm, r->va, ptep, *ptep & ~PTE_D);
+            mm_set_pte(r->mm, r->va, ptep, *ptep & ~(PTE_D | PTE_RW));
             pagecache_set_dirty(&sys->pc, pfn);
         }
     }

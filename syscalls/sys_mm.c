@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "sysdefs.h"
-#include "vmemu/fault.h"
 #include "vmemu/fd.h"
 #include "vmemu/writeback.h"
 
@@ -240,14 +239,7 @@ static long madvise_populate(struct proc *p, const struct vma *v, gva_t lo, gva_
     if (v->prot == 0 || (write && !(v->prot & VM_WRITE)))
         return -EINVAL;
     for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
-        struct fault_info saved = p->mm->last_fault;
-        uint64_t segv = p->mm->stats.faults.segv, sigbus = p->mm->stats.faults.sigbus;
-        int rc = mm_fault(p->mm, va, write ? ACCESS_WRITE : ACCESS_READ);
-        if (rc == -EFAULT) {
-            p->mm->last_fault = saved;
-            p->mm->stats.faults.segv = segv;
-            p->mm->stats.faults.sigbus = sigbus;
-        }
+        int rc = mm_populate_page(p->mm, va, write ? ACCESS_WRITE : ACCESS_READ);
         if (rc < 0)
             return rc;
     }

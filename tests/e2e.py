@@ -89,8 +89,8 @@ CRASHES["rodata"]["section"] = ".rodata"
 UAF_START, UAF_LEN = 0x7E0000000000, 8192  # what uaf_munmap.c maps and unmaps
 
 FAULT_KEYS = ("minor", "major", "zero_page", "anon", "file_minor", "file_major", "cow",
-              "cow_reuse", "segv", "sigbus", "stack_grow")
-MINOR_KINDS = ("zero_page", "anon", "file_minor", "cow", "cow_reuse")
+              "cow_reuse", "shared_write", "segv", "sigbus", "stack_grow", "populate")
+MINOR_KINDS = ("zero_page", "anon", "file_minor", "cow", "cow_reuse", "shared_write")
 TLB_KEYS = ("hits", "misses", "fills", "invalidations", "flushes", "unicorn_flushes")
 TLB_DETERMINISTIC = ("flushes", "unicorn_flushes")  # see the docstring
 PROC_INT_KEYS = ("pid", "ppid", "exit_status", "peak_rss_pages", "rss_pages",
@@ -268,7 +268,7 @@ def check_schema(rep, prog, args, status, signal):
     # with no swap, every major fault is a file read.
     kinds = sum(f[k] for k in MINOR_KINDS)
     if f["minor"] != kinds:
-        raise Failure("report: minor %d != zero_page+anon+file_minor+cow+cow_reuse %d"
+        raise Failure("report: minor %d != zero_page+anon+file_minor+cow+cow_reuse+shared_write %d"
                       % (f["minor"], kinds))
     if f["major"] != f["file_major"]:
         raise Failure("report: major %d != file_major %d" % (f["major"], f["file_major"]))

@@ -571,19 +571,25 @@ static void test_fault_shared_file_maps_cached_frame(void **state)
     map_file(e, FILE_BASE, 40, RW, VM_SHARED, 0, NO_END);
     assert_int_equal(mm_fault(e->mm, va, ACCESS_READ), 0);
     pfn_t cached = pagecache_find(&e->sys.pc, e->f, 1);
-    assert_int_equal(pte_at(e, va), pte_make(cached, ANON_FLAGS | PTE_RW));
-    assert_int_equal(pte_at(e, FILE_BASE + P(7)), pte_make(pagecache_find(&e->sys.pc, e->f, 7),
-                                                           PTE_P | PTE_US | PTE_NX | PTE_RW));
+    /* Clean shared file pages are write-protected (write-notify), fault-around too. */
+    assert_int_equal(pte_at(e, va), pte_make(cached, ANON_FLAGS));
+    assert_int_equal(pte_at(e, FILE_BASE + P(7)),
+                     pte_make(pagecache_find(&e->sys.pc, e->f, 7), PTE_P | PTE_US | PTE_NX));
     assert_int_equal(present_in(e, FILE_BASE, FILE_BASE + P(40)), 16);
 
-    /* Stores go to the cached frame itself, with no further fault. */
+    /* The first store faults once (a minor write-notify fault) and goes to the cached
+     * frame itself. */
     assert_int_equal(copy_to_user(e->mm, va + 10, "AB", 2), 0);
     assert_int_equal(pte_pfn(pte_at(e, va)), cached);
     assert_true(pte_at(e, va) & PTE_D);
+    assert_true(pte_at(e, va) & PTE_RW);
     assert_memory_equal((uint8_t *)phys_hva(&e->sys.phys, cached) + 10, "AB", 2);
     assert_int_equal(fs(e)->file_major, 1);
     assert_int_equal(fs(e)->cow, 0);
-    assert_int_equal(fs(e)->minor, 0);
+    assert_int_equal(fs(e)->shared_write, 1);
+    assert_int_equal(fs(e)->minor, 1);
+    assert_int_equal(copy_to_user(e->mm, va + 12, "CD", 2), 0);
+    assert_int_equal(fs(e)->minor, 1);
 
     /* A write first maps the cached frame dirty. */
     assert_int_equal(mm_fault(e->mm, FILE_BASE + P(20), ACCESS_WRITE), 0);

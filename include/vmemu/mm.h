@@ -12,17 +12,22 @@
 
 /* Fault counters of one address space (Linux's words). */
 struct fault_stats {
-    uint64_t minor;      /* faults resolved without reading a file */
-    uint64_t major;      /* faults that read a file page */
-    uint64_t zero_page;  /* minor: read of an untouched anonymous page -> zero page */
-    uint64_t anon;       /* minor: new zeroed anonymous frame */
-    uint64_t file_minor; /* minor: file page found in the page cache */
-    uint64_t file_major; /* major: file page read from the host file */
-    uint64_t cow;        /* minor: write to a copy-on-write page copied the frame */
-    uint64_t cow_reuse;  /* minor: write to a copy-on-write page, last owner kept the frame */
-    uint64_t segv;       /* invalid accesses (SIGSEGV) */
-    uint64_t sigbus;     /* accesses past the end of a mapped file (SIGBUS) */
-    uint64_t stack_grow; /* faults that extended the stack area downwards */
+    uint64_t minor;        /* faults resolved without reading a file */
+    uint64_t major;        /* faults that read a file page */
+    uint64_t zero_page;    /* minor: read of an untouched anonymous page -> zero page */
+    uint64_t anon;         /* minor: new zeroed anonymous frame */
+    uint64_t file_minor;   /* minor: file page found in the page cache */
+    uint64_t file_major;   /* major: file page read from the host file */
+    uint64_t cow;          /* minor: write to a copy-on-write page copied the frame */
+    uint64_t cow_reuse;    /* minor: write to a copy-on-write page, last owner kept the frame */
+    uint64_t shared_write; /* minor: first store to a clean page of a shared file mapping
+                              (Linux's write-notify fault, wp_page_shared) */
+    uint64_t segv;         /* invalid accesses (SIGSEGV) */
+    uint64_t sigbus;       /* accesses past the end of a mapped file (SIGBUS) */
+    uint64_t stack_grow;   /* faults that extended the stack area downwards */
+    uint64_t populate;     /* pages faulted in ahead by MAP_POPULATE, MAP_LOCKED, mlock and
+                              MADV_POPULATE_*: not counted as faults above (Linux's perf
+                              page-fault events do not count them either) */
 };
 
 /* Why an access failed, for the crash report. */
@@ -171,11 +176,15 @@ const struct mm_unmap_record *mm_unmap_history_find(const struct mm *mm, gva_t v
 int mm_remap(struct mm *mm, gva_t old_addr, uint64_t old_len, uint64_t new_len, unsigned flags,
              gva_t new_addr, gva_t *out);
 
-/* Faults in every page of [start, end) as the access `write` says, as Linux's
- * populate does for MAP_POPULATE and mlock (write faults for private writable areas,
- * read faults otherwise); stops quietly at the first page that cannot be faulted (except
- * for running out of frames). Counts the faults like any other. Returns 0 or -ENOMEM. */
+/* Faults in every page of [start, end) as Linux's populate does for MAP_POPULATE and
+ * mlock (write faults for private writable areas, read faults otherwise); stops quietly at
+ * the first page that cannot be faulted (except for running out of frames). Returns 0 or
+ * -ENOMEM. */
 int mm_populate(struct mm *mm, gva_t start, gva_t end);
+/* Faults in the page at va for access on behalf of the kernel (Linux's GUP): the work is
+ * counted in stats.faults.populate, not as a fault of the guest, and a failure leaves the
+ * SIGSEGV/SIGBUS counters and last_fault alone. Returns mm_fault's result. */
+int mm_populate_page(struct mm *mm, gva_t va, enum access access);
 /* Sets (lock) or clears VM_LOCKED on the areas of [start, end), splitting them (the
  * caller populates). Returns 0 or -ENOMEM (a hole in the range, or no memory). */
 int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock);
