@@ -17,6 +17,7 @@
     X(4, stat, 2, I, S, P, N, N, N, N)                                         \
     X(5, fstat, 2, I, F, P, N, N, N, N)                                        \
     X(6, lstat, 2, I, S, P, N, N, N, N)                                        \
+    X(7, poll, 3, I, P, U, I, N, N, N)                                         \
     X(8, lseek, 3, I, F, I, I, N, N, N)                                        \
     X(9, mmap, 6, H, P, U, M, H, F, H)                                         \
     X(10, mprotect, 3, I, P, U, M, N, N, N)                                    \
@@ -108,6 +109,7 @@
     X(267, readlinkat, 4, I, F, S, P, U, N, N)                                 \
     X(268, fchmodat, 3, I, F, S, H, N, N, N)                                   \
     X(269, faccessat, 3, I, F, S, H, N, N, N)                                  \
+    X(271, ppoll, 5, I, P, U, P, P, U, N)                                      \
     X(273, set_robust_list, 2, I, P, U, N, N, N, N)                            \
     X(280, utimensat, 4, I, F, S, P, H, N, N)                                  \
     X(285, fallocate, 4, I, F, I, I, I, N, N)                                  \

@@ -5,6 +5,7 @@
  * log), I/O round trips through files of a temporary directory, the --trace lines, and
  * that getrusage reports the address space's own fault counts. */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -951,6 +952,32 @@ static void test_trace_kinds_unsigned_hex_pointer_prot(void **state)
                         "implemented)\n");
 }
 
+/* poll: an unknown descriptor gets POLLNVAL, a negative one is skipped, a pipe with data
+ * is readable; a bad array is -EFAULT. */
+static void test_poll_translates_descriptors(void **state)
+{
+    struct env *e = *state;
+    int pfd[2];
+    struct pollfd fds[3] = {{.fd = 99, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+
+    assert_int_equal(pipe(pfd), 0);
+    assert_int_equal(write(pfd[1], "x", 1), 1);
+    int gfd = fd_install(e->p->fds, pfd[0], false, NULL, 0);
+    assert_true(gfd >= 3);
+    fds[2].fd = gfd;
+    fds[2].events = POLLIN;
+    assert_int_equal(copy_to_user(e->p->mm, BUF, fds, sizeof(fds)), 0);
+    assert_int_equal(SC3(e, 7, BUF, 3, 0), 2);
+    assert_int_equal(copy_from_user(e->p->mm, fds, BUF, sizeof(fds)), 0);
+    assert_int_equal(fds[0].revents, POLLNVAL);
+    assert_int_equal(fds[1].revents, 0);
+    assert_int_equal(fds[2].revents, POLLIN);
+    assert_int_equal(SC3(e, 7, WILD, 1, 0), -EFAULT);
+    assert_int_equal(SC3(e, 7, BUF, 1u << 20, 0), -EINVAL);
+    assert_int_equal(SC5(e, 271, BUF, 1, 0, BUF, 4), -EINVAL); /* bad sigset size */
+    close(pfd[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -964,6 +991,7 @@ int main(void)
         T(test_read_write_wild_buffer_return_efault),
         T(test_read_past_end_of_mapping_returns_partial_count),
         T(test_read_bad_fd_returns_ebadf),
+        T(test_poll_translates_descriptors),
         T(test_writev_readv_gather_and_scatter),
         T(test_writev_bad_vectors_return_einval_or_efault),
         T(test_open_errors),
