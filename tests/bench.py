@@ -3,6 +3,7 @@
 
 Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc]
                 [--qemu qemu-x86_64] [--bench-unicorn BUILD/tests/bench_unicorn]
+                [--real-reps 3] [--zlib-mib 32] [--no-real] [--only-real]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -35,16 +36,28 @@ What the numbers mean:
                 (virtual-TLB mode through vmemu's page tables) and prints both times and
                 vmemu/plain: the cost of vmemu's MMU alone, with no libc, loader or
                 syscalls in the way. Printed as it reports it, median of --reps runs.
+  real programs (d) the programs of tests/realprogs.py (SAMPLES/real: Lua 5.4, SQLite,
+                zlib, busybox from Debian's packages; scripts from samples/real/) on the
+                same inputs, median of --real-reps runs. A case of several steps (the
+                SQLite file database: create, then reopen and query) is timed as the
+                sum of its steps, each repetition in a fresh empty directory. The last
+                row is the geometric mean of each ratio column over the cases: the
+                single-number summary of "vmemu on real programs".
 """
 
 import argparse
+import math
 import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import realprogs  # noqa: E402  (the same inputs and scripts as the test suite)
 
 # (sample, args) timed by the table.
 SELECTED = (
@@ -59,6 +72,93 @@ SELECTED = (
 FAULTS_SMALL, FAULTS_BIG = 10000, 100000
 RESIDENT_ROUNDS = 21
 COMPUTE_ROUNDS = ("40",)
+
+
+def real_cases(real, zlib_mib):
+    """(label, steps) of the real programs timed by (d); a step is an argv list. Paths
+    of inputs are relative: every step runs in an empty directory next to in/."""
+    lua, sqlite, zlib, bb = (os.path.join(real, p) for p in ("lua", "sqlite", "zlib",
+                                                              "busybox"))
+    src = realprogs.SRC
+    create, query = os.path.join(src, "create.sql"), os.path.join(src, "query.sql")
+    lua_script = lambda name, n: [lua, os.path.join(src, name), n]
+    return (
+        ("lua strings.lua", [lua_script("strings.lua", "20000")]),
+        ("lua tables.lua", [lua_script("tables.lua", "100000")]),
+        ("lua gc.lua", [lua_script("gc.lua", "150")]),
+        ("lua pack.lua", [lua_script("pack.lua", "20000")]),
+        ("sqlite :memory:", [[sqlite, ":memory:", create, query]]),
+        ("sqlite file (2 runs)", [[sqlite, "t.db", create], [sqlite, "t.db", query]]),
+        ("sqlite WAL+mmap (2 runs)",
+         [[sqlite, "w.db", "-e", "PRAGMA journal_mode=WAL", create],
+          [sqlite, "w.db", "-e", "PRAGMA mmap_size=67108864", query]]),
+        ("zlib %d MiB" % zlib_mib, [[zlib, str(zlib_mib), "."]]),
+        ("busybox sh loop", [[bb, "sh", "-c", "i=0; s=0; while [ $i -lt 20000 ]; do "
+                              "i=$((i + 1)); s=$(( (s + i * i) % 1000003 )); done; echo $s"]]),
+        ("busybox awk", [[bb, "awk", "{ x = toupper(substr($1, 1, 3)); gsub(/a/, \"@\", $3); "
+                          "t[x] += split($0, f, \" \") } END { for (x in t) print x, t[x] }",
+                          "../in/words.txt"]]),
+        ("busybox sort", [[bb, "sort", "../in/words.txt"]]),
+        ("busybox sed", [[bb, "sed", "-e", "s/\\([a-z]*\\) \\([0-9]*\\)/\\2:\\1/",
+                          "../in/words.txt"]]),
+        ("busybox gzip -6", [[bb, "gzip", "-c", "-6", "../in/blob.bin"]]),
+        ("busybox sha256sum", [[bb, "sha256sum", "../in/blob.bin", "../in/words.txt"]]),
+    )
+
+
+def median_steps(pre, steps, top, reps):
+    """Median over reps of the summed wall time of steps (each run as pre + argv), every
+    repetition in a fresh directory under top; "exit N" when a step fails."""
+    times = []
+    for rep in range(reps):
+        cwd = tempfile.mkdtemp(prefix="run-", dir=top)
+        total = 0.0
+        for argv in steps:
+            t0 = time.perf_counter()
+            p = subprocess.run(pre + argv, cwd=cwd, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            total += time.perf_counter() - t0
+            if p.returncode != 0:
+                shutil.rmtree(cwd, ignore_errors=True)
+                return "exit %d" % p.returncode
+        shutil.rmtree(cwd, ignore_errors=True)
+        times.append(total)
+    return statistics.median(times)
+
+
+def geomean(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return "%.1fx" % math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def bench_real(o, runners):
+    """(d): the real programs natively, under qemu-user and under vmemu."""
+    real = os.path.join(os.path.abspath(o.samples), "real")
+    print("\n(d) real programs (%s), median of %d runs, times in ms" % (real, o.real_reps))
+    if not all(os.access(os.path.join(real, p), os.X_OK)
+               for p in ("lua", "sqlite", "zlib", "busybox")):
+        print("  not built (target samples-real)")
+        return
+    print("%-26s %10s %10s %10s %14s %12s" % ("program", "native", "qemu", "vmemu",
+                                             "vmemu/native", "vmemu/qemu"))
+    r_native, r_qemu = [], []
+    with tempfile.TemporaryDirectory(prefix="vmemu-bench-") as top:
+        os.mkdir(os.path.join(top, "in"))
+        realprogs.make_inputs(os.path.join(top, "in"))
+        for label, steps in real_cases(real, o.zlib_mib):
+            t = {name: median_steps(pre, steps, top, o.real_reps) for name, pre in runners}
+            print("%-26s %10s %10s %10s %14s %12s"
+                  % (label, ms(t["native"]), ms(t.get("qemu")), ms(t["vmemu"]),
+                     ratio(t["vmemu"], t["native"]), ratio(t["vmemu"], t.get("qemu"))))
+            sys.stdout.flush()
+            if ok(t["vmemu"]) and ok(t["native"]):
+                r_native.append(t["vmemu"] / t["native"])
+            if ok(t["vmemu"]) and ok(t.get("qemu")):
+                r_qemu.append(t["vmemu"] / t["qemu"])
+    print("%-26s %10s %10s %10s %14s %12s" % ("geometric mean", "", "", "",
+                                             geomean(r_native), geomean(r_qemu)))
 
 
 def median_time(cmd, reps):
@@ -97,6 +197,11 @@ def main():
     ap.add_argument("--qemu", default="qemu-x86_64")
     ap.add_argument("--bench-unicorn", default=None,
                     help="bench_unicorn executable (default: SAMPLES/../tests/bench_unicorn)")
+    ap.add_argument("--real-reps", type=int, default=3,
+                    help="repetitions for the real programs of (d)")
+    ap.add_argument("--zlib-mib", type=int, default=32, help="MiB of data for zlib in (d)")
+    ap.add_argument("--no-real", action="store_true", help="skip (d)")
+    ap.add_argument("--only-real", action="store_true", help="run (d) only")
     o = ap.parse_args()
 
     qemu = shutil.which(o.qemu)
@@ -106,6 +211,9 @@ def main():
     else:
         print("(%s not found: no qemu column)" % o.qemu)
     runners.append(("vmemu", [os.path.abspath(o.vmemu)]))
+    if o.only_real:
+        bench_real(o, runners)
+        return 0
 
     def prog(sample):
         return os.path.join(os.path.abspath(o.samples), "%s-%s" % (sample, o.variant))
@@ -151,23 +259,30 @@ def main():
           % (ms(t["native"]), ms(t.get("qemu")), ms(t["vmemu"]),
              ratio(t["vmemu"], t.get("qemu")), ratio(t["vmemu"], t["native"])))
 
+    bench_plain_unicorn(o)
+    if not o.no_real:
+        bench_real(o, runners)
+    return 0
+
+
+def bench_plain_unicorn(o):
+    """(c): tests/bench_unicorn's plain-Unicorn vs vmemu CPU-layer loop."""
     bu = o.bench_unicorn or os.path.join(os.path.abspath(o.samples), "..", "tests",
                                          "bench_unicorn")
     print("\n(c) plain Unicorn vs vmemu's CPU layer (%s)" % os.path.normpath(bu))
     if not os.access(bu, os.X_OK):
         print("  not built (configure with BUILD_TESTING=ON and build bench_unicorn)")
-        return 0
+        return
     ratios = []
     for _ in range(o.reps):
         p = subprocess.run([bu], capture_output=True, text=True)
         m = re.search(r"plain-unicorn ([\d.]+) ms, vmemu ([\d.]+) ms", p.stdout)
         if p.returncode != 0 or not m:
             print("  failed: %s" % (p.stdout + p.stderr).strip())
-            return 0
+            return
         ratios.append((float(m.group(2)) / float(m.group(1)), m.group(1), m.group(2)))
     r, plain, vm = sorted(ratios)[len(ratios) // 2]
     print("  plain Unicorn %s ms, vmemu CPU layer %s ms; vmemu/plain %.2fx" % (plain, vm, r))
-    return 0
 
 
 if __name__ == "__main__":
