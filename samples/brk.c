@@ -15,13 +15,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PG 4096UL
+#include "sample_check.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-static int failures;
 static char outbuf[8192];
 static uintptr_t base; /* the break at the start */
 static uintptr_t top;  /* the first page boundary at or above it, once the heap grew */
@@ -48,25 +47,6 @@ static const char *rel(uintptr_t v)
     else
         snprintf(b, sizeof(buf[0]), "top+%lup", (unsigned long)((v - top) / PG));
     return b;
-}
-
-static const char *num(long v)
-{
-    static char buf[4][32];
-    static int next;
-    char *b = buf[next++ % 4];
-
-    snprintf(b, sizeof(buf[0]), "%ld", v);
-    return b;
-}
-
-static void show(const char *what, const char *got, const char *want)
-{
-    printf("%-58s %s\n", what, got);
-    if (strcmp(got, want) != 0) {
-        printf("    expected %s\n", want);
-        failures++;
-    }
 }
 
 /* mincore of one page: "resident", "not resident", "ENOMEM" when unmapped, or the errno. */

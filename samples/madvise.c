@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PG 4096UL
+#include "sample_check.h"
 
 #ifndef MADV_FREE
 #define MADV_FREE 8
@@ -27,91 +27,10 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-static int failures;
-
-/* errno as its name (strerror's text differs between glibc and musl). */
-static const char *errname(int e)
-{
-    static const struct {
-        int e;
-        const char *name;
-    } names[] = {
-        {EINVAL, "EINVAL"}, {ENOMEM, "ENOMEM"}, {EFAULT, "EFAULT"},         {EPERM, "EPERM"},
-        {EACCES, "EACCES"}, {EAGAIN, "EAGAIN"}, {EBUSY, "EBUSY"},           {EBADF, "EBADF"},
-        {ENOSYS, "ENOSYS"}, {ENODEV, "ENODEV"}, {EOPNOTSUPP, "EOPNOTSUPP"}, {EEXIST, "EEXIST"},
-    };
-    static char other[32];
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (names[i].e == e)
-            return names[i].name;
-    snprintf(other, sizeof(other), "errno %d", e);
-    return other;
-}
-
-static const char *res(long r)
-{
-    static char buf[4][48];
-    static int next;
-    char *b = buf[next++ % 4];
-
-    if (r == -1)
-        snprintf(b, sizeof(buf[0]), "-1 %s", errname(errno));
-    else
-        snprintf(b, sizeof(buf[0]), "%ld", r);
-    return b;
-}
-
-static const char *num(long v)
-{
-    static char buf[4][32];
-    static int next;
-    char *b = buf[next++ % 4];
-
-    snprintf(b, sizeof(buf[0]), "%ld", v);
-    return b;
-}
-
-/* Prints one observation; counts a failure when want is given and differs. */
-static void show(const char *what, const char *got, const char *want)
-{
-    printf("%-58s %s\n", what, got);
-    if (want && strcmp(got, want) != 0) {
-        printf("    expected %s\n", want);
-        failures++;
-    }
-}
-
-/* The minor faults of this process so far (getrusage; vmemu reports its own counters). */
-static long minor_faults(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_minflt;
-}
-
 /* madvise through the raw syscall: libcs may check arguments themselves. */
 static long advise(void *p, size_t len, int advice)
 {
     return syscall(SYS_madvise, p, len, advice);
-}
-
-static const char *resident(void *p, size_t pages)
-{
-    static char buf[4][40];
-    static int next;
-    char *b = buf[next++ % 4];
-    unsigned char vec[32];
-
-    if (pages >= sizeof(vec))
-        return "too many pages";
-    if (mincore(p, pages * PG, vec) != 0)
-        return res(-1);
-    for (size_t i = 0; i < pages; i++)
-        b[i] = (char)('0' + (vec[i] & 1));
-    b[pages] = '\0';
-    return b;
 }
 
 static unsigned char *map(size_t pages, int flags, int fd)

@@ -17,46 +17,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PG 4096UL
+#include "sample_check.h"
 
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
-
-static int failures;
-
-/* errno as its name (strerror's text differs between glibc and musl). */
-static const char *errname(int e)
-{
-    static const struct {
-        int e;
-        const char *name;
-    } names[] = {
-        {EINVAL, "EINVAL"}, {ENOMEM, "ENOMEM"}, {EFAULT, "EFAULT"},         {EPERM, "EPERM"},
-        {EACCES, "EACCES"}, {EAGAIN, "EAGAIN"}, {EBUSY, "EBUSY"},           {EBADF, "EBADF"},
-        {ENOSYS, "ENOSYS"}, {ENODEV, "ENODEV"}, {EOPNOTSUPP, "EOPNOTSUPP"}, {EEXIST, "EEXIST"},
-    };
-    static char other[32];
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (names[i].e == e)
-            return names[i].name;
-    snprintf(other, sizeof(other), "errno %d", e);
-    return other;
-}
-
-static const char *res(long r)
-{
-    static char buf[4][48];
-    static int next;
-    char *b = buf[next++ % 4];
-
-    if (r == -1)
-        snprintf(b, sizeof(buf[0]), "-1 %s", errname(errno));
-    else
-        snprintf(b, sizeof(buf[0]), "%ld", r);
-    return b;
-}
 
 /* Where mremap put the mapping: "same address", "moved", "at the target" or the error. */
 static const char *where(void *got, void *old, void *target)
@@ -72,52 +37,6 @@ static const char *where(void *got, void *old, void *target)
     else
         snprintf(b, sizeof(buf[0]), "%s", got == old ? "same address" : "moved");
     return b;
-}
-
-static const char *num(long v)
-{
-    static char buf[4][32];
-    static int next;
-    char *b = buf[next++ % 4];
-
-    snprintf(b, sizeof(buf[0]), "%ld", v);
-    return b;
-}
-
-static void show(const char *what, const char *got, const char *want)
-{
-    printf("%-58s %s\n", what, got);
-    if (strcmp(got, want) != 0) {
-        printf("    expected %s\n", want);
-        failures++;
-    }
-}
-
-/* mincore of pages pages at p as a string of 0/1, or "-1 ENAME". */
-static const char *resident(void *p, size_t pages)
-{
-    static char buf[4][40];
-    static int next;
-    char *b = buf[next++ % 4];
-    unsigned char vec[32];
-
-    if (pages >= sizeof(vec))
-        return "too many pages";
-    if (mincore(p, pages * PG, vec) != 0)
-        return res(-1);
-    for (size_t i = 0; i < pages; i++)
-        b[i] = (char)('0' + (vec[i] & 1));
-    b[pages] = '\0';
-    return b;
-}
-
-/* The minor faults of this process so far (getrusage; vmemu reports its own counters). */
-static long minor_faults(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_minflt;
 }
 
 static unsigned char *map_anon(size_t pages)

@@ -19,50 +19,16 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "sample_check.h"
+
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
 #endif
 
-#define PG     4096UL
 #define NPAGES 4 /* pages of the file at the start, page i filled with 'a' + i */
 
-static int failures;
 static char path[256];
 static int fd = -1;
-
-/* errno as its name (strerror's text differs between glibc and musl). */
-static const char *errname(int e)
-{
-    static const struct {
-        int e;
-        const char *name;
-    } names[] = {
-        {EINVAL, "EINVAL"}, {ENOMEM, "ENOMEM"}, {EFAULT, "EFAULT"},         {EPERM, "EPERM"},
-        {EACCES, "EACCES"}, {EAGAIN, "EAGAIN"}, {EBUSY, "EBUSY"},           {EBADF, "EBADF"},
-        {ENOSYS, "ENOSYS"}, {ENODEV, "ENODEV"}, {EOPNOTSUPP, "EOPNOTSUPP"}, {EEXIST, "EEXIST"},
-    };
-    static char other[32];
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (names[i].e == e)
-            return names[i].name;
-    snprintf(other, sizeof(other), "errno %d", e);
-    return other;
-}
-
-/* A syscall result as text: the value, or "-1 ENAME" (errno read at once). */
-static const char *res(long r)
-{
-    static char buf[4][48];
-    static int next;
-    char *b = buf[next++ % 4];
-
-    if (r == -1)
-        snprintf(b, sizeof(buf[0]), "-1 %s", errname(errno));
-    else
-        snprintf(b, sizeof(buf[0]), "%ld", r);
-    return b;
-}
 
 /* A byte as text: 'c' when printable, else its value. */
 static const char *byte(int c)
@@ -76,16 +42,6 @@ static const char *byte(int c)
     else
         snprintf(b, sizeof(buf[0]), "%d", c);
     return b;
-}
-
-/* Prints one observation; counts a failure when it is not what Linux gives. */
-static void show(const char *what, const char *got, const char *want)
-{
-    printf("%-58s %s\n", what, got);
-    if (strcmp(got, want) != 0) {
-        printf("    expected %s\n", want);
-        failures++;
-    }
 }
 
 /* The file's byte at off through pread: the byte, "EOF", or "-1 ENAME". */

@@ -439,19 +439,31 @@ static bool mlock_allowed(struct proc *p, uint64_t more)
 
 #define LINUX_MLOCK_ONFAULT 1
 
+/* Page-aligns the range of mlock, mlock2 or munlock as Linux does: *addr down, *len up
+ * with the offset of *addr in its page. Returns 1 when the range is a user range to work
+ * on, 0 when it is empty (the call succeeds doing nothing), -ENOMEM when it runs past the
+ * user address space. */
+static int lock_range_align(gva_t *addr, uint64_t *len)
+{
+    *len = PAGE_UP(*len + (*addr & ~PAGE_MASK));
+    *addr = PAGE_DOWN(*addr);
+    if (*len == 0)
+        return 0;
+    if (*addr >= USER_VA_END || *len > USER_VA_END - *addr)
+        return -ENOMEM;
+    return 1;
+}
+
 static long do_mlock(struct proc *p, gva_t addr, uint64_t len, unsigned flags)
 {
     if (flags & ~LINUX_MLOCK_ONFAULT)
         return -EINVAL;
-    len = PAGE_UP(len + (addr & ~PAGE_MASK));
-    addr = PAGE_DOWN(addr);
-    if (len == 0)
-        return 0;
-    if (addr >= USER_VA_END || len > USER_VA_END - addr)
-        return -ENOMEM;
+    int rc = lock_range_align(&addr, &len);
+    if (rc <= 0)
+        return rc;
     if (!mlock_allowed(p, len))
         return -ENOMEM;
-    int rc = mm_lock_range(p->mm, addr, addr + len, true);
+    rc = mm_lock_range(p->mm, addr, addr + len, true);
     if (rc == 0 && !(flags & LINUX_MLOCK_ONFAULT))
         rc = mm_populate(p->mm, addr, addr + len);
     return rc;
@@ -469,12 +481,9 @@ SYSCALL_DEFINE3(mlock2, gva_t, addr, uint64_t, len, unsigned, flags)
 
 SYSCALL_DEFINE2(munlock, gva_t, addr, uint64_t, len)
 {
-    len = PAGE_UP(len + (addr & ~PAGE_MASK));
-    addr = PAGE_DOWN(addr);
-    if (len == 0)
-        return 0;
-    if (addr >= USER_VA_END || len > USER_VA_END - addr)
-        return -ENOMEM;
+    int rc = lock_range_align(&addr, &len);
+    if (rc <= 0)
+        return rc;
     return mm_lock_range(p->mm, addr, addr + len, false);
 }
 

@@ -22,6 +22,7 @@
 #include "vmemu/mm.h"
 #include "vmemu/mmu.h"
 #include "vmemu/uaccess.h"
+#include "vm_fixture.h"
 
 #define P(n)       ((uint64_t)(n) << PAGE_SHIFT)
 #define FILE_BASE  0x10000000ULL /* 64 KiB-aligned: a fault-around window starts here */
@@ -50,25 +51,14 @@ static uint8_t pattern(uint64_t off)
 static int env_init(void **state, uint64_t frames)
 {
     static struct env e;
-    uint8_t buf[PAGE_SIZE];
-    int fd;
+    static uint8_t buf[FILE_SIZE];
 
     memset(&e, 0, sizeof(e));
-    if (vmsys_init(&e.sys, frames * PAGE_SIZE, 16, 4) != 0 || mm_create(&e.sys, &e.mm) != 0)
-        return -1;
-    strcpy(e.path, "/tmp/test_fault.XXXXXX");
-    fd = mkstemp(e.path);
-    if (fd < 0)
-        return -1;
-    for (uint64_t off = 0; off < FILE_SIZE; off += PAGE_SIZE) {
-        size_t n = FILE_SIZE - off < PAGE_SIZE ? (size_t)(FILE_SIZE - off) : PAGE_SIZE;
-
-        for (size_t i = 0; i < n; i++)
-            buf[i] = pattern(off + i);
-        if (write(fd, buf, n) != (ssize_t)n)
-            return -1;
-    }
-    if (close(fd) != 0 || vfile_open(&e.sys.pc, e.path, &e.f) != 0)
+    for (uint64_t off = 0; off < FILE_SIZE; off++)
+        buf[off] = pattern(off);
+    if (vm_fixture_init(&e.sys, frames, &e.mm) != 0 ||
+        vm_fixture_open_file(&e.sys, e.path, sizeof(e.path), "/tmp/test_fault.XXXXXX", buf,
+                             sizeof(buf), &e.f) != 0)
         return -1;
     *state = &e;
     return 0;
@@ -90,14 +80,8 @@ static int env_teardown(void **state)
 {
     struct env *e = *state;
 
-    mm_destroy(e->mm);
-    vfile_put(e->f);
     /* Everything but the zero page must be back in the pool. */
-    if (e->sys.phys.used != 1 || e->sys.pc.pages != 0)
-        return -1;
-    vmsys_destroy(&e->sys);
-    unlink(e->path);
-    return 0;
+    return vm_fixture_release(&e->sys, e->mm, e->f, e->path, true);
 }
 
 static struct fault_stats *fs(struct env *e)

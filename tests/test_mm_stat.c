@@ -18,6 +18,7 @@
 #include "vmemu/fault.h"
 #include "vmemu/mm.h"
 #include "vmemu/mm_stat.h"
+#include "vm_fixture.h"
 
 #define P(n)       ((uint64_t)(n) << PAGE_SHIFT)
 #define A          0x10000000ULL /* first test area */
@@ -40,16 +41,10 @@ static int env_setup(void **state)
     static uint8_t buf[P(FILE_PAGES)];
 
     memset(&e, 0, sizeof(e));
-    if (vmsys_init(&e.sys, NFRAMES * PAGE_SIZE, 16, 4) != 0 || mm_create(&e.sys, &e.mm) != 0)
-        return -1;
-    strcpy(e.path, "/tmp/test_mm_stat.XXXXXX");
-    int fd = mkstemp(e.path);
-    if (fd < 0)
-        return -1;
     memset(buf, 0x5a, sizeof(buf));
-    if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || close(fd) != 0)
-        return -1;
-    if (vfile_open(&e.sys.pc, e.path, &e.f) != 0)
+    if (vm_fixture_init(&e.sys, NFRAMES, &e.mm) != 0 ||
+        vm_fixture_open_file(&e.sys, e.path, sizeof(e.path), "/tmp/test_mm_stat.XXXXXX", buf,
+                             sizeof(buf), &e.f) != 0)
         return -1;
     *state = &e;
     return 0;
@@ -59,11 +54,7 @@ static int env_teardown(void **state)
 {
     struct env *e = *state;
 
-    mm_destroy(e->mm);
-    vfile_put(e->f);
-    vmsys_destroy(&e->sys);
-    unlink(e->path);
-    return 0;
+    return vm_fixture_release(&e->sys, e->mm, e->f, e->path, false);
 }
 
 static void fault(struct env *e, gva_t va, enum access access)

@@ -20,6 +20,7 @@
 #include "vmemu/fault.h"
 #include "vmemu/mm.h"
 #include "vmemu/uaccess.h"
+#include "vm_fixture.h"
 
 #define P(n)       ((uint64_t)(n) << PAGE_SHIFT)
 #define A          0x400000ULL   /* source area: third 2 MiB region of the first GiB */
@@ -42,20 +43,13 @@ static int env_setup(void **state)
 {
     static struct env e;
     static uint8_t buf[P(FILE_PAGES)];
-    int fd;
 
     memset(&e, 0, sizeof(e));
-    if (vmsys_init(&e.sys, NFRAMES * PAGE_SIZE, 16, 4) != 0 || mm_create(&e.sys, &e.mm) != 0)
-        return -1;
-    strcpy(e.path, "/tmp/test_mremap.XXXXXX");
-    fd = mkstemp(e.path);
-    if (fd < 0)
-        return -1;
     for (unsigned i = 0; i < FILE_PAGES; i++)
         memset(buf + P(i), 'A' + i, PAGE_SIZE);
-    if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || close(fd) != 0)
-        return -1;
-    if (vfile_open(&e.sys.pc, e.path, &e.f) != 0)
+    if (vm_fixture_init(&e.sys, NFRAMES, &e.mm) != 0 ||
+        vm_fixture_open_file(&e.sys, e.path, sizeof(e.path), "/tmp/test_mremap.XXXXXX", buf,
+                             sizeof(buf), &e.f) != 0)
         return -1;
     *state = &e;
     return 0;
@@ -65,13 +59,7 @@ static int env_teardown(void **state)
 {
     struct env *e = *state;
 
-    mm_destroy(e->mm);
-    vfile_put(e->f);
-    unlink(e->path);
-    if (e->sys.phys.used != 1 || e->sys.pc.pages != 0)
-        return -1;
-    vmsys_destroy(&e->sys);
-    return 0;
+    return vm_fixture_release(&e->sys, e->mm, e->f, e->path, true);
 }
 
 static void map_anon(struct env *e, gva_t start, uint64_t pages, uint32_t prot)

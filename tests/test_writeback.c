@@ -23,6 +23,7 @@
 #include "vmemu/mm.h"
 #include "vmemu/uaccess.h"
 #include "vmemu/writeback.h"
+#include "vm_fixture.h"
 
 #define P(n)      ((uint64_t)(n) << PAGE_SHIFT)
 #define A         0x400000ULL /* first test mapping */
@@ -45,16 +46,11 @@ static int env_setup(void **state)
     static uint8_t buf[FILE_SIZE];
 
     memset(&e, 0, sizeof(e));
-    if (vmsys_init(&e.sys, NFRAMES * PAGE_SIZE, 16, 4) != 0 || mm_create(&e.sys, &e.mm) != 0)
-        return -1;
-    strcpy(e.path, "/tmp/test_wb.XXXXXX");
-    e.fd = mkstemp(e.path);
-    if (e.fd < 0)
-        return -1;
     memset(buf, 'a', sizeof(buf));
-    if (write(e.fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+    if (vm_fixture_init(&e.sys, NFRAMES, &e.mm) != 0)
         return -1;
-    if (vfile_from_fd(&e.sys.pc, e.fd, e.path, &e.f) != 0)
+    e.fd = vm_fixture_make_file(e.path, sizeof(e.path), "/tmp/test_wb.XXXXXX", buf, sizeof(buf));
+    if (e.fd < 0 || vfile_from_fd(&e.sys.pc, e.fd, e.path, &e.f) != 0)
         return -1;
     *state = &e;
     return 0;
@@ -63,15 +59,10 @@ static int env_setup(void **state)
 static int env_teardown(void **state)
 {
     struct env *e = *state;
+    int rc = vm_fixture_release(&e->sys, e->mm, e->f, e->path, true);
 
-    mm_destroy(e->mm);
-    vfile_put(e->f);
-    if (e->sys.phys.used != 1 || e->sys.pc.pages != 0)
-        return -1;
-    vmsys_destroy(&e->sys);
     close(e->fd);
-    unlink(e->path);
-    return 0;
+    return rc;
 }
 
 static void map_file(struct env *e, gva_t at, uint64_t pages, uint32_t flags)

@@ -1,0 +1,107 @@
+/* sample_check.h: the printing and checking helpers shared by the memory-API samples (brk,
+ * madvise, mincore_mlock, mremap, shared_anon, shared_file), which tests/mmcompare.py runs
+ * natively and under vmemu and compares line by line. Each sample is one file built on its
+ * own, so the helpers are static here; `static inline` keeps the ones a sample does not use
+ * from warning. Output formats are part of the comparison: change them for all samples at
+ * once, never per sample. Nothing here prints an address. */
+#ifndef SAMPLE_CHECK_H
+#define SAMPLE_CHECK_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PG 4096UL
+
+/* Observations that were not what Linux gives; main prints it and exits non-zero if any. */
+static int failures __attribute__((unused));
+
+/* errno as its name (strerror's text differs between glibc and musl). */
+static inline const char *errname(int e)
+{
+    static const struct {
+        int e;
+        const char *name;
+    } names[] = {
+        {EINVAL, "EINVAL"}, {ENOMEM, "ENOMEM"}, {EFAULT, "EFAULT"},         {EPERM, "EPERM"},
+        {EACCES, "EACCES"}, {EAGAIN, "EAGAIN"}, {EBUSY, "EBUSY"},           {EBADF, "EBADF"},
+        {ENOSYS, "ENOSYS"}, {ENODEV, "ENODEV"}, {EOPNOTSUPP, "EOPNOTSUPP"}, {EEXIST, "EEXIST"},
+    };
+    static char other[32];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].e == e)
+            return names[i].name;
+    snprintf(other, sizeof(other), "errno %d", e);
+    return other;
+}
+
+/* A syscall result as text: the value, or "-1 ENAME" (errno read at once). */
+static inline const char *res(long r)
+{
+    static char buf[4][48];
+    static int next;
+    char *b = buf[next++ % 4];
+
+    if (r == -1)
+        snprintf(b, sizeof(buf[0]), "-1 %s", errname(errno));
+    else
+        snprintf(b, sizeof(buf[0]), "%ld", r);
+    return b;
+}
+
+/* A number as text (four buffers in turn, so that one show() line may use several). */
+static inline const char *num(long v)
+{
+    static char buf[4][32];
+    static int next;
+    char *b = buf[next++ % 4];
+
+    snprintf(b, sizeof(buf[0]), "%ld", v);
+    return b;
+}
+
+/* Prints one observation; counts a failure when want is given and differs (want NULL: the
+ * value is printed for information only, e.g. where kernels may differ). */
+static inline void show(const char *what, const char *got, const char *want)
+{
+    printf("%-58s %s\n", what, got);
+    if (want && strcmp(got, want) != 0) {
+        printf("    expected %s\n", want);
+        failures++;
+    }
+}
+
+/* The minor faults of this process so far (getrusage; vmemu reports its own counters). */
+static inline long minor_faults(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+/* mincore of pages pages at p (raw syscall: libcs may check arguments themselves) as a
+ * string of 0/1, one digit per page, or "-1 ENAME". */
+static inline const char *resident(void *p, size_t pages)
+{
+    static char buf[4][80];
+    static int next;
+    char *b = buf[next++ % 4];
+    unsigned char vec[64];
+
+    if (pages > sizeof(vec) || pages >= sizeof(buf[0]))
+        return "too many pages";
+    if (syscall(SYS_mincore, p, pages * PG, vec) != 0)
+        return res(-1);
+    for (size_t i = 0; i < pages; i++)
+        b[i] = (char)('0' + (vec[i] & 1));
+    b[pages] = '\0';
+    return b;
+}
+
+#endif /* SAMPLE_CHECK_H */
