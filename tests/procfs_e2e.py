@@ -19,67 +19,14 @@ Python 3 standard library only.
 """
 
 import argparse
-import difflib
 import os
 import re
-import subprocess
 import sys
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
-TIMEOUT = 120  # seconds for one run
 BUSYBOX = "/bin/busybox"
 
-# The sanitizer build's LeakSanitizer must not add its own lines (see tests/e2e.py).
-CHILD_ENV = dict(os.environ)
-_LSAN = [os.environ.get("LSAN_OPTIONS", "")]
-if "suppressions=" not in _LSAN[0]:
-    _LSAN.append("suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                "lsan.supp"))
-CHILD_ENV["LSAN_OPTIONS"] = ":".join(x for x in _LSAN + ["print_suppressions=0"] if x)
-
-
-class Failure(Exception):
-    """A check failed; the message says why."""
-
-
-class Run:
-    """One finished process: shell-style status (128+N for signal N), stdout, stderr."""
-
-    def __init__(self, status, out, err):
-        self.status = status
-        self.out = out
-        self.err = err
-
-
-def execute(cmd):
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=TIMEOUT, env=CHILD_ENV)
-    except subprocess.TimeoutExpired:
-        raise Failure("timed out after %ds: %s" % (TIMEOUT, " ".join(cmd)))
-    except OSError as e:
-        raise Failure("cannot run %s: %s" % (cmd[0], e))
-    status = 128 - p.returncode if p.returncode < 0 else p.returncode
-    return Run(status, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
-
-
-def tail(text, n=400):
-    text = text.strip()
-    return text if len(text) <= n else "..." + text[-n:]
-
-
-def line_diff(native, vm, limit=12):
-    """The differing lines as 'native: ...' / 'vmemu: ...' pairs (at most limit lines)."""
-    out = []
-    a, b = native.splitlines(), vm.splitlines()
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        out += ["    native: " + x for x in a[i1:i2]] or ["    native: (nothing)"]
-        out += ["    vmemu:  " + x for x in b[j1:j2]] or ["    vmemu:  (nothing)"]
-    if len(out) > limit:
-        out = out[:limit] + ["    ... (%d more lines)" % (len(out) - limit)]
-    return "\n".join(out)
+from harness import Failure, execute, line_diff, tail
 
 
 def vm_ok(vmemu, args):
