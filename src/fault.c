@@ -141,11 +141,6 @@ static enum fault_class do_anonymous_page(struct fault *f, int *rc)
     return FC_ANON;
 }
 
-static uint64_t vma_page_index(const struct vma *vma, gva_t va)
-{
-    return vma->pgoff + ((va - vma->start) >> PAGE_SHIFT);
-}
-
 /* Whether page `index` of the area lies wholly inside the mapped part of its file. */
 static bool file_page_whole(const struct vma *vma, uint64_t index)
 {
@@ -159,7 +154,7 @@ static void read_around(struct fault *f, gva_t lo, gva_t hi, uint64_t file_pages
 {
     struct pagecache *pc = &f->mm->sys->pc;
     for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
-        uint64_t index = vma_page_index(f->vma, va);
+        uint64_t index = vma_pgoff(f->vma, va);
         pfn_t pfn;
         if (va == f->va || index >= file_pages || !file_page_whole(f->vma, index))
             continue;
@@ -184,7 +179,7 @@ static void fault_around(struct fault *f, uint64_t file_pages, bool major)
     struct pagecache *pc = &f->mm->sys->pc;
     bool shared = f->vma->flags & VM_SHARED;
     for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
-        uint64_t index = vma_page_index(f->vma, va);
+        uint64_t index = vma_pgoff(f->vma, va);
         if (va == f->va || index >= file_pages || !file_page_whole(f->vma, index))
             continue;
         pte_t *ptep = pt_lookup(&f->mm->pt, &f->mm->sys->phys, va);
@@ -220,7 +215,7 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
 {
     struct phys *phys = &f->mm->sys->phys;
     struct vma *vma = f->vma;
-    uint64_t index = vma_page_index(vma, f->va);
+    uint64_t index = vma_pgoff(vma, f->va);
     int64_t size = vfile_size(vma->file);
     if (size < 0) {
         *rc = (int)size;

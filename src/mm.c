@@ -223,8 +223,7 @@ int mm_unmap(struct mm *mm, gva_t start, uint64_t len)
     for (struct vma *v = vma_find(&mm->vmas, start); v && v->start < end;) {
         if ((v->flags & VM_SHARED) && v->file && v->file->dirty_pages) {
             gva_t lo = v->start > start ? v->start : start, hi = v->end < end ? v->end : end;
-            pagecache_writeback(&mm->sys->pc, v->file, v->pgoff + ((lo - v->start) >> PAGE_SHIFT),
-                                v->pgoff + ((hi - v->start) >> PAGE_SHIFT) - 1);
+            pagecache_writeback(&mm->sys->pc, v->file, vma_pgoff(v, lo), vma_pgoff(v, hi) - 1);
         }
         v = vma_next(&mm->vmas, v);
     }

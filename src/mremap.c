@@ -101,7 +101,7 @@ static int check_area(struct remap *r, const struct vma *v)
     /* mlock(MLOCK_ONFAULT) areas are not populated, as Linux's populate skips them. */
     if ((v->flags & (VM_LOCKED | VM_LOCKONFAULT)) == VM_LOCKED)
         r->populate = true;
-    uint64_t pgoff = v->pgoff + ((r->addr - v->start) >> PAGE_SHIFT);
+    uint64_t pgoff = vma_pgoff(v, r->addr);
     if (pgoff + (r->new_len >> PAGE_SHIFT) < pgoff)
         return -EINVAL;
     return 0;
@@ -176,7 +176,7 @@ static int move_area(struct remap *r, const struct vma *src)
     nv.end = r->new_addr + r->new_len;
     nv.kind = moved_kind(src->kind);
     if (src->file)
-        nv.pgoff = src->pgoff + ((r->addr - src->start) >> PAGE_SHIFT);
+        nv.pgoff = vma_pgoff(src, r->addr);
     uint64_t delta = r->new_addr - r->addr; /* modulo 2^64: new va = va + delta */
     struct pte_moves m = {0};
     size_t tables = 0, rmaps = 0;

@@ -177,7 +177,7 @@ int mm_sync_range(struct mm *mm, gva_t start, gva_t end)
         if ((v->flags & VM_SHARED) && v->file && !v->file->shmem) {
             gva_t lo = v->start > start ? v->start : start, hi = v->end < end ? v->end : end;
             for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
-                uint64_t index = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
+                uint64_t index = vma_pgoff(v, va);
                 pfn_t pfn = pagecache_find(&mm->sys->pc, v->file, index);
                 int r = pfn ? wb_write_frame(mm->sys, pfn) : 0;
                 if (r < 0 && rc == 0)

@@ -83,20 +83,18 @@ int sys_path_from_user(struct proc *p, gva_t va, char *buf)
     return 0;
 }
 
-static bool path_is_own_exe(const struct proc *p, const char *path)
+/* Whether a guest path read by sys_path_from_user (which names /proc/PID of the process
+ * itself /proc/self) is the process's own program. */
+static bool path_is_own_exe(const char *path)
 {
-    char own[32];
-    if (strcmp(path, "/proc/self/exe") == 0)
-        return true;
-    snprintf(own, sizeof(own), "/proc/%d/exe", p->pid);
-    return strcmp(path, own) == 0;
+    return strcmp(path, "/proc/self/exe") == 0;
 }
 
-/* The host path for a guest path: p->exe for "/proc/self/exe" and "/proc/PID/exe" of the
- * process itself, else path. */
+/* The host path for a guest path read by sys_path_from_user: p->exe for the process's own
+ * "/proc/self/exe", else path. */
 const char *sys_path_to_host(struct proc *p, const char *path)
 {
-    if (p->exe != NULL && path_is_own_exe(p, path))
+    if (p->exe != NULL && path_is_own_exe(path))
         return p->exe;
     return path;
 }
@@ -784,7 +782,7 @@ static long do_readlink(struct proc *p, int dirfd, gva_t path, gva_t buf, int si
         return err;
     char target[LINUX_PATH_MAX];
     size_t len;
-    if (p->exe != NULL && path_is_own_exe(p, ap.buf)) {
+    if (p->exe != NULL && path_is_own_exe(ap.buf)) {
         len = strnlen(p->exe, sizeof(target));
         memcpy(target, p->exe, len);
     } else {

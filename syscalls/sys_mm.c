@@ -192,12 +192,6 @@ enum {
     LINUX_MADV_POPULATE_WRITE = 23,
 };
 
-/* Page index in its file of va inside file area v. */
-static uint64_t vma_file_index(const struct vma *v, gva_t va)
-{
-    return v->pgoff + ((va - v->start) >> PAGE_SHIFT);
-}
-
 /* MADV_WILLNEED on a file area: reads the pages of [lo, hi) that lie inside the file into
  * the page cache without mapping them (Linux's readahead); nothing is counted as a fault. */
 static void madvise_willneed(struct proc *p, const struct vma *v, gva_t lo, gva_t hi)
@@ -205,7 +199,7 @@ static void madvise_willneed(struct proc *p, const struct vma *v, gva_t lo, gva_
     struct pagecache *pc = &p->sys->pc;
     int64_t size = vfile_size(v->file);
     for (gva_t va = lo; size > 0 && va < hi; va += PAGE_SIZE) {
-        uint64_t index = vma_file_index(v, va);
+        uint64_t index = vma_pgoff(v, va);
         pfn_t pfn;
         if (index * PAGE_SIZE >= (uint64_t)size)
             break;
@@ -222,7 +216,7 @@ static long madvise_remove(struct proc *p, const struct vma *v, gva_t lo, gva_t 
         return -EINVAL;
     if (!(v->flags & VM_SHARED) || !(v->prot & VM_WRITE))
         return -EACCES;
-    uint64_t first = vma_file_index(v, lo), last = vma_file_index(v, hi) - 1;
+    uint64_t first = vma_pgoff(v, lo), last = vma_pgoff(v, hi) - 1;
     if (!v->file->shmem &&
         fallocate(v->file->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)(first * PAGE_SIZE), (off_t)((last - first + 1) * PAGE_SIZE)) < 0)
@@ -370,7 +364,7 @@ SYSCALL_DEFINE3(mincore, gva_t, addr, uint64_t, len, gva_t, vec)
             chunk[i] = 0;
             if (ptep && pte_present(*ptep))
                 chunk[i] = 1;
-            else if (v->file && pagecache_find(&p->sys->pc, v->file, vma_file_index(v, va)))
+            else if (v->file && pagecache_find(&p->sys->pc, v->file, vma_pgoff(v, va)))
                 chunk[i] = 1;
         }
         if (copy_to_user(p->mm, vec + done, chunk, n) < 0)

@@ -16,11 +16,11 @@ SYSCALL_TABLE(SYSCALL_PROTO)
 #undef SYSCALL_PROTO
 
 /* Helpers the handler files share, defined in syscalls/sys_fs.c. */
-/* Reads a guest path into buf (LINUX_PATH_MAX bytes). Returns 0, -EFAULT or
- * -ENAMETOOLONG. */
+/* Reads a guest path into buf (LINUX_PATH_MAX bytes), naming the process's own /proc
+ * directory /proc/self. Returns 0, -EFAULT or -ENAMETOOLONG. */
 int sys_path_from_user(struct proc *p, uint64_t va, char *buf);
-/* The host path for a guest path: p->exe for "/proc/self/exe" and "/proc/PID/exe" of the
- * process itself, else path. */
+/* The host path for a guest path read by sys_path_from_user: p->exe for the process's own
+ * "/proc/self/exe", else path. */
 const char *sys_path_to_host(struct proc *p, const char *path);
 /* The host dirfd to resolve path from guest dirfd: AT_FDCWD for AT_FDCWD and absolute
  * paths, the table's host descriptor else. Returns it or -EBADF. */

@@ -79,6 +79,11 @@ static inline size_t vma_index(const struct vma_list *l, const struct vma *v)
 {
     return (size_t)(v - l->v);
 }
+/* Page index in its file of the page at va inside file area v. */
+static inline uint64_t vma_pgoff(const struct vma *v, gva_t va)
+{
+    return v->pgoff + ((va - v->start) >> PAGE_SHIFT);
+}
 /* The area after v in the list, or NULL. */
 static inline struct vma *vma_next(const struct vma_list *l, const struct vma *v)
 {
