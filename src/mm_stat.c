@@ -55,14 +55,22 @@ static void usage_pte(void *ctx, gva_t va, pte_t *ptep)
         u->locked++;
     if (dirty)
         u->dirty++;
+    uint64_t pss = (PAGE_SIZE << STAT_PSS_SHIFT) / (mapcount >= 2 ? mapcount : 1);
+    u->pss_shifted += pss;
+    if (dirty)
+        u->pss_dirty_shifted += pss;
+    if (!(fr->flags & FRAME_PAGECACHE))
+        u->pss_anon_shifted += pss;
+    else if (((const struct vfile *)fr->owner)->shmem)
+        u->pss_shmem_shifted += pss;
+    else
+        u->pss_file_shifted += pss;
     if (mapcount >= 2) {
-        u->pss_shifted += (PAGE_SIZE << STAT_PSS_SHIFT) / mapcount;
         if (dirty)
             u->shared_dirty++;
         else
             u->shared_clean++;
     } else {
-        u->pss_shifted += PAGE_SIZE << STAT_PSS_SHIFT;
         if (dirty)
             u->private_dirty++;
         else

@@ -183,54 +183,6 @@ static int render_maps(struct pbuf *b, struct proc *t)
     return 0;
 }
 
-/* The parts of an area's Pss that smaps shows apart: dirty pages and, for smaps_rollup,
- * anonymous, file and shmem pages (bytes << PSS_SHIFT). */
-struct pss_split {
-    uint64_t dirty; /* Pss_Dirty */
-    uint64_t anon;  /* Pss_Anon */
-    uint64_t file;  /* Pss_File */
-    uint64_t shmem; /* Pss_Shmem */
-};
-
-/* Splits the Pss of area v (whose usage is u). struct vma_usage does not carry the split, so
- * when pages of the area are shared the pages are counted one by one through
- * mm_vma_usage on one-page slices of the area; otherwise every page weighs a whole page. */
-static void pss_split(const struct mm *mm, const struct vma *v, const struct vma_usage *u,
-                      struct pss_split *s)
-{
-    const uint64_t whole = PAGE_SIZE << PSS_SHIFT;
-    bool shmem = v->file && v->file->shmem;
-
-    *s = (struct pss_split){0};
-    if (u->shared_clean + u->shared_dirty == 0) {
-        s->dirty = u->private_dirty * whole;
-        s->anon = u->anon * whole;
-        if (shmem)
-            s->shmem = (u->resident - u->anon) * whole;
-        else
-            s->file = (u->resident - u->anon) * whole;
-        return;
-    }
-    for (gva_t va = v->start; va < v->end; va += PAGE_SIZE) {
-        pte_t *ptep = pt_lookup(&mm->pt, &mm->sys->phys, va);
-        if (!ptep || !pte_present(*ptep))
-            continue;
-        struct vma one = *v;
-        struct vma_usage pu;
-        one.start = va;
-        one.end = va + PAGE_SIZE;
-        mm_vma_usage(mm, &one, &pu);
-        if (pu.dirty)
-            s->dirty += pu.pss_shifted;
-        if (pu.anon)
-            s->anon += pu.pss_shifted;
-        else if (shmem)
-            s->shmem += pu.pss_shifted;
-        else
-            s->file += pu.pss_shifted;
-    }
-}
-
 /* An smaps value line: label padded to 16 columns, kB right-aligned in 8. */
 static void smaps_kb(struct pbuf *b, const char *label, uint64_t kb)
 {
@@ -238,16 +190,16 @@ static void smaps_kb(struct pbuf *b, const char *label, uint64_t kb)
 }
 
 /* The counters of an smaps entry or of the rollup, in kB (Linux's __show_smap). */
-static void smaps_values(struct pbuf *b, const struct vma_usage *u, const struct pss_split *s,
-                         uint64_t locked_pss, bool rollup)
+static void smaps_values(struct pbuf *b, const struct vma_usage *u, uint64_t locked_pss,
+                         bool rollup)
 {
     smaps_kb(b, "Rss:", u->resident * KB_PER_PAGE);
     smaps_kb(b, "Pss:", (u->pss_shifted >> PSS_SHIFT) >> 10);
-    smaps_kb(b, "Pss_Dirty:", (s->dirty >> PSS_SHIFT) >> 10);
+    smaps_kb(b, "Pss_Dirty:", (u->pss_dirty_shifted >> PSS_SHIFT) >> 10);
     if (rollup) {
-        smaps_kb(b, "Pss_Anon:", (s->anon >> PSS_SHIFT) >> 10);
-        smaps_kb(b, "Pss_File:", (s->file >> PSS_SHIFT) >> 10);
-        smaps_kb(b, "Pss_Shmem:", (s->shmem >> PSS_SHIFT) >> 10);
+        smaps_kb(b, "Pss_Anon:", (u->pss_anon_shifted >> PSS_SHIFT) >> 10);
+        smaps_kb(b, "Pss_File:", (u->pss_file_shifted >> PSS_SHIFT) >> 10);
+        smaps_kb(b, "Pss_Shmem:", (u->pss_shmem_shifted >> PSS_SHIFT) >> 10);
     }
     smaps_kb(b, "Shared_Clean:", u->shared_clean * KB_PER_PAGE);
     smaps_kb(b, "Shared_Dirty:", u->shared_dirty * KB_PER_PAGE);
@@ -303,14 +255,12 @@ static int render_smaps(struct pbuf *b, struct proc *t)
     for (size_t i = 0; i < t->mm->vmas.n; i++) {
         const struct vma *v = &t->mm->vmas.v[i];
         struct vma_usage u;
-        struct pss_split s;
         mm_vma_usage(t->mm, v, &u);
-        pss_split(t->mm, v, &u, &s);
         maps_line(b, v);
         smaps_kb(b, "Size:", (v->end - v->start) >> 10);
         smaps_kb(b, "KernelPageSize:", PAGE_SIZE >> 10);
         smaps_kb(b, "MMUPageSize:", PAGE_SIZE >> 10);
-        smaps_values(b, &u, &s, (v->flags & VM_LOCKED) ? u.pss_shifted : 0, false);
+        smaps_values(b, &u, (v->flags & VM_LOCKED) ? u.pss_shifted : 0, false);
         pb_printf(b, "%-16s%8d\n", "THPeligible:", 0);
         smaps_vmflags(b, v);
     }
@@ -321,16 +271,17 @@ static int render_smaps_rollup(struct pbuf *b, struct proc *t)
 {
     const struct vma_list *l = &t->mm->vmas;
     struct vma_usage sum = {0};
-    struct pss_split split = {0};
     uint64_t locked = 0;
 
     for (size_t i = 0; i < l->n; i++) {
         struct vma_usage u;
-        struct pss_split s;
         mm_vma_usage(t->mm, &l->v[i], &u);
-        pss_split(t->mm, &l->v[i], &u, &s);
         sum.resident += u.resident;
         sum.pss_shifted += u.pss_shifted;
+        sum.pss_dirty_shifted += u.pss_dirty_shifted;
+        sum.pss_anon_shifted += u.pss_anon_shifted;
+        sum.pss_file_shifted += u.pss_file_shifted;
+        sum.pss_shmem_shifted += u.pss_shmem_shifted;
         sum.shared_clean += u.shared_clean;
         sum.shared_dirty += u.shared_dirty;
         sum.private_clean += u.private_clean;
@@ -338,10 +289,6 @@ static int render_smaps_rollup(struct pbuf *b, struct proc *t)
         sum.referenced += u.referenced;
         sum.anon += u.anon;
         sum.swapped += u.swapped;
-        split.dirty += s.dirty;
-        split.anon += s.anon;
-        split.file += s.file;
-        split.shmem += s.shmem;
         if (l->v[i].flags & VM_LOCKED)
             locked += u.pss_shifted;
     }
@@ -350,7 +297,7 @@ static int render_smaps_rollup(struct pbuf *b, struct proc *t)
     pb_printf(b, "%08" PRIx64 "-%08" PRIx64 " ---p 00000000 00:00 0 ", all.start, all.end);
     size_t used = b->len - start;
     pb_printf(b, "%*s[rollup]\n", used < MAPS_NAME_COL ? (int)(MAPS_NAME_COL - used) + 1 : 1, "");
-    smaps_values(b, &sum, &split, locked, true);
+    smaps_values(b, &sum, locked, true);
     return 0;
 }
 

@@ -116,6 +116,8 @@ static void test_mm_vma_usage_file_page_in_two_areas_is_shared_half_pss(void **s
     assert_int_equal(ua.shared_clean, 2);
     assert_int_equal(ua.private_clean + ua.private_dirty + ua.shared_dirty, 0);
     assert_int_equal(ua.pss_shifted, 2 * (WHOLE_PSS / 2));
+    assert_int_equal(ua.pss_file_shifted, 2 * (WHOLE_PSS / 2));
+    assert_int_equal(ua.pss_anon_shifted + ua.pss_shmem_shifted + ua.pss_dirty_shifted, 0);
     assert_int_equal(ua.referenced, 1);
     assert_int_equal(ua.anon, 0);
     assert_int_equal(ua.dirty, 0);
@@ -136,6 +138,11 @@ static void test_mm_vma_usage_private_file_write_copy_is_anon_private_dirty(void
     assert_int_equal(u.private_dirty, 1);
     assert_int_equal(u.private_clean, 1);
     assert_int_equal(u.pss_shifted, 2 * WHOLE_PSS);
+    /* Pss split: the copy is anonymous and dirty, the cached page is file and clean. */
+    assert_int_equal(u.pss_anon_shifted, WHOLE_PSS);
+    assert_int_equal(u.pss_dirty_shifted, WHOLE_PSS);
+    assert_int_equal(u.pss_file_shifted, WHOLE_PSS);
+    assert_int_equal(u.pss_shmem_shifted, 0);
 }
 
 static void test_mm_vma_usage_frame_dirty_page_is_shared_dirty(void **state)
@@ -155,6 +162,7 @@ static void test_mm_vma_usage_frame_dirty_page_is_shared_dirty(void **state)
     fr->flags &= ~FRAME_DIRTY; /* no write-back of the read-only test file */
     assert_int_equal(u.shared_dirty, 1);
     assert_int_equal(u.shared_clean, 1);
+    assert_int_equal(u.pss_dirty_shifted, WHOLE_PSS / 2);
     assert_int_equal(u.dirty, 1);
     assert_int_equal(u.anon, 0);
 }
@@ -214,6 +222,11 @@ static void test_mm_usage_splits_rss_into_anon_file_and_shmem(void **state)
     assert_int_equal(u.rss, 6);
     assert_int_equal(u.rss, e->mm->stats.rss);
     assert_int_equal(u.vm, 10);
+    struct vma_usage vu;
+    usage_of(e, A, &vu); /* shared anonymous pages: Pss_Shmem, dirty */
+    assert_int_equal(vu.pss_shmem_shifted, 3 * WHOLE_PSS);
+    assert_int_equal(vu.pss_dirty_shifted, 3 * WHOLE_PSS);
+    assert_int_equal(vu.pss_anon_shifted + vu.pss_file_shifted, 0);
 }
 
 static void test_mm_usage_classifies_areas_like_linux(void **state)

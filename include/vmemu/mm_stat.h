@@ -9,19 +9,23 @@
 
 /* Usage of one area, in pages unless said otherwise (smaps' fields). */
 struct vma_usage {
-    uint64_t resident;      /* pages mapped to a frame, the zero page excluded (Rss) */
-    uint64_t zero_mapped;   /* pages mapping the shared zero page (not in Rss, as Linux) */
-    uint64_t pss_shifted;   /* proportional set size: bytes << 12 (Linux's PSS_SHIFT),
-                               each page's PAGE_SIZE divided by how many PTEs map it */
-    uint64_t shared_clean;  /* resident pages mapped more than once, clean */
-    uint64_t shared_dirty;  /* resident pages mapped more than once, dirty */
-    uint64_t private_clean; /* resident pages mapped once, clean */
-    uint64_t private_dirty; /* resident pages mapped once, dirty */
-    uint64_t dirty;         /* shared_dirty + private_dirty: PTE D or a FRAME_DIRTY frame */
-    uint64_t referenced;    /* resident pages whose PTE has A set */
-    uint64_t anon;          /* resident pages not in the page cache (Anonymous) */
-    uint64_t swapped;       /* swap entries (Swap) */
-    uint64_t locked;        /* resident pages of a VM_LOCKED area (Locked) */
+    uint64_t resident;          /* pages mapped to a frame, the zero page excluded (Rss) */
+    uint64_t zero_mapped;       /* pages mapping the shared zero page (not in Rss, as Linux) */
+    uint64_t pss_shifted;       /* proportional set size: bytes << 12 (Linux's PSS_SHIFT),
+                                   each page's PAGE_SIZE divided by how many PTEs map it */
+    uint64_t pss_dirty_shifted; /* the part of pss_shifted from dirty pages (Pss_Dirty) */
+    uint64_t pss_anon_shifted;  /* ... from anonymous pages (Pss_Anon) */
+    uint64_t pss_file_shifted;  /* ... from page-cache pages of files (Pss_File) */
+    uint64_t pss_shmem_shifted; /* ... from shared anonymous memory (Pss_Shmem) */
+    uint64_t shared_clean;      /* resident pages mapped more than once, clean */
+    uint64_t shared_dirty;      /* resident pages mapped more than once, dirty */
+    uint64_t private_clean;     /* resident pages mapped once, clean */
+    uint64_t private_dirty;     /* resident pages mapped once, dirty */
+    uint64_t dirty;             /* shared_dirty + private_dirty: PTE D or a FRAME_DIRTY frame */
+    uint64_t referenced;        /* resident pages whose PTE has A set */
+    uint64_t anon;              /* resident pages not in the page cache (Anonymous) */
+    uint64_t swapped;           /* swap entries (Swap) */
+    uint64_t locked;            /* resident pages of a VM_LOCKED area (Locked) */
 };
 
 /* Counts the pages of area v of mm. */
