@@ -18,8 +18,14 @@
 #include "vmemu/mmu.h"
 #include "vmemu/uaccess.h"
 
-#define CPU_TCG_BUFFER (64u << 20)
-#define CPU_NO_INTR    (-1)
+/* Translated-code buffer. Unicorn crashes when it fills up during a run (its flush then
+ * leaves a dangling block to chain from), and under memory pressure code pages are
+ * evicted and translated again and again: the buffer is large (only what is used costs
+ * memory) and vmemu flushes it itself between runs after CPU_TB_FLUSH_AFTER code-frame
+ * invalidations. */
+#define CPU_TCG_BUFFER     (512u << 20)
+#define CPU_TB_FLUSH_AFTER 2048
+#define CPU_NO_INTR        (-1)
 
 struct cpu {
     uc_engine *uc;          /* the engine */
@@ -32,6 +38,14 @@ struct cpu {
     int fault_rc;           /* mmu_fill's error for that access */
     int intr;               /* CPU exception vector seen by the INTR hook, or -1 */
     bool dm_active;         /* the direct-map window may be filled (code invalidation) */
+    bool in_run;            /* inside uc_emu_start, where translated code must not be
+                               invalidated (Unicorn may still chain from the block) */
+    bool deferred_stop;     /* the run was stopped only to invalidate code_pending */
+    pfn_t *code_pending;    /* frames whose code invalidation waits for the run to stop */
+    size_t ncode_pending;   /* entries in code_pending */
+    size_t code_cap;        /* allocated length of code_pending */
+    bool overflowed;        /* code_pending could not grow: flush every translation */
+    uint64_t invalidated;   /* code frames invalidated since the last full flush */
     uint64_t flushes;       /* uc_ctl_flush_tlb calls */
     uc_context *ctx;        /* scratch context for the #DF workaround */
     long df_offset;         /* offset of old_exception in the context blob, or -1 */
@@ -116,7 +130,9 @@ static void cpu_on_syscall(uc_engine *uc, void *user)
     uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
     uc_reg_write(uc, UC_X86_REG_R11, &rflags);
     cpu_flush_if_pending(c);
-    if (c->stop_requested)
+    if (c->ncode_pending > 0 || c->overflowed)
+        c->deferred_stop = true; /* cpu_run invalidates and goes on */
+    if (c->stop_requested || c->deferred_stop)
         uc_emu_stop(uc);
 }
 
@@ -171,12 +187,48 @@ static void cpu_find_df_offset(struct cpu *c)
 static void cpu_invalidate_code(void *ctx, pfn_t pfn)
 {
     struct cpu *c = ctx;
+    if (c->in_run) {
+        /* Invalidating during the run can free the block Unicorn is about to chain from
+         * (it crashes in tb_add_jump), and stopping the run from the fill callback is
+         * not clean either: wait for the next syscall, which stops the run (the clean
+         * way), or the end of the run. Until then a stale block of this frame can only
+         * be found at its old address, which the frame holds again only when that same
+         * page comes back to it (the same code). */
+        if (c->ncode_pending == c->code_cap) {
+            size_t cap = c->code_cap ? 2 * c->code_cap : 16;
+            pfn_t *v = realloc(c->code_pending, cap * sizeof(*v));
+            if (!v) {
+                c->overflowed = true;
+                return;
+            }
+            c->code_pending = v;
+            c->code_cap = cap;
+        }
+        c->code_pending[c->ncode_pending++] = pfn;
+        return;
+    }
     uint64_t va = CPU_DM_BASE + (pfn << PAGE_SHIFT);
     c->dm_active = true;
     uc_ctl_remove_cache(c->uc, va, va + PAGE_SIZE);
     c->dm_active = false;
     /* Drop the window's TLB entry before the guest runs again. */
     c->sys->cpu_flush_pending = true;
+}
+
+/* Invalidates the code of the frames whose invalidation waited for the run to stop, or
+ * all translated code when there were many since the last time (see CPU_TCG_BUFFER). */
+static void cpu_invalidate_deferred(struct cpu *c)
+{
+    c->invalidated += c->ncode_pending;
+    if (c->overflowed || c->invalidated >= CPU_TB_FLUSH_AFTER) {
+        uc_ctl_flush_tb(c->uc);
+        c->invalidated = 0;
+    } else {
+        for (size_t i = 0; i < c->ncode_pending; i++)
+            cpu_invalidate_code(c, c->code_pending[i]);
+    }
+    c->ncode_pending = 0;
+    c->overflowed = false;
 }
 
 static void cpu_flush_hook(void *ctx)
@@ -239,6 +291,7 @@ void cpu_destroy(struct cpu *c)
     }
     if (c->ctx)
         uc_context_free(c->ctx);
+    free(c->code_pending);
     if (c->uc)
         uc_close(c->uc);
     free(c);
@@ -276,13 +329,23 @@ static enum cpu_exit_kind cpu_exit_of_intr(int intno)
 int cpu_run(struct cpu *c, struct cpu_exit *out)
 {
     uint64_t rip;
+    uc_err err;
     c->stop_requested = false;
     c->fault_pending = false;
     c->intr = CPU_NO_INTR;
-    cpu_flush_if_pending(c);
-    uc_reg_read(c->uc, UC_X86_REG_RIP, &rip);
-    /* until = 0: any other value makes Unicorn translate until-1 after the run. */
-    uc_err err = uc_emu_start(c->uc, rip, 0, 0, 0);
+    do {
+        cpu_invalidate_deferred(c);
+        cpu_flush_if_pending(c);
+        c->deferred_stop = false;
+        uc_reg_read(c->uc, UC_X86_REG_RIP, &rip);
+        c->in_run = true;
+        /* until = 0: any other value makes Unicorn translate until-1 after the run. */
+        err = uc_emu_start(c->uc, rip, 0, 0, 0);
+        c->in_run = false;
+        cpu_invalidate_deferred(c);
+        /* Stopped only for the invalidation: go on from where the run stopped. */
+    } while (err == UC_ERR_OK && c->deferred_stop && !c->stop_requested && !c->fault_pending &&
+             c->intr == CPU_NO_INTR);
     uc_reg_read(c->uc, UC_X86_REG_RIP, &out->rip);
     out->intno = c->intr;
     if (c->fault_pending) {

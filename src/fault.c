@@ -21,6 +21,8 @@ enum fault_class {
     FC_COW,
     FC_COW_REUSE,
     FC_SHARED_WRITE,
+    FC_SWAP_IN,
+    FC_SWAP_CACHE,
     FC_NONE, /* nothing to count: the PTE already allowed the access */
 };
 
@@ -56,7 +58,10 @@ const char *fault_cause_text(enum fault_cause cause)
     case CAUSE_BEYOND_FILE:
         return "access beyond the end of the mapped file";
     case CAUSE_OOM:
-        return "out of memory";
+        return "out of memory: no free frame, and no page could be evicted (swap full or "
+               "absent, or every page locked)";
+    case CAUSE_SWAP_IO:
+        return "the page could not be read back from swap";
     }
     return "unknown";
 }
@@ -78,6 +83,7 @@ static int fault_fail(struct mm *mm, gva_t va, enum access access, int signo, in
 
 static int fault_oom(struct mm *mm, gva_t va, enum access access)
 {
+    mm->oom = true;
     return fault_fail(mm, va, access, SIGKILL, 0, CAUSE_OOM);
 }
 
@@ -148,12 +154,13 @@ static bool file_page_whole(const struct vma *vma, uint64_t index)
 }
 
 /* Reads the pages of the fault-around window that are not cached yet (Linux's read-around
- * on a major fault), so that fault-around can map them. Errors are ignored: the pages are
- * simply not mapped in advance. */
+ * on a major fault), so that fault-around can map them. Only free frames are used: a
+ * speculative read never evicts a page. Errors are ignored: the pages are simply not
+ * mapped in advance. */
 static void read_around(struct fault *f, gva_t lo, gva_t hi, uint64_t file_pages)
 {
     struct pagecache *pc = &f->mm->sys->pc;
-    for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
+    for (gva_t va = lo; va < hi && phys_free_frames(&f->mm->sys->phys) > 0; va += PAGE_SIZE) {
         uint64_t index = vma_pgoff(f->vma, va);
         pfn_t pfn;
         if (va == f->va || index >= file_pages || !file_page_whole(f->vma, index))
@@ -199,7 +206,8 @@ static void fault_around(struct fault *f, uint64_t file_pages, bool major)
     }
 }
 
-/* Gets the page-cache frame of a file page, reading it on a miss. */
+/* Gets the page-cache frame of a file page, reading it on a miss (counted as a refault
+ * when reclaim had evicted it). */
 static int file_get_page(struct fault *f, uint64_t index, pfn_t *pfn, bool *major)
 {
     struct pagecache *pc = &f->mm->sys->pc;
@@ -208,6 +216,8 @@ static int file_get_page(struct fault *f, uint64_t index, pfn_t *pfn, bool *majo
     if (*pfn)
         return 0;
     *major = true;
+    if (pagecache_is_shadow(pc, f->vma->file, index) && !f->vma->file->shmem)
+        f->mm->stats.faults.file_refault++;
     return pagecache_read(pc, f->vma->file, index, pfn);
 }
 
@@ -255,19 +265,28 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
             phys_put(phys, cached);
             return FC_NONE;
         }
-        if (f->access != ACCESS_WRITE)
+        if (f->access != ACCESS_WRITE) {
+            phys_get(phys, cached); /* reading around must not evict the page itself */
             fault_around(f, file_pages, major);
+            phys_put(phys, cached);
+        }
         return cls;
     }
     /* A private copy: a write (Linux's do_cow_fault) or the page where the file data of
-     * an ELF segment ends and its zero fill begins. */
-    if ((*rc = phys_alloc(phys, false, &pfn)) < 0)
+     * an ELF segment ends and its zero fill begins. The cached frame is held while the
+     * copy's frame is allocated (which may evict pages). */
+    phys_get(phys, cached);
+    *rc = phys_alloc(phys, false, &pfn);
+    if (*rc < 0) {
+        phys_put(phys, cached);
         return FC_NONE;
+    }
     uint64_t keep = PAGE_SIZE;
     if (!whole)
         keep = vma->file_end > index * PAGE_SIZE ? vma->file_end - index * PAGE_SIZE : 0;
     memcpy(phys_hva(phys, pfn), phys_hva(phys, cached), keep);
     memset((uint8_t *)phys_hva(phys, pfn) + keep, 0, PAGE_SIZE - keep);
+    phys_put(phys, cached);
     uint64_t flags = vma_pte_flags(vma, false);
     if (f->access == ACCESS_WRITE)
         flags |= PTE_D;
@@ -295,15 +314,26 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
         *rc = 0;
         return vma_write_notify(f->vma) ? FC_SHARED_WRITE : FC_NONE;
     }
-    if (oldpfn != phys->zero_pfn && !(fr->flags & FRAME_PAGECACHE) && fr->refcount == 1) {
+    struct swap_area *sw = &f->mm->sys->swap;
+    if ((fr->flags & FRAME_SWAPCACHE) && fr->refcount == 2 && swap_count(sw, fr->index) == 1)
+        swap_cache_del(sw, phys, oldpfn); /* only this PTE and the cache: take it over */
+    if (oldpfn != phys->zero_pfn && !(fr->flags & (FRAME_PAGECACHE | FRAME_SWAPCACHE)) &&
+        fr->refcount == 1) {
         mm_set_pte(f->mm, f->va, f->ptep, pte_make(oldpfn, flags));
         *rc = 0;
         return FC_COW_REUSE;
     }
+    /* Copy: the old frame is held while the new one is allocated (which may evict). */
     pfn_t pfn;
-    if ((*rc = phys_alloc(phys, false, &pfn)) < 0)
+    if (oldpfn != phys->zero_pfn)
+        phys_get(phys, oldpfn);
+    *rc = phys_alloc(phys, false, &pfn);
+    if (*rc == 0)
+        memcpy(phys_hva(phys, pfn), phys_hva(phys, oldpfn), PAGE_SIZE);
+    if (oldpfn != phys->zero_pfn)
+        phys_put(phys, oldpfn);
+    if (*rc < 0)
         return FC_NONE;
-    memcpy(phys_hva(phys, pfn), phys_hva(phys, oldpfn), PAGE_SIZE);
     if ((*rc = phys_rmap_add(phys, pfn, f->mm, f->va)) < 0) {
         phys_put(phys, pfn);
         return FC_NONE;
@@ -311,11 +341,56 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
     mm_set_pte(f->mm, f->va, f->ptep, pte_make(pfn, flags));
     if (oldpfn != phys->zero_pfn) {
         phys_rmap_del(phys, oldpfn, f->mm, f->va);
-        phys_put(phys, oldpfn);
+        swap_put_page(sw, phys, oldpfn);
     } else if (++f->mm->stats.rss > f->mm->stats.peak_rss) {
         f->mm->stats.peak_rss = f->mm->stats.rss;
     }
     return FC_COW;
+}
+
+/* A swap entry (Linux's do_swap_page): the page comes from the swap cache when another
+ * owner already read it back (minor), else from its slot into a new frame that joins the
+ * swap cache (major). A page that nobody else shares is mapped writable, and on a write
+ * fault leaves the swap cache at once (its swap copy is stale); a shared one is mapped
+ * copy-on-write. */
+static enum fault_class do_swap_page(struct fault *f, int *rc)
+{
+    struct phys *phys = &f->mm->sys->phys;
+    struct swap_area *sw = &f->mm->sys->swap;
+    uint64_t slot = pte_swap_slot(*f->ptep);
+    enum fault_class cls = FC_SWAP_CACHE;
+    pfn_t pfn = swap_cache_find(sw, slot);
+    if (pfn) {
+        phys_get(phys, pfn);
+    } else {
+        /* Allocation may evict other pages, never this entry: reclaim leaves swap
+         * entries alone and the slot is held by the PTE. */
+        if ((*rc = phys_alloc(phys, false, &pfn)) < 0)
+            return FC_NONE;
+        if (swap_read(sw, slot, phys_hva(phys, pfn)) < 0) {
+            phys_put(phys, pfn);
+            *rc = fault_fail(f->mm, f->va, f->access, SIGBUS, BUS_ADRERR, CAUSE_SWAP_IO);
+            return FC_NONE;
+        }
+        swap_cache_add(sw, phys, slot, pfn);
+        cls = FC_SWAP_IN;
+    }
+    /* Exclusive: this PTE is the slot's only user besides the cache, and nobody maps it. */
+    bool exclusive = swap_count(sw, slot) == 2 && phys_frame(phys, pfn)->refcount == 2;
+    uint64_t flags = vma_pte_flags(f->vma, !exclusive);
+    if (exclusive && f->access == ACCESS_WRITE)
+        flags |= PTE_D;
+    pte_t entry = *f->ptep;
+    mm_set_pte(f->mm, f->va, f->ptep, 0);
+    if ((*rc = mm_install_page(f->mm, f->va, pfn, flags)) < 0) {
+        mm_set_pte(f->mm, f->va, f->ptep, entry);
+        swap_put_page(sw, phys, pfn);
+        return FC_NONE;
+    }
+    swap_free(sw, slot); /* the PTE's reference to the slot */
+    if (exclusive && f->access == ACCESS_WRITE)
+        swap_cache_del(sw, phys, pfn);
+    return cls;
 }
 
 static void fault_count(struct mm *mm, enum fault_class cls)
@@ -350,6 +425,14 @@ static void fault_count(struct mm *mm, enum fault_class cls)
         s->shared_write++;
         s->minor++;
         break;
+    case FC_SWAP_IN:
+        s->swap_in++;
+        s->major++;
+        break;
+    case FC_SWAP_CACHE:
+        s->swap_cache++;
+        s->minor++;
+        break;
     case FC_NONE:
         break;
     }
@@ -363,6 +446,7 @@ int mm_fault(struct mm *mm, gva_t va, enum access access)
     struct fault f = {.mm = mm, .va = PAGE_DOWN(va), .access = access};
     int rc;
 
+    reclaim_fault_begin(&mm->sys->reclaim);
     if (va >= USER_VA_END)
         return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_NONCANONICAL);
     f.vma = vma_lookup(&mm->vmas, va);
@@ -390,9 +474,8 @@ int mm_fault(struct mm *mm, gva_t va, enum access access)
             cls = do_anonymous_page(&f, &rc);
     } else if (pte_present(*f.ptep) && access == ACCESS_WRITE && !(*f.ptep & PTE_RW)) {
         cls = do_wp_page(&f, &rc);
-    } else if (!pte_present(*f.ptep)) {
-        /* Swap entries come with the swap subsystem; none exist yet. */
-        vmemu_bug(__FILE__, __LINE__, "swap entry without swap");
+    } else if (pte_is_swap(*f.ptep)) {
+        cls = do_swap_page(&f, &rc);
     }
     if (rc == -ENOMEM)
         return fault_oom(mm, va, access);

@@ -11,6 +11,7 @@
 
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
+#include "vmemu/sweep.h"
 #include "vmemu/util.h"
 
 #define DEFAULT_MEM       (4ULL << 30)
@@ -24,21 +25,31 @@ extern char **environ;
 
 /* Everything the command line says. */
 struct cli {
-    uint64_t mem;         /* --mem */
-    unsigned tlb_entries; /* --tlb */
-    unsigned tlb_ways;    /* --tlb */
-    bool stats;           /* --stats */
-    const char *report;   /* --report FILE */
-    bool trace;           /* --trace */
-    bool maps;            /* --maps */
-    char **argv;          /* program and its arguments */
+    uint64_t mem;               /* --mem */
+    unsigned tlb_entries;       /* --tlb */
+    unsigned tlb_ways;          /* --tlb */
+    bool stats;                 /* --stats */
+    const char *report;         /* --report FILE */
+    bool trace;                 /* --trace */
+    bool maps;                  /* --maps */
+    uint64_t swap;              /* --swap (SWAP_DEFAULT_MAX when not given) */
+    const char *swap_file;      /* --swap-file */
+    enum reclaim_policy policy; /* --policy */
+    uint64_t seed;              /* --seed */
+    char **argv;                /* program and its arguments */
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: vmemu [OPTIONS] PROGRAM [ARGS...]\n"
+                 "       vmemu sweep --mem SIZES [--policy NAMES] [--csv FILE] PROGRAM [ARGS...]\n"
                  "Runs a static x86-64 Linux program on vmemu's own virtual-memory system.\n"
                  "  --mem SIZE       frame pool size, K/M/G suffixes (default 4G)\n"
+                 "  --swap SIZE      swap area size; 0 = no swap (default: grown on demand\n"
+                 "                   up to 4G in a temporary file removed at exit)\n"
+                 "  --swap-file PATH keep the swap area in PATH (created or truncated, kept)\n"
+                 "  --policy NAME    page replacement: fifo, clock, lru, random (default clock)\n"
+                 "  --seed N         seed of the random policy (default 1)\n"
                  "  --tlb E[xW]      vmemu TLB: E entries, W ways (default 64x4)\n"
                  "  --stats          print a fault and memory summary on stderr at exit\n"
                  "  --report FILE    write the JSON report to FILE at exit\n"
@@ -57,6 +68,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_REPORT,
         OPT_TRACE,
         OPT_MAPS,
+        OPT_SWAP,
+        OPT_SWAP_FILE,
+        OPT_POLICY,
+        OPT_SEED,
         OPT_HELP,
         OPT_VERSION
     };
@@ -67,13 +82,22 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"report", required_argument, NULL, OPT_REPORT},
         {"trace", no_argument, NULL, OPT_TRACE},
         {"maps", no_argument, NULL, OPT_MAPS},
+        {"swap", required_argument, NULL, OPT_SWAP},
+        {"swap-file", required_argument, NULL, OPT_SWAP_FILE},
+        {"policy", required_argument, NULL, OPT_POLICY},
+        {"seed", required_argument, NULL, OPT_SEED},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
     int c;
-    *cli =
-        (struct cli){.mem = DEFAULT_MEM, .tlb_entries = DEFAULT_TLB, .tlb_ways = DEFAULT_TLB_WAYS};
+    *cli = (struct cli){.mem = DEFAULT_MEM,
+                        .tlb_entries = DEFAULT_TLB,
+                        .tlb_ways = DEFAULT_TLB_WAYS,
+                        .swap = SWAP_DEFAULT_MAX,
+                        .policy = RECLAIM_DEFAULT_POLICY,
+                        .seed = RECLAIM_DEFAULT_SEED};
+    char *end;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
@@ -106,6 +130,32 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             break;
         case OPT_MAPS:
             cli->maps = true;
+            break;
+        case OPT_SWAP:
+            if (strcmp(optarg, "0") == 0)
+                cli->swap = 0;
+            else if (parse_size(optarg, &cli->swap) < 0) {
+                fprintf(stderr, "vmemu: --swap %s: expected a size such as 64M or 0\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case OPT_SWAP_FILE:
+            cli->swap_file = optarg;
+            break;
+        case OPT_POLICY:
+            if (reclaim_policy_parse(optarg, &cli->policy) < 0) {
+                fprintf(stderr, "vmemu: --policy %s: expected fifo, clock, lru or random\n",
+                        optarg);
+                return -EINVAL;
+            }
+            break;
+        case OPT_SEED:
+            errno = 0;
+            cli->seed = strtoull(optarg, &end, 0);
+            if (errno || end == optarg || *end || optarg[0] == '-') {
+                fprintf(stderr, "vmemu: --seed %s: expected a non-negative integer\n", optarg);
+                return -EINVAL;
+            }
             break;
         case OPT_HELP:
             usage(stdout);
@@ -154,6 +204,16 @@ static char *find_program(const char *name)
 int main(int argc, char **argv)
 {
     struct cli cli;
+    if (argc > 1 && strcmp(argv[1], "sweep") == 0) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0) {
+            fprintf(stderr, "vmemu: sweep: cannot find the vmemu executable\n");
+            return 1;
+        }
+        self[n] = '\0';
+        return sweep_main(argc - 1, argv + 1, self);
+    }
     int rc = parse_cli(argc, argv, &cli);
     if (rc != 0)
         return rc > 0 ? 0 : EXIT_USAGE;
@@ -162,6 +222,12 @@ int main(int argc, char **argv)
     if ((rc = vmsys_init(&sys, cli.mem, cli.tlb_entries, cli.tlb_ways)) < 0) {
         fprintf(stderr, "vmemu: cannot create a %llu-byte frame pool: %s\n",
                 (unsigned long long)cli.mem, strerror(-rc));
+        return 1;
+    }
+    if ((rc = vmsys_setup_paging(&sys, cli.policy, cli.seed, cli.swap, cli.swap_file)) < 0) {
+        fprintf(stderr, "vmemu: cannot create the swap file %s: %s\n",
+                cli.swap_file ? cli.swap_file : "(temporary)", strerror(-rc));
+        vmsys_destroy(&sys);
         return 1;
     }
     struct cpu *cpu = NULL;

@@ -21,7 +21,15 @@ int vmsys_init(struct vmsys *sys, uint64_t mem_bytes, unsigned tlb_entries, unsi
         goto err_phys;
     if ((rc = tlb_init(&sys->tlb, tlb_entries, tlb_ways)) < 0)
         goto err_pc;
+    if ((rc = swap_init(&sys->swap, 0, NULL)) < 0)
+        goto err_tlb;
+    if ((rc = reclaim_init(&sys->reclaim, sys, RECLAIM_DEFAULT_POLICY, RECLAIM_DEFAULT_SEED)) < 0)
+        goto err_swap;
     return 0;
+err_swap:
+    swap_destroy(&sys->swap);
+err_tlb:
+    tlb_destroy(&sys->tlb);
 err_pc:
     pagecache_destroy(&sys->pc);
 err_phys:
@@ -29,11 +37,22 @@ err_phys:
     return rc;
 }
 
+/* Chooses the policy and opens the swap area. Returns 0 or -errno. */
+int vmsys_setup_paging(struct vmsys *sys, enum reclaim_policy policy, uint64_t seed,
+                       uint64_t swap_bytes, const char *swap_path)
+{
+    reclaim_set_policy(&sys->reclaim, policy, seed);
+    swap_destroy(&sys->swap);
+    return swap_init(&sys->swap, swap_bytes, swap_path);
+}
+
 /* Releases everything vmsys_init created. Address spaces must be destroyed first. */
 void vmsys_destroy(struct vmsys *sys)
 {
     tlb_destroy(&sys->tlb);
     pagecache_destroy(&sys->pc);
+    reclaim_destroy(&sys->reclaim);
+    swap_destroy(&sys->swap);
     phys_destroy(&sys->phys);
 }
 
@@ -134,6 +153,14 @@ int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags)
     return 0;
 }
 
+/* The PTE of (r->mm, r->va), which maps r's frame. */
+pte_t *mm_rmap_pte(const struct rmap *r)
+{
+    pte_t *ptep = pt_lookup(&r->mm->pt, &r->mm->sys->phys, r->va);
+    VMEMU_BUG_ON(!ptep || !pte_present(*ptep));
+    return ptep;
+}
+
 /* Removes the mapping of one page and drops its frame reference. */
 void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep)
 {
@@ -141,6 +168,8 @@ void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep)
     pte_t old = *ptep;
     if (!pte_present(old)) {
         mm_set_pte(mm, va, ptep, 0);
+        if (pte_is_swap(old))
+            swap_free(&mm->sys->swap, pte_swap_slot(old));
         return;
     }
     pfn_t pfn = pte_pfn(old);
@@ -151,7 +180,7 @@ void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep)
         pagecache_set_dirty(&mm->sys->pc, pfn); /* a shared file page keeps its stores */
     phys_rmap_del(phys, pfn, mm, va);
     mm->stats.rss--;
-    phys_put(phys, pfn);
+    swap_put_page(&mm->sys->swap, phys, pfn);
 }
 
 static void zap_cb(void *ctx, gva_t va, pte_t *ptep)
@@ -273,7 +302,9 @@ int mm_populate_page(struct mm *mm, gva_t va, enum access access)
 {
     struct fault_stats before = mm->stats.faults;
     struct fault_info saved = mm->last_fault;
+    bool oom = mm->oom;
     int rc = mm_fault(mm, va, access);
+    mm->oom = oom; /* the caller reports -ENOMEM; nothing is killed */
     uint64_t done = mm->stats.faults.minor + mm->stats.faults.major - before.minor - before.major;
     mm->stats.faults = before;
     mm->stats.faults.populate += done;

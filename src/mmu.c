@@ -1,8 +1,8 @@
 /* Translation of guest virtual addresses, the MMU of vmemu's CPU: vmemu's TLB first, then
  * the 4-level page walk, then the fault handler when the PTE is missing or lacks the
  * permission. Sets the accessed bit on every translation and the dirty bit on writes,
- * as the hardware walker does. Called by the CPU's fill callback (mmu_fill) and by the
- * copy helpers (mmu_translate_user). */
+ * as the hardware walker does, and notes the use of the frame for the lru policy. Called by the
+ * CPU's fill callback (mmu_fill) and by the copy helpers (mmu_translate_user). */
 #include "vmemu/mmu.h"
 
 #include <errno.h>
@@ -32,6 +32,7 @@ static int mmu_walk(struct mm *mm, gva_t va, enum access access, pte_t *out)
         return mm_fault(mm, va, access); /* refused: outside user space */
     if (use_tlb && tlb_lookup(&sys->tlb, va, &pte) && pte_allows(pte, access) &&
         (access != ACCESS_WRITE || (pte & PTE_D))) {
+        reclaim_note_use(&sys->reclaim, pte_pfn(pte));
         *out = pte;
         return 0;
     }
@@ -42,6 +43,7 @@ static int mmu_walk(struct mm *mm, gva_t va, enum access access, pte_t *out)
             return rc;
         ptep = pt_lookup(&mm->pt, &sys->phys, va);
         VMEMU_BUG_ON(!ptep || !pte_allows(*ptep, access));
+        reclaim_note_fault(&sys->reclaim, pte_pfn(*ptep));
     }
     /* Hardware-style A/D update: an upgrade, so no invalidation is needed. */
     *ptep |= PTE_A;
@@ -49,6 +51,7 @@ static int mmu_walk(struct mm *mm, gva_t va, enum access access, pte_t *out)
         *ptep |= PTE_D;
     if (use_tlb)
         tlb_insert(&sys->tlb, va, *ptep);
+    reclaim_note_use(&sys->reclaim, pte_pfn(*ptep));
     *out = *ptep;
     return 0;
 }

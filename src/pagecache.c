@@ -41,6 +41,12 @@ int pagecache_init(struct pagecache *pc, struct phys *phys)
 static void pc_remove_entry(struct pagecache *pc, struct pc_entry **pp, bool writeback)
 {
     struct pc_entry *e = *pp;
+    if (e->pfn == 0) {
+        *pp = e->next;
+        free(e);
+        pc->shadows--;
+        return;
+    }
     struct frame *fr = phys_frame(pc->phys, e->pfn);
     if (writeback && (fr->flags & FRAME_DIRTY))
         pagecache_write_page(pc, e->pfn); /* an I/O error loses the page, as on Linux */
@@ -224,13 +230,40 @@ int64_t vfile_size(const struct vfile *f)
     return (int64_t)st.st_size;
 }
 
-/* The cached frame of (f, index), or 0. */
-pfn_t pagecache_find(const struct pagecache *pc, const struct vfile *f, uint64_t index)
+static struct pc_entry *pc_lookup(const struct pagecache *pc, const struct vfile *f, uint64_t index)
 {
     for (struct pc_entry *e = pc->buckets[pc_hash(f, index) & (pc->nbuckets - 1)]; e; e = e->next)
         if (e->file == f && e->index == index)
-            return e->pfn;
-    return 0;
+            return e;
+    return NULL;
+}
+
+/* The cached frame of (f, index), or 0 (not cached, or only a shadow). */
+pfn_t pagecache_find(const struct pagecache *pc, const struct vfile *f, uint64_t index)
+{
+    const struct pc_entry *e = pc_lookup(pc, f, index);
+    return e ? e->pfn : 0;
+}
+
+/* Whether (f, index) has a shadow entry: evicted by reclaim, not read since. */
+bool pagecache_is_shadow(const struct pagecache *pc, const struct vfile *f, uint64_t index)
+{
+    const struct pc_entry *e = pc_lookup(pc, f, index);
+    return e && e->pfn == 0;
+}
+
+/* Drops the cache's reference to a clean, unmapped frame and leaves a shadow entry. */
+void pagecache_evict(struct pagecache *pc, pfn_t pfn)
+{
+    struct frame *fr = phys_frame(pc->phys, pfn);
+    struct pc_entry *e = pc_lookup(pc, fr->owner, fr->index);
+    VMEMU_BUG_ON(!e || e->pfn != pfn || (fr->flags & FRAME_DIRTY) || fr->rmap);
+    fr->flags &= ~FRAME_PAGECACHE;
+    fr->owner = NULL;
+    e->pfn = 0;
+    pc->pages--;
+    pc->shadows++;
+    phys_put(pc->phys, pfn);
 }
 
 static void pc_grow(struct pagecache *pc)
@@ -257,14 +290,17 @@ static void pc_grow(struct pagecache *pc)
  * zero). Returns 0 and sets *out, -ENOMEM or -EIO. */
 int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t *out)
 {
-    struct pc_entry *e = malloc(sizeof(*e));
     pfn_t pfn;
-    if (!e)
-        return -ENOMEM;
     int rc = phys_alloc(pc->phys, false, &pfn);
-    if (rc < 0) {
-        free(e);
+    if (rc < 0)
         return rc;
+    /* Looked up after the allocation, which may have evicted pages into shadows. */
+    struct pc_entry *e = pc_lookup(pc, f, index);
+    bool shadow = e != NULL;
+    VMEMU_BUG_ON(e && e->pfn != 0);
+    if (!e && !(e = malloc(sizeof(*e)))) {
+        phys_put(pc->phys, pfn);
+        return -ENOMEM;
     }
     uint8_t *dst = phys_hva(pc->phys, pfn);
     size_t done = 0;
@@ -274,7 +310,8 @@ int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t 
             continue;
         if (n < 0) {
             phys_put(pc->phys, pfn);
-            free(e);
+            if (!shadow)
+                free(e);
             return -EIO;
         }
         if (n == 0)
@@ -286,16 +323,21 @@ int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t 
     fr->flags |= FRAME_PAGECACHE;
     fr->owner = f;
     fr->index = index;
+    e->pfn = pfn;
+    pc->pages++;
+    phys_track(pc->phys, pfn);
+    *out = pfn;
+    if (shadow) {
+        pc->shadows--;
+        return 0;
+    }
     e->file = f;
     e->index = index;
-    e->pfn = pfn;
-    if (pc->pages >= pc->nbuckets * 2)
+    if (pc->pages + pc->shadows >= pc->nbuckets * 2)
         pc_grow(pc);
     uint64_t h = pc_hash(f, index) & (pc->nbuckets - 1);
     e->next = pc->buckets[h];
     pc->buckets[h] = e;
-    pc->pages++;
-    *out = pfn;
     return 0;
 }
 
@@ -305,7 +347,8 @@ void pagecache_drop_file(struct pagecache *pc, struct vfile *f)
     for (uint64_t b = 0; b < pc->nbuckets; b++) {
         struct pc_entry **pp = &pc->buckets[b];
         while (*pp) {
-            if ((*pp)->file == f && phys_frame(pc->phys, (*pp)->pfn)->refcount == 1)
+            if ((*pp)->file == f &&
+                ((*pp)->pfn == 0 || phys_frame(pc->phys, (*pp)->pfn)->refcount == 1))
                 pc_remove_entry(pc, pp, true);
             else
                 pp = &(*pp)->next;
@@ -333,7 +376,7 @@ void pagecache_for_each(struct pagecache *pc, struct vfile *f,
         struct pc_entry *e = pc->buckets[b];
         while (e) {
             struct pc_entry *next = e->next;
-            if (e->file == f)
+            if (e->file == f && e->pfn != 0)
                 fn(ctx, e->index, e->pfn);
             e = next;
         }
@@ -399,7 +442,7 @@ int pagecache_writeback(struct pagecache *pc, struct vfile *f, uint64_t first, u
     }
     for (uint64_t b = 0; b < pc->nbuckets; b++) {
         for (struct pc_entry *e = pc->buckets[b]; e; e = e->next) {
-            if (e->file != f || e->index < first || e->index > last)
+            if (e->file != f || e->pfn == 0 || e->index < first || e->index > last)
                 continue;
             int r = pagecache_write_page(pc, e->pfn);
             if (r < 0 && rc == 0)

@@ -2,8 +2,9 @@
  * touched cost host memory), a descriptor per frame with its reference count, flags and
  * reverse map, and the shared zero page. Frame 0 is never handed out, so pfn 0 means
  * "none". Freed frames are reused last-in first-out: they are already resident on the
- * host, which makes a demand-zero fault cheap. Called by the page tables, the page cache
- * and the fault path. */
+ * host, which makes a demand-zero fault cheap. When the pool is empty, phys_alloc asks the
+ * replacement hooks (src/reclaim.c) to evict a page. Called by the page tables, the page
+ * cache, the swap cache and the fault path. */
 #include "vmemu/phys.h"
 
 #include <errno.h>
@@ -69,13 +70,16 @@ int phys_alloc(struct phys *p, bool zero, pfn_t *out)
 {
     pfn_t pfn;
 
+    while (p->nfree_stack == 0 && p->next_fresh >= p->nframes) {
+        /* Reclaim frees frames and never allocates, so this cannot recurse. */
+        if (!p->hooks.reclaim || p->hooks.reclaim(p->hooks.ctx) < 0)
+            return -ENOMEM;
+    }
     if (p->nfree_stack > 0) {
         pfn = p->free_stack[--p->nfree_stack];
-    } else if (p->next_fresh < p->nframes) {
+    } else {
         pfn = p->next_fresh++;
         zero = false; /* never-touched host memory reads as zero */
-    } else {
-        return -ENOMEM;
     }
     struct frame *f = &p->frames[pfn];
     VMEMU_BUG_ON(f->refcount != 0 || f->rmap != NULL);
@@ -110,6 +114,9 @@ void phys_put(struct phys *p, pfn_t pfn)
         return;
     VMEMU_BUG_ON(pfn == p->zero_pfn);
     VMEMU_BUG_ON(f->rmap != NULL);
+    VMEMU_BUG_ON(f->flags & FRAME_SWAPCACHE);
+    if ((f->flags & FRAME_LISTED) && p->hooks.untrack)
+        p->hooks.untrack(p->hooks.ctx, pfn);
     f->flags &= FRAME_EXECUTED;
     f->owner = NULL;
     p->free_stack[p->nfree_stack++] = pfn;
@@ -132,7 +139,24 @@ int phys_rmap_add(struct phys *p, pfn_t pfn, struct mm *mm, gva_t va)
     r->va = va;
     r->next = p->frames[pfn].rmap;
     p->frames[pfn].rmap = r;
+    phys_track(p, pfn);
     return 0;
+}
+
+/* Makes an allocated user-page frame a replacement candidate (once). */
+void phys_track(struct phys *p, pfn_t pfn)
+{
+    if (p->hooks.track && !(p->frames[pfn].flags & FRAME_LISTED))
+        p->hooks.track(p->hooks.ctx, pfn);
+}
+
+/* Number of reverse-map entries of pfn. */
+uint32_t phys_mapcount(const struct phys *p, pfn_t pfn)
+{
+    uint32_t n = 0;
+    for (const struct rmap *r = p->frames[pfn].rmap; r; r = r->next)
+        n++;
+    return n;
 }
 
 /* Forgets that (mm, va) maps pfn; the record must exist. */

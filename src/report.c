@@ -45,9 +45,51 @@ static uint64_t proc_wall_ns(const struct proc *p)
     return p->start_ns != 0 && now > p->start_ns ? now - p->start_ns : 0;
 }
 
+/* The thrashing indicator: pages brought back after an eviction (swap-ins and file
+ * re-reads) per 1000 page faults. */
+static uint64_t refault_permille(const struct fault_stats *f)
+{
+    uint64_t faults = f->minor + f->major;
+    return faults ? (f->swap_in + f->file_refault) * 1000 / faults : 0;
+}
+
+/* Whether the refaults say the program is thrashing: at least half of its faults bring
+ * back an evicted page, and there are enough of them to matter. */
+static bool thrashing(const struct fault_stats *f)
+{
+    return refault_permille(f) >= 500 && f->swap_in + f->file_refault >= 64;
+}
+
 static const char *proc_name(const struct proc *p)
 {
     return p->comm[0] != '\0' ? p->comm : (p->exe != NULL ? p->exe : "?");
+}
+
+/* The paging part of the summary: policy, swap, what reclaim did, the thrashing
+ * indicator. */
+static void report_paging(FILE *out, const struct proc *p, const struct fault_stats *f)
+{
+    const struct vmsys *sys = p->sys;
+    const struct reclaim_stats *r = &sys->reclaim.stats;
+    const struct swap_area *sw = &sys->swap;
+
+    fprintf(out, "\tReplacement policy: %s", reclaim_policy_name(sys->reclaim.policy));
+    if (sys->reclaim.policy == POLICY_RANDOM)
+        fprintf(out, " (seed %" PRIu64 ")", sys->reclaim.seed);
+    fprintf(out, "\n\tSwap area: %" PRIu64 " KiB max%s%s\n", sw->max_slots * KIB_PER_PAGE,
+            sw->path ? ", file " : (sw->max_slots ? ", temporary file" : " (no swap)"),
+            sw->path ? sw->path : "");
+    fprintf(out, "\tPages evicted: %" PRIu64 "\n", r->evictions);
+    fprintf(out, "\t  swapped out (written to swap): %" PRIu64 "\n", r->swap_outs);
+    fprintf(out, "\t  swapped out clean (swap copy still valid): %" PRIu64 "\n", r->swap_clean);
+    fprintf(out, "\t  file pages written back: %" PRIu64 "\n", r->writebacks);
+    fprintf(out, "\t  clean file pages dropped: %" PRIu64 "\n", r->file_dropped);
+    fprintf(out, "\tPages swapped in (read from swap): %" PRIu64 "\n", sw->reads);
+    fprintf(out, "\tReclaim scans (frames examined): %" PRIu64 "\n", r->scans);
+    fprintf(out, "\tPeak swap use: %" PRIu64 " pages (%" PRIu64 " KiB)\n", sw->peak_used,
+            sw->peak_used * KIB_PER_PAGE);
+    fprintf(out, "\tRefaults per 1000 faults (thrashing indicator): %" PRIu64 " (%s)\n",
+            refault_permille(f), thrashing(f) ? "thrashing" : "not thrashing");
 }
 
 /* Prints the /usr/bin/time -v style summary of a finished process: a first line saying
@@ -74,7 +116,11 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\t  COW copy: %" PRIu64 "\n", f->cow);
     fprintf(out, "\t  COW reuse: %" PRIu64 "\n", f->cow_reuse);
     fprintf(out, "\t  shared file write: %" PRIu64 "\n", f->shared_write);
-    fprintf(out, "\tMajor page faults (file read): %" PRIu64 "\n", f->major);
+    fprintf(out, "\t  swap-cache hit: %" PRIu64 "\n", f->swap_cache);
+    fprintf(out, "\tMajor page faults: %" PRIu64 "\n", f->major);
+    fprintf(out, "\t  swap-in: %" PRIu64 "\n", f->swap_in);
+    fprintf(out, "\t  file read: %" PRIu64 "\n", f->file_major);
+    fprintf(out, "\t    re-read after eviction: %" PRIu64 "\n", f->file_refault);
     fprintf(out, "\tStack growth faults: %" PRIu64 "\n", f->stack_grow);
     fprintf(out, "\tPages populated ahead (MAP_POPULATE, mlock; not faults): %" PRIu64 "\n",
             f->populate);
@@ -97,6 +143,7 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\tFrames in pool: %" PRIu64 "\n", sys->phys.nframes);
     fprintf(out, "\tPeak frames used: %" PRIu64 "\n", sys->phys.peak_used);
     fprintf(out, "\tPage-cache pages: %" PRIu64 "\n", sys->pc.pages);
+    report_paging(out, p, f);
     fprintf(out, "\tSyscalls: %" PRIu64 "\n", p->syscalls);
     fprintf(out, "\tGuest run time (s): %" PRIu64 ".%03" PRIu64 "\n", p->cpu_ns / 1000000000,
             p->cpu_ns / 1000000 % 1000);
@@ -237,6 +284,12 @@ static void json_null(struct json *j, const char *key)
     fputs("null", j->f);
 }
 
+static void json_bool(struct json *j, const char *key, bool v)
+{
+    json_key(j, key);
+    fputs(v ? "true" : "false", j->f);
+}
+
 /* The signal that ended p, or null. */
 static void json_signal(struct json *j, const char *key, const struct proc *p)
 {
@@ -357,6 +410,30 @@ static void json_vmas(struct json *j, const struct proc *p)
     json_close(j, ']');
 }
 
+/* The "paging" object: policy, swap area and what reclaim did. */
+static void json_paging(struct json *j, const struct vmsys *sys)
+{
+    const struct reclaim_stats *r = &sys->reclaim.stats;
+    const struct swap_area *sw = &sys->swap;
+
+    json_open(j, "paging", '{');
+    json_str(j, "policy", reclaim_policy_name(sys->reclaim.policy));
+    json_u64(j, "seed", sys->reclaim.seed);
+    json_u64(j, "swap_max_bytes", sw->max_slots * PAGE_SIZE);
+    json_str(j, "swap_file", sw->path);
+    json_u64(j, "evictions", r->evictions);
+    json_u64(j, "swap_outs", r->swap_outs);
+    json_u64(j, "swap_clean", r->swap_clean);
+    json_u64(j, "swap_ins", sw->reads);
+    json_u64(j, "file_writebacks", r->writebacks);
+    json_u64(j, "file_dropped", r->file_dropped);
+    json_u64(j, "scans", r->scans);
+    json_u64(j, "skipped", r->skipped);
+    json_u64(j, "peak_swap_pages", sw->peak_used);
+    json_u64(j, "swap_pages", sw->used);
+    json_close(j, '}');
+}
+
 static void json_process(struct json *j, const struct proc *p)
 {
     const struct mm_stats *st = proc_mm_stats(p);
@@ -379,6 +456,9 @@ static void json_process(struct json *j, const struct proc *p)
     json_u64(j, "cow", f->cow);
     json_u64(j, "cow_reuse", f->cow_reuse);
     json_u64(j, "shared_write", f->shared_write);
+    json_u64(j, "swap_in", f->swap_in);
+    json_u64(j, "swap_cache", f->swap_cache);
+    json_u64(j, "file_refault", f->file_refault);
     json_u64(j, "populate", f->populate);
     json_u64(j, "segv", f->segv);
     json_u64(j, "sigbus", f->sigbus);
@@ -399,6 +479,8 @@ static void json_process(struct json *j, const struct proc *p)
     json_u64(j, "peak_vm_pages", st->peak_vm);
     json_u64(j, "syscalls", p->syscalls);
     json_u64(j, "peak_vsize_bytes", st->peak_vm * PAGE_SIZE);
+    json_u64(j, "refault_permille", refault_permille(f));
+    json_bool(j, "thrashing", thrashing(f));
     json_u64(j, "wall_ns", proc_wall_ns(p));
     json_u64(j, "run_ns", p->cpu_ns);
     json_vmas(j, p);
@@ -434,6 +516,7 @@ int report_json(const char *path, const struct proc *p)
     json_u64(&j, "peak_used", sys->phys.peak_used);
     json_u64(&j, "page_cache_pages", sys->pc.pages);
     json_close(&j, '}');
+    json_paging(&j, sys);
     json_open(&j, "processes", '[');
     json_process(&j, p);
     json_close(&j, ']');

@@ -27,6 +27,8 @@ static void run_syscall(void *ctx, struct cpu *cpu)
     long ret = syscall_dispatch(p, nr, args);
     if (!p->exited)
         cpu_set(cpu, CPU_RAX, (uint64_t)ret);
+    if (p->mm->oom)
+        cpu_request_stop(cpu); /* a copy to or from the guest found no frame: OOM kill */
 }
 
 static char **copy_args(char *const argv[])
@@ -130,6 +132,10 @@ int proc_run(struct proc *p)
         p->cpu_ns += now_ns() - t0;
         if (rc < 0)
             return rc;
+        if (ex.kind == CPU_EXIT_STOP && !p->exited && p->mm->oom) {
+            ex.kind = CPU_EXIT_OOM; /* inside a syscall: report at the syscall instruction */
+            ex.rip = p->mm->sys_rip;
+        }
         if (ex.kind == CPU_EXIT_STOP)
             continue;
         /* The fill callback only knows the page; an instruction fetch faults at RIP. */

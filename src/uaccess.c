@@ -27,10 +27,15 @@ static int user_walk(struct mm *mm, gva_t va, size_t n, enum access access,
          * keep the invalid-access counters and last_fault as they were. */
         struct fault_info fi = mm->last_fault;
         uint64_t segv = mm->stats.faults.segv, sigbus = mm->stats.faults.sigbus;
-        if (mmu_translate_user(mm, va, access, &pfn) < 0) {
-            mm->last_fault = fi;
-            mm->stats.faults.segv = segv;
-            mm->stats.faults.sigbus = sigbus;
+        int err = mmu_translate_user(mm, va, access, &pfn);
+        if (err < 0) {
+            /* Out of memory is not the caller's fault: mm->oom stays set and the process
+             * is killed when the syscall returns. */
+            if (err != -ENOMEM) {
+                mm->last_fault = fi;
+                mm->stats.faults.segv = segv;
+                mm->stats.faults.sigbus = sigbus;
+            }
             return -EFAULT;
         }
         if (access == ACCESS_WRITE)

@@ -11,13 +11,6 @@
 #include <string.h>
 
 /* The PTE slot of one reverse-map entry (it always exists while the entry does). */
-static pte_t *rmap_pte(const struct vmsys *sys, const struct rmap *r)
-{
-    pte_t *ptep = pt_lookup(&r->mm->pt, &sys->phys, r->va);
-    VMEMU_BUG_ON(!ptep || !pte_present(*ptep));
-    return ptep;
-}
-
 /* Whether a cached frame is newer than its file. */
 bool wb_frame_dirty(const struct vmsys *sys, pfn_t pfn)
 {
@@ -25,7 +18,7 @@ bool wb_frame_dirty(const struct vmsys *sys, pfn_t pfn)
     if (fr->flags & FRAME_DIRTY)
         return true;
     for (const struct rmap *r = fr->rmap; r; r = r->next)
-        if (*rmap_pte(sys, r) & PTE_D)
+        if (*mm_rmap_pte(r) & PTE_D)
             return true;
     return false;
 }
@@ -35,7 +28,7 @@ bool wb_frame_dirty(const struct vmsys *sys, pfn_t pfn)
 static void wb_harvest(struct vmsys *sys, pfn_t pfn)
 {
     for (struct rmap *r = phys_frame(&sys->phys, pfn)->rmap; r; r = r->next) {
-        pte_t *ptep = rmap_pte(sys, r);
+        pte_t *ptep = mm_rmap_pte(r);
         if (*ptep & PTE_D) {
             mm_set_pte(r->mm, r->va, ptep, *ptep & ~(PTE_D | PTE_RW));
             pagecache_set_dirty(&sys->pc, pfn);
@@ -132,7 +125,7 @@ static void unmap_everywhere(struct vmsys *sys, pfn_t pfn)
     struct frame *fr = phys_frame(&sys->phys, pfn);
     while (fr->rmap) {
         struct rmap *r = fr->rmap;
-        mm_zap_page(r->mm, r->va, rmap_pte(sys, r));
+        mm_zap_page(r->mm, r->va, mm_rmap_pte(r));
     }
 }
 

@@ -524,12 +524,16 @@ static void test_mm_protect_leaves_swap_entries_alone(void **state)
     struct env *e = *state;
     pte_t *ptep;
 
+    uint64_t slot;
+
+    assert_int_equal(vmsys_setup_paging(&e->sys, POLICY_CLOCK, 1, 1 << 20, NULL), 0);
+    assert_int_equal(swap_alloc(&e->sys.swap, &slot), 0);
     map_anon(e, A, 2, RW);
     touch(e, A + P(1), 1);
     assert_int_equal(pt_lookup_alloc(&e->mm->pt, &e->sys.phys, A, &ptep), 0);
-    mm_set_pte(e->mm, A, ptep, pte_make_swap(12));
+    mm_set_pte(e->mm, A, ptep, pte_make_swap(slot));
     assert_int_equal(mm_protect(e->mm, A, P(2), VM_READ), 0);
-    assert_int_equal(*ptep, pte_make_swap(12));
+    assert_int_equal(*ptep, pte_make_swap(slot));
     assert_false(pte_at(e, A + P(1)) & PTE_RW);
 }
 
@@ -754,19 +758,25 @@ static void test_mm_install_and_zap_page_track_rmap_and_rss(void **state)
     assert_null(phys_frame(phys, pfn)->rmap);
 }
 
-static void test_mm_zap_page_swap_entry_clears_pte(void **state)
+static void test_mm_zap_page_swap_entry_clears_pte_frees_slot(void **state)
 {
     struct env *e = *state;
     pte_t *ptep;
 
+    uint64_t slot;
+
+    assert_int_equal(vmsys_setup_paging(&e->sys, POLICY_CLOCK, 1, 1 << 20, NULL), 0);
+    assert_int_equal(swap_alloc(&e->sys.swap, &slot), 0);
     map_anon(e, A, 1, RW);
     assert_int_equal(pt_lookup_alloc(&e->mm->pt, &e->sys.phys, A, &ptep), 0);
-    mm_set_pte(e->mm, A, ptep, pte_make_swap(3));
+    mm_set_pte(e->mm, A, ptep, pte_make_swap(slot));
     uint64_t used = e->sys.phys.used;
     mm_zap_page(e->mm, A, ptep);
     assert_int_equal(*ptep, 0);
     assert_int_equal(e->sys.phys.used, used);
     assert_int_equal(e->mm->stats.rss, 0);
+    assert_int_equal(swap_count(&e->sys.swap, slot), 0); /* the entry's slot is freed */
+    assert_int_equal(e->sys.swap.used, 0);
 }
 
 int main(void)
@@ -806,7 +816,7 @@ int main(void)
         ENV_TEST(test_mm_get_unmapped_area_unusable_hint_falls_back),
         ENV_TEST(test_mm_get_unmapped_area_bad_length_returns_enomem),
         ENV_TEST(test_mm_install_and_zap_page_track_rmap_and_rss),
-        ENV_TEST(test_mm_zap_page_swap_entry_clears_pte),
+        ENV_TEST(test_mm_zap_page_swap_entry_clears_pte_frees_slot),
     };
 #undef ENV_TEST
 

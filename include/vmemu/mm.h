@@ -7,17 +7,24 @@
 #include "vmemu/pagecache.h"
 #include "vmemu/pagetable.h"
 #include "vmemu/phys.h"
+#include "vmemu/reclaim.h"
+#include "vmemu/swap.h"
 #include "vmemu/tlb.h"
 #include "vmemu/vma.h"
 
 /* Fault counters of one address space (Linux's words). */
 struct fault_stats {
     uint64_t minor;        /* faults resolved without reading a file */
-    uint64_t major;        /* faults that read a file page */
+    uint64_t major;        /* faults that read a page: file_major + swap_in */
     uint64_t zero_page;    /* minor: read of an untouched anonymous page -> zero page */
     uint64_t anon;         /* minor: new zeroed anonymous frame */
     uint64_t file_minor;   /* minor: file page found in the page cache */
     uint64_t file_major;   /* major: file page read from the host file */
+    uint64_t file_refault; /* part of file_major: the page had been evicted by reclaim
+                              (a re-read; Linux's workingset refault) */
+    uint64_t swap_in;      /* major: anonymous page read back from swap */
+    uint64_t swap_cache;   /* minor: swapped page found in the swap cache (already read
+                              back for another owner) */
     uint64_t cow;          /* minor: write to a copy-on-write page copied the frame */
     uint64_t cow_reuse;    /* minor: write to a copy-on-write page, last owner kept the frame */
     uint64_t shared_write; /* minor: first store to a clean page of a shared file mapping
@@ -42,6 +49,7 @@ enum fault_cause {
     CAUSE_NONCANONICAL, /* address outside user space */
     CAUSE_BEYOND_FILE,  /* SIGBUS: page entirely past the end of the mapped file */
     CAUSE_OOM,          /* no frame left */
+    CAUSE_SWAP_IO,      /* SIGBUS: the swap file could not be read */
 };
 
 /* The last failed access of an address space. */
@@ -69,6 +77,8 @@ struct vmsys {
     struct vmsys_cpu_ops cpu; /* CPU hooks */
     bool cpu_flush_pending;   /* a downgrade happened: the CPU's TLB must be flushed */
     uint64_t cpu_flushes;     /* flushes of the CPU's TLB done for downgrades */
+    struct swap_area swap;    /* the swap area (none until vmsys_setup_paging) */
+    struct reclaim reclaim;   /* page replacement */
 };
 
 /* Per-address-space counters beyond faults. */
@@ -116,10 +126,18 @@ struct mm {
     uint64_t sys_seq;             /* its sequence number (the process's syscall count) */
     struct mm_unmap_record unmaps[MM_UNMAP_HISTORY]; /* ring of recent removals */
     uint64_t nunmaps; /* removals recorded so far; the next goes to nunmaps % MM_UNMAP_HISTORY */
+    bool oom;         /* a fault found no frame and nothing to evict: the process must be
+                         killed (SIGKILL), as Linux's OOM killer would */
 };
 
-/* Sets up the frame pool, page cache and TLB. Returns 0 or -errno. */
+/* Sets up the frame pool, page cache, TLB and page replacement (default policy, no swap:
+ * only file pages can be evicted). Returns 0 or -errno. */
 int vmsys_init(struct vmsys *sys, uint64_t mem_bytes, unsigned tlb_entries, unsigned tlb_ways);
+/* Chooses the replacement policy and seed, and opens a swap area of swap_bytes (0: none)
+ * in swap_path (NULL: a temporary file). Call before any address space exists.
+ * Returns 0 or -errno (the swap file cannot be created). */
+int vmsys_setup_paging(struct vmsys *sys, enum reclaim_policy policy, uint64_t seed,
+                       uint64_t swap_bytes, const char *swap_path);
 void vmsys_destroy(struct vmsys *sys);
 
 /* A new empty address space. Returns 0 or -ENOMEM. */
@@ -136,6 +154,8 @@ uint64_t mm_prot_pte_bits(uint32_t prot, bool cow);
 /* Maps pfn at va with `pte_flags` into an empty (none) slot: takes over one frame
  * reference from the caller, adds the reverse map and counts rss. Returns 0 or -ENOMEM. */
 int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags);
+/* The PTE a reverse-map entry stands for (present: the rmap invariant). */
+pte_t *mm_rmap_pte(const struct rmap *r);
 /* Removes the mapping of one page (present or swap), dropping its frame reference. */
 void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep);
 

@@ -24,11 +24,13 @@ struct vfile {
                              is not counted: see src/writeback.c) */
 };
 
-/* One cached file page. */
+/* One cached file page, or the shadow of one that reclaim evicted (pfn 0), kept so that
+ * reading it again is known as a refault (Linux's workingset shadow entries). */
 struct pc_entry {
     struct vfile *file;    /* the file (no reference: the cache drops entries first) */
     uint64_t index;        /* page index in the file */
-    pfn_t pfn;             /* frame holding the page (the cache owns one reference) */
+    pfn_t pfn;             /* frame holding the page (the cache owns one reference);
+                              0 for a shadow */
     struct pc_entry *next; /* hash chain */
 };
 
@@ -36,7 +38,8 @@ struct pagecache {
     struct phys *phys;         /* frame pool the pages live in */
     struct pc_entry **buckets; /* hash table */
     uint64_t nbuckets;         /* a power of two */
-    uint64_t pages;            /* cached pages */
+    uint64_t pages;            /* cached pages (shadows not included) */
+    uint64_t shadows;          /* shadow entries of evicted pages */
     struct vfile *files;       /* registry of live vfiles */
 };
 
@@ -63,9 +66,16 @@ int64_t vfile_size(const struct vfile *f);
 /* The cached frame of (file, index), or 0 when not cached. No reference is taken. */
 pfn_t pagecache_find(const struct pagecache *pc, const struct vfile *f, uint64_t index);
 /* Reads page `index` of f from the host file into a new cached frame (bytes past the end
- * of the file read as zero). Returns 0 and sets *out, -ENOMEM or -EIO. */
+ * of the file read as zero), replacing its shadow if reclaim had evicted it. Allocating
+ * the frame may evict other pages. Returns 0 and sets *out, -ENOMEM or -EIO. */
 int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t *out);
-/* Drops every cached page of f that no PTE maps (dirty pages are written back first). */
+/* Whether page `index` of f was evicted by reclaim and not read again since (a shadow). */
+bool pagecache_is_shadow(const struct pagecache *pc, const struct vfile *f, uint64_t index);
+/* Reclaim's removal of a clean cached frame that no PTE maps any more: the cache drops its
+ * reference (freeing the frame) and keeps a shadow entry in its place. */
+void pagecache_evict(struct pagecache *pc, pfn_t pfn);
+/* Drops every cached page of f that no PTE maps (dirty pages are written back first), and
+ * its shadows. */
 void pagecache_drop_file(struct pagecache *pc, struct vfile *f);
 /* Removes page `index` of f from the cache (dropping the cache's frame reference; PTEs
  * that still map the frame keep it alive). No-op when not cached. */

@@ -14,6 +14,8 @@ struct mm;
 #define FRAME_PAGECACHE 0x08u /* owned by the page cache (file page) */
 #define FRAME_PINNED    0x10u /* never evicted */
 #define FRAME_DIRTY     0x20u /* page-cache frame newer than its file (a shared mapping wrote it) */
+#define FRAME_SWAPCACHE 0x40u /* anonymous frame in the swap cache: index is its swap slot */
+#define FRAME_LISTED    0x80u /* on the replacement list (src/reclaim.c) */
 
 /* One (mm, va) that maps a frame: the reverse map. */
 struct rmap {
@@ -24,11 +26,25 @@ struct rmap {
 
 /* Descriptor of one frame. */
 struct frame {
-    uint32_t refcount; /* owners: PTEs mapping it, the page cache; 0 = free */
-    uint32_t flags;    /* FRAME_* */
-    uint64_t index;    /* page-cache frames: page index in the file */
-    void *owner;       /* page-cache frames: the struct vfile */
-    struct rmap *rmap; /* every PTE that maps this frame */
+    uint32_t refcount;  /* owners: PTEs mapping it, the page cache or swap cache, and
+                           vmemu code holding it for a moment; 0 = free */
+    uint32_t flags;     /* FRAME_* */
+    uint64_t index;     /* page-cache frames: page index in the file; swap cache: slot */
+    void *owner;        /* page-cache frames: the struct vfile */
+    struct rmap *rmap;  /* every PTE that maps this frame */
+    uint32_t lru_prev;  /* replacement list neighbours (pfn, 0 = none; src/reclaim.c) */
+    uint32_t lru_next;  /* see lru_prev */
+    uint32_t dense_pos; /* index in the reclaim's dense array (random policy) */
+    uint32_t last_use;  /* reclaim epoch of the last noted use (lru policy) */
+};
+
+/* The replacement machinery as the pool sees it (set by src/reclaim.c; all NULL when
+ * there is none, as in the pool's own unit tests). */
+struct phys_reclaim_hooks {
+    int (*reclaim)(void *ctx);             /* no free frame: evict one; 0 or -ENOMEM */
+    void (*track)(void *ctx, pfn_t pfn);   /* pfn now holds a user page: a candidate */
+    void (*untrack)(void *ctx, pfn_t pfn); /* pfn is being freed */
+    void *ctx;                             /* their argument */
 };
 
 /* Called before a frame that held executed code is written by vmemu or reused, so the
@@ -37,18 +53,19 @@ typedef void (*phys_code_hook)(void *ctx, pfn_t pfn);
 
 /* The pool: one host mapping; frame N lives at mem + N * PAGE_SIZE. */
 struct phys {
-    uint8_t *mem;             /* host mapping of the whole pool */
-    uint64_t bytes;           /* pool size in bytes (nframes * PAGE_SIZE) */
-    uint64_t nframes;         /* frames in the pool, frame 0 included */
-    struct frame *frames;     /* descriptors, indexed by pfn */
-    pfn_t *free_stack;        /* freed frames, reused last-in first-out */
-    uint64_t nfree_stack;     /* entries in free_stack */
-    pfn_t next_fresh;         /* first never-used frame */
-    uint64_t used;            /* frames handed out, zero page included */
-    uint64_t peak_used;       /* highest value of used */
-    pfn_t zero_pfn;           /* the shared zero page */
-    phys_code_hook code_hook; /* see phys_code_hook; may be NULL */
-    void *code_ctx;           /* argument of code_hook */
+    uint8_t *mem;                    /* host mapping of the whole pool */
+    uint64_t bytes;                  /* pool size in bytes (nframes * PAGE_SIZE) */
+    uint64_t nframes;                /* frames in the pool, frame 0 included */
+    struct frame *frames;            /* descriptors, indexed by pfn */
+    pfn_t *free_stack;               /* freed frames, reused last-in first-out */
+    uint64_t nfree_stack;            /* entries in free_stack */
+    pfn_t next_fresh;                /* first never-used frame */
+    uint64_t used;                   /* frames handed out, zero page included */
+    uint64_t peak_used;              /* highest value of used */
+    pfn_t zero_pfn;                  /* the shared zero page */
+    phys_code_hook code_hook;        /* see phys_code_hook; may be NULL */
+    void *code_ctx;                  /* argument of code_hook */
+    struct phys_reclaim_hooks hooks; /* page replacement, see struct phys_reclaim_hooks */
 };
 
 /* Creates a pool of `bytes` (rounded down to pages, at least 4 frames) and the zero page.
@@ -56,8 +73,10 @@ struct phys {
 int phys_init(struct phys *p, uint64_t bytes);
 /* Releases the pool and every descriptor. */
 void phys_destroy(struct phys *p);
-/* Takes a free frame with refcount 1 and no flags; zeroes it when `zero`.
- * Returns 0 and sets *out, or -ENOMEM when the pool is empty. */
+/* Takes a free frame with refcount 1 and no flags; zeroes it when `zero`. When none is
+ * free, asks the replacement hooks to evict pages first (so any frame the caller looked
+ * at without holding a reference may be gone afterwards). Returns 0 and sets *out, or
+ * -ENOMEM when the pool is empty and nothing can be evicted. */
 int phys_alloc(struct phys *p, bool zero, pfn_t *out);
 /* Adds a reference to an allocated frame. */
 void phys_get(struct phys *p, pfn_t pfn);
@@ -65,9 +84,15 @@ void phys_get(struct phys *p, pfn_t pfn);
 void phys_put(struct phys *p, pfn_t pfn);
 /* Frames still available. */
 uint64_t phys_free_frames(const struct phys *p);
-/* Records that (mm, va) maps pfn / no longer maps it. Returns 0 or -ENOMEM. */
+/* Records that (mm, va) maps pfn / no longer maps it; a newly mapped frame becomes a
+ * candidate for replacement (phys_track). Returns 0 or -ENOMEM. */
 int phys_rmap_add(struct phys *p, pfn_t pfn, struct mm *mm, gva_t va);
 void phys_rmap_del(struct phys *p, pfn_t pfn, struct mm *mm, gva_t va);
+/* Makes an allocated frame that holds a user page (mapped or cached) a candidate for
+ * replacement; no-op without hooks or when it already is one. */
+void phys_track(struct phys *p, pfn_t pfn);
+/* Number of reverse-map entries of pfn. */
+uint32_t phys_mapcount(const struct phys *p, pfn_t pfn);
 /* Tells the CPU to forget translated code of pfn if it ever ran; call before vmemu writes
  * into a frame that may hold code. */
 void phys_before_write(struct phys *p, pfn_t pfn);
