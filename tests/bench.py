@@ -4,6 +4,7 @@
 Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc]
                 [--qemu qemu-x86_64] [--bench-unicorn BUILD/tests/bench_unicorn]
                 [--real-reps 3] [--zlib-mib 32] [--no-real] [--only-real]
+                [--swap-reps 3] [--ws-pages 16384] [--ws-passes 8] [--no-swap] [--only-swap]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -43,9 +44,29 @@ What the numbers mean:
                 sum of its steps, each repetition in a fresh empty directory. The last
                 row is the geometric mean of each ratio column over the cases: the
                 single-number summary of "vmemu on real programs".
+  swap          (e) paging to swap, median of --swap-reps runs, every vmemu run with
+                --report (the counts are from its report; they are the same in every
+                repetition, the runs being deterministic).
+                (i) the cost of moving a page out to swap and back: `workingset PAGES
+                PASSES` writes PAGES pages, then reads and writes all of them PASSES - 1
+                more times, in order. With memory that fits (its peak frames at the default
+                memory, rounded up to a MiB, plus 1 MiB: no eviction) and with half of
+                PAGES (every touch of a later pass misses: a cyclic scan larger than memory
+                defeats fifo, clock and lru alike), under the default policy (clock).
+                (t_thrash - t_fit) / (swap_outs + swap_ins) is the time per page moved, in
+                microseconds: the write to the swap file, the read back, the major fault,
+                the reclaim scan, the unmapping and the TLB invalidations that go with it.
+                (ii) the real programs of (d) with all the memory they want ("full": the
+                default --mem; its report gives each step's peak frames), then with --mem
+                at 1/2 and 1/4 of each step's peak under clock, and at 1/4 under lru. Per
+                setting: time, time relative to full memory and to native (same inputs,
+                same run), major faults (file reads and swap-ins) and swap-outs of all the
+                steps. The geometric means of the ratios close the table: the slowdown of
+                real programs at half and a quarter of their memory.
 """
 
 import argparse
+import json
 import math
 import os
 import re
@@ -72,6 +93,14 @@ SELECTED = (
 FAULTS_SMALL, FAULTS_BIG = 10000, 100000
 RESIDENT_ROUNDS = 21
 COMPUTE_ROUNDS = ("40",)
+PAGE = 4096
+# (label, fraction of the peak, policy) of the real programs in (e)(ii); None = full memory.
+SWAP_SETTINGS = (
+    ("full", None, None),
+    ("1/2 clock", (1, 2), "clock"),
+    ("1/4 clock", (1, 4), "clock"),
+    ("1/4 lru", (1, 4), "lru"),
+)
 
 
 def real_cases(real, zlib_mib):
@@ -161,6 +190,143 @@ def bench_real(o, runners):
                                              geomean(r_native), geomean(r_qemu)))
 
 
+def median_vmemu(vmemu, step_opts, steps, top, reps):
+    """Median over reps of the summed wall time of steps run under vmemu, step i with the
+    options step_opts[i] and --report, every repetition in a fresh directory under top.
+    Returns (seconds, [report of each step of the last repetition]), or ("exit N", None)
+    when a step fails."""
+    times, reports = [], []
+    report = os.path.join(top, "report.json")
+    for _ in range(reps):
+        cwd = tempfile.mkdtemp(prefix="run-", dir=top)
+        total, reports = 0.0, []
+        for opts, argv in zip(step_opts, steps):
+            if os.path.exists(report):
+                os.unlink(report)
+            t0 = time.perf_counter()
+            p = subprocess.run([vmemu, "--report", report] + opts + argv, cwd=cwd,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            total += time.perf_counter() - t0
+            if p.returncode != 0:
+                shutil.rmtree(cwd, ignore_errors=True)
+                return "exit %d" % p.returncode, None
+            with open(report) as f:
+                reports.append(json.load(f))
+        shutil.rmtree(cwd, ignore_errors=True)
+        times.append(total)
+    return statistics.median(times), reports
+
+
+def paging(reports, key):
+    """The sum of report["paging"][key] over the reports (0 when there is none)."""
+    return sum(r.get("paging", {}).get(key, 0) for r in reports or ())
+
+
+def major_faults(reports):
+    """Major faults of every process of every report."""
+    return sum(p["faults"]["major"] for r in reports or () for p in r["processes"])
+
+
+def mem_opt(frames):
+    """--mem for a number of frames (at least vmemu's minimum, 64K), in M when exact."""
+    kib = max(16, frames) * PAGE // 1024
+    return "%dM" % (kib // 1024) if kib % 1024 == 0 else "%dK" % kib
+
+
+def bench_swap(o):
+    """(e): the cost of a page moved to swap and back, and the real programs in less
+    memory than they use."""
+    vmemu = os.path.abspath(o.vmemu)
+    print("\n(e) swap: vmemu --report, default policy clock, median of %d runs, times in ms"
+          % o.swap_reps)
+    with tempfile.TemporaryDirectory(prefix="vmemu-bench-swap-") as top:
+        bench_swap_cost(o, vmemu, top)
+        bench_swap_real(o, vmemu, top)
+
+
+def bench_swap_cost(o, vmemu, top):
+    """(e)(i): workingset PAGES PASSES with memory that fits and with half of PAGES."""
+    ws = os.path.join(os.path.abspath(o.samples), "workingset-%s" % o.variant)
+    argv = [ws, str(o.ws_pages), str(o.ws_passes)]
+    print("(i) swap-out + swap-in per page: workingset %d %d" % (o.ws_pages, o.ws_passes))
+    if not os.access(ws, os.X_OK):
+        print("  %s not built (target samples-all)" % ws)
+        return
+    t, reports = median_vmemu(vmemu, [[]], [argv], top, 1)
+    if not ok(t):
+        print("  failed at the default memory (%s)" % t)
+        return
+    peak = reports[0]["frames"]["peak_used"]
+    mib = 1 << 20
+    fit_mem = "%dM" % ((peak * PAGE + mib - 1) // mib + 1)
+    thrash_mem = mem_opt(o.ws_pages // 2)
+    runs = {}
+    for label, mem in (("fits", fit_mem), ("thrashes", thrash_mem)):
+        t, reports = median_vmemu(vmemu, [["--mem", mem]], [argv], top, o.swap_reps)
+        runs[label] = (t, reports)
+        print("  %-9s --mem %-7s %10s ms  evictions %d, swap-outs %d, swap-ins %d, "
+              "major faults %d" % (label, mem, ms(t), paging(reports, "evictions"),
+                                   paging(reports, "swap_outs"), paging(reports, "swap_ins"),
+                                   major_faults(reports)))
+    (t_fit, r_fit), (t_thrash, r_thrash) = runs["fits"], runs["thrashes"]
+    moved = paging(r_thrash, "swap_outs") + paging(r_thrash, "swap_ins")
+    if not ok(t_fit) or not ok(t_thrash) or moved == 0:
+        print("  no cost computed (a run failed or nothing was swapped)")
+        return
+    if paging(r_fit, "evictions"):
+        print("  note: the run that should fit evicted pages (peak %d frames)" % peak)
+    print("  (t_thrash - t_fit) / (swap-outs + swap-ins) = %.2f us per page moved"
+          % ((t_thrash - t_fit) / moved * 1e6))
+
+
+def bench_swap_real(o, vmemu, top):
+    """(e)(ii): the real programs of (d) at full, 1/2 and 1/4 of their peak memory."""
+    real = os.path.join(os.path.abspath(o.samples), "real")
+    print("(ii) real programs at full, 1/2 and 1/4 of each step's peak memory")
+    if not all(os.access(os.path.join(real, p), os.X_OK)
+               for p in ("lua", "sqlite", "zlib", "busybox")):
+        print("  not built (target samples-real)")
+        return
+    def row(*cols):
+        print(("%-26s %-10s %8s %10s %8s %8s %9s %10s" % cols).rstrip())
+
+    print("(MiB: the frames of the largest step: its peak at full memory, else its --mem)")
+    row("program", "setting", "MiB", "time ms", "/full", "/native", "major", "swap-outs")
+    os.mkdir(os.path.join(top, "in"))
+    realprogs.make_inputs(os.path.join(top, "in"))
+    ratios = {label: ([], []) for label, _, _ in SWAP_SETTINGS}
+    for label, steps in real_cases(real, o.zlib_mib):
+        t_native = median_steps([], steps, top, o.swap_reps)
+        row(label, "native", "", ms(t_native), "", "", "", "")
+        peaks, t_full = None, None
+        for setting, frac, policy in SWAP_SETTINGS:
+            if frac is None:
+                frames, opts = [], [[] for _ in steps]
+            elif peaks is None:
+                break  # the full-memory run failed: no peak to divide
+            else:
+                frames = [max(16, p * frac[0] // frac[1]) for p in peaks]
+                opts = [["--mem", mem_opt(f), "--policy", policy] for f in frames]
+            t, reports = median_vmemu(vmemu, opts, steps, top, o.swap_reps)
+            if frac is None:
+                t_full = t
+                if reports:
+                    frames = peaks = [r["frames"]["peak_used"] for r in reports]
+            row("", setting, "%.1f" % (max(frames) * PAGE / (1 << 20)) if frames else "-",
+                ms(t), ratio(t, t_full), ratio(t, t_native),
+                major_faults(reports) if reports else "-",
+                paging(reports, "swap_outs") if reports else "-")
+            sys.stdout.flush()
+            if ok(t) and ok(t_full):
+                ratios[setting][0].append(t / t_full)
+            if ok(t) and ok(t_native):
+                ratios[setting][1].append(t / t_native)
+    for setting, _, _ in SWAP_SETTINGS:
+        row("geometric mean" if setting == "full" else "", setting, "", "",
+            geomean(ratios[setting][0]), geomean(ratios[setting][1]), "", "")
+
+
 def median_time(cmd, reps):
     """Median wall time of cmd in seconds, or "exit N" when a run fails (qemu-user 7.2,
     for one, does not implement MAP_FIXED_NOREPLACE, so mmap fails its check there)."""
@@ -202,6 +368,15 @@ def main():
     ap.add_argument("--zlib-mib", type=int, default=32, help="MiB of data for zlib in (d)")
     ap.add_argument("--no-real", action="store_true", help="skip (d)")
     ap.add_argument("--only-real", action="store_true", help="run (d) only")
+    ap.add_argument("--swap-reps", type=int, default=3,
+                    help="repetitions for the swap runs of (e)")
+    ap.add_argument("--ws-pages", type=int, default=16384,
+                    help="pages of the working set in (e)(i)")
+    ap.add_argument("--ws-passes", type=int, default=8,
+                    help="passes over the working set in (e)(i)")
+    ap.add_argument("--no-swap", action="store_true", help="skip (e)")
+    ap.add_argument("--only-swap", action="store_true",
+                    help="run (e) only (with --only-real: (d) and (e))")
     o = ap.parse_args()
 
     qemu = shutil.which(o.qemu)
@@ -211,8 +386,11 @@ def main():
     else:
         print("(%s not found: no qemu column)" % o.qemu)
     runners.append(("vmemu", [os.path.abspath(o.vmemu)]))
-    if o.only_real:
-        bench_real(o, runners)
+    if o.only_real or o.only_swap:
+        if o.only_real:
+            bench_real(o, runners)
+        if o.only_swap:
+            bench_swap(o)
         return 0
 
     def prog(sample):
@@ -262,6 +440,8 @@ def main():
     bench_plain_unicorn(o)
     if not o.no_real:
         bench_real(o, runners)
+    if not o.no_swap:
+        bench_swap(o)
     return 0
 
 

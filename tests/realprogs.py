@@ -2,7 +2,7 @@
 """Real programs, natively and under vmemu: same stdout, same exit status.
 
 Usage: realprogs.py --vmemu PATH --samples BUILD/samples [-k SUBSTRING] [--jobs N]
-                    [--scale F] [--list]
+                    [--scale F] [--list] [--no-pressure]
 
 The programs are unmodified code from Debian's packages, built statically by
 samples/real/CMakeLists.txt into SAMPLES/real/: Lua 5.4 (liblua5.4.a and our driver
@@ -26,7 +26,17 @@ $REALPROGS_SCALE, else 1, or 0.5 when vmemu is an AddressSanitizer build, which 
 detected by the __asan_init symbol in its binary). Assertions do not depend on the scale:
 each run is compared with a native run of the same size.
 
-Each case prints "PASS name (native s, vmemu s)" or "FAIL name: reason"; the last line is
+Memory pressure: the cases of PRESSURE run again as "pressure-CASE". Every step runs
+first under vmemu with the default memory and --report, which gives its peak frame use
+(frames.peak_used); then, for each policy listed for the case, the steps run again with
+--mem at a quarter of their own peak (in whole pages, at least 64K) and --policy, in a
+fresh directory. Every run must give the native stdout, exit status and files, and every
+quartered run must have evicted pages (paging.evictions > 0 in its report): the programs
+really ran in a quarter of the memory they use. Each policy is used by at least two
+programs; lua-pack runs with all four.
+
+Each case prints "PASS name (native s, vmemu s)" or "FAIL name: reason" (a pressure case
+adds, per policy, the memory, evictions, major faults and seconds); the last line is
 "N passed, M failed"; the exit status is 1 when a case failed. Python 3 standard library
 only.
 """
@@ -34,6 +44,7 @@ only.
 import argparse
 import concurrent.futures
 import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -45,6 +56,24 @@ import time
 TIMEOUT = 600  # seconds for one run (the sanitizer build of vmemu is slow)
 SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                     "samples", "real"))
+
+PAGE = 4096
+POLICIES = ("fifo", "clock", "lru", "random")
+# (case, policies) run again at a quarter of their peak memory, as "pressure-CASE". Each
+# policy serves at least two programs; one program (lua-pack) runs with all four. Chosen
+# to add about a minute to the release build's run.
+PRESSURE = (
+    ("lua-pack", POLICIES),
+    ("lua-strings", ("clock",)),
+    ("sqlite-file", ("lru",)),
+    ("sqlite-wal-mmap", ("random", "fifo")),
+    ("zlib", ("clock",)),
+    ("bb-sort", ("lru",)),
+    ("bb-gzip", ("random", "fifo")),
+    ("bb-sh-arith", ("lru", "clock")),
+    ("bb-sed", ("lru",)),
+    ("bb-awk-strings", ("fifo",)),
+)
 
 WORDS = ("page", "frame", "fault", "table", "cache", "dirty", "clean", "anon", "file",
          "shared", "private", "mapping", "kernel", "process", "thread", "signal", "memory",
@@ -230,6 +259,52 @@ def first_difference(a, b):
                                                                      len(lb), len(b))
 
 
+def step_label(i, argv):
+    return "step %d (%s)" % (i + 1, " ".join(os.path.basename(a) if j == 0 else a
+                                              for j, a in enumerate(argv))[:80])
+
+
+def mismatch(rn, out_n, rv, out_v, err_v):
+    """None when the vmemu run gave the native exit status and stdout, else what differs
+    (with vmemu's own lines of stderr, or the tail of stderr)."""
+    if rv == rn and out_v == out_n:
+        return None
+    what = []
+    if rv != rn:
+        what.append("exit status native %s, vmemu %s" % (
+            rn, rv if rv is None or rv >= 0 else "killed by signal %d: vmemu itself crashed"
+            % -rv))
+    if out_v != out_n:
+        what.append("stdout differs, " + first_difference(out_n, out_v))
+    own = [ln for ln in err_v.splitlines() if ln.startswith("vmemu:")]
+    shown = "\n    ".join(own[:6]) if own else err_v.strip()[-400:] or "(empty)"
+    return "%s; vmemu stderr: %s" % ("; ".join(what), shown)
+
+
+def files_differ(case, native_dir, vmemu_dir):
+    """The first file of the case that differs between the two directories, or None."""
+    for f in case.get("files", []):
+        with open(os.path.join(native_dir, f), "rb") as a, \
+                open(os.path.join(vmemu_dir, f), "rb") as b:
+            if a.read() != b.read():
+                return f
+    return None
+
+
+def run_native(case, native_dir):
+    """Runs the steps natively; returns ([(status, stdout)], seconds) or raises
+    RuntimeError when a native run fails to run."""
+    results, total = [], 0.0
+    for i, (argv, stdin) in enumerate(case["steps"]):
+        rn, out_n, err_n, tn = run(argv, native_dir, stdin)
+        total += tn
+        if rn is None or rn < 0:
+            raise RuntimeError("%s: the native run failed (%s): %s"
+                               % (step_label(i, argv), rn, err_n.strip()[-300:]))
+        results.append((rn, out_n))
+    return results, total
+
+
 def run_case(name, case, vmemu, top):
     """Runs every step natively, then under vmemu; returns (ok, message)."""
     native_dir = os.path.join(top, "native-" + name)
@@ -238,31 +313,99 @@ def run_case(name, case, vmemu, top):
     os.mkdir(vmemu_dir)
     t_native = t_vmemu = 0.0
     for i, (argv, stdin) in enumerate(case["steps"]):
-        step = "step %d (%s)" % (i + 1, " ".join(os.path.basename(a) if j == 0 else a
-                                                  for j, a in enumerate(argv))[:80])
         rn, out_n, err_n, tn = run(argv, native_dir, stdin)
         rv, out_v, err_v, tv = run([vmemu] + argv, vmemu_dir, stdin)
         t_native += tn
         t_vmemu += tv
         if rn is None or rn < 0:
-            return False, "%s: the native run failed (%s): %s" % (step, rn, err_n.strip()[-300:])
-        if rv != rn or out_v != out_n:
-            what = []
-            if rv != rn:
-                what.append("exit status native %s, vmemu %s" % (rn, rv))
-            if out_v != out_n:
-                what.append("stdout differs, " + first_difference(out_n, out_v))
-            own = [ln for ln in err_v.splitlines() if ln.startswith("vmemu:")]
-            shown = "\n    ".join(own[:6]) if own else err_v.strip()[-400:] or "(empty)"
-            return False, "%s: %s; vmemu stderr: %s" % (step, "; ".join(what), shown)
-    for f in case.get("files", []):
-        with open(os.path.join(native_dir, f), "rb") as a, \
-                open(os.path.join(vmemu_dir, f), "rb") as b:
-            if a.read() != b.read():
-                return False, "file %s differs from the native run's" % f
+            return False, "%s: the native run failed (%s): %s" % (step_label(i, argv), rn,
+                                                                 err_n.strip()[-300:])
+        diff = mismatch(rn, out_n, rv, out_v, err_v)
+        if diff:
+            return False, "%s: %s" % (step_label(i, argv), diff)
+    f = files_differ(case, native_dir, vmemu_dir)
+    if f:
+        return False, "file %s differs from the native run's" % f
     shutil.rmtree(native_dir, ignore_errors=True)
     shutil.rmtree(vmemu_dir, ignore_errors=True)
     return True, "(native %.2f s, vmemu %.2f s)" % (t_native, t_vmemu)
+
+
+def load_report(path):
+    """The JSON report vmemu wrote to path, or None when it is missing or unreadable."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def quarter_mem(peak_frames):
+    """--mem for a quarter of peak_frames: whole pages, at least vmemu's minimum 64K."""
+    pages = max(16, peak_frames // 4)
+    return "%dK" % (pages * PAGE // 1024)
+
+
+def run_pressure_case(name, case, policies, vmemu, top):
+    """The steps natively, under vmemu with the default memory (for each step's peak
+    frames, from --report), then at a quarter of each step's peak with each policy;
+    returns (ok, message)."""
+    native_dir = os.path.join(top, "native-" + name)
+    os.mkdir(native_dir)
+    try:
+        native, t_native = run_native(case, native_dir)
+    except RuntimeError as e:
+        return False, str(e)
+    report = os.path.join(top, "report-%s.json" % name)
+
+    def vmemu_steps(label, step_opts):
+        """Runs the steps under vmemu in a fresh directory, step i with the options
+        step_opts[i]; returns (error or None, [report per step], seconds)."""
+        d = os.path.join(top, "%s-%s" % (label, name))
+        os.mkdir(d)
+        reports, total = [], 0.0
+        for i, (argv, stdin) in enumerate(case["steps"]):
+            if os.path.exists(report):
+                os.unlink(report)
+            opts = step_opts[i]
+            rv, out_v, err_v, tv = run([vmemu, "--report", report] + opts + argv, d, stdin)
+            total += tv
+            diff = mismatch(native[i][0], native[i][1], rv, out_v, err_v)
+            if diff:
+                return "%s %s: %s" % (" ".join(opts), step_label(i, argv), diff), [], total
+            r = load_report(report)
+            if r is None:
+                return "%s %s: no readable report" % (" ".join(opts),
+                                                      step_label(i, argv)), [], total
+            reports.append(r)
+        f = files_differ(case, native_dir, d)
+        if f:
+            return "%s: file %s differs from the native run's" % (label, f), [], total
+        shutil.rmtree(d, ignore_errors=True)
+        return None, reports, total
+
+    err, full, t_full = vmemu_steps("full", [[] for _ in case["steps"]])
+    if err:
+        return False, "default memory: " + err
+    peaks = [r["frames"]["peak_used"] for r in full]
+    mems = [quarter_mem(p) for p in peaks]
+    done = []
+    for policy in policies:
+        err, reports, t = vmemu_steps(policy, [["--mem", m, "--policy", policy] for m in mems])
+        if err:
+            return False, "%s: %s" % (policy, err)
+        for i, r in enumerate(reports):
+            if r["paging"]["evictions"] <= 0:
+                return False, ("%s --mem %s %s: no page was evicted (peak %d frames at the "
+                               "default memory)" % (policy, mems[i],
+                                                    step_label(i, case["steps"][i][0]),
+                                                    peaks[i]))
+        evictions = sum(r["paging"]["evictions"] for r in reports)
+        major = sum(p["faults"]["major"] for r in reports for p in r["processes"])
+        done.append("%s %d evictions %d major %.2f s" % (policy, evictions, major, t))
+    shutil.rmtree(native_dir, ignore_errors=True)
+    return True, "(native %.2f s, vmemu %.2f s; peak %s frames, --mem %s: %s)" % (
+        t_native, t_full, "+".join(str(p) for p in peaks), "+".join(mems), ", ".join(done))
 
 
 def is_asan(path):
@@ -278,6 +421,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1))
     ap.add_argument("--scale", type=float, default=None)
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    ap.add_argument("--no-pressure", action="store_true",
+                    help="skip the cases run at a quarter of their peak memory")
     o = ap.parse_args()
 
     vmemu = os.path.abspath(o.vmemu)
@@ -287,7 +432,10 @@ def main():
         env = os.environ.get("REALPROGS_SCALE")
         scale = float(env) if env else (0.5 if is_asan(vmemu) else 1.0)
     cases = build_cases(real, scale)
-    names = [c for c in cases if o.k in c]
+    pressure = {} if o.no_pressure else {"pressure-" + c: p for c, p in PRESSURE}
+    for c in pressure:
+        cases[c] = cases[c[len("pressure-"):]]
+    names = [c for c in list(pressure) + [c for c in cases if c not in pressure] if o.k in c]
     if o.list:
         print("\n".join(names))
         return 0
@@ -308,7 +456,10 @@ def main():
 
         def one(name):
             try:
-                ok, msg = run_case(name, cases[name], vmemu, top)
+                if name in pressure:
+                    ok, msg = run_pressure_case(name, cases[name], pressure[name], vmemu, top)
+                else:
+                    ok, msg = run_case(name, cases[name], vmemu, top)
             except OSError as e:
                 ok, msg = False, "error: %s" % e
             with lock:
