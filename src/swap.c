@@ -144,38 +144,39 @@ uint32_t swap_count(const struct swap_area *sw, uint64_t slot)
     return slot < sw->nslots ? sw->refs[slot] : 0;
 }
 
-/* Writes one page to slot. Returns 0 or -EIO. */
-int swap_write(struct swap_area *sw, uint64_t slot, const void *page)
+/* Reads or writes one page at slot's offset, whole or not at all. Returns 0 or -EIO. */
+static int swap_io(struct swap_area *sw, uint64_t slot, uint8_t *page, bool write)
 {
     size_t done = 0;
     while (done < PAGE_SIZE) {
-        ssize_t n = pwrite(sw->fd, (const uint8_t *)page + done, PAGE_SIZE - done,
-                           (off_t)(slot * PAGE_SIZE + done));
+        off_t off = (off_t)(slot * PAGE_SIZE + done);
+        ssize_t n = write ? pwrite(sw->fd, page + done, PAGE_SIZE - done, off)
+                          : pread(sw->fd, page + done, PAGE_SIZE - done, off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return -EIO;
         done += (size_t)n;
     }
-    sw->writes++;
     return 0;
+}
+
+/* Writes one page to slot. Returns 0 or -EIO. */
+int swap_write(struct swap_area *sw, uint64_t slot, const void *page)
+{
+    int rc = swap_io(sw, slot, (uint8_t *)page, true);
+    if (rc == 0)
+        sw->writes++;
+    return rc;
 }
 
 /* Reads one page from slot. Returns 0 or -EIO. */
 int swap_read(struct swap_area *sw, uint64_t slot, void *page)
 {
-    size_t done = 0;
-    while (done < PAGE_SIZE) {
-        ssize_t n = pread(sw->fd, (uint8_t *)page + done, PAGE_SIZE - done,
-                          (off_t)(slot * PAGE_SIZE + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -EIO;
-        done += (size_t)n;
-    }
-    sw->reads++;
-    return 0;
+    int rc = swap_io(sw, slot, page, false);
+    if (rc == 0)
+        sw->reads++;
+    return rc;
 }
 
 /* The swap-cache frame of slot, or 0. */
