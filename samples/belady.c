@@ -12,21 +12,15 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "sample_lcg.h"
+
 #define PAGE_SIZE  4096UL
 #define PAGE_WORDS (PAGE_SIZE / sizeof(uint64_t))
 #define BLOCKS     5
 
 static const int refs[] = {1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5};
 
-/* Knuth's MMIX LCG, its high bits folded into the low ones (an LCG's low bits have short
- * periods): the only source of values, so every run is identical. */
-static uint64_t lcg_state = 3;
-
-static uint64_t lcg_next(void)
-{
-    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return lcg_state ^ (lcg_state >> 33);
-}
+static uint64_t lcg_state = 3; /* state of sample_lcg_next(): its seed */
 
 int main(int argc, char **argv)
 {
@@ -53,7 +47,7 @@ int main(int argc, char **argv)
             if (written[b])
                 sum = sum * 31 + block[i * PAGE_WORDS];
             else
-                block[i * PAGE_WORDS] = lcg_next();
+                block[i * PAGE_WORDS] = sample_lcg_next(&lcg_state);
         }
         written[b] = 1;
     }

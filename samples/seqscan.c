@@ -11,19 +11,13 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "sample_lcg.h"
+
 #define PAGE_SIZE  4096UL
 #define PAGE_WORDS (PAGE_SIZE / sizeof(uint64_t))
 #define SPREAD     8 /* words written per page, PAGE_WORDS / SPREAD apart */
 
-/* Knuth's MMIX LCG, its high bits folded into the low ones (an LCG's low bits have short
- * periods): the only source of values, so every run is identical. */
-static uint64_t lcg_state = 7;
-
-static uint64_t lcg_next(void)
-{
-    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return lcg_state ^ (lcg_state >> 33);
-}
+static uint64_t lcg_state = 7; /* state of sample_lcg_next(): its seed */
 
 int main(int argc, char **argv)
 {
@@ -42,7 +36,7 @@ int main(int argc, char **argv)
     }
     for (unsigned long i = 0; i < pages; i++)
         for (unsigned long w = 0; w < SPREAD; w++)
-            p[i * PAGE_WORDS + w * (PAGE_WORDS / SPREAD)] = lcg_next();
+            p[i * PAGE_WORDS + w * (PAGE_WORDS / SPREAD)] = sample_lcg_next(&lcg_state);
     for (unsigned long i = 0; i < pages; i++)
         for (unsigned long w = 0; w < SPREAD; w++)
             sum = sum * 1099511628211ULL + p[i * PAGE_WORDS + w * (PAGE_WORDS / SPREAD)];

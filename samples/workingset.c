@@ -12,18 +12,12 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "sample_lcg.h"
+
 #define PAGE_SIZE  4096UL
 #define PAGE_WORDS (PAGE_SIZE / sizeof(uint64_t))
 
-/* Knuth's MMIX LCG, its high bits folded into the low ones (an LCG's low bits have short
- * periods): the only source of values, so every run is identical. */
-static uint64_t lcg_state = 1;
-
-static uint64_t lcg_next(void)
-{
-    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return lcg_state ^ (lcg_state >> 33);
-}
+static uint64_t lcg_state = 1; /* state of sample_lcg_next(): its seed */
 
 int main(int argc, char **argv)
 {
@@ -42,8 +36,8 @@ int main(int argc, char **argv)
         return 1;
     }
     for (unsigned long i = 0; i < pages; i++) {
-        p[i * PAGE_WORDS] = lcg_next();
-        p[i * PAGE_WORDS + PAGE_WORDS - 1] = lcg_next();
+        p[i * PAGE_WORDS] = sample_lcg_next(&lcg_state);
+        p[i * PAGE_WORDS + PAGE_WORDS - 1] = sample_lcg_next(&lcg_state);
         sum += p[i * PAGE_WORDS];
     }
     for (unsigned long pass = 1; pass < passes; pass++) {

@@ -3,10 +3,10 @@
  * internal TLB comes to cpu_fill(), which asks vmemu's MMU (mmu_fill) for the frame and
  * permissions. Also here: the syscall hook (RIP/RCX/R11 as Linux's ABI), the interrupt
  * hook with the #DF workaround, Linux's initial FPU state, TLB flushes after PTE
- * downgrades, and invalidation of translated code by frame through a private
- * exec-only "direct map" window. Every Unicorn fact relied on is in
- * ../shared/design/UNICORN.md and has a test in tests/test_cpu.c. Called by run.c and
- * the syscall layer. */
+ * downgrades, and invalidation of translated code by frame through a private exec-only
+ * "direct map" window (deferred to the end of the run when asked during one). Every
+ * Unicorn fact relied on is in ../shared/design/UNICORN.md and has a test in
+ * tests/test_cpu.c. Called by run.c and the syscall layer. */
 #include "vmemu/cpu.h"
 
 #include <errno.h>
@@ -334,7 +334,6 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     c->fault_pending = false;
     c->intr = CPU_NO_INTR;
     do {
-        cpu_invalidate_deferred(c);
         cpu_flush_if_pending(c);
         c->deferred_stop = false;
         uc_reg_read(c->uc, UC_X86_REG_RIP, &rip);

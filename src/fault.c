@@ -216,7 +216,7 @@ static int file_get_page(struct fault *f, uint64_t index, pfn_t *pfn, bool *majo
     if (*pfn)
         return 0;
     *major = true;
-    if (pagecache_is_shadow(pc, f->vma->file, index) && !f->vma->file->shmem)
+    if (pagecache_is_shadow(pc, f->vma->file, index))
         f->mm->stats.faults.file_refault++;
     return pagecache_read(pc, f->vma->file, index, pfn);
 }

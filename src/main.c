@@ -97,7 +97,6 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
                         .swap = SWAP_DEFAULT_MAX,
                         .policy = RECLAIM_DEFAULT_POLICY,
                         .seed = RECLAIM_DEFAULT_SEED};
-    char *end;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
@@ -132,9 +131,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             cli->maps = true;
             break;
         case OPT_SWAP:
-            if (strcmp(optarg, "0") == 0)
-                cli->swap = 0;
-            else if (parse_size(optarg, &cli->swap) < 0) {
+            if (parse_size_or_zero(optarg, &cli->swap) < 0) {
                 fprintf(stderr, "vmemu: --swap %s: expected a size such as 64M or 0\n", optarg);
                 return -EINVAL;
             }
@@ -150,9 +147,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             }
             break;
         case OPT_SEED:
-            errno = 0;
-            cli->seed = strtoull(optarg, &end, 0);
-            if (errno || end == optarg || *end || optarg[0] == '-') {
+            if (parse_u64(optarg, &cli->seed) < 0) {
                 fprintf(stderr, "vmemu: --seed %s: expected a non-negative integer\n", optarg);
                 return -EINVAL;
             }

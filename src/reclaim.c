@@ -191,8 +191,10 @@ static bool frame_recent(const struct reclaim *rc, pfn_t pfn)
 /* Notes a touch of pfn: lru moves it to the most-recent end once per epoch. */
 void reclaim_note_use(struct reclaim *rc, pfn_t pfn)
 {
+    if (rc->policy != POLICY_LRU)
+        return; /* every translation comes here: nothing else to do for other policies */
     struct frame *fr = rc_frame(rc, pfn);
-    if (rc->policy != POLICY_LRU || !(fr->flags & FRAME_LISTED) || fr->last_use == rc->epoch)
+    if (!(fr->flags & FRAME_LISTED) || fr->last_use == rc->epoch)
         return;
     fr->last_use = rc->epoch;
     list_unlink(rc, pfn);
@@ -373,8 +375,7 @@ static int pick_random(struct reclaim *rc, bool spare_recent)
         return -ENOMEM;
     uint64_t start = rng_next(rc) % rc->nlisted;
     for (uint64_t i = 0; i < rc->nlisted; i++) {
-        uint64_t n = rc->nlisted; /* an eviction shrinks the array */
-        pfn_t pfn = rc->dense[(start + i) % n];
+        pfn_t pfn = rc->dense[(start + i) % rc->nlisted];
         rc->stats.scans++;
         if (evict(rc, pfn, spare_recent) == 0)
             return 0;

@@ -227,18 +227,6 @@ out:
     return rc;
 }
 
-/* A whole decimal number (for -j and --seed). Returns 0 or -EINVAL. */
-static int parse_number(const char *s, unsigned long long *out)
-{
-    char *end;
-
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return errno != 0 || *end != '\0' ? -EINVAL : 0;
-}
-
 /* Adds a pass-through option and its value to sw->pass, or replaces its earlier value. */
 static void sweep_pass(struct sweep *sw, const char *opt, const char *value)
 {
@@ -279,7 +267,7 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    unsigned long long v;
+    uint64_t v;
     uint64_t bytes;
     unsigned entries, ways;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -308,12 +296,12 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
             sw->csv = optarg;
             break;
         case 'j':
-            if (parse_number(optarg, &v) < 0 || v == 0 || v > 4096)
+            if (parse_u64(optarg, &v) < 0 || v == 0 || v > 4096)
                 return sweep_usage_error("-j %s: expected a number of runs from 1 to 4096", optarg);
             sw->jobs = (unsigned)v;
             break;
         case OPT_SWAP:
-            if (strcmp(optarg, "0") != 0 && parse_size(optarg, &bytes) < 0)
+            if (parse_size_or_zero(optarg, &bytes) < 0)
                 return sweep_usage_error("--swap %s: expected a size such as 64M (0: no swap)",
                                          optarg);
             sweep_pass(sw, "--swap", optarg);
@@ -323,7 +311,7 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
                                      "swap file",
                                      optarg);
         case OPT_SEED:
-            if (parse_number(optarg, &v) < 0)
+            if (parse_u64(optarg, &v) < 0)
                 return sweep_usage_error("--seed %s: expected a whole number", optarg);
             sweep_pass(sw, "--seed", optarg);
             break;

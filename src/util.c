@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Reports a broken vmemu invariant with its place and aborts (never for guest input). */
@@ -52,6 +53,32 @@ int parse_size(const char *s, uint64_t *out)
     if (*end != '\0' || v == 0 || v > (UINT64_MAX >> shift))
         return -EINVAL;
     *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/* parse_size(), or 0 for "0". Returns 0 or -EINVAL. */
+int parse_size_or_zero(const char *s, uint64_t *out)
+{
+    if (s && strcmp(s, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    return parse_size(s, out);
+}
+
+/* Parses a decimal whole number without a sign. Returns 0 or -EINVAL. */
+int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (!s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end != '\0')
+        return -EINVAL;
+    *out = (uint64_t)v;
     return 0;
 }
 

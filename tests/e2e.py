@@ -42,10 +42,8 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 VARIANTS = ("glibc", "musl", "glibc-pie", "musl-pie")
@@ -109,10 +107,6 @@ MAPS_TOTAL = re.compile(r"^ *total: (\d+) areas?, (\d+) pages mapped \(peak (\d+
                         r"page-table pages$")
 
 
-class Failure(Exception):
-    """A check failed; the message says why."""
-
-
 class Run:
     """The outcome of one process: exit status (128+N for signal N), output, report."""
 
@@ -130,54 +124,29 @@ class Run:
         return procs[0]
 
 
-def shell_status(rc):
-    """subprocess's returncode as a shell status: -11 becomes 139."""
-    return 128 - rc if rc < 0 else rc
-
-
-# The sanitizer build's LeakSanitizer must stay quiet on stderr (tests/harness.py).
-from harness import CHILD_ENV  # noqa: E402
+# The runner, its sanitizer-quiet environment and the failure type are tests/harness.py's.
+import harness  # noqa: E402
+from harness import Failure, Once  # noqa: E402
 
 
 def execute(cmd, timeout=TIMEOUT):
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=timeout, env=CHILD_ENV)
-    except subprocess.TimeoutExpired:
-        raise Failure("timed out after %ds: %s" % (timeout, " ".join(cmd)))
-    except OSError as e:
-        raise Failure("cannot run %s: %s" % (cmd[0], e))
-    return Run(shell_status(p.returncode), p.stdout.decode("utf-8", "replace"),
-               p.stderr.decode("utf-8", "replace"))
+    r = harness.execute(cmd, timeout)
+    return Run(r.status, r.out, r.err)
 
 
-class Runner:
+class Runner(Once):
     """Runs programs natively and under vmemu; each distinct run happens once."""
 
     def __init__(self, vmemu, samples):
+        super().__init__()
         self.vmemu = vmemu
         self.samples = samples
-        self.lock = threading.Lock()
-        self.cache = {}
 
     def path(self, name):
         return os.path.join(self.samples, name)
 
-    def _once(self, key, fn):
-        with self.lock:
-            entry = self.cache.setdefault(key, [threading.Lock(), None, None])
-        with entry[0]:
-            if entry[1] is None and entry[2] is None:
-                try:
-                    entry[1] = fn()
-                except Failure as e:
-                    entry[2] = e
-        if entry[2] is not None:
-            raise Failure(str(entry[2]))
-        return entry[1]
-
     def native(self, prog, args=(), timeout=TIMEOUT):
-        return self._once(("native", prog, tuple(args)),
+        return self.once(("native", prog, tuple(args)),
                           lambda: execute([prog] + list(args), timeout))
 
     def vm(self, prog, args=(), opts=(), rep=0, timeout=TIMEOUT, report=True):
@@ -196,7 +165,7 @@ class Runner:
                     except (OSError, ValueError) as e:
                         r.report = e
             return r
-        return self._once(("vm", prog, tuple(args), tuple(opts), rep, report), go)
+        return self.once(("vm", prog, tuple(args), tuple(opts), rep, report), go)
 
 
 def need_report(r):

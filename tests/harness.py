@@ -1,9 +1,12 @@
 """Shared pieces of the end-to-end scripts that compare a guest program run natively and
-under vmemu (tests/e2e.py, tests/mmcompare.py, tests/procfs_e2e.py): running a process with the
-sanitizer-friendly environment, the failure type and the line diff they print."""
+under vmemu (tests/e2e.py, tests/mmcompare.py, tests/procfs_e2e.py, tests/swap_e2e.py,
+tests/sweep_e2e.py): running a process with the sanitizer-friendly environment, the failure
+type, the line diff they print, runs shared between checks, and the PASS/FAIL loop."""
+import concurrent.futures
 import difflib
 import os
 import subprocess
+import threading
 
 TIMEOUT = 120  # seconds for one run
 
@@ -62,3 +65,54 @@ def line_diff(native, vm, limit=12):
     if len(out) > limit:
         out = out[:limit] + ["    ... (%d more lines)" % (len(out) - limit)]
     return "\n".join(out)
+
+
+class Once:
+    """Results computed once per key and shared between threads (a native run several checks
+    compare with, ...): once(key, fn) is fn()'s result, or its Failure, from the first
+    caller with that key."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._done = {}
+
+    def once(self, key, fn):
+        with self._lock:
+            entry = self._done.setdefault(key, [threading.Lock(), None, None])
+        with entry[0]:
+            if entry[1] is None and entry[2] is None:
+                try:
+                    entry[1] = fn()
+                except Failure as e:
+                    entry[2] = e
+        if entry[2] is not None:
+            raise Failure(str(entry[2]))
+        return entry[1]
+
+
+def run_checks(checks, jobs=1):
+    """Runs (label, fn) checks, jobs at a time, and prints PASS or FAIL for each in order. A
+    check fails by raising Failure or returning a reason (a string); any other exception is a
+    bug in the script, reported as a failure too. Returns (passed, failed)."""
+    passed = failed = 0
+
+    def outcome(fn):
+        try:
+            reason = fn()
+            return reason if isinstance(reason, str) else None
+        except Failure as e:
+            return str(e)
+        except Exception as e:  # a bug in the script: report it as a failure
+            return "internal error: %s: %s" % (type(e).__name__, e)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [(label, pool.submit(outcome, fn)) for label, fn in checks]
+        for label, fut in futures:
+            reason = fut.result()
+            if reason is None:
+                passed += 1
+                print("PASS " + label, flush=True)
+            else:
+                failed += 1
+                print("FAIL %s: %s" % (label, reason), flush=True)
+    return passed, failed

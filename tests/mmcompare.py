@@ -23,7 +23,6 @@ failed"; the exit status is 1 when a check failed. Python 3 standard library onl
 """
 
 import argparse
-import concurrent.futures
 import json
 import os
 import shutil
@@ -51,7 +50,7 @@ CASES = (
     ("brk", (), 0),
 )
 
-from harness import Failure, execute, line_diff, tail
+from harness import Failure, execute, line_diff, run_checks, tail
 
 
 def file_diff(a, b):
@@ -154,22 +153,11 @@ def main():
         for m in missing:
             failed += 1
             print("FAIL %s: no variant of the sample was built" % m, flush=True)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-            futures = [(label, pool.submit(check_case, vmemu, binary, args, status, tmp, label))
-                       for label, binary, args, status in cases]
-            for label, fut in futures:
-                try:
-                    reason = fut.result()
-                except Failure as e:
-                    reason = str(e)
-                except Exception as e:  # a bug in this script: report it as a failure
-                    reason = "internal error: %s: %s" % (type(e).__name__, e)
-                if reason is None:
-                    passed += 1
-                    print("PASS " + label, flush=True)
-                else:
-                    failed += 1
-                    print("FAIL %s: %s" % (label, reason), flush=True)
+        ok, bad = run_checks([(label, lambda c=(binary, args, status, label):
+                               check_case(vmemu, c[0], c[1], c[2], tmp, c[3]))
+                              for label, binary, args, status in cases], opts.jobs)
+        passed += ok
+        failed += bad
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("(%.1f s)" % (time.monotonic() - start))

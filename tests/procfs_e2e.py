@@ -26,7 +26,7 @@ import sys
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 BUSYBOX = "/bin/busybox"
 
-from harness import Failure, execute, line_diff, tail
+from harness import Failure, execute, line_diff, run_checks, tail
 
 
 def vm_ok(vmemu, args):
@@ -146,16 +146,9 @@ def main():
     elif built:
         print("SKIP busybox checks: %s is missing (install busybox-static)" % BUSYBOX)
 
-    for label, check in checks:
-        try:
-            check()
-        except Failure as e:
-            print("FAIL %s: %s" % (label, e))
-            failed += 1
-        else:
-            print("PASS %s" % label)
-            passed += 1
-        sys.stdout.flush()
+    ok, bad = run_checks(checks)
+    passed += ok
+    failed += bad
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -36,7 +36,6 @@ failed"; the exit status is 1 when a check failed. Python 3 standard library onl
 """
 
 import argparse
-import concurrent.futures
 import json
 import os
 import shutil
@@ -45,7 +44,7 @@ import tempfile
 import threading
 import time
 
-from harness import Failure, execute, line_diff, tail
+from harness import Failure, Once, execute, line_diff, run_checks, tail
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 POLICIES = ("fifo", "clock", "lru", "random")
@@ -117,34 +116,20 @@ def is_asan(path):
         return b"__asan_init" in f.read()
 
 
-class Runner:
+class Runner(Once):
     """Runs programs natively and under vmemu; a native run happens once per program and
     arguments. vm() returns the Run with .report (the --report JSON)."""
 
     def __init__(self, vmemu, samples, tmp):
+        super().__init__()
         self.vmemu = vmemu
         self.samples = samples
         self.tmp = tmp
         self.lock = threading.Lock()
-        self.done = {}
         self.serial = 0
 
     def path(self, sample, variant="glibc"):
         return os.path.join(self.samples, "%s-%s" % (sample, variant))
-
-    def once(self, key, fn):
-        """fn()'s result, computed by the first caller with this key (its Failure too)."""
-        with self.lock:
-            entry = self.done.setdefault(key, [threading.Lock(), None, None])
-        with entry[0]:
-            if entry[1] is None and entry[2] is None:
-                try:
-                    entry[1] = fn()
-                except Failure as e:
-                    entry[2] = e
-        if entry[2] is not None:
-            raise Failure(str(entry[2]))
-        return entry[1]
 
     def native(self, prog, args):
         return self.once(("native", prog, tuple(args)), lambda: execute([prog] + list(args)))
@@ -427,22 +412,9 @@ def main():
             print("FAIL %s: not built (target samples-all)" % m, flush=True)
         if missing:
             checks = []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-            futures = [(name, pool.submit(fn)) for name, fn in checks]
-            for name, fut in futures:
-                try:
-                    fut.result()
-                    reason = None
-                except Failure as e:
-                    reason = str(e)
-                except Exception as e:  # a bug in this script: report it as a failure
-                    reason = "internal error: %s: %s" % (type(e).__name__, e)
-                if reason is None:
-                    passed += 1
-                    print("PASS " + name, flush=True)
-                else:
-                    failed += 1
-                    print("FAIL %s: %s" % (name, reason), flush=True)
+        ok, bad = run_checks(checks, opts.jobs)
+        passed += ok
+        failed += bad
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("(%.1f s%s)" % (time.monotonic() - start, ", half sizes" if half else ""))
