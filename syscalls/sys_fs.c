@@ -1001,3 +1001,15 @@ SYSCALL_DEFINE4(utimensat, int, dirfd, gva_t, path, gva_t, times, int, flags)
         return err;
     return host_result(utimensat(ap.dirfd, ap.buf, tsp, flags));
 }
+
+/* placeholder: pipe, pipe2 being written */
+SYSCALL_DEFINE1(pipe, gva_t, fds)
+{
+    (void)fds;
+    return -ENOSYS;
+}
+SYSCALL_DEFINE2(pipe2, gva_t, fds, int, flags)
+{
+    (void)fds, (void)flags;
+    return -ENOSYS;
+}

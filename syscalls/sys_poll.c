@@ -84,3 +84,15 @@ SYSCALL_DEFINE5(ppoll, gva_t, ufds, uint64_t, nfds, gva_t, tsp, gva_t, sigmask, 
     ts.tv_nsec = lt.tv_nsec;
     return do_poll(p, ufds, nfds, &ts);
 }
+
+/* placeholder: select, pselect6 being written */
+SYSCALL_DEFINE5(select, int, n, gva_t, in, gva_t, out, gva_t, ex, gva_t, tv)
+{
+    (void)n, (void)in, (void)out, (void)ex, (void)tv;
+    return -ENOSYS;
+}
+SYSCALL_DEFINE6(pselect6, int, n, gva_t, in, gva_t, out, gva_t, ex, gva_t, ts, gva_t, sig)
+{
+    (void)n, (void)in, (void)out, (void)ex, (void)ts, (void)sig;
+    return -ENOSYS;
+}

@@ -13,9 +13,6 @@
 #include "sysdefs.h"
 #include "vmemu/util.h"
 
-/* Signals that can be neither caught nor blocked. */
-#define SIG_UNBLOCKABLE ((1ULL << (LINUX_SIGKILL - 1)) | (1ULL << (LINUX_SIGSTOP - 1)))
-
 /* exit and exit_group end the (single-threaded) process: the status is kept and the CPU
  * is asked to stop after this instruction. The return value is never seen. */
 static long do_exit(struct proc *p, int code)
@@ -220,57 +217,6 @@ SYSCALL_DEFINE2(getrlimit, unsigned, resource, gva_t, rlim)
     if (resource >= PROC_NRLIMIT)
         return -EINVAL;
     return copy_to_user(p->mm, rlim, &p->rlim[resource], sizeof(p->rlim[resource]));
-}
-
-/* rt_sigaction records the action (nothing is delivered yet). SIGKILL and SIGSTOP may be
- * queried but not changed. */
-SYSCALL_DEFINE4(rt_sigaction, int, sig, gva_t, act, gva_t, oact, size_t, sigsetsize)
-{
-    if (sigsetsize != LINUX_SIGSET_SIZE)
-        return -EINVAL;
-    if (sig < 1 || sig > PROC_NSIG)
-        return -EINVAL;
-    if (act != 0 && (sig == LINUX_SIGKILL || sig == LINUX_SIGSTOP))
-        return -EINVAL;
-    struct linux_sigaction na, old = p->sigact[sig - 1];
-    if (act != 0) {
-        if (copy_from_user(p->mm, &na, act, sizeof(na)) < 0)
-            return -EFAULT;
-        na.mask &= ~SIG_UNBLOCKABLE;
-        p->sigact[sig - 1] = na;
-    }
-    if (oact != 0 && copy_to_user(p->mm, oact, &old, sizeof(old)) < 0)
-        return -EFAULT;
-    return 0;
-}
-
-SYSCALL_DEFINE4(rt_sigprocmask, int, how, gva_t, set, gva_t, oset, size_t, sigsetsize)
-{
-    if (sigsetsize != LINUX_SIGSET_SIZE)
-        return -EINVAL;
-    uint64_t old = p->sigmask;
-    if (set != 0) {
-        uint64_t ns;
-        if (get_user_u64(p->mm, set, &ns) < 0)
-            return -EFAULT;
-        ns &= ~SIG_UNBLOCKABLE;
-        switch (how) {
-        case LINUX_SIG_BLOCK:
-            p->sigmask |= ns;
-            break;
-        case LINUX_SIG_UNBLOCK:
-            p->sigmask &= ~ns;
-            break;
-        case LINUX_SIG_SETMASK:
-            p->sigmask = ns;
-            break;
-        default:
-            return -EINVAL;
-        }
-    }
-    if (oset != 0 && put_user_u64(p->mm, oset, old) < 0)
-        return -EFAULT;
-    return 0;
 }
 
 /* One CPU: the mask is CPU 0, and the kernel writes one 8-byte word. */

@@ -25,12 +25,15 @@
     X(12, brk, 1, H, P, N, N, N, N, N)                                         \
     X(13, rt_sigaction, 4, I, I, P, P, U, N, N)                                \
     X(14, rt_sigprocmask, 4, I, I, P, P, U, N, N)                              \
+    X(15, rt_sigreturn, 0, I, N, N, N, N, N, N)                                \
     X(16, ioctl, 3, I, F, H, P, N, N, N)                                       \
     X(17, pread64, 4, I, F, P, U, I, N, N)                                     \
     X(18, pwrite64, 4, I, F, P, U, I, N, N)                                    \
     X(19, readv, 3, I, F, P, I, N, N, N)                                       \
     X(20, writev, 3, I, F, P, I, N, N, N)                                      \
     X(21, access, 2, I, S, H, N, N, N, N)                                      \
+    X(22, pipe, 1, I, P, N, N, N, N, N)                                        \
+    X(23, select, 5, I, I, P, P, P, P, N)                                      \
     X(24, sched_yield, 0, I, N, N, N, N, N, N)                                 \
     X(25, mremap, 5, H, P, U, U, H, P, N)                                      \
     X(26, msync, 3, I, P, U, H, N, N, N)                                       \
@@ -38,10 +41,20 @@
     X(28, madvise, 3, I, P, U, I, N, N, N)                                     \
     X(32, dup, 1, I, F, N, N, N, N, N)                                         \
     X(33, dup2, 2, I, F, F, N, N, N, N)                                        \
+    X(34, pause, 0, I, N, N, N, N, N, N)                                       \
     X(35, nanosleep, 2, I, P, P, N, N, N, N)                                   \
+    X(36, getitimer, 2, I, I, P, N, N, N, N)                                   \
+    X(37, alarm, 1, U, U, N, N, N, N, N)                                       \
+    X(38, setitimer, 3, I, I, P, P, N, N, N)                                   \
     X(39, getpid, 0, I, N, N, N, N, N, N)                                      \
     X(40, sendfile, 4, I, F, F, P, U, N, N)                                    \
+    X(56, clone, 5, I, H, P, P, P, H, N)                                       \
+    X(57, fork, 0, I, N, N, N, N, N, N)                                        \
+    X(58, vfork, 0, I, N, N, N, N, N, N)                                       \
+    X(59, execve, 3, I, S, P, P, N, N, N)                                      \
     X(60, exit, 1, I, I, N, N, N, N, N)                                        \
+    X(61, wait4, 4, I, I, P, H, P, N, N)                                       \
+    X(62, kill, 2, I, I, I, N, N, N, N)                                        \
     X(63, uname, 1, I, P, N, N, N, N, N)                                       \
     X(72, fcntl, 3, I, F, I, H, N, N, N)                                       \
     X(73, flock, 2, I, F, I, N, N, N, N)                                       \
@@ -74,11 +87,17 @@
     X(104, getgid, 0, I, N, N, N, N, N, N)                                     \
     X(107, geteuid, 0, I, N, N, N, N, N, N)                                    \
     X(108, getegid, 0, I, N, N, N, N, N, N)                                    \
+    X(109, setpgid, 2, I, I, I, N, N, N, N)                                    \
     X(110, getppid, 0, I, N, N, N, N, N, N)                                    \
     X(111, getpgrp, 0, I, N, N, N, N, N, N)                                    \
+    X(112, setsid, 0, I, N, N, N, N, N, N)                                     \
     X(115, getgroups, 2, I, I, P, N, N, N, N)                                  \
     X(121, getpgid, 1, I, I, N, N, N, N, N)                                    \
     X(124, getsid, 1, I, I, N, N, N, N, N)                                     \
+    X(127, rt_sigpending, 2, I, P, U, N, N, N, N)                              \
+    X(128, rt_sigtimedwait, 4, I, P, P, P, U, N, N)                            \
+    X(130, rt_sigsuspend, 2, I, P, U, N, N, N, N)                              \
+    X(131, sigaltstack, 2, I, P, P, N, N, N, N)                                \
     X(137, statfs, 2, I, S, P, N, N, N, N)                                     \
     X(138, fstatfs, 2, I, F, P, N, N, N, N)                                    \
     X(143, sched_getparam, 2, I, I, P, N, N, N, N)                             \
@@ -90,6 +109,7 @@
     X(157, prctl, 5, I, I, H, H, H, H, N)                                      \
     X(158, arch_prctl, 2, I, H, H, N, N, N, N)                                 \
     X(186, gettid, 0, I, N, N, N, N, N, N)                                     \
+    X(200, tkill, 2, I, I, I, N, N, N, N)                                      \
     X(201, time, 1, I, P, N, N, N, N, N)                                       \
     X(204, sched_getaffinity, 3, I, I, U, P, N, N, N)                          \
     X(217, getdents64, 3, I, F, P, U, N, N, N)                                 \
@@ -98,6 +118,8 @@
     X(228, clock_gettime, 2, I, I, P, N, N, N, N)                              \
     X(230, clock_nanosleep, 4, I, I, I, P, P, N, N)                            \
     X(231, exit_group, 1, I, I, N, N, N, N, N)                                 \
+    X(234, tgkill, 3, I, I, I, I, N, N, N)                                     \
+    X(247, waitid, 5, I, I, I, P, H, P, N)                                     \
     X(257, openat, 4, I, F, S, O, H, N, N)                                     \
     X(258, mkdirat, 3, I, F, S, H, N, N, N)                                    \
     X(260, fchownat, 5, I, F, S, I, I, H, N)                                   \
@@ -109,17 +131,21 @@
     X(267, readlinkat, 4, I, F, S, P, U, N, N)                                 \
     X(268, fchmodat, 3, I, F, S, H, N, N, N)                                   \
     X(269, faccessat, 3, I, F, S, H, N, N, N)                                  \
+    X(270, pselect6, 6, I, I, P, P, P, P, P)                                   \
     X(271, ppoll, 5, I, P, U, P, P, U, N)                                      \
     X(273, set_robust_list, 2, I, P, U, N, N, N, N)                            \
     X(280, utimensat, 4, I, F, S, P, H, N, N)                                  \
     X(285, fallocate, 4, I, F, I, I, I, N, N)                                  \
     X(292, dup3, 3, I, F, F, H, N, N, N)                                       \
+    X(293, pipe2, 2, I, P, H, N, N, N, N)                                      \
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
     X(316, renameat2, 5, I, F, S, F, S, H, N)                                  \
     X(318, getrandom, 3, I, P, U, H, N, N, N)                                  \
+    X(322, execveat, 5, I, F, S, P, P, H, N)                                   \
     X(325, mlock2, 3, I, P, U, H, N, N, N)                                     \
     X(332, statx, 5, I, F, S, H, H, P, N)                                      \
     X(334, rseq, 4, I, P, U, H, H, N, N)                                       \
+    X(435, clone3, 2, I, P, U, N, N, N, N)                                     \
     X(439, faccessat2, 4, I, F, S, H, H, N, N)
 
 /* clang-format on */

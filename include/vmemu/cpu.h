@@ -49,6 +49,7 @@ enum cpu_exit_kind {
     CPU_EXIT_EXCEPTION, /* another CPU exception: intno says which (SIGSEGV) */
     CPU_EXIT_PRIV,      /* hlt or the run ended without a reason: privileged instruction */
     CPU_EXIT_ERROR,     /* Unicorn failed */
+    CPU_EXIT_PREEMPT,   /* the watchdog stopped a run that made no syscall for too long */
 };
 
 struct cpu_exit {
@@ -86,5 +87,28 @@ bool cpu_df_workaround_active(const struct cpu *cpu);
 #define CPU_DM_BASE 0xffff800000000000ULL
 /* Unicorn TLB flushes done so far (for the report). */
 uint64_t cpu_tlb_flushes(const struct cpu *cpu);
+
+/* Saved registers of a process that does not run (Unicorn's whole CPU state). */
+struct cpu_context;
+/* A context holding the CPU's current registers, or NULL when out of memory. */
+struct cpu_context *cpu_context_new(struct cpu *cpu);
+void cpu_context_free(struct cpu_context *ctx);
+/* Copies the CPU's registers into ctx (between runs). */
+void cpu_context_save(struct cpu *cpu, struct cpu_context *ctx);
+/* Loads ctx into the CPU (between runs) and flushes the CPU's TLB. */
+void cpu_context_restore(struct cpu *cpu, const struct cpu_context *ctx);
+
+/* The x87/SSE state in the 512-byte FXSAVE layout (Linux's struct _fpstate_64, the
+ * signal frame's FPU area): control/status/abridged tag words, ST0-7, MXCSR, XMM0-15. */
+#define CPU_FXSAVE_SIZE 512
+void cpu_get_fxsave(struct cpu *cpu, uint8_t out[CPU_FXSAVE_SIZE]);
+/* Loads an FXSAVE image (rt_sigreturn). Reserved MXCSR bits are cleared. */
+void cpu_set_fxsave(struct cpu *cpu, const uint8_t in[CPU_FXSAVE_SIZE]);
+/* From a syscall handler that restored every register itself (rt_sigreturn): the hook
+ * leaves RCX and R11 alone this time instead of setting them as the syscall ABI does. */
+void cpu_keep_syscall_regs(struct cpu *cpu);
+/* Arms the watchdog for the following runs: a run that lasts longer than ns of host time
+ * is stopped and returns CPU_EXIT_PREEMPT (0 turns it off). */
+void cpu_set_watchdog(struct cpu *cpu, uint64_t ns);
 
 #endif

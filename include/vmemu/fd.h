@@ -31,5 +31,10 @@ int fd_host(const struct fdtable *t, int fd);
 int fd_close(struct fdtable *t, int fd);
 /* dup2/dup3: makes newfd refer to oldfd's file. Returns newfd or -errno. */
 int fd_dup_to(struct fdtable *t, int oldfd, int newfd, bool cloexec);
+/* fork: *out gets a new table whose descriptors refer to the same open files (host dups,
+ * sharing offsets and status flags as Linux's do). Returns 0 or -errno. */
+int fd_table_dup(const struct fdtable *src, struct fdtable **out);
+/* execve: closes the close-on-exec descriptors. */
+void fd_close_on_exec(struct fdtable *t);
 
 #endif

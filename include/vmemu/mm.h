@@ -144,6 +144,17 @@ void vmsys_destroy(struct vmsys *sys);
 int mm_create(struct vmsys *sys, struct mm **out);
 /* Unmaps everything, frees the tables and the mm. */
 void mm_destroy(struct mm *mm);
+/* fork (Linux's dup_mmap): *out gets a copy of parent's areas and page tables. Frames are
+ * shared, not copied: pages of private areas are write-protected and marked copy-on-write
+ * on both sides, shared areas stay shared and writable, swap entries are duplicated (slot
+ * references), and the child's table pages come from the pool. Areas with VM_DONTCOPY are
+ * left out, VM_WIPEONFORK areas are copied empty, and memory locks are not inherited.
+ * The child's counters start at zero (rss as mapped). Returns 0 or -ENOMEM (nothing is
+ * left of the child then; the parent's pages may stay copy-on-write). (src/mm_fork.c) */
+int mm_dup(struct mm *parent, struct mm **out);
+/* Pages of mm whose frame another address space maps too (shared after fork, or shared
+ * file pages). (src/mm_fork.c) */
+uint64_t mm_shared_pages(const struct mm *mm);
 
 /* Changes the PTE at ptep (for va) to `new`, keeping rss, the reverse map and frame
  * references as they are (callers own those), and invalidates vmemu's TLB entry and the

@@ -1,5 +1,6 @@
-/* Processes: identity, address space, descriptors, recorded signal state, limits, exit
- * status and counters; running a process on the CPU until it ends. */
+/* Processes: identity, family, address space, descriptors, signal state, limits, sleep
+ * state, exit status and counters. Creation (proc_create, proc_fork), exec and the end of a
+ * process are in src/proc.c and src/run.c; the scheduler that runs them is src/sched.c. */
 #ifndef VMEMU_PROC_H
 #define VMEMU_PROC_H
 
@@ -10,6 +11,102 @@
 #include "vmemu/mm.h"
 
 #define PROC_NSIG 64
+
+struct sched;
+struct cpu_context;
+
+/* Where a process is in its life. */
+enum proc_state {
+    PROC_RUNNABLE = 0, /* ready to run (or running: sched->current) */
+    PROC_SLEEPING,     /* blocked in a syscall: proc->wait says on what */
+    PROC_ZOMBIE,       /* ended, not yet reaped by its parent */
+    PROC_DEAD,         /* ended and reaped (kept for the report) */
+};
+
+/* What a sleeping process waits for. A blocked syscall is re-executed from its `syscall`
+ * instruction when the process wakes (proc->retry is then true), so the handler itself
+ * decides again whether it can complete. */
+enum proc_wait_kind {
+    WAIT_NONE = 0,
+    WAIT_IO,     /* readiness of host descriptors (wait.fds): pipes, ttys, poll/select */
+    WAIT_CHILD,  /* a child changing state (wait4, waitid) */
+    WAIT_VFORK,  /* the vfork child execs or ends */
+    WAIT_SIGNAL, /* only a signal (pause, rt_sigsuspend) */
+    WAIT_TIMER,  /* only the deadline (nanosleep) */
+};
+
+/* A host descriptor and the poll events a sleeping process waits for on it. */
+struct proc_wait_fd {
+    int hostfd;   /* host descriptor */
+    short events; /* POLLIN, POLLOUT, ... */
+};
+
+struct proc_wait {
+    enum proc_wait_kind kind;  /* see enum proc_wait_kind */
+    struct proc_wait_fd *fds;  /* WAIT_IO: descriptors (malloc'ed, freed on wake) */
+    size_t nfds;               /* entries in fds */
+    uint64_t deadline_ns;      /* host monotonic time that ends the sleep; 0 = none */
+    bool restartable;          /* SA_RESTART may re-execute the syscall after a handler */
+    struct proc *vfork_child;  /* WAIT_VFORK: the child */
+};
+
+/* Register changes applied when a process is switched in (the CPU only holds the running
+ * process's registers): a fork child's RAX 0 and new stack, a syscall ended by -EINTR. */
+struct proc_regfix {
+    bool rax_set;  /* write rax */
+    uint64_t rax;  /* value */
+    bool rip_set;  /* write rip */
+    uint64_t rip;  /* value */
+    bool rsp_set;  /* write rsp */
+    uint64_t rsp;  /* value */
+    bool fs_set;   /* write the FS base (CLONE_SETTLS) */
+    uint64_t fs;   /* value */
+};
+
+/* The guest's siginfo_t (128 bytes). Only the fields vmemu fills are named. */
+struct linux_siginfo {
+    int32_t si_signo;  /* signal */
+    int32_t si_errno;  /* 0 */
+    int32_t si_code;   /* SI_USER, SEGV_MAPERR, CLD_EXITED, ... */
+    int32_t pad0;      /* alignment (union starts at 16) */
+    union {
+        struct {
+            int32_t pid;  /* kill: sender's pid; SIGCHLD: the child */
+            uint32_t uid; /* sender's uid */
+            int32_t status; /* SIGCHLD: exit code or signal */
+            int32_t pad1;
+            int64_t utime; /* SIGCHLD: user time in ticks */
+            int64_t stime; /* SIGCHLD: system time in ticks */
+        } kill;
+        struct {
+            uint64_t addr; /* SIGSEGV/SIGBUS/SIGILL/SIGFPE: faulting address */
+        } fault;
+        struct {
+            int32_t tid;      /* timer id */
+            int32_t overrun;  /* overruns */
+            uint64_t value;   /* sigval */
+        } timer;
+        uint8_t raw[112]; /* the whole union */
+    } u;
+};
+
+/* sigaltstack state (stack_t). */
+struct linux_stack {
+    uint64_t ss_sp;    /* base */
+    int32_t ss_flags;  /* SS_DISABLE, SS_ONSTACK, SS_AUTODISARM */
+    int32_t pad;       /* alignment */
+    uint64_t ss_size;  /* size */
+};
+
+/* Counters of a process as the report and getrusage show them (kept after the address
+ * space is gone). */
+struct proc_usage {
+    struct mm_stats mm;        /* address-space counters (faults, rss peaks, ...) */
+    uint64_t syscalls;         /* syscalls made */
+    uint64_t cpu_ns;           /* host time spent running it */
+    uint64_t shared_at_exit;   /* pages whose frame another process still mapped at exit */
+    uint64_t pt_pages_at_exit; /* page-table pages at exit */
+};
 
 /* The guest's struct sigaction (kernel layout, x86-64). */
 struct linux_sigaction {
@@ -29,11 +126,29 @@ struct linux_rlimit {
 struct run_options {
     FILE *trace;       /* --trace destination (stderr) or NULL */
     bool maps_at_exit; /* --maps */
+    unsigned quantum;  /* syscalls a process may make before the scheduler switches
+                          (0: the default, SCHED_QUANTUM) */
 };
 
 struct proc {
     int pid;                       /* process id (vmemu's numbering, the first is 1000) */
-    int ppid;                      /* parent's id */
+    int ppid;                      /* parent's id (1 when the parent is outside vmemu) */
+    int pgid;                      /* process group */
+    int sid;                       /* session */
+    struct proc *parent;           /* parent inside vmemu, or NULL */
+    struct sched *sched;           /* the scheduler it belongs to (NULL in unit tests) */
+    enum proc_state state;         /* see enum proc_state */
+    struct proc_wait wait;         /* what it sleeps on (PROC_SLEEPING) */
+    bool retry;                    /* the syscall in progress is re-executed after a sleep */
+    uint64_t io_done;              /* bytes a blocking write already moved before it slept */
+    struct cpu_context *ctx;       /* its registers while it does not run */
+    bool ctx_from_parent;          /* new fork child: its registers are the parent's as the
+                                      fork syscall returns (saved after the parent's run) */
+    struct proc_regfix regfix;     /* register changes for the next switch-in */
+    int exit_signal;               /* signal sent to the parent at exit (SIGCHLD), 0 = none */
+    gva_t set_child_tid;           /* CLONE_CHILD_SETTID address (written by the child) */
+    struct proc *vfork_parent;     /* vfork: the parent sleeping until this child execs/ends */
+    bool reported;                 /* wait4/waitid has seen its exit (zombie state consumed) */
     struct vmsys *sys;             /* the machine */
     struct cpu *cpu;               /* the CPU it runs on */
     struct mm *mm;                 /* its address space */
@@ -46,7 +161,14 @@ struct proc {
     gva_t clear_child_tid;         /* set_tid_address */
     gva_t robust_list;             /* set_robust_list head */
     struct linux_sigaction sigact[PROC_NSIG]; /* rt_sigaction, indexed by signal - 1 */
-    uint64_t sigmask;                         /* blocked signals */
+    uint64_t sigmask;                         /* blocked signals (bit sig-1) */
+    uint64_t sigpending;                      /* pending signals (bit sig-1) */
+    struct linux_siginfo siginfo[PROC_NSIG];  /* the info of each pending signal */
+    uint64_t saved_sigmask;                   /* mask to restore after rt_sigsuspend */
+    bool restore_sigmask;                     /* saved_sigmask is valid */
+    struct linux_stack altstack;              /* sigaltstack */
+    uint64_t itimer_deadline_ns;              /* ITIMER_REAL expiry (host monotonic), 0 off */
+    uint64_t itimer_interval_ns;              /* ITIMER_REAL reload value */
     struct linux_rlimit rlim[PROC_NRLIMIT];   /* getrlimit / prlimit64 */
     uint64_t syscalls;                        /* syscalls made */
     bool exited;                              /* it has ended */
@@ -54,6 +176,8 @@ struct proc {
     int term_signal;                          /* signal that ended it, or 0 */
     uint64_t start_ns;                        /* host monotonic time at start */
     uint64_t cpu_ns;                          /* host time spent running it */
+    struct proc_usage usage;                  /* counters frozen at exit (valid once ended) */
+    struct proc_usage children;               /* sums over reaped children (RUSAGE_CHILDREN) */
 };
 
 /* A new process with an empty address space and the standard descriptors.
@@ -63,17 +187,29 @@ int proc_create(struct vmsys *sys, struct cpu *cpu, const struct run_options *op
 void proc_destroy(struct proc *p);
 /* Frees a NULL-terminated argv copy (NULL is fine). */
 void proc_free_argv(char **argv);
-/* Loads the program at path with argv/envp into p and sets up the CPU to start it.
- * On failure writes one line into err and returns -errno (-ENOENT, -ENOEXEC, ...). */
+/* A copy of parent for fork: a copy-on-write duplicate of the address space (mm_dup),
+ * duplicated descriptors, the same signal actions, mask, limits, names, group and session.
+ * The child is PROC_RUNNABLE with ctx_from_parent set; pid and links are the scheduler's.
+ * Returns 0 or -errno (-ENOMEM, -EMFILE). */
+int proc_fork(struct proc *parent, struct proc **out);
+/* Loads the program at path with argv/envp into p, replacing its address space only when
+ * the load succeeded, and sets up the CPU to start it (registers of a fresh program).
+ * On failure p is unchanged, one line is written into err, and -errno is returned
+ * (-ENOENT, -ENOEXEC, -EACCES, -ENOMEM, ...). */
 int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[], char *err,
               size_t errlen);
-/* Runs p until it ends; prints the crash report when a fault kills it. Returns 0 or -EIO. */
-int proc_run(struct proc *p);
-/* Ends p with an exit code (exit_group). */
+/* Ends p with an exit code (exit_group). Only records the status: the scheduler does the
+ * rest (sched_exit). */
 void proc_exit(struct proc *p, int code);
-/* Ends p with a signal. */
+/* Ends p with a signal (as proc_exit). */
 void proc_kill(struct proc *p, int signo);
 /* Shell-style status: code, or 128 + signal. */
 int proc_wait_status(const struct proc *p);
+/* Linux's wait status word: code << 8, or the signal (| 0x80 for a core dump). */
+int proc_linux_status(const struct proc *p);
+/* The counters of p: live from its address space while it runs, frozen after exit. */
+struct proc_usage proc_usage_now(const struct proc *p);
+/* Freezes p's counters into p->usage (called once, at exit, before the mm is freed). */
+void proc_freeze_usage(struct proc *p);
 
 #endif

@@ -7,10 +7,21 @@
 
 #include "vmemu/proc.h"
 
+struct sched;
 /* Prints the /usr/bin/time -v style summary of a finished process. */
 void report_stats(FILE *out, const struct proc *p);
 /* Writes the JSON report of a finished process to path. Returns 0 or -errno. */
 int report_json(const char *path, const struct proc *p);
+/* --stats for a whole run: the summary of the first process as report_stats prints it,
+ * then, when more than one process ran, one block per process (pid, parent, command line,
+ * exit status, faults by class with COW copies and reuses, pages still shared at exit)
+ * and a totals block for the process tree, plus the scheduler's counters (context
+ * switches, watchdog stops). */
+void report_stats_all(FILE *out, const struct sched *s);
+/* --report for a whole run: the JSON of report_json with every process in "processes"
+ * (in pid order), a "totals" object summing them, and a "scheduler" object. Returns 0 or
+ * -errno. */
+int report_json_all(const char *path, const struct sched *s);
 /* Prints the report of a guest killed by a memory fault or a CPU exception: what, where,
  * why (with the syscall that unmapped the address, when one did), which mapping (with the
  * file and ELF section in the program image), the registers, the faulting instruction and

@@ -1,0 +1,76 @@
+/* The scheduler: every process of a run, pids, the run queue, sleeping and waking, and
+ * the loop that runs processes on the one CPU. Switches happen only at deterministic
+ * points (a syscall that blocks, exit, every `quantum` syscalls); a watchdog stops a
+ * process that never enters the kernel while others wait, and the report counts it.
+ * (src/sched.c; the loop that runs them, sched_run, is in src/run.c.) */
+#ifndef VMEMU_SCHED_H
+#define VMEMU_SCHED_H
+
+#include "vmemu/proc.h"
+
+/* Syscalls a process may make before another runnable process gets the CPU. */
+#define SCHED_QUANTUM 64
+/* Host time a process may run without a syscall while others are runnable or a timer is
+ * due, before the watchdog stops it (nondeterministic: counted in the report). */
+#define SCHED_WATCHDOG_NS (50ULL * 1000 * 1000)
+/* Returned (negated) by a syscall handler that put the process to sleep with one of the
+ * sched_block_* calls: the syscall is re-executed when the process wakes. Never reaches
+ * the guest. */
+#define SCHED_EBLOCK 4096
+
+struct sched {
+    struct vmsys *sys;             /* the machine */
+    struct cpu *cpu;               /* the CPU */
+    const struct run_options *opt; /* run options */
+    struct proc **procs;           /* every process of the run, in creation (pid) order;
+                                      ended ones stay for the report */
+    size_t nprocs;                 /* entries in procs */
+    size_t cap;                    /* allocated entries */
+    struct proc *current;          /* the process the CPU runs, or NULL */
+    struct proc *init;             /* the first process: orphans are re-parented to it */
+    int next_pid;                  /* pid of the next process */
+    unsigned quantum;              /* syscalls per slice */
+    uint64_t slice_syscalls;       /* syscalls made in the current slice */
+    uint64_t switches;             /* context switches */
+    uint64_t watchdog_stops;       /* slices ended by the watchdog (nondeterministic) */
+    uint64_t deadlocks;            /* times every process slept with nothing to wake it */
+};
+
+/* Sets up an empty scheduler. Returns 0. */
+int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu,
+               const struct run_options *opt);
+/* Frees every process. */
+void sched_destroy(struct sched *s);
+/* Adds p (new, runnable) with the next pid; p->sched is set. Returns 0 or -ENOMEM. */
+int sched_add(struct sched *s, struct proc *p);
+/* The process with this pid that has not been reaped, or NULL. */
+struct proc *sched_find(const struct sched *s, int pid);
+/* Live (not zombie, not dead) processes, for RLIMIT_NPROC. */
+size_t sched_nr_live(const struct sched *s);
+/* Runs every process until all have ended. The first process added is the one whose
+ * status vmemu returns. Returns 0, or -EIO when the CPU failed. (src/run.c) */
+int sched_run(struct sched *s);
+
+/* From a syscall handler: p sleeps until one of the host descriptors is ready (poll
+ * events) or the deadline passes (0: none). fds is copied. Returns -SCHED_EBLOCK, or
+ * -ENOMEM. */
+long sched_block_io(struct proc *p, const struct proc_wait_fd *fds, size_t nfds,
+                    uint64_t deadline_ns, bool restartable);
+/* p sleeps until a child changes state. Returns -SCHED_EBLOCK. */
+long sched_block_child(struct proc *p);
+/* p sleeps until a signal it does not block arrives. Returns -SCHED_EBLOCK. */
+long sched_block_signal(struct proc *p);
+/* p sleeps until the deadline (host monotonic ns). Returns -SCHED_EBLOCK. */
+long sched_block_timer(struct proc *p, uint64_t deadline_ns);
+/* The deadline of a timed sleep: the one stored when the syscall first blocked if this is
+ * a re-execution (p->retry), else now + rel_ns. */
+uint64_t sched_deadline(const struct proc *p, uint64_t rel_ns);
+
+/* Ends p now (its status is already set by proc_exit/proc_kill): frees its address space
+ * and descriptors, re-parents its children, wakes a vfork parent, makes it a zombie (or
+ * reaps it at once when nobody will wait) and sends exit_signal to the parent. */
+void sched_exit(struct proc *p);
+/* Marks p reaped (PROC_DEAD) and adds its counters to the parent's children usage. */
+void sched_reap(struct proc *p);
+
+#endif
