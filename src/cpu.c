@@ -10,13 +10,17 @@
 #include "vmemu/cpu.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unicorn/unicorn.h>
 
 #include "vmemu/mmu.h"
 #include "vmemu/uaccess.h"
+#include "vmemu/util.h"
 
 /* Translated-code buffer. Unicorn crashes when it fills up during a run (its flush then
  * leaves a dangling block to chain from), and under memory pressure code pages are
@@ -51,6 +55,18 @@ struct cpu {
     long df_offset;         /* offset of old_exception in the context blob, or -1 */
     size_t ctx_size;        /* uc_context_size() */
     uc_hook hooks[3];       /* fill, syscall, interrupt */
+    bool keep_regs;         /* the syscall handler restored RCX/R11 itself (rt_sigreturn) */
+    pthread_t watchdog;     /* the watchdog thread (started by the first cpu_set_watchdog) */
+    bool watchdog_started;  /* watchdog is valid */
+    atomic_bool watchdog_quit;     /* asks the watchdog thread to end */
+    atomic_uint_fast64_t wd_limit; /* run length in ns that triggers a stop; 0 = off */
+    atomic_uint_fast64_t wd_start; /* host time the current run started; 0 = not running */
+    atomic_uint_fast64_t run_gen;  /* number of the current run */
+    atomic_uint_fast64_t wd_fired; /* run_gen of the run the watchdog stopped */
+};
+
+struct cpu_context {
+    uc_context *uc; /* Unicorn's saved CPU state */
 };
 
 static const int cpu_uc_regs[CPU_NREGS] = {
@@ -127,8 +143,11 @@ static void cpu_on_syscall(uc_engine *uc, void *user)
     c->syscall(c->syscall_ctx, c);
     c->in_syscall = false;
     uint64_t rcx = rip + 2;
-    uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
-    uc_reg_write(uc, UC_X86_REG_R11, &rflags);
+    if (!c->keep_regs) {
+        uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
+        uc_reg_write(uc, UC_X86_REG_R11, &rflags);
+    }
+    c->keep_regs = false;
     cpu_flush_if_pending(c);
     if (c->ncode_pending > 0 || c->overflowed)
         c->deferred_stop = true; /* cpu_run invalidates and goes on */
@@ -289,6 +308,10 @@ void cpu_destroy(struct cpu *c)
         c->sys->phys.code_ctx = NULL;
         memset(&c->sys->cpu, 0, sizeof(c->sys->cpu));
     }
+    if (c->watchdog_started) {
+        atomic_store(&c->watchdog_quit, true);
+        pthread_join(c->watchdog, NULL);
+    }
     if (c->ctx)
         uc_context_free(c->ctx);
     free(c->code_pending);
@@ -333,6 +356,9 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     c->stop_requested = false;
     c->fault_pending = false;
     c->intr = CPU_NO_INTR;
+    uint64_t gen = atomic_fetch_add(&c->run_gen, 1) + 1;
+    bool preempted;
+    atomic_store(&c->wd_start, now_ns());
     do {
         cpu_flush_if_pending(c);
         c->deferred_stop = false;
@@ -342,9 +368,11 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         err = uc_emu_start(c->uc, rip, 0, 0, 0);
         c->in_run = false;
         cpu_invalidate_deferred(c);
+        preempted = atomic_load(&c->wd_fired) == gen;
         /* Stopped only for the invalidation: go on from where the run stopped. */
     } while (err == UC_ERR_OK && c->deferred_stop && !c->stop_requested && !c->fault_pending &&
-             c->intr == CPU_NO_INTR);
+             c->intr == CPU_NO_INTR && !preempted);
+    atomic_store(&c->wd_start, 0);
     uc_reg_read(c->uc, UC_X86_REG_RIP, &out->rip);
     out->intno = c->intr;
     if (c->fault_pending) {
@@ -353,6 +381,8 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         out->kind = cpu_exit_of_intr(c->intr);
     } else if (err == UC_ERR_INSN_INVALID) {
         out->kind = CPU_EXIT_ILLEGAL;
+    } else if (err == UC_ERR_OK && !c->stop_requested && preempted) {
+        out->kind = CPU_EXIT_PREEMPT;
     } else if (err == UC_ERR_OK) {
         out->kind = c->stop_requested ? CPU_EXIT_STOP : CPU_EXIT_PRIV;
         uint8_t prev = 0;
@@ -394,12 +424,9 @@ void cpu_reset_regs(struct cpu *c, gva_t entry, gva_t sp)
         CPU_RAX, CPU_RBX, CPU_RCX, CPU_RDX, CPU_RSI, CPU_RDI, CPU_RBP,     CPU_R8,      CPU_R9,
         CPU_R10, CPU_R11, CPU_R12, CPU_R13, CPU_R14, CPU_R15, CPU_FS_BASE, CPU_GS_BASE,
     };
-    bool in = c->in_syscall;
-    c->in_syscall = false;
     for (size_t i = 0; i < ARRAY_LEN(zeroed); i++)
         cpu_set(c, zeroed[i], 0);
-    cpu_set(c, CPU_RIP, in ? entry + 2 : entry);
-    c->in_syscall = in;
+    cpu_set(c, CPU_RIP, entry); /* inside the syscall hook (execve) cpu_set adjusts it */
     cpu_set(c, CPU_RSP, sp);
     cpu_set(c, CPU_RFLAGS, 0x202);
     uint64_t fpcw = 0x37f, mxcsr = 0x1f80, fptag = 0xffff;
@@ -419,4 +446,154 @@ uint64_t cpu_tlb_flushes(const struct cpu *c)
 bool cpu_df_workaround_active(const struct cpu *c)
 {
     return c->df_offset >= 0;
+}
+
+/* A context holding the CPU's registers now. */
+struct cpu_context *cpu_context_new(struct cpu *c)
+{
+    struct cpu_context *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    if (uc_context_alloc(c->uc, &x->uc) != UC_ERR_OK) {
+        free(x);
+        return NULL;
+    }
+    uc_context_save(c->uc, x->uc);
+    return x;
+}
+
+void cpu_context_free(struct cpu_context *x)
+{
+    if (!x)
+        return;
+    uc_context_free(x->uc);
+    free(x);
+}
+
+/* Copies the registers into x. */
+void cpu_context_save(struct cpu *c, struct cpu_context *x)
+{
+    uc_context_save(c->uc, x->uc);
+}
+
+/* Loads x and flushes the TLB (the next process has another address space). */
+void cpu_context_restore(struct cpu *c, const struct cpu_context *x)
+{
+    uc_context_restore(c->uc, x->uc);
+    c->sys->cpu_flush_pending = true;
+}
+
+/* FXSAVE layout offsets (Intel SDM vol. 1, 10.5.1). */
+#define FX_FCW   0
+#define FX_FSW   2
+#define FX_FTW   4
+#define FX_FOP   6
+#define FX_MXCSR 24
+#define FX_ST0   32
+#define FX_XMM0  160
+
+/* The abridged tag byte of FXSAVE from the full x87 tag word: 1 bit per register, set
+ * when the register is not empty (tag != 11b). */
+static uint8_t fx_abridge_tag(uint16_t ftw)
+{
+    uint8_t t = 0;
+    for (int i = 0; i < 8; i++)
+        if (((ftw >> (2 * i)) & 3) != 3)
+            t |= (uint8_t)(1u << i);
+    return t;
+}
+
+/* The x87/SSE state as FXSAVE stores it. */
+void cpu_get_fxsave(struct cpu *c, uint8_t out[CPU_FXSAVE_SIZE])
+{
+    uint64_t v = 0;
+    memset(out, 0, CPU_FXSAVE_SIZE);
+    uc_reg_read(c->uc, UC_X86_REG_FPCW, &v);
+    uint16_t w = (uint16_t)v;
+    memcpy(out + FX_FCW, &w, 2);
+    v = 0;
+    uc_reg_read(c->uc, UC_X86_REG_FPSW, &v);
+    w = (uint16_t)v;
+    memcpy(out + FX_FSW, &w, 2);
+    v = 0;
+    uc_reg_read(c->uc, UC_X86_REG_FPTAG, &v);
+    out[FX_FTW] = fx_abridge_tag((uint16_t)v);
+    uint32_t mxcsr = 0;
+    uc_reg_read(c->uc, UC_X86_REG_MXCSR, &mxcsr);
+    memcpy(out + FX_MXCSR, &mxcsr, 4);
+    uint32_t mask = 0xffff;
+    memcpy(out + FX_MXCSR + 4, &mask, 4);
+    for (int i = 0; i < 8; i++) {
+        uint8_t f[16] = {0}; /* Unicorn: 8-byte mantissa then 2-byte sign and exponent */
+        uc_reg_read(c->uc, UC_X86_REG_FP0 + i, f);
+        memcpy(out + FX_ST0 + 16 * i, f, 10);
+    }
+    for (int i = 0; i < 16; i++)
+        uc_reg_read(c->uc, UC_X86_REG_XMM0 + i, out + FX_XMM0 + 16 * i);
+}
+
+/* Loads an FXSAVE image; reserved MXCSR bits are dropped as Linux's sigreturn does. */
+void cpu_set_fxsave(struct cpu *c, const uint8_t in[CPU_FXSAVE_SIZE])
+{
+    uint16_t w;
+    uint64_t v;
+    memcpy(&w, in + FX_FCW, 2);
+    v = w;
+    uc_reg_write(c->uc, UC_X86_REG_FPCW, &v);
+    memcpy(&w, in + FX_FSW, 2);
+    v = w;
+    uc_reg_write(c->uc, UC_X86_REG_FPSW, &v);
+    uint16_t ftw = 0;
+    for (int i = 0; i < 8; i++)
+        if (!(in[FX_FTW] & (1u << i)))
+            ftw |= (uint16_t)(3u << (2 * i)); /* empty; a full register is marked valid */
+    v = ftw;
+    uc_reg_write(c->uc, UC_X86_REG_FPTAG, &v);
+    uint32_t mxcsr;
+    memcpy(&mxcsr, in + FX_MXCSR, 4);
+    mxcsr &= 0xffff;
+    uc_reg_write(c->uc, UC_X86_REG_MXCSR, &mxcsr);
+    for (int i = 0; i < 8; i++) {
+        uint8_t f[16] = {0};
+        memcpy(f, in + FX_ST0 + 16 * i, 10);
+        uc_reg_write(c->uc, UC_X86_REG_FP0 + i, f);
+    }
+    for (int i = 0; i < 16; i++)
+        uc_reg_write(c->uc, UC_X86_REG_XMM0 + i, in + FX_XMM0 + 16 * i);
+}
+
+/* From a syscall handler that set RCX and R11 itself. */
+void cpu_keep_syscall_regs(struct cpu *c)
+{
+    c->keep_regs = true;
+}
+
+/* The watchdog thread: every millisecond, stops a run that has lasted longer than the
+ * limit. uc_emu_stop from another thread is safe (UNICORN.md); a stop that arrives
+ * between runs is lost, and the run number tells a late stop from a real one. */
+static void *cpu_watchdog_main(void *arg)
+{
+    struct cpu *c = arg;
+    const struct timespec tick = {0, 1000 * 1000};
+    while (!atomic_load(&c->watchdog_quit)) {
+        nanosleep(&tick, NULL);
+        uint64_t limit = atomic_load(&c->wd_limit);
+        uint64_t start = atomic_load(&c->wd_start);
+        uint64_t gen = atomic_load(&c->run_gen);
+        if (limit == 0 || start == 0 || now_ns() - start < limit || atomic_load(&c->wd_fired) == gen)
+            continue;
+        atomic_store(&c->wd_fired, gen);
+        uc_emu_stop(c->uc);
+    }
+    return NULL;
+}
+
+/* Arms (ns > 0) or disarms the watchdog for the following runs. */
+void cpu_set_watchdog(struct cpu *c, uint64_t ns)
+{
+    atomic_store(&c->wd_limit, ns);
+    if (ns == 0 || c->watchdog_started)
+        return;
+    if (pthread_create(&c->watchdog, NULL, cpu_watchdog_main, c) == 0)
+        c->watchdog_started = true;
 }

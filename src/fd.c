@@ -2,7 +2,8 @@
  * Every host descriptor in the table is vmemu's own (a dup or an open done for the guest,
  * close-on-exec on the host side), so the guest never sees vmemu's files and closing a
  * guest descriptor never closes one of vmemu's. The guest's close-on-exec flag lives in
- * the table. Called by src/proc.c (init, destroy) and the file syscalls. */
+ * the table. Called by src/proc.c (init, destroy, fork's dup, execve's close-on-exec) and
+ * the file syscalls. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -131,4 +132,53 @@ int fd_dup_to(struct fdtable *t, int oldfd, int newfd, bool cloexec)
     t->fds[newfd].cloexec = cloexec;
     t->fds[newfd].path = copy;
     return newfd;
+}
+
+/* fork: allocates *out and fills it with a host dup of every open descriptor of src, at
+ * the same guest number with the same close-on-exec flag and path. The dups share the
+ * open file description (offset, status flags) as a forked child's descriptors do on
+ * Linux. Returns 0, or -ENOMEM / -EMFILE / -ENFILE (nothing allocated, *out untouched). */
+int fd_table_dup(const struct fdtable *src, struct fdtable **out)
+{
+    struct fdtable *t = malloc(sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    for (int i = 0; i < FD_MAX; i++) {
+        t->fds[i].hostfd = -1;
+        t->fds[i].cloexec = false;
+        t->fds[i].path = NULL;
+    }
+    for (int i = 0; i < FD_MAX; i++) {
+        const struct fd_entry *e = &src->fds[i];
+        if (e->hostfd < 0)
+            continue;
+        int err = 0;
+        char *copy = NULL;
+        if (e->path != NULL && (copy = strdup(e->path)) == NULL)
+            err = -ENOMEM;
+        int h = err ? -1 : fcntl(e->hostfd, F_DUPFD_CLOEXEC, FD_HOST_MIN);
+        if (!err && h < 0)
+            err = -errno;
+        if (err) {
+            free(copy);
+            fd_table_destroy(t);
+            free(t);
+            return err;
+        }
+        t->fds[i].hostfd = h;
+        t->fds[i].cloexec = e->cloexec;
+        t->fds[i].path = copy;
+    }
+    *out = t;
+    return 0;
+}
+
+/* execve: closes every descriptor whose guest close-on-exec flag is set (the host side of
+ * all of them is close-on-exec anyway; this is the guest's view). */
+void fd_close_on_exec(struct fdtable *t)
+{
+    for (int i = 0; i < FD_MAX; i++) {
+        if (t->fds[i].hostfd >= 0 && t->fds[i].cloexec)
+            fd_close(t, i);
+    }
 }

@@ -3,6 +3,7 @@
  * status as a shell would show it. The only place that exits. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
+#include "vmemu/sched.h"
 #include "vmemu/sweep.h"
 #include "vmemu/util.h"
 
@@ -231,13 +233,18 @@ int main(int argc, char **argv)
         return 1;
     }
     struct run_options opt = {.trace = cli.trace ? stderr : NULL, .maps_at_exit = cli.maps};
+    struct sched sched;
+    sched_init(&sched, &sys, cpu, &opt);
     struct proc *p = NULL;
-    if ((rc = proc_create(&sys, cpu, &opt, &p)) < 0) {
+    if ((rc = proc_create(&sys, cpu, &opt, &p)) < 0 || (rc = sched_add(&sched, p)) < 0) {
         fprintf(stderr, "vmemu: cannot create the process: %s\n", strerror(-rc));
+        proc_destroy(p);
         cpu_destroy(cpu);
         vmsys_destroy(&sys);
         return 1;
     }
+    /* A guest writing to a pipe nobody reads gets EPIPE (and its own SIGPIPE from vmemu). */
+    signal(SIGPIPE, SIG_IGN);
     char *path = find_program(cli.argv[0]);
     char err[512] = "";
     int status;
@@ -245,7 +252,7 @@ int main(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "vmemu: %s\n", err[0] ? err : strerror(-rc));
         status = (rc == -ENOENT) ? EXIT_NOT_FOUND : EXIT_NOT_RUNNABLE;
-    } else if (proc_run(p) < 0) {
+    } else if (sched_run(&sched) < 0) {
         fprintf(stderr, "vmemu: the CPU failed while running %s\n", path);
         status = 1;
     } else {
@@ -259,7 +266,7 @@ int main(int argc, char **argv)
         status = proc_wait_status(p);
     }
     free(path);
-    proc_destroy(p);
+    sched_destroy(&sched);
     cpu_destroy(cpu);
     vmsys_destroy(&sys);
     return status;

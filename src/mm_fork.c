@@ -1,16 +1,123 @@
-/* placeholder: being written */
+/* Copying an address space for fork (Linux's dup_mmap and copy_page_range): the areas are
+ * copied, the child's page tables are built from the pool, and every mapped frame is
+ * shared. Pages of private areas become copy-on-write on both sides, so that the first
+ * write of either copies the frame (or keeps it, when the writer is its last owner: see
+ * do_wp_page in src/fault.c). Also counts pages shared with other address spaces for the
+ * report. Called by proc_fork (src/proc.c). */
 #include <errno.h>
 
 #include "vmemu/mm.h"
 
-int mm_dup(struct mm *parent, struct mm **out)
+/* Private areas copy on write: Linux's is_cow_mapping (VM_MAYWRITE is implied). */
+static bool vma_is_cow(const struct vma *v)
 {
-    (void)parent, (void)out;
-    return -ENOSYS;
+    return !(v->flags & VM_SHARED);
 }
 
+struct dup_ctx {
+    struct mm *parent;      /* the address space being copied */
+    struct mm *child;       /* the copy */
+    const struct vma *vma;  /* the area being copied */
+    int rc;                 /* first error (-ENOMEM) */
+};
+
+/* One PTE of the parent: the child gets the same mapping. */
+static void dup_pte(void *arg, gva_t va, pte_t *ptep)
+{
+    struct dup_ctx *c = arg;
+    struct phys *phys = &c->parent->sys->phys;
+    pte_t *cptep;
+    if (c->rc < 0)
+        return;
+    /* The child's table page first: its allocation may evict, and so change *ptep. */
+    if ((c->rc = pt_lookup_alloc(&c->child->pt, phys, va, &cptep)) < 0)
+        return;
+    pte_t pte = *ptep;
+    if (pte_none(pte))
+        return;
+    if (pte_is_swap(pte)) {
+        swap_dup(&c->parent->sys->swap, pte_swap_slot(pte));
+        *cptep = pte;
+        return;
+    }
+    if (vma_is_cow(c->vma) && (pte & PTE_RW)) {
+        pte = (pte & ~PTE_RW) | PTE_COW;
+        mm_set_pte(c->parent, va, ptep, pte);
+    } else if (vma_is_cow(c->vma) && (c->vma->prot & VM_WRITE) == 0 && !(pte & PTE_COW)) {
+        /* A private page now read-only (mprotect): mprotect back to writable must not
+         * hand the shared frame to one side only. */
+        pte |= PTE_COW;
+        mm_set_pte(c->parent, va, ptep, pte);
+    }
+    pte_t cpte = pte & ~PTE_A;
+    if (!vma_is_cow(c->vma))
+        cpte &= ~PTE_D; /* the dirty state stays with the parent's mapping */
+    pfn_t pfn = pte_pfn(pte);
+    if (pfn != phys->zero_pfn) {
+        if ((c->rc = phys_rmap_add(phys, pfn, c->child, va)) < 0)
+            return;
+        phys_get(phys, pfn);
+        if (++c->child->stats.rss > c->child->stats.peak_rss)
+            c->child->stats.peak_rss = c->child->stats.rss;
+    }
+    *cptep = cpte;
+}
+
+/* A copy of parent for a fork child. */
+int mm_dup(struct mm *parent, struct mm **out)
+{
+    struct mm *child;
+    int rc = mm_create(parent->sys, &child);
+    if (rc < 0)
+        return rc;
+    child->start_brk = parent->start_brk;
+    child->brk = parent->brk;
+    child->mmap_base = parent->mmap_base;
+    child->stack_top = parent->stack_top;
+    child->stack_limit = parent->stack_limit;
+    child->def_flags = 0; /* mlockall(MCL_FUTURE) is not inherited */
+    for (size_t i = 0; i < parent->vmas.n && rc == 0; i++) {
+        struct vma v = parent->vmas.v[i];
+        if (v.flags & VM_DONTCOPY)
+            continue;
+        v.flags &= ~(VM_LOCKED | VM_LOCKONFAULT); /* memory locks are not inherited */
+        if ((rc = vma_insert(&child->vmas, &v)) < 0)
+            break;
+        if (v.flags & VM_WIPEONFORK)
+            continue;
+        struct dup_ctx c = {parent, child, &parent->vmas.v[i], 0};
+        pt_for_each(&parent->pt, &parent->sys->phys, v.start, v.end, dup_pte, &c);
+        rc = c.rc;
+    }
+    mm_note_pt_pages(child);
+    if (child->stats.peak_vm < mm_vm_pages(child))
+        child->stats.peak_vm = mm_vm_pages(child);
+    if (rc < 0) {
+        mm_destroy(child);
+        return rc;
+    }
+    *out = child;
+    return 0;
+}
+
+struct shared_ctx {
+    const struct phys *phys; /* the pool */
+    uint64_t n;              /* pages found shared */
+};
+
+static void count_shared(void *arg, gva_t va, pte_t *ptep)
+{
+    struct shared_ctx *c = arg;
+    (void)va;
+    if (pte_present(*ptep) && pte_pfn(*ptep) != c->phys->zero_pfn &&
+        phys_mapcount(c->phys, pte_pfn(*ptep)) > 1)
+        c->n++;
+}
+
+/* Pages whose frame is mapped by another address space too. */
 uint64_t mm_shared_pages(const struct mm *mm)
 {
-    (void)mm;
-    return 0;
+    struct shared_ctx c = {&mm->sys->phys, 0};
+    pt_for_each(&mm->pt, &mm->sys->phys, 0, USER_VA_END, count_shared, &c);
+    return c.n;
 }

@@ -1,6 +1,8 @@
 /* Processes: creation with an empty address space, the standard descriptors and Linux's
- * default limits; ending them with an exit code or a signal; the shell-style status.
- * Called by the front end, the kernel loop (run.c) and the process syscalls. */
+ * default limits, or as a fork copy of another; ending them with an exit code or a
+ * signal; the shell-style and Linux status words; counters kept after the end.
+ * Called by the front end, the scheduler, the kernel loop (run.c) and the process
+ * syscalls. */
 #include "vmemu/proc.h"
 
 #include <errno.h>
@@ -9,6 +11,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "vmemu/loader.h"
+#include "vmemu/signal.h"
 #include "vmemu/util.h"
 
 #define PROC_FIRST_PID 1000
@@ -48,6 +52,9 @@ int proc_create(struct vmsys *sys, struct cpu *cpu, const struct run_options *op
         return -ENOMEM;
     p->pid = PROC_FIRST_PID;
     p->ppid = 1;
+    p->pgid = PROC_FIRST_PID;
+    p->sid = PROC_FIRST_PID;
+    p->exit_signal = SIGCHLD;
     p->sys = sys;
     p->cpu = cpu;
     p->opt = opt;
@@ -72,6 +79,104 @@ err:
     return rc;
 }
 
+static char **copy_args(char *const argv[])
+{
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **copy = calloc(n + 1, sizeof(*copy));
+    for (size_t i = 0; copy && i < n; i++) {
+        if (!(copy[i] = strdup(argv[i]))) {
+            proc_free_argv(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+static char *join_args(char *const argv[])
+{
+    size_t len = 1;
+    for (int i = 0; argv[i]; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len), *d = s;
+    if (!s)
+        return NULL;
+    *d = '\0';
+    for (int i = 0; argv[i]; i++) {
+        if (i)
+            *d++ = ' ';
+        size_t n = strlen(argv[i]);
+        memcpy(d, argv[i], n);
+        d += n;
+    }
+    *d = '\0';
+    return s;
+}
+
+/* Loads the program at path into a new address space for p; only when that worked does
+ * it replace the old one (whose frames are released and whose code translations die with
+ * them). On failure writes one line into err and returns -errno; p is unchanged. */
+int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[], char *err,
+              size_t errlen)
+{
+    struct exec_image img;
+    struct mm *mm;
+    gva_t sp;
+    int rc = mm_create(p->sys, &mm);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
+    }
+    mm->stack_limit = p->rlim[RLIMIT_STACK].cur;
+    if ((rc = exec_load(mm, path, &img, err, errlen)) < 0) {
+        mm_destroy(mm);
+        return rc;
+    }
+    if ((rc = stack_setup(mm, &img, path, argv, envp, &sp)) < 0) {
+        snprintf(err, errlen, "%s: cannot set up the stack: %s", path, strerror(-rc));
+        mm_destroy(mm);
+        return rc;
+    }
+    char *exe = realpath(path, NULL);
+    if (!exe)
+        exe = strdup(path);
+    char *cmdline = join_args(argv);
+    char **copy = copy_args(argv);
+    if (!exe || !cmdline || !copy) {
+        free(exe);
+        free(cmdline);
+        proc_free_argv(copy);
+        mm_destroy(mm);
+        snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+        return -ENOMEM;
+    }
+    free(p->exe);
+    free(p->cmdline);
+    proc_free_argv(p->argv);
+    p->exe = exe;
+    p->cmdline = cmdline;
+    p->argv = copy;
+    const char *base = strrchr(path, '/');
+    snprintf(p->comm, sizeof(p->comm), "%s", base ? base + 1 : path);
+    struct mm *old = p->mm;
+    if (old) {
+        /* The unmap history and fault counters describe the process, not one image. */
+        mm->stats.faults = old->stats.faults;
+        mm->stats.fills = old->stats.fills;
+        if (old->stats.peak_rss > mm->stats.peak_rss)
+            mm->stats.peak_rss = old->stats.peak_rss;
+    }
+    p->mm = mm;
+    p->sys->current = mm;
+    mm_destroy(old);
+    p->sys->current = mm;
+    tlb_flush(&p->sys->tlb);
+    if (p->cpu)
+        cpu_reset_regs(p->cpu, img.entry, sp);
+    return 0;
+}
+
 /* Frees a NULL-terminated argv copy. */
 void proc_free_argv(char **argv)
 {
@@ -80,11 +185,60 @@ void proc_free_argv(char **argv)
     free(argv);
 }
 
-/* Releases the process: descriptors, address space and names. */
+/* A copy of parent for fork; see the header. */
+int proc_fork(struct proc *parent, struct proc **out)
+{
+    struct proc *p = calloc(1, sizeof(*p));
+    int rc = -ENOMEM;
+    if (!p)
+        return -ENOMEM;
+    p->ppid = parent->pid;
+    p->pgid = parent->pgid;
+    p->sid = parent->sid;
+    p->parent = parent;
+    p->sys = parent->sys;
+    p->cpu = parent->cpu;
+    p->opt = parent->opt;
+    p->start_ns = now_ns();
+    p->exit_signal = SIGCHLD;
+    p->ctx_from_parent = true;
+    memcpy(p->sigact, parent->sigact, sizeof(p->sigact));
+    memcpy(p->rlim, parent->rlim, sizeof(p->rlim));
+    memcpy(p->comm, parent->comm, sizeof(p->comm));
+    p->sigmask = parent->sigmask;
+    p->altstack = parent->altstack;
+    p->exe = parent->exe ? strdup(parent->exe) : NULL;
+    p->cmdline = parent->cmdline ? strdup(parent->cmdline) : NULL;
+    if (parent->argv) {
+        size_t n = 0;
+        while (parent->argv[n])
+            n++;
+        if ((p->argv = calloc(n + 1, sizeof(char *))) != NULL)
+            for (size_t i = 0; i < n; i++)
+                if (!(p->argv[i] = strdup(parent->argv[i])))
+                    goto err;
+    }
+    if ((parent->exe && !p->exe) || (parent->cmdline && !p->cmdline) ||
+        (parent->argv && !p->argv))
+        goto err;
+    if ((rc = mm_dup(parent->mm, &p->mm)) < 0)
+        goto err;
+    if ((rc = fd_table_dup(parent->fds, &p->fds)) < 0)
+        goto err;
+    *out = p;
+    return 0;
+err:
+    proc_destroy(p);
+    return rc;
+}
+
+/* Releases the process: descriptors, address space, saved registers and names. */
 void proc_destroy(struct proc *p)
 {
     if (!p)
         return;
+    cpu_context_free(p->ctx);
+    free(p->wait.fds);
     if (p->fds) {
         fd_table_destroy(p->fds);
         free(p->fds);
@@ -116,4 +270,40 @@ void proc_kill(struct proc *p, int signo)
 int proc_wait_status(const struct proc *p)
 {
     return p->term_signal ? 128 + p->term_signal : p->exit_code;
+}
+
+/* Linux's wait status: the code in bits 8-15, or the signal with bit 7 for a core dump
+ * (vmemu writes no core file, but the default action is what the status reports, as a
+ * kernel with core_pattern set would). */
+int proc_linux_status(const struct proc *p)
+{
+    if (p->term_signal)
+        return p->term_signal | (signal_default_core(p->term_signal) ? 0x80 : 0);
+    return (p->exit_code & 0xff) << 8;
+}
+
+/* Live counters while the address space exists, the frozen ones after. */
+struct proc_usage proc_usage_now(const struct proc *p)
+{
+    if (p->state == PROC_ZOMBIE || p->state == PROC_DEAD || !p->mm)
+        return p->usage;
+    struct proc_usage u = {
+        .mm = p->mm->stats,
+        .syscalls = p->syscalls,
+        .cpu_ns = p->cpu_ns,
+        .pt_pages_at_exit = p->mm->pt.table_pages,
+    };
+    return u;
+}
+
+/* Freezes the counters (at exit, before the address space goes). */
+void proc_freeze_usage(struct proc *p)
+{
+    p->usage.mm = p->mm ? p->mm->stats : p->usage.mm;
+    p->usage.syscalls = p->syscalls;
+    p->usage.cpu_ns = p->cpu_ns;
+    if (p->mm) {
+        p->usage.shared_at_exit = mm_shared_pages(p->mm);
+        p->usage.pt_pages_at_exit = p->mm->pt.table_pages;
+    }
 }

@@ -1,10 +1,13 @@
 /* What the user sees of a finished run: the --stats summary (in the spirit of
- * /usr/bin/time -v), the --report JSON file (schema in the project notes: fields may be
- * added, never renamed) with the VMA table at exit, and the --maps table of areas with
- * their resident, dirty and swapped pages (counted by mm_vma_usage(), as smaps counts
- * them). Called by main.c once a process has ended (its mm still alive) and by the crash
- * report (src/crash.c), which shares its facts with the JSON "crash" object. Nothing here
- * faults a page in or changes a counter. */
+ * /usr/bin/time -v) of the first process followed, when the program forked, by one line
+ * per process, the totals of the process tree and the scheduler's counters; the --report
+ * JSON file (schema in the project notes: fields may be added, never renamed) with every
+ * process, their totals and the VMA table of the first process at exit; and the --maps
+ * table of areas with their resident, dirty and swapped pages (counted by mm_vma_usage(),
+ * as smaps counts them). Called by main.c once the run has ended (the first process's mm
+ * still alive, the others' counters frozen in p->usage) and by the crash report
+ * (src/crash.c), which shares its facts with the JSON "crash" object. Nothing here faults
+ * a page in or changes a counter. */
 #include "vmemu/report.h"
 
 #include <errno.h>
@@ -15,22 +18,21 @@
 #include "crash.h"
 #include "vmemu/fault.h"
 #include "vmemu/mm_stat.h"
+#include "vmemu/sched.h"
 #include "vmemu/util.h"
 
 #define JSON_MAX_DEPTH 8                              /* deepest nesting the report writes */
 #define KIB_PER_PAGE   ((uint64_t)(PAGE_SIZE / 1024)) /* KiB in one page */
 
-/* The counters of p, or zeros when it has no address space. */
-static const struct mm_stats *proc_mm_stats(const struct proc *p)
+/* The counters of p as the reports show them: live from its address space while it has
+ * one (page-table pages counted now), else the ones frozen at its exit. */
+static struct proc_usage report_usage(const struct proc *p)
 {
-    static const struct mm_stats none;
+    struct proc_usage u = proc_usage_now(p);
 
-    return p->mm != NULL ? &p->mm->stats : &none;
-}
-
-static uint64_t proc_pt_pages(const struct proc *p)
-{
-    return p->mm != NULL ? p->mm->pt.table_pages : 0;
+    if (p->mm != NULL)
+        u.pt_pages_at_exit = p->mm->pt.table_pages;
+    return u;
 }
 
 static uint64_t proc_unicorn_flushes(const struct proc *p)
@@ -96,7 +98,8 @@ static void report_paging(FILE *out, const struct proc *p, const struct fault_st
  * how it ended, then one tab-indented "label: value" line per counter. */
 void report_stats(FILE *out, const struct proc *p)
 {
-    const struct mm_stats *st = proc_mm_stats(p);
+    const struct proc_usage u = report_usage(p);
+    const struct mm_stats *st = &u.mm;
     const struct fault_stats *f = &st->faults;
     const struct vmsys *sys = p->sys;
     uint64_t wall = proc_wall_ns(p);
@@ -138,17 +141,162 @@ void report_stats(FILE *out, const struct proc *p)
             st->rss * KIB_PER_PAGE);
     fprintf(out, "\tPeak virtual size: %" PRIu64 " pages (%" PRIu64 " KiB)\n", st->peak_vm,
             st->peak_vm * KIB_PER_PAGE);
-    fprintf(out, "\tPage-table pages (now / peak): %" PRIu64 " / %" PRIu64 "\n", proc_pt_pages(p),
+    fprintf(out, "\tPage-table pages (now / peak): %" PRIu64 " / %" PRIu64 "\n", u.pt_pages_at_exit,
             st->peak_pt_pages);
     fprintf(out, "\tFrames in pool: %" PRIu64 "\n", sys->phys.nframes);
     fprintf(out, "\tPeak frames used: %" PRIu64 "\n", sys->phys.peak_used);
     fprintf(out, "\tPage-cache pages: %" PRIu64 "\n", sys->pc.pages);
     report_paging(out, p, f);
-    fprintf(out, "\tSyscalls: %" PRIu64 "\n", p->syscalls);
-    fprintf(out, "\tGuest run time (s): %" PRIu64 ".%03" PRIu64 "\n", p->cpu_ns / 1000000000,
-            p->cpu_ns / 1000000 % 1000);
+    fprintf(out, "\tSyscalls: %" PRIu64 "\n", u.syscalls);
+    fprintf(out, "\tGuest run time (s): %" PRIu64 ".%03" PRIu64 "\n", u.cpu_ns / 1000000000,
+            u.cpu_ns / 1000000 % 1000);
     fprintf(out, "\tWall time (s): %" PRIu64 ".%03" PRIu64 "\n", wall / 1000000000,
             wall / 1000000 % 1000);
+}
+
+/* The counters of a whole run: counts (faults, resident and page-table pages at exit,
+ * shared pages, syscalls, run time) summed over its processes, peaks (peak_rss, peak_vm,
+ * peak_pt_pages) the highest of any one process. */
+struct report_totals {
+    struct proc_usage u; /* sums, peaks as maxima */
+    size_t nprocs;       /* processes counted */
+};
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+static void fault_stats_add(struct fault_stats *sum, const struct fault_stats *f)
+{
+    sum->minor += f->minor;
+    sum->major += f->major;
+    sum->zero_page += f->zero_page;
+    sum->anon += f->anon;
+    sum->file_minor += f->file_minor;
+    sum->file_major += f->file_major;
+    sum->file_refault += f->file_refault;
+    sum->swap_in += f->swap_in;
+    sum->swap_cache += f->swap_cache;
+    sum->cow += f->cow;
+    sum->cow_reuse += f->cow_reuse;
+    sum->shared_write += f->shared_write;
+    sum->segv += f->segv;
+    sum->sigbus += f->sigbus;
+    sum->stack_grow += f->stack_grow;
+    sum->populate += f->populate;
+}
+
+/* Adds the counters of one process to t. */
+static void report_totals_add(struct report_totals *t, const struct proc_usage *u)
+{
+    fault_stats_add(&t->u.mm.faults, &u->mm.faults);
+    t->u.mm.fills += u->mm.fills;
+    t->u.mm.rss += u->mm.rss;
+    t->u.mm.peak_rss = max_u64(t->u.mm.peak_rss, u->mm.peak_rss);
+    t->u.mm.peak_vm = max_u64(t->u.mm.peak_vm, u->mm.peak_vm);
+    t->u.mm.peak_pt_pages = max_u64(t->u.mm.peak_pt_pages, u->mm.peak_pt_pages);
+    t->u.syscalls += u->syscalls;
+    t->u.cpu_ns += u->cpu_ns;
+    t->u.shared_at_exit += u->shared_at_exit;
+    t->u.pt_pages_at_exit += u->pt_pages_at_exit;
+    t->nprocs++;
+}
+
+/* The first process of the run (whose status vmemu returns), or NULL when there is none. */
+static const struct proc *report_first(const struct sched *s)
+{
+    return s->init != NULL ? s->init : (s->nprocs != 0 ? s->procs[0] : NULL);
+}
+
+/* The totals of every process of s. */
+static struct report_totals report_totals(const struct sched *s)
+{
+    struct report_totals t = {.nprocs = 0};
+
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc_usage u = report_usage(s->procs[i]);
+
+        report_totals_add(&t, &u);
+    }
+    return t;
+}
+
+/* One line of the process table: the pid, ppid, status and signal columns as given, then
+ * the counters of u and the command. */
+static void stats_row(FILE *out, const char *pid, const char *ppid, const char *status,
+                      const char *sig, const struct proc_usage *u, const char *command)
+{
+    const struct fault_stats *f = &u->mm.faults;
+
+    fprintf(out,
+            "\t%7s %7s %6s %3s %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64
+            " %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %7" PRIu64 " %8" PRIu64 " %7" PRIu64
+            " %8" PRIu64 " %s\n",
+            pid, ppid, status, sig, f->minor, f->major, f->zero_page, f->anon, f->file_minor,
+            f->file_major, f->cow, f->cow_reuse, u->shared_at_exit, u->mm.peak_rss,
+            u->mm.peak_pt_pages, u->syscalls, command);
+}
+
+/* The line of process p in the table. */
+static void stats_proc_row(FILE *out, const struct proc *p)
+{
+    const struct proc_usage u = report_usage(p);
+    char pid[16], ppid[16], status[16], sig[16];
+
+    snprintf(pid, sizeof(pid), "%d", p->pid);
+    snprintf(ppid, sizeof(ppid), "%d", p->ppid);
+    snprintf(status, sizeof(status), "%d", proc_wait_status(p));
+    if (p->term_signal != 0)
+        snprintf(sig, sizeof(sig), "%d", p->term_signal);
+    else
+        snprintf(sig, sizeof(sig), "-");
+    stats_row(out, pid, ppid, status, sig, &u, p->cmdline != NULL ? p->cmdline : proc_name(p));
+}
+
+/* The scheduler's counters, one "label: value" line each. */
+static void stats_sched(FILE *out, const struct sched *s)
+{
+    fprintf(out, "\tContext switches: %" PRIu64 "\n", s->switches);
+    fprintf(out, "\tWatchdog stops (nondeterministic): %" PRIu64 "\n", s->watchdog_stops);
+    fprintf(out, "\tDeadlocks (every process asleep, nothing to wake one; killed): %" PRIu64 "\n",
+            s->deadlocks);
+}
+
+/* Prints the --stats of a whole run: report_stats() of the first process, then, when it
+ * forked, the "Processes:" table (one line per process in pid order: exit status in the
+ * shell's style, the signal that ended it or "-", faults by class, pages still shared with
+ * parent or children at exit, peak resident and page-table pages, syscalls, command line),
+ * the totals row (counts summed, peaks the highest of any process, as the line below it
+ * says) and the scheduler's counters (also printed for a lone process that the watchdog
+ * stopped or that deadlocked). Prints nothing when s has no process. */
+void report_stats_all(FILE *out, const struct sched *s)
+{
+    const struct proc *first = report_first(s);
+    struct report_totals t;
+    char label[32];
+
+    if (first == NULL)
+        return;
+    report_stats(out, first);
+    if (s->nprocs < 2) {
+        if (s->watchdog_stops != 0 || s->deadlocks != 0)
+            stats_sched(out, s);
+        return;
+    }
+    t = report_totals(s);
+    fprintf(out, "\tProcesses: %zu\n", s->nprocs);
+    fprintf(out, "\t%7s %7s %6s %3s %7s %7s %7s %7s %8s %9s %7s %9s %7s %8s %7s %8s %s\n", "pid",
+            "ppid", "status", "sig", "minor", "major", "zero", "anon", "file-hit", "file-read",
+            "cow", "cow-reuse", "shared", "peak-rss", "pt-peak", "syscalls", "command");
+    for (size_t i = 0; i < s->nprocs; i++)
+        stats_proc_row(out, s->procs[i]);
+    snprintf(label, sizeof(label), "(%zu processes)", t.nprocs);
+    stats_row(out, "total", "-", "-", "-", &t.u, label);
+    fprintf(out, "\t  total: faults, shared and syscalls summed; peak-rss and pt-peak (peak "
+                 "page-table pages) are the highest of any one process\n");
+    fprintf(out, "\t  shared: pages still shared with parent or children at exit\n");
+    stats_sched(out, s);
 }
 
 /* A small JSON writer: one member per line, two-space indentation, commas handled. */
@@ -331,11 +479,13 @@ static void json_unmapped_by(struct json *j, const struct crash_info *ci)
     json_close(j, '}');
 }
 
+/* The "crash" object of p, or null when no crash ended it or its address space (where the
+ * facts are) is gone. */
 static void json_crash(struct json *j, const struct proc *p)
 {
     struct crash_info ci;
 
-    if (!crash_signal_is_crash(p)) {
+    if (p->mm == NULL || !crash_signal_is_crash(p)) {
         json_null(j, "crash");
         return;
     }
@@ -434,18 +584,9 @@ static void json_paging(struct json *j, const struct vmsys *sys)
     json_close(j, '}');
 }
 
-static void json_process(struct json *j, const struct proc *p)
+/* The "faults" object: every class of f. */
+static void json_faults(struct json *j, const struct fault_stats *f)
 {
-    const struct mm_stats *st = proc_mm_stats(p);
-    const struct fault_stats *f = &st->faults;
-    const struct tlb *tlb = &p->sys->tlb;
-
-    json_open(j, NULL, '{');
-    json_int(j, "pid", p->pid);
-    json_int(j, "ppid", p->ppid);
-    json_str(j, "command", p->cmdline != NULL ? p->cmdline : proc_name(p));
-    json_int(j, "exit_status", proc_wait_status(p));
-    json_signal(j, "signal", p);
     json_open(j, "faults", '{');
     json_u64(j, "minor", f->minor);
     json_u64(j, "major", f->major);
@@ -464,48 +605,106 @@ static void json_process(struct json *j, const struct proc *p)
     json_u64(j, "sigbus", f->sigbus);
     json_u64(j, "stack_grow", f->stack_grow);
     json_close(j, '}');
+}
+
+/* The "tlb" counters object: vmemu's TLB (machine-wide), the given Unicorn TLB fills and
+ * Unicorn's flushes (the one CPU's). */
+static void json_tlb(struct json *j, const struct proc *first, uint64_t fills)
+{
+    const struct tlb *tlb = &first->sys->tlb;
+
     json_open(j, "tlb", '{');
     json_u64(j, "hits", tlb->hits);
     json_u64(j, "misses", tlb->misses);
-    json_u64(j, "fills", st->fills);
+    json_u64(j, "fills", fills);
     json_u64(j, "invalidations", tlb->invalidations);
     json_u64(j, "flushes", tlb->flushes);
-    json_u64(j, "unicorn_flushes", proc_unicorn_flushes(p));
+    json_u64(j, "unicorn_flushes", proc_unicorn_flushes(first));
     json_close(j, '}');
+}
+
+/* One entry of "processes". The first process (first) carries the machine-wide "tlb"
+ * counters, as reports have since there was one process; the others only their own
+ * Unicorn TLB fills. Without an address space (an ended process other than the first),
+ * "vmas" is empty, "crash" null and "wall_ns" null (its end time is not kept). */
+static void json_process(struct json *j, const struct proc *p, bool first)
+{
+    const struct proc_usage u = report_usage(p);
+    const struct mm_stats *st = &u.mm;
+
+    json_open(j, NULL, '{');
+    json_int(j, "pid", p->pid);
+    json_int(j, "ppid", p->ppid);
+    json_str(j, "command", p->cmdline != NULL ? p->cmdline : proc_name(p));
+    json_int(j, "exit_status", proc_wait_status(p));
+    json_signal(j, "signal", p);
+    json_faults(j, &st->faults);
+    if (first) {
+        json_tlb(j, p, st->fills);
+    } else {
+        json_open(j, "tlb", '{');
+        json_u64(j, "fills", st->fills);
+        json_close(j, '}');
+    }
     json_u64(j, "peak_rss_pages", st->peak_rss);
     json_u64(j, "rss_pages", st->rss);
-    json_u64(j, "page_table_pages", proc_pt_pages(p));
+    json_u64(j, "page_table_pages", u.pt_pages_at_exit);
     json_u64(j, "peak_page_table_pages", st->peak_pt_pages);
     json_u64(j, "peak_vm_pages", st->peak_vm);
-    json_u64(j, "syscalls", p->syscalls);
+    json_u64(j, "syscalls", u.syscalls);
+    json_u64(j, "shared_at_exit", u.shared_at_exit);
     json_u64(j, "peak_vsize_bytes", st->peak_vm * PAGE_SIZE);
-    json_u64(j, "refault_permille", refault_permille(f));
-    json_bool(j, "thrashing", thrashing(f));
-    json_u64(j, "wall_ns", proc_wall_ns(p));
-    json_u64(j, "run_ns", p->cpu_ns);
+    json_u64(j, "refault_permille", refault_permille(&st->faults));
+    json_bool(j, "thrashing", thrashing(&st->faults));
+    if (p->mm != NULL)
+        json_u64(j, "wall_ns", proc_wall_ns(p));
+    else
+        json_null(j, "wall_ns");
+    json_u64(j, "run_ns", u.cpu_ns);
     json_vmas(j, p);
     json_crash(j, p);
     json_close(j, '}');
 }
 
-/* Writes the JSON report of a finished process to path (created or truncated): the run's
- * configuration, the machine-wide frame counts and one entry for the process with its
- * fault, TLB and memory counters and, when a signal of a crash ended it, the crash.
- * Returns 0 or -errno (the file cannot be created or written). */
-int report_json(const char *path, const struct proc *p)
+/* The "totals" object of every process of s (see struct report_totals). */
+static void json_totals(struct json *j, const struct proc *first, const struct sched *s)
+{
+    const struct report_totals t = report_totals(s);
+    const struct mm_stats *st = &t.u.mm;
+
+    json_open(j, "totals", '{');
+    json_u64(j, "processes", t.nprocs);
+    json_faults(j, &st->faults);
+    json_tlb(j, first, st->fills);
+    json_u64(j, "peak_rss_pages", st->peak_rss);
+    json_u64(j, "rss_pages", st->rss);
+    json_u64(j, "page_table_pages", t.u.pt_pages_at_exit);
+    json_u64(j, "peak_page_table_pages", st->peak_pt_pages);
+    json_u64(j, "peak_vm_pages", st->peak_vm);
+    json_u64(j, "syscalls", t.u.syscalls);
+    json_u64(j, "shared_at_exit", t.u.shared_at_exit);
+    json_u64(j, "run_ns", t.u.cpu_ns);
+    json_close(j, '}');
+}
+
+/* Writes the JSON report to path (created or truncated): the run's configuration and
+ * status (those of first), the machine-wide frame counts and paging, then "processes":
+ * first alone when s is NULL, else every process of s followed by "totals" and
+ * "scheduler". Returns 0 or -errno (the file cannot be created or written). */
+static int json_report(const char *path, const struct proc *first, const struct sched *s)
 {
     struct json j = {.f = fopen(path, "w"), .first = {true}};
-    const struct vmsys *sys = p->sys;
+    const struct vmsys *sys = first->sys;
     int rc = 0;
 
     if (j.f == NULL)
         return -errno;
     json_open(&j, NULL, '{');
     json_str(&j, "vmemu_version", VMEMU_VERSION);
-    json_str(&j, "program", p->exe);
-    json_argv(&j, p);
-    json_int(&j, "exit_status", proc_wait_status(p));
-    json_signal(&j, "signal", p);
+    json_str(&j, "program", first->exe);
+    json_argv(&j, first);
+    json_int(&j, "exit_status", proc_wait_status(first));
+    json_signal(&j, "signal", first);
     json_u64(&j, "mem_bytes", sys->phys.bytes);
     json_open(&j, "tlb", '{');
     json_u64(&j, "entries", (uint64_t)sys->tlb.sets * sys->tlb.ways);
@@ -518,8 +717,21 @@ int report_json(const char *path, const struct proc *p)
     json_close(&j, '}');
     json_paging(&j, sys);
     json_open(&j, "processes", '[');
-    json_process(&j, p);
+    if (s == NULL) {
+        json_process(&j, first, true);
+    } else {
+        for (size_t i = 0; i < s->nprocs; i++)
+            json_process(&j, s->procs[i], s->procs[i] == first);
+    }
     json_close(&j, ']');
+    if (s != NULL) {
+        json_totals(&j, first, s);
+        json_open(&j, "scheduler", '{');
+        json_u64(&j, "switches", s->switches);
+        json_u64(&j, "watchdog_stops", s->watchdog_stops);
+        json_u64(&j, "deadlocks", s->deadlocks);
+        json_close(&j, '}');
+    }
     json_close(&j, '}');
     fputc('\n', j.f);
     if (ferror(j.f))
@@ -527,6 +739,28 @@ int report_json(const char *path, const struct proc *p)
     if (fclose(j.f) != 0 && rc == 0)
         rc = -errno;
     return rc;
+}
+
+/* Writes the JSON report of one finished process to path: the run's configuration, the
+ * machine-wide frame counts and one entry for the process with its fault, TLB and memory
+ * counters and, when a signal of a crash ended it, the crash. Returns 0 or -errno. */
+int report_json(const char *path, const struct proc *p)
+{
+    return json_report(path, p, NULL);
+}
+
+/* Writes the JSON report of a whole run to path: as report_json() for the first process
+ * (s->init), with every process of s in "processes" (pid order), then "totals" (counts
+ * summed over the processes, peak_* the highest of any one; the machine-wide TLB counters
+ * once) and "scheduler" (switches, watchdog_stops, deadlocks). Returns 0, -EINVAL when s
+ * has no process, or -errno. */
+int report_json_all(const char *path, const struct sched *s)
+{
+    const struct proc *first = report_first(s);
+
+    if (first == NULL)
+        return -EINVAL;
+    return json_report(path, first, s);
 }
 
 /* Prints the VMA table of p, each line after indent: a header, one line per area like

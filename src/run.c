@@ -1,23 +1,37 @@
-/* The kernel loop: load a program into a process (exec) and run it on the CPU until it
- * ends, turning each stop of the CPU into what Linux would do: a syscall, an exit, or a
- * fatal signal with a crash report. The syscall entry (registers in, RAX out) is here too.
- * Called by main.c. */
+/* The kernel loop: load a program into a process (exec), and run every process of the
+ * scheduler on the one CPU until all have ended, turning each stop of the CPU into what
+ * Linux would do: a syscall (which may put the process to sleep), a switch to another
+ * process, a signal delivered to a handler, an exit, or a fatal signal with a crash
+ * report. The syscall entry (registers in, RAX out) is here too. Called by main.c. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmemu/loader.h"
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
+#include "vmemu/sched.h"
+#include "vmemu/signal.h"
 #include "vmemu/syscall.h"
 #include "vmemu/util.h"
 
+/* Whether a process other than p can run now. */
+static bool others_runnable(const struct sched *s, const struct proc *p)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i] != p && s->procs[i]->state == PROC_RUNNABLE)
+            return true;
+    return false;
+}
+
 /* The `syscall` instruction: arguments from RDI, RSI, RDX, R10, R8, R9, number in RAX,
- * the result back in RAX. */
+ * the result back in RAX. A handler that put the process to sleep leaves RIP on the
+ * instruction and RAX = the number, so that it runs again when the process wakes. */
 static void run_syscall(void *ctx, struct cpu *cpu)
 {
-    struct proc *p = ctx;
+    struct sched *s = ctx;
+    struct proc *p = s->current;
     static const enum cpu_reg argregs[6] = {CPU_RDI, CPU_RSI, CPU_RDX, CPU_R10, CPU_R8, CPU_R9};
     uint64_t args[6];
     uint64_t nr = cpu_get(cpu, CPU_RAX);
@@ -25,79 +39,21 @@ static void run_syscall(void *ctx, struct cpu *cpu)
         args[i] = cpu_get(cpu, argregs[i]);
     p->mm->sys_rip = cpu_get(cpu, CPU_RIP); /* the syscall instruction, inside the hook */
     long ret = syscall_dispatch(p, nr, args);
+    if (ret == -SCHED_EBLOCK) {
+        p->state = PROC_SLEEPING;
+        cpu_set(cpu, CPU_RIP, p->mm->sys_rip);
+        cpu_set(cpu, CPU_RAX, nr);
+        cpu_request_stop(cpu);
+        return;
+    }
+    p->retry = false;
+    p->io_done = 0;
     if (!p->exited)
         cpu_set(cpu, CPU_RAX, (uint64_t)ret);
-    if (p->mm->oom)
-        cpu_request_stop(cpu); /* a copy to or from the guest found no frame: OOM kill */
-}
-
-static char **copy_args(char *const argv[])
-{
-    size_t n = 0;
-    while (argv[n])
-        n++;
-    char **copy = calloc(n + 1, sizeof(*copy));
-    for (size_t i = 0; copy && i < n; i++) {
-        if (!(copy[i] = strdup(argv[i]))) {
-            proc_free_argv(copy);
-            return NULL;
-        }
-    }
-    return copy;
-}
-
-static char *join_args(char *const argv[])
-{
-    size_t len = 1;
-    for (int i = 0; argv[i]; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len), *d = s;
-    if (!s)
-        return NULL;
-    *d = '\0';
-    for (int i = 0; argv[i]; i++) {
-        if (i)
-            *d++ = ' ';
-        size_t n = strlen(argv[i]);
-        memcpy(d, argv[i], n);
-        d += n;
-    }
-    *d = '\0';
-    return s;
-}
-
-/* Loads the program at path into p (whose address space must be empty) and points the CPU
- * at its entry. On failure writes one line into err and returns -errno. */
-int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[], char *err,
-              size_t errlen)
-{
-    struct exec_image img;
-    gva_t sp;
-    int rc = exec_load(p->mm, path, &img, err, errlen);
-    if (rc < 0)
-        return rc;
-    rc = stack_setup(p->mm, &img, path, argv, envp, &sp);
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: cannot set up the stack: %s", path, strerror(-rc));
-        return rc;
-    }
-    free(p->exe);
-    free(p->cmdline);
-    proc_free_argv(p->argv);
-    p->exe = realpath(path, NULL);
-    if (!p->exe)
-        p->exe = strdup(path);
-    p->cmdline = join_args(argv);
-    p->argv = copy_args(argv);
-    if (!p->exe || !p->cmdline || !p->argv)
-        return -ENOMEM;
-    const char *base = strrchr(argv[0] ? argv[0] : path, '/');
-    snprintf(p->comm, sizeof(p->comm), "%s", base ? base + 1 : (argv[0] ? argv[0] : path));
-    p->sys->current = p->mm;
-    tlb_flush(&p->sys->tlb);
-    if (p->cpu)
-        cpu_reset_regs(p->cpu, img.entry, sp);
-    return 0;
+    if (p->exited || !p->mm || p->mm->oom || p->state != PROC_RUNNABLE || signal_next(p))
+        cpu_request_stop(cpu); /* exit, OOM kill, vfork sleep, or a signal to deliver */
+    else if (++s->slice_syscalls >= s->quantum && others_runnable(s, p))
+        cpu_request_stop(cpu);
 }
 
 /* The signal Linux sends for a CPU stop that is not a syscall. */
@@ -119,32 +75,303 @@ static int run_fatal_signal(const struct proc *p, const struct cpu_exit *ex)
     }
 }
 
-/* Runs p until it exits or a fatal signal ends it (with a crash report on stderr).
- * Returns 0, or -EIO when the CPU itself failed. */
-int proc_run(struct proc *p)
+/* p ended with a fatal stop of the CPU: a signal handler may take it (SIGSEGV caught
+ * after mprotect), else the crash report and the end of p. */
+static void run_fatal(struct sched *s, struct proc *p, struct cpu_exit *ex)
 {
-    cpu_set_syscall_handler(p->cpu, run_syscall, p);
-    p->sys->current = p->mm;
-    while (!p->exited) {
+    /* The fill callback only knows the page; an instruction fetch faults at RIP. */
+    struct fault_info *fi = &p->mm->last_fault;
+    if (ex->kind == CPU_EXIT_FAULT && fi->access == ACCESS_EXEC && PAGE_DOWN(ex->rip) == fi->va)
+        fi->va = ex->rip;
+    int signo = run_fatal_signal(p, ex);
+    if (signo != SIGKILL) {
+        int code = 0;
+        uint64_t addr = ex->rip;
+        if (ex->kind == CPU_EXIT_FAULT) {
+            code = fi->code;
+            addr = fi->va;
+        } else if (signo == SIGFPE) {
+            code = 1; /* FPE_INTDIV */
+        } else if (signo == SIGILL) {
+            code = 2; /* ILL_ILLOPN */
+        } else if (signo == SIGTRAP) {
+            code = 0x80; /* SI_KERNEL */
+        } else {
+            code = 0x80; /* SI_KERNEL: privileged instruction or general protection */
+            addr = 0;
+        }
+        if (signal_fault(p, signo, code, addr))
+            return;
+    }
+    proc_kill(p, signo);
+    report_crash(stderr, p, ex);
+    sched_exit(p);
+    (void)s;
+}
+
+/* Saves the registers of fork children made during the run that just ended: they are the
+ * parent's as the syscall returns (RAX is fixed up when the child first runs). */
+static int run_save_children(struct sched *s, struct proc *parent)
+{
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *c = s->procs[i];
+        if (!c->ctx_from_parent || c->parent != parent)
+            continue;
+        c->ctx_from_parent = false;
+        if (!(c->ctx = cpu_context_new(s->cpu)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Makes p the running process: registers, address space, TLBs, and the register changes
+ * it was waiting for (fork child's RAX, -EINTR of an interrupted sleep). */
+static int run_switch_to(struct sched *s, struct proc *p)
+{
+    struct proc *prev = s->current;
+    if (prev != p) {
+        if (prev && prev->state != PROC_ZOMBIE && prev->state != PROC_DEAD) {
+            if (!prev->ctx && !(prev->ctx = cpu_context_new(s->cpu)))
+                return -ENOMEM;
+            cpu_context_save(s->cpu, prev->ctx);
+        }
+        if (p->ctx)
+            cpu_context_restore(s->cpu, p->ctx);
+        s->current = p;
+        s->sys->current = p->mm;
+        tlb_flush(&s->sys->tlb);
+        s->sys->cpu_flush_pending = true;
+        s->switches++;
+    }
+    struct proc_regfix *f = &p->regfix;
+    if (f->rax_set)
+        cpu_set(s->cpu, CPU_RAX, f->rax);
+    if (f->rip_set)
+        cpu_set(s->cpu, CPU_RIP, f->rip);
+    if (f->rsp_set)
+        cpu_set(s->cpu, CPU_RSP, f->rsp);
+    if (f->fs_set)
+        cpu_set(s->cpu, CPU_FS_BASE, f->fs);
+    memset(f, 0, sizeof(*f));
+    s->slice_syscalls = 0;
+    return 0;
+}
+
+/* Wakes p from its sleep. A signal ends the sleep with -EINTR, unless the handler's
+ * SA_RESTART re-executes the syscall; any other wake re-executes it. */
+static void run_wake(struct proc *p, bool by_signal)
+{
+    enum proc_wait_kind kind = p->wait.kind;
+    free(p->wait.fds);
+    p->wait.fds = NULL;
+    p->wait.nfds = 0;
+    p->state = PROC_RUNNABLE;
+    if (kind == WAIT_VFORK) {
+        p->wait.kind = WAIT_NONE; /* the vfork already returned: nothing to re-execute */
+        return;
+    }
+    if (by_signal && !signal_restarts(p)) {
+        p->regfix.rax_set = true;
+        p->regfix.rax = (uint64_t)-EINTR;
+        p->regfix.rip_set = true;
+        p->regfix.rip = p->mm->sys_rip + 2;
+        p->retry = false;
+        p->io_done = 0;
+        p->wait.kind = WAIT_NONE;
+        return;
+    }
+    p->retry = !by_signal;
+}
+
+/* Whether a child of p (that waitpid could see) has ended. */
+static bool has_zombie_child(const struct sched *s, const struct proc *p)
+{
+    bool any = false;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc *c = s->procs[i];
+        if (c->parent != p || c->state == PROC_DEAD)
+            continue;
+        any = true;
+        if (c->state == PROC_ZOMBIE)
+            return true;
+    }
+    return !any; /* no child left: wait4 now fails with ECHILD */
+}
+
+/* Whether the condition p sleeps on holds now (signals aside). */
+static bool run_wait_done(const struct sched *s, struct proc *p, uint64_t now)
+{
+    struct proc_wait *w = &p->wait;
+    if (w->deadline_ns && now >= w->deadline_ns)
+        return true;
+    switch (w->kind) {
+    case WAIT_IO: {
+        if (w->nfds == 0)
+            return false;
+        struct pollfd *pf = calloc(w->nfds, sizeof(*pf));
+        if (!pf)
+            return true; /* let the syscall run again and fail on its own */
+        for (size_t i = 0; i < w->nfds; i++) {
+            pf[i].fd = w->fds[i].hostfd;
+            pf[i].events = w->fds[i].events;
+        }
+        int n = poll(pf, w->nfds, 0);
+        free(pf);
+        return n != 0;
+    }
+    case WAIT_CHILD:
+        return has_zombie_child(s, p);
+    case WAIT_VFORK:
+        return !w->vfork_child || w->vfork_child->vfork_parent != p;
+    case WAIT_SIGNAL:
+    case WAIT_TIMER:
+    case WAIT_NONE:
+        return false;
+    }
+    return false;
+}
+
+/* Fires timers and wakes every sleeper whose condition holds. Returns the earliest
+ * deadline still ahead (0: none). */
+static uint64_t run_wake_sleepers(struct sched *s)
+{
+    uint64_t now = now_ns();
+    uint64_t next = signal_timers(s, now);
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        if (p->state != PROC_SLEEPING)
+            continue;
+        if (signal_wakes(p))
+            run_wake(p, true);
+        else if (run_wait_done(s, p, now))
+            run_wake(p, false);
+        else if (p->wait.deadline_ns && (!next || p->wait.deadline_ns < next))
+            next = p->wait.deadline_ns;
+    }
+    return next;
+}
+
+/* The next runnable process after the current one, round robin in pid order. */
+static struct proc *run_pick(struct sched *s)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i] == s->current)
+            start = i + 1;
+    for (size_t k = 0; k < s->nprocs; k++) {
+        struct proc *p = s->procs[(start + k) % s->nprocs];
+        if (p->state == PROC_RUNNABLE)
+            return p;
+    }
+    return NULL;
+}
+
+/* Nothing can run: wait on the host for a descriptor some process sleeps on, or for the
+ * earliest deadline. With neither, every process waits for another forever (a deadlock
+ * Linux would hang in): vmemu reports it and ends them with SIGKILL. */
+static void run_idle(struct sched *s, uint64_t deadline)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i]->state == PROC_SLEEPING && s->procs[i]->wait.kind == WAIT_IO)
+            n += s->procs[i]->wait.nfds;
+    if (n == 0 && deadline == 0) {
+        s->deadlocks++;
+        fprintf(stderr, "vmemu: deadlock: every process sleeps and nothing can wake it; "
+                        "killing them (SIGKILL)\n");
+        for (size_t i = 0; i < s->nprocs; i++) {
+            struct proc *p = s->procs[i];
+            if (p->state == PROC_SLEEPING) {
+                proc_kill(p, SIGKILL);
+                sched_exit(p);
+            }
+        }
+        return;
+    }
+    struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));
+    if (!pf)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc *p = s->procs[i];
+        if (p->state != PROC_SLEEPING || p->wait.kind != WAIT_IO)
+            continue;
+        for (size_t j = 0; j < p->wait.nfds; j++) {
+            pf[k].fd = p->wait.fds[j].hostfd;
+            pf[k++].events = p->wait.fds[j].events;
+        }
+    }
+    int timeout = -1;
+    if (deadline) {
+        uint64_t now = now_ns();
+        timeout = deadline <= now ? 0 : (int)((deadline - now + 999999) / 1000000);
+    }
+    poll(pf, n, timeout);
+    free(pf);
+}
+
+/* Runs p (the current process) until it sleeps, ends, or its slice is over. */
+static int run_slice(struct sched *s, struct proc *p)
+{
+    for (;;) {
+        if (signal_next(p) && signal_deliver(p)) {
+            sched_exit(p);
+            return 0;
+        }
+        uint64_t timers = run_wake_sleepers(s);
+        cpu_set_watchdog(s->cpu, others_runnable(s, p) || timers ? SCHED_WATCHDOG_NS : 0);
         struct cpu_exit ex;
         uint64_t t0 = now_ns();
-        int rc = cpu_run(p->cpu, &ex);
+        int rc = cpu_run(s->cpu, &ex);
         p->cpu_ns += now_ns() - t0;
         if (rc < 0)
             return rc;
-        if (ex.kind == CPU_EXIT_STOP && !p->exited && p->mm->oom) {
+        if ((rc = run_save_children(s, p)) < 0)
+            return rc;
+        if (p->exited) {
+            sched_exit(p);
+            return 0;
+        }
+        if (ex.kind == CPU_EXIT_STOP && p->mm->oom) {
             ex.kind = CPU_EXIT_OOM; /* inside a syscall: report at the syscall instruction */
             ex.rip = p->mm->sys_rip;
         }
-        if (ex.kind == CPU_EXIT_STOP)
+        if (ex.kind == CPU_EXIT_PREEMPT) {
+            s->watchdog_stops++;
+            return 0;
+        }
+        if (ex.kind != CPU_EXIT_STOP) {
+            run_fatal(s, p, &ex);
+            if (p->state == PROC_ZOMBIE || p->state == PROC_DEAD)
+                return 0;
             continue;
-        /* The fill callback only knows the page; an instruction fetch faults at RIP. */
-        struct fault_info *fi = &p->mm->last_fault;
-        if (ex.kind == CPU_EXIT_FAULT && fi->access == ACCESS_EXEC && PAGE_DOWN(ex.rip) == fi->va)
-            fi->va = ex.rip;
-        int signo = run_fatal_signal(p, &ex);
-        proc_kill(p, signo);
-        report_crash(stderr, p, &ex);
+        }
+        if (p->state != PROC_RUNNABLE)
+            return 0;
+        if (s->slice_syscalls >= s->quantum && others_runnable(s, p))
+            return 0;
     }
+}
+
+/* Runs every process until all have ended. */
+int sched_run(struct sched *s)
+{
+    cpu_set_syscall_handler(s->cpu, run_syscall, s);
+    for (;;) {
+        uint64_t deadline = run_wake_sleepers(s);
+        struct proc *p = run_pick(s);
+        if (!p) {
+            if (sched_nr_live(s) == 0)
+                break;
+            run_idle(s, deadline);
+            continue;
+        }
+        int rc = run_switch_to(s, p);
+        if (rc == 0)
+            rc = run_slice(s, p);
+        if (rc < 0)
+            return rc;
+    }
+    cpu_set_watchdog(s->cpu, 0);
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "linux_abi.h"
 #include "sysdefs.h"
+#include "vmemu/sched.h"
 #include "vmemu/syscall.h"
 
 /* How --trace prints an argument or a return value (the letters of table.h). */
@@ -335,6 +336,12 @@ long syscall_dispatch(struct proc *p, uint64_t nr, const uint64_t args[6])
                         "), returning -ENOSYS\n",
                         nr, nr);
         }
+    }
+    if (ret == -SCHED_EBLOCK) {
+        /* The process sleeps and the syscall runs again when it wakes: it is counted and
+         * traced once, when it completes. */
+        p->syscalls--;
+        return ret;
     }
     if (trace != NULL && nr != NR_exit && nr != NR_exit_group) {
         trace_result(&tb, d != NULL ? (enum trace_kind)d->ret : KIND_I, ret);

@@ -112,6 +112,7 @@ enum linux_syscall_nr { SYSCALL_TABLE(LINUX_NR_ENUM) };
 #define LINUX_TIMER_ABSTIME         1     /* clock_nanosleep */
 #define LINUX_ROBUST_LIST_HEAD_SIZE 24    /* sizeof(struct robust_list_head) */
 #define LINUX_RLIMIT_STACK          3
+#define LINUX_RLIMIT_NPROC          6
 
 #define LINUX_ABI_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " size")
 #define LINUX_ABI_OFFSET(type, field, off)                                                         \

@@ -1,59 +1,525 @@
 /* Process life-cycle syscalls: fork, vfork, clone and clone3 (fork-like flags), execve
- * and execveat, wait4 and waitid, setpgid and setsid. Process creation is proc_fork and
- * the scheduler (src/sched.c); loading is proc_exec (src/run.c). Called by
- * syscalls/dispatch.c. */
+ * and execveat (ELF programs and #! scripts, all run under vmemu), wait4 and waitid,
+ * setpgid and setsid. Process creation is proc_fork and the scheduler (src/sched.c);
+ * loading is proc_exec (src/run.c). Called by syscalls/dispatch.c. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "linux_abi.h"
 #include "sysdefs.h"
 #include "vmemu/sched.h"
+#include "vmemu/signal.h"
 
-/* placeholder: being written */
+/* clone flags (Linux's values). */
+#define CL_CSIGNAL        0x000000ffULL
+#define CL_VM             0x00000100ULL
+#define CL_FILES          0x00000400ULL
+#define CL_SIGHAND        0x00000800ULL
+#define CL_PIDFD          0x00001000ULL
+#define CL_VFORK          0x00004000ULL
+#define CL_PARENT         0x00008000ULL
+#define CL_THREAD         0x00010000ULL
+#define CL_SETTLS         0x00080000ULL
+#define CL_PARENT_SETTID  0x00100000ULL
+#define CL_CHILD_CLEARTID 0x00200000ULL
+#define CL_CHILD_SETTID   0x01000000ULL
+
+/* Limits of execve's argument copy (Linux: MAX_ARG_STRLEN, and a 2 MiB total here). */
+#define EXEC_MAX_ARGS   (1 << 17)
+#define EXEC_MAX_STRLEN (32 * 4096)
+#define EXEC_MAX_TOTAL  (2u << 20)
+#define EXEC_MAX_DEPTH  4 /* nested #! interpreters */
+
+/* The common part of fork, vfork, clone and clone3. */
+static long do_fork(struct proc *p, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid,
+                    uint64_t tls)
+{
+    static bool warned;
+    if ((flags & CL_THREAD) || ((flags & CL_VM) && !(flags & CL_VFORK))) {
+        if (!warned)
+            fprintf(stderr, "vmemu: clone with CLONE_VM or CLONE_THREAD (threads) is not "
+                            "supported, returning -ENOSYS\n");
+        warned = true;
+        return -ENOSYS;
+    }
+    if ((flags & CL_SIGHAND) && !(flags & CL_VM))
+        return -EINVAL;
+    if (flags & CL_PIDFD)
+        return -EINVAL; /* no pidfds in vmemu */
+    struct sched *s = p->sched;
+    if (!s)
+        return -ENOSYS;
+    if (sched_nr_live(s) >= p->rlim[LINUX_RLIMIT_NPROC].cur)
+        return -EAGAIN;
+    struct proc *c;
+    int rc = proc_fork(p, &c);
+    if (rc < 0)
+        return rc;
+    if ((rc = sched_add(s, c)) < 0) {
+        proc_destroy(c);
+        return rc;
+    }
+    if ((flags & CL_PARENT) && p->parent) {
+        c->parent = p->parent;
+        c->ppid = p->parent->pid;
+    }
+    c->exit_signal = (int)(flags & CL_CSIGNAL);
+    c->regfix.rax_set = true;
+    c->regfix.rax = 0;
+    if (newsp) {
+        c->regfix.rsp_set = true;
+        c->regfix.rsp = newsp;
+    }
+    if (flags & CL_SETTLS) {
+        c->regfix.fs_set = true;
+        c->regfix.fs = tls;
+    }
+    if (flags & CL_CHILD_CLEARTID)
+        c->clear_child_tid = ctid;
+    if (flags & CL_CHILD_SETTID)
+        put_user_u32(c->mm, ctid, (uint32_t)c->pid);
+    if (flags & CL_PARENT_SETTID)
+        put_user_u32(p->mm, ptid, (uint32_t)c->pid);
+    if (flags & CL_VFORK) {
+        /* The parent sleeps until the child execs or ends; its fork has returned. */
+        c->vfork_parent = p;
+        free(p->wait.fds);
+        memset(&p->wait, 0, sizeof(p->wait));
+        p->wait.kind = WAIT_VFORK;
+        p->wait.vfork_child = c;
+        p->state = PROC_SLEEPING;
+    }
+    if (p->cpu)
+        cpu_request_stop(p->cpu); /* the child's registers are saved after this run */
+    return c->pid;
+}
+
 SYSCALL_DEFINE0(fork)
 {
-    (void)p;
-    return -ENOSYS;
+    return do_fork(p, SIGCHLD, 0, 0, 0, 0);
 }
+
 SYSCALL_DEFINE0(vfork)
 {
-    (void)p;
-    return -ENOSYS;
+    return do_fork(p, CL_VM | CL_VFORK | SIGCHLD, 0, 0, 0, 0);
 }
+
 SYSCALL_DEFINE5(clone, uint64_t, flags, gva_t, sp, gva_t, ptid, gva_t, ctid, uint64_t, tls)
 {
-    (void)flags, (void)sp, (void)ptid, (void)ctid, (void)tls;
-    return -ENOSYS;
+    return do_fork(p, flags, sp, ptid, ctid, tls);
 }
-SYSCALL_DEFINE2(clone3, gva_t, args, size_t, size)
+
+/* struct clone_args (the first 64 bytes: CLONE_ARGS_SIZE_VER0). */
+struct linux_clone_args {
+    uint64_t flags;       /* CLONE_* */
+    uint64_t pidfd;       /* CLONE_PIDFD destination */
+    uint64_t child_tid;   /* CLONE_CHILD_SETTID/CLEARTID */
+    uint64_t parent_tid;  /* CLONE_PARENT_SETTID */
+    uint64_t exit_signal; /* signal at exit */
+    uint64_t stack;       /* lowest byte of the child's stack */
+    uint64_t stack_size;  /* its size */
+    uint64_t tls;         /* CLONE_SETTLS */
+};
+
+SYSCALL_DEFINE2(clone3, gva_t, uargs, size_t, size)
 {
-    (void)args, (void)size;
-    return -ENOSYS;
+    struct linux_clone_args ca;
+    if (size < sizeof(ca) || size > 4096)
+        return -EINVAL;
+    if (copy_from_user(p->mm, &ca, uargs, sizeof(ca)) < 0)
+        return -EFAULT;
+    if ((ca.flags & CL_CSIGNAL) || ca.exit_signal > PROC_NSIG)
+        return -EINVAL;
+    gva_t sp = ca.stack ? ca.stack + ca.stack_size : 0;
+    return do_fork(p, ca.flags | ca.exit_signal, sp, ca.parent_tid, ca.child_tid, ca.tls);
 }
+
+/* A NULL-terminated host copy of a guest string array (argv or envp). *total counts the
+ * bytes against EXEC_MAX_TOTAL. Returns 0, -EFAULT or -E2BIG. */
+static int copy_strings(struct proc *p, gva_t arr, char ***out, size_t *total)
+{
+    size_t n = 0, cap = 16;
+    char **v = calloc(cap, sizeof(*v));
+    int rc = 0;
+    if (!v)
+        return -ENOMEM;
+    for (; arr != 0; n++) {
+        uint64_t ptr;
+        if (n >= EXEC_MAX_ARGS) {
+            rc = -E2BIG;
+            break;
+        }
+        if (get_user_u64(p->mm, arr + n * 8, &ptr) < 0) {
+            rc = -EFAULT;
+            break;
+        }
+        if (ptr == 0)
+            break;
+        if (n + 2 > cap) {
+            char **nv = realloc(v, 2 * cap * sizeof(*v));
+            if (!nv) {
+                rc = -ENOMEM;
+                break;
+            }
+            memset(nv + cap, 0, cap * sizeof(*v));
+            v = nv;
+            cap *= 2;
+        }
+        char *str = malloc(EXEC_MAX_STRLEN);
+        if (!str) {
+            rc = -ENOMEM;
+            break;
+        }
+        long len = strncpy_from_user(p->mm, str, ptr, EXEC_MAX_STRLEN);
+        if (len < 0 || len >= EXEC_MAX_STRLEN) {
+            free(str);
+            rc = len < 0 ? -EFAULT : -E2BIG;
+            break;
+        }
+        *total += (size_t)len + 1 + sizeof(uint64_t);
+        if (*total > EXEC_MAX_TOTAL) {
+            free(str);
+            rc = -E2BIG;
+            break;
+        }
+        v[n] = realloc(str, (size_t)len + 1);
+        if (!v[n])
+            v[n] = str;
+    }
+    if (rc < 0) {
+        proc_free_argv(v);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The interpreter line of a "#!" script: *interp and *arg (NULL when none) point into
+ * line. Returns true for a script. */
+static bool script_interp(const char *path, char *line, size_t len, char **interp, char **arg)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, line, len - 1);
+    close(fd);
+    if (n < 3 || line[0] != '#' || line[1] != '!')
+        return false;
+    line[n] = '\0';
+    char *nl = strchr(line, '\n');
+    if (nl)
+        *nl = '\0';
+    char *s = line + 2;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!*s)
+        return false;
+    *interp = s;
+    while (*s && *s != ' ' && *s != '\t')
+        s++;
+    *arg = NULL;
+    if (*s) {
+        *s++ = '\0';
+        while (*s == ' ' || *s == '\t')
+            s++;
+        char *end = s + strlen(s);
+        while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (*s)
+            *arg = s;
+    }
+    return true;
+}
+
+/* Loads path (or the interpreter of a #! script) into p. argv is the guest's; a script
+ * gets [interp, arg?, path, argv[1..]] as Linux builds it. Returns 0 or -errno. */
+static int exec_path(struct proc *p, const char *path, char **argv, char **envp, int depth)
+{
+    char err[512];
+    char line[256];
+    char *interp, *arg;
+    if (access(path, X_OK) < 0)
+        return errno == ENOENT || errno == ENOTDIR ? -errno : -EACCES;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return -EACCES;
+    if (script_interp(path, line, sizeof(line), &interp, &arg)) {
+        if (depth >= EXEC_MAX_DEPTH)
+            return -ELOOP;
+        size_t n = 0;
+        while (argv[n])
+            n++;
+        char **nv = calloc(n + 4, sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        size_t k = 0;
+        nv[k++] = interp;
+        if (arg)
+            nv[k++] = arg;
+        nv[k++] = (char *)path;
+        for (size_t i = 1; i < n; i++)
+            nv[k++] = argv[i];
+        int rc = exec_path(p, interp, nv, envp, depth + 1);
+        free(nv);
+        return rc;
+    }
+    return proc_exec(p, path, argv, envp, err, sizeof(err));
+}
+
+/* execve: the new program replaces the process inside vmemu. */
+static long do_execve(struct proc *p, int dirfd, gva_t upath, gva_t uargv, gva_t uenvp, int flags)
+{
+    struct at_path ap;
+    char **argv = NULL, **envp = NULL;
+    size_t total = 0;
+    int rc = sys_at_path_get(p, dirfd, upath, &ap);
+    if (rc < 0)
+        return rc;
+    if (ap.buf[0] == '\0' && !(flags & LINUX_AT_EMPTY_PATH))
+        return -ENOENT;
+    char host[LINUX_PATH_MAX + 64];
+    if (ap.buf[0] == '\0') {
+        int hfd = fd_host(p->fds, dirfd);
+        if (hfd < 0)
+            return hfd;
+        snprintf(host, sizeof(host), "/proc/self/fd/%d", hfd);
+    } else if (ap.dirfd != LINUX_AT_FDCWD) {
+        snprintf(host, sizeof(host), "/proc/self/fd/%d/%s", ap.dirfd, ap.host);
+    } else {
+        snprintf(host, sizeof(host), "%s", ap.host);
+    }
+    if ((rc = copy_strings(p, uargv, &argv, &total)) < 0)
+        return rc;
+    if ((rc = copy_strings(p, uenvp, &envp, &total)) < 0) {
+        proc_free_argv(argv);
+        return rc;
+    }
+    if (!argv[0]) { /* Linux (since 5.18) passes "" as argv[0] for an empty argv */
+        char **nv = realloc(argv, 2 * sizeof(*nv));
+        if (nv) {
+            argv = nv;
+            argv[0] = strdup("");
+            argv[1] = NULL;
+        }
+    }
+    rc = exec_path(p, host, argv, envp, 0);
+    proc_free_argv(argv);
+    proc_free_argv(envp);
+    if (rc < 0)
+        return rc == -EINVAL ? -ENOEXEC : rc;
+    fd_close_on_exec(p->fds);
+    signal_exec_reset(p);
+    p->vfork_parent = NULL; /* a vfork parent may go on */
+    p->clear_child_tid = 0;
+    p->robust_list = 0;
+    if (p->cpu)
+        cpu_request_stop(p->cpu);
+    return 0;
+}
+
 SYSCALL_DEFINE3(execve, gva_t, path, gva_t, argv, gva_t, envp)
 {
-    (void)path, (void)argv, (void)envp;
-    return -ENOSYS;
+    return do_execve(p, LINUX_AT_FDCWD, path, argv, envp, 0);
 }
+
 SYSCALL_DEFINE5(execveat, int, dirfd, gva_t, path, gva_t, argv, gva_t, envp, int, flags)
 {
-    (void)dirfd, (void)path, (void)argv, (void)envp, (void)flags;
-    return -ENOSYS;
+    if (flags & ~(LINUX_AT_EMPTY_PATH | LINUX_AT_SYMLINK_NOFOLLOW))
+        return -EINVAL;
+    return do_execve(p, dirfd, path, argv, envp, flags);
 }
+
+/* Whether child c matches wait4's pid argument for parent p. */
+static bool wait_matches(const struct proc *p, const struct proc *c, int pid)
+{
+    if (c->parent != p || c->state == PROC_DEAD)
+        return false;
+    if (pid > 0)
+        return c->pid == pid;
+    if (pid == 0)
+        return c->pgid == p->pgid;
+    if (pid < -1)
+        return c->pgid == -pid;
+    return true;
+}
+
+/* The first matching child that has ended, or NULL; *any says whether any matched. */
+static struct proc *wait_find(struct proc *p, int pid, bool *any)
+{
+    *any = false;
+    for (size_t i = 0; i < p->sched->nprocs; i++) {
+        struct proc *c = p->sched->procs[i];
+        if (!wait_matches(p, c, pid))
+            continue;
+        *any = true;
+        if (c->state == PROC_ZOMBIE)
+            return c;
+    }
+    return NULL;
+}
+
+/* The rusage wait4 reports for a reaped child: its counters and its own children's. */
+static void child_rusage(const struct proc *c, struct linux_rusage *ru)
+{
+    struct proc_usage u = c->usage;
+    const uint64_t *src = (const uint64_t *)&c->children.mm.faults;
+    uint64_t *dst = (uint64_t *)&u.mm.faults;
+    for (size_t i = 0; i < sizeof(u.mm.faults) / sizeof(uint64_t); i++)
+        dst[i] += src[i];
+    u.cpu_ns += c->children.cpu_ns;
+    if (c->children.mm.peak_rss > u.mm.peak_rss)
+        u.mm.peak_rss = c->children.mm.peak_rss;
+    sys_fill_rusage(&u, ru);
+}
+
+#define LINUX_WNOHANG   1
+#define LINUX_WUNTRACED 2
+#define LINUX_WEXITED   4
+#define LINUX_WCONTINUED 8
+#define LINUX_WNOWAIT   0x01000000
+#define LINUX_WALL      0x40000000
+#define LINUX_WCLONE    0x80000000
+#define LINUX_WNOTHREAD 0x20000000
+
 SYSCALL_DEFINE4(wait4, int, pid, gva_t, status, int, options, gva_t, ru)
 {
-    (void)pid, (void)status, (void)options, (void)ru;
-    return -ENOSYS;
+    if (options & ~(LINUX_WNOHANG | LINUX_WUNTRACED | LINUX_WCONTINUED | LINUX_WALL |
+                    (int)LINUX_WCLONE | LINUX_WNOTHREAD))
+        return -EINVAL;
+    if (pid == INT32_MIN)
+        return -ESRCH;
+    if (!p->sched)
+        return -ECHILD;
+    bool any;
+    struct proc *c = wait_find(p, pid, &any);
+    if (!any)
+        return -ECHILD;
+    if (!c)
+        return (options & LINUX_WNOHANG) ? 0 : sched_block_child(p);
+    if (status && put_user_u32(p->mm, status, (uint32_t)proc_linux_status(c)) < 0)
+        return -EFAULT;
+    if (ru) {
+        struct linux_rusage r;
+        child_rusage(c, &r);
+        if (copy_to_user(p->mm, ru, &r, sizeof(r)) < 0)
+            return -EFAULT;
+    }
+    int cpid = c->pid;
+    sched_reap(c);
+    return cpid;
 }
+
+#define LINUX_P_ALL  0
+#define LINUX_P_PID  1
+#define LINUX_P_PGID 2
+
 SYSCALL_DEFINE5(waitid, int, which, int, id, gva_t, info, int, options, gva_t, ru)
 {
-    (void)which, (void)id, (void)info, (void)options, (void)ru;
-    return -ENOSYS;
+    int pid;
+    if (options & ~(LINUX_WNOHANG | LINUX_WUNTRACED | LINUX_WEXITED | LINUX_WCONTINUED |
+                    LINUX_WNOWAIT | LINUX_WALL | (int)LINUX_WCLONE | LINUX_WNOTHREAD))
+        return -EINVAL;
+    if (!(options & (LINUX_WEXITED | LINUX_WUNTRACED | LINUX_WCONTINUED)))
+        return -EINVAL;
+    switch (which) {
+    case LINUX_P_ALL:
+        pid = -1;
+        break;
+    case LINUX_P_PID:
+        if (id <= 0)
+            return -EINVAL;
+        pid = id;
+        break;
+    case LINUX_P_PGID:
+        if (id < 0)
+            return -EINVAL;
+        pid = id ? -id : 0;
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (!p->sched)
+        return -ECHILD;
+    bool any;
+    struct proc *c = (options & LINUX_WEXITED) ? wait_find(p, pid, &any) : NULL;
+    if (!(options & LINUX_WEXITED))
+        wait_find(p, pid, &any);
+    if (!any)
+        return -ECHILD;
+    struct linux_siginfo si;
+    memset(&si, 0, sizeof(si));
+    if (!c) {
+        if (!(options & LINUX_WNOHANG))
+            return sched_block_child(p);
+        if (info && copy_to_user(p->mm, info, &si, sizeof(si)) < 0)
+            return -EFAULT;
+        return 0;
+    }
+    si.si_signo = SIGCHLD;
+    si.si_code = !c->term_signal                        ? LINUX_CLD_EXITED
+                 : signal_default_core(c->term_signal) ? LINUX_CLD_DUMPED
+                                                        : LINUX_CLD_KILLED;
+    si.u.kill.pid = c->pid;
+    si.u.kill.uid = (uint32_t)getuid();
+    si.u.kill.status = c->term_signal ? c->term_signal : c->exit_code;
+    if (info && copy_to_user(p->mm, info, &si, sizeof(si)) < 0)
+        return -EFAULT;
+    if (ru) {
+        struct linux_rusage r;
+        child_rusage(c, &r);
+        if (copy_to_user(p->mm, ru, &r, sizeof(r)) < 0)
+            return -EFAULT;
+    }
+    if (!(options & LINUX_WNOWAIT))
+        sched_reap(c);
+    return 0;
 }
+
 SYSCALL_DEFINE2(setpgid, int, pid, int, pgid)
 {
-    (void)pid, (void)pgid;
-    return -ENOSYS;
+    if (pgid < 0)
+        return -EINVAL;
+    struct proc *t = p;
+    if (pid != 0 && pid != p->pid) {
+        t = p->sched ? sched_find(p->sched, pid) : NULL;
+        if (!t || t->parent != p)
+            return -ESRCH;
+        if (t->sid != p->sid)
+            return -EPERM;
+    }
+    if (t->sid == t->pid)
+        return -EPERM; /* a session leader keeps its group */
+    if (pgid == 0)
+        pgid = t->pid;
+    if (pgid != t->pid && p->sched) {
+        bool exists = false;
+        for (size_t i = 0; i < p->sched->nprocs; i++) {
+            const struct proc *q = p->sched->procs[i];
+            if (q->state != PROC_DEAD && q->pgid == pgid && q->sid == p->sid)
+                exists = true;
+        }
+        if (!exists)
+            return -EPERM;
+    }
+    t->pgid = pgid;
+    return 0;
 }
+
 SYSCALL_DEFINE0(setsid)
 {
-    (void)p;
-    return -ENOSYS;
+    if (p->sched) {
+        for (size_t i = 0; i < p->sched->nprocs; i++) {
+            const struct proc *q = p->sched->procs[i];
+            if (q->state != PROC_DEAD && q->pgid == p->pid)
+                return -EPERM; /* already a group leader */
+        }
+    }
+    p->sid = p->pid;
+    p->pgid = p->pid;
+    return p->pid;
 }

@@ -1,13 +1,17 @@
 /* File syscalls passed through to the host: I/O (read, write, the vectored and positioned
- * forms), descriptors (open, close, dup, fcntl, ioctl, lseek, getdents64) and the
- * path-based operations (access, getcwd, chdir, mkdir, unlink, rename, readlink, link,
- * chmod, ...). Guest descriptors go through the process's fd table and guest memory only
+ * forms, sendfile), descriptors (open, close, dup, fcntl, ioctl, lseek, getdents64, pipe)
+ * and the path-based operations (access, getcwd, chdir, mkdir, unlink, rename, readlink,
+ * link, chmod, ...). Guest descriptors go through the process's fd table and guest memory only
  * through bounce buffers and the copy helpers, so a bad guest buffer gives -EFAULT and
- * never touches a host pointer. Host errors come back as -errno. Called by
+ * never touches a host pointer. Host errors come back as -errno. Pipes are host pipes;
+ * I/O on a pipe, FIFO, tty or socket is done non-blocking on the host and a guest whose
+ * file is blocking sleeps in the scheduler instead (sched_block_io). Called by
  * syscalls/dispatch.c through the table; also holds the path and partial-copy helpers that
  * syscalls/sys_stat.c and syscalls/sys_time.c share. */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,8 @@
 #include "linux_abi.h"
 #include "sysdefs.h"
 #include "vmemu/procfs.h"
+#include "vmemu/sched.h"
+#include "vmemu/signal.h"
 #include "vmemu/writeback.h"
 
 /* Largest bounce buffer: guest data crosses in steps of at most this many bytes. */
@@ -157,9 +163,11 @@ static uint64_t io_start(int host, int64_t pos, uint64_t done, size_t n)
  * bytes, in bounce-buffer steps: at file position pos (pread/pwrite) or the current one
  * when pos < 0. Stops at a short transfer. When a guest buffer faults, the bytes done so
  * far are returned (the unread rest of a read step is given back to the file when it can
- * seek), or -EFAULT when there are none; host errors likewise give -errno. */
+ * seek), or -EFAULT when there are none; host errors likewise give -errno. *stop gets the
+ * errno that ended the transfer early (EFAULT, EAGAIN, EPIPE, ...) even when bytes moved,
+ * or 0. */
 static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int cnt,
-                    uint64_t limit, bool is_write, int64_t pos)
+                    uint64_t limit, bool is_write, int64_t pos, int *stop)
 {
     size_t bufsize = limit < BOUNCE_MAX ? (size_t)limit : BOUNCE_MAX;
     char *bounce = malloc(bufsize > 0 ? bufsize : 1);
@@ -168,6 +176,7 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
     int i = 0;
     long ret;
 
+    *stop = 0;
     if (bounce == NULL)
         return -ENOMEM;
     for (;;) {
@@ -211,6 +220,7 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
                 n = pos >= 0 ? pwrite(host, bounce, got, pos + (int64_t)done)
                              : write(host, bounce, got);
                 if (n < 0) {
+                    *stop = errno;
                     ret = done > 0 ? (long)done : -errno;
                     break;
                 }
@@ -220,6 +230,7 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
                 done += (uint64_t)n;
             }
             if (fault && (size_t)n == got) {
+                *stop = EFAULT;
                 ret = done > 0 ? (long)done : -EFAULT;
                 break;
             }
@@ -231,6 +242,7 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
             ssize_t n = pos >= 0 ? pread(host, bounce, want, pos + (int64_t)done)
                                  : read(host, bounce, want);
             if (n < 0) {
+                *stop = errno;
                 ret = done > 0 ? (long)done : -errno;
                 break;
             }
@@ -259,6 +271,7 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
             if (fault) {
                 if (pos < 0)
                     lseek(host, -(off_t)((size_t)n - put), SEEK_CUR);
+                *stop = EFAULT;
                 ret = done > 0 ? (long)done : -EFAULT;
                 break;
             }
@@ -269,6 +282,102 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
         }
     }
     free(bounce);
+    return ret;
+}
+
+/* Whether I/O on host descriptor host can wait for another party (a pipe, FIFO, tty,
+ * socket or character device). Regular files, directories and block devices never wait
+ * and never go to sleep. */
+static bool io_may_wait(int host)
+{
+    struct stat st;
+    if (fstat(host, &st) < 0)
+        return false;
+    return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
+/* Makes host non-blocking for one call when the guest's file is blocking, so that the
+ * host never blocks vmemu. Returns the status flags to give back to nb_end, or -1 when
+ * nothing was changed (the guest's file is O_NONBLOCK itself, or F_GETFL failed). */
+static int nb_begin(int host)
+{
+    int fl = fcntl(host, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK) != 0)
+        return -1;
+    if (fcntl(host, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    return fl;
+}
+
+/* Gives host back the status flags nb_begin saved (nothing when it returned -1). */
+static void nb_end(int host, int saved)
+{
+    if (saved >= 0)
+        fcntl(host, F_SETFL, saved);
+}
+
+/* Linux's send_sig(SIGPIPE, current, 0) on a write to a pipe without readers. */
+static void send_sigpipe(struct proc *p)
+{
+    struct linux_siginfo info = {.si_signo = SIGPIPE, .si_code = LINUX_SI_USER};
+    info.u.kill.pid = p->pid;
+    info.u.kill.uid = (uint32_t)getuid();
+    signal_send(p, SIGPIPE, &info);
+}
+
+/* Drops the first n bytes of the vector iov[0..*cnt): *iov and *cnt are moved past the
+ * buffers done and the first remaining one is shortened. */
+static void iov_advance(struct linux_iovec **iov, int *cnt, uint64_t n)
+{
+    while (*cnt > 0 && n > 0) {
+        if (n < (*iov)->iov_len) {
+            (*iov)->iov_base += n;
+            (*iov)->iov_len -= n;
+            return;
+        }
+        n -= (*iov)->iov_len;
+        (*iov)++;
+        (*cnt)--;
+    }
+}
+
+/* read/write/readv/writev at the current offset of a descriptor whose I/O may wait
+ * (io_may_wait). The host call is non-blocking; when the guest's file is blocking and
+ * nothing can move, the process sleeps in the scheduler (POLLIN for a read, POLLOUT for
+ * a write) and the syscall is executed again when it wakes. A blocking write that moved
+ * part of its bytes keeps the count in p->io_done and sleeps for the rest; its
+ * re-execution continues after those bytes and returns the total. EPIPE sends SIGPIPE.
+ * iov is the caller's copy (it is modified). Returns bytes moved, -SCHED_EBLOCK or
+ * -errno. */
+static long rw_wait(struct proc *p, int host, struct linux_iovec *iov, int cnt, uint64_t limit,
+                    bool is_write)
+{
+    uint64_t before = is_write && p->retry ? p->io_done : 0;
+    long ret;
+    int stop;
+
+    p->io_done = 0;
+    if (before >= limit)
+        return (long)limit; /* only reachable when the guest changed its arguments */
+    iov_advance(&iov, &cnt, before);
+    int saved = nb_begin(host);
+    long n = rw_iter(p, host, iov, cnt, limit - before, is_write, -1, &stop);
+    nb_end(host, saved);
+
+    if (is_write && stop == EPIPE)
+        send_sigpipe(p);
+    if (n < 0 && n != -EAGAIN)
+        return before > 0 ? (long)before : n;
+    uint64_t total = before + (n > 0 ? (uint64_t)n : 0);
+    bool short_write = is_write && n > 0 && total < limit && (stop == 0 || stop == EAGAIN);
+    if (saved < 0 || !(n == -EAGAIN || short_write))
+        return n == -EAGAIN && before == 0 ? n : (long)total;
+    /* The guest's file is blocking: sleep until the host descriptor is ready. */
+    ret = sched_block_io(p, &(struct proc_wait_fd){host, is_write ? POLLOUT : POLLIN}, 1, 0,
+                         true);
+    if (ret != -SCHED_EBLOCK)
+        return total > 0 ? (long)total : ret;
+    p->io_done = total;
     return ret;
 }
 
@@ -286,7 +395,13 @@ static long do_rw(struct proc *p, int fd, gva_t buf, size_t count, bool is_write
         ssize_t n = is_write ? write(host, "", 0) : read(host, NULL, 0);
         return n < 0 ? -errno : 0;
     }
-    return rw_iter(p, host, &iov, 1, limit, is_write, pos);
+    if (pos < 0 && io_may_wait(host))
+        return rw_wait(p, host, &iov, 1, limit, is_write);
+    int stop;
+    long n = rw_iter(p, host, &iov, 1, limit, is_write, pos, &stop);
+    if (is_write && stop == EPIPE)
+        send_sigpipe(p);
+    return n;
 }
 
 SYSCALL_DEFINE3(read, int, fd, gva_t, buf, size_t, count)
@@ -337,8 +452,14 @@ static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write)
         if (total > LINUX_MAX_RW)
             total = LINUX_MAX_RW; /* Linux truncates the vector there */
     }
-    if (ret == 0)
-        ret = rw_iter(p, host, iov, cnt, total, is_write, -1);
+    if (ret == 0 && total > 0 && io_may_wait(host)) {
+        ret = rw_wait(p, host, iov, cnt, total, is_write);
+    } else if (ret == 0) {
+        int stop;
+        ret = rw_iter(p, host, iov, cnt, total, is_write, -1, &stop);
+        if (is_write && stop == EPIPE)
+            send_sigpipe(p);
+    }
     free(iov);
     return ret;
 }
@@ -353,8 +474,43 @@ SYSCALL_DEFINE3(writev, int, fd, gva_t, iov, int, cnt)
     return do_rwv(p, fd, iov, cnt, true);
 }
 
+/* sendfile that would block on a pipe (or tty, socket) side: sleeps on the sides that are
+ * not ready, or returns -EAGAIN when one of those is the guest's own O_NONBLOCK file.
+ * wait_out/wait_in: that side may wait; nb_out/nb_in: the guest's file is blocking. */
+static long sendfile_block(struct proc *p, int out, int in, bool wait_out, bool wait_in,
+                           bool nb_out, bool nb_in)
+{
+    struct pollfd pf[2] = {{.fd = wait_out ? out : -1, .events = POLLOUT},
+                           {.fd = wait_in ? in : -1, .events = POLLIN}};
+    struct proc_wait_fd w[2];
+    size_t nw = 0;
+    if (poll(pf, 2, 0) < 0)
+        return -EAGAIN;
+    if (wait_out && pf[0].revents == 0) {
+        if (!nb_out)
+            return -EAGAIN;
+        w[nw++] = (struct proc_wait_fd){out, POLLOUT};
+    }
+    if (wait_in && pf[1].revents == 0) {
+        if (!nb_in)
+            return -EAGAIN;
+        w[nw++] = (struct proc_wait_fd){in, POLLIN};
+    }
+    if (nw == 0) {
+        /* Both look ready (the output has less room than a page): wait for output room,
+         * or give the guest its EAGAIN when the output is non-blocking. */
+        if (!(wait_out && nb_out))
+            return -EAGAIN;
+        w[nw++] = (struct proc_wait_fd){out, POLLOUT};
+    }
+    return sched_block_io(p, w, nw, 0, true);
+}
+
 /* sendfile between two guest descriptors is a host sendfile: no guest memory is involved
- * but the optional 64-bit offset, read before and written back after. */
+ * but the optional 64-bit offset, read before and written back after. A pipe, tty or
+ * socket side is made non-blocking for the call: when the guest's file is blocking and
+ * nothing could move, the process sleeps (as read and write do). A short transfer is
+ * returned as it is. EPIPE sends SIGPIPE. */
 SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
 {
     int out = fd_host(p->fds, outfd), in = fd_host(p->fds, infd);
@@ -365,16 +521,24 @@ SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
         return -EIO; /* the host copies from the file: it must hold the mapped stores */
     if (count > LINUX_MAX_RW)
         count = LINUX_MAX_RW;
-    if (offp == 0)
-        return host_result(sendfile(out, in, NULL, count));
-    uint64_t off;
-    if (get_user_u64(p->mm, offp, &off) < 0)
+    uint64_t off = 0;
+    if (offp != 0 && get_user_u64(p->mm, offp, &off) < 0)
         return -EFAULT;
     off_t hoff = (off_t)off;
-    ssize_t n = sendfile(out, in, &hoff, count);
-    if (n < 0)
-        return -errno;
-    if (put_user_u64(p->mm, offp, (uint64_t)hoff) < 0)
+    bool wait_out = io_may_wait(out), wait_in = io_may_wait(in);
+    int saved_out = wait_out ? nb_begin(out) : -1;
+    int saved_in = wait_in && in != out ? nb_begin(in) : -1;
+    ssize_t n = sendfile(out, in, offp != 0 ? &hoff : NULL, count);
+    int err = n < 0 ? errno : 0;
+    nb_end(in, saved_in);
+    nb_end(out, saved_out);
+    if (err == EPIPE)
+        send_sigpipe(p);
+    if (err == EAGAIN && (saved_out >= 0 || saved_in >= 0))
+        return sendfile_block(p, out, in, wait_out, wait_in, saved_out >= 0, saved_in >= 0);
+    if (err != 0)
+        return -err;
+    if (offp != 0 && put_user_u64(p->mm, offp, (uint64_t)hoff) < 0)
         return -EFAULT;
     return n;
 }
@@ -1002,14 +1166,66 @@ SYSCALL_DEFINE4(utimensat, int, dirfd, gva_t, path, gva_t, times, int, flags)
     return host_result(utimensat(ap.dirfd, ap.buf, tsp, flags));
 }
 
-/* placeholder: pipe, pipe2 being written */
+/* A host descriptor at 3 or above (the table's rule), closing h when it had to move.
+ * Returns it or -errno. */
+static int host_above_std(int h)
+{
+    if (h >= 3)
+        return h;
+    int moved = fcntl(h, F_DUPFD_CLOEXEC, 3);
+    int err = errno;
+    close(h);
+    return moved >= 0 ? moved : -err;
+}
+
+/* pipe/pipe2: a host pipe (its two ends close-on-exec on the host, the guest's
+ * O_CLOEXEC kept in the table) installed at the two lowest free guest numbers, read end
+ * first, and the numbers written to the guest's int[2]. The host checks the flags
+ * (O_NONBLOCK and O_DIRECT go to the open files; anything else but O_CLOEXEC and
+ * O_NOTIFICATION_PIPE is -EINVAL). When the array cannot be written both descriptors are
+ * gone again and -EFAULT is returned, as Linux does. */
+static long do_pipe(struct proc *p, gva_t ufds, int flags)
+{
+    int h[2];
+    if (pipe2(h, (flags & ~LINUX_O_CLOEXEC) | O_CLOEXEC) < 0)
+        return -errno;
+    bool cloexec = (flags & LINUX_O_CLOEXEC) != 0;
+    int32_t g[2] = {-1, -1};
+    long ret = 0;
+    for (int i = 0; i < 2; i++) {
+        int hh = host_above_std(h[i]);
+        h[i] = -1;
+        if (hh < 0) {
+            ret = hh;
+            break;
+        }
+        int fd = fd_install(p->fds, hh, cloexec, NULL, 0);
+        if (fd < 0) {
+            close(hh);
+            ret = fd;
+            break;
+        }
+        g[i] = fd;
+    }
+    if (ret == 0 && copy_to_user(p->mm, ufds, g, sizeof(g)) < 0)
+        ret = -EFAULT;
+    if (ret < 0) {
+        for (int i = 0; i < 2; i++) {
+            if (h[i] >= 0)
+                close(h[i]);
+            if (g[i] >= 0)
+                fd_close(p->fds, g[i]);
+        }
+    }
+    return ret;
+}
+
 SYSCALL_DEFINE1(pipe, gva_t, fds)
 {
-    (void)fds;
-    return -ENOSYS;
+    return do_pipe(p, fds, 0);
 }
+
 SYSCALL_DEFINE2(pipe2, gva_t, fds, int, flags)
 {
-    (void)fds, (void)flags;
-    return -ENOSYS;
+    return do_pipe(p, fds, flags);
 }

@@ -1,13 +1,27 @@
-/* poll and ppoll on the process's descriptors: the guest's pollfd array is copied in, its
- * descriptor numbers are translated to host descriptors (an unknown one gets POLLNVAL, a
- * negative one is skipped, as on Linux), the host polls, and the revents go back. The host
- * call blocks; with one process that is what Linux would do (the scheduler of a later
- * issue will put a waiting process to sleep instead). Called through the syscall table. */
+/* poll, ppoll, select and pselect6 on the process's descriptors. The guest's pollfd array
+ * or fd_sets are translated to host descriptors and the host polls them with a zero
+ * timeout; when nothing is ready and the guest's timeout is not zero, the process sleeps in
+ * the scheduler (sched_block_io over those descriptors, with the deadline of the first
+ * execution) and the syscall is executed again when a descriptor is ready or the deadline
+ * passed. As on Linux: a deliverable signal ends a wait that found nothing with -EINTR (no
+ * restart), ppoll/pselect6 swap the signal mask for the call (restored after the handler
+ * when a signal interrupts it), ppoll/select/pselect6 write the time left back, select
+ * writes the result sets and fails with -EBADF for a closed descriptor in a set. Called
+ * through the syscall table. */
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "sysdefs.h"
+#include "vmemu/sched.h"
+#include "vmemu/signal.h"
+#include "vmemu/util.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+/* Longest relative timeout vmemu keeps (146 years): longer ones are this. */
+#define POLL_MAX_REL_NS (1ULL << 62)
 
 /* The guest's struct pollfd (8 bytes, same as the host's). */
 struct linux_pollfd {
@@ -17,9 +31,98 @@ struct linux_pollfd {
 };
 LINUX_ABI_CHECK(struct linux_pollfd, 8);
 
-/* Polls nfds entries at guest ufds with the host's ppoll and timeout ts (NULL: wait for
- * ever). Returns the number of ready entries, 0 on timeout, or -errno. */
-static long do_poll(struct proc *p, gva_t ufds, uint64_t nfds, const struct timespec *ts)
+/* When a poll or select call stops waiting. */
+struct poll_time {
+    bool given;        /* the guest gave a timeout (else it waits for ever) */
+    bool zero;         /* the timeout is zero: never sleep, never write it back */
+    uint64_t deadline; /* host monotonic end of the wait; 0 = none */
+};
+
+/* Sets up *t for a relative timeout of rel_ns (given == false: none), keeping the first
+ * execution's deadline when the call is executed again after a sleep. */
+static void poll_time_init(struct proc *p, struct poll_time *t, bool given, uint64_t rel_ns)
+{
+    t->given = given;
+    t->zero = given && rel_ns == 0;
+    t->deadline = given && rel_ns != 0 ? sched_deadline(p, rel_ns) : 0;
+}
+
+/* A timespec-style timeout (seconds and nanoseconds, both checked by the caller) in
+ * nanoseconds, clamped to POLL_MAX_REL_NS. */
+static uint64_t poll_rel_ns(int64_t sec, int64_t nsec)
+{
+    if ((uint64_t)sec >= POLL_MAX_REL_NS / NSEC_PER_SEC)
+        return POLL_MAX_REL_NS;
+    return (uint64_t)sec * NSEC_PER_SEC + (uint64_t)nsec;
+}
+
+/* Nanoseconds left before t's deadline (0 once it passed). */
+static uint64_t poll_time_left(const struct poll_time *t)
+{
+    uint64_t now = now_ns();
+    return t->deadline > now ? t->deadline - now : 0;
+}
+
+/* After a zero-timeout host poll of h[0..n) found nothing for the guest: -EINTR when a
+ * signal can be delivered, 0 when the timeout is zero or its deadline passed, else the
+ * process sleeps on the descriptors (those with no host events yet: one whose events the
+ * guest does not count, as a hung-up pipe in select's except set, would only wake it for
+ * nothing) and -SCHED_EBLOCK (or -ENOMEM) is returned. */
+static long poll_sleep(struct proc *p, const struct pollfd *h, size_t n,
+                       const struct poll_time *t)
+{
+    if (signal_next(p) != 0)
+        return -EINTR;
+    if (t->zero || (t->deadline != 0 && now_ns() >= t->deadline))
+        return 0;
+    struct proc_wait_fd *w = malloc((n ? n : 1) * sizeof(*w));
+    if (w == NULL)
+        return -ENOMEM;
+    size_t nw = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].fd >= 0 && h[i].revents == 0)
+            w[nw++] = (struct proc_wait_fd){h[i].fd, h[i].events};
+    }
+    long ret = sched_block_io(p, w, nw, t->deadline, false);
+    free(w);
+    return ret;
+}
+
+/* ppoll/pselect6's mask: when umask is given, p->sigmask becomes it for the call (never
+ * blocking SIGKILL or SIGSTOP) and the old one is kept in p->saved_sigmask with
+ * restore_sigmask set (kept from the first execution when the call runs again after a
+ * sleep). Returns 0, -EINVAL (size is not 8) or -EFAULT. */
+static long poll_sigmask_set(struct proc *p, gva_t umask, size_t size)
+{
+    uint64_t m;
+    if (umask == 0)
+        return 0;
+    if (size != LINUX_SIGSET_SIZE)
+        return -EINVAL;
+    if (copy_from_user(p->mm, &m, umask, sizeof(m)) < 0)
+        return -EFAULT;
+    if (!(p->retry && p->restore_sigmask))
+        p->saved_sigmask = p->sigmask;
+    p->restore_sigmask = true;
+    p->sigmask = m & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+    return 0;
+}
+
+/* The end of a call that set a mask with poll_sigmask_set: unless a signal cut it short
+ * (-EINTR: the handler's return restores the mask) or it sleeps, the old mask is back.
+ * Returns ret. */
+static long poll_sigmask_done(struct proc *p, gva_t umask, long ret)
+{
+    if (umask != 0 && p->restore_sigmask && ret != -EINTR && ret != -SCHED_EBLOCK) {
+        p->sigmask = p->saved_sigmask;
+        p->restore_sigmask = false;
+    }
+    return ret;
+}
+
+/* Polls nfds entries at guest ufds until one is ready or t ends. Returns the number of
+ * entries with events, 0 on timeout, -SCHED_EBLOCK (sleeping) or -errno. */
+static long do_poll(struct proc *p, gva_t ufds, uint64_t nfds, const struct poll_time *t)
 {
     if (nfds > p->rlim[RLIMIT_NOFILE].cur)
         return -EINVAL;
@@ -43,16 +146,21 @@ static long do_poll(struct proc *p, gva_t ufds, uint64_t nfds, const struct time
             nval++;
         }
     }
-    int n = ppoll(h, nfds, nval ? &(struct timespec){0, 0} : ts, NULL);
+    int n = poll(h, nfds, 0);
     if (n < 0) {
         ret = -errno;
         goto out;
+    }
+    ret = n + nval;
+    if (ret == 0) {
+        ret = poll_sleep(p, h, nfds, t);
+        if (ret == -SCHED_EBLOCK || ret == -ENOMEM)
+            goto out;
     }
     for (uint64_t i = 0; i < nfds; i++) {
         bool bad = g[i].fd >= 0 && h[i].fd < 0;
         g[i].revents = bad ? POLLNVAL : (g[i].fd < 0 ? 0 : h[i].revents);
     }
-    ret = n + nval;
     if (nfds && copy_to_user(p->mm, ufds, g, nfds * sizeof(*g)) < 0)
         ret = -EFAULT;
 out:
@@ -63,36 +171,203 @@ out:
 
 SYSCALL_DEFINE3(poll, gva_t, ufds, uint64_t, nfds, int, timeout_ms)
 {
-    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
-    return do_poll(p, ufds, nfds, timeout_ms < 0 ? NULL : &ts);
+    struct poll_time t;
+    poll_time_init(p, &t, timeout_ms >= 0, (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000);
+    return do_poll(p, ufds, nfds, &t);
 }
 
-/* ppoll: the signal mask is recorded nowhere yet (no signal is ever delivered). */
-SYSCALL_DEFINE5(ppoll, gva_t, ufds, uint64_t, nfds, gva_t, tsp, gva_t, sigmask, size_t, sigsetsize)
+/* Writes the time left of t to the guest's timespec (ppoll, pselect6) or timeval (select)
+ * at va, as Linux does after the call when a non-zero timeout was given. A write that
+ * faults is ignored (Linux's rule). */
+static void poll_time_put(struct proc *p, gva_t va, const struct poll_time *t, bool timeval)
+{
+    if (va == 0 || !t->given || t->zero)
+        return;
+    uint64_t left = poll_time_left(t);
+    struct linux_timespec ts = {(int64_t)(left / NSEC_PER_SEC), (int64_t)(left % NSEC_PER_SEC)};
+    if (timeval)
+        ts.tv_nsec /= 1000;
+    (void)copy_to_user(p->mm, va, &ts, sizeof(ts));
+}
+
+/* Reads a guest timespec at tsp into *t (tsp 0: no timeout). Returns 0, -EFAULT or
+ * -EINVAL (negative or nanoseconds out of range). */
+static long poll_timespec_get(struct proc *p, gva_t tsp, struct poll_time *t)
 {
     struct linux_timespec lt;
-    struct timespec ts;
-    if (sigmask != 0 && sigsetsize != 8)
-        return -EINVAL;
-    if (tsp == 0)
-        return do_poll(p, ufds, nfds, NULL);
+    if (tsp == 0) {
+        poll_time_init(p, t, false, 0);
+        return 0;
+    }
     if (copy_from_user(p->mm, &lt, tsp, sizeof(lt)) < 0)
         return -EFAULT;
-    if (lt.tv_sec < 0 || lt.tv_nsec < 0 || lt.tv_nsec >= 1000000000L)
+    if (lt.tv_sec < 0 || lt.tv_nsec < 0 || lt.tv_nsec >= (int64_t)NSEC_PER_SEC)
         return -EINVAL;
-    ts.tv_sec = lt.tv_sec;
-    ts.tv_nsec = lt.tv_nsec;
-    return do_poll(p, ufds, nfds, &ts);
+    poll_time_init(p, t, true, poll_rel_ns(lt.tv_sec, lt.tv_nsec));
+    return 0;
 }
 
-/* placeholder: select, pselect6 being written */
+/* ppoll: poll with a timespec timeout (the time left is written back) and a signal mask
+ * for the duration of the call. */
+SYSCALL_DEFINE5(ppoll, gva_t, ufds, uint64_t, nfds, gva_t, tsp, gva_t, sigmask, size_t, sigsetsize)
+{
+    struct poll_time t;
+    long ret = poll_timespec_get(p, tsp, &t);
+    if (ret < 0)
+        return ret;
+    ret = poll_sigmask_set(p, sigmask, sigsetsize);
+    if (ret < 0)
+        return ret;
+    ret = do_poll(p, ufds, nfds, &t);
+    poll_time_put(p, tsp, &t, false);
+    return poll_sigmask_done(p, sigmask, ret);
+}
+
+/* Host poll events that make a descriptor ready in each of select's sets (Linux's
+ * POLLIN_SET, POLLOUT_SET and POLLEX_SET) and the events asked for them. */
+#define SEL_IN_READY  (POLLIN | POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR)
+#define SEL_OUT_READY (POLLOUT | POLLWRNORM | POLLWRBAND | POLLERR)
+#define SEL_EX_READY  (POLLPRI)
+#define SEL_IN_ASK    (POLLIN | POLLRDNORM | POLLRDBAND)
+#define SEL_OUT_ASK   (POLLOUT | POLLWRNORM | POLLWRBAND)
+#define SEL_EX_ASK    (POLLPRI)
+
+#define SEL_WORD_BITS 64
+/* Bytes of a guest fd_set covering n descriptors (whole 64-bit words). */
+#define SEL_BYTES(n) ((((size_t)(n) + SEL_WORD_BITS - 1) / SEL_WORD_BITS) * 8)
+
+static bool sel_isset(const uint64_t *set, int fd)
+{
+    return (set[fd / SEL_WORD_BITS] >> (fd % SEL_WORD_BITS)) & 1;
+}
+
+static void sel_set(uint64_t *set, int fd)
+{
+    set[fd / SEL_WORD_BITS] |= 1ULL << (fd % SEL_WORD_BITS);
+}
+
+/* select's core (Linux's core_sys_select): n descriptors of the guest's sets at uin, uout
+ * and uex (0: empty) until one is ready or t ends. n above FD_MAX is FD_MAX (Linux cuts
+ * it at the table size). Returns the number of bits set in the result sets, written back
+ * over the guest's (all of n's words, bits past n cleared), 0 on timeout with cleared
+ * sets, -SCHED_EBLOCK (sleeping) or -EINVAL (n < 0), -EFAULT, -EBADF (a set names a
+ * closed descriptor), -EINTR, -ENOMEM. */
+static long do_select(struct proc *p, int n, gva_t uin, gva_t uout, gva_t uex,
+                      const struct poll_time *t)
+{
+    if (n < 0)
+        return -EINVAL;
+    if (n > FD_MAX)
+        n = FD_MAX;
+    size_t bytes = SEL_BYTES(n), words = bytes / 8;
+    const gva_t user[3] = {uin, uout, uex};
+    uint64_t *sets = calloc(6 * (words ? words : 1), sizeof(uint64_t));
+    struct pollfd *h = calloc(n ? (size_t)n : 1, sizeof(*h));
+    int *gfd = calloc(n ? (size_t)n : 1, sizeof(*gfd));
+    long ret = 0;
+    if (sets == NULL || h == NULL || gfd == NULL) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    uint64_t *in[3], *res[3];
+    for (int k = 0; k < 3; k++) {
+        in[k] = sets + (size_t)k * words;
+        res[k] = sets + (size_t)(3 + k) * words;
+        if (user[k] != 0 && bytes && copy_from_user(p->mm, in[k], user[k], bytes) < 0) {
+            ret = -EFAULT;
+            goto out;
+        }
+    }
+    static const short ask[3] = {SEL_IN_ASK, SEL_OUT_ASK, SEL_EX_ASK};
+    static const short ready[3] = {SEL_IN_READY, SEL_OUT_READY, SEL_EX_READY};
+    size_t nh = 0;
+    for (int fd = 0; fd < n; fd++) {
+        short events = 0;
+        for (int k = 0; k < 3; k++)
+            events |= sel_isset(in[k], fd) ? ask[k] : 0;
+        if (events == 0)
+            continue;
+        int host = fd_host(p->fds, fd);
+        if (host < 0) {
+            ret = -EBADF;
+            goto out;
+        }
+        h[nh] = (struct pollfd){.fd = host, .events = events};
+        gfd[nh++] = fd;
+    }
+    if (poll(h, nh, 0) < 0) {
+        ret = -errno;
+        goto out;
+    }
+    for (size_t i = 0; i < nh; i++) {
+        for (int k = 0; k < 3; k++) {
+            if (sel_isset(in[k], gfd[i]) && (h[i].revents & ready[k])) {
+                sel_set(res[k], gfd[i]);
+                ret++;
+            }
+        }
+    }
+    if (ret == 0) {
+        ret = poll_sleep(p, h, nh, t);
+        if (ret != 0)
+            goto out;
+    }
+    for (int k = 0; k < 3; k++) {
+        if (user[k] != 0 && bytes && copy_to_user(p->mm, user[k], res[k], bytes) < 0)
+            ret = -EFAULT;
+    }
+out:
+    free(sets);
+    free(h);
+    free(gfd);
+    return ret;
+}
+
+/* select: timeval timeout (microseconds past a second carry over, negative is -EINVAL),
+ * the time left written back as Linux does. */
 SYSCALL_DEFINE5(select, int, n, gva_t, in, gva_t, out, gva_t, ex, gva_t, tv)
 {
-    (void)n, (void)in, (void)out, (void)ex, (void)tv;
-    return -ENOSYS;
+    struct poll_time t;
+    poll_time_init(p, &t, false, 0);
+    if (tv != 0) {
+        struct linux_timeval ltv;
+        if (copy_from_user(p->mm, &ltv, tv, sizeof(ltv)) < 0)
+            return -EFAULT;
+        if (ltv.tv_sec < 0 || ltv.tv_usec < 0)
+            return -EINVAL;
+        int64_t sec = ltv.tv_sec + ltv.tv_usec / 1000000;
+        if (sec < ltv.tv_sec)
+            sec = INT64_MAX;
+        poll_time_init(p, &t, true, poll_rel_ns(sec, (ltv.tv_usec % 1000000) * 1000));
+    }
+    long ret = do_select(p, n, in, out, ex, &t);
+    if (ret != -SCHED_EBLOCK)
+        poll_time_put(p, tv, &t, true);
+    return ret;
 }
-SYSCALL_DEFINE6(pselect6, int, n, gva_t, in, gva_t, out, gva_t, ex, gva_t, ts, gva_t, sig)
+
+/* The guest's pselect6 sixth argument: the mask and its size. */
+struct linux_sigset_argpack {
+    uint64_t ss;     /* const sigset_t *, or 0 */
+    uint64_t ss_len; /* its size */
+};
+LINUX_ABI_CHECK(struct linux_sigset_argpack, 16);
+
+/* pselect6: select with a timespec timeout and a signal mask for the duration. */
+SYSCALL_DEFINE6(pselect6, int, n, gva_t, in, gva_t, out, gva_t, ex, gva_t, tsp, gva_t, sig)
 {
-    (void)n, (void)in, (void)out, (void)ex, (void)ts, (void)sig;
-    return -ENOSYS;
+    struct linux_sigset_argpack pack = {0, 0};
+    if (sig != 0 && copy_from_user(p->mm, &pack, sig, sizeof(pack)) < 0)
+        return -EFAULT;
+    struct poll_time t;
+    long ret = poll_timespec_get(p, tsp, &t);
+    if (ret < 0)
+        return ret;
+    ret = poll_sigmask_set(p, pack.ss, pack.ss_len);
+    if (ret < 0)
+        return ret;
+    ret = do_select(p, n, in, out, ex, &t);
+    if (ret != -SCHED_EBLOCK)
+        poll_time_put(p, tsp, &t, false);
+    return poll_sigmask_done(p, pack.ss, ret);
 }

@@ -2,7 +2,8 @@
  * glibc and musl make (arch_prctl, set_tid_address, set_robust_list, rseq), resource
  * limits and usage, recorded signal state (rt_sigaction, rt_sigprocmask: nothing is
  * delivered yet), prctl's name and dumpable options, scheduling stubs for the one CPU, sysinfo and
- * times. State lives in struct proc; fault counts for getrusage come from the address space. Called
+ * times. State lives in struct proc; fault counts for getrusage come from the address space and,
+ * for RUSAGE_CHILDREN, from the reaped children's frozen counters. Called
  * by syscalls/dispatch.c. */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "linux_abi.h"
 #include "sysdefs.h"
+#include "vmemu/sched.h"
 #include "vmemu/util.h"
 
 /* exit and exit_group end the (single-threaded) process: the status is kept and the CPU
@@ -68,20 +70,29 @@ SYSCALL_DEFINE0(getegid)
     return getegid();
 }
 
-/* The process is alone in its group and session, which it leads. */
 SYSCALL_DEFINE0(getpgrp)
 {
-    return p->pid;
+    return p->pgid;
+}
+
+/* The process pid names (0: the caller), or NULL. */
+static const struct proc *proc_by_pid(const struct proc *p, int pid)
+{
+    if (pid == 0 || pid == p->pid)
+        return p;
+    return p->sched ? sched_find(p->sched, pid) : NULL;
 }
 
 SYSCALL_DEFINE1(getpgid, int, pid)
 {
-    return pid == 0 || pid == p->pid ? p->pid : -ESRCH;
+    const struct proc *t = proc_by_pid(p, pid);
+    return t ? t->pgid : -ESRCH;
 }
 
 SYSCALL_DEFINE1(getsid, int, pid)
 {
-    return pid == 0 || pid == p->pid ? p->pid : -ESRCH;
+    const struct proc *t = proc_by_pid(p, pid);
+    return t ? t->sid : -ESRCH;
 }
 
 /* getgroups: the host's supplementary groups (32-bit ids). size 0 asks for the count. */
@@ -275,26 +286,36 @@ static struct linux_timeval ns_to_timeval(uint64_t ns)
     return tv;
 }
 
-/* getrusage: the fault counts are the address space's own (Linux's minor/major split),
- * the peak resident set is in KiB, user time is the time spent running the guest. No
- * child has run yet, so RUSAGE_CHILDREN is all zero. RUSAGE_THREAD is the process. */
+/* Linux's struct rusage from vmemu's counters. */
+void sys_fill_rusage(const struct proc_usage *u, struct linux_rusage *ru)
+{
+    memset(ru, 0, sizeof(*ru));
+    ru->ru_utime = ns_to_timeval(u->cpu_ns);
+    ru->ru_maxrss = (int64_t)(u->mm.peak_rss * (PAGE_SIZE / 1024));
+    ru->ru_minflt = (int64_t)u->mm.faults.minor;
+    ru->ru_majflt = (int64_t)u->mm.faults.major;
+}
+
+/* getrusage: the fault counts are the process's own (Linux's minor/major split), the
+ * peak resident set is in KiB, user time is the time spent running the guest;
+ * RUSAGE_CHILDREN sums the children that were waited for (and their own), with the
+ * largest peak. RUSAGE_THREAD is the process. */
 SYSCALL_DEFINE2(getrusage, int, who, gva_t, buf)
 {
     struct linux_rusage ru;
-    memset(&ru, 0, sizeof(ru));
+    struct proc_usage u;
     switch (who) {
     case LINUX_RUSAGE_SELF:
     case LINUX_RUSAGE_THREAD:
-        ru.ru_utime = ns_to_timeval(p->cpu_ns);
-        ru.ru_maxrss = (int64_t)(p->mm->stats.peak_rss * (PAGE_SIZE / 1024));
-        ru.ru_minflt = (int64_t)p->mm->stats.faults.minor;
-        ru.ru_majflt = (int64_t)p->mm->stats.faults.major;
+        u = proc_usage_now(p);
         break;
     case LINUX_RUSAGE_CHILDREN:
+        u = p->children;
         break;
     default:
         return -EINVAL;
     }
+    sys_fill_rusage(&u, &ru);
     return copy_to_user(p->mm, buf, &ru, sizeof(ru));
 }
 
@@ -312,7 +333,7 @@ SYSCALL_DEFINE1(sysinfo, gva_t, buf)
     }
     si.totalram = p->sys->phys.nframes * PAGE_SIZE;
     si.freeram = phys_free_frames(&p->sys->phys) * PAGE_SIZE;
-    si.procs = 1;
+    si.procs = p->sched ? (uint16_t)sched_nr_live(p->sched) : 1;
     si.mem_unit = 1;
     return copy_to_user(p->mm, buf, &si, sizeof(si));
 }
@@ -327,6 +348,7 @@ SYSCALL_DEFINE1(times, gva_t, buf)
     if (buf != 0) {
         struct linux_tms t = {
             .tms_utime = (int64_t)(p->cpu_ns / (1000000000 / LINUX_USER_HZ)),
+            .tms_cutime = (int64_t)(p->children.cpu_ns / (1000000000 / LINUX_USER_HZ)),
         };
         if (copy_to_user(p->mm, buf, &t, sizeof(t)) < 0)
             return -EFAULT;

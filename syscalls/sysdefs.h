@@ -43,6 +43,10 @@ struct at_path {
  * -ENAMETOOLONG or -EBADF. */
 int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap);
 
+/* Linux's struct rusage from vmemu's counters (syscalls/sys_proc.c): user time, peak
+ * resident set in KiB, minor and major faults. */
+void sys_fill_rusage(const struct proc_usage *u, struct linux_rusage *ru);
+
 #define SYSCALL_UNUSED __attribute__((unused))
 
 #define SYSCALL_DEFINE0(name)                                                                      \

@@ -1,7 +1,8 @@
 /* Unit tests of the descriptor table (src/fd.c): the standard descriptors as host dups,
  * lowest-free allocation with a minimum, the range and exhaustion errors, close, dup2-style
- * replacement with its close-on-exec flag and path, and that every host descriptor the
- * table holds is vmemu's own (>= 3, close-on-exec) and is closed with it. */
+ * replacement with its close-on-exec flag and path, fork's table copy (same open files,
+ * flags and paths, independent slots) and execve's close-on-exec pass, and that every host
+ * descriptor the table holds is vmemu's own (>= 3, close-on-exec) and is closed with it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,6 +210,107 @@ static void test_fd_destroy_closes_host_fds(void **state)
     free(t);
 }
 
+static void test_fd_table_dup_copies_slots_sharing_open_files(void **state)
+{
+    struct fdtable *t = *state;
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    int h = fcntl(fileno(f), F_DUPFD_CLOEXEC, 3);
+    fclose(f);
+    assert_int_equal(fd_install(t, h, true, "/tmp/y", 5), 5);
+    struct fdtable *c = NULL;
+    assert_int_equal(fd_table_dup(t, &c), 0);
+    assert_non_null(c);
+    for (int fd = 0; fd < FD_MAX; fd++) {
+        if (fd_host(t, fd) < 0) {
+            assert_int_equal(fd_host(c, fd), -EBADF);
+            continue;
+        }
+        int ch = fd_host(c, fd);
+        assert_true(ch >= 3);
+        assert_int_not_equal(ch, fd_host(t, fd));
+        assert_true(same_file(ch, fd_host(t, fd)));
+        assert_int_equal(fcntl(ch, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+        assert_int_equal(c->fds[fd].cloexec, t->fds[fd].cloexec);
+    }
+    assert_true(c->fds[5].cloexec);
+    assert_string_equal(c->fds[5].path, "/tmp/y");
+    assert_ptr_not_equal(c->fds[5].path, t->fds[5].path);
+    /* One open file description: the child's write moves the parent's offset, and the
+     * status flags are shared too. */
+    assert_int_equal(write(fd_host(c, 5), "abcd", 4), 4);
+    assert_int_equal(lseek(fd_host(t, 5), 0, SEEK_CUR), 4);
+    assert_int_equal(fcntl(fd_host(c, 5), F_SETFL, O_APPEND), 0);
+    assert_int_equal(fcntl(fd_host(t, 5), F_GETFL) & O_APPEND, O_APPEND);
+    /* The slots are independent: closing in the child leaves the parent's open. */
+    int ph = fd_host(t, 5);
+    assert_int_equal(fd_close(c, 5), 0);
+    assert_true(host_open(ph));
+    assert_int_equal(fd_host(t, 5), ph);
+    fd_table_destroy(c);
+    free(c);
+    assert_true(host_open(ph));
+}
+
+/* How many host descriptors below limit are open. */
+static int host_open_below(int limit)
+{
+    int n = 0;
+    for (int h = 0; h < limit; h++)
+        n += host_open(h);
+    return n;
+}
+
+static void test_fd_table_dup_host_out_of_fds_returns_emfile(void **state)
+{
+    struct fdtable *t = *state;
+    enum { LIMIT = 40 };
+    int before = host_open_below(LIMIT);
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    struct rlimit low = {LIMIT, old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    /* Fill every free host number below the limit: the first dup of the copy fails. */
+    int fillers[LIMIT], nfill = 0;
+    int h;
+    while ((h = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        fillers[nfill++] = h;
+    assert_int_equal(errno, EMFILE);
+    struct fdtable *c = (struct fdtable *)0x1;
+    int rc = fd_table_dup(t, &c);
+    for (int i = 0; i < nfill; i++)
+        close(fillers[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(rc, -EMFILE);
+    assert_ptr_equal(c, (struct fdtable *)0x1);
+    assert_int_equal(host_open_below(LIMIT), before); /* nothing leaked */
+}
+
+static void test_fd_close_on_exec_closes_only_flagged(void **state)
+{
+    struct fdtable *t = *state;
+    int a = devnull(), b = devnull(), c = devnull();
+    assert_int_equal(fd_install(t, a, true, "/dev/null", 0), 3);
+    assert_int_equal(fd_install(t, b, false, NULL, 0), 4);
+    assert_int_equal(fd_install(t, c, true, NULL, 0), 5);
+    assert_int_equal(fd_dup_to(t, 4, 1, true), 1);
+    int h1 = fd_host(t, 1);
+    fd_close_on_exec(t);
+    assert_int_equal(fd_host(t, 3), -EBADF);
+    assert_int_equal(fd_host(t, 5), -EBADF);
+    assert_int_equal(fd_host(t, 1), -EBADF);
+    assert_null(t->fds[3].path);
+    assert_false(host_open(a));
+    assert_false(host_open(c));
+    assert_false(host_open(h1));
+    assert_int_equal(fd_host(t, 4), b);
+    assert_true(host_open(b));
+    assert_true(fd_host(t, 0) >= 3);
+    assert_true(fd_host(t, 2) >= 3);
+    /* The freed numbers are reused lowest first. */
+    assert_int_equal(fd_install(t, devnull(), false, NULL, 0), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +328,9 @@ int main(void)
         T(test_fd_dup_to_same_fd_returns_it_unchanged),
         T(test_fd_dup_to_bad_fds_return_ebadf),
         cmocka_unit_test(test_fd_destroy_closes_host_fds),
+        T(test_fd_table_dup_copies_slots_sharing_open_files),
+        T(test_fd_table_dup_host_out_of_fds_returns_emfile),
+        T(test_fd_close_on_exec_closes_only_flagged),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,9 +26,11 @@
 #include "vmemu/fault.h"
 #include "vmemu/insn.h"
 #include "vmemu/report.h"
+#include "vmemu/sched.h"
 #include "vmemu/uaccess.h"
 
-#define GUEST_SIGSEGV   11         /* Linux x86-64 signal numbers */
+#define GUEST_SIGSEGV   11 /* Linux x86-64 signal numbers */
+#define GUEST_SIGKILL   9
 #define DATA_VA         0x10000ULL /* 4 anonymous rw pages */
 #define DATA_PAGES      4
 #define RO_VA           0x30000ULL /* 1 anonymous read-only page */
@@ -51,6 +53,9 @@ struct env {
     struct cpu *cpu;        /* a real CPU for the tests that run code, or NULL */
     char *buf;              /* memstream / file contents */
     size_t len;             /* bytes in buf */
+    struct sched sched;     /* a run of p and kids, built by make_family() */
+    struct proc *kids[2];   /* ended processes of that run (no address space), or NULL */
+    struct proc *procs[3];  /* sched.procs: p, kids[0], kids[1] */
 };
 
 /* A literal in this executable's .rodata and a word in its .bss, for the image tests. */
@@ -92,6 +97,11 @@ static int teardown(void **state)
     struct env *t = *state;
 
     proc_destroy(t->p);
+    for (size_t i = 0; i < 2; i++) {
+        if (t->kids[i] != NULL)
+            free(t->kids[i]->cmdline);
+        free(t->kids[i]);
+    }
     if (t->cpu != NULL)
         cpu_destroy(t->cpu);
     vmsys_destroy(&t->sys);
@@ -107,8 +117,9 @@ static void kill_by_null_write(struct env *t)
     proc_kill(t->p, GUEST_SIGSEGV);
 }
 
-/* Runs report_json into a temporary file and loads it into t->buf. */
-static void load_json(struct env *t)
+/* Runs report_json (or, with all, report_json_all on t->sched) into a temporary file and
+ * loads it into t->buf. */
+static void load_json_of(struct env *t, bool all)
 {
     char path[] = "/tmp/vmemu_test_report_XXXXXX";
     int fd = mkstemp(path);
@@ -117,7 +128,10 @@ static void load_json(struct env *t)
 
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(report_json(path, t->p), 0);
+    if (all)
+        assert_int_equal(report_json_all(path, &t->sched), 0);
+    else
+        assert_int_equal(report_json(path, t->p), 0);
     f = fopen(path, "r");
     assert_non_null(f);
     fseek(f, 0, SEEK_END);
@@ -130,6 +144,11 @@ static void load_json(struct env *t)
     t->len = (size_t)n;
     fclose(f);
     unlink(path);
+}
+
+static void load_json(struct env *t)
+{
+    load_json_of(t, false);
 }
 
 /* Opens a memstream whose contents land in t->buf once closed. */
@@ -959,6 +978,299 @@ static void test_report_crash_cpu_store_across_pages_names_second_page(void **st
     assert_contains(t->buf, line);
 }
 
+/* Ends the fixture's run as the scheduler leaves it, three processes in pid order. The
+ * first (t->p, already ended by the caller) keeps its address space and has the
+ * fixture's counts (see the file comment) plus 21 syscalls and 500 ns of run time; its
+ * counters are frozen as at exit, with 2 pages still shared with a child then (set by
+ * hand: the fixture has no second address space to share with). Its child 1001
+ * ("prog child", exit status 3) made 5 COW copies and 2 COW reuses; 1001's child 1002
+ * ("sh -c x") was killed by SIGSEGV. Both children are reaped and their address spaces
+ * are gone: only their frozen counters (struct proc_usage) remain. */
+static void make_family(struct env *t)
+{
+    static const struct proc_usage kid_usage[2] = {
+        {.mm = {.faults = {.minor = 7, .major = 1, .file_major = 1, .cow = 5, .cow_reuse = 2},
+                .fills = 11,
+                .rss = 6,
+                .peak_rss = 9,
+                .peak_vm = 12,
+                .peak_pt_pages = 5},
+         .syscalls = 13,
+         .cpu_ns = 1000,
+         .shared_at_exit = 4,
+         .pt_pages_at_exit = 5},
+        {.mm = {.faults = {.minor = 2, .anon = 1, .cow = 1, .segv = 1},
+                .fills = 3,
+                .rss = 2,
+                .peak_rss = 2,
+                .peak_vm = 20,
+                .peak_pt_pages = 6},
+         .syscalls = 5,
+         .cpu_ns = 2000,
+         .shared_at_exit = 1,
+         .pt_pages_at_exit = 6},
+    };
+    static const char *const kid_cmd[2] = {"prog child", "sh -c x"};
+
+    t->p->syscalls = 21;
+    t->p->cpu_ns = 500;
+    proc_freeze_usage(t->p);
+    t->p->usage.shared_at_exit = 2;
+    t->p->state = PROC_ZOMBIE;
+    t->procs[0] = t->p;
+    for (int i = 0; i < 2; i++) {
+        struct proc *k = calloc(1, sizeof(*k));
+
+        assert_non_null(k);
+        k->pid = 1001 + i;
+        k->ppid = 1000 + i;
+        k->state = PROC_DEAD;
+        k->sys = &t->sys;
+        k->cmdline = strdup(kid_cmd[i]);
+        snprintf(k->comm, sizeof(k->comm), "%s", i == 0 ? "prog" : "sh");
+        k->exited = true;
+        k->usage = kid_usage[i];
+        t->kids[i] = k;
+        t->procs[1 + i] = k;
+    }
+    t->kids[0]->exit_code = 3;
+    t->kids[1]->term_signal = GUEST_SIGSEGV;
+    memset(&t->sched, 0, sizeof(t->sched));
+    t->sched.sys = &t->sys;
+    t->sched.procs = t->procs;
+    t->sched.nprocs = 3;
+    t->sched.cap = 3;
+    t->sched.init = t->p;
+    t->sched.switches = 7;
+    t->sched.watchdog_stops = 1;
+    t->sched.deadlocks = 2;
+}
+
+/* Copies the part of t->buf from the first `open` at or after from to the end of the
+ * `close` that follows it into out; returns where that part ends in t->buf. */
+static const char *json_part(const struct env *t, const char *from, const char *open,
+                             const char *close, char *out, size_t len)
+{
+    const char *start = strstr(from, open);
+    const char *end;
+
+    if (start == NULL)
+        fail_msg("missing [%s] in:\n%s", open, t->buf);
+    end = strstr(start + 1, close);
+    assert_non_null(end);
+    end += strlen(close);
+    assert_true((size_t)(end - start) < len);
+    memcpy(out, start, (size_t)(end - start));
+    out[end - start] = '\0';
+    return end;
+}
+
+/* The i-th entry of "processes" (from its "{" to its "}") into out. */
+static void json_process_part(const struct env *t, int i, char *out, size_t len)
+{
+    const char *at = strstr(t->buf, "\n  \"processes\": [");
+
+    assert_non_null(at);
+    for (int n = 0; n <= i; n++)
+        at = json_part(t, at, "\n    {", "\n    }", out, len);
+}
+
+static void test_report_stats_all_one_process_prints_no_table(void **state)
+{
+    struct env *t = *state;
+    FILE *f;
+
+    proc_exit(t->p, 0);
+    make_family(t);
+    t->sched.nprocs = 1;
+    t->sched.switches = 0;
+    t->sched.watchdog_stops = 0;
+    t->sched.deadlocks = 0;
+    f = open_text(t);
+    report_stats_all(f, &t->sched);
+    fclose(f);
+    assert_int_equal(strncmp(t->buf, "vmemu: prog exited with status 0\n", 33), 0);
+    assert_contains(t->buf, "\tMinor page faults: 4\n");
+    assert_contains(t->buf, "\tSyscalls: 21\n"); /* the frozen count */
+    assert_null(strstr(t->buf, "Processes"));
+    assert_null(strstr(t->buf, "Context switches"));
+}
+
+static void test_report_stats_all_lone_deadlocked_process_prints_scheduler_counters(void **state)
+{
+    struct env *t = *state;
+    FILE *f;
+
+    proc_kill(t->p, GUEST_SIGKILL);
+    make_family(t);
+    t->sched.nprocs = 1;
+    t->sched.switches = 0;
+    t->sched.watchdog_stops = 0;
+    t->sched.deadlocks = 1;
+    f = open_text(t);
+    report_stats_all(f, &t->sched);
+    fclose(f);
+    assert_null(strstr(t->buf, "Processes"));
+    assert_non_null(strstr(t->buf, "\tWall time (s): "));
+    assert_string_equal(strstr(t->buf, "\tContext switches: "),
+                        "\tContext switches: 0\n"
+                        "\tWatchdog stops (nondeterministic): 0\n"
+                        "\tDeadlocks (every process asleep, nothing to wake one; killed): 1\n");
+}
+
+static void test_report_stats_all_prints_first_summary_processes_totals_and_scheduler(void **state)
+{
+    struct env *t = *state;
+    const char *table;
+    FILE *f;
+
+    proc_exit(t->p, 0);
+    make_family(t);
+    f = open_text(t);
+    report_stats_all(f, &t->sched);
+    fclose(f);
+    /* The first process's summary comes first, unchanged. */
+    assert_int_equal(strncmp(t->buf, "vmemu: prog exited with status 0\n", 33), 0);
+    assert_contains(t->buf, "\tMinor page faults: 4\n\t  zero page: 1\n");
+    assert_contains(t->buf, "\tPage-table pages (now / peak): 4 / 4\n");
+    table = strstr(t->buf, "\tProcesses: 3\n");
+    assert_non_null(table);
+    assert_non_null(strstr(t->buf, "\tWall time (s): "));
+    assert_true(strstr(t->buf, "\tWall time (s): ") < table);
+    /* Totals: counts summed (minor 4+7+2, cow 0+5+1, shared 2+4+1, syscalls 21+13+5),
+     * peaks the highest of the three (peak-rss max(3,9,2), pt-peak max(4,5,6)). */
+    assert_string_equal(
+        table,
+        "\tProcesses: 3\n"
+        "\t    pid    ppid status sig   minor   major    zero    anon file-hit file-read     "
+        "cow cow-reuse  shared peak-rss pt-peak syscalls command\n"
+        "\t   1000       1      0   -       4       0       1       3        0         0     "
+        "  0         0       2        3       4       21 prog a b\n"
+        "\t   1001    1000      3   -       7       1       0       0        0         1     "
+        "  5         2       4        9       5       13 prog child\n"
+        "\t   1002    1001    139  11       2       0       0       1        0         0     "
+        "  1         0       1        2       6        5 sh -c x\n"
+        "\t  total       -      -   -      13       1       1       4        0         1     "
+        "  6         2       7        9       6       39 (3 processes)\n"
+        "\t  total: faults, shared and syscalls summed; peak-rss and pt-peak (peak page-table "
+        "pages) are the highest of any one process\n"
+        "\t  shared: pages still shared with parent or children at exit\n"
+        "\tContext switches: 7\n"
+        "\tWatchdog stops (nondeterministic): 1\n"
+        "\tDeadlocks (every process asleep, nothing to wake one; killed): 2\n");
+}
+
+static void test_report_json_all_lists_every_process_with_frozen_counters(void **state)
+{
+    struct env *t = *state;
+    char part[16384];
+
+    proc_exit(t->p, 0);
+    make_family(t);
+    load_json_of(t, true);
+    json_process_part(t, 0, part, sizeof(part));
+    assert_contains(part, "\n      \"pid\": 1000,\n      \"ppid\": 1,\n");
+    assert_contains(part, "\n        \"hits\": 1,\n        \"misses\": 4,\n"
+                          "        \"fills\": 0,\n");
+    assert_contains(part, "\n      \"syscalls\": 21,\n      \"shared_at_exit\": 2,\n");
+    assert_contains(part, "\n      \"run_ns\": 500,\n      \"vmas\": [\n");
+    json_process_part(t, 1, part, sizeof(part));
+    assert_contains(part, "\n      \"pid\": 1001,\n      \"ppid\": 1000,\n"
+                          "      \"command\": \"prog child\",\n      \"exit_status\": 3,\n"
+                          "      \"signal\": null,\n");
+    assert_contains(part, "\n        \"minor\": 7,\n        \"major\": 1,\n");
+    assert_contains(part, "\n        \"file_major\": 1,\n        \"cow\": 5,\n"
+                          "        \"cow_reuse\": 2,\n");
+    /* The machine-wide TLB counters are not repeated per process. */
+    assert_contains(part, "\n      \"tlb\": {\n        \"fills\": 11\n      },\n");
+    assert_null(strstr(part, "\"hits\""));
+    assert_contains(part, "\n      \"peak_rss_pages\": 9,\n      \"rss_pages\": 6,\n"
+                          "      \"page_table_pages\": 5,\n"
+                          "      \"peak_page_table_pages\": 5,\n"
+                          "      \"peak_vm_pages\": 12,\n      \"syscalls\": 13,\n"
+                          "      \"shared_at_exit\": 4,\n");
+    assert_contains(part, "\n      \"wall_ns\": null,\n      \"run_ns\": 1000,\n"
+                          "      \"vmas\": [],\n      \"crash\": null\n    }");
+    json_process_part(t, 2, part, sizeof(part));
+    assert_contains(part, "\n      \"pid\": 1002,\n      \"ppid\": 1001,\n"
+                          "      \"command\": \"sh -c x\",\n      \"exit_status\": 139,\n"
+                          "      \"signal\": 11,\n");
+    assert_contains(part, "\n        \"segv\": 1,\n");
+    /* Killed by SIGSEGV, but its address space (the crash's facts) is gone. */
+    assert_contains(part, "\n      \"crash\": null\n    }");
+    assert_contains(t->buf, "\n    }\n  ],\n  \"totals\": {\n");
+}
+
+static void test_report_json_all_totals_sum_counts_and_take_highest_peaks(void **state)
+{
+    struct env *t = *state;
+    char part[4096];
+
+    proc_exit(t->p, 0);
+    make_family(t);
+    load_json_of(t, true);
+    json_part(t, t->buf, "\n  \"totals\": {", "\n  }", part, sizeof(part));
+    assert_contains(part, "\n    \"processes\": 3,\n");
+    /* minor 4+7+2, major 0+1+0, zero 1, anon 3+0+1, file_major 0+1+0, cow 0+5+1,
+     * cow_reuse 0+2+0, segv 0+0+1 */
+    assert_contains(part, "\n      \"minor\": 13,\n      \"major\": 1,\n"
+                          "      \"zero_page\": 1,\n      \"anon\": 4,\n"
+                          "      \"file_minor\": 0,\n      \"file_major\": 1,\n"
+                          "      \"cow\": 6,\n      \"cow_reuse\": 2,\n");
+    assert_contains(part, "\n      \"segv\": 1,\n");
+    /* vmemu's TLB once (the fixture's 1 hit, 4 misses), Unicorn fills 0+11+3 */
+    assert_contains(part, "\n      \"hits\": 1,\n      \"misses\": 4,\n      \"fills\": 14,\n");
+    /* peaks: max(3,9,2), max(4,5,6), max(4,12,20); counts: rss 3+6+2, page tables at
+     * exit 4+5+6, syscalls 21+13+5, shared 2+4+1, run time 500+1000+2000 */
+    assert_contains(part, "\n    \"peak_rss_pages\": 9,\n    \"rss_pages\": 11,\n"
+                          "    \"page_table_pages\": 15,\n"
+                          "    \"peak_page_table_pages\": 6,\n"
+                          "    \"peak_vm_pages\": 20,\n    \"syscalls\": 39,\n"
+                          "    \"shared_at_exit\": 7,\n    \"run_ns\": 3500\n  }");
+}
+
+static void test_report_json_all_has_scheduler_counters_and_first_status(void **state)
+{
+    struct env *t = *state;
+
+    proc_exit(t->p, 0);
+    make_family(t);
+    load_json_of(t, true);
+    assert_contains(t->buf, "\n  \"program\": \"/nonexistent/prog\",\n");
+    assert_contains(t->buf, "\n  \"exit_status\": 0,\n  \"signal\": null,\n");
+    assert_contains(t->buf, "\n  \"tlb\": {\n    \"entries\": 16,\n    \"ways\": 4\n  },\n");
+    assert_string_equal(strstr(t->buf, "\n  \"scheduler\": {"),
+                        "\n  \"scheduler\": {\n    \"switches\": 7,\n"
+                        "    \"watchdog_stops\": 1,\n    \"deadlocks\": 2\n  }\n}\n");
+}
+
+static void test_report_json_all_first_process_keeps_its_crash(void **state)
+{
+    struct env *t = *state;
+    char part[16384];
+
+    kill_by_null_write(t);
+    make_family(t);
+    load_json_of(t, true);
+    assert_contains(t->buf, "\n  \"exit_status\": 139,\n  \"signal\": 11,\n");
+    json_process_part(t, 0, part, sizeof(part));
+    assert_contains(part, "\"crash\": {\n        \"signal\": 11,");
+    assert_contains(part, "\"address\": \"0x8\"");
+    assert_contains(part, "\n          \"start\": \"0x10000\",\n");
+}
+
+static void test_report_json_all_without_process_returns_einval(void **state)
+{
+    struct env *t = *state;
+
+    memset(&t->sched, 0, sizeof(t->sched));
+    assert_int_equal(report_json_all("/nonexistent/dir/report.json", &t->sched), -EINVAL);
+    t->sched.procs = t->procs;
+    t->procs[0] = t->p;
+    t->sched.nprocs = 1;
+    assert_int_equal(report_json_all("/nonexistent/dir/report.json", &t->sched), -ENOENT);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -998,6 +1310,14 @@ int main(void)
         T(test_report_crash_cpu_store_to_read_only_names_byte_and_size),
         T(test_report_crash_cpu_null_load_says_offset),
         T(test_report_crash_cpu_store_across_pages_names_second_page),
+        T(test_report_stats_all_one_process_prints_no_table),
+        T(test_report_stats_all_lone_deadlocked_process_prints_scheduler_counters),
+        T(test_report_stats_all_prints_first_summary_processes_totals_and_scheduler),
+        T(test_report_json_all_lists_every_process_with_frozen_counters),
+        T(test_report_json_all_totals_sum_counts_and_take_highest_peaks),
+        T(test_report_json_all_has_scheduler_counters_and_first_status),
+        T(test_report_json_all_first_process_keeps_its_crash),
+        T(test_report_json_all_without_process_returns_einval),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,8 @@ struct vfile;
 #define VM_LOCKED      0x04u /* mlock'ed: never evicted */
 #define VM_NORESERVE   0x08u /* MAP_NORESERVE */
 #define VM_LOCKONFAULT 0x10u /* locked, but pages come in on fault (MLOCK_ONFAULT) */
+#define VM_DONTCOPY    0x20u /* MADV_DONTFORK: not copied into a fork child */
+#define VM_WIPEONFORK  0x40u /* MADV_WIPEONFORK: the child gets it empty (zero-filled) */
 
 /* What an area is, for reports and /proc maps names. */
 enum vma_kind {
