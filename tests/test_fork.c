@@ -1,5 +1,194 @@
-/* placeholder: being written */
+/* Unit tests of fork's address-space copy (src/mm_fork.c) with the fault path, no CPU:
+ * private pages become copy-on-write on both sides and share frames; the first writer
+ * copies and the last owner reuses (exact cow / cow_reuse counts on each side); shared
+ * mappings stay shared; swap entries are duplicated; MADV_DONTFORK / WIPEONFORK areas;
+ * locks are not inherited; the child's page tables come from the pool; and every frame
+ * comes back after both address spaces are gone. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vm_fixture.h"
+#include "vmemu/fault.h"
+#include "vmemu/uaccess.h"
+
+#define BASE   0x10000000ULL
+#define NPAGES 8
+#define P(n)   ((uint64_t)(n) * PAGE_SIZE)
+
+struct env {
+    struct vmsys sys; /* the machine */
+    struct mm *mm;    /* the parent */
+};
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    if (!e || vm_fixture_init(&e->sys, 256, &e->mm) != 0)
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    mm_destroy(e->mm);
+    /* Every frame is back but the zero page, and no file page stays cached. */
+    int rc = (e->sys.phys.used == 1 && e->sys.pc.pages == 0) ? 0 : -1;
+    vmsys_destroy(&e->sys);
+    free(e);
+    return rc;
+}
+
+/* Maps NPAGES private anonymous read-write pages at BASE and writes i+1 into page i. */
+static void map_and_fill(struct mm *mm, uint32_t flags)
+{
+    assert_int_equal(mm_map(mm, BASE, P(NPAGES), VM_READ | VM_WRITE, flags, VMA_ANON, NULL, 0, 0),
+                     0);
+    for (unsigned i = 0; i < NPAGES; i++)
+        assert_int_equal(put_user_u32(mm, BASE + P(i), i + 1), 0);
+}
+
+static uint32_t peek(struct mm *mm, unsigned page)
+{
+    uint32_t v = 0;
+    assert_int_equal(copy_from_user(mm, &v, BASE + P(page), sizeof(v)), 0);
+    return v;
+}
+
+/* Writes through the fault path as the CPU would (a write fault, then the store). */
+static void store(struct mm *mm, unsigned page, uint32_t v)
+{
+    assert_int_equal(mm_fault(mm, BASE + P(page), ACCESS_WRITE), 0);
+    assert_int_equal(put_user_u32(mm, BASE + P(page), v), 0);
+}
+
+static void test_fork_private_pages_shared_cow_then_copied_and_reused(void **state)
+{
+    struct env *e = *state;
+    map_and_fill(e->mm, 0);
+    uint64_t used = e->sys.phys.used;
+    struct mm *child;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    /* No data frame was copied: only the child's table pages are new. */
+    assert_int_equal(e->sys.phys.used - used, child->pt.table_pages);
+    assert_int_equal(child->stats.rss, NPAGES);
+    assert_int_equal(mm_shared_pages(child), NPAGES);
+    pte_t *pp = pt_lookup(&e->mm->pt, &e->sys.phys, BASE);
+    pte_t *cp = pt_lookup(&child->pt, &e->sys.phys, BASE);
+    assert_true((*pp & PTE_COW) && !(*pp & PTE_RW));
+    assert_true((*cp & PTE_COW) && !(*cp & PTE_RW));
+    assert_int_equal(pte_pfn(*pp), pte_pfn(*cp));
+    assert_int_equal(phys_frame(&e->sys.phys, pte_pfn(*pp))->refcount, 2);
+
+    /* The child writes 3 pages while the parent maps them: 3 copies in the child. */
+    for (unsigned i = 0; i < 3; i++)
+        store(child, i, 100 + i);
+    assert_int_equal(child->stats.faults.cow, 3);
+    assert_int_equal(child->stats.faults.cow_reuse, 0);
+    assert_int_equal(peek(e->mm, 0), 1);
+    assert_int_equal(peek(child, 0), 100);
+    /* The parent writes page 0 (now its own frame: reuse) and page 5 (still shared: copy). */
+    store(e->mm, 0, 7);
+    store(e->mm, 5, 8);
+    assert_int_equal(e->mm->stats.faults.cow_reuse, 1);
+    assert_int_equal(e->mm->stats.faults.cow, 1);
+    assert_int_equal(mm_shared_pages(e->mm), NPAGES - 4);
+    /* The child ends: the parent's remaining writes all reuse. */
+    mm_destroy(child);
+    for (unsigned i = 1; i < NPAGES; i++)
+        if (i != 5)
+            store(e->mm, i, 9);
+    assert_int_equal(e->mm->stats.faults.cow_reuse, 1 + NPAGES - 2);
+    assert_int_equal(e->mm->stats.faults.cow, 1);
+    assert_int_equal(mm_shared_pages(e->mm), 0);
+}
+
+static void test_fork_shared_mapping_stays_shared_and_writable(void **state)
+{
+    struct env *e = *state;
+    struct vfile *shm;
+    assert_int_equal(vfile_shmem_create(&e->sys.pc, P(NPAGES), &shm), 0);
+    assert_int_equal(mm_map(e->mm, BASE, P(NPAGES), VM_READ | VM_WRITE, VM_SHARED, VMA_ANON, shm,
+                            0, UINT64_MAX),
+                     0);
+    vfile_put(shm);
+    for (unsigned i = 0; i < NPAGES; i++)
+        assert_int_equal(put_user_u32(e->mm, BASE + P(i), i + 1), 0);
+    struct mm *child;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    pte_t *pp = pt_lookup(&e->mm->pt, &e->sys.phys, BASE);
+    assert_false(*pp & PTE_COW);
+    store(child, 2, 42);
+    assert_int_equal(peek(e->mm, 2), 42);
+    assert_int_equal(child->stats.faults.cow, 0);
+    mm_destroy(child);
+}
+
+static void test_fork_dontfork_area_absent_wipeonfork_area_empty(void **state)
+{
+    struct env *e = *state;
+    map_and_fill(e->mm, 0);
+    assert_int_equal(mm_map(e->mm, BASE + P(NPAGES), P(2), VM_READ | VM_WRITE, VM_DONTCOPY,
+                            VMA_ANON, NULL, 0, 0),
+                     0);
+    e->mm->vmas.v[0].flags |= VM_WIPEONFORK; /* as madvise(MADV_WIPEONFORK) leaves it */
+    struct mm *child;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    assert_int_equal(child->vmas.n, 1);
+    assert_int_equal(child->stats.rss, 0);
+    assert_int_equal(peek(child, 3), 0);
+    assert_int_equal(peek(e->mm, 3), 4);
+    mm_destroy(child);
+}
+
+static void test_fork_locks_not_inherited(void **state)
+{
+    struct env *e = *state;
+    map_and_fill(e->mm, VM_LOCKED);
+    e->mm->def_flags = VM_LOCKED;
+    struct mm *child;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    assert_int_equal(child->vmas.v[0].flags & VM_LOCKED, 0);
+    assert_int_equal(child->def_flags, 0);
+    assert_true(e->mm->vmas.v[0].flags & VM_LOCKED);
+    mm_destroy(child);
+}
+
+static void test_fork_out_of_frames_fails_cleanly(void **state)
+{
+    struct env *e = *state;
+    map_and_fill(e->mm, 0);
+    /* Take every free frame: the child's table pages cannot be allocated. */
+    pfn_t taken[256];
+    size_t n = 0;
+    while (n < 256 && phys_alloc(&e->sys.phys, false, &taken[n]) == 0)
+        n++;
+    struct mm *child = NULL;
+    assert_int_equal(mm_dup(e->mm, &child), -ENOMEM);
+    assert_null(child);
+    for (size_t i = 0; i < n; i++)
+        phys_put(&e->sys.phys, taken[i]);
+    assert_int_equal(peek(e->mm, 4), 5);
+}
+
 int main(void)
 {
-    return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fork_private_pages_shared_cow_then_copied_and_reused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_shared_mapping_stays_shared_and_writable, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fork_dontfork_area_absent_wipeonfork_area_empty,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_locks_not_inherited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_out_of_frames_fails_cleanly, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
