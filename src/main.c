@@ -260,8 +260,8 @@ int main(int argc, char **argv)
         if (cli.maps && p->term_signal == 0) /* a crash report already holds the table */
             report_maps(stderr, p);
         if (cli.stats)
-            report_stats(stderr, p);
-        if (cli.report && (rc = report_json(cli.report, p)) < 0)
+            report_stats_all(stderr, &sched);
+        if (cli.report && (rc = report_json_all(cli.report, &sched)) < 0)
             fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.report, strerror(-rc));
         status = proc_wait_status(p);
     }

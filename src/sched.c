@@ -178,6 +178,7 @@ void sched_exit(struct proc *p)
     if (p->state == PROC_ZOMBIE || p->state == PROC_DEAD)
         return;
     proc_freeze_usage(p);
+    p->end_ns = now_ns();
     /* clear_child_tid is written only when other threads share the mm (Linux's
      * mm_release): never, as vmemu runs no threads. */
     if (p->fds)

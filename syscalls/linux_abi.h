@@ -327,6 +327,120 @@ struct linux_statfs {
 };
 LINUX_ABI_CHECK(struct linux_statfs, 120);
 
+/* Signals (x86-64 numbering), sigaction flags and handlers, sigaltstack, interval timers. */
+#define LINUX_SIGHUP    1
+#define LINUX_SIGINT    2
+#define LINUX_SIGQUIT   3
+#define LINUX_SIGILL    4
+#define LINUX_SIGTRAP   5
+#define LINUX_SIGABRT   6
+#define LINUX_SIGBUS    7
+#define LINUX_SIGFPE    8
+#define LINUX_SIGUSR1   10
+#define LINUX_SIGSEGV   11
+#define LINUX_SIGUSR2   12
+#define LINUX_SIGPIPE   13
+#define LINUX_SIGALRM   14
+#define LINUX_SIGTERM   15
+#define LINUX_SIGCHLD   17
+#define LINUX_SIGCONT   18
+#define LINUX_SIGTSTP   20
+#define LINUX_SIGTTIN   21
+#define LINUX_SIGTTOU   22
+#define LINUX_SIGURG    23
+#define LINUX_SIGXCPU   24
+#define LINUX_SIGXFSZ   25
+#define LINUX_SIGVTALRM 26
+#define LINUX_SIGPROF   27
+#define LINUX_SIGWINCH  28
+#define LINUX_SIGSYS    31
+#define LINUX_SIG_DFL   0ULL /* sigaction handler: default action */
+#define LINUX_SIG_IGN   1ULL /* sigaction handler: ignore */
+#define LINUX_SA_SIGINFO   0x00000004ULL
+#define LINUX_SA_RESTORER  0x04000000ULL
+#define LINUX_SA_ONSTACK   0x08000000ULL
+#define LINUX_SA_RESTART   0x10000000ULL
+#define LINUX_SA_NODEFER   0x40000000ULL
+#define LINUX_SA_RESETHAND 0x80000000ULL
+#define LINUX_SS_ONSTACK    1
+#define LINUX_SS_DISABLE    2
+#define LINUX_SS_AUTODISARM (1U << 31)
+#define LINUX_MINSIGSTKSZ   2048
+#define LINUX_ITIMER_REAL    0
+#define LINUX_ITIMER_VIRTUAL 1
+#define LINUX_ITIMER_PROF    2
+
+struct linux_itimerval {
+    struct linux_timeval it_interval; /* reload value */
+    struct linux_timeval it_value;    /* time to the next expiry, 0 = disarmed */
+};
+LINUX_ABI_CHECK(struct linux_itimerval, 32);
+
+/* struct sigcontext of x86-64 (uc_mcontext; glibc's gregs[] index the same slots). */
+struct linux_sigcontext {
+    uint64_t r8;  /* general registers, in this order */
+    uint64_t r9;
+    uint64_t r10;
+    uint64_t r11;
+    uint64_t r12;
+    uint64_t r13;
+    uint64_t r14;
+    uint64_t r15;
+    uint64_t rdi;
+    uint64_t rsi;
+    uint64_t rbp;
+    uint64_t rbx;
+    uint64_t rdx;
+    uint64_t rax;
+    uint64_t rcx;
+    uint64_t rsp;
+    uint64_t rip;
+    uint64_t eflags;
+    uint16_t cs;          /* 0x33 */
+    uint16_t gs;          /* 0 */
+    uint16_t fs;          /* 0 */
+    uint16_t ss;          /* 0x2b */
+    uint64_t err;         /* page-fault error code */
+    uint64_t trapno;      /* CPU exception vector (14: page fault) */
+    uint64_t oldmask;     /* the interrupted code's signal mask */
+    uint64_t cr2;         /* faulting address */
+    uint64_t fpstate;     /* guest address of the 512-byte FXSAVE area, 0 = none */
+    uint64_t reserved[8]; /* zero */
+};
+LINUX_ABI_CHECK(struct linux_sigcontext, 256);
+LINUX_ABI_OFFSET(struct linux_sigcontext, rip, 128);
+LINUX_ABI_OFFSET(struct linux_sigcontext, cs, 144);
+LINUX_ABI_OFFSET(struct linux_sigcontext, fpstate, 184);
+
+/* The kernel's struct ucontext (glibc's ucontext_t starts the same way). */
+struct linux_ucontext {
+    uint64_t uc_flags; /* UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+    uint64_t uc_link;  /* 0 */
+    struct {
+        uint64_t ss_sp;   /* the alternate stack when the signal came */
+        int32_t ss_flags; /* its flags */
+        int32_t pad;      /* alignment */
+        uint64_t ss_size; /* its size */
+    } uc_stack;
+    struct linux_sigcontext uc_mcontext; /* registers of the interrupted code */
+    uint64_t uc_sigmask;                 /* mask restored by rt_sigreturn */
+};
+LINUX_ABI_CHECK(struct linux_ucontext, 304);
+LINUX_ABI_OFFSET(struct linux_ucontext, uc_mcontext, 40);
+LINUX_ABI_OFFSET(struct linux_ucontext, uc_sigmask, 296);
+#define LINUX_UC_SIGCONTEXT_SS     0x2
+#define LINUX_UC_STRICT_RESTORE_SS 0x4
+
+/* What a handler finds at its RSP: the return address (sa_restorer, which calls
+ * rt_sigreturn), the ucontext and the siginfo; the FXSAVE area lies above, 64-aligned. */
+struct linux_rt_sigframe {
+    uint64_t pretcode;        /* sa_restorer */
+    struct linux_ucontext uc; /* RDX of the handler */
+    uint8_t info[128];        /* siginfo_t, RSI of the handler */
+};
+LINUX_ABI_CHECK(struct linux_rt_sigframe, 440);
+LINUX_ABI_OFFSET(struct linux_rt_sigframe, info, 312);
+
 /* struct linux_dirent64 (getdents64) needs no definition here: the host fills the guest's
  * buffer with the same layout (u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, d_name). */
 

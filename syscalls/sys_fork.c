@@ -241,7 +241,7 @@ static bool script_interp(const char *path, char *line, size_t len, char **inter
 static int exec_path(struct proc *p, const char *path, char **argv, char **envp, int depth)
 {
     char err[512];
-    char line[256];
+    char line[256] = "";
     char *interp, *arg;
     if (access(path, X_OK) < 0)
         return errno == ENOENT || errno == ENOTDIR ? -errno : -EACCES;
@@ -268,7 +268,12 @@ static int exec_path(struct proc *p, const char *path, char **argv, char **envp,
         free(nv);
         return rc;
     }
-    return proc_exec(p, path, argv, envp, err, sizeof(err));
+    int rc = proc_exec(p, path, argv, envp, err, sizeof(err));
+    /* An ELF vmemu cannot run (dynamic, other machine, damaged) is worth a line on stderr;
+     * other ENOEXEC files are for the caller (a shell runs them as scripts). */
+    if (rc == -ENOEXEC && memcmp(line, "\177ELF", 4) == 0)
+        fprintf(stderr, "vmemu: execve: %s\n", err);
+    return rc;
 }
 
 /* execve: the new program replaces the process inside vmemu. */

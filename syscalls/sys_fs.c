@@ -29,6 +29,10 @@
 #include "vmemu/signal.h"
 #include "vmemu/writeback.h"
 
+/* fcntl commands on a pipe's capacity (Linux's values; the host's are the same). */
+#define LINUX_F_SETPIPE_SZ 1031
+#define LINUX_F_GETPIPE_SZ 1032
+
 /* Largest bounce buffer: guest data crosses in steps of at most this many bytes. */
 #define BOUNCE_MAX (64 * 1024)
 
@@ -352,7 +356,7 @@ static void iov_advance(struct linux_iovec **iov, int *cnt, uint64_t n)
 static long rw_wait(struct proc *p, int host, struct linux_iovec *iov, int cnt, uint64_t limit,
                     bool is_write)
 {
-    uint64_t before = is_write && p->retry ? p->io_done : 0;
+    uint64_t before = is_write ? p->io_done : 0; /* 0 unless this write slept */
     long ret;
     int stop;
 
@@ -675,6 +679,9 @@ SYSCALL_DEFINE3(fcntl, int, fd, int, cmd, uint64_t, arg)
     case LINUX_F_SETLK:
     case LINUX_F_SETLKW:
         return fcntl_lock(p, host, cmd, arg);
+    case LINUX_F_SETPIPE_SZ:
+    case LINUX_F_GETPIPE_SZ:
+        return host_result(fcntl(host, cmd, (int)arg));
     default:
         return -EINVAL;
     }

@@ -116,6 +116,7 @@ static long poll_sigmask_done(struct proc *p, gva_t umask, long ret)
     if (umask != 0 && p->restore_sigmask && ret != -EINTR && ret != -SCHED_EBLOCK) {
         p->sigmask = p->saved_sigmask;
         p->restore_sigmask = false;
+        p->saved_sigmask = 0; /* src/signal.c's rule when restore_sigmask is false */
     }
     return ret;
 }
@@ -219,7 +220,8 @@ SYSCALL_DEFINE5(ppoll, gva_t, ufds, uint64_t, nfds, gva_t, tsp, gva_t, sigmask, 
     if (ret < 0)
         return ret;
     ret = do_poll(p, ufds, nfds, &t);
-    poll_time_put(p, tsp, &t, false);
+    if (ret != -SCHED_EBLOCK)
+        poll_time_put(p, tsp, &t, false);
     return poll_sigmask_done(p, sigmask, ret);
 }
 
@@ -335,9 +337,8 @@ SYSCALL_DEFINE5(select, int, n, gva_t, in, gva_t, out, gva_t, ex, gva_t, tv)
             return -EFAULT;
         if (ltv.tv_sec < 0 || ltv.tv_usec < 0)
             return -EINVAL;
-        int64_t sec = ltv.tv_sec + ltv.tv_usec / 1000000;
-        if (sec < ltv.tv_sec)
-            sec = INT64_MAX;
+        int64_t carry = ltv.tv_usec / 1000000;
+        int64_t sec = ltv.tv_sec > INT64_MAX - carry ? INT64_MAX : ltv.tv_sec + carry;
         poll_time_init(p, &t, true, poll_rel_ns(sec, (ltv.tv_usec % 1000000) * 1000));
     }
     long ret = do_select(p, n, in, out, ex, &t);

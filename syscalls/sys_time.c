@@ -1,13 +1,15 @@
-/* Time and randomness syscalls passed through to the host: clock_gettime, gettimeofday,
- * time, nanosleep, clock_nanosleep (the host sleeps for real) and getrandom (host bytes
- * through a bounce buffer). Guest structures are the layouts of linux_abi.h. Called by
- * syscalls/dispatch.c. */
+/* Time and randomness syscalls: clock_gettime, gettimeofday and time from the host,
+ * nanosleep and clock_nanosleep as sleeps in vmemu's scheduler (other processes run
+ * meanwhile), and getrandom (host bytes through a bounce buffer). Guest structures are
+ * the layouts of linux_abi.h. Called by syscalls/dispatch.c. */
 #include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
 
 #include "linux_abi.h"
 #include "sysdefs.h"
+#include "vmemu/sched.h"
+#include "vmemu/util.h"
 
 #define NSEC_PER_SEC 1000000000L
 
@@ -68,44 +70,65 @@ SYSCALL_DEFINE1(time, gva_t, tloc)
     return t;
 }
 
-/* Writes the time left of an interrupted sleep. */
-static long sleep_interrupted(struct proc *p, gva_t rem, const struct timespec *left)
+/* Longest sleep vmemu computes with (about 146 years): keeps deadlines from wrapping. */
+#define SLEEP_MAX_NS (1ULL << 62)
+
+static uint64_t timespec_ns(const struct timespec *ts)
 {
-    if (rem != 0) {
-        struct linux_timespec lt = timespec_to_linux(left);
-        if (copy_to_user(p->mm, rem, &lt, sizeof(lt)) < 0)
-            return -EFAULT;
-    }
-    return -EINTR;
+    if ((uint64_t)ts->tv_sec >= SLEEP_MAX_NS / NSEC_PER_SEC)
+        return SLEEP_MAX_NS;
+    return (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
+}
+
+/* Sleeps in the scheduler until the deadline of this sleep (kept across re-executions by
+ * sched_deadline): 0 once it has passed. A signal with a handler ends the sleep with
+ * -EINTR and writes the time left to rem: src/signal.c does that when it delivers the
+ * signal (signal_restarts leaves timed sleeps at their syscall instruction). */
+static long sleep_for(struct proc *p, uint64_t rel_ns)
+{
+    uint64_t deadline = sched_deadline(p, rel_ns);
+    if (now_ns() >= deadline)
+        return 0;
+    return sched_block_timer(p, deadline);
 }
 
 SYSCALL_DEFINE2(nanosleep, gva_t, req, gva_t, rem)
 {
-    struct timespec ts, left;
+    struct timespec ts;
+    (void)rem;
     int err = timespec_from_user(p, req, &ts);
     if (err < 0)
         return err;
-    if (nanosleep(&ts, &left) < 0) {
-        if (errno == EINTR)
-            return sleep_interrupted(p, rem, &left);
-        return -errno;
-    }
-    return 0;
+    return sleep_for(p, timespec_ns(&ts));
 }
 
-/* clock_nanosleep: the host call returns the error number itself, not -1. */
+/* clock_nanosleep on the clocks Linux can sleep on (REALTIME, MONOTONIC, BOOTTIME, TAI,
+ * PROCESS_CPUTIME; the latter as elapsed time). An absolute time is turned into the time
+ * from now on that clock; the sleep then runs on the host's monotonic clock. The coarse
+ * and raw clocks have no sleep (-EOPNOTSUPP); the others, and flags other than
+ * TIMER_ABSTIME, are -EINVAL. */
 SYSCALL_DEFINE4(clock_nanosleep, int, clk, int, flags, gva_t, req, gva_t, rem)
 {
-    struct timespec ts, left;
-    if ((flags & ~LINUX_TIMER_ABSTIME) != 0 || clk < 0)
+    struct timespec ts, now;
+    (void)rem;
+    if ((flags & ~LINUX_TIMER_ABSTIME) != 0)
+        return -EINVAL;
+    if (clk == CLOCK_MONOTONIC_RAW || clk == CLOCK_REALTIME_COARSE ||
+        clk == CLOCK_MONOTONIC_COARSE)
+        return -EOPNOTSUPP;
+    if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC && clk != CLOCK_BOOTTIME &&
+        clk != CLOCK_TAI && clk != CLOCK_PROCESS_CPUTIME_ID)
         return -EINVAL;
     int err = timespec_from_user(p, req, &ts);
     if (err < 0)
         return err;
-    err = clock_nanosleep(clk, flags, &ts, &left);
-    if (err == EINTR && !(flags & LINUX_TIMER_ABSTIME))
-        return sleep_interrupted(p, rem, &left);
-    return -err;
+    uint64_t rel = timespec_ns(&ts);
+    if (flags & LINUX_TIMER_ABSTIME) {
+        clock_gettime(clk == CLOCK_PROCESS_CPUTIME_ID ? CLOCK_MONOTONIC : clk, &now);
+        uint64_t cur = timespec_ns(&now);
+        rel = rel > cur ? rel - cur : 0;
+    }
+    return sleep_for(p, rel);
 }
 
 /* At most this many random bytes per host call. */

@@ -1054,8 +1054,10 @@ static const char *json_part(const struct env *t, const char *from, const char *
     const char *start = strstr(from, open);
     const char *end;
 
-    if (start == NULL)
+    if (start == NULL) {
         fail_msg("missing [%s] in:\n%s", open, t->buf);
+        return from; /* not reached: fail_msg() ends the test */
+    }
     end = strstr(start + 1, close);
     assert_non_null(end);
     end += strlen(close);

@@ -175,6 +175,7 @@ struct proc {
     int exit_code;                            /* exit_group status (when term_signal == 0) */
     int term_signal;                          /* signal that ended it, or 0 */
     uint64_t start_ns;                        /* host monotonic time at start */
+    uint64_t end_ns;                          /* host monotonic time at exit (0 = running) */
     uint64_t cpu_ns;                          /* host time spent running it */
     struct proc_usage usage;                  /* counters frozen at exit (valid once ended) */
     struct proc_usage children;               /* sums over reaped children (RUSAGE_CHILDREN) */
