@@ -150,8 +150,7 @@ static void test_resethand(void)
     set_action(SIGUSR2, on_plain, NULL, SA_RESETHAND, 0);
     raise(SIGUSR2);
     sigaction(SIGUSR2, NULL, &now);
-    printf("SA_RESETHAND: hits=%d handler_now_default=%d\n", (int)hits,
-           now.sa_handler == SIG_DFL);
+    printf("SA_RESETHAND: hits=%d handler_now_default=%d\n", (int)hits, now.sa_handler == SIG_DFL);
 }
 
 static void test_altstack(void)

@@ -16,7 +16,7 @@
 #include "vmemu/uaccess.h"
 #include "vmemu/util.h"
 
-#define SIG_BIT(sig) (1ULL << ((sig) - 1))
+#define SIG_BIT(sig) (1ULL << ((sig)-1))
 /* Signals the CPU raises for the instruction it runs: delivered before the others. */
 #define SIG_SYNCHRONOUS                                                                            \
     (SIG_BIT(LINUX_SIGSEGV) | SIG_BIT(LINUX_SIGBUS) | SIG_BIT(LINUX_SIGILL) |                      \
@@ -32,21 +32,21 @@
      SIG_BIT(LINUX_SIGTRAP) | SIG_BIT(LINUX_SIGSYS) | SIG_BIT(LINUX_SIGXCPU) |                     \
      SIG_BIT(LINUX_SIGXFSZ))
 
-#define SIG_REDZONE    128 /* bytes below RSP the interrupted code may use (x86-64 ABI) */
-#define SIG_FX_ALIGN   64  /* alignment of the FXSAVE area */
-#define SIG_USER_CS    0x33
-#define SIG_USER_SS    0x2b
-#define X86_TRAP_DE    0  /* divide error */
-#define X86_TRAP_BP    3  /* int3 */
-#define X86_TRAP_UD    6  /* invalid opcode */
-#define X86_TRAP_PF    14 /* page fault */
-#define X86_PF_PROT    0x1 /* page-fault error code: the page was present */
-#define X86_PF_WRITE   0x2
-#define X86_PF_USER    0x4
-#define X86_PF_INSTR   0x10
-#define X86_FLAGS_TF   0x100
-#define X86_FLAGS_DF   0x400
-#define X86_FLAGS_RF   0x10000
+#define SIG_REDZONE     128 /* bytes below RSP the interrupted code may use (x86-64 ABI) */
+#define SIG_FX_ALIGN    64  /* alignment of the FXSAVE area */
+#define SIG_USER_CS     0x33
+#define SIG_USER_SS     0x2b
+#define X86_TRAP_DE     0   /* divide error */
+#define X86_TRAP_BP     3   /* int3 */
+#define X86_TRAP_UD     6   /* invalid opcode */
+#define X86_TRAP_PF     14  /* page fault */
+#define X86_PF_PROT     0x1 /* page-fault error code: the page was present */
+#define X86_PF_WRITE    0x2
+#define X86_PF_USER     0x4
+#define X86_PF_INSTR    0x10
+#define X86_FLAGS_TF    0x100
+#define X86_FLAGS_DF    0x400
+#define X86_FLAGS_RF    0x10000
 #define X86_SYSCALL_LEN 2 /* bytes of the `syscall` instruction */
 
 /* Whether sig's action is to discard it: SIG_IGN, or SIG_DFL with a default of ignore. */
@@ -67,11 +67,12 @@ static int sig_pick(uint64_t set)
     return __builtin_ctzll(set) + 1;
 }
 
-/* Makes sig pending for p; see the header. A signal of a process that has ended is
- * dropped; sig outside 1..64 is a caller bug. */
+/* Makes sig pending for p; see the header. A signal of a process that has ended, and a
+ * number outside 1..64 (an exit signal a guest chose, say), are dropped. */
 void signal_send(struct proc *p, int sig, const struct linux_siginfo *info)
 {
-    VMEMU_BUG_ON(sig < 1 || sig > PROC_NSIG);
+    if (sig < 1 || sig > PROC_NSIG)
+        return;
     uint64_t bit = SIG_BIT(sig);
     if (p->exited || p->state == PROC_ZOMBIE || p->state == PROC_DEAD)
         return;
@@ -201,11 +202,11 @@ static void frame_trap_info(const struct proc *p, const struct linux_siginfo *in
         enum access a = p->mm != NULL ? p->mm->last_fault.access : ACCESS_READ;
         sc->trapno = X86_TRAP_PF;
         sc->cr2 = info->u.fault.addr;
-        sc->err = X86_PF_USER | (a == ACCESS_WRITE ? X86_PF_WRITE : 0) |
-                  (a == ACCESS_EXEC ? X86_PF_INSTR : 0) |
-                  (info->si_code == LINUX_SEGV_ACCERR && info->si_signo == LINUX_SIGSEGV
-                       ? X86_PF_PROT
-                       : 0);
+        sc->err =
+            X86_PF_USER | (a == ACCESS_WRITE ? X86_PF_WRITE : 0) |
+            (a == ACCESS_EXEC ? X86_PF_INSTR : 0) |
+            (info->si_code == LINUX_SEGV_ACCERR && info->si_signo == LINUX_SIGSEGV ? X86_PF_PROT
+                                                                                   : 0);
         break;
     }
     case LINUX_SIGFPE:
@@ -226,8 +227,7 @@ static void frame_trap_info(const struct proc *p, const struct linux_siginfo *in
  * alternate stack for SA_ONSTACK when not on it already; the FXSAVE area 64-aligned, the
  * frame under it with RSP = 16n - 8 as after a call. Returns 0, or -EFAULT when the frame
  * would overflow the alternate stack. */
-static int frame_place(const struct proc *p, uint64_t flags, uint64_t rsp, gva_t *frame,
-                       gva_t *fx)
+static int frame_place(const struct proc *p, uint64_t flags, uint64_t rsp, gva_t *frame, gva_t *fx)
 {
     uint64_t sp = rsp - SIG_REDZONE;
     bool nested = on_altstack(p, rsp), entering = false;
@@ -320,7 +320,8 @@ static int frame_setup(struct proc *p, int sig, const struct linux_siginfo *info
     cpu_set(cpu, CPU_RAX, 0);
     cpu_set(cpu, CPU_RSP, frame);
     cpu_set(cpu, CPU_RIP, act.handler);
-    cpu_set(cpu, CPU_RFLAGS, r[CPU_RFLAGS] & ~(uint64_t)(X86_FLAGS_DF | X86_FLAGS_RF | X86_FLAGS_TF));
+    cpu_set(cpu, CPU_RFLAGS,
+            r[CPU_RFLAGS] & ~(uint64_t)(X86_FLAGS_DF | X86_FLAGS_RF | X86_FLAGS_TF));
     fx_init_state(fx);
     cpu_set_fxsave(cpu, fx);
 

@@ -328,44 +328,44 @@ struct linux_statfs {
 LINUX_ABI_CHECK(struct linux_statfs, 120);
 
 /* Signals (x86-64 numbering), sigaction flags and handlers, sigaltstack, interval timers. */
-#define LINUX_SIGHUP    1
-#define LINUX_SIGINT    2
-#define LINUX_SIGQUIT   3
-#define LINUX_SIGILL    4
-#define LINUX_SIGTRAP   5
-#define LINUX_SIGABRT   6
-#define LINUX_SIGBUS    7
-#define LINUX_SIGFPE    8
-#define LINUX_SIGUSR1   10
-#define LINUX_SIGSEGV   11
-#define LINUX_SIGUSR2   12
-#define LINUX_SIGPIPE   13
-#define LINUX_SIGALRM   14
-#define LINUX_SIGTERM   15
-#define LINUX_SIGCHLD   17
-#define LINUX_SIGCONT   18
-#define LINUX_SIGTSTP   20
-#define LINUX_SIGTTIN   21
-#define LINUX_SIGTTOU   22
-#define LINUX_SIGURG    23
-#define LINUX_SIGXCPU   24
-#define LINUX_SIGXFSZ   25
-#define LINUX_SIGVTALRM 26
-#define LINUX_SIGPROF   27
-#define LINUX_SIGWINCH  28
-#define LINUX_SIGSYS    31
-#define LINUX_SIG_DFL   0ULL /* sigaction handler: default action */
-#define LINUX_SIG_IGN   1ULL /* sigaction handler: ignore */
-#define LINUX_SA_SIGINFO   0x00000004ULL
-#define LINUX_SA_RESTORER  0x04000000ULL
-#define LINUX_SA_ONSTACK   0x08000000ULL
-#define LINUX_SA_RESTART   0x10000000ULL
-#define LINUX_SA_NODEFER   0x40000000ULL
-#define LINUX_SA_RESETHAND 0x80000000ULL
-#define LINUX_SS_ONSTACK    1
-#define LINUX_SS_DISABLE    2
-#define LINUX_SS_AUTODISARM (1U << 31)
-#define LINUX_MINSIGSTKSZ   2048
+#define LINUX_SIGHUP         1
+#define LINUX_SIGINT         2
+#define LINUX_SIGQUIT        3
+#define LINUX_SIGILL         4
+#define LINUX_SIGTRAP        5
+#define LINUX_SIGABRT        6
+#define LINUX_SIGBUS         7
+#define LINUX_SIGFPE         8
+#define LINUX_SIGUSR1        10
+#define LINUX_SIGSEGV        11
+#define LINUX_SIGUSR2        12
+#define LINUX_SIGPIPE        13
+#define LINUX_SIGALRM        14
+#define LINUX_SIGTERM        15
+#define LINUX_SIGCHLD        17
+#define LINUX_SIGCONT        18
+#define LINUX_SIGTSTP        20
+#define LINUX_SIGTTIN        21
+#define LINUX_SIGTTOU        22
+#define LINUX_SIGURG         23
+#define LINUX_SIGXCPU        24
+#define LINUX_SIGXFSZ        25
+#define LINUX_SIGVTALRM      26
+#define LINUX_SIGPROF        27
+#define LINUX_SIGWINCH       28
+#define LINUX_SIGSYS         31
+#define LINUX_SIG_DFL        0ULL /* sigaction handler: default action */
+#define LINUX_SIG_IGN        1ULL /* sigaction handler: ignore */
+#define LINUX_SA_SIGINFO     0x00000004ULL
+#define LINUX_SA_RESTORER    0x04000000ULL
+#define LINUX_SA_ONSTACK     0x08000000ULL
+#define LINUX_SA_RESTART     0x10000000ULL
+#define LINUX_SA_NODEFER     0x40000000ULL
+#define LINUX_SA_RESETHAND   0x80000000ULL
+#define LINUX_SS_ONSTACK     1
+#define LINUX_SS_DISABLE     2
+#define LINUX_SS_AUTODISARM  (1U << 31)
+#define LINUX_MINSIGSTKSZ    2048
 #define LINUX_ITIMER_REAL    0
 #define LINUX_ITIMER_VIRTUAL 1
 #define LINUX_ITIMER_PROF    2
@@ -378,7 +378,7 @@ LINUX_ABI_CHECK(struct linux_itimerval, 32);
 
 /* struct sigcontext of x86-64 (uc_mcontext; glibc's gregs[] index the same slots). */
 struct linux_sigcontext {
-    uint64_t r8;  /* general registers, in this order */
+    uint64_t r8; /* general registers, in this order */
     uint64_t r9;
     uint64_t r10;
     uint64_t r11;

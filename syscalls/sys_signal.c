@@ -16,9 +16,9 @@
 /* Signals that can be neither caught nor blocked. */
 #define SIG_UNBLOCKABLE ((1ULL << (LINUX_SIGKILL - 1)) | (1ULL << (LINUX_SIGSTOP - 1)))
 
-#define SIG_BIT(sig)  (1ULL << ((sig) - 1))
-#define NSEC_PER_SEC  1000000000ULL
-#define NSEC_PER_USEC 1000ULL
+#define SIG_BIT(sig)    (1ULL << ((sig)-1))
+#define NSEC_PER_SEC    1000000000ULL
+#define NSEC_PER_USEC   1000ULL
 /* eflags bits rt_sigreturn takes from the frame (Linux's FIX_EFLAGS without TF: vmemu
  * does not single-step guests): CF PF AF ZF SF DF OF NT RF AC. */
 #define SIGRETURN_FLAGS 0x54cd5ULL
@@ -39,8 +39,8 @@ SYSCALL_DEFINE4(rt_sigaction, int, sig, gva_t, act, gva_t, oact, size_t, sigsets
             return -EFAULT;
         na.mask &= ~SIG_UNBLOCKABLE;
         p->sigact[sig - 1] = na;
-        bool dfl_ignores = sig == LINUX_SIGCHLD || sig == LINUX_SIGURG ||
-                           sig == LINUX_SIGWINCH || sig == LINUX_SIGCONT;
+        bool dfl_ignores = sig == LINUX_SIGCHLD || sig == LINUX_SIGURG || sig == LINUX_SIGWINCH ||
+                           sig == LINUX_SIGCONT;
         if (na.handler == LINUX_SIG_IGN || (na.handler == LINUX_SIG_DFL && dfl_ignores))
             p->sigpending &= ~SIG_BIT(sig);
     }
@@ -192,8 +192,8 @@ SYSCALL_DEFINE2(sigaltstack, gva_t, ss, gva_t, old)
     uint64_t sp = p->cpu != NULL ? cpu_get(p->cpu, CPU_RSP) : 0;
     const struct linux_stack *cur = &p->altstack;
     bool autodisarm = (uint32_t)cur->ss_flags & LINUX_SS_AUTODISARM;
-    bool onstack = cur->ss_size != 0 && !autodisarm && sp > cur->ss_sp &&
-                   sp - cur->ss_sp <= cur->ss_size;
+    bool onstack =
+        cur->ss_size != 0 && !autodisarm && sp > cur->ss_sp && sp - cur->ss_sp <= cur->ss_size;
     struct linux_stack o = *cur, n;
     o.ss_flags = cur->ss_size == 0 ? LINUX_SS_DISABLE : onstack ? LINUX_SS_ONSTACK : 0;
     if (autodisarm)

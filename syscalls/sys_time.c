@@ -113,8 +113,7 @@ SYSCALL_DEFINE4(clock_nanosleep, int, clk, int, flags, gva_t, req, gva_t, rem)
     (void)rem;
     if ((flags & ~LINUX_TIMER_ABSTIME) != 0)
         return -EINVAL;
-    if (clk == CLOCK_MONOTONIC_RAW || clk == CLOCK_REALTIME_COARSE ||
-        clk == CLOCK_MONOTONIC_COARSE)
+    if (clk == CLOCK_MONOTONIC_RAW || clk == CLOCK_REALTIME_COARSE || clk == CLOCK_MONOTONIC_COARSE)
         return -EOPNOTSUPP;
     if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC && clk != CLOCK_BOOTTIME &&
         clk != CLOCK_TAI && clk != CLOCK_PROCESS_CPUTIME_ID)
