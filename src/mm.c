@@ -401,6 +401,22 @@ int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock)
     return 0;
 }
 
+/* Sets `set` and clears `clear` in the flags of the areas of [start, end), splitting and
+ * merging them (madvise's DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK). Returns 0 or -ENOMEM. */
+int mm_set_vma_flags(struct mm *mm, gva_t start, gva_t end, uint32_t set, uint32_t clear)
+{
+    size_t first, last;
+    if (!range_mapped(mm, start, end))
+        return -ENOMEM;
+    int rc = split_range(mm, start, end, &first, &last);
+    if (rc < 0)
+        return rc;
+    for (size_t i = first; i <= last; i++)
+        mm->vmas.v[i].flags = (mm->vmas.v[i].flags & ~clear) | set;
+    merge_range(mm, first, last);
+    return 0;
+}
+
 /* The PTE bits an area's protection gives a page: US unless PROT_NONE, NX unless
  * executable, and RW for a writable area unless the page is copy-on-write (then COW). */
 uint64_t mm_prot_pte_bits(uint32_t prot, bool cow)

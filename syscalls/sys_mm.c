@@ -260,7 +260,16 @@ static long madvise_vma(struct proc *p, struct vma *v, gva_t lo, gva_t hi, int a
     case LINUX_MADV_REMOVE:
         return madvise_remove(p, v, lo, hi);
     case LINUX_MADV_WIPEONFORK:
-        return v->file ? -EINVAL : 0;
+        /* Private anonymous memory only: the fork child gets it zero-filled. */
+        if (v->file || (v->flags & VM_SHARED))
+            return -EINVAL;
+        return mm_set_vma_flags(p->mm, lo, hi, VM_WIPEONFORK, 0);
+    case LINUX_MADV_KEEPONFORK:
+        return mm_set_vma_flags(p->mm, lo, hi, 0, VM_WIPEONFORK);
+    case LINUX_MADV_DONTFORK:
+        return mm_set_vma_flags(p->mm, lo, hi, VM_DONTCOPY, 0);
+    case LINUX_MADV_DOFORK:
+        return mm_set_vma_flags(p->mm, lo, hi, 0, VM_DONTCOPY);
     case LINUX_MADV_POPULATE_READ:
     case LINUX_MADV_POPULATE_WRITE:
         return madvise_populate(p, v, lo, hi, advice == LINUX_MADV_POPULATE_WRITE);

@@ -219,6 +219,9 @@ int mm_populate_page(struct mm *mm, gva_t va, enum access access);
 /* Sets (lock) or clears VM_LOCKED on the areas of [start, end), splitting them (the
  * caller populates). Returns 0 or -ENOMEM (a hole in the range, or no memory). */
 int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock);
+/* Sets `set` and clears `clear` in the flags of the areas of [start, end), which must be
+ * mapped, splitting them at the ends (madvise's fork advice). Returns 0 or -ENOMEM. */
+int mm_set_vma_flags(struct mm *mm, gva_t start, gva_t end, uint32_t set, uint32_t clear);
 /* Writes the dirty shared file pages of [start, end) back to their files and write-
  * protects them so the next store marks them dirty again (msync). Returns 0 or -EIO. */
 int mm_sync_range(struct mm *mm, gva_t start, gva_t end);
