@@ -187,9 +187,14 @@ static int copy_strings(struct proc *p, gva_t arr, char ***out, size_t *total)
             rc = -E2BIG;
             break;
         }
-        v[n] = realloc(str, (size_t)len + 1);
-        if (!v[n])
-            v[n] = str;
+        v[n] = malloc((size_t)len + 1); /* the exact size: environments can be long */
+        if (v[n])
+            memcpy(v[n], str, (size_t)len + 1);
+        free(str);
+        if (!v[n]) {
+            rc = -ENOMEM;
+            break;
+        }
     }
     if (rc < 0) {
         proc_free_argv(v);
