@@ -128,8 +128,7 @@ static void check_basic(void)
     close(p[WR]);
     show("pipe2(bad flags)", res(pipe2(p, O_APPEND)), "-1 EINVAL");
     show("pipe(bad array)", res(syscall(SYS_pipe, (void *)8)), "-1 EFAULT");
-    show("pipe2(bad array, O_CLOEXEC)", res(syscall(SYS_pipe2, (void *)8, O_CLOEXEC)),
-         "-1 EFAULT");
+    show("pipe2(bad array, O_CLOEXEC)", res(syscall(SYS_pipe2, (void *)8, O_CLOEXEC)), "-1 EFAULT");
     show("no descriptor left behind", num(lowest_free()), num(before));
 }
 
@@ -157,8 +156,7 @@ static void check_nonblock(void)
     int fl = fcntl(p[RD], F_GETFL);
     show("F_SETFL O_NONBLOCK", res(fcntl(p[RD], F_SETFL, fl | O_NONBLOCK)), "0");
     show("read empty after F_SETFL", res(read(p[RD], buf, 10)), "-1 EAGAIN");
-    show("readv empty after F_SETFL",
-         res(readv(p[RD], &(struct iovec){buf, 10}, 1)), "-1 EAGAIN");
+    show("readv empty after F_SETFL", res(readv(p[RD], &(struct iovec){buf, 10}, 1)), "-1 EAGAIN");
     fcntl(p[RD], F_SETFL, fl);
     write(p[WR], "ok", 2);
     show("read blocking again (data there)", res(read(p[RD], buf, 10)), "2");
@@ -222,8 +220,8 @@ static void check_megabyte(void)
         close(sums[RD]);
         long r[3];
         r[0] = write(data[WR], buf, MIB);
-        struct iovec iov[3] = {{buf, 1000}, {buf + 1000, MIB / 2}, {buf + 1000 + MIB / 2,
-                                                                     MIB / 2 - 1000}};
+        struct iovec iov[3] = {
+            {buf, 1000}, {buf + 1000, MIB / 2}, {buf + 1000 + MIB / 2, MIB / 2 - 1000}};
         r[1] = writev(data[WR], iov, 3);
         r[2] = 0;
         for (size_t off = 0, step = 1; off < MIB; off += step, step = step * 7 % 9973 + 1) {
@@ -327,8 +325,8 @@ static void check_poll(void)
     ts = (struct timespec){0, 10 * 1000 * 1000};
     show("ppoll with a mask, 10 ms", res(ppoll(pf, 1, &ts, &block)), "0");
     sigprocmask(SIG_SETMASK, NULL, &after);
-    show("  mask back after ppoll", sigismember(&after, SIGUSR1) ==
-         sigismember(&before, SIGUSR1) ? "yes" : "no", "yes");
+    show("  mask back after ppoll",
+         sigismember(&after, SIGUSR1) == sigismember(&before, SIGUSR1) ? "yes" : "no", "yes");
     show("ppoll bad sigsetsize", res(syscall(SYS_ppoll, pf, 1, NULL, &block, 4)), "-1 EINVAL");
     ts = (struct timespec){0, 1000000000L};
     show("ppoll bad timeout", res(ppoll(pf, 1, &ts, NULL)), "-1 EINVAL");
@@ -388,8 +386,7 @@ static void check_select(void)
     struct timeval tv = {0, 50 * 1000};
     /* The raw call: musl passes select a copy of the timeout, the kernel writes the time
      * left into it. */
-    show("select empty read end, 50 ms", res(syscall(SYS_select, n, &r, NULL, NULL, &tv)),
-         "0");
+    show("select empty read end, 50 ms", res(syscall(SYS_select, n, &r, NULL, NULL, &tv)), "0");
     show("  read set cleared", fds_in(&r, n), "-");
     show("  time left", num(tv.tv_sec * 1000000L + tv.tv_usec), "0");
 
@@ -422,8 +419,7 @@ static void check_select(void)
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGUSR2);
-    show("pselect empty, 20 ms, with a mask", res(pselect(n, &r, NULL, NULL, &ts, &block)),
-         "0");
+    show("pselect empty, 20 ms, with a mask", res(pselect(n, &r, NULL, NULL, &ts, &block)), "0");
     show("  read set cleared", fds_in(&r, n), "-");
     ts = (struct timespec){0, -1};
     FD_SET(p[RD], &r);
@@ -456,8 +452,8 @@ static void check_select(void)
     close(q[WR]);
     FD_ZERO(&r);
     FD_SET(q[RD], &r);
-    show("select without timeout until the child exits", res(select(q[RD] + 1, &r, NULL,
-                                                                    NULL, NULL)), "1");
+    show("select without timeout until the child exits",
+         res(select(q[RD] + 1, &r, NULL, NULL, NULL)), "1");
     show("  then EOF", res(read(q[RD], &c, 1)), "0");
     show("child status", num(wait_status(pid)), "0");
     close(q[RD]);
@@ -507,8 +503,7 @@ static void check_epipe(void)
     char buf[1000];
     read_full(p[RD], buf, sizeof(buf));
     close(p[RD]);
-    show("child writing into a closed pipe: status", num(wait_status(pid)),
-         num(128 + SIGPIPE));
+    show("child writing into a closed pipe: status", num(wait_status(pid)), num(128 + SIGPIPE));
 }
 
 static void check_cloexec_exec(void)

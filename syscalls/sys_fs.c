@@ -377,8 +377,7 @@ static long rw_wait(struct proc *p, int host, struct linux_iovec *iov, int cnt, 
     if (saved < 0 || !(n == -EAGAIN || short_write))
         return n == -EAGAIN && before == 0 ? n : (long)total;
     /* The guest's file is blocking: sleep until the host descriptor is ready. */
-    ret = sched_block_io(p, &(struct proc_wait_fd){host, is_write ? POLLOUT : POLLIN}, 1, 0,
-                         true);
+    ret = sched_block_io(p, &(struct proc_wait_fd){host, is_write ? POLLOUT : POLLIN}, 1, 0, true);
     if (ret != -SCHED_EBLOCK)
         return total > 0 ? (long)total : ret;
     p->io_done = total;

@@ -19,7 +19,7 @@
 #include "vmemu/signal.h"
 #include "vmemu/util.h"
 
-#define NSEC_PER_SEC 1000000000ULL
+#define NSEC_PER_SEC    1000000000ULL
 /* Longest relative timeout vmemu keeps (146 years): longer ones are this. */
 #define POLL_MAX_REL_NS (1ULL << 62)
 
@@ -68,8 +68,7 @@ static uint64_t poll_time_left(const struct poll_time *t)
  * process sleeps on the descriptors (those with no host events yet: one whose events the
  * guest does not count, as a hung-up pipe in select's except set, would only wake it for
  * nothing) and -SCHED_EBLOCK (or -ENOMEM) is returned. */
-static long poll_sleep(struct proc *p, const struct pollfd *h, size_t n,
-                       const struct poll_time *t)
+static long poll_sleep(struct proc *p, const struct pollfd *h, size_t n, const struct poll_time *t)
 {
     if (signal_next(p) != 0)
         return -EINTR;
@@ -236,7 +235,7 @@ SYSCALL_DEFINE5(ppoll, gva_t, ufds, uint64_t, nfds, gva_t, tsp, gva_t, sigmask, 
 
 #define SEL_WORD_BITS 64
 /* Bytes of a guest fd_set covering n descriptors (whole 64-bit words). */
-#define SEL_BYTES(n) ((((size_t)(n) + SEL_WORD_BITS - 1) / SEL_WORD_BITS) * 8)
+#define SEL_BYTES(n)  ((((size_t)(n) + SEL_WORD_BITS - 1) / SEL_WORD_BITS) * 8)
 
 static bool sel_isset(const uint64_t *set, int fd)
 {
