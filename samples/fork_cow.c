@@ -11,9 +11,14 @@
  *                       writes them: M reuses in the parent.
  * A pipe orders the two sides (the child writes after the parent's B writes). Each side
  * prints the sums it reads, which show that neither sees the other's writes; nothing
- * printed depends on addresses or pids. tests/procs_e2e.py compares the output with
- * the native run and checks the --report counts of the two processes against a run with
- * K = P = M = 0: exactly K/P more cow and P/K+M more cow_reuse. */
+ * printed depends on addresses or pids, and every number is printed at a fixed width: the
+ * lines written after the fork have the same length whatever the arguments, so stdio's
+ * buffer touches the same pages in every run (the counts of two runs are compared).
+ * tests/procs_e2e.py compares the output with the native run and checks the --report
+ * counts of the two processes against a run with K = P = M = 0: exactly K/P more cow
+ * and P/K+M more cow_reuse. Arguments are decimal
+ * and may have leading zeros: the test passes them at a fixed width, so that both runs
+ * have argument strings of the same size (the same initial stack layout). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +52,7 @@ static unsigned long sum_pages(size_t from, size_t to)
 
 static size_t arg(char **argv, int i, size_t dflt)
 {
-    return argv[i] ? strtoul(argv[i], NULL, 0) : dflt;
+    return argv[i] ? strtoul(argv[i], NULL, 10) : dflt;
 }
 
 int main(int argc, char **argv)
@@ -76,9 +81,9 @@ int main(int argc, char **argv)
         return 1;
     }
     write_pages(0, n, 1);
-    printf("pages %zu: A %zu (child first), B %zu (parent first), C %zu (parent after)\n", n,
-           k, p, m);
-    printf("before fork: sum %lu\n", sum_pages(0, n));
+    printf("pages %03zu: A %03zu (child first), B %03zu (parent first), C %03zu (parent after)\n",
+           n, k, p, m);
+    printf("before fork: sum %06lu\n", sum_pages(0, n));
     fflush(stdout);
 
     pid_t pid = fork();
@@ -91,17 +96,17 @@ int main(int argc, char **argv)
         if (read(fds[0], &go, 1) != 1)
             _exit(3);
         /* The parent has written B by now; the child still sees the values from before. */
-        printf("child: sees B %lu, all %lu\n", sum_pages(k, k + p), sum_pages(0, n));
+        printf("child: sees B %06lu, all %06lu\n", sum_pages(k, k + p), sum_pages(0, n));
         write_pages(0, k, 50);
         write_pages(k, k + p, 60);
-        printf("child: after writing A and B: A %lu, B %lu, all %lu\n", sum_pages(0, k),
+        printf("child: after writing A and B: A %06lu, B %06lu, all %06lu\n", sum_pages(0, k),
                sum_pages(k, k + p), sum_pages(0, n));
         fflush(stdout);
         _exit(0);
     }
     close(fds[0]);
     write_pages(k, k + p, 20);
-    printf("parent: wrote B: B %lu\n", sum_pages(k, k + p));
+    printf("parent: wrote B: B %06lu\n", sum_pages(k, k + p));
     fflush(stdout);
     if (write(fds[1], &go, 1) != 1)
         return 1;
@@ -110,11 +115,11 @@ int main(int argc, char **argv)
         perror("fork_cow: waitpid");
         return 1;
     }
-    printf("parent: child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    printf("parent: sees A %lu, B %lu, all %lu\n", sum_pages(0, k), sum_pages(k, k + p),
+    printf("parent: child exited %03d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 999);
+    printf("parent: sees A %06lu, B %06lu, all %06lu\n", sum_pages(0, k), sum_pages(k, k + p),
            sum_pages(0, n));
     write_pages(0, k, 30);
     write_pages(k + p, k + p + m, 40);
-    printf("parent: after writing A and C: all %lu\n", sum_pages(0, n));
+    printf("parent: after writing A and C: all %06lu\n", sum_pages(0, n));
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

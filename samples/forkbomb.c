@@ -6,7 +6,8 @@
  * index), reaps every child and prints the sum of their exit codes.
  * Linux counts every process of the real user (zombies included) and does not apply the
  * limit to root: run as root, the program first moves to an otherwise unused uid so that
- * the native count is its own processes only (vmemu counts the processes of its run).
+ * the native count is its own processes only (vmemu counts the processes of its run;
+ * Linux also counts zombies, so the children stay alive until the limit is reached).
  * With LIMIT processes allowed and the parent alive, LIMIT - 1 forks succeed.
  * A safety cap stops the loop after LIMIT + 16 forks if nothing limits it. */
 #define _GNU_SOURCE
@@ -18,7 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define UNUSED_UID 54321
+/* Natively as root: a uid nobody else uses (one per process: runs at the same time must
+ * not count each other's children). */
+#define UNUSED_UID_BASE 100000
 
 static const char *errname(int e)
 {
@@ -48,8 +51,9 @@ int main(int argc, char **argv)
     }
     /* Natively as root: a uid of its own, where RLIMIT_NPROC applies (under vmemu the call
      * may fail, which changes nothing there). */
-    if (geteuid() == 0 && setresuid(UNUSED_UID, UNUSED_UID, UNUSED_UID) != 0 &&
-        errno != ENOSYS && errno != EPERM) {
+    uid_t uid = UNUSED_UID_BASE + (uid_t)getpid();
+
+    if (geteuid() == 0 && setresuid(uid, uid, uid) != 0 && errno != ENOSYS && errno != EPERM) {
         perror("forkbomb: setresuid");
         return 1;
     }

@@ -35,9 +35,20 @@ static const char *errname(int e)
         return "ENOEXEC";
     case EACCES:
         return "EACCES";
+    case ENOMEM:
+        return "ENOMEM";
     default:
         return "other";
     }
+}
+
+/* "-1 ENAME" for a failed call's errno e. */
+static const char *res(int e)
+{
+    static char buf[32];
+
+    snprintf(buf, sizeof(buf), "-1 %s", errname(e));
+    return buf;
 }
 
 static const char *status_text(int st)
@@ -161,10 +172,10 @@ static void shell(void)
 
     fflush(stdout);
     st = system("exit 3");
-    printf("system(\"exit 3\"): %s\n", st < 0 ? "-1" : status_text(st));
+    printf("system(\"exit 3\"): %s\n", st < 0 ? res(errno) : status_text(st));
     fflush(stdout);
     st = system("echo from system");
-    printf("system(\"echo from system\"): %s\n", st < 0 ? "-1" : status_text(st));
+    printf("system(\"echo from system\"): %s\n", st < 0 ? res(errno) : status_text(st));
     FILE *f = popen("echo from popen; exit 2", "r");
     if (!f) {
         printf("popen: NULL %s\n", errname(errno));
@@ -173,7 +184,7 @@ static void shell(void)
     while (fgets(line, sizeof(line), f))
         printf("popen read: %s", line);
     st = pclose(f);
-    printf("pclose: %s\n", st < 0 ? "-1" : status_text(st));
+    printf("pclose: %s\n", st < 0 ? res(errno) : status_text(st));
 }
 
 int main(int argc, char **argv)

@@ -186,7 +186,7 @@ static void orphan(void)
             if (write(sync[1], &c, 1) != 1)
                 _exit(1);
             close(sync[1]);
-            for (int i = 0; i < 100000 && !changed; i++) {
+            for (int i = 0; i < 20000 && !changed; i++) {
                 changed = getppid() != parent;
                 if (!changed)
                     usleep(100);

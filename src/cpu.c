@@ -32,32 +32,32 @@
 #define CPU_NO_INTR        (-1)
 
 struct cpu {
-    uc_engine *uc;          /* the engine */
-    struct vmsys *sys;      /* machine: pool, current mm, flush requests */
-    cpu_syscall_fn syscall; /* syscall handler */
-    void *syscall_ctx;      /* its argument */
-    bool in_syscall;        /* inside the syscall hook (RIP writes need the -2 quirk) */
-    bool stop_requested;    /* a handler asked to stop the run */
-    bool fault_pending;     /* the fill callback refused an access */
-    int fault_rc;           /* mmu_fill's error for that access */
-    int intr;               /* CPU exception vector seen by the INTR hook, or -1 */
-    bool dm_active;         /* the direct-map window may be filled (code invalidation) */
-    bool in_run;            /* inside uc_emu_start, where translated code must not be
-                               invalidated (Unicorn may still chain from the block) */
-    bool deferred_stop;     /* the run was stopped only to invalidate code_pending */
-    pfn_t *code_pending;    /* frames whose code invalidation waits for the run to stop */
-    size_t ncode_pending;   /* entries in code_pending */
-    size_t code_cap;        /* allocated length of code_pending */
-    bool overflowed;        /* code_pending could not grow: flush every translation */
-    uint64_t invalidated;   /* code frames invalidated since the last full flush */
-    uint64_t flushes;       /* uc_ctl_flush_tlb calls */
-    uc_context *ctx;        /* scratch context for the #DF workaround */
-    long df_offset;         /* offset of old_exception in the context blob, or -1 */
-    size_t ctx_size;        /* uc_context_size() */
-    uc_hook hooks[3];       /* fill, syscall, interrupt */
-    bool keep_regs;         /* the syscall handler restored RCX/R11 itself (rt_sigreturn) */
-    pthread_t watchdog;     /* the watchdog thread (started by the first cpu_set_watchdog) */
-    bool watchdog_started;  /* watchdog is valid */
+    uc_engine *uc;                 /* the engine */
+    struct vmsys *sys;             /* machine: pool, current mm, flush requests */
+    cpu_syscall_fn syscall;        /* syscall handler */
+    void *syscall_ctx;             /* its argument */
+    bool in_syscall;               /* inside the syscall hook (RIP writes need the -2 quirk) */
+    bool stop_requested;           /* a handler asked to stop the run */
+    bool fault_pending;            /* the fill callback refused an access */
+    int fault_rc;                  /* mmu_fill's error for that access */
+    int intr;                      /* CPU exception vector seen by the INTR hook, or -1 */
+    bool dm_active;                /* the direct-map window may be filled (code invalidation) */
+    bool in_run;                   /* inside uc_emu_start, where translated code must not be
+                                      invalidated (Unicorn may still chain from the block) */
+    bool deferred_stop;            /* the run was stopped only to invalidate code_pending */
+    pfn_t *code_pending;           /* frames whose code invalidation waits for the run to stop */
+    size_t ncode_pending;          /* entries in code_pending */
+    size_t code_cap;               /* allocated length of code_pending */
+    bool overflowed;               /* code_pending could not grow: flush every translation */
+    uint64_t invalidated;          /* code frames invalidated since the last full flush */
+    uint64_t flushes;              /* uc_ctl_flush_tlb calls */
+    uc_context *ctx;               /* scratch context for the #DF workaround */
+    long df_offset;                /* offset of old_exception in the context blob, or -1 */
+    size_t ctx_size;               /* uc_context_size() */
+    uc_hook hooks[3];              /* fill, syscall, interrupt */
+    bool keep_regs;                /* the syscall handler restored RCX/R11 itself (rt_sigreturn) */
+    pthread_t watchdog;            /* the watchdog thread (started by the first cpu_set_watchdog) */
+    bool watchdog_started;         /* watchdog is valid */
     atomic_bool watchdog_quit;     /* asks the watchdog thread to end */
     atomic_uint_fast64_t wd_limit; /* run length in ns that triggers a stop; 0 = off */
     atomic_uint_fast64_t wd_start; /* host time the current run started; 0 = not running */
@@ -580,7 +580,8 @@ static void *cpu_watchdog_main(void *arg)
         uint64_t limit = atomic_load(&c->wd_limit);
         uint64_t start = atomic_load(&c->wd_start);
         uint64_t gen = atomic_load(&c->run_gen);
-        if (limit == 0 || start == 0 || now_ns() - start < limit || atomic_load(&c->wd_fired) == gen)
+        if (limit == 0 || start == 0 || now_ns() - start < limit ||
+            atomic_load(&c->wd_fired) == gen)
             continue;
         atomic_store(&c->wd_fired, gen);
         uc_emu_stop(c->uc);

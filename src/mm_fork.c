@@ -15,10 +15,10 @@ static bool vma_is_cow(const struct vma *v)
 }
 
 struct dup_ctx {
-    struct mm *parent;      /* the address space being copied */
-    struct mm *child;       /* the copy */
-    const struct vma *vma;  /* the area being copied */
-    int rc;                 /* first error (-ENOMEM) */
+    struct mm *parent;     /* the address space being copied */
+    struct mm *child;      /* the copy */
+    const struct vma *vma; /* the area being copied */
+    int rc;                /* first error (-ENOMEM) */
 };
 
 /* One PTE of the parent: the child gets the same mapping. */

@@ -6,10 +6,12 @@
 #include "vmemu/proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "vmemu/loader.h"
 #include "vmemu/signal.h"
@@ -59,6 +61,7 @@ int proc_create(struct vmsys *sys, struct cpu *cpu, const struct run_options *op
     p->cpu = cpu;
     p->opt = opt;
     p->start_ns = now_ns();
+    p->cwd_fd = -1;
     proc_default_limits(p);
     if ((rc = mm_create(sys, &p->mm)) < 0)
         goto err;
@@ -160,7 +163,7 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
     const char *base = strrchr(path, '/');
     snprintf(p->comm, sizeof(p->comm), "%s", base ? base + 1 : path);
     struct mm *old = p->mm;
-    if (old) {
+    if (old && !p->mm_borrowed) {
         /* The unmap history and fault counters describe the process, not one image. */
         mm->stats.faults = old->stats.faults;
         mm->stats.fills = old->stats.fills;
@@ -169,7 +172,9 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
     }
     p->mm = mm;
     p->sys->current = mm;
-    mm_destroy(old);
+    if (!p->mm_borrowed)
+        mm_destroy(old);
+    p->mm_borrowed = false;
     p->sys->current = mm;
     tlb_flush(&p->sys->tlb);
     if (p->cpu)
@@ -186,7 +191,7 @@ void proc_free_argv(char **argv)
 }
 
 /* A copy of parent for fork; see the header. */
-int proc_fork(struct proc *parent, struct proc **out)
+int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
 {
     struct proc *p = calloc(1, sizeof(*p));
     int rc = -ENOMEM;
@@ -202,6 +207,7 @@ int proc_fork(struct proc *parent, struct proc **out)
     p->start_ns = now_ns();
     p->exit_signal = SIGCHLD;
     p->ctx_from_parent = true;
+    p->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* the parent runs: its cwd */
     memcpy(p->sigact, parent->sigact, sizeof(p->sigact));
     memcpy(p->rlim, parent->rlim, sizeof(p->rlim));
     memcpy(p->comm, parent->comm, sizeof(p->comm));
@@ -218,11 +224,14 @@ int proc_fork(struct proc *parent, struct proc **out)
                 if (!(p->argv[i] = strdup(parent->argv[i])))
                     goto err;
     }
-    if ((parent->exe && !p->exe) || (parent->cmdline && !p->cmdline) ||
-        (parent->argv && !p->argv))
+    if ((parent->exe && !p->exe) || (parent->cmdline && !p->cmdline) || (parent->argv && !p->argv))
         goto err;
-    if ((rc = mm_dup(parent->mm, &p->mm)) < 0)
+    if (share_mm) {
+        p->mm = parent->mm;
+        p->mm_borrowed = true;
+    } else if ((rc = mm_dup(parent->mm, &p->mm)) < 0) {
         goto err;
+    }
     if ((rc = fd_table_dup(parent->fds, &p->fds)) < 0)
         goto err;
     *out = p;
@@ -239,11 +248,14 @@ void proc_destroy(struct proc *p)
         return;
     cpu_context_free(p->ctx);
     free(p->wait.fds);
+    if (p->cwd_fd >= 0)
+        close(p->cwd_fd);
     if (p->fds) {
         fd_table_destroy(p->fds);
         free(p->fds);
     }
-    mm_destroy(p->mm);
+    if (!p->mm_borrowed)
+        mm_destroy(p->mm);
     free(p->exe);
     free(p->cmdline);
     proc_free_argv(p->argv);
@@ -272,13 +284,12 @@ int proc_wait_status(const struct proc *p)
     return p->term_signal ? 128 + p->term_signal : p->exit_code;
 }
 
-/* Linux's wait status: the code in bits 8-15, or the signal with bit 7 for a core dump
- * (vmemu writes no core file, but the default action is what the status reports, as a
- * kernel with core_pattern set would). */
+/* Linux's wait status: the code in bits 8-15, or the signal; bit 7 (core dumped) is never
+ * set, as Linux leaves it clear when no core file was written (vmemu writes none). */
 int proc_linux_status(const struct proc *p)
 {
     if (p->term_signal)
-        return p->term_signal | (signal_default_core(p->term_signal) ? 0x80 : 0);
+        return p->term_signal; /* no core file is written, so WCOREDUMP stays clear */
     return (p->exit_code & 0xff) << 8;
 }
 
@@ -299,6 +310,11 @@ struct proc_usage proc_usage_now(const struct proc *p)
 /* Freezes the counters (at exit, before the address space goes). */
 void proc_freeze_usage(struct proc *p)
 {
+    if (p->mm_borrowed) { /* a vfork child's counts are its parent's address space's */
+        p->usage.syscalls = p->syscalls;
+        p->usage.cpu_ns = p->cpu_ns;
+        return;
+    }
     p->usage.mm = p->mm ? p->mm->stats : p->usage.mm;
     p->usage.syscalls = p->syscalls;
     p->usage.cpu_ns = p->cpu_ns;

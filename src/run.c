@@ -4,10 +4,12 @@
  * process, a signal delivered to a handler, an exit, or a fatal signal with a crash
  * report. The syscall entry (registers in, RAX out) is here too. Called by main.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
@@ -134,7 +136,13 @@ static int run_switch_to(struct sched *s, struct proc *p)
             if (!prev->ctx && !(prev->ctx = cpu_context_new(s->cpu)))
                 return -ENOMEM;
             cpu_context_save(s->cpu, prev->ctx);
+            /* vmemu's working directory is the running process's: keep prev's. */
+            if (prev->cwd_fd >= 0)
+                close(prev->cwd_fd);
+            prev->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         }
+        if (p->cwd_fd >= 0 && fchdir(p->cwd_fd) < 0)
+            return -errno;
         if (p->ctx)
             cpu_context_restore(s->cpu, p->ctx);
         s->current = p;

@@ -73,12 +73,12 @@ struct proc *sched_find(const struct sched *s, int pid)
     return NULL;
 }
 
-/* Processes that have not ended. */
+/* Processes not yet reaped (zombies count, as for Linux's RLIMIT_NPROC). */
 size_t sched_nr_live(const struct sched *s)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->nprocs; i++)
-        n += s->procs[i]->state == PROC_RUNNABLE || s->procs[i]->state == PROC_SLEEPING;
+        n += s->procs[i]->state != PROC_DEAD;
     return n;
 }
 
@@ -184,7 +184,10 @@ void sched_exit(struct proc *p)
     if (p->fds)
         fd_table_destroy(p->fds);
     wait_reset(p, WAIT_NONE);
-    if (p->mm && (!s || p != s->init)) {
+    if (p->mm && p->mm_borrowed) {
+        p->mm = NULL; /* a vfork child leaves its parent's address space alone */
+        p->mm_borrowed = false;
+    } else if (p->mm && (!s || p != s->init)) {
         mm_destroy(p->mm);
         p->mm = NULL;
     }
@@ -217,9 +220,7 @@ void sched_exit(struct proc *p)
         struct linux_siginfo si;
         memset(&si, 0, sizeof(si));
         si.si_signo = p->exit_signal;
-        si.si_code = !p->term_signal                        ? LINUX_CLD_EXITED
-                     : signal_default_core(p->term_signal) ? LINUX_CLD_DUMPED
-                                                            : LINUX_CLD_KILLED;
+        si.si_code = p->term_signal ? LINUX_CLD_KILLED : LINUX_CLD_EXITED; /* no core */
         si.u.kill.pid = p->pid;
         si.u.kill.uid = (uint32_t)getuid();
         si.u.kill.status = p->term_signal ? p->term_signal : p->exit_code;

@@ -57,7 +57,7 @@ static long do_fork(struct proc *p, uint64_t flags, gva_t newsp, gva_t ptid, gva
     if (sched_nr_live(s) >= p->rlim[LINUX_RLIMIT_NPROC].cur)
         return -EAGAIN;
     struct proc *c;
-    int rc = proc_fork(p, &c);
+    int rc = proc_fork(p, (flags & CL_VFORK) != 0, &c);
     if (rc < 0)
         return rc;
     if ((rc = sched_add(s, c)) < 0) {
@@ -387,14 +387,14 @@ static void child_rusage(const struct proc *c, struct linux_rusage *ru)
     sys_fill_rusage(&u, ru);
 }
 
-#define LINUX_WNOHANG   1
-#define LINUX_WUNTRACED 2
-#define LINUX_WEXITED   4
+#define LINUX_WNOHANG    1
+#define LINUX_WUNTRACED  2
+#define LINUX_WEXITED    4
 #define LINUX_WCONTINUED 8
-#define LINUX_WNOWAIT   0x01000000
-#define LINUX_WALL      0x40000000
-#define LINUX_WCLONE    0x80000000
-#define LINUX_WNOTHREAD 0x20000000
+#define LINUX_WNOWAIT    0x01000000
+#define LINUX_WALL       0x40000000
+#define LINUX_WCLONE     0x80000000
+#define LINUX_WNOTHREAD  0x20000000
 
 SYSCALL_DEFINE4(wait4, int, pid, gva_t, status, int, options, gva_t, ru)
 {
@@ -471,9 +471,7 @@ SYSCALL_DEFINE5(waitid, int, which, int, id, gva_t, info, int, options, gva_t, r
         return 0;
     }
     si.si_signo = SIGCHLD;
-    si.si_code = !c->term_signal                        ? LINUX_CLD_EXITED
-                 : signal_default_core(c->term_signal) ? LINUX_CLD_DUMPED
-                                                        : LINUX_CLD_KILLED;
+    si.si_code = !c->term_signal ? LINUX_CLD_EXITED : LINUX_CLD_KILLED;
     si.u.kill.pid = c->pid;
     si.u.kill.uid = (uint32_t)getuid();
     si.u.kill.status = c->term_signal ? c->term_signal : c->exit_code;

@@ -5,6 +5,7 @@ Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc
                 [--qemu qemu-x86_64] [--bench-unicorn BUILD/tests/bench_unicorn]
                 [--real-reps 3] [--zlib-mib 32] [--no-real] [--only-real]
                 [--swap-reps 3] [--ws-pages 16384] [--ws-passes 8] [--no-swap] [--only-swap]
+                [--forks 2000] [--fork-pages 64] [--pipe-mib 64] [--no-procs] [--only-procs]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -63,6 +64,21 @@ What the numbers mean:
                 same run), major faults (file reads and swap-ins) and swap-outs of all the
                 steps. The geometric means of the ratios close the table: the slowdown of
                 real programs at half and a quarter of their memory.
+  processes     (f) fork-heavy and pipe-heavy workloads natively, under qemu-user and under
+                vmemu, median of --reps runs, with vmemu/native and vmemu/qemu as in the
+                table. `fork_heavy FORKS PAGES` writes PAGES pages of heap, then FORKS
+                times forks a child that writes one of them (a COW fault), reads them all
+                and exits, and waits for it: (t(FORKS) - t(0)) / FORKS is the cost of one
+                fork + COW fault + exit + wait in microseconds (start-up cancels out).
+                Under vmemu that is the copy of VMAs and page tables into pool frames,
+                the write-protection of both sides, a context switch each way and the
+                teardown of the child's address space. `pipe_heavy MIB` sends MIB MiB
+                from a child to its parent through a pipe in 64 KiB writes, both sides
+                checksumming the bytes; the pipe holds 64 KiB, so the two block on each
+                other for every chunk: (t(MIB) - t(0)) / MIB gives MiB/s through the
+                pipe with the checksum work, and under vmemu the scheduler's sleeps and
+                wake-ups on host pipes. qemu-user runs the same programs with host
+                fork and pipes.
 """
 
 import argparse
@@ -377,6 +393,13 @@ def main():
     ap.add_argument("--no-swap", action="store_true", help="skip (e)")
     ap.add_argument("--only-swap", action="store_true",
                     help="run (e) only (with --only-real: (d) and (e))")
+    ap.add_argument("--forks", type=int, default=2000, help="forks of fork_heavy in (f)")
+    ap.add_argument("--fork-pages", type=int, default=64,
+                    help="heap pages fork_heavy's parent holds at each fork in (f)")
+    ap.add_argument("--pipe-mib", type=int, default=64, help="MiB through the pipe in (f)")
+    ap.add_argument("--no-procs", action="store_true", help="skip (f)")
+    ap.add_argument("--only-procs", action="store_true",
+                    help="run (f) only (with --only-real/--only-swap: those too)")
     o = ap.parse_args()
 
     qemu = shutil.which(o.qemu)
@@ -386,11 +409,13 @@ def main():
     else:
         print("(%s not found: no qemu column)" % o.qemu)
     runners.append(("vmemu", [os.path.abspath(o.vmemu)]))
-    if o.only_real or o.only_swap:
+    if o.only_real or o.only_swap or o.only_procs:
         if o.only_real:
             bench_real(o, runners)
         if o.only_swap:
             bench_swap(o)
+        if o.only_procs:
+            bench_procs(o, runners)
         return 0
 
     def prog(sample):
@@ -442,7 +467,48 @@ def main():
         bench_real(o, runners)
     if not o.no_swap:
         bench_swap(o)
+    if not o.no_procs:
+        bench_procs(o, runners)
     return 0
+
+
+def bench_procs(o, runners):
+    """(f): fork_heavy and pipe_heavy natively, under qemu-user and under vmemu."""
+    def prog(sample):
+        return os.path.join(os.path.abspath(o.samples), "%s-%s" % (sample, o.variant))
+
+    print("\n(f) processes: fork-heavy and pipe-heavy, median of %d runs, times in ms"
+          % o.reps)
+    if not all(os.access(prog(s), os.X_OK) for s in ("fork_heavy", "pipe_heavy")):
+        print("  not built (target samples-all)")
+        return
+    print("%-26s %10s %10s %10s %14s %12s" % ("case", "native", "qemu", "vmemu",
+                                             "vmemu/native", "vmemu/qemu"))
+    cases = (("fork_heavy", (str(o.forks), str(o.fork_pages)), ("0", str(o.fork_pages)),
+              o.forks, "us per fork+exit+wait", lambda t, n: "%.1f" % (t / n * 1e6)),
+             ("pipe_heavy", (str(o.pipe_mib),), ("0",), o.pipe_mib, "MiB/s through the pipe",
+              lambda t, n: "%.1f" % (n / t)))
+    units = []
+    for sample, args, zero_args, n, unit, fmt in cases:
+        t = {name: median_time(pre + [prog(sample)] + list(args), o.reps)
+             for name, pre in runners}
+        t0 = {name: median_time(pre + [prog(sample)] + list(zero_args), o.reps)
+              for name, pre in runners}
+        print("%-26s %10s %10s %10s %14s %12s"
+              % (sample + " " + " ".join(args), ms(t["native"]), ms(t.get("qemu")),
+                 ms(t["vmemu"]), ratio(t["vmemu"], t["native"]),
+                 ratio(t["vmemu"], t.get("qemu"))))
+        sys.stdout.flush()
+        per = []
+        for name, _ in runners:
+            if ok(t[name]) and ok(t0[name]) and t[name] > t0[name] and n > 0:
+                per.append("%s %s" % (name, fmt(t[name] - t0[name], n)))
+            else:
+                per.append("%s -" % name)
+        units.append("  %s: %s (minus the run with %s)" % (unit, ", ".join(per),
+                                                          " ".join(zero_args)))
+    for line in units:
+        print(line)
 
 
 def bench_plain_unicorn(o):

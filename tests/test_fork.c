@@ -19,7 +19,7 @@
 
 #define BASE   0x10000000ULL
 #define NPAGES 8
-#define P(n)   ((uint64_t)(n) * PAGE_SIZE)
+#define P(n)   ((uint64_t)(n)*PAGE_SIZE)
 
 struct env {
     struct vmsys sys; /* the machine */
@@ -115,9 +115,9 @@ static void test_fork_shared_mapping_stays_shared_and_writable(void **state)
     struct env *e = *state;
     struct vfile *shm;
     assert_int_equal(vfile_shmem_create(&e->sys.pc, P(NPAGES), &shm), 0);
-    assert_int_equal(mm_map(e->mm, BASE, P(NPAGES), VM_READ | VM_WRITE, VM_SHARED, VMA_ANON, shm,
-                            0, UINT64_MAX),
-                     0);
+    assert_int_equal(
+        mm_map(e->mm, BASE, P(NPAGES), VM_READ | VM_WRITE, VM_SHARED, VMA_ANON, shm, 0, UINT64_MAX),
+        0);
     vfile_put(shm);
     for (unsigned i = 0; i < NPAGES; i++)
         assert_int_equal(put_user_u32(e->mm, BASE + P(i), i + 1), 0);
@@ -185,8 +185,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_shared_mapping_stays_shared_and_writable, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_fork_dontfork_area_absent_wipeonfork_area_empty,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_dontfork_area_absent_wipeonfork_area_empty, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_fork_locks_not_inherited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_out_of_frames_fails_cleanly, setup, teardown),
     };

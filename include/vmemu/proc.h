@@ -42,37 +42,37 @@ struct proc_wait_fd {
 };
 
 struct proc_wait {
-    enum proc_wait_kind kind;  /* see enum proc_wait_kind */
-    struct proc_wait_fd *fds;  /* WAIT_IO: descriptors (malloc'ed, freed on wake) */
-    size_t nfds;               /* entries in fds */
-    uint64_t deadline_ns;      /* host monotonic time that ends the sleep; 0 = none */
-    bool restartable;          /* SA_RESTART may re-execute the syscall after a handler */
-    struct proc *vfork_child;  /* WAIT_VFORK: the child */
+    enum proc_wait_kind kind; /* see enum proc_wait_kind */
+    struct proc_wait_fd *fds; /* WAIT_IO: descriptors (malloc'ed, freed on wake) */
+    size_t nfds;              /* entries in fds */
+    uint64_t deadline_ns;     /* host monotonic time that ends the sleep; 0 = none */
+    bool restartable;         /* SA_RESTART may re-execute the syscall after a handler */
+    struct proc *vfork_child; /* WAIT_VFORK: the child */
 };
 
 /* Register changes applied when a process is switched in (the CPU only holds the running
  * process's registers): a fork child's RAX 0 and new stack, a syscall ended by -EINTR. */
 struct proc_regfix {
-    bool rax_set;  /* write rax */
-    uint64_t rax;  /* value */
-    bool rip_set;  /* write rip */
-    uint64_t rip;  /* value */
-    bool rsp_set;  /* write rsp */
-    uint64_t rsp;  /* value */
-    bool fs_set;   /* write the FS base (CLONE_SETTLS) */
-    uint64_t fs;   /* value */
+    bool rax_set; /* write rax */
+    uint64_t rax; /* value */
+    bool rip_set; /* write rip */
+    uint64_t rip; /* value */
+    bool rsp_set; /* write rsp */
+    uint64_t rsp; /* value */
+    bool fs_set;  /* write the FS base (CLONE_SETTLS) */
+    uint64_t fs;  /* value */
 };
 
 /* The guest's siginfo_t (128 bytes). Only the fields vmemu fills are named. */
 struct linux_siginfo {
-    int32_t si_signo;  /* signal */
-    int32_t si_errno;  /* 0 */
-    int32_t si_code;   /* SI_USER, SEGV_MAPERR, CLD_EXITED, ... */
-    int32_t pad0;      /* alignment (union starts at 16) */
+    int32_t si_signo; /* signal */
+    int32_t si_errno; /* 0 */
+    int32_t si_code;  /* SI_USER, SEGV_MAPERR, CLD_EXITED, ... */
+    int32_t pad0;     /* alignment (union starts at 16) */
     union {
         struct {
-            int32_t pid;  /* kill: sender's pid; SIGCHLD: the child */
-            uint32_t uid; /* sender's uid */
+            int32_t pid;    /* kill: sender's pid; SIGCHLD: the child */
+            uint32_t uid;   /* sender's uid */
             int32_t status; /* SIGCHLD: exit code or signal */
             int32_t pad1;
             int64_t utime; /* SIGCHLD: user time in ticks */
@@ -82,9 +82,9 @@ struct linux_siginfo {
             uint64_t addr; /* SIGSEGV/SIGBUS/SIGILL/SIGFPE: faulting address */
         } fault;
         struct {
-            int32_t tid;      /* timer id */
-            int32_t overrun;  /* overruns */
-            uint64_t value;   /* sigval */
+            int32_t tid;     /* timer id */
+            int32_t overrun; /* overruns */
+            uint64_t value;  /* sigval */
         } timer;
         uint8_t raw[112]; /* the whole union */
     } u;
@@ -92,10 +92,10 @@ struct linux_siginfo {
 
 /* sigaltstack state (stack_t). */
 struct linux_stack {
-    uint64_t ss_sp;    /* base */
-    int32_t ss_flags;  /* SS_DISABLE, SS_ONSTACK, SS_AUTODISARM */
-    int32_t pad;       /* alignment */
-    uint64_t ss_size;  /* size */
+    uint64_t ss_sp;   /* base */
+    int32_t ss_flags; /* SS_DISABLE, SS_ONSTACK, SS_AUTODISARM */
+    int32_t pad;      /* alignment */
+    uint64_t ss_size; /* size */
 };
 
 /* Counters of a process as the report and getrusage show them (kept after the address
@@ -148,7 +148,12 @@ struct proc {
     int exit_signal;               /* signal sent to the parent at exit (SIGCHLD), 0 = none */
     gva_t set_child_tid;           /* CLONE_CHILD_SETTID address (written by the child) */
     struct proc *vfork_parent;     /* vfork: the parent sleeping until this child execs/ends */
+    bool mm_borrowed;              /* vfork child: mm is the parent's (shared, as Linux's
+                                      CLONE_VM), never freed through this process */
     bool reported;                 /* wait4/waitid has seen its exit (zombie state consumed) */
+    int cwd_fd;                    /* host O_PATH descriptor of its working directory while
+                                      it does not run (-1: none; vmemu's cwd is the running
+                                      process's) */
     struct vmsys *sys;             /* the machine */
     struct cpu *cpu;               /* the CPU it runs on */
     struct mm *mm;                 /* its address space */
@@ -190,9 +195,11 @@ void proc_destroy(struct proc *p);
 void proc_free_argv(char **argv);
 /* A copy of parent for fork: a copy-on-write duplicate of the address space (mm_dup),
  * duplicated descriptors, the same signal actions, mask, limits, names, group and session.
- * The child is PROC_RUNNABLE with ctx_from_parent set; pid and links are the scheduler's.
+ * With share_mm (vfork) the child uses the parent's address space itself until it execs
+ * or ends. The child is PROC_RUNNABLE with ctx_from_parent set; pid and links are the
+ * scheduler's.
  * Returns 0 or -errno (-ENOMEM, -EMFILE). */
-int proc_fork(struct proc *parent, struct proc **out);
+int proc_fork(struct proc *parent, bool share_mm, struct proc **out);
 /* Loads the program at path with argv/envp into p, replacing its address space only when
  * the load succeeded, and sets up the CPU to start it (registers of a fresh program).
  * On failure p is unchanged, one line is written into err, and -errno is returned

@@ -9,14 +9,14 @@
 #include "vmemu/proc.h"
 
 /* Syscalls a process may make before another runnable process gets the CPU. */
-#define SCHED_QUANTUM 64
+#define SCHED_QUANTUM     64
 /* Host time a process may run without a syscall while others are runnable or a timer is
  * due, before the watchdog stops it (nondeterministic: counted in the report). */
 #define SCHED_WATCHDOG_NS (50ULL * 1000 * 1000)
 /* Returned (negated) by a syscall handler that put the process to sleep with one of the
  * sched_block_* calls: the syscall is re-executed when the process wakes. Never reaches
  * the guest. */
-#define SCHED_EBLOCK 4096
+#define SCHED_EBLOCK      4096
 
 struct sched {
     struct vmsys *sys;             /* the machine */
@@ -37,15 +37,14 @@ struct sched {
 };
 
 /* Sets up an empty scheduler. Returns 0. */
-int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu,
-               const struct run_options *opt);
+int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu, const struct run_options *opt);
 /* Frees every process. */
 void sched_destroy(struct sched *s);
 /* Adds p (new, runnable) with the next pid; p->sched is set. Returns 0 or -ENOMEM. */
 int sched_add(struct sched *s, struct proc *p);
 /* The process with this pid that has not been reaped, or NULL. */
 struct proc *sched_find(const struct sched *s, int pid);
-/* Live (not zombie, not dead) processes, for RLIMIT_NPROC. */
+/* Processes not yet reaped (zombies included), for RLIMIT_NPROC. */
 size_t sched_nr_live(const struct sched *s);
 /* Runs every process until all have ended. The first process added is the one whose
  * status vmemu returns. Returns 0, or -EIO when the CPU failed. (src/run.c) */

@@ -10,9 +10,9 @@
 #include "vmemu/proc.h"
 
 /* si_code values vmemu uses (Linux's). */
-#define LINUX_SI_USER    0
-#define LINUX_SI_KERNEL  0x80
-#define LINUX_SI_TKILL   (-6)
+#define LINUX_SI_USER     0
+#define LINUX_SI_KERNEL   0x80
+#define LINUX_SI_TKILL    (-6)
 #define LINUX_SEGV_MAPERR 1
 #define LINUX_SEGV_ACCERR 2
 #define LINUX_BUS_ADRERR  2

@@ -15,8 +15,9 @@ echo "== subshells"
 x=outer
 (x=inner; echo "in subshell: $x"; exit 3)
 echo "after subshell: $x, status $?"
-( cd /; pwd )
-pwd | sed 's|.*/procs-sh\..*|the temp dir|'
+mkdir sub
+( cd sub && touch made-in-sub && echo "subshell cwd: $(basename "$(pwd)")" )
+echo "the shell's cwd is unchanged: $(ls | tr '\n' ' ')"
 { echo grouped 1; echo grouped 2; } | wc -l
 ( ( ( echo nested three levels ) ) )
 

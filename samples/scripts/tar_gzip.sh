@@ -1,9 +1,11 @@
-# tar_gzip.sh: busybox tar and gzip calling each other (tar czf runs gzip as a separate
-# process through /proc/self/exe, tar xzf decompresses in a forked child), gzip in
-# pipelines and checksums of everything. Run by tests/procs_e2e.py natively and under
-# vmemu; the output must be the same. Nothing printed depends on times (tar tvf is not
-# used; files get a fixed mtime) or paths.
+# tar_gzip.sh BUSYBOX: busybox tar and gzip calling each other (tar czf starts `gzip` by
+# execlp, which finds the busybox link in $T/bin first; tar xzf decompresses in a forked
+# child), gzip in pipelines and checksums of everything. Run by tests/procs_e2e.py
+# natively and under vmemu; the output must be the same. Nothing printed depends on times
+# (tar tvf is not used; files get a fixed mtime) or paths.
+BB=${1:-/bin/busybox}
 T=$(mktemp -d /tmp/procs-sh.XXXXXX) && cd "$T" || exit 1
+mkdir bin && ln -s "$BB" bin/gzip && PATH="$T/bin:$PATH" || exit 1
 
 mkdir -p src/sub/deeper
 seq 1 30000 > src/numbers.txt
