@@ -307,6 +307,21 @@ struct proc_usage proc_usage_now(const struct proc *p)
     return u;
 }
 
+/* Adds the fault counters, fills, syscalls and run time of src to dst; the peak resident
+ * set takes the larger. */
+void proc_usage_add(struct proc_usage *dst, const struct proc_usage *src)
+{
+    uint64_t *d = (uint64_t *)&dst->mm.faults;
+    const uint64_t *f = (const uint64_t *)&src->mm.faults;
+    for (size_t i = 0; i < sizeof(dst->mm.faults) / sizeof(uint64_t); i++)
+        d[i] += f[i];
+    dst->mm.fills += src->mm.fills;
+    if (src->mm.peak_rss > dst->mm.peak_rss)
+        dst->mm.peak_rss = src->mm.peak_rss;
+    dst->syscalls += src->syscalls;
+    dst->cpu_ns += src->cpu_ns;
+}
+
 /* Freezes the counters (at exit, before the address space goes). */
 void proc_freeze_usage(struct proc *p)
 {

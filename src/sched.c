@@ -139,28 +139,14 @@ uint64_t sched_deadline(const struct proc *p, uint64_t rel_ns)
     return rel_ns > UINT64_MAX - now ? UINT64_MAX : now + rel_ns;
 }
 
-/* Adds every counter of src to dst; peaks take the maximum. */
-static void usage_add(struct proc_usage *dst, const struct proc_usage *src)
-{
-    uint64_t *d = (uint64_t *)&dst->mm.faults;
-    const uint64_t *f = (const uint64_t *)&src->mm.faults;
-    for (size_t i = 0; i < sizeof(dst->mm.faults) / sizeof(uint64_t); i++)
-        d[i] += f[i];
-    dst->mm.fills += src->mm.fills;
-    if (src->mm.peak_rss > dst->mm.peak_rss)
-        dst->mm.peak_rss = src->mm.peak_rss;
-    dst->syscalls += src->syscalls;
-    dst->cpu_ns += src->cpu_ns;
-}
-
 /* Marks p reaped; its counters (and its reaped children's) go to the parent. */
 void sched_reap(struct proc *p)
 {
     p->state = PROC_DEAD;
     p->reported = true;
     if (p->parent) {
-        usage_add(&p->parent->children, &p->usage);
-        usage_add(&p->parent->children, &p->children);
+        proc_usage_add(&p->parent->children, &p->usage);
+        proc_usage_add(&p->parent->children, &p->children);
     }
 }
 

@@ -377,13 +377,7 @@ static struct proc *wait_find(struct proc *p, int pid, bool *any)
 static void child_rusage(const struct proc *c, struct linux_rusage *ru)
 {
     struct proc_usage u = c->usage;
-    const uint64_t *src = (const uint64_t *)&c->children.mm.faults;
-    uint64_t *dst = (uint64_t *)&u.mm.faults;
-    for (size_t i = 0; i < sizeof(u.mm.faults) / sizeof(uint64_t); i++)
-        dst[i] += src[i];
-    u.cpu_ns += c->children.cpu_ns;
-    if (c->children.mm.peak_rss > u.mm.peak_rss)
-        u.mm.peak_rss = c->children.mm.peak_rss;
+    proc_usage_add(&u, &c->children);
     sys_fill_rusage(&u, ru);
 }
 

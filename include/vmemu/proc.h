@@ -217,6 +217,9 @@ int proc_wait_status(const struct proc *p);
 int proc_linux_status(const struct proc *p);
 /* The counters of p: live from its address space while it runs, frozen after exit. */
 struct proc_usage proc_usage_now(const struct proc *p);
+/* Adds src's fault counters, fills, syscalls and run time to dst (the peak resident set
+ * takes the larger): the sums behind RUSAGE_CHILDREN and wait4's rusage. */
+void proc_usage_add(struct proc_usage *dst, const struct proc_usage *src);
 /* Freezes p's counters into p->usage (called once, at exit, before the mm is freed). */
 void proc_freeze_usage(struct proc *p);
 
