@@ -55,6 +55,9 @@ struct cpu {
     long df_offset;                /* offset of old_exception in the context blob, or -1 */
     size_t ctx_size;               /* uc_context_size() */
     uc_hook hooks[3];              /* fill, syscall, interrupt */
+    uc_hook block_hook;            /* stop point at every block start (see cpu_on_block) */
+    bool block_hook_on;            /* block_hook is installed (cpu_preempt_anywhere) */
+    uint64_t cur_gen;              /* run_gen of the current run, for the hooks */
     bool keep_regs;                /* the syscall handler restored RCX/R11 itself (rt_sigreturn) */
     pthread_t watchdog;            /* the watchdog thread (started by the first cpu_set_watchdog) */
     bool watchdog_started;         /* watchdog is valid */
@@ -62,7 +65,7 @@ struct cpu {
     atomic_uint_fast64_t wd_limit; /* run length in ns that triggers a stop; 0 = off */
     atomic_uint_fast64_t wd_start; /* host time the current run started; 0 = not running */
     atomic_uint_fast64_t run_gen;  /* number of the current run */
-    atomic_uint_fast64_t wd_fired; /* run_gen of the run the watchdog stopped */
+    atomic_uint_fast64_t wd_fired; /* run_gen of the run the watchdog asked to stop */
 };
 
 struct cpu_context {
@@ -132,6 +135,12 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
     return true;
 }
 
+/* Whether the watchdog asked to stop the current run. */
+static bool cpu_stop_wanted(struct cpu *c)
+{
+    return atomic_load_explicit(&c->wd_fired, memory_order_relaxed) == c->cur_gen;
+}
+
 /* The `syscall` instruction: Linux's ABI sets RCX to the return RIP and R11 to RFLAGS. */
 static void cpu_on_syscall(uc_engine *uc, void *user)
 {
@@ -151,7 +160,7 @@ static void cpu_on_syscall(uc_engine *uc, void *user)
     cpu_flush_if_pending(c);
     if (c->ncode_pending > 0 || c->overflowed)
         c->deferred_stop = true; /* cpu_run invalidates and goes on */
-    if (c->stop_requested || c->deferred_stop)
+    if (c->stop_requested || c->deferred_stop || cpu_stop_wanted(c))
         uc_emu_stop(uc);
 }
 
@@ -175,6 +184,20 @@ static void cpu_on_intr(uc_engine *uc, uint32_t intno, void *user)
     c->intr = (int)intno;
     cpu_df_workaround(c);
     uc_emu_stop(uc);
+}
+
+/* Start of every translated block, after cpu_preempt_anywhere: stops the run when the
+ * watchdog asked to. Unicorn 2.1.1 checks for a stop request after every guest load and
+ * store too, and a stop seen there resumes at the start of the block, running again the
+ * instructions of the block that already ran (an add twice, a push twice): uc_emu_stop
+ * from the watchdog thread corrupted the guest. Here, before the block's own check,
+ * nothing of the block has run. */
+static void cpu_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
+{
+    (void)addr;
+    (void)size;
+    if (cpu_stop_wanted(user))
+        uc_emu_stop(uc);
 }
 
 /* Finds old_exception in the context blob: 96 bytes after DR0 in 2.1.1, and it must
@@ -357,6 +380,7 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     c->fault_pending = false;
     c->intr = CPU_NO_INTR;
     uint64_t gen = atomic_fetch_add(&c->run_gen, 1) + 1;
+    c->cur_gen = gen;
     bool preempted;
     atomic_store(&c->wd_start, now_ns());
     do {
@@ -568,9 +592,10 @@ void cpu_keep_syscall_regs(struct cpu *c)
     c->keep_regs = true;
 }
 
-/* The watchdog thread: every millisecond, stops a run that has lasted longer than the
- * limit. uc_emu_stop from another thread is safe (UNICORN.md); a stop that arrives
- * between runs is lost, and the run number tells a late stop from a real one. */
+/* The watchdog thread: every millisecond, asks a run that has lasted longer than the
+ * limit to stop, by its run number; the CPU thread stops at the next syscall, or at the
+ * next block start after cpu_preempt_anywhere. It never calls uc_emu_stop itself (see
+ * cpu_on_block). A request that arrives after its run ended names an old run. */
 static void *cpu_watchdog_main(void *arg)
 {
     struct cpu *c = arg;
@@ -584,9 +609,25 @@ static void *cpu_watchdog_main(void *arg)
             atomic_load(&c->wd_fired) == gen)
             continue;
         atomic_store(&c->wd_fired, gen);
-        uc_emu_stop(c->uc);
     }
     return NULL;
+}
+
+/* Lets the watchdog stop runs that make no syscall (a loop waiting for a signal): installs
+ * the block hook, for good, and drops the code translated without it. Until then a stop
+ * request waits for the next syscall: the hook costs up to half the speed of tight loops,
+ * paid only by runs that need it. Call between runs. */
+void cpu_preempt_anywhere(struct cpu *c)
+{
+    if (c->block_hook_on || c->in_run ||
+        uc_hook_add(c->uc, &c->block_hook, UC_HOOK_BLOCK, (void *)cpu_on_block, c, 1, 0) !=
+            UC_ERR_OK)
+        return;
+    c->block_hook_on = true;
+    /* Per frame, not uc_ctl_flush_tb: a full flush zeroes the whole code buffer. */
+    for (pfn_t pfn = 1; pfn < c->sys->phys.nframes; pfn++)
+        if (c->sys->phys.frames[pfn].flags & FRAME_EXECUTED)
+            cpu_invalidate_code(c, pfn);
 }
 
 /* Arms (ns > 0) or disarms the watchdog for the following runs. */

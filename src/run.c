@@ -327,6 +327,10 @@ static int run_slice(struct sched *s, struct proc *p)
             return 0;
         }
         uint64_t timers = run_wake_sleepers(s);
+        /* A timer must fire even in a loop that makes no syscall (a signal it waits for,
+         * a sleeper's timeout); others that are runnable wait for the next syscall. */
+        if (timers)
+            cpu_preempt_anywhere(s->cpu);
         cpu_set_watchdog(s->cpu, others_runnable(s, p) || timers ? SCHED_WATCHDOG_NS : 0);
         struct cpu_exit ex;
         uint64_t t0 = now_ns();

@@ -343,10 +343,7 @@ def main():
             print("FAIL %s: missing (target samples-all; busybox: package busybox-static)" % m,
                   flush=True)
         checks = [] if missing else [(n, c) for n, c in build_checks(R) if opts.filter in n]
-        # Known bug (issue 5 note): busybox pipelines whose reader allocates a lot crash or lose
-        # data in about 1 run in 8, depending on Unicorn's TLB state.
-        ok, bad = run_checks(checks, opts.jobs,
-                             known_bug=("busybox sh", "repeatable counts busybox"))
+        ok, bad = run_checks(checks, opts.jobs)
         passed += ok
         failed += bad
     finally:

@@ -28,6 +28,11 @@
 #define OFF_UD2    0x48 /* ud2 */
 #define OFF_POPCNT 0x4a /* popcnt rax, rdi; stop */
 #define OFF_READ   0x56 /* mov rax, [rdi]; stop */
+#define OFF_SPIN   0x60 /* l: inc rax; add qword [rdi], 1; jmp l */
+#define OFF_SYSSPIN                                                                                \
+    0x69 /* l: inc rax; add qword [rdi], 1; mov r8, rax; mov eax, 39; syscall; mov rax, r8;        \
+            jmp l */
+#define OFF_SYSSPIN_RET 0x7a /* the instruction after that syscall */
 
 static const uint8_t code[] = {
     0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05,                                     /* stop */
@@ -41,6 +46,9 @@ static const uint8_t code[] = {
     0x0f, 0x0b,                                                       /* ud2 */
     0xf3, 0x48, 0x0f, 0xb8, 0xc7, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, /* popcnt */
     0x05, 0x48, 0x8b, 0x07, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05, /* read */
+    0x48, 0xff, 0xc0, 0x48, 0x83, 0x07, 0x01, 0xeb, 0xf7,             /* spin */
+    0x48, 0xff, 0xc0, 0x48, 0x83, 0x07, 0x01, 0x49, 0x89, 0xc0, 0xb8, /* sysspin */
+    0x27, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x4c, 0x89, 0xc0, 0xeb, 0xea,
 };
 
 struct env {
@@ -258,6 +266,50 @@ static void test_cpu_haswell_model_executes_popcnt(void **state)
     assert_int_equal(e->nrs[0], 60);
 }
 
+/* The watchdog's stop lands between blocks once cpu_preempt_anywhere installed the block
+ * hook: the counter in memory and the one in RAX never differ. (A stop from the watchdog
+ * thread itself resumed at the block start after the add, and they drifted apart.) */
+static void test_cpu_preempt_anywhere_stops_a_loop_between_blocks(void **state)
+{
+    struct env *e = *state;
+    uint64_t zero = 0, mem = 0;
+    assert_int_equal(copy_to_user(e->mm, DATA, &zero, sizeof(zero)), 0);
+    cpu_preempt_anywhere(e->cpu);
+    cpu_set_watchdog(e->cpu, 1000 * 1000);
+    cpu_reset_regs(e->cpu, CODE + OFF_SPIN, DATA + PAGE_SIZE);
+    cpu_set(e->cpu, CPU_RDI, DATA);
+    for (int i = 0; i < 40; i++) {
+        struct cpu_exit ex;
+        assert_int_equal(cpu_run(e->cpu, &ex), 0);
+        assert_int_equal(ex.kind, CPU_EXIT_PREEMPT);
+        assert_int_equal(copy_from_user(e->mm, &mem, DATA, sizeof(mem)), 0);
+        assert_int_equal(cpu_get(e->cpu, CPU_RAX), mem);
+    }
+    assert_true(mem > 40);
+    cpu_set_watchdog(e->cpu, 0);
+}
+
+/* Without the block hook the watchdog's stop waits for the next syscall. */
+static void test_cpu_watchdog_stops_at_the_next_syscall(void **state)
+{
+    struct env *e = *state;
+    uint64_t zero = 0, mem = 0;
+    assert_int_equal(copy_to_user(e->mm, DATA, &zero, sizeof(zero)), 0);
+    cpu_set_watchdog(e->cpu, 1000 * 1000);
+    cpu_reset_regs(e->cpu, CODE + OFF_SYSSPIN, DATA + PAGE_SIZE);
+    cpu_set(e->cpu, CPU_RDI, DATA);
+    for (int i = 0; i < 20; i++) {
+        struct cpu_exit ex;
+        assert_int_equal(cpu_run(e->cpu, &ex), 0);
+        assert_int_equal(ex.kind, CPU_EXIT_PREEMPT);
+        assert_int_equal(ex.rip, CODE + OFF_SYSSPIN_RET);
+        assert_int_equal(copy_from_user(e->mm, &mem, DATA, sizeof(mem)), 0);
+        assert_int_equal(cpu_get(e->cpu, CPU_R8), mem);
+    }
+    assert_int_equal(e->nrs[0], 39);
+    cpu_set_watchdog(e->cpu, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +326,8 @@ int main(void)
         T(test_cpu_hlt_is_a_privileged_stop),
         T(test_cpu_ud2_is_an_illegal_instruction),
         T(test_cpu_haswell_model_executes_popcnt),
+        T(test_cpu_preempt_anywhere_stops_a_loop_between_blocks),
+        T(test_cpu_watchdog_stops_at_the_next_syscall),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

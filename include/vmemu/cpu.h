@@ -108,7 +108,11 @@ void cpu_set_fxsave(struct cpu *cpu, const uint8_t in[CPU_FXSAVE_SIZE]);
  * leaves RCX and R11 alone this time instead of setting them as the syscall ABI does. */
 void cpu_keep_syscall_regs(struct cpu *cpu);
 /* Arms the watchdog for the following runs: a run that lasts longer than ns of host time
- * is stopped and returns CPU_EXIT_PREEMPT (0 turns it off). */
+ * is stopped at its next syscall (or anywhere after cpu_preempt_anywhere) and returns
+ * CPU_EXIT_PREEMPT (0 turns it off). */
 void cpu_set_watchdog(struct cpu *cpu, uint64_t ns);
+/* From now on the watchdog also stops runs that make no syscall, at the start of a
+ * translated block (slower code: a call per block). Once per CPU; call between runs. */
+void cpu_preempt_anywhere(struct cpu *cpu);
 
 #endif
