@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmemu/gdbstub.h"
+#include "vmemu/heapcheck.h"
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
 #include "vmemu/sched.h"
@@ -38,6 +40,9 @@ struct cli {
     const char *swap_file;      /* --swap-file */
     enum reclaim_policy policy; /* --policy */
     uint64_t seed;              /* --seed */
+    unsigned check;             /* --check heap[,guard]: CHECK_* bits */
+    int error_exitcode;         /* --error-exitcode N, -1 when not given */
+    int gdb_port;               /* --gdb PORT, 0 when not given */
     char **argv;                /* program and its arguments */
 };
 
@@ -57,6 +62,12 @@ static void usage(FILE *out)
                  "  --report FILE    write the JSON report to FILE at exit\n"
                  "  --trace          print each syscall on stderr, strace-style\n"
                  "  --maps           print the memory map on stderr at exit\n"
+                 "  --check heap[,guard]\n"
+                 "                   replace the program's malloc family by vmemu's checking\n"
+                 "                   allocator (needs symbols): overflows, use after free,\n"
+                 "                   bad frees, leaks; guard: each block against a guard page\n"
+                 "  --error-exitcode N  exit with N when the heap checker found errors\n"
+                 "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
                  "  --help, --version\n");
 }
 
@@ -74,6 +85,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_SWAP_FILE,
         OPT_POLICY,
         OPT_SEED,
+        OPT_CHECK,
+        OPT_ERROR_EXITCODE,
+        OPT_GDB,
         OPT_HELP,
         OPT_VERSION
     };
@@ -88,17 +102,22 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"swap-file", required_argument, NULL, OPT_SWAP_FILE},
         {"policy", required_argument, NULL, OPT_POLICY},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"check", required_argument, NULL, OPT_CHECK},
+        {"error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE},
+        {"gdb", required_argument, NULL, OPT_GDB},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
     int c;
+    uint64_t num;
     *cli = (struct cli){.mem = DEFAULT_MEM,
                         .tlb_entries = DEFAULT_TLB,
                         .tlb_ways = DEFAULT_TLB_WAYS,
                         .swap = SWAP_DEFAULT_MAX,
                         .policy = RECLAIM_DEFAULT_POLICY,
-                        .seed = RECLAIM_DEFAULT_SEED};
+                        .seed = RECLAIM_DEFAULT_SEED,
+                        .error_exitcode = -1};
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
@@ -153,6 +172,30 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
                 fprintf(stderr, "vmemu: --seed %s: expected a non-negative integer\n", optarg);
                 return -EINVAL;
             }
+            break;
+        case OPT_CHECK:
+            if (strcmp(optarg, "heap") == 0) {
+                cli->check = CHECK_HEAP;
+            } else if (strcmp(optarg, "heap,guard") == 0) {
+                cli->check = CHECK_HEAP | CHECK_GUARD;
+            } else {
+                fprintf(stderr, "vmemu: --check %s: expected heap or heap,guard\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case OPT_ERROR_EXITCODE:
+            if (parse_u64(optarg, &num) < 0 || num > 255) {
+                fprintf(stderr, "vmemu: --error-exitcode %s: expected 0 to 255\n", optarg);
+                return -EINVAL;
+            }
+            cli->error_exitcode = (int)num;
+            break;
+        case OPT_GDB:
+            if (parse_u64(optarg, &num) < 0 || num == 0 || num > 65535) {
+                fprintf(stderr, "vmemu: --gdb %s: expected a TCP port (1 to 65535)\n", optarg);
+                return -EINVAL;
+            }
+            cli->gdb_port = (int)num;
             break;
         case OPT_HELP:
             usage(stdout);
@@ -232,7 +275,10 @@ int main(int argc, char **argv)
         vmsys_destroy(&sys);
         return 1;
     }
-    struct run_options opt = {.trace = cli.trace ? stderr : NULL, .maps_at_exit = cli.maps};
+    struct run_options opt = {.trace = cli.trace ? stderr : NULL,
+                              .maps_at_exit = cli.maps,
+                              .check = cli.check,
+                              .gdb_port = cli.gdb_port};
     struct sched sched;
     sched_init(&sched, &sys, cpu, &opt);
     struct proc *p = NULL;
@@ -252,6 +298,9 @@ int main(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "vmemu: %s\n", err[0] ? err : strerror(-rc));
         status = (rc == -ENOENT) ? EXIT_NOT_FOUND : EXIT_NOT_RUNNABLE;
+    } else if (cli.gdb_port && (rc = gdbstub_open(cli.gdb_port, &sched, &sched.gdb)) < 0) {
+        fprintf(stderr, "vmemu: --gdb %d: %s\n", cli.gdb_port, strerror(-rc));
+        status = 1;
     } else if (sched_run(&sched) < 0) {
         fprintf(stderr, "vmemu: the CPU failed while running %s\n", path);
         status = 1;
@@ -264,7 +313,10 @@ int main(int argc, char **argv)
         if (cli.report && (rc = report_json_all(cli.report, &sched)) < 0)
             fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.report, strerror(-rc));
         status = proc_wait_status(p);
+        if (cli.error_exitcode >= 0 && sched.check_errors > 0)
+            status = cli.error_exitcode;
     }
+    gdbstub_close(sched.gdb);
     free(path);
     sched_destroy(&sched);
     cpu_destroy(cpu);

@@ -331,3 +331,32 @@ const char *symtab_section(const struct symtab *s, gva_t va)
     sect = symtab_find_sect(s, va);
     return sect != NULL ? sect->name : NULL;
 }
+
+/* Finds the function symbol called name; *addr gets its relocated address. Among aliases
+ * of one address only the preferred name is kept (malloc, not __libc_malloc).
+ * Returns 0, or -ENOENT when there is none or s is NULL. */
+int symtab_find(const struct symtab *s, const char *name, gva_t *addr)
+{
+    if (s == NULL)
+        return -ENOENT;
+    for (size_t i = 0; i < s->nsyms; i++) {
+        if (strcmp(s->syms[i].name, name) == 0) {
+            *addr = s->syms[i].addr;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+/* Whether va lies in an executable section of the image (false when s is NULL). */
+bool symtab_is_code(const struct symtab *s, gva_t va)
+{
+    const struct sect *sect = s != NULL ? symtab_find_sect(s, va) : NULL;
+    return sect != NULL && sect->exec;
+}
+
+/* How many function symbols s holds (0 for a stripped program or a NULL s). */
+size_t symtab_nsyms(const struct symtab *s)
+{
+    return s != NULL ? s->nsyms : 0;
+}

@@ -128,6 +128,8 @@ struct run_options {
     bool maps_at_exit; /* --maps */
     unsigned quantum;  /* syscalls a process may make before the scheduler switches
                           (0: the default, SCHED_QUANTUM) */
+    unsigned check;    /* --check: CHECK_HEAP | CHECK_GUARD (vmemu/heapcheck.h) */
+    int gdb_port;      /* --gdb PORT, 0 when not given */
 };
 
 struct proc {
@@ -163,6 +165,7 @@ struct proc {
     char **argv;                   /* copy of the program's argv, NULL-terminated */
     char comm[16];                 /* short name (basename of argv[0]) */
     const struct run_options *opt; /* run options */
+    struct heapcheck *heap;        /* heap checker state (--check heap), or NULL */
     gva_t clear_child_tid;         /* set_tid_address */
     gva_t robust_list;             /* set_robust_list head */
     struct linux_sigaction sigact[PROC_NSIG]; /* rt_sigaction, indexed by signal - 1 */

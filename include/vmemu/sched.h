@@ -34,6 +34,8 @@ struct sched {
     uint64_t switches;             /* context switches */
     uint64_t watchdog_stops;       /* slices ended by the watchdog (nondeterministic) */
     uint64_t deadlocks;            /* times every process slept with nothing to wake it */
+    uint64_t check_errors;         /* errors the heap checker reported, all processes */
+    struct gdbstub *gdb;           /* the gdb stub (--gdb), or NULL */
 };
 
 /* Sets up an empty scheduler. Returns 0. */

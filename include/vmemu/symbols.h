@@ -15,4 +15,11 @@ const char *symtab_lookup(const struct symtab *s, gva_t va, uint64_t *offset);
 /* The name of the allocated section containing va (".text", ".rodata", ...), or NULL. */
 const char *symtab_section(const struct symtab *s, gva_t va);
 
+/* The relocated address of the function symbol called name: 0, or -ENOENT. */
+int symtab_find(const struct symtab *s, const char *name, gva_t *addr);
+/* Whether va lies in an executable section of the image. */
+bool symtab_is_code(const struct symtab *s, gva_t va);
+/* How many function symbols s holds (0: stripped). */
+size_t symtab_nsyms(const struct symtab *s);
+
 #endif

@@ -1,0 +1,31 @@
+/* The guest's call stack, for crash reports, heap-checker reports and gdb: return
+ * addresses found by following frame pointers where they are valid, else by scanning the
+ * stack for values that point just after a call instruction in the program's code. */
+#ifndef VMEMU_BACKTRACE_H
+#define VMEMU_BACKTRACE_H
+
+#include <stdio.h>
+
+#include "vmemu/types.h"
+
+#define BT_MAX_FRAMES 24 /* frames kept per backtrace */
+
+struct mm;
+struct symtab;
+
+/* Collects up to max program counters of mm's call stack, innermost first: pcs[0] = rip,
+ * then return addresses. A frame-pointer chain is followed while it is valid (each RBP
+ * inside the stack area, strictly increasing, its return address in an executable section
+ * of syms); otherwise, or after it ends early, words from rsp upwards are scanned and a
+ * value is taken when it lies in code and the bytes before it are a call instruction.
+ * Guest memory is read with copy_from_user_nofault (no fault is counted, nothing is paged
+ * in). Returns the number of entries written (>= 1 when max >= 1). */
+int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t rsp, gva_t rbp,
+                      gva_t *pcs, int max);
+/* "0x401136 main+22" (or just the address when no symbol is known) into buf. */
+void backtrace_format(const struct symtab *syms, gva_t pc, char *buf, size_t len);
+/* One line per frame: "<indent>#0  0x401136 main+22". */
+void backtrace_print(FILE *out, const struct symtab *syms, const gva_t *pcs, int n,
+                     const char *indent);
+
+#endif
