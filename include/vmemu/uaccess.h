@@ -23,4 +23,16 @@ int put_user_u32(struct mm *mm, gva_t dst, uint32_t val);
  * page that is not present). */
 size_t copy_from_user_nofault(struct mm *mm, void *dst, gva_t src, size_t n);
 
+/* Writes n bytes at dst in mm as a debugger does (ptrace's POKETEXT): whatever the
+ * areas' protections, pages are faulted in as needed and a private page is first made the
+ * process's own copy (a page-cache page is never written; a MAP_SHARED page is written
+ * through); translated code of the written frames is invalidated. No fault statistic of
+ * the guest changes (the copies are counted nowhere). Returns 0, -EFAULT when a byte is in
+ * no area, -ENOMEM. */
+int uaccess_poke(struct mm *mm, gva_t dst, const void *src, size_t n);
+/* Reads n bytes at src in mm as a debugger does: whatever the protections (PROT_NONE too),
+ * faulting pages in (swap-in, file read) without counting any fault of the guest.
+ * Returns 0, -EFAULT when a byte is in no area, -ENOMEM. */
+int uaccess_peek(struct mm *mm, void *dst, gva_t src, size_t n);
+
 #endif
