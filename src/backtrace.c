@@ -1,1 +1,362 @@
-/* placeholder: being written */
+/* The guest's call stack for crash reports (src/crash.c, src/report.c), heap-checker
+ * reports (src/heapcheck.c) and the gdb stub: program counters from RIP outwards.
+ * A frame whose function starts with the frame-pointer prologue (push rbp; mov rbp, rsp)
+ * is left through RBP's chain; a frameless one (gcc -O1 and up, musl) by the stack its
+ * prologue (pushes, sub rsp) took, else by scanning the stack upwards for the first word that
+ * points into code just after a call instruction (e8 rel32 or one of the ff /2 forms). Every
+ * candidate is checked that way, so a broken chain or a stale word only costs a frame. Guest memory
+ * is only read with copy_from_user_nofault(): nothing is faulted in and no counter changes. */
+#include "vmemu/backtrace.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "vmemu/mm.h"
+#include "vmemu/symbols.h"
+#include "vmemu/uaccess.h"
+
+#define BT_SCAN_WORDS   2048 /* words one frameless frame may span (16 KiB) */
+#define BT_TOTAL_WORDS  8192 /* words scanned in all for one backtrace */
+#define BT_LOOKAHEAD    64   /* words searched past a weak candidate for a better one */
+#define BT_PROLOGUE_MAX 8    /* bytes read at a function's start */
+#define X86_CALL_REL32  0xe8 /* call rel32 */
+#define X86_GROUP5      0xff /* ff /2: call r/m64 */
+#define X86_PUSH_RBP    0x55
+#define X86_RET         0xc3
+
+/* Where the return address of the frame at pc is. */
+enum bt_frame {
+    BT_AT_ENTRY, /* at the function's first instruction or its ret: at [rsp] */
+    BT_PUSHED,   /* just after push rbp: at [rsp + 8] */
+    BT_FP,       /* the frame-pointer prologue ran: at [rbp + 8], caller's rbp at [rbp] */
+    BT_UNKNOWN,  /* no symbol: try [rsp] (a jump to bad code), the chain, then scan */
+    BT_NOFP,     /* a function without a frame pointer: scan */
+};
+
+/* The state of one walk. */
+struct bt_walk {
+    struct mm *mm;             /* address space read */
+    const struct symtab *syms; /* the program's code and symbols, or NULL */
+    gva_t sp;                  /* lowest address the caller's frame may use */
+    gva_t top;                 /* end of the stack area */
+    gva_t fp;                  /* candidate frame pointer (0: none) */
+    unsigned scanned;          /* words scanned so far */
+};
+
+static bool bt_read(struct mm *mm, gva_t va, void *dst, size_t n)
+{
+    return copy_from_user_nofault(mm, dst, va, n) == n;
+}
+
+/* Whether va is in the program's code: an executable section of syms, or, without a
+ * symbol table, an executable area. */
+static bool bt_is_code(const struct bt_walk *w, gva_t va)
+{
+    const struct vma *v;
+
+    if (w->syms != NULL)
+        return symtab_is_code(w->syms, va);
+    v = vma_lookup(&w->mm->vmas, va);
+    return v != NULL && (v->prot & VM_EXEC) != 0;
+}
+
+/* Length of the ff /2 instruction with this ModRM (and SIB) byte, 0 when it is not a call. */
+static unsigned call_ff_len(uint8_t modrm, uint8_t sib)
+{
+    unsigned mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+
+    if (reg != 2)
+        return 0;
+    switch (mod) {
+    case 3:
+        return 2;
+    case 0:
+        if (rm == 4)
+            return (sib & 7) == 5 ? 7 : 3;
+        return rm == 5 ? 6 : 2;
+    case 1:
+        return rm == 4 ? 4 : 3;
+    default:
+        return rm == 4 ? 7 : 6;
+    }
+}
+
+/* Whether ret is a plausible return address: in code, and the bytes before it end a call
+ * instruction (call rel32, or call through a register or memory). */
+static bool bt_is_return(const struct bt_walk *w, gva_t ret)
+{
+    static const unsigned ff_lens[] = {2, 3, 4, 6, 7};
+    uint8_t b[7];
+
+    if (ret < sizeof(b) || !bt_is_code(w, ret) || !bt_read(w->mm, ret - sizeof(b), b, sizeof(b)))
+        return false;
+    if (b[sizeof(b) - 5] == X86_CALL_REL32)
+        return true;
+    for (size_t i = 0; i < ARRAY_LEN(ff_lens); i++) {
+        size_t at = sizeof(b) - ff_lens[i];
+
+        if (b[at] == X86_GROUP5 &&
+            call_ff_len(b[at + 1], at + 2 < sizeof(b) ? b[at + 2] : 0) == ff_lens[i])
+            return true;
+    }
+    return false;
+}
+
+/* How the frame of the function executing at pc is left. innermost: pc is RIP (it may be
+ * at the function's entry or its ret), not a return address. */
+static enum bt_frame bt_frame_kind(const struct bt_walk *w, gva_t pc, bool innermost)
+{
+    static const uint8_t endbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+    static const uint8_t mov_rbp_rsp[] = {0x48, 0x89, 0xe5};
+    uint8_t b[BT_PROLOGUE_MAX], at_pc;
+    uint64_t off = 0;
+    gva_t start;
+    size_t i = 0;
+
+    if (symtab_lookup(w->syms, pc, &off) == NULL)
+        return BT_UNKNOWN;
+    start = pc - off;
+    if (!bt_read(w->mm, start, b, sizeof(b)))
+        return BT_UNKNOWN;
+    if (memcmp(b, endbr64, sizeof(endbr64)) == 0)
+        i = sizeof(endbr64);
+    if (innermost && (off <= i || (bt_read(w->mm, pc, &at_pc, 1) && at_pc == X86_RET)))
+        return BT_AT_ENTRY;
+    if (b[i] != X86_PUSH_RBP)
+        return BT_NOFP;
+    if (innermost && off == i + 1)
+        return BT_PUSHED;
+    if (memcmp(b + i + 1, mov_rbp_rsp, sizeof(mov_rbp_rsp)) != 0)
+        return BT_NOFP;
+    return BT_FP;
+}
+
+/* The stack bytes a frameless function's prologue (pushes, then sub rsp, imm) has taken
+ * by the time pc runs, so that its return address is at rsp + *size. False when the
+ * function is unknown or starts otherwise. */
+static bool bt_frameless_size(const struct bt_walk *w, gva_t pc, uint64_t *size)
+{
+    uint8_t b[32];
+    uint64_t off = 0, taken = 0;
+    size_t i = 0;
+    int32_t imm;
+
+    if (symtab_lookup(w->syms, pc, &off) == NULL || !bt_read(w->mm, pc - off, b, sizeof(b)))
+        return false;
+    if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa) /* endbr64 */
+        i = 4;
+    while (i + 8 <= sizeof(b) && i < off) {
+        if (b[i] >= 0x50 && b[i] <= 0x57) { /* push r64 */
+            i += 1;
+            taken += 8;
+        } else if (b[i] == 0x41 && b[i + 1] >= 0x50 && b[i + 1] <= 0x57) { /* push r8-r15 */
+            i += 2;
+            taken += 8;
+        } else if (b[i] == 0x48 && b[i + 1] == 0x83 && b[i + 2] == 0xec) { /* sub rsp, imm8 */
+            taken += b[i + 3];
+            i += 4;
+            break;
+        } else if (b[i] == 0x48 && b[i + 1] == 0x81 && b[i + 2] == 0xec) { /* sub rsp, imm32 */
+            memcpy(&imm, b + i + 3, sizeof(imm));
+            if (imm < 0)
+                return false;
+            taken += (uint64_t)imm;
+            i += 7;
+            break;
+        } else {
+            break;
+        }
+    }
+    *size = taken;
+    return true;
+}
+
+/* Takes the return address at [at] when it is one: *ret gets it, w->sp moves past it. */
+static bool bt_take_at(struct bt_walk *w, gva_t at, gva_t *ret)
+{
+    uint64_t v;
+
+    if (at < w->sp || at + 8 > w->top || !bt_read(w->mm, at, &v, sizeof(v)) || !bt_is_return(w, v))
+        return false;
+    *ret = v;
+    w->sp = at + 8;
+    return true;
+}
+
+/* One step through the frame-pointer chain: the return address at [fp + 8], the caller's
+ * frame pointer at [fp]. Valid only when fp lies in the stack above sp and the saved one
+ * is above fp (or 0, the outermost frame's mark). */
+static bool bt_step_fp(struct bt_walk *w, gva_t *ret)
+{
+    uint64_t saved;
+    gva_t fp = w->fp;
+
+    if (fp == 0 || fp % 8 != 0 || fp < w->sp || fp + 16 > w->top ||
+        !bt_read(w->mm, fp, &saved, sizeof(saved)) || (saved != 0 && saved <= fp) ||
+        !bt_take_at(w, fp + 8, ret))
+        return false;
+    w->fp = saved;
+    return true;
+}
+
+/* Whether pc is in _start, whose frame is the first one: above it are argc, argv and the
+ * environment, nothing to scan. */
+static bool bt_is_outermost(const struct bt_walk *w, gva_t pc)
+{
+    const char *name = symtab_lookup(w->syms, pc, NULL);
+
+    return name != NULL && (strcmp(name, "_start") == 0 || strcmp(name, "_start_c") == 0);
+}
+
+/* How well the call just before ret matches the function that starts at callee. */
+enum bt_fit {
+    BT_FIT_OTHER, /* a direct call to another function: a stale word of an earlier call,
+                     or the caller of a function that tail-called callee */
+    BT_FIT_MAYBE, /* an indirect call, or a call whose target is no function's start (a
+                     PLT stub); or callee is unknown */
+    BT_FIT_EXACT, /* a direct call to callee */
+};
+
+static enum bt_fit bt_call_fit(const struct bt_walk *w, gva_t ret, gva_t callee)
+{
+    uint8_t b[5];
+    int32_t rel;
+    uint64_t off = 1;
+    gva_t target;
+
+    if (callee == 0 || !bt_read(w->mm, ret - 5, b, sizeof(b)) || b[0] != X86_CALL_REL32)
+        return BT_FIT_MAYBE;
+    memcpy(&rel, b + 1, sizeof(rel));
+    target = ret + (gva_t)(int64_t)rel;
+    if (target == callee)
+        return BT_FIT_EXACT;
+    if (symtab_lookup(w->syms, target, &off) == NULL || off != 0)
+        return BT_FIT_MAYBE;
+    return BT_FIT_OTHER;
+}
+
+/* Scans upwards from sp for the return address of the frame of the function that starts
+ * at callee (0: unknown): a direct call to callee wins, found at most BT_LOOKAHEAD words
+ * after the first candidate; else the first indirect or PLT call; else the first return
+ * address seen. */
+static bool bt_scan(struct bt_walk *w, gva_t callee, gva_t *ret)
+{
+    gva_t best = 0, best_sp = 0, first_at = 0;
+    enum bt_fit best_fit = BT_FIT_OTHER;
+
+    for (unsigned i = 0; i < BT_SCAN_WORDS && w->scanned < BT_TOTAL_WORDS; i++, w->scanned++) {
+        gva_t at = (w->sp + 7) / 8 * 8;
+        enum bt_fit fit;
+
+        if (at + 8 > w->top || (first_at != 0 && at - first_at > BT_LOOKAHEAD * 8))
+            break;
+        if (bt_take_at(w, at, ret)) {
+            fit = bt_call_fit(w, *ret, callee);
+            if (fit == BT_FIT_EXACT)
+                return true;
+            if (best == 0 || fit > best_fit) {
+                best = *ret;
+                best_sp = w->sp;
+                best_fit = fit;
+            }
+            if (first_at == 0)
+                first_at = at;
+        }
+        w->sp = at + 8;
+    }
+    if (best == 0)
+        return false;
+    *ret = best;
+    w->sp = best_sp;
+    return true;
+}
+
+/* Start of the function holding pc, 0 when unknown. */
+static gva_t bt_func_start(const struct bt_walk *w, gva_t pc)
+{
+    uint64_t off = 0;
+
+    return symtab_lookup(w->syms, pc, &off) != NULL ? pc - off : 0;
+}
+
+/* Collects up to max program counters of mm's call stack, innermost first: pcs[0] = rip,
+ * then return addresses. rsp may lie in a stack's guard gap (a stack overflow): the words
+ * from the stack's start up are then used. A frame-pointer chain is followed while it is valid
+ * (each RBP inside the stack area, strictly increasing, its return address in an executable section
+ * of syms and just after a call); a frame whose function has no frame pointer is left by
+ * the bytes its prologue's pushes and sub rsp took; where that or the chain fails, the
+ * return address is found by scanning the words from the last frame upwards for a value
+ * that lies in code and follows a call instruction (preferring, a few words further, one
+ * whose direct call enters the function of the frame below, as a stale word's does not). A saved
+ * RBP of 0 (set by _start) or a frame in _start ends the walk. Guest memory is read with
+ * copy_from_user_nofault (no fault is counted, nothing is paged in). Returns the number of entries
+ * written (>= 1 when max >= 1). */
+int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t rsp, gva_t rbp,
+                      gva_t *pcs, int max)
+{
+    struct bt_walk w = {.mm = mm, .syms = syms, .sp = rsp, .fp = rbp};
+    const struct vma *stack;
+    int n = 0;
+
+    if (max < 1)
+        return 0;
+    pcs[n++] = rip;
+    stack = mm != NULL ? vma_find(&mm->vmas, rsp) : NULL;
+    if (stack == NULL ||
+        (rsp < stack->start && (stack->flags & VM_GROWSDOWN) == 0)) /* not in a stack */
+        return n;
+    w.top = stack->end;
+    while (n < max) {
+        enum bt_frame kind = bt_frame_kind(&w, pcs[n - 1], n == 1);
+        bool found = false;
+        uint64_t size = 0;
+        gva_t ret = 0;
+
+        if (kind == BT_AT_ENTRY || (kind == BT_UNKNOWN && n == 1))
+            found = bt_take_at(&w, w.sp, &ret);
+        else if (kind == BT_NOFP && bt_frameless_size(&w, pcs[n - 1], &size))
+            found = bt_take_at(&w, w.sp + size, &ret);
+        else if (kind == BT_PUSHED)
+            found = bt_take_at(&w, w.sp + 8, &ret);
+        if (!found && (kind == BT_FP || kind == BT_UNKNOWN)) {
+            if (w.fp == 0 && n > 1 && kind == BT_FP)
+                break; /* the outermost frame */
+            found = bt_step_fp(&w, &ret);
+        }
+        if (!found)
+            found = bt_scan(&w, bt_func_start(&w, pcs[n - 1]), &ret);
+        if (!found)
+            break;
+        pcs[n++] = ret;
+        if (bt_is_outermost(&w, ret))
+            break;
+    }
+    return n;
+}
+
+/* "0x401136 main+22" (or "0x401136 main" at a symbol's start, or just the address when no
+ * symbol is known) into buf. */
+void backtrace_format(const struct symtab *syms, gva_t pc, char *buf, size_t len)
+{
+    uint64_t off = 0;
+    const char *name = symtab_lookup(syms, pc, &off);
+
+    if (name == NULL)
+        snprintf(buf, len, "0x%" PRIx64, pc);
+    else if (off != 0)
+        snprintf(buf, len, "0x%" PRIx64 " %s+%" PRIu64, pc, name, off);
+    else
+        snprintf(buf, len, "0x%" PRIx64 " %s", pc, name);
+}
+
+/* One line per frame: "<indent>#0  0x401136 main+22". */
+void backtrace_print(FILE *out, const struct symtab *syms, const gva_t *pcs, int n,
+                     const char *indent)
+{
+    char text[320];
+
+    for (int i = 0; i < n; i++) {
+        backtrace_format(syms, pcs[i], text, sizeof(text));
+        fprintf(out, "%s#%-2d %s\n", indent, i, text);
+    }
+}

@@ -12,10 +12,13 @@
 
 #include <capstone/capstone.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crash.h"
+#include "vmemu/backtrace.h"
 #include "vmemu/fault.h"
+#include "vmemu/heapcheck.h"
 #include "vmemu/insn.h"
 #include "vmemu/symbols.h"
 #include "vmemu/syscall.h"
@@ -26,6 +29,7 @@
 #define LINUX_NR_MUNMAP 11
 #define LINUX_NR_BRK    12
 #define LINUX_NR_MREMAP 25
+#define CRASH_DIS_SPAN  4096 /* furthest into a function its start is decoded from */
 
 static const char *const signal_names[] = {
     [1] = "SIGHUP",     [2] = "SIGINT",   [3] = "SIGQUIT",   [4] = "SIGILL",   [5] = "SIGTRAP",
@@ -275,6 +279,148 @@ void crash_unmap_text(const struct crash_info *ci, char *buf, size_t len)
              ci->unmap_syscall, ci->addr, r->start, r->end, how, r->rip, sym, r->seq);
 }
 
+/* One disassembly line into buf: "=> 0x401136 <main+22>:  mov dword ptr [rax], 1", "=>"
+ * for RIP and three spaces for the others. */
+static void dis_line(const struct symtab *syms, const cs_insn *in, bool at_rip, char *buf,
+                     size_t len)
+{
+    char sym[300], target[300] = "";
+    char *end = NULL;
+    unsigned long long to = strtoull(in->op_str, &end, 16);
+
+    format_symbol(syms, in->address, sym, sizeof(sym) - 2);
+    if ((in->mnemonic[0] == 'j' || strncmp(in->mnemonic, "call", 4) == 0) &&
+        strncmp(in->op_str, "0x", 2) == 0 && end != NULL && *end == '\0')
+        format_symbol(syms, (gva_t)to, target, sizeof(target) - 2);
+    snprintf(buf, len, "%s 0x%" PRIx64 "%s%s%s:  %s%s%s%s%s%s", at_rip ? "=>" : "  ", in->address,
+             sym[0] ? " <" : "", sym, sym[0] ? ">" : "", in->mnemonic, in->op_str[0] ? " " : "",
+             in->op_str, target[0] ? " <" : "", target, target[0] ? ">" : "");
+}
+
+/* Decodes size bytes of code at va and, when an instruction starts at rip, keeps the
+ * CRASH_DIS_BEFORE before it, it and the CRASH_DIS_AFTER after it in ci->dis. Returns
+ * whether rip was an instruction boundary. */
+static bool dis_window(csh cs, const struct symtab *syms, const uint8_t *code, size_t size,
+                       gva_t va, gva_t rip, struct crash_info *ci)
+{
+    cs_insn *in = NULL;
+    size_t count = cs_disasm(cs, code, size, va, 0, &in), at = count, first, last;
+
+    for (size_t i = 0; i < count; i++) {
+        if (in[i].address == rip) {
+            at = i;
+            break;
+        }
+    }
+    if (at == count) {
+        if (count > 0)
+            cs_free(in, count);
+        return false;
+    }
+    first = at > CRASH_DIS_BEFORE ? at - CRASH_DIS_BEFORE : 0;
+    last = at + CRASH_DIS_AFTER < count ? at + CRASH_DIS_AFTER : count - 1;
+    ci->dis_n = 0;
+    for (size_t i = first; i <= last; i++)
+        dis_line(syms, &in[i], i == at, ci->dis[ci->dis_n++], CRASH_DIS_LEN);
+    cs_free(in, count);
+    return true;
+}
+
+/* The instructions around RIP, decoded forward from the start of the function that holds
+ * it (so that the ones before RIP are real), or from RIP when the function is unknown,
+ * too long, or not decoded in step with RIP. Nothing for a fetch from bad memory: the CPU
+ * never ran what is there. */
+static void crash_disassembly(const struct proc *p, const struct symtab *syms,
+                              struct crash_info *ci)
+{
+    uint8_t code[CRASH_DIS_SPAN + CRASH_DIS_AFTER * INSN_MAX_LEN + INSN_MAX_LEN];
+    uint64_t off = 0;
+    gva_t start = ci->insn_va;
+    size_t n;
+    csh cs;
+
+    if (p->mm == NULL || (ci->is_memory && ci->access == ACCESS_EXEC))
+        return;
+    if (symtab_lookup(syms, ci->insn_va, &off) != NULL && off <= CRASH_DIS_SPAN)
+        start = ci->insn_va - off;
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+        return;
+    cs_option(cs, CS_OPT_SYNTAX, CS_OPT_SYNTAX_INTEL);
+    n = copy_from_user_nofault(p->mm, code, start, sizeof(code));
+    if (start == ci->insn_va || n <= ci->insn_va - start ||
+        !dis_window(cs, syms, code, n, start, ci->insn_va, ci)) {
+        n = copy_from_user_nofault(p->mm, code, ci->insn_va, (CRASH_DIS_AFTER + 1) * INSN_MAX_LEN);
+        dis_window(cs, syms, code, n, ci->insn_va, ci->insn_va, ci);
+    }
+    cs_close(&cs);
+}
+
+/* The call stack, each frame formatted. */
+static void crash_backtrace(const struct proc *p, const struct symtab *syms, struct crash_info *ci)
+{
+    gva_t pcs[BT_MAX_FRAMES];
+    int n;
+
+    if (p->mm == NULL || p->cpu == NULL)
+        return;
+    n = backtrace_collect(p->mm, syms, ci->rip, cpu_get(p->cpu, CPU_RSP), cpu_get(p->cpu, CPU_RBP),
+                          pcs, BT_MAX_FRAMES);
+    for (int i = 0; i < n; i++)
+        backtrace_format(syms, pcs[i], ci->bt[i], CRASH_FRAME_MAX);
+    ci->bt_n = n;
+}
+
+/* Whether an image section is made read-only after relocation (RELRO). */
+static bool section_is_relro(const char *sect)
+{
+    static const char *const relro[] = {".data.rel.ro",   ".got",     ".init_array", ".fini_array",
+                                        ".preinit_array", ".dynamic", ".tdata",      ".tbss"};
+
+    for (size_t i = 0; i < ARRAY_LEN(relro); i++) {
+        if (strcmp(sect, relro[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The cause in more words than fault_cause_text, where the area says more: a write into the
+ * program's read-only data, code or RELRO, a jump into data, an access to a PROT_NONE
+ * area. */
+static void crash_cause_text(const struct proc *p, struct crash_info *ci)
+{
+    const struct vma *v = vma_lookup(&p->mm->vmas, ci->addr);
+    const char *what = NULL;
+    char area[CRASH_TEXT_MAX + 128];
+
+    if (v == NULL)
+        return;
+    if (ci->section[0] != '\0')
+        snprintf(area, sizeof(area), "%s of %s", ci->section,
+                 ci->file[0] != '\0' ? ci->file : "the program");
+    else
+        snprintf(area, sizeof(area), "%s", ci->vma);
+    if (ci->cause == CAUSE_WRITE_RO && ci->section[0] != '\0') {
+        if (strcmp(ci->section, ".rodata") == 0)
+            what = "write to read-only data (a string literal or a const object)";
+        else if ((v->prot & VM_EXEC) != 0)
+            what = "write to the program's code";
+        else if (section_is_relro(ci->section))
+            what = "write to RELRO data (made read-only after relocation)";
+        else
+            what = "write to a read-only section";
+    } else if (ci->cause == CAUSE_EXEC_NX) {
+        what = ci->section[0] != '\0' || v->kind == VMA_BSS ? "execute of data (a jump or call "
+                                                              "into data: a bad function pointer)"
+               : v->kind == VMA_STACK ? "execute of the stack (the stack is not executable)"
+                                      : "execute of memory mapped without PROT_EXEC";
+    } else if (ci->cause == CAUSE_READ_NONE) {
+        what = "access to an area mapped PROT_NONE (a guard area or memory made inaccessible "
+               "by mprotect)";
+    }
+    if (what != NULL)
+        snprintf(ci->cause_text, sizeof(ci->cause_text), "%s: %s", what, area);
+}
+
 /* Fills the symbol and location of RIP, the area, file and section of a faulting address,
  * or the syscall that removed it. */
 static void crash_locate(const struct proc *p, struct crash_info *ci)
@@ -319,8 +465,27 @@ static void crash_locate(const struct proc *p, struct crash_info *ci)
         } else if (ci->cause != CAUSE_NONCANONICAL) {
             crash_find_unmap(p, syms, ci);
         }
+        crash_cause_text(p, ci);
+    }
+    if (ci->has_rip) {
+        crash_backtrace(p, syms, ci);
+        crash_disassembly(p, syms, ci);
     }
     symtab_free(syms);
+}
+
+/* What the heap checker knows of the faulting address (a block's red zone, a freed
+ * block); it replaces the words about the area, which is the checker's. */
+static void crash_heap(const struct proc *p, struct crash_info *ci)
+{
+    if (!ci->is_memory || p->heap == NULL)
+        return;
+    if (!heapcheck_explain(p, ci->addr, &ci->heap_kind, ci->heap, sizeof(ci->heap))) {
+        ci->heap_kind = NULL;
+        ci->heap[0] = '\0';
+        return;
+    }
+    ci->cause_text[0] = '\0'; /* the checker's inaccessible pages say nothing of the bug */
 }
 
 /* Signal, code and words of an exit that was not a memory fault. */
@@ -476,6 +641,7 @@ void crash_describe(const struct proc *p, const struct cpu_exit *ex, struct cras
     crash_locate(p, ci);
     if (ci->has_rip)
         crash_disassemble(p, ci);
+    crash_heap(p, ci);
 }
 
 /* The nearest areas below and above an unmapped address, or the stack it fell short of. */
@@ -532,6 +698,22 @@ static void print_fault(FILE *out, const struct crash_info *ci)
     fputc('\n', out);
 }
 
+/* The heap checker's words: "  heap:     heap-use-after-free" and its lines, indented. */
+static void print_heap(FILE *out, const struct crash_info *ci)
+{
+    const char *line = ci->heap;
+
+    fprintf(out, "  heap:     %s\n", ci->heap_kind);
+    while (*line != '\0') {
+        size_t len = strcspn(line, "\n");
+
+        fprintf(out, "            %.*s\n", (int)len, line);
+        line += len;
+        if (*line == '\n')
+            line++;
+    }
+}
+
 static void print_registers(FILE *out, struct proc *p)
 {
     if (p->cpu == NULL) {
@@ -552,8 +734,9 @@ static void print_registers(FILE *out, struct proc *p)
  * mm->last_fault says what and why for memory faults): the signal, the access and its
  * cause (and the syscall that unmapped the address), the mapping that holds the address
  * (with the file and ELF section in the program image) or the nearest ones, RIP with its
- * symbol and section, the instruction there, the registers and the VMA table. Faults
- * nothing in. */
+ * symbol and section, the instruction there, the cause in words (and the heap checker's
+ * explanation of the address), the backtrace, the disassembly around RIP, the registers
+ * and the VMA table. Faults nothing in. */
 void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
 {
     struct crash_info ci;
@@ -574,6 +757,10 @@ void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
             crash_unmap_text(&ci, text, sizeof(text));
             fprintf(out, "  cause:    %s\n", text);
         }
+        if (ci.cause_text[0] != '\0')
+            fprintf(out, "  cause:    %s\n", ci.cause_text);
+        if (ci.heap_kind != NULL)
+            print_heap(out, &ci);
         if (ci.has_vma && ci.section[0] != '\0')
             fprintf(out, "  mapping:  %s, in %s of %s\n", ci.vma, ci.section,
                     ci.file[0] != '\0' ? ci.file : "the program");
@@ -600,6 +787,16 @@ void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
             fprintf(out, "  code:     %-32s %s\n", ci.insn_bytes, ci.insn);
         else
             fprintf(out, "  code:     %s\n", ci.insn);
+    }
+    if (ci.bt_n > 0) {
+        fprintf(out, "  backtrace:\n");
+        for (int i = 0; i < ci.bt_n; i++)
+            fprintf(out, "    #%-2d %s\n", i, ci.bt[i]);
+    }
+    if (ci.dis_n > 0) {
+        fprintf(out, "  disassembly:\n");
+        for (int i = 0; i < ci.dis_n; i++)
+            fprintf(out, "    %s\n", ci.dis[i]);
     }
     print_registers(out, p);
     if (p->mm != NULL) {

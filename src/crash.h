@@ -6,9 +6,16 @@
 
 #include <limits.h>
 
+#include "vmemu/backtrace.h"
 #include "vmemu/proc.h"
 
-#define CRASH_TEXT_MAX (PATH_MAX + 128) /* room for a path and some words */
+#define CRASH_TEXT_MAX   (PATH_MAX + 128) /* room for a path and some words */
+#define CRASH_FRAME_MAX  320              /* one backtrace frame: "0x401136 main+22" */
+#define CRASH_DIS_BEFORE 3                /* instructions shown before RIP */
+#define CRASH_DIS_AFTER  3                /* and after it */
+#define CRASH_DIS_MAX    (CRASH_DIS_BEFORE + 1 + CRASH_DIS_AFTER)
+#define CRASH_DIS_LEN    900  /* one disassembly line */
+#define CRASH_HEAP_MAX   2048 /* the heap checker's explanation */
 
 /* Guest signal numbers and si_codes (Linux x86-64). <signal.h> is not used here: with
  * _GNU_SOURCE it declares CPU_RAX... which clash with enum cpu_reg. */
@@ -60,6 +67,16 @@ struct crash_info {
     const char *unmap_syscall;      /* that syscall's name ("munmap"), never NULL when
                                        has_unmap */
     char unmap_symbol[256];         /* symbol of the removal's RIP, or "" */
+    char cause_text[CRASH_TEXT_MAX + 256];   /* the cause in words beyond fault_cause_text
+                                           ("write to .rodata of /path"), or "" */
+    int bt_n;                                /* frames in bt (0: no CPU) */
+    char bt[BT_MAX_FRAMES][CRASH_FRAME_MAX]; /* "0x401136 main+22", innermost first */
+    int dis_n;                               /* lines in dis */
+    char dis[CRASH_DIS_MAX][CRASH_DIS_LEN];  /* "=> 0x401136 <main+22>:  mov ..." around
+                                                RIP, "=>" marking it, "   " the others */
+    const char *heap_kind;                   /* the heap checker's bug class
+                                                ("heap-use-after-free"), or NULL */
+    char heap[CRASH_HEAP_MAX];               /* its explanation, lines ending in '\n', or "" */
 };
 
 /* Works out the crash of p. ex is the CPU's stop reason, or NULL after the fact (the JSON

@@ -13,6 +13,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "heapcheck_int.h"
+#include "vmemu/heapcheck.h"
 #include "vmemu/loader.h"
 #include "vmemu/signal.h"
 #include "vmemu/util.h"
@@ -117,6 +119,26 @@ static char *join_args(char *const argv[])
     return s;
 }
 
+/* The heap checker for the new image mm of p (--check heap): attached while p still
+ * keeps its old image, so that a failure leaves p as it was. Returns 0 or -errno with
+ * one line in err. */
+static int exec_attach_heap(struct proc *p, struct mm *mm, char *exe, struct heapcheck **out,
+                            char *err, size_t errlen)
+{
+    struct mm *old_mm = p->mm;
+    char *old_exe = p->exe;
+    struct heapcheck *old_heap = p->heap;
+    p->mm = mm;
+    p->exe = exe;
+    p->heap = NULL;
+    int rc = heapcheck_attach(p, err, errlen);
+    *out = p->heap;
+    p->mm = old_mm;
+    p->exe = old_exe;
+    p->heap = old_heap;
+    return rc;
+}
+
 /* Loads the program at path into a new address space for p; only when that worked does
  * it replace the old one (whose frames are released and whose code translations die with
  * them). On failure writes one line into err and returns -errno; p is unchanged. */
@@ -154,6 +176,26 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
         snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
         return -ENOMEM;
     }
+    struct heapcheck *heap = NULL;
+    if (p->opt && (p->opt->check & CHECK_HEAP))
+        rc = exec_attach_heap(p, mm, exe, &heap, err, errlen);
+    if (rc == -ENOEXEC && p->exe) {
+        /* A checked program that execs a stripped one (busybox): that one runs unchecked,
+         * as Valgrind runs a child it cannot instrument; only the first program must
+         * have symbols. */
+        fprintf(stderr, "vmemu: heap: %s: runs unchecked\n", err);
+        err[0] = '\0';
+        rc = 0;
+    }
+    if (rc < 0) {
+        free(exe);
+        free(cmdline);
+        proc_free_argv(copy);
+        mm_destroy(mm);
+        return rc;
+    }
+    heapcheck_free(p->heap);
+    p->heap = heap;
     free(p->exe);
     free(p->cmdline);
     proc_free_argv(p->argv);
@@ -231,6 +273,10 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
         p->mm_borrowed = true;
     } else if ((rc = mm_dup(parent->mm, &p->mm)) < 0) {
         goto err;
+    } else if (parent->heap) {
+        rc = -ENOMEM;
+        if (!(p->heap = heapcheck_dup(parent->heap)) || heapcheck_fork_fixup(parent->mm, p->mm) < 0)
+            goto err;
     }
     if ((rc = fd_table_dup(parent->fds, &p->fds)) < 0)
         goto err;
@@ -256,6 +302,7 @@ void proc_destroy(struct proc *p)
     }
     if (!p->mm_borrowed)
         mm_destroy(p->mm);
+    heapcheck_free(p->heap);
     free(p->exe);
     free(p->cmdline);
     proc_free_argv(p->argv);

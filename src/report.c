@@ -524,6 +524,17 @@ static void json_crash(struct json *j, const struct proc *p)
         json_null(j, "caller");
         json_null(j, "caller_symbol");
     }
+    json_str(j, "cause_text", ci.cause_text[0] ? ci.cause_text : NULL);
+    json_str(j, "heap_kind", ci.heap_kind);
+    json_str(j, "heap", ci.heap_kind != NULL ? ci.heap : NULL);
+    json_open(j, "backtrace", '[');
+    for (int i = 0; i < ci.bt_n; i++)
+        json_str(j, NULL, ci.bt[i]);
+    json_close(j, ']');
+    json_open(j, "disassembly", '[');
+    for (int i = 0; i < ci.dis_n; i++)
+        json_str(j, NULL, ci.dis[i]);
+    json_close(j, ']');
     json_str(j, "vma", ci.has_vma ? ci.vma : NULL);
     json_str(j, "section", ci.section[0] ? ci.section : NULL);
     json_str(j, "file", ci.file[0] ? ci.file : NULL);

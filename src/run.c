@@ -2,7 +2,8 @@
  * scheduler on the one CPU until all have ended, turning each stop of the CPU into what
  * Linux would do: a syscall (which may put the process to sleep), a switch to another
  * process, a signal delivered to a handler, an exit, or a fatal signal with a crash
- * report. The syscall entry (registers in, RAX out) is here too. Called by main.c. */
+ * report. The syscall entry (registers in, RAX out) is here too. With --gdb, every event
+ * of the debugged process goes to the gdb stub first (gdbstub_stop). Called by main.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmemu/gdbstub.h"
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
 #include "vmemu/sched.h"
@@ -25,6 +27,20 @@ static bool others_runnable(const struct sched *s, const struct proc *p)
         if (s->procs[i] != p && s->procs[i]->state == PROC_RUNNABLE)
             return true;
     return false;
+}
+
+/* Whether gdb is attached (--gdb and the session still open). */
+static bool run_gdb(const struct sched *s)
+{
+    return s->gdb && gdbstub_attached(s->gdb);
+}
+
+/* Ends p (its status is set): gdb hears of it first, then the scheduler does the rest. */
+static void run_end(struct sched *s, struct proc *p)
+{
+    if (run_gdb(s))
+        gdbstub_stop(s->gdb, p, GDB_EV_EXIT, 0, proc_linux_status(p));
+    sched_exit(p);
 }
 
 /* The `syscall` instruction: arguments from RDI, RSI, RDX, R10, R8, R9, number in RAX,
@@ -86,6 +102,15 @@ static void run_fatal(struct sched *s, struct proc *p, struct cpu_exit *ex)
     if (ex->kind == CPU_EXIT_FAULT && fi->access == ACCESS_EXEC && PAGE_DOWN(ex->rip) == fi->va)
         fi->va = ex->rip;
     int signo = run_fatal_signal(p, ex);
+    if (signo != SIGKILL && run_gdb(s)) {
+        /* gdb sees the faulting instruction; continuing delivers the signal. */
+        gdbstub_stop(s->gdb, p, GDB_EV_SIGNAL, ex->kind == CPU_EXIT_FAULT ? fi->va : ex->rip,
+                     signo);
+        if (p->exited) {
+            run_end(s, p);
+            return;
+        }
+    }
     if (signo != SIGKILL) {
         int code = 0;
         uint64_t addr = ex->rip;
@@ -107,8 +132,7 @@ static void run_fatal(struct sched *s, struct proc *p, struct cpu_exit *ex)
     }
     proc_kill(p, signo);
     report_crash(stderr, p, ex);
-    sched_exit(p);
-    (void)s;
+    run_end(s, p);
 }
 
 /* Saves the registers of fork children made during the run that just ended: they are the
@@ -122,6 +146,8 @@ static int run_save_children(struct sched *s, struct proc *parent)
         c->ctx_from_parent = false;
         if (!(c->ctx = cpu_context_new(s->cpu)))
             return -ENOMEM;
+        if (run_gdb(s))
+            gdbstub_stop(s->gdb, parent, GDB_EV_FORK, 0, c->pid);
     }
     return 0;
 }
@@ -291,7 +317,7 @@ static void run_idle(struct sched *s, uint64_t deadline)
             struct proc *p = s->procs[i];
             if (p->state == PROC_SLEEPING) {
                 proc_kill(p, SIGKILL);
-                sched_exit(p);
+                run_end(s, p);
             }
         }
         return;
@@ -318,12 +344,45 @@ static void run_idle(struct sched *s, uint64_t deadline)
     free(pf);
 }
 
+/* After a run that stopped on a trap: gdb's breakpoint (int3, RIP after it) or the end
+ * of its single step (#DB of the trap flag). Returns true when gdb took the trap. */
+static bool run_gdb_trap(struct sched *s, struct proc *p, const struct cpu_exit *ex)
+{
+    if (!run_gdb(s) || ex->kind != CPU_EXIT_TRAP)
+        return false;
+    if (ex->intno == 1)
+        gdbstub_stop(s->gdb, p, GDB_EV_STEP, ex->rip, 0);
+    else
+        gdbstub_stop(s->gdb, p, GDB_EV_BREAKPOINT, ex->rip - 1, 0);
+    return true;
+}
+
+/* After a run that ended at a syscall: an exec of p, and the end of a single step over
+ * the syscall instruction (the stop came before the trap flag's #DB). */
+static void run_gdb_syscall(struct sched *s, struct proc *p, const struct mm *before)
+{
+    if (!run_gdb(s) || p->exited || p->state != PROC_RUNNABLE)
+        return;
+    if (p->mm != before)
+        gdbstub_stop(s->gdb, p, GDB_EV_EXEC, 0, 0);
+    else if (cpu_get(s->cpu, CPU_RFLAGS) & 0x100 /* TF */)
+        gdbstub_stop(s->gdb, p, GDB_EV_STEP, cpu_get(s->cpu, CPU_RIP), 0);
+}
+
 /* Runs p (the current process) until it sleeps, ends, or its slice is over. */
 static int run_slice(struct sched *s, struct proc *p)
 {
     for (;;) {
-        if (signal_next(p) && signal_deliver(p)) {
-            sched_exit(p);
+        int sig = signal_next(p);
+        if (sig && run_gdb(s)) {
+            gdbstub_stop(s->gdb, p, GDB_EV_SIGNAL, 0, sig);
+            if (p->exited) {
+                run_end(s, p);
+                return 0;
+            }
+        }
+        if (sig && signal_deliver(p)) {
+            run_end(s, p);
             return 0;
         }
         uint64_t timers = run_wake_sleepers(s);
@@ -333,6 +392,7 @@ static int run_slice(struct sched *s, struct proc *p)
             cpu_preempt_anywhere(s->cpu);
         cpu_set_watchdog(s->cpu, others_runnable(s, p) || timers ? SCHED_WATCHDOG_NS : 0);
         struct cpu_exit ex;
+        const struct mm *mm_before = p->mm;
         uint64_t t0 = now_ns();
         int rc = cpu_run(s->cpu, &ex);
         p->cpu_ns += now_ns() - t0;
@@ -341,7 +401,20 @@ static int run_slice(struct sched *s, struct proc *p)
         if ((rc = run_save_children(s, p)) < 0)
             return rc;
         if (p->exited) {
-            sched_exit(p);
+            run_end(s, p);
+            return 0;
+        }
+        if (run_gdb_trap(s, p, &ex)) {
+            if (p->exited) {
+                run_end(s, p);
+                return 0;
+            }
+            continue;
+        }
+        if (ex.kind == CPU_EXIT_STOP && !p->mm->oom)
+            run_gdb_syscall(s, p, mm_before);
+        if (p->exited) { /* killed from gdb */
+            run_end(s, p);
             return 0;
         }
         if (ex.kind == CPU_EXIT_STOP && p->mm->oom) {
@@ -369,6 +442,12 @@ static int run_slice(struct sched *s, struct proc *p)
 int sched_run(struct sched *s)
 {
     cpu_set_syscall_handler(s->cpu, run_syscall, s);
+    if (run_gdb(s) && s->nprocs > 0 && run_switch_to(s, s->procs[0]) == 0) {
+        struct proc *first = s->procs[0];
+        gdbstub_stop(s->gdb, first, GDB_EV_START, cpu_get(s->cpu, CPU_RIP), 0);
+        if (first->exited)
+            run_end(s, first);
+    }
     for (;;) {
         uint64_t deadline = run_wake_sleepers(s);
         struct proc *p = run_pick(s);

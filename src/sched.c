@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmemu/heapcheck.h"
 #include "vmemu/signal.h"
 #include "vmemu/util.h"
 
@@ -165,6 +166,14 @@ void sched_exit(struct proc *p)
         return;
     proc_freeze_usage(p);
     p->end_ns = now_ns();
+    if (p->heap) {
+        /* Leaks are searched for in the address space, which goes away below. */
+        uint64_t errors = heapcheck_exit_report(p, stderr);
+        if (s)
+            s->check_errors += errors;
+        heapcheck_free(p->heap);
+        p->heap = NULL;
+    }
     /* clear_child_tid is written only when other threads share the mm (Linux's
      * mm_release): never, as vmemu runs no threads. */
     if (p->fds)

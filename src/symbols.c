@@ -75,8 +75,9 @@ static int sym_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Whether a symbol names code: functions, ifunc resolvers, and sized untyped symbols in
- * .text (hand-written assembly often has no type). */
+/* Whether a symbol names code: functions, ifunc resolvers, and untyped symbols in .text
+ * that are sized or global (hand-written assembly often has no type; musl's _start has
+ * neither type nor size). */
 static bool sym_is_code(const GElf_Sym *sym, size_t text_ndx)
 {
     int type = GELF_ST_TYPE(sym->st_info);
@@ -85,7 +86,8 @@ static bool sym_is_code(const GElf_Sym *sym, size_t text_ndx)
         return false;
     if (type == STT_FUNC || type == STT_GNU_IFUNC)
         return true;
-    return type == STT_NOTYPE && sym->st_size > 0 && text_ndx != 0 && sym->st_shndx == text_ndx;
+    return type == STT_NOTYPE && (sym->st_size > 0 || GELF_ST_BIND(sym->st_info) == STB_GLOBAL) &&
+           text_ndx != 0 && sym->st_shndx == text_ndx;
 }
 
 /* Appends the code symbols of one symbol-table section. Returns 0 or -ENOMEM. */

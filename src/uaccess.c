@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "vmemu/fault.h"
 #include "vmemu/mmu.h"
 
 /* Calls fn on each page-sized piece of [va, va+n) after translating it for access. */
@@ -176,4 +177,116 @@ size_t copy_from_user_nofault(struct mm *mm, void *dst, gva_t src, size_t n)
         src += chunk;
     }
     return done;
+}
+
+/* The fault state of mm that a debugger access must leave as it found it. */
+struct debug_saved {
+    struct fault_stats faults; /* fault counters */
+    struct fault_info last;    /* last failed access */
+    bool oom;                  /* OOM-kill request */
+};
+
+/* Makes the page at va present with at least `access` allowed in its PTE, whatever the
+ * area's protection: the area's prot is widened for the duration of one fault, which
+ * leaves the counters and last_fault untouched. Returns the PTE pointer through out and
+ * whether the area's protection had to be widened through widened (its PTE then needs
+ * debug_restore_pte). Returns 0, -EFAULT or -ENOMEM. */
+static int debug_fault_in(struct mm *mm, gva_t va, enum access access, pte_t **out, bool *widened)
+{
+    struct phys *phys = &mm->sys->phys;
+    struct vma *vma = vma_lookup(&mm->vmas, va);
+    if (!vma)
+        return -EFAULT;
+    *widened = false;
+    pte_t *ptep = pt_lookup(&mm->pt, phys, va);
+    bool ok = ptep && pte_present(*ptep) && (access != ACCESS_WRITE || (*ptep & PTE_RW));
+    if (!ok) {
+        struct debug_saved s = {mm->stats.faults, mm->last_fault, mm->oom};
+        uint32_t saved = vma->prot;
+        vma->prot |= VM_READ | (access == ACCESS_WRITE ? VM_WRITE : 0);
+        *widened = vma->prot != saved;
+        int rc = mm_fault(mm, va, access);
+        vma = vma_lookup(&mm->vmas, va);
+        vma->prot = saved;
+        mm->stats.faults = s.faults;
+        if (rc < 0) {
+            mm->last_fault = s.last;
+            mm->oom = s.oom;
+            return rc == -ENOMEM ? -ENOMEM : -EFAULT;
+        }
+        ptep = pt_lookup(&mm->pt, phys, va);
+        VMEMU_BUG_ON(!ptep || !pte_present(*ptep));
+    }
+    *out = ptep;
+    return 0;
+}
+
+/* Puts back the permissions the area's protection grants on a PTE that debug_fault_in
+ * widened (the frame stays: it is now the process's own copy). */
+static void debug_restore_pte(struct mm *mm, gva_t va, pte_t *ptep)
+{
+    uint32_t prot = vma_lookup(&mm->vmas, va)->prot;
+    pte_t old = *ptep;
+    pte_t new = (old & ~(PTE_US | PTE_RW | PTE_NX)) | mm_prot_pte_bits(prot, old & PTE_COW);
+    if (new != old)
+        mm_set_pte(mm, va, ptep, new);
+}
+
+/* Writes n bytes at dst as a debugger does (ptrace POKETEXT): pages are faulted in whatever
+ * the protection, private pages are made the process's own copy first, translated code of
+ * the written frames is invalidated, and no fault statistic changes. Returns 0, -EFAULT
+ * (a byte in no area) or -ENOMEM. */
+int uaccess_poke(struct mm *mm, gva_t dst, const void *src, size_t n)
+{
+    struct phys *phys = &mm->sys->phys;
+    const uint8_t *from = src;
+    if (n > 0 && (dst >= USER_VA_END || n > USER_VA_END - dst))
+        return -EFAULT;
+    while (n > 0) {
+        size_t off = dst & ~PAGE_MASK;
+        size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
+        pte_t *ptep;
+        bool widened;
+        int rc = debug_fault_in(mm, dst, ACCESS_WRITE, &ptep, &widened);
+        if (rc < 0)
+            return rc;
+        pfn_t pfn = pte_pfn(*ptep);
+        VMEMU_BUG_ON(pfn == phys->zero_pfn);
+        phys_before_write(phys, pfn);
+        memcpy((uint8_t *)phys_hva(phys, pfn) + off, from, chunk);
+        *ptep |= PTE_A | PTE_D; /* an upgrade: no invalidation needed */
+        if (widened)
+            debug_restore_pte(mm, dst, ptep);
+        from += chunk;
+        dst += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
+/* Reads n bytes at src as a debugger does: pages are faulted in (swap-in, file read)
+ * whatever the protection, PROT_NONE included, and no fault statistic changes. Returns
+ * 0, -EFAULT (a byte in no area) or -ENOMEM. */
+int uaccess_peek(struct mm *mm, void *dst, gva_t src, size_t n)
+{
+    struct phys *phys = &mm->sys->phys;
+    uint8_t *to = dst;
+    if (n > 0 && (src >= USER_VA_END || n > USER_VA_END - src))
+        return -EFAULT;
+    while (n > 0) {
+        size_t off = src & ~PAGE_MASK;
+        size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
+        pte_t *ptep;
+        bool widened;
+        int rc = debug_fault_in(mm, src, ACCESS_READ, &ptep, &widened);
+        if (rc < 0)
+            return rc;
+        memcpy(to, (uint8_t *)phys_hva(phys, pte_pfn(*ptep)) + off, chunk);
+        if (widened)
+            debug_restore_pte(mm, src, ptep);
+        to += chunk;
+        src += chunk;
+        n -= chunk;
+    }
+    return 0;
 }

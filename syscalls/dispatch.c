@@ -10,6 +10,7 @@
 
 #include "linux_abi.h"
 #include "sysdefs.h"
+#include "vmemu/heapcheck.h"
 #include "vmemu/sched.h"
 #include "vmemu/syscall.h"
 
@@ -304,6 +305,10 @@ long syscall_dispatch(struct proc *p, uint64_t nr, const uint64_t args[6])
     struct trace_buf tb;
     long ret;
 
+    /* An intercepted allocator call of the heap checker is no syscall: not counted, not
+     * traced; heapcheck_call has set every register already. */
+    if (p->cpu != NULL && p->mm != NULL && heapcheck_call(p, p->mm->sys_rip))
+        return (long)cpu_get(p->cpu, CPU_RAX);
     p->syscalls++;
     if (nr < SYSCALL_NR_LIMIT && syscall_table[nr].fn != NULL)
         d = &syscall_table[nr];

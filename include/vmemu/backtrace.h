@@ -16,10 +16,12 @@ struct symtab;
 /* Collects up to max program counters of mm's call stack, innermost first: pcs[0] = rip,
  * then return addresses. A frame-pointer chain is followed while it is valid (each RBP
  * inside the stack area, strictly increasing, its return address in an executable section
- * of syms); otherwise, or after it ends early, words from rsp upwards are scanned and a
- * value is taken when it lies in code and the bytes before it are a call instruction.
- * Guest memory is read with copy_from_user_nofault (no fault is counted, nothing is paged
- * in). Returns the number of entries written (>= 1 when max >= 1). */
+ * of syms just after a call); a function without a frame pointer is left by the bytes its
+ * prologue pushed and reserved; where both fail, the words above are scanned for a value in
+ * code that follows a call instruction. An rsp in the stack's guard gap (an overflow)
+ * starts at the stack's start. The walk ends at _start or a saved RBP of 0. Guest memory
+ * is read with copy_from_user_nofault (no fault is counted, nothing is paged in).
+ * Returns the number of entries written (>= 1 when max >= 1). */
 int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t rsp, gva_t rbp,
                       gva_t *pcs, int max);
 /* "0x401136 main+22" (or just the address when no symbol is known) into buf. */

@@ -39,8 +39,7 @@ bool heapcheck_call(struct proc *p, gva_t rip);
  * what it is ("0 bytes after the 13-byte block at 0x..., allocated at: ...; freed at: ...")
  * into buf, and the bug class in *kind ("heap-buffer-overflow", "heap-use-after-free");
  * returns true. False when addr is not the checker's. */
-bool heapcheck_explain(const struct proc *p, gva_t addr, const char **kind, char *buf,
-                       size_t len);
+bool heapcheck_explain(const struct proc *p, gva_t addr, const char **kind, char *buf, size_t len);
 /* At the end of p: the leak report (blocks never freed, grouped by allocation site, with
  * byte totals) on out, and the summary line. Returns the number of errors found in p's
  * life, leaks included. */

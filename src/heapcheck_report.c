@@ -1,0 +1,240 @@
+/* The heap checker's reports that are not made during a call: what an address of the
+ * checker's area is, for the crash report of a fault there (heapcheck_explain, called by
+ * src/crash.c), and at a process's end the leak search and summary
+ * (heapcheck_exit_report, called by src/sched.c). Leaks are found as Valgrind does: a
+ * live block is reachable when a pointer into it lies in the program's memory outside
+ * the checker's area or in another reachable block; the rest is lost. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heapcheck_int.h"
+#include "vmemu/proc.h"
+#include "vmemu/sched.h"
+#include "vmemu/uaccess.h"
+
+/* Appends printf output to buf (cut at len). */
+static void __attribute__((format(printf, 4, 5)))
+hc_bprintf(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+    va_list ap;
+    if (*pos >= len)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *pos = *pos + (size_t)n < len ? *pos + (size_t)n : len;
+}
+
+/* A depot stack as lines "    #0  0x401136 main+22" into buf. */
+static void hc_bstack(const struct heapcheck *h, uint32_t id, char *buf, size_t len, size_t *pos)
+{
+    if (id >= h->nstacks || h->stacks[id].n == 0) {
+        hc_bprintf(buf, len, pos, "    (no stack)\n");
+        return;
+    }
+    for (uint32_t i = 0; i < h->stacks[id].n; i++) {
+        char f[160];
+        backtrace_format(h->syms->syms, h->stacks[id].pcs[i], f, sizeof(f));
+        hc_bprintf(buf, len, pos, "    #%u  %s\n", i, f);
+    }
+}
+
+/* Says what addr of the checker's area is; see the header. */
+bool heapcheck_explain(const struct proc *p, gva_t addr, const char **kind, char *buf, size_t len)
+{
+    const struct heapcheck *h = p->heap;
+    size_t pos = 0;
+    if (!h || addr < HC_BASE || addr >= h->mapped_end || len == 0)
+        return false;
+    buf[0] = '\0';
+    const struct hc_block *b = hc_find(h, addr);
+    if (!b) {
+        *kind = "heap-wild-access";
+        hc_bprintf(buf, len, &pos, "0x%llx is in the heap checker's area, in no block\n",
+                   (unsigned long long)addr);
+        return true;
+    }
+    const struct hc_block *next = b + 1 < h->blocks + h->nblocks ? b + 1 : NULL;
+    gva_t end = b->user + b->size;
+    bool freed = b->state != HC_LIVE;
+    if (addr >= end && next && addr >= b->slot + b->pages * PAGE_SIZE &&
+        next->user - addr < addr - end)
+        b = next; /* closer to the next block's start: an underflow of that one */
+    end = b->user + b->size;
+    freed = b->state != HC_LIVE;
+    const char *state = freed ? ", freed" : "";
+    if (addr >= b->user && addr < end) {
+        *kind = freed ? "heap-use-after-free" : "heap-wild-access";
+        hc_bprintf(buf, len, &pos, "0x%llx is %llu bytes inside the %llu-byte block at 0x%llx%s\n",
+                   (unsigned long long)addr, (unsigned long long)(addr - b->user),
+                   (unsigned long long)b->size, (unsigned long long)b->user, state);
+    } else if (addr < b->user) {
+        *kind = freed ? "heap-use-after-free" : "heap-buffer-underflow";
+        hc_bprintf(buf, len, &pos, "0x%llx is %llu bytes before the %llu-byte block at 0x%llx%s\n",
+                   (unsigned long long)addr, (unsigned long long)(b->user - addr),
+                   (unsigned long long)b->size, (unsigned long long)b->user, state);
+    } else {
+        *kind = freed ? "heap-use-after-free" : "heap-buffer-overflow";
+        hc_bprintf(buf, len, &pos, "0x%llx is %llu bytes after the %llu-byte block at 0x%llx%s\n",
+                   (unsigned long long)addr, (unsigned long long)(addr - end),
+                   (unsigned long long)b->size, (unsigned long long)b->user, state);
+    }
+    hc_bprintf(buf, len, &pos, "allocated at:\n");
+    hc_bstack(h, b->alloc_stack, buf, len, &pos);
+    if (freed) {
+        hc_bprintf(buf, len, &pos, "freed at:\n");
+        hc_bstack(h, b->free_stack, buf, len, &pos);
+    }
+    if (pos > 0 && buf[pos - 1] == '\n')
+        buf[pos - 1] = '\0'; /* no trailing newline: the caller prints the lines */
+    return true;
+}
+
+/* The leak search's work list. */
+struct hc_scan {
+    struct heapcheck *h; /* the checker */
+    size_t *work;        /* block indexes reached but not scanned yet */
+    size_t nwork, cap;   /* used, allocated */
+    bool fail;           /* out of memory: the search is incomplete */
+};
+
+/* Marks the live block value points into (if any) reached. */
+static void hc_reach(struct hc_scan *s, uint64_t value)
+{
+    struct heapcheck *h = s->h;
+    if (value < HC_BASE || value >= h->next)
+        return;
+    struct hc_block *b = hc_find(h, value);
+    if (!b || b->state != HC_LIVE || b->reached || value < b->user ||
+        value >= b->user + (b->size ? b->size : 1))
+        return;
+    b->reached = true;
+    if (s->nwork == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        size_t *g = realloc(s->work, cap * sizeof(*g));
+        if (!g) {
+            s->fail = true;
+            return;
+        }
+        s->work = g;
+        s->cap = cap;
+    }
+    s->work[s->nwork++] = (size_t)(b - h->blocks);
+}
+
+/* Scans the present pages of [start, end) for pointers (8-byte aligned words). */
+static void hc_scan_range(struct hc_scan *s, struct mm *mm, gva_t start, gva_t end)
+{
+    uint64_t page[PAGE_SIZE / 8];
+    start &= ~7ULL;
+    while (start < end) {
+        gva_t lim = PAGE_DOWN(start) + PAGE_SIZE < end ? PAGE_DOWN(start) + PAGE_SIZE : end;
+        size_t n = copy_from_user_nofault(mm, page, start, lim - start) / 8;
+        for (size_t i = 0; i < n; i++)
+            hc_reach(s, page[i]);
+        start = lim;
+    }
+}
+
+struct hc_leak {
+    uint32_t stack;  /* allocation site */
+    uint64_t bytes;  /* bytes lost there */
+    uint64_t blocks; /* blocks lost there */
+};
+
+static int hc_leak_cmp(const void *a, const void *b)
+{
+    const struct hc_leak *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* Leak report and summary at p's end; see the header. */
+uint64_t heapcheck_exit_report(struct proc *p, FILE *out)
+{
+    struct heapcheck *h = p->heap;
+    if (!h)
+        return 0;
+    uint64_t errors = h->errors;
+    uint64_t lost = 0, lost_blocks = 0, reach = 0, reach_blocks = 0;
+    struct mm *mm = p->mm;
+    if (mm && p->term_signal && mm->last_fault.signo && mm->last_fault.va >= HC_BASE &&
+        mm->last_fault.va < h->mapped_end)
+        errors++; /* the crash report described it */
+    if (mm && p->term_signal == 0) {
+        struct hc_scan s = {.h = h};
+        for (size_t i = 0; i < h->nblocks; i++)
+            h->blocks[i].reached = false;
+        for (size_t i = 0; i < mm->vmas.n; i++) {
+            gva_t vs = mm->vmas.v[i].start, ve = mm->vmas.v[i].end;
+            if (vs >= HC_BASE && ve <= HC_END)
+                continue;
+            hc_scan_range(&s, mm, vs, ve);
+        }
+        while (s.nwork > 0) {
+            const struct hc_block *b = &h->blocks[s.work[--s.nwork]];
+            hc_scan_range(&s, mm, b->user, b->user + b->size);
+        }
+        free(s.work);
+        struct hc_leak *leaks = NULL;
+        size_t nleaks = 0;
+        for (size_t i = 0; i < h->nblocks && !s.fail; i++) {
+            const struct hc_block *b = &h->blocks[i];
+            if (b->state != HC_LIVE)
+                continue;
+            if (b->reached) {
+                reach += b->size;
+                reach_blocks++;
+                continue;
+            }
+            lost += b->size;
+            lost_blocks++;
+            size_t j = 0;
+            while (j < nleaks && leaks[j].stack != b->alloc_stack)
+                j++;
+            if (j == nleaks) {
+                struct hc_leak *g = realloc(leaks, (nleaks + 1) * sizeof(*g));
+                if (!g)
+                    break;
+                leaks = g;
+                leaks[nleaks++] = (struct hc_leak){b->alloc_stack, 0, 0};
+            }
+            leaks[j].bytes += b->size;
+            leaks[j].blocks++;
+        }
+        if (nleaks > 0)
+            qsort(leaks, nleaks, sizeof(*leaks), hc_leak_cmp);
+        for (size_t j = 0; j < nleaks; j++) {
+            fprintf(out, "vmemu: heap: leak of %llu %s in %llu %s, allocated at:\n",
+                    (unsigned long long)leaks[j].bytes, plural(leaks[j].bytes, "byte", "bytes"),
+                    (unsigned long long)leaks[j].blocks,
+                    plural(leaks[j].blocks, "block", "blocks"));
+            hc_print_stack(h, out, leaks[j].stack);
+        }
+        errors += nleaks;
+        free(leaks);
+    }
+    bool first = p->sched && p->sched->init == p;
+    if (first || errors > 0)
+        fprintf(out,
+                "vmemu: heap: pid %d: %llu %s, %llu %s, %llu bytes allocated; %llu bytes lost "
+                "in %llu %s, %llu bytes still reachable in %llu %s; %llu %s\n",
+                p->pid, (unsigned long long)h->nallocs,
+                plural(h->nallocs, "allocation", "allocations"), (unsigned long long)h->nfrees,
+                plural(h->nfrees, "free", "frees"), (unsigned long long)h->bytes_allocated,
+                (unsigned long long)lost, (unsigned long long)lost_blocks,
+                plural(lost_blocks, "block", "blocks"), (unsigned long long)reach,
+                (unsigned long long)reach_blocks, plural(reach_blocks, "block", "blocks"),
+                (unsigned long long)errors, plural(errors, "error", "errors"));
+    return errors;
+}
