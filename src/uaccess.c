@@ -232,36 +232,49 @@ static void debug_restore_pte(struct mm *mm, gva_t va, pte_t *ptep)
         mm_set_pte(mm, va, ptep, new);
 }
 
+/* Copies n bytes between buf and va as a debugger does, page by page: a write (access
+ * ACCESS_WRITE) goes from buf into the guest, a read from the guest into buf. See
+ * uaccess_poke and uaccess_peek. */
+static int debug_copy(struct mm *mm, gva_t va, uint8_t *buf, size_t n, enum access access)
+{
+    struct phys *phys = &mm->sys->phys;
+    if (n > 0 && (va >= USER_VA_END || n > USER_VA_END - va))
+        return -EFAULT;
+    while (n > 0) {
+        size_t off = va & ~PAGE_MASK;
+        size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
+        pte_t *ptep;
+        bool widened;
+        int rc = debug_fault_in(mm, va, access, &ptep, &widened);
+        if (rc < 0)
+            return rc;
+        pfn_t pfn = pte_pfn(*ptep);
+        uint8_t *frame = (uint8_t *)phys_hva(phys, pfn) + off;
+        if (access == ACCESS_WRITE) {
+            VMEMU_BUG_ON(pfn == phys->zero_pfn);
+            phys_before_write(phys, pfn);
+            memcpy(frame, buf, chunk);
+            mm_set_pte(mm, va, ptep, *ptep | PTE_A | PTE_D);
+        } else {
+            memcpy(buf, frame, chunk);
+        }
+        if (widened)
+            debug_restore_pte(mm, va, ptep);
+        buf += chunk;
+        va += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
 /* Writes n bytes at dst as a debugger does (ptrace POKETEXT): pages are faulted in whatever
  * the protection, private pages are made the process's own copy first, translated code of
  * the written frames is invalidated, and no fault statistic changes. Returns 0, -EFAULT
  * (a byte in no area) or -ENOMEM. */
 int uaccess_poke(struct mm *mm, gva_t dst, const void *src, size_t n)
 {
-    struct phys *phys = &mm->sys->phys;
-    const uint8_t *from = src;
-    if (n > 0 && (dst >= USER_VA_END || n > USER_VA_END - dst))
-        return -EFAULT;
-    while (n > 0) {
-        size_t off = dst & ~PAGE_MASK;
-        size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
-        pte_t *ptep;
-        bool widened;
-        int rc = debug_fault_in(mm, dst, ACCESS_WRITE, &ptep, &widened);
-        if (rc < 0)
-            return rc;
-        pfn_t pfn = pte_pfn(*ptep);
-        VMEMU_BUG_ON(pfn == phys->zero_pfn);
-        phys_before_write(phys, pfn);
-        memcpy((uint8_t *)phys_hva(phys, pfn) + off, from, chunk);
-        *ptep |= PTE_A | PTE_D; /* an upgrade: no invalidation needed */
-        if (widened)
-            debug_restore_pte(mm, dst, ptep);
-        from += chunk;
-        dst += chunk;
-        n -= chunk;
-    }
-    return 0;
+    /* debug_copy only reads buf when it writes the guest. */
+    return debug_copy(mm, dst, (uint8_t *)(uintptr_t)src, n, ACCESS_WRITE);
 }
 
 /* Reads n bytes at src as a debugger does: pages are faulted in (swap-in, file read)
@@ -269,24 +282,5 @@ int uaccess_poke(struct mm *mm, gva_t dst, const void *src, size_t n)
  * 0, -EFAULT (a byte in no area) or -ENOMEM. */
 int uaccess_peek(struct mm *mm, void *dst, gva_t src, size_t n)
 {
-    struct phys *phys = &mm->sys->phys;
-    uint8_t *to = dst;
-    if (n > 0 && (src >= USER_VA_END || n > USER_VA_END - src))
-        return -EFAULT;
-    while (n > 0) {
-        size_t off = src & ~PAGE_MASK;
-        size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
-        pte_t *ptep;
-        bool widened;
-        int rc = debug_fault_in(mm, src, ACCESS_READ, &ptep, &widened);
-        if (rc < 0)
-            return rc;
-        memcpy(to, (uint8_t *)phys_hva(phys, pte_pfn(*ptep)) + off, chunk);
-        if (widened)
-            debug_restore_pte(mm, src, ptep);
-        to += chunk;
-        src += chunk;
-        n -= chunk;
-    }
-    return 0;
+    return debug_copy(mm, src, dst, n, ACCESS_READ);
 }
