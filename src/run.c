@@ -386,11 +386,12 @@ static int run_slice(struct sched *s, struct proc *p)
             return 0;
         }
         uint64_t timers = run_wake_sleepers(s);
-        /* A timer must fire even in a loop that makes no syscall (a signal it waits for,
-         * a sleeper's timeout); others that are runnable wait for the next syscall. */
+        /* Only a due timer needs host time: it must fire even in a loop that makes no
+         * syscall (a signal it waits for, a sleeper's timeout). Other runnable processes
+         * wait for the quantum, which keeps the switches deterministic. */
         if (timers)
             cpu_preempt_anywhere(s->cpu);
-        cpu_set_watchdog(s->cpu, others_runnable(s, p) || timers ? SCHED_WATCHDOG_NS : 0);
+        cpu_set_watchdog(s->cpu, timers ? SCHED_WATCHDOG_NS : 0);
         struct cpu_exit ex;
         const struct mm *mm_before = p->mm;
         uint64_t t0 = now_ns();

@@ -1,7 +1,7 @@
 /* The scheduler: every process of a run, pids, the run queue, sleeping and waking, and
  * the loop that runs processes on the one CPU. Switches happen only at deterministic
- * points (a syscall that blocks, exit, every `quantum` syscalls); a watchdog stops a
- * process that never enters the kernel while others wait, and the report counts it.
+ * points (a syscall that blocks, exit, every `quantum` syscalls); while a timer is due a
+ * watchdog ends long slices so that it fires, and the report counts those stops.
  * (src/sched.c; the loop that runs them, sched_run, is in src/run.c.) */
 #ifndef VMEMU_SCHED_H
 #define VMEMU_SCHED_H
@@ -10,8 +10,8 @@
 
 /* Syscalls a process may make before another runnable process gets the CPU. */
 #define SCHED_QUANTUM     64
-/* Host time a process may run without a syscall while others are runnable or a timer is
- * due, before the watchdog stops it (nondeterministic: counted in the report). */
+/* Host time a slice may last while a timer is due, before the watchdog stops it
+ * (nondeterministic: counted in the report). */
 #define SCHED_WATCHDOG_NS (50ULL * 1000 * 1000)
 /* Returned (negated) by a syscall handler that put the process to sleep with one of the
  * sched_block_* calls: the syscall is re-executed when the process wakes. Never reaches
