@@ -257,6 +257,8 @@ static bool run_wait_done(const struct sched *s, struct proc *p, uint64_t now)
         return has_zombie_child(s, p);
     case WAIT_VFORK:
         return !w->vfork_child || w->vfork_child->vfork_parent != p;
+    case WAIT_FUTEX:
+        return w->futex.woken;
     case WAIT_SIGNAL:
     case WAIT_TIMER:
     case WAIT_NONE:

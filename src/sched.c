@@ -123,6 +123,16 @@ long sched_block_signal(struct proc *p)
     return -SCHED_EBLOCK;
 }
 
+/* p sleeps on a futex. */
+long sched_block_futex(struct proc *p, const struct proc_futex *key, uint64_t deadline_ns)
+{
+    wait_reset(p, WAIT_FUTEX);
+    p->wait.futex = *key;
+    p->wait.deadline_ns = deadline_ns;
+    p->wait.restartable = true;
+    return -SCHED_EBLOCK;
+}
+
 /* p sleeps until the deadline. */
 long sched_block_timer(struct proc *p, uint64_t deadline_ns)
 {

@@ -111,6 +111,7 @@
     X(186, gettid, 0, I, N, N, N, N, N, N)                                     \
     X(200, tkill, 2, I, I, I, N, N, N, N)                                      \
     X(201, time, 1, I, P, N, N, N, N, N)                                       \
+    X(202, futex, 6, I, P, I, U, P, P, U)                                      \
     X(204, sched_getaffinity, 3, I, I, U, P, N, N, N)                          \
     X(217, getdents64, 3, I, F, P, U, N, N, N)                                 \
     X(218, set_tid_address, 1, I, P, N, N, N, N, N)                            \

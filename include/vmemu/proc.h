@@ -33,6 +33,17 @@ enum proc_wait_kind {
     WAIT_VFORK,  /* the vfork child execs or ends */
     WAIT_SIGNAL, /* only a signal (pause, rt_sigsuspend) */
     WAIT_TIMER,  /* only the deadline (nanosleep) */
+    WAIT_FUTEX,  /* a FUTEX_WAKE on wait.futex (or the deadline, or a signal) */
+};
+
+/* What a futex waiter sleeps on (syscalls/sys_futex.c): Linux's futex key. A private
+ * futex is (mm, address); one in a MAP_SHARED mapping is (frame, offset), so that the
+ * processes sharing the page meet on it. */
+struct proc_futex {
+    const void *space; /* the mm (private) or NULL (shared: off holds the frame's address) */
+    uint64_t off;      /* the guest address (private) or pfn << 12 | page offset (shared) */
+    uint32_t bitset;   /* FUTEX_WAIT_BITSET's mask (all ones for FUTEX_WAIT) */
+    bool woken;        /* a FUTEX_WAKE chose this waiter: the re-executed wait returns 0 */
 };
 
 /* A host descriptor and the poll events a sleeping process waits for on it. */
@@ -48,6 +59,7 @@ struct proc_wait {
     uint64_t deadline_ns;     /* host monotonic time that ends the sleep; 0 = none */
     bool restartable;         /* SA_RESTART may re-execute the syscall after a handler */
     struct proc *vfork_child; /* WAIT_VFORK: the child */
+    struct proc_futex futex;  /* WAIT_FUTEX: the futex */
 };
 
 /* Register changes applied when a process is switched in (the CPU only holds the running

@@ -61,6 +61,9 @@ long sched_block_io(struct proc *p, const struct proc_wait_fd *fds, size_t nfds,
 long sched_block_child(struct proc *p);
 /* p sleeps until a signal it does not block arrives. Returns -SCHED_EBLOCK. */
 long sched_block_signal(struct proc *p);
+/* p sleeps on the futex key (a copy is kept; key->woken must be false) until a FUTEX_WAKE
+ * sets its woken flag, a signal, or the deadline (0: none). Returns -SCHED_EBLOCK. */
+long sched_block_futex(struct proc *p, const struct proc_futex *key, uint64_t deadline_ns);
 /* p sleeps until the deadline (host monotonic ns). Returns -SCHED_EBLOCK. */
 long sched_block_timer(struct proc *p, uint64_t deadline_ns);
 /* The deadline of a timed sleep: the one stored when the syscall first blocked if this is

@@ -1,0 +1,301 @@
+/* futex: the wait queues of Linux's kernel/futex/ for processes without threads. Static
+ * glibc calls it even in a single-threaded program (pthread_once, which C++'s locale and
+ * iostream set-up use, ends with a FUTEX_WAKE); processes sharing a MAP_SHARED page use it
+ * for process-shared mutexes, semaphores and barriers. A waiter sleeps in vmemu's scheduler
+ * (WAIT_FUTEX) until a FUTEX_WAKE picks it, its timeout passes or a signal comes. Supported:
+ * WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP, with
+ * FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME; the priority-inheritance operations return
+ * -ENOSYS (reported once). Called by syscalls/dispatch.c. */
+#include <stdio.h>
+#include <time.h>
+
+#include "sysdefs.h"
+#include "vmemu/mmu.h"
+#include "vmemu/sched.h"
+#include "vmemu/util.h"
+#include "vmemu/vma.h"
+
+#define FUTEX_WAIT             0
+#define FUTEX_WAKE             1
+#define FUTEX_REQUEUE          3
+#define FUTEX_CMP_REQUEUE      4
+#define FUTEX_WAKE_OP          5
+#define FUTEX_WAIT_BITSET      9
+#define FUTEX_WAKE_BITSET      10
+#define FUTEX_PRIVATE_FLAG     128
+#define FUTEX_CLOCK_REALTIME   256
+#define FUTEX_CMD_MASK         (~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
+#define FUTEX_BITSET_MATCH_ANY 0xffffffffu
+#define FUTEX_NSEC_PER_SEC     1000000000ULL
+#define FUTEX_MAX_NS           (1ULL << 62) /* longest timeout computed with (146 years) */
+
+/* FUTEX_WAKE_OP's encoded operation (Linux's FUTEX_OP): op, cmp, oparg, cmparg. */
+#define FUTEX_OP_SET         0
+#define FUTEX_OP_ADD         1
+#define FUTEX_OP_OR          2
+#define FUTEX_OP_ANDN        3
+#define FUTEX_OP_XOR         4
+#define FUTEX_OP_OPARG_SHIFT 8 /* oparg is 1 << oparg */
+
+/* Finds the futex key of the 32-bit word at uaddr for p (Linux's get_futex_key): (mm,
+ * address) for a private futex or a private mapping, (frame, offset) in a MAP_SHARED one.
+ * Returns 0, -EINVAL (misaligned) or -EFAULT. */
+static int futex_key(struct proc *p, gva_t uaddr, bool private_flag, struct proc_futex *key)
+{
+    if (uaddr & 3)
+        return -EINVAL;
+    const struct vma *v = vma_find(&p->mm->vmas, uaddr);
+    if (!v)
+        return -EFAULT;
+    key->space = p->mm;
+    key->off = uaddr;
+    if (private_flag || !(v->flags & VM_SHARED))
+        return 0;
+    pfn_t pfn;
+    int rc = mmu_translate_user(p->mm, uaddr, ACCESS_READ, &pfn);
+    if (rc < 0)
+        return rc;
+    key->space = NULL;
+    key->off = (uint64_t)pfn << PAGE_SHIFT | (uaddr & (PAGE_SIZE - 1));
+    return 0;
+}
+
+static bool futex_key_eq(const struct proc_futex *a, const struct proc_futex *b)
+{
+    return a->space == b->space && a->off == b->off;
+}
+
+/* Whether q sleeps on key and a wake with bitset may pick it. */
+static bool futex_waiter(const struct proc *q, const struct proc_futex *key, uint32_t bitset)
+{
+    return q->state == PROC_SLEEPING && q->wait.kind == WAIT_FUTEX && !q->wait.futex.woken &&
+           futex_key_eq(&q->wait.futex, key) && (q->wait.futex.bitset & bitset) != 0;
+}
+
+/* Wakes up to nr waiters on key whose bitset meets bitset, in pid order (Linux wakes in
+ * queue order; a process without threads waits on at most one futex at a time). Returns
+ * the number woken. */
+static long futex_wake_key(struct proc *p, const struct proc_futex *key, uint32_t bitset, long nr)
+{
+    struct sched *s = p->sched;
+    long woken = 0;
+    for (size_t i = 0; s && i < s->nprocs && woken < nr; i++) {
+        struct proc *q = s->procs[i];
+        if (futex_waiter(q, key, bitset)) {
+            q->wait.futex.woken = true; /* the scheduler sees it on its next pass */
+            woken++;
+        }
+    }
+    return woken;
+}
+
+/* Moves up to nr waiters of key to key2 (FUTEX_REQUEUE). Returns the number moved. */
+static long futex_requeue_key(struct proc *p, const struct proc_futex *key,
+                              const struct proc_futex *key2, long nr)
+{
+    struct sched *s = p->sched;
+    long moved = 0;
+    for (size_t i = 0; s && i < s->nprocs && moved < nr; i++) {
+        struct proc *q = s->procs[i];
+        if (futex_waiter(q, key, FUTEX_BITSET_MATCH_ANY)) {
+            q->wait.futex.space = key2->space;
+            q->wait.futex.off = key2->off;
+            moved++;
+        }
+    }
+    return moved;
+}
+
+/* The relative timeout of a wait in ns, from the guest's timespec at uts (0: none, then
+ * *rel is 0). FUTEX_WAIT's is relative; FUTEX_WAIT_BITSET's is an absolute time on
+ * CLOCK_MONOTONIC, or CLOCK_REALTIME with the flag. Returns 1 with a timeout, 0 without,
+ * -EFAULT or -EINVAL. */
+static int futex_timeout(struct proc *p, gva_t uts, bool absolute, bool realtime, uint64_t *rel)
+{
+    struct linux_timespec ts;
+    *rel = 0;
+    if (uts == 0)
+        return 0;
+    if (copy_from_user(p->mm, &ts, uts, sizeof(ts)) < 0)
+        return -EFAULT;
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || (uint64_t)ts.tv_nsec >= FUTEX_NSEC_PER_SEC)
+        return -EINVAL;
+    uint64_t ns = (uint64_t)ts.tv_sec >= FUTEX_MAX_NS / FUTEX_NSEC_PER_SEC
+                      ? FUTEX_MAX_NS
+                      : (uint64_t)ts.tv_sec * FUTEX_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+    if (absolute) {
+        struct timespec now;
+        clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+        uint64_t cur = (uint64_t)now.tv_sec * FUTEX_NSEC_PER_SEC + (uint64_t)now.tv_nsec;
+        ns = ns > cur ? ns - cur : 0;
+    }
+    *rel = ns;
+    return 1;
+}
+
+/* FUTEX_WAIT(_BITSET): sleeps while the word at uaddr holds val. A re-execution after the
+ * sleep returns 0 when a wake picked this process, -ETIMEDOUT once the deadline passed;
+ * a signal ends it with -EINTR unless SA_RESTART restarts it (src/run.c). */
+static long futex_wait(struct proc *p, gva_t uaddr, uint32_t val, gva_t uts, bool absolute,
+                       bool realtime, bool private_flag, uint32_t bitset)
+{
+    if (bitset == 0)
+        return -EINVAL;
+    if (p->retry && p->wait.kind == WAIT_FUTEX && p->wait.futex.woken)
+        return 0;
+    uint64_t rel;
+    int timed = futex_timeout(p, uts, absolute, realtime, &rel);
+    if (timed < 0)
+        return timed;
+    struct proc_futex key;
+    int rc = futex_key(p, uaddr, private_flag, &key);
+    if (rc < 0)
+        return rc;
+    uint32_t cur;
+    if (copy_from_user(p->mm, &cur, uaddr, sizeof(cur)) < 0)
+        return -EFAULT;
+    if (cur != val)
+        return -EAGAIN;
+    uint64_t deadline = 0;
+    if (timed) {
+        deadline = sched_deadline(p, rel);
+        if (now_ns() >= deadline)
+            return -ETIMEDOUT;
+    }
+    key.bitset = bitset;
+    key.woken = false;
+    return sched_block_futex(p, &key, deadline);
+}
+
+/* Applies FUTEX_WAKE_OP's operation to the word at uaddr2 and returns whether its
+ * comparison (on the old value) holds, or -EFAULT / -ENOSYS for an unknown op or cmp. */
+static long futex_wake_op_apply(struct proc *p, gva_t uaddr2, uint32_t encoded)
+{
+    unsigned op = (encoded >> 28) & 0xf, cmp = (encoded >> 24) & 0xf;
+    uint32_t oparg = (encoded >> 12) & 0xfff, cmparg = encoded & 0xfff;
+    /* oparg and cmparg are 12-bit signed fields */
+    int32_t soparg = (int32_t)(oparg << 20) >> 20, scmparg = (int32_t)(cmparg << 20) >> 20;
+    if (op & FUTEX_OP_OPARG_SHIFT) {
+        if ((uint32_t)soparg > 31)
+            soparg &= 31; /* Linux warns and masks */
+        soparg = (int32_t)(1u << soparg);
+        op &= ~(unsigned)FUTEX_OP_OPARG_SHIFT;
+    }
+    if (op > FUTEX_OP_XOR || cmp > 5)
+        return -ENOSYS;
+    uint32_t old;
+    if ((uaddr2 & 3) != 0)
+        return -EINVAL;
+    if (copy_from_user(p->mm, &old, uaddr2, sizeof(old)) < 0)
+        return -EFAULT;
+    uint32_t arg = (uint32_t)soparg, nv = old;
+    switch (op) {
+    case FUTEX_OP_SET:
+        nv = arg;
+        break;
+    case FUTEX_OP_ADD:
+        nv = old + arg;
+        break;
+    case FUTEX_OP_OR:
+        nv = old | arg;
+        break;
+    case FUTEX_OP_ANDN:
+        nv = old & ~arg;
+        break;
+    default:
+        nv = old ^ arg;
+        break;
+    }
+    if (put_user_u32(p->mm, uaddr2, nv) < 0)
+        return -EFAULT;
+    int32_t o = (int32_t)old;
+    switch (cmp) {
+    case 0:
+        return o == scmparg;
+    case 1:
+        return o != scmparg;
+    case 2:
+        return o < scmparg;
+    case 3:
+        return o <= scmparg;
+    case 4:
+        return o > scmparg;
+    default:
+        return o >= scmparg;
+    }
+}
+
+/* Reports an operation vmemu does not have once, as the dispatcher does for syscalls. */
+static long futex_unsupported(int cmd)
+{
+    static bool warned;
+    if (!warned)
+        fprintf(stderr,
+                "vmemu: unimplemented futex operation %d (priority inheritance or "
+                "other), returning -ENOSYS\n",
+                cmd);
+    warned = true;
+    return -ENOSYS;
+}
+
+/* futex(uaddr, op, val, timeout or val2, uaddr2, val3). */
+SYSCALL_DEFINE6(futex, gva_t, uaddr, int, op, uint32_t, val, gva_t, uts, gva_t, uaddr2, uint32_t,
+                val3)
+{
+    int cmd = op & FUTEX_CMD_MASK;
+    bool private_flag = (op & FUTEX_PRIVATE_FLAG) != 0;
+    bool realtime = (op & FUTEX_CLOCK_REALTIME) != 0;
+    if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
+        return -ENOSYS; /* Linux's rule */
+    struct proc_futex key, key2;
+    long rc, n;
+    switch (cmd) {
+    case FUTEX_WAIT:
+        return futex_wait(p, uaddr, val, uts, false, realtime, private_flag,
+                          FUTEX_BITSET_MATCH_ANY);
+    case FUTEX_WAIT_BITSET:
+        return futex_wait(p, uaddr, val, uts, true, realtime, private_flag, val3);
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET: {
+        uint32_t bitset = cmd == FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : val3;
+        if (bitset == 0)
+            return -EINVAL;
+        if ((rc = futex_key(p, uaddr, private_flag, &key)) < 0)
+            return rc;
+        return futex_wake_key(p, &key, bitset, (int32_t)val < 0 ? INT32_MAX : (long)val);
+    }
+    case FUTEX_REQUEUE:
+    case FUTEX_CMP_REQUEUE: {
+        long nr_requeue = (long)(int32_t)(uint32_t)uts; /* val2 travels in the timeout slot */
+        if ((int32_t)val < 0 || nr_requeue < 0)
+            return -EINVAL;
+        if ((rc = futex_key(p, uaddr, private_flag, &key)) < 0 ||
+            (rc = futex_key(p, uaddr2, private_flag, &key2)) < 0)
+            return rc;
+        if (cmd == FUTEX_CMP_REQUEUE) {
+            uint32_t cur;
+            if (copy_from_user(p->mm, &cur, uaddr, sizeof(cur)) < 0)
+                return -EFAULT;
+            if (cur != val3)
+                return -EAGAIN;
+        }
+        n = futex_wake_key(p, &key, FUTEX_BITSET_MATCH_ANY, (long)val);
+        return n + futex_requeue_key(p, &key, &key2, nr_requeue);
+    }
+    case FUTEX_WAKE_OP: {
+        long nr2 = (long)(int32_t)(uint32_t)uts;
+        if ((rc = futex_key(p, uaddr, private_flag, &key)) < 0 ||
+            (rc = futex_key(p, uaddr2, private_flag, &key2)) < 0)
+            return rc;
+        long hit = futex_wake_op_apply(p, uaddr2, val3);
+        if (hit < 0)
+            return hit;
+        n = futex_wake_key(p, &key, FUTEX_BITSET_MATCH_ANY, (int32_t)val < 0 ? 0 : (long)val);
+        if (hit)
+            n += futex_wake_key(p, &key2, FUTEX_BITSET_MATCH_ANY, nr2 < 0 ? 0 : nr2);
+        return n;
+    }
+    default:
+        return futex_unsupported(cmd);
+    }
+}
