@@ -62,7 +62,7 @@ static int mmu_walk(struct mm *mm, gva_t va, enum access access, pte_t *out)
  * Counts a fill. Returns 0, -EFAULT (mm->last_fault says why) or -ENOMEM. */
 int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out)
 {
-    pte_t pte;
+    pte_t pte = 0; /* set by mmu_walk on success (gcc -O2 cannot tell) */
     mm->stats.fills++;
     int rc = mmu_walk(mm, va, access, &pte);
     if (rc < 0)
