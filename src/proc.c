@@ -252,6 +252,7 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
     p->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* the parent runs: its cwd */
     memcpy(p->sigact, parent->sigact, sizeof(p->sigact));
     memcpy(p->rlim, parent->rlim, sizeof(p->rlim));
+    p->nice = parent->nice;
     memcpy(p->comm, parent->comm, sizeof(p->comm));
     p->sigmask = parent->sigmask;
     p->altstack = parent->altstack;

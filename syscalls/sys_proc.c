@@ -248,6 +248,46 @@ SYSCALL_DEFINE0(sched_yield)
 }
 
 /* SCHED_OTHER, priority 0. */
+/* getpriority/setpriority for PRIO_PROCESS (0 or a pid of the run), PRIO_PGRP and
+ * PRIO_USER on the caller only. The nice value is kept (and inherited) but changes
+ * nothing: vmemu's scheduler has no priorities. As Linux's syscall, getpriority returns
+ * 20 - nice. Lowering the nice value below the current one is EACCES (no privilege). */
+#define PRIO_WHICH_MAX 2 /* PRIO_PROCESS 0, PRIO_PGRP 1, PRIO_USER 2 */
+static struct proc *prio_target(struct proc *p, int which, int who)
+{
+    if (who == 0)
+        return p;
+    if (which == 0 && p->sched)
+        return sched_find(p->sched, who);
+    if (which == 0)
+        return who == p->pid ? p : NULL;
+    return NULL;
+}
+
+SYSCALL_DEFINE2(getpriority, int, which, int, who)
+{
+    if (which < 0 || which > PRIO_WHICH_MAX)
+        return -EINVAL;
+    struct proc *t = prio_target(p, which, who);
+    if (!t || t->state == PROC_ZOMBIE || t->state == PROC_DEAD)
+        return -ESRCH;
+    return 20 - t->nice;
+}
+
+SYSCALL_DEFINE3(setpriority, int, which, int, who, int, niceval)
+{
+    if (which < 0 || which > PRIO_WHICH_MAX)
+        return -EINVAL;
+    struct proc *t = prio_target(p, which, who);
+    if (!t || t->state == PROC_ZOMBIE || t->state == PROC_DEAD)
+        return -ESRCH;
+    int v = niceval < -20 ? -20 : niceval > 19 ? 19 : niceval;
+    if (v < t->nice)
+        return -EACCES;
+    t->nice = v;
+    return 0;
+}
+
 SYSCALL_DEFINE1(sched_getscheduler, int, pid)
 {
     if (pid < 0)

@@ -45,6 +45,20 @@ SYSCALL_DEFINE2(clock_gettime, int, clk, gva_t, tp)
     return copy_to_user(p->mm, tp, &lt, sizeof(lt));
 }
 
+/* clock_getres: the host's resolution of the same clock. */
+SYSCALL_DEFINE2(clock_getres, int, clk, gva_t, tp)
+{
+    struct timespec ts;
+    if (clk < 0)
+        return -EINVAL;
+    if (clock_getres(clk, &ts) < 0)
+        return -errno;
+    if (tp == 0)
+        return 0;
+    struct linux_timespec lt = timespec_to_linux(&ts);
+    return copy_to_user(p->mm, tp, &lt, sizeof(lt));
+}
+
 SYSCALL_DEFINE2(gettimeofday, gva_t, tv, gva_t, tz)
 {
     if (tv != 0) {

@@ -100,6 +100,8 @@
     X(131, sigaltstack, 2, I, P, P, N, N, N, N)                                \
     X(137, statfs, 2, I, S, P, N, N, N, N)                                     \
     X(138, fstatfs, 2, I, F, P, N, N, N, N)                                    \
+    X(140, getpriority, 2, I, I, I, N, N, N, N)                                \
+    X(141, setpriority, 3, I, I, I, I, N, N, N)                                \
     X(143, sched_getparam, 2, I, I, P, N, N, N, N)                             \
     X(145, sched_getscheduler, 1, I, I, N, N, N, N, N)                         \
     X(149, mlock, 2, I, P, U, N, N, N, N)                                      \
@@ -117,6 +119,7 @@
     X(218, set_tid_address, 1, I, P, N, N, N, N, N)                            \
     X(221, fadvise64, 4, I, F, I, U, I, N, N)                                  \
     X(228, clock_gettime, 2, I, I, P, N, N, N, N)                              \
+    X(229, clock_getres, 2, I, I, P, N, N, N, N)                               \
     X(230, clock_nanosleep, 4, I, I, I, P, P, N, N)                            \
     X(231, exit_group, 1, I, I, N, N, N, N, N)                                 \
     X(234, tgkill, 3, I, I, I, I, N, N, N)                                     \

@@ -674,6 +674,34 @@ static void test_sched_getaffinity_one_cpu(void **state)
     assert_int_equal(SC0(e, NR_sched_yield), 0);
 }
 
+static void test_getpriority_setpriority_keep_the_nice_value(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(SC2(e, NR_getpriority, 0, 0), 20); /* the raw syscall: 20 - nice */
+    assert_int_equal(SC3(e, NR_setpriority, 0, 0, 5), 0);
+    assert_int_equal(SC2(e, NR_getpriority, 0, e->p->pid), 15);
+    assert_int_equal(SC3(e, NR_setpriority, 0, 0, 4), -EACCES); /* lowering needs privilege */
+    assert_int_equal(SC3(e, NR_setpriority, 0, 0, 99), 0);      /* clamped to 19 */
+    assert_int_equal(SC2(e, NR_getpriority, 0, 0), 1);
+    assert_int_equal(SC2(e, NR_getpriority, 3, 0), -EINVAL);
+    assert_int_equal(SC2(e, NR_getpriority, 0, 424242), -ESRCH);
+}
+
+static void test_clock_getres_is_the_hosts(void **state)
+{
+    struct env *e = *state;
+    struct linux_timespec lt;
+    struct timespec ts;
+    assert_int_equal(clock_getres(CLOCK_MONOTONIC, &ts), 0);
+    assert_int_equal(SC2(e, NR_clock_getres, CLOCK_MONOTONIC, BUF), 0);
+    assert_int_equal(copy_from_user(e->p->mm, &lt, BUF, sizeof(lt)), 0);
+    assert_int_equal(lt.tv_sec, ts.tv_sec);
+    assert_int_equal(lt.tv_nsec, ts.tv_nsec);
+    assert_int_equal(SC2(e, NR_clock_getres, CLOCK_MONOTONIC, 0), 0);
+    assert_int_equal(SC2(e, NR_clock_getres, CLOCK_MONOTONIC, WILD), -EFAULT);
+    assert_int_equal(SC2(e, NR_clock_getres, 99, BUF), -EINVAL);
+}
+
 static void test_uname_fields(void **state)
 {
     struct env *e = *state;
@@ -1020,6 +1048,8 @@ int main(void)
         T(test_fcntl_lock_and_ftruncate),
         T(test_symlink_then_readlink),
         T(test_getgroups_and_sysinfo),
+        T(test_getpriority_setpriority_keep_the_nice_value),
+        T(test_clock_getres_is_the_hosts),
         T(test_uname_fields),
         T(test_getrusage_reports_mm_fault_counts),
         T(test_clock_gettime_and_errors),

@@ -190,6 +190,7 @@ struct proc {
     uint64_t itimer_deadline_ns;              /* ITIMER_REAL expiry (host monotonic), 0 off */
     uint64_t itimer_interval_ns;              /* ITIMER_REAL reload value */
     struct linux_rlimit rlim[PROC_NRLIMIT];   /* getrlimit / prlimit64 */
+    int nice;                                 /* setpriority's value, -20..19 (kept, not used) */
     uint64_t syscalls;                        /* syscalls made */
     bool exited;                              /* it has ended */
     int exit_code;                            /* exit_group status (when term_signal == 0) */
