@@ -1184,21 +1184,16 @@ static int host_above_std(int h)
     return moved >= 0 ? moved : -err;
 }
 
-/* pipe/pipe2: a host pipe (its two ends close-on-exec on the host, the guest's
- * O_CLOEXEC kept in the table) installed at the two lowest free guest numbers, read end
- * first, and the numbers written to the guest's int[2]. The host checks the flags
- * (O_NONBLOCK and O_DIRECT go to the open files; anything else but O_CLOEXEC and
- * O_NOTIFICATION_PIPE is -EINVAL). When the array cannot be written both descriptors are
- * gone again and -EFAULT is returned, as Linux does. */
-static long do_pipe(struct proc *p, gva_t ufds, int flags)
+/* Installs n (1 or 2) new host descriptors h (close-on-exec on the host) at the lowest
+ * free guest numbers with the guest's close-on-exec flag; with ufds, the numbers are
+ * written there as an int[n] (pipe, socketpair), else the one number is returned. On any
+ * error every descriptor is gone again (an unwritable array is -EFAULT, as Linux does).
+ * Returns 0 (ufds), the guest number (no ufds) or -errno. */
+long sys_install_host_fds(struct proc *p, int *h, int n, bool cloexec, gva_t ufds)
 {
-    int h[2];
-    if (pipe2(h, (flags & ~LINUX_O_CLOEXEC) | O_CLOEXEC) < 0)
-        return -errno;
-    bool cloexec = (flags & LINUX_O_CLOEXEC) != 0;
     int32_t g[2] = {-1, -1};
     long ret = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < n; i++) {
         int hh = host_above_std(h[i]);
         h[i] = -1;
         if (hh < 0) {
@@ -1213,17 +1208,32 @@ static long do_pipe(struct proc *p, gva_t ufds, int flags)
         }
         g[i] = fd;
     }
-    if (ret == 0 && copy_to_user(p->mm, ufds, g, sizeof(g)) < 0)
+    if (ret == 0 && ufds != 0 && copy_to_user(p->mm, ufds, g, (size_t)n * sizeof(g[0])) < 0)
         ret = -EFAULT;
     if (ret < 0) {
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < n; i++) {
             if (h[i] >= 0)
                 close(h[i]);
             if (g[i] >= 0)
                 fd_close(p->fds, g[i]);
         }
+        return ret;
     }
-    return ret;
+    return ufds != 0 ? 0 : g[0];
+}
+
+/* pipe/pipe2: a host pipe installed at the two lowest free guest numbers, read end
+ * first, and the numbers written to the guest's int[2]. The host checks the flags
+ * (O_NONBLOCK and O_DIRECT go to the open files; anything else but O_CLOEXEC and
+ * O_NOTIFICATION_PIPE is -EINVAL). */
+static long do_pipe(struct proc *p, gva_t ufds, int flags)
+{
+    int h[2];
+    if (ufds == 0)
+        return -EFAULT;
+    if (pipe2(h, (flags & ~LINUX_O_CLOEXEC) | O_CLOEXEC) < 0)
+        return -errno;
+    return sys_install_host_fds(p, h, 2, (flags & LINUX_O_CLOEXEC) != 0, ufds);
 }
 
 SYSCALL_DEFINE1(pipe, gva_t, fds)

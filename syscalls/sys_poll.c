@@ -1,4 +1,4 @@
-/* poll, ppoll, select and pselect6 on the process's descriptors. The guest's pollfd array
+/* poll, ppoll, select, pselect6 and epoll on the process's descriptors. The guest's pollfd array
  * or fd_sets are translated to host descriptors and the host polls them with a zero
  * timeout; when nothing is ready and the guest's timeout is not zero, the process sleeps in
  * the scheduler (sched_block_io over those descriptors, with the deadline of the first
@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 
 #include "sysdefs.h"
@@ -370,4 +371,95 @@ SYSCALL_DEFINE6(pselect6, int, n, gva_t, in, gva_t, out, gva_t, ex, gva_t, tsp, 
     if (ret != -SCHED_EBLOCK)
         poll_time_put(p, tsp, &t, false);
     return poll_sigmask_done(p, pack.ss, ret);
+}
+
+/* epoll: a host epoll instance whose interest list holds the host descriptors behind the
+ * guest's (the guest's 64-bit data word travels untouched). epoll_wait asks the host with
+ * a zero timeout and, when nothing is ready, sleeps in the scheduler on the epoll
+ * descriptor itself (an epoll fd is readable while events are pending). A signal ends the
+ * wait with -EINTR whatever SA_RESTART says, as on Linux. */
+
+/* The guest's struct epoll_event: packed on x86-64, the same layout as the host's. */
+struct linux_epoll_event {
+    uint32_t events; /* EPOLLIN, ... */
+    uint64_t data;   /* the guest's cookie */
+} __attribute__((packed));
+LINUX_ABI_CHECK(struct linux_epoll_event, 12);
+
+#define EPOLL_MAX_EVENTS (INT32_MAX / (int)sizeof(struct linux_epoll_event))
+#define EPOLL_CTL_DEL_OP 2
+
+static long do_epoll_create(struct proc *p, int flags)
+{
+    if ((flags & ~LINUX_O_CLOEXEC) != 0)
+        return -EINVAL;
+    int h = epoll_create1(EPOLL_CLOEXEC);
+    if (h < 0)
+        return -errno;
+    return sys_install_host_fds(p, &h, 1, (flags & LINUX_O_CLOEXEC) != 0, 0);
+}
+
+SYSCALL_DEFINE1(epoll_create, int, size)
+{
+    return size <= 0 ? -EINVAL : do_epoll_create(p, 0);
+}
+
+SYSCALL_DEFINE1(epoll_create1, int, flags)
+{
+    return do_epoll_create(p, flags);
+}
+
+SYSCALL_DEFINE4(epoll_ctl, int, epfd, int, op, int, fd, gva_t, uevent)
+{
+    int hep = fd_host(p->fds, epfd), hfd = fd_host(p->fds, fd);
+    if (hep < 0)
+        return hep;
+    if (hfd < 0)
+        return hfd;
+    struct linux_epoll_event le = {0, 0};
+    if (op != EPOLL_CTL_DEL_OP && copy_from_user(p->mm, &le, uevent, sizeof(le)) < 0)
+        return -EFAULT;
+    struct epoll_event ev = {.events = le.events, .data.u64 = le.data};
+    return epoll_ctl(hep, op, hfd, &ev) < 0 ? -errno : 0;
+}
+
+/* epoll_wait's core: up to max events into guest uevents, waiting up to timeout_ms
+ * (negative: for ever). Returns the number of events, 0 on timeout, -SCHED_EBLOCK or
+ * -errno. */
+static long do_epoll_wait(struct proc *p, int epfd, gva_t uevents, int max, int timeout_ms)
+{
+    int hep = fd_host(p->fds, epfd);
+    if (hep < 0)
+        return hep;
+    if (max <= 0 || max > EPOLL_MAX_EVENTS)
+        return -EINVAL;
+    int chunk = max < 64 ? max : 64;
+    struct epoll_event ev[64];
+    int n = epoll_wait(hep, ev, chunk, 0);
+    if (n < 0)
+        return -errno;
+    if (n > 0) {
+        struct linux_epoll_event le[64];
+        for (int i = 0; i < n; i++)
+            le[i] = (struct linux_epoll_event){ev[i].events, ev[i].data.u64};
+        return copy_to_user(p->mm, uevents, le, (size_t)n * sizeof(le[0])) < 0 ? -EFAULT : n;
+    }
+    struct poll_time t;
+    poll_time_init(p, &t, timeout_ms >= 0, (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000);
+    struct pollfd h = {.fd = hep, .events = POLLIN, .revents = 0};
+    return poll_sleep(p, &h, 1, &t);
+}
+
+SYSCALL_DEFINE4(epoll_wait, int, epfd, gva_t, events, int, max, int, timeout)
+{
+    return do_epoll_wait(p, epfd, events, max, timeout);
+}
+
+SYSCALL_DEFINE6(epoll_pwait, int, epfd, gva_t, events, int, max, int, timeout, gva_t, sigmask,
+                size_t, sigsetsize)
+{
+    long ret = poll_sigmask_set(p, sigmask, sigsetsize);
+    if (ret < 0)
+        return ret;
+    return poll_sigmask_done(p, sigmask, do_epoll_wait(p, epfd, events, max, timeout));
 }

@@ -43,6 +43,12 @@ struct at_path {
  * -ENAMETOOLONG or -EBADF. */
 int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap);
 
+/* Installs n (1 or 2) new host descriptors h at the lowest free guest numbers (pipe,
+ * socketpair, eventfd...): with ufds the numbers go there as an int[n] and 0 is
+ * returned, else the one number is. On error all are closed. Returns it or -errno.
+ * (syscalls/sys_fs.c) */
+long sys_install_host_fds(struct proc *p, int *h, int n, bool cloexec, gva_t ufds);
+
 /* Linux's struct rusage from vmemu's counters (syscalls/sys_proc.c): user time, peak
  * resident set in KiB, minor and major faults. */
 void sys_fill_rusage(const struct proc_usage *u, struct linux_rusage *ru);

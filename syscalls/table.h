@@ -48,6 +48,8 @@
     X(38, setitimer, 3, I, I, P, P, N, N, N)                                   \
     X(39, getpid, 0, I, N, N, N, N, N, N)                                      \
     X(40, sendfile, 4, I, F, F, P, U, N, N)                                    \
+    X(48, shutdown, 2, I, F, I, N, N, N, N)                                    \
+    X(53, socketpair, 4, I, I, I, I, P, N, N)                                  \
     X(56, clone, 5, I, H, P, P, P, H, N)                                       \
     X(57, fork, 0, I, N, N, N, N, N, N)                                        \
     X(58, vfork, 0, I, N, N, N, N, N, N)                                       \
@@ -115,6 +117,7 @@
     X(201, time, 1, I, P, N, N, N, N, N)                                       \
     X(202, futex, 6, I, P, I, U, P, P, U)                                      \
     X(204, sched_getaffinity, 3, I, I, U, P, N, N, N)                          \
+    X(213, epoll_create, 1, I, I, N, N, N, N, N)                               \
     X(217, getdents64, 3, I, F, P, U, N, N, N)                                 \
     X(218, set_tid_address, 1, I, P, N, N, N, N, N)                            \
     X(221, fadvise64, 4, I, F, I, U, I, N, N)                                  \
@@ -122,6 +125,8 @@
     X(229, clock_getres, 2, I, I, P, N, N, N, N)                               \
     X(230, clock_nanosleep, 4, I, I, I, P, P, N, N)                            \
     X(231, exit_group, 1, I, I, N, N, N, N, N)                                 \
+    X(232, epoll_wait, 4, I, F, P, I, I, N, N)                                 \
+    X(233, epoll_ctl, 4, I, F, I, F, P, N, N)                                  \
     X(234, tgkill, 3, I, I, I, I, N, N, N)                                     \
     X(247, waitid, 5, I, I, I, P, H, P, N)                                     \
     X(257, openat, 4, I, F, S, O, H, N, N)                                     \
@@ -139,7 +144,14 @@
     X(271, ppoll, 5, I, P, U, P, P, U, N)                                      \
     X(273, set_robust_list, 2, I, P, U, N, N, N, N)                            \
     X(280, utimensat, 4, I, F, S, P, H, N, N)                                  \
+    X(281, epoll_pwait, 6, I, F, P, I, I, P, U)                                \
+    X(283, timerfd_create, 2, I, I, H, N, N, N, N)                             \
+    X(284, eventfd, 1, I, U, N, N, N, N, N)                                    \
     X(285, fallocate, 4, I, F, I, I, I, N, N)                                  \
+    X(286, timerfd_settime, 4, I, F, I, P, P, N, N)                            \
+    X(287, timerfd_gettime, 2, I, F, P, N, N, N, N)                            \
+    X(290, eventfd2, 2, I, U, H, N, N, N, N)                                   \
+    X(291, epoll_create1, 1, I, H, N, N, N, N, N)                              \
     X(292, dup3, 3, I, F, F, H, N, N, N)                                       \
     X(293, pipe2, 2, I, P, H, N, N, N, N)                                      \
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
