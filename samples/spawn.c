@@ -10,6 +10,9 @@
  * shell: system() and popen()/pclose(), which run /bin/sh -c. Natively /bin/sh runs the
  *   commands; under vmemu a dynamic /bin/sh is refused with ENOEXEC, so the results show
  *   how each libc reports that (tests/procs_e2e.py knows both).
+ * vfork NNN: the parent maps NNN pages it never touches, the vfork child writes a byte
+ *   into each and _exits: the NNN demand-zero faults are the child's (Linux counts faults
+ *   per task; the parent sleeps meanwhile). tests/procs_e2e.py compares with vfork 000.
  * Child mode (argv[1] == "child"): prints its arguments and exits with argv[2]. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,7 +107,7 @@ static void basics(void)
 {
     char *self_args[] = {"spawn", "child", "4", "a", "b c", NULL};
     char *bb_args[] = {"busybox", "sh", "-c", "echo busybox: $((6 * 7)) \"$0\"; exit 9",
-                       "zero", NULL};
+                       "zero",    NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     sigset_t mask;
@@ -187,6 +191,30 @@ static void shell(void)
     printf("pclose: %s\n", st < 0 ? res(errno) : status_text(st));
 }
 
+/* vfork NNN: see the header. */
+static void vfork_touch(long pages)
+{
+    char *m = mmap(NULL, (size_t)(pages ? pages : 1) * 4096, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        printf("mmap: %s\n", res(errno));
+        return;
+    }
+    pid_t pid = vfork();
+    if (pid == 0) {
+        for (long i = 0; i < pages; i++)
+            m[i * 4096] = 1;
+        _exit(0);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        printf("vfork/waitpid: %s\n", res(errno));
+    long seen = 0;
+    for (long i = 0; i < pages; i++)
+        seen += m[i * 4096];
+    printf("vfork child touched %ld pages, parent sees %ld: %s\n", pages, seen, status_text(st));
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "child") == 0)
@@ -195,6 +223,8 @@ int main(int argc, char **argv)
         errors();
     else if (argc == 2 && strcmp(argv[1], "shell") == 0)
         shell();
+    else if (argc == 3 && strcmp(argv[1], "vfork") == 0)
+        vfork_touch(strtol(argv[2], NULL, 10));
     else
         basics();
     return 0;

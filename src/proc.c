@@ -122,6 +122,25 @@ static char *join_args(char *const argv[])
 /* The heap checker for the new image mm of p (--check heap): attached while p still
  * keeps its old image, so that a failure leaves p as it was. Returns 0 or -errno with
  * one line in err. */
+/* A vfork child leaving its parent's address space (exec or exit): the parent sleeps from
+ * the vfork until then, so every fault and fill the shared mm counted since the vfork is
+ * the child's, as Linux counts them per task. They move from the mm (the parent's counts)
+ * into *own; own's peak RSS is the mm's. */
+static void proc_vfork_settle(struct proc *p, struct mm_stats *own)
+{
+    struct mm_stats *cur = &p->mm->stats;
+    uint64_t *c = (uint64_t *)&cur->faults, *o = (uint64_t *)&own->faults;
+    const uint64_t *b = (const uint64_t *)&p->vfork_base.faults;
+    memset(own, 0, sizeof(*own));
+    for (size_t i = 0; i < sizeof(cur->faults) / sizeof(uint64_t); i++) {
+        o[i] = c[i] - b[i];
+        c[i] = b[i];
+    }
+    own->fills = cur->fills - p->vfork_base.fills;
+    cur->fills = p->vfork_base.fills;
+    own->peak_rss = cur->peak_rss;
+}
+
 static int exec_attach_heap(struct proc *p, struct mm *mm, char *exe, struct heapcheck **out,
                             char *err, size_t errlen)
 {
@@ -205,7 +224,12 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
     const char *base = strrchr(path, '/');
     snprintf(p->comm, sizeof(p->comm), "%s", base ? base + 1 : path);
     struct mm *old = p->mm;
-    if (old && !p->mm_borrowed) {
+    if (old && p->mm_borrowed) {
+        struct mm_stats own;
+        proc_vfork_settle(p, &own);
+        mm->stats.faults = own.faults;
+        mm->stats.fills = own.fills;
+    } else if (old) {
         /* The unmap history and fault counters describe the process, not one image. */
         mm->stats.faults = old->stats.faults;
         mm->stats.fills = old->stats.fills;
@@ -272,6 +296,7 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
     if (share_mm) {
         p->mm = parent->mm;
         p->mm_borrowed = true;
+        p->vfork_base = parent->mm->stats;
     } else if ((rc = mm_dup(parent->mm, &p->mm)) < 0) {
         goto err;
     } else if (parent->heap) {
@@ -373,7 +398,9 @@ void proc_usage_add(struct proc_usage *dst, const struct proc_usage *src)
 /* Freezes the counters (at exit, before the address space goes). */
 void proc_freeze_usage(struct proc *p)
 {
-    if (p->mm_borrowed) { /* a vfork child's counts are its parent's address space's */
+    if (p->mm_borrowed) { /* what the shared mm counted since the vfork is the child's */
+        if (p->mm)
+            proc_vfork_settle(p, &p->usage.mm);
         p->usage.syscalls = p->syscalls;
         p->usage.cpu_ns = p->cpu_ns;
         return;

@@ -17,6 +17,9 @@ Checks:
     exactly: child cow +K, cow_reuse +P; parent cow +P, cow_reuse +K+M (derived from the
     program, see its header comment). The report lists the parent as pid 1000 (ppid 1)
     and the child as pid 1001 (ppid 1000);
+  - vfork counts: spawn vfork 040 against vfork 000: the 40 pages the vfork child writes
+    in its parent's address space are 40 more anon faults of the child and none of the
+    parent (Linux counts faults per task);
   - the report of multi-process runs: one entry per process in pid order from 1000 up,
     parents and exit statuses as the programs create them (pipeline: 3 stages; forkbomb
     8: 7 children blocked at the limit plus one after reaping), and "totals" the sum of
@@ -229,6 +232,23 @@ def check_tree(R, argv, want):
             raise Failure("totals.faults.%s %d, the processes' sum %d" % (key, value, s))
 
 
+def check_vfork_counts(R, variant, pages):
+    """spawn vfork NNN against vfork 000: the child's anon faults grow by NNN, the
+    parent's do not change (faults in a vfork child are the child's, as Linux counts them
+    per task; the parent sleeps until the child exits)."""
+    runs = []
+    for n in (0, pages):
+        r = same_as_native(R, [R.path("spawn", variant), "vfork", "%03d" % n])
+        ps = procs(r.report, 2)
+        runs.append((ps[0]["faults"], ps[1]["faults"]))
+    (p0, c0), (p1, c1) = runs
+    got = {"parent minor": p1["minor"] - p0["minor"], "parent anon": p1["anon"] - p0["anon"],
+           "child minor": c1["minor"] - c0["minor"], "child anon": c1["anon"] - c0["anon"]}
+    want = {"parent minor": 0, "parent anon": 0, "child minor": pages, "child anon": pages}
+    if got != want:
+        raise Failure("fault differences %s, expected %s" % (got, want))
+
+
 def check_repeat(R, argv):
     """Two runs under vmemu: the same processes and per-process counts."""
     def summary(r):
@@ -311,6 +331,9 @@ def build_checks(R):
               ("forkbomb-glibc", [R.path("forkbomb")]),
               ("busybox sh tar_gzip.sh",
                [R.busybox, "sh", os.path.join(SCRIPTS_DIR, "tar_gzip.sh"), R.busybox])]
+    for variant in ("glibc", "musl-pie"):
+        checks.append(("vfork child's faults are its own spawn-%s" % variant,
+                       lambda v=variant: check_vfork_counts(R, v, 40)))
     for label, argv in repeat:
         checks.append(("repeatable counts %s" % label, lambda a=argv: check_repeat(R, a)))
     return checks

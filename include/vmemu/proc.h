@@ -164,6 +164,8 @@ struct proc {
     struct proc *vfork_parent;     /* vfork: the parent sleeping until this child execs/ends */
     bool mm_borrowed;              /* vfork child: mm is the parent's (shared, as Linux's
                                       CLONE_VM), never freed through this process */
+    struct mm_stats vfork_base;    /* vfork child: the borrowed mm's counters at the vfork
+                                      (what it counts after that is the child's) */
     bool reported;                 /* wait4/waitid has seen its exit (zombie state consumed) */
     int cwd_fd;                    /* host O_PATH descriptor of its working directory while
                                       it does not run (-1: none; vmemu's cwd is the running

@@ -2,7 +2,7 @@
 # replacing the shell), exit statuses of children, background jobs and wait, and a child
 # killed by a signal. Run by tests/procs_e2e.py natively and under vmemu; the output and
 # the exit status (5, from the last exec) must be the same.
-T=$(mktemp -d /tmp/procs-sh.XXXXXX) && cd "$T" || exit 1
+T=/tmp/procs-sh.$$.$((100000 + RANDOM % 90000))$((100000 + RANDOM % 90000)) && mkdir -m 700 "$T" && cd "$T" || exit 1
 
 echo "== exec redirections"
 exec 3> fd3.txt

@@ -1,7 +1,7 @@
 # pipes.sh: pipelines, subshells, command substitution, loops and here-documents in busybox
 # sh. Run by tests/procs_e2e.py as `busybox sh pipes.sh`, natively and under vmemu; the
 # output must be the same (nothing here prints a pid, a time or a path).
-T=$(mktemp -d /tmp/procs-sh.XXXXXX) && cd "$T" || exit 1
+T=/tmp/procs-sh.$$.$((100000 + RANDOM % 90000))$((100000 + RANDOM % 90000)) && mkdir -m 700 "$T" && cd "$T" || exit 1
 
 echo "== pipelines"
 seq 1 200 | grep 7 | sort -r | head -n 5 | tr '\n' ' '; echo

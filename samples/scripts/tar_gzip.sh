@@ -4,7 +4,7 @@
 # natively and under vmemu; the output must be the same. Nothing printed depends on times
 # (tar tvf is not used; files get a fixed mtime) or paths.
 BB=${1:-/bin/busybox}
-T=$(mktemp -d /tmp/procs-sh.XXXXXX) && cd "$T" || exit 1
+T=/tmp/procs-sh.$$.$((100000 + RANDOM % 90000))$((100000 + RANDOM % 90000)) && mkdir -m 700 "$T" && cd "$T" || exit 1
 mkdir bin && ln -s "$BB" bin/gzip && PATH="$T/bin:$PATH" || exit 1
 
 mkdir -p src/sub/deeper

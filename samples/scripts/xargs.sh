@@ -1,7 +1,7 @@
 # xargs.sh: xargs starting commands (applets through /proc/self/exe, sh -c children) from
 # pipelines, in busybox sh. Run by tests/procs_e2e.py natively and under vmemu; the output
 # must be the same.
-T=$(mktemp -d /tmp/procs-sh.XXXXXX) && cd "$T" || exit 1
+T=/tmp/procs-sh.$$.$((100000 + RANDOM % 90000))$((100000 + RANDOM % 90000)) && mkdir -m 700 "$T" && cd "$T" || exit 1
 
 echo "== xargs"
 seq 1 10 | xargs echo
