@@ -1,10 +1,12 @@
 /* One heap bug per mode, for the heap checker (--check heap[,guard]); tests/heap_e2e.py
  * runs each mode under glibc and musl and checks the exact report. The helpers are
  * noinline so that the reported frames are make_block / drop_block / main. Modes:
- * clean, overflow, underflow, uaf, double, invalid, middle, realloc_freed, leak. */
+ * clean, overflow, underflow, uaf, double, invalid, middle, realloc_freed, leak, fork, maps. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *volatile sink; /* keeps the compiler from removing the calls */
 static char not_heap[32];   /* memory malloc never returned */
@@ -63,6 +65,49 @@ static int clean(void)
     return 0;
 }
 
+/* The parent allocates a block and forks; the child reads the inherited block and frees
+ * it twice (one double free, the child's); the parent, whose copy the child's frees do
+ * not touch, still writes to the block and frees it once. Returns main's status. */
+__attribute__((noinline)) static int fork_inherited(void)
+{
+    char *p = make_block(24);
+    strcpy(p, "inherited");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        int ok = strcmp(p, "inherited") == 0;
+        drop_block(p);
+        drop_block(p);
+        _exit(ok ? 0 : 1);
+    }
+    int st = 0;
+    if (waitpid(pid, &st, 0) != pid)
+        return 1;
+    p[0] = 'I';
+    printf("child status %d, block %s\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1, p);
+    drop_block(p);
+    return 0;
+}
+
+/* Prints the lines of /proc/self/maps that name the heap checker's area (none natively),
+ * with one block live. Returns main's status. */
+__attribute__((noinline)) static int print_checker_maps(void)
+{
+    char line[512];
+    char *p = make_block(100);
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 1;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "[vmemu heap]"))
+            fputs(line, stdout);
+    fclose(f);
+    drop_block(p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *m = argc > 1 ? argv[1] : "clean";
@@ -97,6 +142,12 @@ int main(int argc, char **argv)
     } else if (strcmp(m, "leak") == 0) {
         leak_some();
         scrub_stack();
+    } else if (strcmp(m, "fork") == 0) {
+        if (fork_inherited() != 0)
+            return 1;
+    } else if (strcmp(m, "maps") == 0) {
+        if (print_checker_maps() != 0)
+            return 1;
     } else {
         fprintf(stderr, "unknown mode %s\n", m);
         return 2;

@@ -109,8 +109,8 @@ static const char *si_code_name(int signo, int code)
 }
 
 /* Name column of an area: its file's path (shared anonymous memory's is "/dev/zero
- * (deleted)", as Linux names it), or [heap], [stack], [bss], "" for anonymous memory (as
- * /proc/PID/maps leaves it empty). */
+ * (deleted)", as Linux names it), or [heap], [stack], [bss], [vmemu heap] (the heap
+ * checker's area), "" for anonymous memory (as /proc/PID/maps leaves it empty). */
 const char *crash_vma_name(const struct vma *v)
 {
     if (v->file != NULL && v->file->path != NULL)
@@ -122,6 +122,8 @@ const char *crash_vma_name(const struct vma *v)
         return "[stack]";
     case VMA_BSS:
         return "[bss]";
+    case VMA_CHECKER:
+        return "[vmemu heap]";
     default:
         return "";
     }
@@ -475,17 +477,36 @@ static void crash_locate(const struct proc *p, struct crash_info *ci)
 }
 
 /* What the heap checker knows of the faulting address (a block's red zone, a freed
- * block); it replaces the words about the area, which is the checker's. */
+ * block); it replaces the words about the area, which is the checker's: its PROT_NONE
+ * pages say nothing of the bug, so no cause line names them. After the checker's state is
+ * gone (a report written after the process ended) only the area's kind is left. */
 static void crash_heap(const struct proc *p, struct crash_info *ci)
 {
-    if (!ci->is_memory || p->heap == NULL)
+    const struct vma *v;
+
+    if (!ci->is_memory || p->mm == NULL)
         return;
-    if (!heapcheck_explain(p, ci->addr, &ci->heap_kind, ci->heap, sizeof(ci->heap))) {
+    v = vma_lookup(&p->mm->vmas, ci->addr);
+    ci->in_checker = v != NULL && v->kind == VMA_CHECKER;
+    if (p->heap == NULL ||
+        !heapcheck_explain(p, ci->addr, &ci->heap_kind, ci->heap, sizeof(ci->heap))) {
         ci->heap_kind = NULL;
         ci->heap[0] = '\0';
-        return;
+        if (!ci->in_checker)
+            return;
     }
-    ci->cause_text[0] = '\0'; /* the checker's inaccessible pages say nothing of the bug */
+    ci->in_checker = true;
+    ci->cause_text[0] = '\0';
+}
+
+/* The cause of a memory crash in words; see crash.h. */
+const char *crash_cause_name(const struct crash_info *ci)
+{
+    if (ci->heap_kind != NULL)
+        return ci->heap_kind;
+    if (ci->in_checker)
+        return "access to the heap checker's inaccessible memory";
+    return fault_cause_text(ci->cause);
 }
 
 /* Signal, code and words of an exit that was not a memory fault. */
@@ -692,7 +713,7 @@ static void print_fault(FILE *out, const struct crash_info *ci)
     if (ci->access_va != ci->addr)
         fprintf(out, " (%u-byte access at 0x%016" PRIx64 " crossing into this page)", ci->size,
                 ci->access_va);
-    fprintf(out, ": %s", fault_cause_text(ci->cause));
+    fprintf(out, ": %s", crash_cause_name(ci));
     if (ci->cause == CAUSE_NULL && ci->addr != 0)
         fprintf(out, " (offset 0x%" PRIx64 ")", ci->addr);
     fputc('\n', out);

@@ -76,6 +76,9 @@ struct crash_info {
                                                 RIP, "=>" marking it, "   " the others */
     const char *heap_kind;                   /* the heap checker's bug class
                                                 ("heap-use-after-free"), or NULL */
+    bool in_checker;                         /* addr is in the heap checker's area
+                                                (VMA_CHECKER): its PROT_NONE says nothing
+                                                of the program's memory */
     char heap[CRASH_HEAP_MAX];               /* its explanation, lines ending in '\n', or "" */
 };
 
@@ -93,6 +96,10 @@ const char *crash_vma_name(const struct vma *v);
 void crash_vma_text(const struct vma *v, char *buf, size_t len);
 /* "read", "write" or "exec". */
 const char *crash_access_name(enum access access);
+/* The cause of a memory crash in words, for the fault line and the JSON "cause": the heap
+ * checker's bug class when it explained the address, "access to the heap checker's
+ * inaccessible memory" for its area otherwise, else fault_cause_text(ci->cause). */
+const char *crash_cause_name(const struct crash_info *ci);
 /* The sentence that explains an access to memory a syscall removed earlier:
  * "use after munmap: 0x... was in A-B, unmapped by munmap(A, LEN) at rip R (sym),
  * syscall #N of the process", into buf. */

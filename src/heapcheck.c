@@ -160,17 +160,21 @@ static void hc_compact(struct heapcheck *h)
 }
 
 /* Grows the checker's area (PROT_NONE, locked so that reclaim never swaps its pages
- * out) to cover end. Returns 0 or -ENOMEM. */
+ * out) to cover end, in whole HC_CHUNK steps: the area is reserved as the blocks need it,
+ * so it adds at most one step to the virtual size beyond the address space handed out.
+ * Returns 0 or -ENOMEM. */
 static int hc_map_upto(struct heapcheck *h, struct mm *mm, gva_t end)
 {
-    while (h->mapped_end < end) {
-        if (h->mapped_end + HC_CHUNK > HC_END)
-            return -ENOMEM;
-        int rc = mm_map(mm, h->mapped_end, HC_CHUNK, 0, VM_LOCKED, VMA_ANON, NULL, 0, 0);
-        if (rc < 0)
-            return rc;
-        h->mapped_end += HC_CHUNK;
-    }
+    if (h->mapped_end >= end)
+        return 0;
+    gva_t new_end = (end + HC_CHUNK - 1) & ~(HC_CHUNK - 1);
+    if (new_end > HC_END)
+        return -ENOMEM;
+    int rc =
+        mm_map(mm, h->mapped_end, new_end - h->mapped_end, 0, VM_LOCKED, VMA_CHECKER, NULL, 0, 0);
+    if (rc < 0)
+        return rc;
+    h->mapped_end = new_end;
     return 0;
 }
 
@@ -193,14 +197,24 @@ static int hc_install(struct mm *mm, gva_t va, uint64_t pages)
     return 0;
 }
 
+/* A page of red-zone pattern bytes (filled on first use; never changes afterwards). */
+static const uint8_t *hc_pattern(void)
+{
+    static uint8_t page[PAGE_SIZE];
+    if (page[0] != HC_PATTERN)
+        memset(page, HC_PATTERN, sizeof(page));
+    return page;
+}
+
 /* Fills [va, va+n) of a block's own pages with the red-zone pattern. */
 static int hc_fill(struct mm *mm, gva_t va, uint64_t n)
 {
-    uint8_t buf[512];
-    memset(buf, HC_PATTERN, sizeof(buf));
+    const uint8_t *pattern = hc_pattern();
     while (n > 0) {
-        size_t c = n < sizeof(buf) ? n : sizeof(buf);
-        int rc = uaccess_poke(mm, va, buf, c);
+        /* A page at a time: one translation per page. */
+        size_t c = PAGE_SIZE - (va & ~PAGE_MASK);
+        c = n < c ? n : c;
+        int rc = uaccess_poke(mm, va, pattern, c);
         if (rc < 0)
             return rc;
         va += c;
@@ -358,12 +372,15 @@ static int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct h
     for (int z = 0; z < 2; z++) {
         gva_t first = 0, last = 0;
         bool bad = false;
-        uint8_t buf[512];
+        uint8_t buf[PAGE_SIZE];
         for (gva_t va = zones[z].lo; va < zones[z].hi;) {
-            size_t c = zones[z].hi - va < sizeof(buf) ? zones[z].hi - va : sizeof(buf);
+            /* A page at a time (one translation), bytes looked at only when changed. */
+            size_t c = PAGE_SIZE - (va & ~PAGE_MASK);
+            c = zones[z].hi - va < c ? zones[z].hi - va : c;
             if (uaccess_peek(mm, buf, va, c) < 0)
                 break;
-            for (size_t i = 0; i < c; i++) {
+            bool same = memcmp(buf, hc_pattern(), c) == 0;
+            for (size_t i = 0; i < c && !same; i++) {
                 if (buf[i] == HC_PATTERN)
                     continue;
                 if (!bad)
@@ -380,17 +397,19 @@ static int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct h
         uint64_t n = last - first + 1;
         if (zones[z].after)
             fprintf(stderr,
-                    "vmemu: heap: heap-buffer-overflow: write of %llu byte%s at 0x%llx, %llu "
-                    "byte%s after the %llu-byte block at 0x%llx (red zone changed, found %s)\n",
-                    (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)first,
+                    "vmemu: heap: pid %d: heap-buffer-overflow: write of %llu byte%s at 0x%llx, "
+                    "%llu byte%s after the %llu-byte block at 0x%llx (red zone changed, found "
+                    "%s)\n",
+                    p->pid, (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)first,
                     (unsigned long long)(first - b->user - b->size),
                     first - b->user - b->size == 1 ? "" : "s", (unsigned long long)b->size,
                     (unsigned long long)b->user, when);
         else
             fprintf(stderr,
-                    "vmemu: heap: heap-buffer-underflow: write of %llu byte%s at 0x%llx, %llu "
-                    "byte%s before the %llu-byte block at 0x%llx (red zone changed, found %s)\n",
-                    (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)first,
+                    "vmemu: heap: pid %d: heap-buffer-underflow: write of %llu byte%s at 0x%llx, "
+                    "%llu byte%s before the %llu-byte block at 0x%llx (red zone changed, found "
+                    "%s)\n",
+                    p->pid, (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)first,
                     (unsigned long long)(b->user - first), b->user - first == 1 ? "" : "s",
                     (unsigned long long)b->size, (unsigned long long)b->user, when);
         hc_print_stack(h, stderr, stack);
@@ -399,34 +418,37 @@ static int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct h
     return found;
 }
 
-/* A free (or realloc) of ptr that is no live block's start: double free, free into a
+/* A free (or realloc) of ptr by p that is no live block's start: double free, free into a
  * block's middle, or of memory malloc never returned. */
-static void hc_bad_free(struct heapcheck *h, gva_t ptr, uint32_t stack, const char *call)
+static void hc_bad_free(struct heapcheck *h, const struct proc *p, gva_t ptr, uint32_t stack,
+                        const char *call)
 {
     struct hc_block *b = hc_find(h, ptr);
     h->errors++;
     if (b && b->user == ptr && b->state != HC_LIVE) {
         bool re = strcmp(call, "realloc") == 0;
-        fprintf(stderr, "vmemu: heap: %s: %s(0x%llx) of the %llu-byte block already freed\n",
-                re ? "realloc-of-freed-block" : "double-free", call, (unsigned long long)ptr,
-                (unsigned long long)b->size);
+        fprintf(stderr,
+                "vmemu: heap: pid %d: %s: %s(0x%llx) of the %llu-byte block already freed\n",
+                p->pid, re ? "realloc-of-freed-block" : "double-free", call,
+                (unsigned long long)ptr, (unsigned long long)b->size);
         hc_print_stack(h, stderr, stack);
         hc_print_sites(h, b);
         return;
     }
     if (b && ptr >= b->user && ptr < b->user + b->size) {
         fprintf(stderr,
-                "vmemu: heap: invalid-free: %s(0x%llx) points %llu bytes inside the %llu-byte "
-                "block at 0x%llx%s\n",
-                call, (unsigned long long)ptr, (unsigned long long)(ptr - b->user),
+                "vmemu: heap: pid %d: invalid-free: %s(0x%llx) points %llu bytes inside the "
+                "%llu-byte block at 0x%llx%s\n",
+                p->pid, call, (unsigned long long)ptr, (unsigned long long)(ptr - b->user),
                 (unsigned long long)b->size, (unsigned long long)b->user,
                 b->state == HC_LIVE ? "" : " (freed)");
         hc_print_stack(h, stderr, stack);
         hc_print_sites(h, b);
         return;
     }
-    fprintf(stderr, "vmemu: heap: invalid-free: %s(0x%llx) of memory malloc did not return\n", call,
-            (unsigned long long)ptr);
+    fprintf(stderr,
+            "vmemu: heap: pid %d: invalid-free: %s(0x%llx) of memory malloc did not return\n",
+            p->pid, call, (unsigned long long)ptr);
     hc_print_stack(h, stderr, stack);
 }
 
@@ -440,7 +462,7 @@ static void hc_free(struct heapcheck *h, struct proc *p, gva_t ptr, uint32_t sta
         return;
     struct hc_block *b = hc_find(h, ptr);
     if (!b || b->user != ptr || b->state != HC_LIVE) {
-        hc_bad_free(h, ptr, stack, call);
+        hc_bad_free(h, p, ptr, stack, call);
         return;
     }
     hc_check_redzones(h, p, b, stack, strcmp(call, "free") == 0 ? "at free" : "at realloc");
@@ -478,7 +500,7 @@ static gva_t hc_realloc(struct heapcheck *h, struct proc *p, gva_t ptr, uint64_t
         return hc_alloc(h, p, size, 0, stack);
     struct hc_block *b = hc_find(h, ptr);
     if (!b || b->user != ptr || b->state != HC_LIVE) {
-        hc_bad_free(h, ptr, stack, "realloc");
+        hc_bad_free(h, p, ptr, stack, "realloc");
         return 0;
     }
     if (size == 0 && h->glibc) {
@@ -760,7 +782,7 @@ int heapcheck_fork_fixup(struct mm *parent, struct mm *child)
 {
     for (size_t i = 0; i < child->vmas.n; i++) {
         const struct vma *v = &child->vmas.v[i];
-        if (v->start < HC_BASE || v->end > HC_END || v->prot != 0)
+        if (v->kind != VMA_CHECKER || v->prot != 0)
             continue;
         struct fixup_ctx c = {child, 0};
         pt_for_each(&child->pt, &child->sys->phys, v->start, v->end, fixup_child_cb, &c);
@@ -769,7 +791,7 @@ int heapcheck_fork_fixup(struct mm *parent, struct mm *child)
     }
     for (size_t i = 0; i < parent->vmas.n; i++) {
         const struct vma *v = &parent->vmas.v[i];
-        if (v->start < HC_BASE || v->end > HC_END || v->prot != 0)
+        if (v->kind != VMA_CHECKER || v->prot != 0)
             continue;
         struct fixup_ctx c = {parent, 0};
         pt_for_each(&parent->pt, &parent->sys->phys, v->start, v->end, fixup_parent_cb, &c);
@@ -777,7 +799,7 @@ int heapcheck_fork_fixup(struct mm *parent, struct mm *child)
     /* mm_dup does not pass memory locks on: the child's area must stay in memory too. */
     for (size_t i = 0; i < child->vmas.n; i++) {
         const struct vma *v = &child->vmas.v[i];
-        if (v->start >= HC_BASE && v->end <= HC_END && v->prot == 0) {
+        if (v->kind == VMA_CHECKER && v->prot == 0) {
             gva_t s = v->start, e = v->end;
             if (mm_set_vma_flags(child, s, e, VM_LOCKED, 0) < 0)
                 return -ENOMEM;

@@ -13,7 +13,7 @@
 
 #define HC_BASE       0x100000000000ULL /* first address of the checker's area */
 #define HC_END        0x110000000000ULL /* end of the space it may use (1 TiB) */
-#define HC_CHUNK      (1ULL << 30)      /* the area grows by this much at a time */
+#define HC_CHUNK      (2ULL << 20)      /* the area grows in steps of this many bytes */
 #define HC_FRONT      16                /* front red zone in bytes (at least) */
 #define HC_PATTERN    0xfa              /* red-zone fill byte */
 #define HC_QUARANTINE (256ULL << 20)    /* bytes of freed blocks kept inaccessible */

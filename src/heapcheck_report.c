@@ -177,7 +177,7 @@ uint64_t heapcheck_exit_report(struct proc *p, FILE *out)
             h->blocks[i].reached = false;
         for (size_t i = 0; i < mm->vmas.n; i++) {
             gva_t vs = mm->vmas.v[i].start, ve = mm->vmas.v[i].end;
-            if (vs >= HC_BASE && ve <= HC_END)
+            if (mm->vmas.v[i].kind == VMA_CHECKER)
                 continue;
             hc_scan_range(&s, mm, vs, ve);
         }
@@ -215,7 +215,7 @@ uint64_t heapcheck_exit_report(struct proc *p, FILE *out)
         if (nleaks > 0)
             qsort(leaks, nleaks, sizeof(*leaks), hc_leak_cmp);
         for (size_t j = 0; j < nleaks; j++) {
-            fprintf(out, "vmemu: heap: leak of %llu %s in %llu %s, allocated at:\n",
+            fprintf(out, "vmemu: heap: pid %d: leak of %llu %s in %llu %s, allocated at:\n", p->pid,
                     (unsigned long long)leaks[j].bytes, plural(leaks[j].bytes, "byte", "bytes"),
                     (unsigned long long)leaks[j].blocks,
                     plural(leaks[j].blocks, "block", "blocks"));

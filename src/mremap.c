@@ -118,6 +118,7 @@ static enum vma_kind moved_kind(enum vma_kind kind)
     case VMA_HEAP:
     case VMA_STACK:
     case VMA_BSS:
+    case VMA_CHECKER: /* the guest moved the heap checker's memory: plain memory now */
         return VMA_ANON;
     case VMA_IMAGE:
         return VMA_FILE;

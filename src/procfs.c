@@ -143,6 +143,8 @@ static const char *maps_name(const struct vma *v, char *path, size_t n)
         return "[heap]";
     if (v->kind == VMA_STACK)
         return "[stack]";
+    if (v->kind == VMA_CHECKER)
+        return "[vmemu heap]";
     return NULL;
 }
 

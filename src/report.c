@@ -501,7 +501,7 @@ static void json_crash(struct json *j, const struct proc *p)
         else
             json_null(j, "size");
         json_str(j, "access", crash_access_name(ci.access));
-        json_str(j, "cause", fault_cause_text(ci.cause));
+        json_str(j, "cause", crash_cause_name(&ci));
     } else {
         json_null(j, "address");
         json_null(j, "size");
@@ -776,7 +776,8 @@ int report_json_all(const char *path, const struct sched *s)
 
 /* Prints the VMA table of p, each line after indent: a header, one line per area like
  * /proc/PID/maps plus its kind and its resident, dirty and swapped pages (mm_vma_usage(),
- * which walks the page table), then the totals with the peak virtual size. */
+ * which walks the page table), then the totals with the peak virtual size. The kind column
+ * is as wide as its longest name (5, or 7 with the heap checker's "checker"). */
 void report_maps_table(FILE *out, const struct proc *p, const char *indent)
 {
     uint64_t total_vm = 0, total_res = 0, total_dirty = 0, total_swap = 0, peak;
@@ -784,8 +785,13 @@ void report_maps_table(FILE *out, const struct proc *p, const char *indent)
 
     if (mm == NULL)
         return;
-    fprintf(out, "%s%-25s %-4s %-8s %-5s %8s %8s %8s %s\n", indent, "start-end", "perm", "offset",
-            "kind", "resident", "dirty", "swapped", "name");
+    int kw = 5;
+    for (size_t i = 0; i < mm->vmas.n; i++) {
+        int len = (int)strlen(vma_kind_name(mm->vmas.v[i].kind));
+        kw = len > kw ? len : kw;
+    }
+    fprintf(out, "%s%-25s %-4s %-8s %-*s %8s %8s %8s %s\n", indent, "start-end", "perm", "offset",
+            kw, "kind", "resident", "dirty", "swapped", "name");
     for (size_t i = 0; i < mm->vmas.n; i++) {
         const struct vma *v = &mm->vmas.v[i];
         const char *name = crash_vma_name(v);
@@ -795,9 +801,9 @@ void report_maps_table(FILE *out, const struct proc *p, const char *indent)
         mm_vma_usage(mm, v, &u);
         vma_perm_string(v, perms);
         fprintf(out,
-                "%s%012" PRIx64 "-%012" PRIx64 " %s %08" PRIx64 " %-5s %8" PRIu64 " %8" PRIu64
+                "%s%012" PRIx64 "-%012" PRIx64 " %s %08" PRIx64 " %-*s %8" PRIu64 " %8" PRIu64
                 " %8" PRIu64 "%s%s\n",
-                indent, v->start, v->end, perms, v->file != NULL ? v->pgoff << PAGE_SHIFT : 0,
+                indent, v->start, v->end, perms, v->file != NULL ? v->pgoff << PAGE_SHIFT : 0, kw,
                 vma_kind_name(v->kind), u.resident, u.dirty, u.swapped, name[0] ? " " : "", name);
         total_vm += (v->end - v->start) / PAGE_SIZE;
         total_res += u.resident;

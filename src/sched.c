@@ -181,8 +181,10 @@ void sched_exit(struct proc *p)
         uint64_t errors = heapcheck_exit_report(p, stderr);
         if (s)
             s->check_errors += errors;
-        heapcheck_free(p->heap);
-        p->heap = NULL;
+        if (!s || p != s->init) { /* the first process keeps it, with its mm, for the report */
+            heapcheck_free(p->heap);
+            p->heap = NULL;
+        }
     }
     /* clear_child_tid is written only when other threads share the mm (Linux's
      * mm_release): never, as vmemu runs no threads. */

@@ -284,7 +284,7 @@ void vma_perm_string(const struct vma *v, char buf[5])
 }
 
 /* The report name of an area kind: "anon", "file", "image", "bss", "heap", "stack",
- * or "?" for a value outside enum vma_kind. */
+ * "checker", or "?" for a value outside enum vma_kind. */
 const char *vma_kind_name(enum vma_kind kind)
 {
     switch (kind) {
@@ -300,6 +300,8 @@ const char *vma_kind_name(enum vma_kind kind)
         return "heap";
     case VMA_STACK:
         return "stack";
+    case VMA_CHECKER:
+        return "checker";
     }
     return "?";
 }

@@ -97,7 +97,7 @@ CRASH_KEYS = ("signal", "code", "address", "access", "cause", "rip", "symbol",
               "instruction", "vma", "section", "file", "unmapped_by")
 VMA_KEYS = {"start": str, "end": str, "perms": str, "kind": str, "file": (str, type(None)),
             "resident": int, "dirty": int, "swapped": int}
-VMA_KINDS = ("anon", "file", "image", "bss", "heap", "stack")
+VMA_KINDS = ("anon", "file", "image", "bss", "heap", "stack", "checker")
 # One line of the VMA table (--maps, crash report): start-end perms offset kind resident
 # dirty swapped [name]
 MAPS_ROW = re.compile(r"^ *([0-9a-f]{12})-([0-9a-f]{12}) ([r-][w-][x-][ps]) ([0-9a-f]{8}) "

@@ -12,12 +12,17 @@ Every mode of heap_bugs runs for glibc and musl (static, not PIE). Checks, per m
   - clean mode: the native stdout, status 0, "0 errors" and no other heap line;
   - guard mode: a one-byte overflow faults at once (SIGSEGV, the crash report's heap
     line says "0 bytes after the 13-byte block");
+  - fork: a child's double free of an inherited block is reported once, as the child's
+    (pid 1001), and each process gets its own summary;
+  - maps: the checker's area in /proc/self/maps ([vmemu heap]) and in --report's vmas
+    (kind "checker"), and the exact 512 pages it adds to peak_vm_pages;
   - a stripped program: exit 126 with the one-line message.
 Each check prints "PASS name" or "FAIL name: reason"; the last line is "N passed, M
 failed"; the exit status is 1 when a check failed. Python 3 standard library only.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -116,33 +121,48 @@ def main():
             return fn
 
         add("overflow-" + v, found_at_free("overflow",
-            r"vmemu: heap: heap-buffer-overflow: write of 1 byte at %s, 0 bytes after the "
+            r"vmemu: heap: pid 1000: heap-buffer-overflow: write of 1 byte at %s, 0 bytes after the "
             r"13-byte block at %s \(red zone changed, found at free\)" % (ADDR, ADDR), False))
         add("underflow-" + v, found_at_free("underflow",
-            r"vmemu: heap: heap-buffer-underflow: write of 1 byte at %s, 1 byte before the "
+            r"vmemu: heap: pid 1000: heap-buffer-underflow: write of 1 byte at %s, 1 byte before the "
             r"16-byte block at %s \(red zone changed, found at free\)" % (ADDR, ADDR), False))
         add("double-free-" + v, found_at_free("double",
-            r"vmemu: heap: double-free: free\(%s\) of the 24-byte block already freed" % ADDR,
+            r"vmemu: heap: pid 1000: double-free: free\(%s\) of the 24-byte block already freed" % ADDR,
             True))
         add("invalid-free-middle-" + v, found_at_free("middle",
-            r"vmemu: heap: invalid-free: free\(%s\) points 8 bytes inside the 32-byte block "
+            r"vmemu: heap: pid 1000: invalid-free: free\(%s\) points 8 bytes inside the 32-byte block "
             r"at %s" % (ADDR, ADDR), False))
         add("realloc-freed-" + v, found_at_free("realloc_freed",
-            r"vmemu: heap: realloc-of-freed-block: realloc\(%s\) of the 16-byte block already "
+            r"vmemu: heap: pid 1000: realloc-of-freed-block: realloc\(%s\) of the 16-byte block already "
             r"freed" % ADDR, True))
 
         def invalid(v=v):
             r = run(v, "invalid")
-            expect_block(r.err, r"vmemu: heap: invalid-free: free\(%s\) of memory malloc did "
+            expect_block(r.err, r"vmemu: heap: pid 1000: invalid-free: free\(%s\) of memory malloc did "
                          r"not return" % ADDR, ["drop_block", "main"], {})
             if r.status != 0 or summary_errors(r.err) != 1:
                 raise Failure("status %d:\n%s" % (r.status, tail(r.err)))
         add("invalid-free-" + v, invalid)
 
         def uaf(v=v):
-            r = run(v, "uaf")
+            rep = os.path.join(tmp, "uaf-%s.json" % v)
+            r = run(v, "uaf", extra=("--report", rep))
             if r.status != 139:
                 raise Failure("status %d, expected 139" % r.status)
+            # The checker's words replace the generic ones about its PROT_NONE pages: the
+            # fault line names the bug class and no cause line is printed.
+            if not re.search(r"^  fault:    read of 1 byte at 0x0000%s: heap-use-after-free$"
+                             % ADDR[2:], r.err, re.M):
+                raise Failure("fault line:\n%s" % tail(r.err))
+            if re.search(r"^  cause:", r.err, re.M):
+                raise Failure("a cause line:\n%s" % tail(r.err))
+            with open(rep) as f:
+                c = json.load(f)["processes"][0]["crash"]
+            # The JSON is written after the process ended: the first process keeps the
+            # checker's state until then, so the heap fields are filled.
+            got = (c["cause"], c["cause_text"], c["heap_kind"])
+            if got != ("heap-use-after-free", None, "heap-use-after-free"):
+                raise Failure("crash JSON cause, cause_text, heap_kind: %r" % (got,))
             lines = [l.strip() for l in r.err.splitlines()]
             if "heap: heap-use-after-free" not in [" ".join(l.split()) for l in lines]:
                 raise Failure("no heap-use-after-free line:\n%s" % tail(r.err))
@@ -158,18 +178,68 @@ def main():
             got = [l for l in heap_lines(r.err) if "leak of" in l]
             # leak_some allocates 100 bytes once and 40 bytes at two call sites (the loop
             # of two is unrolled at -O1, or not: one group of 80 bytes then).
-            want100 = "vmemu: heap: leak of 100 bytes in 1 block, allocated at:"
+            want100 = "vmemu: heap: pid 1000: leak of 100 bytes in 1 block, allocated at:"
             if want100 not in got:
                 raise Failure("no 100-byte leak:\n%s" % tail(r.err))
             forty = sorted(l for l in got if l != want100)
-            ok = forty in (["vmemu: heap: leak of 40 bytes in 1 block, allocated at:"] * 2,
-                           ["vmemu: heap: leak of 80 bytes in 2 blocks, allocated at:"])
+            ok = forty in (["vmemu: heap: pid 1000: leak of 40 bytes in 1 block, allocated at:"] * 2,
+                           ["vmemu: heap: pid 1000: leak of 80 bytes in 2 blocks, allocated at:"])
             if not ok:
                 raise Failure("40-byte leaks: %r" % forty)
             if summary_errors(r.err) != len(got) or "180 bytes lost in 3 blocks" not in r.err:
                 raise Failure("summary:\n%s" % tail(r.err))
             expect_block(r.err, re.escape(want100), ["make_block", "leak_some", "main"], {})
         add("leak-" + v, leak)
+
+        def fork(v=v):
+            # The child frees the block it inherited twice: the double free is the child's
+            # (pid 1001), with the parent's allocation site; each process gets its own
+            # summary; the parent's copy of the block is still its own (it writes to it
+            # after the child's frees and frees it once without a report).
+            r = run(v, "fork")
+            if r.status != 0 or r.out != "child status 0, block Inherited\ndone fork\n":
+                raise Failure("status %d, stdout %r" % (r.status, r.out))
+            hl = heap_lines(r.err)
+            want = [r"vmemu: heap: pid 1001: double-free: free\(%s\) of the 24-byte block "
+                    r"already freed" % ADDR,
+                    r"vmemu: heap: pid 1001: 0 allocations, 1 free, 0 bytes allocated; 0 bytes "
+                    r"lost in 0 blocks, \d+ bytes still reachable in \d+ blocks?; 1 error",
+                    r"vmemu: heap: pid 1000: \d+ allocations?, 1 free, \d+ bytes allocated; 0 "
+                    r"bytes lost in 0 blocks, \d+ bytes still reachable in \d+ blocks?; 0 errors"]
+            if len(hl) != len(want) or not all(re.fullmatch(w, l) for w, l in zip(want, hl)):
+                raise Failure("heap lines:\n%s" % "\n".join(hl))
+            expect_block(r.err, want[0], ["drop_block", "fork_inherited"],
+                         {"  allocated at:": ["make_block", "fork_inherited", "main"],
+                          "  freed at:": ["drop_block", "fork_inherited", "main"]})
+            r7 = run(v, "fork", extra=("--error-exitcode", "7"))
+            if r7.status != 7:
+                raise Failure("--error-exitcode 7 gave %d" % r7.status)
+        add("fork-child-double-free-" + v, fork)
+
+        def maps(v=v):
+            # The checker's area is kind "checker" ([vmemu heap] in /proc/self/maps) and is
+            # reserved in 2 MiB steps as blocks need it: this run's few blocks take one
+            # step, so the area adds exactly 512 pages to the peak virtual size (the
+            # program's other areas only grow, so their peak is their size at exit).
+            rep = os.path.join(tmp, "maps-%s.json" % v)
+            r = run(v, "maps", extra=("--report", rep))
+            want = r"100000000000-100000200000 ---p 00000000 00:00 0 +\[vmemu heap\]\n" \
+                r"done maps\n"
+            if r.status != 0 or not re.fullmatch(want, r.out):
+                raise Failure("status %d, stdout %r" % (r.status, r.out))
+            with open(rep) as f:
+                p = json.load(f)["processes"][0]
+            pages = lambda v: (int(v["end"], 16) - int(v["start"], 16)) // 4096
+            checker = [(x["start"], x["end"], x["perms"], x["file"]) for x in p["vmas"]
+                       if x["kind"] == "checker"]
+            if checker != [("0x100000000000", "0x100000200000", "---p", None)]:
+                raise Failure("checker areas: %r" % checker)
+            others = sum(pages(x) for x in p["vmas"] if x["kind"] != "checker")
+            if p["peak_vm_pages"] - others != 512:
+                raise Failure("peak_vm_pages %d, other areas %d pages: the checker adds %d, "
+                              "not 512" % (p["peak_vm_pages"], others,
+                                           p["peak_vm_pages"] - others))
+        add("maps-" + v, maps)
 
         def guard(v=v):
             r = run(v, "overflow", check="heap,guard")

@@ -2,8 +2,9 @@
  * copies across page boundaries, -EFAULT for unmapped, read-only and out-of-range
  * addresses (and what a copy that fails half-way has done), strncpy_from_user's length,
  * -ENAMETOOLONG and -EFAULT results, the fault-free reader used by reports, the 32/64-bit
- * helpers, clear_user, and the code hook for frames that ran code. No CPU: the helpers
- * translate through mmu_translate_user() on a 64-frame pool. */
+ * helpers, clear_user, the code hook for frames that ran code, and the debugger's
+ * uaccess_poke / uaccess_peek (PROT_NONE and read-only file pages, no fault counted). No
+ * CPU: the helpers translate through mmu_translate_user() on a 64-frame pool. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -12,9 +13,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "vm_fixture.h"
 #include "vmemu/mm.h"
 #include "vmemu/mmu.h"
 #include "vmemu/uaccess.h"
@@ -438,6 +441,124 @@ static void test_clear_user_zeroes_range_across_pages(void **state)
         assert_int_equal(back[i], (i < 4 || i >= 36) ? 0xff : 0);
 }
 
+/* ---- uaccess_poke / uaccess_peek (the debugger's and the heap checker's access) ---- */
+
+/* Byte i of the test file of the poke test: differs from byte to byte. */
+static uint8_t file_byte(uint64_t i)
+{
+    return (uint8_t)(i * 5 + 3);
+}
+
+static void test_uaccess_peek_prot_none_page_reads_without_fault(void **state)
+{
+    struct env *e = *state;
+    const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t back[8], zeros[8] = {0}, dummy;
+
+    map_anon(e, A, 2, RW);
+    assert_int_equal(copy_to_user(e->mm, A + 100, data, sizeof(data)), 0);
+    assert_int_equal(mm_protect(e->mm, A, P(2), 0), 0);
+    struct fault_stats before = e->mm->stats.faults;
+    uint64_t used = e->sys.phys.used;
+    /* The touched page is read as it is; the untouched one reads as zeros through the
+     * zero page, which costs no frame. */
+    assert_int_equal(uaccess_peek(e->mm, back, A + 100, sizeof(back)), 0);
+    assert_memory_equal(back, data, sizeof(data));
+    assert_int_equal(uaccess_peek(e->mm, back, A + P(1) + 8, sizeof(back)), 0);
+    assert_memory_equal(back, zeros, sizeof(zeros));
+    assert_memory_equal(&e->mm->stats.faults, &before, sizeof(before));
+    assert_int_equal(e->sys.phys.used, used);
+    /* The protection holds for everyone else. */
+    assert_int_equal(copy_from_user(e->mm, &dummy, A + 100, 1), -EFAULT);
+    assert_int_equal(copy_from_user(e->mm, &dummy, A + P(1) + 8, 1), -EFAULT);
+}
+
+static void test_uaccess_poke_read_only_file_page_writes_private_copy(void **state)
+{
+    struct env *e = *state;
+    static uint8_t buf[2 * PAGE_SIZE];
+    const uint8_t patch[4] = {0xde, 0xad, 0xbe, 0xef};
+    char path[64];
+    struct vfile *f;
+    uint8_t back[12], dummy = 0;
+
+    for (uint64_t i = 0; i < sizeof(buf); i++)
+        buf[i] = file_byte(i);
+    assert_int_equal(vm_fixture_open_file(&e->sys, path, sizeof(path), "/tmp/test_uaccess.XXXXXX",
+                                          buf, sizeof(buf), &f),
+                     0);
+    assert_int_equal(mm_map(e->mm, A, P(2), VM_READ, 0, VMA_FILE, f, 0, UINT64_MAX), 0);
+    assert_int_equal(copy_from_user(e->mm, back, A + 96, sizeof(back)), 0);
+    assert_int_equal(e->mm->stats.faults.file_major, 1);
+    pfn_t cached = pagecache_find(&e->sys.pc, f, 0);
+    assert_int_not_equal(cached, 0);
+    assert_ptr_equal(host_byte(e, A), phys_hva(&e->sys.phys, cached));
+    struct fault_stats before = e->mm->stats.faults;
+
+    assert_int_equal(uaccess_poke(e->mm, A + 100, patch, sizeof(patch)), 0);
+    /* The page cache's frame keeps the file's bytes; the process maps a copy of its own
+     * with the patch and the file's bytes around it. */
+    const uint8_t *cache = phys_hva(&e->sys.phys, cached);
+    for (int i = 96; i < 108; i++)
+        assert_int_equal(cache[i], file_byte((uint64_t)i));
+    assert_ptr_not_equal(host_byte(e, A), cache);
+    assert_int_equal(pagecache_find(&e->sys.pc, f, 0), cached);
+    assert_int_equal(uaccess_peek(e->mm, back, A + 96, sizeof(back)), 0);
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(back[i], i >= 4 && i < 8 ? patch[i - 4] : file_byte(96 + (uint64_t)i));
+    /* No fault was counted and the page is still read-only for the guest. */
+    assert_memory_equal(&e->mm->stats.faults, &before, sizeof(before));
+    assert_int_equal(copy_to_user(e->mm, A + 100, &dummy, 1), -EFAULT);
+
+    assert_int_equal(mm_unmap(e->mm, A, P(2)), 0);
+    vfile_put(f);
+    unlink(path);
+}
+
+static void test_uaccess_poke_peek_across_page_boundary_round_trips(void **state)
+{
+    struct env *e = *state;
+    uint8_t out[100], back[100];
+    const gva_t va = A + P(1) - 50;
+
+    for (int i = 0; i < 100; i++)
+        out[i] = (uint8_t)(200 - i);
+    map_anon(e, A, 2, VM_READ);
+    assert_int_equal(uaccess_poke(e->mm, va, out, sizeof(out)), 0);
+    assert_memory_equal(host_byte(e, va), out, 50);
+    assert_memory_equal(host_byte(e, A + P(1)), out + 50, 50);
+    assert_int_equal(uaccess_peek(e->mm, back, va, sizeof(back)), 0);
+    assert_memory_equal(back, out, sizeof(out));
+    /* Two new frames, and no fault of the guest counted for them. */
+    assert_int_equal(e->mm->stats.faults.anon, 0);
+    assert_int_equal(e->mm->stats.faults.minor, 0);
+    assert_int_equal(e->sys.phys.used, 1 + 2 + 4); /* zero page, 2 frames, 4 table pages */
+}
+
+static void test_uaccess_poke_peek_outside_every_area_returns_efault(void **state)
+{
+    struct env *e = *state;
+    uint8_t out[16], back[16];
+    struct snapshot s;
+
+    memset(out, 0x5a, sizeof(out));
+    memset(back, 0x11, sizeof(back));
+    s = take(e);
+    assert_int_equal(uaccess_poke(e->mm, A, out, sizeof(out)), -EFAULT);
+    assert_int_equal(uaccess_peek(e->mm, back, A, sizeof(back)), -EFAULT);
+    assert_int_equal(uaccess_peek(e->mm, back, USER_VA_END - 8, sizeof(back)), -EFAULT);
+    check_unchanged(e, &s);
+    assert_int_equal(back[0], 0x11);
+    /* A range running out of its area: -EFAULT, the part in the area is copied (page by
+     * page, as copy_to_user). */
+    map_anon(e, A, 1, RW);
+    assert_int_equal(uaccess_poke(e->mm, A + P(1) - 8, out, sizeof(out)), -EFAULT);
+    assert_memory_equal(host_byte(e, A + P(1) - 8), out, 8);
+    assert_int_equal(uaccess_peek(e->mm, back, A + P(1) - 8, sizeof(back)), -EFAULT);
+    assert_memory_equal(back, out, 8);
+    assert_int_equal(back[8], 0x11);
+}
+
 int main(void)
 {
 #define ENV_TEST(fn) cmocka_unit_test_setup_teardown(fn, env_setup, env_teardown)
@@ -461,6 +582,10 @@ int main(void)
         ENV_TEST(test_put_get_user_round_trip_values),
         ENV_TEST(test_clear_user_zeroes_range_across_pages),
         ENV_TEST(test_strncpy_from_user_string_of_max_minus_one_fits),
+        ENV_TEST(test_uaccess_peek_prot_none_page_reads_without_fault),
+        ENV_TEST(test_uaccess_poke_read_only_file_page_writes_private_copy),
+        ENV_TEST(test_uaccess_poke_peek_across_page_boundary_round_trips),
+        ENV_TEST(test_uaccess_poke_peek_outside_every_area_returns_efault),
     };
 #undef ENV_TEST
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -708,6 +708,7 @@ static void test_vma_kind_name_names_every_kind(void **state)
     assert_string_equal(vma_kind_name(VMA_BSS), "bss");
     assert_string_equal(vma_kind_name(VMA_HEAP), "heap");
     assert_string_equal(vma_kind_name(VMA_STACK), "stack");
+    assert_string_equal(vma_kind_name(VMA_CHECKER), "checker");
 }
 
 static void test_vma_list_destroy_leaves_reusable_empty_list(void **state)

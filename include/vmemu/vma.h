@@ -29,6 +29,7 @@ enum vma_kind {
     VMA_BSS,      /* the program's zero-filled data after its file-backed part */
     VMA_HEAP,     /* the brk area */
     VMA_STACK,    /* the main stack */
+    VMA_CHECKER,  /* the heap checker's area (--check heap): vmemu's, not the program's */
 };
 
 struct vma {
