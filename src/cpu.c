@@ -4,7 +4,8 @@
  * permissions. Also here: the syscall hook (RIP/RCX/R11 as Linux's ABI), the interrupt
  * hook with the #DF workaround, Linux's initial FPU state, TLB flushes after PTE
  * downgrades, and invalidation of translated code by frame through a private exec-only
- * "direct map" window (deferred to the end of the run when asked during one). Every
+ * "direct map" window (deferred to the end of the run when asked during one), and the
+ * page traps of the gdb stub's watchpoints (refused fills, CPU_EXIT_WATCH). Every
  * Unicorn fact relied on is in ../shared/design/UNICORN.md and has a test in
  * tests/test_cpu.c. Called by run.c and the syscall layer. */
 #include "vmemu/cpu.h"
@@ -58,6 +59,11 @@ struct cpu {
     uc_hook block_hook;            /* stop point at every block start (see cpu_on_block) */
     bool block_hook_on;            /* block_hook is installed (cpu_preempt_anywhere) */
     uint64_t cur_gen;              /* run_gen of the current run, for the hooks */
+    cpu_page_trap_fn trap_fn;      /* page traps (gdb watchpoints), or NULL */
+    void *trap_ctx;                /* its argument */
+    bool watch_pending;            /* the fill callback refused an access for a page trap */
+    gva_t watch_page;              /* that access's page */
+    enum access watch_access;      /* and its kind */
     bool keep_regs;                /* the syscall handler restored RCX/R11 itself (rt_sigreturn) */
     pthread_t watchdog;            /* the watchdog thread (started by the first cpu_set_watchdog) */
     bool watchdog_started;         /* watchdog is valid */
@@ -121,6 +127,18 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
     enum access access = type == UC_MEM_WRITE   ? ACCESS_WRITE
                          : type == UC_MEM_FETCH ? ACCESS_EXEC
                                                 : ACCESS_READ;
+    /* Page traps come before mmu_fill, so that a trapped access counts no fault. They
+     * cost extra fills: a trapped page's other access is filled without the trapped
+     * permission, and every step over a trapping instruction refills the page. */
+    unsigned traps =
+        c->trap_fn && mm && access != ACCESS_EXEC ? c->trap_fn(c->trap_ctx, mm, va) : 0;
+    if ((access == ACCESS_READ && (traps & CPU_TRAP_READ)) ||
+        (access == ACCESS_WRITE && (traps & CPU_TRAP_WRITE))) {
+        c->watch_pending = true;
+        c->watch_page = va;
+        c->watch_access = access;
+        return false;
+    }
     struct fill f;
     int rc = mm ? mmu_fill(mm, va, access, &f) : -EFAULT;
     if (rc < 0) {
@@ -130,8 +148,14 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
     }
     cpu_flush_if_pending(c);
     e->paddr = f.pfn << PAGE_SHIFT;
-    e->perms = ((f.perms & MMU_R) ? UC_PROT_READ : 0) | ((f.perms & MMU_W) ? UC_PROT_WRITE : 0) |
-               ((f.perms & MMU_X) ? UC_PROT_EXEC : 0);
+    unsigned perms = ((f.perms & MMU_R) ? UC_PROT_READ : 0) |
+                     ((f.perms & MMU_W) ? UC_PROT_WRITE : 0) |
+                     ((f.perms & MMU_X) ? UC_PROT_EXEC : 0);
+    if (traps & CPU_TRAP_READ)
+        perms &= ~(unsigned)UC_PROT_READ;
+    if (traps & CPU_TRAP_WRITE)
+        perms &= ~(unsigned)UC_PROT_WRITE;
+    e->perms = (uc_prot)perms;
     return true;
 }
 
@@ -378,6 +402,7 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     uc_err err;
     c->stop_requested = false;
     c->fault_pending = false;
+    c->watch_pending = false;
     c->intr = CPU_NO_INTR;
     uint64_t gen = atomic_fetch_add(&c->run_gen, 1) + 1;
     c->cur_gen = gen;
@@ -395,11 +420,17 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         preempted = atomic_load(&c->wd_fired) == gen;
         /* Stopped only for the invalidation: go on from where the run stopped. */
     } while (err == UC_ERR_OK && c->deferred_stop && !c->stop_requested && !c->fault_pending &&
-             c->intr == CPU_NO_INTR && !preempted);
+             !c->watch_pending && c->intr == CPU_NO_INTR && !preempted);
     atomic_store(&c->wd_start, 0);
     uc_reg_read(c->uc, UC_X86_REG_RIP, &out->rip);
     out->intno = c->intr;
-    if (c->fault_pending) {
+    out->page = 0;
+    out->access = ACCESS_READ;
+    if (c->watch_pending) {
+        out->kind = CPU_EXIT_WATCH;
+        out->page = c->watch_page;
+        out->access = c->watch_access;
+    } else if (c->fault_pending) {
         out->kind = c->fault_rc == -ENOMEM ? CPU_EXIT_OOM : CPU_EXIT_FAULT;
     } else if (c->intr != CPU_NO_INTR) {
         out->kind = cpu_exit_of_intr(c->intr);
@@ -628,6 +659,15 @@ void cpu_preempt_anywhere(struct cpu *c)
     for (pfn_t pfn = 1; pfn < c->sys->phys.nframes; pfn++)
         if (c->sys->phys.frames[pfn].flags & FRAME_EXECUTED)
             cpu_invalidate_code(c, pfn);
+}
+
+/* Installs the page-trap function; the TLB is flushed before the next run because the
+ * permissions Unicorn cached were given without it. */
+void cpu_set_page_trap(struct cpu *c, cpu_page_trap_fn fn, void *ctx)
+{
+    c->trap_fn = fn;
+    c->trap_ctx = ctx;
+    c->sys->cpu_flush_pending = true;
 }
 
 /* Arms (ns > 0) or disarms the watchdog for the following runs. */

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -17,20 +18,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gdbstub_int.h"
 #include "vmemu/cpu.h"
 #include "vmemu/proc.h"
+#include "vmemu/procfs.h"
 #include "vmemu/sched.h"
 #include "vmemu/uaccess.h"
+#include "vmemu/util.h"
 #include "vmemu/vma.h"
 
-#define GDB_PKT_MAX 0x4000 /* PacketSize we announce (and the largest we accept) */
-#define GDB_MAX_BPS 256    /* software breakpoints at once */
-#define GDB_INT3    0xcc
-#define RFLAGS_TF   0x100ULL /* trap flag: #DB after the next instruction */
-#define GDB_SIGTRAP 5
+#define GDB_PKT_MAX   0x4000 /* PacketSize we announce (and the largest we accept) */
+#define GDB_MAX_BPS   256    /* software breakpoints at once */
+#define GDB_INT3      0xcc
+#define RFLAGS_TF     0x100ULL /* trap flag: #DB after the next instruction */
+#define GDB_SIGTRAP   5
+#define GDB_NOT_TOLD  (-1)                  /* gdb_serve: gdb does not hear of the event */
+#define GDB_MAX_FILES 8                     /* vFile descriptors open at once */
+#define GDB_FAKE_PID  42000                 /* the pid gdb names without multiprocess extensions */
+#define GDB_CTRL_C    0x03                  /* gdb's interrupt request while the guest runs */
+#define GDB_POLL_GAP  (20ULL * 1000 * 1000) /* ns between two looks for a Ctrl-C */
 
 struct gdb_bp {
     gva_t addr;   /* where the int3 is */
@@ -43,9 +52,18 @@ struct gdbstub {
     int pid;                        /* the process gdb debugs (the first one) */
     bool noack;                     /* QStartNoAckMode accepted */
     bool exec_events;               /* gdb asked for exec stop replies */
+    bool fork_events;               /* gdb asked for fork stop replies */
+    bool multiprocess;              /* gdb's multiprocess extensions (pPID.TID ids) */
+    char tid[40];                   /* the debugged thread's id as packets spell it */
+    int resume_sig;                 /* Linux signal of the last C/S/vCont (0: c, s, none) */
+    uint64_t last_poll;             /* host time of the last look for a Ctrl-C */
+    int files[GDB_MAX_FILES];       /* host descriptors of vFile:open, -1 when free */
     char stop_reply[128];           /* the last stop reply, for `?` */
     struct gdb_bp bps[GDB_MAX_BPS]; /* inserted software breakpoints */
     size_t nbps;                    /* entries in bps */
+    struct gdb_watches watches;     /* watchpoints (Z2-Z4), of watch_mm */
+    const struct mm *watch_mm;      /* the address space they watch, NULL when none */
+    bool trap_installed;            /* gdb_page_traps is the CPU's page-trap function */
     char rbuf[4096];                /* bytes received, not parsed yet */
     size_t rlen, rpos;              /* valid bytes in rbuf, and the parse position */
     char pkt[GDB_PKT_MAX + 1];      /* the packet being handled (NUL-terminated) */
@@ -121,6 +139,24 @@ static int gdb_signal(int linux_sig)
     if (linux_sig > 0 && linux_sig < 32 && gdb_sig_of_linux[linux_sig])
         return gdb_sig_of_linux[linux_sig];
     return 143; /* GDB_SIGNAL_UNKNOWN */
+}
+
+/* gdb's signal number back to Linux's; -1 when it has no Linux equivalent. */
+static int linux_signal(int gdb_sig)
+{
+    if (gdb_sig == 0)
+        return 0;
+    for (int sig = 1; sig < 32; sig++)
+        if (gdb_sig_of_linux[sig] == gdb_sig)
+            return sig;
+    return -1;
+}
+
+/* The signal of a C/S packet or a vCont C/S action at s (hex digits), as Linux's. */
+static int parse_resume_sig(const char *s)
+{
+    int sig = linux_signal((int)parse_hex(&s));
+    return sig < 0 ? 0 : sig;
 }
 
 static void gdb_drop(struct gdbstub *g)
@@ -389,12 +425,14 @@ static int gdb_monitor(struct gdbstub *g, struct proc *p, const char *hexcmd)
     return rc == 0 ? gdb_send(g, "OK") : rc;
 }
 
-/* The action of a vCont packet for our one thread (the first action applies). */
-static enum gdb_action gdb_vcont(const char *s)
+/* The action of a vCont packet for our one thread (the first action applies); a C or S
+ * action's signal goes to g->resume_sig. */
+static enum gdb_action gdb_vcont(struct gdbstub *g, const char *s)
 {
     if (*s != ';')
         return GDB_STAY;
     s++;
+    g->resume_sig = (*s == 'C' || *s == 'S') ? parse_resume_sig(s + 1) : 0;
     return (*s == 's' || *s == 'S') ? GDB_STEP : GDB_CONTINUE;
 }
 
@@ -402,10 +440,18 @@ static enum gdb_action gdb_vcont(const char *s)
 static int gdb_supported(struct gdbstub *g, const char *features)
 {
     g->exec_events = strstr(features, "exec-events+") != NULL;
+    g->multiprocess = strstr(features, "multiprocess+") != NULL;
+    /* Fork events name the child as pPID.TID: only with the multiprocess extensions. */
+    g->fork_events = g->multiprocess && strstr(features, "fork-events+") != NULL;
+    if (g->multiprocess)
+        snprintf(g->tid, sizeof(g->tid), "p%x.%x", g->pid, g->pid);
+    else
+        snprintf(g->tid, sizeof(g->tid), "%x", g->pid);
     snprintf(g->out, sizeof(g->out),
              "PacketSize=%x;qXfer:features:read+;qXfer:exec-file:read+;swbreak+;"
-             "QStartNoAckMode+;vContSupported+%s",
-             GDB_PKT_MAX, g->exec_events ? ";exec-events+" : "");
+             "QStartNoAckMode+;vContSupported+%s%s%s",
+             GDB_PKT_MAX, g->exec_events ? ";exec-events+" : "",
+             g->multiprocess ? ";multiprocess+" : "", g->fork_events ? ";fork-events+" : "");
     return gdb_send(g, g->out);
 }
 
@@ -475,16 +521,234 @@ static int gdb_memory(struct gdbstub *g, struct proc *p, const char *pkt)
     return gdb_send(g, "OK");
 }
 
-/* Z/z packets: software breakpoints only (gdb falls back to its own watchpoints, made
- * of single steps, when Z2-Z4 are not supported). */
+/* The CPU's page-trap function while watchpoints exist: the accesses to page of the
+ * watched address space that must trap. */
+static unsigned gdb_page_traps(void *ctx, const struct mm *mm, gva_t page)
+{
+    const struct gdbstub *g = ctx;
+    if (mm != g->watch_mm || g->watches.n == 0)
+        return 0;
+    unsigned t = gdbwatch_page_traps(&g->watches, page);
+    return ((t & GDB_TRAP_READ) ? CPU_TRAP_READ : 0) | ((t & GDB_TRAP_WRITE) ? CPU_TRAP_WRITE : 0);
+}
+
+/* Drops every watchpoint; the CPU's TLB is flushed before the guest runs again. */
+static void watch_clear(struct gdbstub *g)
+{
+    g->watches.n = 0;
+    gdbwatch_unskip(&g->watches);
+    g->watch_mm = NULL;
+    g->sched->sys->cpu_flush_pending = true;
+}
+
+/* Z2-Z4 / z2-z4: a watchpoint of p's address space. The page protections change at the
+ * next fill: the CPU's TLB is flushed before the guest runs again. Returns 0 or -errno. */
+static int watch_change(struct gdbstub *g, struct proc *p, bool insert, gva_t addr, gva_t len,
+                        enum gdb_watch_type type)
+{
+    if (!p->mm)
+        return -EFAULT;
+    if (!g->trap_installed) {
+        cpu_set_page_trap(p->cpu, gdb_page_traps, g);
+        g->trap_installed = true;
+    }
+    if (g->watch_mm != p->mm)
+        g->watches.n = 0;
+    g->watch_mm = p->mm;
+    g->sched->sys->cpu_flush_pending = true;
+    return insert ? gdbwatch_insert(&g->watches, addr, len, type)
+                  : gdbwatch_remove(&g->watches, addr, len, type);
+}
+
+/* Z/z packets: software breakpoints (0) and watchpoints (2 write, 3 read, 4 access) made
+ * with vmemu's page protection. Hardware breakpoints (1) are not supported: gdb uses
+ * software ones. */
 static int gdb_breakpoint(struct gdbstub *g, struct proc *p, const char *pkt)
 {
-    if (pkt[1] != '0' || pkt[2] != ',')
+    int kind = pkt[1] - '0';
+    if (kind < 0 || kind > 4 || kind == 1 || pkt[2] != ',')
         return gdb_send(g, "");
     const char *s = pkt + 3;
     gva_t addr = parse_hex(&s);
-    int rc = pkt[0] == 'Z' ? bp_insert(g, p->mm, addr) : bp_remove(g, p->mm, addr);
-    return gdb_send(g, rc == 0 ? "OK" : "E0e");
+    gva_t len = 0;
+    if (*s == ',') {
+        s++;
+        len = parse_hex(&s);
+    }
+    int rc;
+    if (kind == 0)
+        rc = pkt[0] == 'Z' ? bp_insert(g, p->mm, addr) : bp_remove(g, p->mm, addr);
+    else
+        rc = watch_change(g, p, pkt[0] == 'Z', addr, len, (enum gdb_watch_type)kind);
+    return gdb_send(g, rc == 0 ? "OK" : rc == -EINVAL ? "E16" : "E0e");
+}
+
+/* Sends "F<result>" followed by ';' and data (escaped) when data is not NULL. */
+static int gdb_send_file_reply(struct gdbstub *g, long result, const char *data, size_t n)
+{
+    int k = snprintf(g->out, sizeof(g->out), "F%lx", result);
+    if (result < 0)
+        k = snprintf(g->out, sizeof(g->out), "F-1,%lx", -result);
+    char *o = g->out + k;
+    if (data) {
+        *o++ = ';';
+        for (size_t i = 0; i < n; i++) {
+            char c = data[i];
+            if (c == '$' || c == '#' || c == '}' || c == '*') {
+                *o++ = '}';
+                c ^= 0x20;
+            }
+            *o++ = c;
+        }
+    }
+    return gdb_send_n(g, g->out, (size_t)(o - g->out));
+}
+
+/* The path of a vFile packet (hex) at *s up to ',' or the end, into buf. Returns 0 or
+ * -ENAMETOOLONG / -EINVAL. */
+static int file_path(const char **s, char *buf, size_t size)
+{
+    const char *end = strchr(*s, ',');
+    size_t n = (end ? (size_t)(end - *s) : strlen(*s)) / 2;
+    if (n >= size)
+        return -ENAMETOOLONG;
+    if (hex_decode(*s, (uint8_t *)buf, n) < 0)
+        return -EINVAL;
+    buf[n] = 0;
+    *s += 2 * n;
+    if (**s == ',')
+        (*s)++;
+    return 0;
+}
+
+/* What follows "/proc/PID/" in path when PID is the debugged process (or the pid gdb
+ * makes up without multiprocess extensions), else NULL. */
+static const char *proc_entry(const struct gdbstub *g, const char *path)
+{
+    if (strncmp(path, "/proc/", 6) != 0)
+        return NULL;
+    char *end;
+    long pid = strtol(path + 6, &end, 10);
+    if (end == path + 6 || *end != '/' || (pid != g->pid && pid != GDB_FAKE_PID))
+        return NULL;
+    return end + 1;
+}
+
+/* vFile:open: the debugged process's /proc files, as vmemu makes them up for the guest
+ * (src/procfs.c: maps from vmemu's areas, cmdline, status ...), and its program (gdb
+ * reads it after an exec), read-only. Other paths get ENOENT: vmemu does not hand the
+ * host's files to gdb. */
+static int file_open(struct gdbstub *g, struct proc *p, const char *args)
+{
+    char path[512], self[600];
+    if (file_path(&args, path, sizeof(path)) < 0)
+        return gdb_send_file_reply(g, -ENAMETOOLONG, NULL, 0);
+    const char *entry = proc_entry(g, path);
+    bool exe = p->exe && strcmp(path, p->exe) == 0;
+    if (!exe && (!entry || !*entry))
+        return gdb_send_file_reply(g, -ENOENT, NULL, 0);
+    int slot = 0;
+    while (slot < GDB_MAX_FILES && g->files[slot] >= 0)
+        slot++;
+    if (slot == GDB_MAX_FILES)
+        return gdb_send_file_reply(g, -EMFILE, NULL, 0);
+    int fd;
+    if (exe) {
+        fd = open(p->exe, O_RDONLY | O_CLOEXEC);
+        fd = fd < 0 ? -errno : fd;
+    } else {
+        snprintf(self, sizeof(self), "/proc/self/%s", entry);
+        fd = procfs_open(p, self, O_RDONLY);
+    }
+    if (fd == PROCFS_PASS)
+        fd = -ENOENT;
+    if (fd < 0)
+        return gdb_send_file_reply(g, fd, NULL, 0);
+    g->files[slot] = fd;
+    return gdb_send_file_reply(g, slot, NULL, 0);
+}
+
+/* Stores v big-endian in n bytes at dst (gdb's File-I/O struct stat). */
+static void put_be(uint8_t *dst, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+/* vFile:fstat: gdb's 64-byte struct stat (File-I/O protocol: big-endian fields). */
+static int file_fstat(struct gdbstub *g, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return gdb_send_file_reply(g, -errno, NULL, 0);
+    uint8_t b[64];
+    put_be(b + 0, st.st_dev, 4);
+    put_be(b + 4, st.st_ino, 4);
+    put_be(b + 8, st.st_mode, 4);
+    put_be(b + 12, st.st_nlink, 4);
+    put_be(b + 16, st.st_uid, 4);
+    put_be(b + 20, st.st_gid, 4);
+    put_be(b + 24, st.st_rdev, 4);
+    put_be(b + 28, (uint64_t)st.st_size, 8);
+    put_be(b + 36, (uint64_t)st.st_blksize, 8);
+    put_be(b + 44, (uint64_t)st.st_blocks, 8);
+    put_be(b + 52, (uint64_t)st.st_atime, 4);
+    put_be(b + 56, (uint64_t)st.st_mtime, 4);
+    put_be(b + 60, (uint64_t)st.st_ctime, 4);
+    return gdb_send_file_reply(g, sizeof(b), (const char *)b, sizeof(b));
+}
+
+/* Host I/O packets (vFile:...) for `info proc` and the program after an exec: setfs,
+ * open, pread, fstat, close, readlink of /proc/PID/exe; anything else is unsupported. */
+static int gdb_vfile(struct gdbstub *g, struct proc *p, const char *pkt)
+{
+    const char *s;
+    if (strncmp(pkt, "setfs:", 6) == 0)
+        return gdb_send_file_reply(g, 0, NULL, 0);
+    if (strncmp(pkt, "open:", 5) == 0)
+        return file_open(g, p, pkt + 5);
+    if (strncmp(pkt, "pread:", 6) == 0 || strncmp(pkt, "close:", 6) == 0 ||
+        strncmp(pkt, "fstat:", 6) == 0) {
+        s = pkt + 6;
+        uint64_t slot = parse_hex(&s);
+        if (slot >= GDB_MAX_FILES || g->files[slot] < 0)
+            return gdb_send_file_reply(g, -EBADF, NULL, 0);
+        if (pkt[0] == 'f')
+            return file_fstat(g, g->files[slot]);
+        if (pkt[0] == 'c') {
+            close(g->files[slot]);
+            g->files[slot] = -1;
+            return gdb_send_file_reply(g, 0, NULL, 0);
+        }
+        uint64_t count = *s == ',' ? (s++, parse_hex(&s)) : 0;
+        uint64_t off = *s == ',' ? (s++, parse_hex(&s)) : 0;
+        char buf[GDB_PKT_MAX / 2];
+        if (count > sizeof(buf))
+            count = sizeof(buf);
+        ssize_t n = pread(g->files[slot], buf, count, (off_t)off);
+        if (n < 0)
+            return gdb_send_file_reply(g, -errno, NULL, 0);
+        return gdb_send_file_reply(g, n, buf, (size_t)n);
+    }
+    if (strncmp(pkt, "readlink:", 9) == 0) {
+        char path[512];
+        s = pkt + 9;
+        const char *entry = file_path(&s, path, sizeof(path)) == 0 ? proc_entry(g, path) : NULL;
+        if (!entry || strcmp(entry, "exe") != 0 || !p->exe)
+            return gdb_send_file_reply(g, -ENOENT, NULL, 0);
+        return gdb_send_file_reply(g, (long)strlen(p->exe), p->exe, strlen(p->exe));
+    }
+    return gdb_send(g, "");
+}
+
+/* Closes the vFile descriptors. */
+static void files_close(struct gdbstub *g)
+{
+    for (int i = 0; i < GDB_MAX_FILES; i++) {
+        if (g->files[i] >= 0)
+            close(g->files[i]);
+        g->files[i] = -1;
+    }
 }
 
 /* Query packets (q...). */
@@ -503,14 +767,14 @@ static int gdb_query(struct gdbstub *g, struct proc *p, const char *pkt)
             return gdb_send(g, "E01");
         return gdb_xfer_reply(g, p->exe, strlen(p->exe), args + 1);
     }
-    if (strcmp(pkt, "qAttached") == 0)
+    if (strcmp(pkt, "qAttached") == 0 || strncmp(pkt, "qAttached:", 10) == 0)
         return gdb_send(g, "1"); /* quitting gdb detaches: the program runs to its end */
     if (strcmp(pkt, "qC") == 0) {
-        snprintf(g->out, sizeof(g->out), "QC%x", g->pid);
+        snprintf(g->out, sizeof(g->out), "QC%s", g->tid);
         return gdb_send(g, g->out);
     }
     if (strcmp(pkt, "qfThreadInfo") == 0) {
-        snprintf(g->out, sizeof(g->out), "m%x", g->pid);
+        snprintf(g->out, sizeof(g->out), "m%s", g->tid);
         return gdb_send(g, g->out);
     }
     if (strcmp(pkt, "qsThreadInfo") == 0)
@@ -557,23 +821,35 @@ static enum gdb_action gdb_handle(struct gdbstub *g, struct proc *p, int *rc)
         *rc = gdb_send(g, "OK");
         return GDB_STAY;
     case 'c':
-    case 'C':
-        return GDB_CONTINUE; /* a signal gdb passes with C is the one being delivered */
     case 's':
+        g->resume_sig = 0; /* a pending signal is discarded (gdb's `signal 0`, nopass) */
+        return pkt[0] == 's' ? GDB_STEP : GDB_CONTINUE;
+    case 'C':
     case 'S':
-        return GDB_STEP;
+        g->resume_sig = parse_resume_sig(pkt + 1);
+        return pkt[0] == 'S' ? GDB_STEP : GDB_CONTINUE;
     case 'k':
         return GDB_KILL;
     case 'D':
         *rc = gdb_send(g, "OK");
+        /* D;PID of a fork child gdb does not follow: it runs on without gdb already. */
+        if (pkt[1] == ';') {
+            const char *s = pkt + 2;
+            if ((int)parse_hex(&s) != g->pid)
+                return GDB_STAY;
+        }
         return GDB_DETACH;
     case 'v':
         if (strcmp(pkt, "vCont?") == 0) {
             *rc = gdb_send(g, "vCont;c;C;s;S");
             return GDB_STAY;
         }
-        if (strncmp(pkt, "vCont", 5) == 0 && gdb_vcont(pkt + 5) != GDB_STAY)
-            return gdb_vcont(pkt + 5);
+        if (strncmp(pkt, "vCont;", 6) == 0)
+            return gdb_vcont(g, pkt + 5);
+        if (strncmp(pkt, "vFile:", 6) == 0) {
+            *rc = gdb_vfile(g, p, pkt + 6);
+            return GDB_STAY;
+        }
         if (strncmp(pkt, "vKill", 5) == 0) {
             *rc = gdb_send(g, "OK");
             return GDB_KILL;
@@ -600,6 +876,7 @@ static void gdb_end(struct gdbstub *g, struct proc *p)
     if (p->mm)
         bp_strip(g, p->mm);
     g->nbps = 0;
+    watch_clear(g);
     gdb_drop(g);
 }
 
@@ -610,8 +887,11 @@ int gdbstub_open(int port, struct sched *s, struct gdbstub **out)
     if (!g)
         return -ENOMEM;
     g->fd = -1;
+    for (int i = 0; i < GDB_MAX_FILES; i++)
+        g->files[i] = -1;
     g->sched = s;
     g->pid = s->nprocs ? s->procs[0]->pid : 0;
+    snprintf(g->tid, sizeof(g->tid), "%x", g->pid);
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (lfd < 0) {
         free(g);
@@ -654,6 +934,7 @@ void gdbstub_close(struct gdbstub *g)
     if (!g)
         return;
     gdb_drop(g);
+    files_close(g);
     free(g);
 }
 
@@ -665,26 +946,34 @@ static bool gdb_stop_reply(struct gdbstub *g, struct proc *p, enum gdb_event ev,
     char *r = g->stop_reply;
     size_t n = sizeof(g->stop_reply);
     switch (ev) {
-    case GDB_EV_EXIT:
+    case GDB_EV_EXIT: {
+        int k;
         if ((value & 0x7f) == 0)
-            snprintf(r, n, "W%02x", (value >> 8) & 0xff);
+            k = snprintf(r, n, "W%02x", (value >> 8) & 0xff);
         else
-            snprintf(r, n, "X%02x", gdb_signal(value & 0x7f));
+            k = snprintf(r, n, "X%02x", gdb_signal(value & 0x7f));
+        if (g->multiprocess)
+            snprintf(r + k, n - (size_t)k, ";process:%x", g->pid);
         return true;
+    }
     case GDB_EV_SIGNAL:
-        snprintf(r, n, "T%02xthread:%x;", gdb_signal(value), g->pid);
+        snprintf(r, n, "T%02xthread:%s;", gdb_signal(value), g->tid);
         return true;
     case GDB_EV_BREAKPOINT:
-        snprintf(r, n, "T%02xthread:%x;%s", GDB_SIGTRAP, g->pid,
+        snprintf(r, n, "T%02xthread:%s;%s", GDB_SIGTRAP, g->tid,
                  bp_find(g, addr) ? "swbreak:;" : "");
         return true;
     case GDB_EV_WATCH:
-        snprintf(r, n, "T%02xthread:%x;watch:%llx;", GDB_SIGTRAP, g->pid, (unsigned long long)addr);
+        snprintf(r, n, "T%02xthread:%s;%s:%llx;", GDB_SIGTRAP, g->tid,
+                 value == GDB_WATCH_READ     ? "rwatch"
+                 : value == GDB_WATCH_ACCESS ? "awatch"
+                                             : "watch",
+                 (unsigned long long)addr);
         return true;
     case GDB_EV_EXEC: {
         if (!g->exec_events || !p->exe)
             return false;
-        int k = snprintf(r, n, "T%02xthread:%x;exec:", GDB_SIGTRAP, g->pid);
+        int k = snprintf(r, n, "T%02xthread:%s;exec:", GDB_SIGTRAP, g->tid);
         size_t len = strlen(p->exe);
         if ((size_t)k + 2 * len + 2 > n)
             return false;
@@ -692,40 +981,50 @@ static bool gdb_stop_reply(struct gdbstub *g, struct proc *p, enum gdb_event ev,
         strcat(r, ";");
         return true;
     }
+    case GDB_EV_FORK:
+        if (!g->fork_events)
+            return false;
+        snprintf(r, n, "T%02xfork:p%x.%x;thread:%s;", GDB_SIGTRAP, value, value, g->tid);
+        return true;
     case GDB_EV_START:
     case GDB_EV_STEP:
-    case GDB_EV_FORK:
-        snprintf(r, n, "T%02xthread:%x;", GDB_SIGTRAP, g->pid);
+        snprintf(r, n, "T%02xthread:%s;", GDB_SIGTRAP, g->tid);
         return true;
     }
     return false;
 }
 
-/* Reports an event of p and serves gdb until it resumes the guest. */
-int gdbstub_stop(struct gdbstub *g, struct proc *p, enum gdb_event ev, gva_t addr, int value)
+/* Reports an event of p and serves gdb until it resumes the guest. Returns the Linux
+ * signal gdb resumed with (C, S, vCont;C: the signal to deliver; c, s: 0), GDB_NOT_TOLD
+ * when gdb does not hear of ev, or -ECONNRESET when gdb went away. */
+static int gdb_serve(struct gdbstub *g, struct proc *p, enum gdb_event ev, gva_t addr, int value)
 {
     if (!g || g->fd < 0)
         return -ECONNRESET;
     if (ev != GDB_EV_EXIT) /* the trap flag of a step is spent (or was inherited) */
         cpu_set(p->cpu, CPU_RFLAGS, cpu_get(p->cpu, CPU_RFLAGS) & ~RFLAGS_TF);
-    if (ev == GDB_EV_FORK) {
-        /* The child is not followed: its copy of the memory must not keep our int3s. */
-        struct proc *child = p->pid == g->pid ? sched_find(g->sched, value) : NULL;
-        if (child && child->mm && !child->mm_borrowed)
-            bp_strip(g, child->mm);
-        return 0;
-    }
     if (p->pid != g->pid)
-        return 0;
-    if (ev == GDB_EV_EXEC)
+        return GDB_NOT_TOLD;
+    if (ev == GDB_EV_FORK) {
+        /* The child is not followed: its copy of the memory must not keep our int3s. A
+         * vfork child shares the parent's memory and is not reported. */
+        struct proc *child = sched_find(g->sched, value);
+        if (!child || !child->mm || child->mm_borrowed)
+            return GDB_NOT_TOLD;
+        bp_strip(g, child->mm);
+    }
+    if (ev == GDB_EV_EXEC) {
         g->nbps = 0; /* the new image holds none of them */
+        watch_clear(g);
+    }
     if (ev == GDB_EV_BREAKPOINT && bp_find(g, addr))
         cpu_set(p->cpu, CPU_RIP, addr); /* resume at the instruction, not after the int3 */
     if (!gdb_stop_reply(g, p, ev, addr, value))
-        return 0;
+        return GDB_NOT_TOLD;
     if (ev == GDB_EV_EXIT) {
         gdb_send(g, g->stop_reply);
         g->nbps = 0;
+        watch_clear(g);
         gdb_drop(g);
         return 0;
     }
@@ -749,9 +1048,9 @@ int gdbstub_stop(struct gdbstub *g, struct proc *p, enum gdb_event ev, gva_t add
             continue;
         case GDB_STEP:
             cpu_set(p->cpu, CPU_RFLAGS, cpu_get(p->cpu, CPU_RFLAGS) | RFLAGS_TF);
-            return 0;
+            return g->resume_sig;
         case GDB_CONTINUE:
-            return 0;
+            return g->resume_sig;
         case GDB_KILL:
             gdb_end(g, p);
             proc_kill(p, SIGKILL);
@@ -761,4 +1060,66 @@ int gdbstub_stop(struct gdbstub *g, struct proc *p, enum gdb_event ev, gva_t add
             return -ECONNRESET;
         }
     }
+}
+
+/* Reports an event of p and serves gdb until it resumes the guest; for a signal, says
+ * which one to deliver (the same when gdb is gone or was not told). */
+int gdbstub_stop(struct gdbstub *g, struct proc *p, enum gdb_event ev, gva_t addr, int value)
+{
+    int rc = gdb_serve(g, p, ev, addr, value);
+    if (ev != GDB_EV_SIGNAL)
+        return rc < 0 ? rc : 0;
+    return rc == GDB_NOT_TOLD ? value : rc;
+}
+
+/* Suspends the watchpoint traps of page (a step over the instruction that trapped). */
+int gdbstub_watch_skip(struct gdbstub *g, gva_t page)
+{
+    return gdbwatch_skip(&g->watches, page);
+}
+
+/* Ends the suspensions; the pages had full permissions meanwhile: flush. */
+void gdbstub_watch_rearm(struct gdbstub *g)
+{
+    gdbwatch_unskip(&g->watches);
+    g->sched->sys->cpu_flush_pending = true;
+}
+
+/* The watchpoint of mm an access triggers (see the header). */
+int gdbstub_watch_hit(const struct gdbstub *g, const struct mm *mm, gva_t ea, gva_t size,
+                      enum access access, gva_t *addr)
+{
+    if (!g || mm != g->watch_mm)
+        return 0;
+    const struct gdb_watch *w = gdbwatch_hit(&g->watches, ea, size, access, addr);
+    return w ? (int)w->type : 0;
+}
+
+/* Whether gdb sent a Ctrl-C while the guest ran (consumed here). Looks at the socket at
+ * most every GDB_POLL_GAP of host time, without blocking, and only when p is the
+ * debugged process (the byte waits for it otherwise). A connection gdb closed ends the
+ * session as a detach does. */
+bool gdbstub_interrupted(struct gdbstub *g, struct proc *p)
+{
+    if (!g || g->fd < 0 || p->pid != g->pid)
+        return false;
+    uint64_t now = now_ns();
+    if (now - g->last_poll < GDB_POLL_GAP)
+        return false;
+    g->last_poll = now;
+    if (g->rpos < g->rlen) {
+        if (g->rbuf[g->rpos] != GDB_CTRL_C)
+            return false;
+        g->rpos++;
+        return true;
+    }
+    char c;
+    ssize_t k = recv(g->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (k == 0) {
+        gdb_end(g, p);
+        return false;
+    }
+    if (k < 0 || c != GDB_CTRL_C)
+        return false;
+    return recv(g->fd, &c, 1, MSG_DONTWAIT) == 1;
 }

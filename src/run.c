@@ -13,12 +13,18 @@
 #include <unistd.h>
 
 #include "vmemu/gdbstub.h"
+#include "vmemu/insn.h"
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"
 #include "vmemu/syscall.h"
+#include "vmemu/uaccess.h"
 #include "vmemu/util.h"
+
+#define RFLAGS_TF      0x100ULL               /* trap flag: #DB after the next instruction */
+#define WATCH_MAX_RUNS 16                     /* runs a step over a trapping instruction may take */
+#define GDB_POLL_NS    (100ULL * 1000 * 1000) /* run time after which gdb's Ctrl-C is looked for */
 
 /* Whether a process other than p can run now. */
 static bool others_runnable(const struct sched *s, const struct proc *p)
@@ -41,6 +47,34 @@ static void run_end(struct sched *s, struct proc *p)
     if (run_gdb(s))
         gdbstub_stop(s->gdb, p, GDB_EV_EXIT, 0, proc_linux_status(p));
     sched_exit(p);
+}
+
+/* Reports signal sig of p to gdb (addr: the fault address, 0 for an asynchronous signal)
+ * when gdb is attached. Returns the signal to deliver (gdb may discard it, 0, or change
+ * it), or -1 when gdb killed p (p has then ended). */
+static int run_gdb_signal(struct sched *s, struct proc *p, gva_t addr, int sig)
+{
+    if (!run_gdb(s))
+        return sig;
+    int give = gdbstub_stop(s->gdb, p, GDB_EV_SIGNAL, addr, sig);
+    if (p->exited) {
+        run_end(s, p);
+        return -1;
+    }
+    return give;
+}
+
+/* gdb's Ctrl-C: p stops with SIGINT for gdb, which usually discards it (`handle SIGINT
+ * nopass`); a signal it passes is sent to p. Returns that signal (0: none), or -1 when
+ * gdb killed p (p has then ended). */
+static int run_gdb_interrupt(struct sched *s, struct proc *p)
+{
+    if (!run_gdb(s) || !gdbstub_interrupted(s->gdb, p))
+        return 0;
+    int give = run_gdb_signal(s, p, 0, SIGINT);
+    if (give > 0)
+        signal_send(p, give, NULL);
+    return give;
 }
 
 /* The `syscall` instruction: arguments from RDI, RSI, RDX, R10, R8, R9, number in RAX,
@@ -102,12 +136,17 @@ static void run_fatal(struct sched *s, struct proc *p, struct cpu_exit *ex)
     if (ex->kind == CPU_EXIT_FAULT && fi->access == ACCESS_EXEC && PAGE_DOWN(ex->rip) == fi->va)
         fi->va = ex->rip;
     int signo = run_fatal_signal(p, ex);
-    if (signo != SIGKILL && run_gdb(s)) {
-        /* gdb sees the faulting instruction; continuing delivers the signal. */
-        gdbstub_stop(s->gdb, p, GDB_EV_SIGNAL, ex->kind == CPU_EXIT_FAULT ? fi->va : ex->rip,
-                     signo);
-        if (p->exited) {
-            run_end(s, p);
+    if (signo != SIGKILL) {
+        /* gdb sees the faulting instruction. Discarding the signal runs the instruction
+         * again (as on Linux: it faults again unless gdb changed something); another
+         * signal is delivered as if sent. */
+        int give = run_gdb_signal(s, p, ex->kind == CPU_EXIT_FAULT ? fi->va : ex->rip, signo);
+        if (give <= 0)
+            return;
+        if (give != signo) {
+            signal_send(p, give, NULL);
+            if (signal_deliver(p))
+                run_end(s, p);
             return;
         }
     }
@@ -371,18 +410,87 @@ static void run_gdb_syscall(struct sched *s, struct proc *p, const struct mm *be
         gdbstub_stop(s->gdb, p, GDB_EV_STEP, cpu_get(s->cpu, CPU_RIP), 0);
 }
 
+/* Whether the instruction at RIP, whose access of `access` to page trapped, hits a
+ * watchpoint: its kind (2-4), with *addr the first byte hit. The access is decoded with
+ * insn_mem_access; when the decoder cannot tell, the whole page counts. */
+static int run_watch_hit(struct sched *s, struct proc *p, gva_t page, enum access access,
+                         gva_t *addr)
+{
+    uint64_t regs[CPU_NREGS];
+    uint8_t code[INSN_MAX_LEN];
+    gva_t ea = page, size = PAGE_SIZE;
+    unsigned n;
+    for (int i = 0; i < CPU_NREGS; i++)
+        regs[i] = cpu_get(s->cpu, (enum cpu_reg)i);
+    size_t len = copy_from_user_nofault(p->mm, code, regs[CPU_RIP], sizeof(code));
+    if (len > 0 && insn_mem_access(code, len, regs, page, access, &ea, &n) == 0)
+        size = n;
+    else
+        ea = page;
+    return gdbstub_watch_hit(s->gdb, p->mm, ea, size, access, addr);
+}
+
+/* A run that stopped on a watchpoint's page trap (CPU_EXIT_WATCH, the instruction has not
+ * run): runs that one instruction with the traps of its pages suspended (the trap flag's
+ * #DB ends the step, as gdb's stepi), re-arms them, and reports a hit to gdb after the
+ * instruction, as x86 debug registers do; a miss goes on silently (or ends gdb's own
+ * step). Returns 1 when done, 0 when the step ended otherwise (a fault: *ex says which,
+ * for the caller), or -errno. */
+static int run_watch(struct sched *s, struct proc *p, struct cpu_exit *ex)
+{
+    bool stepping = cpu_get(s->cpu, CPU_RFLAGS) & RFLAGS_TF; /* gdb's step, or the guest's */
+    int kind = 0;
+    gva_t addr = 0;
+    for (int runs = 0; runs < WATCH_MAX_RUNS; runs++) {
+        if (ex->kind == CPU_EXIT_WATCH) {
+            if (!kind)
+                kind = run_watch_hit(s, p, ex->page, ex->access, &addr);
+            if (gdbstub_watch_skip(s->gdb, ex->page) < 0)
+                break;
+        } else if (ex->kind != CPU_EXIT_PREEMPT) {
+            break;
+        }
+        cpu_set(s->cpu, CPU_RFLAGS, cpu_get(s->cpu, CPU_RFLAGS) | RFLAGS_TF);
+        int rc = cpu_run(s->cpu, ex);
+        if (rc < 0)
+            return rc;
+    }
+    gdbstub_watch_rearm(s->gdb);
+    if (!stepping)
+        cpu_set(s->cpu, CPU_RFLAGS, cpu_get(s->cpu, CPU_RFLAGS) & ~RFLAGS_TF);
+    if (ex->kind != CPU_EXIT_TRAP || ex->intno != 1)
+        return 0;
+    if (kind && run_gdb(s))
+        gdbstub_stop(s->gdb, p, GDB_EV_WATCH, addr, kind);
+    else if (stepping && run_gdb(s))
+        gdbstub_stop(s->gdb, p, GDB_EV_STEP, ex->rip, 0);
+    return 1;
+}
+
 /* Runs p (the current process) until it sleeps, ends, or its slice is over. */
 static int run_slice(struct sched *s, struct proc *p)
 {
+    int passed = 0; /* the signal gdb just chose instead of another: not reported again */
     for (;;) {
+        int irq = run_gdb_interrupt(s, p);
+        if (irq < 0)
+            return 0;
+        if (irq > 0)
+            passed = irq; /* gdb saw it already */
         int sig = signal_next(p);
-        if (sig && run_gdb(s)) {
-            gdbstub_stop(s->gdb, p, GDB_EV_SIGNAL, 0, sig);
-            if (p->exited) {
-                run_end(s, p);
+        if (sig && sig != passed) {
+            int give = run_gdb_signal(s, p, 0, sig);
+            if (give < 0)
                 return 0;
+            if (give != sig) {
+                p->sigpending &= ~(1ULL << (sig - 1));
+                if (give > 0)
+                    signal_send(p, give, NULL);
+                passed = give;
+                continue; /* the next pending signal, if any, is gdb's too */
             }
         }
+        passed = 0;
         if (sig && signal_deliver(p)) {
             run_end(s, p);
             return 0;
@@ -391,13 +499,24 @@ static int run_slice(struct sched *s, struct proc *p)
         /* Only a due timer needs host time: it must fire even in a loop that makes no
          * syscall (a signal it waits for, a sleeper's timeout). Other runnable processes
          * wait for the quantum, which keeps the switches deterministic. */
-        if (timers)
+        /* With gdb attached, runs also stop every GDB_POLL_NS for a look at gdb's Ctrl-C;
+         * such a stop goes on with the same process. */
+        bool poll = run_gdb(s);
+        if (timers || poll)
             cpu_preempt_anywhere(s->cpu);
-        cpu_set_watchdog(s->cpu, timers ? SCHED_WATCHDOG_NS : 0);
+        cpu_set_watchdog(s->cpu, timers ? SCHED_WATCHDOG_NS : poll ? GDB_POLL_NS : 0);
         struct cpu_exit ex;
         const struct mm *mm_before = p->mm;
         uint64_t t0 = now_ns();
         int rc = cpu_run(s->cpu, &ex);
+        if (rc == 0 && ex.kind == CPU_EXIT_WATCH && (rc = run_watch(s, p, &ex)) == 1) {
+            p->cpu_ns += now_ns() - t0;
+            if (p->exited) {
+                run_end(s, p);
+                return 0;
+            }
+            continue;
+        }
         p->cpu_ns += now_ns() - t0;
         if (rc < 0)
             return rc;
@@ -424,6 +543,8 @@ static int run_slice(struct sched *s, struct proc *p)
             ex.kind = CPU_EXIT_OOM; /* inside a syscall: report at the syscall instruction */
             ex.rip = p->mm->sys_rip;
         }
+        if (ex.kind == CPU_EXIT_PREEMPT && !timers)
+            continue; /* gdb's poll only: the loop looks for a Ctrl-C */
         if (ex.kind == CPU_EXIT_PREEMPT) {
             s->watchdog_stops++;
             return 0;

@@ -2,7 +2,8 @@
  * demand paging through the fill callback, dirty tracking by permission, refusals recorded
  * with RIP at the faulting instruction, the syscall hook's RIP/RCX/R11 rules, Linux's FPU
  * state, the #DF workaround, TLB flush after a downgrade, stale-code invalidation after a
- * host write into an executed frame, hlt/ud2, and the Haswell model's popcnt. */
+ * host write into an executed frame, hlt/ud2, the Haswell model's popcnt, and the page
+ * traps of the gdb stub's watchpoints. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -310,6 +311,70 @@ static void test_cpu_watchdog_stops_at_the_next_syscall(void **state)
     cpu_set_watchdog(e->cpu, 0);
 }
 
+/* Page-trap function of the tests: traps `traps` on the page at `page` of mm. */
+struct trap_env {
+    const struct mm *mm; /* the address space that traps */
+    gva_t page;          /* its trapped page */
+    unsigned traps;      /* CPU_TRAP_* */
+    unsigned asked;      /* calls */
+};
+
+static unsigned trap_fn(void *ctx, const struct mm *mm, gva_t page)
+{
+    struct trap_env *t = ctx;
+    t->asked++;
+    return mm == t->mm && page == t->page ? t->traps : 0;
+}
+
+static void test_cpu_page_trap_write_stops_before_store_with_no_fault(void **state)
+{
+    struct env *e = *state;
+    struct mm *mm = e->mm;
+    /* First without traps: the page is then present, writable and dirty, so the MMU
+     * grants a read fill R|W and only the trap's stripping makes the store come back. */
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA).kind, CPU_EXIT_STOP);
+    struct trap_env t = {mm, DATA, CPU_TRAP_WRITE, 0};
+    cpu_set_page_trap(e->cpu, trap_fn, &t);
+    struct fault_stats before = mm->stats.faults;
+    struct cpu_exit ex = run_at(e, CODE + OFF_RW, DATA);
+    assert_int_equal(ex.kind, CPU_EXIT_WATCH);
+    assert_int_equal(ex.rip, CODE + OFF_RW + 3); /* the store; the 3-byte load ran */
+    assert_int_equal(ex.page, DATA);
+    assert_int_equal(ex.access, ACCESS_WRITE);
+    assert_true(t.asked > 0);
+    assert_int_equal(mm->stats.faults.minor, before.minor);
+    assert_int_equal(cpu_get(e->cpu, CPU_RAX), 42); /* the load ran */
+    /* Without the trap the store runs and the run ends at the stop syscall. */
+    cpu_set(e->cpu, CPU_RAX, 0);
+    cpu_set_page_trap(e->cpu, NULL, NULL);
+    assert_int_equal(cpu_run(e->cpu, &ex), 0);
+    assert_int_equal(ex.kind, CPU_EXIT_STOP);
+    assert_int_equal(mm->stats.faults.minor, before.minor);
+}
+
+static void test_cpu_page_trap_read_refuses_first_load_counts_nothing(void **state)
+{
+    struct env *e = *state;
+    struct mm *mm = e->mm;
+    struct trap_env t = {mm, DATA, CPU_TRAP_READ, 0};
+    cpu_set_page_trap(e->cpu, trap_fn, &t);
+    struct fault_stats before = mm->stats.faults;
+    struct cpu_exit ex = run_at(e, CODE + OFF_RW, DATA);
+    assert_int_equal(ex.kind, CPU_EXIT_WATCH);
+    assert_int_equal(ex.rip, CODE + OFF_RW);
+    assert_int_equal(ex.page, DATA);
+    assert_int_equal(ex.access, ACCESS_READ);
+    /* Refused before mmu_fill: the untouched page got no zero-page fault. */
+    assert_int_equal(mm->stats.faults.zero_page, before.zero_page);
+    assert_int_equal(mm->stats.faults.minor, before.minor);
+    /* Another page does not trap. */
+    t.page = DATA + PAGE_SIZE;
+    cpu_set_page_trap(e->cpu, trap_fn, &t);
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA).kind, CPU_EXIT_STOP);
+    assert_int_equal(mm->stats.faults.zero_page - before.zero_page, 1);
+    cpu_set_page_trap(e->cpu, NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +393,8 @@ int main(void)
         T(test_cpu_haswell_model_executes_popcnt),
         T(test_cpu_preempt_anywhere_stops_a_loop_between_blocks),
         T(test_cpu_watchdog_stops_at_the_next_syscall),
+        T(test_cpu_page_trap_write_stops_before_store_with_no_fault),
+        T(test_cpu_page_trap_read_refuses_first_load_counts_nothing),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

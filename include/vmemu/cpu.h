@@ -50,12 +50,16 @@ enum cpu_exit_kind {
     CPU_EXIT_PRIV,      /* hlt or the run ended without a reason: privileged instruction */
     CPU_EXIT_ERROR,     /* Unicorn failed */
     CPU_EXIT_PREEMPT,   /* the watchdog stopped a run that made no syscall for too long */
+    CPU_EXIT_WATCH,     /* the page-trap function refused an access: page and access say
+                           which; RIP is the instruction, which has not run */
 };
 
 struct cpu_exit {
     enum cpu_exit_kind kind; /* see enum cpu_exit_kind */
     int intno;               /* CPU exception vector, for CPU_EXIT_EXCEPTION and traps */
     uint64_t rip;            /* RIP when the run stopped (the faulting instruction) */
+    gva_t page;              /* CPU_EXIT_WATCH: the page of the trapped access */
+    enum access access;      /* CPU_EXIT_WATCH: ACCESS_READ or ACCESS_WRITE */
 };
 
 /* Called for every `syscall` instruction; registers are read and written with cpu_get /
@@ -107,6 +111,17 @@ void cpu_set_fxsave(struct cpu *cpu, const uint8_t in[CPU_FXSAVE_SIZE]);
 /* From a syscall handler that restored every register itself (rt_sigreturn): the hook
  * leaves RCX and R11 alone this time instead of setting them as the syscall ABI does. */
 void cpu_keep_syscall_regs(struct cpu *cpu);
+/* Page traps (the gdb stub's watchpoints): before the MMU fills a data access of mm's page,
+ * fn says which accesses to it must not be filled (CPU_TRAP_READ | CPU_TRAP_WRITE). A
+ * trapped access ends the run with CPU_EXIT_WATCH before mmu_fill (no fault is counted and
+ * the instruction has not run); the other access of a trapped page is filled without the
+ * trapped permission, so that it comes back. Instruction fetches never trap. fn must
+ * answer the same until sys->cpu_flush_pending is set. */
+#define CPU_TRAP_READ  1u
+#define CPU_TRAP_WRITE 2u
+typedef unsigned (*cpu_page_trap_fn)(void *ctx, const struct mm *mm, gva_t page);
+/* Installs fn (NULL: no traps; the TLB is flushed before the next run either way). */
+void cpu_set_page_trap(struct cpu *cpu, cpu_page_trap_fn fn, void *ctx);
 /* Arms the watchdog for the following runs: a run that lasts longer than ns of host time
  * is stopped at its next syscall (or anywhere after cpu_preempt_anywhere) and returns
  * CPU_EXIT_PREEMPT (0 turns it off). */
