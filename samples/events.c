@@ -26,21 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A wrong result: one FAIL line naming the check, and status 1. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL line %d: %s (errno %d)\n", __LINE__, #cond, errno);                       \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "sample_check.h"
 
 static void check_eventfd(void)
 {

@@ -29,14 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A wrong result: one FAIL line naming the check, and status 1. */
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL line %d: %s (errno %d)\n", __LINE__, #cond, errno);                       \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "sample_check.h"
 
 /* linux/futex.h's values (musl-gcc has no kernel headers). */
 #define FUTEX_WAIT                0
@@ -58,13 +51,6 @@ static long futex(void *uaddr, int op, uint32_t val, const void *ts_or_val2, voi
                   uint32_t val3)
 {
     return syscall(SYS_futex, uaddr, op, val, ts_or_val2, uaddr2, val3);
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static void on_alarm(int sig)

@@ -1,6 +1,7 @@
 /* sample_check.h: the printing and checking helpers shared by the memory-API samples (brk,
  * madvise, mincore_mlock, mremap, shared_anon, shared_file), which tests/mmcompare.py runs
- * natively and under vmemu and compares line by line. Each sample is one file built on its
+ * natively and under vmemu and compares line by line, and by the self-checking samples
+ * (futex, events: CHECK, now_ms). Each sample is one file built on its
  * own, so the helpers are static here; `static inline` keeps the ones a sample does not use
  * from warning. Output formats are part of the comparison: change them for all samples at
  * once, never per sample. Nothing here prints an address. */
@@ -12,7 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PG 4096UL
@@ -102,6 +105,24 @@ static inline const char *resident(void *p, size_t pages)
         b[i] = (char)('0' + (vec[i] & 1));
     b[pages] = '\0';
     return b;
+}
+
+/* A wrong result in a self-checking sample (futex, events): one FAIL line naming the
+ * check, and status 1. */
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            printf("FAIL line %d: %s (errno %d)\n", __LINE__, #cond, errno);              \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 #endif /* SAMPLE_CHECK_H */

@@ -33,30 +33,32 @@ static int timespec_from_user(struct proc *p, gva_t va, struct timespec *ts)
     return 0;
 }
 
-/* Clock ids below 0 name other processes' CPU clocks and fd clocks: not this guest's. */
-SYSCALL_DEFINE2(clock_gettime, int, clk, gva_t, tp)
+/* clock_gettime and clock_getres: the host's answer for the same clock (get is one of the
+ * two host functions), written to the guest's timespec at tp (clock_getres accepts a NULL
+ * tp). Clock ids below 0 name other processes' CPU clocks and fd clocks: not this
+ * guest's. */
+static long clock_to_user(struct proc *p, int clk, gva_t tp, bool null_ok,
+                          int (*get)(clockid_t, struct timespec *))
 {
     struct timespec ts;
     if (clk < 0)
         return -EINVAL;
-    if (clock_gettime(clk, &ts) < 0)
+    if (get(clk, &ts) < 0)
         return -errno;
+    if (tp == 0 && null_ok)
+        return 0;
     struct linux_timespec lt = timespec_to_linux(&ts);
     return copy_to_user(p->mm, tp, &lt, sizeof(lt));
 }
 
-/* clock_getres: the host's resolution of the same clock. */
+SYSCALL_DEFINE2(clock_gettime, int, clk, gva_t, tp)
+{
+    return clock_to_user(p, clk, tp, false, clock_gettime);
+}
+
 SYSCALL_DEFINE2(clock_getres, int, clk, gva_t, tp)
 {
-    struct timespec ts;
-    if (clk < 0)
-        return -EINVAL;
-    if (clock_getres(clk, &ts) < 0)
-        return -errno;
-    if (tp == 0)
-        return 0;
-    struct linux_timespec lt = timespec_to_linux(&ts);
-    return copy_to_user(p->mm, tp, &lt, sizeof(lt));
+    return clock_to_user(p, clk, tp, true, clock_getres);
 }
 
 SYSCALL_DEFINE2(gettimeofday, gva_t, tv, gva_t, tz)
