@@ -482,21 +482,18 @@ static void crash_locate(const struct proc *p, struct crash_info *ci)
  * gone (a report written after the process ended) only the area's kind is left. */
 static void crash_heap(const struct proc *p, struct crash_info *ci)
 {
-    const struct vma *v;
-
     if (!ci->is_memory || p->mm == NULL)
         return;
-    v = vma_lookup(&p->mm->vmas, ci->addr);
-    ci->in_checker = v != NULL && v->kind == VMA_CHECKER;
-    if (p->heap == NULL ||
-        !heapcheck_explain(p, ci->addr, &ci->heap_kind, ci->heap, sizeof(ci->heap))) {
+    const struct vma *v = vma_lookup(&p->mm->vmas, ci->addr);
+    bool explained = p->heap != NULL &&
+                     heapcheck_explain(p, ci->addr, &ci->heap_kind, ci->heap, sizeof(ci->heap));
+    if (!explained) {
         ci->heap_kind = NULL;
         ci->heap[0] = '\0';
-        if (!ci->in_checker)
-            return;
     }
-    ci->in_checker = true;
-    ci->cause_text[0] = '\0';
+    ci->in_checker = explained || (v != NULL && v->kind == VMA_CHECKER);
+    if (ci->in_checker)
+        ci->cause_text[0] = '\0';
 }
 
 /* The cause of a memory crash in words; see crash.h. */

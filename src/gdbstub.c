@@ -528,8 +528,7 @@ static unsigned gdb_page_traps(void *ctx, const struct mm *mm, gva_t page)
     const struct gdbstub *g = ctx;
     if (mm != g->watch_mm || g->watches.n == 0)
         return 0;
-    unsigned t = gdbwatch_page_traps(&g->watches, page);
-    return ((t & GDB_TRAP_READ) ? CPU_TRAP_READ : 0) | ((t & GDB_TRAP_WRITE) ? CPU_TRAP_WRITE : 0);
+    return gdbwatch_page_traps(&g->watches, page);
 }
 
 /* Drops every watchpoint; the CPU's TLB is flushed before the guest runs again. */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "vmemu/cpu.h" /* CPU_TRAP_READ, CPU_TRAP_WRITE */
 #include "vmemu/types.h"
 
 struct proc;
@@ -35,10 +36,6 @@ enum gdb_watch_type {
     GDB_WATCH_ACCESS = 4, /* Z4: access watchpoint (`awatch`) */
 };
 
-/* Page accesses that must trap for the watchpoints (gdbwatch_page_traps). */
-#define GDB_TRAP_READ  1u
-#define GDB_TRAP_WRITE 2u
-
 #define GDB_MAX_WATCHES 64 /* watchpoints at once */
 #define GDB_MAX_SKIP    4  /* pages whose traps a step over one instruction suspends */
 
@@ -61,9 +58,9 @@ struct gdb_watches {
 int gdbwatch_insert(struct gdb_watches *t, gva_t addr, gva_t len, enum gdb_watch_type type);
 /* Removes the watchpoint (addr, len, type). Returns 0 or -ENOENT. */
 int gdbwatch_remove(struct gdb_watches *t, gva_t addr, gva_t len, enum gdb_watch_type type);
-/* The accesses to the page at page (aligned) that must trap: GDB_TRAP_WRITE when a write
- * or access watchpoint overlaps it, GDB_TRAP_READ for a read or access one; 0 for a
- * skipped page. */
+/* The accesses to the page at page (aligned) that must trap, as the CPU's page-trap
+ * function answers them: CPU_TRAP_WRITE when a write or access watchpoint overlaps it,
+ * CPU_TRAP_READ for a read or access one; 0 for a skipped page. */
 unsigned gdbwatch_page_traps(const struct gdb_watches *t, gva_t page);
 /* The first watchpoint that an access of `access` to [ea, ea + size) triggers (writes
  * trigger write and access watchpoints, reads read and access ones), or NULL. *hit is set

@@ -59,9 +59,9 @@ unsigned gdbwatch_page_traps(const struct gdb_watches *t, gva_t page)
         if (!ranges_overlap(w->addr, w->len, page, PAGE_SIZE))
             continue;
         if (w->type != GDB_WATCH_READ)
-            traps |= GDB_TRAP_WRITE;
+            traps |= CPU_TRAP_WRITE;
         if (w->type != GDB_WATCH_WRITE)
-            traps |= GDB_TRAP_READ;
+            traps |= CPU_TRAP_READ;
     }
     return traps;
 }

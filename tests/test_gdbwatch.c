@@ -62,12 +62,12 @@ static void test_gdbwatch_page_traps_kind_gives_access(void **state)
     (void)state;
     struct gdb_watches t = {0};
     assert_int_equal(gdbwatch_insert(&t, PAGE_A + 16, 4, GDB_WATCH_WRITE), 0);
-    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A), GDB_TRAP_WRITE);
+    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A), CPU_TRAP_WRITE);
     assert_int_equal(gdbwatch_insert(&t, PAGE_A + PAGE_SIZE, 4, GDB_WATCH_READ), 0);
-    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + PAGE_SIZE), GDB_TRAP_READ);
+    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + PAGE_SIZE), CPU_TRAP_READ);
     assert_int_equal(gdbwatch_insert(&t, PAGE_A + 2 * PAGE_SIZE, 4, GDB_WATCH_ACCESS), 0);
     assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + 2 * PAGE_SIZE),
-                     GDB_TRAP_READ | GDB_TRAP_WRITE);
+                     CPU_TRAP_READ | CPU_TRAP_WRITE);
     /* Pages next to them hold no watched byte. */
     assert_int_equal(gdbwatch_page_traps(&t, PAGE_A - PAGE_SIZE), 0);
     assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + 3 * PAGE_SIZE), 0);
@@ -79,13 +79,13 @@ static void test_gdbwatch_page_traps_straddling_range_both_pages(void **state)
     struct gdb_watches t = {0};
     /* 8 bytes: the last 2 of PAGE_A and the first 6 of the next page. */
     assert_int_equal(gdbwatch_insert(&t, PAGE_A + PAGE_SIZE - 2, 8, GDB_WATCH_WRITE), 0);
-    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A), GDB_TRAP_WRITE);
-    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + PAGE_SIZE), GDB_TRAP_WRITE);
+    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A), CPU_TRAP_WRITE);
+    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + PAGE_SIZE), CPU_TRAP_WRITE);
     assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + 2 * PAGE_SIZE), 0);
     /* A range that ends exactly at the page's end does not reach the next page. */
     struct gdb_watches u = {0};
     assert_int_equal(gdbwatch_insert(&u, PAGE_A + PAGE_SIZE - 4, 4, GDB_WATCH_READ), 0);
-    assert_int_equal(gdbwatch_page_traps(&u, PAGE_A), GDB_TRAP_READ);
+    assert_int_equal(gdbwatch_page_traps(&u, PAGE_A), CPU_TRAP_READ);
     assert_int_equal(gdbwatch_page_traps(&u, PAGE_A + PAGE_SIZE), 0);
 }
 
@@ -97,13 +97,13 @@ static void test_gdbwatch_skip_page_no_traps_until_unskip(void **state)
     assert_int_equal(gdbwatch_insert(&t, PAGE_A + PAGE_SIZE, 4, GDB_WATCH_WRITE), 0);
     assert_int_equal(gdbwatch_skip(&t, PAGE_A), 0);
     assert_int_equal(gdbwatch_page_traps(&t, PAGE_A), 0);
-    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + PAGE_SIZE), GDB_TRAP_WRITE);
+    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A + PAGE_SIZE), CPU_TRAP_WRITE);
     for (gva_t i = 1; i < GDB_MAX_SKIP; i++)
         assert_int_equal(gdbwatch_skip(&t, PAGE_A + i * PAGE_SIZE), 0);
     assert_int_equal(gdbwatch_skip(&t, PAGE_A), 0); /* already skipped */
     assert_int_equal(gdbwatch_skip(&t, PAGE_A + 100 * PAGE_SIZE), -ENOSPC);
     gdbwatch_unskip(&t);
-    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A), GDB_TRAP_READ | GDB_TRAP_WRITE);
+    assert_int_equal(gdbwatch_page_traps(&t, PAGE_A), CPU_TRAP_READ | CPU_TRAP_WRITE);
 }
 
 static void test_gdbwatch_hit_kind_and_overlap_first_byte(void **state)
