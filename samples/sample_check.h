@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -86,6 +87,28 @@ static inline long minor_faults(void)
 
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_minflt;
+}
+
+/* Whether the kernel this runs on maps the shared zero page on a read fault of untouched
+ * private anonymous memory (mainline Linux and vmemu do; some hosts' kernels allocate a
+ * zeroed page instead, so the later write takes no fault). Probed once: a write after a
+ * read faults again only when the read mapped the zero page. */
+static inline int read_fault_maps_zero_page(void)
+{
+    static int known = -1;
+
+    if (known < 0) {
+        volatile char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return 1;
+        (void)p[0];
+        long before = minor_faults();
+        p[0] = 1;
+        known = minor_faults() - before > 0;
+        munmap((void *)p, PG);
+    }
+    return known;
 }
 
 /* mincore of pages pages at p (raw syscall: libcs may check arguments themselves) as a

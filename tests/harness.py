@@ -37,6 +37,7 @@ class Run:
 def execute(cmd, timeout=TIMEOUT):
     """Runs cmd with stdin closed; returns its Run. Raises Failure on a timeout or when it
     cannot start."""
+    cmd, report = recording(cmd)
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
                            timeout=timeout, env=CHILD_ENV)
@@ -45,7 +46,57 @@ def execute(cmd, timeout=TIMEOUT):
     except OSError as e:
         raise Failure("cannot run %s: %s" % (cmd[0], e))
     status = 128 - p.returncode if p.returncode < 0 else p.returncode
+    record(cmd, report, status, p.stdout)
     return Run(status, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
+
+
+# VMEMU_RECORD=FILE: every vmemu run made through execute() (or record()) appends its
+# command, exit status, stdout digest and --report counts to FILE as one JSON line; run the
+# suites twice and compare with tests/record_diff.py to show that a change of structure
+# changed no behaviour.
+_RECORD_LOCK = threading.Lock()
+
+
+def recording(cmd):
+    """cmd with a --report added when recording a vmemu run; (cmd, report path or None)."""
+    if not os.environ.get("VMEMU_RECORD") or os.path.basename(cmd[0]) != "vmemu" \
+            or len(cmd) < 2 or cmd[1] == "sweep" or "--gdb" in cmd:
+        return cmd, None
+    if "--report" in cmd:
+        return cmd, cmd[cmd.index("--report") + 1]
+    import tempfile
+    fd, path = tempfile.mkstemp(prefix="vmemu-record-", suffix=".json")
+    os.close(fd)
+    return [cmd[0], "--report", path] + list(cmd[1:]), path
+
+
+def record(cmd, report, status, out):
+    """Appends one vmemu run to the VMEMU_RECORD file (see recording)."""
+    if report is None:
+        return
+    import hashlib
+    import json
+    import re
+    try:
+        with open(report) as f:
+            rep = json.load(f)
+    except (OSError, ValueError):
+        rep = None
+
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items() if not k.endswith("_ns")}
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        if isinstance(x, str):
+            return re.sub(r"/tmp/[^/\s]+", "/tmp/X", x)
+        return x
+    entry = {"cmd": clean([c for c in cmd if c != report]), "status": status,
+             "stdout": hashlib.sha1(re.sub(rb"/tmp/[^/\s]+", b"/tmp/X", out)).hexdigest(),
+             "report": clean(rep)}
+    with _RECORD_LOCK, open(os.environ["VMEMU_RECORD"], "a") as f:
+        f.write(json.dumps(entry, sort_keys=True) + "\n")
+
 
 
 def tail(text, n=400):
@@ -116,3 +167,62 @@ def run_checks(checks, jobs=1):
                 failed += 1
                 print("FAIL %s: %s" % (label, reason), flush=True)
     return passed, failed
+
+
+_ZERO_PAGE = []
+
+
+def host_maps_zero_page():
+    """Whether this host's kernel maps the shared zero page on a read fault of untouched
+    private anonymous memory, as mainline Linux does (and vmemu always does). Some hosts'
+    kernels allocate a zeroed page instead: the read counts in RSS and the later write takes
+    no fault. Probed once: 256 pages are read, then written; with the zero page every write
+    faults again. VMEMU_TEST_HOST_ZERO_PAGE=1 or 0 forces the answer (the comparisons then
+    expect the other kind of host, and fail on this one)."""
+    forced = os.environ.get("VMEMU_TEST_HOST_ZERO_PAGE")
+    if forced in ("0", "1"):
+        return forced == "1"
+    if not _ZERO_PAGE:
+        import mmap
+        import resource
+        n = 256
+        m = mmap.mmap(-1, n * 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        sum(m[i * 4096] for i in range(n))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for i in range(n):
+            m[i * 4096] = 1
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        m.close()
+        _ZERO_PAGE.append(after - before >= n // 2)
+    return _ZERO_PAGE[0]
+
+
+def zero_page_note():
+    """The line a comparison prints about the probed host kind."""
+    return ("host kernel maps the zero page on anonymous read faults: %s (native runs are "
+            "compared with what such a kernel shows)" % ("yes" if host_maps_zero_page() else "no"))
+
+
+def rewrite_lines(text, rules):
+    """text with every line that starts with a key of rules replaced by rules[key](line)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        for prefix, fn in rules.items():
+            if line.startswith(prefix):
+                end = "\n" if line.endswith("\n") else ""
+                line = fn(line.rstrip("\n")) + end
+                break
+        out.append(line)
+    return "".join(out)
+
+
+def add_to_number(delta, unit=""):
+    """A rewrite_lines rule: the line's last number (before unit) plus delta."""
+    import re
+
+    def fn(line):
+        m = re.search(r"(-?\d+)(%s)$" % re.escape(unit), line)
+        if not m:
+            raise Failure("expected a number at the end of %r" % line)
+        return line[:m.start()] + str(int(m.group(1)) + delta) + m.group(2)
+    return fn

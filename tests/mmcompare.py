@@ -50,7 +50,15 @@ CASES = (
     ("brk", (), 0),
 )
 
-from harness import Failure, execute, line_diff, run_checks, tail
+from harness import (Failure, add_to_number, execute, host_maps_zero_page, line_diff,
+                     rewrite_lines, run_checks, tail, zero_page_note)
+
+# What a host kernel without the zero page on read faults prints differently from vmemu
+# (which maps it, as mainline Linux does): sample -> rewrite_lines rules of vmemu's stdout.
+NO_ZERO_PAGE = {
+    # the read-populated pages were allocated by the read: their writes take no fault
+    "madvise": {"... minor faults writing the read-populated pages": add_to_number(-2)},
+}
 
 
 def file_diff(a, b):
@@ -92,8 +100,15 @@ def check_case(vmemu, binary, args, want_status, tmp, label):
     if vm.status != native.status:
         problems.append("exit status: native %d, vmemu %d" % (native.status, vm.status)
                         + ("; vmemu's stderr: " + tail(vm.err) if vm.err.strip() else ""))
-    if vm.out != native.out:
-        problems.append("stdout differs:\n" + line_diff(native.out, vm.out))
+    expected = vm.out
+    name = os.path.basename(binary).rsplit("-", 2 if binary.endswith("-pie") else 1)[0]
+    if not host_maps_zero_page() and name in NO_ZERO_PAGE:
+        expected = rewrite_lines(vm.out, NO_ZERO_PAGE[name])
+    if expected != native.out:
+        problems.append("stdout differs%s:\n" % ("" if expected == vm.out else
+                                                  " (vmemu's as a host without the zero "
+                                                  "page on read faults shows it)")
+                        + line_diff(native.out, expected))
     if FILE_ARG in args:
         d = file_diff(read_bytes(native_file), read_bytes(vm_file))
         if d:
@@ -148,6 +163,7 @@ def main():
     missing = [m for m in missing if opts.filter in m]
     tmp = tempfile.mkdtemp(prefix="vmemu-mmcompare-")
     start = time.monotonic()
+    print(zero_page_note(), flush=True)
     passed = failed = 0
     try:
         for m in missing:

@@ -61,6 +61,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from harness import record, recording
 import threading
 import time
 
@@ -260,12 +261,14 @@ def build_cases(real, scale):
 def run(cmd, cwd, stdin):
     """Runs cmd in cwd; returns (exit status, stdout bytes, stderr text, seconds)."""
     t0 = time.perf_counter()
+    cmd, report = recording(cmd)
     with open(os.path.join(cwd, stdin) if stdin else os.devnull, "rb") as fin:
         try:
             p = subprocess.run(cmd, cwd=cwd, stdin=fin, capture_output=True,
                                timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             return None, b"", "timed out after %d s" % TIMEOUT, time.perf_counter() - t0
+    record(cmd, report, p.returncode, p.stdout)
     err = p.stderr.decode(errors="replace")
     return p.returncode, p.stdout, err, time.perf_counter() - t0
 
