@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "linux_abi.h"
+#include "vmemu/abi/linux.h"
 #include "sysdefs.h"
 #include "vmemu/heapcheck.h"
 #include "vmemu/sched.h"

@@ -22,7 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "linux_abi.h"
+#include "vmemu/abi/linux.h"
 #include "sysdefs.h"
 #include "vmemu/procfs.h"
 #include "vmemu/sched.h"

@@ -10,7 +10,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "linux_abi.h"
+#include "vmemu/abi/linux.h"
 #include "sysdefs.h"
 #include "vmemu/sched.h"
 #include "vmemu/util.h"

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
-#include "linux_abi.h"
+#include "vmemu/abi/linux.h"
 #include "sysdefs.h"
 
 static void stat_to_linux(const struct stat *st, struct linux_stat *ls)

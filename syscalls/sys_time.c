@@ -6,7 +6,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "linux_abi.h"
+#include "vmemu/abi/linux.h"
 #include "sysdefs.h"
 #include "vmemu/sched.h"
 #include "vmemu/util.h"

@@ -6,8 +6,8 @@
 
 #include <errno.h>
 
-#include "linux_abi.h"
-#include "table.h"
+#include "vmemu/abi/linux.h"
+#include "vmemu/abi/syscall_table.h"
 #include "vmemu/proc.h"
 #include "vmemu/uaccess.h"
 

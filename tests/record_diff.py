@@ -2,11 +2,12 @@
 """Compares two behaviour records made with VMEMU_RECORD (see tests/harness.py): the same
 vmemu runs, each with the same exit status, stdout and --report counts.
 
-Usage: record_diff.py BEFORE AFTER [--ignore SUBSTRING ...]
+Usage: record_diff.py BEFORE AFTER [--noise BEFORE2] [--ignore SUBSTRING ...]
 
 Runs are matched by command line; a command run several times is compared as a multiset of
 results. A command whose results differ between two records of the same tree (a program
-that reads the clock) can be left out with --ignore. Prints one line per difference and
+that reads the clock or seeds a hash with it: Lua, busybox) is left out when --noise names
+a second record of the BEFORE tree, and a command can be left out with --ignore. Prints one line per difference and
 "N same, M differ"; exits 1 when anything differs. Python 3 standard library only.
 """
 import argparse
@@ -29,12 +30,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("before")
     ap.add_argument("after")
+    ap.add_argument("--noise", help="a second record of the BEFORE tree")
     ap.add_argument("--ignore", action="append", default=[])
     a = ap.parse_args()
     before, after = load(a.before), load(a.after)
-    same = differ = 0
+    noise = load(a.noise) if a.noise else {}
+    same = differ = noisy = 0
     for cmd in sorted(set(before) | set(after)):
         if any(s in cmd for s in a.ignore):
+            continue
+        if noise and noise.get(cmd) != before.get(cmd):
+            noisy += 1
             continue
         if before.get(cmd) == after.get(cmd):
             same += 1
@@ -52,7 +58,9 @@ def main():
         else:
             print("differs: %s (ran %d times before, %d after)"
                   % (cmd, len(before[cmd]), len(after[cmd])))
-    print("%d same, %d differ" % (same, differ))
+    print("%d same, %d differ%s" % (same, differ, ", %d left out (they vary between two "
+                                                   "records of the same tree)" % noisy
+                                                   if noise else ""))
     return 1 if differ else 0
 
 

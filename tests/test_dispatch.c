@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "linux_abi.h"
+#include "vmemu/abi/linux.h"
 #include "vmemu/proc.h"
 #include "vmemu/syscall.h"
 #include "vmemu/uaccess.h"

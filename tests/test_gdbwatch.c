@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../src/gdbstub_int.h"
+#include "../src/debug/gdbstub_int.h"
 
 #define PAGE_A 0x404000ULL /* a data page */
 

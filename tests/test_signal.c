@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "linux_abi.h"
+#include "vmemu/abi/linux.h"
 #include "vmemu/proc.h"
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"

@@ -3,12 +3,11 @@
 #define VMEMU_SYSCALL_H
 
 #include "vmemu/proc.h"
+#include "vmemu/syscall_names.h"
 
 /* Runs syscall nr with its six raw arguments for p and returns the value for RAX
  * (>= 0 or -errno). Writes the --trace line. An unknown or unimplemented syscall returns
  * -ENOSYS and is reported once by name. */
 long syscall_dispatch(struct proc *p, uint64_t nr, const uint64_t args[6]);
-/* The name of syscall nr ("read"), or NULL when nr is not an x86-64 syscall. */
-const char *syscall_name(uint64_t nr);
 
 #endif

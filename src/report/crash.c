@@ -21,7 +21,7 @@
 #include "vmemu/heapcheck.h"
 #include "vmemu/insn.h"
 #include "vmemu/symbols.h"
-#include "vmemu/syscall.h"
+#include "vmemu/syscall_names.h"
 #include "vmemu/uaccess.h"
 
 #define X86_INT3        0xcc /* the breakpoint instruction */

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "table.h"
+#include "vmemu/abi/syscall_table.h"
 
 /* Syscall numbers of every syscall in the table: NR_read, NR_exit_group, ... */
 #define LINUX_NR_ENUM(nr, name, ...) NR_##name = nr,

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../syscalls/linux_abi.h"
+#include "vmemu/abi/linux.h"
 #include "vmemu/insn.h"
 #include "vmemu/sched.h"
 #include "vmemu/uaccess.h"

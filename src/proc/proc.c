@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "heapcheck_int.h"
+#include "../debug/heapcheck_int.h"
 #include "vmemu/heapcheck.h"
 #include "vmemu/loader.h"
 #include "vmemu/signal.h"

@@ -2,7 +2,11 @@
  * The table is generated from the host's asm/unistd_64.h (Linux 6.1 headers, numbers
  * 0..450) and is fixed at build time: nothing is parsed at run time. Called by
  * syscalls/dispatch.c and by reports. */
-#include "vmemu/syscall.h"
+#include "vmemu/syscall_names.h"
+
+#include <stddef.h>
+
+#include "vmemu/util.h"
 
 static const char *const syscall_names[] = {
     [0] = "read",
