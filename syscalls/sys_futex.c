@@ -52,7 +52,7 @@ static int futex_key(struct proc *p, gva_t uaddr, bool private_flag, struct proc
     if (private_flag || !(v->flags & VM_SHARED))
         return 0;
     pfn_t pfn;
-    int rc = mmu_translate_user(p->mm, uaddr, ACCESS_READ, &pfn);
+    int rc = mmu_translate_user(p->mm, uaddr, ACCESS_READ, 0, &pfn);
     if (rc < 0)
         return rc;
     key->space = NULL;

@@ -12,6 +12,7 @@
 
 #include "sysdefs.h"
 #include "vmemu/fd.h"
+#include "vmemu/gup.h"
 #include "vmemu/writeback.h"
 
 #define LINUX_MAP_TYPE            0x0f

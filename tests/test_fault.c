@@ -169,7 +169,7 @@ static void test_fault_anon_read_maps_zero_page(void **state)
     uint64_t used = e->sys.phys.used;
 
     map_anon(e, ANON_BASE, 4, RW);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(1) + 0x10, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(1) + 0x10, ACCESS_READ, 0), 0);
     pte_t pte = pte_at(e, ANON_BASE + P(1));
     assert_int_equal(pte_pfn(pte), e->sys.phys.zero_pfn);
     assert_int_equal(pte & ~PTE_PFN_MASK, ANON_FLAGS | PTE_COW);
@@ -185,7 +185,7 @@ static void test_fault_anon_read_maps_zero_page(void **state)
     assert_int_equal(pte_at(e, ANON_BASE), 0);
 
     /* The PTE already allows a read: nothing to do, nothing counted. */
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(1), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(1), ACCESS_READ, 0), 0);
     assert_int_equal(fs(e)->minor, 1);
 }
 
@@ -195,9 +195,9 @@ static void test_fault_anon_write_after_zero_page_copies(void **state)
     gva_t va = ANON_BASE + P(2);
 
     map_anon(e, ANON_BASE, 4, RW);
-    assert_int_equal(mm_fault(e->mm, va, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, va, ACCESS_READ, 0), 0);
     uint64_t used = e->sys.phys.used;
-    assert_int_equal(mm_fault(e->mm, va + 8, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, va + 8, ACCESS_WRITE, 0), 0);
     pte_t pte = pte_at(e, va);
     pfn_t pfn = pte_pfn(pte);
     assert_int_not_equal(pfn, e->sys.phys.zero_pfn);
@@ -223,12 +223,12 @@ static void test_fault_anon_write_first_allocates_zeroed_frame(void **state)
 
     map_anon(e, ANON_BASE, 4, RW);
     /* Tables first, so that the dirty recycled frame below becomes the data page. */
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_READ, 0), 0);
     assert_int_equal(phys_alloc(&e->sys.phys, false, &junk), 0);
     memset(phys_hva(&e->sys.phys, junk), 0xcc, PAGE_SIZE);
     phys_put(&e->sys.phys, junk);
 
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(3), ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(3), ACCESS_WRITE, 0), 0);
     pte_t pte = pte_at(e, ANON_BASE + P(3));
     assert_int_equal(pte_pfn(pte), junk);
     assert_int_equal(pte & ~PTE_PFN_MASK, ANON_FLAGS | PTE_RW | PTE_D);
@@ -245,7 +245,7 @@ static void test_fault_anon_exec_area_maps_zero_page_executable(void **state)
     struct env *e = *state;
 
     map_anon(e, ANON_BASE, 1, RW | VM_EXEC);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_EXEC), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_EXEC, 0), 0);
     pte_t pte = pte_at(e, ANON_BASE);
     assert_int_equal(pte_pfn(pte), e->sys.phys.zero_pfn);
     assert_int_equal(pte & ~PTE_PFN_MASK, PTE_P | PTE_A | PTE_US | PTE_COW);
@@ -257,11 +257,11 @@ static void test_fault_present_write_without_rw_restores_permission(void **state
     struct env *e = *state;
 
     map_anon(e, ANON_BASE, 1, RW);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0);
     pte_t *ptep = ptep_at(e, ANON_BASE);
     pfn_t pfn = pte_pfn(*ptep);
     mm_set_pte(e->mm, ANON_BASE, ptep, *ptep & ~(PTE_RW | PTE_D));
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0);
     assert_int_equal(*ptep, pte_make(pfn, ANON_FLAGS | PTE_RW | PTE_D));
     /* Not a copy-on-write page: only the permission was missing, no new fault class. */
     assert_int_equal(fs(e)->anon, 1);
@@ -276,7 +276,7 @@ static void test_fault_cow_last_owner_reuses_frame(void **state)
     struct env *e = *state;
 
     map_anon(e, ANON_BASE, 1, RW);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0);
     pte_t *ptep = ptep_at(e, ANON_BASE);
     pfn_t pfn = pte_pfn(*ptep);
     memset(phys_hva(&e->sys.phys, pfn), 0x42, PAGE_SIZE);
@@ -284,7 +284,7 @@ static void test_fault_cow_last_owner_reuses_frame(void **state)
     mm_set_pte(e->mm, ANON_BASE, ptep, (*ptep & ~(PTE_RW | PTE_D)) | PTE_COW);
     uint64_t used = e->sys.phys.used;
 
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0);
     assert_int_equal(*ptep, pte_make(pfn, ANON_FLAGS | PTE_RW | PTE_D));
     assert_int_equal(fs(e)->cow_reuse, 1);
     assert_int_equal(fs(e)->cow, 0);
@@ -301,7 +301,7 @@ static void test_fault_cow_shared_frame_copies_then_last_owner_reuses(void **sta
     struct mm *mm2;
 
     map_anon(e, ANON_BASE, 1, RW);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0);
     pte_t *ptep = ptep_at(e, ANON_BASE);
     pfn_t x = pte_pfn(*ptep);
     memset(phys_hva(phys, x), 0x37, PAGE_SIZE);
@@ -315,7 +315,7 @@ static void test_fault_cow_shared_frame_copies_then_last_owner_reuses(void **sta
     assert_int_equal(phys_frame(phys, x)->refcount, 2);
     assert_int_equal(mm2->stats.rss, 1);
 
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0);
     pfn_t y = pte_pfn(*ptep);
     assert_int_not_equal(y, x);
     assert_int_equal(*ptep, pte_make(y, ANON_FLAGS | PTE_RW | PTE_D));
@@ -327,7 +327,7 @@ static void test_fault_cow_shared_frame_copies_then_last_owner_reuses(void **sta
     assert_null(phys_frame(phys, x)->rmap->next);
 
     /* mm2 is now the frame's only owner. */
-    assert_int_equal(mm_fault(mm2, ANON_BASE, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(mm2, ANON_BASE, ACCESS_WRITE, 0), 0);
     assert_int_equal(pte_pfn(*pt_lookup(&mm2->pt, phys, ANON_BASE)), x);
     assert_int_equal(mm2->stats.faults.cow_reuse, 1);
     assert_int_equal(mm2->stats.faults.cow, 0);
@@ -343,7 +343,7 @@ static void test_fault_private_file_read_maps_window_around(void **state)
     struct pagecache *pc = &e->sys.pc;
 
     map_file(e, FILE_BASE, 40, RW, 0, 0, NO_END);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(3) + 5, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(3) + 5, ACCESS_READ, 0), 0);
     assert_int_equal(fs(e)->file_major, 1);
     assert_int_equal(fs(e)->major, 1);
     assert_int_equal(fs(e)->minor, 0);
@@ -365,7 +365,7 @@ static void test_fault_private_file_read_maps_window_around(void **state)
 
     /* A second read inside the window needs no fault. */
     pfn_t pfn;
-    assert_int_equal(mmu_translate_user(e->mm, FILE_BASE + P(10), ACCESS_READ, &pfn), 0);
+    assert_int_equal(mmu_translate_user(e->mm, FILE_BASE + P(10), ACCESS_READ, 0, &pfn), 0);
     assert_int_equal(pfn, pagecache_find(pc, e->f, 10));
     assert_int_equal(fs(e)->file_major, 1);
     assert_int_equal(fs(e)->minor, 0);
@@ -380,7 +380,7 @@ static void test_fault_file_window_clamped_to_vma(void **state)
 
     /* The area starts two pages into a window and maps file page 4 there. */
     map_file(e, FILE_BASE + P(2), 30, VM_READ, 0, P(4), NO_END);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(5), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(5), ACCESS_READ, 0), 0);
     assert_int_equal(present_in(e, FILE_BASE, FILE_BASE + P(32)), 14);
     assert_int_equal(pc->pages, 14);
     assert_int_equal(pagecache_find(pc, e->f, 3), 0);
@@ -397,7 +397,7 @@ static void test_fault_file_window_stops_at_end_of_file(void **state)
 
     /* File pages 32..47 at a window start: only 32..40 exist. */
     map_file(e, FILE_BASE, 16, VM_READ, 0, P(32), NO_END);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ, 0), 0);
     assert_int_equal(present_in(e, FILE_BASE, FILE_BASE + P(16)), 9);
     assert_int_equal(e->sys.pc.pages, 9);
     /* The last file page is half data, half zero fill. */
@@ -416,7 +416,7 @@ static void test_fault_file_page_cached_elsewhere_is_minor(void **state)
     assert_int_equal(pagecache_read(&e->sys.pc, e->f, 16, &p16), 0);
     assert_int_equal(pagecache_read(&e->sys.pc, e->f, 20, &p20), 0);
     map_file(e, FILE_BASE, 40, VM_READ, 0, 0, NO_END);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(16), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(16), ACCESS_READ, 0), 0);
     assert_int_equal(fs(e)->file_minor, 1);
     assert_int_equal(fs(e)->minor, 1);
     assert_int_equal(fs(e)->major, 0);
@@ -435,8 +435,8 @@ static void test_fault_second_mapping_of_read_file_is_minor(void **state)
     map_file(e, FILE_BASE, 16, VM_READ, 0, 0, NO_END);
     map_file(e, other, 16, VM_READ, 0, 0, NO_END);
     assert_int_equal(e->mm->vmas.n, 2);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ), 0);
-    assert_int_equal(mm_fault(e->mm, other + P(3), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ, 0), 0);
+    assert_int_equal(mm_fault(e->mm, other + P(3), ACCESS_READ, 0), 0);
     assert_int_equal(fs(e)->file_major, 1);
     assert_int_equal(fs(e)->file_minor, 1);
     assert_int_equal(present_in(e, other, other + P(16)), 16);
@@ -455,7 +455,7 @@ static void test_fault_private_file_write_after_read_copies_file_bytes(void **st
     pfn_t pfn;
 
     map_file(e, FILE_BASE, 16, RW, 0, 0, NO_END);
-    assert_int_equal(mm_fault(e->mm, va, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, va, ACCESS_READ, 0), 0);
     pfn_t cached = pagecache_find(&e->sys.pc, e->f, 2);
     assert_int_equal(pte_pfn(pte_at(e, va)), cached);
 
@@ -481,7 +481,7 @@ static void test_fault_private_file_write_first_copies_without_window(void **sta
     gva_t va = FILE_BASE + P(20);
 
     map_file(e, FILE_BASE, 40, RW, 0, 0, NO_END);
-    assert_int_equal(mm_fault(e->mm, va, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, va, ACCESS_WRITE, 0), 0);
     assert_int_equal(fs(e)->file_major, 1);
     assert_int_equal(fs(e)->cow, 0);
     pfn_t cached = pagecache_find(&e->sys.pc, e->f, 20);
@@ -502,12 +502,12 @@ static void test_fault_partial_page_past_file_end_reads_zero(void **state)
     const uint64_t file_end = P(1) + 100; /* an ELF segment's p_offset + p_filesz */
 
     map_file(e, FILE_BASE, 3, RW, 0, 0, file_end);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ, 0), 0);
     /* Pages not wholly file data are never mapped ahead nor read around. */
     assert_int_equal(present_in(e, FILE_BASE, FILE_BASE + P(3)), 1);
     assert_int_equal(e->sys.pc.pages, 1);
 
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(1) + 200, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(1) + 200, ACCESS_READ, 0), 0);
     assert_int_equal(fs(e)->file_major, 2);
     pfn_t cached = pagecache_find(&e->sys.pc, e->f, 1);
     pte_t pte = pte_at(e, FILE_BASE + P(1));
@@ -526,7 +526,7 @@ static void test_fault_partial_page_past_file_end_reads_zero(void **state)
         assert_int_equal(buf[i], 0);
 
     /* The page wholly past file_end but inside the file: all zero. */
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(2), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(2), ACCESS_READ, 0), 0);
     check_zero_bytes(e, pte_pfn(pte_at(e, FILE_BASE + P(2))), 0, PAGE_SIZE);
     assert_int_equal(e->mm->stats.rss, 3);
 }
@@ -537,7 +537,7 @@ static void test_fault_read_only_partial_page_maps_cached_frame_with_file_tail(v
     const uint64_t file_end = P(1) + 100; /* a read-only segment's p_offset + p_filesz */
 
     map_file(e, FILE_BASE, 2, VM_READ, 0, 0, file_end);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(1) + 200, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(1) + 200, ACCESS_READ, 0), 0);
     pfn_t cached = pagecache_find(&e->sys.pc, e->f, 1);
     /* Linux's ELF loader cannot zero a read-only tail: the file's next bytes show. */
     assert_int_equal(pte_pfn(pte_at(e, FILE_BASE + P(1))), cached);
@@ -553,7 +553,7 @@ static void test_fault_shared_file_maps_cached_frame(void **state)
     gva_t va = FILE_BASE + P(1);
 
     map_file(e, FILE_BASE, 40, RW, VM_SHARED, 0, NO_END);
-    assert_int_equal(mm_fault(e->mm, va, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, va, ACCESS_READ, 0), 0);
     pfn_t cached = pagecache_find(&e->sys.pc, e->f, 1);
     /* Clean shared file pages are write-protected (write-notify), fault-around too. */
     assert_int_equal(pte_at(e, va), pte_make(cached, ANON_FLAGS));
@@ -576,7 +576,7 @@ static void test_fault_shared_file_maps_cached_frame(void **state)
     assert_int_equal(fs(e)->minor, 1);
 
     /* A write first maps the cached frame dirty. */
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(20), ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(20), ACCESS_WRITE, 0), 0);
     cached = pagecache_find(&e->sys.pc, e->f, 20);
     assert_int_equal(pte_at(e, FILE_BASE + P(20)), pte_make(cached, ANON_FLAGS | PTE_RW | PTE_D));
     assert_int_equal(fs(e)->file_major, 2);
@@ -589,10 +589,10 @@ static void test_fault_past_end_of_file_raises_sigbus(void **state)
 
     map_file(e, FILE_BASE, 48, VM_READ, 0, 0, NO_END);
     map_file(e, FILE_BASE + P(64), 48, RW, VM_SHARED, 0, NO_END);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(FILE_PAGES), ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(FILE_PAGES), ACCESS_READ, 0), -EFAULT);
     check_last_fault(e, FILE_BASE + P(FILE_PAGES), ACCESS_READ, SIGBUS, BUS_ADRERR,
                      CAUSE_BEYOND_FILE);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(64 + 47), ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(64 + 47), ACCESS_WRITE, 0), -EFAULT);
     check_last_fault(e, FILE_BASE + P(64 + 47), ACCESS_WRITE, SIGBUS, BUS_ADRERR,
                      CAUSE_BEYOND_FILE);
     assert_int_equal(fs(e)->sigbus, 2);
@@ -601,7 +601,7 @@ static void test_fault_past_end_of_file_raises_sigbus(void **state)
     assert_int_equal(pte_at(e, FILE_BASE + P(FILE_PAGES)), 0);
     assert_int_equal(e->sys.pc.pages, 0);
     /* The half-full last page is still inside the file. */
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(FILE_PAGES - 1), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(FILE_PAGES - 1), ACCESS_READ, 0), 0);
 }
 
 /* ---- invalid accesses ---- */
@@ -627,7 +627,7 @@ static void test_fault_no_area_reports_maperr_causes(void **state)
     for (unsigned i = 0; i < ARRAY_LEN(cases); i++) {
         enum access acc = (enum access)(i % 3);
 
-        assert_int_equal(mm_fault(e->mm, cases[i].va, acc), -EFAULT);
+        assert_int_equal(mm_fault(e->mm, cases[i].va, acc, 0), -EFAULT);
         check_last_fault(e, cases[i].va, acc, SIGSEGV, SEGV_MAPERR, cases[i].cause);
         assert_int_equal(fs(e)->segv, i + 1);
     }
@@ -644,17 +644,17 @@ static void test_fault_access_against_protection_reports_accerr(void **state)
     map_anon(e, ANON_BASE + P(2), 1, RW);
     map_anon(e, ANON_BASE + P(4), 1, 0);
 
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + 0x18, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + 0x18, ACCESS_WRITE, 0), -EFAULT);
     check_last_fault(e, ANON_BASE + 0x18, ACCESS_WRITE, SIGSEGV, SEGV_ACCERR, CAUSE_WRITE_RO);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(2), ACCESS_EXEC), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(2), ACCESS_EXEC, 0), -EFAULT);
     check_last_fault(e, ANON_BASE + P(2), ACCESS_EXEC, SIGSEGV, SEGV_ACCERR, CAUSE_EXEC_NX);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(4) + 1, ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(4) + 1, ACCESS_READ, 0), -EFAULT);
     check_last_fault(e, ANON_BASE + P(4) + 1, ACCESS_READ, SIGSEGV, SEGV_ACCERR, CAUSE_READ_NONE);
     assert_int_equal(fs(e)->segv, 3);
     assert_int_equal(e->mm->pt.table_pages, 1);
     /* Allowed accesses to the same areas still work. */
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_READ), 0);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(2), ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_READ, 0), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(2), ACCESS_WRITE, 0), 0);
     assert_int_equal(fs(e)->segv, 3);
 }
 
@@ -663,9 +663,9 @@ static void test_fault_write_to_read_only_file_page_reports_accerr(void **state)
     struct env *e = *state;
 
     map_file(e, FILE_BASE, 16, VM_READ, 0, 0, NO_END);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ, 0), 0);
     /* The PTE is present but the area forbids writes: no copy is made. */
-    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_WRITE, 0), -EFAULT);
     check_last_fault(e, FILE_BASE, ACCESS_WRITE, SIGSEGV, SEGV_ACCERR, CAUSE_WRITE_RO);
     assert_int_equal(fs(e)->cow, 0);
     assert_int_equal(pte_pfn(pte_at(e, FILE_BASE)), pagecache_find(&e->sys.pc, e->f, 0));
@@ -684,7 +684,7 @@ static void test_fault_below_stack_grows_area(void **state)
     struct env *e = *state;
 
     map_stack(e, 4);
-    assert_int_equal(mm_fault(e->mm, STACK_END - P(6) + 8, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, STACK_END - P(6) + 8, ACCESS_WRITE, 0), 0);
     assert_int_equal(e->mm->vmas.n, 1);
     assert_int_equal(e->mm->vmas.v[0].start, STACK_END - P(6));
     assert_int_equal(e->mm->vmas.v[0].end, STACK_END);
@@ -692,7 +692,7 @@ static void test_fault_below_stack_grows_area(void **state)
     assert_int_equal(fs(e)->anon, 1);
     assert_int_equal(e->mm->stats.peak_vm, 6);
     /* The pages skipped over belong to the stack now: no further growth. */
-    assert_int_equal(mm_fault(e->mm, STACK_END - P(5), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, STACK_END - P(5), ACCESS_READ, 0), 0);
     assert_int_equal(fs(e)->stack_grow, 1);
     assert_int_equal(fs(e)->zero_page, 1);
 }
@@ -705,17 +705,17 @@ static void test_fault_beyond_stack_limit_reports_stack_guard(void **state)
     map_stack(e, 4);
     e->mm->stack_limit = P(16);
     /* Growing to exactly the limit is allowed. */
-    assert_int_equal(mm_fault(e->mm, STACK_END - P(16), ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, STACK_END - P(16), ACCESS_WRITE, 0), 0);
     assert_int_equal(e->mm->vmas.v[0].start, STACK_END - P(16));
     assert_int_equal(fs(e)->stack_grow, 1);
 
-    assert_int_equal(mm_fault(e->mm, STACK_END - P(17) + 0x20, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, STACK_END - P(17) + 0x20, ACCESS_WRITE, 0), -EFAULT);
     check_last_fault(e, STACK_END - P(17) + 0x20, ACCESS_WRITE, SIGSEGV, SEGV_MAPERR,
                      CAUSE_STACK_GUARD);
-    assert_int_equal(mm_fault(e->mm, STACK_END - window, ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, STACK_END - window, ACCESS_READ, 0), -EFAULT);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_STACK_GUARD);
     /* Far below the stack it is an ordinary unmapped address. */
-    assert_int_equal(mm_fault(e->mm, STACK_END - window - 1, ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, STACK_END - window - 1, ACCESS_READ, 0), -EFAULT);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_UNMAPPED);
     assert_int_equal(e->mm->vmas.v[0].start, STACK_END - P(16));
     assert_int_equal(fs(e)->stack_grow, 1);
@@ -730,12 +730,12 @@ static void test_fault_stack_growth_keeps_guard_gap(void **state)
 
     map_anon(e, below_end - P(1), 1, RW);
     map_stack(e, 4);
-    assert_int_equal(mm_fault(e->mm, STACK_END - P(9), ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, STACK_END - P(9), ACCESS_WRITE, 0), -EFAULT);
     check_last_fault(e, STACK_END - P(9), ACCESS_WRITE, SIGSEGV, SEGV_MAPERR, CAUSE_UNMAPPED);
     assert_int_equal(e->mm->vmas.v[1].start, STACK_END - P(4));
     assert_int_equal(fs(e)->stack_grow, 0);
 
-    assert_int_equal(mm_fault(e->mm, STACK_END - P(8), ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, STACK_END - P(8), ACCESS_WRITE, 0), 0);
     assert_int_equal(e->mm->vmas.v[1].start, STACK_END - P(8));
     assert_int_equal(fs(e)->stack_grow, 1);
     assert_int_equal(e->mm->vmas.n, 2);
@@ -746,7 +746,7 @@ static void test_fault_below_ordinary_area_does_not_grow(void **state)
     struct env *e = *state;
 
     map_anon(e, ANON_BASE, 4, RW);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE - 8, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE - 8, ACCESS_WRITE, 0), -EFAULT);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_UNMAPPED);
     assert_int_equal(e->mm->vmas.v[0].start, ANON_BASE);
     assert_int_equal(fs(e)->stack_grow, 0);
@@ -759,11 +759,11 @@ static void test_fault_anon_out_of_frames_kills_with_oom(void **state)
     struct env *e = *state;
 
     map_anon(e, ANON_BASE, 4, RW);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0); /* 3 tables + 1 */
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(1), ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0); /* 3 tables + 1 */
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(1), ACCESS_WRITE, 0), 0);
     assert_int_equal(phys_free_frames(&e->sys.phys), 0);
 
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(2) + 4, ACCESS_WRITE), -ENOMEM);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(2) + 4, ACCESS_WRITE, 0), -ENOMEM);
     check_last_fault(e, ANON_BASE + P(2) + 4, ACCESS_WRITE, SIGKILL, 0, CAUSE_OOM);
     assert_int_equal(pte_at(e, ANON_BASE + P(2)), 0);
     assert_int_equal(fs(e)->anon, 2);
@@ -771,9 +771,9 @@ static void test_fault_anon_out_of_frames_kills_with_oom(void **state)
     assert_int_equal(fs(e)->sigbus, 0);
 
     /* A read needs no frame: the zero page. Its copy-on-write copy does. */
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(3), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(3), ACCESS_READ, 0), 0);
     assert_int_equal(fs(e)->zero_page, 1);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(3), ACCESS_WRITE), -ENOMEM);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE + P(3), ACCESS_WRITE, 0), -ENOMEM);
     check_last_fault(e, ANON_BASE + P(3), ACCESS_WRITE, SIGKILL, 0, CAUSE_OOM);
     assert_int_equal(pte_pfn(pte_at(e, ANON_BASE + P(3))), e->sys.phys.zero_pfn);
     assert_int_equal(fs(e)->cow, 0);
@@ -788,10 +788,10 @@ static void test_fault_table_out_of_frames_kills_with_oom(void **state)
 
     map_anon(e, ANON_BASE, 1, RW);
     map_anon(e, far, 1, RW);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0);
     assert_int_equal(phys_free_frames(&e->sys.phys), 1);
     /* Even a read cannot be mapped without its page table. */
-    assert_int_equal(mm_fault(e->mm, far, ACCESS_READ), -ENOMEM);
+    assert_int_equal(mm_fault(e->mm, far, ACCESS_READ, 0), -ENOMEM);
     check_last_fault(e, far, ACCESS_READ, SIGKILL, 0, CAUSE_OOM);
     assert_int_equal(fs(e)->zero_page, 0);
     assert_int_equal(e->mm->pt.table_pages, 5);
@@ -807,8 +807,8 @@ static void test_fault_table_out_of_frames_peak_pt_pages_counts_partial_tables(v
 
     map_anon(e, ANON_BASE, 1, RW);
     map_anon(e, far, 1, RW);
-    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE), 0);
-    assert_int_equal(mm_fault(e->mm, far, ACCESS_READ), -ENOMEM);
+    assert_int_equal(mm_fault(e->mm, ANON_BASE, ACCESS_WRITE, 0), 0);
+    assert_int_equal(mm_fault(e->mm, far, ACCESS_READ, 0), -ENOMEM);
     assert_int_equal(e->mm->pt.table_pages, 5);
     assert_int_equal(e->mm->stats.peak_pt_pages, e->mm->pt.table_pages);
 }
@@ -819,7 +819,7 @@ static void test_fault_file_out_of_frames_reads_around_what_fits(void **state)
 
     map_file(e, FILE_BASE, 16, VM_READ, 0, 0, NO_END);
     /* 3 tables and the faulting page leave one frame: read-around takes it. */
-    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ, 0), 0);
     assert_int_equal(e->sys.pc.pages, 2);
     assert_int_equal(present_in(e, FILE_BASE, FILE_BASE + P(16)), 2);
     assert_int_not_equal(pte_at(e, FILE_BASE + P(1)), 0);
@@ -828,9 +828,9 @@ static void test_fault_file_out_of_frames_reads_around_what_fits(void **state)
     /* The pool is full: reclaim (clock) drops a clean file page for the next one. Page 0
      * is spared (its fault was the last one), page 1, mapped by fault-around without an
      * accessed bit, goes; read-around never evicts, so nothing more is read. */
-    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(5), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE + P(5), ACCESS_READ, 0), 0);
     assert_int_equal(fs(e)->file_major, 2);
-    assert_int_equal(e->sys.reclaim.stats.file_dropped, 1);
+    assert_int_equal(e->sys.reclaim->stats.file_dropped, 1);
     assert_int_equal(pte_at(e, FILE_BASE + P(1)), 0);
     assert_true(pagecache_is_shadow(&e->sys.pc, e->f, 1));
     assert_int_equal(present_in(e, FILE_BASE, FILE_BASE + P(16)), 2);
@@ -844,18 +844,18 @@ static void test_fault_private_file_copy_out_of_frames_evicts_then_kills_with_oo
 
     map_file(e, FILE_BASE, 16, RW, 0, 0, NO_END);
     map_file(e, second, 16, RW, 0, 0, NO_END);
-    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, FILE_BASE, ACCESS_READ, 0), 0);
     assert_int_equal(phys_free_frames(&e->sys.phys), 0);
     /* File page 0 is cached, and a private copy for the write needs a frame: reclaim drops
      * the read-around page 1 (page 0 is held while it is copied). */
-    assert_int_equal(mm_fault(e->mm, second, ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(e->mm, second, ACCESS_WRITE, 0), 0);
     assert_int_equal(fs(e)->file_minor, 1);
     assert_int_equal(fs(e)->file_major, 1);
-    assert_int_equal(e->sys.reclaim.stats.file_dropped, 1);
+    assert_int_equal(e->sys.reclaim->stats.file_dropped, 1);
     assert_int_equal(pte_at(e, FILE_BASE + P(1)), 0);
     assert_int_not_equal(pte_pfn(pte_at(e, second)), pte_pfn(pte_at(e, FILE_BASE)));
     /* Now nothing is left to evict: a third copy is out of memory. */
-    assert_int_equal(mm_fault(e->mm, second + P(1), ACCESS_WRITE), -ENOMEM);
+    assert_int_equal(mm_fault(e->mm, second + P(1), ACCESS_WRITE, 0), -ENOMEM);
     check_last_fault(e, second + P(1), ACCESS_WRITE, SIGKILL, 0, CAUSE_OOM);
     assert_int_equal(pte_at(e, second + P(1)), 0);
 }

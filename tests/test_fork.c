@@ -65,7 +65,7 @@ static uint32_t peek(struct mm *mm, unsigned page)
 /* Writes through the fault path as the CPU would (a write fault, then the store). */
 static void store(struct mm *mm, unsigned page, uint32_t v)
 {
-    assert_int_equal(mm_fault(mm, BASE + P(page), ACCESS_WRITE), 0);
+    assert_int_equal(mm_fault(mm, BASE + P(page), ACCESS_WRITE, 0), 0);
     assert_int_equal(put_user_u32(mm, BASE + P(page), v), 0);
 }
 

@@ -275,7 +275,7 @@ static void test_mm_unmap_middle_splits_area_and_frees_frames(void **state)
     assert_int_equal(mm_vm_pages(e->mm), 6);
 
     /* The hole is unmapped now. */
-    assert_int_equal(mm_fault(e->mm, A + P(4), ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, A + P(4), ACCESS_READ, 0), -EFAULT);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_UNMAPPED);
 }
 
@@ -350,7 +350,7 @@ static void test_mm_unmap_file_pages_stay_cached(void **state)
     struct env *e = *state;
 
     assert_int_equal(mm_map(e->mm, A, P(16), VM_READ, 0, VMA_FILE, e->f, 0, UINT64_MAX), 0);
-    assert_int_equal(mm_fault(e->mm, A, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, A, ACCESS_READ, 0), 0);
     assert_int_equal(e->sys.pc.pages, 16);
     assert_int_equal(e->mm->stats.rss, 16);
     pfn_t p0 = pagecache_find(&e->sys.pc, e->f, 0);
@@ -432,7 +432,7 @@ static void test_mm_protect_middle_splits_then_restoring_merges(void **state)
     assert_true(pte_at(e, A) & PTE_RW);
     assert_true(pte_at(e, A + P(3)) & PTE_RW);
     assert_int_equal(put_user_u32(e->mm, A + P(2), 5), -EFAULT);
-    assert_int_equal(mm_fault(e->mm, A + P(2), ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, A + P(2), ACCESS_WRITE, 0), -EFAULT);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_WRITE_RO);
 
     assert_int_equal(mm_protect(e->mm, A + P(1), P(2), RW), 0);
@@ -475,7 +475,7 @@ static void test_mm_protect_none_clears_user_bit(void **state)
     assert_int_equal(pte_pfn(pte), pfn);
     assert_int_equal(pte & (PTE_US | PTE_RW | PTE_NX), PTE_NX);
     assert_int_equal(copy_from_user(e->mm, &v, A, sizeof(v)), -EFAULT);
-    assert_int_equal(mm_fault(e->mm, A, ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, A, ACCESS_READ, 0), -EFAULT);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_READ_NONE);
     assert_int_equal(e->mm->last_fault.code, SEGV_ACCERR);
 
@@ -493,7 +493,7 @@ static void test_mm_protect_keeps_copy_on_write_pages_read_only(void **state)
     struct env *e = *state;
 
     map_anon(e, A, 1, VM_READ);
-    assert_int_equal(mm_fault(e->mm, A, ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, A, ACCESS_READ, 0), 0);
     assert_int_equal(pte_pfn(pte_at(e, A)), e->sys.phys.zero_pfn);
     assert_int_equal(mm_protect(e->mm, A, P(1), RW), 0);
     pte_t pte = pte_at(e, A);

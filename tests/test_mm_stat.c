@@ -59,7 +59,7 @@ static int env_teardown(void **state)
 
 static void fault(struct env *e, gva_t va, enum access access)
 {
-    assert_int_equal(mm_fault(e->mm, va, access), 0);
+    assert_int_equal(mm_fault(e->mm, va, access, 0), 0);
 }
 
 static void map_file(struct env *e, gva_t start, uint32_t prot, uint32_t flags)

@@ -126,7 +126,7 @@ static void expect_rmap(struct env *e, pfn_t pfn, gva_t va)
 /* A read at va is an invalid access: SIGSEGV, nothing mapped there. */
 static void expect_segv(struct env *e, gva_t va)
 {
-    assert_int_equal(mm_fault(e->mm, va, ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, va, ACCESS_READ, 0), -EFAULT);
     assert_int_equal(e->mm->last_fault.signo, SIGSEGV);
     assert_int_equal(e->mm->last_fault.code, SEGV_MAPERR);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_UNMAPPED);

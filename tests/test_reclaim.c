@@ -191,7 +191,7 @@ static void run_refs(struct env *e, enum reclaim_policy policy, unsigned frames,
             touched[p] = true;
         } else {
             pfn_t pfn = 0;
-            assert_int_equal(mmu_translate_user(e->mm, ANON + P(p - 1), ACCESS_READ, &pfn), 0);
+            assert_int_equal(mmu_translate_user(e->mm, ANON + P(p - 1), ACCESS_READ, 0, &pfn), 0);
             assert_int_not_equal(pfn, 0);
         }
         if (i == 0) /* the tables exist now: leave `frames` frames for data */
@@ -201,9 +201,9 @@ static void run_refs(struct env *e, enum reclaim_policy policy, unsigned frames,
     *out = (struct run){.minor = fs->minor,
                         .major = fs->major,
                         .swap_in = fs->swap_in,
-                        .evictions = e->sys.reclaim.stats.evictions,
-                        .swap_outs = e->sys.reclaim.stats.swap_outs,
-                        .swap_clean = e->sys.reclaim.stats.swap_clean};
+                        .evictions = e->sys.reclaim->stats.evictions,
+                        .swap_outs = e->sys.reclaim->stats.swap_outs,
+                        .swap_clean = e->sys.reclaim->stats.swap_clean};
     /* Swap-ins are the only major faults; first touches the only minor ones. */
     assert_int_equal(fs->major, fs->swap_in);
     assert_int_equal(fs->anon, 5);
@@ -328,7 +328,7 @@ static void survive(struct env *e, enum reclaim_policy policy)
                 write_page(e, p, round + 1);
         }
     }
-    const struct reclaim_stats *rs = &e->sys.reclaim.stats;
+    const struct reclaim_stats *rs = &e->sys.reclaim->stats;
     assert_true(rs->evictions >= PAGES * ROUNDS / 2);
     assert_true(rs->swap_clean > 0); /* pages read back and not rewritten */
     assert_int_equal(rs->evictions, rs->swap_outs + rs->swap_clean);
@@ -371,7 +371,7 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
     uint64_t used = e->sys.phys.used;
 
     /* Evicted from both: one write, one slot, two swap entries. */
-    assert_int_equal(reclaim_one(&e->sys.reclaim), 0);
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
     pte_t a = pte_of(e, e->mm, va), b = pte_of(e, e->mm2, va);
     assert_true(pte_is_swap(a));
     assert_true(pte_is_swap(b));
@@ -379,8 +379,8 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
     assert_int_equal(pte_swap_slot(b), slot);
     assert_int_equal(swap_count(&e->sys.swap, slot), 2);
     assert_int_equal(swap_cache_find(&e->sys.swap, slot), 0);
-    assert_int_equal(e->sys.reclaim.stats.evictions, 1);
-    assert_int_equal(e->sys.reclaim.stats.swap_outs, 1);
+    assert_int_equal(e->sys.reclaim->stats.evictions, 1);
+    assert_int_equal(e->sys.reclaim->stats.swap_outs, 1);
     assert_int_equal(e->sys.swap.writes, 1);
     assert_int_equal(e->mm->stats.rss, 0);
     assert_int_equal(e->mm2->stats.rss, 0);
@@ -388,7 +388,7 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
     assert_int_equal(phys_frame(&e->sys.phys, pfn)->refcount, 0);
 
     /* First owner: read from swap (major), the frame stays in the swap cache. */
-    assert_int_equal(mmu_translate_user(e->mm, va, ACCESS_READ, &p1), 0);
+    assert_int_equal(mmu_translate_user(e->mm, va, ACCESS_READ, 0, &p1), 0);
     assert_int_equal(e->mm->stats.faults.swap_in, 1);
     assert_int_equal(e->mm->stats.faults.major, 1);
     assert_int_equal(e->mm->stats.faults.minor, 0);
@@ -400,7 +400,7 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
     assert_int_equal(e->mm->stats.rss, 1);
 
     /* Second owner: the same frame from the swap cache (minor), no second read. */
-    assert_int_equal(mmu_translate_user(e->mm2, va, ACCESS_READ, &p2), 0);
+    assert_int_equal(mmu_translate_user(e->mm2, va, ACCESS_READ, 0, &p2), 0);
     assert_int_equal(p2, p1);
     assert_int_equal(e->mm2->stats.faults.swap_cache, 1);
     assert_int_equal(e->mm2->stats.faults.minor, 1);
@@ -468,10 +468,10 @@ static void test_reclaim_clean_file_page_dropped_and_refaulted(void **state)
     assert_int_equal(e->sys.pc.pages, 1);
 
     /* No swap is needed for file pages. */
-    assert_int_equal(reclaim_one(&e->sys.reclaim), 0);
-    assert_int_equal(e->sys.reclaim.stats.file_dropped, 1);
-    assert_int_equal(e->sys.reclaim.stats.writebacks, 0);
-    assert_int_equal(e->sys.reclaim.stats.evictions, 1);
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
+    assert_int_equal(e->sys.reclaim->stats.file_dropped, 1);
+    assert_int_equal(e->sys.reclaim->stats.writebacks, 0);
+    assert_int_equal(e->sys.reclaim->stats.evictions, 1);
     assert_int_equal(e->sys.pc.pages, 0);
     assert_int_equal(e->sys.pc.shadows, 1);
     assert_int_equal(pte_of(e, e->mm, FILE_AT), 0);
@@ -504,10 +504,10 @@ static void test_reclaim_dirty_shared_file_page_written_back(void **state)
     assert_int_equal(copy_to_user(e->mm, FILE_AT + 5, &x, 1), 0);
     assert_int_equal(host_byte(e, 5), file_byte(5)); /* not written yet */
 
-    assert_int_equal(reclaim_one(&e->sys.reclaim), 0);
-    assert_int_equal(e->sys.reclaim.stats.writebacks, 1);
-    assert_int_equal(e->sys.reclaim.stats.file_dropped, 0);
-    assert_int_equal(e->sys.reclaim.stats.evictions, 1);
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
+    assert_int_equal(e->sys.reclaim->stats.writebacks, 1);
+    assert_int_equal(e->sys.reclaim->stats.file_dropped, 0);
+    assert_int_equal(e->sys.reclaim->stats.evictions, 1);
     assert_int_equal(host_byte(e, 5), 'X');
     assert_int_equal(host_byte(e, 6), file_byte(6));
     assert_int_equal(e->f->dirty_pages, 0);
@@ -548,11 +548,11 @@ static void test_reclaim_locked_pages_never_evicted(void **state)
     const struct fault_stats *fs = &e->mm->stats.faults;
     assert_int_equal(fs->anon, 8);
     assert_int_equal(fs->swap_in, 16);
-    assert_int_equal(e->sys.reclaim.stats.evictions, 22);
-    assert_int_equal(e->sys.reclaim.stats.swap_outs, 22);
+    assert_int_equal(e->sys.reclaim->stats.evictions, 22);
+    assert_int_equal(e->sys.reclaim->stats.swap_outs, 22);
     /* Each eviction passes the 2 locked frames twice: once while sparing the pages of the
      * last faults (the only other frames), then choosing among all of them. */
-    assert_int_equal(e->sys.reclaim.stats.skipped, 88);
+    assert_int_equal(e->sys.reclaim->stats.skipped, 88);
     /* Same frames, still mapped. */
     for (unsigned i = 0; i < 2; i++)
         assert_int_equal(pte_of(e, e->mm, LOCKED + P(i)) & ~(PTE_A | PTE_D),
@@ -575,12 +575,12 @@ static void test_reclaim_all_frames_locked_fault_returns_enomem_sets_oom(void **
     assert_int_equal(phys_free_frames(&e->sys.phys), 0);
 
     assert_false(e->mm->oom);
-    assert_int_equal(mm_fault(e->mm, ANON, ACCESS_WRITE), -ENOMEM);
+    assert_int_equal(mm_fault(e->mm, ANON, ACCESS_WRITE, 0), -ENOMEM);
     assert_true(e->mm->oom);
     assert_int_equal(e->mm->last_fault.signo, SIGKILL);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_OOM);
-    assert_int_equal(e->sys.reclaim.stats.evictions, 0);
-    assert_int_equal(e->sys.reclaim.stats.failures, 1);
+    assert_int_equal(e->sys.reclaim->stats.evictions, 0);
+    assert_int_equal(e->sys.reclaim->stats.failures, 1);
     assert_int_equal(e->sys.swap.used, 0);
     for (unsigned i = 0; i < 3; i++)
         assert_true(pte_present(pte_of(e, e->mm, LOCKED + P(i))));
@@ -599,18 +599,18 @@ static void test_reclaim_no_swap_anon_only_fault_returns_enomem_sets_oom(void **
     assert_false(e->mm->oom);
 
     /* Anonymous pages cannot go anywhere: nothing is evicted, the fault fails. */
-    assert_int_equal(mm_fault(e->mm, ANON + P(3), ACCESS_WRITE), -ENOMEM);
+    assert_int_equal(mm_fault(e->mm, ANON + P(3), ACCESS_WRITE, 0), -ENOMEM);
     assert_true(e->mm->oom);
     assert_int_equal(e->mm->last_fault.signo, SIGKILL);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_OOM);
     assert_int_equal(e->mm->last_fault.va, ANON + P(3));
-    assert_int_equal(e->sys.reclaim.stats.evictions, 0);
-    assert_int_equal(e->sys.reclaim.stats.failures, 1);
-    assert_int_equal(e->sys.reclaim.stats.skipped, 3);
+    assert_int_equal(e->sys.reclaim->stats.evictions, 0);
+    assert_int_equal(e->sys.reclaim->stats.failures, 1);
+    assert_int_equal(e->sys.reclaim->stats.skipped, 3);
     assert_int_equal(pte_of(e, e->mm, ANON + P(3)), 0);
     assert_int_equal(e->mm->stats.faults.anon, 3);
     /* A read still works: it needs no frame (the zero page). */
-    assert_int_equal(mm_fault(e->mm, ANON + P(4), ACCESS_READ), 0);
+    assert_int_equal(mm_fault(e->mm, ANON + P(4), ACCESS_READ, 0), 0);
     assert_int_equal(e->mm->stats.faults.zero_page, 1);
     for (unsigned p = 0; p < 3; p++)
         check_page(e, e->mm, p);
@@ -625,12 +625,12 @@ static void test_reclaim_clean_swapped_in_page_not_rewritten_dirty_one_is(void *
     const struct fault_stats *fs;
 
     env_start(e, POLICY_FIFO, 1, SWAP_BYTES);
-    rs = &e->sys.reclaim.stats;
+    rs = &e->sys.reclaim->stats;
     fs = &e->mm->stats.faults;
     map_anon(e->mm, ANON, 2);
     write_page(e, 0, 1);
 
-    assert_int_equal(reclaim_one(&e->sys.reclaim), 0);
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
     pte_t pte = pte_of(e, e->mm, ANON);
     assert_true(pte_is_swap(pte));
     uint64_t slot = pte_swap_slot(pte);
@@ -640,7 +640,7 @@ static void test_reclaim_clean_swapped_in_page_not_rewritten_dirty_one_is(void *
     /* Read back, not written: evicted again without a write, to the same slot. */
     check_page(e, e->mm, 0);
     assert_int_equal(fs->swap_in, 1);
-    assert_int_equal(reclaim_one(&e->sys.reclaim), 0);
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
     pte = pte_of(e, e->mm, ANON);
     assert_true(pte_is_swap(pte));
     assert_int_equal(pte_swap_slot(pte), slot);
@@ -653,7 +653,7 @@ static void test_reclaim_clean_swapped_in_page_not_rewritten_dirty_one_is(void *
     check_page(e, e->mm, 0);
     assert_int_equal(fs->swap_in, 2);
     write_page(e, 0, 2);
-    assert_int_equal(reclaim_one(&e->sys.reclaim), 0);
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
     assert_true(pte_is_swap(pte_of(e, e->mm, ANON)));
     assert_int_equal(rs->swap_outs, 2);
     assert_int_equal(rs->swap_clean, 1);
@@ -663,7 +663,7 @@ static void test_reclaim_clean_swapped_in_page_not_rewritten_dirty_one_is(void *
     /* A write fault straight on the swap entry: the page comes back dirty. */
     write_page(e, 0, 3);
     assert_int_equal(fs->swap_in, 3);
-    assert_int_equal(reclaim_one(&e->sys.reclaim), 0);
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
     assert_int_equal(rs->swap_outs, 3);
     assert_int_equal(rs->swap_clean, 1);
     assert_int_equal(e->sys.swap.writes, 3);

@@ -113,7 +113,7 @@ static int teardown(void **state)
 /* The guest writes through a NULL pointer (address 8) and is killed for it. */
 static void kill_by_null_write(struct env *t)
 {
-    assert_int_equal(mm_fault(t->p->mm, 8, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(t->p->mm, 8, ACCESS_WRITE, 0), -EFAULT);
     proc_kill(t->p, GUEST_SIGSEGV);
 }
 
@@ -411,7 +411,7 @@ static void test_report_crash_write_to_read_only_area_names_the_area(void **stat
     FILE *f;
 
     assert_int_equal(mm_map(t->p->mm, RO_VA, PAGE_SIZE, VM_READ, 0, VMA_ANON, NULL, 0, 0), 0);
-    assert_int_equal(mm_fault(t->p->mm, RO_VA + 0x18, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(t->p->mm, RO_VA + 0x18, ACCESS_WRITE, 0), -EFAULT);
     proc_kill(t->p, GUEST_SIGSEGV);
     f = open_text(t);
     report_crash(f, t->p, &ex);
@@ -478,7 +478,7 @@ static void test_report_crash_use_after_munmap_names_the_munmap(void **state)
 
     /* munmap of 16 pages of which the 2 at UAF_VA were mapped: the record says those 2. */
     remove_by_syscall(t, LINUX_NR_MUNMAP, 0x401234, 3, UAF_VA, 16 * PAGE_SIZE);
-    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 0x1010, ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 0x1010, ACCESS_READ, 0), -EFAULT);
     assert_int_equal(t->p->mm->last_fault.cause, CAUSE_UNMAPPED);
     proc_kill(t->p, GUEST_SIGSEGV);
     f = open_text(t);
@@ -524,7 +524,7 @@ static void test_report_crash_most_recent_removal_of_the_page_wins(void **state)
     assert_int_equal(mm_unmap(t->p->mm, UAF_VA + 4 * PAGE_SIZE, PAGE_SIZE), 0);
     proc_kill(t->p, GUEST_SIGSEGV);
 
-    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 8, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 8, ACCESS_WRITE, 0), -EFAULT);
     f = open_text(t);
     report_crash(f, t->p, &ex);
     fclose(f);
@@ -534,7 +534,7 @@ static void test_report_crash_most_recent_removal_of_the_page_wins(void **state)
     free(t->buf);
     t->buf = NULL;
 
-    assert_int_equal(mm_fault(t->p->mm, UAF_VA + PAGE_SIZE, ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(t->p->mm, UAF_VA + PAGE_SIZE, ACCESS_READ, 0), -EFAULT);
     f = open_text(t);
     report_crash(f, t->p, &ex);
     fclose(f);
@@ -544,7 +544,7 @@ static void test_report_crash_most_recent_removal_of_the_page_wins(void **state)
     free(t->buf);
     t->buf = NULL;
 
-    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 4 * PAGE_SIZE, ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(t->p->mm, UAF_VA + 4 * PAGE_SIZE, ACCESS_READ, 0), -EFAULT);
     f = open_text(t);
     report_crash(f, t->p, &ex);
     fclose(f);
@@ -595,7 +595,7 @@ static void test_report_crash_write_to_image_names_file_and_rodata(void **state)
     FILE *f;
 
     map_self_image(t, &lit, &bss);
-    assert_int_equal(mm_fault(t->p->mm, IMAGE_VA + lit + 2, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(t->p->mm, IMAGE_VA + lit + 2, ACCESS_WRITE, 0), -EFAULT);
     proc_kill(t->p, GUEST_SIGSEGV);
     f = open_text(t);
     report_crash(f, t->p, &ex);
@@ -622,7 +622,7 @@ static void test_report_crash_write_to_image_bss_names_file_and_bss(void **state
     FILE *f;
 
     map_self_image(t, &lit, &bss);
-    assert_int_equal(mm_fault(t->p->mm, IMAGE_VA + bss, ACCESS_WRITE), -EFAULT);
+    assert_int_equal(mm_fault(t->p->mm, IMAGE_VA + bss, ACCESS_WRITE, 0), -EFAULT);
     proc_kill(t->p, GUEST_SIGSEGV);
     f = open_text(t);
     report_crash(f, t->p, &ex);

@@ -210,7 +210,7 @@ static void test_wb_truncate_unmaps_pages_past_end(void **state)
     assert_int_equal(pte_at(e, A + P(1)), 0);
     assert_int_equal(guest_byte(e, A + 9), 'a');
     assert_int_equal(guest_byte(e, A + 10), 0); /* tail of the last page zeroed */
-    assert_int_equal(mm_fault(e->mm, A + P(1), ACCESS_READ), -EFAULT);
+    assert_int_equal(mm_fault(e->mm, A + P(1), ACCESS_READ, 0), -EFAULT);
     assert_int_equal(e->mm->last_fault.signo, SIGBUS);
     assert_int_equal(e->mm->last_fault.code, BUS_ADRERR);
 }

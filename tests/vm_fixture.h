@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vmemu/mm.h"
+#include "vmemu/gup.h"
 #include "vmemu/pagecache.h"
 
 /* Starts a vmsys of `frames` frames (16-entry, 4-way TLB) and creates *mm in it.

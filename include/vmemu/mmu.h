@@ -3,7 +3,7 @@
 #ifndef VMEMU_MMU_H
 #define VMEMU_MMU_H
 
-#include "vmemu/mm.h"
+#include "vmemu/mm_types.h"
 
 /* Permission bits returned to the CPU. */
 #define MMU_R 0x1u
@@ -22,7 +22,8 @@ struct fill {
  * marked FRAME_EXECUTED). Counts a fill. Returns 0, -EFAULT (mm->last_fault says why) or
  * -ENOMEM. */
 int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out);
-/* The same translation for vmemu's own accesses (copy helpers): no fill is counted. */
-int mmu_translate_user(struct mm *mm, gva_t va, enum access access, pfn_t *out);
+/* The same translation for vmemu's own accesses (copy helpers), with mm_fault's flags
+ * (FAULT_NOSIGNAL for a pointer a syscall was given): no fill is counted. */
+int mmu_translate_user(struct mm *mm, gva_t va, enum access access, unsigned flags, pfn_t *out);
 
 #endif

@@ -3,7 +3,7 @@
 #ifndef VMEMU_UACCESS_H
 #define VMEMU_UACCESS_H
 
-#include "vmemu/mm.h"
+#include "vmemu/mm_types.h"
 
 /* Copies n bytes from guest src to host dst. Returns 0 or -EFAULT. */
 int copy_from_user(struct mm *mm, void *dst, gva_t src, size_t n);

@@ -98,4 +98,7 @@ void vma_perm_string(const struct vma *v, char buf[5]);
 /* Name of an area's kind as reports show it. */
 const char *vma_kind_name(enum vma_kind kind);
 
+/* Virtual size of the areas of l, in pages. */
+uint64_t vma_list_pages(const struct vma_list *l);
+
 #endif

@@ -5,7 +5,7 @@
 #ifndef VMEMU_WRITEBACK_H
 #define VMEMU_WRITEBACK_H
 
-#include "vmemu/mm.h"
+#include "vmemu/mm_types.h"
 
 /* Whether a cached frame holds data its file does not: FRAME_DIRTY, or a PTE mapping it
  * has its dirty bit set. */
@@ -31,5 +31,9 @@ void wb_file_truncated(struct vmsys *sys, struct vfile *f, uint64_t size);
 /* Discards pages [first, last] of f (MADV_REMOVE, fallocate punch-hole): unmapped from
  * every address space and dropped from the cache without writeback. */
 void wb_discard_pages(struct vmsys *sys, struct vfile *f, uint64_t first, uint64_t last);
+
+/* Writes the dirty shared file pages of [start, end) back to their files and write-
+ * protects them so the next store marks them dirty again (msync). Returns 0 or -EIO. */
+int mm_sync_range(struct mm *mm, gva_t start, gva_t end);
 
 #endif

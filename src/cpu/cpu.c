@@ -297,13 +297,6 @@ static void cpu_invalidate_deferred(struct cpu *c)
     c->overflowed = false;
 }
 
-static void cpu_flush_hook(void *ctx)
-{
-    struct cpu *c = ctx;
-    uc_ctl_flush_tlb(c->uc);
-    c->flushes++;
-}
-
 /* Opens and configures the engine in the order UNICORN.md prescribes. Returns 0 or -EIO. */
 int cpu_create(struct vmsys *sys, struct cpu **out)
 {
@@ -333,9 +326,6 @@ int cpu_create(struct vmsys *sys, struct cpu **out)
                        "interrupt hook")) < 0)
         goto err;
     cpu_find_df_offset(c);
-    sys->cpu.flush_tlb = cpu_flush_hook;
-    sys->cpu.invalidate_code = cpu_invalidate_code;
-    sys->cpu.ctx = c;
     sys->phys.code_hook = cpu_invalidate_code;
     sys->phys.code_ctx = c;
     *out = c;
@@ -353,7 +343,6 @@ void cpu_destroy(struct cpu *c)
     if (c->sys && c->sys->phys.code_ctx == c) {
         c->sys->phys.code_hook = NULL;
         c->sys->phys.code_ctx = NULL;
-        memset(&c->sys->cpu, 0, sizeof(c->sys->cpu));
     }
     if (c->watchdog_started) {
         atomic_store(&c->watchdog_quit, true);

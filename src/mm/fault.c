@@ -8,6 +8,9 @@
  * Called by mmu.c when a translation is missing or lacks a permission. */
 #include "vmemu/fault.h"
 
+#include "vmemu/pte.h"
+#include "vmemu/reclaim.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -30,8 +33,11 @@ enum fault_class {
 struct fault {
     struct mm *mm;      /* address space */
     struct vma *vma;    /* area containing va */
+    gva_t addr;         /* the faulting address itself */
     gva_t va;           /* page-aligned faulting address */
     enum access access; /* read, write or fetch */
+    unsigned flags;     /* FAULT_* */
+    uint32_t prot;      /* the protection the page gets: the area's (widened for FAULT_DEBUG) */
     pte_t *ptep;        /* leaf PTE slot */
 };
 
@@ -66,31 +72,45 @@ const char *fault_cause_text(enum fault_cause cause)
     return "unknown";
 }
 
-static int fault_fail(struct mm *mm, gva_t va, enum access access, int signo, int code,
-                      enum fault_cause cause)
+/* The counters a fault is charged to. */
+static struct fault_stats *fault_stats(const struct fault *f)
 {
-    mm->last_fault.va = va;
-    mm->last_fault.access = access;
+    return &f->mm->stats.faults;
+}
+
+/* Records a failed access (unless the flags say the caller takes the failure) and returns
+ * -EFAULT, or -ENOMEM for SIGKILL (out of memory). */
+static int fault_fail(const struct fault *f, int signo, int code, enum fault_cause cause)
+{
+    int rc = signo == SIGKILL ? -ENOMEM : -EFAULT;
+    unsigned quiet = signo == SIGKILL ? FAULT_KERNEL | FAULT_DEBUG
+                                      : FAULT_NOSIGNAL | FAULT_KERNEL | FAULT_DEBUG;
+    if (f->flags & quiet)
+        return rc;
+    struct mm *mm = f->mm;
+    mm->last_fault.va = f->addr;
+    mm->last_fault.access = f->access;
     mm->last_fault.signo = signo;
     mm->last_fault.code = code;
     mm->last_fault.cause = cause;
     if (signo == SIGSEGV)
-        mm->stats.faults.segv++;
+        fault_stats(f)->segv++;
     else if (signo == SIGBUS)
-        mm->stats.faults.sigbus++;
-    return signo == SIGKILL ? -ENOMEM : -EFAULT;
+        fault_stats(f)->sigbus++;
+    return rc;
 }
 
-static int fault_oom(struct mm *mm, gva_t va, enum access access)
+static int fault_oom(const struct fault *f)
 {
-    mm->oom = true;
-    return fault_fail(mm, va, access, SIGKILL, 0, CAUSE_OOM);
+    if (!(f->flags & (FAULT_KERNEL | FAULT_DEBUG)))
+        f->mm->oom = true;
+    return fault_fail(f, SIGKILL, 0, CAUSE_OOM);
 }
 
-/* PTE flags for a page of vma: US/NX from the protection, RW unless a copy is due. */
-static uint64_t vma_pte_flags(const struct vma *vma, bool cow)
+/* PTE flags for the faulting page: US/NX from the protection, RW unless a copy is due. */
+static uint64_t fault_pte_flags(const struct fault *f, bool cow)
 {
-    return PTE_P | PTE_A | mm_prot_pte_bits(vma->prot, cow);
+    return PTE_P | PTE_A | mm_prot_pte_bits(f->prot, cow);
 }
 
 /* Whether stores to the area's pages must be noticed to keep the file's dirty state: a
@@ -103,8 +123,10 @@ static bool vma_write_notify(const struct vma *vma)
 }
 
 /* No area contains va: grow the stack into it, or say why the access is invalid. */
-static int fault_no_vma(struct mm *mm, gva_t va, enum access access, struct vma **out)
+static int fault_no_vma(struct fault *f, struct vma **out)
 {
+    struct mm *mm = f->mm;
+    gva_t va = f->addr;
     struct vma *next = vma_find(&mm->vmas, va);
     if (next && (next->flags & VM_GROWSDOWN)) {
         gva_t page = PAGE_DOWN(va);
@@ -115,7 +137,8 @@ static int fault_no_vma(struct mm *mm, gva_t va, enum access access, struct vma 
                       prev->end + MM_STACK_GAP <= page;
         if (within_limit && gap_ok) {
             next->start = page;
-            mm->stats.faults.stack_grow++;
+            if (!(f->flags & (FAULT_KERNEL | FAULT_DEBUG)))
+                fault_stats(f)->stack_grow++;
             uint64_t vm = mm_vm_pages(mm);
             if (vm > mm->stats.peak_vm)
                 mm->stats.peak_vm = vm;
@@ -124,24 +147,24 @@ static int fault_no_vma(struct mm *mm, gva_t va, enum access access, struct vma 
         }
         if (next->end - page > mm->stack_limit &&
             next->end - page <= mm->stack_limit + MM_STACK_GAP + (1ULL << 20))
-            return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_STACK_GUARD);
+            return fault_fail(f, SIGSEGV, SEGV_MAPERR, CAUSE_STACK_GUARD);
     }
     if (va < MM_MMAP_LOW)
-        return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_NULL);
-    return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_UNMAPPED);
+        return fault_fail(f, SIGSEGV, SEGV_MAPERR, CAUSE_NULL);
+    return fault_fail(f, SIGSEGV, SEGV_MAPERR, CAUSE_UNMAPPED);
 }
 
 static enum fault_class do_anonymous_page(struct fault *f, int *rc)
 {
     struct phys *phys = &f->mm->sys->phys;
     if (f->access != ACCESS_WRITE) {
-        *rc = mm_install_page(f->mm, f->va, phys->zero_pfn, vma_pte_flags(f->vma, true));
+        *rc = mm_install_page(f->mm, f->va, phys->zero_pfn, fault_pte_flags(f, true));
         return FC_ZERO_PAGE;
     }
     pfn_t pfn;
     if ((*rc = phys_alloc(phys, true, &pfn)) < 0)
         return FC_NONE;
-    *rc = mm_install_page(f->mm, f->va, pfn, vma_pte_flags(f->vma, false) | PTE_D);
+    *rc = mm_install_page(f->mm, f->va, pfn, fault_pte_flags(f, false) | PTE_D);
     if (*rc < 0)
         phys_put(phys, pfn);
     return FC_ANON;
@@ -196,7 +219,7 @@ static void fault_around(struct fault *f, uint64_t file_pages, bool major)
         if (!pfn)
             continue;
         phys_get(&f->mm->sys->phys, pfn);
-        uint64_t flags = vma_pte_flags(f->vma, !shared) & ~PTE_A;
+        uint64_t flags = fault_pte_flags(f, !shared) & ~PTE_A;
         if (vma_write_notify(f->vma))
             flags &= ~PTE_RW;
         if (mm_install_page(f->mm, va, pfn, flags) < 0) {
@@ -216,8 +239,8 @@ static int file_get_page(struct fault *f, uint64_t index, pfn_t *pfn, bool *majo
     if (*pfn)
         return 0;
     *major = true;
-    if (pagecache_is_shadow(pc, f->vma->file, index))
-        f->mm->stats.faults.file_refault++;
+    if (pagecache_is_shadow(pc, f->vma->file, index) && !(f->flags & (FAULT_KERNEL | FAULT_DEBUG)))
+        fault_stats(f)->file_refault++;
     return pagecache_read(pc, f->vma->file, index, pfn);
 }
 
@@ -233,7 +256,7 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
     }
     uint64_t file_pages = PAGE_UP((uint64_t)size) >> PAGE_SHIFT;
     if (index >= file_pages) {
-        *rc = fault_fail(f->mm, f->va, f->access, SIGBUS, BUS_ADRERR, CAUSE_BEYOND_FILE);
+        *rc = fault_fail(f, SIGBUS, BUS_ADRERR, CAUSE_BEYOND_FILE);
         return FC_NONE;
     }
     pfn_t cached, pfn;
@@ -252,11 +275,11 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
     /* A read-only segment's last page shows the file's next bytes, as on Linux (whose ELF
      * loader zeroes the tail only when it can write it); a writable one gets its tail
      * zeroed in a private copy. */
-    bool tail_ok = whole || !(vma->prot & VM_WRITE);
+    bool tail_ok = whole || !(f->prot & VM_WRITE);
     if (shared || (tail_ok && f->access != ACCESS_WRITE)) {
         /* Map the cached frame itself: shared, or private until the first write. */
         phys_get(phys, cached);
-        uint64_t flags = vma_pte_flags(vma, !shared);
+        uint64_t flags = fault_pte_flags(f, !shared);
         if (f->access == ACCESS_WRITE)
             flags |= PTE_D;
         else if (vma_write_notify(vma))
@@ -287,7 +310,7 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
     memcpy(phys_hva(phys, pfn), phys_hva(phys, cached), keep);
     memset((uint8_t *)phys_hva(phys, pfn) + keep, 0, PAGE_SIZE - keep);
     phys_put(phys, cached);
-    uint64_t flags = vma_pte_flags(vma, false);
+    uint64_t flags = fault_pte_flags(f, false);
     if (f->access == ACCESS_WRITE)
         flags |= PTE_D;
     if ((*rc = mm_install_page(f->mm, f->va, pfn, flags)) < 0) {
@@ -305,7 +328,7 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
     pte_t old = *f->ptep;
     pfn_t oldpfn = pte_pfn(old);
     struct frame *fr = phys_frame(phys, oldpfn);
-    uint64_t flags = vma_pte_flags(f->vma, false) | PTE_D;
+    uint64_t flags = fault_pte_flags(f, false) | PTE_D;
 
     if (!(old & PTE_COW)) {
         /* Writable area, page not marked for copy: a clean page of a shared file mapping
@@ -369,7 +392,7 @@ static enum fault_class do_swap_page(struct fault *f, int *rc)
             return FC_NONE;
         if (swap_read(sw, slot, phys_hva(phys, pfn)) < 0) {
             phys_put(phys, pfn);
-            *rc = fault_fail(f->mm, f->va, f->access, SIGBUS, BUS_ADRERR, CAUSE_SWAP_IO);
+            *rc = fault_fail(f, SIGBUS, BUS_ADRERR, CAUSE_SWAP_IO);
             return FC_NONE;
         }
         swap_cache_add(sw, phys, slot, pfn);
@@ -377,7 +400,7 @@ static enum fault_class do_swap_page(struct fault *f, int *rc)
     }
     /* Exclusive: this PTE is the slot's only user besides the cache, and nobody maps it. */
     bool exclusive = swap_count(sw, slot) == 2 && phys_frame(phys, pfn)->refcount == 2;
-    uint64_t flags = vma_pte_flags(f->vma, !exclusive);
+    uint64_t flags = fault_pte_flags(f, !exclusive);
     if (exclusive && f->access == ACCESS_WRITE)
         flags |= PTE_D;
     pte_t entry = *f->ptep;
@@ -393,9 +416,15 @@ static enum fault_class do_swap_page(struct fault *f, int *rc)
     return cls;
 }
 
-static void fault_count(struct mm *mm, enum fault_class cls)
+static void fault_count(const struct fault *f, enum fault_class cls)
 {
-    struct fault_stats *s = &mm->stats.faults;
+    struct fault_stats *s = fault_stats(f);
+    if (f->flags & FAULT_DEBUG)
+        return;
+    if (f->flags & FAULT_KERNEL) {
+        s->populate += cls != FC_NONE;
+        return;
+    }
     switch (cls) {
     case FC_ZERO_PAGE:
         s->zero_page++;
@@ -438,32 +467,36 @@ static void fault_count(struct mm *mm, enum fault_class cls)
     }
 }
 
-/* Resolves a fault at va for `access`. Returns 0 when the PTE now allows the access,
- * -EFAULT for an invalid access (mm->last_fault filled, counted), -ENOMEM when no frame
- * is left (last_fault says CAUSE_OOM). */
-int mm_fault(struct mm *mm, gva_t va, enum access access)
+/* Resolves a fault at va for `access`, taken as flags says. Returns 0 when the PTE now
+ * allows the access, -EFAULT for an invalid access (mm->last_fault filled, counted),
+ * -ENOMEM when no frame is left (last_fault says CAUSE_OOM). */
+int mm_fault(struct mm *mm, gva_t va, enum access access, unsigned flags)
 {
-    struct fault f = {.mm = mm, .va = PAGE_DOWN(va), .access = access};
+    struct fault f = {
+        .mm = mm, .addr = va, .va = PAGE_DOWN(va), .access = access, .flags = flags};
     int rc;
 
-    reclaim_fault_begin(&mm->sys->reclaim);
+    reclaim_fault_begin(mm->sys->reclaim);
     if (va >= USER_VA_END)
-        return fault_fail(mm, va, access, SIGSEGV, SEGV_MAPERR, CAUSE_NONCANONICAL);
+        return fault_fail(&f, SIGSEGV, SEGV_MAPERR, CAUSE_NONCANONICAL);
     f.vma = vma_lookup(&mm->vmas, va);
-    if (!f.vma && (rc = fault_no_vma(mm, va, access, &f.vma)) < 0)
+    if (!f.vma && (rc = fault_no_vma(&f, &f.vma)) < 0)
         return rc;
     uint32_t prot = f.vma->prot;
+    if (flags & FAULT_DEBUG)
+        prot |= VM_READ | (access == ACCESS_WRITE ? VM_WRITE : 0);
+    f.prot = prot;
     if (prot == 0)
-        return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_READ_NONE);
+        return fault_fail(&f, SIGSEGV, SEGV_ACCERR, CAUSE_READ_NONE);
     if (access == ACCESS_WRITE && !(prot & VM_WRITE))
-        return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_WRITE_RO);
+        return fault_fail(&f, SIGSEGV, SEGV_ACCERR, CAUSE_WRITE_RO);
     if (access == ACCESS_EXEC && !(prot & VM_EXEC))
-        return fault_fail(mm, va, access, SIGSEGV, SEGV_ACCERR, CAUSE_EXEC_NX);
+        return fault_fail(&f, SIGSEGV, SEGV_ACCERR, CAUSE_EXEC_NX);
 
     rc = pt_lookup_alloc(&mm->pt, &mm->sys->phys, f.va, &f.ptep);
     mm_note_pt_pages(mm); /* tables allocated before a failure count too */
     if (rc < 0)
-        return fault_oom(mm, va, access);
+        return fault_oom(&f);
 
     enum fault_class cls = FC_NONE;
     rc = 0;
@@ -478,9 +511,9 @@ int mm_fault(struct mm *mm, gva_t va, enum access access)
         cls = do_swap_page(&f, &rc);
     }
     if (rc == -ENOMEM)
-        return fault_oom(mm, va, access);
+        return fault_oom(&f);
     if (rc < 0)
         return rc;
-    fault_count(mm, cls);
+    fault_count(&f, cls);
     return 0;
 }

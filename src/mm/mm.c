@@ -1,60 +1,11 @@
-/* Address spaces: creation and teardown, the one place where PTEs change (mm_set_pte, which
- * invalidates vmemu's TLB and asks for a CPU TLB flush on every downgrade), installing and
- * zapping pages with their reverse map and rss, and the area operations behind mmap,
- * munmap, mprotect and brk. Called by the loader, the fault path and the memory syscalls. */
+/* Address spaces: creation and teardown, and the area operations behind mmap, munmap,
+ * mprotect, brk, mlock and madvise's fork advice. Pages are installed and zapped through
+ * pte.c; faults are fault.c's. */
 #include "vmemu/mm.h"
-
-#include "vmemu/fault.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Sets up the frame pool, page cache and TLB of a run. Returns 0 or -errno. */
-int vmsys_init(struct vmsys *sys, uint64_t mem_bytes, unsigned tlb_entries, unsigned tlb_ways)
-{
-    int rc;
-    memset(sys, 0, sizeof(*sys));
-    if ((rc = phys_init(&sys->phys, mem_bytes)) < 0)
-        return rc;
-    if ((rc = pagecache_init(&sys->pc, &sys->phys)) < 0)
-        goto err_phys;
-    if ((rc = tlb_init(&sys->tlb, tlb_entries, tlb_ways)) < 0)
-        goto err_pc;
-    if ((rc = swap_init(&sys->swap, 0, NULL)) < 0)
-        goto err_tlb;
-    if ((rc = reclaim_init(&sys->reclaim, sys, RECLAIM_DEFAULT_POLICY, RECLAIM_DEFAULT_SEED)) < 0)
-        goto err_swap;
-    return 0;
-err_swap:
-    swap_destroy(&sys->swap);
-err_tlb:
-    tlb_destroy(&sys->tlb);
-err_pc:
-    pagecache_destroy(&sys->pc);
-err_phys:
-    phys_destroy(&sys->phys);
-    return rc;
-}
-
-/* Chooses the policy and opens the swap area. Returns 0 or -errno. */
-int vmsys_setup_paging(struct vmsys *sys, enum reclaim_policy policy, uint64_t seed,
-                       uint64_t swap_bytes, const char *swap_path)
-{
-    reclaim_set_policy(&sys->reclaim, policy, seed);
-    swap_destroy(&sys->swap);
-    return swap_init(&sys->swap, swap_bytes, swap_path);
-}
-
-/* Releases everything vmsys_init created. Address spaces must be destroyed first. */
-void vmsys_destroy(struct vmsys *sys)
-{
-    tlb_destroy(&sys->tlb);
-    pagecache_destroy(&sys->pc);
-    reclaim_destroy(&sys->reclaim);
-    swap_destroy(&sys->swap);
-    phys_destroy(&sys->phys);
-}
 
 /* A new, empty address space with Linux's x86-64 layout (no randomisation).
  * Returns 0 or -ENOMEM. */
@@ -96,93 +47,6 @@ void mm_destroy(struct mm *mm)
     free(mm);
 }
 
-static bool pte_is_downgrade(pte_t old, pte_t new)
-{
-    if (!pte_present(old))
-        return false;
-    if (!pte_present(new) || pte_pfn(old) != pte_pfn(new))
-        return true;
-    pte_t lost = old & ~new;
-    if (lost & (PTE_RW | PTE_US | PTE_A | PTE_D))
-        return true;
-    return (new &PTE_NX) && !(old & PTE_NX);
-}
-
-/* Changes the PTE for va to `new` and invalidates vmemu's TLB entry and the CPU's TLB when
- * a permission or the frame is taken away. References, rmap and rss are the caller's. */
-void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t new)
-{
-    pte_t old = *ptep;
-    *ptep = new;
-    if (mm->sys->current != mm)
-        return; /* both TLBs are flushed when the CPU switches to mm */
-    if (pte_is_downgrade(old, new)) {
-        tlb_invalidate(&mm->sys->tlb, va);
-        mm->sys->cpu_flush_pending = true;
-    } else if (pte_present(new)) {
-        tlb_invalidate(&mm->sys->tlb, va); /* keep the cached copy exact */
-    }
-}
-
-/* Records the page-table size for the report's peak. */
-void mm_note_pt_pages(struct mm *mm)
-{
-    if (mm->pt.table_pages > mm->stats.peak_pt_pages)
-        mm->stats.peak_pt_pages = mm->pt.table_pages;
-}
-
-/* Maps pfn at va (whose PTE must be none), taking over one frame reference from the caller.
- * The zero page is neither reference-counted per mapping nor reverse-mapped nor counted
- * in rss. Returns 0 or -ENOMEM (the reference then stays with the caller). */
-int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags)
-{
-    struct phys *phys = &mm->sys->phys;
-    pte_t *ptep;
-    int rc = pt_lookup_alloc(&mm->pt, phys, va, &ptep);
-    mm_note_pt_pages(mm);
-    if (rc < 0)
-        return rc;
-    VMEMU_BUG_ON(pte_present(*ptep));
-    if (pfn != phys->zero_pfn) {
-        if ((rc = phys_rmap_add(phys, pfn, mm, va)) < 0)
-            return rc;
-        if (++mm->stats.rss > mm->stats.peak_rss)
-            mm->stats.peak_rss = mm->stats.rss;
-    }
-    mm_set_pte(mm, va, ptep, pte_make(pfn, pte_flags));
-    return 0;
-}
-
-/* The PTE of (r->mm, r->va), which maps r's frame. */
-pte_t *mm_rmap_pte(const struct rmap *r)
-{
-    pte_t *ptep = pt_lookup(&r->mm->pt, &r->mm->sys->phys, r->va);
-    VMEMU_BUG_ON(!ptep || !pte_present(*ptep));
-    return ptep;
-}
-
-/* Removes the mapping of one page and drops its frame reference. */
-void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep)
-{
-    struct phys *phys = &mm->sys->phys;
-    pte_t old = *ptep;
-    if (!pte_present(old)) {
-        mm_set_pte(mm, va, ptep, 0);
-        if (pte_is_swap(old))
-            swap_free(&mm->sys->swap, pte_swap_slot(old));
-        return;
-    }
-    pfn_t pfn = pte_pfn(old);
-    mm_set_pte(mm, va, ptep, 0);
-    if (pfn == phys->zero_pfn)
-        return;
-    if (old & PTE_D)
-        pagecache_set_dirty(&mm->sys->pc, pfn); /* a shared file page keeps its stores */
-    phys_rmap_del(phys, pfn, mm, va);
-    mm->stats.rss--;
-    swap_put_page(&mm->sys->swap, phys, pfn);
-}
-
 static void zap_cb(void *ctx, gva_t va, pte_t *ptep)
 {
     mm_zap_page(ctx, va, ptep);
@@ -192,15 +56,6 @@ static void zap_cb(void *ctx, gva_t va, pte_t *ptep)
 void mm_zap_range(struct mm *mm, gva_t start, gva_t end)
 {
     pt_for_each(&mm->pt, &mm->sys->phys, start, end, zap_cb, mm);
-}
-
-/* Virtual size in pages. */
-uint64_t mm_vm_pages(const struct mm *mm)
-{
-    uint64_t pages = 0;
-    for (size_t i = 0; i < mm->vmas.n; i++)
-        pages += (mm->vmas.v[i].end - mm->vmas.v[i].start) >> PAGE_SHIFT;
-    return pages;
 }
 
 static bool range_ok(gva_t start, uint64_t len)
@@ -297,55 +152,6 @@ int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t fla
     return 0;
 }
 
-/* Faults in one page for the kernel: counted as populated, not as a guest fault. */
-int mm_populate_page(struct mm *mm, gva_t va, enum access access)
-{
-    struct fault_stats before = mm->stats.faults;
-    struct fault_info saved = mm->last_fault;
-    bool oom = mm->oom;
-    int rc = mm_fault(mm, va, access);
-    mm->oom = oom; /* the caller reports -ENOMEM; nothing is killed */
-    uint64_t done = mm->stats.faults.minor + mm->stats.faults.major - before.minor - before.major;
-    mm->stats.faults = before;
-    mm->stats.faults.populate += done;
-    if (rc < 0)
-        mm->last_fault = saved;
-    return rc;
-}
-
-/* Faults in [start, end) as Linux's populate does: write faults for private writable
- * areas, read faults otherwise; PROT_NONE areas and pages past the end of a file are
- * skipped. Returns 0 or -ENOMEM. */
-int mm_populate(struct mm *mm, gva_t start, gva_t end)
-{
-    for (gva_t va = PAGE_DOWN(start); va < end;) {
-        struct vma *v = vma_find(&mm->vmas, va);
-        if (!v || v->start >= end)
-            break;
-        if (va < v->start)
-            va = v->start;
-        bool write = (v->prot & VM_WRITE) && !(v->flags & VM_SHARED);
-        enum access access = write ? ACCESS_WRITE : ACCESS_READ;
-        gva_t hi = v->end < end ? v->end : end;
-        for (; va < hi; va += PAGE_SIZE) {
-            if (v->prot == 0)
-                continue;
-            pte_t *ptep = pt_lookup(&mm->pt, &mm->sys->phys, va);
-            if (ptep && pte_present(*ptep) && (!write || (*ptep & PTE_RW)))
-                continue;
-            int rc = mm_populate_page(mm, va, access);
-            if (rc == -ENOMEM)
-                return rc;
-            if (rc < 0)
-                break; /* a page past the end of a file is left alone */
-            /* v may have moved if the fault grew the table of areas: look it up again. */
-            v = vma_lookup(&mm->vmas, va);
-        }
-        va = hi;
-    }
-    return 0;
-}
-
 /* Makes start and end area boundaries and returns the indexes of the first and last
  * areas inside [start, end), which must have no hole. Returns 0 or -ENOMEM. */
 static int split_range(struct mm *mm, gva_t start, gva_t end, size_t *first, size_t *last)
@@ -415,22 +221,6 @@ int mm_set_vma_flags(struct mm *mm, gva_t start, gva_t end, uint32_t set, uint32
         mm->vmas.v[i].flags = (mm->vmas.v[i].flags & ~clear) | set;
     merge_range(mm, first, last);
     return 0;
-}
-
-/* The PTE bits an area's protection gives a page: US unless PROT_NONE, NX unless
- * executable, and RW for a writable area unless the page is copy-on-write (then COW). */
-uint64_t mm_prot_pte_bits(uint32_t prot, bool cow)
-{
-    uint64_t bits = 0;
-    if (prot)
-        bits |= PTE_US;
-    if (!(prot & VM_EXEC))
-        bits |= PTE_NX;
-    if (cow)
-        bits |= PTE_COW;
-    else if (prot & VM_WRITE)
-        bits |= PTE_RW;
-    return bits;
 }
 
 struct protect_ctx {

@@ -8,6 +8,8 @@
 #include <errno.h>
 
 #include "vmemu/fault.h"
+#include "vmemu/pte.h"
+#include "vmemu/reclaim.h"
 
 /* Whether a PTE lets the access through without a fault (dirty-bit updates excepted). */
 static bool pte_allows(pte_t pte, enum access access)
@@ -22,36 +24,33 @@ static bool pte_allows(pte_t pte, enum access access)
 }
 
 /* Walks (and faults if needed) va for access; returns the up-to-date PTE. */
-static int mmu_walk(struct mm *mm, gva_t va, enum access access, pte_t *out)
+static int mmu_walk(struct mm *mm, gva_t va, enum access access, unsigned flags, pte_t *out)
 {
     struct vmsys *sys = mm->sys;
     bool use_tlb = sys->current == mm;
     pte_t pte;
 
     if (va >= USER_VA_END)
-        return mm_fault(mm, va, access); /* refused: outside user space */
+        return mm_fault(mm, va, access, flags); /* refused: outside user space */
     if (use_tlb && tlb_lookup(&sys->tlb, va, &pte) && pte_allows(pte, access) &&
         (access != ACCESS_WRITE || (pte & PTE_D))) {
-        reclaim_note_use(&sys->reclaim, pte_pfn(pte));
+        reclaim_note_use(sys->reclaim, pte_pfn(pte));
         *out = pte;
         return 0;
     }
     pte_t *ptep = pt_lookup(&mm->pt, &sys->phys, va);
     if (!ptep || !pte_allows(*ptep, access)) {
-        int rc = mm_fault(mm, va, access);
+        int rc = mm_fault(mm, va, access, flags);
         if (rc < 0)
             return rc;
         ptep = pt_lookup(&mm->pt, &sys->phys, va);
         VMEMU_BUG_ON(!ptep || !pte_allows(*ptep, access));
-        reclaim_note_fault(&sys->reclaim, pte_pfn(*ptep));
+        reclaim_note_fault(sys->reclaim, pte_pfn(*ptep));
     }
-    /* Hardware-style A/D update: an upgrade, so no invalidation is needed. */
-    *ptep |= PTE_A;
-    if (access == ACCESS_WRITE)
-        *ptep |= PTE_D;
+    mm_pte_mkyoung(ptep, access == ACCESS_WRITE); /* as the hardware does */
     if (use_tlb)
         tlb_insert(&sys->tlb, va, *ptep);
-    reclaim_note_use(&sys->reclaim, pte_pfn(*ptep));
+    reclaim_note_use(sys->reclaim, pte_pfn(*ptep));
     *out = *ptep;
     return 0;
 }
@@ -64,7 +63,7 @@ int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out)
 {
     pte_t pte = 0; /* set by mmu_walk on success (gcc -O2 cannot tell) */
     mm->stats.fills++;
-    int rc = mmu_walk(mm, va, access, &pte);
+    int rc = mmu_walk(mm, va, access, 0, &pte);
     if (rc < 0)
         return rc;
     struct frame *fr = phys_frame(&mm->sys->phys, pte_pfn(pte));
@@ -80,10 +79,10 @@ int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out)
 }
 
 /* Translates va for vmemu's own accesses. Returns 0, -EFAULT or -ENOMEM. */
-int mmu_translate_user(struct mm *mm, gva_t va, enum access access, pfn_t *out)
+int mmu_translate_user(struct mm *mm, gva_t va, enum access access, unsigned flags, pfn_t *out)
 {
     pte_t pte;
-    int rc = mmu_walk(mm, va, access, &pte);
+    int rc = mmu_walk(mm, va, access, flags, &pte);
     if (rc < 0)
         return rc;
     *out = pte_pfn(pte);

@@ -7,6 +7,8 @@
  * PTE moves, so a failed move changes nothing. Called by the mremap syscall (sys_mm.c). */
 #include "vmemu/mm.h"
 
+#include "vmemu/gup.h"
+
 #include <errno.h>
 #include <stdlib.h>
 

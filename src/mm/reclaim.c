@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmemu/mm.h"
+#include "vmemu/mm_types.h"
+#include "vmemu/pte.h"
 
 static const char *const policy_names[POLICY_COUNT] = {
     [POLICY_FIFO] = "fifo",

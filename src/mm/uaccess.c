@@ -10,6 +10,7 @@
 
 #include "vmemu/fault.h"
 #include "vmemu/mmu.h"
+#include "vmemu/pte.h"
 
 /* Calls fn on each page-sized piece of [va, va+n) after translating it for access. */
 static int user_walk(struct mm *mm, gva_t va, size_t n, enum access access,
@@ -24,21 +25,11 @@ static int user_walk(struct mm *mm, gva_t va, size_t n, enum access access,
         size_t off = va & ~PAGE_MASK;
         size_t chunk = PAGE_SIZE - off < n ? PAGE_SIZE - off : n;
         pfn_t pfn;
-        /* A bad pointer given to the kernel is -EFAULT for the caller, not a signal:
-         * keep the invalid-access counters and last_fault as they were. */
-        struct fault_info fi = mm->last_fault;
-        uint64_t segv = mm->stats.faults.segv, sigbus = mm->stats.faults.sigbus;
-        int err = mmu_translate_user(mm, va, access, &pfn);
-        if (err < 0) {
-            /* Out of memory is not the caller's fault: mm->oom stays set and the process
-             * is killed when the syscall returns. */
-            if (err != -ENOMEM) {
-                mm->last_fault = fi;
-                mm->stats.faults.segv = segv;
-                mm->stats.faults.sigbus = sigbus;
-            }
+        /* A bad pointer given to the kernel is -EFAULT for the caller, not a signal. Out of
+         * memory is not the caller's fault: mm->oom is set and the process is killed when
+         * the syscall returns. */
+        if (mmu_translate_user(mm, va, access, FAULT_NOSIGNAL, &pfn) < 0)
             return -EFAULT;
-        }
         if (access == ACCESS_WRITE)
             phys_before_write(phys, pfn);
         int rc = fn(ctx, (uint8_t *)phys_hva(phys, pfn) + off, chunk);
@@ -179,18 +170,11 @@ size_t copy_from_user_nofault(struct mm *mm, void *dst, gva_t src, size_t n)
     return done;
 }
 
-/* The fault state of mm that a debugger access must leave as it found it. */
-struct debug_saved {
-    struct fault_stats faults; /* fault counters */
-    struct fault_info last;    /* last failed access */
-    bool oom;                  /* OOM-kill request */
-};
-
 /* Makes the page at va present with at least `access` allowed in its PTE, whatever the
- * area's protection: the area's prot is widened for the duration of one fault, which
- * leaves the counters and last_fault untouched. Returns the PTE pointer through out and
- * whether the area's protection had to be widened through widened (its PTE then needs
- * debug_restore_pte). Returns 0, -EFAULT or -ENOMEM. */
+ * area's protection (a FAULT_DEBUG fault, which counts nothing and leaves last_fault
+ * alone). Returns the PTE pointer through out and whether the area's protection lacks
+ * the access through widened (its PTE then needs debug_restore_pte). Returns 0, -EFAULT or
+ * -ENOMEM. */
 static int debug_fault_in(struct mm *mm, gva_t va, enum access access, pte_t **out, bool *widened)
 {
     struct phys *phys = &mm->sys->phys;
@@ -201,19 +185,11 @@ static int debug_fault_in(struct mm *mm, gva_t va, enum access access, pte_t **o
     pte_t *ptep = pt_lookup(&mm->pt, phys, va);
     bool ok = ptep && pte_present(*ptep) && (access != ACCESS_WRITE || (*ptep & PTE_RW));
     if (!ok) {
-        struct debug_saved s = {mm->stats.faults, mm->last_fault, mm->oom};
-        uint32_t saved = vma->prot;
-        vma->prot |= VM_READ | (access == ACCESS_WRITE ? VM_WRITE : 0);
-        *widened = vma->prot != saved;
-        int rc = mm_fault(mm, va, access);
-        vma = vma_lookup(&mm->vmas, va);
-        vma->prot = saved;
-        mm->stats.faults = s.faults;
-        if (rc < 0) {
-            mm->last_fault = s.last;
-            mm->oom = s.oom;
+        uint32_t need = VM_READ | (access == ACCESS_WRITE ? VM_WRITE : 0);
+        *widened = (vma->prot | need) != vma->prot;
+        int rc = mm_fault(mm, va, access, FAULT_DEBUG);
+        if (rc < 0)
             return rc == -ENOMEM ? -ENOMEM : -EFAULT;
-        }
         ptep = pt_lookup(&mm->pt, phys, va);
         VMEMU_BUG_ON(!ptep || !pte_present(*ptep));
     }

@@ -305,3 +305,12 @@ const char *vma_kind_name(enum vma_kind kind)
     }
     return "?";
 }
+
+/* Pages covered by the areas of l. */
+uint64_t vma_list_pages(const struct vma_list *l)
+{
+    uint64_t pages = 0;
+    for (size_t i = 0; i < l->n; i++)
+        pages += (l->v[i].end - l->v[i].start) >> PAGE_SHIFT;
+    return pages;
+}

@@ -7,6 +7,8 @@
  * syscalls/sys_fs.c. */
 #include "vmemu/writeback.h"
 
+#include "vmemu/pte.h"
+
 #include <errno.h>
 #include <string.h>
 

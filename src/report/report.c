@@ -72,12 +72,12 @@ static const char *proc_name(const struct proc *p)
 static void report_paging(FILE *out, const struct proc *p, const struct fault_stats *f)
 {
     const struct vmsys *sys = p->sys;
-    const struct reclaim_stats *r = &sys->reclaim.stats;
+    const struct reclaim_stats *r = &sys->reclaim->stats;
     const struct swap_area *sw = &sys->swap;
 
-    fprintf(out, "\tReplacement policy: %s", reclaim_policy_name(sys->reclaim.policy));
-    if (sys->reclaim.policy == POLICY_RANDOM)
-        fprintf(out, " (seed %" PRIu64 ")", sys->reclaim.seed);
+    fprintf(out, "\tReplacement policy: %s", reclaim_policy_name(sys->reclaim->policy));
+    if (sys->reclaim->policy == POLICY_RANDOM)
+        fprintf(out, " (seed %" PRIu64 ")", sys->reclaim->seed);
     fprintf(out, "\n\tSwap area: %" PRIu64 " KiB max%s%s\n", sw->max_slots * KIB_PER_PAGE,
             sw->path ? ", file " : (sw->max_slots ? ", temporary file" : " (no swap)"),
             sw->path ? sw->path : "");
@@ -574,12 +574,12 @@ static void json_vmas(struct json *j, const struct proc *p)
 /* The "paging" object: policy, swap area and what reclaim did. */
 static void json_paging(struct json *j, const struct vmsys *sys)
 {
-    const struct reclaim_stats *r = &sys->reclaim.stats;
+    const struct reclaim_stats *r = &sys->reclaim->stats;
     const struct swap_area *sw = &sys->swap;
 
     json_open(j, "paging", '{');
-    json_str(j, "policy", reclaim_policy_name(sys->reclaim.policy));
-    json_u64(j, "seed", sys->reclaim.seed);
+    json_str(j, "policy", reclaim_policy_name(sys->reclaim->policy));
+    json_u64(j, "seed", sys->reclaim->seed);
     json_u64(j, "swap_max_bytes", sw->max_slots * PAGE_SIZE);
     json_str(j, "swap_file", sw->path);
     json_u64(j, "evictions", r->evictions);

@@ -1,0 +1,133 @@
+/* The types of the memory system: the machine-wide VM state (struct vmsys), one address
+ * space (struct mm), and the fault counters and fault record they carry. Types only: the
+ * functions are in mm.h (address spaces), pte.h (the PTE writer), fault.h, vmsys.h and
+ * the headers of the other mm modules, so that the modules of src/mm/ can include the
+ * types without including each other (Linux's mm_types.h). */
+#ifndef VMEMU_MM_TYPES_H
+#define VMEMU_MM_TYPES_H
+
+#include "vmemu/pagecache.h"
+#include "vmemu/pagetable.h"
+#include "vmemu/phys.h"
+#include "vmemu/swap.h"
+#include "vmemu/tlb.h"
+#include "vmemu/vma.h"
+
+struct reclaim;
+
+/* Fault counters (Linux's words). */
+struct fault_stats {
+    uint64_t minor;        /* faults resolved without reading a file */
+    uint64_t major;        /* faults that read a page: file_major + swap_in */
+    uint64_t zero_page;    /* minor: read of an untouched anonymous page -> zero page */
+    uint64_t anon;         /* minor: new zeroed anonymous frame */
+    uint64_t file_minor;   /* minor: file page found in the page cache */
+    uint64_t file_major;   /* major: file page read from the host file */
+    uint64_t file_refault; /* part of file_major: the page had been evicted by reclaim
+                              (a re-read; Linux's workingset refault) */
+    uint64_t swap_in;      /* major: anonymous page read back from swap */
+    uint64_t swap_cache;   /* minor: swapped page found in the swap cache (already read
+                              back for another owner) */
+    uint64_t cow;          /* minor: write to a copy-on-write page copied the frame */
+    uint64_t cow_reuse;    /* minor: write to a copy-on-write page, last owner kept the frame */
+    uint64_t shared_write; /* minor: first store to a clean page of a shared file mapping
+                              (Linux's write-notify fault, wp_page_shared) */
+    uint64_t segv;         /* invalid accesses (SIGSEGV) */
+    uint64_t sigbus;       /* accesses past the end of a mapped file (SIGBUS) */
+    uint64_t stack_grow;   /* faults that extended the stack area downwards */
+    uint64_t populate;     /* pages faulted in ahead by MAP_POPULATE, MAP_LOCKED, mlock and
+                              MADV_POPULATE_*: not counted as faults above (Linux's perf
+                              page-fault events do not count them either) */
+};
+
+/* Why an access failed, for the crash report. */
+enum fault_cause {
+    CAUSE_NONE = 0,
+    CAUSE_NULL,         /* address in the first 64 KiB with nothing mapped */
+    CAUSE_UNMAPPED,     /* no area contains the address */
+    CAUSE_STACK_GUARD,  /* just below the stack, beyond what it may grow */
+    CAUSE_WRITE_RO,     /* write to an area without write permission */
+    CAUSE_EXEC_NX,      /* instruction fetch from an area without exec permission */
+    CAUSE_READ_NONE,    /* read of an area without read permission (PROT_NONE) */
+    CAUSE_NONCANONICAL, /* address outside user space */
+    CAUSE_BEYOND_FILE,  /* SIGBUS: page entirely past the end of the mapped file */
+    CAUSE_OOM,          /* no frame left */
+    CAUSE_SWAP_IO,      /* SIGBUS: the swap file could not be read */
+};
+
+/* The last failed access of an address space. */
+struct fault_info {
+    gva_t va;           /* faulting address (page-aligned when only the page is known) */
+    enum access access; /* read, write or fetch */
+    int signo;          /* SIGSEGV, SIGBUS or SIGKILL (out of memory) */
+    int code;           /* si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR */
+    enum fault_cause cause;
+};
+
+/* Machine-wide VM state: one per vmemu run. */
+struct vmsys {
+    struct phys phys;         /* the frame pool */
+    struct pagecache pc;      /* file pages */
+    struct tlb tlb;           /* vmemu's TLB (one CPU) */
+    struct mm *current;       /* address space the CPU runs */
+    bool cpu_flush_pending;   /* a downgrade happened: the CPU's TLB must be flushed */
+    struct swap_area swap;    /* the swap area (none until vmsys_setup_paging) */
+    struct reclaim *reclaim;  /* page replacement (src/mm/reclaim.c) */
+};
+
+/* Per-address-space counters beyond faults. */
+struct mm_stats {
+    struct fault_stats faults; /* see struct fault_stats */
+    uint64_t fills;            /* translations requested by the CPU (Unicorn TLB misses) */
+    uint64_t rss;              /* pages mapped now (zero page excluded) */
+    uint64_t peak_rss;         /* highest rss */
+    uint64_t peak_vm;          /* highest mapped virtual size in pages */
+    uint64_t peak_pt_pages;    /* highest number of page-table pages */
+};
+
+/* Where mappings go, as Linux lays them out (x86-64, no randomisation). */
+#define MM_STACK_TOP   0x00007ffffffff000ULL /* top of the main stack */
+#define MM_STACK_LIMIT (8ULL << 20)          /* default RLIMIT_STACK */
+#define MM_STACK_GAP   (256ULL << 12)        /* Linux's stack_guard_gap: 256 pages */
+#define MM_MMAP_LOW    0x0000000000010000ULL /* mmap_min_addr */
+
+/* One removal of a range by a syscall (munmap, mremap, mmap MAP_FIXED over it, brk
+ * shrinking), kept so that a later access there can be explained in the crash report. */
+struct mm_unmap_record {
+    gva_t start, end; /* the range removed */
+    gva_t rip;        /* RIP of the syscall instruction that removed it */
+    int sysno;        /* its syscall number (11 munmap, 25 mremap, 9 mmap, 12 brk, ...) */
+    uint64_t seq;     /* how many syscalls the process had made by then */
+};
+#define MM_UNMAP_HISTORY 64 /* removals remembered (a ring: the oldest are forgotten) */
+
+/* One address space. */
+struct mm {
+    struct vmsys *sys;            /* machine it lives on */
+    struct pt pt;                 /* its page tables */
+    struct vma_list vmas;         /* its areas */
+    gva_t start_brk;              /* start of the heap (first byte after the program image) */
+    gva_t brk;                    /* current program break (not page-aligned) */
+    gva_t mmap_base;              /* top of the mmap area: below the stack and its gap */
+    gva_t stack_top;              /* highest address of the main stack */
+    uint64_t stack_limit;         /* RLIMIT_STACK in bytes */
+    struct mm_stats stats;        /* counters */
+    struct fault_info last_fault; /* the last failed access (valid when signo != 0) */
+    uint32_t def_flags;           /* flags every new area gets (VM_LOCKED after
+                                     mlockall(MCL_FUTURE)) */
+    int sys_nr;                   /* syscall in progress (set by dispatch), -1 outside one */
+    gva_t sys_rip;                /* RIP of that syscall instruction */
+    uint64_t sys_seq;             /* its sequence number (the process's syscall count) */
+    struct mm_unmap_record unmaps[MM_UNMAP_HISTORY]; /* ring of recent removals */
+    uint64_t nunmaps; /* removals recorded so far; the next goes to nunmaps % MM_UNMAP_HISTORY */
+    bool oom;         /* a fault found no frame and nothing to evict: the process must be
+                         killed (SIGKILL), as Linux's OOM killer would */
+};
+
+/* Virtual size in pages (all areas). */
+static inline uint64_t mm_vm_pages(const struct mm *mm)
+{
+    return vma_list_pages(&mm->vmas);
+}
+
+#endif
