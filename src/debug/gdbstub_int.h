@@ -1,6 +1,8 @@
-/* Inside the gdb stub: what src/gdbstub.c (connection, packets, run control) shares with
- * src/gdbstub_target.c (the amd64 register layout and target.xml, the monitor commands).
- * Not for other modules: they use vmemu/gdbstub.h. */
+/* Inside the gdb stub: what its files share. gdbstub.c (the session and run control),
+ * gdbstub_packet.c (hex, signal numbers, socket I/O, packets), gdbstub_cmd.c (breakpoints,
+ * memory, registers, watchpoints, queries), gdbstub_vfile.c (host I/O), gdbstub_target.c
+ * (the amd64 register layout and target.xml, the monitor commands) and gdbstub_watch.c
+ * (the watchpoint table). Not for other modules: they use vmemu/gdbstub.h. */
 #ifndef VMEMU_GDBSTUB_INT_H
 #define VMEMU_GDBSTUB_INT_H
 
@@ -10,8 +12,9 @@
 #include "vmemu/cpu.h" /* CPU_TRAP_READ, CPU_TRAP_WRITE */
 #include "vmemu/types.h"
 
+struct mm;
 struct proc;
-struct gdbstub;
+struct sched;
 
 /* Bytes of the `g` packet's register block (registers 0-59 of the target description). */
 #define GDB_REGS_BYTES 560
@@ -75,5 +78,109 @@ void gdbwatch_unskip(struct gdb_watches *t);
 /* Runs the monitor command cmd (qRcmd) for p, printing its output to out.
  * Returns 0, or -EINVAL for an unknown command or bad argument (a usage line is printed). */
 int gdbstub_monitor(struct proc *p, const char *cmd, FILE *out);
+
+/* ---- the session's state (gdbstub.c, gdbstub_packet.c, gdbstub_cmd.c, gdbstub_vfile.c) */
+
+#define GDB_PKT_MAX   0x4000 /* PacketSize we announce (and the largest we accept) */
+#define GDB_MAX_BPS   256    /* software breakpoints at once */
+#define GDB_MAX_FILES 8      /* vFile descriptors open at once */
+
+struct gdb_bp {
+    gva_t addr;   /* where the int3 is */
+    uint8_t orig; /* the byte it replaced */
+};
+
+struct gdbstub {
+    int fd;                         /* the connection to gdb, -1 once gone */
+    struct sched *sched;            /* the scheduler */
+    int pid;                        /* the process gdb debugs (the first one) */
+    bool noack;                     /* QStartNoAckMode accepted */
+    bool exec_events;               /* gdb asked for exec stop replies */
+    bool fork_events;               /* gdb asked for fork stop replies */
+    bool multiprocess;              /* gdb's multiprocess extensions (pPID.TID ids) */
+    char tid[40];                   /* the debugged thread's id as packets spell it */
+    int resume_sig;                 /* Linux signal of the last C/S/vCont (0: c, s, none) */
+    uint64_t last_poll;             /* host time of the last look for a Ctrl-C */
+    int files[GDB_MAX_FILES];       /* host descriptors of vFile:open, -1 when free */
+    char stop_reply[128];           /* the last stop reply, for `?` */
+    struct gdb_bp bps[GDB_MAX_BPS]; /* inserted software breakpoints */
+    size_t nbps;                    /* entries in bps */
+    struct gdb_watches watches;     /* watchpoints (Z2-Z4), of watch_mm */
+    const struct mm *watch_mm;      /* the address space they watch, NULL when none */
+    bool trap_installed;            /* gdb_page_traps is the CPU's page-trap function */
+    char rbuf[4096];                /* bytes received, not parsed yet */
+    size_t rlen, rpos;              /* valid bytes in rbuf, and the parse position */
+    char pkt[GDB_PKT_MAX + 1];      /* the packet being handled (NUL-terminated) */
+    size_t pktlen;                  /* its length (binary data may hold NULs) */
+    char out[2 * GDB_PKT_MAX + 16]; /* the reply being built */
+};
+
+/* What a packet asks of the serving loop. */
+enum gdb_action {
+    GDB_STAY,     /* answered: wait for the next packet */
+    GDB_CONTINUE, /* resume the guest */
+    GDB_STEP,     /* resume for one instruction */
+    GDB_KILL,     /* end the process (SIGKILL) and the session */
+    GDB_DETACH,   /* let the guest run on without gdb */
+};
+
+/* ---- gdbstub_packet.c: hex, signal numbers, socket I/O, packets */
+
+/* Parses hex digits at *s up to a non-hex character; *s is moved past them. Returns the
+ * value (0 when there are none). */
+uint64_t parse_hex(const char **s);
+/* Decodes 2*n hex digits at s into n bytes at dst. Returns 0 or -EINVAL (a non-hex digit). */
+int hex_decode(const char *s, uint8_t *dst, size_t n);
+/* Writes n bytes of src as 2*n lowercase hex digits and a NUL at dst. Returns a pointer to
+ * that NUL. */
+char *hex_encode(char *dst, const uint8_t *src, size_t n);
+/* gdb's number for Linux signal linux_sig; 143 (GDB_SIGNAL_UNKNOWN) when it has none. */
+int gdb_signal(int linux_sig);
+/* The signal of a C/S packet or a vCont C/S action at s (hex digits, gdb's numbering), as
+ * Linux's; 0 when it has no Linux equivalent. */
+int parse_resume_sig(const char *s);
+/* Closes the connection to gdb (g->fd becomes -1); closing a closed one is fine. */
+void gdb_drop(struct gdbstub *g);
+/* Sends one packet of n bytes (data may hold any byte but '$', '#', '}' and '*', which the
+ * callers escape). Waits for gdb's '+' unless no-ack mode is on. Returns 0 or -ECONNRESET
+ * (the connection is then dropped). */
+int gdb_send_n(struct gdbstub *g, const char *data, size_t n);
+/* gdb_send_n of the NUL-terminated s. Returns 0 or -ECONNRESET. */
+int gdb_send(struct gdbstub *g, const char *s);
+/* Receives the next packet into g->pkt (unescaped, NUL-terminated) and g->pktlen, acking it
+ * unless no-ack mode is on; a Ctrl-C byte while the guest is stopped is dropped. Returns 0
+ * or -ECONNRESET. */
+int gdb_recv(struct gdbstub *g);
+
+/* ---- gdbstub_cmd.c: breakpoints, memory, registers, watchpoints, queries. Each packet
+ * handler sends its reply and returns 0, or -ECONNRESET when gdb went away. */
+
+/* The software breakpoint at addr, or NULL. */
+struct gdb_bp *bp_find(struct gdbstub *g, gva_t addr);
+/* Puts every saved byte back into mm (a fork child's copy, or before gdb goes away); the
+ * breakpoints stay in g->bps. */
+void bp_strip(struct gdbstub *g, struct mm *mm);
+/* Drops every watchpoint; the CPU's TLB is flushed before the guest runs again. */
+void watch_clear(struct gdbstub *g);
+/* The action of the vCont packet whose text after "vCont" is s, for our one thread (the
+ * first action applies): GDB_STEP, GDB_CONTINUE, or GDB_STAY when s is not ";..."; a C or S
+ * action's signal goes to g->resume_sig. Sends nothing. */
+enum gdb_action gdb_vcont(struct gdbstub *g, const char *s);
+/* Register packets g, G, p, P of p. */
+int gdb_regs(struct gdbstub *g, struct proc *p, const char *pkt);
+/* Memory packets m, M, X of p's address space. */
+int gdb_memory(struct gdbstub *g, struct proc *p, const char *pkt);
+/* Z/z packets: software breakpoints (0) and watchpoints (2 write, 3 read, 4 access). */
+int gdb_breakpoint(struct gdbstub *g, struct proc *p, const char *pkt);
+/* Query packets (q...), qRcmd monitor commands among them. */
+int gdb_query(struct gdbstub *g, struct proc *p, const char *pkt);
+
+/* ---- gdbstub_vfile.c: host I/O */
+
+/* Host I/O packets: pkt is the text after "vFile:" (setfs, open, pread, fstat, close,
+ * readlink); sends the reply. Returns 0 or -ECONNRESET. */
+int gdb_vfile(struct gdbstub *g, struct proc *p, const char *pkt);
+/* Closes the vFile descriptors g->files holds. */
+void files_close(struct gdbstub *g);
 
 #endif

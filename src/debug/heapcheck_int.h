@@ -1,7 +1,7 @@
-/* The heap checker's private state, shared by src/heapcheck.c (interception and the
- * checking allocator) and src/heapcheck_report.c (explanations, leak search, reports),
- * and the fork fix-up that src/proc.c calls. Not a module contract: see
- * include/vmemu/heapcheck.h for that. */
+/* The heap checker's private state, shared by heapcheck.c (interception, life cycle),
+ * heapcheck_depot.c (the stack depot), heapcheck_alloc.c (blocks, red zones, quarantine)
+ * and heapcheck_report.c (errors, explanations, leak search, reports), and the fork fix-up
+ * that src/proc.c calls. Not a module contract: see include/vmemu/heapcheck.h for that. */
 #ifndef VMEMU_HEAPCHECK_INT_H
 #define VMEMU_HEAPCHECK_INT_H
 
@@ -11,6 +11,8 @@
 #include "vmemu/heapcheck.h"
 #include "vmemu/mm.h"
 
+struct proc;
+
 #define HC_BASE       0x100000000000ULL /* first address of the checker's area */
 #define HC_END        0x110000000000ULL /* end of the space it may use (1 TiB) */
 #define HC_CHUNK      (2ULL << 20)      /* the area grows in steps of this many bytes */
@@ -18,9 +20,10 @@
 #define HC_PATTERN    0xfa              /* red-zone fill byte */
 #define HC_QUARANTINE (256ULL << 20)    /* bytes of freed blocks kept inaccessible */
 #define HC_BIG_PAGES                                                                               \
-    4               /* blocks of this many pages or more get their own RW area                     \
-                       (demand-paged); smaller ones get their pages installed */
-#define HC_FRAMES 8 /* frames kept per allocation/free site */
+    4                            /* blocks of this many pages or more get their own RW area        \
+                                    (demand-paged); smaller ones get their pages installed */
+#define HC_FRAMES     8          /* frames kept per allocation/free site */
+#define HC_NONE_STACK UINT32_MAX /* free_stack of a block never freed */
 
 /* Life of a block. */
 enum hc_state {
@@ -100,10 +103,46 @@ struct heapcheck {
     uint64_t errors;           /* errors reported */
 };
 
-/* The block whose slot (or the gap page after it) contains va, or NULL. */
-struct hc_block *hc_find(const struct heapcheck *h, gva_t va);
+/* ---- heapcheck_depot.c */
+
+/* The depot index of the call stack of the allocator's caller (p is in the intercepted
+ * call: its return address is at RSP), added when new; 0 (the empty stack) when out of
+ * memory. */
+uint32_t hc_caller_stack(struct heapcheck *h, struct proc *p);
 /* Prints the frames of a depot stack with an indent. */
 void hc_print_stack(const struct heapcheck *h, FILE *out, uint32_t id);
+
+/* ---- heapcheck_alloc.c */
+
+/* The block whose slot (or the gap page after it) contains va, or NULL. */
+struct hc_block *hc_find(const struct heapcheck *h, gva_t va);
+/* Grows the checker's area of mm (PROT_NONE, locked) to cover end, in whole HC_CHUNK
+ * steps. Returns 0, -ENOMEM past HC_END, or mm_map's -errno. */
+int hc_map_upto(struct heapcheck *h, struct mm *mm, gva_t end);
+/* A page of red-zone pattern bytes (HC_PATTERN). */
+const uint8_t *hc_pattern(void);
+/* A new block of size bytes for p, aligned to align (a power of two; 0: the natural
+ * alignment), allocated at depot stack `stack`. Returns its user address, 0 when out of
+ * memory or for a size or alignment too large. */
+gva_t hc_alloc(struct heapcheck *h, struct proc *p, uint64_t size, uint64_t align, uint32_t stack);
+/* Takes the pages of b away and makes its slot inaccessible. */
+void hc_unmap_block(struct mm *mm, const struct hc_block *b);
+/* Puts the freed block b in the quarantine and releases the oldest blocks beyond
+ * HC_QUARANTINE bytes (b is released at once when there is no memory to remember it). */
+void hc_quarantine(struct heapcheck *h, struct mm *mm, struct hc_block *b);
+
+/* ---- heapcheck_report.c: errors found during an intercepted call */
+
+/* Checks b's red zones and reports (stderr) the first corrupted run on each side; stack
+ * is the current call (free or realloc), when says when it was found ("at free").
+ * Returns the number of errors reported (0-2). */
+int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct hc_block *b, uint32_t stack,
+                      const char *when);
+/* Reports (stderr) a free (or realloc: call names it) of ptr by p that is no live block's
+ * start: double free, free into a block's middle, or of memory malloc never returned. */
+void hc_bad_free(struct heapcheck *h, const struct proc *p, gva_t ptr, uint32_t stack,
+                 const char *call);
+
 /* Fork fix-up: mm_dup made the checker's installed pages copy-on-write in both parent
  * and child, but its area is PROT_NONE so the fault path would refuse the copy. Gives
  * the child its own copy of each such page now and the parent its pages back writable.

@@ -1,9 +1,10 @@
-/* The heap checker's reports that are not made during a call: what an address of the
- * checker's area is, for the crash report of a fault there (heapcheck_explain, called by
- * src/crash.c), and at a process's end the leak search and summary
- * (heapcheck_exit_report, called by src/sched.c). Leaks are found as Valgrind does: a
- * live block is reachable when a pointer into it lies in the program's memory outside
- * the checker's area or in another reachable block; the rest is lost. */
+/* The heap checker's reports: the errors found during an intercepted call (a red zone
+ * changed, a double or invalid free), what an address of the checker's area is, for the
+ * crash report of a fault there (heapcheck_explain, called by src/crash.c), and at a
+ * process's end the leak search and summary (heapcheck_exit_report, called by
+ * src/sched.c). Leaks are found as Valgrind does: a live block is reachable when a pointer
+ * into it lies in the program's memory outside the checker's area or in another reachable
+ * block; the rest is lost. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,116 @@ static void hc_bstack(const struct heapcheck *h, uint32_t id, char *buf, size_t 
         hc_bprintf(buf, len, pos, "    #%u  %s\n", i, f);
     }
 }
+
+/* ---- errors found during a call ---- */
+
+/* The site lines after an error's own stack: where the block was allocated and freed. */
+static void hc_print_sites(const struct heapcheck *h, const struct hc_block *b)
+{
+    fprintf(stderr, "  allocated at:\n");
+    hc_print_stack(h, stderr, b->alloc_stack);
+    if (b->free_stack != HC_NONE_STACK) {
+        fprintf(stderr, "  freed at:\n");
+        hc_print_stack(h, stderr, b->free_stack);
+    }
+}
+
+/* Checks b's red zones; reports the first corrupted run on each side. Returns the number
+ * of errors reported (0-2). stack is the current call (free or realloc). */
+int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct hc_block *b, uint32_t stack,
+                      const char *when)
+{
+    struct mm *mm = p->mm;
+    int found = 0;
+    struct {
+        gva_t lo, hi; /* red zone */
+        bool after;   /* behind the block */
+    } zones[2] = {{b->slot, b->user, false},
+                  {b->user + b->size, b->slot + b->pages * PAGE_SIZE, true}};
+    for (int z = 0; z < 2; z++) {
+        gva_t first = 0, last = 0;
+        bool bad = false;
+        uint8_t buf[PAGE_SIZE];
+        for (gva_t va = zones[z].lo; va < zones[z].hi;) {
+            /* A page at a time (one translation), bytes looked at only when changed. */
+            size_t c = PAGE_SIZE - (va & ~PAGE_MASK);
+            c = zones[z].hi - va < c ? zones[z].hi - va : c;
+            if (uaccess_peek(mm, buf, va, c) < 0)
+                break;
+            bool same = memcmp(buf, hc_pattern(), c) == 0;
+            for (size_t i = 0; i < c && !same; i++) {
+                if (buf[i] == HC_PATTERN)
+                    continue;
+                if (!bad)
+                    first = va + i;
+                last = va + i;
+                bad = true;
+            }
+            va += c;
+        }
+        if (!bad)
+            continue;
+        found++;
+        h->errors++;
+        uint64_t n = last - first + 1;
+        if (zones[z].after)
+            fprintf(stderr,
+                    "vmemu: heap: pid %d: heap-buffer-overflow: write of %llu byte%s at 0x%llx, "
+                    "%llu byte%s after the %llu-byte block at 0x%llx (red zone changed, found "
+                    "%s)\n",
+                    p->pid, (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)first,
+                    (unsigned long long)(first - b->user - b->size),
+                    first - b->user - b->size == 1 ? "" : "s", (unsigned long long)b->size,
+                    (unsigned long long)b->user, when);
+        else
+            fprintf(stderr,
+                    "vmemu: heap: pid %d: heap-buffer-underflow: write of %llu byte%s at 0x%llx, "
+                    "%llu byte%s before the %llu-byte block at 0x%llx (red zone changed, found "
+                    "%s)\n",
+                    p->pid, (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)first,
+                    (unsigned long long)(b->user - first), b->user - first == 1 ? "" : "s",
+                    (unsigned long long)b->size, (unsigned long long)b->user, when);
+        hc_print_stack(h, stderr, stack);
+        hc_print_sites(h, b);
+    }
+    return found;
+}
+
+/* A free (or realloc) of ptr by p that is no live block's start: double free, free into a
+ * block's middle, or of memory malloc never returned. */
+void hc_bad_free(struct heapcheck *h, const struct proc *p, gva_t ptr, uint32_t stack,
+                 const char *call)
+{
+    struct hc_block *b = hc_find(h, ptr);
+    h->errors++;
+    if (b && b->user == ptr && b->state != HC_LIVE) {
+        bool re = strcmp(call, "realloc") == 0;
+        fprintf(stderr,
+                "vmemu: heap: pid %d: %s: %s(0x%llx) of the %llu-byte block already freed\n",
+                p->pid, re ? "realloc-of-freed-block" : "double-free", call,
+                (unsigned long long)ptr, (unsigned long long)b->size);
+        hc_print_stack(h, stderr, stack);
+        hc_print_sites(h, b);
+        return;
+    }
+    if (b && ptr >= b->user && ptr < b->user + b->size) {
+        fprintf(stderr,
+                "vmemu: heap: pid %d: invalid-free: %s(0x%llx) points %llu bytes inside the "
+                "%llu-byte block at 0x%llx%s\n",
+                p->pid, call, (unsigned long long)ptr, (unsigned long long)(ptr - b->user),
+                (unsigned long long)b->size, (unsigned long long)b->user,
+                b->state == HC_LIVE ? "" : " (freed)");
+        hc_print_stack(h, stderr, stack);
+        hc_print_sites(h, b);
+        return;
+    }
+    fprintf(stderr,
+            "vmemu: heap: pid %d: invalid-free: %s(0x%llx) of memory malloc did not return\n",
+            p->pid, call, (unsigned long long)ptr);
+    hc_print_stack(h, stderr, stack);
+}
+
+/* ---- after the fact ---- */
 
 /* Says what addr of the checker's area is; see the header. */
 bool heapcheck_explain(const struct proc *p, gva_t addr, const char **kind, char *buf, size_t len)
