@@ -12,6 +12,7 @@
 
 #include "vmemu/gdbstub.h"
 #include "vmemu/heapcheck.h"
+#include "vmemu/maps_table.h"
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
 #include "vmemu/sched.h"
@@ -307,7 +308,7 @@ int main(int argc, char **argv)
     } else {
         fflush(stdout);
         if (cli.maps && p->term_signal == 0) /* a crash report already holds the table */
-            report_maps(stderr, p);
+            maps_print(stderr, p);
         if (cli.stats)
             report_stats_all(stderr, &sched);
         if (cli.report && (rc = report_json_all(cli.report, &sched)) < 0)

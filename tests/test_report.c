@@ -1,5 +1,5 @@
-/* Tests of the reports (src/report.c, src/crash.c) without a CPU: a process whose address
- * space is touched through the copy helpers (which count faults as the CPU would), then the
+/* Tests of the reports (src/report/, src/proc/maps_table.c) without a CPU: a process whose
+ * address space is touched through the copy helpers (which count faults as the CPU would), then the
  * --stats text, the JSON file, the --maps table and the crash report are checked line by
  * line. The fixture's counts follow from its accesses: three pages written (3 new anonymous
  * frames), one page read (the zero page), each page translated once through vmemu's TLB
@@ -25,6 +25,7 @@
 
 #include "vmemu/fault.h"
 #include "vmemu/insn.h"
+#include "vmemu/maps_table.h"
 #include "vmemu/report.h"
 #include "vmemu/sched.h"
 #include "vmemu/uaccess.h"
@@ -290,7 +291,7 @@ static void test_report_maps_counts_resident_dirty_and_swapped_pages(void **stat
         mm_map(t->p->mm, HEAP_VA, PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_HEAP, NULL, 0, 0), 0);
     assert_int_equal(copy_from_user(t->p->mm, &byte, HEAP_VA, 1), 0); /* zero page */
     f = open_text(t);
-    report_maps(f, t->p);
+    maps_print(f, t->p);
     fclose(f);
     /* The data area: 3 pages written (resident, dirty), 1 read (the zero page: not
      * resident). The heap page was only read. */
@@ -319,7 +320,7 @@ static void test_report_maps_after_munmap_keeps_the_peak_and_names_shared_memory
     vfile_put(shm); /* the area holds its own reference */
     assert_int_equal(mm_unmap(t->p->mm, DATA_VA, DATA_PAGES * PAGE_SIZE), 0);
     f = open_text(t);
-    report_maps(f, t->p);
+    maps_print(f, t->p);
     fclose(f);
     assert_contains(t->buf, "\n000000070000-000000072000 rw-s 00000000 anon         0        0  "
                             "      0 /dev/zero (deleted)\n");

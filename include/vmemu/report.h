@@ -1,5 +1,5 @@
-/* What the user sees of a run: the --stats summary, the --report JSON, the crash report
- * of a guest killed by a fault, and the VMA table. */
+/* What the user sees of a run: the --stats summary, the --report JSON and the crash report
+ * of a guest killed by a fault (the VMA table of --maps is vmemu/maps_table.h's). */
 #ifndef VMEMU_REPORT_H
 #define VMEMU_REPORT_H
 
@@ -27,8 +27,5 @@ int report_json_all(const char *path, const struct sched *s);
  * file and ELF section in the program image), the registers, the faulting instruction and
  * the VMA table. */
 void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex);
-/* Prints the VMA table (start, end, perms, offset, kind, resident, dirty and swapped
- * pages, file) and its totals with the peak virtual size (--maps). */
-void report_maps(FILE *out, const struct proc *p);
 
 #endif

@@ -11,7 +11,7 @@
 #include "vmemu/cpu.h"
 #include "vmemu/pagetable.h"
 #include "vmemu/proc.h"
-#include "vmemu/report.h"
+#include "vmemu/maps_table.h"
 #include "vmemu/vma.h"
 
 /* gdb's features org.gnu.gdb.i386.{core,sse,linux,segments} (its 64bit-*.xml files),
@@ -346,7 +346,7 @@ int gdbstub_monitor(struct proc *p, const char *cmd, FILE *out)
         return -EINVAL;
     }
     if (strcmp(cmd, "maps") == 0) {
-        report_maps(out, p);
+        maps_print(out, p);
         return 0;
     }
     if (strncmp(cmd, "pte", 3) == 0 && (cmd[3] == ' ' || cmd[3] == 0))

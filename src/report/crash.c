@@ -1,15 +1,9 @@
-/* The crash report: what a debugger would say about a guest killed by a bad memory access
- * or a CPU exception (which signal, what access, which mapping or the nearest ones, the
- * file and ELF section of an address in the program image, the syscall that unmapped an
- * address used after munmap, the symbol and section at RIP, the instruction disassembled
- * with capstone, the registers and the VMA table).
- * crash_describe() works the facts out once; report_crash() prints them for proc_run(),
- * and src/report.c puts the same facts in the JSON "crash" object. The CPU reports only
- * the page of a bad data access; the byte and the size come from the instruction at RIP
- * (src/insn.c). Guest memory is only read with copy_from_user_nofault(), so a report
- * never changes the fault counts. */
-#include "vmemu/report.h"
-
+/* The analysis of a crash, worked out once by crash_describe() for report_crash.c (the
+ * printed report) and report_json.c (the JSON "crash" object): the access and its exact
+ * byte (decoded from the instruction at RIP, src/cpu/insn.c), the mapping, file and ELF
+ * section of the address, the syscall that unmapped it, the symbol at RIP, the backtrace,
+ * the code around RIP disassembled with capstone and the heap checker's words. Guest
+ * memory is only read with copy_from_user_nofault(): a report changes no fault count. */
 #include <capstone/capstone.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -17,12 +11,13 @@
 
 #include "crash.h"
 #include "vmemu/backtrace.h"
-#include "vmemu/fault.h"
 #include "vmemu/heapcheck.h"
 #include "vmemu/insn.h"
+#include "vmemu/maps_table.h"
 #include "vmemu/symbols.h"
 #include "vmemu/syscall_names.h"
 #include "vmemu/uaccess.h"
+#include "vmemu/vma.h"
 
 #define X86_INT3        0xcc /* the breakpoint instruction */
 #define LINUX_NR_MMAP   9    /* x86-64 syscall numbers of the removals explained */
@@ -30,133 +25,6 @@
 #define LINUX_NR_BRK    12
 #define LINUX_NR_MREMAP 25
 #define CRASH_DIS_SPAN  4096 /* furthest into a function its start is decoded from */
-
-static const char *const signal_names[] = {
-    [1] = "SIGHUP",     [2] = "SIGINT",   [3] = "SIGQUIT",   [4] = "SIGILL",   [5] = "SIGTRAP",
-    [6] = "SIGABRT",    [7] = "SIGBUS",   [8] = "SIGFPE",    [9] = "SIGKILL",  [10] = "SIGUSR1",
-    [11] = "SIGSEGV",   [12] = "SIGUSR2", [13] = "SIGPIPE",  [14] = "SIGALRM", [15] = "SIGTERM",
-    [16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT",  [19] = "SIGSTOP", [20] = "SIGTSTP",
-    [21] = "SIGTTIN",   [22] = "SIGTTOU", [23] = "SIGURG",   [24] = "SIGXCPU", [25] = "SIGXFSZ",
-    [26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH", [29] = "SIGIO",   [30] = "SIGPWR",
-    [31] = "SIGSYS",
-};
-
-/* x86 exception vectors, for CPU_EXIT_EXCEPTION. */
-static const char *const vector_names[] = {
-    [0] = "#DE (divide error)",         [1] = "#DB (debug)",
-    [3] = "#BP (breakpoint)",           [4] = "#OF (overflow)",
-    [5] = "#BR (bound range)",          [6] = "#UD (invalid opcode)",
-    [7] = "#NM (device not available)", [8] = "#DF (double fault)",
-    [10] = "#TS (invalid TSS)",         [11] = "#NP (segment not present)",
-    [12] = "#SS (stack segment fault)", [13] = "#GP (general protection)",
-    [14] = "#PF (page fault)",          [16] = "#MF (x87 floating point)",
-    [17] = "#AC (alignment check)",     [18] = "#MC (machine check)",
-    [19] = "#XM (SIMD floating point)",
-};
-
-/* Registers of the crash report, in the order printed (all 16 GPRs, then rip, rflags,
- * fs_base). */
-static const struct {
-    enum cpu_reg reg; /* register to read */
-    const char *name; /* its name in the report */
-} crash_regs[] = {
-    {CPU_RAX, "rax"}, {CPU_RBX, "rbx"},       {CPU_RCX, "rcx"},         {CPU_RDX, "rdx"},
-    {CPU_RSI, "rsi"}, {CPU_RDI, "rdi"},       {CPU_RBP, "rbp"},         {CPU_RSP, "rsp"},
-    {CPU_R8, "r8"},   {CPU_R9, "r9"},         {CPU_R10, "r10"},         {CPU_R11, "r11"},
-    {CPU_R12, "r12"}, {CPU_R13, "r13"},       {CPU_R14, "r14"},         {CPU_R15, "r15"},
-    {CPU_RIP, "rip"}, {CPU_RFLAGS, "rflags"}, {CPU_FS_BASE, "fs_base"},
-};
-
-/* "SIGSEGV" for 11; "real-time signal" for 32..64, "unknown signal" otherwise. */
-const char *crash_signal_name(int signo)
-{
-    if (signo > 0 && (size_t)signo < ARRAY_LEN(signal_names) && signal_names[signo])
-        return signal_names[signo];
-    if (signo >= 32 && signo <= 64)
-        return "real-time signal";
-    return "unknown signal";
-}
-
-/* "read", "write" or "exec". */
-const char *crash_access_name(enum access access)
-{
-    switch (access) {
-    case ACCESS_WRITE:
-        return "write";
-    case ACCESS_EXEC:
-        return "exec";
-    default:
-        return "read";
-    }
-}
-
-/* The si_code name of (signo, code), or NULL. */
-static const char *si_code_name(int signo, int code)
-{
-    if (code == LINUX_SI_KERNEL)
-        return "SI_KERNEL";
-    if (signo == LINUX_SIGSEGV && code == LINUX_SEGV_MAPERR)
-        return "SEGV_MAPERR";
-    if (signo == LINUX_SIGSEGV && code == LINUX_SEGV_ACCERR)
-        return "SEGV_ACCERR";
-    if (signo == LINUX_SIGBUS && code == LINUX_BUS_ADRALN)
-        return "BUS_ADRALN";
-    if (signo == LINUX_SIGBUS && code == LINUX_BUS_ADRERR)
-        return "BUS_ADRERR";
-    if (signo == LINUX_SIGBUS && code == LINUX_BUS_OBJERR)
-        return "BUS_OBJERR";
-    return NULL;
-}
-
-/* Name column of an area: its file's path (shared anonymous memory's is "/dev/zero
- * (deleted)", as Linux names it), or [heap], [stack], [bss], [vmemu heap] (the heap
- * checker's area), "" for anonymous memory (as /proc/PID/maps leaves it empty). */
-const char *crash_vma_name(const struct vma *v)
-{
-    if (v->file != NULL && v->file->path != NULL)
-        return v->file->path;
-    switch (v->kind) {
-    case VMA_HEAP:
-        return "[heap]";
-    case VMA_STACK:
-        return "[stack]";
-    case VMA_BSS:
-        return "[bss]";
-    case VMA_CHECKER:
-        return "[vmemu heap]";
-    default:
-        return "";
-    }
-}
-
-/* "0x400000-0x401000 r--p image /path" into buf. */
-void crash_vma_text(const struct vma *v, char *buf, size_t len)
-{
-    char perms[5];
-    const char *name = crash_vma_name(v);
-
-    vma_perm_string(v, perms);
-    snprintf(buf, len, "0x%" PRIx64 "-0x%" PRIx64 " %s %s%s%s", v->start, v->end, perms,
-             vma_kind_name(v->kind), name[0] ? " " : "", name);
-}
-
-/* Whether a process that ended with its signal gets a crash description: the signals of
- * bad accesses and CPU exceptions, and the out-of-memory kill. */
-bool crash_signal_is_crash(const struct proc *p)
-{
-    switch (p->term_signal) {
-    case LINUX_SIGSEGV:
-    case LINUX_SIGBUS:
-    case LINUX_SIGILL:
-    case LINUX_SIGFPE:
-    case LINUX_SIGTRAP:
-        return true;
-    case LINUX_SIGKILL:
-        return p->mm != NULL && p->mm->last_fault.cause == CAUSE_OOM;
-    default:
-        return false;
-    }
-}
 
 /* Start of the image's first mapping minus its file offset: the load bias of a PIE (whose
  * first segment maps offset 0 at vaddr 0); symtab_load() ignores it for an ET_EXEC. */
@@ -443,9 +311,9 @@ static void crash_locate(const struct proc *p, struct crash_info *ci)
             snprintf(ci->rip_where, sizeof(ci->rip_where), "outside any mapping");
         else if (sect != NULL)
             snprintf(ci->rip_where, sizeof(ci->rip_where), "in %s (%s)",
-                     p->exe != NULL ? p->exe : crash_vma_name(v), sect);
-        else if (crash_vma_name(v)[0] != '\0')
-            snprintf(ci->rip_where, sizeof(ci->rip_where), "in %s", crash_vma_name(v));
+                     p->exe != NULL ? p->exe : maps_vma_name(v), sect);
+        else if (maps_vma_name(v)[0] != '\0')
+            snprintf(ci->rip_where, sizeof(ci->rip_where), "in %s", maps_vma_name(v));
         else
             snprintf(ci->rip_where, sizeof(ci->rip_where),
                      "in anonymous memory 0x%" PRIx64 "-0x%" PRIx64, v->start, v->end);
@@ -494,71 +362,6 @@ static void crash_heap(const struct proc *p, struct crash_info *ci)
     ci->in_checker = explained || (v != NULL && v->kind == VMA_CHECKER);
     if (ci->in_checker)
         ci->cause_text[0] = '\0';
-}
-
-/* The cause of a memory crash in words; see crash.h. */
-const char *crash_cause_name(const struct crash_info *ci)
-{
-    if (ci->heap_kind != NULL)
-        return ci->heap_kind;
-    if (ci->in_checker)
-        return "access to the heap checker's inaccessible memory";
-    return fault_cause_text(ci->cause);
-}
-
-/* Signal, code and words of an exit that was not a memory fault. */
-static void crash_cpu_exit(struct crash_info *ci, enum cpu_exit_kind kind, int intno)
-{
-    switch (kind) {
-    case CPU_EXIT_ILLEGAL:
-        ci->signo = LINUX_SIGILL;
-        ci->code = "ILL_ILLOPN";
-        snprintf(ci->what, sizeof(ci->what), "illegal instruction");
-        break;
-    case CPU_EXIT_DIVIDE:
-        ci->signo = LINUX_SIGFPE;
-        ci->code = "FPE_INTDIV";
-        snprintf(ci->what, sizeof(ci->what), "integer divide error");
-        break;
-    case CPU_EXIT_TRAP:
-        ci->signo = LINUX_SIGTRAP;
-        ci->code = intno == 1 ? "TRAP_TRACE" : "TRAP_BRKPT";
-        snprintf(ci->what, sizeof(ci->what), "%s", intno == 1 ? "debug trap" : "breakpoint");
-        break;
-    case CPU_EXIT_EXCEPTION:
-        ci->signo = LINUX_SIGSEGV;
-        ci->code = "SI_KERNEL";
-        if (intno >= 0 && (size_t)intno < ARRAY_LEN(vector_names) && vector_names[intno])
-            snprintf(ci->what, sizeof(ci->what), "CPU exception %s", vector_names[intno]);
-        else
-            snprintf(ci->what, sizeof(ci->what), "CPU exception %d", intno);
-        break;
-    case CPU_EXIT_PRIV:
-        ci->signo = LINUX_SIGSEGV;
-        ci->code = "SI_KERNEL";
-        snprintf(ci->what, sizeof(ci->what), "privileged instruction");
-        break;
-    default:
-        ci->signo = 0;
-        snprintf(ci->what, sizeof(ci->what), "CPU emulation failed");
-        break;
-    }
-}
-
-/* Non-memory exit kind that a terminating signal stands for (the JSON report has no
- * cpu_exit to go by). */
-static enum cpu_exit_kind exit_kind_of_signal(int signo)
-{
-    switch (signo) {
-    case LINUX_SIGILL:
-        return CPU_EXIT_ILLEGAL;
-    case LINUX_SIGFPE:
-        return CPU_EXIT_DIVIDE;
-    case LINUX_SIGTRAP:
-        return CPU_EXIT_TRAP;
-    default:
-        return CPU_EXIT_PRIV;
-    }
 }
 
 /* Which instruction to show: int3 leaves RIP past itself, so a breakpoint shows the int3
@@ -635,14 +438,14 @@ void crash_describe(const struct proc *p, const struct cpu_exit *ex, struct cras
         ci->signo = lf->signo;
         if (ci->signo == 0)
             ci->signo = ex != NULL && ex->kind == CPU_EXIT_OOM ? LINUX_SIGKILL : LINUX_SIGSEGV;
-        ci->code = si_code_name(ci->signo, lf->code);
+        ci->code = crash_si_code_name(ci->signo, lf->code);
         ci->addr = lf->va;
         ci->access = lf->access;
         ci->cause = lf->cause;
     } else if (ex != NULL) {
         crash_cpu_exit(ci, ex->kind, ex->intno);
     } else {
-        crash_cpu_exit(ci, exit_kind_of_signal(p->term_signal), 0);
+        crash_cpu_exit(ci, crash_exit_kind_of_signal(p->term_signal), 0);
         if (p->term_signal == LINUX_SIGSEGV && lf != NULL && lf->signo == 0)
             snprintf(ci->what, sizeof(ci->what), "CPU exception");
     }
@@ -660,165 +463,4 @@ void crash_describe(const struct proc *p, const struct cpu_exit *ex, struct cras
     if (ci->has_rip)
         crash_disassemble(p, ci);
     crash_heap(p, ci);
-}
-
-/* The nearest areas below and above an unmapped address, or the stack it fell short of. */
-static void print_surroundings(FILE *out, const struct proc *p, const struct crash_info *ci)
-{
-    const struct vma_list *l = &p->mm->vmas;
-    const struct vma *below = vma_prev(l, ci->addr), *above = vma_find(l, ci->addr);
-    char text[CRASH_TEXT_MAX];
-
-    if (ci->cause == CAUSE_NONCANONICAL || ci->addr >= USER_VA_END) {
-        fprintf(out, "  mapping:  non-canonical address (user space ends at 0x%llx)\n",
-                (unsigned long long)USER_VA_END);
-        return;
-    }
-    if (ci->cause == CAUSE_STACK_GUARD && above != NULL) {
-        crash_vma_text(above, text, sizeof(text));
-        fprintf(out, "  mapping:  0x%" PRIx64 " bytes below the stack %s", above->start - ci->addr,
-                text);
-        if (p->mm->stack_limit != 0 && p->mm->stack_top > p->mm->stack_limit)
-            fprintf(out, " (it may grow down to 0x%" PRIx64 ")",
-                    p->mm->stack_top - p->mm->stack_limit);
-        fputc('\n', out);
-        return;
-    }
-    fprintf(out, "  mapping:  no mapping contains it; nearest:");
-    if (below == NULL && above == NULL)
-        fprintf(out, " none (the address space is empty)");
-    if (below != NULL) {
-        crash_vma_text(below, text, sizeof(text));
-        fprintf(out, " %s (0x%" PRIx64 " past its end)", text, ci->addr - below->end);
-    }
-    if (above != NULL) {
-        crash_vma_text(above, text, sizeof(text));
-        fprintf(out, "%s %s (0x%" PRIx64 " above)", below != NULL ? ";" : "", text,
-                above->start - ci->addr);
-    }
-    fputc('\n', out);
-}
-
-/* The "fault:" line of a memory fault: the access, its size when known, the first byte
- * that faulted, and the cause (with the offset of a NULL pointer dereference). */
-static void print_fault(FILE *out, const struct crash_info *ci)
-{
-    fprintf(out, "  fault:    %s", crash_access_name(ci->access));
-    if (ci->size != 0 && ci->access_va == ci->addr)
-        fprintf(out, " of %u byte%s", ci->size, ci->size == 1 ? "" : "s");
-    fprintf(out, " at 0x%016" PRIx64, ci->addr);
-    if (ci->access_va != ci->addr)
-        fprintf(out, " (%u-byte access at 0x%016" PRIx64 " crossing into this page)", ci->size,
-                ci->access_va);
-    fprintf(out, ": %s", crash_cause_name(ci));
-    if (ci->cause == CAUSE_NULL && ci->addr != 0)
-        fprintf(out, " (offset 0x%" PRIx64 ")", ci->addr);
-    fputc('\n', out);
-}
-
-/* The heap checker's words: "  heap:     heap-use-after-free" and its lines, indented. */
-static void print_heap(FILE *out, const struct crash_info *ci)
-{
-    const char *line = ci->heap;
-
-    fprintf(out, "  heap:     %s\n", ci->heap_kind);
-    while (*line != '\0') {
-        size_t len = strcspn(line, "\n");
-
-        fprintf(out, "            %.*s\n", (int)len, line);
-        line += len;
-        if (*line == '\n')
-            line++;
-    }
-}
-
-static void print_registers(FILE *out, struct proc *p)
-{
-    if (p->cpu == NULL) {
-        fprintf(out, "  regs:     (no CPU)\n");
-        return;
-    }
-    for (size_t i = 0; i < ARRAY_LEN(crash_regs); i++) {
-        const char *lead = i == 0 ? "  regs:     " : i % 4 == 0 ? "            " : " ";
-
-        fprintf(out, "%s%s=0x%016" PRIx64, lead, crash_regs[i].name,
-                cpu_get(p->cpu, crash_regs[i].reg));
-        if (i % 4 == 3 || i + 1 == ARRAY_LEN(crash_regs))
-            fputc('\n', out);
-    }
-}
-
-/* Prints the report of a guest killed by a memory fault or a CPU exception (ex says which;
- * mm->last_fault says what and why for memory faults): the signal, the access and its
- * cause (and the syscall that unmapped the address), the mapping that holds the address
- * (with the file and ELF section in the program image) or the nearest ones, RIP with its
- * symbol and section, the instruction there, the cause in words (and the heap checker's
- * explanation of the address), the backtrace, the disassembly around RIP, the registers
- * and the VMA table. Faults nothing in. */
-void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
-{
-    struct crash_info ci;
-    char text[CRASH_TEXT_MAX + 512];
-
-    crash_describe(p, ex, &ci);
-    if (ci.signo == 0)
-        fprintf(out, "vmemu: guest '%s' (pid %d) stopped: %s\n", p->comm, p->pid, ci.what);
-    else if (ci.code != NULL)
-        fprintf(out, "vmemu: guest '%s' (pid %d) killed by %s (%s)\n", p->comm, p->pid,
-                crash_signal_name(ci.signo), ci.code);
-    else
-        fprintf(out, "vmemu: guest '%s' (pid %d) killed by %s\n", p->comm, p->pid,
-                crash_signal_name(ci.signo));
-    if (ci.is_memory) {
-        print_fault(out, &ci);
-        if (ci.has_unmap) {
-            crash_unmap_text(&ci, text, sizeof(text));
-            fprintf(out, "  cause:    %s\n", text);
-        }
-        if (ci.cause_text[0] != '\0')
-            fprintf(out, "  cause:    %s\n", ci.cause_text);
-        if (ci.heap_kind != NULL)
-            print_heap(out, &ci);
-        if (ci.has_vma && ci.section[0] != '\0')
-            fprintf(out, "  mapping:  %s, in %s of %s\n", ci.vma, ci.section,
-                    ci.file[0] != '\0' ? ci.file : "the program");
-        else if (ci.has_vma)
-            fprintf(out, "  mapping:  %s\n", ci.vma);
-        else if (p->mm != NULL)
-            print_surroundings(out, p, &ci);
-    } else {
-        fprintf(out, "  fault:    %s\n", ci.what);
-    }
-    if (ci.has_rip) {
-        fprintf(out, "  rip:      0x%" PRIx64, ci.rip);
-        if (ci.symbol[0] != '\0')
-            fprintf(out, " <%s>", ci.symbol);
-        if (ci.rip_where[0] != '\0')
-            fprintf(out, " %s", ci.rip_where);
-        fputc('\n', out);
-        if (ci.has_caller && ci.caller_symbol[0] != '\0')
-            fprintf(out, "  caller:   0x%" PRIx64 " <%s> (return address at rsp)\n", ci.caller,
-                    ci.caller_symbol);
-        else if (ci.has_caller)
-            fprintf(out, "  caller:   0x%" PRIx64 " (return address at rsp)\n", ci.caller);
-        if (ci.insn_bytes[0] != '\0')
-            fprintf(out, "  code:     %-32s %s\n", ci.insn_bytes, ci.insn);
-        else
-            fprintf(out, "  code:     %s\n", ci.insn);
-    }
-    if (ci.bt_n > 0) {
-        fprintf(out, "  backtrace:\n");
-        for (int i = 0; i < ci.bt_n; i++)
-            fprintf(out, "    #%-2d %s\n", i, ci.bt[i]);
-    }
-    if (ci.dis_n > 0) {
-        fprintf(out, "  disassembly:\n");
-        for (int i = 0; i < ci.dis_n; i++)
-            fprintf(out, "    %s\n", ci.dis[i]);
-    }
-    print_registers(out, p);
-    if (p->mm != NULL) {
-        fprintf(out, "  maps:\n");
-        report_maps_table(out, p, "    ");
-    }
 }

@@ -1,6 +1,6 @@
-/* Private to the report module (src/crash.c, src/report.c): what a crash was, worked out
- * once and printed either as the human crash report or as the JSON "crash" object, and the
- * names both outputs give to signals and areas. */
+/* Private to the report folder (crash.c, crash_names.c, report_crash.c, report_json.c):
+ * what a crash was, worked out once and printed either as the human crash report or as
+ * the JSON "crash" object, and the names both outputs give to signals and areas. */
 #ifndef VMEMU_SRC_CRASH_H
 #define VMEMU_SRC_CRASH_H
 
@@ -90,8 +90,6 @@ void crash_describe(const struct proc *p, const struct cpu_exit *ex, struct cras
 bool crash_signal_is_crash(const struct proc *p);
 /* "SIGSEGV" for 11; "real-time signal" for 32..64, "unknown signal" otherwise. */
 const char *crash_signal_name(int signo);
-/* Name column of an area: its file's path, or [heap], [stack], [bss], "" for anonymous. */
-const char *crash_vma_name(const struct vma *v);
 /* "0x400000-0x401000 r--p image /path" into buf. */
 void crash_vma_text(const struct vma *v, char *buf, size_t len);
 /* "read", "write" or "exec". */
@@ -104,9 +102,16 @@ const char *crash_cause_name(const struct crash_info *ci);
  * "use after munmap: 0x... was in A-B, unmapped by munmap(A, LEN) at rip R (sym),
  * syscall #N of the process", into buf. */
 void crash_unmap_text(const struct crash_info *ci, char *buf, size_t len);
-
-/* The VMA table of p (header, one line per area with its resident, dirty and swapped
- * pages, totals with the peak virtual size), each line after `indent` (src/report.c). */
-void report_maps_table(FILE *out, const struct proc *p, const char *indent);
+/* The si_code name of (signo, code): "SEGV_MAPERR", "BUS_ADRERR", "SI_KERNEL"...; NULL
+ * when the pair has none. */
+const char *crash_si_code_name(int signo, int code);
+/* Fills ci's signal, si_code and words ("illegal instruction", "CPU exception #GP
+ * (general protection)"...) for an exit of the given kind that was not a memory fault;
+ * intno is the exception vector of CPU_EXIT_EXCEPTION and tells a debug trap (1) from a
+ * breakpoint for CPU_EXIT_TRAP. An unknown kind sets signo 0 ("CPU emulation failed"). */
+void crash_cpu_exit(struct crash_info *ci, enum cpu_exit_kind kind, int intno);
+/* The non-memory exit kind a terminating signal stands for (the JSON report has no
+ * cpu_exit to go by): SIGILL, SIGFPE and SIGTRAP their own, any other CPU_EXIT_PRIV. */
+enum cpu_exit_kind crash_exit_kind_of_signal(int signo);
 
 #endif

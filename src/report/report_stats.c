@@ -1,0 +1,285 @@
+/* The --stats summary of a finished run, in the spirit of /usr/bin/time -v: the first
+ * process's counters, then, when the program forked, one line per process, the totals of
+ * the process tree and the scheduler's counters; and the counters and totals that the JSON
+ * report (report_json.c) shows too (report_int.h). Nothing here faults a page in or
+ * changes a counter. */
+#include "vmemu/report.h"
+
+#include <inttypes.h>
+
+#include "crash.h"
+#include "report_int.h"
+#include "vmemu/cpu.h"
+#include "vmemu/reclaim.h"
+#include "vmemu/sched.h"
+#include "vmemu/util.h"
+
+#define KIB_PER_PAGE ((uint64_t)(PAGE_SIZE / 1024)) /* KiB in one page */
+
+/* The counters of p as the reports show them: live from its address space while it has
+ * one (page-table pages counted now), else the ones frozen at its exit. */
+struct proc_usage report_usage(const struct proc *p)
+{
+    struct proc_usage u = proc_usage_now(p);
+
+    if (p->mm != NULL)
+        u.pt_pages_at_exit = p->mm->pt.table_pages;
+    return u;
+}
+
+uint64_t report_unicorn_flushes(const struct proc *p)
+{
+    return p->cpu != NULL ? cpu_tlb_flushes(p->cpu) : 0;
+}
+
+uint64_t report_wall_ns(const struct proc *p)
+{
+    uint64_t now = now_ns();
+
+    return p->start_ns != 0 && now > p->start_ns ? now - p->start_ns : 0;
+}
+
+/* The thrashing indicator: pages brought back after an eviction (swap-ins and file
+ * re-reads) per 1000 page faults. */
+uint64_t report_refault_permille(const struct fault_stats *f)
+{
+    uint64_t faults = f->minor + f->major;
+    return faults ? (f->swap_in + f->file_refault) * 1000 / faults : 0;
+}
+
+/* Whether the refaults say the program is thrashing: at least half of its faults bring
+ * back an evicted page, and there are enough of them to matter. */
+bool report_thrashing(const struct fault_stats *f)
+{
+    return report_refault_permille(f) >= 500 && f->swap_in + f->file_refault >= 64;
+}
+
+const char *report_proc_name(const struct proc *p)
+{
+    return p->comm[0] != '\0' ? p->comm : (p->exe != NULL ? p->exe : "?");
+}
+
+/* The paging part of the summary: policy, swap, what reclaim did, the thrashing
+ * indicator. */
+static void report_paging(FILE *out, const struct proc *p, const struct fault_stats *f)
+{
+    const struct vmsys *sys = p->sys;
+    const struct reclaim_stats *r = &sys->reclaim->stats;
+    const struct swap_area *sw = &sys->swap;
+
+    fprintf(out, "\tReplacement policy: %s", reclaim_policy_name(sys->reclaim->policy));
+    if (sys->reclaim->policy == POLICY_RANDOM)
+        fprintf(out, " (seed %" PRIu64 ")", sys->reclaim->seed);
+    fprintf(out, "\n\tSwap area: %" PRIu64 " KiB max%s%s\n", sw->max_slots * KIB_PER_PAGE,
+            sw->path ? ", file " : (sw->max_slots ? ", temporary file" : " (no swap)"),
+            sw->path ? sw->path : "");
+    fprintf(out, "\tPages evicted: %" PRIu64 "\n", r->evictions);
+    fprintf(out, "\t  swapped out (written to swap): %" PRIu64 "\n", r->swap_outs);
+    fprintf(out, "\t  swapped out clean (swap copy still valid): %" PRIu64 "\n", r->swap_clean);
+    fprintf(out, "\t  file pages written back: %" PRIu64 "\n", r->writebacks);
+    fprintf(out, "\t  clean file pages dropped: %" PRIu64 "\n", r->file_dropped);
+    fprintf(out, "\tPages swapped in (read from swap): %" PRIu64 "\n", sw->reads);
+    fprintf(out, "\tReclaim scans (frames examined): %" PRIu64 "\n", r->scans);
+    fprintf(out, "\tPeak swap use: %" PRIu64 " pages (%" PRIu64 " KiB)\n", sw->peak_used,
+            sw->peak_used * KIB_PER_PAGE);
+    fprintf(out, "\tRefaults per 1000 faults (thrashing indicator): %" PRIu64 " (%s)\n",
+            report_refault_permille(f), report_thrashing(f) ? "thrashing" : "not thrashing");
+}
+
+/* Prints the /usr/bin/time -v style summary of a finished process: a first line saying
+ * how it ended, then one tab-indented "label: value" line per counter. */
+void report_stats(FILE *out, const struct proc *p)
+{
+    const struct proc_usage u = report_usage(p);
+    const struct mm_stats *st = &u.mm;
+    const struct fault_stats *f = &st->faults;
+    const struct vmsys *sys = p->sys;
+    uint64_t wall = report_wall_ns(p);
+
+    if (p->term_signal != 0)
+        fprintf(out, "vmemu: %s killed by signal %d (%s)\n", report_proc_name(p), p->term_signal,
+                crash_signal_name(p->term_signal));
+    else
+        fprintf(out, "vmemu: %s exited with status %d\n", report_proc_name(p), p->exit_code);
+    fprintf(out, "\tCommand: \"%s\"\n", p->cmdline != NULL ? p->cmdline : report_proc_name(p));
+    fprintf(out, "\tProcess id: %d\n", p->pid);
+    fprintf(out, "\tExit status: %d\n", proc_wait_status(p));
+    fprintf(out, "\tMinor page faults: %" PRIu64 "\n", f->minor);
+    fprintf(out, "\t  zero page: %" PRIu64 "\n", f->zero_page);
+    fprintf(out, "\t  new anonymous page: %" PRIu64 "\n", f->anon);
+    fprintf(out, "\t  page-cache hit: %" PRIu64 "\n", f->file_minor);
+    fprintf(out, "\t  COW copy: %" PRIu64 "\n", f->cow);
+    fprintf(out, "\t  COW reuse: %" PRIu64 "\n", f->cow_reuse);
+    fprintf(out, "\t  shared file write: %" PRIu64 "\n", f->shared_write);
+    fprintf(out, "\t  swap-cache hit: %" PRIu64 "\n", f->swap_cache);
+    fprintf(out, "\tMajor page faults: %" PRIu64 "\n", f->major);
+    fprintf(out, "\t  swap-in: %" PRIu64 "\n", f->swap_in);
+    fprintf(out, "\t  file read: %" PRIu64 "\n", f->file_major);
+    fprintf(out, "\t    re-read after eviction: %" PRIu64 "\n", f->file_refault);
+    fprintf(out, "\tStack growth faults: %" PRIu64 "\n", f->stack_grow);
+    fprintf(out, "\tPages populated ahead (MAP_POPULATE, mlock; not faults): %" PRIu64 "\n",
+            f->populate);
+    fprintf(out, "\tInvalid accesses (SIGSEGV): %" PRIu64 "\n", f->segv);
+    fprintf(out, "\tAccesses past the end of a file (SIGBUS): %" PRIu64 "\n", f->sigbus);
+    fprintf(out, "\tvmemu TLB hits: %" PRIu64 "\n", sys->tlb.hits);
+    fprintf(out, "\tvmemu TLB misses (page walks): %" PRIu64 "\n", sys->tlb.misses);
+    fprintf(out, "\tvmemu TLB invalidations: %" PRIu64 "\n", sys->tlb.invalidations);
+    fprintf(out, "\tvmemu TLB flushes: %" PRIu64 "\n", sys->tlb.flushes);
+    fprintf(out, "\tUnicorn TLB fills (depends on Unicorn's TLB size): %" PRIu64 "\n", st->fills);
+    fprintf(out, "\tUnicorn TLB flushes: %" PRIu64 "\n", report_unicorn_flushes(p));
+    fprintf(out, "\tPeak resident pages: %" PRIu64 " (%" PRIu64 " KiB)\n", st->peak_rss,
+            st->peak_rss * KIB_PER_PAGE);
+    fprintf(out, "\tResident pages at exit: %" PRIu64 " (%" PRIu64 " KiB)\n", st->rss,
+            st->rss * KIB_PER_PAGE);
+    fprintf(out, "\tPeak virtual size: %" PRIu64 " pages (%" PRIu64 " KiB)\n", st->peak_vm,
+            st->peak_vm * KIB_PER_PAGE);
+    fprintf(out, "\tPage-table pages (now / peak): %" PRIu64 " / %" PRIu64 "\n", u.pt_pages_at_exit,
+            st->peak_pt_pages);
+    fprintf(out, "\tFrames in pool: %" PRIu64 "\n", sys->phys.nframes);
+    fprintf(out, "\tPeak frames used: %" PRIu64 "\n", sys->phys.peak_used);
+    fprintf(out, "\tPage-cache pages: %" PRIu64 "\n", sys->pc.pages);
+    report_paging(out, p, f);
+    fprintf(out, "\tSyscalls: %" PRIu64 "\n", u.syscalls);
+    fprintf(out, "\tGuest run time (s): %" PRIu64 ".%03" PRIu64 "\n", u.cpu_ns / 1000000000,
+            u.cpu_ns / 1000000 % 1000);
+    fprintf(out, "\tWall time (s): %" PRIu64 ".%03" PRIu64 "\n", wall / 1000000000,
+            wall / 1000000 % 1000);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+static void fault_stats_add(struct fault_stats *sum, const struct fault_stats *f)
+{
+    sum->minor += f->minor;
+    sum->major += f->major;
+    sum->zero_page += f->zero_page;
+    sum->anon += f->anon;
+    sum->file_minor += f->file_minor;
+    sum->file_major += f->file_major;
+    sum->file_refault += f->file_refault;
+    sum->swap_in += f->swap_in;
+    sum->swap_cache += f->swap_cache;
+    sum->cow += f->cow;
+    sum->cow_reuse += f->cow_reuse;
+    sum->shared_write += f->shared_write;
+    sum->segv += f->segv;
+    sum->sigbus += f->sigbus;
+    sum->stack_grow += f->stack_grow;
+    sum->populate += f->populate;
+}
+
+/* Adds the counters of one process to t. */
+static void report_totals_add(struct report_totals *t, const struct proc_usage *u)
+{
+    fault_stats_add(&t->u.mm.faults, &u->mm.faults);
+    t->u.mm.fills += u->mm.fills;
+    t->u.mm.rss += u->mm.rss;
+    t->u.mm.peak_rss = max_u64(t->u.mm.peak_rss, u->mm.peak_rss);
+    t->u.mm.peak_vm = max_u64(t->u.mm.peak_vm, u->mm.peak_vm);
+    t->u.mm.peak_pt_pages = max_u64(t->u.mm.peak_pt_pages, u->mm.peak_pt_pages);
+    t->u.syscalls += u->syscalls;
+    t->u.cpu_ns += u->cpu_ns;
+    t->u.shared_at_exit += u->shared_at_exit;
+    t->u.pt_pages_at_exit += u->pt_pages_at_exit;
+    t->nprocs++;
+}
+
+/* The first process of the run (whose status vmemu returns), or NULL when there is none. */
+const struct proc *report_first(const struct sched *s)
+{
+    return s->init != NULL ? s->init : (s->nprocs != 0 ? s->procs[0] : NULL);
+}
+
+/* The totals of every process of s. */
+struct report_totals report_totals(const struct sched *s)
+{
+    struct report_totals t = {.nprocs = 0};
+
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc_usage u = report_usage(s->procs[i]);
+
+        report_totals_add(&t, &u);
+    }
+    return t;
+}
+
+/* One line of the process table: the pid, ppid, status and signal columns as given, then
+ * the counters of u and the command. */
+static void stats_row(FILE *out, const char *pid, const char *ppid, const char *status,
+                      const char *sig, const struct proc_usage *u, const char *command)
+{
+    const struct fault_stats *f = &u->mm.faults;
+
+    fprintf(out,
+            "\t%7s %7s %6s %3s %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64
+            " %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %7" PRIu64 " %8" PRIu64 " %7" PRIu64
+            " %8" PRIu64 " %s\n",
+            pid, ppid, status, sig, f->minor, f->major, f->zero_page, f->anon, f->file_minor,
+            f->file_major, f->cow, f->cow_reuse, u->shared_at_exit, u->mm.peak_rss,
+            u->mm.peak_pt_pages, u->syscalls, command);
+}
+
+/* The line of process p in the table. */
+static void stats_proc_row(FILE *out, const struct proc *p)
+{
+    const struct proc_usage u = report_usage(p);
+    char pid[16], ppid[16], status[16], sig[16];
+
+    snprintf(pid, sizeof(pid), "%d", p->pid);
+    snprintf(ppid, sizeof(ppid), "%d", p->ppid);
+    snprintf(status, sizeof(status), "%d", proc_wait_status(p));
+    if (p->term_signal != 0)
+        snprintf(sig, sizeof(sig), "%d", p->term_signal);
+    else
+        snprintf(sig, sizeof(sig), "-");
+    stats_row(out, pid, ppid, status, sig, &u,
+              p->cmdline != NULL ? p->cmdline : report_proc_name(p));
+}
+
+/* The scheduler's counters, one "label: value" line each. */
+static void stats_sched(FILE *out, const struct sched *s)
+{
+    fprintf(out, "\tContext switches: %" PRIu64 "\n", s->switches);
+    fprintf(out, "\tWatchdog stops (nondeterministic): %" PRIu64 "\n", s->watchdog_stops);
+    fprintf(out, "\tDeadlocks (every process asleep, nothing to wake one; killed): %" PRIu64 "\n",
+            s->deadlocks);
+}
+
+/* Prints the --stats of a whole run: report_stats() of the first process, then, when it
+ * forked, the "Processes:" table (one line per process in pid order: exit status in the
+ * shell's style, the signal that ended it or "-", faults by class, pages still shared with
+ * parent or children at exit, peak resident and page-table pages, syscalls, command line),
+ * the totals row (counts summed, peaks the highest of any process, as the line below it
+ * says) and the scheduler's counters (also printed for a lone process that the watchdog
+ * stopped or that deadlocked). Prints nothing when s has no process. */
+void report_stats_all(FILE *out, const struct sched *s)
+{
+    const struct proc *first = report_first(s);
+    struct report_totals t;
+    char label[32];
+
+    if (first == NULL)
+        return;
+    report_stats(out, first);
+    if (s->nprocs < 2) {
+        if (s->watchdog_stops != 0 || s->deadlocks != 0)
+            stats_sched(out, s);
+        return;
+    }
+    t = report_totals(s);
+    fprintf(out, "\tProcesses: %zu\n", s->nprocs);
+    fprintf(out, "\t%7s %7s %6s %3s %7s %7s %7s %7s %8s %9s %7s %9s %7s %8s %7s %8s %s\n", "pid",
+            "ppid", "status", "sig", "minor", "major", "zero", "anon", "file-hit", "file-read",
+            "cow", "cow-reuse", "shared", "peak-rss", "pt-peak", "syscalls", "command");
+    for (size_t i = 0; i < s->nprocs; i++)
+        stats_proc_row(out, s->procs[i]);
+    snprintf(label, sizeof(label), "(%zu processes)", t.nprocs);
+    stats_row(out, "total", "-", "-", "-", &t.u, label);
+    fprintf(out, "\t  total: faults, shared and syscalls summed; peak-rss and pt-peak (peak "
+                 "page-table pages) are the highest of any one process\n");
+    fprintf(out, "\t  shared: pages still shared with parent or children at exit\n");
+    stats_sched(out, s);
+}
