@@ -15,6 +15,7 @@
 #include "vmemu/maps_table.h"
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
+#include "vmemu/run.h"
 #include "vmemu/sched.h"
 #include "vmemu/sweep.h"
 #include "vmemu/util.h"
@@ -279,6 +280,7 @@ int main(int argc, char **argv)
     struct run_options opt = {.trace = cli.trace ? stderr : NULL,
                               .maps_at_exit = cli.maps,
                               .check = cli.check,
+                              .observer = cli.check ? &heapcheck_observer : NULL,
                               .gdb_port = cli.gdb_port};
     struct sched sched;
     sched_init(&sched, &sys, cpu, &opt);
@@ -302,7 +304,7 @@ int main(int argc, char **argv)
     } else if (cli.gdb_port && (rc = gdbstub_open(cli.gdb_port, &sched, &sched.gdb)) < 0) {
         fprintf(stderr, "vmemu: --gdb %d: %s\n", cli.gdb_port, strerror(-rc));
         status = 1;
-    } else if (sched_run(&sched) < 0) {
+    } else if (run_all(&sched) < 0) {
         fprintf(stderr, "vmemu: the CPU failed while running %s\n", path);
         status = 1;
     } else {

@@ -84,8 +84,8 @@ static int setup(void **state)
     mm->start_brk = HEAP;
     mm->brk = HEAP + P(2);
     if (mm_fault(mm, ANON, ACCESS_WRITE, 0) < 0 || mm_fault(mm, ANON + P(1), ACCESS_WRITE, 0) < 0 ||
-        mm_fault(mm, ANON + P(2), ACCESS_READ, 0) < 0 || mm_fault(mm, FILEMAP, ACCESS_READ, 0) < 0 ||
-        mm_fault(mm, SHM, ACCESS_WRITE, 0) < 0)
+        mm_fault(mm, ANON + P(2), ACCESS_READ, 0) < 0 ||
+        mm_fault(mm, FILEMAP, ACCESS_READ, 0) < 0 || mm_fault(mm, SHM, ACCESS_WRITE, 0) < 0)
         return -1;
     *state = &e;
     return 0;

@@ -288,17 +288,17 @@ static void test_signal_timers_fire_and_reload(void **state)
     e->p->itimer_deadline_ns = 100;
     e->q->itimer_deadline_ns = 1000;
     e->q->itimer_interval_ns = 30;
-    assert_int_equal(signal_timers(&e->s, 99), 100);
+    assert_int_equal(sched_timers(&e->s, 99), 100);
     assert_int_equal(e->p->sigpending, 0);
-    assert_int_equal(signal_timers(&e->s, 100), 1000);
+    assert_int_equal(sched_timers(&e->s, 100), 1000);
     assert_int_equal(e->p->sigpending, BIT(LINUX_SIGALRM));
     assert_int_equal(e->p->siginfo[LINUX_SIGALRM - 1].si_code, LINUX_SI_KERNEL);
     assert_int_equal(e->p->itimer_deadline_ns, 0);
     /* 1000 + 30k: the first period after 1065 is 1090; it fired once */
-    assert_int_equal(signal_timers(&e->s, 1065), 1090);
+    assert_int_equal(sched_timers(&e->s, 1065), 1090);
     assert_int_equal(e->q->sigpending, BIT(LINUX_SIGALRM));
     assert_int_equal(e->q->itimer_deadline_ns, 1090);
-    assert_int_equal(signal_timers(&e->s, 1089), 1090);
+    assert_int_equal(sched_timers(&e->s, 1089), 1090);
 }
 
 static void test_kill_targets_and_errors(void **state)

@@ -16,6 +16,7 @@
 #include "vmemu/mm.h"
 #include "vmemu/gup.h"
 #include "vmemu/pagecache.h"
+#include "vmemu/vm_check.h"
 
 /* Starts a vmsys of `frames` frames (16-entry, 4-way TLB) and creates *mm in it.
  * 0, or -1 when either fails. */
@@ -57,12 +58,19 @@ static inline int vm_fixture_open_file(struct vmsys *sys, char *path, size_t pat
     return vfile_open(&sys->pc, path, f) == 0 ? 0 : -1;
 }
 
-/* Destroys mm, drops the test's reference f and unlinks path; then, when check_freed,
- * requires that only the zero page is still taken from the pool and that the page cache is
- * empty (-1 otherwise, leaving sys as it is). Destroys sys and returns 0. */
+/* Checks the whole VM (vm_check, as far as mm goes: other address spaces the test made
+ * are not listed), destroys mm, drops the test's reference f and unlinks path; then, when
+ * check_freed, requires that only the zero page is still taken from the pool and that the
+ * page cache is empty. Returns -1 when a check fails (leaving sys as it is), else destroys
+ * sys and returns 0. */
 static inline int vm_fixture_release(struct vmsys *sys, struct mm *mm, struct vfile *f,
                                      const char *path, bool check_freed)
 {
+    char why[256];
+    if (vm_check(sys, &mm, mm ? 1 : 0, false, why, sizeof(why)) != 0) {
+        fprintf(stderr, "vm_check: %s\n", why);
+        return -1;
+    }
     mm_destroy(mm);
     vfile_put(f);
     unlink(path);

@@ -10,15 +10,18 @@
 #define FAULT_AROUND_PAGES 16
 
 /* How a fault is taken (Linux's FAULT_FLAG_* and GUP's FOLL_*), for mm_fault's flags. */
-#define FAULT_NOSIGNAL 0x1u /* a pointer given to a syscall: an invalid access is the caller's
-                               -EFAULT, neither counted (segv, sigbus) nor kept in last_fault */
-#define FAULT_KERNEL   0x2u /* on behalf of the kernel (populate): as FAULT_NOSIGNAL, and
-                               running out of frames is the caller's -ENOMEM (no OOM kill,
-                               last_fault untouched); the page is counted as populate only */
-#define FAULT_DEBUG    0x4u /* a debugger's access (FOLL_FORCE): as FAULT_KERNEL but counted
-                               nowhere, and the area's protection is ignored: the PTE gets
-                               read access (and write access for a write); the caller puts
-                               the area's permissions back on the PTE */
+#define FAULT_NOSIGNAL                                                                             \
+    0x1u /* a pointer given to a syscall: an invalid access is the caller's                        \
+            -EFAULT, neither counted (segv, sigbus) nor kept in last_fault */
+#define FAULT_KERNEL                                                                               \
+    0x2u /* on behalf of the kernel (populate): as FAULT_NOSIGNAL, and                             \
+            running out of frames is the caller's -ENOMEM (no OOM kill,                            \
+            last_fault untouched); the page is counted as populate only */
+#define FAULT_DEBUG                                                                                \
+    0x4u /* a debugger's access (FOLL_FORCE): as FAULT_KERNEL but counted                          \
+            nowhere, and the area's protection is ignored: the PTE gets                            \
+            read access (and write access for a write); the caller puts                            \
+            the area's permissions back on the PTE */
 
 /* Resolves a fault at va for `access`, taken as `flags` says (0: the guest's own access).
  * On success the PTE allows the access; returns 0. On a bad access fills mm->last_fault,

@@ -16,6 +16,7 @@
 
 struct proc;
 struct heapcheck;
+struct proc_observer;
 
 /* Sets up the checker for p right after p's program was loaded (exec): finds the entry
  * points in the program's .symtab and patches each with a `syscall` instruction (through a
@@ -44,5 +45,9 @@ bool heapcheck_explain(const struct proc *p, gva_t addr, const char **kind, char
  * byte totals) on out, and the summary line. Returns the number of errors found in p's
  * life, leaks included. */
 uint64_t heapcheck_exit_report(struct proc *p, FILE *out);
+
+/* The checker's hooks for the process and syscall layers (debug_hooks.h): main sets
+ * run_options.observer to it with --check heap. */
+extern const struct proc_observer heapcheck_observer;
 
 #endif

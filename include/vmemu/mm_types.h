@@ -66,13 +66,13 @@ struct fault_info {
 
 /* Machine-wide VM state: one per vmemu run. */
 struct vmsys {
-    struct phys phys;         /* the frame pool */
-    struct pagecache pc;      /* file pages */
-    struct tlb tlb;           /* vmemu's TLB (one CPU) */
-    struct mm *current;       /* address space the CPU runs */
-    bool cpu_flush_pending;   /* a downgrade happened: the CPU's TLB must be flushed */
-    struct swap_area swap;    /* the swap area (none until vmsys_setup_paging) */
-    struct reclaim *reclaim;  /* page replacement (src/mm/reclaim.c) */
+    struct phys phys;        /* the frame pool */
+    struct pagecache pc;     /* file pages */
+    struct tlb tlb;          /* vmemu's TLB (one CPU) */
+    struct mm *current;      /* address space the CPU runs */
+    bool cpu_flush_pending;  /* a downgrade happened: the CPU's TLB must be flushed */
+    struct swap_area swap;   /* the swap area (none until vmsys_setup_paging) */
+    struct reclaim *reclaim; /* page replacement (src/mm/reclaim.c) */
 };
 
 /* Per-address-space counters beyond faults. */

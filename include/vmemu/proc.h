@@ -13,6 +13,7 @@
 #define PROC_NSIG 64
 
 struct sched;
+struct proc_observer;
 struct cpu_context;
 
 /* Where a process is in its life. */
@@ -141,7 +142,9 @@ struct run_options {
     unsigned quantum;  /* syscalls a process may make before the scheduler switches
                           (0: the default, SCHED_QUANTUM) */
     unsigned check;    /* --check: CHECK_HEAP | CHECK_GUARD (vmemu/heapcheck.h) */
-    int gdb_port;      /* --gdb PORT, 0 when not given */
+    const struct proc_observer *observer; /* the attached debugging tool (debug_hooks.h),
+                                             or NULL */
+    int gdb_port;                         /* --gdb PORT, 0 when not given */
 };
 
 struct proc {
@@ -179,7 +182,8 @@ struct proc {
     char **argv;                   /* copy of the program's argv, NULL-terminated */
     char comm[16];                 /* short name (basename of argv[0]) */
     const struct run_options *opt; /* run options */
-    struct heapcheck *heap;        /* heap checker state (--check heap), or NULL */
+    struct heapcheck *heap;        /* the observer's state for this process (--check heap),
+                                      or NULL; opaque below src/debug/ */
     gva_t clear_child_tid;         /* set_tid_address */
     gva_t robust_list;             /* set_robust_list head */
     struct linux_sigaction sigact[PROC_NSIG]; /* rt_sigaction, indexed by signal - 1 */

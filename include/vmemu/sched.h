@@ -1,8 +1,8 @@
-/* The scheduler: every process of a run, pids, the run queue, sleeping and waking, and
- * the loop that runs processes on the one CPU. Switches happen only at deterministic
- * points (a syscall that blocks, exit, every `quantum` syscalls); while a timer is due a
- * watchdog ends long slices so that it fires, and the report counts those stops.
- * (src/sched.c; the loop that runs them, sched_run, is in src/run.c.) */
+/* The scheduler: every process of a run, pids, sleeping and waking, timers, which process
+ * runs next and what to do when none can (src/proc/sched.c). Switches happen only at
+ * deterministic points (a syscall that blocks, exit, every `quantum` syscalls); while a
+ * timer is due a watchdog ends long slices so that it fires, and the report counts those
+ * stops. The loop that runs the processes on the CPU is the kernel's (run.h). */
 #ifndef VMEMU_SCHED_H
 #define VMEMU_SCHED_H
 
@@ -48,9 +48,23 @@ int sched_add(struct sched *s, struct proc *p);
 struct proc *sched_find(const struct sched *s, int pid);
 /* Processes not yet reaped (zombies included), for RLIMIT_NPROC. */
 size_t sched_nr_live(const struct sched *s);
-/* Runs every process until all have ended. The first process added is the one whose
- * status vmemu returns. Returns 0, or -EIO when the CPU failed. (src/run.c) */
-int sched_run(struct sched *s);
+/* Whether a process other than p can run now. */
+bool sched_others_runnable(const struct sched *s, const struct proc *p);
+/* Fires expired ITIMER_REAL timers (SIGALRM with SI_KERNEL, as Linux's it_real_fn; an
+ * interval timer that expired several times while nobody looked fires once and moves to
+ * its next period after now). Returns the earliest deadline still ahead (0: none). */
+uint64_t sched_timers(struct sched *s, uint64_t now_ns);
+/* Fires timers and wakes every sleeper whose condition holds (a signal ends a sleep with
+ * -EINTR unless SA_RESTART re-executes the syscall; any other wake re-executes it).
+ * Returns the earliest deadline still ahead (0: none). */
+uint64_t sched_wake_sleepers(struct sched *s);
+/* The next runnable process after the current one, round robin in pid order, or NULL. */
+struct proc *sched_pick(struct sched *s);
+/* Nothing can run: waits on the host for a descriptor some process sleeps on, or until
+ * deadline (0: none). With neither, every process waits for another forever (a deadlock
+ * Linux would hang in): counts and reports it and returns true (the caller ends the
+ * sleepers); false otherwise. */
+bool sched_idle(struct sched *s, uint64_t deadline);
 
 /* From a syscall handler: p sleeps until one of the host descriptors is ready (poll
  * events) or the deadline passes (0: none). fds is copied. Returns -SCHED_EBLOCK, or
@@ -76,5 +90,9 @@ uint64_t sched_deadline(const struct proc *p, uint64_t rel_ns);
 void sched_exit(struct proc *p);
 /* Marks p reaped (PROC_DEAD) and adds its counters to the parent's children usage. */
 void sched_reap(struct proc *p);
+/* In a build with VMEMU_CHECK_VM (the sanitizer build): checks the whole VM with every
+ * address space of the run (vm_check) and stops vmemu with the broken relation and `when`
+ * (a syscall's name, "exit") if one does not hold. Does nothing in other builds. */
+void sched_check_vm(const struct sched *s, const char *when);
 
 #endif

@@ -52,8 +52,5 @@ bool signal_default_core(int sig);
 /* execve: caught signals go back to SIG_DFL (ignored ones stay ignored), the alternate
  * stack is disabled; mask and pending signals are kept. */
 void signal_exec_reset(struct proc *p);
-/* Fires the expired ITIMER_REAL timers (SIGALRM) of every process at host time now_ns and
- * reloads interval timers. Returns the earliest deadline still armed, or 0. */
-uint64_t signal_timers(struct sched *s, uint64_t now_ns);
 
 #endif

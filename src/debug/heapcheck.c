@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "heapcheck_int.h"
+#include "vmemu/debug_hooks.h"
 #include "vmemu/cpu.h"
 #include "vmemu/proc.h"
 #include "vmemu/symbols.h"
@@ -403,3 +404,39 @@ int heapcheck_fork_fixup(struct mm *parent, struct mm *child)
     }
     return 0;
 }
+
+/* The checker for the new image mm of p: attached while p still keeps its old image, so
+ * that a failure leaves p as it was. */
+static int hc_on_exec(struct proc *p, struct mm *mm, const char *exe, struct heapcheck **out,
+                      char *err, size_t errlen)
+{
+    struct mm *old_mm = p->mm;
+    char *old_exe = p->exe;
+    struct heapcheck *old_heap = p->heap;
+    p->mm = mm;
+    p->exe = (char *)exe;
+    p->heap = NULL;
+    int rc = heapcheck_attach(p, err, errlen);
+    *out = p->heap;
+    p->mm = old_mm;
+    p->exe = old_exe;
+    p->heap = old_heap;
+    return rc;
+}
+
+/* The child's copy of the checker, and the fix-up of its areas' pages. */
+static int hc_on_fork(struct proc *parent, struct proc *child)
+{
+    if (!(child->heap = heapcheck_dup(parent->heap)))
+        return -ENOMEM;
+    return heapcheck_fork_fixup(parent->mm, child->mm) < 0 ? -ENOMEM : 0;
+}
+
+/* The heap checker as the process layer sees it (debug_hooks.h). */
+const struct proc_observer heapcheck_observer = {
+    .exec = hc_on_exec,
+    .fork = hc_on_fork,
+    .exit = heapcheck_exit_report,
+    .release = heapcheck_free,
+    .syscall = heapcheck_call,
+};

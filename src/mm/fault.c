@@ -83,8 +83,8 @@ static struct fault_stats *fault_stats(const struct fault *f)
 static int fault_fail(const struct fault *f, int signo, int code, enum fault_cause cause)
 {
     int rc = signo == SIGKILL ? -ENOMEM : -EFAULT;
-    unsigned quiet = signo == SIGKILL ? FAULT_KERNEL | FAULT_DEBUG
-                                      : FAULT_NOSIGNAL | FAULT_KERNEL | FAULT_DEBUG;
+    unsigned quiet =
+        signo == SIGKILL ? FAULT_KERNEL | FAULT_DEBUG : FAULT_NOSIGNAL | FAULT_KERNEL | FAULT_DEBUG;
     if (f->flags & quiet)
         return rc;
     struct mm *mm = f->mm;
@@ -472,8 +472,7 @@ static void fault_count(const struct fault *f, enum fault_class cls)
  * -ENOMEM when no frame is left (last_fault says CAUSE_OOM). */
 int mm_fault(struct mm *mm, gva_t va, enum access access, unsigned flags)
 {
-    struct fault f = {
-        .mm = mm, .addr = va, .va = PAGE_DOWN(va), .access = access, .flags = flags};
+    struct fault f = {.mm = mm, .addr = va, .va = PAGE_DOWN(va), .access = access, .flags = flags};
     int rc;
 
     reclaim_fault_begin(mm->sys->reclaim);

@@ -47,4 +47,3 @@ int mm_populate(struct mm *mm, gva_t start, gva_t end)
     }
     return 0;
 }
-

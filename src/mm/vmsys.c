@@ -60,4 +60,3 @@ void vmsys_destroy(struct vmsys *sys)
     swap_destroy(&sys->swap);
     phys_destroy(&sys->phys);
 }
-

@@ -13,10 +13,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "../debug/heapcheck_int.h"
-#include "vmemu/heapcheck.h"
+#include "vmemu/debug_hooks.h"
 #include "vmemu/loader.h"
-#include "vmemu/signal.h"
 #include "vmemu/util.h"
 
 #define PROC_FIRST_PID 1000
@@ -119,9 +117,6 @@ static char *join_args(char *const argv[])
     return s;
 }
 
-/* The heap checker for the new image mm of p (--check heap): attached while p still
- * keeps its old image, so that a failure leaves p as it was. Returns 0 or -errno with
- * one line in err. */
 /* A vfork child leaving its parent's address space (exec or exit): the parent sleeps from
  * the vfork until then, so every fault and fill the shared mm counted since the vfork is
  * the child's, as Linux counts them per task. They move from the mm (the parent's counts)
@@ -141,21 +136,18 @@ static void proc_vfork_settle(struct proc *p, struct mm_stats *own)
     own->peak_rss = cur->peak_rss;
 }
 
-static int exec_attach_heap(struct proc *p, struct mm *mm, char *exe, struct heapcheck **out,
-                            char *err, size_t errlen)
+/* The run's debugging tool (--check heap), or NULL. */
+static const struct proc_observer *proc_observer(const struct proc *p)
 {
-    struct mm *old_mm = p->mm;
-    char *old_exe = p->exe;
-    struct heapcheck *old_heap = p->heap;
-    p->mm = mm;
-    p->exe = exe;
+    return p->opt ? p->opt->observer : NULL;
+}
+
+/* Frees the observer's state of p. */
+static void proc_release_observed(struct proc *p)
+{
+    if (p->heap && proc_observer(p))
+        proc_observer(p)->release(p->heap);
     p->heap = NULL;
-    int rc = heapcheck_attach(p, err, errlen);
-    *out = p->heap;
-    p->mm = old_mm;
-    p->exe = old_exe;
-    p->heap = old_heap;
-    return rc;
 }
 
 /* Loads the program at path into a new address space for p; only when that worked does
@@ -196,8 +188,9 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
         return -ENOMEM;
     }
     struct heapcheck *heap = NULL;
-    if (p->opt && (p->opt->check & CHECK_HEAP))
-        rc = exec_attach_heap(p, mm, exe, &heap, err, errlen);
+    const struct proc_observer *ob = proc_observer(p);
+    if (ob)
+        rc = ob->exec(p, mm, exe, &heap, err, errlen);
     if (rc == -ENOEXEC && p->exe) {
         /* A checked program that execs a stripped one (busybox): that one runs unchecked,
          * as Valgrind runs a child it cannot instrument; only the first program must
@@ -213,7 +206,7 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
         mm_destroy(mm);
         return rc;
     }
-    heapcheck_free(p->heap);
+    proc_release_observed(p);
     p->heap = heap;
     free(p->exe);
     free(p->cmdline);
@@ -299,9 +292,8 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
         p->vfork_base = parent->mm->stats;
     } else if ((rc = mm_dup(parent->mm, &p->mm)) < 0) {
         goto err;
-    } else if (parent->heap) {
-        rc = -ENOMEM;
-        if (!(p->heap = heapcheck_dup(parent->heap)) || heapcheck_fork_fixup(parent->mm, p->mm) < 0)
+    } else if (parent->heap && proc_observer(parent)) {
+        if ((rc = proc_observer(parent)->fork(parent, p)) < 0)
             goto err;
     }
     if ((rc = fd_table_dup(parent->fds, &p->fds)) < 0)
@@ -328,7 +320,7 @@ void proc_destroy(struct proc *p)
     }
     if (!p->mm_borrowed)
         mm_destroy(p->mm);
-    heapcheck_free(p->heap);
+    proc_release_observed(p);
     free(p->exe);
     free(p->cmdline);
     proc_free_argv(p->argv);

@@ -13,9 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmemu/heapcheck.h"
+#include "vmemu/abi/linux.h"
+#include "vmemu/debug_hooks.h"
 #include "vmemu/signal.h"
 #include "vmemu/util.h"
+#include "vmemu/vm_check.h"
 
 #define SCHED_FIRST_PID 1000
 
@@ -176,13 +178,14 @@ void sched_exit(struct proc *p)
         return;
     proc_freeze_usage(p);
     p->end_ns = now_ns();
-    if (p->heap) {
+    const struct proc_observer *ob = p->opt ? p->opt->observer : NULL;
+    if (p->heap && ob) {
         /* Leaks are searched for in the address space, which goes away below. */
-        uint64_t errors = heapcheck_exit_report(p, stderr);
+        uint64_t errors = ob->exit(p, stderr);
         if (s)
             s->check_errors += errors;
         if (!s || p != s->init) { /* the first process keeps it, with its mm, for the report */
-            heapcheck_free(p->heap);
+            ob->release(p->heap);
             p->heap = NULL;
         }
     }
@@ -233,4 +236,214 @@ void sched_exit(struct proc *p)
         si.u.kill.status = p->term_signal ? p->term_signal : p->exit_code;
         signal_send(parent, p->exit_signal, &si);
     }
+    sched_check_vm(s, "exit");
+}
+
+/* Fires expired ITIMER_REAL timers (see the header). SIGALRM carries SI_KERNEL as
+ * Linux's it_real_fn sends it; an interval timer that expired several times while nobody
+ * looked fires once and moves to its next period after now. */
+uint64_t sched_timers(struct sched *s, uint64_t now)
+{
+    uint64_t next = 0;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        if (p->itimer_deadline_ns == 0)
+            continue;
+        if (p->exited || p->state == PROC_ZOMBIE || p->state == PROC_DEAD) {
+            p->itimer_deadline_ns = 0;
+            continue;
+        }
+        if (now >= p->itimer_deadline_ns) {
+            signal_send(p, LINUX_SIGALRM, NULL);
+            if (p->itimer_interval_ns != 0) {
+                uint64_t periods = (now - p->itimer_deadline_ns) / p->itimer_interval_ns + 1;
+                p->itimer_deadline_ns += periods * p->itimer_interval_ns;
+            } else {
+                p->itimer_deadline_ns = 0;
+            }
+        }
+        if (p->itimer_deadline_ns != 0 && (next == 0 || p->itimer_deadline_ns < next))
+            next = p->itimer_deadline_ns;
+    }
+    return next;
+}
+
+/* Whether a process other than p can run now. */
+bool sched_others_runnable(const struct sched *s, const struct proc *p)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i] != p && s->procs[i]->state == PROC_RUNNABLE)
+            return true;
+    return false;
+}
+
+/* Wakes p from its sleep. A signal ends the sleep with -EINTR, unless the handler's
+ * SA_RESTART re-executes the syscall; any other wake re-executes it. */
+static void sched_wake(struct proc *p, bool by_signal)
+{
+    enum proc_wait_kind kind = p->wait.kind;
+    free(p->wait.fds);
+    p->wait.fds = NULL;
+    p->wait.nfds = 0;
+    p->state = PROC_RUNNABLE;
+    if (kind == WAIT_VFORK) {
+        p->wait.kind = WAIT_NONE; /* the vfork already returned: nothing to re-execute */
+        return;
+    }
+    if (by_signal && !signal_restarts(p)) {
+        p->regfix.rax_set = true;
+        p->regfix.rax = (uint64_t)-EINTR;
+        p->regfix.rip_set = true;
+        p->regfix.rip = p->mm->sys_rip + 2;
+        p->retry = false;
+        p->io_done = 0;
+        p->wait.kind = WAIT_NONE;
+        return;
+    }
+    p->retry = !by_signal;
+}
+
+/* Whether a child of p (that waitpid could see) has ended. */
+static bool has_zombie_child(const struct sched *s, const struct proc *p)
+{
+    bool any = false;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc *c = s->procs[i];
+        if (c->parent != p || c->state == PROC_DEAD)
+            continue;
+        any = true;
+        if (c->state == PROC_ZOMBIE)
+            return true;
+    }
+    return !any; /* no child left: wait4 now fails with ECHILD */
+}
+
+/* Whether the condition p sleeps on holds now (signals aside). */
+static bool sched_wait_done(const struct sched *s, struct proc *p, uint64_t now)
+{
+    struct proc_wait *w = &p->wait;
+    if (w->deadline_ns && now >= w->deadline_ns)
+        return true;
+    switch (w->kind) {
+    case WAIT_IO: {
+        if (w->nfds == 0)
+            return false;
+        struct pollfd *pf = calloc(w->nfds, sizeof(*pf));
+        if (!pf)
+            return true; /* let the syscall run again and fail on its own */
+        for (size_t i = 0; i < w->nfds; i++) {
+            pf[i].fd = w->fds[i].hostfd;
+            pf[i].events = w->fds[i].events;
+        }
+        int n = poll(pf, w->nfds, 0);
+        free(pf);
+        return n != 0;
+    }
+    case WAIT_CHILD:
+        return has_zombie_child(s, p);
+    case WAIT_VFORK:
+        return !w->vfork_child || w->vfork_child->vfork_parent != p;
+    case WAIT_FUTEX:
+        return w->futex.woken;
+    case WAIT_SIGNAL:
+    case WAIT_TIMER:
+    case WAIT_NONE:
+        return false;
+    }
+    return false;
+}
+
+/* Fires timers and wakes every sleeper whose condition holds. Returns the earliest
+ * deadline still ahead (0: none). */
+uint64_t sched_wake_sleepers(struct sched *s)
+{
+    uint64_t now = now_ns();
+    uint64_t next = sched_timers(s, now);
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        if (p->state != PROC_SLEEPING)
+            continue;
+        if (signal_wakes(p))
+            sched_wake(p, true);
+        else if (sched_wait_done(s, p, now))
+            sched_wake(p, false);
+        else if (p->wait.deadline_ns && (!next || p->wait.deadline_ns < next))
+            next = p->wait.deadline_ns;
+    }
+    return next;
+}
+
+/* The next runnable process after the current one, round robin in pid order. */
+struct proc *sched_pick(struct sched *s)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i] == s->current)
+            start = i + 1;
+    for (size_t k = 0; k < s->nprocs; k++) {
+        struct proc *p = s->procs[(start + k) % s->nprocs];
+        if (p->state == PROC_RUNNABLE)
+            return p;
+    }
+    return NULL;
+}
+
+/* Nothing can run: waits on the host for a descriptor some process sleeps on, or for the
+ * earliest deadline (see the header). */
+bool sched_idle(struct sched *s, uint64_t deadline)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i]->state == PROC_SLEEPING && s->procs[i]->wait.kind == WAIT_IO)
+            n += s->procs[i]->wait.nfds;
+    if (n == 0 && deadline == 0) {
+        s->deadlocks++;
+        fprintf(stderr, "vmemu: deadlock: every process sleeps and nothing can wake it; "
+                        "killing them (SIGKILL)\n");
+        return true;
+    }
+    struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));
+    if (!pf)
+        return false;
+    size_t k = 0;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc *p = s->procs[i];
+        if (p->state != PROC_SLEEPING || p->wait.kind != WAIT_IO)
+            continue;
+        for (size_t j = 0; j < p->wait.nfds; j++) {
+            pf[k].fd = p->wait.fds[j].hostfd;
+            pf[k++].events = p->wait.fds[j].events;
+        }
+    }
+    int timeout = -1;
+    if (deadline) {
+        uint64_t now = now_ns();
+        timeout = deadline <= now ? 0 : (int)((deadline - now + 999999) / 1000000);
+    }
+    poll(pf, n, timeout);
+    free(pf);
+    return false;
+}
+
+/* Checks the whole VM with every address space of the run (see the header). */
+void sched_check_vm(const struct sched *s, const char *when)
+{
+#ifdef VMEMU_CHECK_VM
+    struct mm **mms = calloc(s->nprocs ? s->nprocs : 1, sizeof(*mms));
+    size_t n = 0;
+    char why[256];
+    VMEMU_BUG_ON(!mms);
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i]->mm)
+            mms[n++] = s->procs[i]->mm;
+    int rc = vm_check(s->sys, mms, n, true, why, sizeof(why));
+    free(mms);
+    if (rc == -EUCLEAN) {
+        fprintf(stderr, "vmemu: VM invariant broken after %s: %s\n", when, why);
+        VMEMU_BUG_ON(rc);
+    }
+#else
+    (void)s;
+    (void)when;
+#endif
 }

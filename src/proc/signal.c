@@ -2,8 +2,8 @@
  * default actions, the rt_sigframe a handler finds on its stack (or the alternate stack)
  * with the registers and the FXSAVE area, the byte-exact address of a memory fault (the
  * faulting instruction decoded with insn.h), the wake and restart decisions for sleeping
- * processes, exec's reset and ITIMER_REAL. Called by the scheduler between runs
- * (src/run.c: signal_deliver, signal_wakes, signal_restarts, signal_timers, signal_fault)
+ * processes and exec's reset. Called by the kernel loop between runs (signal_deliver,
+ * signal_fault), by the scheduler (signal_wakes, signal_restarts, its ITIMER_REAL timers)
  * and by everything that sends a signal (kill, SIGPIPE, SIGCHLD at exit). */
 #include "vmemu/signal.h"
 
@@ -12,7 +12,6 @@
 
 #include "vmemu/abi/linux.h"
 #include "vmemu/insn.h"
-#include "vmemu/sched.h"
 #include "vmemu/uaccess.h"
 #include "vmemu/util.h"
 
@@ -429,33 +428,4 @@ void signal_exec_reset(struct proc *p)
     }
     memset(&p->altstack, 0, sizeof(p->altstack));
     p->altstack.ss_flags = LINUX_SS_DISABLE;
-}
-
-/* Fires expired ITIMER_REAL timers (see the header). SIGALRM carries SI_KERNEL as
- * Linux's it_real_fn sends it; an interval timer that expired several times while nobody
- * looked fires once and moves to its next period after now. */
-uint64_t signal_timers(struct sched *s, uint64_t now)
-{
-    uint64_t next = 0;
-    for (size_t i = 0; i < s->nprocs; i++) {
-        struct proc *p = s->procs[i];
-        if (p->itimer_deadline_ns == 0)
-            continue;
-        if (p->exited || p->state == PROC_ZOMBIE || p->state == PROC_DEAD) {
-            p->itimer_deadline_ns = 0;
-            continue;
-        }
-        if (now >= p->itimer_deadline_ns) {
-            signal_send(p, LINUX_SIGALRM, NULL);
-            if (p->itimer_interval_ns != 0) {
-                uint64_t periods = (now - p->itimer_deadline_ns) / p->itimer_interval_ns + 1;
-                p->itimer_deadline_ns += periods * p->itimer_interval_ns;
-            } else {
-                p->itimer_deadline_ns = 0;
-            }
-        }
-        if (p->itimer_deadline_ns != 0 && (next == 0 || p->itimer_deadline_ns < next))
-            next = p->itimer_deadline_ns;
-    }
-    return next;
 }
