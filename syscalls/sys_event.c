@@ -1,6 +1,6 @@
 /* Descriptors for events that live on the host: eventfd, timerfd and AF_UNIX socketpair.
  * Each is a host object installed in the guest's table like a pipe end; reading and
- * writing them goes through the same non-blocking path as pipes (syscalls/sys_fs.c: a
+ * writing them goes through the same non-blocking path as pipes (syscalls/sys_rw.c: a
  * guest that would block sleeps in the scheduler), and poll, select and epoll see them
  * through their host descriptors. Sockets other than socketpair's are not implemented.
  * Called by syscalls/dispatch.c. */

@@ -1,6 +1,7 @@
 /* What every syscall handler file includes: the handler prototypes generated from the
- * table and the SYSCALL_DEFINEn macros that turn raw register arguments into typed
- * parameters, as Linux's SYSCALL_DEFINE does. */
+ * table, the SYSCALL_DEFINEn macros that turn raw register arguments into typed
+ * parameters, as Linux's SYSCALL_DEFINE does, and the helpers the handler files share
+ * (syscalls/sys_common.c). */
 #ifndef VMEMU_SYSDEFS_H
 #define VMEMU_SYSDEFS_H
 
@@ -15,10 +16,17 @@
 SYSCALL_TABLE(SYSCALL_PROTO)
 #undef SYSCALL_PROTO
 
-/* Helpers the handler files share, defined in syscalls/sys_fs.c. */
+/* Largest bounce buffer: guest data crosses in steps of at most this many bytes
+ * (read/write in syscalls/sys_rw.c, getdents64 in syscalls/sys_file.c). */
+#define SYS_BOUNCE_MAX (64 * 1024)
+
+/* Helpers the handler files share, defined in syscalls/sys_common.c. */
 /* Reads a guest path into buf (LINUX_PATH_MAX bytes), naming the process's own /proc
  * directory /proc/self. Returns 0, -EFAULT or -ENAMETOOLONG. */
 int sys_path_from_user(struct proc *p, uint64_t va, char *buf);
+/* Whether a path read by sys_path_from_user is the process's own program
+ * ("/proc/self/exe"). */
+bool sys_path_is_own_exe(const char *path);
 /* The host path for a guest path read by sys_path_from_user: p->exe for the process's own
  * "/proc/self/exe", else path. */
 const char *sys_path_to_host(struct proc *p, const char *path);
@@ -31,6 +39,12 @@ size_t sys_copy_to_user_partial(struct mm *mm, uint64_t dst, const void *src, si
 /* Copies n bytes from guest src, page by page when the whole copy fails. Returns the
  * bytes copied before the first page that could not be read. */
 size_t sys_copy_from_user_partial(struct mm *mm, void *dst, uint64_t src, size_t n);
+/* r, the result of a host call, as a handler returns it: -errno when r < 0 (errno must
+ * still be the call's), r else. */
+long sys_host_result(long r);
+/* The vfile of the regular file behind host descriptor host when the VM knows that file
+ * (it is mapped or cached), else NULL: I/O on it must stay coherent with the page cache. */
+struct vfile *sys_host_vfile(struct proc *p, int host);
 
 /* A guest path and the host dirfd it is resolved from, for the *at() handlers. */
 struct at_path {
@@ -45,8 +59,7 @@ int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap);
 
 /* Installs n (1 or 2) new host descriptors h at the lowest free guest numbers (pipe,
  * socketpair, eventfd...): with ufds the numbers go there as an int[n] and 0 is
- * returned, else the one number is. On error all are closed. Returns it or -errno.
- * (syscalls/sys_fs.c) */
+ * returned, else the one number is. On error all are closed. Returns it or -errno. */
 long sys_install_host_fds(struct proc *p, int *h, int n, bool cloexec, gva_t ufds);
 
 /* Linux's struct rusage from vmemu's counters (syscalls/sys_proc.c): user time, peak

@@ -2,7 +2,7 @@
  * at its memory sees vmemu's numbers, not the host's: /proc/self and /proc/PID (PID = the
  * process's vmemu pid) maps, smaps, status, stat, statm, exe, cmdline, comm; /proc/meminfo
  * (the frame pool) and /proc/cpuinfo (the emulated CPU). Other /proc paths go to the host.
- * Called by the open syscalls (syscalls/sys_fs.c). */
+ * Called by the open syscalls (syscalls/sys_file.c). */
 #ifndef VMEMU_PROCFS_H
 #define VMEMU_PROCFS_H
 

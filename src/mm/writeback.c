@@ -3,8 +3,8 @@
  * bits are collected into the frame's FRAME_DIRTY through the reverse map and dirty frames
  * are written to the host file (msync, munmap via mm.c, fsync, sendfile). File I/O goes to
  * the host file directly, so a read overlays the bytes of dirty cached pages and a write
- * updates the cached pages of its range. Called by mm.c, syscalls/sys_mm.c and
- * syscalls/sys_fs.c. */
+ * updates the cached pages of its range. Called by mm.c, syscalls/sys_mm.c,
+ * syscalls/sys_rw.c and syscalls/sys_path.c. */
 #include "vmemu/writeback.h"
 
 #include "vmemu/pte.h"

@@ -3,7 +3,7 @@
  * procfs_sys.c for meminfo and cpuinfo) and hands back a host memfd holding it, so reads,
  * seeks and fstat work as on any file. /proc/self, /proc/thread-self and /proc/PID (a vmemu
  * pid, found by procfs_find_task) are looked up here; everything else under /proc goes to
- * the host. Called by open/openat (syscalls/sys_fs.c) and the gdb stub (src/debug/gdbstub.c). */
+ * the host. Called by open/openat (syscalls/sys_file.c) and the gdb stub (src/debug/gdbstub.c). */
 #include "vmemu/procfs.h"
 
 #include <errno.h>

@@ -1,0 +1,176 @@
+/* The helpers every syscall handler file shares (declared in syscalls/sysdefs.h): guest
+ * paths (reading them, /proc/PID as /proc/self, /proc/self/exe as the program, the host
+ * dirfd of an *at() path), partial copies to and from guest memory, the host-errno
+ * conversion, the page-cache file behind a host descriptor, and installing new host
+ * descriptors in the guest's table. Guest memory is only reached through the copy
+ * helpers, so a bad guest pointer gives -EFAULT and never touches a host pointer. Called
+ * by the sys_*.c handler files. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmemu/abi/linux.h"
+#include "sysdefs.h"
+
+/* Copies n bytes to guest dst, page by page when the whole copy fails. Returns the bytes
+ * copied before the first page that could not be written. */
+size_t sys_copy_to_user_partial(struct mm *mm, gva_t dst, const void *src, size_t n)
+{
+    size_t done = 0;
+    if (copy_to_user(mm, dst, src, n) == 0)
+        return n;
+    while (done < n) {
+        size_t step = PAGE_SIZE - ((dst + done) & (PAGE_SIZE - 1));
+        if (step > n - done)
+            step = n - done;
+        if (copy_to_user(mm, dst + done, (const char *)src + done, step) < 0)
+            break;
+        done += step;
+    }
+    return done;
+}
+
+/* Copies n bytes from guest src, page by page when the whole copy fails. Returns the
+ * bytes copied before the first page that could not be read. */
+size_t sys_copy_from_user_partial(struct mm *mm, void *dst, gva_t src, size_t n)
+{
+    size_t done = 0;
+    if (copy_from_user(mm, dst, src, n) == 0)
+        return n;
+    while (done < n) {
+        size_t step = PAGE_SIZE - ((src + done) & (PAGE_SIZE - 1));
+        if (step > n - done)
+            step = n - done;
+        if (copy_from_user(mm, (char *)dst + done, src + done, step) < 0)
+            break;
+        done += step;
+    }
+    return done;
+}
+
+/* Reads a guest path into buf (LINUX_PATH_MAX bytes), naming the process's own /proc
+ * directory /proc/self. Returns 0, -EFAULT or -ENAMETOOLONG. */
+int sys_path_from_user(struct proc *p, gva_t va, char *buf)
+{
+    long n = strncpy_from_user(p->mm, buf, va, LINUX_PATH_MAX);
+    if (n < 0)
+        return (int)n;
+    /* "/proc/PID" of the process itself is "/proc/self": the host's /proc/PID is another
+     * process (or none). */
+    char own[32];
+    int len = snprintf(own, sizeof(own), "/proc/%d", p->pid);
+    if (strncmp(buf, own, (size_t)len) == 0 && (buf[len] == '/' || buf[len] == '\0')) {
+        size_t rest = strlen(buf + len) + 1;
+        if ((size_t)len >= 10 || 10 + rest <= LINUX_PATH_MAX) {
+            memmove(buf + 10, buf + len, rest);
+            memcpy(buf, "/proc/self", 10);
+        }
+    }
+    return 0;
+}
+
+/* Whether a guest path read by sys_path_from_user (which names /proc/PID of the process
+ * itself /proc/self) is the process's own program. */
+bool sys_path_is_own_exe(const char *path)
+{
+    return strcmp(path, "/proc/self/exe") == 0;
+}
+
+/* The host path for a guest path read by sys_path_from_user: p->exe for the process's own
+ * "/proc/self/exe", else path. */
+const char *sys_path_to_host(struct proc *p, const char *path)
+{
+    if (p->exe != NULL && sys_path_is_own_exe(path))
+        return p->exe;
+    return path;
+}
+
+/* The host dirfd to resolve path from guest dirfd: AT_FDCWD for AT_FDCWD and absolute
+ * paths (Linux ignores dirfd for those), the table's host descriptor else. Returns it or
+ * -EBADF. */
+int sys_dirfd_to_host(struct proc *p, int dirfd, const char *path)
+{
+    if (dirfd == LINUX_AT_FDCWD || (path != NULL && path[0] == '/'))
+        return AT_FDCWD;
+    return fd_host(p->fds, dirfd);
+}
+
+/* Reads path va relative to guest dirfd. Returns 0, -EFAULT, -ENAMETOOLONG or -EBADF. */
+int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap)
+{
+    int err = sys_path_from_user(p, va, ap->buf);
+    if (err < 0)
+        return err;
+    ap->host = sys_path_to_host(p, ap->buf);
+    ap->dirfd = sys_dirfd_to_host(p, dirfd, ap->host);
+    return ap->dirfd == -EBADF ? -EBADF : 0;
+}
+
+/* r, the result of a host call, as a handler returns it: -errno when the call failed
+ * (r < 0; errno must still be the call's), r else. */
+long sys_host_result(long r)
+{
+    return r < 0 ? -errno : r;
+}
+
+/* The vfile of the regular file behind host descriptor `host` when the VM knows that file
+ * (it is mapped or cached), else NULL: I/O on it must stay coherent with the page cache. */
+struct vfile *sys_host_vfile(struct proc *p, int host)
+{
+    struct stat st;
+    if (p->sys->pc.files == NULL || fstat(host, &st) < 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    return vfile_lookup(&p->sys->pc, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
+/* A host descriptor at 3 or above (the table's rule), closing h when it had to move.
+ * Returns it or -errno. */
+static int host_above_std(int h)
+{
+    if (h >= 3)
+        return h;
+    int moved = fcntl(h, F_DUPFD_CLOEXEC, 3);
+    int err = errno;
+    close(h);
+    return moved >= 0 ? moved : -err;
+}
+
+/* Installs n (1 or 2) new host descriptors h (close-on-exec on the host) at the lowest
+ * free guest numbers with the guest's close-on-exec flag; with ufds, the numbers are
+ * written there as an int[n] (pipe, socketpair), else the one number is returned. On any
+ * error every descriptor is gone again (an unwritable array is -EFAULT, as Linux does).
+ * Returns 0 (ufds), the guest number (no ufds) or -errno. */
+long sys_install_host_fds(struct proc *p, int *h, int n, bool cloexec, gva_t ufds)
+{
+    int32_t g[2] = {-1, -1};
+    long ret = 0;
+    for (int i = 0; i < n; i++) {
+        int hh = host_above_std(h[i]);
+        h[i] = -1;
+        if (hh < 0) {
+            ret = hh;
+            break;
+        }
+        int fd = fd_install(p->fds, hh, cloexec, NULL, 0);
+        if (fd < 0) {
+            close(hh);
+            ret = fd;
+            break;
+        }
+        g[i] = fd;
+    }
+    if (ret == 0 && ufds != 0 && copy_to_user(p->mm, ufds, g, (size_t)n * sizeof(g[0])) < 0)
+        ret = -EFAULT;
+    if (ret < 0) {
+        for (int i = 0; i < n; i++) {
+            if (h[i] >= 0)
+                close(h[i]);
+            if (g[i] >= 0)
+                fd_close(p->fds, g[i]);
+        }
+        return ret;
+    }
+    return ufds != 0 ? 0 : g[0];
+}

@@ -1,0 +1,242 @@
+/* Descriptor syscalls passed through to the host: open, openat, close, lseek, getdents64,
+ * fcntl, dup, dup2, dup3, ioctl, pipe and pipe2. Guest descriptor numbers go through the
+ * process's fd table (src/proc/fd.c), which holds the host descriptor (close-on-exec on
+ * the host, always) and the guest's own close-on-exec flag; the /proc files vmemu makes up
+ * are opened by src/proc/procfs.c. ioctl knows TCGETS and TIOCGWINSZ; any other request
+ * is -ENOTTY, reported once per request on stderr. Host errors come back as -errno.
+ * Called by syscalls/dispatch.c through the table. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "vmemu/abi/linux.h"
+#include "sysdefs.h"
+#include "vmemu/procfs.h"
+
+/* fcntl commands on a pipe's capacity (Linux's values; the host's are the same). */
+#define LINUX_F_SETPIPE_SZ 1031
+#define LINUX_F_GETPIPE_SZ 1032
+
+/* open/openat: the host opens the file (close-on-exec on the host side, always); the
+ * guest's O_CLOEXEC is kept in the table. */
+static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned mode)
+{
+    struct at_path ap;
+    int err = sys_at_path_get(p, dirfd, path, &ap);
+    if (err < 0)
+        return err;
+    int host = ap.buf[0] == '/' ? procfs_open(p, ap.buf, flags) : PROCFS_PASS;
+    if (host == PROCFS_PASS) {
+        host = openat(ap.dirfd, ap.host, flags | O_CLOEXEC, mode & 07777);
+        if (host < 0)
+            return -errno;
+    } else if (host < 0) {
+        return host;
+    }
+    int fd = fd_install(p->fds, host, (flags & LINUX_O_CLOEXEC) != 0, ap.buf, 0);
+    if (fd < 0)
+        close(host);
+    return fd;
+}
+
+SYSCALL_DEFINE3(open, gva_t, path, int, flags, unsigned, mode)
+{
+    return do_open(p, LINUX_AT_FDCWD, path, flags, mode);
+}
+
+SYSCALL_DEFINE4(openat, int, dirfd, gva_t, path, int, flags, unsigned, mode)
+{
+    return do_open(p, dirfd, path, flags, mode);
+}
+
+SYSCALL_DEFINE1(close, int, fd)
+{
+    return fd_close(p->fds, fd);
+}
+
+SYSCALL_DEFINE3(lseek, int, fd, int64_t, offset, unsigned, whence)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    return sys_host_result(lseek(host, offset, (int)whence));
+}
+
+SYSCALL_DEFINE3(getdents64, int, fd, gva_t, dirp, unsigned, count)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    size_t size = count < SYS_BOUNCE_MAX ? count : SYS_BOUNCE_MAX;
+    char *bounce = malloc(size > 0 ? size : 1);
+    if (bounce == NULL)
+        return -ENOMEM;
+    off_t where = lseek(host, 0, SEEK_CUR);
+    long n = syscall(SYS_getdents64, host, bounce, size);
+    if (n < 0) {
+        n = -errno;
+    } else if (n > 0 && copy_to_user(p->mm, dirp, bounce, (size_t)n) < 0) {
+        if (where >= 0)
+            lseek(host, where, SEEK_SET); /* the entries were not delivered */
+        n = -EFAULT;
+    }
+    free(bounce);
+    return n;
+}
+
+/* F_GETLK / F_SETLK / F_SETLKW: the guest's struct flock through the host's. */
+static long fcntl_lock(struct proc *p, int host, int cmd, gva_t arg)
+{
+    struct linux_flock gl;
+    if (copy_from_user(p->mm, &gl, arg, sizeof(gl)) < 0)
+        return -EFAULT;
+    struct flock hl = {
+        .l_type = gl.l_type,
+        .l_whence = gl.l_whence,
+        .l_start = gl.l_start,
+        .l_len = gl.l_len,
+        .l_pid = gl.l_pid,
+    };
+    int hcmd = cmd == LINUX_F_GETLK ? F_GETLK : cmd == LINUX_F_SETLK ? F_SETLK : F_SETLKW;
+    if (fcntl(host, hcmd, &hl) < 0)
+        return -errno;
+    if (cmd != LINUX_F_GETLK)
+        return 0;
+    gl.l_type = hl.l_type;
+    gl.l_whence = hl.l_whence;
+    gl.l_start = hl.l_start;
+    gl.l_len = hl.l_len;
+    gl.l_pid = hl.l_pid;
+    return copy_to_user(p->mm, arg, &gl, sizeof(gl));
+}
+
+/* A host dup of guest fd's file installed at the lowest free number >= minfd. */
+static long dup_from(struct proc *p, int fd, int minfd, bool cloexec)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    if (minfd < 0 || minfd >= FD_MAX)
+        return -EINVAL;
+    int h = fcntl(host, F_DUPFD_CLOEXEC, 3);
+    if (h < 0)
+        return -errno;
+    int nfd = fd_install(p->fds, h, cloexec, p->fds->fds[fd].path, minfd);
+    if (nfd < 0)
+        close(h);
+    return nfd;
+}
+
+SYSCALL_DEFINE3(fcntl, int, fd, int, cmd, uint64_t, arg)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    switch (cmd) {
+    case LINUX_F_GETFD:
+        return p->fds->fds[fd].cloexec ? LINUX_FD_CLOEXEC : 0;
+    case LINUX_F_SETFD:
+        p->fds->fds[fd].cloexec = (arg & LINUX_FD_CLOEXEC) != 0;
+        return 0;
+    case LINUX_F_GETFL:
+        return sys_host_result(fcntl(host, F_GETFL));
+    case LINUX_F_SETFL:
+        return sys_host_result(fcntl(host, F_SETFL, (int)arg));
+    case LINUX_F_DUPFD:
+    case LINUX_F_DUPFD_CLOEXEC:
+        return dup_from(p, fd, (int)arg, cmd == LINUX_F_DUPFD_CLOEXEC);
+    case LINUX_F_GETLK:
+    case LINUX_F_SETLK:
+    case LINUX_F_SETLKW:
+        return fcntl_lock(p, host, cmd, arg);
+    case LINUX_F_SETPIPE_SZ:
+    case LINUX_F_GETPIPE_SZ:
+        return sys_host_result(fcntl(host, cmd, (int)arg));
+    default:
+        return -EINVAL;
+    }
+}
+
+SYSCALL_DEFINE1(dup, int, fd)
+{
+    return dup_from(p, fd, 0, false);
+}
+
+SYSCALL_DEFINE2(dup2, int, oldfd, int, newfd)
+{
+    return fd_dup_to(p->fds, oldfd, newfd, false);
+}
+
+SYSCALL_DEFINE3(dup3, int, oldfd, int, newfd, int, flags)
+{
+    if ((flags & ~LINUX_O_CLOEXEC) != 0 || oldfd == newfd)
+        return -EINVAL;
+    return fd_dup_to(p->fds, oldfd, newfd, (flags & LINUX_O_CLOEXEC) != 0);
+}
+
+/* ioctl requests already reported as unsupported (once each, like enosys in dispatch). */
+static uint32_t ioctl_logged[16];
+static size_t ioctl_nlogged;
+
+static void ioctl_log_once(uint32_t req)
+{
+    for (size_t i = 0; i < ioctl_nlogged; i++)
+        if (ioctl_logged[i] == req)
+            return;
+    if (ioctl_nlogged == ARRAY_LEN(ioctl_logged))
+        return;
+    ioctl_logged[ioctl_nlogged++] = req;
+    fprintf(stderr, "vmemu: unsupported ioctl %#" PRIx32 ", returning -ENOTTY\n", req);
+}
+
+SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, req, gva_t, arg)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    switch (req) {
+    case LINUX_TCGETS: {
+        struct linux_termios t;
+        if (ioctl(host, LINUX_TCGETS, &t) < 0)
+            return -errno;
+        return copy_to_user(p->mm, arg, &t, sizeof(t));
+    }
+    case LINUX_TIOCGWINSZ: {
+        struct linux_winsize ws;
+        if (ioctl(host, LINUX_TIOCGWINSZ, &ws) < 0)
+            return -errno;
+        return copy_to_user(p->mm, arg, &ws, sizeof(ws));
+    }
+    default:
+        ioctl_log_once(req);
+        return -ENOTTY;
+    }
+}
+
+/* pipe/pipe2: a host pipe installed at the two lowest free guest numbers, read end
+ * first, and the numbers written to the guest's int[2]. The host checks the flags
+ * (O_NONBLOCK and O_DIRECT go to the open files; anything else but O_CLOEXEC and
+ * O_NOTIFICATION_PIPE is -EINVAL). */
+static long do_pipe(struct proc *p, gva_t ufds, int flags)
+{
+    int h[2];
+    if (ufds == 0)
+        return -EFAULT;
+    if (pipe2(h, (flags & ~LINUX_O_CLOEXEC) | O_CLOEXEC) < 0)
+        return -errno;
+    return sys_install_host_fds(p, h, 2, (flags & LINUX_O_CLOEXEC) != 0, ufds);
+}
+
+SYSCALL_DEFINE1(pipe, gva_t, fds)
+{
+    return do_pipe(p, fds, 0);
+}
+
+SYSCALL_DEFINE2(pipe2, gva_t, fds, int, flags)
+{
+    return do_pipe(p, fds, flags);
+}

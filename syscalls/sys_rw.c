@@ -1,0 +1,422 @@
+/* Data transfer syscalls passed through to the host: read, write, pread64, pwrite64,
+ * readv, writev and sendfile. One engine (rw_iter) moves the bytes between a host
+ * descriptor and guest buffers in bounce-buffer steps, keeps a file the VM maps coherent
+ * with its cached pages (reads see dirty pages, writes update them) and stops at the first
+ * guest buffer that faults with the bytes done so far. I/O on a pipe, FIFO, tty or socket
+ * is done non-blocking on the host and a guest whose file is blocking sleeps in the
+ * scheduler instead (sched_block_io); EPIPE sends SIGPIPE. Called by syscalls/dispatch.c
+ * through the table. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmemu/abi/linux.h"
+#include "sysdefs.h"
+#include "vmemu/sched.h"
+#include "vmemu/signal.h"
+#include "vmemu/writeback.h"
+
+/* Linux's access_ok(): the range lies in user space (whether it is mapped is found out
+ * when it is copied). Checked before any data moves, so a hopeless buffer consumes
+ * nothing. */
+static bool user_range_ok(gva_t va, uint64_t n)
+{
+    return va < USER_VA_END && n <= USER_VA_END - va;
+}
+
+/* File offset where a transfer of n bytes that just ended began: pos when given, else
+ * the descriptor's offset now minus n. */
+static uint64_t io_start(int host, int64_t pos, uint64_t done, size_t n)
+{
+    if (pos >= 0)
+        return (uint64_t)pos + done;
+    off_t cur = lseek(host, 0, SEEK_CUR);
+    return cur >= (off_t)n ? (uint64_t)cur - n : 0;
+}
+
+/* Moves data between a host descriptor and the guest buffers iov[0..cnt), at most limit
+ * bytes, in bounce-buffer steps: at file position pos (pread/pwrite) or the current one
+ * when pos < 0. Stops at a short transfer. When a guest buffer faults, the bytes done so
+ * far are returned (the unread rest of a read step is given back to the file when it can
+ * seek), or -EFAULT when there are none; host errors likewise give -errno. *stop gets the
+ * errno that ended the transfer early (EFAULT, EAGAIN, EPIPE, ...) even when bytes moved,
+ * or 0. */
+static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int cnt,
+                    uint64_t limit, bool is_write, int64_t pos, int *stop)
+{
+    size_t bufsize = limit < SYS_BOUNCE_MAX ? (size_t)limit : SYS_BOUNCE_MAX;
+    char *bounce = malloc(bufsize > 0 ? bufsize : 1);
+    struct vfile *vf = sys_host_vfile(p, host);
+    uint64_t done = 0, off = 0;
+    int i = 0;
+    long ret;
+
+    *stop = 0;
+    if (bounce == NULL)
+        return -ENOMEM;
+    for (;;) {
+        while (i < cnt && off == iov[i].iov_len) {
+            i++;
+            off = 0;
+        }
+        if (i == cnt || done == limit) {
+            ret = (long)done;
+            break;
+        }
+        /* Bytes this step covers: up to the buffer size and the limit, across iovecs. */
+        size_t want = 0;
+        for (int j = i; j < cnt && want < bufsize; j++) {
+            uint64_t seg = iov[j].iov_len - (j == i ? off : 0);
+            want += seg < bufsize - want ? (size_t)seg : bufsize - want;
+        }
+        if (want > limit - done)
+            want = (size_t)(limit - done);
+        if (is_write) {
+            size_t got = 0;
+            bool fault = false;
+            while (got < want) {
+                uint64_t seg = iov[i].iov_len - off;
+                size_t step = seg < want - got ? (size_t)seg : want - got;
+                size_t n =
+                    sys_copy_from_user_partial(p->mm, bounce + got, iov[i].iov_base + off, step);
+                got += n;
+                off += n;
+                if (n < step) {
+                    fault = true;
+                    break;
+                }
+                if (off == iov[i].iov_len) {
+                    i++;
+                    off = 0;
+                }
+            }
+            ssize_t n = 0;
+            if (got > 0) {
+                n = pos >= 0 ? pwrite(host, bounce, got, pos + (int64_t)done)
+                             : write(host, bounce, got);
+                if (n < 0) {
+                    *stop = errno;
+                    ret = done > 0 ? (long)done : -errno;
+                    break;
+                }
+                if (vf != NULL && n > 0)
+                    wb_file_written(p->sys, vf, io_start(host, pos, done, (size_t)n), bounce,
+                                    (size_t)n);
+                done += (uint64_t)n;
+            }
+            if (fault && (size_t)n == got) {
+                *stop = EFAULT;
+                ret = done > 0 ? (long)done : -EFAULT;
+                break;
+            }
+            if ((size_t)n < got) {
+                ret = (long)done;
+                break;
+            }
+        } else {
+            ssize_t n = pos >= 0 ? pread(host, bounce, want, pos + (int64_t)done)
+                                 : read(host, bounce, want);
+            if (n < 0) {
+                *stop = errno;
+                ret = done > 0 ? (long)done : -errno;
+                break;
+            }
+            if (vf != NULL && n > 0)
+                wb_read_overlay(p->sys, vf, io_start(host, pos, done, (size_t)n), bounce,
+                                (size_t)n);
+            size_t put = 0;
+            bool fault = false;
+            while (put < (size_t)n) {
+                uint64_t seg = iov[i].iov_len - off;
+                size_t step = seg < (size_t)n - put ? (size_t)seg : (size_t)n - put;
+                size_t c =
+                    sys_copy_to_user_partial(p->mm, iov[i].iov_base + off, bounce + put, step);
+                put += c;
+                off += c;
+                if (c < step) {
+                    fault = true;
+                    break;
+                }
+                if (off == iov[i].iov_len) {
+                    i++;
+                    off = 0;
+                }
+            }
+            done += put;
+            if (fault) {
+                if (pos < 0)
+                    lseek(host, -(off_t)((size_t)n - put), SEEK_CUR);
+                *stop = EFAULT;
+                ret = done > 0 ? (long)done : -EFAULT;
+                break;
+            }
+            if ((size_t)n < want) {
+                ret = (long)done;
+                break;
+            }
+        }
+    }
+    free(bounce);
+    return ret;
+}
+
+/* Whether I/O on host descriptor host can wait for another party (a pipe, FIFO, tty,
+ * socket or character device). Regular files, directories and block devices never wait
+ * and never go to sleep. */
+static bool io_may_wait(int host)
+{
+    struct stat st;
+    if (fstat(host, &st) < 0)
+        return false;
+    return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
+/* Makes host non-blocking for one call when the guest's file is blocking, so that the
+ * host never blocks vmemu. Returns the status flags to give back to nb_end, or -1 when
+ * nothing was changed (the guest's file is O_NONBLOCK itself, or F_GETFL failed). */
+static int nb_begin(int host)
+{
+    int fl = fcntl(host, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK) != 0)
+        return -1;
+    if (fcntl(host, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    return fl;
+}
+
+/* Gives host back the status flags nb_begin saved (nothing when it returned -1). */
+static void nb_end(int host, int saved)
+{
+    if (saved >= 0)
+        fcntl(host, F_SETFL, saved);
+}
+
+/* Linux's send_sig(SIGPIPE, current, 0) on a write to a pipe without readers. */
+static void send_sigpipe(struct proc *p)
+{
+    struct linux_siginfo info = {.si_signo = SIGPIPE, .si_code = LINUX_SI_USER};
+    info.u.kill.pid = p->pid;
+    info.u.kill.uid = (uint32_t)getuid();
+    signal_send(p, SIGPIPE, &info);
+}
+
+/* Drops the first n bytes of the vector iov[0..*cnt): *iov and *cnt are moved past the
+ * buffers done and the first remaining one is shortened. */
+static void iov_advance(struct linux_iovec **iov, int *cnt, uint64_t n)
+{
+    while (*cnt > 0 && n > 0) {
+        if (n < (*iov)->iov_len) {
+            (*iov)->iov_base += n;
+            (*iov)->iov_len -= n;
+            return;
+        }
+        n -= (*iov)->iov_len;
+        (*iov)++;
+        (*cnt)--;
+    }
+}
+
+/* read/write/readv/writev at the current offset of a descriptor whose I/O may wait
+ * (io_may_wait). The host call is non-blocking; when the guest's file is blocking and
+ * nothing can move, the process sleeps in the scheduler (POLLIN for a read, POLLOUT for
+ * a write) and the syscall is executed again when it wakes. A blocking write that moved
+ * part of its bytes keeps the count in p->io_done and sleeps for the rest; its
+ * re-execution continues after those bytes and returns the total. EPIPE sends SIGPIPE.
+ * iov is the caller's copy (it is modified). Returns bytes moved, -SCHED_EBLOCK or
+ * -errno. */
+static long rw_wait(struct proc *p, int host, struct linux_iovec *iov, int cnt, uint64_t limit,
+                    bool is_write)
+{
+    uint64_t before = is_write ? p->io_done : 0; /* 0 unless this write slept */
+    long ret;
+    int stop;
+
+    p->io_done = 0;
+    if (before >= limit)
+        return (long)limit; /* only reachable when the guest changed its arguments */
+    iov_advance(&iov, &cnt, before);
+    int saved = nb_begin(host);
+    long n = rw_iter(p, host, iov, cnt, limit - before, is_write, -1, &stop);
+    nb_end(host, saved);
+
+    if (is_write && stop == EPIPE)
+        send_sigpipe(p);
+    if (n < 0 && n != -EAGAIN)
+        return before > 0 ? (long)before : n;
+    uint64_t total = before + (n > 0 ? (uint64_t)n : 0);
+    bool short_write = is_write && n > 0 && total < limit && (stop == 0 || stop == EAGAIN);
+    if (saved < 0 || !(n == -EAGAIN || short_write))
+        return n == -EAGAIN && before == 0 ? n : (long)total;
+    /* The guest's file is blocking: sleep until the host descriptor is ready. */
+    ret = sched_block_io(p, &(struct proc_wait_fd){host, is_write ? POLLOUT : POLLIN}, 1, 0, true);
+    if (ret != -SCHED_EBLOCK)
+        return total > 0 ? (long)total : ret;
+    p->io_done = total;
+    return ret;
+}
+
+static long do_rw(struct proc *p, int fd, gva_t buf, size_t count, bool is_write, int64_t pos)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    if (!user_range_ok(buf, count))
+        return -EFAULT;
+    struct linux_iovec iov = {.iov_base = buf, .iov_len = count};
+    uint64_t limit = count < LINUX_MAX_RW ? count : LINUX_MAX_RW;
+    if (count == 0) {
+        /* No buffer to touch; still let the host say whether the fd allows it. */
+        ssize_t n = is_write ? write(host, "", 0) : read(host, NULL, 0);
+        return n < 0 ? -errno : 0;
+    }
+    if (pos < 0 && io_may_wait(host))
+        return rw_wait(p, host, &iov, 1, limit, is_write);
+    int stop;
+    long n = rw_iter(p, host, &iov, 1, limit, is_write, pos, &stop);
+    if (is_write && stop == EPIPE)
+        send_sigpipe(p);
+    return n;
+}
+
+SYSCALL_DEFINE3(read, int, fd, gva_t, buf, size_t, count)
+{
+    return do_rw(p, fd, buf, count, false, -1);
+}
+
+SYSCALL_DEFINE3(write, int, fd, gva_t, buf, size_t, count)
+{
+    return do_rw(p, fd, buf, count, true, -1);
+}
+
+SYSCALL_DEFINE4(pread64, int, fd, gva_t, buf, size_t, count, int64_t, pos)
+{
+    if (pos < 0)
+        return fd_host(p->fds, fd) < 0 ? -EBADF : -EINVAL;
+    return do_rw(p, fd, buf, count, false, pos);
+}
+
+SYSCALL_DEFINE4(pwrite64, int, fd, gva_t, buf, size_t, count, int64_t, pos)
+{
+    if (pos < 0)
+        return fd_host(p->fds, fd) < 0 ? -EBADF : -EINVAL;
+    return do_rw(p, fd, buf, count, true, pos);
+}
+
+static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    if (cnt < 0 || cnt > LINUX_UIO_MAXIOV)
+        return -EINVAL;
+    if (cnt == 0)
+        return 0;
+    struct linux_iovec *iov = malloc((size_t)cnt * sizeof(*iov));
+    if (iov == NULL)
+        return -ENOMEM;
+    long ret = copy_from_user(p->mm, iov, uiov, (size_t)cnt * sizeof(*iov));
+    uint64_t total = 0;
+    for (int i = 0; ret == 0 && i < cnt; i++) {
+        if ((int64_t)iov[i].iov_len < 0)
+            ret = -EINVAL;
+        else if (!user_range_ok(iov[i].iov_base, iov[i].iov_len))
+            ret = -EFAULT;
+        else
+            total += iov[i].iov_len;
+        if (total > LINUX_MAX_RW)
+            total = LINUX_MAX_RW; /* Linux truncates the vector there */
+    }
+    if (ret == 0 && total > 0 && io_may_wait(host)) {
+        ret = rw_wait(p, host, iov, cnt, total, is_write);
+    } else if (ret == 0) {
+        int stop;
+        ret = rw_iter(p, host, iov, cnt, total, is_write, -1, &stop);
+        if (is_write && stop == EPIPE)
+            send_sigpipe(p);
+    }
+    free(iov);
+    return ret;
+}
+
+SYSCALL_DEFINE3(readv, int, fd, gva_t, iov, int, cnt)
+{
+    return do_rwv(p, fd, iov, cnt, false);
+}
+
+SYSCALL_DEFINE3(writev, int, fd, gva_t, iov, int, cnt)
+{
+    return do_rwv(p, fd, iov, cnt, true);
+}
+
+/* sendfile that would block on a pipe (or tty, socket) side: sleeps on the sides that are
+ * not ready, or returns -EAGAIN when one of those is the guest's own O_NONBLOCK file.
+ * wait_out/wait_in: that side may wait; nb_out/nb_in: the guest's file is blocking. */
+static long sendfile_block(struct proc *p, int out, int in, bool wait_out, bool wait_in,
+                           bool nb_out, bool nb_in)
+{
+    struct pollfd pf[2] = {{.fd = wait_out ? out : -1, .events = POLLOUT},
+                           {.fd = wait_in ? in : -1, .events = POLLIN}};
+    struct proc_wait_fd w[2];
+    size_t nw = 0;
+    if (poll(pf, 2, 0) < 0)
+        return -EAGAIN;
+    if (wait_out && pf[0].revents == 0) {
+        if (!nb_out)
+            return -EAGAIN;
+        w[nw++] = (struct proc_wait_fd){out, POLLOUT};
+    }
+    if (wait_in && pf[1].revents == 0) {
+        if (!nb_in)
+            return -EAGAIN;
+        w[nw++] = (struct proc_wait_fd){in, POLLIN};
+    }
+    if (nw == 0) {
+        /* Both look ready (the output has less room than a page): wait for output room,
+         * or give the guest its EAGAIN when the output is non-blocking. */
+        if (!(wait_out && nb_out))
+            return -EAGAIN;
+        w[nw++] = (struct proc_wait_fd){out, POLLOUT};
+    }
+    return sched_block_io(p, w, nw, 0, true);
+}
+
+/* sendfile between two guest descriptors is a host sendfile: no guest memory is involved
+ * but the optional 64-bit offset, read before and written back after. A pipe, tty or
+ * socket side is made non-blocking for the call: when the guest's file is blocking and
+ * nothing could move, the process sleeps (as read and write do). A short transfer is
+ * returned as it is. EPIPE sends SIGPIPE. */
+SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
+{
+    int out = fd_host(p->fds, outfd), in = fd_host(p->fds, infd);
+    if (out < 0 || in < 0)
+        return -EBADF;
+    struct vfile *vin = sys_host_vfile(p, in);
+    if (vin != NULL && wb_file_sync(p->sys, vin) < 0)
+        return -EIO; /* the host copies from the file: it must hold the mapped stores */
+    if (count > LINUX_MAX_RW)
+        count = LINUX_MAX_RW;
+    uint64_t off = 0;
+    if (offp != 0 && get_user_u64(p->mm, offp, &off) < 0)
+        return -EFAULT;
+    off_t hoff = (off_t)off;
+    bool wait_out = io_may_wait(out), wait_in = io_may_wait(in);
+    int saved_out = wait_out ? nb_begin(out) : -1;
+    int saved_in = wait_in && in != out ? nb_begin(in) : -1;
+    ssize_t n = sendfile(out, in, offp != 0 ? &hoff : NULL, count);
+    int err = n < 0 ? errno : 0;
+    nb_end(in, saved_in);
+    nb_end(out, saved_out);
+    if (err == EPIPE)
+        send_sigpipe(p);
+    if (err == EAGAIN && (saved_out >= 0 || saved_in >= 0))
+        return sendfile_block(p, out, in, wait_out, wait_in, saved_out >= 0, saved_in >= 0);
+    if (err != 0)
+        return -err;
+    if (offp != 0 && put_user_u64(p->mm, offp, (uint64_t)hoff) < 0)
+        return -EFAULT;
+    return n;
+}
