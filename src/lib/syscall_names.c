@@ -1,7 +1,7 @@
 /* Names of the x86-64 syscalls, for --trace and the "unimplemented syscall" log.
  * The table is generated from the host's asm/unistd_64.h (Linux 6.1 headers, numbers
  * 0..450) and is fixed at build time: nothing is parsed at run time. Called by
- * syscalls/dispatch.c and by reports. */
+ * syscalls/dispatch.c, syscalls/trace.c and by reports. */
 #include "vmemu/syscall_names.h"
 
 #include <stddef.h>
