@@ -3,7 +3,7 @@
  * VMA_BSS area, as Linux's load_elf_binary() does with elf_map() and set_brk().
  * Nothing is written into guest memory here: every page loads on its first touch
  * (the fault path zeroes the bytes of the last file page past the segment's file part).
- * Called by the exec path (src/run.c) on a fresh mm, before stack_setup(). */
+ * Called by the exec path (proc_exec, src/proc/proc.c) on a fresh mm, before stack_setup(). */
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>

@@ -16,7 +16,7 @@
  *                    | argv[0..argc-1], NULL       |
  *   RSP (16-aligned) | argc                        |
  *
- * Called by the exec path (src/run.c) after exec_load(). Writes go through
+ * Called by the exec path (proc_exec, src/proc/proc.c) after exec_load(). Writes go through
  * copy_to_user(), so the stack pages fault in as they do under Linux's exec. */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,30 +24,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "vmemu/abi/linux.h"
 #include "vmemu/loader.h"
 #include "vmemu/uaccess.h"
-
-/* Auxiliary vector keys (Linux include/uapi/linux/auxvec.h, asm/auxvec.h). */
-#define LINUX_AT_NULL        0
-#define LINUX_AT_PHDR        3
-#define LINUX_AT_PHENT       4
-#define LINUX_AT_PHNUM       5
-#define LINUX_AT_PAGESZ      6
-#define LINUX_AT_BASE        7
-#define LINUX_AT_FLAGS       8
-#define LINUX_AT_ENTRY       9
-#define LINUX_AT_UID         11
-#define LINUX_AT_EUID        12
-#define LINUX_AT_GID         13
-#define LINUX_AT_EGID        14
-#define LINUX_AT_PLATFORM    15
-#define LINUX_AT_HWCAP       16
-#define LINUX_AT_CLKTCK      17
-#define LINUX_AT_SECURE      23
-#define LINUX_AT_RANDOM      25
-#define LINUX_AT_HWCAP2      26
-#define LINUX_AT_EXECFN      31
-#define LINUX_AT_MINSIGSTKSZ 51
 
 /* CPUID.1:EDX of the CPU model vmemu runs (Haswell), what Linux reports as AT_HWCAP. */
 #define STACK_HWCAP          0x178bfbffULL

@@ -2,7 +2,7 @@
  * of handlers indexed by syscall number is built from SYSCALL_TABLE
  * (vmemu/abi/syscall_table.h). Unknown or unimplemented numbers return -ENOSYS and are
  * reported once per number on stderr. With --trace each call gets one line, formatted by
- * syscalls/trace.c. Called by the kernel loop (src/kernel/run.c) with the six raw argument
+ * syscalls/trace.c. Called by the trap entry (src/kernel/trap.c) with the six raw argument
  * registers. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,9 +10,10 @@
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
 #include "trace.h"
-#include "vmemu/heapcheck.h"
+#include "vmemu/debug_hooks.h"
 #include "vmemu/sched.h"
 #include "vmemu/syscall.h"
+#include "vmemu/warn_once.h"
 
 /* One table entry, indexed by syscall number: the handler sys_NAME of sysdefs.h. */
 #define SYSCALL_HANDLER(nr, name, ...) [nr] = sys_##name,
@@ -23,28 +24,34 @@ static long (*const syscall_table[SYSCALL_NR_LIMIT])(struct proc *p, const uint6
 
 #undef SYSCALL_HANDLER
 
-/* "Reported once" memory for -ENOSYS: a bit per number below the limit, and a short list
- * for wild numbers (beyond it, they are not reported any more). Shared by the whole run,
- * like the kernel's pr_warn_once. */
-static uint64_t enosys_logged[SYSCALL_NR_LIMIT / 64];
-static uint64_t enosys_wild[16];
-static size_t enosys_nwild;
+/* Syscall numbers already reported as unimplemented (once each, for the whole run). */
+static struct warn_once enosys_reported;
 
-static bool enosys_first_time(uint64_t nr)
+/* Whether syscall nr changes address spaces: the whole-VM check follows each of them in
+ * the sanitizer build. */
+static bool syscall_changes_memory(uint64_t nr)
 {
-    if (nr < SYSCALL_NR_LIMIT) {
-        uint64_t bit = 1ULL << (nr % 64);
-        bool first = !(enosys_logged[nr / 64] & bit);
-        enosys_logged[nr / 64] |= bit;
-        return first;
-    }
-    for (size_t i = 0; i < enosys_nwild; i++)
-        if (enosys_wild[i] == nr)
-            return false;
-    if (enosys_nwild == ARRAY_LEN(enosys_wild))
+    switch (nr) {
+    case NR_mmap:
+    case NR_munmap:
+    case NR_mprotect:
+    case NR_mremap:
+    case NR_madvise:
+    case NR_brk:
+    case NR_msync:
+    case NR_mlock:
+    case NR_munlock:
+    case NR_mlockall:
+    case NR_munlockall:
+    case NR_fork:
+    case NR_vfork:
+    case NR_clone:
+    case NR_execve:
+    case NR_execveat:
+        return true;
+    default:
         return false;
-    enosys_wild[enosys_nwild++] = nr;
-    return true;
+    }
 }
 
 /* Runs syscall nr with its six raw arguments for p and returns the value for RAX (>= 0 or
@@ -59,9 +66,10 @@ long syscall_dispatch(struct proc *p, uint64_t nr, const uint64_t args[6])
     struct trace_buf tb;
     long ret;
 
-    /* An intercepted allocator call of the heap checker is no syscall: not counted, not
-     * traced; heapcheck_call has set every register already. */
-    if (p->cpu != NULL && p->mm != NULL && heapcheck_call(p, p->mm->sys_rip))
+    /* A trap of the attached debugging tool (the heap checker's intercepted allocator
+     * calls) is no syscall: not counted, not traced; the tool has set every register. */
+    const struct proc_observer *ob = p->opt != NULL ? p->opt->observer : NULL;
+    if (ob != NULL && p->cpu != NULL && p->mm != NULL && ob->syscall(p, p->trap.rip))
         return (long)cpu_get(p->cpu, CPU_RAX);
     p->syscalls++;
     if (nr < SYSCALL_NR_LIMIT)
@@ -76,14 +84,15 @@ long syscall_dispatch(struct proc *p, uint64_t nr, const uint64_t args[6])
         }
     }
     if (fn != NULL) {
-        p->mm->sys_nr = (int)nr;
-        p->mm->sys_seq = p->syscalls;
+        p->trap.nr = (int)nr;
+        p->trap.seq = p->syscalls;
         ret = fn(p, args);
-        if (p->mm != NULL)
-            p->mm->sys_nr = -1;
+        p->trap.nr = -1;
+        if (ret != -SCHED_EBLOCK && syscall_changes_memory(nr))
+            sched_check_vm(p->sched, syscall_name(nr));
     } else {
         ret = -ENOSYS;
-        if (enosys_first_time(nr)) {
+        if (warn_once(&enosys_reported, nr)) {
             const char *name = syscall_name(nr);
             if (name != NULL)
                 fprintf(stderr,

@@ -15,11 +15,10 @@
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/warn_once.h"
 #include "vmemu/procfs.h"
 
 /* fcntl commands on a pipe's capacity (Linux's values; the host's are the same). */
-#define LINUX_F_SETPIPE_SZ 1031
-#define LINUX_F_GETPIPE_SZ 1032
 
 /* open/openat: the host opens the file (close-on-exec on the host side, always); the
  * guest's O_CLOEXEC is kept in the table. */
@@ -179,17 +178,12 @@ SYSCALL_DEFINE3(dup3, int, oldfd, int, newfd, int, flags)
 }
 
 /* ioctl requests already reported as unsupported (once each, like enosys in dispatch). */
-static uint32_t ioctl_logged[16];
-static size_t ioctl_nlogged;
+static struct warn_once ioctl_reported;
 
 static void ioctl_log_once(uint32_t req)
 {
-    for (size_t i = 0; i < ioctl_nlogged; i++)
-        if (ioctl_logged[i] == req)
-            return;
-    if (ioctl_nlogged == ARRAY_LEN(ioctl_logged))
+    if (!warn_once(&ioctl_reported, req))
         return;
-    ioctl_logged[ioctl_nlogged++] = req;
     fprintf(stderr, "vmemu: unsupported ioctl %#" PRIx32 ", returning -ENOTTY\n", req);
 }
 

@@ -1,7 +1,6 @@
 /* Process life-cycle syscalls: fork, vfork, clone and clone3 (fork-like flags), wait4
  * and waitid, setpgid and setsid. Process creation is proc_fork and the scheduler
  * (src/proc/sched.c); execve is in syscalls/sys_exec.c. Called by syscalls/dispatch.c. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/warn_once.h"
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"
 
@@ -30,12 +30,11 @@
 static long do_fork(struct proc *p, uint64_t flags, gva_t newsp, gva_t ptid, gva_t ctid,
                     uint64_t tls)
 {
-    static bool warned;
+    static struct warn_once reported;
     if ((flags & CL_THREAD) || ((flags & CL_VM) && !(flags & CL_VFORK))) {
-        if (!warned)
+        if (warn_once(&reported, 0))
             fprintf(stderr, "vmemu: clone with CLONE_VM or CLONE_THREAD (threads) is not "
                             "supported, returning -ENOSYS\n");
-        warned = true;
         return -ENOSYS;
     }
     if ((flags & CL_SIGHAND) && !(flags & CL_VM))
@@ -72,8 +71,14 @@ static long do_fork(struct proc *p, uint64_t flags, gva_t newsp, gva_t ptid, gva
     }
     if (flags & CL_CHILD_CLEARTID)
         c->clear_child_tid = ctid;
-    if (flags & CL_CHILD_SETTID)
+    if (flags & CL_CHILD_SETTID) {
+        /* The child writes its tid itself as it starts (Linux's schedule_tail): the fault
+         * is the child's. */
+        struct task_vm_stats *charge = p->sys->charge;
+        p->sys->charge = &c->vmstat;
         put_user_u32(c->mm, ctid, (uint32_t)c->pid);
+        p->sys->charge = charge;
+    }
     if (flags & CL_PARENT_SETTID)
         put_user_u32(p->mm, ptid, (uint32_t)c->pid);
     if (flags & CL_VFORK) {
@@ -92,12 +97,12 @@ static long do_fork(struct proc *p, uint64_t flags, gva_t newsp, gva_t ptid, gva
 
 SYSCALL_DEFINE0(fork)
 {
-    return do_fork(p, SIGCHLD, 0, 0, 0, 0);
+    return do_fork(p, LINUX_SIGCHLD, 0, 0, 0, 0);
 }
 
 SYSCALL_DEFINE0(vfork)
 {
-    return do_fork(p, CL_VM | CL_VFORK | SIGCHLD, 0, 0, 0, 0);
+    return do_fork(p, CL_VM | CL_VFORK | LINUX_SIGCHLD, 0, 0, 0, 0);
 }
 
 SYSCALL_DEFINE5(clone, uint64_t, flags, gva_t, sp, gva_t, ptid, gva_t, ctid, uint64_t, tls)
@@ -167,15 +172,6 @@ static void child_rusage(const struct proc *c, struct linux_rusage *ru)
     sys_fill_rusage(&u, ru);
 }
 
-#define LINUX_WNOHANG    1
-#define LINUX_WUNTRACED  2
-#define LINUX_WEXITED    4
-#define LINUX_WCONTINUED 8
-#define LINUX_WNOWAIT    0x01000000
-#define LINUX_WALL       0x40000000
-#define LINUX_WCLONE     0x80000000
-#define LINUX_WNOTHREAD  0x20000000
-
 SYSCALL_DEFINE4(wait4, int, pid, gva_t, status, int, options, gva_t, ru)
 {
     if (options & ~(LINUX_WNOHANG | LINUX_WUNTRACED | LINUX_WCONTINUED | LINUX_WALL |
@@ -203,10 +199,6 @@ SYSCALL_DEFINE4(wait4, int, pid, gva_t, status, int, options, gva_t, ru)
     sched_reap(c);
     return cpid;
 }
-
-#define LINUX_P_ALL  0
-#define LINUX_P_PID  1
-#define LINUX_P_PGID 2
 
 SYSCALL_DEFINE5(waitid, int, which, int, id, gva_t, info, int, options, gva_t, ru)
 {
@@ -250,7 +242,7 @@ SYSCALL_DEFINE5(waitid, int, which, int, id, gva_t, info, int, options, gva_t, r
             return -EFAULT;
         return 0;
     }
-    si.si_signo = SIGCHLD;
+    si.si_signo = LINUX_SIGCHLD;
     si.si_code = !c->term_signal ? LINUX_CLD_EXITED : LINUX_CLD_KILLED;
     si.u.kill.pid = c->pid;
     si.u.kill.uid = (uint32_t)getuid();

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "sysdefs.h"
+#include "vmemu/warn_once.h"
 #include "vmemu/mmu.h"
 #include "vmemu/sched.h"
 #include "vmemu/util.h"
@@ -135,7 +136,7 @@ static int futex_timeout(struct proc *p, gva_t uts, bool absolute, bool realtime
 
 /* FUTEX_WAIT(_BITSET): sleeps while the word at uaddr holds val. A re-execution after the
  * sleep returns 0 when a wake picked this process, -ETIMEDOUT once the deadline passed;
- * a signal ends it with -EINTR unless SA_RESTART restarts it (src/run.c). */
+ * a signal ends it with -EINTR unless SA_RESTART restarts it (src/proc/sched.c). */
 static long futex_wait(struct proc *p, gva_t uaddr, uint32_t val, gva_t uts, bool absolute,
                        bool realtime, bool private_flag, uint32_t bitset)
 {
@@ -228,13 +229,12 @@ static long futex_wake_op_apply(struct proc *p, gva_t uaddr2, uint32_t encoded)
 /* Reports an operation vmemu does not have once, as the dispatcher does for syscalls. */
 static long futex_unsupported(int cmd)
 {
-    static bool warned;
-    if (!warned)
+    static struct warn_once reported;
+    if (warn_once(&reported, 0))
         fprintf(stderr,
                 "vmemu: unimplemented futex operation %d (priority inheritance or "
                 "other), returning -ENOSYS\n",
                 cmd);
-    warned = true;
     return -ENOSYS;
 }
 

@@ -1,8 +1,8 @@
 /* The memory syscalls, implemented by vmemu's VM (never passed to the host): brk, mmap,
- * munmap, mprotect, mremap, madvise, mincore, msync, mlock and friends. They check
- * arguments as Linux does (same errno for the same mistake) and leave the work to mm.c,
- * src/mremap.c and src/writeback.c; pages are faulted in on access, or at once for
- * MAP_POPULATE, MAP_LOCKED and mlock. Called through the syscall table. */
+ * munmap, mprotect, mremap, madvise, mincore, msync, mlock and friends. They check and
+ * decode arguments as Linux does (same errno for the same mistake); the address space
+ * decides the rest (src/mm/: mmap.c, madvise.c, mm.c, mremap.c, writeback.c). Pages are
+ * faulted in on access, or at once for MAP_POPULATE, MAP_LOCKED and mlock. */
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -13,29 +13,8 @@
 #include "sysdefs.h"
 #include "vmemu/fd.h"
 #include "vmemu/gup.h"
+#include "vmemu/mmap.h"
 #include "vmemu/writeback.h"
-
-#define LINUX_MAP_TYPE            0x0f
-#define LINUX_MAP_SHARED          0x01
-#define LINUX_MAP_PRIVATE         0x02
-#define LINUX_MAP_SHARED_VALIDATE 0x03
-#define LINUX_MAP_FIXED           0x10
-#define LINUX_MAP_ANONYMOUS       0x20
-#define LINUX_MAP_32BIT           0x40
-#define LINUX_MAP_GROWSDOWN       0x100
-#define LINUX_MAP_LOCKED          0x2000
-#define LINUX_MAP_NORESERVE       0x4000
-#define LINUX_MAP_POPULATE        0x8000
-#define LINUX_MAP_HUGETLB         0x40000
-#define LINUX_MAP_SYNC            0x80000
-#define LINUX_MAP_FIXED_NOREPLACE 0x100000
-#define LINUX_LEGACY_MAP_MASK                                                                      \
-    (0x0f | LINUX_MAP_FIXED | LINUX_MAP_ANONYMOUS | 0x800 /* DENYWRITE */ |                        \
-     0x1000 /* EXECUTABLE */ | 0x4000000 /* UNINITIALIZED */ | LINUX_MAP_GROWSDOWN |               \
-     LINUX_MAP_LOCKED | LINUX_MAP_NORESERVE | LINUX_MAP_POPULATE | 0x10000 /* NONBLOCK */ |        \
-     0x20000 /* STACK */ | LINUX_MAP_HUGETLB | LINUX_MAP_32BIT | (21ULL << 26) | (30ULL << 26))
-#define LINUX_PROT_MASK  0x7
-#define LINUX_PROT_GROWS 0x03000000 /* PROT_GROWSDOWN | PROT_GROWSUP */
 
 /* brk: a heap that grows after mlockall(MCL_FUTURE) is faulted in at once, as on Linux. */
 SYSCALL_DEFINE1(brk, gva_t, addr)
@@ -102,46 +81,36 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
         return -EOVERFLOW;
     prot &= LINUX_PROT_MASK;
 
-    if (flags & (LINUX_MAP_FIXED | LINUX_MAP_FIXED_NOREPLACE)) {
-        if (addr & ~PAGE_MASK)
-            return -EINVAL;
-        if (addr >= USER_VA_END || len > USER_VA_END - addr || addr < MM_MMAP_LOW)
-            return addr < MM_MMAP_LOW ? -EPERM : -ENOMEM;
-        if (!(flags & LINUX_MAP_FIXED) && vma_overlaps(&p->mm->vmas, addr, addr + len))
-            return -EEXIST;
-        start = addr;
-    } else if (flags & LINUX_MAP_32BIT) {
-        if (vma_find_free(&p->mm->vmas, len, 0x40000000, 0x80000000, &start) < 0)
-            return -ENOMEM;
-    } else if (mm_get_unmapped_area(p->mm, addr, len, &start) < 0) {
-        return -ENOMEM;
-    }
-
+    struct mmap_req req = {
+        .addr = addr,
+        .len = len,
+        .place = (flags & LINUX_MAP_FIXED)             ? MMAP_FIXED
+                 : (flags & LINUX_MAP_FIXED_NOREPLACE) ? MMAP_NOREPLACE
+                 : (flags & LINUX_MAP_32BIT)           ? MMAP_32BIT
+                                                       : MMAP_ANYWHERE,
+        .prot = (uint32_t)prot,
+        .flags = (shared ? VM_SHARED : 0) | ((flags & LINUX_MAP_GROWSDOWN) ? VM_GROWSDOWN : 0) |
+                 ((flags & LINUX_MAP_NORESERVE) ? VM_NORESERVE : 0) |
+                 ((flags & LINUX_MAP_LOCKED) ? VM_LOCKED : 0),
+        .populate = flags & LINUX_MAP_POPULATE,
+    };
+    if ((rc = mm_mmap_place(p->mm, &req, &start)) < 0)
+        return rc;
     if (!anon && (rc = mmap_file(p, fd, shared, (uint32_t)prot, &file, &anon)) < 0)
         return rc;
-    enum vma_kind kind = file ? VMA_FILE : VMA_ANON;
+    req.kind = file ? VMA_FILE : VMA_ANON;
     if (anon && shared) {
         /* Shared anonymous memory (also a shared map of /dev/zero) is a shmem object. */
         if ((rc = vfile_shmem_create(&p->sys->pc, len, &file)) < 0)
             return rc;
         off = 0;
     }
-    uint32_t vflags = (shared ? VM_SHARED : 0) |
-                      ((flags & LINUX_MAP_GROWSDOWN) ? VM_GROWSDOWN : 0) |
-                      ((flags & LINUX_MAP_NORESERVE) ? VM_NORESERVE : 0) |
-                      ((flags & LINUX_MAP_LOCKED) ? VM_LOCKED : 0);
-    rc = mm_map(p->mm, start, len, (uint32_t)prot, vflags, kind, file, file ? off : 0,
-                file ? UINT64_MAX : 0);
+    req.file = file;
+    req.off = off;
+    rc = mm_mmap(p->mm, &req, start);
     if (file)
         vfile_put(file);
-    if (rc < 0)
-        return rc;
-    /* Populating is best effort, as on Linux: the mapping stands even when it fails. */
-    bool locked = (flags & LINUX_MAP_LOCKED) ||
-                  (p->mm->def_flags & (VM_LOCKED | VM_LOCKONFAULT)) == VM_LOCKED;
-    if (((flags & LINUX_MAP_POPULATE) && !(flags & LINUX_MAP_NORESERVE)) || locked)
-        mm_populate(p->mm, start, start + len);
-    return (long)start;
+    return rc < 0 ? rc : (long)start;
 }
 
 SYSCALL_DEFINE2(munmap, gva_t, addr, uint64_t, len)
@@ -168,117 +137,6 @@ SYSCALL_DEFINE3(mprotect, gva_t, addr, uint64_t, len, uint64_t, prot)
     return mm_protect(p->mm, addr, len, (uint32_t)(prot & LINUX_PROT_MASK));
 }
 
-/* madvise advice values (Linux's asm-generic/mman-common.h). */
-enum {
-    LINUX_MADV_NORMAL = 0,
-    LINUX_MADV_RANDOM = 1,
-    LINUX_MADV_SEQUENTIAL = 2,
-    LINUX_MADV_WILLNEED = 3,
-    LINUX_MADV_DONTNEED = 4,
-    LINUX_MADV_FREE = 8,
-    LINUX_MADV_REMOVE = 9,
-    LINUX_MADV_DONTFORK = 10,
-    LINUX_MADV_DOFORK = 11,
-    LINUX_MADV_MERGEABLE = 12,
-    LINUX_MADV_UNMERGEABLE = 13,
-    LINUX_MADV_HUGEPAGE = 14,
-    LINUX_MADV_NOHUGEPAGE = 15,
-    LINUX_MADV_DONTDUMP = 16,
-    LINUX_MADV_DODUMP = 17,
-    LINUX_MADV_WIPEONFORK = 18,
-    LINUX_MADV_KEEPONFORK = 19,
-    LINUX_MADV_COLD = 20,
-    LINUX_MADV_PAGEOUT = 21,
-    LINUX_MADV_POPULATE_READ = 22,
-    LINUX_MADV_POPULATE_WRITE = 23,
-};
-
-/* MADV_WILLNEED on a file area: reads the pages of [lo, hi) that lie inside the file into
- * the page cache without mapping them (Linux's readahead); nothing is counted as a fault. */
-static void madvise_willneed(struct proc *p, const struct vma *v, gva_t lo, gva_t hi)
-{
-    struct pagecache *pc = &p->sys->pc;
-    int64_t size = vfile_size(v->file);
-    for (gva_t va = lo; size > 0 && va < hi; va += PAGE_SIZE) {
-        uint64_t index = vma_pgoff(v, va);
-        pfn_t pfn;
-        if (index * PAGE_SIZE >= (uint64_t)size)
-            break;
-        if (!pagecache_find(pc, v->file, index) && pagecache_read(pc, v->file, index, &pfn) < 0)
-            break;
-    }
-}
-
-/* MADV_REMOVE: frees the backing store of [lo, hi) of a shared writable area (a hole is
- * punched in the file; shared anonymous memory reads back as zero). */
-static long madvise_remove(struct proc *p, const struct vma *v, gva_t lo, gva_t hi)
-{
-    if ((v->flags & VM_LOCKED) || !v->file)
-        return -EINVAL;
-    if (!(v->flags & VM_SHARED) || !(v->prot & VM_WRITE))
-        return -EACCES;
-    uint64_t first = vma_pgoff(v, lo), last = vma_pgoff(v, hi) - 1;
-    if (!v->file->shmem &&
-        fallocate(v->file->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)(first * PAGE_SIZE), (off_t)((last - first + 1) * PAGE_SIZE)) < 0)
-        return -errno;
-    wb_discard_pages(p->sys, v->file, first, last);
-    return 0;
-}
-
-/* MADV_POPULATE_READ/WRITE: faults the range in for the access, as Linux 5.14+: -EINVAL
- * when the area does not allow the access, -EFAULT for a page past the end of a file,
- * -ENOMEM when frames run out. The failed access is not a guest fault: counters stay. */
-static long madvise_populate(struct proc *p, const struct vma *v, gva_t lo, gva_t hi, bool write)
-{
-    if (v->prot == 0 || (write && !(v->prot & VM_WRITE)))
-        return -EINVAL;
-    for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
-        int rc = mm_populate_page(p->mm, va, write ? ACCESS_WRITE : ACCESS_READ);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* What one advice does to the part [lo, hi) of area v. Returns 0 or -errno. */
-static long madvise_vma(struct proc *p, struct vma *v, gva_t lo, gva_t hi, int advice)
-{
-    switch (advice) {
-    case LINUX_MADV_DONTNEED:
-        if (v->flags & VM_LOCKED)
-            return -EINVAL;
-        mm_zap_range(p->mm, lo, hi);
-        return 0;
-    case LINUX_MADV_FREE:
-        /* Private anonymous memory only; the pages keep their data until memory runs
-         * short, which here means never before swap exists. */
-        return v->file ? -EINVAL : 0;
-    case LINUX_MADV_WILLNEED:
-        if (v->file && !v->file->shmem)
-            madvise_willneed(p, v, lo, hi);
-        return 0;
-    case LINUX_MADV_REMOVE:
-        return madvise_remove(p, v, lo, hi);
-    case LINUX_MADV_WIPEONFORK:
-        /* Private anonymous memory only: the fork child gets it zero-filled. */
-        if (v->file || (v->flags & VM_SHARED))
-            return -EINVAL;
-        return mm_set_vma_flags(p->mm, lo, hi, VM_WIPEONFORK, 0);
-    case LINUX_MADV_KEEPONFORK:
-        return mm_set_vma_flags(p->mm, lo, hi, 0, VM_WIPEONFORK);
-    case LINUX_MADV_DONTFORK:
-        return mm_set_vma_flags(p->mm, lo, hi, VM_DONTCOPY, 0);
-    case LINUX_MADV_DOFORK:
-        return mm_set_vma_flags(p->mm, lo, hi, 0, VM_DONTCOPY);
-    case LINUX_MADV_POPULATE_READ:
-    case LINUX_MADV_POPULATE_WRITE:
-        return madvise_populate(p, v, lo, hi, advice == LINUX_MADV_POPULATE_WRITE);
-    default:
-        return 0; /* hints */
-    }
-}
-
 /* madvise: checks the advice and the range as Linux does, then applies the advice to each
  * area of the range in turn. A hole in the range gives -ENOMEM after the mapped parts were
  * handled, as on Linux. */
@@ -286,54 +144,14 @@ SYSCALL_DEFINE3(madvise, gva_t, addr, uint64_t, len, int, advice)
 {
     if (addr & ~PAGE_MASK)
         return -EINVAL;
-    switch (advice) {
-    case LINUX_MADV_NORMAL:
-    case LINUX_MADV_RANDOM:
-    case LINUX_MADV_SEQUENTIAL:
-    case LINUX_MADV_WILLNEED:
-    case LINUX_MADV_DONTNEED:
-    case LINUX_MADV_FREE:
-    case LINUX_MADV_REMOVE:
-    case LINUX_MADV_DONTFORK:
-    case LINUX_MADV_DOFORK:
-    case LINUX_MADV_MERGEABLE:
-    case LINUX_MADV_UNMERGEABLE:
-    case LINUX_MADV_HUGEPAGE:
-    case LINUX_MADV_NOHUGEPAGE:
-    case LINUX_MADV_DONTDUMP:
-    case LINUX_MADV_DODUMP:
-    case LINUX_MADV_WIPEONFORK:
-    case LINUX_MADV_KEEPONFORK:
-    case LINUX_MADV_COLD:
-    case LINUX_MADV_PAGEOUT:
-    case LINUX_MADV_POPULATE_READ:
-    case LINUX_MADV_POPULATE_WRITE:
-        break;
-    default:
+    if (!mm_advice_known(advice))
         return -EINVAL;
-    }
     if (len == 0)
         return 0;
     len = PAGE_UP(len);
     if (len == 0 || addr >= USER_VA_END || len > USER_VA_END - addr)
         return -EINVAL;
-    gva_t end = addr + len, cur = addr;
-    bool hole = false;
-    while (cur < end) {
-        struct vma *v = vma_find(&p->mm->vmas, cur);
-        if (!v || v->start >= end) {
-            hole = true;
-            break;
-        }
-        if (v->start > cur)
-            hole = true;
-        gva_t lo = v->start > cur ? v->start : cur, hi = v->end < end ? v->end : end;
-        long rc = madvise_vma(p, v, lo, hi, advice);
-        if (rc < 0)
-            return rc;
-        cur = hi;
-    }
-    return hole ? -ENOMEM : 0;
+    return mm_madvise(p->mm, addr, addr + len, advice);
 }
 
 /* mremap: Linux PAGE_ALIGNs the lengths first (near 2^64 a length wraps to 0: old_len 0
@@ -363,30 +181,16 @@ SYSCALL_DEFINE3(mincore, gva_t, addr, uint64_t, len, gva_t, vec)
     if (vec >= USER_VA_END || pages > USER_VA_END - vec)
         return -EFAULT;
     uint8_t chunk[PAGE_SIZE];
-    gva_t va = addr;
     for (uint64_t done = 0; done < pages;) {
         size_t n = pages - done < PAGE_SIZE ? (size_t)(pages - done) : PAGE_SIZE;
-        for (size_t i = 0; i < n; i++, va += PAGE_SIZE) {
-            const struct vma *v = vma_lookup(&p->mm->vmas, va);
-            if (!v)
-                return -ENOMEM;
-            pte_t *ptep = pt_lookup(&p->mm->pt, &p->sys->phys, va);
-            chunk[i] = 0;
-            if (ptep && pte_present(*ptep))
-                chunk[i] = 1;
-            else if (v->file && pagecache_find(&p->sys->pc, v->file, vma_pgoff(v, va)))
-                chunk[i] = 1;
-        }
+        if (mm_mincore(p->mm, addr + done * PAGE_SIZE, n, chunk) < 0)
+            return -ENOMEM;
         if (copy_to_user(p->mm, vec + done, chunk, n) < 0)
             return -EFAULT;
         done += n;
     }
     return 0;
 }
-
-#define LINUX_MS_ASYNC      1
-#define LINUX_MS_INVALIDATE 2
-#define LINUX_MS_SYNC       4
 
 /* msync: the dirty shared file pages of the range are written to their files, for
  * MS_ASYNC as well (Linux only starts that writeback; doing it at once is one of its
@@ -441,8 +245,6 @@ static bool mlock_allowed(struct proc *p, uint64_t more)
     return locked + more <= limit;
 }
 
-#define LINUX_MLOCK_ONFAULT 1
-
 /* Page-aligns the range of mlock, mlock2 or munlock as Linux does: *addr down, *len up
  * with the offset of *addr in its page. Returns 1 when the range is a user range to work
  * on, 0 when it is empty (the call succeeds doing nothing), -ENOMEM when it runs past the
@@ -491,10 +293,6 @@ SYSCALL_DEFINE2(munlock, gva_t, addr, uint64_t, len)
     return mm_lock_range(p->mm, addr, addr + len, false);
 }
 
-#define LINUX_MCL_CURRENT 1
-#define LINUX_MCL_FUTURE  2
-#define LINUX_MCL_ONFAULT 4
-
 SYSCALL_DEFINE1(mlockall, int, flags)
 {
     if (!flags || (flags & ~(LINUX_MCL_CURRENT | LINUX_MCL_FUTURE | LINUX_MCL_ONFAULT)) ||
@@ -507,28 +305,11 @@ SYSCALL_DEFINE1(mlockall, int, flags)
         p->mm->def_flags |= VM_LOCKED | ((flags & LINUX_MCL_ONFAULT) ? VM_LOCKONFAULT : 0);
     if (!(flags & LINUX_MCL_CURRENT))
         return 0;
-    for (size_t i = 0; i < p->mm->vmas.n; i++)
-        p->mm->vmas.v[i].flags |= VM_LOCKED;
-    if (flags & LINUX_MCL_ONFAULT)
-        return 0;
-    for (size_t i = 0; i < p->mm->vmas.n; i++) {
-        gva_t start = p->mm->vmas.v[i].start, end = p->mm->vmas.v[i].end;
-        if (mm_populate(p->mm, start, end) < 0)
-            return -ENOMEM;
-        /* populate may have grown the array of areas: find our place again */
-        struct vma *v = vma_find(&p->mm->vmas, end - 1);
-        i = v ? vma_index(&p->mm->vmas, v) : p->mm->vmas.n;
-    }
-    return 0;
+    return mm_lock_all(p->mm, flags & LINUX_MCL_ONFAULT);
 }
 
 SYSCALL_DEFINE0(munlockall)
 {
-    p->mm->def_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
-    for (size_t i = 0; i < p->mm->vmas.n; i++)
-        p->mm->vmas.v[i].flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
-    for (size_t i = p->mm->vmas.n; i-- > 0;)
-        if (i < p->mm->vmas.n)
-            vma_merge_around(&p->mm->vmas, i);
+    mm_unlock_all(p->mm);
     return 0;
 }

@@ -9,13 +9,14 @@
  * writes the result sets and fails with -EBADF for a closed descriptor in a set. Called
  * through the syscall table. */
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 
 #include "sysdefs.h"
+
+#include "vmemu/abi/linux.h"
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"
 #include "vmemu/util.h"
@@ -104,7 +105,7 @@ static long poll_sigmask_set(struct proc *p, gva_t umask, size_t size)
     if (!(p->retry && p->restore_sigmask))
         p->saved_sigmask = p->sigmask;
     p->restore_sigmask = true;
-    p->sigmask = m & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+    p->sigmask = m & ~((1ULL << (LINUX_SIGKILL - 1)) | (1ULL << (LINUX_SIGSTOP - 1)));
     return 0;
 }
 
@@ -116,7 +117,7 @@ static long poll_sigmask_done(struct proc *p, gva_t umask, long ret)
     if (umask != 0 && p->restore_sigmask && ret != -EINTR && ret != -SCHED_EBLOCK) {
         p->sigmask = p->saved_sigmask;
         p->restore_sigmask = false;
-        p->saved_sigmask = 0; /* src/signal.c's rule when restore_sigmask is false */
+        p->saved_sigmask = 0; /* src/proc/signal.c's rule when restore_sigmask is false */
     }
     return ret;
 }

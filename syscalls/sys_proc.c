@@ -332,8 +332,8 @@ void sys_fill_rusage(const struct proc_usage *u, struct linux_rusage *ru)
     memset(ru, 0, sizeof(*ru));
     ru->ru_utime = ns_to_timeval(u->cpu_ns);
     ru->ru_maxrss = (int64_t)(u->mm.peak_rss * (PAGE_SIZE / 1024));
-    ru->ru_minflt = (int64_t)u->mm.faults.minor;
-    ru->ru_majflt = (int64_t)u->mm.faults.major;
+    ru->ru_minflt = (int64_t)u->task.faults.minor;
+    ru->ru_majflt = (int64_t)u->task.faults.major;
 }
 
 /* getrusage: the fault counts are the process's own (Linux's minor/major split), the
@@ -379,7 +379,6 @@ SYSCALL_DEFINE1(sysinfo, gva_t, buf)
 }
 
 /* Clock ticks of times(): USER_HZ is 100 on x86-64. */
-#define LINUX_USER_HZ 100
 
 /* times: user time is the guest's run time; the result counts ticks of the host's
  * monotonic clock. */

@@ -8,7 +8,6 @@
  * through the table. */
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -198,10 +197,10 @@ static void nb_end(int host, int saved)
 /* Linux's send_sig(SIGPIPE, current, 0) on a write to a pipe without readers. */
 static void send_sigpipe(struct proc *p)
 {
-    struct linux_siginfo info = {.si_signo = SIGPIPE, .si_code = LINUX_SI_USER};
+    struct linux_siginfo info = {.si_signo = LINUX_SIGPIPE, .si_code = LINUX_SI_USER};
     info.u.kill.pid = p->pid;
     info.u.kill.uid = (uint32_t)getuid();
-    signal_send(p, SIGPIPE, &info);
+    signal_send(p, LINUX_SIGPIPE, &info);
 }
 
 /* Drops the first n bytes of the vector iov[0..*cnt): *iov and *cnt are moved past the

@@ -2,13 +2,14 @@
  * sigaltstack, rt_sigreturn, rt_sigtimedwait, kill, tkill, tgkill, alarm, getitimer and
  * setitimer (ITIMER_REAL on the host's monotonic clock, fired by the scheduler through
  * signal_timers). Delivery itself, and the frame rt_sigreturn reads back, are in
- * src/signal.c. Called by syscalls/dispatch.c. */
+ * src/proc/signal.c. Called by syscalls/dispatch.c. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/warn_once.h"
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"
 #include "vmemu/util.h"
@@ -228,7 +229,7 @@ SYSCALL_DEFINE2(sigaltstack, gva_t, ss, gva_t, old)
  * returns its number and writes its siginfo. With a zero timeout it only looks (-EAGAIN);
  * a timeout that passes gives -EAGAIN; another signal that runs a handler gives -EINTR.
  * While it sleeps the set is kept in saved_sigmask with restore_sigmask false, which is
- * how signal_wakes() and signal_restarts() recognise it (src/signal.c); any other time
+ * how signal_wakes() and signal_restarts() recognise it (src/proc/signal.c); any other time
  * saved_sigmask is 0 then. */
 SYSCALL_DEFINE4(rt_sigtimedwait, gva_t, set, gva_t, info, gva_t, ts, size_t, size)
 {
@@ -406,11 +407,10 @@ SYSCALL_DEFINE1(alarm, unsigned, secs)
  * said once on stderr; any other timer than the three is -EINVAL too. */
 static int itimer_which(int which)
 {
-    static bool told;
+    static struct warn_once reported;
     if (which == LINUX_ITIMER_REAL)
         return 0;
-    if ((which == LINUX_ITIMER_VIRTUAL || which == LINUX_ITIMER_PROF) && !told) {
-        told = true;
+    if ((which == LINUX_ITIMER_VIRTUAL || which == LINUX_ITIMER_PROF) && warn_once(&reported, 0)) {
         fprintf(stderr, "vmemu: setitimer/getitimer: only ITIMER_REAL is supported; "
                         "ITIMER_VIRTUAL and ITIMER_PROF return -EINVAL\n");
     }

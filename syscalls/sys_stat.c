@@ -1,6 +1,6 @@
 /* File status syscalls: stat, lstat, fstat, newfstatat, statx, statfs and fstatfs. The
  * host fills its own structures; they are converted field by field into the guest layouts
- * of linux_abi.h and copied out. Paths and descriptors are translated with the helpers of
+ * of vmemu/abi/linux.h and copied out. Paths and descriptors are translated with the helpers of
  * syscalls/sys_common.c (so /proc/self/exe is the program). Called by syscalls/dispatch.c. */
 #include <fcntl.h>
 #include <string.h>

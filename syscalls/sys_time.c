@@ -1,7 +1,7 @@
 /* Time and randomness syscalls: clock_gettime, gettimeofday and time from the host,
  * nanosleep and clock_nanosleep as sleeps in vmemu's scheduler (other processes run
  * meanwhile), and getrandom (host bytes through a bounce buffer). Guest structures are
- * the layouts of linux_abi.h. Called by syscalls/dispatch.c. */
+ * the layouts of vmemu/abi/linux.h. Called by syscalls/dispatch.c. */
 #include <stdlib.h>
 #include <sys/random.h>
 #include <time.h>
@@ -98,7 +98,7 @@ static uint64_t timespec_ns(const struct timespec *ts)
 
 /* Sleeps in the scheduler until the deadline of this sleep (kept across re-executions by
  * sched_deadline): 0 once it has passed. A signal with a handler ends the sleep with
- * -EINTR and writes the time left to rem: src/signal.c does that when it delivers the
+ * -EINTR and writes the time left to rem: src/proc/signal.c does that when it delivers the
  * signal (signal_restarts leaves timed sleeps at their syscall instruction). */
 static long sleep_for(struct proc *p, uint64_t rel_ns)
 {

@@ -6,6 +6,7 @@ Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc
                 [--real-reps 3] [--zlib-mib 32] [--no-real] [--only-real]
                 [--swap-reps 3] [--ws-pages 16384] [--ws-passes 8] [--no-swap] [--only-swap]
                 [--forks 2000] [--fork-pages 64] [--pipe-mib 64] [--no-procs] [--only-procs]
+                [--baseline OLD_VMEMU] [--only-faults]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -358,6 +359,26 @@ def median_time(cmd, reps):
     return statistics.median(times)
 
 
+def median_times(cmds, reps):
+    """{name: median wall time} of the commands of {name: cmd}, their runs alternating
+    (one run of each per round, so that a change of machine load hits all alike); a
+    command whose run fails reads "exit N"."""
+    times = {name: [] for name in cmds}
+    failed = {}
+    for _ in range(reps):
+        for name, cmd in cmds.items():
+            if name in failed:
+                continue
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            t1 = time.perf_counter()
+            if p.returncode != 0:
+                failed[name] = "exit %d" % p.returncode
+            times[name].append(t1 - t0)
+    return {name: failed.get(name) or statistics.median(times[name]) for name in cmds}
+
+
 def ok(t):
     return isinstance(t, float)
 
@@ -368,6 +389,11 @@ def ms(t):
 
 def ratio(a, b):
     return "%.1fx" % (a / b) if ok(a) and ok(b) and b > 0 else "-"
+
+
+def ratio2(a, b):
+    """a/b with two decimals (close ratios: a before/after comparison)."""
+    return "%.2fx" % (a / b) if ok(a) and ok(b) and b > 0 else "-"
 
 
 def main():
@@ -398,6 +424,10 @@ def main():
                     help="heap pages fork_heavy's parent holds at each fork in (f)")
     ap.add_argument("--pipe-mib", type=int, default=64, help="MiB through the pipe in (f)")
     ap.add_argument("--no-procs", action="store_true", help="skip (f)")
+    ap.add_argument("--baseline", default=None,
+                    help="another vmemu (an older build): its fault costs in (a) and (a') "
+                    "are measured in the same alternating runs, with vmemu/baseline")
+    ap.add_argument("--only-faults", action="store_true", help="run (a) and (a') only")
     ap.add_argument("--only-procs", action="store_true",
                     help="run (f) only (with --only-real/--only-swap: those too)")
     o = ap.parse_args()
@@ -409,6 +439,8 @@ def main():
     else:
         print("(%s not found: no qemu column)" % o.qemu)
     runners.append(("vmemu", [os.path.abspath(o.vmemu)]))
+    if o.baseline:
+        runners.append(("baseline", [os.path.abspath(o.baseline)]))
     if o.only_real or o.only_swap or o.only_procs:
         if o.only_real:
             bench_real(o, runners)
@@ -422,8 +454,41 @@ def main():
         return os.path.join(os.path.abspath(o.samples), "%s-%s" % (sample, o.variant))
 
     def timed(sample, args):
-        return {name: median_time(pre + [prog(sample)] + list(args), o.reps)
-                for name, pre in runners}
+        return median_times({name: pre + [prog(sample)] + list(args) for name, pre in runners},
+                            o.reps)
+
+    def fault_costs():
+        print("\n(a) demand-zero fault cost: faults %d vs faults %d" % (FAULTS_BIG, FAULTS_SMALL))
+        small = timed("faults", (str(FAULTS_SMALL),))
+        big = timed("faults", (str(FAULTS_BIG),))
+        cost = {}
+        for name, _ in runners:
+            if not ok(small[name]) or not ok(big[name]):
+                print("  %-8s failed (%s, %s)" % (name, ms(small[name]), ms(big[name])))
+                continue
+            cost[name] = (big[name] - small[name]) / (FAULTS_BIG - FAULTS_SMALL) * 1e6
+            print("  %-8s %.2f us per fault" % (name, cost[name]))
+        if "baseline" in cost:
+            print("  vmemu/baseline %s" % ratio2(cost.get("vmemu"), cost["baseline"]))
+
+        print("\n(a') demand-zero fault on resident frames: faults %d %d vs faults %d 1"
+              % (FAULTS_SMALL, RESIDENT_ROUNDS, FAULTS_SMALL))
+        once = timed("faults", (str(FAULTS_SMALL), "1"))
+        again = timed("faults", (str(FAULTS_SMALL), str(RESIDENT_ROUNDS)))
+        cost = {}
+        for name, _ in runners:
+            if not ok(once[name]) or not ok(again[name]):
+                print("  %-8s failed (%s, %s)" % (name, ms(once[name]), ms(again[name])))
+                continue
+            cost[name] = (again[name] - once[name]) / (FAULTS_SMALL * (RESIDENT_ROUNDS - 1)) * 1e6
+            print("  %-8s %.2f us per fault (with its share of mmap/munmap)" % (name, cost[name]))
+        if "baseline" in cost:
+            print("  vmemu/baseline %s" % ratio2(cost.get("vmemu"), cost["baseline"]))
+
+    if o.only_faults:
+        print("median of %d alternating runs, %s variant" % (o.reps, o.variant))
+        fault_costs()
+        return 0
 
     print("median of %d runs, %s variant, times in ms" % (o.reps, o.variant))
     print("%-22s %10s %10s %10s %14s %12s" % ("sample", "native", "qemu", "vmemu",
@@ -435,26 +500,7 @@ def main():
                  ms(t["vmemu"]), ratio(t["vmemu"], t["native"]),
                  ratio(t["vmemu"], t.get("qemu"))))
 
-    print("\n(a) demand-zero fault cost: faults %d vs faults %d" % (FAULTS_BIG, FAULTS_SMALL))
-    small = timed("faults", (str(FAULTS_SMALL),))
-    big = timed("faults", (str(FAULTS_BIG),))
-    for name, _ in runners:
-        if not ok(small[name]) or not ok(big[name]):
-            print("  %-7s failed (%s, %s)" % (name, ms(small[name]), ms(big[name])))
-            continue
-        us = (big[name] - small[name]) / (FAULTS_BIG - FAULTS_SMALL) * 1e6
-        print("  %-7s %.2f us per fault" % (name, us))
-
-    print("\n(a') demand-zero fault on resident frames: faults %d %d vs faults %d 1"
-          % (FAULTS_SMALL, RESIDENT_ROUNDS, FAULTS_SMALL))
-    once = timed("faults", (str(FAULTS_SMALL), "1"))
-    again = timed("faults", (str(FAULTS_SMALL), str(RESIDENT_ROUNDS)))
-    for name, _ in runners:
-        if not ok(once[name]) or not ok(again[name]):
-            print("  %-7s failed (%s, %s)" % (name, ms(once[name]), ms(again[name])))
-            continue
-        us = (again[name] - once[name]) / (FAULTS_SMALL * (RESIDENT_ROUNDS - 1)) * 1e6
-        print("  %-7s %.2f us per fault (with its share of mmap/munmap)" % (name, us))
+    fault_costs()
 
     print("\n(b) compute %s: translated code with warm TLBs" % COMPUTE_ROUNDS[0])
     t = timed("compute", COMPUTE_ROUNDS)

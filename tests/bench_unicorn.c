@@ -2,7 +2,7 @@
  * with uc_mem_map, no hooks: the "Unicorn without vmemu's MMU" baseline) and on vmemu's
  * CPU layer (virtual-TLB mode, every miss through vmemu's page tables), timed in one run.
  * The loop adds to each qword of a 1 MiB array, ROUNDS times (default 200). Prints both
- * times and their ratio. It is the only file besides src/cpu.c that includes Unicorn, for
+ * times and their ratio. It is the only file besides src/cpu/cpu.c that includes Unicorn, for
  * the baseline alone. Run by tests/bench.py. */
 #include <stdio.h>
 #include <stdlib.h>

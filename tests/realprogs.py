@@ -258,6 +258,10 @@ def build_cases(real, scale):
     return cases
 
 
+# The environment of every run: the caller's, less the recording switch of harness.py.
+GUEST_ENV = {k: v for k, v in os.environ.items() if k != "VMEMU_RECORD"}
+
+
 def run(cmd, cwd, stdin):
     """Runs cmd in cwd; returns (exit status, stdout bytes, stderr text, seconds)."""
     t0 = time.perf_counter()
@@ -265,7 +269,7 @@ def run(cmd, cwd, stdin):
     with open(os.path.join(cwd, stdin) if stdin else os.devnull, "rb") as fin:
         try:
             p = subprocess.run(cmd, cwd=cwd, stdin=fin, capture_output=True,
-                               timeout=TIMEOUT)
+                               timeout=TIMEOUT, env=GUEST_ENV)
         except subprocess.TimeoutExpired:
             return None, b"", "timed out after %d s" % TIMEOUT, time.perf_counter() - t0
     record(cmd, report, p.returncode, p.stdout)

@@ -1,4 +1,4 @@
-/* Tests of src/backtrace.c on hand-built guest stacks. The symbols are the test
+/* Tests of src/debug/backtrace.c on hand-built guest stacks. The symbols are the test
  * executable's own (symtab_load of /proc/self/exe at its load bias), so three functions of
  * this file have known names, starts and sizes in an executable section; the guest address
  * space maps anonymous memory at the same addresses and the tests write there the bytes

@@ -53,13 +53,14 @@ static const uint8_t code[] = {
 };
 
 struct env {
-    struct vmsys sys;  /* 16 MiB machine */
-    struct cpu *cpu;   /* the CPU */
-    struct mm *mm;     /* one address space: code at CODE, data at DATA */
-    uint64_t nrs[8];   /* syscall numbers seen, in order */
-    int nsys;          /* how many */
-    uint64_t rcx, r11; /* RCX/R11 seen by the second syscall's handler */
-    gva_t redirect;    /* getpid handler: resume here if non-zero */
+    struct vmsys sys;          /* 16 MiB machine */
+    struct cpu *cpu;           /* the CPU */
+    struct mm *mm;             /* one address space: code at CODE, data at DATA */
+    uint64_t nrs[8];           /* syscall numbers seen, in order */
+    int nsys;                  /* how many */
+    uint64_t rcx, r11;         /* RCX/R11 seen by the second syscall's handler */
+    gva_t redirect;            /* getpid handler: resume here if non-zero */
+    struct task_vm_stats task; /* the counters the CPU's faults are charged to */
 };
 
 static void on_syscall(void *ctx, struct cpu *cpu)
@@ -94,6 +95,7 @@ static int setup(void **state)
                      0);
     assert_int_equal(copy_to_user(e->mm, CODE, code, sizeof(code)), 0);
     e->sys.current = e->mm;
+    e->sys.charge = &e->task;
     cpu_set_syscall_handler(e->cpu, on_syscall, e);
     *state = e;
     return 0;
@@ -121,14 +123,14 @@ static struct cpu_exit run_at(struct env *e, gva_t rip, uint64_t rdi)
 static void test_cpu_clean_run_with_until_zero_stops_on_request(void **state)
 {
     struct env *e = *state;
-    uint64_t fills = e->mm->stats.fills;
+    uint64_t fills = e->task.fills;
     struct cpu_exit ex = run_at(e, CODE + OFF_STOP, 0);
     assert_int_equal(ex.kind, CPU_EXIT_STOP);
     assert_int_equal(ex.rip, CODE + OFF_STOP + 7);
     assert_int_equal(e->nsys, 1);
     assert_int_equal(e->nrs[0], 60);
     /* One FETCH fill for the code page, nothing for a phantom `until` address. */
-    assert_int_equal(e->mm->stats.fills - fills, 1);
+    assert_int_equal(e->task.fills - fills, 1);
 }
 
 static void test_cpu_reset_sets_linux_fpu_control_words(void **state)
@@ -148,11 +150,11 @@ static void test_cpu_read_then_write_fills_read_then_write_and_sets_dirty(void *
     struct mm *mm = e->mm;
     assert_int_equal(mm_unmap(mm, DATA, PAGE_SIZE), 0);
     assert_int_equal(mm_map(mm, DATA, PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0), 0);
-    struct fault_stats before = mm->stats.faults;
+    struct fault_stats before = e->task.faults;
     assert_int_equal(run_at(e, CODE + OFF_RW, page).kind, CPU_EXIT_STOP);
     /* The read maps the zero page, the write copies it: a zero-page fault and a COW. */
-    assert_int_equal(mm->stats.faults.zero_page - before.zero_page, 1);
-    assert_int_equal(mm->stats.faults.cow - before.cow, 1);
+    assert_int_equal(e->task.faults.zero_page - before.zero_page, 1);
+    assert_int_equal(e->task.faults.cow - before.cow, 1);
     pte_t *ptep = pt_lookup(&mm->pt, &e->sys.phys, page);
     assert_non_null(ptep);
     assert_true(*ptep & PTE_D);
@@ -335,21 +337,21 @@ static void test_cpu_page_trap_write_stops_before_store_with_no_fault(void **sta
     assert_int_equal(run_at(e, CODE + OFF_RW, DATA).kind, CPU_EXIT_STOP);
     struct trap_env t = {mm, DATA, CPU_TRAP_WRITE, 0};
     cpu_set_page_trap(e->cpu, trap_fn, &t);
-    struct fault_stats before = mm->stats.faults;
+    struct fault_stats before = e->task.faults;
     struct cpu_exit ex = run_at(e, CODE + OFF_RW, DATA);
     assert_int_equal(ex.kind, CPU_EXIT_WATCH);
     assert_int_equal(ex.rip, CODE + OFF_RW + 3); /* the store; the 3-byte load ran */
     assert_int_equal(ex.page, DATA);
     assert_int_equal(ex.access, ACCESS_WRITE);
     assert_true(t.asked > 0);
-    assert_int_equal(mm->stats.faults.minor, before.minor);
+    assert_int_equal(e->task.faults.minor, before.minor);
     assert_int_equal(cpu_get(e->cpu, CPU_RAX), 42); /* the load ran */
     /* Without the trap the store runs and the run ends at the stop syscall. */
     cpu_set(e->cpu, CPU_RAX, 0);
     cpu_set_page_trap(e->cpu, NULL, NULL);
     assert_int_equal(cpu_run(e->cpu, &ex), 0);
     assert_int_equal(ex.kind, CPU_EXIT_STOP);
-    assert_int_equal(mm->stats.faults.minor, before.minor);
+    assert_int_equal(e->task.faults.minor, before.minor);
 }
 
 static void test_cpu_page_trap_read_refuses_first_load_counts_nothing(void **state)
@@ -358,20 +360,20 @@ static void test_cpu_page_trap_read_refuses_first_load_counts_nothing(void **sta
     struct mm *mm = e->mm;
     struct trap_env t = {mm, DATA, CPU_TRAP_READ, 0};
     cpu_set_page_trap(e->cpu, trap_fn, &t);
-    struct fault_stats before = mm->stats.faults;
+    struct fault_stats before = e->task.faults;
     struct cpu_exit ex = run_at(e, CODE + OFF_RW, DATA);
     assert_int_equal(ex.kind, CPU_EXIT_WATCH);
     assert_int_equal(ex.rip, CODE + OFF_RW);
     assert_int_equal(ex.page, DATA);
     assert_int_equal(ex.access, ACCESS_READ);
     /* Refused before mmu_fill: the untouched page got no zero-page fault. */
-    assert_int_equal(mm->stats.faults.zero_page, before.zero_page);
-    assert_int_equal(mm->stats.faults.minor, before.minor);
+    assert_int_equal(e->task.faults.zero_page, before.zero_page);
+    assert_int_equal(e->task.faults.minor, before.minor);
     /* Another page does not trap. */
     t.page = DATA + PAGE_SIZE;
     cpu_set_page_trap(e->cpu, trap_fn, &t);
     assert_int_equal(run_at(e, CODE + OFF_RW, DATA).kind, CPU_EXIT_STOP);
-    assert_int_equal(mm->stats.faults.zero_page - before.zero_page, 1);
+    assert_int_equal(e->task.faults.zero_page - before.zero_page, 1);
     cpu_set_page_trap(e->cpu, NULL, NULL);
 }
 

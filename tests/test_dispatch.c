@@ -86,6 +86,7 @@ static int setup(void **state)
     if (proc_create(&e->sys, NULL, &e->opt, &e->p) < 0)
         return -1;
     e->sys.current = e->p->mm;
+    e->sys.charge = &e->p->vmstat;
     if (mm_map(e->p->mm, BUF, BUF_LEN, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0) < 0 ||
         mm_map(e->p->mm, RO, PAGE_SIZE, VM_READ, 0, VMA_ANON, NULL, 0, 0) < 0)
         return -1;
@@ -725,9 +726,10 @@ static void test_getrusage_reports_mm_fault_counts(void **state)
     assert_int_equal(SC2(e, NR_getrusage, LINUX_RUSAGE_SELF, BUF + PAGE_SIZE), 0);
     assert_int_equal(copy_from_user(e->p->mm, &ru, BUF + PAGE_SIZE, sizeof(ru)), 0);
     const struct mm_stats *st = &e->p->mm->stats;
-    assert_true(st->faults.minor >= 4);
-    assert_int_equal(ru.ru_minflt, st->faults.minor);
-    assert_int_equal(ru.ru_majflt, st->faults.major);
+    const struct fault_stats *fs = &e->p->vmstat.faults;
+    assert_true(fs->minor >= 4);
+    assert_int_equal(ru.ru_minflt, fs->minor);
+    assert_int_equal(ru.ru_majflt, fs->major);
     assert_int_equal(ru.ru_maxrss, st->peak_rss * 4);
     assert_int_equal(SC2(e, NR_getrusage, NEG(LINUX_RUSAGE_CHILDREN), BUF), 0);
     assert_int_equal(copy_from_user(e->p->mm, &ru, BUF, sizeof(ru)), 0);

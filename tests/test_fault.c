@@ -1,5 +1,5 @@
-/* Unit tests of the page-fault handler (src/fault.c) and the MMU in front of it
- * (src/mmu.c), with no CPU: mm_fault(), mmu_fill() and mmu_translate_user() are called
+/* Unit tests of the page-fault handler (src/mm/fault.c) and the MMU in front of it
+ * (src/mm/mmu.c), with no CPU: mm_fault(), mmu_fill() and mmu_translate_user() are called
  * directly on small pools. Every branch of the fault path is taken and counted: zero
  * page, new anonymous frame, page-cache hits and misses with fault-around, private copies
  * (also of a page where the file data stops), shared file pages, copy-on-write copy and
@@ -86,7 +86,8 @@ static int env_teardown(void **state)
 
 static struct fault_stats *fs(struct env *e)
 {
-    return &e->mm->stats.faults;
+    (void)e;
+    return &vm_fixture_task.faults;
 }
 
 static void map_anon(struct env *e, gva_t start, uint64_t pages, uint32_t prot)
@@ -311,7 +312,7 @@ static void test_fault_cow_shared_frame_copies_then_last_owner_reuses(void **sta
     assert_int_equal(mm_create(&e->sys, &mm2), 0);
     assert_int_equal(mm_map(mm2, ANON_BASE, P(1), RW, 0, VMA_ANON, NULL, 0, 0), 0);
     phys_get(phys, x);
-    assert_int_equal(mm_install_page(mm2, ANON_BASE, x, ANON_FLAGS | PTE_COW), 0);
+    assert_int_equal(mm_install_page(mm2, ANON_BASE, NULL, x, ANON_FLAGS | PTE_COW), 0);
     assert_int_equal(phys_frame(phys, x)->refcount, 2);
     assert_int_equal(mm2->stats.rss, 1);
 
@@ -326,11 +327,15 @@ static void test_fault_cow_shared_frame_copies_then_last_owner_reuses(void **sta
     assert_ptr_equal(phys_frame(phys, x)->rmap->mm, mm2);
     assert_null(phys_frame(phys, x)->rmap->next);
 
-    /* mm2 is now the frame's only owner. */
+    /* mm2 is now the frame's only owner; its task is charged. */
+    struct task_vm_stats task2 = {0};
+    e->sys.charge = &task2;
     assert_int_equal(mm_fault(mm2, ANON_BASE, ACCESS_WRITE, 0), 0);
+    e->sys.charge = &vm_fixture_task;
     assert_int_equal(pte_pfn(*pt_lookup(&mm2->pt, phys, ANON_BASE)), x);
-    assert_int_equal(mm2->stats.faults.cow_reuse, 1);
-    assert_int_equal(mm2->stats.faults.cow, 0);
+    assert_int_equal(task2.faults.cow_reuse, 1);
+    assert_int_equal(task2.faults.cow, 0);
+    assert_int_equal(fs(e)->cow_reuse, 0);
     mm_destroy(mm2);
     assert_int_equal(phys_frame(phys, x)->refcount, 0);
 }
@@ -797,7 +802,7 @@ static void test_fault_table_out_of_frames_kills_with_oom(void **state)
     assert_int_equal(e->mm->pt.table_pages, 5);
 }
 
-/* Regression (src/fault.c): when pt_lookup_alloc() fails half-way, the tables it did
+/* Regression (src/mm/fault.c): when pt_lookup_alloc() fails half-way, the tables it did
  * allocate stay in mm->pt (table_pages 5 here) but mm_note_pt_pages() only runs after a
  * successful lookup, so peak_pt_pages stays at 4, below the count the pool really gave. */
 static void test_fault_table_out_of_frames_peak_pt_pages_counts_partial_tables(void **state)
@@ -870,7 +875,7 @@ static void test_mmu_fill_out_of_frames_returns_enomem(void **state)
     assert_int_equal(mmu_fill(e->mm, ANON_BASE + P(1), ACCESS_WRITE, &f), 0);
     assert_int_equal(mmu_fill(e->mm, ANON_BASE + P(2), ACCESS_WRITE, &f), -ENOMEM);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_OOM);
-    assert_int_equal(e->mm->stats.fills, 3);
+    assert_int_equal(vm_fixture_task.fills, 3);
 }
 
 static void test_fault_cause_text_names_every_cause(void **state)
@@ -908,7 +913,7 @@ static void test_mmu_fill_returns_write_only_after_write_fill(void **state)
     /* Dirty now: a read fill hands out the write permission as well. */
     assert_int_equal(mmu_fill(e->mm, ANON_BASE, ACCESS_READ, &f), 0);
     assert_int_equal(f.perms, MMU_R | MMU_W);
-    assert_int_equal(e->mm->stats.fills, 3);
+    assert_int_equal(vm_fixture_task.fills, 3);
     assert_int_equal(fs(e)->zero_page, 1);
     assert_int_equal(fs(e)->cow, 1);
 }
@@ -922,7 +927,7 @@ static void test_mmu_fill_sets_accessed_then_dirty_bit(void **state)
 
     map_anon(e, ANON_BASE, 1, RW);
     assert_int_equal(phys_alloc(&e->sys.phys, true, &pfn), 0);
-    assert_int_equal(mm_install_page(e->mm, ANON_BASE, pfn, bare), 0);
+    assert_int_equal(mm_install_page(e->mm, ANON_BASE, NULL, pfn, bare), 0);
     assert_int_equal(mmu_fill(e->mm, ANON_BASE, ACCESS_READ, &f), 0);
     assert_int_equal(pte_at(e, ANON_BASE), pte_make(pfn, bare | PTE_A));
     /* Writable but clean: the CPU must come back for the first write. */
@@ -932,7 +937,7 @@ static void test_mmu_fill_sets_accessed_then_dirty_bit(void **state)
     assert_int_equal(f.perms, MMU_R | MMU_W);
     assert_int_equal(f.pfn, pfn);
     assert_int_equal(fs(e)->minor + fs(e)->major, 0);
-    assert_int_equal(e->mm->stats.fills, 2);
+    assert_int_equal(vm_fixture_task.fills, 2);
 }
 
 static void test_mmu_fill_grants_exec_only_on_fetch(void **state)
@@ -944,7 +949,7 @@ static void test_mmu_fill_grants_exec_only_on_fetch(void **state)
     map_anon(e, ANON_BASE, 1, RX);
     map_anon(e, ANON_BASE + P(1), 1, RW | VM_EXEC);
     assert_int_equal(phys_alloc(&e->sys.phys, true, &pfn), 0);
-    assert_int_equal(mm_install_page(e->mm, ANON_BASE, pfn, PTE_P | PTE_US), 0);
+    assert_int_equal(mm_install_page(e->mm, ANON_BASE, NULL, pfn, PTE_P | PTE_US), 0);
 
     assert_int_equal(mmu_fill(e->mm, ANON_BASE, ACCESS_READ, &f), 0);
     assert_int_equal(f.perms, MMU_R);
@@ -961,7 +966,7 @@ static void test_mmu_fill_grants_exec_only_on_fetch(void **state)
     assert_int_equal(f.perms, MMU_R | MMU_W);
     assert_int_equal(mmu_fill(e->mm, ANON_BASE + P(1), ACCESS_EXEC, &f), 0);
     assert_int_equal(f.perms, MMU_R | MMU_W | MMU_X);
-    assert_int_equal(e->mm->stats.fills, 5);
+    assert_int_equal(vm_fixture_task.fills, 5);
 }
 
 static void test_mmu_fill_refused_access_returns_efault_and_counts_fill(void **state)
@@ -977,7 +982,7 @@ static void test_mmu_fill_refused_access_returns_efault_and_counts_fill(void **s
                      CAUSE_NONCANONICAL);
     assert_int_equal(f.pfn, 77);
     assert_int_equal(f.perms, 9);
-    assert_int_equal(e->mm->stats.fills, 2);
+    assert_int_equal(vm_fixture_task.fills, 2);
     assert_int_equal(fs(e)->segv, 2);
 }
 
@@ -1001,12 +1006,12 @@ static void test_mmu_fill_uses_tlb_only_for_current_mm(void **state)
     assert_int_equal(mmu_fill(e->mm, ANON_BASE + P(1), ACCESS_READ, &f), 0); /* miss */
     assert_int_equal(tlb->hits, 2);
     assert_int_equal(tlb->misses, 2);
-    assert_int_equal(e->mm->stats.fills, 6);
+    assert_int_equal(vm_fixture_task.fills, 6);
     /* The copy helpers translate through the same TLB without counting fills. */
     uint64_t v;
     assert_int_equal(get_user_u64(e->mm, ANON_BASE + 8, &v), 0);
     assert_int_equal(tlb->hits, 3);
-    assert_int_equal(e->mm->stats.fills, 6);
+    assert_int_equal(vm_fixture_task.fills, 6);
 }
 
 static void test_mmu_fill_tlb_hit_on_clean_page_write_walks_again(void **state)
@@ -1018,7 +1023,8 @@ static void test_mmu_fill_tlb_hit_on_clean_page_write_walks_again(void **state)
 
     map_anon(e, ANON_BASE, 1, RW);
     assert_int_equal(phys_alloc(&e->sys.phys, true, &pfn), 0);
-    assert_int_equal(mm_install_page(e->mm, ANON_BASE, pfn, PTE_P | PTE_US | PTE_RW | PTE_NX), 0);
+    assert_int_equal(mm_install_page(e->mm, ANON_BASE, NULL, pfn, PTE_P | PTE_US | PTE_RW | PTE_NX),
+                     0);
     e->sys.current = e->mm;
     assert_int_equal(mmu_fill(e->mm, ANON_BASE, ACCESS_READ, &f), 0);
     /* The cached PTE is clean: the write must reach the page table to set D. */

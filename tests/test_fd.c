@@ -1,4 +1,4 @@
-/* Unit tests of the descriptor table (src/fd.c): the standard descriptors as host dups,
+/* Unit tests of the descriptor table (src/proc/fd.c): the standard descriptors as host dups,
  * lowest-free allocation with a minimum, the range and exhaustion errors, close, dup2-style
  * replacement with its close-on-exec flag and path, fork's table copy (same open files,
  * flags and paths, independent slots) and execve's close-on-exec pass, and that every host

@@ -1,4 +1,4 @@
-/* Unit tests of fork's address-space copy (src/mm_fork.c) with the fault path, no CPU:
+/* Unit tests of fork's address-space copy (src/mm/mm_fork.c) with the fault path, no CPU:
  * private pages become copy-on-write on both sides and share frames; the first writer
  * copies and the last owner reuses (exact cow / cow_reuse counts on each side); shared
  * mappings stay shared; swap entries are duplicated; MADV_DONTFORK / WIPEONFORK areas;
@@ -87,26 +87,31 @@ static void test_fork_private_pages_shared_cow_then_copied_and_reused(void **sta
     assert_int_equal(pte_pfn(*pp), pte_pfn(*cp));
     assert_int_equal(phys_frame(&e->sys.phys, pte_pfn(*pp))->refcount, 2);
 
-    /* The child writes 3 pages while the parent maps them: 3 copies in the child. */
+    /* The child writes 3 pages while the parent maps them: 3 copies charged to the
+     * child's task. */
+    struct task_vm_stats child_task = {0};
+    e->sys.charge = &child_task;
     for (unsigned i = 0; i < 3; i++)
         store(child, i, 100 + i);
-    assert_int_equal(child->stats.faults.cow, 3);
-    assert_int_equal(child->stats.faults.cow_reuse, 0);
+    e->sys.charge = &vm_fixture_task;
+    assert_int_equal(child_task.faults.cow, 3);
+    assert_int_equal(child_task.faults.cow_reuse, 0);
+    assert_int_equal(vm_fixture_task.faults.cow, 0);
     assert_int_equal(peek(e->mm, 0), 1);
     assert_int_equal(peek(child, 0), 100);
     /* The parent writes page 0 (now its own frame: reuse) and page 5 (still shared: copy). */
     store(e->mm, 0, 7);
     store(e->mm, 5, 8);
-    assert_int_equal(e->mm->stats.faults.cow_reuse, 1);
-    assert_int_equal(e->mm->stats.faults.cow, 1);
+    assert_int_equal(vm_fixture_task.faults.cow_reuse, 1);
+    assert_int_equal(vm_fixture_task.faults.cow, 1);
     assert_int_equal(mm_shared_pages(e->mm), NPAGES - 4);
     /* The child ends: the parent's remaining writes all reuse. */
     mm_destroy(child);
     for (unsigned i = 1; i < NPAGES; i++)
         if (i != 5)
             store(e->mm, i, 9);
-    assert_int_equal(e->mm->stats.faults.cow_reuse, 1 + NPAGES - 2);
-    assert_int_equal(e->mm->stats.faults.cow, 1);
+    assert_int_equal(vm_fixture_task.faults.cow_reuse, 1 + NPAGES - 2);
+    assert_int_equal(vm_fixture_task.faults.cow, 1);
     assert_int_equal(mm_shared_pages(e->mm), 0);
 }
 
@@ -127,7 +132,7 @@ static void test_fork_shared_mapping_stays_shared_and_writable(void **state)
     assert_false(*pp & PTE_COW);
     store(child, 2, 42);
     assert_int_equal(peek(e->mm, 2), 42);
-    assert_int_equal(child->stats.faults.cow, 0);
+    assert_int_equal(vm_fixture_task.faults.cow, 0);
     mm_destroy(child);
 }
 
@@ -178,6 +183,40 @@ static void test_fork_out_of_frames_fails_cleanly(void **state)
     assert_int_equal(peek(e->mm, 4), 5);
 }
 
+/* mm_fork_unshare: pages of a PROT_NONE area that vmemu itself wrote (the heap checker's
+ * arena) are copied into the child at once; the parent's become writable again. */
+static void test_fork_unshare_copies_a_prot_none_area(void **state)
+{
+    struct env *e = *state;
+    struct phys *phys = &e->sys.phys;
+    assert_int_equal(mm_map(e->mm, BASE, P(2), 0, 0, VMA_ANON, NULL, 0, 0), 0);
+    for (unsigned i = 0; i < 2; i++) {
+        pfn_t pfn;
+        assert_int_equal(phys_alloc(phys, true, &pfn), 0);
+        ((uint8_t *)phys_hva(phys, pfn))[0] = (uint8_t)(0x50 + i);
+        assert_int_equal(mm_install_page(e->mm, BASE + P(i), NULL, pfn,
+                                         PTE_P | PTE_US | PTE_RW | PTE_NX | PTE_A | PTE_D),
+                         0);
+    }
+    struct mm *child;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    pte_t *pp = pt_lookup(&e->mm->pt, phys, BASE), *cp = pt_lookup(&child->pt, phys, BASE);
+    assert_true(*pp & PTE_COW);
+    assert_int_equal(pte_pfn(*pp), pte_pfn(*cp));
+    assert_int_equal(mm_fork_unshare(e->mm, child, BASE, BASE + P(2)), 0);
+    for (unsigned i = 0; i < 2; i++) {
+        pp = pt_lookup(&e->mm->pt, phys, BASE + P(i));
+        cp = pt_lookup(&child->pt, phys, BASE + P(i));
+        assert_int_not_equal(pte_pfn(*pp), pte_pfn(*cp));
+        assert_false((*pp | *cp) & PTE_COW);
+        assert_true((*pp & PTE_RW) && (*cp & PTE_RW) && (*cp & PTE_NX));
+        assert_int_equal(((uint8_t *)phys_hva(phys, pte_pfn(*cp)))[0], 0x50 + i);
+        assert_int_equal(phys_frame(phys, pte_pfn(*pp))->refcount, 1);
+    }
+    assert_int_equal(child->stats.rss, 2);
+    mm_destroy(child);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +228,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fork_locks_not_inherited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_out_of_frames_fails_cleanly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_unshare_copies_a_prot_none_area, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

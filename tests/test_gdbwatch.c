@@ -1,4 +1,4 @@
-/* Unit tests of the gdb stub's watchpoint table (src/gdbstub_watch.c): inserting and
+/* Unit tests of the gdb stub's watchpoint table (src/debug/gdbstub_watch.c): inserting and
  * removing ranges, which accesses to a page must trap (ranges inside, straddling and
  * outside a page, each kind), the skipped pages of a step over one instruction, and which
  * watchpoint an access of a given kind, start and size triggers. */

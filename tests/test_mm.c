@@ -1,4 +1,4 @@
-/* Unit tests of address spaces (src/mm.c) without a CPU: the layout of a new mm,
+/* Unit tests of address spaces (src/mm/mm.c) without a CPU: the layout of a new mm,
  * mm_map replacing what was mapped (MAP_FIXED), mm_unmap splitting areas, freeing frames
  * and pruning page tables, mm_protect (holes, splitting and re-merging, PTE downgrades,
  * PROT_NONE, copy-on-write pages, read-only shared files), mm_brk, the top-down choice of
@@ -156,7 +156,7 @@ static void test_mm_create_and_install_out_of_frames_return_enomem(void **state)
     assert_int_equal(phys_alloc(&sys.phys, true, &pfn), 0);
     assert_int_equal(mm_map(mm1, A, P(1), RW, 0, VMA_ANON, NULL, 0, 0), 0);
     /* No frame for the tables: the caller keeps its reference. */
-    assert_int_equal(mm_install_page(mm1, A, pfn, PTE_P | PTE_US | PTE_RW), -ENOMEM);
+    assert_int_equal(mm_install_page(mm1, A, NULL, pfn, PTE_P | PTE_US | PTE_RW), -ENOMEM);
     assert_int_equal(phys_frame(&sys.phys, pfn)->refcount, 1);
     assert_null(phys_frame(&sys.phys, pfn)->rmap);
     assert_int_equal(mm1->stats.rss, 0);
@@ -441,8 +441,8 @@ static void test_mm_protect_middle_splits_then_restoring_merges(void **state)
     assert_int_equal(pte_at(e, A + P(1)), before);
     /* Writable again without a fault. */
     assert_int_equal(put_user_u32(e->mm, A + P(2), 5), 0);
-    assert_int_equal(e->mm->stats.faults.anon, 4);
-    assert_int_equal(e->mm->stats.faults.minor, 4);
+    assert_int_equal(vm_fixture_task.faults.anon, 4);
+    assert_int_equal(vm_fixture_task.faults.minor, 4);
     assert_int_equal(e->mm->stats.rss, 4);
 }
 
@@ -502,7 +502,7 @@ static void test_mm_protect_keeps_copy_on_write_pages_read_only(void **state)
     /* The first write still copies the zero page. */
     assert_int_equal(put_user_u64(e->mm, A, 1), 0);
     assert_int_not_equal(pte_pfn(pte_at(e, A)), e->sys.phys.zero_pfn);
-    assert_int_equal(e->mm->stats.faults.cow, 1);
+    assert_int_equal(vm_fixture_task.faults.cow, 1);
 }
 
 static void test_mm_protect_write_on_read_only_shared_file_returns_eacces(void **state)
@@ -731,7 +731,7 @@ static void test_mm_install_and_zap_page_track_rmap_and_rss(void **state)
 
     map_anon(e, A, 2, RW);
     assert_int_equal(phys_alloc(phys, true, &pfn), 0);
-    assert_int_equal(mm_install_page(e->mm, A + P(1), pfn, PTE_P | PTE_US | PTE_RW), 0);
+    assert_int_equal(mm_install_page(e->mm, A + P(1), NULL, pfn, PTE_P | PTE_US | PTE_RW), 0);
     assert_int_equal(pte_at(e, A + P(1)), pte_make(pfn, PTE_P | PTE_US | PTE_RW));
     assert_int_equal(e->mm->stats.rss, 1);
     assert_int_equal(e->mm->stats.peak_rss, 1);
@@ -742,7 +742,7 @@ static void test_mm_install_and_zap_page_track_rmap_and_rss(void **state)
     assert_int_equal(phys_frame(phys, pfn)->refcount, 1);
 
     /* The zero page: no rss, no reverse map, no reference. */
-    assert_int_equal(mm_install_page(e->mm, A, phys->zero_pfn, PTE_P | PTE_US), 0);
+    assert_int_equal(mm_install_page(e->mm, A, NULL, phys->zero_pfn, PTE_P | PTE_US), 0);
     assert_int_equal(e->mm->stats.rss, 1);
     assert_null(phys_frame(phys, phys->zero_pfn)->rmap);
     mm_zap_page(e->mm, A, pt_lookup(&e->mm->pt, phys, A));

@@ -1,4 +1,4 @@
-/* Unit tests of area and address-space usage (src/mm_stat.c) without a CPU: pages are
+/* Unit tests of area and address-space usage (src/mm/mm_stat.c) without a CPU: pages are
  * faulted in with mm_fault on a 64-frame pool, then mm_vma_usage and mm_usage must give
  * Linux's smaps/status numbers exactly: the zero page outside Rss, a file page mapped by
  * two areas shared with half a page of Pss each, copy-on-write copies anonymous and

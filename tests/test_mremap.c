@@ -1,4 +1,4 @@
-/* Unit tests of mm_remap (src/mremap.c) without a CPU: Linux's argument checks and their
+/* Unit tests of mm_remap (src/mm/mremap.c) without a CPU: Linux's argument checks and their
  * errno, shrinking, keeping the size, growing in place (anonymous, file, shared anonymous
  * memory), moving with MAYMOVE, FIXED and DONTUNMAP (PTEs and reverse-map entries move,
  * frames are never copied, rss stays, the old range faults SEGV or reads zero, tables are
@@ -772,25 +772,21 @@ static void test_mremap_fixed_range_starting_in_gap_returns_efault(void **state)
     assert_int_equal(area(e, A + P(1))->start, A + P(1));
 }
 
-static void test_mremap_move_records_unmap_history(void **state)
+static void test_mremap_move_tells_the_unmap_hook(void **state)
 {
     struct env *e = *state;
+    struct vm_fixture_unmap_log log = {0};
 
     map_anon(e, A, 2, RW);
     map_anon(e, A + P(2), 1, VM_READ);
-    e->mm->sys_nr = 25;
-    e->mm->sys_rip = 0x401234;
-    e->mm->sys_seq = 7;
+    e->sys.on_unmap = (struct mm_unmap_hook){vm_fixture_log_unmap, &log};
     gva_t to = remap(e, A, P(2), P(3), MAYMOVE, 0);
-    e->mm->sys_nr = -1;
-    const struct mm_unmap_record *r = mm_unmap_history_find(e->mm, A + P(1));
-    assert_non_null(r);
-    assert_int_equal(r->start, A);
-    assert_int_equal(r->end, A + P(2));
-    assert_int_equal(r->sysno, 25);
-    assert_int_equal(r->rip, 0x401234);
-    assert_int_equal(r->seq, 7);
-    assert_null(mm_unmap_history_find(e->mm, to));
+    e->sys.on_unmap = (struct mm_unmap_hook){0};
+    assert_int_not_equal(to, A);
+    assert_int_equal(log.n, 1); /* the old range only: the new one was free */
+    assert_ptr_equal(log.mm[0], e->mm);
+    assert_int_equal(log.start[0], A);
+    assert_int_equal(log.end[0], A + P(2));
 }
 
 static void test_mremap_move_of_current_mm_asks_for_cpu_tlb_flush(void **state)
@@ -899,7 +895,7 @@ int main(void)
         T(test_mremap_moved_heap_stack_bss_become_anon_and_image_becomes_file),
         T(test_mremap_fixed_moves_several_areas_keeping_gaps),
         T(test_mremap_fixed_range_starting_in_gap_returns_efault),
-        T(test_mremap_move_records_unmap_history),
+        T(test_mremap_move_tells_the_unmap_hook),
         T(test_mremap_move_of_current_mm_asks_for_cpu_tlb_flush),
         cmocka_unit_test(test_mremap_move_without_frames_for_tables_returns_enomem_unchanged),
     };

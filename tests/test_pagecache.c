@@ -1,4 +1,4 @@
-/* Unit tests of the file registry and the page cache (src/pagecache.c): one vfile per
+/* Unit tests of the file registry and the page cache (src/mm/pagecache.c): one vfile per
  * host file however it is opened, the descriptor upgrade for writable opens, reading
  * pages with the zero fill past the end of the file, lookup, dropping a file's pages
  * (all of them on the last reference, only the unmapped ones otherwise), the hash table

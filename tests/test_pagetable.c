@@ -1,4 +1,4 @@
-/* Unit tests of the 4-level page tables (src/pagetable.c) and the PTE helpers of
+/* Unit tests of the 4-level page tables (src/mm/pagetable.c) and the PTE helpers of
  * include/vmemu/pagetable.h: lookup before and after allocation, how many table pages
  * each region costs, pruning that frees only empty tables inside the range, the in-order
  * walk of non-none entries, the level-by-level walk for reports, and running out of

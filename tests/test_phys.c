@@ -1,4 +1,4 @@
-/* Unit tests of the frame pool (src/phys.c): pool sizes, the zero page, allocation until
+/* Unit tests of the frame pool (src/mm/phys.c): pool sizes, the zero page, allocation until
  * exhaustion, last-in first-out reuse, reference counts, the peak counter, the reverse
  * map, and the code hook that phys_before_write() calls for frames that ran code. Pools
  * are tiny (4 to 16 frames) so every frame is accounted for. */

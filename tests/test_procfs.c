@@ -1,4 +1,4 @@
-/* Unit tests of the synthesized /proc files (src/procfs.c) on a process without a CPU: a
+/* Unit tests of the synthesized /proc files (src/proc/procfs_task.c) on a process without a CPU: a
  * 16 MiB pool, pid 1000, and areas of every kind (anonymous, heap, a file, shared
  * anonymous memory, the stack) with a few pages faulted in. They check exact maps lines
  * (Linux's columns), status Vm* values, stat and statm fields, smaps entries, cmdline,
@@ -53,6 +53,7 @@ static int setup(void **state)
     if (vmsys_init(&e.sys, 16 << 20, 64, 4) < 0 || proc_create(&e.sys, NULL, &e.opt, &e.p) < 0)
         return -1;
     e.sys.current = e.p->mm;
+    e.sys.charge = &e.p->vmstat;
     strcpy(e.p->comm, "procfs-test");
     e.p->argv = calloc(3, sizeof(char *));
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -298,7 +299,7 @@ static void test_procfs_stat_has_52_fields_with_faults_and_sizes(void **state)
     struct env *e = *state;
     char expect[128];
     char *st = slurp(e, "/proc/self/stat");
-    const struct fault_stats *f = &e->p->mm->stats.faults;
+    const struct fault_stats *f = &e->p->vmstat.faults;
 
     snprintf(expect, sizeof(expect), "1000 (procfs-test) R 1 1000 1000 0 -1 0 %lu 0 %lu 0 ",
              (unsigned long)f->minor, (unsigned long)f->major);

@@ -1,5 +1,5 @@
-/* Unit tests of page replacement (src/reclaim.c) with the whole VM system and no CPU:
- * the fault path's swap-in and swap-cache hits (src/fault.c), the MMU's use notes, page
+/* Unit tests of page replacement (src/mm/reclaim.c) with the whole VM system and no CPU:
+ * the fault path's swap-in and swap-cache hits (src/mm/fault.c), the MMU's use notes, page
  * cache eviction with refault counting and the swap area together. A pool is cut down to
  * exactly N frames for data pages by holding the rest (ballast frames, never listed)
  * once the test's page tables exist; then the classic reference string shows each
@@ -75,6 +75,8 @@ static void env_start(struct env *e, enum reclaim_policy policy, uint64_t seed, 
     assert_int_equal(vmsys_init(&e->sys, P(NFRAMES), 16, 4), 0);
     assert_int_equal(vmsys_setup_paging(&e->sys, policy, seed, swap_bytes, NULL), 0);
     assert_int_equal(mm_create(&e->sys, &e->mm), 0);
+    memset(&vm_fixture_task, 0, sizeof(vm_fixture_task));
+    e->sys.charge = &vm_fixture_task;
     e->fd = vm_fixture_make_file(e->path, sizeof(e->path), "/tmp/test_reclaim.XXXXXX", buf,
                                  sizeof(buf));
     assert_true(e->fd >= 0);
@@ -197,7 +199,7 @@ static void run_refs(struct env *e, enum reclaim_policy policy, unsigned frames,
         if (i == 0) /* the tables exist now: leave `frames` frames for data */
             env_limit(e, frames);
     }
-    const struct fault_stats *fs = &e->mm->stats.faults;
+    const struct fault_stats *fs = &vm_fixture_task.faults;
     *out = (struct run){.minor = fs->minor,
                         .major = fs->major,
                         .swap_in = fs->swap_in,
@@ -332,8 +334,8 @@ static void survive(struct env *e, enum reclaim_policy policy)
     assert_true(rs->evictions >= PAGES * ROUNDS / 2);
     assert_true(rs->swap_clean > 0); /* pages read back and not rewritten */
     assert_int_equal(rs->evictions, rs->swap_outs + rs->swap_clean);
-    assert_int_equal(e->mm->stats.faults.swap_in, e->sys.swap.reads);
-    assert_int_equal(e->mm->stats.faults.major, e->mm->stats.faults.swap_in);
+    assert_int_equal(vm_fixture_task.faults.swap_in, e->sys.swap.reads);
+    assert_int_equal(vm_fixture_task.faults.major, vm_fixture_task.faults.swap_in);
     assert_true(e->sys.swap.peak_used <= PAGES);
     assert_int_equal(e->mm->stats.rss, 4);
     assert_int_equal(env_finish(e), 0);
@@ -366,8 +368,8 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
     e->version[1] = 7;
     uint64_t flags = PTE_P | PTE_A | PTE_D | mm_prot_pte_bits(RW, true);
     phys_get(&e->sys.phys, pfn);
-    assert_int_equal(mm_install_page(e->mm, va, pfn, flags), 0);
-    assert_int_equal(mm_install_page(e->mm2, va, pfn, flags), 0);
+    assert_int_equal(mm_install_page(e->mm, va, NULL, pfn, flags), 0);
+    assert_int_equal(mm_install_page(e->mm2, va, NULL, pfn, flags), 0);
     uint64_t used = e->sys.phys.used;
 
     /* Evicted from both: one write, one slot, two swap entries. */
@@ -389,9 +391,9 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
 
     /* First owner: read from swap (major), the frame stays in the swap cache. */
     assert_int_equal(mmu_translate_user(e->mm, va, ACCESS_READ, 0, &p1), 0);
-    assert_int_equal(e->mm->stats.faults.swap_in, 1);
-    assert_int_equal(e->mm->stats.faults.major, 1);
-    assert_int_equal(e->mm->stats.faults.minor, 0);
+    assert_int_equal(vm_fixture_task.faults.swap_in, 1);
+    assert_int_equal(vm_fixture_task.faults.major, 1);
+    assert_int_equal(vm_fixture_task.faults.minor, 0);
     assert_int_equal(e->sys.swap.reads, 1);
     assert_true(phys_frame(&e->sys.phys, p1)->flags & FRAME_SWAPCACHE);
     assert_int_equal(swap_cache_find(&e->sys.swap, slot), p1);
@@ -399,13 +401,17 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
     assert_int_equal(phys_frame(&e->sys.phys, p1)->refcount, 2);
     assert_int_equal(e->mm->stats.rss, 1);
 
-    /* Second owner: the same frame from the swap cache (minor), no second read. */
+    /* Second owner (its own task): the same frame from the swap cache (minor), no second
+     * read. */
+    struct task_vm_stats task2 = {0};
+    e->sys.charge = &task2;
     assert_int_equal(mmu_translate_user(e->mm2, va, ACCESS_READ, 0, &p2), 0);
+    e->sys.charge = &vm_fixture_task;
     assert_int_equal(p2, p1);
-    assert_int_equal(e->mm2->stats.faults.swap_cache, 1);
-    assert_int_equal(e->mm2->stats.faults.minor, 1);
-    assert_int_equal(e->mm2->stats.faults.major, 0);
-    assert_int_equal(e->mm2->stats.faults.swap_in, 0);
+    assert_int_equal(task2.faults.swap_cache, 1);
+    assert_int_equal(task2.faults.minor, 1);
+    assert_int_equal(task2.faults.major, 0);
+    assert_int_equal(task2.faults.swap_in, 0);
     assert_int_equal(e->sys.swap.reads, 1);
     assert_int_equal(swap_count(&e->sys.swap, slot), 1); /* the cache only */
     assert_int_equal(phys_frame(&e->sys.phys, p1)->refcount, 3);
@@ -416,7 +422,7 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
     /* A store by the first owner copies: the second keeps the old bytes. */
     uint8_t x = 0x5a;
     assert_int_equal(copy_to_user(e->mm, va + 100, &x, 1), 0);
-    assert_int_equal(e->mm->stats.faults.cow, 1);
+    assert_int_equal(vm_fixture_task.faults.cow, 1);
     pte_t a2 = pte_of(e, e->mm, va);
     assert_true(pte_present(a2));
     assert_int_not_equal(pte_pfn(a2), p1);
@@ -460,7 +466,7 @@ static void test_reclaim_clean_file_page_dropped_and_refaulted(void **state)
     const struct fault_stats *fs;
 
     env_start(e, POLICY_FIFO, 1, 0);
-    fs = &e->mm->stats.faults;
+    fs = &vm_fixture_task.faults;
     map_file(e, FILE_AT, 1, 0, VM_READ, 0);
     assert_int_equal(guest_byte(e, FILE_AT + 10), file_byte(10));
     assert_int_equal(fs->file_major, 1);
@@ -499,7 +505,7 @@ static void test_reclaim_dirty_shared_file_page_written_back(void **state)
     uint8_t x = 'X';
 
     env_start(e, POLICY_FIFO, 1, 0);
-    fs = &e->mm->stats.faults;
+    fs = &vm_fixture_task.faults;
     map_file(e, FILE_AT, FILE_PAGES, 0, RW, VM_SHARED);
     assert_int_equal(copy_to_user(e->mm, FILE_AT + 5, &x, 1), 0);
     assert_int_equal(host_byte(e, 5), file_byte(5)); /* not written yet */
@@ -545,7 +551,7 @@ static void test_reclaim_locked_pages_never_evicted(void **state)
     for (unsigned round = 1; round <= 3; round++)
         for (unsigned p = 0; p < 8; p++)
             write_page(e, p, round);
-    const struct fault_stats *fs = &e->mm->stats.faults;
+    const struct fault_stats *fs = &vm_fixture_task.faults;
     assert_int_equal(fs->anon, 8);
     assert_int_equal(fs->swap_in, 16);
     assert_int_equal(e->sys.reclaim->stats.evictions, 22);
@@ -608,10 +614,10 @@ static void test_reclaim_no_swap_anon_only_fault_returns_enomem_sets_oom(void **
     assert_int_equal(e->sys.reclaim->stats.failures, 1);
     assert_int_equal(e->sys.reclaim->stats.skipped, 3);
     assert_int_equal(pte_of(e, e->mm, ANON + P(3)), 0);
-    assert_int_equal(e->mm->stats.faults.anon, 3);
+    assert_int_equal(vm_fixture_task.faults.anon, 3);
     /* A read still works: it needs no frame (the zero page). */
     assert_int_equal(mm_fault(e->mm, ANON + P(4), ACCESS_READ, 0), 0);
-    assert_int_equal(e->mm->stats.faults.zero_page, 1);
+    assert_int_equal(vm_fixture_task.faults.zero_page, 1);
     for (unsigned p = 0; p < 3; p++)
         check_page(e, e->mm, p);
 }
@@ -626,7 +632,7 @@ static void test_reclaim_clean_swapped_in_page_not_rewritten_dirty_one_is(void *
 
     env_start(e, POLICY_FIFO, 1, SWAP_BYTES);
     rs = &e->sys.reclaim->stats;
-    fs = &e->mm->stats.faults;
+    fs = &vm_fixture_task.faults;
     map_anon(e->mm, ANON, 2);
     write_page(e, 0, 1);
 

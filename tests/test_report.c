@@ -4,7 +4,7 @@
  * line. The fixture's counts follow from its accesses: three pages written (3 new anonymous
  * frames), one page read (the zero page), each page translated once through vmemu's TLB
  * (4 misses) and then the first page read again (1 hit). The decoder that narrows a data
- * fault from its page to the byte (src/insn.c) is tested on hand-assembled instructions,
+ * fault from its page to the byte (src/cpu/insn.c) is tested on hand-assembled instructions,
  * and end to end on a real CPU whose fill callback only learns the faulting page.
  * The program-image tests map this test executable itself as a VMA_IMAGE area: the
  * section of one of its own literals and of one of its bss words is known, and the load
@@ -73,6 +73,7 @@ static int setup(void **state)
     assert_int_equal(vmsys_init(&t->sys, 64 * PAGE_SIZE, 16, 4), 0);
     assert_int_equal(proc_create(&t->sys, NULL, &t->opt, &t->p), 0);
     t->sys.current = t->p->mm;
+    t->sys.charge = &t->p->vmstat;
     t->p->exe = strdup("/nonexistent/prog");
     t->p->cmdline = strdup("prog a b");
     t->p->argv = calloc(4, sizeof(char *));
@@ -374,7 +375,7 @@ static void test_report_crash_null_write_names_nearest_mapping_and_code(void **s
     FILE *f;
 
     kill_by_null_write(t);
-    before = t->p->mm->stats.faults;
+    before = t->p->vmstat.faults;
     hits = t->sys.tlb.hits;
     misses = t->sys.tlb.misses;
     f = open_text(t);
@@ -399,7 +400,7 @@ static void test_report_crash_null_write_names_nearest_mapping_and_code(void **s
                             "    total: 1 area, 4 pages mapped (peak 4 pages, 16 KiB), 3 "
                             "resident, 3 dirty, 0 swapped, 4 page-table pages\n");
     /* The report reads guest memory without faulting or translating anything. */
-    assert_memory_equal(&t->p->mm->stats.faults, &before, sizeof(before));
+    assert_memory_equal(&t->p->vmstat.faults, &before, sizeof(before));
     assert_int_equal(t->sys.tlb.hits, hits);
     assert_int_equal(t->sys.tlb.misses, misses);
 }
@@ -451,6 +452,14 @@ static void test_report_crash_rip_outside_mappings_says_code_not_readable(void *
     assert_contains(t->buf, "  code:     (code not readable)\n");
 }
 
+/* The unmap hook as the scheduler sets it, for the fixture's one process. */
+static void record_unmap(void *ctx, struct mm *mm, gva_t start, gva_t end)
+{
+    struct proc *p = ctx;
+    if (p->mm == mm && p->trap.nr >= 0)
+        proc_unmap_record(p, start, end);
+}
+
 /* Maps UAF_VA (2 pages, one written) and removes [start, start+len) as syscall nr would:
  * dispatch sets the syscall, its RIP and its sequence number around the handler. */
 static void remove_by_syscall(struct env *t, int nr, gva_t rip, uint64_t seq, gva_t start,
@@ -464,11 +473,11 @@ static void remove_by_syscall(struct env *t, int nr, gva_t rip, uint64_t seq, gv
             mm_map(mm, UAF_VA, 2 * PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0), 0);
         assert_int_equal(copy_to_user(mm, UAF_VA, &byte, 1), 0);
     }
-    mm->sys_nr = nr;
-    mm->sys_rip = rip;
-    mm->sys_seq = seq;
+    t->p->trap = (struct proc_trap){.nr = nr, .rip = rip, .seq = seq};
+    t->sys.on_unmap = (struct mm_unmap_hook){record_unmap, t->p};
     assert_int_equal(mm_unmap(mm, start, len), 0);
-    mm->sys_nr = -1;
+    t->sys.on_unmap = (struct mm_unmap_hook){0};
+    t->p->trap.nr = -1;
 }
 
 static void test_report_crash_use_after_munmap_names_the_munmap(void **state)
@@ -990,22 +999,15 @@ static void test_report_crash_cpu_store_across_pages_names_second_page(void **st
 static void make_family(struct env *t)
 {
     static const struct proc_usage kid_usage[2] = {
-        {.mm = {.faults = {.minor = 7, .major = 1, .file_major = 1, .cow = 5, .cow_reuse = 2},
-                .fills = 11,
-                .rss = 6,
-                .peak_rss = 9,
-                .peak_vm = 12,
-                .peak_pt_pages = 5},
+        {.task = {.faults = {.minor = 7, .major = 1, .file_major = 1, .cow = 5, .cow_reuse = 2},
+                  .fills = 11},
+         .mm = {.rss = 6, .peak_rss = 9, .peak_vm = 12, .peak_pt_pages = 5},
          .syscalls = 13,
          .cpu_ns = 1000,
          .shared_at_exit = 4,
          .pt_pages_at_exit = 5},
-        {.mm = {.faults = {.minor = 2, .anon = 1, .cow = 1, .segv = 1},
-                .fills = 3,
-                .rss = 2,
-                .peak_rss = 2,
-                .peak_vm = 20,
-                .peak_pt_pages = 6},
+        {.task = {.faults = {.minor = 2, .anon = 1, .cow = 1, .segv = 1}, .fills = 3},
+         .mm = {.rss = 2, .peak_rss = 2, .peak_vm = 20, .peak_pt_pages = 6},
          .syscalls = 5,
          .cpu_ns = 2000,
          .shared_at_exit = 1,

@@ -1,4 +1,4 @@
-/* Unit tests of signal generation and bookkeeping (src/signal.c) and the signal syscalls
+/* Unit tests of signal generation and bookkeeping (src/proc/signal.c) and the signal syscalls
  * that need no CPU (syscalls/sys_signal.c through syscall_dispatch): discarding ignored
  * signals, merging, the delivery order, wake and restart decisions for sleepers, default
  * actions, sigsuspend's mask, exec's reset, ITIMER_REAL firing and reloading, kill/tgkill

@@ -1,4 +1,4 @@
-/* Unit tests of the swap area (src/swap.c) on its own: the slot allocator (never-used
+/* Unit tests of the swap area (src/mm/swap.c) on its own: the slot allocator (never-used
  * slots in order, freed ones reused last-in first-out, -ENOSPC when full or absent), slot
  * reference counts, the peak counter, page I/O through the temporary file or a kept
  * --swap-file, and the swap cache against a small frame pool with no replacement hooks,

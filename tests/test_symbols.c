@@ -1,4 +1,4 @@
-/* Tests of src/symbols.c against the test executable itself: its own functions and string
+/* Tests of src/debug/symbols.c against the test executable itself: its own functions and string
  * literals have known names and sections, and the runtime load bias comes from
  * dl_iterate_phdr(). Also the failure paths: missing, non-ELF, 32-bit and section-less
  * files. */

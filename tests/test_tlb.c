@@ -1,4 +1,4 @@
-/* Unit tests of vmemu's own TLB (src/tlb.c): geometry checks, set indexing, LRU
+/* Unit tests of vmemu's own TLB (src/mm/tlb.c): geometry checks, set indexing, LRU
  * replacement within a set, the hit/miss/invalidation/flush counters and the --tlb
  * geometry parser. */
 #include <errno.h>

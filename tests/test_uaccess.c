@@ -1,4 +1,4 @@
-/* Unit tests of the copy helpers (src/uaccess.c), vmemu's only way into guest memory:
+/* Unit tests of the copy helpers (src/mm/uaccess.c), vmemu's only way into guest memory:
  * copies across page boundaries, -EFAULT for unmapped, read-only and out-of-range
  * addresses (and what a copy that fails half-way has done), strncpy_from_user's length,
  * -ENAMETOOLONG and -EFAULT results, the fault-free reader used by reports, the 32/64-bit
@@ -39,6 +39,8 @@ static int env_setup(void **state)
     memset(&e, 0, sizeof(e));
     if (vmsys_init(&e.sys, NFRAMES * PAGE_SIZE, 16, 4) != 0 || mm_create(&e.sys, &e.mm) != 0)
         return -1;
+    memset(&vm_fixture_task, 0, sizeof(vm_fixture_task));
+    e.sys.charge = &vm_fixture_task;
     *state = &e;
     return 0;
 }
@@ -118,13 +120,13 @@ static void test_copy_user_across_page_boundary_round_trips(void **state)
         out[i] = (uint8_t)(i * 3 + 1);
     map_anon(e, A, 2, RW);
     assert_int_equal(copy_to_user(e->mm, va, out, sizeof(out)), 0);
-    assert_int_equal(e->mm->stats.faults.anon, 2);
+    assert_int_equal(vm_fixture_task.faults.anon, 2);
     assert_memory_equal(host_byte(e, va), out, 50);
     assert_memory_equal(host_byte(e, A + P(1)), out + 50, 50);
     assert_int_equal(copy_from_user(e->mm, back, va, sizeof(back)), 0);
     assert_memory_equal(back, out, sizeof(out));
-    assert_int_equal(e->mm->stats.faults.minor, 2);
-    assert_int_equal(e->mm->stats.fills, 0); /* copies are not CPU fills */
+    assert_int_equal(vm_fixture_task.faults.minor, 2);
+    assert_int_equal(vm_fixture_task.fills, 0); /* copies are not CPU fills */
 }
 
 static void test_copy_from_user_untouched_page_reads_zero_page(void **state)
@@ -137,7 +139,7 @@ static void test_copy_from_user_untouched_page_reads_zero_page(void **state)
     assert_int_equal(copy_from_user(e->mm, buf, A + 100, sizeof(buf)), 0);
     for (size_t i = 0; i < sizeof(buf); i++)
         assert_int_equal(buf[i], 0);
-    assert_int_equal(e->mm->stats.faults.zero_page, 1);
+    assert_int_equal(vm_fixture_task.faults.zero_page, 1);
     assert_int_equal(e->mm->stats.rss, 0);
 }
 
@@ -152,9 +154,9 @@ static void test_copy_from_user_unmapped_returns_efault(void **state)
     /* A bad pointer given to the kernel is -EFAULT, not a signal: nothing is recorded. */
     assert_int_equal(e->mm->last_fault.cause, CAUSE_NONE);
     assert_int_equal(e->mm->last_fault.signo, 0);
-    assert_int_equal(e->mm->stats.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
     assert_int_equal(copy_from_user(e->mm, buf, A, sizeof(buf)), -EFAULT);
-    assert_int_equal(e->mm->stats.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
 }
 
 static void test_copy_to_user_read_only_returns_efault(void **state)
@@ -165,7 +167,7 @@ static void test_copy_to_user_read_only_returns_efault(void **state)
     map_anon(e, A, 1, VM_READ);
     assert_int_equal(copy_to_user(e->mm, A + 4, &v, sizeof(v)), -EFAULT);
     assert_int_equal(e->mm->last_fault.cause, CAUSE_NONE);
-    assert_int_equal(e->mm->stats.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
     assert_int_equal(put_user_u32(e->mm, A, 1), -EFAULT);
     assert_int_equal(clear_user(e->mm, A, 1), -EFAULT);
     assert_int_equal(copy_from_user(e->mm, &v, A + 4, sizeof(v)), 0);
@@ -183,8 +185,8 @@ static void test_copy_to_user_crossing_into_unmapped_page_copies_first_part(void
     /* The bytes before the unmapped page were written. */
     assert_int_equal(copy_from_user(e->mm, back, A + P(1) - 8, sizeof(back)), 0);
     assert_memory_equal(back, "01234567", 8);
-    assert_int_equal(e->mm->stats.faults.segv, 0);
-    assert_int_equal(e->mm->stats.faults.anon, 1);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.anon, 1);
 }
 
 static void test_copy_from_user_crossing_into_unmapped_page_copies_first_part(void **state)
@@ -205,7 +207,7 @@ static void test_copy_from_user_crossing_into_unmapped_page_copies_first_part(vo
     memset(buf, 0xee, sizeof(buf));
     assert_int_equal(copy_from_user(e->mm, buf, A + P(1) - 4, sizeof(buf)), -EFAULT);
     assert_int_equal(buf[0], 0xee);
-    assert_int_equal(e->mm->stats.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
 }
 
 static void test_copy_user_range_past_user_end_returns_efault(void **state)
@@ -219,8 +221,8 @@ static void test_copy_user_range_past_user_end_returns_efault(void **state)
     assert_int_equal(copy_from_user(e->mm, buf, USER_VA_END, 1), -EFAULT);
     assert_int_equal(copy_from_user(e->mm, buf, UINT64_MAX - 2, sizeof(buf)), -EFAULT);
     /* Refused before any translation: nothing faulted in, nothing counted. */
-    assert_int_equal(e->mm->stats.faults.segv, 0);
-    assert_int_equal(e->mm->stats.faults.anon, 0);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.anon, 0);
     /* The last bytes of user space are fine. */
     assert_int_equal(copy_to_user(e->mm, USER_VA_END - 8, "lastpage", 8), 0);
 }
@@ -234,7 +236,7 @@ static void test_copy_user_zero_length_touches_nothing(void **state)
     assert_int_equal(copy_to_user(e->mm, USER_VA_END + 5, buf, 0), 0);
     assert_int_equal(clear_user(e->mm, 0x1000, 0), 0);
     assert_int_equal(buf[0], 9);
-    assert_int_equal(e->mm->stats.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
 }
 
 static void test_copy_user_uses_tlb_of_current_mm(void **state)
@@ -341,7 +343,7 @@ static void test_strncpy_from_user_ending_before_unmapped_page_returns_length(vo
     assert_int_equal(copy_to_user(e->mm, A + P(1) - 5, "tail", 5), 0);
     assert_int_equal(strncpy_from_user(e->mm, dst, A + P(1) - 5, sizeof(dst)), 4);
     assert_string_equal(dst, "tail");
-    assert_int_equal(e->mm->stats.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
 }
 
 static void test_strncpy_from_user_running_into_unmapped_page_returns_efault(void **state)
@@ -353,10 +355,10 @@ static void test_strncpy_from_user_running_into_unmapped_page_returns_efault(voi
     assert_int_equal(copy_to_user(e->mm, A + P(1) - 4, "tail", 4), 0); /* no NUL */
     assert_int_equal(strncpy_from_user(e->mm, dst, A + P(1) - 4, sizeof(dst)), -EFAULT);
     assert_string_equal(dst, "tail"); /* what was read, terminated */
-    assert_int_equal(e->mm->stats.faults.segv, 0);
+    assert_int_equal(vm_fixture_task.faults.segv, 0);
 }
 
-/* Regression (src/uaccess.c): a string of exactly max-1 bytes fits in dst with its NUL,
+/* Regression (src/mm/uaccess.c): a string of exactly max-1 bytes fits in dst with its NUL,
  * and the contract says strncpy_from_user copies "at most max-1 bytes" and fails only
  * "when no NUL is found in max-1 bytes", but str_fn checks for room before looking at the
  * byte, so the NUL at index max-1 is refused and the longest string accepted is max-2
@@ -458,7 +460,7 @@ static void test_uaccess_peek_prot_none_page_reads_without_fault(void **state)
     map_anon(e, A, 2, RW);
     assert_int_equal(copy_to_user(e->mm, A + 100, data, sizeof(data)), 0);
     assert_int_equal(mm_protect(e->mm, A, P(2), 0), 0);
-    struct fault_stats before = e->mm->stats.faults;
+    struct fault_stats before = vm_fixture_task.faults;
     uint64_t used = e->sys.phys.used;
     /* The touched page is read as it is; the untouched one reads as zeros through the
      * zero page, which costs no frame. */
@@ -466,7 +468,7 @@ static void test_uaccess_peek_prot_none_page_reads_without_fault(void **state)
     assert_memory_equal(back, data, sizeof(data));
     assert_int_equal(uaccess_peek(e->mm, back, A + P(1) + 8, sizeof(back)), 0);
     assert_memory_equal(back, zeros, sizeof(zeros));
-    assert_memory_equal(&e->mm->stats.faults, &before, sizeof(before));
+    assert_memory_equal(&vm_fixture_task.faults, &before, sizeof(before));
     assert_int_equal(e->sys.phys.used, used);
     /* The protection holds for everyone else. */
     assert_int_equal(copy_from_user(e->mm, &dummy, A + 100, 1), -EFAULT);
@@ -489,11 +491,11 @@ static void test_uaccess_poke_read_only_file_page_writes_private_copy(void **sta
                      0);
     assert_int_equal(mm_map(e->mm, A, P(2), VM_READ, 0, VMA_FILE, f, 0, UINT64_MAX), 0);
     assert_int_equal(copy_from_user(e->mm, back, A + 96, sizeof(back)), 0);
-    assert_int_equal(e->mm->stats.faults.file_major, 1);
+    assert_int_equal(vm_fixture_task.faults.file_major, 1);
     pfn_t cached = pagecache_find(&e->sys.pc, f, 0);
     assert_int_not_equal(cached, 0);
     assert_ptr_equal(host_byte(e, A), phys_hva(&e->sys.phys, cached));
-    struct fault_stats before = e->mm->stats.faults;
+    struct fault_stats before = vm_fixture_task.faults;
 
     assert_int_equal(uaccess_poke(e->mm, A + 100, patch, sizeof(patch)), 0);
     /* The page cache's frame keeps the file's bytes; the process maps a copy of its own
@@ -507,7 +509,7 @@ static void test_uaccess_poke_read_only_file_page_writes_private_copy(void **sta
     for (int i = 0; i < 12; i++)
         assert_int_equal(back[i], i >= 4 && i < 8 ? patch[i - 4] : file_byte(96 + (uint64_t)i));
     /* No fault was counted and the page is still read-only for the guest. */
-    assert_memory_equal(&e->mm->stats.faults, &before, sizeof(before));
+    assert_memory_equal(&vm_fixture_task.faults, &before, sizeof(before));
     assert_int_equal(copy_to_user(e->mm, A + 100, &dummy, 1), -EFAULT);
 
     assert_int_equal(mm_unmap(e->mm, A, P(2)), 0);
@@ -530,8 +532,8 @@ static void test_uaccess_poke_peek_across_page_boundary_round_trips(void **state
     assert_int_equal(uaccess_peek(e->mm, back, va, sizeof(back)), 0);
     assert_memory_equal(back, out, sizeof(out));
     /* Two new frames, and no fault of the guest counted for them. */
-    assert_int_equal(e->mm->stats.faults.anon, 0);
-    assert_int_equal(e->mm->stats.faults.minor, 0);
+    assert_int_equal(vm_fixture_task.faults.anon, 0);
+    assert_int_equal(vm_fixture_task.faults.minor, 0);
     assert_int_equal(e->sys.phys.used, 1 + 2 + 4); /* zero page, 2 frames, 4 table pages */
 }
 

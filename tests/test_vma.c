@@ -1,4 +1,4 @@
-/* Unit tests of the area list (src/vma.c): insertion with its errors and merges, lookup
+/* Unit tests of the area list (src/mm/vma.c): insertion with its errors and merges, lookup
  * (find, lookup, prev), splitting, range removal, re-merging, the top-down free-range
  * search, report strings, and the file references that file-backed areas hold (real
  * vfiles from the page cache on temporary host files). */

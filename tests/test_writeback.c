@@ -1,5 +1,5 @@
-/* Unit tests of file coherence (src/writeback.c and the dirty-page parts of
- * src/pagecache.c and src/mm.c) without a CPU: stores through MAP_SHARED file mappings
+/* Unit tests of file coherence (src/mm/writeback.c and the dirty-page parts of
+ * src/mm/pagecache.c and src/mm/mm.c) without a CPU: stores through MAP_SHARED file mappings
  * reach the file on msync and munmap and show through every other mapping of the page;
  * host reads see the newer cached bytes; host writes update cached pages seen by shared
  * and not-yet-written private mappings; truncation unmaps pages past the end (SIGBUS);
@@ -225,10 +225,10 @@ static void test_wb_shmem_zero_filled_shared_and_discarded(void **state)
     assert_int_equal(mm_map(e->mm, B, P(2), RW, VM_SHARED, VMA_ANON, shm, 0, UINT64_MAX), 0);
     vfile_put(shm);
     assert_int_equal(guest_byte(e, A + 7), 0);
-    assert_int_equal(e->mm->stats.faults.anon, 1);
-    assert_int_equal(e->mm->stats.faults.major, 0);
+    assert_int_equal(vm_fixture_task.faults.anon, 1);
+    assert_int_equal(vm_fixture_task.faults.major, 0);
     guest_store(e, B + 7, 'h');
-    assert_int_equal(e->mm->stats.faults.file_minor, 1);
+    assert_int_equal(vm_fixture_task.faults.file_minor, 1);
     assert_int_equal(guest_byte(e, A + 7), 'h');
     assert_int_equal(shm->dirty_pages, 0); /* never written back: no file */
     wb_discard_pages(&e->sys, shm, 0, 1);  /* MADV_REMOVE */
@@ -246,20 +246,20 @@ static void test_wb_populate_write_faults_private_read_faults_shared(void **stat
     assert_int_equal(mm_map(e->mm, A, P(4), RW, 0, VMA_ANON, NULL, 0, 0), 0);
     assert_int_equal(mm_populate(e->mm, A, A + P(4)), 0);
     /* Written in (anonymous frames), counted as populated, not as guest faults. */
-    assert_int_equal(e->mm->stats.faults.populate, 4);
-    assert_int_equal(e->mm->stats.faults.minor, 0);
-    assert_int_equal(e->mm->stats.faults.anon, 0);
+    assert_int_equal(vm_fixture_task.faults.populate, 4);
+    assert_int_equal(vm_fixture_task.faults.minor, 0);
+    assert_int_equal(vm_fixture_task.faults.anon, 0);
     assert_int_equal(e->mm->stats.rss, 4);
     assert_true(pte_at(e, A + P(3)) & PTE_D);
     assert_int_equal(mm_populate(e->mm, A, A + P(4)), 0); /* already there: nothing */
-    assert_int_equal(e->mm->stats.faults.populate, 4);
+    assert_int_equal(vm_fixture_task.faults.populate, 4);
 
     map_file(e, B, 4, VM_SHARED); /* the file has 3 pages: page 3 is past its end */
     assert_int_equal(mm_populate(e->mm, B, B + P(4)), 0);
     assert_false(pte_at(e, B) & PTE_D);
     assert_int_not_equal(pte_at(e, B + P(2)), 0);
     assert_int_equal(pte_at(e, B + P(3)), 0);
-    assert_int_equal(e->mm->stats.faults.sigbus, 0); /* not a guest access */
+    assert_int_equal(vm_fixture_task.faults.sigbus, 0); /* not a guest access */
     assert_int_equal(e->mm->last_fault.signo, 0);
 }
 
@@ -279,25 +279,27 @@ static void test_wb_lock_range_splits_and_refuses_holes(void **state)
     assert_int_equal(vma_lookup(&e->mm->vmas, B)->flags & VM_LOCKED, VM_LOCKED);
 }
 
-static void test_wb_unmap_history_records_syscall(void **state)
+static void test_wb_unmap_tells_the_hook_per_area_and_not_at_teardown(void **state)
 {
     struct env *e = *state;
+    struct vm_fixture_unmap_log log = {0};
 
     assert_int_equal(mm_map(e->mm, A, P(4), RW, 0, VMA_ANON, NULL, 0, 0), 0);
-    assert_null(mm_unmap_history_find(e->mm, A)); /* nothing recorded outside syscalls */
-    e->mm->sys_nr = 11;
-    e->mm->sys_rip = 0x401000;
-    e->mm->sys_seq = 42;
-    assert_int_equal(mm_unmap(e->mm, A + P(1), P(2)), 0);
-    e->mm->sys_nr = -1;
-    const struct mm_unmap_record *r = mm_unmap_history_find(e->mm, A + P(2) + 8);
-    assert_non_null(r);
-    assert_int_equal(r->start, A + P(1));
-    assert_int_equal(r->end, A + P(3));
-    assert_int_equal(r->sysno, 11);
-    assert_int_equal(r->rip, 0x401000);
-    assert_int_equal(r->seq, 42);
-    assert_null(mm_unmap_history_find(e->mm, A));
+    assert_int_equal(mm_map(e->mm, A + P(4), P(2), VM_READ, 0, VMA_ANON, NULL, 0, 0), 0);
+    e->sys.on_unmap = (struct mm_unmap_hook){vm_fixture_log_unmap, &log};
+    assert_int_equal(mm_unmap(e->mm, A + P(1), P(4)), 0);  /* cuts two areas */
+    assert_int_equal(mm_unmap(e->mm, A + P(10), P(2)), 0); /* nothing mapped there */
+    assert_int_equal(log.n, 2);
+    assert_int_equal(log.start[0], A + P(1));
+    assert_int_equal(log.end[0], A + P(4));
+    assert_int_equal(log.start[1], A + P(4));
+    assert_int_equal(log.end[1], A + P(5));
+    struct mm *other;
+    assert_int_equal(mm_create(&e->sys, &other), 0);
+    assert_int_equal(mm_map(other, A, P(1), RW, 0, VMA_ANON, NULL, 0, 0), 0);
+    mm_destroy(other); /* a teardown removes no range of a living space */
+    e->sys.on_unmap = (struct mm_unmap_hook){0};
+    assert_int_equal(log.n, 2);
 }
 
 int main(void)
@@ -324,8 +326,8 @@ int main(void)
                                         env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_wb_lock_range_splits_and_refuses_holes, env_setup,
                                         env_teardown),
-        cmocka_unit_test_setup_teardown(test_wb_unmap_history_records_syscall, env_setup,
-                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_wb_unmap_tells_the_hook_per_area_and_not_at_teardown,
+                                        env_setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

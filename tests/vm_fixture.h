@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vmemu/mm.h"
@@ -18,12 +19,18 @@
 #include "vmemu/pagecache.h"
 #include "vmemu/vm_check.h"
 
-/* Starts a vmsys of `frames` frames (16-entry, 4-way TLB) and creates *mm in it.
- * 0, or -1 when either fails. */
+/* The task the tests' faults are charged to (vmsys.charge): one per test program,
+ * zeroed by vm_fixture_init. */
+static struct task_vm_stats vm_fixture_task;
+
+/* Starts a vmsys of `frames` frames (16-entry, 4-way TLB) whose faults are charged to
+ * vm_fixture_task, and creates *mm in it. 0, or -1 when either fails. */
 static inline int vm_fixture_init(struct vmsys *sys, uint64_t frames, struct mm **mm)
 {
     if (vmsys_init(sys, frames * PAGE_SIZE, 16, 4) != 0 || mm_create(sys, mm) != 0)
         return -1;
+    memset(&vm_fixture_task, 0, sizeof(vm_fixture_task));
+    sys->charge = &vm_fixture_task;
     return 0;
 }
 
@@ -58,6 +65,24 @@ static inline int vm_fixture_open_file(struct vmsys *sys, char *path, size_t pat
     return vfile_open(&sys->pc, path, f) == 0 ? 0 : -1;
 }
 
+/* The ranges the unmap hook was told of (struct mm_unmap_hook). */
+struct vm_fixture_unmap_log {
+    struct mm *mm[8];
+    gva_t start[8], end[8];
+    int n;
+};
+
+static inline void vm_fixture_log_unmap(void *ctx, struct mm *mm, gva_t start, gva_t end)
+{
+    struct vm_fixture_unmap_log *l = ctx;
+    if (l->n < 8) {
+        l->mm[l->n] = mm;
+        l->start[l->n] = start;
+        l->end[l->n] = end;
+    }
+    l->n++;
+}
+
 /* Checks the whole VM (vm_check, as far as mm goes: other address spaces the test made
  * are not listed), destroys mm, drops the test's reference f and unlinks path; then, when
  * check_freed, requires that only the zero page is still taken from the pool and that the
@@ -72,7 +97,8 @@ static inline int vm_fixture_release(struct vmsys *sys, struct mm *mm, struct vf
         return -1;
     }
     mm_destroy(mm);
-    vfile_put(f);
+    if (f)
+        vfile_put(f);
     unlink(path);
     if (check_freed && (sys->phys.used != 1 || sys->pc.pages != 0))
         return -1;

@@ -1,4 +1,4 @@
-/* The CPU: Unicorn in virtual-TLB mode behind a Unicorn-free interface. src/cpu.c is the
+/* The CPU: Unicorn in virtual-TLB mode behind a Unicorn-free interface. src/cpu/cpu.c is the
  * only file that includes Unicorn. */
 #ifndef VMEMU_CPU_H
 #define VMEMU_CPU_H

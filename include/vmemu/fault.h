@@ -28,6 +28,10 @@
  * counts it and returns -EFAULT; when no frame is left returns -ENOMEM (last_fault says
  * CAUSE_OOM, and mm->oom asks for the OOM kill). */
 int mm_fault(struct mm *mm, gva_t va, enum access access, unsigned flags);
+/* mm_fault for a caller that walked the table already: *ptepp is the leaf PTE slot of va
+ * when the walk found one (NULL: the fault walks, allocating tables), and on success the
+ * slot that now allows the access, so that a fault costs one walk. */
+int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pte_t **ptepp);
 /* Words for a fault cause ("NULL pointer", "write to read-only memory", ...). */
 const char *fault_cause_text(enum fault_cause cause);
 

@@ -21,6 +21,12 @@ void mm_destroy(struct mm *mm);
  * The child's counters start at zero (rss as mapped). Returns 0 or -ENOMEM (nothing is
  * left of the child then; the parent's pages may stay copy-on-write). (src/mm/mm_fork.c) */
 int mm_dup(struct mm *parent, struct mm **out);
+/* Right after mm_dup: child gets its own copy of every page of [start, end) it shares
+ * copy-on-write with parent, and parent's pages there become writable again. For areas
+ * whose copies the fault path cannot make later (the heap checker's PROT_NONE arena,
+ * whose pages vmemu itself writes). Returns 0 or -ENOMEM (the child is then to be
+ * dropped). (src/mm/mm_fork.c) */
+int mm_fork_unshare(struct mm *parent, struct mm *child, gva_t start, gva_t end);
 /* Pages of mm whose frame another address space maps too (shared after fork, or shared
  * file pages). (src/mm/mm_fork.c) */
 uint64_t mm_shared_pages(const struct mm *mm);
@@ -43,8 +49,6 @@ gva_t mm_brk(struct mm *mm, gva_t newbrk);
 /* Picks an address for a new mapping of len bytes: the hint if free, else top-down from
  * mmap_base. Returns 0 or -ENOMEM. */
 int mm_get_unmapped_area(struct mm *mm, gva_t hint, uint64_t len, gva_t *out);
-/* The most recent recorded removal whose range contains va, or NULL. */
-const struct mm_unmap_record *mm_unmap_history_find(const struct mm *mm, gva_t va);
 
 /* mremap flags (Linux's values). */
 #define MM_MREMAP_MAYMOVE   1u

@@ -1,7 +1,7 @@
 /* Memory usage of areas and address spaces as Linux's /proc/PID/smaps and status count
  * it: resident, dirty, shared/private, proportional and swapped pages, from a walk of the
- * page tables and the frames' reverse maps. Used by the /proc files (src/procfs.c) and the
- * reports (src/report.c, src/crash.c). */
+ * page tables and the frames' reverse maps. Used by the /proc files (src/proc/procfs_task.c) and
+ * the reports (src/report/report_json.c, src/report/crash.c). */
 #ifndef VMEMU_MM_STAT_H
 #define VMEMU_MM_STAT_H
 

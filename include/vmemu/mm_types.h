@@ -13,6 +13,7 @@
 #include "vmemu/tlb.h"
 #include "vmemu/vma.h"
 
+struct mm;
 struct reclaim;
 
 /* Fault counters (Linux's words). */
@@ -64,25 +65,20 @@ struct fault_info {
     enum fault_cause cause;
 };
 
-/* Machine-wide VM state: one per vmemu run. */
-struct vmsys {
-    struct phys phys;        /* the frame pool */
-    struct pagecache pc;     /* file pages */
-    struct tlb tlb;          /* vmemu's TLB (one CPU) */
-    struct mm *current;      /* address space the CPU runs */
-    bool cpu_flush_pending;  /* a downgrade happened: the CPU's TLB must be flushed */
-    struct swap_area swap;   /* the swap area (none until vmsys_setup_paging) */
-    struct reclaim *reclaim; /* page replacement (src/mm/reclaim.c) */
+/* What the memory system counts for one task: charged to the task that runs, or that a
+ * syscall serves (Linux keeps min_flt and maj_flt in the task, not in the mm), and summed
+ * per process where Linux sums them (getrusage, /proc). */
+struct task_vm_stats {
+    struct fault_stats faults; /* page faults by class */
+    uint64_t fills;            /* translations requested by the CPU (Unicorn TLB misses) */
 };
 
-/* Per-address-space counters beyond faults. */
+/* Counters of one address space. */
 struct mm_stats {
-    struct fault_stats faults; /* see struct fault_stats */
-    uint64_t fills;            /* translations requested by the CPU (Unicorn TLB misses) */
-    uint64_t rss;              /* pages mapped now (zero page excluded) */
-    uint64_t peak_rss;         /* highest rss */
-    uint64_t peak_vm;          /* highest mapped virtual size in pages */
-    uint64_t peak_pt_pages;    /* highest number of page-table pages */
+    uint64_t rss;           /* pages mapped now (zero page excluded) */
+    uint64_t peak_rss;      /* highest rss */
+    uint64_t peak_vm;       /* highest mapped virtual size in pages */
+    uint64_t peak_pt_pages; /* highest number of page-table pages */
 };
 
 /* Where mappings go, as Linux lays them out (x86-64, no randomisation). */
@@ -91,15 +87,13 @@ struct mm_stats {
 #define MM_STACK_GAP   (256ULL << 12)        /* Linux's stack_guard_gap: 256 pages */
 #define MM_MMAP_LOW    0x0000000000010000ULL /* mmap_min_addr */
 
-/* One removal of a range by a syscall (munmap, mremap, mmap MAP_FIXED over it, brk
- * shrinking), kept so that a later access there can be explained in the crash report. */
-struct mm_unmap_record {
-    gva_t start, end; /* the range removed */
-    gva_t rip;        /* RIP of the syscall instruction that removed it */
-    int sysno;        /* its syscall number (11 munmap, 25 mremap, 9 mmap, 12 brk, ...) */
-    uint64_t seq;     /* how many syscalls the process had made by then */
+/* Told of every range an address space loses while it lives (munmap, mremap, mmap
+ * MAP_FIXED over it, brk shrinking; not its teardown), one call per area cut: the process
+ * layer keeps the history that crash reports explain a later access with. */
+struct mm_unmap_hook {
+    void (*unmapped)(void *ctx, struct mm *mm, gva_t start, gva_t end); /* may be NULL */
+    void *ctx;                                                          /* its argument */
 };
-#define MM_UNMAP_HISTORY 64 /* removals remembered (a ring: the oldest are forgotten) */
 
 /* One address space. */
 struct mm {
@@ -115,13 +109,22 @@ struct mm {
     struct fault_info last_fault; /* the last failed access (valid when signo != 0) */
     uint32_t def_flags;           /* flags every new area gets (VM_LOCKED after
                                      mlockall(MCL_FUTURE)) */
-    int sys_nr;                   /* syscall in progress (set by dispatch), -1 outside one */
-    gva_t sys_rip;                /* RIP of that syscall instruction */
-    uint64_t sys_seq;             /* its sequence number (the process's syscall count) */
-    struct mm_unmap_record unmaps[MM_UNMAP_HISTORY]; /* ring of recent removals */
-    uint64_t nunmaps; /* removals recorded so far; the next goes to nunmaps % MM_UNMAP_HISTORY */
-    bool oom;         /* a fault found no frame and nothing to evict: the process must be
-                         killed (SIGKILL), as Linux's OOM killer would */
+    bool oom; /* a fault found no frame and nothing to evict: the process must be
+                 killed (SIGKILL), as Linux's OOM killer would */
+};
+
+/* Machine-wide VM state: one per vmemu run. */
+struct vmsys {
+    struct phys phys;              /* the frame pool */
+    struct pagecache pc;           /* file pages */
+    struct tlb tlb;                /* vmemu's TLB (one CPU) */
+    struct mm *current;            /* address space the CPU runs */
+    bool cpu_flush_pending;        /* a downgrade happened: the CPU's TLB must be flushed */
+    struct swap_area swap;         /* the swap area (none until vmsys_setup_paging) */
+    struct reclaim *reclaim;       /* page replacement (src/mm/reclaim.c) */
+    struct task_vm_stats *charge;  /* counters of the task the CPU runs or a syscall serves
+                                      (set at every switch); NULL: nothing is counted */
+    struct mm_unmap_hook on_unmap; /* see struct mm_unmap_hook (set by the process layer) */
 };
 
 /* Virtual size in pages (all areas). */

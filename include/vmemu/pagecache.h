@@ -21,7 +21,7 @@ struct vfile {
                              file (fd -1); missing pages are zero-filled, never written back */
     uint64_t shmem_size;  /* shmem: size in bytes (what vfile_size returns) */
     uint64_t dirty_pages; /* cached pages with FRAME_DIRTY (dirt still only in PTEs' D bits
-                             is not counted: see src/writeback.c) */
+                             is not counted: see src/mm/writeback.c) */
 };
 
 /* One cached file page, or the shadow of one that reclaim evicted (pfn 0), kept so that

@@ -15,7 +15,7 @@ struct mm;
 #define FRAME_PINNED    0x10u /* never evicted */
 #define FRAME_DIRTY     0x20u /* page-cache frame newer than its file (a shared mapping wrote it) */
 #define FRAME_SWAPCACHE 0x40u /* anonymous frame in the swap cache: index is its swap slot */
-#define FRAME_LISTED    0x80u /* on the replacement list (src/reclaim.c) */
+#define FRAME_LISTED    0x80u /* on the replacement list (src/mm/reclaim.c) */
 
 /* One (mm, va) that maps a frame: the reverse map. */
 struct rmap {
@@ -32,13 +32,13 @@ struct frame {
     uint64_t index;     /* page-cache frames: page index in the file; swap cache: slot */
     void *owner;        /* page-cache frames: the struct vfile */
     struct rmap *rmap;  /* every PTE that maps this frame */
-    uint32_t lru_prev;  /* replacement list neighbours (pfn, 0 = none; src/reclaim.c) */
+    uint32_t lru_prev;  /* replacement list neighbours (pfn, 0 = none; src/mm/reclaim.c) */
     uint32_t lru_next;  /* see lru_prev */
     uint32_t dense_pos; /* index in the reclaim's dense array (random policy) */
     uint32_t last_use;  /* reclaim epoch of the last noted use (lru policy) */
 };
 
-/* The replacement machinery as the pool sees it (set by src/reclaim.c; all NULL when
+/* The replacement machinery as the pool sees it (set by src/mm/reclaim.c; all NULL when
  * there is none, as in the pool's own unit tests). */
 struct phys_reclaim_hooks {
     int (*reclaim)(void *ctx);             /* no free frame: evict one; 0 or -ENOMEM */

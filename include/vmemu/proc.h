@@ -1,11 +1,13 @@
 /* Processes: identity, family, address space, descriptors, signal state, limits, sleep
- * state, exit status and counters. Creation (proc_create, proc_fork), exec and the end of a
- * process are in src/proc.c and src/run.c; the scheduler that runs them is src/sched.c. */
+ * state, trap state, exit status and counters. Creation (proc_create, proc_fork), exec and
+ * the end of a process are in src/proc/proc.c; the scheduler's bookkeeping is
+ * src/proc/sched.c and the loop that runs them src/kernel/run.c. */
 #ifndef VMEMU_PROC_H
 #define VMEMU_PROC_H
 
 #include <stdio.h>
 
+#include "vmemu/abi/linux.h"
 #include "vmemu/cpu.h"
 #include "vmemu/fd.h"
 #include "vmemu/mm.h"
@@ -76,63 +78,35 @@ struct proc_regfix {
     uint64_t fs;  /* value */
 };
 
-/* The guest's siginfo_t (128 bytes). Only the fields vmemu fills are named. */
-struct linux_siginfo {
-    int32_t si_signo; /* signal */
-    int32_t si_errno; /* 0 */
-    int32_t si_code;  /* SI_USER, SEGV_MAPERR, CLD_EXITED, ... */
-    int32_t pad0;     /* alignment (union starts at 16) */
-    union {
-        struct {
-            int32_t pid;    /* kill: sender's pid; SIGCHLD: the child */
-            uint32_t uid;   /* sender's uid */
-            int32_t status; /* SIGCHLD: exit code or signal */
-            int32_t pad1;
-            int64_t utime; /* SIGCHLD: user time in ticks */
-            int64_t stime; /* SIGCHLD: system time in ticks */
-        } kill;
-        struct {
-            uint64_t addr; /* SIGSEGV/SIGBUS/SIGILL/SIGFPE: faulting address */
-        } fault;
-        struct {
-            int32_t tid;     /* timer id */
-            int32_t overrun; /* overruns */
-            uint64_t value;  /* sigval */
-        } timer;
-        uint8_t raw[112]; /* the whole union */
-    } u;
+/* The syscall a process is in: its trap state (Linux's pt_regs orig_ax and ip). */
+struct proc_trap {
+    int nr;       /* syscall number being handled, -1 outside one */
+    gva_t rip;    /* RIP of its `syscall` instruction (re-executed, or the EINTR return) */
+    uint64_t seq; /* its sequence number: the process's syscall count then */
 };
 
-/* sigaltstack state (stack_t). */
-struct linux_stack {
-    uint64_t ss_sp;   /* base */
-    int32_t ss_flags; /* SS_DISABLE, SS_ONSTACK, SS_AUTODISARM */
-    int32_t pad;      /* alignment */
-    uint64_t ss_size; /* size */
+/* One removal of a range by a syscall (munmap, mremap, mmap MAP_FIXED over it, brk
+ * shrinking), kept so that a later access there can be explained in the crash report. */
+struct proc_unmap {
+    gva_t start, end; /* the range removed */
+    gva_t rip;        /* RIP of the syscall instruction that removed it */
+    int sysno;        /* its syscall number (11 munmap, 25 mremap, 9 mmap, 12 brk, ...) */
+    uint64_t seq;     /* how many syscalls the process had made by then */
 };
+#define PROC_UNMAP_HISTORY 64 /* removals remembered (a ring: the oldest are forgotten) */
 
 /* Counters of a process as the report and getrusage show them (kept after the address
  * space is gone). */
 struct proc_usage {
-    struct mm_stats mm;        /* address-space counters (faults, rss peaks, ...) */
+    struct task_vm_stats task; /* faults by class and CPU fills, charged to the process */
+    struct mm_stats mm;        /* address-space counters (rss and its peak, peaks of the
+                                  virtual size and page tables) */
     uint64_t syscalls;         /* syscalls made */
     uint64_t cpu_ns;           /* host time spent running it */
     uint64_t shared_at_exit;   /* pages whose frame another process still mapped at exit */
     uint64_t pt_pages_at_exit; /* page-table pages at exit */
 };
 
-/* The guest's struct sigaction (kernel layout, x86-64). */
-struct linux_sigaction {
-    uint64_t handler;  /* SIG_DFL (0), SIG_IGN (1) or a guest address */
-    uint64_t flags;    /* SA_* */
-    uint64_t restorer; /* SA_RESTORER trampoline */
-    uint64_t mask;     /* blocked during the handler */
-};
-
-struct linux_rlimit {
-    uint64_t cur; /* soft limit */
-    uint64_t max; /* hard limit */
-};
 #define PROC_NRLIMIT 16
 
 /* Options that shape how processes run and what is reported. */
@@ -167,8 +141,6 @@ struct proc {
     struct proc *vfork_parent;     /* vfork: the parent sleeping until this child execs/ends */
     bool mm_borrowed;              /* vfork child: mm is the parent's (shared, as Linux's
                                       CLONE_VM), never freed through this process */
-    struct mm_stats vfork_base;    /* vfork child: the borrowed mm's counters at the vfork
-                                      (what it counts after that is the child's) */
     bool reported;                 /* wait4/waitid has seen its exit (zombie state consumed) */
     int cwd_fd;                    /* host O_PATH descriptor of its working directory while
                                       it does not run (-1: none; vmemu's cwd is the running
@@ -197,15 +169,21 @@ struct proc {
     uint64_t itimer_interval_ns;              /* ITIMER_REAL reload value */
     struct linux_rlimit rlim[PROC_NRLIMIT];   /* getrlimit / prlimit64 */
     int nice;                                 /* setpriority's value, -20..19 (kept, not used) */
-    uint64_t syscalls;                        /* syscalls made */
-    bool exited;                              /* it has ended */
-    int exit_code;                            /* exit_group status (when term_signal == 0) */
-    int term_signal;                          /* signal that ended it, or 0 */
-    uint64_t start_ns;                        /* host monotonic time at start */
-    uint64_t end_ns;                          /* host monotonic time at exit (0 = running) */
-    uint64_t cpu_ns;                          /* host time spent running it */
-    struct proc_usage usage;                  /* counters frozen at exit (valid once ended) */
-    struct proc_usage children;               /* sums over reaped children (RUSAGE_CHILDREN) */
+    struct proc_trap trap;                    /* the syscall being handled */
+    struct task_vm_stats vmstat;              /* faults and fills charged to it (the
+                                                 fault path counts into the running
+                                                 process's, vmsys.charge) */
+    struct proc_unmap unmaps[PROC_UNMAP_HISTORY]; /* ring of its recent removals */
+    uint64_t nunmaps;  /* removals recorded so far; the next goes to nunmaps % PROC_UNMAP_HISTORY */
+    uint64_t syscalls; /* syscalls made */
+    bool exited;       /* it has ended */
+    int exit_code;     /* exit_group status (when term_signal == 0) */
+    int term_signal;   /* signal that ended it, or 0 */
+    uint64_t start_ns; /* host monotonic time at start */
+    uint64_t end_ns;   /* host monotonic time at exit (0 = running) */
+    uint64_t cpu_ns;   /* host time spent running it */
+    struct proc_usage usage;    /* counters frozen at exit (valid once ended) */
+    struct proc_usage children; /* sums over reaped children (RUSAGE_CHILDREN) */
 };
 
 /* A new process with an empty address space and the standard descriptors.
@@ -244,5 +222,9 @@ struct proc_usage proc_usage_now(const struct proc *p);
 void proc_usage_add(struct proc_usage *dst, const struct proc_usage *src);
 /* Freezes p's counters into p->usage (called once, at exit, before the mm is freed). */
 void proc_freeze_usage(struct proc *p);
+/* The most recent recorded removal by p whose range contains va, or NULL. */
+const struct proc_unmap *proc_unmap_history_find(const struct proc *p, gva_t va);
+/* Records that p's syscall in progress removed [start, end) of its address space. */
+void proc_unmap_record(struct proc *p, gva_t start, gva_t end);
 
 #endif

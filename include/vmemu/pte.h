@@ -13,9 +13,11 @@
 void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t want);
 /* PTE bits for a page of an area with protection prot: US, NX, and RW or (when cow) COW. */
 uint64_t mm_prot_pte_bits(uint32_t prot, bool cow);
-/* Maps pfn at va with `pte_flags` into an empty (none) slot: takes over one frame
- * reference from the caller, adds the reverse map and counts rss. Returns 0 or -ENOMEM. */
-int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags);
+/* Maps pfn at va with `pte_flags` into an empty (none) slot: ptep when the caller holds it
+ * (the fault path: no second walk), else the slot is looked up and missing tables are
+ * allocated. Takes over one frame reference from the caller, adds the reverse map and
+ * counts rss. Returns 0 or -ENOMEM. */
+int mm_install_page(struct mm *mm, gva_t va, pte_t *ptep, pfn_t pfn, uint64_t pte_flags);
 /* The PTE a reverse-map entry stands for (present: the rmap invariant). */
 pte_t *mm_rmap_pte(const struct rmap *r);
 /* Removes the mapping of one page (present or swap), dropping its frame reference. */

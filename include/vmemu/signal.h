@@ -1,24 +1,13 @@
 /* Signals as Linux delivers them on x86-64: pending sets with their siginfo, default
  * actions, the rt_sigframe (siginfo_t, ucontext_t with the general registers and the
  * FXSAVE area) on the user or alternate stack, rt_sigreturn, and ITIMER_REAL.
- * (src/signal.c; the syscalls are in syscalls/sys_signal.c.) The scheduler calls
+ * (src/proc/signal.c; the syscalls are in syscalls/sys_signal.c.) The scheduler calls
  * signal_deliver() between runs of the current process, and signal_wakes() /
  * signal_restarts() for a sleeping one. */
 #ifndef VMEMU_SIGNAL_H
 #define VMEMU_SIGNAL_H
 
 #include "vmemu/proc.h"
-
-/* si_code values vmemu uses (Linux's). */
-#define LINUX_SI_USER     0
-#define LINUX_SI_KERNEL   0x80
-#define LINUX_SI_TKILL    (-6)
-#define LINUX_SEGV_MAPERR 1
-#define LINUX_SEGV_ACCERR 2
-#define LINUX_BUS_ADRERR  2
-#define LINUX_CLD_EXITED  1
-#define LINUX_CLD_KILLED  2
-#define LINUX_CLD_DUMPED  3
 
 /* Makes sig (1..64) pending for p with info (NULL: SI_KERNEL, no sender). A signal that
  * is ignored (SIG_IGN, or SIG_DFL whose default is to ignore: SIGCHLD, SIGURG, SIGWINCH,

@@ -7,7 +7,8 @@
  * "direct map" window (deferred to the end of the run when asked during one), and the
  * page traps of the gdb stub's watchpoints (refused fills, CPU_EXIT_WATCH). Every
  * Unicorn fact relied on is in ../shared/design/UNICORN.md and has a test in
- * tests/test_cpu.c. Called by run.c and the syscall layer. */
+ * tests/test_cpu.c. Called by the kernel loop (src/kernel/), the process layer, the
+ * syscall layer and the debugging tools. */
 #include "vmemu/cpu.h"
 
 #include <errno.h>

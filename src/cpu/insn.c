@@ -1,4 +1,4 @@
-/* The faulting instruction's memory access, for the crash report (src/crash.c): decodes
+/* The faulting instruction's memory access, for the crash report (src/report/crash.c): decodes
  * the instruction at RIP with capstone, lists the memory it touches (explicit operands:
  * segment, base, index, scale, displacement; implicit ones: the stack of push/call/pop/
  * ret/leave, xlat's table) and picks the one that touches the faulting page with the

@@ -1,6 +1,6 @@
-/* The guest's call stack for crash reports (src/crash.c, src/report.c), heap-checker
- * reports (src/heapcheck.c) and the gdb stub: program counters from RIP outwards.
- * A frame whose function starts with the frame-pointer prologue (push rbp; mov rbp, rsp)
+/* The guest's call stack for crash reports (src/report/crash.c, src/report/report_json.c),
+ * heap-checker reports (src/debug/heapcheck.c) and the gdb stub: program counters from RIP
+ * outwards. A frame whose function starts with the frame-pointer prologue (push rbp; mov rbp, rsp)
  * is left through RBP's chain; a frameless one (gcc -O1 and up, musl) by the stack its
  * prologue (pushes, sub rsp) took, else by scanning the stack upwards for the first word that
  * points into code just after a call instruction (e8 rel32 or one of the ff /2 forms). Every

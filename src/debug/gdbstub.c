@@ -1,5 +1,5 @@
 /* The gdb remote-protocol stub (--gdb PORT). It listens on 127.0.0.1, waits for gdb, and
- * from then on the kernel loop (src/run.c) calls gdbstub_stop at every event of the
+ * from then on the kernel loop (src/kernel/run_gdb.c) calls gdbstub_stop at every event of the
  * first process (program start, breakpoint, end of a single step, signal, exec, exit);
  * the stub answers gdb's packets until gdb resumes the guest. Memory goes through vmemu's
  * MMU (uaccess_peek/uaccess_poke: whatever the protections, nothing counted), breakpoints
@@ -11,11 +11,12 @@
  * and monitor commands. */
 #include "vmemu/gdbstub.h"
 
+#include "vmemu/abi/linux.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,7 +298,7 @@ static int gdb_serve(struct gdbstub *g, struct proc *p, enum gdb_event ev, gva_t
             return g->resume_sig;
         case GDB_KILL:
             gdb_end(g, p);
-            proc_kill(p, SIGKILL);
+            proc_kill(p, LINUX_SIGKILL);
             return 0;
         case GDB_DETACH:
             gdb_end(g, p);

@@ -48,7 +48,7 @@ struct gdb_watch {
     enum gdb_watch_type type; /* write, read or access */
 };
 
-/* The watchpoints of the debugged address space (src/gdbstub_watch.c: no CPU, no mm). */
+/* The watchpoints of the debugged address space (src/debug/gdbstub_watch.c: no CPU, no mm). */
 struct gdb_watches {
     struct gdb_watch w[GDB_MAX_WATCHES]; /* inserted watchpoints */
     size_t n;                            /* entries in w */

@@ -1,7 +1,7 @@
 /* The gdb stub's view of the machine: the amd64 target description (core, SSE, Linux's
  * orig_rax, fs_base/gs_base), the register block of the g/G/p/P packets built from the
  * CPU's registers and its FXSAVE image, and the monitor commands (maps, pte ADDR, stats)
- * that show vmemu's own memory structures. Called by src/gdbstub.c only. */
+ * that show vmemu's own memory structures. Called by src/debug/gdbstub.c only. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -317,7 +317,7 @@ static int monitor_pte(struct proc *p, const char *arg, FILE *out)
 static void monitor_stats(struct proc *p, FILE *out)
 {
     struct proc_usage u = proc_usage_now(p);
-    const struct fault_stats *f = &u.mm.faults;
+    const struct fault_stats *f = &u.task.faults;
     fprintf(out, "pid %d (%s): %" PRIu64 " syscalls\n", p->pid, p->comm, u.syscalls);
     fprintf(out,
             "faults: minor %" PRIu64 " major %" PRIu64 " (zero page %" PRIu64 ", anon %" PRIu64
@@ -333,7 +333,7 @@ static void monitor_stats(struct proc *p, FILE *out)
     fprintf(out,
             "vmemu TLB (whole run): %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
             " fills by the CPU (this process)\n",
-            t->hits, t->misses, u.mm.fills);
+            t->hits, t->misses, u.task.fills);
 }
 
 /* Runs a monitor command. */

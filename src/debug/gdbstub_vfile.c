@@ -68,7 +68,7 @@ static const char *proc_entry(const struct gdbstub *g, const char *path)
 }
 
 /* vFile:open: the debugged process's /proc files, as vmemu makes them up for the guest
- * (src/procfs.c: maps from vmemu's areas, cmdline, status ...), and its program (gdb
+ * (src/proc/procfs_task.c: maps from vmemu's areas, cmdline, status ...), and its program (gdb
  * reads it after an exec), read-only. Other paths get ENOENT: vmemu does not hand the
  * host's files to gdb. */
 static int file_open(struct gdbstub *g, struct proc *p, const char *args)

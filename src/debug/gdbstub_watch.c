@@ -2,7 +2,7 @@
  * questions the CPU's fill callback and the run loop ask of it: which accesses to a page
  * must trap, and which watchpoint an access of the instruction that trapped triggers.
  * Pure bookkeeping with no CPU or address space, so tests/test_gdbwatch.c checks it
- * alone. Called by src/gdbstub.c. */
+ * alone. Called by src/debug/gdbstub.c. */
 #include <errno.h>
 
 #include "gdbstub_int.h"

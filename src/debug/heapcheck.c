@@ -1,5 +1,5 @@
 /* The heap checker's interception and checking allocator (--check heap[,guard]).
- * heapcheck_attach (src/proc.c, after exec) finds malloc, free, ... in the program's
+ * heapcheck_attach (src/proc/proc.c, after exec) finds malloc, free, ... in the program's
  * .symtab and patches each with `syscall`; heapcheck_call (syscalls/dispatch.c) then
  * performs those calls. Blocks live in an area vmemu maps at HC_BASE, PROT_NONE as a
  * whole: a small block's pages are installed writable in its PTEs, a big one gets an RW
@@ -343,55 +343,14 @@ struct heapcheck *heapcheck_dup(const struct heapcheck *h)
     return c;
 }
 
-struct fixup_ctx {
-    struct mm *mm; /* the child */
-    int rc;        /* first error */
-};
-
-/* A child's copy-on-write page of the checker's area gets its own frame now. */
-static void fixup_child_cb(void *arg, gva_t va, pte_t *ptep)
-{
-    struct fixup_ctx *c = arg;
-    struct phys *phys = &c->mm->sys->phys;
-    pte_t old = *ptep;
-    if (c->rc < 0 || !pte_present(old) || !(old & PTE_COW))
-        return;
-    pfn_t pfn;
-    if ((c->rc = phys_alloc(phys, false, &pfn)) < 0)
-        return;
-    memcpy(phys_hva(phys, pfn), phys_hva(phys, pte_pfn(old)), PAGE_SIZE);
-    mm_zap_page(c->mm, va, ptep);
-    c->rc = mm_install_page(c->mm, va, pfn, PTE_P | PTE_US | PTE_RW | PTE_NX | PTE_A | PTE_D);
-    if (c->rc < 0)
-        phys_put(phys, pfn);
-}
-
-/* The parent's pages are its own again: writable. */
-static void fixup_parent_cb(void *arg, gva_t va, pte_t *ptep)
-{
-    struct fixup_ctx *c = arg;
-    if (pte_present(*ptep) && (*ptep & PTE_COW))
-        mm_set_pte(c->mm, va, ptep, (*ptep & ~PTE_COW) | PTE_RW);
-}
-
 /* Fork fix-up of the checker's PROT_NONE areas; see heapcheck_int.h. */
 int heapcheck_fork_fixup(struct mm *parent, struct mm *child)
 {
     for (size_t i = 0; i < child->vmas.n; i++) {
         const struct vma *v = &child->vmas.v[i];
-        if (v->kind != VMA_CHECKER || v->prot != 0)
-            continue;
-        struct fixup_ctx c = {child, 0};
-        pt_for_each(&child->pt, &child->sys->phys, v->start, v->end, fixup_child_cb, &c);
-        if (c.rc < 0)
-            return c.rc;
-    }
-    for (size_t i = 0; i < parent->vmas.n; i++) {
-        const struct vma *v = &parent->vmas.v[i];
-        if (v->kind != VMA_CHECKER || v->prot != 0)
-            continue;
-        struct fixup_ctx c = {parent, 0};
-        pt_for_each(&parent->pt, &parent->sys->phys, v->start, v->end, fixup_parent_cb, &c);
+        if (v->kind == VMA_CHECKER && v->prot == 0 &&
+            mm_fork_unshare(parent, child, v->start, v->end) < 0)
+            return -ENOMEM;
     }
     /* mm_dup does not pass memory locks on: the child's area must stay in memory too. */
     for (size_t i = 0; i < child->vmas.n; i++) {

@@ -71,7 +71,7 @@ static int hc_install(struct mm *mm, gva_t va, uint64_t pages)
         pfn_t pfn;
         if (phys_alloc(phys, true, &pfn) < 0)
             return -ENOMEM;
-        int rc = mm_install_page(mm, va + i * PAGE_SIZE, pfn,
+        int rc = mm_install_page(mm, va + i * PAGE_SIZE, NULL, pfn,
                                  PTE_P | PTE_US | PTE_RW | PTE_NX | PTE_A | PTE_D);
         if (rc < 0) {
             phys_put(phys, pfn);

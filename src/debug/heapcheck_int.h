@@ -1,7 +1,7 @@
 /* The heap checker's private state, shared by heapcheck.c (interception, life cycle),
  * heapcheck_depot.c (the stack depot), heapcheck_alloc.c (blocks, red zones, quarantine)
  * and heapcheck_report.c (errors, explanations, leak search, reports), and the fork fix-up
- * that src/proc.c calls. Not a module contract: see include/vmemu/heapcheck.h for that. */
+ * that src/proc/proc.c calls. Not a module contract: see include/vmemu/heapcheck.h for that. */
 #ifndef VMEMU_HEAPCHECK_INT_H
 #define VMEMU_HEAPCHECK_INT_H
 

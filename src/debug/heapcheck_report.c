@@ -1,8 +1,8 @@
 /* The heap checker's reports: the errors found during an intercepted call (a red zone
  * changed, a double or invalid free), what an address of the checker's area is, for the
- * crash report of a fault there (heapcheck_explain, called by src/crash.c), and at a
+ * crash report of a fault there (heapcheck_explain, called by src/report/crash.c), and at a
  * process's end the leak search and summary (heapcheck_exit_report, called by
- * src/sched.c). Leaks are found as Valgrind does: a live block is reachable when a pointer
+ * src/proc/sched.c). Leaks are found as Valgrind does: a live block is reachable when a pointer
  * into it lies in the program's memory outside the checker's area or in another reachable
  * block; the rest is lost. */
 #include <errno.h>

@@ -2,8 +2,8 @@
  * "main+21" and ".rodata" instead of bare addresses. A symtab holds the function symbols of
  * .symtab (or .dynsym when the program is stripped) sorted by address, one per address,
  * and the allocated sections; every address is already relocated by the load bias.
- * Called by the crash report and the JSON report (src/crash.c, src/report.c); nothing here
- * touches guest memory. */
+ * Called by the crash report (src/report/crash.c), backtraces (src/debug/backtrace.c) and
+ * the heap checker; nothing here touches guest memory. */
 #include "vmemu/symbols.h"
 
 #include <errno.h>

@@ -5,12 +5,13 @@
  * (run_gdb.c). Called by main.c. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "kernel_int.h"
+
+#include "vmemu/abi/linux.h"
 #include "vmemu/gdbstub.h"
 #include "vmemu/run.h"
 #include "vmemu/signal.h"
@@ -54,6 +55,7 @@ static int run_switch_to(struct sched *s, struct proc *p)
             cpu_context_restore(s->cpu, p->ctx);
         s->current = p;
         s->sys->current = p->mm;
+        s->sys->charge = &p->vmstat;
         tlb_flush(&s->sys->tlb);
         s->sys->cpu_flush_pending = true;
         s->switches++;
@@ -78,7 +80,7 @@ static void run_kill_sleepers(struct sched *s)
     for (size_t i = 0; i < s->nprocs; i++) {
         struct proc *p = s->procs[i];
         if (p->state == PROC_SLEEPING) {
-            proc_kill(p, SIGKILL);
+            proc_kill(p, LINUX_SIGKILL);
             run_end(s, p);
         }
     }
@@ -158,7 +160,7 @@ static int run_slice(struct sched *s, struct proc *p)
         }
         if (ex.kind == CPU_EXIT_STOP && p->mm->oom) {
             ex.kind = CPU_EXIT_OOM; /* inside a syscall: report at the syscall instruction */
-            ex.rip = p->mm->sys_rip;
+            ex.rip = p->trap.rip;
         }
         if (ex.kind == CPU_EXIT_PREEMPT && !timers)
             continue; /* gdb's poll only: the loop looks for a Ctrl-C */

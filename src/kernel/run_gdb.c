@@ -2,9 +2,10 @@
  * (a signal, a breakpoint or single step, an exec, the end) goes to the gdb stub first, and
  * gdb's answer decides what the loop does; watchpoints run the trapped instruction with its
  * pages open and report a hit after it, as x86 debug registers do. */
-#include <signal.h>
 
 #include "kernel_int.h"
+
+#include "vmemu/abi/linux.h"
 #include "vmemu/gdbstub.h"
 #include "vmemu/insn.h"
 #include "vmemu/signal.h"
@@ -46,7 +47,7 @@ int run_gdb_interrupt(struct sched *s, struct proc *p)
 {
     if (!run_gdb(s) || !gdbstub_interrupted(s->gdb, p))
         return 0;
-    int give = run_gdb_signal(s, p, 0, SIGINT);
+    int give = run_gdb_signal(s, p, 0, LINUX_SIGINT);
     if (give > 0)
         signal_send(p, give, NULL);
     return give;

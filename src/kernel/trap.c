@@ -2,9 +2,10 @@
  * dispatcher, RAX out, and whether the run must stop), and the fatal stops of the CPU (a
  * fault, an illegal instruction, a division by zero), which become the signal Linux sends:
  * to a handler, or the end of the process with a crash report. */
-#include <signal.h>
 
 #include "kernel_int.h"
+
+#include "vmemu/abi/linux.h"
 #include "vmemu/report.h"
 #include "vmemu/signal.h"
 #include "vmemu/syscall.h"
@@ -21,11 +22,11 @@ void trap_syscall(void *ctx, struct cpu *cpu)
     uint64_t nr = cpu_get(cpu, CPU_RAX);
     for (int i = 0; i < 6; i++)
         args[i] = cpu_get(cpu, argregs[i]);
-    p->mm->sys_rip = cpu_get(cpu, CPU_RIP); /* the syscall instruction, inside the hook */
+    p->trap.rip = cpu_get(cpu, CPU_RIP); /* the syscall instruction, inside the hook */
     long ret = syscall_dispatch(p, nr, args);
     if (ret == -SCHED_EBLOCK) {
         p->state = PROC_SLEEPING;
-        cpu_set(cpu, CPU_RIP, p->mm->sys_rip);
+        cpu_set(cpu, CPU_RIP, p->trap.rip);
         cpu_set(cpu, CPU_RAX, nr);
         cpu_request_stop(cpu);
         return;
@@ -47,15 +48,15 @@ static int trap_signal(const struct proc *p, const struct cpu_exit *ex)
     case CPU_EXIT_FAULT:
         return p->mm->last_fault.signo;
     case CPU_EXIT_OOM:
-        return SIGKILL;
+        return LINUX_SIGKILL;
     case CPU_EXIT_ILLEGAL:
-        return SIGILL;
+        return LINUX_SIGILL;
     case CPU_EXIT_DIVIDE:
-        return SIGFPE;
+        return LINUX_SIGFPE;
     case CPU_EXIT_TRAP:
-        return SIGTRAP;
+        return LINUX_SIGTRAP;
     default:
-        return SIGSEGV;
+        return LINUX_SIGSEGV;
     }
 }
 
@@ -68,7 +69,7 @@ void trap_fatal(struct sched *s, struct proc *p, struct cpu_exit *ex)
     if (ex->kind == CPU_EXIT_FAULT && fi->access == ACCESS_EXEC && PAGE_DOWN(ex->rip) == fi->va)
         fi->va = ex->rip;
     int signo = trap_signal(p, ex);
-    if (signo != SIGKILL) {
+    if (signo != LINUX_SIGKILL) {
         /* gdb sees the faulting instruction. Discarding the signal runs the instruction
          * again (as on Linux: it faults again unless gdb changed something); another
          * signal is delivered as if sent. */
@@ -82,17 +83,17 @@ void trap_fatal(struct sched *s, struct proc *p, struct cpu_exit *ex)
             return;
         }
     }
-    if (signo != SIGKILL) {
+    if (signo != LINUX_SIGKILL) {
         int code = 0;
         uint64_t addr = ex->rip;
         if (ex->kind == CPU_EXIT_FAULT) {
             code = fi->code;
             addr = fi->va;
-        } else if (signo == SIGFPE) {
+        } else if (signo == LINUX_SIGFPE) {
             code = 1; /* FPE_INTDIV */
-        } else if (signo == SIGILL) {
+        } else if (signo == LINUX_SIGILL) {
             code = 2; /* ILL_ILLOPN */
-        } else if (signo == SIGTRAP) {
+        } else if (signo == LINUX_SIGTRAP) {
             code = 0x80; /* SI_KERNEL */
         } else {
             code = 0x80; /* SI_KERNEL: privileged instruction or general protection */

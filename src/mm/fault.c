@@ -8,11 +8,12 @@
  * Called by mmu.c when a translation is missing or lacks a permission. */
 #include "vmemu/fault.h"
 
+#include "vmemu/abi/linux.h"
+
 #include "vmemu/pte.h"
 #include "vmemu/reclaim.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 
 /* What a fault did, for the counters. */
@@ -72,19 +73,20 @@ const char *fault_cause_text(enum fault_cause cause)
     return "unknown";
 }
 
-/* The counters a fault is charged to. */
+/* The counters a fault is charged to: the running task's (NULL: none). */
 static struct fault_stats *fault_stats(const struct fault *f)
 {
-    return &f->mm->stats.faults;
+    struct task_vm_stats *t = f->mm->sys->charge;
+    return t ? &t->faults : NULL;
 }
 
 /* Records a failed access (unless the flags say the caller takes the failure) and returns
  * -EFAULT, or -ENOMEM for SIGKILL (out of memory). */
 static int fault_fail(const struct fault *f, int signo, int code, enum fault_cause cause)
 {
-    int rc = signo == SIGKILL ? -ENOMEM : -EFAULT;
-    unsigned quiet =
-        signo == SIGKILL ? FAULT_KERNEL | FAULT_DEBUG : FAULT_NOSIGNAL | FAULT_KERNEL | FAULT_DEBUG;
+    int rc = signo == LINUX_SIGKILL ? -ENOMEM : -EFAULT;
+    unsigned quiet = signo == LINUX_SIGKILL ? FAULT_KERNEL | FAULT_DEBUG
+                                            : FAULT_NOSIGNAL | FAULT_KERNEL | FAULT_DEBUG;
     if (f->flags & quiet)
         return rc;
     struct mm *mm = f->mm;
@@ -93,10 +95,11 @@ static int fault_fail(const struct fault *f, int signo, int code, enum fault_cau
     mm->last_fault.signo = signo;
     mm->last_fault.code = code;
     mm->last_fault.cause = cause;
-    if (signo == SIGSEGV)
-        fault_stats(f)->segv++;
-    else if (signo == SIGBUS)
-        fault_stats(f)->sigbus++;
+    struct fault_stats *s = fault_stats(f);
+    if (s && signo == LINUX_SIGSEGV)
+        s->segv++;
+    else if (s && signo == LINUX_SIGBUS)
+        s->sigbus++;
     return rc;
 }
 
@@ -104,7 +107,7 @@ static int fault_oom(const struct fault *f)
 {
     if (!(f->flags & (FAULT_KERNEL | FAULT_DEBUG)))
         f->mm->oom = true;
-    return fault_fail(f, SIGKILL, 0, CAUSE_OOM);
+    return fault_fail(f, LINUX_SIGKILL, 0, CAUSE_OOM);
 }
 
 /* PTE flags for the faulting page: US/NX from the protection, RW unless a copy is due. */
@@ -137,7 +140,7 @@ static int fault_no_vma(struct fault *f, struct vma **out)
                       prev->end + MM_STACK_GAP <= page;
         if (within_limit && gap_ok) {
             next->start = page;
-            if (!(f->flags & (FAULT_KERNEL | FAULT_DEBUG)))
+            if (!(f->flags & (FAULT_KERNEL | FAULT_DEBUG)) && fault_stats(f))
                 fault_stats(f)->stack_grow++;
             uint64_t vm = mm_vm_pages(mm);
             if (vm > mm->stats.peak_vm)
@@ -147,24 +150,24 @@ static int fault_no_vma(struct fault *f, struct vma **out)
         }
         if (next->end - page > mm->stack_limit &&
             next->end - page <= mm->stack_limit + MM_STACK_GAP + (1ULL << 20))
-            return fault_fail(f, SIGSEGV, SEGV_MAPERR, CAUSE_STACK_GUARD);
+            return fault_fail(f, LINUX_SIGSEGV, LINUX_SEGV_MAPERR, CAUSE_STACK_GUARD);
     }
     if (va < MM_MMAP_LOW)
-        return fault_fail(f, SIGSEGV, SEGV_MAPERR, CAUSE_NULL);
-    return fault_fail(f, SIGSEGV, SEGV_MAPERR, CAUSE_UNMAPPED);
+        return fault_fail(f, LINUX_SIGSEGV, LINUX_SEGV_MAPERR, CAUSE_NULL);
+    return fault_fail(f, LINUX_SIGSEGV, LINUX_SEGV_MAPERR, CAUSE_UNMAPPED);
 }
 
 static enum fault_class do_anonymous_page(struct fault *f, int *rc)
 {
     struct phys *phys = &f->mm->sys->phys;
     if (f->access != ACCESS_WRITE) {
-        *rc = mm_install_page(f->mm, f->va, phys->zero_pfn, fault_pte_flags(f, true));
+        *rc = mm_install_page(f->mm, f->va, f->ptep, phys->zero_pfn, fault_pte_flags(f, true));
         return FC_ZERO_PAGE;
     }
     pfn_t pfn;
     if ((*rc = phys_alloc(phys, true, &pfn)) < 0)
         return FC_NONE;
-    *rc = mm_install_page(f->mm, f->va, pfn, fault_pte_flags(f, false) | PTE_D);
+    *rc = mm_install_page(f->mm, f->va, f->ptep, pfn, fault_pte_flags(f, false) | PTE_D);
     if (*rc < 0)
         phys_put(phys, pfn);
     return FC_ANON;
@@ -222,7 +225,7 @@ static void fault_around(struct fault *f, uint64_t file_pages, bool major)
         uint64_t flags = fault_pte_flags(f, !shared) & ~PTE_A;
         if (vma_write_notify(f->vma))
             flags &= ~PTE_RW;
-        if (mm_install_page(f->mm, va, pfn, flags) < 0) {
+        if (mm_install_page(f->mm, va, ptep, pfn, flags) < 0) {
             phys_put(&f->mm->sys->phys, pfn);
             return;
         }
@@ -239,7 +242,8 @@ static int file_get_page(struct fault *f, uint64_t index, pfn_t *pfn, bool *majo
     if (*pfn)
         return 0;
     *major = true;
-    if (pagecache_is_shadow(pc, f->vma->file, index) && !(f->flags & (FAULT_KERNEL | FAULT_DEBUG)))
+    if (pagecache_is_shadow(pc, f->vma->file, index) &&
+        !(f->flags & (FAULT_KERNEL | FAULT_DEBUG)) && fault_stats(f))
         fault_stats(f)->file_refault++;
     return pagecache_read(pc, f->vma->file, index, pfn);
 }
@@ -256,7 +260,7 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
     }
     uint64_t file_pages = PAGE_UP((uint64_t)size) >> PAGE_SHIFT;
     if (index >= file_pages) {
-        *rc = fault_fail(f, SIGBUS, BUS_ADRERR, CAUSE_BEYOND_FILE);
+        *rc = fault_fail(f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_BEYOND_FILE);
         return FC_NONE;
     }
     pfn_t cached, pfn;
@@ -284,7 +288,7 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
             flags |= PTE_D;
         else if (vma_write_notify(vma))
             flags &= ~PTE_RW;
-        if ((*rc = mm_install_page(f->mm, f->va, cached, flags)) < 0) {
+        if ((*rc = mm_install_page(f->mm, f->va, f->ptep, cached, flags)) < 0) {
             phys_put(phys, cached);
             return FC_NONE;
         }
@@ -313,7 +317,7 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
     uint64_t flags = fault_pte_flags(f, false);
     if (f->access == ACCESS_WRITE)
         flags |= PTE_D;
-    if ((*rc = mm_install_page(f->mm, f->va, pfn, flags)) < 0) {
+    if ((*rc = mm_install_page(f->mm, f->va, f->ptep, pfn, flags)) < 0) {
         phys_put(phys, pfn);
         return FC_NONE;
     }
@@ -392,7 +396,7 @@ static enum fault_class do_swap_page(struct fault *f, int *rc)
             return FC_NONE;
         if (swap_read(sw, slot, phys_hva(phys, pfn)) < 0) {
             phys_put(phys, pfn);
-            *rc = fault_fail(f, SIGBUS, BUS_ADRERR, CAUSE_SWAP_IO);
+            *rc = fault_fail(f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_SWAP_IO);
             return FC_NONE;
         }
         swap_cache_add(sw, phys, slot, pfn);
@@ -405,7 +409,7 @@ static enum fault_class do_swap_page(struct fault *f, int *rc)
         flags |= PTE_D;
     pte_t entry = *f->ptep;
     mm_set_pte(f->mm, f->va, f->ptep, 0);
-    if ((*rc = mm_install_page(f->mm, f->va, pfn, flags)) < 0) {
+    if ((*rc = mm_install_page(f->mm, f->va, f->ptep, pfn, flags)) < 0) {
         mm_set_pte(f->mm, f->va, f->ptep, entry);
         swap_put_page(sw, phys, pfn);
         return FC_NONE;
@@ -419,7 +423,7 @@ static enum fault_class do_swap_page(struct fault *f, int *rc)
 static void fault_count(const struct fault *f, enum fault_class cls)
 {
     struct fault_stats *s = fault_stats(f);
-    if (f->flags & FAULT_DEBUG)
+    if (!s || (f->flags & FAULT_DEBUG))
         return;
     if (f->flags & FAULT_KERNEL) {
         s->populate += cls != FC_NONE;
@@ -472,12 +476,18 @@ static void fault_count(const struct fault *f, enum fault_class cls)
  * -ENOMEM when no frame is left (last_fault says CAUSE_OOM). */
 int mm_fault(struct mm *mm, gva_t va, enum access access, unsigned flags)
 {
+    return mm_fault_pte(mm, va, access, flags, NULL);
+}
+
+/* mm_fault with the leaf PTE slot in and out (see the header). */
+int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pte_t **ptepp)
+{
     struct fault f = {.mm = mm, .addr = va, .va = PAGE_DOWN(va), .access = access, .flags = flags};
     int rc;
 
     reclaim_fault_begin(mm->sys->reclaim);
     if (va >= USER_VA_END)
-        return fault_fail(&f, SIGSEGV, SEGV_MAPERR, CAUSE_NONCANONICAL);
+        return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_MAPERR, CAUSE_NONCANONICAL);
     f.vma = vma_lookup(&mm->vmas, va);
     if (!f.vma && (rc = fault_no_vma(&f, &f.vma)) < 0)
         return rc;
@@ -486,16 +496,20 @@ int mm_fault(struct mm *mm, gva_t va, enum access access, unsigned flags)
         prot |= VM_READ | (access == ACCESS_WRITE ? VM_WRITE : 0);
     f.prot = prot;
     if (prot == 0)
-        return fault_fail(&f, SIGSEGV, SEGV_ACCERR, CAUSE_READ_NONE);
+        return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_ACCERR, CAUSE_READ_NONE);
     if (access == ACCESS_WRITE && !(prot & VM_WRITE))
-        return fault_fail(&f, SIGSEGV, SEGV_ACCERR, CAUSE_WRITE_RO);
+        return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_ACCERR, CAUSE_WRITE_RO);
     if (access == ACCESS_EXEC && !(prot & VM_EXEC))
-        return fault_fail(&f, SIGSEGV, SEGV_ACCERR, CAUSE_EXEC_NX);
+        return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_ACCERR, CAUSE_EXEC_NX);
 
-    rc = pt_lookup_alloc(&mm->pt, &mm->sys->phys, f.va, &f.ptep);
-    mm_note_pt_pages(mm); /* tables allocated before a failure count too */
-    if (rc < 0)
-        return fault_oom(&f);
+    if (ptepp && *ptepp) {
+        f.ptep = *ptepp; /* the caller's walk found the slot: no second walk */
+    } else {
+        rc = pt_lookup_alloc(&mm->pt, &mm->sys->phys, f.va, &f.ptep);
+        mm_note_pt_pages(mm); /* tables allocated before a failure count too */
+        if (rc < 0)
+            return fault_oom(&f);
+    }
 
     enum fault_class cls = FC_NONE;
     rc = 0;
@@ -514,5 +528,7 @@ int mm_fault(struct mm *mm, gva_t va, enum access access, unsigned flags)
     if (rc < 0)
         return rc;
     fault_count(&f, cls);
+    if (ptepp)
+        *ptepp = f.ptep;
     return 0;
 }

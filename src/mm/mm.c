@@ -20,7 +20,6 @@ int mm_create(struct vmsys *sys, struct mm **out)
         free(mm);
         return -ENOMEM;
     }
-    mm->sys_nr = -1;
     mm->stack_top = MM_STACK_TOP;
     mm->stack_limit = MM_STACK_LIMIT;
     /* Linux: mmap_base = TASK_SIZE - clamp(stack rlimit + guard gap, 128 MiB, ...). */
@@ -33,13 +32,14 @@ int mm_create(struct vmsys *sys, struct mm **out)
     return 0;
 }
 
+static int unmap_range(struct mm *mm, gva_t start, uint64_t len, bool tell);
+
 /* Unmaps everything, frees the page tables and the mm. */
 void mm_destroy(struct mm *mm)
 {
     if (!mm)
         return;
-    mm->sys_nr = -1;
-    mm_unmap(mm, 0, USER_VA_END);
+    unmap_range(mm, 0, USER_VA_END, false);
     pt_destroy(&mm->pt, &mm->sys->phys);
     vma_list_destroy(&mm->vmas);
     if (mm->sys->current == mm)
@@ -64,43 +64,26 @@ static bool range_ok(gva_t start, uint64_t len)
            len <= USER_VA_END - start;
 }
 
-/* Records that the syscall in progress removes the mapped parts of [start, end). */
-static void unmap_record(struct mm *mm, gva_t start, gva_t end)
+/* Tells the machine's unmap hook of the mapped parts of [start, end), one call per area. */
+static void unmap_tell(struct mm *mm, gva_t start, gva_t end)
 {
-    if (mm->sys_nr < 0)
+    const struct mm_unmap_hook *h = &mm->sys->on_unmap;
+    if (!h->unmapped)
         return;
     for (struct vma *v = vma_find(&mm->vmas, start); v && v->start < end;) {
-        struct mm_unmap_record *r = &mm->unmaps[mm->nunmaps++ % MM_UNMAP_HISTORY];
-        r->start = v->start > start ? v->start : start;
-        r->end = v->end < end ? v->end : end;
-        r->rip = mm->sys_rip;
-        r->sysno = mm->sys_nr;
-        r->seq = mm->sys_seq;
+        h->unmapped(h->ctx, mm, v->start > start ? v->start : start, v->end < end ? v->end : end);
         v = vma_next(&mm->vmas, v);
     }
 }
 
-/* The most recent recorded removal whose range contains va, or NULL. */
-const struct mm_unmap_record *mm_unmap_history_find(const struct mm *mm, gva_t va)
-{
-    uint64_t kept = mm->nunmaps < MM_UNMAP_HISTORY ? mm->nunmaps : MM_UNMAP_HISTORY;
-    for (uint64_t k = 1; k <= kept; k++) {
-        const struct mm_unmap_record *r = &mm->unmaps[(mm->nunmaps - k) % MM_UNMAP_HISTORY];
-        if (va >= r->start && va < r->end)
-            return r;
-    }
-    return NULL;
-}
-
-/* Unmaps [start, start+len): releases the pages, removes the areas and frees the page
- * tables that now map nothing between the neighbouring areas; records the removal for
- * crash reports when a syscall does it. Returns 0 or -errno. */
-int mm_unmap(struct mm *mm, gva_t start, uint64_t len)
+/* Unmaps [start, start+len) (see mm_unmap), telling the unmap hook when tell. */
+static int unmap_range(struct mm *mm, gva_t start, uint64_t len, bool tell)
 {
     if (!range_ok(start, len))
         return -EINVAL;
     gva_t end = start + len;
-    unmap_record(mm, start, end);
+    if (tell)
+        unmap_tell(mm, start, end);
     mm_zap_range(mm, start, end);
     /* Stores through shared file mappings reach the file before the areas (and maybe the
      * last references to their files) go. */
@@ -120,6 +103,14 @@ int mm_unmap(struct mm *mm, gva_t start, uint64_t len)
     gva_t ceiling = next ? next->start : USER_VA_END;
     pt_prune(&mm->pt, &mm->sys->phys, floor, ceiling);
     return 0;
+}
+
+/* Unmaps [start, start+len): releases the pages, removes the areas and frees the page
+ * tables that now map nothing between the neighbouring areas; the unmap hook hears of
+ * the removal. Returns 0 or -errno. */
+int mm_unmap(struct mm *mm, gva_t start, uint64_t len)
+{
+    return unmap_range(mm, start, len, true);
 }
 
 /* Maps [start, start+len) as a new area, replacing what was there. Returns 0 or -errno. */

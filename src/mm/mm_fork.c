@@ -2,9 +2,10 @@
  * copied, the child's page tables are built from the pool, and every mapped frame is
  * shared. Pages of private areas become copy-on-write on both sides, so that the first
  * write of either copies the frame (or keeps it, when the writer is its last owner: see
- * do_wp_page in src/fault.c). Also counts pages shared with other address spaces for the
- * report. Called by proc_fork (src/proc.c). */
+ * do_wp_page in src/mm/fault.c). Also counts pages shared with other address spaces for the
+ * report. Called by proc_fork (src/proc/proc.c). */
 #include <errno.h>
+#include <string.h>
 
 #include "vmemu/mm.h"
 
@@ -120,4 +121,49 @@ uint64_t mm_shared_pages(const struct mm *mm)
     struct shared_ctx c = {&mm->sys->phys, 0};
     pt_for_each(&mm->pt, &mm->sys->phys, 0, USER_VA_END, count_shared, &c);
     return c.n;
+}
+
+struct unshare_ctx {
+    struct mm *mm; /* the space whose pages change */
+    int rc;        /* first error */
+};
+
+/* The child's copy-on-write page gets its own frame now, with the same permissions made
+ * writable. */
+static void unshare_child_cb(void *arg, gva_t va, pte_t *ptep)
+{
+    struct unshare_ctx *c = arg;
+    struct phys *phys = &c->mm->sys->phys;
+    pte_t old = *ptep;
+    if (c->rc < 0 || !pte_present(old) || !(old & PTE_COW))
+        return;
+    pfn_t pfn;
+    if ((c->rc = phys_alloc(phys, false, &pfn)) < 0)
+        return;
+    memcpy(phys_hva(phys, pfn), phys_hva(phys, pte_pfn(old)), PAGE_SIZE);
+    uint64_t flags = (old & ~PTE_PFN_MASK & ~PTE_COW) | PTE_RW | PTE_A | PTE_D;
+    mm_zap_page(c->mm, va, ptep);
+    c->rc = mm_install_page(c->mm, va, NULL, pfn, flags);
+    if (c->rc < 0)
+        phys_put(phys, pfn);
+}
+
+/* The parent's page is its own again: writable, no longer copy-on-write. */
+static void unshare_parent_cb(void *arg, gva_t va, pte_t *ptep)
+{
+    struct unshare_ctx *c = arg;
+    if (pte_present(*ptep) && (*ptep & PTE_COW))
+        mm_set_pte(c->mm, va, ptep, (*ptep & ~PTE_COW) | PTE_RW);
+}
+
+/* Copies the shared pages of [start, end) into child at once (see the header). */
+int mm_fork_unshare(struct mm *parent, struct mm *child, gva_t start, gva_t end)
+{
+    struct unshare_ctx c = {child, 0};
+    pt_for_each(&child->pt, &child->sys->phys, start, end, unshare_child_cb, &c);
+    if (c.rc < 0)
+        return c.rc;
+    c.mm = parent;
+    pt_for_each(&parent->pt, &parent->sys->phys, start, end, unshare_parent_cb, &c);
+    return 0;
 }

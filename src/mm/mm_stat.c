@@ -2,7 +2,8 @@
  * (smaps_account, task_mem): a walk of an area's PTEs classifies every present page by its
  * frame: how many PTEs map it (the length of its reverse map), whether it is dirty (PTE D or
  * FRAME_DIRTY), anonymous, file or shmem. The shared zero page is never in Rss.
- * Called by the /proc files (src/procfs.c) and the reports (src/report.c, src/crash.c). */
+ * Called by the /proc files (src/proc/procfs_*.c), the VMA table (src/proc/maps_table.c)
+ * and the JSON report (src/report/report_json.c). */
 #include "vmemu/mm_stat.h"
 
 /* Linux's PSS_SHIFT: Pss is accumulated in bytes << 12 so that sharing divides exactly. */

@@ -40,10 +40,9 @@ static int mmu_walk(struct mm *mm, gva_t va, enum access access, unsigned flags,
     }
     pte_t *ptep = pt_lookup(&mm->pt, &sys->phys, va);
     if (!ptep || !pte_allows(*ptep, access)) {
-        int rc = mm_fault(mm, va, access, flags);
+        int rc = mm_fault_pte(mm, va, access, flags, &ptep);
         if (rc < 0)
             return rc;
-        ptep = pt_lookup(&mm->pt, &sys->phys, va);
         VMEMU_BUG_ON(!ptep || !pte_allows(*ptep, access));
         reclaim_note_fault(sys->reclaim, pte_pfn(*ptep));
     }
@@ -62,7 +61,8 @@ static int mmu_walk(struct mm *mm, gva_t va, enum access access, unsigned flags,
 int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out)
 {
     pte_t pte = 0; /* set by mmu_walk on success (gcc -O2 cannot tell) */
-    mm->stats.fills++;
+    if (mm->sys->charge)
+        mm->sys->charge->fills++;
     int rc = mmu_walk(mm, va, access, 0, &pte);
     if (rc < 0)
         return rc;

@@ -5,7 +5,7 @@
  * Dirty pages (FRAME_DIRTY, from shared mappings) are written back to the host file when
  * asked and before they leave the cache. Shared anonymous memory is a vfile without a host
  * file (shmem). Called by the loader (vfile_open), mmap (vfile_from_fd, shmem), the fault
- * path (lookup, read) and src/writeback.c (dirty pages, coherence with read/write). */
+ * path (lookup, read) and src/mm/writeback.c (dirty pages, coherence with read/write). */
 #include "vmemu/pagecache.h"
 
 #include <errno.h>

@@ -3,7 +3,7 @@
  * reverse map, and the shared zero page. Frame 0 is never handed out, so pfn 0 means
  * "none". Freed frames are reused last-in first-out: they are already resident on the
  * host, which makes a demand-zero fault cheap. When the pool is empty, phys_alloc asks the
- * replacement hooks (src/reclaim.c) to evict a page. Called by the page tables, the page
+ * replacement hooks (src/mm/reclaim.c) to evict a page. Called by the page tables, the page
  * cache, the swap cache and the fault path. */
 #include "vmemu/phys.h"
 

@@ -40,17 +40,20 @@ void mm_note_pt_pages(struct mm *mm)
         mm->stats.peak_pt_pages = mm->pt.table_pages;
 }
 
-/* Maps pfn at va (whose PTE must be none), taking over one frame reference from the caller.
- * The zero page is neither reference-counted per mapping nor reverse-mapped nor counted
- * in rss. Returns 0 or -ENOMEM (the reference then stays with the caller). */
-int mm_install_page(struct mm *mm, gva_t va, pfn_t pfn, uint64_t pte_flags)
+/* Maps pfn at va (whose PTE, at ptep or looked up when NULL, must be none), taking over
+ * one frame reference from the caller. The zero page is neither reference-counted per
+ * mapping nor reverse-mapped nor counted in rss. Returns 0 or -ENOMEM (the reference then
+ * stays with the caller). */
+int mm_install_page(struct mm *mm, gva_t va, pte_t *ptep, pfn_t pfn, uint64_t pte_flags)
 {
     struct phys *phys = &mm->sys->phys;
-    pte_t *ptep;
-    int rc = pt_lookup_alloc(&mm->pt, phys, va, &ptep);
-    mm_note_pt_pages(mm);
-    if (rc < 0)
-        return rc;
+    int rc;
+    if (!ptep) {
+        rc = pt_lookup_alloc(&mm->pt, phys, va, &ptep);
+        mm_note_pt_pages(mm);
+        if (rc < 0)
+            return rc;
+    }
     VMEMU_BUG_ON(pte_present(*ptep));
     if (pfn != phys->zero_pfn) {
         if ((rc = phys_rmap_add(phys, pfn, mm, va)) < 0)

@@ -1,5 +1,5 @@
 /* vmemu's own TLB: a set-associative cache of leaf PTEs keyed by virtual page number,
- * consulted by the MMU (src/mmu.c) before every page walk and invalidated by mm.c
+ * consulted by the MMU (src/mm/mmu.c) before every page walk and invalidated by mm.c
  * whenever a PTE loses a permission or a frame. The set of a page is vpn & (sets - 1);
  * within a set the least recently used way is replaced. Recency is a stamp taken from a
  * per-TLB clock and stored in each entry's `used` field (0 marks an invalid entry).

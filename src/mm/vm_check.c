@@ -47,7 +47,7 @@ static void check_pte(void *arg, gva_t va, pte_t *ptep)
     pte_t pte = *ptep;
     if (c->rc)
         return;
-    if (!vma_lookup((struct vma_list *)&c->mm->vmas, va)) {
+    if (!vma_lookup(&c->mm->vmas, va)) {
         c->rc = check_fail(c->why, c->len, "PTE %#llx at %#llx outside every area",
                            (unsigned long long)pte, (unsigned long long)va);
         return;

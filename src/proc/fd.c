@@ -2,7 +2,7 @@
  * Every host descriptor in the table is vmemu's own (a dup or an open done for the guest,
  * close-on-exec on the host side), so the guest never sees vmemu's files and closing a
  * guest descriptor never closes one of vmemu's. The guest's close-on-exec flag lives in
- * the table. Called by src/proc.c (init, destroy, fork's dup, execve's close-on-exec) and
+ * the table. Called by src/proc/proc.c (init, destroy, fork's dup, execve's close-on-exec) and
  * the file syscalls. */
 #include <errno.h>
 #include <fcntl.h>

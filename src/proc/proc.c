@@ -1,13 +1,14 @@
 /* Processes: creation with an empty address space, the standard descriptors and Linux's
  * default limits, or as a fork copy of another; ending them with an exit code or a
  * signal; the shell-style and Linux status words; counters kept after the end.
- * Called by the front end, the scheduler, the kernel loop (run.c) and the process
+ * Called by the front end, the scheduler, the kernel loop (src/kernel/) and the process
  * syscalls. */
 #include "vmemu/proc.h"
 
+#include "vmemu/abi/linux.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -53,10 +54,11 @@ int proc_create(struct vmsys *sys, struct cpu *cpu, const struct run_options *op
     if (!p)
         return -ENOMEM;
     p->pid = PROC_FIRST_PID;
+    p->trap.nr = -1;
     p->ppid = 1;
     p->pgid = PROC_FIRST_PID;
     p->sid = PROC_FIRST_PID;
-    p->exit_signal = SIGCHLD;
+    p->exit_signal = LINUX_SIGCHLD;
     p->sys = sys;
     p->cpu = cpu;
     p->opt = opt;
@@ -117,25 +119,6 @@ static char *join_args(char *const argv[])
     return s;
 }
 
-/* A vfork child leaving its parent's address space (exec or exit): the parent sleeps from
- * the vfork until then, so every fault and fill the shared mm counted since the vfork is
- * the child's, as Linux counts them per task. They move from the mm (the parent's counts)
- * into *own; own's peak RSS is the mm's. */
-static void proc_vfork_settle(struct proc *p, struct mm_stats *own)
-{
-    struct mm_stats *cur = &p->mm->stats;
-    uint64_t *c = (uint64_t *)&cur->faults, *o = (uint64_t *)&own->faults;
-    const uint64_t *b = (const uint64_t *)&p->vfork_base.faults;
-    memset(own, 0, sizeof(*own));
-    for (size_t i = 0; i < sizeof(cur->faults) / sizeof(uint64_t); i++) {
-        o[i] = c[i] - b[i];
-        c[i] = b[i];
-    }
-    own->fills = cur->fills - p->vfork_base.fills;
-    cur->fills = p->vfork_base.fills;
-    own->peak_rss = cur->peak_rss;
-}
-
 /* The run's debugging tool (--check heap), or NULL. */
 static const struct proc_observer *proc_observer(const struct proc *p)
 {
@@ -165,12 +148,15 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
         return rc;
     }
     mm->stack_limit = p->rlim[RLIMIT_STACK].cur;
-    if ((rc = exec_load(mm, path, &img, err, errlen)) < 0) {
-        mm_destroy(mm);
-        return rc;
-    }
-    if ((rc = stack_setup(mm, &img, path, argv, envp, &sp)) < 0) {
+    /* Building the image faults pages in: counted for the first program, as its own
+     * start, and for no one on a later exec (the kernel's work; see the README). */
+    struct task_vm_stats *charge = p->sys->charge;
+    p->sys->charge = p->mm ? NULL : &p->vmstat;
+    rc = exec_load(mm, path, &img, err, errlen);
+    if (rc == 0 && (rc = stack_setup(mm, &img, path, argv, envp, &sp)) < 0)
         snprintf(err, errlen, "%s: cannot set up the stack: %s", path, strerror(-rc));
+    p->sys->charge = charge;
+    if (rc < 0) {
         mm_destroy(mm);
         return rc;
     }
@@ -217,18 +203,8 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
     const char *base = strrchr(path, '/');
     snprintf(p->comm, sizeof(p->comm), "%s", base ? base + 1 : path);
     struct mm *old = p->mm;
-    if (old && p->mm_borrowed) {
-        struct mm_stats own;
-        proc_vfork_settle(p, &own);
-        mm->stats.faults = own.faults;
-        mm->stats.fills = own.fills;
-    } else if (old) {
-        /* The unmap history and fault counters describe the process, not one image. */
-        mm->stats.faults = old->stats.faults;
-        mm->stats.fills = old->stats.fills;
-        if (old->stats.peak_rss > mm->stats.peak_rss)
-            mm->stats.peak_rss = old->stats.peak_rss;
-    }
+    if (old && !p->mm_borrowed && old->stats.peak_rss > mm->stats.peak_rss)
+        mm->stats.peak_rss = old->stats.peak_rss; /* the process's peak, not the image's */
     p->mm = mm;
     p->sys->current = mm;
     if (!p->mm_borrowed)
@@ -256,6 +232,7 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
     int rc = -ENOMEM;
     if (!p)
         return -ENOMEM;
+    p->trap.nr = -1;
     p->ppid = parent->pid;
     p->pgid = parent->pgid;
     p->sid = parent->sid;
@@ -264,7 +241,7 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
     p->cpu = parent->cpu;
     p->opt = parent->opt;
     p->start_ns = now_ns();
-    p->exit_signal = SIGCHLD;
+    p->exit_signal = LINUX_SIGCHLD;
     p->ctx_from_parent = true;
     p->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* the parent runs: its cwd */
     memcpy(p->sigact, parent->sigact, sizeof(p->sigact));
@@ -289,7 +266,6 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
     if (share_mm) {
         p->mm = parent->mm;
         p->mm_borrowed = true;
-        p->vfork_base = parent->mm->stats;
     } else if ((rc = mm_dup(parent->mm, &p->mm)) < 0) {
         goto err;
     } else if (parent->heap && proc_observer(parent)) {
@@ -364,6 +340,7 @@ struct proc_usage proc_usage_now(const struct proc *p)
     if (p->state == PROC_ZOMBIE || p->state == PROC_DEAD || !p->mm)
         return p->usage;
     struct proc_usage u = {
+        .task = p->vmstat,
         .mm = p->mm->stats,
         .syscalls = p->syscalls,
         .cpu_ns = p->cpu_ns,
@@ -376,11 +353,10 @@ struct proc_usage proc_usage_now(const struct proc *p)
  * set takes the larger. */
 void proc_usage_add(struct proc_usage *dst, const struct proc_usage *src)
 {
-    uint64_t *d = (uint64_t *)&dst->mm.faults;
-    const uint64_t *f = (const uint64_t *)&src->mm.faults;
-    for (size_t i = 0; i < sizeof(dst->mm.faults) / sizeof(uint64_t); i++)
+    uint64_t *d = (uint64_t *)&dst->task;
+    const uint64_t *f = (const uint64_t *)&src->task;
+    for (size_t i = 0; i < sizeof(dst->task) / sizeof(uint64_t); i++)
         d[i] += f[i];
-    dst->mm.fills += src->mm.fills;
     if (src->mm.peak_rss > dst->mm.peak_rss)
         dst->mm.peak_rss = src->mm.peak_rss;
     dst->syscalls += src->syscalls;
@@ -390,9 +366,10 @@ void proc_usage_add(struct proc_usage *dst, const struct proc_usage *src)
 /* Freezes the counters (at exit, before the address space goes). */
 void proc_freeze_usage(struct proc *p)
 {
-    if (p->mm_borrowed) { /* what the shared mm counted since the vfork is the child's */
-        if (p->mm)
-            proc_vfork_settle(p, &p->usage.mm);
+    p->usage.task = p->vmstat;
+    if (p->mm_borrowed) { /* the parent's address space: only its peak is the child's too */
+        memset(&p->usage.mm, 0, sizeof(p->usage.mm));
+        p->usage.mm.peak_rss = p->mm ? p->mm->stats.peak_rss : 0;
         p->usage.syscalls = p->syscalls;
         p->usage.cpu_ns = p->cpu_ns;
         return;
@@ -404,4 +381,27 @@ void proc_freeze_usage(struct proc *p)
         p->usage.shared_at_exit = mm_shared_pages(p->mm);
         p->usage.pt_pages_at_exit = p->mm->pt.table_pages;
     }
+}
+
+/* Records a removal by p's syscall in progress (see the header). */
+void proc_unmap_record(struct proc *p, gva_t start, gva_t end)
+{
+    struct proc_unmap *r = &p->unmaps[p->nunmaps++ % PROC_UNMAP_HISTORY];
+    r->start = start;
+    r->end = end;
+    r->rip = p->trap.rip;
+    r->sysno = p->trap.nr;
+    r->seq = p->trap.seq;
+}
+
+/* The most recent recorded removal whose range contains va, or NULL. */
+const struct proc_unmap *proc_unmap_history_find(const struct proc *p, gva_t va)
+{
+    uint64_t kept = p->nunmaps < PROC_UNMAP_HISTORY ? p->nunmaps : PROC_UNMAP_HISTORY;
+    for (uint64_t k = 1; k <= kept; k++) {
+        const struct proc_unmap *r = &p->unmaps[(p->nunmaps - k) % PROC_UNMAP_HISTORY];
+        if (va >= r->start && va < r->end)
+            return r;
+    }
+    return NULL;
 }

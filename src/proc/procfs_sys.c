@@ -114,7 +114,7 @@ int procfs_render_meminfo(struct pbuf *b, struct proc *t)
 
 /* ---- /proc/cpuinfo ---- */
 
-/* The CPUID answers vmemu's CPU (Unicorn's Haswell model, src/cpu.c) gives a guest, as a
+/* The CPUID answers vmemu's CPU (Unicorn's Haswell model, src/cpu/cpu.c) gives a guest, as a
  * static program executing CPUID under vmemu printed them. */
 #define CPU_LEAF0_MAX     13         /* leaf 0 EAX: highest basic leaf */
 #define CPU_LEAF1_EAX     0x000306c4 /* family 6, model 0x3c, stepping 4 */

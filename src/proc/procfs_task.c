@@ -315,7 +315,7 @@ int procfs_render_status(struct pbuf *b, struct proc *t)
 
 int procfs_render_stat(struct pbuf *b, struct proc *t)
 {
-    const struct fault_stats *f = &t->mm->stats.faults;
+    const struct fault_stats *f = &t->vmstat.faults;
     struct mm_usage u;
     struct image_bounds ib;
     struct sig_masks sm;

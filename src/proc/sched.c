@@ -1,14 +1,13 @@
-/* The process table and the scheduler's bookkeeping: pids, the list of every process of
- * the run, putting a process to sleep from a syscall handler (the syscall is re-executed
- * when it wakes), waking sleepers whose condition became true, the end of a process
- * (zombie, re-parenting, SIGCHLD, vfork parent) and reaping. The loop that runs the
- * processes on the CPU is sched_run in src/run.c. Called by the kernel loop and the
- * process, pipe, poll and signal syscalls. */
+/* The scheduler: pids, the list of every process of the run, putting a process to sleep
+ * from a syscall handler (the syscall is re-executed when it wakes), timers, waking
+ * sleepers whose condition became true, which process runs next, idling, the end of a
+ * process (zombie, re-parenting, SIGCHLD, vfork parent) and reaping; the unmap history
+ * hook and the whole-VM check of the sanitizer build. The loop that runs the processes on
+ * the CPU is run_all (src/kernel/run.c). */
 #include "vmemu/sched.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +20,15 @@
 
 #define SCHED_FIRST_PID 1000
 
+/* The address space of the running process lost [start, end): recorded in its history
+ * when a syscall of that process did it (the crash report explains a later access). */
+static void sched_unmapped(void *ctx, struct mm *mm, gva_t start, gva_t end)
+{
+    struct proc *p = ((struct sched *)ctx)->current;
+    if (p && p->mm == mm && p->trap.nr >= 0)
+        proc_unmap_record(p, start, end);
+}
+
 /* Sets up an empty scheduler. */
 int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu, const struct run_options *opt)
 {
@@ -30,6 +38,7 @@ int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu, const struct
     s->opt = opt;
     s->next_pid = SCHED_FIRST_PID;
     s->quantum = opt && opt->quantum ? opt->quantum : SCHED_QUANTUM;
+    sys->on_unmap = (struct mm_unmap_hook){.unmapped = sched_unmapped, .ctx = s};
     return 0;
 }
 
@@ -166,8 +175,8 @@ void sched_reap(struct proc *p)
 /* Whether a parent wants zombies: not when it ignores SIGCHLD or set SA_NOCLDWAIT. */
 static bool parent_keeps_zombies(const struct proc *parent)
 {
-    const struct linux_sigaction *sa = &parent->sigact[SIGCHLD - 1];
-    return sa->handler != 1 /* SIG_IGN */ && !(sa->flags & 2 /* SA_NOCLDWAIT */);
+    const struct linux_sigaction *sa = &parent->sigact[LINUX_SIGCHLD - 1];
+    return sa->handler != LINUX_SIG_IGN && !(sa->flags & LINUX_SA_NOCLDWAIT);
 }
 
 /* Ends p: see the header. */
@@ -294,7 +303,7 @@ static void sched_wake(struct proc *p, bool by_signal)
         p->regfix.rax_set = true;
         p->regfix.rax = (uint64_t)-EINTR;
         p->regfix.rip_set = true;
-        p->regfix.rip = p->mm->sys_rip + 2;
+        p->regfix.rip = p->trap.rip + 2;
         p->retry = false;
         p->io_done = 0;
         p->wait.kind = WAIT_NONE;
@@ -399,7 +408,7 @@ bool sched_idle(struct sched *s, uint64_t deadline)
     if (n == 0 && deadline == 0) {
         s->deadlocks++;
         fprintf(stderr, "vmemu: deadlock: every process sleeps and nothing can wake it; "
-                        "killing them (SIGKILL)\n");
+                        "killing them (LINUX_SIGKILL)\n");
         return true;
     }
     struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));

@@ -170,7 +170,7 @@ static void signal_end_timed_sleep(struct proc *p, struct cpu *cpu)
     if (p->wait.kind != WAIT_TIMER || p->mm == NULL)
         return;
     uint64_t rip = cpu_get(cpu, CPU_RIP), nr = cpu_get(cpu, CPU_RAX);
-    if (rip != p->mm->sys_rip || (nr != NR_nanosleep && nr != NR_clock_nanosleep))
+    if (rip != p->trap.rip || (nr != NR_nanosleep && nr != NR_clock_nanosleep))
         return;
     gva_t rem = 0;
     if (nr == NR_nanosleep)

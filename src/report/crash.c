@@ -19,12 +19,8 @@
 #include "vmemu/uaccess.h"
 #include "vmemu/vma.h"
 
-#define X86_INT3        0xcc /* the breakpoint instruction */
-#define LINUX_NR_MMAP   9    /* x86-64 syscall numbers of the removals explained */
-#define LINUX_NR_MUNMAP 11
-#define LINUX_NR_BRK    12
-#define LINUX_NR_MREMAP 25
-#define CRASH_DIS_SPAN  4096 /* furthest into a function its start is decoded from */
+#define X86_INT3       0xcc /* the breakpoint instruction */
+#define CRASH_DIS_SPAN 4096 /* furthest into a function its start is decoded from */
 
 /* Start of the image's first mapping minus its file offset: the load bias of a PIE (whose
  * first segment maps offset 0 at vaddr 0); symtab_load() ignores it for an ET_EXEC. */
@@ -98,7 +94,7 @@ static void format_symbol(const struct symtab *syms, gva_t va, char *buf, size_t
  * of its RIP. */
 static void crash_find_unmap(const struct proc *p, const struct symtab *syms, struct crash_info *ci)
 {
-    const struct mm_unmap_record *r = mm_unmap_history_find(p->mm, ci->addr);
+    const struct proc_unmap *r = proc_unmap_history_find(p, ci->addr);
     const char *name;
 
     if (r == NULL)
@@ -117,24 +113,24 @@ static void crash_find_unmap(const struct proc *p, const struct symtab *syms, st
  * MAP_FIXED mmap get their own verbs. buf is "" when ci has no removal. */
 void crash_unmap_text(const struct crash_info *ci, char *buf, size_t len)
 {
-    const struct mm_unmap_record *r = &ci->unmap;
+    const struct proc_unmap *r = &ci->unmap;
     char how[128], sym[300] = "";
 
     buf[0] = '\0';
     if (!ci->has_unmap)
         return;
     switch (r->sysno) {
-    case LINUX_NR_MUNMAP:
+    case NR_munmap:
         snprintf(how, sizeof(how), "unmapped by munmap(0x%" PRIx64 ", %" PRIu64 ")", r->start,
                  r->end - r->start);
         break;
-    case LINUX_NR_MREMAP:
+    case NR_mremap:
         snprintf(how, sizeof(how), "moved away or cut off by mremap");
         break;
-    case LINUX_NR_BRK:
+    case NR_brk:
         snprintf(how, sizeof(how), "released by brk (the heap shrank)");
         break;
-    case LINUX_NR_MMAP:
+    case NR_mmap:
         snprintf(how, sizeof(how), "replaced by mmap(MAP_FIXED)");
         break;
     default:

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 
+#include "vmemu/abi/linux.h"
 #include "vmemu/backtrace.h"
 #include "vmemu/proc.h"
 
@@ -16,21 +17,6 @@
 #define CRASH_DIS_MAX    (CRASH_DIS_BEFORE + 1 + CRASH_DIS_AFTER)
 #define CRASH_DIS_LEN    900  /* one disassembly line */
 #define CRASH_HEAP_MAX   2048 /* the heap checker's explanation */
-
-/* Guest signal numbers and si_codes (Linux x86-64). <signal.h> is not used here: with
- * _GNU_SOURCE it declares CPU_RAX... which clash with enum cpu_reg. */
-#define LINUX_SIGILL      4
-#define LINUX_SIGTRAP     5
-#define LINUX_SIGBUS      7
-#define LINUX_SIGFPE      8
-#define LINUX_SIGKILL     9
-#define LINUX_SIGSEGV     11
-#define LINUX_SEGV_MAPERR 1
-#define LINUX_SEGV_ACCERR 2
-#define LINUX_BUS_ADRALN  1
-#define LINUX_BUS_ADRERR  2
-#define LINUX_BUS_OBJERR  3
-#define LINUX_SI_KERNEL   0x80
 
 /* Everything the reports say about how a guest died. */
 struct crash_info {
@@ -63,7 +49,7 @@ struct crash_info {
     char file[CRASH_TEXT_MAX];      /* file mapped at addr (the program for its bss), or "" */
     bool has_unmap;                 /* addr is in no area but a syscall removed it: unmap
                                        is that removal */
-    struct mm_unmap_record unmap;   /* the most recent removal of addr's page */
+    struct proc_unmap unmap;        /* the most recent removal of addr's page */
     const char *unmap_syscall;      /* that syscall's name ("munmap"), never NULL when
                                        has_unmap */
     char unmap_symbol[256];         /* symbol of the removal's RIP, or "" */

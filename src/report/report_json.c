@@ -370,12 +370,12 @@ static void json_process(struct json *j, const struct proc *p, bool first)
     json_str(j, "command", p->cmdline != NULL ? p->cmdline : report_proc_name(p));
     json_int(j, "exit_status", proc_wait_status(p));
     json_signal(j, "signal", p);
-    json_faults(j, &st->faults);
+    json_faults(j, &u.task.faults);
     if (first) {
-        json_tlb(j, p, st->fills);
+        json_tlb(j, p, u.task.fills);
     } else {
         json_open(j, "tlb", '{');
-        json_u64(j, "fills", st->fills);
+        json_u64(j, "fills", u.task.fills);
         json_close(j, '}');
     }
     json_u64(j, "peak_rss_pages", st->peak_rss);
@@ -386,8 +386,8 @@ static void json_process(struct json *j, const struct proc *p, bool first)
     json_u64(j, "syscalls", u.syscalls);
     json_u64(j, "shared_at_exit", u.shared_at_exit);
     json_u64(j, "peak_vsize_bytes", st->peak_vm * PAGE_SIZE);
-    json_u64(j, "refault_permille", report_refault_permille(&st->faults));
-    json_bool(j, "thrashing", report_thrashing(&st->faults));
+    json_u64(j, "refault_permille", report_refault_permille(&u.task.faults));
+    json_bool(j, "thrashing", report_thrashing(&u.task.faults));
     if (p->mm != NULL)
         json_u64(j, "wall_ns", report_wall_ns(p));
     else
@@ -406,8 +406,8 @@ static void json_totals(struct json *j, const struct proc *first, const struct s
 
     json_open(j, "totals", '{');
     json_u64(j, "processes", t.nprocs);
-    json_faults(j, &st->faults);
-    json_tlb(j, first, st->fills);
+    json_faults(j, &t.u.task.faults);
+    json_tlb(j, first, t.u.task.fills);
     json_u64(j, "peak_rss_pages", st->peak_rss);
     json_u64(j, "rss_pages", st->rss);
     json_u64(j, "page_table_pages", t.u.pt_pages_at_exit);

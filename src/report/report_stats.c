@@ -92,7 +92,7 @@ void report_stats(FILE *out, const struct proc *p)
 {
     const struct proc_usage u = report_usage(p);
     const struct mm_stats *st = &u.mm;
-    const struct fault_stats *f = &st->faults;
+    const struct fault_stats *f = &u.task.faults;
     const struct vmsys *sys = p->sys;
     uint64_t wall = report_wall_ns(p);
 
@@ -125,7 +125,8 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\tvmemu TLB misses (page walks): %" PRIu64 "\n", sys->tlb.misses);
     fprintf(out, "\tvmemu TLB invalidations: %" PRIu64 "\n", sys->tlb.invalidations);
     fprintf(out, "\tvmemu TLB flushes: %" PRIu64 "\n", sys->tlb.flushes);
-    fprintf(out, "\tUnicorn TLB fills (depends on Unicorn's TLB size): %" PRIu64 "\n", st->fills);
+    fprintf(out, "\tUnicorn TLB fills (depends on Unicorn's TLB size): %" PRIu64 "\n",
+            u.task.fills);
     fprintf(out, "\tUnicorn TLB flushes: %" PRIu64 "\n", report_unicorn_flushes(p));
     fprintf(out, "\tPeak resident pages: %" PRIu64 " (%" PRIu64 " KiB)\n", st->peak_rss,
             st->peak_rss * KIB_PER_PAGE);
@@ -174,8 +175,8 @@ static void fault_stats_add(struct fault_stats *sum, const struct fault_stats *f
 /* Adds the counters of one process to t. */
 static void report_totals_add(struct report_totals *t, const struct proc_usage *u)
 {
-    fault_stats_add(&t->u.mm.faults, &u->mm.faults);
-    t->u.mm.fills += u->mm.fills;
+    fault_stats_add(&t->u.task.faults, &u->task.faults);
+    t->u.task.fills += u->task.fills;
     t->u.mm.rss += u->mm.rss;
     t->u.mm.peak_rss = max_u64(t->u.mm.peak_rss, u->mm.peak_rss);
     t->u.mm.peak_vm = max_u64(t->u.mm.peak_vm, u->mm.peak_vm);
@@ -211,7 +212,7 @@ struct report_totals report_totals(const struct sched *s)
 static void stats_row(FILE *out, const char *pid, const char *ppid, const char *status,
                       const char *sig, const struct proc_usage *u, const char *command)
 {
-    const struct fault_stats *f = &u->mm.faults;
+    const struct fault_stats *f = &u->task.faults;
 
     fprintf(out,
             "\t%7s %7s %6s %3s %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64

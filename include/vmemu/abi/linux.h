@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmemu/abi/mman.h"
 #include "vmemu/abi/syscall_table.h"
 
 /* Syscall numbers of every syscall in the table: NR_read, NR_exit_group, ... */
@@ -356,6 +357,7 @@ LINUX_ABI_CHECK(struct linux_statfs, 120);
 #define LINUX_SIGSYS         31
 #define LINUX_SIG_DFL        0ULL /* sigaction handler: default action */
 #define LINUX_SIG_IGN        1ULL /* sigaction handler: ignore */
+#define LINUX_SA_NOCLDWAIT   0x00000002ULL
 #define LINUX_SA_SIGINFO     0x00000004ULL
 #define LINUX_SA_RESTORER    0x04000000ULL
 #define LINUX_SA_ONSTACK     0x08000000ULL
@@ -443,5 +445,112 @@ LINUX_ABI_OFFSET(struct linux_rt_sigframe, info, 312);
 
 /* struct linux_dirent64 (getdents64) needs no definition here: the host fills the guest's
  * buffer with the same layout (u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, d_name). */
+
+/* Signal delivery structures (vmemu fills them for handlers, wait and sigaction). */
+/* The guest's siginfo_t (128 bytes). Only the fields vmemu fills are named. */
+struct linux_siginfo {
+    int32_t si_signo; /* signal */
+    int32_t si_errno; /* 0 */
+    int32_t si_code;  /* SI_USER, SEGV_MAPERR, CLD_EXITED, ... */
+    int32_t pad0;     /* alignment (union starts at 16) */
+    union {
+        struct {
+            int32_t pid;    /* kill: sender's pid; SIGCHLD: the child */
+            uint32_t uid;   /* sender's uid */
+            int32_t status; /* SIGCHLD: exit code or signal */
+            int32_t pad1;
+            int64_t utime; /* SIGCHLD: user time in ticks */
+            int64_t stime; /* SIGCHLD: system time in ticks */
+        } kill;
+        struct {
+            uint64_t addr; /* SIGSEGV/SIGBUS/SIGILL/SIGFPE: faulting address */
+        } fault;
+        struct {
+            int32_t tid;     /* timer id */
+            int32_t overrun; /* overruns */
+            uint64_t value;  /* sigval */
+        } timer;
+        uint8_t raw[112]; /* the whole union */
+    } u;
+};
+
+/* sigaltstack state (stack_t). */
+struct linux_stack {
+    uint64_t ss_sp;   /* base */
+    int32_t ss_flags; /* SS_DISABLE, SS_ONSTACK, SS_AUTODISARM */
+    int32_t pad;      /* alignment */
+    uint64_t ss_size; /* size */
+};
+
+LINUX_ABI_CHECK(struct linux_siginfo, 128);
+LINUX_ABI_OFFSET(struct linux_siginfo, u, 16);
+LINUX_ABI_CHECK(struct linux_stack, 24);
+
+/* The guest's struct sigaction (kernel layout, x86-64). */
+struct linux_sigaction {
+    uint64_t handler;  /* SIG_DFL (0), SIG_IGN (1) or a guest address */
+    uint64_t flags;    /* SA_* */
+    uint64_t restorer; /* SA_RESTORER trampoline */
+    uint64_t mask;     /* blocked during the handler */
+};
+
+struct linux_rlimit {
+    uint64_t cur; /* soft limit */
+    uint64_t max; /* hard limit */
+};
+LINUX_ABI_CHECK(struct linux_sigaction, 32);
+LINUX_ABI_CHECK(struct linux_rlimit, 16);
+
+/* si_code values vmemu uses (Linux's). */
+#define LINUX_SI_USER     0
+#define LINUX_SI_KERNEL   0x80
+#define LINUX_SI_TKILL    (-6)
+#define LINUX_SEGV_MAPERR 1
+#define LINUX_SEGV_ACCERR 2
+#define LINUX_BUS_ADRALN  1
+#define LINUX_BUS_ADRERR  2
+#define LINUX_BUS_OBJERR  3
+#define LINUX_CLD_EXITED  1
+#define LINUX_CLD_KILLED  2
+#define LINUX_CLD_DUMPED  3
+
+/* Auxiliary vector keys (Linux include/uapi/linux/auxvec.h, asm/auxvec.h). */
+#define LINUX_AT_NULL        0
+#define LINUX_AT_PHDR        3
+#define LINUX_AT_PHENT       4
+#define LINUX_AT_PHNUM       5
+#define LINUX_AT_PAGESZ      6
+#define LINUX_AT_BASE        7
+#define LINUX_AT_FLAGS       8
+#define LINUX_AT_ENTRY       9
+#define LINUX_AT_UID         11
+#define LINUX_AT_EUID        12
+#define LINUX_AT_GID         13
+#define LINUX_AT_EGID        14
+#define LINUX_AT_PLATFORM    15
+#define LINUX_AT_HWCAP       16
+#define LINUX_AT_CLKTCK      17
+#define LINUX_AT_SECURE      23
+#define LINUX_AT_RANDOM      25
+#define LINUX_AT_HWCAP2      26
+#define LINUX_AT_EXECFN      31
+#define LINUX_AT_MINSIGSTKSZ 51
+
+/* fcntl commands on pipes. */
+#define LINUX_F_SETPIPE_SZ 1031
+#define LINUX_F_GETPIPE_SZ 1032
+
+/* wait4 / waitid options and waitid id types. */
+#define LINUX_WNOHANG    1
+#define LINUX_WUNTRACED  2
+#define LINUX_WEXITED    4
+#define LINUX_WCONTINUED 8
+#define LINUX_WNOWAIT    0x01000000
+#define LINUX_WALL       0x40000000
+#define LINUX_WCLONE     0x80000000
+#define LINUX_WNOTHREAD  0x20000000
+#define LINUX_P_ALL      0
+#define LINUX_P_PID      1
+#define LINUX_P_PGID     2
 
 #endif

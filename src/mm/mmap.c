@@ -1,0 +1,83 @@
+/* Where a new mapping goes and how it is made (mmap after its arguments are decoded), and
+ * mlockall/munlockall over every area: Linux's get_unmapped_area rules for a hint, a fixed
+ * address, MAP_FIXED_NOREPLACE and MAP_32BIT, then the area itself (mm_map) and the
+ * populate that MAP_POPULATE and locked memory ask for. */
+#include "vmemu/mmap.h"
+
+#include <errno.h>
+
+#include "vmemu/gup.h"
+#include "vmemu/mm.h"
+
+/* MAP_32BIT's window: the second GiB, as Linux on x86-64. */
+#define MMAP_32BIT_LOW  0x40000000ULL
+#define MMAP_32BIT_HIGH 0x80000000ULL
+
+/* Chooses the address of a new mapping (see the header). */
+int mm_mmap_place(struct mm *mm, const struct mmap_req *req, gva_t *out)
+{
+    gva_t addr = req->addr;
+    uint64_t len = req->len;
+    switch (req->place) {
+    case MMAP_FIXED:
+    case MMAP_NOREPLACE:
+        if (addr & ~PAGE_MASK)
+            return -EINVAL;
+        if (addr >= USER_VA_END || len > USER_VA_END - addr || addr < MM_MMAP_LOW)
+            return addr < MM_MMAP_LOW ? -EPERM : -ENOMEM;
+        if (req->place == MMAP_NOREPLACE && vma_overlaps(&mm->vmas, addr, addr + len))
+            return -EEXIST;
+        *out = addr;
+        return 0;
+    case MMAP_32BIT:
+        return vma_find_free(&mm->vmas, len, MMAP_32BIT_LOW, MMAP_32BIT_HIGH, out) < 0 ? -ENOMEM
+                                                                                       : 0;
+    case MMAP_ANYWHERE:
+        break;
+    }
+    return mm_get_unmapped_area(mm, addr, len, out) < 0 ? -ENOMEM : 0;
+}
+
+/* Makes the mapping at start and populates it when asked (see the header). */
+int mm_mmap(struct mm *mm, const struct mmap_req *req, gva_t start)
+{
+    int rc = mm_map(mm, start, req->len, req->prot, req->flags, req->kind, req->file,
+                    req->file ? req->off : 0, req->file ? UINT64_MAX : 0);
+    if (rc < 0)
+        return rc;
+    /* Populating is best effort, as on Linux: the mapping stands even when it fails. */
+    bool locked =
+        (req->flags & VM_LOCKED) || (mm->def_flags & (VM_LOCKED | VM_LOCKONFAULT)) == VM_LOCKED;
+    if ((req->populate && !(req->flags & VM_NORESERVE)) || locked)
+        mm_populate(mm, start, start + req->len);
+    return 0;
+}
+
+/* Locks every area and faults it in unless onfault (see the header). */
+int mm_lock_all(struct mm *mm, bool onfault)
+{
+    for (size_t i = 0; i < mm->vmas.n; i++)
+        mm->vmas.v[i].flags |= VM_LOCKED;
+    if (onfault)
+        return 0;
+    for (size_t i = 0; i < mm->vmas.n; i++) {
+        gva_t start = mm->vmas.v[i].start, end = mm->vmas.v[i].end;
+        if (mm_populate(mm, start, end) < 0)
+            return -ENOMEM;
+        /* populate may have grown the array of areas: find our place again */
+        struct vma *v = vma_find(&mm->vmas, end - 1);
+        i = v ? vma_index(&mm->vmas, v) : mm->vmas.n;
+    }
+    return 0;
+}
+
+/* Unlocks every area and the future ones; merges what can merge (see the header). */
+void mm_unlock_all(struct mm *mm)
+{
+    mm->def_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
+    for (size_t i = 0; i < mm->vmas.n; i++)
+        mm->vmas.v[i].flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
+    for (size_t i = mm->vmas.n; i-- > 0;)
+        if (i < mm->vmas.n)
+            vma_merge_around(&mm->vmas, i);
+}
