@@ -6,7 +6,7 @@ Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc
                 [--real-reps 3] [--zlib-mib 32] [--no-real] [--only-real]
                 [--swap-reps 3] [--ws-pages 16384] [--ws-passes 8] [--no-swap] [--only-swap]
                 [--forks 2000] [--fork-pages 64] [--pipe-mib 64] [--no-procs] [--only-procs]
-                [--baseline OLD_VMEMU] [--only-faults]
+                [--baseline OLD_VMEMU] [--only-faults] [--callgrind]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -28,6 +28,10 @@ What the numbers mean:
                 first-out), so (t(R) - t(1)) / (N * (R - 1)) is the cost of a demand-zero
                 fault without the host's own first-touch fault (plus a share of the
                 mmap/munmap calls).
+                (a'') with --baseline and --callgrind: the instructions one demand-zero
+                fault costs (callgrind's count for `faults 12000` minus `faults 2000`,
+                over 10000), in vmemu and in the baseline build: exact and repeatable,
+                where times vary by several percent from run to run.
   compute       (b) `compute ROUNDS` is a tight integer loop over a 1 MiB array that
                 makes no system calls and, once its pages are mapped, no faults. Its
                 vmemu/qemu ratio isolates the cost of running translated code under vmemu
@@ -428,6 +432,10 @@ def main():
                     help="another vmemu (an older build): its fault costs in (a) and (a') "
                     "are measured in the same alternating runs, with vmemu/baseline")
     ap.add_argument("--only-faults", action="store_true", help="run (a) and (a') only")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="with --baseline: also count the instructions of one demand-zero "
+                    "fault in vmemu and the baseline with valgrind's callgrind (exact and "
+                    "repeatable, unlike times)")
     ap.add_argument("--only-procs", action="store_true",
                     help="run (f) only (with --only-real/--only-swap: those too)")
     o = ap.parse_args()
@@ -485,9 +493,36 @@ def main():
         if "baseline" in cost:
             print("  vmemu/baseline %s" % ratio2(cost.get("vmemu"), cost["baseline"]))
 
+    def fault_instructions():
+        """(a'') instructions per demand-zero fault, vmemu against the baseline."""
+        small, big = 2000, 12000
+        per = {}
+        for name, pre in runners:
+            if name not in ("vmemu", "baseline"):
+                continue
+            counts = []
+            for n in (small, big):
+                with tempfile.TemporaryDirectory() as tmp:
+                    out = os.path.join(tmp, "cg.out")
+                    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
+                                       + pre + [prog("faults"), str(n)],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True)
+                m = re.search(r"Collected : (\d+)", p.stderr)
+                counts.append(int(m.group(1)) if m else None)
+            if None not in counts:
+                per[name] = (counts[1] - counts[0]) / (big - small)
+                print("  %-8s %.0f instructions per fault (callgrind, faults %d vs %d)"
+                      % (name, per[name], big, small))
+        if len(per) == 2:
+            print("  vmemu/baseline %s" % ratio2(per["vmemu"], per["baseline"]))
+
     if o.only_faults:
         print("median of %d alternating runs, %s variant" % (o.reps, o.variant))
         fault_costs()
+        if o.callgrind and o.baseline:
+            print("\n(a'') instructions of one demand-zero fault")
+            fault_instructions()
         return 0
 
     print("median of %d runs, %s variant, times in ms" % (o.reps, o.variant))
