@@ -155,6 +155,7 @@ static void test_vm_check_finds_areas_out_of_order(void **state)
 static void test_vm_check_finds_a_swap_slot_without_entries(void **state)
 {
     struct env *e = *state;
+    mm_destroy(e->mm);
     vmsys_destroy(&e->sys);
     assert_int_equal(vmsys_init(&e->sys, NFRAMES * PAGE_SIZE, 16, 4), 0);
     assert_int_equal(vmsys_setup_paging(&e->sys, POLICY_FIFO, 1, P(16), NULL), 0);

@@ -11,8 +11,6 @@
  * and monitor commands. */
 #include "vmemu/gdbstub.h"
 
-#include "vmemu/abi/linux.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vmemu/abi/linux.h"
 #include "gdbstub_int.h"
 #include "vmemu/cpu.h"
 #include "vmemu/proc.h"

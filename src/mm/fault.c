@@ -9,7 +9,6 @@
 #include "vmemu/fault.h"
 
 #include "vmemu/abi/linux.h"
-
 #include "vmemu/pte.h"
 #include "vmemu/reclaim.h"
 

@@ -5,8 +5,6 @@
  * syscalls. */
 #include "vmemu/proc.h"
 
-#include "vmemu/abi/linux.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "vmemu/abi/linux.h"
 #include "vmemu/debug_hooks.h"
 #include "vmemu/loader.h"
 #include "vmemu/util.h"
