@@ -434,6 +434,88 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
         assert_int_equal(got[off], off == 100 ? 0x5a : anon_byte(1, 7, off));
 }
 
+/* Regression (issue 15, defect 1): a page shared copy-on-write after fork is swapped out;
+ * a write by one owner brings it back and copies it in the same fault (one major fault),
+ * instead of mapping it read-only and leaving the write refused. The other owner keeps
+ * its swap entry and the old bytes. */
+static void test_reclaim_write_to_swapped_cow_page_copies_at_once(void **state)
+{
+    struct env *e = *state;
+    pfn_t pfn = 0;
+    gva_t va = ANON + P(1);
+
+    env_start(e, POLICY_FIFO, 1, SWAP_BYTES);
+    assert_int_equal(mm_create(&e->sys, &e->mm2), 0);
+    map_anon(e->mm, ANON, 4);
+    map_anon(e->mm2, ANON, 4);
+    assert_int_equal(phys_alloc(&e->sys.phys, false, &pfn), 0);
+    for (uint64_t off = 0; off < PAGE_SIZE; off++)
+        ((uint8_t *)phys_hva(&e->sys.phys, pfn))[off] = anon_byte(1, 7, off);
+    e->version[1] = 7;
+    uint64_t flags = PTE_P | PTE_A | PTE_D | mm_prot_pte_bits(RW, true);
+    phys_get(&e->sys.phys, pfn);
+    assert_int_equal(mm_install_page(e->mm, va, NULL, pfn, flags), 0);
+    assert_int_equal(mm_install_page(e->mm2, va, NULL, pfn, flags), 0);
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
+    uint64_t slot = pte_swap_slot(pte_of(e, e->mm2, va));
+
+    uint8_t x = 0x5a;
+    assert_int_equal(copy_to_user(e->mm, va + 100, &x, 1), 0);
+    pte_t a = pte_of(e, e->mm, va);
+    assert_true(pte_present(a) && (a & PTE_RW) && !(a & PTE_COW));
+    assert_int_equal(vm_fixture_task.faults.swap_in, 1);
+    assert_int_equal(vm_fixture_task.faults.major, 1);
+    assert_int_equal(vm_fixture_task.faults.minor, 0);
+    assert_int_equal(vm_fixture_task.faults.cow, 0);
+    /* The swapped copy stays for mm2: its entry and the swap cache. */
+    assert_true(pte_is_swap(pte_of(e, e->mm2, va)));
+    assert_int_equal(swap_count(&e->sys.swap, slot), 2);
+    assert_int_not_equal(swap_cache_find(&e->sys.swap, slot), pte_pfn(a));
+    check_page(e, e->mm2, 1);
+    uint8_t got[PAGE_SIZE];
+    assert_int_equal(copy_from_user(e->mm, got, va, PAGE_SIZE), 0);
+    for (uint64_t off = 0; off < PAGE_SIZE; off++)
+        assert_int_equal(got[off], off == 100 ? 0x5a : anon_byte(1, 7, off));
+    char why[256];
+    struct mm *mms[] = {e->mm, e->mm2};
+    assert_int_equal(vm_check(&e->sys, mms, 2, true, why, sizeof(why)), 0);
+}
+
+/* Regression (issue 15, defect 2): two owners share a swapped page; one reads it back (the
+ * frame joins the swap cache) and unmaps it, then the other unmaps its swap entry. Nothing
+ * uses the slot any more: the cache entry goes too, frame and slot freed. */
+static void test_reclaim_unmap_of_last_swap_entry_drops_the_cache_entry(void **state)
+{
+    struct env *e = *state;
+    pfn_t pfn = 0, p1 = 0;
+    gva_t va = ANON + P(1);
+
+    env_start(e, POLICY_FIFO, 1, SWAP_BYTES);
+    assert_int_equal(mm_create(&e->sys, &e->mm2), 0);
+    map_anon(e->mm, ANON, 4);
+    map_anon(e->mm2, ANON, 4);
+    assert_int_equal(phys_alloc(&e->sys.phys, true, &pfn), 0);
+    uint64_t flags = PTE_P | PTE_A | PTE_D | mm_prot_pte_bits(RW, true);
+    phys_get(&e->sys.phys, pfn);
+    assert_int_equal(mm_install_page(e->mm, va, NULL, pfn, flags), 0);
+    assert_int_equal(mm_install_page(e->mm2, va, NULL, pfn, flags), 0);
+    uint64_t used = e->sys.phys.used;
+    assert_int_equal(reclaim_one(e->sys.reclaim), 0);
+    uint64_t slot = pte_swap_slot(pte_of(e, e->mm2, va));
+    assert_int_equal(mmu_translate_user(e->mm, va, ACCESS_READ, 0, &p1), 0);
+    assert_int_equal(swap_cache_find(&e->sys.swap, slot), p1);
+    assert_int_equal(mm_unmap(e->mm, va, P(1)), 0);
+    assert_int_equal(swap_cache_find(&e->sys.swap, slot), p1); /* mm2's entry still uses it */
+    assert_int_equal(mm_unmap(e->mm2, va, P(1)), 0);
+    assert_int_equal(swap_cache_find(&e->sys.swap, slot), 0);
+    assert_int_equal(swap_count(&e->sys.swap, slot), 0);
+    assert_int_equal(e->sys.swap.used, 0);
+    assert_int_equal(e->sys.phys.used, used - 1);
+    char why[256];
+    struct mm *mms[] = {e->mm, e->mm2};
+    assert_int_equal(vm_check(&e->sys, mms, 2, true, why, sizeof(why)), 0);
+}
+
 /* ---- file pages ---- */
 
 /* Maps `pages` pages of the test file from page `pgoff` at `at`. */
@@ -689,6 +771,8 @@ int main(void)
         T(test_reclaim_random_seed_1_reference_string_exact_and_repeatable),
         T(test_reclaim_data_survives_evictions_every_policy),
         T(test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy),
+        T(test_reclaim_write_to_swapped_cow_page_copies_at_once),
+        T(test_reclaim_unmap_of_last_swap_entry_drops_the_cache_entry),
         T(test_reclaim_clean_file_page_dropped_and_refaulted),
         T(test_reclaim_dirty_shared_file_page_written_back),
         T(test_reclaim_locked_pages_never_evicted),

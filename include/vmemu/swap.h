@@ -66,4 +66,9 @@ void swap_cache_del(struct swap_area *sw, struct phys *phys, pfn_t pfn);
  * and slot are freed. Use instead of phys_put for frames that may be in the swap cache. */
 void swap_put_page(struct swap_area *sw, struct phys *phys, pfn_t pfn);
 
+/* Drops a swap entry's reference to slot (a PTE that held it is gone); when only the swap
+ * cache still holds the slot and nobody maps its frame, the frame and the slot are freed
+ * too, so that no cache entry outlives every user of its slot. */
+void swap_free_entry(struct swap_area *sw, struct phys *phys, uint64_t slot);
+
 #endif

@@ -237,18 +237,32 @@ static void hc_reach(struct hc_scan *s, uint64_t value)
     s->work[s->nwork++] = (size_t)(b - h->blocks);
 }
 
-/* Scans the present pages of [start, end) for pointers (8-byte aligned words). */
+/* One range of the leak search's page walk. */
+struct hc_scan_pages {
+    struct hc_scan *s; /* the search */
+    struct mm *mm;     /* the address space */
+    gva_t start, end;  /* the range (start 8-byte aligned) */
+};
+
+/* Scans one mapped page of the range for pointers. */
+static void hc_scan_page(void *arg, gva_t va, pte_t *ptep)
+{
+    struct hc_scan_pages *c = arg;
+    uint64_t page[PAGE_SIZE / 8];
+    (void)ptep;
+    gva_t lo = va < c->start ? c->start : va;
+    gva_t hi = va + PAGE_SIZE < c->end ? va + PAGE_SIZE : c->end;
+    size_t n = copy_from_user_nofault(c->mm, page, lo, hi - lo) / 8;
+    for (size_t i = 0; i < n; i++)
+        hc_reach(c->s, page[i]);
+}
+
+/* Scans the present pages of [start, end) for pointers (8-byte aligned words), walking the
+ * page tables: the work follows what is mapped, not the size of the range. */
 static void hc_scan_range(struct hc_scan *s, struct mm *mm, gva_t start, gva_t end)
 {
-    uint64_t page[PAGE_SIZE / 8];
-    start &= ~7ULL;
-    while (start < end) {
-        gva_t lim = PAGE_DOWN(start) + PAGE_SIZE < end ? PAGE_DOWN(start) + PAGE_SIZE : end;
-        size_t n = copy_from_user_nofault(mm, page, start, lim - start) / 8;
-        for (size_t i = 0; i < n; i++)
-            hc_reach(s, page[i]);
-        start = lim;
-    }
+    struct hc_scan_pages c = {s, mm, start & ~7ULL, end};
+    pt_for_each(&mm->pt, &mm->sys->phys, PAGE_DOWN(c.start), end, hc_scan_page, &c);
 }
 
 struct hc_leak {

@@ -416,6 +416,13 @@ static enum fault_class do_swap_page(struct fault *f, int *rc)
     swap_free(sw, slot); /* the PTE's reference to the slot */
     if (exclusive && f->access == ACCESS_WRITE)
         swap_cache_del(sw, phys, pfn);
+    if (!exclusive && f->access == ACCESS_WRITE) {
+        /* Still shared (another owner's swap entry, or another mapping): the write copies
+         * now, in the same fault, as Linux's do_swap_page calls do_wp_page. */
+        do_wp_page(f, rc);
+        if (*rc < 0)
+            return FC_NONE;
+    }
     return cls;
 }
 

@@ -29,9 +29,11 @@ int mm_populate(struct mm *mm, gva_t start, gva_t end)
         bool write = (v->prot & VM_WRITE) && !(v->flags & VM_SHARED);
         enum access access = write ? ACCESS_WRITE : ACCESS_READ;
         gva_t hi = v->end < end ? v->end : end;
+        if (v->prot == 0) {
+            va = hi; /* nothing to fault in: skip the area whole, whatever its size */
+            continue;
+        }
         for (; va < hi; va += PAGE_SIZE) {
-            if (v->prot == 0)
-                continue;
             pte_t *ptep = pt_lookup(&mm->pt, &mm->sys->phys, va);
             if (ptep && pte_present(*ptep) && (!write || (*ptep & PTE_RW)))
                 continue;

@@ -81,7 +81,7 @@ void mm_zap_page(struct mm *mm, gva_t va, pte_t *ptep)
     if (!pte_present(old)) {
         mm_set_pte(mm, va, ptep, 0);
         if (pte_is_swap(old))
-            swap_free(&mm->sys->swap, pte_swap_slot(old));
+            swap_free_entry(&mm->sys->swap, &mm->sys->phys, pte_swap_slot(old));
         return;
     }
     pfn_t pfn = pte_pfn(old);

@@ -219,3 +219,13 @@ void swap_put_page(struct swap_area *sw, struct phys *phys, pfn_t pfn)
     if (fr->refcount == 1 && (fr->flags & FRAME_SWAPCACHE) && sw->refs[fr->index] == 1)
         swap_cache_del(sw, phys, pfn);
 }
+
+/* Drops a swap entry's reference to slot; a slot then held only by the swap cache, whose
+ * frame nobody maps, leaves the cache (Linux's free_swap_and_cache). */
+void swap_free_entry(struct swap_area *sw, struct phys *phys, uint64_t slot)
+{
+    swap_free(sw, slot);
+    pfn_t pfn = sw->cache[slot];
+    if (pfn && sw->refs[slot] == 1 && phys_frame(phys, pfn)->refcount == 1)
+        swap_cache_del(sw, phys, pfn);
+}

@@ -171,6 +171,14 @@ int mm_sync_range(struct mm *mm, gva_t start, gva_t end)
     for (struct vma *v = vma_find(&mm->vmas, start); v && v->start < end;) {
         if ((v->flags & VM_SHARED) && v->file && !v->file->shmem) {
             gva_t lo = v->start > start ? v->start : start, hi = v->end < end ? v->end : end;
+            /* Only pages inside the file can be cached: the walk follows the file's size,
+             * not the mapping's (a huge mapping of a small file costs its pages only). */
+            int64_t size = vfile_size(v->file);
+            uint64_t file_pages = size > 0 ? PAGE_UP((uint64_t)size) >> PAGE_SHIFT : 0;
+            if (vma_pgoff(v, lo) >= file_pages)
+                hi = lo;
+            else if (vma_pgoff(v, hi - 1) >= file_pages)
+                hi = lo + ((file_pages - vma_pgoff(v, lo)) << PAGE_SHIFT);
             for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
                 uint64_t index = vma_pgoff(v, va);
                 pfn_t pfn = pagecache_find(&mm->sys->pc, v->file, index);
