@@ -349,19 +349,15 @@ static void test_reclaim_data_survives_evictions_every_policy(void **state)
     survive(*state, POLICY_RANDOM);
 }
 
-/* ---- pages shared by two address spaces ---- */
-
-static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **state)
+/* Two address spaces (e->mm and a new e->mm2) share one frame at va copy-on-write, as
+ * fork leaves a private page: page 1's bytes at version 7 in both. Returns the frame. */
+static pfn_t share_page_after_fork(struct env *e, gva_t va)
 {
-    struct env *e = *state;
-    pfn_t pfn = 0, p1 = 0, p2 = 0;
-    gva_t va = ANON + P(1);
-
+    pfn_t pfn = 0;
     env_start(e, POLICY_FIFO, 1, SWAP_BYTES);
     assert_int_equal(mm_create(&e->sys, &e->mm2), 0);
     map_anon(e->mm, ANON, 4);
     map_anon(e->mm2, ANON, 4);
-    /* As fork leaves a private page: one frame, read-only copy-on-write in both. */
     assert_int_equal(phys_alloc(&e->sys.phys, false, &pfn), 0);
     for (uint64_t off = 0; off < PAGE_SIZE; off++)
         ((uint8_t *)phys_hva(&e->sys.phys, pfn))[off] = anon_byte(1, 7, off);
@@ -370,6 +366,19 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
     phys_get(&e->sys.phys, pfn);
     assert_int_equal(mm_install_page(e->mm, va, NULL, pfn, flags), 0);
     assert_int_equal(mm_install_page(e->mm2, va, NULL, pfn, flags), 0);
+    return pfn;
+}
+
+/* ---- pages shared by two address spaces ---- */
+
+static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **state)
+{
+    struct env *e = *state;
+    pfn_t p1 = 0, p2 = 0;
+    gva_t va = ANON + P(1);
+
+    /* As fork leaves a private page: one frame, read-only copy-on-write in both. */
+    pfn_t pfn = share_page_after_fork(e, va);
     uint64_t used = e->sys.phys.used;
 
     /* Evicted from both: one write, one slot, two swap entries. */
@@ -441,21 +450,9 @@ static void test_reclaim_cow_shared_page_one_slot_swap_cache_then_copy(void **st
 static void test_reclaim_write_to_swapped_cow_page_copies_at_once(void **state)
 {
     struct env *e = *state;
-    pfn_t pfn = 0;
     gva_t va = ANON + P(1);
 
-    env_start(e, POLICY_FIFO, 1, SWAP_BYTES);
-    assert_int_equal(mm_create(&e->sys, &e->mm2), 0);
-    map_anon(e->mm, ANON, 4);
-    map_anon(e->mm2, ANON, 4);
-    assert_int_equal(phys_alloc(&e->sys.phys, false, &pfn), 0);
-    for (uint64_t off = 0; off < PAGE_SIZE; off++)
-        ((uint8_t *)phys_hva(&e->sys.phys, pfn))[off] = anon_byte(1, 7, off);
-    e->version[1] = 7;
-    uint64_t flags = PTE_P | PTE_A | PTE_D | mm_prot_pte_bits(RW, true);
-    phys_get(&e->sys.phys, pfn);
-    assert_int_equal(mm_install_page(e->mm, va, NULL, pfn, flags), 0);
-    assert_int_equal(mm_install_page(e->mm2, va, NULL, pfn, flags), 0);
+    share_page_after_fork(e, va);
     assert_int_equal(reclaim_one(e->sys.reclaim), 0);
     uint64_t slot = pte_swap_slot(pte_of(e, e->mm2, va));
 
@@ -487,18 +484,10 @@ static void test_reclaim_write_to_swapped_cow_page_copies_at_once(void **state)
 static void test_reclaim_unmap_of_last_swap_entry_drops_the_cache_entry(void **state)
 {
     struct env *e = *state;
-    pfn_t pfn = 0, p1 = 0;
+    pfn_t p1 = 0;
     gva_t va = ANON + P(1);
 
-    env_start(e, POLICY_FIFO, 1, SWAP_BYTES);
-    assert_int_equal(mm_create(&e->sys, &e->mm2), 0);
-    map_anon(e->mm, ANON, 4);
-    map_anon(e->mm2, ANON, 4);
-    assert_int_equal(phys_alloc(&e->sys.phys, true, &pfn), 0);
-    uint64_t flags = PTE_P | PTE_A | PTE_D | mm_prot_pte_bits(RW, true);
-    phys_get(&e->sys.phys, pfn);
-    assert_int_equal(mm_install_page(e->mm, va, NULL, pfn, flags), 0);
-    assert_int_equal(mm_install_page(e->mm2, va, NULL, pfn, flags), 0);
+    share_page_after_fork(e, va);
     uint64_t used = e->sys.phys.used;
     assert_int_equal(reclaim_one(e->sys.reclaim), 0);
     uint64_t slot = pte_swap_slot(pte_of(e, e->mm2, va));
