@@ -200,8 +200,11 @@ void sched_exit(struct proc *p)
     }
     /* clear_child_tid is written only when other threads share the mm (Linux's
      * mm_release): never, as vmemu runs no threads. */
-    if (p->fds)
+    if (p->fds) { /* an ended process keeps no descriptor table (16 KiB) */
         fd_table_destroy(p->fds);
+        free(p->fds);
+        p->fds = NULL;
+    }
     wait_reset(p, WAIT_NONE);
     if (p->mm && p->mm_borrowed) {
         p->mm = NULL; /* a vfork child leaves its parent's address space alone */
