@@ -102,9 +102,12 @@ def main():
             calls += int(m.group(1)) if m else 0
         if what in ("vmemu crash", "hang"):
             failures += 1
-            tail = (p.stderr.strip().splitlines() or [""])[-1] if p else ""
-            print("FAIL run %d: %s\n  reproduce (in an empty folder with d0/ and f0): %s\n  %s"
-                  % (run, what, " ".join(cmd[:len(cmd) - len(nrs)] + ["$NRS"]), tail))
+            keep = os.path.join(tempfile.gettempdir(), "vmemu-syscall-fuzz-run%d.stderr" % run)
+            with open(keep, "w") as f:
+                f.write(p.stderr if p else "")
+            print("FAIL run %d: %s (status %s; stderr kept in %s)\n  reproduce (in an empty "
+                  "folder with d0/ and f0): %s" % (run, what, p.returncode if p else "-", keep,
+                                                   " ".join(cmd[:len(cmd) - len(nrs)] + ["$NRS"])))
             print("  NRS=%s" % " ".join(nrs), flush=True)
     print("outcomes of %d runs (seed %d, %d calls completed in guests that ended by "
           "themselves): %s" % (o.runs, o.seed, calls,
