@@ -8,8 +8,8 @@ Usage: syscall_fuzz.py --vmemu PATH --samples BUILD/samples [--runs N] [--calls 
 The syscall numbers are drawn from vmemu's own table (include/vmemu/abi/syscall_table.h),
 so the fuzzer grows with it, less the calls that would end or replace the guest or reach
 outside its scratch folder (exit, exec, fork and clone, kill, signal handling it needs for
-its own timer, and calls that change a descriptor's file metadata: fchmod, fchown,
-fchownat, utimensat, fallocate). Each run is samples/fuzz_syscalls (glibc or musl) with its
+its own timer, calls that change a descriptor's file metadata: fchmod, fchown, fchownat,
+utimensat, fallocate, and flock, which still blocks vmemu on the host). Each run is samples/fuzz_syscalls (glibc or musl) with its
 own seed, in a new scratch folder that is its working directory, under vmemu (every other
 run with a small --mem, so that reclaim and swap join in). Outcomes: the guest ended by
 itself or by a signal (both fine: a guest may unmap its own stack), vmemu crashed (died by a
@@ -30,7 +30,10 @@ DENY = {"exit", "exit_group", "execve", "execveat", "fork", "vfork", "clone", "c
         "tkill", "tgkill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend",
         "rt_sigtimedwait", "sigaltstack", "pause", "alarm", "setitimer", "nanosleep",
         "clock_nanosleep", "fchmod", "fchown", "fchownat", "utimensat", "fallocate",
-        "arch_prctl"}
+        "arch_prctl",
+        # flock blocks vmemu itself on the host, where Linux's waiter ends with EINTR at the
+        # next SIGALRM (the file-lock hang of the interfaces issue): until it is fixed.
+        "flock"}
 
 
 def table_numbers(root):
