@@ -23,12 +23,13 @@ or a temporary folder, with the exact vmemu command). Prints the outcome counts 
 import argparse
 import os
 import random
-import re
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+
+from fuzzlib import RUN_ENV, vmemu_failure
 
 SEEDS = ("hello", "heap_bugs")
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
@@ -106,19 +107,11 @@ def mutate(rng, data):
     return kind
 
 
-# vmemu's own failure messages, at the start of a line (a guest may write anything to its
-# stderr, glibc's own "internal error" strings included): an internal check, a sanitizer.
-VMEMU_FAILED = re.compile(r"^(vmemu: internal error at |==\d+==ERROR: \w+Sanitizer|"
-                          r"\S+:\d+:\d+: runtime error: )", re.M)
-
-
 def classify(p, timed_out):
-    err = p.stderr if p else ""
-    if timed_out:
-        return "hang"
-    if p.returncode < 0 or VMEMU_FAILED.search(err):
-        return "vmemu crash"
-    lines = [x for x in err.splitlines() if x.strip()]
+    failed = vmemu_failure(p, timed_out)
+    if failed:
+        return failed
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
     if p.returncode == 126 and len(lines) == 1 and lines[0].startswith("vmemu: "):
         return "refused"
     if p.returncode > 128:
@@ -150,8 +143,7 @@ def main():
     rng = random.Random(o.seed)
     outcomes = {}
     failures = 0
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0",
-               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    env = RUN_ENV
     try:
         for run in range(o.runs):
             seed = rng.choice(seeds)

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+from fuzzlib import RUN_ENV, vmemu_failure
+
 DENY = {"exit", "exit_group", "execve", "execveat", "fork", "vfork", "clone", "clone3", "kill",
         "tkill", "tgkill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend",
         "rt_sigtimedwait", "sigaltstack", "pause", "alarm", "setitimer", "nanosleep",
@@ -43,18 +45,10 @@ def table_numbers(root):
     return [(int(nr), name) for nr, name in pairs if name not in DENY]
 
 
-# vmemu's own failure messages, at the start of a line (a guest may write anything to its
-# stderr, glibc's own "internal error" strings included): an internal check, a sanitizer.
-VMEMU_FAILED = re.compile(r"^(vmemu: internal error at |==\d+==ERROR: \w+Sanitizer|"
-                          r"\S+:\d+:\d+: runtime error: )", re.M)
-
-
 def classify(p, timed_out):
-    if timed_out:
-        return "hang"
-    err = p.stderr
-    if p.returncode < 0 or VMEMU_FAILED.search(err):
-        return "vmemu crash"
+    failed = vmemu_failure(p, timed_out)
+    if failed:
+        return failed
     return "guest signal" if p.returncode > 128 else "guest exit"
 
 
@@ -79,8 +73,7 @@ def main():
         print("0 passed, 1 failed")
         return 1
     rng = random.Random(o.seed)
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0",
-               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    env = RUN_ENV
     outcomes, failures, calls = {}, 0, 0
     for run in range(o.runs):
         seed = rng.getrandbits(32)
