@@ -27,6 +27,7 @@ static long (*const syscall_table[SYSCALL_NR_LIMIT])(struct proc *p, const uint6
 /* Syscall numbers already reported as unimplemented (once each, for the whole run). */
 static struct warn_once enosys_reported;
 
+#ifdef VMEMU_CHECK_VM
 /* Whether syscall nr changes address spaces: the whole-VM check follows each of them in
  * the sanitizer build. */
 static bool syscall_changes_memory(uint64_t nr)
@@ -53,6 +54,7 @@ static bool syscall_changes_memory(uint64_t nr)
         return false;
     }
 }
+#endif
 
 /* Runs syscall nr with its six raw arguments for p and returns the value for RAX (>= 0 or
  * -errno); counts it in p->syscalls. With --trace (p->opt->trace), writes one strace-like
@@ -88,8 +90,10 @@ long syscall_dispatch(struct proc *p, uint64_t nr, const uint64_t args[6])
         p->trap.seq = p->syscalls;
         ret = fn(p, args);
         p->trap.nr = -1;
+#ifdef VMEMU_CHECK_VM
         if (ret != -SCHED_EBLOCK && syscall_changes_memory(nr))
             sched_check_vm(p->sched, syscall_name(nr));
+#endif
     } else {
         ret = -ENOSYS;
         if (warn_once(&enosys_reported, nr)) {
