@@ -23,7 +23,7 @@ enum proc_state {
     PROC_RUNNABLE = 0, /* ready to run (or running: sched->current) */
     PROC_SLEEPING,     /* blocked in a syscall: proc->wait says on what */
     PROC_ZOMBIE,       /* ended, not yet reaped by its parent */
-    PROC_DEAD,         /* ended and reaped (kept for the report) */
+    PROC_DEAD,         /* ended and reaped (the first ones kept for the report) */
 };
 
 /* What a sleeping process waits for. A blocked syscall is re-executed from its `syscall`
@@ -142,6 +142,7 @@ struct proc {
     bool mm_borrowed;              /* vfork child: mm is the parent's (shared, as Linux's
                                       CLONE_VM), never freed through this process */
     bool reported;                 /* wait4/waitid has seen its exit (zombie state consumed) */
+    bool kept;                     /* reaped and kept for the report (sched_collect) */
     int cwd_fd;                    /* host O_PATH descriptor of its working directory while
                                       it does not run (-1: none; vmemu's cwd is the running
                                       process's) */
@@ -220,6 +221,9 @@ struct proc_usage proc_usage_now(const struct proc *p);
 /* Adds src's fault counters, fills, syscalls and run time to dst (the peak resident set
  * takes the larger): the sums behind RUSAGE_CHILDREN and wait4's rusage. */
 void proc_usage_add(struct proc_usage *dst, const struct proc_usage *src);
+/* Adds src to a run's totals dst: every count summed (resident pages too), the peaks
+ * (resident set, virtual size, page-table pages) the highest of either. */
+void proc_usage_total(struct proc_usage *dst, const struct proc_usage *src);
 /* Freezes p's counters into p->usage (called once, at exit, before the mm is freed). */
 void proc_freeze_usage(struct proc *p);
 /* The most recent recorded removal by p whose range contains va, or NULL. */

@@ -19,24 +19,34 @@
 #define SCHED_EBLOCK      4096
 
 struct sched {
-    struct vmsys *sys;             /* the machine */
-    struct cpu *cpu;               /* the CPU */
-    const struct run_options *opt; /* run options */
-    struct proc **procs;           /* every process of the run, in creation (pid) order;
-                                      ended ones stay for the report */
-    size_t nprocs;                 /* entries in procs */
-    size_t cap;                    /* allocated entries */
-    struct proc *current;          /* the process the CPU runs, or NULL */
-    struct proc *init;             /* the first process: orphans are re-parented to it */
-    int next_pid;                  /* pid of the next process */
-    unsigned quantum;              /* syscalls per slice */
-    uint64_t slice_syscalls;       /* syscalls made in the current slice */
-    uint64_t switches;             /* context switches */
-    uint64_t watchdog_stops;       /* slices ended by the watchdog (nondeterministic) */
-    uint64_t deadlocks;            /* times every process slept with nothing to wake it */
-    uint64_t check_errors;         /* errors the heap checker reported, all processes */
-    struct gdbstub *gdb;           /* the gdb stub (--gdb), or NULL */
+    struct vmsys *sys;               /* the machine */
+    struct cpu *cpu;                 /* the CPU */
+    const struct run_options *opt;   /* run options */
+    struct proc **procs;             /* the processes not yet reaped, in pid order, and the
+                                        first SCHED_KEEP_ENDED reaped ones (for the report) */
+    size_t nprocs;                   /* entries in procs */
+    size_t nkept;                    /* reaped processes kept in procs */
+    size_t nlive;                    /* processes not yet reaped (zombies included) */
+    bool reaped;                     /* a process was reaped since the last sched_collect */
+    size_t ndropped;                 /* reaped processes freed (not in procs) */
+    struct proc_usage dropped_usage; /* their counters, summed as proc_usage_total does */
+    size_t cap;                      /* allocated entries */
+    struct proc *current;            /* the process the CPU runs, or NULL */
+    struct proc *init;               /* the first process: orphans are re-parented to it */
+    int next_pid;                    /* pid of the next process */
+    unsigned quantum;                /* syscalls per slice */
+    uint64_t slice_syscalls;         /* syscalls made in the current slice */
+    uint64_t switches;               /* context switches */
+    uint64_t watchdog_stops;         /* slices ended by the watchdog (nondeterministic) */
+    uint64_t deadlocks;              /* times every process slept with nothing to wake it */
+    uint64_t check_errors;           /* errors the heap checker reported, all processes */
+    struct gdbstub *gdb;             /* the gdb stub (--gdb), or NULL */
 };
+
+/* Reaped processes kept whole for the report; later ones are summed and freed, so that
+ * vmemu's memory and the scheduler's loops follow the processes alive, not the number
+ * ever created. */
+#define SCHED_KEEP_ENDED 64
 
 /* Sets up an empty scheduler. Returns 0. */
 int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu, const struct run_options *opt);
@@ -46,6 +56,10 @@ void sched_destroy(struct sched *s);
 int sched_add(struct sched *s, struct proc *p);
 /* The process with this pid that has not been reaped, or NULL. */
 struct proc *sched_find(const struct sched *s, int pid);
+/* Frees the processes reaped since the last call beyond the first SCHED_KEEP_ENDED (their
+ * counters go to dropped_usage). Call it where no caller holds a pointer to a reaped
+ * process (the top of the run loop); s->current is cleared when it is freed. */
+void sched_collect(struct sched *s);
 /* Processes not yet reaped (zombies included), for RLIMIT_NPROC. */
 size_t sched_nr_live(const struct sched *s);
 /* Whether a process other than p can run now. */

@@ -192,6 +192,7 @@ int run_all(struct sched *s)
             run_end(s, first);
     }
     for (;;) {
+        sched_collect(s);
         uint64_t deadline = sched_wake_sleepers(s);
         struct proc *p = sched_pick(s);
         if (!p) {

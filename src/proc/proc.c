@@ -348,18 +348,39 @@ struct proc_usage proc_usage_now(const struct proc *p)
     return u;
 }
 
+/* Adds every counter of src to dst (the struct is all uint64_t counters). */
+static void task_stats_add(struct task_vm_stats *dst, const struct task_vm_stats *src)
+{
+    uint64_t *d = (uint64_t *)dst;
+    const uint64_t *f = (const uint64_t *)src;
+    for (size_t i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+        d[i] += f[i];
+}
+
 /* Adds the fault counters, fills, syscalls and run time of src to dst; the peak resident
  * set takes the larger. */
 void proc_usage_add(struct proc_usage *dst, const struct proc_usage *src)
 {
-    uint64_t *d = (uint64_t *)&dst->task;
-    const uint64_t *f = (const uint64_t *)&src->task;
-    for (size_t i = 0; i < sizeof(dst->task) / sizeof(uint64_t); i++)
-        d[i] += f[i];
+    task_stats_add(&dst->task, &src->task);
     if (src->mm.peak_rss > dst->mm.peak_rss)
         dst->mm.peak_rss = src->mm.peak_rss;
     dst->syscalls += src->syscalls;
     dst->cpu_ns += src->cpu_ns;
+}
+
+/* Adds src to a run's totals: counts summed, peaks the highest of either. */
+void proc_usage_total(struct proc_usage *dst, const struct proc_usage *src)
+{
+    task_stats_add(&dst->task, &src->task);
+    dst->mm.rss += src->mm.rss;
+    dst->mm.peak_rss = src->mm.peak_rss > dst->mm.peak_rss ? src->mm.peak_rss : dst->mm.peak_rss;
+    dst->mm.peak_vm = src->mm.peak_vm > dst->mm.peak_vm ? src->mm.peak_vm : dst->mm.peak_vm;
+    dst->mm.peak_pt_pages = src->mm.peak_pt_pages > dst->mm.peak_pt_pages ? src->mm.peak_pt_pages
+                                                                          : dst->mm.peak_pt_pages;
+    dst->syscalls += src->syscalls;
+    dst->cpu_ns += src->cpu_ns;
+    dst->shared_at_exit += src->shared_at_exit;
+    dst->pt_pages_at_exit += src->pt_pages_at_exit;
 }
 
 /* Freezes the counters (at exit, before the address space goes). */

@@ -1,4 +1,5 @@
-/* The scheduler: pids, the list of every process of the run, putting a process to sleep
+/* The scheduler: pids, the list of the processes alive (and of the first ones reaped, for
+ * the report; later ones are summed and freed), putting a process to sleep
  * from a syscall handler (the syscall is re-executed when it wakes), timers, waking
  * sleepers whose condition became true, which process runs next, idling, the end of a
  * process (zombie, re-parenting, SIGCHLD, vfork parent) and reaping; the unmap history
@@ -73,6 +74,7 @@ int sched_add(struct sched *s, struct proc *p)
         p->sid = getsid(0) == host ? p->pid : (int)getsid(0);
     }
     s->procs[s->nprocs++] = p;
+    s->nlive++;
     return 0;
 }
 
@@ -85,13 +87,39 @@ struct proc *sched_find(const struct sched *s, int pid)
     return NULL;
 }
 
+/* Frees the reaped processes beyond the ones kept for the report (see the header). */
+void sched_collect(struct sched *s)
+{
+    size_t n = 0;
+    if (!s->reaped)
+        return;
+    s->reaped = false;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        if (p->state == PROC_DEAD && !p->kept && p != s->init) {
+            if (s->nkept < SCHED_KEEP_ENDED) {
+                p->kept = true;
+                s->nkept++;
+                cpu_context_free(p->ctx); /* it never runs again */
+                p->ctx = NULL;
+            } else {
+                proc_usage_total(&s->dropped_usage, &p->usage);
+                s->ndropped++;
+                if (s->current == p)
+                    s->current = NULL;
+                proc_destroy(p);
+                continue;
+            }
+        }
+        s->procs[n++] = p;
+    }
+    s->nprocs = n;
+}
+
 /* Processes not yet reaped (zombies count, as for Linux's RLIMIT_NPROC). */
 size_t sched_nr_live(const struct sched *s)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < s->nprocs; i++)
-        n += s->procs[i]->state != PROC_DEAD;
-    return n;
+    return s->nlive;
 }
 
 /* Clears what a previous sleep left and sets the new kind. */
@@ -164,8 +192,14 @@ uint64_t sched_deadline(const struct proc *p, uint64_t rel_ns)
 /* Marks p reaped; its counters (and its reaped children's) go to the parent. */
 void sched_reap(struct proc *p)
 {
+    if (p->state == PROC_DEAD)
+        return;
     p->state = PROC_DEAD;
     p->reported = true;
+    if (p->sched) {
+        p->sched->reaped = true;
+        p->sched->nlive--;
+    }
     if (p->parent) {
         proc_usage_add(&p->parent->children, &p->usage);
         proc_usage_add(&p->parent->children, &p->children);
@@ -213,6 +247,8 @@ void sched_exit(struct proc *p)
         mm_destroy(p->mm);
         p->mm = NULL;
     }
+    if (p->vfork_parent && p->vfork_parent->wait.vfork_child == p)
+        p->vfork_parent->wait.vfork_child = NULL; /* p may be freed before its parent wakes */
     p->vfork_parent = NULL;
     if (!s) {
         p->state = PROC_DEAD;

@@ -406,6 +406,7 @@ static void json_totals(struct json *j, const struct proc *first, const struct s
 
     json_open(j, "totals", '{');
     json_u64(j, "processes", t.nprocs);
+    json_u64(j, "processes_not_listed", s->ndropped);
     json_faults(j, &t.u.task.faults);
     json_tlb(j, first, t.u.task.fills);
     json_u64(j, "peak_rss_pages", st->peak_rss);
@@ -421,7 +422,8 @@ static void json_totals(struct json *j, const struct proc *first, const struct s
 
 /* Writes the JSON report to path (created or truncated): the run's configuration and
  * status (those of first), the machine-wide frame counts and paging, then "processes":
- * first alone when s is NULL, else every process of s followed by "totals" and
+ * first alone when s is NULL, else every process of s (those reaped after the first
+ * SCHED_KEEP_ENDED only in the totals: "processes_not_listed") followed by "totals" and
  * "scheduler". Returns 0 or -errno (the file cannot be created or written). */
 static int json_report(const char *path, const struct proc *first, const struct sched *s)
 {
@@ -482,8 +484,8 @@ int report_json(const char *path, const struct proc *p)
 }
 
 /* Writes the JSON report of a whole run to path: as report_json() for the first process
- * (s->init), with every process of s in "processes" (pid order), then "totals" (counts
- * summed over the processes, peak_* the highest of any one; the machine-wide TLB counters
+ * (s->init), with the processes of s in "processes" (pid order; see json_report), then "totals"
+ * (counts summed over the processes, peak_* the highest of any one; the machine-wide TLB counters
  * once) and "scheduler" (switches, watchdog_stops, deadlocks). Returns 0, -EINVAL when s
  * has no process, or -errno. */
 int report_json_all(const char *path, const struct sched *s)

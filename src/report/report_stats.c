@@ -147,47 +147,6 @@ void report_stats(FILE *out, const struct proc *p)
             wall / 1000000 % 1000);
 }
 
-static uint64_t max_u64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
-
-static void fault_stats_add(struct fault_stats *sum, const struct fault_stats *f)
-{
-    sum->minor += f->minor;
-    sum->major += f->major;
-    sum->zero_page += f->zero_page;
-    sum->anon += f->anon;
-    sum->file_minor += f->file_minor;
-    sum->file_major += f->file_major;
-    sum->file_refault += f->file_refault;
-    sum->swap_in += f->swap_in;
-    sum->swap_cache += f->swap_cache;
-    sum->cow += f->cow;
-    sum->cow_reuse += f->cow_reuse;
-    sum->shared_write += f->shared_write;
-    sum->segv += f->segv;
-    sum->sigbus += f->sigbus;
-    sum->stack_grow += f->stack_grow;
-    sum->populate += f->populate;
-}
-
-/* Adds the counters of one process to t. */
-static void report_totals_add(struct report_totals *t, const struct proc_usage *u)
-{
-    fault_stats_add(&t->u.task.faults, &u->task.faults);
-    t->u.task.fills += u->task.fills;
-    t->u.mm.rss += u->mm.rss;
-    t->u.mm.peak_rss = max_u64(t->u.mm.peak_rss, u->mm.peak_rss);
-    t->u.mm.peak_vm = max_u64(t->u.mm.peak_vm, u->mm.peak_vm);
-    t->u.mm.peak_pt_pages = max_u64(t->u.mm.peak_pt_pages, u->mm.peak_pt_pages);
-    t->u.syscalls += u->syscalls;
-    t->u.cpu_ns += u->cpu_ns;
-    t->u.shared_at_exit += u->shared_at_exit;
-    t->u.pt_pages_at_exit += u->pt_pages_at_exit;
-    t->nprocs++;
-}
-
 /* The first process of the run (whose status vmemu returns), or NULL when there is none. */
 const struct proc *report_first(const struct sched *s)
 {
@@ -197,12 +156,13 @@ const struct proc *report_first(const struct sched *s)
 /* The totals of every process of s. */
 struct report_totals report_totals(const struct sched *s)
 {
-    struct report_totals t = {.nprocs = 0};
+    struct report_totals t = {.u = s->dropped_usage, .nprocs = s->ndropped};
 
     for (size_t i = 0; i < s->nprocs; i++) {
         const struct proc_usage u = report_usage(s->procs[i]);
 
-        report_totals_add(&t, &u);
+        proc_usage_total(&t.u, &u);
+        t.nprocs++;
     }
     return t;
 }
@@ -250,7 +210,8 @@ static void stats_sched(FILE *out, const struct sched *s)
 }
 
 /* Prints the --stats of a whole run: report_stats() of the first process, then, when it
- * forked, the "Processes:" table (one line per process in pid order: exit status in the
+ * forked, the "Processes:" table (one line per process in pid order, the processes
+ * reaped after the first SCHED_KEEP_ENDED only in the total: exit status in the
  * shell's style, the signal that ended it or "-", faults by class, pages still shared with
  * parent or children at exit, peak resident and page-table pages, syscalls, command line),
  * the totals row (counts summed, peaks the highest of any process, as the line below it
@@ -265,18 +226,23 @@ void report_stats_all(FILE *out, const struct sched *s)
     if (first == NULL)
         return;
     report_stats(out, first);
-    if (s->nprocs < 2) {
+    if (s->nprocs + s->ndropped < 2) {
         if (s->watchdog_stops != 0 || s->deadlocks != 0)
             stats_sched(out, s);
         return;
     }
     t = report_totals(s);
-    fprintf(out, "\tProcesses: %zu\n", s->nprocs);
+    fprintf(out, "\tProcesses: %zu\n", t.nprocs);
     fprintf(out, "\t%7s %7s %6s %3s %7s %7s %7s %7s %8s %9s %7s %9s %7s %8s %7s %8s %s\n", "pid",
             "ppid", "status", "sig", "minor", "major", "zero", "anon", "file-hit", "file-read",
             "cow", "cow-reuse", "shared", "peak-rss", "pt-peak", "syscalls", "command");
     for (size_t i = 0; i < s->nprocs; i++)
         stats_proc_row(out, s->procs[i]);
+    if (s->ndropped != 0)
+        fprintf(out,
+                "\t  ... %zu more ended processes, not listed (the first %d reaped are), "
+                "counted in the total\n",
+                s->ndropped, SCHED_KEEP_ENDED);
     snprintf(label, sizeof(label), "(%zu processes)", t.nprocs);
     stats_row(out, "total", "-", "-", "-", &t.u, label);
     fprintf(out, "\t  total: faults, shared and syscalls summed; peak-rss and pt-peak (peak "
