@@ -60,7 +60,7 @@ int sys_path_from_user(struct proc *p, gva_t va, char *buf)
     /* "/proc/PID" of the process itself is "/proc/self": the host's /proc/PID is another
      * process (or none). */
     char own[32];
-    int len = snprintf(own, sizeof(own), "/proc/%d", p->pid);
+    int len = snprintf(own, sizeof(own), "/proc/%d", p->leader->pid);
     if (strncmp(buf, own, (size_t)len) == 0 && (buf[len] == '/' || buf[len] == '\0')) {
         size_t rest = strlen(buf + len) + 1;
         if ((size_t)len >= 10 || 10 + rest <= LINUX_PATH_MAX) {

@@ -1,4 +1,4 @@
-/* Process life-cycle syscalls: fork, vfork, clone and clone3 (fork-like flags), wait4
+/* Process life-cycle syscalls: fork, vfork, clone and clone3 (processes and threads), wait4
  * and waitid, setpgid and setsid. Process creation is proc_fork and the scheduler
  * (src/proc/sched.c); execve is in syscalls/sys_exec.c. Called by syscalls/dispatch.c. */
 #include <stdio.h>
@@ -15,6 +15,7 @@
 /* clone flags (Linux's values). */
 #define CL_CSIGNAL        0x000000ffULL
 #define CL_VM             0x00000100ULL
+#define CL_FS             0x00000200ULL
 #define CL_FILES          0x00000400ULL
 #define CL_SIGHAND        0x00000800ULL
 #define CL_PIDFD          0x00001000ULL
@@ -31,34 +32,49 @@ static long do_fork(struct proc *p, uint64_t flags, gva_t newsp, gva_t ptid, gva
                     uint64_t tls)
 {
     static struct warn_once reported;
-    if ((flags & CL_THREAD) || ((flags & CL_VM) && !(flags & CL_VFORK))) {
-        if (warn_once(&reported, 0))
-            fprintf(stderr, "vmemu: clone with CLONE_VM or CLONE_THREAD (threads) is not "
-                            "supported, returning -ENOSYS\n");
-        return -ENOSYS;
-    }
-    if ((flags & CL_SIGHAND) && !(flags & CL_VM))
+    bool thread = (flags & CL_THREAD) != 0;
+    /* Linux's own rules: a thread shares the signal actions, which need the memory. */
+    if ((thread && !(flags & CL_SIGHAND)) || ((flags & CL_SIGHAND) && !(flags & CL_VM)))
         return -EINVAL;
+    /* What vmemu does not support gets EINVAL too (never ENOSYS: glibc would retry with
+     * clone): a thread with descriptors or a working directory of its own, a vfork thread,
+     * and memory shared without a thread or a vfork (old LinuxThreads). */
+    if ((thread && ((flags & (CL_FILES | CL_FS)) != (CL_FILES | CL_FS) || (flags & CL_VFORK))) ||
+        (!thread && (flags & CL_VM) && !(flags & CL_VFORK))) {
+        if (warn_once(&reported, 0))
+            fprintf(stderr,
+                    "vmemu: clone flags %#llx: a thread must share memory, signal actions, "
+                    "descriptors and working directory (CLONE_VM|CLONE_SIGHAND|CLONE_FILES|"
+                    "CLONE_FS); returning -EINVAL\n",
+                    (unsigned long long)flags);
+        return -EINVAL;
+    }
     if (flags & CL_PIDFD)
         return -EINVAL; /* no pidfds in vmemu */
     struct sched *s = p->sched;
     if (!s)
         return -ENOSYS;
-    if (sched_nr_live(s) >= p->rlim[LINUX_RLIMIT_NPROC].cur)
+    if (sched_nr_live(s) >= p->leader->rlim[LINUX_RLIMIT_NPROC].cur)
         return -EAGAIN;
     struct proc *c;
-    int rc = proc_fork(p, (flags & CL_VFORK) != 0, &c);
+    int rc = proc_fork(p,
+                       thread               ? PROC_SHARE_THREAD
+                       : (flags & CL_VFORK) ? PROC_SHARE_VM
+                                            : PROC_SHARE_NONE,
+                       &c);
     if (rc < 0)
         return rc;
     if ((rc = sched_add(s, c)) < 0) {
         proc_destroy(c);
         return rc;
     }
-    if ((flags & CL_PARENT) && p->parent) {
-        c->parent = p->parent;
-        c->ppid = p->parent->pid;
+    if (thread)
+        c->leader->nr_threads++;
+    if (!thread && (flags & CL_PARENT) && p->leader->parent) {
+        c->parent = p->leader->parent;
+        c->ppid = c->parent->pid;
     }
-    c->exit_signal = (int)(flags & CL_CSIGNAL);
+    c->exit_signal = thread ? 0 : (int)(flags & CL_CSIGNAL);
     c->regfix.rax_set = true;
     c->regfix.rax = 0;
     if (newsp) {
@@ -131,34 +147,43 @@ SYSCALL_DEFINE2(clone3, gva_t, uargs, size_t, size)
         return -EFAULT;
     if ((ca.flags & CL_CSIGNAL) || ca.exit_signal > PROC_NSIG)
         return -EINVAL;
+    if ((ca.flags & (CL_THREAD | CL_PARENT)) && ca.exit_signal)
+        return -EINVAL; /* Linux's clone3 rule */
+    if ((ca.stack == 0) != (ca.stack_size == 0))
+        return -EINVAL;
     gva_t sp = ca.stack ? ca.stack + ca.stack_size : 0;
     return do_fork(p, ca.flags | ca.exit_signal, sp, ca.parent_tid, ca.child_tid, ca.tls);
 }
 
 /* Whether child c matches wait4's pid argument for parent p. */
-static bool wait_matches(const struct proc *p, const struct proc *c, int pid)
+static bool wait_matches(const struct proc *p, const struct proc *c, int pid, int options)
 {
-    if (c->parent != p || c->state == PROC_DEAD)
+    if (c->parent != p->leader || c->state == PROC_DEAD)
+        return false;
+    /* A "clone" child sends no signal or another than SIGCHLD at exit: only __WCLONE
+     * waits for those (and only for those), __WALL for both. */
+    bool clone_child = c->exit_signal != LINUX_SIGCHLD;
+    if (!(options & LINUX_WALL) && clone_child != ((options & (int)LINUX_WCLONE) != 0))
         return false;
     if (pid > 0)
         return c->pid == pid;
     if (pid == 0)
-        return c->pgid == p->pgid;
+        return c->pgid == p->leader->pgid;
     if (pid < -1)
         return c->pgid == -pid;
     return true;
 }
 
 /* The first matching child that has ended, or NULL; *any says whether any matched. */
-static struct proc *wait_find(struct proc *p, int pid, bool *any)
+static struct proc *wait_find(struct proc *p, int pid, int options, bool *any)
 {
     *any = false;
     for (size_t i = 0; i < p->sched->nprocs; i++) {
         struct proc *c = p->sched->procs[i];
-        if (!wait_matches(p, c, pid))
+        if (!wait_matches(p, c, pid, options))
             continue;
         *any = true;
-        if (c->state == PROC_ZOMBIE)
+        if (sched_process_ended(c))
             return c;
     }
     return NULL;
@@ -182,7 +207,7 @@ SYSCALL_DEFINE4(wait4, int, pid, gva_t, status, int, options, gva_t, ru)
     if (!p->sched)
         return -ECHILD;
     bool any;
-    struct proc *c = wait_find(p, pid, &any);
+    struct proc *c = wait_find(p, pid, options, &any);
     if (!any)
         return -ECHILD;
     if (!c)
@@ -228,9 +253,9 @@ SYSCALL_DEFINE5(waitid, int, which, int, id, gva_t, info, int, options, gva_t, r
     if (!p->sched)
         return -ECHILD;
     bool any;
-    struct proc *c = (options & LINUX_WEXITED) ? wait_find(p, pid, &any) : NULL;
+    struct proc *c = (options & LINUX_WEXITED) ? wait_find(p, pid, options, &any) : NULL;
     if (!(options & LINUX_WEXITED))
-        wait_find(p, pid, &any);
+        wait_find(p, pid, options, &any);
     if (!any)
         return -ECHILD;
     struct linux_siginfo si;
@@ -264,12 +289,12 @@ SYSCALL_DEFINE2(setpgid, int, pid, int, pgid)
 {
     if (pgid < 0)
         return -EINVAL;
-    struct proc *t = p;
-    if (pid != 0 && pid != p->pid) {
+    struct proc *t = p->leader;
+    if (pid != 0 && pid != p->leader->pid) {
         t = p->sched ? sched_find(p->sched, pid) : NULL;
-        if (!t || t->parent != p)
+        if (!t || t->leader != t || t->parent != p->leader)
             return -ESRCH;
-        if (t->sid != p->sid)
+        if (t->sid != p->leader->sid)
             return -EPERM;
     }
     if (t->sid == t->pid)
@@ -280,7 +305,7 @@ SYSCALL_DEFINE2(setpgid, int, pid, int, pgid)
         bool exists = false;
         for (size_t i = 0; i < p->sched->nprocs; i++) {
             const struct proc *q = p->sched->procs[i];
-            if (q->state != PROC_DEAD && q->pgid == pgid && q->sid == p->sid)
+            if (q->state != PROC_DEAD && q->pgid == pgid && q->sid == p->leader->sid)
                 exists = true;
         }
         if (!exists)
@@ -295,11 +320,11 @@ SYSCALL_DEFINE0(setsid)
     if (p->sched) {
         for (size_t i = 0; i < p->sched->nprocs; i++) {
             const struct proc *q = p->sched->procs[i];
-            if (q->state != PROC_DEAD && q->pgid == p->pid)
+            if (q->state != PROC_DEAD && q->pgid == p->leader->pid)
                 return -EPERM; /* already a group leader */
         }
     }
-    p->sid = p->pid;
-    p->pgid = p->pid;
-    return p->pid;
+    p->leader->sid = p->leader->pid;
+    p->leader->pgid = p->leader->pid;
+    return p->leader->pid;
 }

@@ -1,7 +1,7 @@
-/* futex: the wait queues of Linux's kernel/futex/ for processes without threads. Static
- * glibc calls it even in a single-threaded program (pthread_once, which C++'s locale and
- * iostream set-up use, ends with a FUTEX_WAKE); processes sharing a MAP_SHARED page use it
- * for process-shared mutexes, semaphores and barriers. A waiter sleeps in vmemu's scheduler
+/* futex: Linux's kernel/futex/ operations, on the wait queues of the scheduler
+ * (src/proc/sched_thread.c: keys, wake order). Threads use it for every lock, condition
+ * variable and join; processes sharing a MAP_SHARED page for process-shared mutexes,
+ * semaphores and barriers. A waiter sleeps in vmemu's scheduler
  * (WAIT_FUTEX) until a FUTEX_WAKE picks it, its timeout passes or a signal comes. Supported:
  * WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP, with
  * FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME; the priority-inheritance operations return
@@ -37,75 +37,6 @@
 #define FUTEX_OP_ANDN        3
 #define FUTEX_OP_XOR         4
 #define FUTEX_OP_OPARG_SHIFT 8 /* oparg is 1 << oparg */
-
-/* Finds the futex key of the 32-bit word at uaddr for p (Linux's get_futex_key): (mm,
- * address) for a private futex or a private mapping, (frame, offset) in a MAP_SHARED one.
- * Returns 0, -EINVAL (misaligned) or -EFAULT. */
-static int futex_key(struct proc *p, gva_t uaddr, bool private_flag, struct proc_futex *key)
-{
-    if (uaddr & 3)
-        return -EINVAL;
-    const struct vma *v = vma_find(&p->mm->vmas, uaddr);
-    if (!v)
-        return -EFAULT;
-    key->space = p->mm;
-    key->off = uaddr;
-    if (private_flag || !(v->flags & VM_SHARED))
-        return 0;
-    pfn_t pfn;
-    int rc = mmu_translate_user(p->mm, uaddr, ACCESS_READ, 0, &pfn);
-    if (rc < 0)
-        return rc;
-    key->space = NULL;
-    key->off = (uint64_t)pfn << PAGE_SHIFT | (uaddr & (PAGE_SIZE - 1));
-    return 0;
-}
-
-static bool futex_key_eq(const struct proc_futex *a, const struct proc_futex *b)
-{
-    return a->space == b->space && a->off == b->off;
-}
-
-/* Whether q sleeps on key and a wake with bitset may pick it. */
-static bool futex_waiter(const struct proc *q, const struct proc_futex *key, uint32_t bitset)
-{
-    return q->state == PROC_SLEEPING && q->wait.kind == WAIT_FUTEX && !q->wait.futex.woken &&
-           futex_key_eq(&q->wait.futex, key) && (q->wait.futex.bitset & bitset) != 0;
-}
-
-/* Wakes up to nr waiters on key whose bitset meets bitset, in pid order (Linux wakes in
- * queue order; a process without threads waits on at most one futex at a time). Returns
- * the number woken. */
-static long futex_wake_key(struct proc *p, const struct proc_futex *key, uint32_t bitset, long nr)
-{
-    struct sched *s = p->sched;
-    long woken = 0;
-    for (size_t i = 0; s && i < s->nprocs && woken < nr; i++) {
-        struct proc *q = s->procs[i];
-        if (futex_waiter(q, key, bitset)) {
-            q->wait.futex.woken = true; /* the scheduler sees it on its next pass */
-            woken++;
-        }
-    }
-    return woken;
-}
-
-/* Moves up to nr waiters of key to key2 (FUTEX_REQUEUE). Returns the number moved. */
-static long futex_requeue_key(struct proc *p, const struct proc_futex *key,
-                              const struct proc_futex *key2, long nr)
-{
-    struct sched *s = p->sched;
-    long moved = 0;
-    for (size_t i = 0; s && i < s->nprocs && moved < nr; i++) {
-        struct proc *q = s->procs[i];
-        if (futex_waiter(q, key, FUTEX_BITSET_MATCH_ANY)) {
-            q->wait.futex.space = key2->space;
-            q->wait.futex.off = key2->off;
-            moved++;
-        }
-    }
-    return moved;
-}
 
 /* The relative timeout of a wait in ns, from the guest's timespec at uts (0: none, then
  * *rel is 0). FUTEX_WAIT's is relative; FUTEX_WAIT_BITSET's is an absolute time on
@@ -149,7 +80,7 @@ static long futex_wait(struct proc *p, gva_t uaddr, uint32_t val, gva_t uts, boo
     if (timed < 0)
         return timed;
     struct proc_futex key;
-    int rc = futex_key(p, uaddr, private_flag, &key);
+    int rc = sched_futex_key(p, uaddr, private_flag, &key);
     if (rc < 0)
         return rc;
     uint32_t cur;
@@ -260,17 +191,17 @@ SYSCALL_DEFINE6(futex, gva_t, uaddr, int, op, uint32_t, val, gva_t, uts, gva_t, 
         uint32_t bitset = cmd == FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : val3;
         if (bitset == 0)
             return -EINVAL;
-        if ((rc = futex_key(p, uaddr, private_flag, &key)) < 0)
+        if ((rc = sched_futex_key(p, uaddr, private_flag, &key)) < 0)
             return rc;
-        return futex_wake_key(p, &key, bitset, (int32_t)val < 0 ? INT32_MAX : (long)val);
+        return sched_futex_wake(p->sched, &key, bitset, (int32_t)val < 0 ? INT32_MAX : (long)val);
     }
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
         long nr_requeue = (long)(int32_t)(uint32_t)uts; /* val2 travels in the timeout slot */
         if ((int32_t)val < 0 || nr_requeue < 0)
             return -EINVAL;
-        if ((rc = futex_key(p, uaddr, private_flag, &key)) < 0 ||
-            (rc = futex_key(p, uaddr2, private_flag, &key2)) < 0)
+        if ((rc = sched_futex_key(p, uaddr, private_flag, &key)) < 0 ||
+            (rc = sched_futex_key(p, uaddr2, private_flag, &key2)) < 0)
             return rc;
         if (cmd == FUTEX_CMP_REQUEUE) {
             uint32_t cur;
@@ -279,20 +210,21 @@ SYSCALL_DEFINE6(futex, gva_t, uaddr, int, op, uint32_t, val, gva_t, uts, gva_t, 
             if (cur != val3)
                 return -EAGAIN;
         }
-        n = futex_wake_key(p, &key, FUTEX_BITSET_MATCH_ANY, (long)val);
-        return n + futex_requeue_key(p, &key, &key2, nr_requeue);
+        n = sched_futex_wake(p->sched, &key, FUTEX_BITSET_MATCH_ANY, (long)val);
+        return n + sched_futex_requeue(p->sched, &key, &key2, nr_requeue);
     }
     case FUTEX_WAKE_OP: {
         long nr2 = (long)(int32_t)(uint32_t)uts;
-        if ((rc = futex_key(p, uaddr, private_flag, &key)) < 0 ||
-            (rc = futex_key(p, uaddr2, private_flag, &key2)) < 0)
+        if ((rc = sched_futex_key(p, uaddr, private_flag, &key)) < 0 ||
+            (rc = sched_futex_key(p, uaddr2, private_flag, &key2)) < 0)
             return rc;
         long hit = futex_wake_op_apply(p, uaddr2, val3);
         if (hit < 0)
             return hit;
-        n = futex_wake_key(p, &key, FUTEX_BITSET_MATCH_ANY, (int32_t)val < 0 ? 0 : (long)val);
+        n = sched_futex_wake(p->sched, &key, FUTEX_BITSET_MATCH_ANY,
+                             (int32_t)val < 0 ? 0 : (long)val);
         if (hit)
-            n += futex_wake_key(p, &key2, FUTEX_BITSET_MATCH_ANY, nr2 < 0 ? 0 : nr2);
+            n += sched_futex_wake(p->sched, &key2, FUTEX_BITSET_MATCH_ANY, nr2 < 0 ? 0 : nr2);
         return n;
     }
     default:

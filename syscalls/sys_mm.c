@@ -235,7 +235,7 @@ SYSCALL_DEFINE3(msync, gva_t, addr, uint64_t, len, int, flags)
  * CAP_IPC_LOCK). */
 static bool mlock_allowed(struct proc *p, uint64_t more)
 {
-    uint64_t limit = p->rlim[RLIMIT_MEMLOCK].cur;
+    uint64_t limit = p->leader->rlim[RLIMIT_MEMLOCK].cur;
     if (limit == RLIM_INFINITY || geteuid() == 0)
         return true;
     uint64_t locked = 0;

@@ -126,7 +126,7 @@ static long poll_sigmask_done(struct proc *p, gva_t umask, long ret)
  * entries with events, 0 on timeout, -SCHED_EBLOCK (sleeping) or -errno. */
 static long do_poll(struct proc *p, gva_t ufds, uint64_t nfds, const struct poll_time *t)
 {
-    if (nfds > p->rlim[RLIMIT_NOFILE].cur)
+    if (nfds > p->leader->rlim[RLIMIT_NOFILE].cur)
         return -EINVAL;
     struct linux_pollfd *g = calloc(nfds ? nfds : 1, sizeof(*g));
     struct pollfd *h = calloc(nfds ? nfds : 1, sizeof(*h));

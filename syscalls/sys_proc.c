@@ -15,11 +15,13 @@
 #include "vmemu/sched.h"
 #include "vmemu/util.h"
 
-/* exit and exit_group end the (single-threaded) process: the status is kept and the CPU
- * is asked to stop after this instruction. The return value is never seen. */
-static long do_exit(struct proc *p, int code)
+/* exit ends the calling thread (the whole process when it is the last), exit_group every
+ * thread of the process: the status is kept and the CPU is asked to stop after this
+ * instruction (the scheduler does the rest). The return value is never seen. */
+static long do_exit(struct proc *p, int code, bool group)
 {
     proc_exit(p, code & 0xff);
+    p->thread_exit = !group && p->leader->nr_threads > 1;
     if (p->cpu != NULL)
         cpu_request_stop(p->cpu);
     return 0;
@@ -27,17 +29,17 @@ static long do_exit(struct proc *p, int code)
 
 SYSCALL_DEFINE1(exit, int, code)
 {
-    return do_exit(p, code);
+    return do_exit(p, code, false);
 }
 
 SYSCALL_DEFINE1(exit_group, int, code)
 {
-    return do_exit(p, code);
+    return do_exit(p, code, true);
 }
 
 SYSCALL_DEFINE0(getpid)
 {
-    return p->pid;
+    return p->leader->pid;
 }
 
 SYSCALL_DEFINE0(gettid)
@@ -47,7 +49,7 @@ SYSCALL_DEFINE0(gettid)
 
 SYSCALL_DEFINE0(getppid)
 {
-    return p->ppid;
+    return p->leader->ppid;
 }
 
 SYSCALL_DEFINE0(getuid)
@@ -72,13 +74,13 @@ SYSCALL_DEFINE0(getegid)
 
 SYSCALL_DEFINE0(getpgrp)
 {
-    return p->pgid;
+    return p->leader->pgid;
 }
 
 /* The process pid names (0: the caller), or NULL. */
 static const struct proc *proc_by_pid(const struct proc *p, int pid)
 {
-    if (pid == 0 || pid == p->pid)
+    if (pid == 0 || pid == p->leader->pid)
         return p;
     return p->sched ? sched_find(p->sched, pid) : NULL;
 }
@@ -176,7 +178,7 @@ SYSCALL_DEFINE2(arch_prctl, int, code, gva_t, addr)
 SYSCALL_DEFINE1(set_tid_address, gva_t, tidptr)
 {
     p->clear_child_tid = tidptr;
-    return p->pid;
+    return p->leader->pid;
 }
 
 SYSCALL_DEFINE2(set_robust_list, gva_t, head, size_t, len)
@@ -185,6 +187,56 @@ SYSCALL_DEFINE2(set_robust_list, gva_t, head, size_t, len)
         return -EINVAL;
     p->robust_list = head;
     return 0;
+}
+
+SYSCALL_DEFINE3(get_robust_list, int, pid, gva_t, head_ptr, gva_t, len_ptr)
+{
+    const struct proc *t = p;
+    if (pid != 0 && (!p->sched || !(t = sched_find(p->sched, pid))))
+        return -ESRCH;
+    if (put_user_u64(p->mm, head_ptr, t->robust_list) < 0 ||
+        put_user_u64(p->mm, len_ptr, LINUX_ROBUST_LIST_HEAD_SIZE) < 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* membarrier commands (Linux's enum membarrier_cmd). */
+#define MEMBARRIER_QUERY                     0
+#define MEMBARRIER_GLOBAL                    (1 << 0)
+#define MEMBARRIER_GLOBAL_EXPEDITED          (1 << 1)
+#define MEMBARRIER_REGISTER_GLOBAL_EXPEDITED (1 << 2)
+#define MEMBARRIER_PRIVATE_EXPEDITED         (1 << 3)
+#define MEMBARRIER_REGISTER_PRIVATE          (1 << 4)
+#define MEMBARRIER_PRIVATE_SYNC_CORE         (1 << 5)
+#define MEMBARRIER_REGISTER_SYNC_CORE        (1 << 6)
+#define MEMBARRIER_SUPPORTED                 0x7f /* everything but the rseq commands */
+
+/* membarrier: one task runs at a time, so every barrier already holds once the call is
+ * made; what remains is Linux's bookkeeping: the query, and EPERM for a private
+ * expedited barrier the process has not registered for. */
+SYSCALL_DEFINE3(membarrier, int, cmd, unsigned, flags, int, cpu_id)
+{
+    (void)cpu_id;
+    if (flags != 0)
+        return -EINVAL;
+    switch (cmd) {
+    case MEMBARRIER_QUERY:
+        return MEMBARRIER_SUPPORTED;
+    case MEMBARRIER_GLOBAL:
+    case MEMBARRIER_GLOBAL_EXPEDITED:
+        return 0;
+    case MEMBARRIER_REGISTER_GLOBAL_EXPEDITED:
+    case MEMBARRIER_REGISTER_PRIVATE:
+    case MEMBARRIER_REGISTER_SYNC_CORE:
+        p->leader->membarrier |= (unsigned)cmd;
+        return 0;
+    case MEMBARRIER_PRIVATE_EXPEDITED:
+        return (p->leader->membarrier & MEMBARRIER_REGISTER_PRIVATE) ? 0 : -EPERM;
+    case MEMBARRIER_PRIVATE_SYNC_CORE:
+        return (p->leader->membarrier & MEMBARRIER_REGISTER_SYNC_CORE) ? 0 : -EPERM;
+    default:
+        return -EINVAL;
+    }
 }
 
 /* rseq is refused quietly: glibc probes it at start-up and does without. */
@@ -201,11 +253,11 @@ SYSCALL_DEFINE4(rseq, gva_t, area, uint32_t, len, int, flags, uint32_t, sig)
  * may not be raised) and stored; the old ones are written after, as Linux does. */
 SYSCALL_DEFINE4(prlimit64, int, pid, unsigned, resource, gva_t, newp, gva_t, oldp)
 {
-    if (pid != 0 && pid != p->pid)
+    if (pid != 0 && pid != p->leader->pid)
         return -ESRCH;
     if (resource >= PROC_NRLIMIT)
         return -EINVAL;
-    struct linux_rlimit old = p->rlim[resource];
+    struct linux_rlimit old = p->leader->rlim[resource];
     if (newp != 0) {
         struct linux_rlimit nl;
         if (copy_from_user(p->mm, &nl, newp, sizeof(nl)) < 0)
@@ -214,7 +266,7 @@ SYSCALL_DEFINE4(prlimit64, int, pid, unsigned, resource, gva_t, newp, gva_t, old
             return -EINVAL;
         if (nl.max > old.max)
             return -EPERM;
-        p->rlim[resource] = nl;
+        p->leader->rlim[resource] = nl;
         if (resource == LINUX_RLIMIT_STACK)
             p->mm->stack_limit = nl.cur;
     }
@@ -227,13 +279,13 @@ SYSCALL_DEFINE2(getrlimit, unsigned, resource, gva_t, rlim)
 {
     if (resource >= PROC_NRLIMIT)
         return -EINVAL;
-    return copy_to_user(p->mm, rlim, &p->rlim[resource], sizeof(p->rlim[resource]));
+    return copy_to_user(p->mm, rlim, &p->leader->rlim[resource], sizeof(p->leader->rlim[resource]));
 }
 
 /* One CPU: the mask is CPU 0, and the kernel writes one 8-byte word. */
 SYSCALL_DEFINE3(sched_getaffinity, int, pid, size_t, len, gva_t, mask)
 {
-    if (pid != 0 && pid != p->pid)
+    if (pid != 0 && pid != p->leader->pid)
         return -ESRCH;
     if (len < sizeof(uint64_t) || len % sizeof(uint64_t) != 0)
         return -EINVAL;
@@ -242,8 +294,12 @@ SYSCALL_DEFINE3(sched_getaffinity, int, pid, size_t, len, gva_t, mask)
     return sizeof(uint64_t);
 }
 
+/* sched_yield ends the slice when another task can run (a spin lock waits for its
+ * owner this way). */
 SYSCALL_DEFINE0(sched_yield)
 {
+    if (p->sched && sched_others_runnable(p->sched, p))
+        p->sched->yield = true;
     return 0;
 }
 
@@ -260,7 +316,7 @@ static struct proc *prio_target(struct proc *p, int which, int who)
     if (which == 0 && p->sched)
         return sched_find(p->sched, who);
     if (which == 0)
-        return who == p->pid ? p : NULL;
+        return who == p->leader->pid ? p : NULL;
     return NULL;
 }
 
@@ -292,14 +348,14 @@ SYSCALL_DEFINE1(sched_getscheduler, int, pid)
 {
     if (pid < 0)
         return -EINVAL;
-    return pid == 0 || pid == p->pid ? 0 : -ESRCH;
+    return pid == 0 || pid == p->leader->pid ? 0 : -ESRCH;
 }
 
 SYSCALL_DEFINE2(sched_getparam, int, pid, gva_t, param)
 {
     if (pid < 0 || param == 0)
         return -EINVAL;
-    if (pid != 0 && pid != p->pid)
+    if (pid != 0 && pid != p->leader->pid)
         return -ESRCH;
     return put_user_u32(p->mm, param, 0);
 }
@@ -339,15 +395,21 @@ void sys_fill_rusage(const struct proc_usage *u, struct linux_rusage *ru)
 /* getrusage: the fault counts are the process's own (Linux's minor/major split), the
  * peak resident set is in KiB, user time is the time spent running the guest;
  * RUSAGE_CHILDREN sums the children that were waited for (and their own), with the
- * largest peak. RUSAGE_THREAD is the process. */
+ * largest peak. RUSAGE_THREAD counts the calling thread's faults, syscalls and time; its
+ * peak resident set is the process's, as on Linux. */
 SYSCALL_DEFINE2(getrusage, int, who, gva_t, buf)
 {
     struct linux_rusage ru;
     struct proc_usage u;
     switch (who) {
     case LINUX_RUSAGE_SELF:
+        u = sched_process_usage(p);
+        break;
     case LINUX_RUSAGE_THREAD:
         u = proc_usage_now(p);
+        if (p->leader != p)
+            memset(&u.mm, 0, sizeof(u.mm)); /* the process's, not the thread's */
+        u.mm.peak_rss = proc_usage_now(p->leader).mm.peak_rss;
         break;
     case LINUX_RUSAGE_CHILDREN:
         u = p->children;

@@ -198,7 +198,7 @@ static void nb_end(int host, int saved)
 static void send_sigpipe(struct proc *p)
 {
     struct linux_siginfo info = {.si_signo = LINUX_SIGPIPE, .si_code = LINUX_SI_USER};
-    info.u.kill.pid = p->pid;
+    info.u.kill.pid = p->leader->pid;
     info.u.kill.uid = (uint32_t)getuid();
     signal_send(p, LINUX_SIGPIPE, &info);
 }

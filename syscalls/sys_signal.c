@@ -34,12 +34,12 @@ SYSCALL_DEFINE4(rt_sigaction, int, sig, gva_t, act, gva_t, oact, size_t, sigsets
         return -EINVAL;
     if (act != 0 && (sig == LINUX_SIGKILL || sig == LINUX_SIGSTOP))
         return -EINVAL;
-    struct linux_sigaction na, old = p->sigact[sig - 1];
+    struct linux_sigaction na, old = p->leader->sigact[sig - 1];
     if (act != 0) {
         if (copy_from_user(p->mm, &na, act, sizeof(na)) < 0)
             return -EFAULT;
         na.mask &= ~SIG_UNBLOCKABLE;
-        p->sigact[sig - 1] = na;
+        p->leader->sigact[sig - 1] = na;
         bool dfl_ignores = sig == LINUX_SIGCHLD || sig == LINUX_SIGURG || sig == LINUX_SIGWINCH ||
                            sig == LINUX_SIGCONT;
         if (na.handler == LINUX_SIG_IGN || (na.handler == LINUX_SIG_DFL && dfl_ignores))
@@ -278,16 +278,19 @@ static struct linux_siginfo kill_info(const struct proc *p, int sig, int code)
     memset(&si, 0, sizeof(si));
     si.si_signo = sig;
     si.si_code = code;
-    si.u.kill.pid = p->pid;
+    si.u.kill.pid = p->leader->pid;
     si.u.kill.uid = (uint32_t)getuid();
     return si;
 }
 
-/* Sends sig (0: only checks the target exists) to t. */
-static void kill_one(struct proc *t, int sig, const struct linux_siginfo *si)
+/* Sends sig (0: only checks the target exists) to t's process (kill) or to the thread t
+ * itself (tkill, tgkill). */
+static void kill_one(struct proc *t, int sig, const struct linux_siginfo *si, bool thread)
 {
-    if (sig != 0)
+    if (sig != 0 && thread)
         signal_send(t, sig, si);
+    else if (sig != 0)
+        sched_signal_process(t, sig, si);
 }
 
 /* Whether t can receive signals from kill: it has not been reaped. Zombies take them
@@ -309,32 +312,32 @@ SYSCALL_DEFINE2(kill, int, pid, int, sig)
         struct proc *t = p->sched != NULL ? sched_find(p->sched, pid) : pid == p->pid ? p : NULL;
         if (t == NULL)
             return -ESRCH;
-        kill_one(t, sig, &si);
+        kill_one(t, sig, &si, false);
         return 0;
     }
     if (pid == INT32_MIN)
         return -ESRCH;
-    int pgid = pid == 0 ? p->pgid : -pid;
+    int pgid = pid == 0 ? p->leader->pgid : -pid;
     bool found = false;
     if (p->sched == NULL) {
-        if (pid == -1 || p->pgid != pgid)
+        if (pid == -1 || p->leader->pgid != pgid)
             return -ESRCH;
-        kill_one(p, sig, &si);
+        kill_one(p, sig, &si, false);
         return 0;
     }
     for (size_t i = 0; i < p->sched->nprocs; i++) {
         struct proc *t = p->sched->procs[i];
-        if (!kill_target(t))
+        if (!kill_target(t) || t->leader != t)
+            continue; /* once per process, through its leader */
+        if (pid == -1 ? (t == p->leader || t == p->sched->init) : t->pgid != pgid)
             continue;
-        if (pid == -1 ? (t == p || t == p->sched->init) : t->pgid != pgid)
-            continue;
-        kill_one(t, sig, &si);
+        kill_one(t, sig, &si, false);
         found = true;
     }
     return found ? 0 : -ESRCH;
 }
 
-/* The thread tid (vmemu's processes have one thread, whose id is the pid). */
+/* The thread tid, or NULL. */
 static struct proc *tkill_find(struct proc *p, int tid)
 {
     if (p->sched != NULL)
@@ -350,7 +353,7 @@ SYSCALL_DEFINE2(tkill, int, tid, int, sig)
     if (t == NULL)
         return -ESRCH;
     struct linux_siginfo si = kill_info(p, sig, LINUX_SI_TKILL);
-    kill_one(t, sig, &si);
+    kill_one(t, sig, &si, true);
     return 0;
 }
 
@@ -359,20 +362,20 @@ SYSCALL_DEFINE3(tgkill, int, tgid, int, tid, int, sig)
     if (tid <= 0 || tgid <= 0 || sig < 0 || sig > PROC_NSIG)
         return -EINVAL;
     struct proc *t = tkill_find(p, tid);
-    if (t == NULL || t->pid != tgid)
+    if (t == NULL || t->leader->pid != tgid)
         return -ESRCH;
     struct linux_siginfo si = kill_info(p, sig, LINUX_SI_TKILL);
-    kill_one(t, sig, &si);
+    kill_one(t, sig, &si, true);
     return 0;
 }
 
 /* The ITIMER_REAL time left (0 when disarmed). */
 static uint64_t itimer_left(const struct proc *p)
 {
-    if (p->itimer_deadline_ns == 0)
+    if (p->leader->itimer_deadline_ns == 0)
         return 0;
     uint64_t now = now_ns();
-    return p->itimer_deadline_ns > now ? p->itimer_deadline_ns - now : 1;
+    return p->leader->itimer_deadline_ns > now ? p->leader->itimer_deadline_ns - now : 1;
 }
 
 static struct linux_timeval ns_to_timeval(uint64_t ns)
@@ -387,8 +390,8 @@ static struct linux_timeval ns_to_timeval(uint64_t ns)
 /* Arms ITIMER_REAL (value 0 disarms it; the interval reloads it). */
 static void itimer_arm(struct proc *p, uint64_t value_ns, uint64_t interval_ns)
 {
-    p->itimer_deadline_ns = value_ns != 0 ? now_ns() + value_ns : 0;
-    p->itimer_interval_ns = value_ns != 0 ? interval_ns : 0;
+    p->leader->itimer_deadline_ns = value_ns != 0 ? now_ns() + value_ns : 0;
+    p->leader->itimer_interval_ns = value_ns != 0 ? interval_ns : 0;
 }
 
 /* alarm: returns the seconds left of the previous alarm, rounded to the nearest second
@@ -419,7 +422,7 @@ static int itimer_which(int which)
 
 static struct linux_itimerval itimer_now(const struct proc *p)
 {
-    struct linux_itimerval v = {.it_interval = ns_to_timeval(p->itimer_interval_ns),
+    struct linux_itimerval v = {.it_interval = ns_to_timeval(p->leader->itimer_interval_ns),
                                 .it_value = ns_to_timeval(itimer_left(p))};
     return v;
 }

@@ -52,6 +52,8 @@ enum cpu_exit_kind {
     CPU_EXIT_PREEMPT,   /* the watchdog stopped a run that made no syscall for too long */
     CPU_EXIT_WATCH,     /* the page-trap function refused an access: page and access say
                            which; RIP is the instruction, which has not run */
+    CPU_EXIT_QUANTUM,   /* the block budget (cpu_set_block_budget) ran out: RIP is the start
+                           of the next block, none of which has run */
 };
 
 struct cpu_exit {
@@ -126,6 +128,12 @@ void cpu_set_page_trap(struct cpu *cpu, cpu_page_trap_fn fn, void *ctx);
  * is stopped at its next syscall (or anywhere after cpu_preempt_anywhere) and returns
  * CPU_EXIT_PREEMPT (0 turns it off). */
 void cpu_set_watchdog(struct cpu *cpu, uint64_t ns);
+/* Gives the following runs a budget of translated blocks (0: none): the run that starts
+ * the budget's last block stops before it with CPU_EXIT_QUANTUM. The count depends only on
+ * the guest's code, so stops land at the same place in every run of a program (threads
+ * take turns deterministically). A first non-zero budget installs the block hook for good
+ * (as cpu_preempt_anywhere); call between runs. */
+void cpu_set_block_budget(struct cpu *cpu, uint64_t blocks);
 /* From now on the watchdog also stops runs that make no syscall, at the start of a
  * translated block (slower code: a call per block). Once per CPU; call between runs. */
 void cpu_preempt_anywhere(struct cpu *cpu);

@@ -47,6 +47,7 @@ struct proc_futex {
     uint64_t off;      /* the guest address (private) or pfn << 12 | page offset (shared) */
     uint32_t bitset;   /* FUTEX_WAIT_BITSET's mask (all ones for FUTEX_WAIT) */
     bool woken;        /* a FUTEX_WAKE chose this waiter: the re-executed wait returns 0 */
+    uint64_t seq;      /* when it began to wait (sched's counter): wakes go oldest first */
 };
 
 /* A host descriptor and the poll events a sleeping process waits for on it. */
@@ -122,43 +123,54 @@ struct run_options {
 };
 
 struct proc {
-    int pid;                       /* process id (vmemu's numbering, the first is 1000) */
-    int ppid;                      /* parent's id (1 when the parent is outside vmemu) */
-    int pgid;                      /* process group */
-    int sid;                       /* session */
-    struct proc *parent;           /* parent inside vmemu, or NULL */
-    struct sched *sched;           /* the scheduler it belongs to (NULL in unit tests) */
-    enum proc_state state;         /* see enum proc_state */
-    struct proc_wait wait;         /* what it sleeps on (PROC_SLEEPING) */
-    bool retry;                    /* the syscall in progress is re-executed after a sleep */
-    uint64_t io_done;              /* bytes a blocking write already moved before it slept */
-    struct cpu_context *ctx;       /* its registers while it does not run */
-    bool ctx_from_parent;          /* new fork child: its registers are the parent's as the
-                                      fork syscall returns (saved after the parent's run) */
-    struct proc_regfix regfix;     /* register changes for the next switch-in */
-    int exit_signal;               /* signal sent to the parent at exit (SIGCHLD), 0 = none */
-    gva_t set_child_tid;           /* CLONE_CHILD_SETTID address (written by the child) */
-    struct proc *vfork_parent;     /* vfork: the parent sleeping until this child execs/ends */
-    bool mm_borrowed;              /* vfork child: mm is the parent's (shared, as Linux's
-                                      CLONE_VM), never freed through this process */
-    bool reported;                 /* wait4/waitid has seen its exit (zombie state consumed) */
-    bool kept;                     /* reaped and kept for the report (sched_collect) */
-    int cwd_fd;                    /* host O_PATH descriptor of its working directory while
-                                      it does not run (-1: none; vmemu's cwd is the running
-                                      process's) */
-    struct vmsys *sys;             /* the machine */
-    struct cpu *cpu;               /* the CPU it runs on */
-    struct mm *mm;                 /* its address space */
-    struct fdtable *fds;           /* its descriptors */
-    char *exe;                     /* absolute host path of the program (/proc/self/exe) */
-    char *cmdline;                 /* argv joined by spaces, for reports */
-    char **argv;                   /* copy of the program's argv, NULL-terminated */
-    char comm[16];                 /* short name (basename of argv[0]) */
-    const struct run_options *opt; /* run options */
-    struct heapcheck *heap;        /* the observer's state for this process (--check heap),
-                                      or NULL; opaque below src/debug/ */
-    gva_t clear_child_tid;         /* set_tid_address */
-    gva_t robust_list;             /* set_robust_list head */
+    int pid;                         /* process id (vmemu's numbering, the first is 1000) */
+    int ppid;                        /* parent's id (1 when the parent is outside vmemu) */
+    int pgid;                        /* process group */
+    int sid;                         /* session */
+    struct proc *parent;             /* parent inside vmemu (a thread-group leader), or NULL;
+                                        NULL for a thread that is not a leader */
+    struct proc *leader;             /* its thread group's leader (itself for a leader): the
+                                        group shares mm, fds, signal actions, limits, cwd,
+                                        and its pid is the leader's (getpid); pid above is
+                                        the task's own id (gettid) */
+    unsigned nr_threads;             /* leader only: tasks of the group that have not ended */
+    bool group_exit;                 /* leader only: exit_group or a fatal signal ends them all */
+    bool thread_exit;                /* this task ended by exit(2) alone, the group goes on */
+    bool fds_borrowed;               /* a thread: fds is the leader's, never freed through it */
+    unsigned membarrier;             /* leader only: membarrier registrations (command bits) */
+    struct proc_usage threads_usage; /* leader only: counters of the group's ended threads */
+    struct sched *sched;             /* the scheduler it belongs to (NULL in unit tests) */
+    enum proc_state state;           /* see enum proc_state */
+    struct proc_wait wait;           /* what it sleeps on (PROC_SLEEPING) */
+    bool retry;                      /* the syscall in progress is re-executed after a sleep */
+    uint64_t io_done;                /* bytes a blocking write already moved before it slept */
+    struct cpu_context *ctx;         /* its registers while it does not run */
+    bool ctx_from_parent;            /* new fork child: its registers are the parent's as the
+                                        fork syscall returns (saved after the parent's run) */
+    struct proc_regfix regfix;       /* register changes for the next switch-in */
+    int exit_signal;                 /* signal sent to the parent at exit (SIGCHLD), 0 = none */
+    gva_t set_child_tid;             /* CLONE_CHILD_SETTID address (written by the child) */
+    struct proc *vfork_parent;       /* vfork: the parent sleeping until this child execs/ends */
+    bool mm_borrowed;                /* vfork child: mm is the parent's (shared, as Linux's
+                                        CLONE_VM), never freed through this process */
+    bool reported;                   /* wait4/waitid has seen its exit (zombie state consumed) */
+    bool kept;                       /* reaped and kept for the report (sched_collect) */
+    int cwd_fd;                      /* host O_PATH descriptor of its working directory while
+                                        it does not run (-1: none; vmemu's cwd is the running
+                                        process's) */
+    struct vmsys *sys;               /* the machine */
+    struct cpu *cpu;                 /* the CPU it runs on */
+    struct mm *mm;                   /* its address space */
+    struct fdtable *fds;             /* its descriptors */
+    char *exe;                       /* absolute host path of the program (/proc/self/exe) */
+    char *cmdline;                   /* argv joined by spaces, for reports */
+    char **argv;                     /* copy of the program's argv, NULL-terminated */
+    char comm[16];                   /* short name (basename of argv[0]) */
+    const struct run_options *opt;   /* run options */
+    struct heapcheck *heap;          /* the observer's state for this process (--check heap),
+                                        or NULL; opaque below src/debug/ */
+    gva_t clear_child_tid;           /* set_tid_address */
+    gva_t robust_list;               /* set_robust_list head */
     struct linux_sigaction sigact[PROC_NSIG]; /* rt_sigaction, indexed by signal - 1 */
     uint64_t sigmask;                         /* blocked signals (bit sig-1) */
     uint64_t sigpending;                      /* pending signals (bit sig-1) */
@@ -177,6 +189,7 @@ struct proc {
     struct proc_unmap unmaps[PROC_UNMAP_HISTORY]; /* ring of its recent removals */
     uint64_t nunmaps;  /* removals recorded so far; the next goes to nunmaps % PROC_UNMAP_HISTORY */
     uint64_t syscalls; /* syscalls made */
+    uint64_t switches; /* times the scheduler switched to it */
     bool exited;       /* it has ended */
     int exit_code;     /* exit_group status (when term_signal == 0) */
     int term_signal;   /* signal that ended it, or 0 */
@@ -194,13 +207,22 @@ int proc_create(struct vmsys *sys, struct cpu *cpu, const struct run_options *op
 void proc_destroy(struct proc *p);
 /* Frees a NULL-terminated argv copy (NULL is fine). */
 void proc_free_argv(char **argv);
+/* How proc_fork shares the parent's resources. */
+enum proc_share {
+    PROC_SHARE_NONE = 0, /* fork: copies of everything */
+    PROC_SHARE_VM,       /* vfork: the parent's address space until exec or exit */
+    PROC_SHARE_THREAD,   /* a thread of the parent's group: address space, descriptors,
+                            signal actions (through the leader), heap checker */
+};
+
 /* A copy of parent for fork: a copy-on-write duplicate of the address space (mm_dup),
  * duplicated descriptors, the same signal actions, mask, limits, names, group and session.
- * With share_mm (vfork) the child uses the parent's address space itself until it execs
- * or ends. The child is PROC_RUNNABLE with ctx_from_parent set; pid and links are the
- * scheduler's.
- * Returns 0 or -errno (-ENOMEM, -EMFILE). */
-int proc_fork(struct proc *parent, bool share_mm, struct proc **out);
+ * PROC_SHARE_VM (vfork): the child uses the parent's address space itself until it execs
+ * or ends. PROC_SHARE_THREAD: a new task of the parent's thread group (no parent of its
+ * own, the leader's limits and names, an empty alternate signal stack). The child is PROC_RUNNABLE
+ * with ctx_from_parent set; pid and links are the scheduler's. Returns 0 or -errno (-ENOMEM,
+ * -EMFILE). */
+int proc_fork(struct proc *parent, enum proc_share share, struct proc **out);
 /* Loads the program at path with argv/envp into p, replacing its address space only when
  * the load succeeded, and sets up the CPU to start it (registers of a fresh program).
  * On failure p is unchanged, one line is written into err, and -errno is returned

@@ -40,8 +40,14 @@ struct sched {
     uint64_t watchdog_stops;         /* slices ended by the watchdog (nondeterministic) */
     uint64_t deadlocks;              /* times every process slept with nothing to wake it */
     uint64_t check_errors;           /* errors the heap checker reported, all processes */
+    uint64_t futex_seq;              /* futex waits begun so far (proc_futex.seq) */
+    bool yield;                      /* sched_yield: end the current slice */
     struct gdbstub *gdb;             /* the gdb stub (--gdb), or NULL */
 };
+
+/* Blocks a task runs before another runnable task gets its turn, when it makes fewer than
+ * the quantum's syscalls (about a millisecond of guest code). */
+#define SCHED_BLOCK_QUANTUM 50000
 
 /* Reaped processes kept whole for the report; later ones are summed and freed, so that
  * vmemu's memory and the scheduler's loops follow the processes alive, not the number
@@ -60,7 +66,10 @@ struct proc *sched_find(const struct sched *s, int pid);
  * counters go to dropped_usage). Call it where no caller holds a pointer to a reaped
  * process (the top of the run loop); s->current is cleared when it is freed. */
 void sched_collect(struct sched *s);
-/* Processes not yet reaped (zombies included), for RLIMIT_NPROC. */
+/* Whether the process led by p has ended: reaped, or a zombie with no task of its group
+ * left (a leader that ended first waits as a zombie for its threads). */
+bool sched_process_ended(const struct proc *p);
+/* Tasks not yet reaped (zombies and threads included), for RLIMIT_NPROC. */
 size_t sched_nr_live(const struct sched *s);
 /* Whether a process other than p can run now. */
 bool sched_others_runnable(const struct sched *s, const struct proc *p);
@@ -104,6 +113,39 @@ uint64_t sched_deadline(const struct proc *p, uint64_t rel_ns);
 void sched_exit(struct proc *p);
 /* Marks p reaped (PROC_DEAD) and adds its counters to the parent's children usage. */
 void sched_reap(struct proc *p);
+/* Thread groups and futex queues (src/proc/sched_thread.c). */
+
+/* Linux's futex key of the 32-bit word at uaddr for p (get_futex_key): (mm, address) for a
+ * private futex or a private mapping, (frame, offset) in a MAP_SHARED one. Returns 0,
+ * -EINVAL (misaligned) or -EFAULT. */
+int sched_futex_key(struct proc *p, gva_t uaddr, bool private_flag, struct proc_futex *key);
+/* Wakes up to nr tasks sleeping on key whose bitset meets bitset, those that began to wait
+ * first first (Linux's queue order). Returns the number woken. */
+long sched_futex_wake(struct sched *s, const struct proc_futex *key, uint32_t bitset, long nr);
+/* Moves up to nr waiters of key to key2 (FUTEX_REQUEUE), oldest first. Returns the number
+ * moved. */
+long sched_futex_requeue(struct sched *s, const struct proc_futex *key,
+                         const struct proc_futex *key2, long nr);
+/* exit_group or a fatal signal in p: every other task of its group ends now with p's
+ * status (each through sched_exit), which also becomes the process's status. */
+void sched_group_kill(struct proc *p);
+/* The end of task p within its group (from sched_exit): the other tasks end first unless
+ * p ended by exit(2) alone; p's robust futex list is walked and its CLONE_CHILD_CLEARTID
+ * word cleared and woken. A thread other than the leader is gone at once (PROC_DEAD, its
+ * counters added to the leader's threads_usage); a leader whose group goes on becomes a
+ * zombie that cannot be reaped yet. Returns true when p was the group's last task: the
+ * caller then ends the process (the leader). */
+bool sched_task_end(struct proc *p);
+/* The task of leader's group a process-directed signal sig goes to: the leader when it
+ * runs and does not block sig, else the first task that does not block it, else any task
+ * still running (the signal then stays pending there), else the leader. */
+struct proc *sched_signal_target(struct proc *leader, int sig);
+/* Sends a process-directed signal to p's process (kill, SIGCHLD, a timer). */
+void sched_signal_process(struct proc *p, int sig, const struct linux_siginfo *info);
+/* The counters of p's whole process: its leader's, plus those of the threads that ended
+ * and of the running ones (the address space counted once), as getrusage(RUSAGE_SELF). */
+struct proc_usage sched_process_usage(const struct proc *p);
+
 /* In a build with VMEMU_CHECK_VM (the sanitizer build): checks the whole VM with every
  * address space of the run (vm_check) and stops vmemu with the broken relation and `when`
  * (a syscall's name, "exit") if one does not hold. Does nothing in other builds. */

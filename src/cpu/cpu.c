@@ -59,6 +59,8 @@ struct cpu {
     uc_hook hooks[3];              /* fill, syscall, interrupt */
     uc_hook block_hook;            /* stop point at every block start (see cpu_on_block) */
     bool block_hook_on;            /* block_hook is installed (cpu_preempt_anywhere) */
+    uint64_t block_budget;         /* blocks the runs may still start (0: no budget) */
+    bool budget_spent;             /* the budget ran out: the run stopped for it */
     uint64_t cur_gen;              /* run_gen of the current run, for the hooks */
     cpu_page_trap_fn trap_fn;      /* page traps (gdb watchpoints), or NULL */
     void *trap_ctx;                /* its argument */
@@ -219,10 +221,15 @@ static void cpu_on_intr(uc_engine *uc, uint32_t intno, void *user)
  * nothing of the block has run. */
 static void cpu_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
+    struct cpu *c = user;
     (void)addr;
     (void)size;
-    if (cpu_stop_wanted(user))
+    if (c->block_budget != 0 && --c->block_budget == 0) {
+        c->budget_spent = true;
         uc_emu_stop(uc);
+    } else if (cpu_stop_wanted(c)) {
+        uc_emu_stop(uc);
+    }
 }
 
 /* Finds old_exception in the context blob: 96 bytes after DR0 in 2.1.1, and it must
@@ -391,6 +398,7 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     uint64_t rip;
     uc_err err;
     c->stop_requested = false;
+    c->budget_spent = false;
     c->fault_pending = false;
     c->watch_pending = false;
     c->intr = CPU_NO_INTR;
@@ -410,7 +418,7 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         preempted = atomic_load(&c->wd_fired) == gen;
         /* Stopped only for the invalidation: go on from where the run stopped. */
     } while (err == UC_ERR_OK && c->deferred_stop && !c->stop_requested && !c->fault_pending &&
-             !c->watch_pending && c->intr == CPU_NO_INTR && !preempted);
+             !c->watch_pending && c->intr == CPU_NO_INTR && !preempted && !c->budget_spent);
     atomic_store(&c->wd_start, 0);
     uc_reg_read(c->uc, UC_X86_REG_RIP, &out->rip);
     out->intno = c->intr;
@@ -426,6 +434,8 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         out->kind = cpu_exit_of_intr(c->intr);
     } else if (err == UC_ERR_INSN_INVALID) {
         out->kind = CPU_EXIT_ILLEGAL;
+    } else if (err == UC_ERR_OK && !c->stop_requested && c->budget_spent) {
+        out->kind = CPU_EXIT_QUANTUM;
     } else if (err == UC_ERR_OK && !c->stop_requested && preempted) {
         out->kind = CPU_EXIT_PREEMPT;
     } else if (err == UC_ERR_OK) {
@@ -632,6 +642,15 @@ static void *cpu_watchdog_main(void *arg)
         atomic_store(&c->wd_fired, gen);
     }
     return NULL;
+}
+
+/* Gives the following runs a budget of blocks (see the header). */
+void cpu_set_block_budget(struct cpu *c, uint64_t blocks)
+{
+    c->budget_spent = false;
+    c->block_budget = blocks;
+    if (blocks != 0)
+        cpu_preempt_anywhere(c);
 }
 
 /* Lets the watchdog stop runs that make no syscall (a loop waiting for a signal): installs

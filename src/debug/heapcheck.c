@@ -174,6 +174,8 @@ static uint64_t hc_do(struct heapcheck *h, struct proc *p, enum hc_fn fn, const 
 bool heapcheck_call(struct proc *p, gva_t rip)
 {
     struct heapcheck *h = p->heap;
+    if (!h && p->leader != p)
+        h = p->leader->heap; /* a thread allocates in its process's heap */
     if (!h && p->mm_borrowed && p->vfork_parent)
         h = p->vfork_parent->heap; /* a vfork child allocates in its parent's heap */
     if (!h || !p->cpu)

@@ -17,18 +17,19 @@
 #include "vmemu/signal.h"
 #include "vmemu/util.h"
 
-/* Saves the registers of fork children made during the run that just ended: they are the
- * parent's as the syscall returns (RAX is fixed up when the child first runs). */
+/* Saves the registers of fork children and threads made during the run that just ended:
+ * they are the creator's as the syscall returns (RAX, and for a thread RSP and the FS
+ * base, are fixed up when the child first runs). */
 static int run_save_children(struct sched *s, struct proc *parent)
 {
     for (size_t i = 0; i < s->nprocs; i++) {
         struct proc *c = s->procs[i];
-        if (!c->ctx_from_parent || c->parent != parent)
+        if (!c->ctx_from_parent) /* only the run that just ended can have made it */
             continue;
         c->ctx_from_parent = false;
         if (!(c->ctx = cpu_context_new(s->cpu)))
             return -ENOMEM;
-        if (run_gdb(s))
+        if (run_gdb(s) && c->leader == c)
             gdbstub_stop(s->gdb, parent, GDB_EV_FORK, 0, c->pid);
     }
     return 0;
@@ -40,25 +41,33 @@ static int run_switch_to(struct sched *s, struct proc *p)
 {
     struct proc *prev = s->current;
     if (prev != p) {
+        /* Threads of one process share the address space and the working directory. */
+        bool same = prev && prev->leader == p->leader && prev->mm == p->mm;
         if (prev && prev->state != PROC_ZOMBIE && prev->state != PROC_DEAD) {
             if (!prev->ctx && !(prev->ctx = cpu_context_new(s->cpu)))
                 return -ENOMEM;
             cpu_context_save(s->cpu, prev->ctx);
-            /* vmemu's working directory is the running process's: keep prev's. */
-            if (prev->cwd_fd >= 0)
-                close(prev->cwd_fd);
-            prev->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         }
-        if (p->cwd_fd >= 0 && fchdir(p->cwd_fd) < 0)
+        if (prev && !same && !sched_process_ended(prev->leader)) {
+            /* vmemu's working directory is the running process's: keep prev's. */
+            struct proc *g = prev->leader;
+            if (g->cwd_fd >= 0)
+                close(g->cwd_fd);
+            g->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (!same && p->leader->cwd_fd >= 0 && fchdir(p->leader->cwd_fd) < 0)
             return -errno;
         if (p->ctx)
             cpu_context_restore(s->cpu, p->ctx);
         s->current = p;
         s->sys->current = p->mm;
         s->sys->charge = &p->vmstat;
-        tlb_flush(&s->sys->tlb);
-        s->sys->cpu_flush_pending = true;
+        if (!same) {
+            tlb_flush(&s->sys->tlb);
+            s->sys->cpu_flush_pending = true;
+        }
         s->switches++;
+        p->switches++;
     }
     struct proc_regfix *f = &p->regfix;
     if (f->rax_set)
@@ -71,6 +80,7 @@ static int run_switch_to(struct sched *s, struct proc *p)
         cpu_set(s->cpu, CPU_FS_BASE, f->fs);
     memset(f, 0, sizeof(*f));
     s->slice_syscalls = 0;
+    s->yield = false;
     return 0;
 }
 
@@ -89,7 +99,9 @@ static void run_kill_sleepers(struct sched *s)
 /* Runs p (the current process) until it sleeps, ends, or its slice is over. */
 static int run_slice(struct sched *s, struct proc *p)
 {
-    int passed = 0; /* the signal gdb just chose instead of another: not reported again */
+    int passed = 0;      /* the signal gdb just chose instead of another: not reported again */
+    bool budget = false; /* the slice has its block budget (another task is runnable) */
+    cpu_set_block_budget(s->cpu, 0);
     for (;;) {
         int irq = run_gdb_interrupt(s, p);
         if (irq < 0)
@@ -124,6 +136,13 @@ static int run_slice(struct sched *s, struct proc *p)
         if (timers || poll)
             cpu_preempt_anywhere(s->cpu);
         cpu_set_watchdog(s->cpu, timers ? SCHED_WATCHDOG_NS : poll ? GDB_POLL_NS : 0);
+        if (!budget && sched_others_runnable(s, p)) {
+            /* A task that never makes a syscall (a spin on memory) must let the others
+             * run: the slice ends after SCHED_BLOCK_QUANTUM blocks, at the same place in
+             * every run. */
+            cpu_set_block_budget(s->cpu, SCHED_BLOCK_QUANTUM);
+            budget = true;
+        }
         struct cpu_exit ex;
         const struct mm *mm_before = p->mm;
         uint64_t t0 = now_ns();
@@ -162,6 +181,8 @@ static int run_slice(struct sched *s, struct proc *p)
             ex.kind = CPU_EXIT_OOM; /* inside a syscall: report at the syscall instruction */
             ex.rip = p->trap.rip;
         }
+        if (ex.kind == CPU_EXIT_QUANTUM)
+            return 0; /* the next runnable task's turn */
         if (ex.kind == CPU_EXIT_PREEMPT && !timers)
             continue; /* gdb's poll only: the loop looks for a Ctrl-C */
         if (ex.kind == CPU_EXIT_PREEMPT) {
@@ -176,8 +197,9 @@ static int run_slice(struct sched *s, struct proc *p)
         }
         if (p->state != PROC_RUNNABLE)
             return 0;
-        if (s->slice_syscalls >= s->quantum && sched_others_runnable(s, p))
+        if ((s->slice_syscalls >= s->quantum || s->yield) && sched_others_runnable(s, p))
             return 0;
+        s->yield = false;
     }
 }
 

@@ -115,7 +115,7 @@ int run_watch(struct sched *s, struct proc *p, struct cpu_exit *ex)
                 kind = run_watch_hit(s, p, ex->page, ex->access, &addr);
             if (gdbstub_watch_skip(s->gdb, ex->page) < 0)
                 break;
-        } else if (ex->kind != CPU_EXIT_PREEMPT) {
+        } else if (ex->kind != CPU_EXIT_PREEMPT && ex->kind != CPU_EXIT_QUANTUM) {
             break;
         }
         cpu_set(s->cpu, CPU_RFLAGS, cpu_get(s->cpu, CPU_RFLAGS) | RFLAGS_TF);

@@ -37,7 +37,7 @@ void trap_syscall(void *ctx, struct cpu *cpu)
         cpu_set(cpu, CPU_RAX, (uint64_t)ret);
     if (p->exited || !p->mm || p->mm->oom || p->state != PROC_RUNNABLE || signal_next(p))
         cpu_request_stop(cpu); /* exit, OOM kill, vfork sleep, or a signal to deliver */
-    else if (++s->slice_syscalls >= s->quantum && sched_others_runnable(s, p))
+    else if ((++s->slice_syscalls >= s->quantum || s->yield) && sched_others_runnable(s, p))
         cpu_request_stop(cpu);
 }
 

@@ -53,6 +53,8 @@ int proc_create(struct vmsys *sys, struct cpu *cpu, const struct run_options *op
     if (!p)
         return -ENOMEM;
     p->pid = PROC_FIRST_PID;
+    p->leader = p;
+    p->nr_threads = 1;
     p->trap.nr = -1;
     p->ppid = 1;
     p->pgid = PROC_FIRST_PID;
@@ -225,30 +227,44 @@ void proc_free_argv(char **argv)
 }
 
 /* A copy of parent for fork; see the header. */
-int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
+int proc_fork(struct proc *parent, enum proc_share share, struct proc **out)
 {
     struct proc *p = calloc(1, sizeof(*p));
+    const struct proc *group = parent->leader;
     int rc = -ENOMEM;
     if (!p)
         return -ENOMEM;
     p->trap.nr = -1;
-    p->ppid = parent->pid;
-    p->pgid = parent->pgid;
-    p->sid = parent->sid;
-    p->parent = parent;
+    p->leader = p;
+    p->nr_threads = 1;
+    p->ppid = group->pid;
+    p->pgid = group->pgid;
+    p->sid = group->sid;
+    p->parent = parent->leader; /* the group is the parent: any of its threads may wait */
+    if (share == PROC_SHARE_THREAD) {
+        p->leader = parent->leader;
+        p->nr_threads = 0;
+        p->parent = NULL;
+        p->ppid = group->ppid;
+    }
     p->sys = parent->sys;
     p->cpu = parent->cpu;
     p->opt = parent->opt;
     p->start_ns = now_ns();
     p->exit_signal = LINUX_SIGCHLD;
     p->ctx_from_parent = true;
-    p->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* the parent runs: its cwd */
-    memcpy(p->sigact, parent->sigact, sizeof(p->sigact));
-    memcpy(p->rlim, parent->rlim, sizeof(p->rlim));
+    /* the parent runs: its cwd (a thread shares the leader's) */
+    p->cwd_fd = share == PROC_SHARE_THREAD ? -1 : open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    memcpy(p->sigact, group->sigact, sizeof(p->sigact));
+    memcpy(p->rlim, group->rlim, sizeof(p->rlim));
     p->nice = parent->nice;
     memcpy(p->comm, parent->comm, sizeof(p->comm));
     p->sigmask = parent->sigmask;
     p->altstack = parent->altstack;
+    if (share == PROC_SHARE_THREAD) { /* clone(CLONE_VM) without CLONE_VFORK clears it */
+        memset(&p->altstack, 0, sizeof(p->altstack));
+        p->altstack.ss_flags = LINUX_SS_DISABLE;
+    }
     p->exe = parent->exe ? strdup(parent->exe) : NULL;
     p->cmdline = parent->cmdline ? strdup(parent->cmdline) : NULL;
     if (parent->argv) {
@@ -262,7 +278,7 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
     }
     if ((parent->exe && !p->exe) || (parent->cmdline && !p->cmdline) || (parent->argv && !p->argv))
         goto err;
-    if (share_mm) {
+    if (share != PROC_SHARE_NONE) {
         p->mm = parent->mm;
         p->mm_borrowed = true;
     } else if ((rc = mm_dup(parent->mm, &p->mm)) < 0) {
@@ -271,8 +287,12 @@ int proc_fork(struct proc *parent, bool share_mm, struct proc **out)
         if ((rc = proc_observer(parent)->fork(parent, p)) < 0)
             goto err;
     }
-    if ((rc = fd_table_dup(parent->fds, &p->fds)) < 0)
+    if (share == PROC_SHARE_THREAD) {
+        p->fds = parent->fds;
+        p->fds_borrowed = true;
+    } else if ((rc = fd_table_dup(parent->fds, &p->fds)) < 0) {
         goto err;
+    }
     *out = p;
     return 0;
 err:
@@ -289,7 +309,7 @@ void proc_destroy(struct proc *p)
     free(p->wait.fds);
     if (p->cwd_fd >= 0)
         close(p->cwd_fd);
-    if (p->fds) {
+    if (p->fds && !p->fds_borrowed) {
         fd_table_destroy(p->fds);
         free(p->fds);
     }

@@ -241,9 +241,9 @@ static void sig_masks(const struct proc *t, struct sig_masks *m)
     m->blocked = t->sigmask;
     m->ignored = m->caught = 0;
     for (int i = 0; i < PROC_NSIG; i++) {
-        if (t->sigact[i].handler == 1)
+        if (t->leader->sigact[i].handler == 1)
             m->ignored |= 1ULL << i;
-        else if (t->sigact[i].handler > 1)
+        else if (t->leader->sigact[i].handler > 1)
             m->caught |= 1ULL << i;
     }
 }

@@ -116,6 +116,12 @@ void sched_collect(struct sched *s)
     s->nprocs = n;
 }
 
+/* Whether the process led by p has ended (a zombie with no task left, or reaped). */
+bool sched_process_ended(const struct proc *p)
+{
+    return p->state == PROC_DEAD || (p->state == PROC_ZOMBIE && p->nr_threads == 0);
+}
+
 /* Processes not yet reaped (zombies count, as for Linux's RLIMIT_NPROC). */
 size_t sched_nr_live(const struct sched *s)
 {
@@ -167,6 +173,8 @@ long sched_block_futex(struct proc *p, const struct proc_futex *key, uint64_t de
 {
     wait_reset(p, WAIT_FUTEX);
     p->wait.futex = *key;
+    if (p->sched)
+        p->wait.futex.seq = ++p->sched->futex_seq;
     p->wait.deadline_ns = deadline_ns;
     p->wait.restartable = true;
     return -SCHED_EBLOCK;
@@ -213,13 +221,23 @@ static bool parent_keeps_zombies(const struct proc *parent)
     return sa->handler != LINUX_SIG_IGN && !(sa->flags & LINUX_SA_NOCLDWAIT);
 }
 
+static void process_exit(struct proc *p);
+
 /* Ends p: see the header. */
 void sched_exit(struct proc *p)
 {
-    struct sched *s = p->sched;
     if (p->state == PROC_ZOMBIE || p->state == PROC_DEAD)
         return;
+    if (sched_task_end(p))
+        process_exit(p->leader);
+}
+
+/* The last task of p's group has ended: the process ends (see sched_exit's header). */
+static void process_exit(struct proc *p)
+{
+    struct sched *s = p->sched;
     proc_freeze_usage(p);
+    proc_usage_add(&p->usage, &p->threads_usage);
     p->end_ns = now_ns();
     const struct proc_observer *ob = p->opt ? p->opt->observer : NULL;
     if (p->heap && ob) {
@@ -232,8 +250,6 @@ void sched_exit(struct proc *p)
             p->heap = NULL;
         }
     }
-    /* clear_child_tid is written only when other threads share the mm (Linux's
-     * mm_release): never, as vmemu runs no threads. */
     if (p->fds) { /* an ended process keeps no descriptor table (16 KiB) */
         fd_table_destroy(p->fds);
         free(p->fds);
@@ -255,7 +271,7 @@ void sched_exit(struct proc *p)
         return;
     }
     struct proc *init = s->init;
-    bool init_alive = init && init != p && init->state != PROC_ZOMBIE && init->state != PROC_DEAD;
+    bool init_alive = init && init != p && !sched_process_ended(init);
     for (size_t i = 0; i < s->nprocs; i++) {
         struct proc *c = s->procs[i];
         if (c->parent != p || c->state == PROC_DEAD)
@@ -266,7 +282,7 @@ void sched_exit(struct proc *p)
             sched_reap(c);
     }
     struct proc *parent = p->parent;
-    if (parent && (parent->state == PROC_ZOMBIE || parent->state == PROC_DEAD))
+    if (parent && sched_process_ended(parent))
         parent = NULL;
     if (parent && parent_keeps_zombies(parent)) {
         p->state = PROC_ZOMBIE;
@@ -282,7 +298,7 @@ void sched_exit(struct proc *p)
         si.u.kill.pid = p->pid;
         si.u.kill.uid = (uint32_t)getuid();
         si.u.kill.status = p->term_signal ? p->term_signal : p->exit_code;
-        signal_send(parent, p->exit_signal, &si);
+        sched_signal_process(parent, p->exit_signal, &si);
     }
     sched_check_vm(s, "exit");
 }
@@ -351,16 +367,16 @@ static void sched_wake(struct proc *p, bool by_signal)
     p->retry = !by_signal;
 }
 
-/* Whether a child of p (that waitpid could see) has ended. */
+/* Whether a child of p's process (that waitpid could see) has ended. */
 static bool has_zombie_child(const struct sched *s, const struct proc *p)
 {
     bool any = false;
     for (size_t i = 0; i < s->nprocs; i++) {
         const struct proc *c = s->procs[i];
-        if (c->parent != p || c->state == PROC_DEAD)
+        if (c->parent != p->leader || c->state == PROC_DEAD)
             continue;
         any = true;
-        if (c->state == PROC_ZOMBIE)
+        if (sched_process_ended(c))
             return true;
     }
     return !any; /* no child left: wait4 now fails with ECHILD */

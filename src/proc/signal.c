@@ -51,7 +51,7 @@
 /* Whether sig's action is to discard it: SIG_IGN, or SIG_DFL with a default of ignore. */
 static bool sig_handler_ignored(const struct proc *p, int sig)
 {
-    uint64_t h = p->sigact[sig - 1].handler;
+    uint64_t h = p->leader->sigact[sig - 1].handler;
     return h == LINUX_SIG_IGN || (h == LINUX_SIG_DFL && (SIG_DEFAULT_IGNORE & SIG_BIT(sig)));
 }
 
@@ -128,7 +128,7 @@ bool signal_restarts(const struct proc *p)
     int sig = sig_pick(p->sigpending & ~p->sigmask);
     if (sig == 0)
         return p->wait.restartable;
-    const struct linux_sigaction *act = &p->sigact[sig - 1];
+    const struct linux_sigaction *act = &p->leader->sigact[sig - 1];
     if (act->handler == LINUX_SIG_DFL || act->handler == LINUX_SIG_IGN)
         return p->wait.restartable;
     return p->wait.restartable && (act->flags & LINUX_SA_RESTART);
@@ -259,7 +259,7 @@ static void fx_init_state(uint8_t fx[CPU_FXSAVE_SIZE])
 static int frame_setup(struct proc *p, int sig, const struct linux_siginfo *info)
 {
     struct cpu *cpu = p->cpu;
-    struct linux_sigaction act = p->sigact[sig - 1];
+    struct linux_sigaction act = p->leader->sigact[sig - 1];
     if (cpu == NULL || p->mm == NULL || !(act.flags & LINUX_SA_RESTORER))
         return -EFAULT;
     signal_end_timed_sleep(p, cpu);
@@ -331,7 +331,7 @@ static int frame_setup(struct proc *p, int sig, const struct linux_siginfo *info
     p->restore_sigmask = false;
     p->saved_sigmask = 0;
     if (act.flags & LINUX_SA_RESETHAND)
-        p->sigact[sig - 1].handler = LINUX_SIG_DFL;
+        p->leader->sigact[sig - 1].handler = LINUX_SIG_DFL;
     if ((uint32_t)p->altstack.ss_flags & LINUX_SS_AUTODISARM) {
         p->altstack.ss_sp = 0;
         p->altstack.ss_size = 0;
@@ -353,7 +353,7 @@ bool signal_deliver(struct proc *p)
             break;
         struct linux_siginfo info = p->siginfo[sig - 1];
         p->sigpending &= ~SIG_BIT(sig);
-        uint64_t h = p->sigact[sig - 1].handler;
+        uint64_t h = p->leader->sigact[sig - 1].handler;
         if (h == LINUX_SIG_IGN || (h == LINUX_SIG_DFL && (SIG_DEFAULT_IGNORE & SIG_BIT(sig))))
             continue;
         if (h == LINUX_SIG_DFL) {
@@ -401,7 +401,7 @@ bool signal_fault(struct proc *p, int sig, int code, uint64_t addr)
 {
     if (sig < 1 || sig > PROC_NSIG || p->cpu == NULL || p->mm == NULL)
         return false;
-    uint64_t h = p->sigact[sig - 1].handler;
+    uint64_t h = p->leader->sigact[sig - 1].handler;
     if ((p->sigmask & SIG_BIT(sig)) || h == LINUX_SIG_DFL || h == LINUX_SIG_IGN)
         return false;
     if ((sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS) && code > 0 && code != LINUX_SI_KERNEL)
@@ -419,7 +419,7 @@ bool signal_fault(struct proc *p, int sig, int code, uint64_t addr)
 void signal_exec_reset(struct proc *p)
 {
     for (int i = 0; i < PROC_NSIG; i++) {
-        struct linux_sigaction *a = &p->sigact[i];
+        struct linux_sigaction *a = &p->leader->sigact[i];
         if (a->handler != LINUX_SIG_IGN)
             a->handler = LINUX_SIG_DFL;
         a->flags = 0;

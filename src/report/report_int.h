@@ -35,6 +35,8 @@ bool report_thrashing(const struct fault_stats *f);
 const char *report_proc_name(const struct proc *p);
 /* The first process of the run (whose status vmemu returns), or NULL when s has none. */
 const struct proc *report_first(const struct sched *s);
+/* Whether the process led by p had threads that the scheduler still lists. */
+bool report_has_threads(const struct sched *s, const struct proc *p);
 /* The totals of every process of s (see struct report_totals). */
 struct report_totals report_totals(const struct sched *s);
 

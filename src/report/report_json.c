@@ -355,6 +355,29 @@ static void json_tlb(struct json *j, const struct proc *first, uint64_t fills)
     json_close(j, '}');
 }
 
+/* "threads" of the process led by p: every task the scheduler lists, the leader first,
+ * with its own counters (faults by class, syscalls, switches) and name. */
+static void json_threads(struct json *j, const struct proc *p)
+{
+    const struct sched *s = p->sched;
+
+    json_open(j, "threads", '[');
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc *t = s->procs[i];
+
+        if (t->leader != p)
+            continue;
+        json_open(j, NULL, '{');
+        json_int(j, "tid", t->pid);
+        json_str(j, "name", t->comm);
+        json_faults(j, &t->vmstat.faults);
+        json_u64(j, "syscalls", t->syscalls);
+        json_u64(j, "switches", t->switches);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+}
+
 /* One entry of "processes". The first process (first) carries the machine-wide "tlb"
  * counters, as reports have since there was one process; the others only their own
  * Unicorn TLB fills. Without an address space (an ended process other than the first),
@@ -395,6 +418,8 @@ static void json_process(struct json *j, const struct proc *p, bool first)
     json_u64(j, "run_ns", u.cpu_ns);
     json_vmas(j, p);
     json_crash(j, p);
+    if (p->sched != NULL && report_has_threads(p->sched, p))
+        json_threads(j, p);
     json_close(j, '}');
 }
 
@@ -455,7 +480,8 @@ static int json_report(const char *path, const struct proc *first, const struct 
         json_process(&j, first, true);
     } else {
         for (size_t i = 0; i < s->nprocs; i++)
-            json_process(&j, s->procs[i], s->procs[i] == first);
+            if (s->procs[i]->leader == s->procs[i])
+                json_process(&j, s->procs[i], s->procs[i] == first);
     }
     json_close(&j, ']');
     if (s != NULL) {

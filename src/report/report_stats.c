@@ -1,6 +1,7 @@
 /* The --stats summary of a finished run, in the spirit of /usr/bin/time -v: the first
- * process's counters, then, when the program forked, one line per process, the totals of
- * the process tree and the scheduler's counters; and the counters and totals that the JSON
+ * process's counters, then, when the program forked, one line per process and the totals
+ * of the process tree, when it had threads one line per thread, and the scheduler's
+ * counters; and the counters and totals that the JSON
  * report (report_json.c) shows too (report_int.h). Nothing here faults a page in or
  * changes a counter. */
 #include "vmemu/report.h"
@@ -20,7 +21,7 @@
  * one (page-table pages counted now), else the ones frozen at its exit. */
 struct proc_usage report_usage(const struct proc *p)
 {
-    struct proc_usage u = proc_usage_now(p);
+    struct proc_usage u = p->leader == p ? sched_process_usage(p) : proc_usage_now(p);
 
     if (p->mm != NULL)
         u.pt_pages_at_exit = p->mm->pt.table_pages;
@@ -159,12 +160,49 @@ struct report_totals report_totals(const struct sched *s)
     struct report_totals t = {.u = s->dropped_usage, .nprocs = s->ndropped};
 
     for (size_t i = 0; i < s->nprocs; i++) {
+        if (s->procs[i]->leader != s->procs[i])
+            continue; /* a thread: counted in its process */
         const struct proc_usage u = report_usage(s->procs[i]);
 
         proc_usage_total(&t.u, &u);
         t.nprocs++;
     }
     return t;
+}
+
+/* Whether the process led by p had threads that the scheduler still lists. */
+bool report_has_threads(const struct sched *s, const struct proc *p)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i]->leader == p && s->procs[i] != p)
+            return true;
+    return false;
+}
+
+/* The "Threads:" table: one line per task of every process that had threads (tid, pid,
+ * the task's own faults by class, syscalls, times it was switched in, name). */
+static void stats_threads(FILE *out, const struct sched *s)
+{
+    bool header = false;
+
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const struct proc *t = s->procs[i];
+        const struct fault_stats *f = &t->vmstat.faults;
+
+        if (!report_has_threads(s, t->leader))
+            continue;
+        if (!header) {
+            fprintf(out, "\tThreads:\n\t%7s %7s %7s %7s %7s %7s %8s %9s %7s %9s %8s %8s %s\n",
+                    "tid", "pid", "minor", "major", "zero", "anon", "file-hit", "file-read", "cow",
+                    "cow-reuse", "syscalls", "switches", "name");
+            header = true;
+        }
+        fprintf(out,
+                "	%7d %7d %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64
+                " %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %8" PRIu64 " %8" PRIu64 " %s\n",
+                t->pid, t->leader->pid, f->minor, f->major, f->zero_page, f->anon, f->file_minor,
+                f->file_major, f->cow, f->cow_reuse, t->syscalls, t->switches, t->comm);
+    }
 }
 
 /* One line of the process table: the pid, ppid, status and signal columns as given, then
@@ -215,29 +253,32 @@ static void stats_sched(FILE *out, const struct sched *s)
  * shell's style, the signal that ended it or "-", faults by class, pages still shared with
  * parent or children at exit, peak resident and page-table pages, syscalls, command line),
  * the totals row (counts summed, peaks the highest of any process, as the line below it
- * says) and the scheduler's counters (also printed for a lone process that the watchdog
- * stopped or that deadlocked). Prints nothing when s has no process. */
+ * says), the "Threads:" table when a process had threads, and the scheduler's counters (also
+ * printed for a lone process that the watchdog stopped or that deadlocked). Prints nothing when s
+ * has no process. */
 void report_stats_all(FILE *out, const struct sched *s)
 {
     const struct proc *first = report_first(s);
     struct report_totals t;
-    char label[32];
+    char label[48];
 
     if (first == NULL)
         return;
     report_stats(out, first);
-    if (s->nprocs + s->ndropped < 2) {
-        if (s->watchdog_stops != 0 || s->deadlocks != 0)
+    t = report_totals(s);
+    if (t.nprocs < 2) {
+        stats_threads(out, s);
+        if (s->watchdog_stops != 0 || s->deadlocks != 0 || report_has_threads(s, first))
             stats_sched(out, s);
         return;
     }
-    t = report_totals(s);
     fprintf(out, "\tProcesses: %zu\n", t.nprocs);
     fprintf(out, "\t%7s %7s %6s %3s %7s %7s %7s %7s %8s %9s %7s %9s %7s %8s %7s %8s %s\n", "pid",
             "ppid", "status", "sig", "minor", "major", "zero", "anon", "file-hit", "file-read",
             "cow", "cow-reuse", "shared", "peak-rss", "pt-peak", "syscalls", "command");
     for (size_t i = 0; i < s->nprocs; i++)
-        stats_proc_row(out, s->procs[i]);
+        if (s->procs[i]->leader == s->procs[i])
+            stats_proc_row(out, s->procs[i]);
     if (s->ndropped != 0)
         fprintf(out,
                 "\t  ... %zu more ended processes, not listed (the first %d reaped are), "
@@ -248,5 +289,6 @@ void report_stats_all(FILE *out, const struct sched *s)
     fprintf(out, "\t  total: faults, shared and syscalls summed; peak-rss and pt-peak (peak "
                  "page-table pages) are the highest of any one process\n");
     fprintf(out, "\t  shared: pages still shared with parent or children at exit\n");
+    stats_threads(out, s);
     stats_sched(out, s);
 }

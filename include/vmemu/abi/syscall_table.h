@@ -143,6 +143,7 @@
     X(270, pselect6, 6, I, I, P, P, P, P, P)                                   \
     X(271, ppoll, 5, I, P, U, P, P, U, N)                                      \
     X(273, set_robust_list, 2, I, P, U, N, N, N, N)                            \
+    X(274, get_robust_list, 3, I, I, P, P, N, N, N)                            \
     X(280, utimensat, 4, I, F, S, P, H, N, N)                                  \
     X(281, epoll_pwait, 6, I, F, P, I, I, P, U)                                \
     X(283, timerfd_create, 2, I, I, H, N, N, N, N)                             \
@@ -158,6 +159,7 @@
     X(316, renameat2, 5, I, F, S, F, S, H, N)                                  \
     X(318, getrandom, 3, I, P, U, H, N, N, N)                                  \
     X(322, execveat, 5, I, F, S, P, P, H, N)                                   \
+    X(324, membarrier, 3, I, H, H, I, N, N, N)                                 \
     X(325, mlock2, 3, I, P, U, H, N, N, N)                                     \
     X(332, statx, 5, I, F, S, H, H, P, N)                                      \
     X(334, rseq, 4, I, P, U, H, H, N, N)                                       \

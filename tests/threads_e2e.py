@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Threaded programs under vmemu give the native output, and the same counts every run.
+
+Usage: threads_e2e.py --vmemu PATH --samples BUILD/samples
+
+For every built variant of samples/threads.c (pthreads: mutex, condvar, rwlock, barrier,
+TLS and keys, detached threads, cancellation, a robust mutex whose owner dies, ids, a
+thread spinning on memory without a syscall, a parallel reduction), samples/threads_cpp.cc
+(std::thread, std::async, std::atomic, std::condition_variable, thread_local) and
+samples/openmp.c (static libgomp): the native run and a vmemu run must print the same
+stdout and end with the same status (0: every check of the program held). A second vmemu
+run with --stats must print the same stdout and the same counters as a third one, line
+for line, except host times and the watchdog's count (which depend on the host): faults
+by class for each thread, syscalls and context switches are deterministic. Prints
+PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
+"""
+import argparse
+import os
+import re
+import sys
+
+from harness import Failure, execute, line_diff, run_checks, tail
+
+PROGRAMS = [("threads", ("glibc", "glibc-pie", "musl", "musl-pie")),
+            ("threads_cpp", ("glibc", "glibc-pie")),
+            ("openmp", ("glibc", "glibc-pie"))]
+# --stats lines that depend on host time.
+HOST_TIME = re.compile(r"time \(s\)|Watchdog stops|Elapsed|seconds", re.I)
+
+
+def counters(err):
+    """The --stats lines of a vmemu run's stderr, host-time lines left out."""
+    return [l for l in err.splitlines() if l.startswith("\t") and not HOST_TIME.search(l)]
+
+
+def check(vmemu, binary):
+    native = execute([binary])
+    vm = execute([vmemu, "--", binary])
+    if vm.out != native.out:
+        raise Failure("stdout differs from the native run:\n" + line_diff(native.out, vm.out))
+    if vm.status != native.status:
+        raise Failure("status %d, natively %d: %s" % (vm.status, native.status, tail(vm.err)))
+    if native.status != 0:
+        raise Failure("the program's own checks failed (status %d):\n%s" % (native.status,
+                                                                         tail(native.out)))
+    a = execute([vmemu, "--stats", "--", binary])
+    b = execute([vmemu, "--stats", "--", binary])
+    if a.out != native.out or b.out != native.out:
+        raise Failure("a --stats run printed another stdout")
+    ca, cb = counters(a.err), counters(b.err)
+    if not any("Threads:" in l for l in ca):
+        raise Failure("--stats printed no Threads: table:\n" + tail(a.err))
+    if ca != cb:
+        raise Failure("two runs counted differently:\n" + line_diff("\n".join(ca),
+                                                                   "\n".join(cb)))
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vmemu", required=True)
+    ap.add_argument("--samples", required=True)
+    o = ap.parse_args()
+    vmemu = os.path.abspath(o.vmemu)
+    checks = []
+    for name, variants in PROGRAMS:
+        for v in variants:
+            binary = os.path.join(os.path.abspath(o.samples), "%s-%s" % (name, v))
+            if os.path.exists(binary):
+                checks.append(("%s-%s" % (name, v), lambda b=binary: check(vmemu, b)))
+    if not checks:
+        print("FAIL no threaded sample built in %s" % o.samples)
+        print("0 passed, 1 failed")
+        return 1
+    passed, failed = run_checks(checks, 2)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
