@@ -12,6 +12,9 @@
  *             of the main thread's peers
  *   spin      a thread spins on a flag (no syscall) until another sets it
  *   reduce    a parallel reduction over an array, 8 threads
+ *   exec      (only when named) a thread forks a child and reaps it; then, while another
+ *             thread spins, a third one execs the program again, which checks that it
+ *             kept the process's pid and is its only thread
  * Ends with status 0 when every check held, 1 otherwise. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int failures;
@@ -420,6 +424,62 @@ static void part_reduce(void)
     CHECK(total == expect, "reduce");
 }
 
+/* exec (not part of "all": it replaces the program) ----------------------------------- */
+static char *self_path;
+static char pid_arg[32];
+
+static void *fork_in_thread(void *arg)
+{
+    int st;
+    (void)arg;
+    pid_t c = fork();
+    if (c == 0)
+        _exit(getpid() != main_pid ? 7 : 1); /* the child is a new process of one thread */
+    waitpid(c, &st, 0);
+    printf("exec: a thread forked a child, which exited with %d\n", WEXITSTATUS(st));
+    return NULL;
+}
+
+static void *spin_forever(void *arg)
+{
+    (void)arg;
+    for (;;)
+        sched_yield(); /* ended by the exec of another thread */
+    return NULL;
+}
+
+static void *exec_in_thread(void *arg)
+{
+    char *argv[] = {self_path, "exec-done", pid_arg, NULL};
+    (void)arg;
+    execv(self_path, argv);
+    printf("FAIL exec: execv: %s\n", strerror(errno));
+    exit(1);
+}
+
+static void part_exec(void)
+{
+    pthread_t f, s, e;
+    main_pid = getpid();
+    snprintf(pid_arg, sizeof(pid_arg), "%d", (int)main_pid);
+    pthread_create(&f, NULL, fork_in_thread, NULL);
+    pthread_join(f, NULL);
+    pthread_create(&s, NULL, spin_forever, NULL);
+    pthread_create(&e, NULL, exec_in_thread, NULL);
+    pthread_join(e, NULL);
+    printf("FAIL exec: the exec returned\n");
+    exit(1);
+}
+
+/* The program exec'ed by part_exec's thread: the process kept its pid, its only thread is
+ * the leader. */
+static int exec_done(const char *pid)
+{
+    int ok = getpid() == atoi(pid) && gettid_() == getpid();
+    printf("exec: the new program runs with the process's pid, alone: %s\n", ok ? "yes" : "no");
+    return ok ? 0 : 1;
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -433,7 +493,14 @@ static const struct {
 int main(int argc, char **argv)
 {
     int ran = 0;
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    setvbuf(stdout, NULL, _IONBF, 0);
+    self_path = argv[0];
+    if (argc > 2 && strcmp(argv[1], "exec-done") == 0)
+        return exec_done(argv[2]);
+    if (argc > 1 && strcmp(argv[1], "exec") == 0) {
+        part_exec();
+        return 1;
+    }
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         if (argc > 1 && strcmp(argv[1], parts[i].name) != 0)
             continue;

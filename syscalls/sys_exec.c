@@ -13,6 +13,7 @@
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/sched.h"
 #include "vmemu/signal.h"
 
 /* Limits of execve's argument copy (Linux: MAX_ARG_STRLEN, and a 2 MiB total here). */
@@ -204,13 +205,15 @@ static long do_execve(struct proc *p, int dirfd, gva_t upath, gva_t uargv, gva_t
     proc_free_argv(envp);
     if (rc < 0)
         return rc == -EINVAL ? -ENOEXEC : rc;
+    struct proc *thread = p;
+    p = sched_exec_de_thread(p); /* the other threads end; the process keeps its pid */
     fd_close_on_exec(p->fds);
     signal_exec_reset(p);
     p->vfork_parent = NULL; /* a vfork parent may go on */
     p->clear_child_tid = 0;
     p->robust_list = 0;
-    if (p->cpu)
-        cpu_request_stop(p->cpu);
+    if (thread->cpu)
+        cpu_request_stop(thread->cpu);
     return 0;
 }
 

@@ -41,9 +41,9 @@ def counters(err):
     return [l for l in err.splitlines() if l.startswith("\t") and not HOST_TIME.search(l)]
 
 
-def check(vmemu, binary, deterministic):
-    native = execute([binary])
-    vm = execute([vmemu, "--", binary])
+def check(vmemu, binary, deterministic, args=()):
+    native = execute([binary] + list(args))
+    vm = execute([vmemu, "--", binary] + list(args))
     if vm.out != native.out:
         raise Failure("stdout differs from the native run:\n" + line_diff(native.out, vm.out))
     if vm.status != native.status:
@@ -53,8 +53,8 @@ def check(vmemu, binary, deterministic):
                                                                          tail(native.out)))
     if not deterministic:
         return None
-    a = execute([vmemu, "--stats", "--", binary])
-    b = execute([vmemu, "--stats", "--", binary])
+    a = execute([vmemu, "--stats", "--", binary] + list(args))
+    b = execute([vmemu, "--stats", "--", binary] + list(args))
     if a.out != native.out or b.out != native.out:
         raise Failure("a --stats run printed another stdout")
     ca, cb = counters(a.err), counters(b.err)
@@ -79,6 +79,11 @@ def main():
             if os.path.exists(binary):
                 checks.append(("%s-%s" % (name, v),
                                lambda b=binary, d=name not in TIME_DRIVEN: check(vmemu, b, d)))
+    for v in ("glibc", "musl"):
+        binary = os.path.join(os.path.abspath(o.samples), "threads-" + v)
+        if os.path.exists(binary):
+            checks.append(("threads-%s exec (fork and exec from threads)" % v,
+                           lambda b=binary: check(vmemu, b, True, ["exec"])))
     if not checks:
         print("FAIL no threaded sample built in %s" % o.samples)
         print("0 passed, 1 failed")

@@ -136,6 +136,11 @@ void sched_group_kill(struct proc *p);
  * zombie that cannot be reaped yet. Returns true when p was the group's last task: the
  * caller then ends the process (the leader). */
 bool sched_task_end(struct proc *p);
+/* execve succeeded in p (the new image is p's, its registers on the CPU): every other task
+ * of the group ends, and when p was not the leader, the leader takes over the new image
+ * (Linux's de_thread: the process keeps its pid) while p is gone. Returns the task that
+ * runs the new program (the scheduler's current one when p was). */
+struct proc *sched_exec_de_thread(struct proc *p);
 /* The task of leader's group a process-directed signal sig goes to: the leader when it
  * runs and does not block sig, else the first task that does not block it, else any task
  * still running (the signal then stays pending there), else the leader. */

@@ -1,7 +1,8 @@
 /* Thread groups and futex wait queues in the scheduler: the end of one task of a group
  * (CLONE_CHILD_CLEARTID's write and wake, the robust futex list, a thread that is gone at
  * once, a leader that waits as a zombie for the rest of its group), exit_group and fatal
- * signals ending every task of the group, the thread a process-directed signal goes to,
+ * signals ending every task of the group, execve from a thread (the others end, the
+ * leader's pid goes on), the thread a process-directed signal goes to,
  * the counters of a whole process, and the futex keys and wake-ups of syscalls/sys_futex.c
  * (which also serve the exit paths here). */
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "vmemu/abi/linux.h"
+#include "vmemu/debug_hooks.h"
 #include "vmemu/mmu.h"
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"
@@ -210,6 +212,81 @@ bool sched_task_end(struct proc *p)
         p->state = PROC_ZOMBIE;
     }
     return leader->nr_threads == 0;
+}
+
+/* The leader takes over what exec gave thread p (see sched_exec_de_thread). */
+static void exec_take_over(struct proc *leader, struct proc *p)
+{
+    struct sched *s = p->sched;
+    const struct proc_observer *ob = p->opt ? p->opt->observer : NULL;
+    if (leader->heap && ob)
+        ob->release(leader->heap);
+    leader->heap = p->heap;
+    p->heap = NULL;
+    if (leader->mm && !leader->mm_borrowed)
+        mm_destroy(leader->mm); /* the old image: no task uses it any more */
+    leader->mm = p->mm;
+    leader->mm_borrowed = false;
+    p->mm = NULL;
+    char *exe = leader->exe, *cmdline = leader->cmdline, **argv = leader->argv;
+    leader->exe = p->exe;
+    leader->cmdline = p->cmdline;
+    leader->argv = p->argv;
+    p->exe = exe;
+    p->cmdline = cmdline;
+    p->argv = argv;
+    memcpy(leader->comm, p->comm, sizeof(leader->comm));
+    leader->exited = false;
+    leader->exit_code = 0;
+    leader->term_signal = 0;
+    leader->thread_exit = false;
+    leader->state = PROC_RUNNABLE;
+    leader->nr_threads = 1;
+    leader->sigmask = p->sigmask;
+    for (int sig = 1; sig <= PROC_NSIG; sig++) {
+        uint64_t bit = 1ULL << (sig - 1);
+        if ((p->sigpending & bit) && !(leader->sigpending & bit))
+            leader->siginfo[sig - 1] = p->siginfo[sig - 1];
+    }
+    leader->sigpending |= p->sigpending;
+    leader->trap = p->trap;
+    /* p is gone: the CPU already holds the new program's registers, which are now the
+     * leader's (it runs next without a switch). */
+    proc_freeze_usage(p);
+    p->end_ns = now_ns();
+    proc_usage_add(&leader->threads_usage, &p->usage);
+    p->exited = true;
+    p->state = PROC_DEAD;
+    p->reported = true;
+    if (s) {
+        s->reaped = true;
+        s->nlive--;
+        if (s->current == p) {
+            s->current = leader;
+            s->sys->charge = &leader->vmstat;
+        }
+    }
+}
+
+/* execve succeeded in p: the other tasks of its group end (see the header). */
+struct proc *sched_exec_de_thread(struct proc *p)
+{
+    struct sched *s = p->sched;
+    struct proc *leader = p->leader;
+    if (!s || leader->nr_threads <= 1)
+        return p;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *t = s->procs[i];
+        if (t == p || t->leader != leader || t->state == PROC_ZOMBIE || t->state == PROC_DEAD)
+            continue;
+        t->exited = true;
+        t->thread_exit = true;
+        sched_exit(t);
+    }
+    if (p == leader)
+        return p;
+    exec_take_over(leader, p);
+    return leader;
 }
 
 /* The task of leader's group that a process-directed signal goes to (see the header). */
