@@ -360,13 +360,16 @@ SYSCALL_DEFINE2(sched_getparam, int, pid, gva_t, param)
     return put_user_u32(p->mm, param, 0);
 }
 
+/* uname names Linux 5.0: the last kernel before pidfds (pidfd_send_signal came in 5.1,
+ * CLONE_PIDFD in 5.2, pidfd_open in 5.3), which vmemu does not have; programs that pick
+ * pidfds by the kernel version (Qt's forkfd) then take their older path. */
 SYSCALL_DEFINE1(uname, gva_t, buf)
 {
     struct linux_utsname u;
     memset(&u, 0, sizeof(u));
     strcpy(u.sysname, "Linux");
     strcpy(u.nodename, "vmemu");
-    strcpy(u.release, "6.1.0-vmemu");
+    strcpy(u.release, "5.0.0-vmemu");
     strcpy(u.version, "#1 SMP PREEMPT_DYNAMIC");
     strcpy(u.machine, "x86_64");
     strcpy(u.domainname, "(none)");
