@@ -45,8 +45,8 @@ struct sched {
     struct gdbstub *gdb;             /* the gdb stub (--gdb), or NULL */
 };
 
-/* Blocks a task runs before another runnable task gets its turn, when it makes fewer than
- * the quantum's syscalls (about a millisecond of guest code). */
+/* Blocks a thread runs before another runnable thread of its process gets its turn, when
+ * it makes fewer than the quantum's syscalls (about a millisecond of guest code). */
 #define SCHED_BLOCK_QUANTUM 50000
 
 /* Reaped processes kept whole for the report; later ones are summed and freed, so that
@@ -73,6 +73,8 @@ bool sched_process_ended(const struct proc *p);
 size_t sched_nr_live(const struct sched *s);
 /* Whether a process other than p can run now. */
 bool sched_others_runnable(const struct sched *s, const struct proc *p);
+/* Whether another thread of p's process can run now. */
+bool sched_threads_runnable(const struct sched *s, const struct proc *p);
 /* Fires expired ITIMER_REAL timers (SIGALRM with SI_KERNEL, as Linux's it_real_fn; an
  * interval timer that expired several times while nobody looked fires once and moves to
  * its next period after now). Returns the earliest deadline still ahead (0: none). */

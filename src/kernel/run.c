@@ -136,10 +136,11 @@ static int run_slice(struct sched *s, struct proc *p)
         if (timers || poll)
             cpu_preempt_anywhere(s->cpu);
         cpu_set_watchdog(s->cpu, timers ? SCHED_WATCHDOG_NS : poll ? GDB_POLL_NS : 0);
-        if (!budget && sched_others_runnable(s, p)) {
-            /* A task that never makes a syscall (a spin on memory) must let the others
+        if (!budget && sched_threads_runnable(s, p)) {
+            /* A thread that never makes a syscall (a spin on memory) must let the others
              * run: the slice ends after SCHED_BLOCK_QUANTUM blocks, at the same place in
-             * every run. */
+             * every run. Processes keep their syscall quantum only: the block hook would
+             * slow a pipeline's tight loops, and they rarely spin on each other. */
             cpu_set_block_budget(s->cpu, SCHED_BLOCK_QUANTUM);
             budget = true;
         }

@@ -341,6 +341,18 @@ bool sched_others_runnable(const struct sched *s, const struct proc *p)
     return false;
 }
 
+/* Whether another thread of p's process can run now. */
+bool sched_threads_runnable(const struct sched *s, const struct proc *p)
+{
+    if (p->leader->nr_threads <= 1)
+        return false;
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i] != p && s->procs[i]->leader == p->leader &&
+            s->procs[i]->state == PROC_RUNNABLE)
+            return true;
+    return false;
+}
+
 /* Wakes p from its sleep. A signal ends the sleep with -EINTR, unless the handler's
  * SA_RESTART re-executes the syscall; any other wake re-executes it. */
 static void sched_wake(struct proc *p, bool by_signal)
