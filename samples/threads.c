@@ -11,6 +11,8 @@
  *   ids       getpid is the same in every thread, gettid differs; pthread_self, exit(2)
  *             of the main thread's peers
  *   spin      a thread spins on a flag (no syscall) until another sets it
+ *   proc      /proc/self/status's thread count, a thread's name in /proc/self/task/TID
+ *             and /proc/thread-self
  *   reduce    a parallel reduction over an array, 8 threads
  *   exec      (only when named) a thread forks a child and reaps it; then, while another
  *             thread spins, a third one execs the program again, which checks that it
@@ -387,6 +389,54 @@ static void part_spin(void)
     printf("spin: the flag was set\n");
 }
 
+/* proc -------------------------------------------------------------------------------- */
+/* The first line of path that starts with key, without its newline ("" if none). */
+static void proc_line(const char *path, const char *key, char *out, size_t n)
+{
+    char line[256];
+    FILE *f = fopen(path, "r");
+    out[0] = '\0';
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, key, strlen(key)) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(out, n, "%s", line);
+            break;
+        }
+    if (f)
+        fclose(f);
+}
+
+static pthread_barrier_t proc_bar;
+
+static void *proc_worker(void *arg)
+{
+    char path[64], name[64], self_name[64];
+    (void)arg;
+    pthread_setname_np(pthread_self(), "worker");
+    snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)gettid_());
+    proc_line(path, "Name:", name, sizeof(name));
+    proc_line("/proc/thread-self/status", "Name:", self_name, sizeof(self_name));
+    printf("proc: the thread's task/TID/status says \"%s\", thread-self \"%s\"\n", name,
+           self_name);
+    pthread_barrier_wait(&proc_bar);
+    pthread_barrier_wait(&proc_bar);
+    return NULL;
+}
+
+static void part_proc(void)
+{
+    pthread_t t;
+    char during[64], after[64];
+    pthread_barrier_init(&proc_bar, NULL, 2);
+    pthread_create(&t, NULL, proc_worker, NULL);
+    pthread_barrier_wait(&proc_bar);
+    proc_line("/proc/self/status", "Threads:", during, sizeof(during));
+    pthread_barrier_wait(&proc_bar);
+    pthread_join(t, NULL);
+    proc_line("/proc/self/status", "Threads:", after, sizeof(after));
+    printf("proc: /proc/self/status \"%s\" with the worker, \"%s\" after\n", during, after);
+}
+
 /* reduce ------------------------------------------------------------------------------ */
 #define NELEM (1 << 16)
 static unsigned data[NELEM];
@@ -487,7 +537,7 @@ static const struct {
     {"mutex", part_mutex},   {"condvar", part_condvar}, {"rwlock", part_rwlock},
     {"barrier", part_barrier}, {"tls", part_tls},       {"detach", part_detach},
     {"cancel", part_cancel}, {"robust", part_robust},   {"ids", part_ids},
-    {"spin", part_spin},     {"reduce", part_reduce},
+    {"spin", part_spin},     {"proc", part_proc},       {"reduce", part_reduce},
 };
 
 int main(int argc, char **argv)

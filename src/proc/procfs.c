@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "procfs_int.h"
+#include "vmemu/sched.h"
 
 __attribute__((format(printf, 2, 3))) void pb_printf(struct pbuf *b, const char *fmt, ...)
 {
@@ -142,6 +143,19 @@ static struct proc *procfs_find_task(struct proc *p, long pid)
     return pid == p->pid ? p : NULL;
 }
 
+/* The task tid of t's thread group, or NULL. */
+static struct proc *procfs_group_task(struct proc *t, long tid)
+{
+    const struct sched *s = t->sched;
+    if (tid == t->pid)
+        return t;
+    for (size_t i = 0; s && i < s->nprocs; i++)
+        if (s->procs[i]->pid == tid && s->procs[i]->leader == t->leader &&
+            s->procs[i]->state != PROC_DEAD)
+            return s->procs[i];
+    return NULL;
+}
+
 static int render_to_fd(procfs_render render, struct proc *t, int flags)
 {
     struct pbuf b = {0};
@@ -169,6 +183,15 @@ static size_t component_len(const char *rest)
  * path means the same thing. */
 static int open_pid_entry(struct proc *t, const char *rest, int flags, bool via_self)
 {
+    if (strncmp(rest, "task/", 5) == 0 && rest[5] >= '1' && rest[5] <= '9') {
+        /* /proc/PID/task/TID/...: a thread of t's process */
+        char *end;
+        long tid = strtol(rest + 5, &end, 10);
+        struct proc *task = procfs_group_task(t, tid);
+        if (!task || (*end != '/' && *end != '\0'))
+            return -ENOENT;
+        return open_pid_entry(task, *end ? end + 1 : end, flags, false);
+    }
     for (size_t i = 0; i < ARRAY_LEN(pid_entries); i++)
         if (strcmp(rest, pid_entries[i].name) == 0)
             return render_to_fd(pid_entries[i].render, t, flags);
@@ -208,8 +231,9 @@ int procfs_open(struct proc *p, const char *path, int flags)
             return render_to_fd(sys_entries[i].render, p, flags);
     for (size_t i = 0; i < ARRAY_LEN(self_dirs); i++) {
         size_t n = strlen(self_dirs[i]);
+        /* /proc/self is the process (its leader), /proc/thread-self the calling thread */
         if (strncmp(path, self_dirs[i], n) == 0 && path[n] == '/')
-            return open_pid_entry(p, path + n + 1, flags, true);
+            return open_pid_entry(i == 0 ? p->leader : p, path + n + 1, flags, true);
     }
 
     const char *s = path + 6;

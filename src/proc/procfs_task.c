@@ -268,8 +268,8 @@ int procfs_render_status(struct pbuf *b, struct proc *t)
     sig_masks(t, &sm);
 
     pb_printf(b, "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\n", t->comm, (unsigned)mask);
-    pb_printf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", t->pid, t->pid,
-              t->ppid);
+    pb_printf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n", t->leader->pid,
+              t->pid, t->leader->ppid);
     pb_printf(b, "Uid:\t%u\t%u\t%u\t%u\n", ruid, euid, suid, euid);
     pb_printf(b, "Gid:\t%u\t%u\t%u\t%u\n", rgid, egid, sgid, egid);
     pb_printf(b, "FDSize:\t64\nGroups:\t");
@@ -277,8 +277,8 @@ int procfs_render_status(struct pbuf *b, struct proc *t)
     int ng = getgroups((int)ARRAY_LEN(groups), groups);
     for (int i = 0; i < ng; i++)
         pb_printf(b, "%s%u", i ? " " : "", groups[i]);
-    pb_printf(b, " \nNStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", t->pid, t->pid, t->pid,
-              t->pid);
+    pb_printf(b, " \nNStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n", t->leader->pid, t->pid,
+              t->leader->pgid, t->leader->sid);
     status_kb(b, "VmPeak:", u.peak_vm);
     status_kb(b, "VmSize:", u.vm);
     status_kb(b, "VmLck:", u.locked_vm);
@@ -295,7 +295,8 @@ int procfs_render_status(struct pbuf *b, struct proc *t)
     status_kb(b, "VmPTE:", u.pt_pages);
     status_kb(b, "VmSwap:", u.swap);
     status_kb(b, "HugetlbPages:", 0);
-    pb_printf(b, "CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t1\n");
+    pb_printf(b, "CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t%u\n",
+              t->leader->nr_threads ? t->leader->nr_threads : 1);
     pb_printf(b, "SigQ:\t0/%" PRIu64 "\n", t->rlim[RLIMIT_SIGPENDING].cur);
     pb_printf(b, "SigPnd:\t%016x\nShdPnd:\t%016x\n", 0, 0);
     pb_printf(b, "SigBlk:\t%016" PRIx64 "\nSigIgn:\t%016" PRIx64 "\nSigCgt:\t%016" PRIx64 "\n",
