@@ -17,6 +17,7 @@
  *   exec      (only when named) a thread forks a child and reaps it; then, while another
  *             thread spins, a third one execs the program again, which checks that it
  *             kept the process's pid and is its only thread
+ *   crash     (only when named) a thread reads through a NULL pointer: SIGSEGV
  * Ends with status 0 when every check held, 1 otherwise. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -521,6 +522,14 @@ static void part_exec(void)
     exit(1);
 }
 
+/* crash (only when named): a thread reads through a NULL pointer; the process dies of
+ * SIGSEGV (the crash report names the thread). */
+static void *crash_worker(void *arg)
+{
+    volatile int *p = arg;
+    return (void *)(long)*p;
+}
+
 /* The program exec'ed by part_exec's thread: the process kept its pid, its only thread is
  * the leader. */
 static int exec_done(const char *pid)
@@ -547,6 +556,12 @@ int main(int argc, char **argv)
     self_path = argv[0];
     if (argc > 2 && strcmp(argv[1], "exec-done") == 0)
         return exec_done(argv[2]);
+    if (argc > 1 && strcmp(argv[1], "crash") == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, crash_worker, NULL);
+        pthread_join(t, NULL);
+        return 1;
+    }
     if (argc > 1 && strcmp(argv[1], "exec") == 0) {
         part_exec();
         return 1;

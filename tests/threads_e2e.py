@@ -69,6 +69,21 @@ def check(vmemu, binary, deterministic, args=()):
     return None
 
 
+def crash(vmemu, binary):
+    """A thread's NULL read kills the process with SIGSEGV, natively and under vmemu, and
+    vmemu's crash report names the process and the faulting thread."""
+    native = execute([binary, "crash"])
+    vm = execute([vmemu, "--", binary, "crash"])
+    if native.status != 139 or vm.status != 139:
+        raise Failure("status %d natively, %d under vmemu (want 139)" % (native.status,
+                                                                       vm.status))
+    if not re.search(r"\(pid \d+, thread \d+ '[^']*'\) killed by SIGSEGV", vm.err):
+        raise Failure("the crash report does not name the thread:\n" + tail(vm.err))
+    if "NULL pointer dereference" not in vm.err or "crash_worker" not in vm.err:
+        raise Failure("the crash report misses the cause or the function:\n" + tail(vm.err))
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--vmemu", required=True)
@@ -87,6 +102,8 @@ def main():
         if os.path.exists(binary):
             checks.append(("threads-%s exec (fork and exec from threads)" % v,
                            lambda b=binary: check(vmemu, b, True, ["exec"])))
+            checks.append(("threads-%s crash (a thread's SIGSEGV)" % v,
+                           lambda b=binary: crash(vmemu, b)))
     if not checks:
         print("FAIL no threaded sample built in %s" % o.samples)
         print("0 passed, 1 failed")

@@ -122,14 +122,21 @@ void report_crash(FILE *out, struct proc *p, const struct cpu_exit *ex)
     struct crash_info ci;
     char text[CRASH_TEXT_MAX + 512];
 
+    char who[96];
+
     crash_describe(p, ex, &ci);
+    /* A thread's crash names the process and the thread (the faulting one, as gdb says) */
+    if (p->leader != p)
+        snprintf(who, sizeof(who), "pid %d, thread %d '%s'", p->leader->pid, p->pid, p->comm);
+    else
+        snprintf(who, sizeof(who), "pid %d", p->pid);
     if (ci.signo == 0)
-        fprintf(out, "vmemu: guest '%s' (pid %d) stopped: %s\n", p->comm, p->pid, ci.what);
+        fprintf(out, "vmemu: guest '%s' (%s) stopped: %s\n", p->leader->comm, who, ci.what);
     else if (ci.code != NULL)
-        fprintf(out, "vmemu: guest '%s' (pid %d) killed by %s (%s)\n", p->comm, p->pid,
+        fprintf(out, "vmemu: guest '%s' (%s) killed by %s (%s)\n", p->leader->comm, who,
                 crash_signal_name(ci.signo), ci.code);
     else
-        fprintf(out, "vmemu: guest '%s' (pid %d) killed by %s\n", p->comm, p->pid,
+        fprintf(out, "vmemu: guest '%s' (%s) killed by %s\n", p->leader->comm, who,
                 crash_signal_name(ci.signo));
     if (ci.is_memory) {
         print_fault(out, &ci);
