@@ -18,6 +18,7 @@
  *             thread spins, a third one execs the program again, which checks that it
  *             kept the process's pid and is its only thread
  *   crash     (only when named) a thread reads through a NULL pointer: SIGSEGV
+ *   deadlock  (only when named) two threads wait for each other's mutex for ever
  * Ends with status 0 when every check held, 1 otherwise. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -530,6 +531,30 @@ static void *crash_worker(void *arg)
     return (void *)(long)*p;
 }
 
+/* deadlock (only when named): two threads take two mutexes in opposite orders and wait
+ * for each other for ever (vmemu reports it and ends them; Linux would hang). */
+static pthread_mutex_t dl_a = PTHREAD_MUTEX_INITIALIZER, dl_b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t dl_bar;
+
+static void *deadlock_worker(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&dl_b);
+    pthread_barrier_wait(&dl_bar);
+    pthread_mutex_lock(&dl_a);
+    return NULL;
+}
+
+static void part_deadlock(void)
+{
+    pthread_t t;
+    pthread_barrier_init(&dl_bar, NULL, 2);
+    pthread_mutex_lock(&dl_a);
+    pthread_create(&t, NULL, deadlock_worker, NULL);
+    pthread_barrier_wait(&dl_bar);
+    pthread_mutex_lock(&dl_b);
+}
+
 /* The program exec'ed by part_exec's thread: the process kept its pid, its only thread is
  * the leader. */
 static int exec_done(const char *pid)
@@ -560,6 +585,10 @@ int main(int argc, char **argv)
         pthread_t t;
         pthread_create(&t, NULL, crash_worker, NULL);
         pthread_join(t, NULL);
+        return 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "deadlock") == 0) {
+        part_deadlock();
         return 1;
     }
     if (argc > 1 && strcmp(argv[1], "exec") == 0) {

@@ -84,6 +84,18 @@ def crash(vmemu, binary):
     return None
 
 
+def deadlock(vmemu, binary):
+    """Two threads that wait for each other's mutex: vmemu reports the deadlock, says where
+    each thread waits, and ends them (SIGKILL, 137), where Linux would hang."""
+    vm = execute([vmemu, "--", binary, "deadlock"])
+    waits = re.findall(r"pid \d+ thread \d+ '[^']*' waits for a futex at 0x[0-9a-f]+ "
+                       r"\(futex at rip 0x[0-9a-f]+\)", vm.err)
+    if vm.status != 137 or "vmemu: deadlock" not in vm.err or len(waits) != 2:
+        raise Failure("status %d, want 137 and a report of two waiting threads:\n%s" % (
+            vm.status, tail(vm.err)))
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--vmemu", required=True)
@@ -104,6 +116,8 @@ def main():
                            lambda b=binary: check(vmemu, b, True, ["exec"])))
             checks.append(("threads-%s crash (a thread's SIGSEGV)" % v,
                            lambda b=binary: crash(vmemu, b)))
+            checks.append(("threads-%s deadlock (reported, ended)" % v,
+                           lambda b=binary: deadlock(vmemu, b)))
     if not checks:
         print("FAIL no threaded sample built in %s" % o.samples)
         print("0 passed, 1 failed")

@@ -64,6 +64,8 @@ struct proc_wait {
     bool restartable;         /* SA_RESTART may re-execute the syscall after a handler */
     struct proc *vfork_child; /* WAIT_VFORK: the child */
     struct proc_futex futex;  /* WAIT_FUTEX: the futex */
+    int nr;                   /* the syscall that sleeps (for the deadlock report) */
+    uint64_t rip;             /* its `syscall` instruction */
 };
 
 /* Register changes applied when a process is switched in (the CPU only holds the running

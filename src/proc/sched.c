@@ -16,6 +16,7 @@
 #include "vmemu/abi/linux.h"
 #include "vmemu/debug_hooks.h"
 #include "vmemu/signal.h"
+#include "vmemu/syscall_names.h"
 #include "vmemu/util.h"
 #include "vmemu/vm_check.h"
 
@@ -134,6 +135,8 @@ static void wait_reset(struct proc *p, enum proc_wait_kind kind)
     free(p->wait.fds);
     memset(&p->wait, 0, sizeof(p->wait));
     p->wait.kind = kind;
+    p->wait.nr = p->trap.nr;
+    p->wait.rip = p->trap.rip;
 }
 
 /* p sleeps on host descriptors (and an optional deadline). */
@@ -464,6 +467,27 @@ struct proc *sched_pick(struct sched *s)
     return NULL;
 }
 
+/* One line of the deadlock report: what sleeping task p waits for, and where. */
+static void sched_report_sleeper(const struct proc *p)
+{
+    static const char *const kinds[] = {
+        [WAIT_NONE] = "nothing",        [WAIT_IO] = "a descriptor", [WAIT_CHILD] = "a child",
+        [WAIT_VFORK] = "a vfork child", [WAIT_SIGNAL] = "a signal", [WAIT_TIMER] = "a timer",
+        [WAIT_FUTEX] = "a futex",
+    };
+    if (p->state != PROC_SLEEPING)
+        return;
+    fprintf(stderr, "vmemu:   pid %d", p->leader->pid);
+    if (p->leader != p || p->leader->nr_threads > 1)
+        fprintf(stderr, " thread %d '%s'", p->pid, p->comm);
+    fprintf(stderr, " waits for %s", kinds[p->wait.kind]);
+    if (p->wait.kind == WAIT_FUTEX && p->wait.futex.space != NULL)
+        fprintf(stderr, " at 0x%llx", (unsigned long long)p->wait.futex.off);
+    fprintf(stderr, " (%s at rip 0x%llx)\n",
+            p->wait.nr >= 0 ? syscall_name((uint64_t)p->wait.nr) : "?",
+            (unsigned long long)p->wait.rip);
+}
+
 /* Nothing can run: waits on the host for a descriptor some process sleeps on, or for the
  * earliest deadline (see the header). */
 bool sched_idle(struct sched *s, uint64_t deadline)
@@ -475,7 +499,9 @@ bool sched_idle(struct sched *s, uint64_t deadline)
     if (n == 0 && deadline == 0) {
         s->deadlocks++;
         fprintf(stderr, "vmemu: deadlock: every process sleeps and nothing can wake it; "
-                        "killing them (LINUX_SIGKILL)\n");
+                        "killing them (SIGKILL)\n");
+        for (size_t i = 0; i < s->nprocs; i++)
+            sched_report_sleeper(s->procs[i]);
         return true;
     }
     struct pollfd *pf = calloc(n ? n : 1, sizeof(*pf));
