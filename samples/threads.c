@@ -8,6 +8,8 @@
  *   detach    detached threads signal a semaphore when done
  *   cancel    a thread blocked in a condvar wait is cancelled; its cleanup handler runs
  *   robust    a robust mutex whose owner thread exits while holding it (EOWNERDEAD)
+ *   pi        a contended PTHREAD_PRIO_INHERIT mutex (FUTEX_LOCK_PI/UNLOCK_PI), and a
+ *             robust one whose owner dies
  *   ids       getpid is the same in every thread, gettid differs; pthread_self, exit(2)
  *             of the main thread's peers
  *   spin      a thread spins on a flag (no syscall) until another sets it
@@ -346,6 +348,51 @@ static void part_robust(void)
     }
 }
 
+/* pi ---------------------------------------------------------------------------------- */
+static pthread_mutex_t pi_lock, pi_robust;
+static long pi_counter;
+
+static void *pi_worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000; i++) {
+        pthread_mutex_lock(&pi_lock);
+        pi_counter++;
+        if (i % 100 == 0)
+            sched_yield(); /* hold it while others run: they sleep in FUTEX_LOCK_PI */
+        pthread_mutex_unlock(&pi_lock);
+    }
+    return NULL;
+}
+
+static void *pi_robust_owner(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&pi_robust);
+    return NULL; /* ends holding it */
+}
+
+static void part_pi(void)
+{
+    pthread_mutexattr_t a;
+    pthread_t t[3];
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(&pi_lock, &a);
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, pi_worker, NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&pi_robust, &a);
+    pthread_create(&t[0], NULL, pi_robust_owner, NULL);
+    pthread_join(t[0], NULL);
+    int rc = pthread_mutex_lock(&pi_robust);
+    printf("pi: counter %ld; robust PI lock after the owner died: %s\n", pi_counter,
+           rc == EOWNERDEAD ? "EOWNERDEAD" : strerror(rc));
+    CHECK(pi_counter == 6000 && rc == EOWNERDEAD, "pi");
+}
+
 /* ids --------------------------------------------------------------------------------- */
 static pid_t main_pid, main_tid;
 
@@ -570,7 +617,8 @@ static const struct {
 } parts[] = {
     {"mutex", part_mutex},   {"condvar", part_condvar}, {"rwlock", part_rwlock},
     {"barrier", part_barrier}, {"tls", part_tls},       {"detach", part_detach},
-    {"cancel", part_cancel}, {"robust", part_robust},   {"ids", part_ids},
+    {"cancel", part_cancel}, {"robust", part_robust},   {"pi", part_pi},
+    {"ids", part_ids},
     {"spin", part_spin},     {"proc", part_proc},       {"reduce", part_reduce},
 };
 

@@ -3,9 +3,9 @@
  * variable and join; processes sharing a MAP_SHARED page for process-shared mutexes,
  * semaphores and barriers. A waiter sleeps in vmemu's scheduler
  * (WAIT_FUTEX) until a FUTEX_WAKE picks it, its timeout passes or a signal comes. Supported:
- * WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP, with
- * FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME; the priority-inheritance operations return
- * -ENOSYS (reported once). Called by syscalls/dispatch.c. */
+ * WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP, LOCK_PI, LOCK_PI2,
+ * TRYLOCK_PI and UNLOCK_PI, with FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME; the
+ * requeue-PI operations return -ENOSYS (reported once). Called by syscalls/dispatch.c. */
 #include <stdio.h>
 #include <time.h>
 
@@ -157,6 +157,83 @@ static long futex_wake_op_apply(struct proc *p, gva_t uaddr2, uint32_t encoded)
     }
 }
 
+#define FUTEX_LOCK_PI    6
+#define FUTEX_UNLOCK_PI  7
+#define FUTEX_TRYLOCK_PI 8
+#define FUTEX_LOCK_PI2   13
+#define FUTEX_WAITERS    0x80000000u
+#define FUTEX_OWNER_DIED 0x40000000u
+#define FUTEX_TID_MASK   0x3fffffffu
+
+/* FUTEX_LOCK_PI, LOCK_PI2 and TRYLOCK_PI: the lock word holds the owner's tid. A free word
+ * (no tid; FUTEX_OWNER_DIED is kept) is taken at once; otherwise the caller sets
+ * FUTEX_WAITERS and sleeps until FUTEX_UNLOCK_PI hands it the lock (its tid written into
+ * the word), its timeout passes (absolute, CLOCK_REALTIME for LOCK_PI, CLOCK_MONOTONIC
+ * for LOCK_PI2 unless FUTEX_CLOCK_REALTIME) or a signal. One task runs at a time and
+ * vmemu has no priorities, so there is nothing to inherit: what remains is the handoff. */
+static long futex_lock_pi(struct proc *p, gva_t uaddr, gva_t uts, bool private_flag, bool trylock,
+                          bool realtime)
+{
+    if (p->retry && p->wait.kind == WAIT_FUTEX && p->wait.futex.woken)
+        return 0; /* the unlocker wrote our tid */
+    struct proc_futex key;
+    uint32_t cur, tid = (uint32_t)p->pid;
+    int rc = sched_futex_key(p, uaddr, private_flag, &key);
+    if (rc < 0)
+        return rc;
+    if (copy_from_user(p->mm, &cur, uaddr, sizeof(cur)) < 0)
+        return -EFAULT;
+    if ((cur & FUTEX_TID_MASK) == tid)
+        return -EDEADLK;
+    if ((cur & FUTEX_TID_MASK) == 0) {
+        bool more;
+        uint32_t waiters = sched_futex_pi_next(p->sched, &key, &more) ? FUTEX_WAITERS : 0;
+        return put_user_u32(p->mm, uaddr, tid | (cur & FUTEX_OWNER_DIED) | waiters) < 0 ? -EFAULT
+                                                                                        : 0;
+    }
+    if (trylock)
+        return -EAGAIN;
+    uint64_t rel;
+    int timed = futex_timeout(p, uts, true, realtime, &rel);
+    if (timed < 0)
+        return timed;
+    uint64_t deadline = 0;
+    if (timed) {
+        deadline = sched_deadline(p, rel);
+        if (now_ns() >= deadline)
+            return -ETIMEDOUT;
+    }
+    if (!(cur & FUTEX_WAITERS) && put_user_u32(p->mm, uaddr, cur | FUTEX_WAITERS) < 0)
+        return -EFAULT;
+    key.bitset = 0;
+    key.pi = true;
+    key.woken = false;
+    return sched_block_futex(p, &key, deadline);
+}
+
+/* FUTEX_UNLOCK_PI: the owner gives the lock to the waiter that has waited longest (its tid
+ * in the word, FUTEX_WAITERS kept when others wait), or frees the word. */
+static long futex_unlock_pi(struct proc *p, gva_t uaddr, bool private_flag)
+{
+    struct proc_futex key;
+    uint32_t cur;
+    bool more;
+    int rc = sched_futex_key(p, uaddr, private_flag, &key);
+    if (rc < 0)
+        return rc;
+    if (copy_from_user(p->mm, &cur, uaddr, sizeof(cur)) < 0)
+        return -EFAULT;
+    if ((cur & FUTEX_TID_MASK) != (uint32_t)p->pid)
+        return -EPERM;
+    struct proc *next = sched_futex_pi_next(p->sched, &key, &more);
+    uint32_t nv = next ? (uint32_t)next->pid | (more ? FUTEX_WAITERS : 0) : 0;
+    if (put_user_u32(p->mm, uaddr, nv) < 0)
+        return -EFAULT;
+    if (next)
+        next->wait.futex.woken = true;
+    return 0;
+}
+
 /* Reports an operation vmemu does not have once, as the dispatcher does for syscalls. */
 static long futex_unsupported(int cmd)
 {
@@ -176,7 +253,7 @@ SYSCALL_DEFINE6(futex, gva_t, uaddr, int, op, uint32_t, val, gva_t, uts, gva_t, 
     int cmd = op & FUTEX_CMD_MASK;
     bool private_flag = (op & FUTEX_PRIVATE_FLAG) != 0;
     bool realtime = (op & FUTEX_CLOCK_REALTIME) != 0;
-    if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
+    if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI2)
         return -ENOSYS; /* Linux's rule */
     struct proc_futex key, key2;
     long rc, n;
@@ -227,6 +304,13 @@ SYSCALL_DEFINE6(futex, gva_t, uaddr, int, op, uint32_t, val, gva_t, uts, gva_t, 
             n += sched_futex_wake(p->sched, &key2, FUTEX_BITSET_MATCH_ANY, nr2 < 0 ? 0 : nr2);
         return n;
     }
+    case FUTEX_LOCK_PI:
+    case FUTEX_LOCK_PI2:
+    case FUTEX_TRYLOCK_PI:
+        return futex_lock_pi(p, uaddr, uts, private_flag, cmd == FUTEX_TRYLOCK_PI,
+                             cmd == FUTEX_LOCK_PI || realtime);
+    case FUTEX_UNLOCK_PI:
+        return futex_unlock_pi(p, uaddr, private_flag);
     default:
         return futex_unsupported(cmd);
     }

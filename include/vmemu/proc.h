@@ -48,6 +48,7 @@ struct proc_futex {
     uint32_t bitset;   /* FUTEX_WAIT_BITSET's mask (all ones for FUTEX_WAIT) */
     bool woken;        /* a FUTEX_WAKE chose this waiter: the re-executed wait returns 0 */
     uint64_t seq;      /* when it began to wait (sched's counter): wakes go oldest first */
+    bool pi;           /* FUTEX_LOCK_PI waiter (bitset 0: plain wakes never pick it) */
 };
 
 /* A host descriptor and the poll events a sleeping process waits for on it. */

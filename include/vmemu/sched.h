@@ -124,6 +124,9 @@ int sched_futex_key(struct proc *p, gva_t uaddr, bool private_flag, struct proc_
 /* Wakes up to nr tasks sleeping on key whose bitset meets bitset, those that began to wait
  * first first (Linux's queue order). Returns the number woken. */
 long sched_futex_wake(struct sched *s, const struct proc_futex *key, uint32_t bitset, long nr);
+/* The FUTEX_LOCK_PI waiter of key that has waited longest (NULL: none); *more says whether
+ * others wait too. */
+struct proc *sched_futex_pi_next(struct sched *s, const struct proc_futex *key, bool *more);
 /* Moves up to nr waiters of key to key2 (FUTEX_REQUEUE), oldest first. Returns the number
  * moved. */
 long sched_futex_requeue(struct sched *s, const struct proc_futex *key,

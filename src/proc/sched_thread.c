@@ -77,6 +77,25 @@ long sched_futex_wake(struct sched *s, const struct proc_futex *key, uint32_t bi
     return woken;
 }
 
+/* The oldest FUTEX_LOCK_PI waiter of key, and whether others wait (see the header). */
+struct proc *sched_futex_pi_next(struct sched *s, const struct proc_futex *key, bool *more)
+{
+    struct proc *first = NULL;
+    size_t n = 0;
+    for (size_t i = 0; s && i < s->nprocs; i++) {
+        struct proc *q = s->procs[i];
+        if (q->state != PROC_SLEEPING || q->wait.kind != WAIT_FUTEX || !q->wait.futex.pi ||
+            q->wait.futex.woken || q->wait.futex.space != key->space ||
+            q->wait.futex.off != key->off)
+            continue;
+        n++;
+        if (!first || q->wait.futex.seq < first->wait.futex.seq)
+            first = q;
+    }
+    *more = n > 1;
+    return first;
+}
+
 /* Moves up to nr waiters of key to key2, oldest first (see the header). */
 long sched_futex_requeue(struct sched *s, const struct proc_futex *key,
                          const struct proc_futex *key2, long nr)
@@ -114,9 +133,20 @@ static int robust_death(struct proc *p, gva_t uaddr, bool pending)
     }
     if ((val & FUTEX_TID_MASK) != (uint32_t)p->pid)
         return 0;
-    if (put_user_u32(p->mm, uaddr, (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED) < 0)
+    /* A FUTEX_LOCK_PI waiter is handed the lock, marked FUTEX_OWNER_DIED (glibc's robust
+     * PI mutex then returns EOWNERDEAD); a plain waiter is woken to take it itself. */
+    struct proc_futex key;
+    bool more = false;
+    struct proc *next = NULL;
+    if ((val & FUTEX_WAITERS) && sched_futex_key(p, uaddr, false, &key) == 0)
+        next = sched_futex_pi_next(p->sched, &key, &more);
+    uint32_t nv = next ? (uint32_t)next->pid | FUTEX_OWNER_DIED | (more ? FUTEX_WAITERS : 0)
+                       : (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+    if (put_user_u32(p->mm, uaddr, nv) < 0)
         return -1;
-    if (val & FUTEX_WAITERS)
+    if (next)
+        next->wait.futex.woken = true;
+    else if (val & FUTEX_WAITERS)
         futex_wake_one(p, uaddr);
     return 0;
 }
