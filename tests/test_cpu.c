@@ -2,8 +2,9 @@
  * demand paging through the fill callback, dirty tracking by permission, refusals recorded
  * with RIP at the faulting instruction, the syscall hook's RIP/RCX/R11 rules, Linux's FPU
  * state, the #DF workaround, TLB flush after a downgrade, stale-code invalidation after a
- * host write into an executed frame, hlt/ud2, the Haswell model's popcnt, and the page
- * traps of the gdb stub's watchpoints. */
+ * host write into an executed frame, hlt/ud2, the Haswell model's popcnt, the page
+ * traps of the gdb stub's watchpoints, and user mode (CPL 3, src/cpu/priv.c): privileged
+ * instructions and port I/O raise #GP at the instruction with nothing after it run. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -52,6 +53,37 @@ static const uint8_t code[] = {
     0x27, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x4c, 0x89, 0xc0, 0xeb, 0xea,
 };
 
+/* Privileged instructions, at PRIV (assembled with GNU as, Intel syntax). */
+#define PRIV           (CODE + 0x200)
+#define OFF_GP_CLI     0x00 /* cli; stop */
+#define OFF_GP_MOVCR3  0x08 /* mov cr3, rax; stop */
+#define OFF_GP_RDMSR   0x12
+#define OFF_GP_INVLPG  0x14 /* invlpg [rdi] */
+#define OFF_GP_SWAPGS  0x17
+#define OFF_GP_STI     0x1a
+#define OFF_OUT        0x1b /* mov ebx, 7; mov rax, -1; add rax, 1; out dx, al; */
+#define OFF_OUT_INSN   0x2b /*   mov [rdi], rbx; inc rbx; stop */
+#define OFF_OUTSYS     0x39 /* out dx, al; mov eax, 39; syscall; stop */
+#define OFF_CHAIN      0x48 /* xor ecx, ecx; l: inc rcx; cmp rcx, 5; jne l; */
+#define OFF_CHAIN_INSN 0x53 /*   out 0x80, al; stop */
+#define OFF_POPF       0x5c /* pushfq; set IOPL 3, clear IF; popfq; pushfq; pop rbx; stop */
+#define OFF_IN         0x77 /* mov eax, 0x1234; in al, dx; mov [rdi], eax; stop */
+#define OFF_IN_INSN    0x7c
+#define OFF_INSB       0x86  /* insb; stop */
+#define X86_ARITH      0x8d5 /* CF PF AF ZF SF OF */
+
+static const uint8_t priv_code[] = {
+    0xfa, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x0f, 0x22, 0xd8, 0xb8, 0x3c, 0x00, 0x00, 0x00,
+    0x0f, 0x05, 0x0f, 0x32, 0x0f, 0x01, 0x3f, 0x0f, 0x01, 0xf8, 0xfb, 0xbb, 0x07, 0x00, 0x00, 0x00,
+    0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, 0x48, 0x83, 0xc0, 0x01, 0xee, 0x48, 0x89, 0x1f, 0x48,
+    0xff, 0xc3, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xee, 0xb8, 0x27, 0x00, 0x00, 0x00, 0x0f,
+    0x05, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x31, 0xc9, 0x48, 0xff, 0xc1, 0x48, 0x83, 0xf9,
+    0x05, 0x75, 0xf7, 0xe6, 0x80, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x9c, 0x48, 0x81, 0x0c,
+    0x24, 0x00, 0x30, 0x00, 0x00, 0x48, 0x81, 0x24, 0x24, 0xff, 0xfd, 0xff, 0xff, 0x9d, 0x9c, 0x5b,
+    0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xb8, 0x34, 0x12, 0x00, 0x00, 0xec, 0x89, 0x07, 0xb8,
+    0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x6c, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05,
+};
+
 struct env {
     struct vmsys sys;          /* 16 MiB machine */
     struct cpu *cpu;           /* the CPU */
@@ -94,6 +126,7 @@ static int setup(void **state)
     assert_int_equal(mm_map(e->mm, DATA, PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0),
                      0);
     assert_int_equal(copy_to_user(e->mm, CODE, code, sizeof(code)), 0);
+    assert_int_equal(copy_to_user(e->mm, PRIV, priv_code, sizeof(priv_code)), 0);
     e->sys.current = e->mm;
     e->sys.charge = &e->task;
     cpu_set_syscall_handler(e->cpu, on_syscall, e);
@@ -244,12 +277,85 @@ static void test_cpu_host_write_into_executed_frame_invalidates_code(void **stat
     (void)ex;
 }
 
-static void test_cpu_hlt_is_a_privileged_stop(void **state)
+/* Exit of a #GP at rip: vector 13, RIP at the instruction in the exit and in the CPU. */
+static void assert_gp_at(struct env *e, struct cpu_exit ex, gva_t rip)
+{
+    assert_int_equal(ex.kind, CPU_EXIT_EXCEPTION);
+    assert_int_equal(ex.intno, 13);
+    assert_int_equal(ex.rip, rip);
+    assert_int_equal(cpu_get(e->cpu, CPU_RIP), rip);
+}
+
+static void test_cpu_hlt_is_a_general_protection_fault(void **state)
 {
     struct env *e = *state;
-    struct cpu_exit ex = run_at(e, CODE + OFF_HLT, 0);
-    assert_int_equal(ex.kind, CPU_EXIT_PRIV);
-    assert_int_equal(ex.rip, CODE + OFF_HLT);
+    assert_gp_at(e, run_at(e, CODE + OFF_HLT, 0), CODE + OFF_HLT);
+}
+
+static void test_cpu_runs_at_cpl3_with_linux_user_selectors(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(cpu_get(e->cpu, CPU_CS), 0x33);
+    assert_int_equal(cpu_get(e->cpu, CPU_SS), 0x2b);
+    /* popf at CPL 3, IOPL 0 changes neither IOPL nor IF. */
+    assert_int_equal(run_at(e, PRIV + OFF_POPF, 0).kind, CPU_EXIT_STOP);
+    assert_int_equal(cpu_get(e->cpu, CPU_RBX) & 0x3200, 0x200);
+}
+
+static void test_cpu_privileged_instructions_fault_at_the_instruction(void **state)
+{
+    struct env *e = *state;
+    static const unsigned offs[] = {OFF_GP_CLI,    OFF_GP_MOVCR3, OFF_GP_RDMSR,
+                                    OFF_GP_INVLPG, OFF_GP_SWAPGS, OFF_GP_STI};
+    /* Twice each: twelve #GPs in a row stay #GP (the #DF workaround). */
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+            assert_gp_at(e, run_at(e, PRIV + offs[i], DATA), PRIV + offs[i]);
+    assert_int_equal(e->nsys, 0);
+}
+
+static void test_cpu_out_faults_with_nothing_after_it_run(void **state)
+{
+    struct env *e = *state;
+    uint64_t before = 0, after = 1;
+    assert_int_equal(copy_from_user(e->mm, &before, DATA, sizeof(before)), 0);
+    assert_gp_at(e, run_at(e, PRIV + OFF_OUT, DATA), PRIV + OFF_OUT_INSN);
+    assert_int_equal(cpu_get(e->cpu, CPU_RBX), 7); /* the inc after it did not run */
+    assert_int_equal(cpu_get(e->cpu, CPU_RAX), 0);
+    /* -1 + 1 set CF, PF, AF and ZF just before: the flags are those at the out. */
+    assert_int_equal(cpu_get(e->cpu, CPU_RFLAGS) & X86_ARITH, 0x55);
+    assert_int_equal(copy_from_user(e->mm, &after, DATA, sizeof(after)), 0);
+    assert_int_equal(after, before); /* the store after it did not happen */
+    assert_int_equal(e->nsys, 0);
+}
+
+static void test_cpu_syscall_after_out_in_same_block_does_not_run(void **state)
+{
+    struct env *e = *state;
+    assert_gp_at(e, run_at(e, PRIV + OFF_OUTSYS, DATA), PRIV + OFF_OUTSYS);
+    assert_int_equal(e->nsys, 0);
+    /* The CPU works normally afterwards. */
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA).kind, CPU_EXIT_STOP);
+}
+
+static void test_cpu_in_and_ins_fault_with_registers_untouched(void **state)
+{
+    struct env *e = *state;
+    assert_gp_at(e, run_at(e, PRIV + OFF_IN, DATA), PRIV + OFF_IN_INSN);
+    assert_int_equal(cpu_get(e->cpu, CPU_RAX), 0x1234);
+    assert_gp_at(e, run_at(e, PRIV + OFF_INSB, DATA), PRIV + OFF_INSB);
+    assert_int_equal(cpu_get(e->cpu, CPU_RDI), DATA);
+}
+
+/* The second time, the out's block is reached through chained blocks, where Unicorn's RIP
+ * is the start of the chain: the instruction is still found. */
+static void test_cpu_out_reached_through_chained_blocks_is_found(void **state)
+{
+    struct env *e = *state;
+    for (int i = 0; i < 3; i++) {
+        assert_gp_at(e, run_at(e, PRIV + OFF_CHAIN, DATA), PRIV + OFF_CHAIN_INSN);
+        assert_int_equal(cpu_get(e->cpu, CPU_RCX), 5);
+    }
 }
 
 static void test_cpu_ud2_is_an_illegal_instruction(void **state)
@@ -390,7 +496,13 @@ int main(void)
         T(test_cpu_syscall_sets_rcx_r11_and_rip_write_resumes_there),
         T(test_cpu_downgrade_to_readonly_is_seen_by_the_cpu),
         T(test_cpu_host_write_into_executed_frame_invalidates_code),
-        T(test_cpu_hlt_is_a_privileged_stop),
+        T(test_cpu_hlt_is_a_general_protection_fault),
+        T(test_cpu_runs_at_cpl3_with_linux_user_selectors),
+        T(test_cpu_privileged_instructions_fault_at_the_instruction),
+        T(test_cpu_out_faults_with_nothing_after_it_run),
+        T(test_cpu_syscall_after_out_in_same_block_does_not_run),
+        T(test_cpu_in_and_ins_fault_with_registers_untouched),
+        T(test_cpu_out_reached_through_chained_blocks_is_found),
         T(test_cpu_ud2_is_an_illegal_instruction),
         T(test_cpu_haswell_model_executes_popcnt),
         T(test_cpu_preempt_anywhere_stops_a_loop_between_blocks),

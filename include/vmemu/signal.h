@@ -35,6 +35,10 @@ bool signal_deliver(struct proc *p);
  * signal (with si_code and si_addr) is queued and delivered now and true is returned;
  * otherwise false, and the caller reports the crash and kills p. */
 bool signal_fault(struct proc *p, int sig, int code, uint64_t addr);
+/* signal_fault for a CPU exception other than a page fault: the frame's trapno is trapno
+ * (13 for the #GP of a privileged instruction, 3 for int3) and its error code 0, as Linux
+ * reports them; trapno -1 is signal_fault. */
+bool signal_fault_trap(struct proc *p, int sig, int code, uint64_t addr, int trapno);
 /* Whether sig's default action dumps core (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
  * SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU, SIGXFSZ). */
 bool signal_default_core(int sig);

@@ -1,11 +1,12 @@
-/* The CPU: the only file that talks to Unicorn. Unicorn 2.1 runs in virtual-TLB mode with
- * a Haswell model; the frame pool is its physical memory at PA 0, and every miss of its
+/* The CPU: with priv.c, the only code that talks to Unicorn. Unicorn 2.1 runs in virtual-TLB mode
+ * with a Haswell model; the frame pool is its physical memory at PA 0, and every miss of its
  * internal TLB comes to cpu_fill(), which asks vmemu's MMU (mmu_fill) for the frame and
  * permissions. Also here: the syscall hook (RIP/RCX/R11 as Linux's ABI), the interrupt
  * hook with the #DF workaround, Linux's initial FPU state, TLB flushes after PTE
  * downgrades, and invalidation of translated code by frame through a private exec-only
  * "direct map" window (deferred to the end of the run when asked during one), and the
- * page traps of the gdb stub's watchpoints (refused fills, CPU_EXIT_WATCH). Every
+ * page traps of the gdb stub's watchpoints (refused fills, CPU_EXIT_WATCH). The guest runs
+ * at CPL 3 (priv.c), so privileged instructions raise #GP; priv.c also traps port I/O. Every
  * Unicorn fact relied on is in ../shared/design/UNICORN.md and has a test in
  * tests/test_cpu.c. Called by the kernel loop (src/kernel/), the process layer, the
  * syscall layer and the debugging tools. */
@@ -23,6 +24,7 @@
 #include "vmemu/mmu.h"
 #include "vmemu/uaccess.h"
 #include "vmemu/util.h"
+#include "priv.h"
 
 /* Translated-code buffer. Unicorn crashes when it fills up during a run (its flush then
  * leaves a dangling block to chain from), and under memory pressure code pages are
@@ -57,6 +59,7 @@ struct cpu {
     long df_offset;                /* offset of old_exception in the context blob, or -1 */
     size_t ctx_size;               /* uc_context_size() */
     uc_hook hooks[3];              /* fill, syscall, interrupt */
+    struct priv_io *io;            /* the port-I/O trap (priv.c) */
     uc_hook block_hook;            /* stop point at every block start (see cpu_on_block) */
     bool block_hook_on;            /* block_hook is installed (cpu_preempt_anywhere) */
     uint64_t block_budget;         /* blocks the runs may still start (0: no budget) */
@@ -121,6 +124,8 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
 {
     struct cpu *c = user;
     (void)uc;
+    if (priv_io_pending(c->io))
+        return false; /* after a port-I/O instruction: nothing more may touch memory */
     if (c->dm_active && va >= CPU_DM_BASE && va - CPU_DM_BASE < c->sys->phys.bytes) {
         e->paddr = va - CPU_DM_BASE;
         e->perms = UC_PROT_EXEC;
@@ -173,6 +178,10 @@ static void cpu_on_syscall(uc_engine *uc, void *user)
 {
     struct cpu *c = user;
     uint64_t rip, rflags;
+    if (priv_io_pending(c->io)) {
+        uc_emu_stop(uc); /* after a port-I/O instruction of the same block: not run */
+        return;
+    }
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
     c->in_syscall = true;
@@ -208,7 +217,8 @@ static void cpu_df_workaround(struct cpu *c)
 static void cpu_on_intr(uc_engine *uc, uint32_t intno, void *user)
 {
     struct cpu *c = user;
-    c->intr = (int)intno;
+    if (!priv_io_pending(c->io))
+        c->intr = (int)intno; /* else after a port-I/O instruction: not run */
     cpu_df_workaround(c);
     uc_emu_stop(uc);
 }
@@ -323,6 +333,9 @@ int cpu_create(struct vmsys *sys, struct cpu **out)
         (rc = cpu_check(uc_mem_map_ptr(c->uc, 0, sys->phys.bytes, UC_PROT_ALL, sys->phys.mem),
                         "map frame pool")) < 0)
         goto err;
+    /* CPL 3 before the fill hook exists (the switch runs from a page just past the pool). */
+    if ((rc = priv_enter_user_mode(c->uc, PAGE_UP(sys->phys.bytes))) < 0)
+        goto err;
     if ((rc = cpu_check(
              uc_hook_add(c->uc, &c->hooks[0], UC_HOOK_TLB_FILL, (void *)cpu_fill, c, 1, 0),
              "fill hook")) < 0 ||
@@ -333,6 +346,10 @@ int cpu_create(struct vmsys *sys, struct cpu **out)
              cpu_check(uc_hook_add(c->uc, &c->hooks[2], UC_HOOK_INTR, (void *)cpu_on_intr, c, 1, 0),
                        "interrupt hook")) < 0)
         goto err;
+    if ((rc = priv_io_create(c->uc, sys, &c->io)) < 0) {
+        fprintf(stderr, "vmemu: unicorn: port I/O hooks: %s\n", strerror(-rc));
+        goto err;
+    }
     cpu_find_df_offset(c);
     sys->phys.code_hook = cpu_invalidate_code;
     sys->phys.code_ctx = c;
@@ -358,6 +375,7 @@ void cpu_destroy(struct cpu *c)
     }
     if (c->ctx)
         uc_context_free(c->ctx);
+    priv_io_destroy(c->io);
     free(c->code_pending);
     if (c->uc)
         uc_close(c->uc);
@@ -404,7 +422,8 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     c->intr = CPU_NO_INTR;
     uint64_t gen = atomic_fetch_add(&c->run_gen, 1) + 1;
     c->cur_gen = gen;
-    bool preempted;
+    bool preempted, io = false;
+    uint64_t io_rip = 0;
     atomic_store(&c->wd_start, now_ns());
     do {
         cpu_flush_if_pending(c);
@@ -414,11 +433,18 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         /* until = 0: any other value makes Unicorn translate until-1 after the run. */
         err = uc_emu_start(c->uc, rip, 0, 0, 0);
         c->in_run = false;
+        /* Port I/O: the registers as at the instruction, which faults (#GP) as on Linux. */
+        if (priv_io_finish(c->io, c->uc, &io_rip)) {
+            io = true;
+            c->fault_pending = c->watch_pending = c->stop_requested = false;
+            c->intr = 13;
+        }
         cpu_invalidate_deferred(c);
         preempted = atomic_load(&c->wd_fired) == gen;
         /* Stopped only for the invalidation: go on from where the run stopped. */
-    } while (err == UC_ERR_OK && c->deferred_stop && !c->stop_requested && !c->fault_pending &&
-             !c->watch_pending && c->intr == CPU_NO_INTR && !preempted && !c->budget_spent);
+    } while (err == UC_ERR_OK && c->deferred_stop && !io && !c->stop_requested &&
+             !c->fault_pending && !c->watch_pending && c->intr == CPU_NO_INTR && !preempted &&
+             !c->budget_spent);
     atomic_store(&c->wd_start, 0);
     uc_reg_read(c->uc, UC_X86_REG_RIP, &out->rip);
     out->intno = c->intr;
@@ -430,6 +456,9 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         out->access = c->watch_access;
     } else if (c->fault_pending) {
         out->kind = c->fault_rc == -ENOMEM ? CPU_EXIT_OOM : CPU_EXIT_FAULT;
+    } else if (io) {
+        out->kind = CPU_EXIT_EXCEPTION;
+        out->rip = io_rip;
     } else if (c->intr != CPU_NO_INTR) {
         out->kind = cpu_exit_of_intr(c->intr);
     } else if (err == UC_ERR_INSN_INVALID) {

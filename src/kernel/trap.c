@@ -84,7 +84,7 @@ void trap_fatal(struct sched *s, struct proc *p, struct cpu_exit *ex)
         }
     }
     if (signo != LINUX_SIGKILL) {
-        int code = 0;
+        int code = 0, trapno = -1;
         uint64_t addr = ex->rip;
         if (ex->kind == CPU_EXIT_FAULT) {
             code = fi->code;
@@ -95,11 +95,13 @@ void trap_fatal(struct sched *s, struct proc *p, struct cpu_exit *ex)
             code = 2; /* ILL_ILLOPN */
         } else if (signo == LINUX_SIGTRAP) {
             code = 0x80; /* SI_KERNEL */
+            trapno = ex->intno;
         } else {
             code = 0x80; /* SI_KERNEL: privileged instruction or general protection */
             addr = 0;
+            trapno = ex->kind == CPU_EXIT_EXCEPTION ? ex->intno : -1;
         }
-        if (signal_fault(p, signo, code, addr))
+        if (signal_fault_trap(p, signo, code, addr, trapno))
             return;
     }
     proc_kill(p, signo);

@@ -189,10 +189,15 @@ static void signal_end_timed_sleep(struct proc *p, struct cpu *cpu)
 }
 
 /* trapno, err and cr2 of the frame: what the CPU exception behind a signal the kernel
- * raised for an instruction said (0 for signals sent by processes). */
-static void frame_trap_info(const struct proc *p, const struct linux_siginfo *info,
+ * raised for an instruction said (0 for signals sent by processes). trapno >= 0 is the
+ * vector of a CPU exception with error code 0 (#GP of a privileged instruction, int3). */
+static void frame_trap_info(const struct proc *p, const struct linux_siginfo *info, int trapno,
                             struct linux_sigcontext *sc)
 {
+    if (trapno >= 0) {
+        sc->trapno = (uint64_t)trapno;
+        return;
+    }
     if (info->si_code <= 0 || info->si_code == LINUX_SI_KERNEL)
         return;
     switch (info->si_signo) {
@@ -256,7 +261,7 @@ static void fx_init_state(uint8_t fx[CPU_FXSAVE_SIZE])
  * handler; then the handler's mask, SA_RESETHAND and SS_AUTODISARM. Returns 0, or
  * -EFAULT when the frame cannot be written (or there is no restorer, as Linux requires
  * on x86-64). */
-static int frame_setup(struct proc *p, int sig, const struct linux_siginfo *info)
+static int frame_setup(struct proc *p, int sig, const struct linux_siginfo *info, int trapno)
 {
     struct cpu *cpu = p->cpu;
     struct linux_sigaction act = p->leader->sigact[sig - 1];
@@ -302,7 +307,7 @@ static int frame_setup(struct proc *p, int sig, const struct linux_siginfo *info
     sc->ss = SIG_USER_SS;
     sc->oldmask = oldmask;
     sc->fpstate = fxva;
-    frame_trap_info(p, info, sc);
+    frame_trap_info(p, info, trapno, sc);
     f.uc.uc_sigmask = oldmask;
     _Static_assert(sizeof(*info) == sizeof(f.info), "siginfo size");
     memcpy(f.info, info, sizeof(f.info));
@@ -360,7 +365,7 @@ bool signal_deliver(struct proc *p)
             proc_kill(p, sig); /* terminate, core, and stop (treated as terminate) */
             break;
         }
-        if (frame_setup(p, sig, &info) < 0)
+        if (frame_setup(p, sig, &info, -1) < 0)
             proc_kill(p, LINUX_SIGSEGV); /* Linux's force_sigsegv */
     }
     if (p->restore_sigmask && !p->exited) {
@@ -399,6 +404,11 @@ static uint64_t signal_fault_byte(struct proc *p, uint64_t addr)
  * the crash report, where Linux would force SIGSEGV). */
 bool signal_fault(struct proc *p, int sig, int code, uint64_t addr)
 {
+    return signal_fault_trap(p, sig, code, addr, -1);
+}
+
+bool signal_fault_trap(struct proc *p, int sig, int code, uint64_t addr, int trapno)
+{
     if (sig < 1 || sig > PROC_NSIG || p->cpu == NULL || p->mm == NULL)
         return false;
     uint64_t h = p->leader->sigact[sig - 1].handler;
@@ -411,7 +421,7 @@ bool signal_fault(struct proc *p, int sig, int code, uint64_t addr)
     info.si_signo = sig;
     info.si_code = code;
     info.u.fault.addr = addr;
-    return frame_setup(p, sig, &info) == 0;
+    return frame_setup(p, sig, &info, trapno) == 0;
 }
 
 /* execve: caught signals go back to SIG_DFL, every action loses its flags, mask and

@@ -135,7 +135,11 @@ void crash_cpu_exit(struct crash_info *ci, enum cpu_exit_kind kind, int intno)
     case CPU_EXIT_EXCEPTION:
         ci->signo = LINUX_SIGSEGV;
         ci->code = "SI_KERNEL";
-        if (intno >= 0 && (size_t)intno < ARRAY_LEN(vector_names) && vector_names[intno])
+        if (intno == 13) /* at CPL 3: an instruction Linux lets no user program run */
+            snprintf(ci->what, sizeof(ci->what),
+                     "CPU exception #GP (general protection): privileged instruction or port "
+                     "I/O in user mode");
+        else if (intno >= 0 && (size_t)intno < ARRAY_LEN(vector_names) && vector_names[intno])
             snprintf(ci->what, sizeof(ci->what), "CPU exception %s", vector_names[intno]);
         else
             snprintf(ci->what, sizeof(ci->what), "CPU exception %d", intno);
