@@ -24,6 +24,7 @@
 #include "vmemu/mmu.h"
 #include "vmemu/uaccess.h"
 #include "vmemu/util.h"
+#include "cpu_int.h"
 #include "priv.h"
 
 /* Translated-code buffer. Unicorn crashes when it fills up during a run (its flush then
@@ -34,55 +35,6 @@
 #define CPU_TCG_BUFFER     (512u << 20)
 #define CPU_TB_FLUSH_AFTER 2048
 #define CPU_NO_INTR        (-1)
-
-struct cpu {
-    uc_engine *uc;                 /* the engine */
-    struct vmsys *sys;             /* machine: pool, current mm, flush requests */
-    cpu_syscall_fn syscall;        /* syscall handler */
-    void *syscall_ctx;             /* its argument */
-    bool in_syscall;               /* inside the syscall hook (RIP writes need the -2 quirk) */
-    bool stop_requested;           /* a handler asked to stop the run */
-    bool fault_pending;            /* the fill callback refused an access */
-    int fault_rc;                  /* mmu_fill's error for that access */
-    int intr;                      /* CPU exception vector seen by the INTR hook, or -1 */
-    bool dm_active;                /* the direct-map window may be filled (code invalidation) */
-    bool in_run;                   /* inside uc_emu_start, where translated code must not be
-                                      invalidated (Unicorn may still chain from the block) */
-    bool deferred_stop;            /* the run was stopped only to invalidate code_pending */
-    pfn_t *code_pending;           /* frames whose code invalidation waits for the run to stop */
-    size_t ncode_pending;          /* entries in code_pending */
-    size_t code_cap;               /* allocated length of code_pending */
-    bool overflowed;               /* code_pending could not grow: flush every translation */
-    uint64_t invalidated;          /* code frames invalidated since the last full flush */
-    uint64_t flushes;              /* uc_ctl_flush_tlb calls */
-    uc_context *ctx;               /* scratch context for the #DF workaround */
-    long df_offset;                /* offset of old_exception in the context blob, or -1 */
-    size_t ctx_size;               /* uc_context_size() */
-    uc_hook hooks[3];              /* fill, syscall, interrupt */
-    struct priv_io *io;            /* the port-I/O trap (priv.c) */
-    uc_hook block_hook;            /* stop point at every block start (see cpu_on_block) */
-    bool block_hook_on;            /* block_hook is installed (cpu_preempt_anywhere) */
-    uint64_t block_budget;         /* blocks the runs may still start (0: no budget) */
-    bool budget_spent;             /* the budget ran out: the run stopped for it */
-    uint64_t cur_gen;              /* run_gen of the current run, for the hooks */
-    cpu_page_trap_fn trap_fn;      /* page traps (gdb watchpoints), or NULL */
-    void *trap_ctx;                /* its argument */
-    bool watch_pending;            /* the fill callback refused an access for a page trap */
-    gva_t watch_page;              /* that access's page */
-    enum access watch_access;      /* and its kind */
-    bool keep_regs;                /* the syscall handler restored RCX/R11 itself (rt_sigreturn) */
-    pthread_t watchdog;            /* the watchdog thread (started by the first cpu_set_watchdog) */
-    bool watchdog_started;         /* watchdog is valid */
-    atomic_bool watchdog_quit;     /* asks the watchdog thread to end */
-    atomic_uint_fast64_t wd_limit; /* run length in ns that triggers a stop; 0 = off */
-    atomic_uint_fast64_t wd_start; /* host time the current run started; 0 = not running */
-    atomic_uint_fast64_t run_gen;  /* number of the current run */
-    atomic_uint_fast64_t wd_fired; /* run_gen of the run the watchdog asked to stop */
-};
-
-struct cpu_context {
-    uc_context *uc; /* Unicorn's saved CPU state */
-};
 
 static const int cpu_uc_regs[CPU_NREGS] = {
     [CPU_RAX] = UC_X86_REG_RAX,         [CPU_RBX] = UC_X86_REG_RBX,
@@ -530,120 +482,6 @@ uint64_t cpu_tlb_flushes(const struct cpu *c)
 bool cpu_df_workaround_active(const struct cpu *c)
 {
     return c->df_offset >= 0;
-}
-
-/* A context holding the CPU's registers now. */
-struct cpu_context *cpu_context_new(struct cpu *c)
-{
-    struct cpu_context *x = calloc(1, sizeof(*x));
-    if (!x)
-        return NULL;
-    if (uc_context_alloc(c->uc, &x->uc) != UC_ERR_OK) {
-        free(x);
-        return NULL;
-    }
-    uc_context_save(c->uc, x->uc);
-    return x;
-}
-
-void cpu_context_free(struct cpu_context *x)
-{
-    if (!x)
-        return;
-    uc_context_free(x->uc);
-    free(x);
-}
-
-/* Copies the registers into x. */
-void cpu_context_save(struct cpu *c, struct cpu_context *x)
-{
-    uc_context_save(c->uc, x->uc);
-}
-
-/* Loads x and flushes the TLB (the next process has another address space). */
-void cpu_context_restore(struct cpu *c, const struct cpu_context *x)
-{
-    uc_context_restore(c->uc, x->uc);
-    c->sys->cpu_flush_pending = true;
-}
-
-/* FXSAVE layout offsets (Intel SDM vol. 1, 10.5.1). */
-#define FX_FCW   0
-#define FX_FSW   2
-#define FX_FTW   4
-#define FX_FOP   6
-#define FX_MXCSR 24
-#define FX_ST0   32
-#define FX_XMM0  160
-
-/* The abridged tag byte of FXSAVE from the full x87 tag word: 1 bit per register, set
- * when the register is not empty (tag != 11b). */
-static uint8_t fx_abridge_tag(uint16_t ftw)
-{
-    uint8_t t = 0;
-    for (int i = 0; i < 8; i++)
-        if (((ftw >> (2 * i)) & 3) != 3)
-            t |= (uint8_t)(1u << i);
-    return t;
-}
-
-/* The x87/SSE state as FXSAVE stores it. */
-void cpu_get_fxsave(struct cpu *c, uint8_t out[CPU_FXSAVE_SIZE])
-{
-    uint64_t v = 0;
-    memset(out, 0, CPU_FXSAVE_SIZE);
-    uc_reg_read(c->uc, UC_X86_REG_FPCW, &v);
-    uint16_t w = (uint16_t)v;
-    memcpy(out + FX_FCW, &w, 2);
-    v = 0;
-    uc_reg_read(c->uc, UC_X86_REG_FPSW, &v);
-    w = (uint16_t)v;
-    memcpy(out + FX_FSW, &w, 2);
-    v = 0;
-    uc_reg_read(c->uc, UC_X86_REG_FPTAG, &v);
-    out[FX_FTW] = fx_abridge_tag((uint16_t)v);
-    uint32_t mxcsr = 0;
-    uc_reg_read(c->uc, UC_X86_REG_MXCSR, &mxcsr);
-    memcpy(out + FX_MXCSR, &mxcsr, 4);
-    uint32_t mask = 0xffff;
-    memcpy(out + FX_MXCSR + 4, &mask, 4);
-    for (int i = 0; i < 8; i++) {
-        uint8_t f[16] = {0}; /* Unicorn: 8-byte mantissa then 2-byte sign and exponent */
-        uc_reg_read(c->uc, UC_X86_REG_FP0 + i, f);
-        memcpy(out + FX_ST0 + 16 * i, f, 10);
-    }
-    for (int i = 0; i < 16; i++)
-        uc_reg_read(c->uc, UC_X86_REG_XMM0 + i, out + FX_XMM0 + 16 * i);
-}
-
-/* Loads an FXSAVE image; reserved MXCSR bits are dropped as Linux's sigreturn does. */
-void cpu_set_fxsave(struct cpu *c, const uint8_t in[CPU_FXSAVE_SIZE])
-{
-    uint16_t w;
-    uint64_t v;
-    memcpy(&w, in + FX_FCW, 2);
-    v = w;
-    uc_reg_write(c->uc, UC_X86_REG_FPCW, &v);
-    memcpy(&w, in + FX_FSW, 2);
-    v = w;
-    uc_reg_write(c->uc, UC_X86_REG_FPSW, &v);
-    uint16_t ftw = 0;
-    for (int i = 0; i < 8; i++)
-        if (!(in[FX_FTW] & (1u << i)))
-            ftw |= (uint16_t)(3u << (2 * i)); /* empty; a full register is marked valid */
-    v = ftw;
-    uc_reg_write(c->uc, UC_X86_REG_FPTAG, &v);
-    uint32_t mxcsr;
-    memcpy(&mxcsr, in + FX_MXCSR, 4);
-    mxcsr &= 0xffff;
-    uc_reg_write(c->uc, UC_X86_REG_MXCSR, &mxcsr);
-    for (int i = 0; i < 8; i++) {
-        uint8_t f[16] = {0};
-        memcpy(f, in + FX_ST0 + 16 * i, 10);
-        uc_reg_write(c->uc, UC_X86_REG_FP0 + i, f);
-    }
-    for (int i = 0; i < 16; i++)
-        uc_reg_write(c->uc, UC_X86_REG_XMM0 + i, in + FX_XMM0 + 16 * i);
 }
 
 /* From a syscall handler that set RCX and R11 itself. */

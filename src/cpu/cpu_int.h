@@ -1,0 +1,65 @@
+/* The CPU's state, private to src/cpu/: struct cpu (the Unicorn engine, its hooks and
+ * what they found) and the saved register contexts. cpu.c owns them; cpu_state.c reads
+ * and writes registers and contexts. */
+#ifndef VMEMU_CPU_INT_H
+#define VMEMU_CPU_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unicorn/unicorn.h>
+
+#include "vmemu/cpu.h"
+#include "vmemu/mmu.h"
+
+struct priv_io;
+
+struct cpu {
+    uc_engine *uc;                 /* the engine */
+    struct vmsys *sys;             /* machine: pool, current mm, flush requests */
+    cpu_syscall_fn syscall;        /* syscall handler */
+    void *syscall_ctx;             /* its argument */
+    bool in_syscall;               /* inside the syscall hook (RIP writes need the -2 quirk) */
+    bool stop_requested;           /* a handler asked to stop the run */
+    bool fault_pending;            /* the fill callback refused an access */
+    int fault_rc;                  /* mmu_fill's error for that access */
+    int intr;                      /* CPU exception vector seen by the INTR hook, or -1 */
+    bool dm_active;                /* the direct-map window may be filled (code invalidation) */
+    bool in_run;                   /* inside uc_emu_start, where translated code must not be
+                                      invalidated (Unicorn may still chain from the block) */
+    bool deferred_stop;            /* the run was stopped only to invalidate code_pending */
+    pfn_t *code_pending;           /* frames whose code invalidation waits for the run to stop */
+    size_t ncode_pending;          /* entries in code_pending */
+    size_t code_cap;               /* allocated length of code_pending */
+    bool overflowed;               /* code_pending could not grow: flush every translation */
+    uint64_t invalidated;          /* code frames invalidated since the last full flush */
+    uint64_t flushes;              /* uc_ctl_flush_tlb calls */
+    uc_context *ctx;               /* scratch context for the #DF workaround */
+    long df_offset;                /* offset of old_exception in the context blob, or -1 */
+    size_t ctx_size;               /* uc_context_size() */
+    uc_hook hooks[3];              /* fill, syscall, interrupt */
+    struct priv_io *io;            /* the port-I/O trap (priv.c) */
+    uc_hook block_hook;            /* stop point at every block start (see cpu_on_block) */
+    bool block_hook_on;            /* block_hook is installed (cpu_preempt_anywhere) */
+    uint64_t block_budget;         /* blocks the runs may still start (0: no budget) */
+    bool budget_spent;             /* the budget ran out: the run stopped for it */
+    uint64_t cur_gen;              /* run_gen of the current run, for the hooks */
+    cpu_page_trap_fn trap_fn;      /* page traps (gdb watchpoints), or NULL */
+    void *trap_ctx;                /* its argument */
+    bool watch_pending;            /* the fill callback refused an access for a page trap */
+    gva_t watch_page;              /* that access's page */
+    enum access watch_access;      /* and its kind */
+    bool keep_regs;                /* the syscall handler restored RCX/R11 itself (rt_sigreturn) */
+    pthread_t watchdog;            /* the watchdog thread (started by the first cpu_set_watchdog) */
+    bool watchdog_started;         /* watchdog is valid */
+    atomic_bool watchdog_quit;     /* asks the watchdog thread to end */
+    atomic_uint_fast64_t wd_limit; /* run length in ns that triggers a stop; 0 = off */
+    atomic_uint_fast64_t wd_start; /* host time the current run started; 0 = not running */
+    atomic_uint_fast64_t run_gen;  /* number of the current run */
+    atomic_uint_fast64_t wd_fired; /* run_gen of the run the watchdog asked to stop */
+};
+
+struct cpu_context {
+    uc_context *uc; /* Unicorn's saved CPU state */
+};
+
+#endif
