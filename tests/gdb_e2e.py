@@ -310,6 +310,29 @@ def check_fork(opts, tmp):
     s.expect_run("child exit 7\n", 0)
 
 
+def check_threads(opts, tmp):
+    """A breakpoint in a thread function stops the thread that hit it; `info threads` lists
+    the process's threads; `thread 1` switches to the first one (registers from its saved
+    context) and `bt` walks its stack."""
+    prog = os.path.join(opts.samples, "threads-glibc")
+    s = Session(opts, tmp, prog, ["barrier"]).run(
+        ["break barrier_worker", "continue", "info threads", "thread 1", "bt 2", "delete",
+         "continue"])
+    hit = s.expect(r"Thread (\d+) hit Breakpoint 1, barrier_worker \(arg=0x1\) at .*",
+                   "breakpoint in a thread")
+    if hit.group(1) == "1":
+        raise Failure("the breakpoint was reported in the first thread")
+    listed = [l for l in s.gdb if re.match(r"[* ] +\d+ +Thread 1000\.10\d\d ", l)]
+    if len(listed) < 2:
+        raise Failure("info threads lists %d threads:\n%s" % (len(listed), "\n".join(s.gdb)))
+    s.expect(r"\* +%s +Thread 1000\.\d+ +barrier_worker .*" % hit.group(1),
+             "the stopped thread marked current")
+    s.expect(r"\[Switching to thread 1 \(Thread 1000\.1000\)\]", "thread 1")
+    s.expect(r"#1  0x[0-9a-f]+ in .*pthread_.*join.*", "the first thread's stack (in join)")
+    s.expect(r"\[Inferior 1 \(process 1000\) exited normally\]", "exit")
+    s.expect_run("barrier: serial threads 3, sum 30\n", 0)
+
+
 def check_exec(opts, tmp):
     prog = os.path.join(opts.samples, "watch-musl")
     s = Session(opts, tmp, prog, ["exec"]).run(["break main", "continue", "continue",
@@ -417,6 +440,7 @@ def main():
             ("proc-mappings", lambda: check_proc_mappings(opts, tmp)),
             ("fork", lambda: check_fork(opts, tmp)),
             ("exec", lambda: check_exec(opts, tmp)),
+            ("threads", lambda: check_threads(opts, tmp)),
             ("ctrl-c", lambda: check_ctrl_c(opts, tmp))]
         checks = [(n, c) for n, c in checks if opts.filter in n]
         passed, failed = run_checks(checks, 1)

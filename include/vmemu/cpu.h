@@ -99,6 +99,8 @@ struct cpu_context;
 /* A context holding the CPU's current registers, or NULL when out of memory. */
 struct cpu_context *cpu_context_new(struct cpu *cpu);
 void cpu_context_free(struct cpu_context *ctx);
+/* Register reg as saved in ctx (0 for a NULL context). */
+uint64_t cpu_context_get(const struct cpu_context *ctx, enum cpu_reg reg);
 /* Copies the CPU's registers into ctx (between runs). */
 void cpu_context_save(struct cpu *cpu, struct cpu_context *ctx);
 /* Loads ctx into the CPU (between runs) and flushes the CPU's TLB. */

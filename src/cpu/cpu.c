@@ -36,7 +36,8 @@
 #define CPU_TB_FLUSH_AFTER 2048
 #define CPU_NO_INTR        (-1)
 
-static const int cpu_uc_regs[CPU_NREGS] = {
+/* Unicorn's id of each enum cpu_reg. */
+const int cpu_uc_regs[CPU_NREGS] = {
     [CPU_RAX] = UC_X86_REG_RAX,         [CPU_RBX] = UC_X86_REG_RBX,
     [CPU_RCX] = UC_X86_REG_RCX,         [CPU_RDX] = UC_X86_REG_RDX,
     [CPU_RSI] = UC_X86_REG_RSI,         [CPU_RDI] = UC_X86_REG_RDI,

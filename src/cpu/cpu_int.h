@@ -62,4 +62,7 @@ struct cpu_context {
     uc_context *uc; /* Unicorn's saved CPU state */
 };
 
+/* Unicorn's id of each enum cpu_reg (cpu.c). */
+extern const int cpu_uc_regs[CPU_NREGS];
+
 #endif

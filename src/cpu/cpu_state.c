@@ -118,3 +118,12 @@ void cpu_set_fxsave(struct cpu *c, const uint8_t in[CPU_FXSAVE_SIZE])
     for (int i = 0; i < 16; i++)
         uc_reg_write(c->uc, UC_X86_REG_XMM0 + i, in + FX_XMM0 + 16 * i);
 }
+
+/* A register of a saved context. */
+uint64_t cpu_context_get(const struct cpu_context *x, enum cpu_reg reg)
+{
+    uint64_t v = 0;
+    if (x && x->uc && reg < CPU_NREGS)
+        uc_context_reg_read(x->uc, cpu_uc_regs[reg], &v);
+    return v;
+}

@@ -60,9 +60,19 @@ static enum gdb_action gdb_handle(struct gdbstub *g, struct proc *p, int *rc)
     case 'q':
         *rc = gdb_query(g, p, pkt);
         return GDB_STAY;
-    case 'H':
-    case 'T':
-        *rc = gdb_send(g, "OK");
+    case 'H': { /* Hg selects the thread of register packets; Hc: every thread resumes */
+        struct proc *t = gdbstub_thread_find(g, pkt + 2);
+        if (pkt[1] == 'g' && !t)
+            *rc = gdb_send(g, "E01");
+        else {
+            if (pkt[1] == 'g')
+                g->sel = t;
+            *rc = gdb_send(g, "OK");
+        }
+        return GDB_STAY;
+    }
+    case 'T': /* is the thread alive? */
+        *rc = gdb_send(g, gdbstub_thread_find(g, pkt + 1) ? "OK" : "E01");
         return GDB_STAY;
     case 'c':
     case 's':
@@ -247,8 +257,12 @@ static int gdb_serve(struct gdbstub *g, struct proc *p, enum gdb_event ev, gva_t
         return -ECONNRESET;
     if (ev != GDB_EV_EXIT) /* the trap flag of a step is spent (or was inherited) */
         cpu_set(p->cpu, CPU_RFLAGS, cpu_get(p->cpu, CPU_RFLAGS) & ~RFLAGS_TF);
-    if (p->pid != g->pid)
+    if (p->leader->pid != g->pid)
         return GDB_NOT_TOLD;
+    /* The thread that stopped is the one the reply names and the registers are of. */
+    g->stopped = p;
+    g->sel = NULL;
+    gdbstub_thread_id(g, p->pid, g->tid, sizeof(g->tid));
     if (ev == GDB_EV_FORK) {
         /* The child is not followed: its copy of the memory must not keep our int3s. A
          * vfork child shares the parent's memory and is not reported. */
@@ -345,7 +359,7 @@ int gdbstub_watch_hit(const struct gdbstub *g, const struct mm *mm, gva_t ea, gv
  * session as a detach does. */
 bool gdbstub_interrupted(struct gdbstub *g, struct proc *p)
 {
-    if (!g || g->fd < 0 || p->pid != g->pid)
+    if (!g || g->fd < 0 || p->leader->pid != g->pid)
         return false;
     uint64_t now = now_ns();
     if (now - g->last_poll < GDB_POLL_GAP)

@@ -185,10 +185,7 @@ static int gdb_supported(struct gdbstub *g, const char *features)
     g->multiprocess = strstr(features, "multiprocess+") != NULL;
     /* Fork events name the child as pPID.TID: only with the multiprocess extensions. */
     g->fork_events = g->multiprocess && strstr(features, "fork-events+") != NULL;
-    if (g->multiprocess)
-        snprintf(g->tid, sizeof(g->tid), "p%x.%x", g->pid, g->pid);
-    else
-        snprintf(g->tid, sizeof(g->tid), "%x", g->pid);
+    gdbstub_thread_id(g, g->stopped ? g->stopped->pid : g->pid, g->tid, sizeof(g->tid));
     snprintf(g->out, sizeof(g->out),
              "PacketSize=%x;qXfer:features:read+;qXfer:exec-file:read+;swbreak+;"
              "QStartNoAckMode+;vContSupported+%s%s%s",
@@ -197,12 +194,46 @@ static int gdb_supported(struct gdbstub *g, const char *features)
     return gdb_send(g, g->out);
 }
 
-/* Register packets g, G, p, P. */
+/* Spells thread tid as packets do (see gdbstub_int.h). */
+void gdbstub_thread_id(const struct gdbstub *g, int tid, char *buf, size_t n)
+{
+    if (g->multiprocess)
+        snprintf(buf, n, "p%x.%x", g->pid, tid);
+    else
+        snprintf(buf, n, "%x", tid);
+}
+
+/* The task a packet's thread id names (see gdbstub_int.h). */
+struct proc *gdbstub_thread_find(const struct gdbstub *g, const char *s)
+{
+    if (*s == 'p') { /* pPID.TID */
+        const char *dot = strchr(s, '.');
+        if (!dot)
+            return NULL;
+        s = dot + 1;
+    }
+    if (strcmp(s, "0") == 0 || strcmp(s, "-1") == 0)
+        return g->stopped;
+    long tid = strtol(s, NULL, 16);
+    struct proc *t = sched_find(g->sched, (int)tid);
+    if (!t || t->leader->pid != g->pid || t->state == PROC_ZOMBIE)
+        return NULL;
+    return t;
+}
+
+/* Register packets g, G, p, P: of the thread Hg chose; another thread than the stopped
+ * one is read from its saved registers and cannot be written. */
 int gdb_regs(struct gdbstub *g, struct proc *p, const char *pkt)
 {
     uint8_t regs[GDB_REGS_BYTES];
     size_t off, size;
-    gdbstub_regs_read(p, regs);
+    if (g->sel && g->sel != p) {
+        if (pkt[0] == 'G' || pkt[0] == 'P' || !g->sel->ctx)
+            return gdb_send(g, "E01");
+        gdbstub_regs_read_saved(g->sel, regs);
+    } else {
+        gdbstub_regs_read(p, regs);
+    }
     if (pkt[0] == 'g') {
         hex_encode(g->out, regs, sizeof(regs));
         return gdb_send(g, g->out);
@@ -346,8 +377,20 @@ int gdb_query(struct gdbstub *g, struct proc *p, const char *pkt)
         snprintf(g->out, sizeof(g->out), "QC%s", g->tid);
         return gdb_send(g, g->out);
     }
-    if (strcmp(pkt, "qfThreadInfo") == 0) {
-        snprintf(g->out, sizeof(g->out), "m%s", g->tid);
+    if (strcmp(pkt, "qfThreadInfo") == 0) { /* every thread of the process, in one reply */
+        size_t k = 0;
+        const struct sched *s = g->sched;
+        for (size_t i = 0; i < s->nprocs && k + 48 < sizeof(g->out); i++) {
+            const struct proc *t = s->procs[i];
+            if (t->leader->pid != g->pid || t->state == PROC_ZOMBIE || t->state == PROC_DEAD)
+                continue;
+            g->out[k] = k == 0 ? 'm' : ',';
+            k++;
+            gdbstub_thread_id(g, t->pid, g->out + k, sizeof(g->out) - k);
+            k += strlen(g->out + k);
+        }
+        if (k == 0)
+            snprintf(g->out, sizeof(g->out), "m%s", g->tid);
         return gdb_send(g, g->out);
     }
     if (strcmp(pkt, "qsThreadInfo") == 0)

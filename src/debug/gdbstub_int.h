@@ -27,6 +27,17 @@ extern const char gdbstub_target_xml[];
 /* Writes p's registers (p must be the process on the CPU) in the g layout into out
  * (GDB_REGS_BYTES). */
 void gdbstub_regs_read(struct proc *p, uint8_t out[GDB_REGS_BYTES]);
+struct gdbstub;
+
+/* The general registers, RIP, flags and FS/GS base of a thread that does not run, from its
+ * saved context, in the g layout; the others are zero. */
+void gdbstub_regs_read_saved(const struct proc *t, uint8_t out[GDB_REGS_BYTES]);
+/* Spells thread tid of the debugged process into buf as packets do (pPID.TID with the
+ * multiprocess extensions, else TID). */
+void gdbstub_thread_id(const struct gdbstub *g, int tid, char *buf, size_t n);
+/* The task of the debugged process that a thread id of a packet names (at s: "p1.2", "2",
+ * 0 or -1 for any), or NULL. */
+struct proc *gdbstub_thread_find(const struct gdbstub *g, const char *s);
 /* Loads registers from a g-layout block (G packet). */
 void gdbstub_regs_write(struct proc *p, const uint8_t in[GDB_REGS_BYTES]);
 /* Size and offset in the g layout of register n. Returns false for an unknown register. */
@@ -98,7 +109,9 @@ struct gdbstub {
     bool exec_events;               /* gdb asked for exec stop replies */
     bool fork_events;               /* gdb asked for fork stop replies */
     bool multiprocess;              /* gdb's multiprocess extensions (pPID.TID ids) */
-    char tid[40];                   /* the debugged thread's id as packets spell it */
+    char tid[40];                   /* the stopped thread's id as packets spell it */
+    struct proc *stopped;           /* the thread that stopped (its registers are the CPU's) */
+    struct proc *sel;               /* the thread Hg chose for register packets, or NULL */
     int resume_sig;                 /* Linux signal of the last C/S/vCont (0: c, s, none) */
     uint64_t last_poll;             /* host time of the last look for a Ctrl-C */
     int files[GDB_MAX_FILES];       /* host descriptors of vFile:open, -1 when free */

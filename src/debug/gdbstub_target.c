@@ -236,6 +236,21 @@ void gdbstub_regs_read(struct proc *p, uint8_t out[GDB_REGS_BYTES])
     }
 }
 
+/* A thread's saved registers in the g layout (see gdbstub_int.h). */
+void gdbstub_regs_read_saved(const struct proc *t, uint8_t out[GDB_REGS_BYTES])
+{
+    size_t off, size;
+    memset(out, 0, GDB_REGS_BYTES);
+    for (int n = 0; n < GDB_NREGS; n++) {
+        gdbstub_reg_slot(n, &off, &size);
+        int r = cpu_reg_of(n);
+        if (r >= 0)
+            put_le(out + off, cpu_context_get(t->ctx, (enum cpu_reg)r), size);
+        else if (n == GR_ORIG_RAX)
+            put_le(out + off, UINT64_MAX, 8);
+    }
+}
+
 /* Loads a g-layout block. Segment selectors are left as they are (64-bit mode has one
  * flat code and data segment); orig_rax is ignored. */
 void gdbstub_regs_write(struct proc *p, const uint8_t in[GDB_REGS_BYTES])
