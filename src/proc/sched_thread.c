@@ -189,6 +189,22 @@ static void task_release(struct proc *p)
     p->clear_child_tid = 0;
 }
 
+/* Thread p (not its group's leader) is gone: its counters go to the leader's, and nobody
+ * waits for it (PROC_DEAD at once, collected by the scheduler). */
+static void thread_gone(struct proc *p)
+{
+    struct sched *s = p->sched;
+    proc_freeze_usage(p);
+    p->end_ns = now_ns();
+    proc_usage_add(&p->leader->threads_usage, &p->usage);
+    p->state = PROC_DEAD;
+    p->reported = true;
+    if (s) {
+        s->reaped = true;
+        s->nlive--;
+    }
+}
+
 /* Ends every other task of p's group with p's status (see the header). */
 void sched_group_kill(struct proc *p)
 {
@@ -220,21 +236,13 @@ bool sched_task_end(struct proc *p)
     task_release(p);
     leader->nr_threads--;
     if (p != leader) { /* a thread is gone at once: nobody waits for it */
-        proc_freeze_usage(p);
-        p->end_ns = now_ns();
-        proc_usage_add(&leader->threads_usage, &p->usage);
         free(p->wait.fds);
         memset(&p->wait, 0, sizeof(p->wait));
         p->mm = NULL;
         p->mm_borrowed = false;
         p->fds = NULL;
         p->fds_borrowed = false;
-        p->state = PROC_DEAD;
-        p->reported = true;
-        if (s) {
-            s->reaped = true;
-            s->nlive--;
-        }
+        thread_gone(p);
     } else if (leader->nr_threads > 0) {
         /* The leader waits, a zombie that its parent cannot reap yet, for its group. */
         free(p->wait.fds);
@@ -282,15 +290,9 @@ static void exec_take_over(struct proc *leader, struct proc *p)
     leader->trap = p->trap;
     /* p is gone: the CPU already holds the new program's registers, which are now the
      * leader's (it runs next without a switch). */
-    proc_freeze_usage(p);
-    p->end_ns = now_ns();
-    proc_usage_add(&leader->threads_usage, &p->usage);
     p->exited = true;
-    p->state = PROC_DEAD;
-    p->reported = true;
+    thread_gone(p);
     if (s) {
-        s->reaped = true;
-        s->nlive--;
         if (s->current == p) {
             s->current = leader;
             s->sys->charge = &leader->vmstat;
