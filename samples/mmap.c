@@ -4,10 +4,13 @@
  * part splitting one area in two (the hole is free again, both sides keep their data);
  * a read-only file mapping of the program's own executable (/proc/self/exe) showing the
  * ELF magic; MAP_FIXED_NOREPLACE over a mapping failing with EEXIST; mprotect to
- * read-only and back to read-write. No addresses are printed: output is deterministic. */
+ * read-only and back to read-write; mprotect over a hole or a refused area (Linux changes
+ * the areas before it, then fails). No addresses are printed: output is deterministic. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -174,6 +177,62 @@ static void protect_and_write(void)
           mprotect(p, PG, PROT_READ) == -1 && errno == ENOMEM);
 }
 
+static sigjmp_buf probe_env;
+
+static void on_probe_segv(int sig)
+{
+    (void)sig;
+    siglongjmp(probe_env, 1);
+}
+
+/* Whether a store to p succeeds (a SIGSEGV handler catches a refused one). */
+static int can_write(volatile unsigned char *p)
+{
+    struct sigaction sa, old;
+    volatile int ok = 0;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_probe_segv;
+    sigaction(SIGSEGV, &sa, &old);
+    if (sigsetjmp(probe_env, 1) == 0) {
+        *p = *p;
+        ok = 1;
+    }
+    sigaction(SIGSEGV, &old, NULL);
+    return ok;
+}
+
+/* Linux's mprotect changes area after area: a hole (ENOMEM) or an area it refuses (EACCES)
+ * ends the walk, and the areas before it keep their new protection (found by
+ * samples/fuzz_memmix.c: vmemu changed nothing). */
+static void protect_up_to_a_hole(void)
+{
+    unsigned char *p = map_anon(4, PROT_READ | PROT_WRITE);
+    int fd = open("/proc/self/exe", O_RDONLY);
+
+    if (!p || fd < 0) {
+        check("4-page mapping and /proc/self/exe", 0);
+        return;
+    }
+    munmap(p + 2 * PG, PG);
+    errno = 0;
+    check("mprotect over a hole: ENOMEM", mprotect(p, 4 * PG, PROT_READ) == -1 && errno == ENOMEM);
+    check("... the pages before the hole are read-only", !can_write(p) && !can_write(p + PG));
+    check("... the page after it stays writable", can_write(p + 3 * PG));
+    munmap(p, 4 * PG);
+    p = map_anon(2, PROT_READ);
+    check("shared map of a read-only file after it",
+          p && mmap(p + PG, PG, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) == p + PG);
+    errno = 0;
+    check("mprotect RW across both: EACCES",
+          mprotect(p, 2 * PG, PROT_READ | PROT_WRITE) == -1 && errno == EACCES);
+    check("... the anonymous page before it is writable", p && can_write(p));
+    check("... the file page is not", p && !can_write(p + PG));
+    if (p)
+        munmap(p, 2 * PG);
+    close(fd);
+}
+
 int main(void)
 {
     anon_rw();
@@ -183,6 +242,7 @@ int main(void)
     map_own_executable();
     noreplace_eexist();
     protect_and_write();
+    protect_up_to_a_hole();
     printf("%d failures\n", failures);
     return failures != 0;
 }

@@ -402,13 +402,19 @@ static void test_mm_protect_hole_returns_enomem(void **state)
     map_anon(e, A, 2, RW);
     map_anon(e, A + P(3), 1, RW);
     touch(e, A, 2);
-    assert_int_equal(mm_protect(e->mm, A, P(4), VM_READ), -ENOMEM);
+    /* A hole first: nothing changes. */
     assert_int_equal(mm_protect(e->mm, A - P(1), P(2), VM_READ), -ENOMEM);
-    /* Nothing changed. */
     assert_int_equal(e->mm->vmas.n, 2);
     check_area(e, 0, A, A + P(2), RW);
-    check_area(e, 1, A + P(3), A + P(4), RW);
     assert_true(pte_at(e, A) & PTE_RW);
+    /* As Linux: the areas before the hole change, the ones after it do not. */
+    assert_int_equal(mm_protect(e->mm, A + P(1), P(3), VM_READ), -ENOMEM);
+    assert_int_equal(e->mm->vmas.n, 3);
+    check_area(e, 0, A, A + P(1), RW);
+    check_area(e, 1, A + P(1), A + P(2), VM_READ);
+    check_area(e, 2, A + P(3), A + P(4), RW);
+    assert_true(pte_at(e, A) & PTE_RW);
+    assert_false(pte_at(e, A + P(1)) & PTE_RW);
     assert_int_equal(mm_protect(e->mm, A + 1, P(1), VM_READ), -EINVAL);
     assert_int_equal(mm_protect(e->mm, A, 0, VM_READ), -EINVAL);
 }
@@ -517,6 +523,11 @@ static void test_mm_protect_write_on_read_only_shared_file_returns_eacces(void *
     /* A private mapping of the same file may become writable. */
     assert_int_equal(mm_protect(e->mm, A + P(4), P(2), RW), 0);
     check_area(e, 1, A + P(4), A + P(6), RW);
+    /* As Linux: the areas before the refused one change. */
+    map_anon(e, A - P(2), 2, VM_READ);
+    assert_int_equal(mm_protect(e->mm, A - P(2), P(4), RW), -EACCES);
+    check_area(e, 0, A - P(2), A, RW);
+    check_area(e, 1, A, A + P(2), VM_READ | VM_EXEC);
 }
 
 static void test_mm_protect_leaves_swap_entries_alone(void **state)

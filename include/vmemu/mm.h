@@ -41,8 +41,9 @@ int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t fla
 void mm_zap_range(struct mm *mm, gva_t start, gva_t end);
 /* Unmaps [start, start+len): pages are released, tables pruned. Returns 0 or -errno. */
 int mm_unmap(struct mm *mm, gva_t start, uint64_t len);
-/* Changes the protection of [start, start+len); every page must be mapped.
- * Returns 0, -ENOMEM (a hole), -EACCES (PROT_WRITE on a read-only shared file). */
+/* Changes the protection of [start, start+len), up to the first hole or refused area (whose
+ * areas before keep the change, as on Linux). Returns 0, -ENOMEM (a hole), -EACCES
+ * (PROT_WRITE on a read-only shared file). */
 int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot);
 /* Sets the program break; returns the new break (the old one when refused), as Linux. */
 gva_t mm_brk(struct mm *mm, gva_t newbrk);

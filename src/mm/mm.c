@@ -235,29 +235,39 @@ static void protect_cb(void *ctx, gva_t va, pte_t *ptep)
 }
 
 /* Changes the protection of [start, start+len). Returns 0, -EINVAL, -ENOMEM (a hole in the
- * range) or -EACCES (writable shared mapping of a file opened read-only). */
+ * range) or -EACCES (writable shared mapping of a file opened read-only). As Linux's
+ * mprotect walks the areas in order, changing each, a hole or a refused area ends the walk:
+ * the areas before it keep their new protection. */
 int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot)
 {
     if (!range_ok(start, len))
         return -EINVAL;
-    gva_t end = start + len;
-    if (!range_mapped(mm, start, end))
-        return -ENOMEM;
-    for (const struct vma *v = vma_lookup(&mm->vmas, start); v && v->start < end;) {
-        if ((prot & VM_WRITE) && (v->flags & VM_SHARED) && v->file && !v->file->writable)
-            return -EACCES;
-        v = vma_next(&mm->vmas, v);
+    gva_t end = start + len, stop = start;
+    int err = 0;
+    while (stop < end) {
+        const struct vma *v = vma_lookup(&mm->vmas, stop);
+        if (!v) {
+            err = -ENOMEM;
+            break;
+        }
+        if ((prot & VM_WRITE) && (v->flags & VM_SHARED) && v->file && !v->file->writable) {
+            err = -EACCES;
+            break;
+        }
+        stop = v->end < end ? v->end : end;
     }
+    if (stop == start)
+        return err;
     size_t first, last;
-    int rc = split_range(mm, start, end, &first, &last);
+    int rc = split_range(mm, start, stop, &first, &last);
     if (rc < 0)
         return rc;
     for (size_t i = first; i <= last; i++)
         mm->vmas.v[i].prot = prot;
     struct protect_ctx c = {mm, prot};
-    pt_for_each(&mm->pt, &mm->sys->phys, start, end, protect_cb, &c);
+    pt_for_each(&mm->pt, &mm->sys->phys, start, stop, protect_cb, &c);
     merge_range(mm, first, last);
-    return 0;
+    return err;
 }
 
 /* Sets the program break as Linux's brk(): below start_brk, or when the new heap would
