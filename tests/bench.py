@@ -7,6 +7,7 @@ Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc
                 [--swap-reps 3] [--ws-pages 16384] [--ws-passes 8] [--no-swap] [--only-swap]
                 [--forks 2000] [--fork-pages 64] [--pipe-mib 64] [--no-procs] [--only-procs]
                 [--baseline OLD_VMEMU] [--only-faults] [--callgrind]
+                [--pingpong N] [--spin M] [--spin-short M] [--no-threads] [--only-threads]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -84,6 +85,34 @@ What the numbers mean:
                 pipe with the checksum work, and under vmemu the scheduler's sleeps and
                 wake-ups on host pipes. qemu-user runs the same programs with host
                 fork and pipes.
+  threads       (g) threads and switches, every case in alternating runs (one run of native,
+                qemu-user, vmemu and the baseline in turn), median of --reps.
+                (i) switch cost: `thread_pingpong threads N` has two threads of one process
+                pass a token N times over a futex word (raw FUTEX_WAIT/FUTEX_WAKE: two
+                wakes per round trip); `thread_pingpong procs N` has a parent and a child
+                pass a byte N times over a pair of pipes. (t(N) - t(0)) / N is the cost of
+                one round trip in microseconds (two switches under vmemu's one-CPU
+                scheduler; natively and under qemu-user two cross-CPU wake-ups on this
+                2-core machine), start-up, thread creation and fork cancelling out.
+                (ii) the block hook: `thread_pingpong spin1 M` runs M million rounds of a
+                tight loop in one thread; `spin1t M` the same after a second thread was
+                created and joined (under vmemu the block hook is then installed and stays,
+                with no switch: its cost alone); `spin2 M` two threads run M/2 million
+                rounds each at the same time (under vmemu: the hook, and a switch every
+                50,000 blocks). Each also with M = 0: the loop's time is t(M) - t(0), and
+                spin1t 0 - spin1 0 is the start-up cost of a second thread (under vmemu
+                with the hook's installation, which drops the translated code). Two loops:
+                an LCG step (--spin, a block of 8 instructions bound by the latency of its
+                arithmetic) and "short" (--spin-short, an add: a block of 4 instructions,
+                the most blocks per second, where a per-block hook costs the most). Ratios
+                to spin1 per runner; natively spin2 runs on two CPUs at once.
+                (iii) the threaded samples (threads-glibc, threads_cpp-glibc, openmp-glibc,
+                threads_rust-glibc, threads_go-static, those built) natively, under
+                qemu-user and under vmemu, with their geometric mean.
+                (iv) with --baseline: single-threaded programs (compute, fork_heavy,
+                pipe_heavy, thread_pingpong spin1 with both loops, and procs) under vmemu
+                and the baseline, alternating, with vmemu/baseline: whether a change made
+                programs without threads slower.
 """
 
 import argparse
@@ -438,6 +467,15 @@ def main():
                     "repeatable, unlike times)")
     ap.add_argument("--only-procs", action="store_true",
                     help="run (f) only (with --only-real/--only-swap: those too)")
+    ap.add_argument("--pingpong", type=int, default=20000,
+                    help="round trips of the token in (g)(i)")
+    ap.add_argument("--spin", type=int, default=100,
+                    help="million rounds of the tight loop in (g)(ii)")
+    ap.add_argument("--spin-short", type=int, default=400,
+                    help="million rounds of the short-block loop in (g)(ii)")
+    ap.add_argument("--no-threads", action="store_true", help="skip (g)")
+    ap.add_argument("--only-threads", action="store_true",
+                    help="run (g) only (with the other --only options: those too)")
     o = ap.parse_args()
 
     qemu = shutil.which(o.qemu)
@@ -449,13 +487,15 @@ def main():
     runners.append(("vmemu", [os.path.abspath(o.vmemu)]))
     if o.baseline:
         runners.append(("baseline", [os.path.abspath(o.baseline)]))
-    if o.only_real or o.only_swap or o.only_procs:
+    if o.only_real or o.only_swap or o.only_procs or o.only_threads:
         if o.only_real:
             bench_real(o, runners)
         if o.only_swap:
             bench_swap(o)
         if o.only_procs:
             bench_procs(o, runners)
+        if o.only_threads:
+            bench_threads(o, runners)
         return 0
 
     def prog(sample):
@@ -550,6 +590,8 @@ def main():
         bench_swap(o)
     if not o.no_procs:
         bench_procs(o, runners)
+    if not o.no_threads:
+        bench_threads(o, runners)
     return 0
 
 
@@ -590,6 +632,147 @@ def bench_procs(o, runners):
                                                           " ".join(zero_args)))
     for line in units:
         print(line)
+
+
+# A frame pool much smaller than vmemu's default 4G, for (g)(ii)'s start-up.
+SMALL_POOL = "256M"
+# (name, binary's suffix) of the threaded samples timed by (g)(iii).
+THREADED = (("threads", "glibc"), ("threads_cpp", "glibc"), ("openmp", "glibc"),
+            ("threads_rust", "glibc"), ("threads_go", "static"))
+
+
+def bench_threads(o, runners):
+    """(g): thread and process switch costs, the block hook, the threaded samples and,
+    with a baseline, single-threaded programs against it."""
+    samples = os.path.abspath(o.samples)
+
+    def prog(sample, variant=None):
+        return os.path.join(samples, "%s-%s" % (sample, variant or o.variant))
+
+    def timed(argv, names=None):
+        return median_times({name: pre + argv for name, pre in runners
+                             if names is None or name in names}, o.reps)
+
+    def timed_cases(cases, names):
+        """{case: {runner: time}} of {case: argv}, every run of every case and runner
+        alternating with the others (so their ratios see the same machine load)."""
+        t = median_times({(case, name): pre + argv for case, argv in cases.items()
+                          for name, pre in runners if name in names}, o.reps)
+        return {case: {name: t[(case, name)] for name, _ in runners if name in names}
+                for case in cases}
+
+    without_baseline = [name for name, _ in runners if name != "baseline"]
+    print("\n(g) threads: median of %d alternating runs, times in ms" % o.reps)
+    pp = prog("thread_pingpong")
+    if not os.access(pp, os.X_OK):
+        print("  not built (target samples-all)")
+        return
+
+    print("(i) switch cost per round trip (two switches): thread_pingpong MODE %d vs MODE 0"
+          % o.pingpong)
+    print("%-26s %10s %10s %10s %14s %12s" % ("case", "native", "qemu", "vmemu",
+                                             "vmemu/native", "vmemu/qemu"))
+    for mode, label in (("threads", "futex, two threads"), ("procs", "pipes, two processes")):
+        both = timed_cases({"n": [pp, mode, str(o.pingpong)], "0": [pp, mode, "0"]},
+                           without_baseline)
+        t, t0 = both["n"], both["0"]
+        per = {name: (t[name] - t0[name]) / o.pingpong * 1e6
+               for name in t if ok(t[name]) and ok(t0[name]) and t[name] > t0[name]}
+        print("%-26s %10s %10s %10s %14s %12s"
+              % ("%s %d" % (mode, o.pingpong), ms(t["native"]), ms(t.get("qemu")),
+                 ms(t["vmemu"]), ratio(t["vmemu"], t["native"]),
+                 ratio(t["vmemu"], t.get("qemu"))))
+        print("  %s: us per round trip: %s; vmemu/native %s, vmemu/qemu %s"
+              % (label, ", ".join("%s %.2f" % (n, per[n]) if n in per else "%s -" % n
+                                  for n in t),
+                 ratio(per.get("vmemu"), per.get("native")),
+                 ratio(per.get("vmemu"), per.get("qemu"))))
+        sys.stdout.flush()
+
+    print("\n(ii) the block hook: thread_pingpong spin1|spin1t|spin2 M [short] (million "
+          "rounds) vs the same with 0")
+    print("%-26s %10s %10s %10s" % ("case", "native", "qemu", "vmemu"))
+    modes = ("spin1", "spin1t", "spin2")
+    loops = (("", o.spin), ("short", o.spin_short))
+    spin = timed_cases({(mode, n, kind): [pp, mode, str(n)] + ([kind] if kind else [])
+                        for kind, m in loops for mode in modes for n in (m, 0)},
+                       without_baseline)
+    for kind, m in loops:
+        for mode in modes:
+            for n in (m, 0):
+                t = spin[(mode, n, kind)]
+                print("%-26s %10s %10s %10s" % (" ".join(filter(None, (mode, str(n), kind))),
+                                                ms(t["native"]), ms(t.get("qemu")),
+                                                ms(t["vmemu"])))
+
+    def work(mode, m, kind, name):
+        t, t0 = spin[(mode, m, kind)][name], spin[(mode, 0, kind)][name]
+        return t - t0 if ok(t) and ok(t0) and t > t0 else None
+
+    print("  the loop's time (minus the run with 0), relative to spin1's:")
+    for kind, m in loops:
+        print("  %s loop (%d million rounds):" % (kind or "lcg", m))
+        for mode, what in (("spin1t", "hook installed, one runnable thread"),
+                           ("spin2", "two runnable threads")):
+            print("    %s/spin1 (%s): %s" % (mode, what, ", ".join(
+                "%s %s" % (n, ratio2(work(mode, m, kind, n), work("spin1", m, kind, n)))
+                for n in without_baseline)))
+    print("  start-up with a second thread (spin1t 0 - spin1 0, the block hook's installation "
+          "included): %s" % ", ".join(
+              "%s %s ms" % (n, ms(spin[("spin1t", 0, "")][n] - spin[("spin1", 0, "")][n]))
+              if ok(spin[("spin1t", 0, "")][n]) and ok(spin[("spin1", 0, "")][n])
+              else "%s -" % n for n in without_baseline))
+    vm = dict(runners)["vmemu"]
+    small = median_times({mode: vm + ["--mem", SMALL_POOL, pp, mode, "0"]
+                          for mode in ("spin1", "spin1t")}, o.reps)
+    print("  the same under vmemu --mem %s (the installation visits every frame of the pool, "
+          "4G by default): vmemu %s ms" % (SMALL_POOL, ms(small["spin1t"] - small["spin1"])
+                                           if ok(small["spin1t"]) and ok(small["spin1"])
+                                           else "-"))
+    sys.stdout.flush()
+
+    print("\n(iii) threaded samples")
+    print("%-26s %10s %10s %10s %14s %12s" % ("sample", "native", "qemu", "vmemu",
+                                             "vmemu/native", "vmemu/qemu"))
+    r_native, r_qemu = [], []
+    for sample, variant in THREADED:
+        b = prog(sample, variant)
+        if not os.access(b, os.X_OK):
+            print("%-26s not built" % os.path.basename(b))
+            continue
+        t = timed([b], without_baseline)
+        print("%-26s %10s %10s %10s %14s %12s"
+              % (os.path.basename(b), ms(t["native"]), ms(t.get("qemu")), ms(t["vmemu"]),
+                 ratio(t["vmemu"], t["native"]), ratio(t["vmemu"], t.get("qemu"))))
+        sys.stdout.flush()
+        if ok(t["vmemu"]) and ok(t["native"]):
+            r_native.append(t["vmemu"] / t["native"])
+        if ok(t["vmemu"]) and ok(t.get("qemu")):
+            r_qemu.append(t["vmemu"] / t["qemu"])
+    print("%-26s %10s %10s %10s %14s %12s" % ("geometric mean", "", "", "",
+                                             geomean(r_native), geomean(r_qemu)))
+
+    if not any(name == "baseline" for name, _ in runners):
+        return
+    print("\n(iv) single-threaded programs, vmemu against the baseline (%s)"
+          % dict(runners)["baseline"][0])
+    print("%-34s %10s %10s %10s %14s" % ("case", "native", "baseline", "vmemu",
+                                        "vmemu/baseline"))
+    cases = ((prog("compute"), ("40",)), (prog("fork_heavy"), (str(o.forks), str(o.fork_pages))),
+             (prog("pipe_heavy"), (str(o.pipe_mib),)), (pp, ("spin1", str(o.spin))),
+             (pp, ("spin1", str(o.spin_short), "short")), (pp, ("procs", str(o.pingpong))))
+    rs = []
+    for b, args in cases:
+        t = timed([b] + list(args), ("native", "baseline", "vmemu"))
+        label = "%s %s" % (os.path.basename(b).rsplit("-", 1)[0], " ".join(args))
+        print("%-34s %10s %10s %10s %14s" % (label, ms(t["native"]), ms(t["baseline"]),
+                                             ms(t["vmemu"]), ratio2(t["vmemu"], t["baseline"])))
+        sys.stdout.flush()
+        if ok(t["vmemu"]) and ok(t["baseline"]):
+            rs.append(t["vmemu"] / t["baseline"])
+    if rs:
+        print("%-34s %10s %10s %10s %14s" % ("geometric mean", "", "", "", "%.2fx" % math.exp(
+            sum(math.log(r) for r in rs) / len(rs))))
 
 
 def bench_plain_unicorn(o):

@@ -6,8 +6,9 @@ Usage: procs_e2e.py --vmemu PATH --samples BUILD/samples [-k SUBSTRING] [--jobs 
 
 Checks:
   - output: every process sample (samples/fork_cow.c, forkbomb.c, pipeline.c, execself.c,
-    waitstat.c, spawn.c, fork_heavy.c, pipe_heavy.c, futex.c, events.c), every variant (glibc, musl, PIE or
-    not), gives the native stdout and exit status under vmemu (OUTPUT_CASES);
+    waitstat.c, spawn.c, fork_heavy.c, pipe_heavy.c, futex.c, events.c, and
+    thread_pingpong.c's procs mode: a byte passed back and forth over two pipes), every
+    variant (glibc, musl, PIE or not), gives the native stdout and exit status under vmemu (OUTPUT_CASES);
   - COW counts: fork_cow N K P M against fork_cow N 0 0 0 under vmemu --report, same
     variant. fork_cow's child writes K pages its parent still maps (K copies in the child),
     the parent writes P pages first and the child then writes them, their only owner left
@@ -50,7 +51,7 @@ from harness import Failure, Once, execute, line_diff, run_checks, tail
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 SAMPLES = ("fork_cow", "forkbomb", "pipeline", "execself", "waitstat", "spawn", "fork_heavy",
-           "pipe_heavy", "futex", "events")
+           "pipe_heavy", "futex", "events", "thread_pingpong")
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS_DIR = os.path.join(os.path.dirname(HERE), "samples", "scripts")
 SCRIPTS = ("pipes.sh", "tar_gzip.sh", "xargs.sh", "exec.sh")
@@ -72,6 +73,7 @@ OUTPUT_CASES = (
     ("pipe_heavy", ("2", "3000")),
     ("futex", ()),
     ("events", ()),
+    ("thread_pingpong", ("procs", "300")),
 )
 
 # fork_cow configurations (N, K, P, M) checked against (N, 0, 0, 0).

@@ -10,7 +10,8 @@ thread spinning on memory without a syscall, a parallel reduction), samples/thre
 samples/openmp.c (static libgomp), samples/rust/threads.rs (std threads, channels,
 Arc<Mutex>, a Condvar, thread::scope) and samples/go/threads.go (goroutines, channels, the
 garbage collector, timers, a goroutine that only asynchronous preemption stops, os/exec
-of itself), when built: the native run and a vmemu run must print the same
+of itself) and samples/thread_pingpong.c (the bench's futex ping-pong and two computing
+threads, small sizes), when built: the native run and a vmemu run must print the same
 stdout and end with the same status (0: every check of the program held). A second vmemu
 run with --stats (all but the time-driven Go program) must print the same stdout and the same counters as a third one, line
 for line, except host times, the watchdog's count and the TLB counters (which depend on
@@ -30,6 +31,11 @@ PROGRAMS = [("threads", ("glibc", "glibc-pie", "musl", "musl-pie")),
             ("openmp", ("glibc", "glibc-pie")),
             ("threads_rust", ("glibc",)),
             ("threads_go", ("static",))]
+# samples/thread_pingpong.c, the bench's workloads, at a small size: a token passed over a
+# futex between two threads, and two threads that compute without a syscall (about 30
+# slices each ended by the block budget). Its procs mode is procs_e2e's.
+PINGPONG = (("glibc", ("threads", "300")), ("musl", ("threads", "300")),
+            ("glibc", ("spin2", "3")))
 # Go's scheduler decides by time (sysmon's 10 ms preemption, timers), and vmemu gives the
 # guest the host's time: its output is checked, its counts are not compared between runs.
 TIME_DRIVEN = ("threads_go",)
@@ -118,6 +124,11 @@ def main():
                            lambda b=binary: crash(vmemu, b)))
             checks.append(("threads-%s deadlock (reported, ended)" % v,
                            lambda b=binary: deadlock(vmemu, b)))
+    for v, args in PINGPONG:
+        binary = os.path.join(os.path.abspath(o.samples), "thread_pingpong-" + v)
+        if os.path.exists(binary):
+            checks.append(("thread_pingpong-%s %s" % (v, " ".join(args)),
+                           lambda b=binary, a=args: check(vmemu, b, True, a)))
     if not checks:
         print("FAIL no threaded sample built in %s" % o.samples)
         print("0 passed, 1 failed")

@@ -533,7 +533,9 @@ void cpu_preempt_anywhere(struct cpu *c)
         return;
     c->block_hook_on = true;
     /* Per frame, not uc_ctl_flush_tb: a full flush zeroes the whole code buffer. */
-    for (pfn_t pfn = 1; pfn < c->sys->phys.nframes; pfn++)
+    /* Frames past next_fresh were never used, so never executed: not read at all (the
+     * descriptors of a large pool are mostly untouched memory). */
+    for (pfn_t pfn = 1; pfn < c->sys->phys.next_fresh; pfn++)
         if (c->sys->phys.frames[pfn].flags & FRAME_EXECUTED)
             cpu_invalidate_code(c, pfn);
 }
