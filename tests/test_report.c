@@ -1026,6 +1026,7 @@ static void make_family(struct env *t)
 
         assert_non_null(k);
         k->pid = 1001 + i;
+        k->leader = k;
         k->ppid = 1000 + i;
         k->state = PROC_DEAD;
         k->sys = &t->sys;
