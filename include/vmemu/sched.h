@@ -118,8 +118,8 @@ void sched_reap(struct proc *p);
 /* Thread groups and futex queues (src/proc/sched_thread.c). */
 
 /* Linux's futex key of the 32-bit word at uaddr for p (get_futex_key): (mm, address) for a
- * private futex or a private mapping, (frame, offset) in a MAP_SHARED one. Returns 0,
- * -EINVAL (misaligned) or -EFAULT. */
+ * private futex or a private mapping, (frame, offset) in a MAP_SHARED one; every other
+ * field is cleared. Returns 0, -EINVAL (misaligned) or -EFAULT. */
 int sched_futex_key(struct proc *p, gva_t uaddr, bool private_flag, struct proc_futex *key);
 /* Wakes up to nr tasks sleeping on key whose bitset meets bitset, those that began to wait
  * first first (Linux's queue order). Returns the number woken. */

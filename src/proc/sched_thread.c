@@ -27,6 +27,7 @@
 /* The futex key of the 32-bit word at uaddr (see the header). */
 int sched_futex_key(struct proc *p, gva_t uaddr, bool private_flag, struct proc_futex *key)
 {
+    memset(key, 0, sizeof(*key)); /* a plain waiter's: callers set bitset (and pi) */
     if (uaddr & 3)
         return -EINVAL;
     const struct vma *v = vma_find(&p->mm->vmas, uaddr);
