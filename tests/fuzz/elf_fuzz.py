@@ -72,7 +72,8 @@ def peek(data, off, fmt):
 def mutate(rng, data):
     """Applies one mutation to data (a bytearray); returns a word saying which."""
     size = len(data)
-    e = EHDR.unpack_from(data, 0)
+    # An earlier truncation may have left less than an ELF header: read it zero-padded.
+    e = EHDR.unpack(bytes(data[:EHDR.size]).ljust(EHDR.size, b"\0"))
     phoff, shoff, phnum, shnum = e[5], e[6], e[10], e[12]
     kind = rng.choice(("ehdr", "phdr", "phdr", "shdr", "sym", "flip", "truncate"))
     if kind == "ehdr":
@@ -96,7 +97,7 @@ def mutate(rng, data):
         off, fmt = rng.choice(SHDR_FIELDS)
         poke(data, base + off, fmt, edge_value(rng, peek(data, base + off, fmt), fmt, size))
         kind = "shdr"
-    elif kind == "truncate":
+    elif kind == "truncate" and size > 1:
         del data[rng.randrange(1, size):]
     else:
         at = rng.randrange(size)
