@@ -233,6 +233,42 @@ static void protect_up_to_a_hole(void)
     close(fd);
 }
 
+/* VmLck of /proc/self/status, in kB (-1 when it cannot be read). */
+static long vm_locked_kb(void)
+{
+    char line[128];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* mlock over a range with a hole: Linux locks the areas before the hole and fails with
+ * ENOMEM (apply_vma_lock_flags walks the areas in order); munlock likewise. */
+static void lock_up_to_a_hole(void)
+{
+    unsigned char *p = map_anon(4, PROT_READ | PROT_WRITE);
+    long before = vm_locked_kb();
+
+    if (!p || before < 0) {
+        check("4-page mapping and VmLck", 0);
+        return;
+    }
+    munmap(p + 2 * PG, PG);
+    errno = 0;
+    check("mlock over a hole: ENOMEM", mlock(p, 4 * PG) == -1 && errno == ENOMEM);
+    check("... the 2 pages before the hole are locked (VmLck +8 kB)",
+          vm_locked_kb() - before == 2 * PG / 1024);
+    errno = 0;
+    check("munlock over the hole: ENOMEM", munlock(p, 4 * PG) == -1 && errno == ENOMEM);
+    check("... and the pages before it are unlocked", vm_locked_kb() == before);
+    munmap(p, 4 * PG);
+}
+
 int main(void)
 {
     anon_rw();
@@ -243,6 +279,7 @@ int main(void)
     noreplace_eexist();
     protect_and_write();
     protect_up_to_a_hole();
+    lock_up_to_a_hole();
     printf("%d failures\n", failures);
     return failures != 0;
 }

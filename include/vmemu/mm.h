@@ -68,7 +68,8 @@ int mm_remap(struct mm *mm, gva_t old_addr, uint64_t old_len, uint64_t new_len, 
              gva_t new_addr, gva_t *out);
 
 /* Sets (lock) or clears VM_LOCKED on the areas of [start, end), splitting them (the
- * caller populates). Returns 0 or -ENOMEM (a hole in the range, or no memory). */
+ * caller populates). A hole ends the walk as in Linux: the areas before it are changed.
+ * Returns 0 or -ENOMEM (a hole in the range, or no memory). */
 int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock);
 /* Sets `set` and clears `clear` in the flags of the areas of [start, end), which must be
  * mapped, splitting them at the ends (madvise's fork advice). Returns 0 or -ENOMEM. */

@@ -178,14 +178,31 @@ static bool range_mapped(const struct mm *mm, gva_t start, gva_t end)
     return true;
 }
 
-/* Sets or clears VM_LOCKED on the areas of [start, end), splitting and merging them.
- * Returns 0 or -ENOMEM (a hole, or no memory). */
+/* The end of the mapped run that starts at start, at most end (start itself when it is
+ * not mapped). */
+static gva_t mapped_run_end(const struct mm *mm, gva_t start, gva_t end)
+{
+    gva_t cur = start;
+    while (cur < end) {
+        const struct vma *v = vma_lookup(&mm->vmas, cur);
+        if (!v)
+            break;
+        cur = v->end < end ? v->end : end;
+    }
+    return cur;
+}
+
+/* Sets or clears VM_LOCKED on the areas of [start, end), splitting and merging them. As
+ * Linux's apply_vma_lock_flags walks the areas in order, a hole ends the walk: the areas
+ * before it are changed and -ENOMEM is returned. Returns 0 or -ENOMEM (a hole, or no
+ * memory). */
 int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock)
 {
     size_t first, last;
-    if (!range_mapped(mm, start, end))
+    gva_t stop = mapped_run_end(mm, start, end);
+    if (stop == start)
         return -ENOMEM;
-    int rc = split_range(mm, start, end, &first, &last);
+    int rc = split_range(mm, start, stop, &first, &last);
     if (rc < 0)
         return rc;
     for (size_t i = first; i <= last; i++) {
@@ -195,7 +212,7 @@ int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock)
             mm->vmas.v[i].flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
     }
     merge_range(mm, first, last);
-    return 0;
+    return stop == end ? 0 : -ENOMEM;
 }
 
 /* Sets `set` and clears `clear` in the flags of the areas of [start, end), splitting and
