@@ -1,7 +1,10 @@
-"""What the fuzzers of tests/fuzz/ share: how a run of vmemu is told to have failed, and the
-environment the runs get. Python 3 standard library only."""
+"""What the fuzzers of tests/fuzz/ share: how a run of vmemu is told to have failed, the
+environment the runs get, and a run in a scratch folder of its own. Python 3 standard library only."""
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 
 # vmemu's own failure messages, at the start of a line (a guest may write anything to its
 # stderr, glibc's own "internal error" strings included): an internal check, a sanitizer.
@@ -21,3 +24,20 @@ def vmemu_failure(p, timed_out):
     if p.returncode < 0 or VMEMU_FAILED.search(p.stderr):
         return "vmemu crash"
     return None
+
+
+def run_in_scratch(cmd, timeout, prefix, files=(), dirs=(), env=RUN_ENV):
+    """Runs cmd in a new scratch folder (its working directory, holding the empty files and
+    folders named), removed afterwards. Returns (subprocess.run result or None, timed_out)."""
+    scratch = tempfile.mkdtemp(prefix=prefix)
+    for d in dirs:
+        os.mkdir(os.path.join(scratch, d))
+    for name in files:
+        open(os.path.join(scratch, name), "w").close()
+    try:
+        return subprocess.run(cmd, cwd=scratch, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout, env=env, text=True, errors="replace"), False
+    except subprocess.TimeoutExpired:
+        return None, True
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -25,12 +25,10 @@ Python 3 standard library only.
 import argparse
 import os
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 
-from fuzzlib import RUN_ENV, vmemu_failure
+from fuzzlib import run_in_scratch, vmemu_failure
 
 VARIANTS = ("glibc", "musl", "glibc-pie", "musl-pie")
 STATUS = {0: "passed", 3: "data mismatch", 4: "wrong result", 5: "guest signal"}
@@ -74,15 +72,7 @@ def main():
         opts = ["--mem", mem] if run % 2 else []
         guest_cmd = [guest, str(seed), str(o.ops)]
         cmd = guest_cmd if o.native else [os.path.abspath(o.vmemu)] + opts + ["--"] + guest_cmd
-        scratch = tempfile.mkdtemp(prefix="vmemu-memmix-fuzz-")
-        timed_out, p = False, None
-        try:
-            p = subprocess.run(cmd, cwd=scratch, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=o.timeout, env=RUN_ENV, text=True, errors="replace")
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        p, timed_out = run_in_scratch(cmd, o.timeout, "vmemu-memmix-fuzz-")
         what = classify(p, timed_out, o.native)
         outcomes[what] = outcomes.get(what, 0) + 1
         if what != "passed":

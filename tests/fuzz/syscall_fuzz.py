@@ -21,12 +21,10 @@ import argparse
 import os
 import random
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 
-from fuzzlib import RUN_ENV, vmemu_failure
+from fuzzlib import RUN_ENV, run_in_scratch, vmemu_failure
 
 DENY = {"exit", "exit_group", "execve", "execveat", "fork", "vfork", "clone", "clone3", "kill",
         "tkill", "tgkill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend",
@@ -79,18 +77,9 @@ def main():
         seed = rng.getrandbits(32)
         guest = rng.choice(guests)
         opts = ["--mem", o.mem] if run % 2 else []
-        scratch = tempfile.mkdtemp(prefix="vmemu-syscall-fuzz-")
-        os.mkdir(os.path.join(scratch, "d0"))
-        open(os.path.join(scratch, "f0"), "w").close()
         cmd = [vmemu] + opts + ["--", guest, str(seed), str(o.calls)] + nrs
-        timed_out, p = False, None
-        try:
-            p = subprocess.run(cmd, cwd=scratch, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=o.timeout, env=env, text=True, errors="replace")
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        p, timed_out = run_in_scratch(cmd, o.timeout, "vmemu-syscall-fuzz-", files=["f0"],
+                                      dirs=["d0"], env=env)
         what = classify(p, timed_out)
         outcomes[what] = outcomes.get(what, 0) + 1
         if p is not None:
