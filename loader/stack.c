@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "vmemu/abi/linux.h"
@@ -107,12 +106,12 @@ static void stack_fill_auxv(uint64_t *w, const struct exec_image *img, gva_t ran
 
 /* Builds the initial stack of mm for the program img (see the diagram above): creates the
  * growable VMA_STACK area ending at MM_STACK_TOP (the pages the arguments use plus 128 KiB
- * below them, like Linux), sets mm->stack_top, writes strings, AT_RANDOM bytes (host
- * getrandom), auxv, envp, argv and argc, and sets *sp_out to the 16-byte-aligned address
- * of argc. execfn is the path the program was run as (AT_EXECFN); argv and envp are
- * NULL-terminated (NULL means empty). Returns 0; -E2BIG when the strings need more than a
+ * below them, like Linux), sets mm->stack_top, writes strings, AT_RANDOM bytes (the
+ * machine's entropy: the host's or seeded), auxv, envp, argv and argc, and sets *sp_out to the
+ * 16-byte-aligned address of argc. execfn is the path the program was run as (AT_EXECFN); argv and
+ * envp are NULL-terminated (NULL means empty). Returns 0; -E2BIG when the strings need more than a
  * quarter of mm->stack_limit (or one is longer than 128 KiB); -EFAULT or -ENOMEM when the
- * stack cannot be written; -errno from mm_map() or getrandom(). */
+ * stack cannot be written; -errno from mm_map() or the host's getrandom(). */
 int stack_setup(struct mm *mm, const struct exec_image *img, const char *execfn, char *const argv[],
                 char *const envp[], gva_t *sp_out)
 {
@@ -161,8 +160,9 @@ int stack_setup(struct mm *mm, const struct exec_image *img, const char *execfn,
     if (vma_start > PAGE_DOWN(sp))
         vma_start = PAGE_DOWN(sp);
 
-    if (getrandom(random_bytes, sizeof(random_bytes), 0) != (ssize_t)sizeof(random_bytes))
-        return errno ? -errno : -EIO;
+    ssize_t got = entropy_fill(&mm->sys->entropy, random_bytes, sizeof(random_bytes), 0);
+    if (got != (ssize_t)sizeof(random_bytes))
+        return got < 0 ? (int)got : -EIO;
     words = calloc(nwords, sizeof(*words));
     if (!words)
         return -ENOMEM;

@@ -45,6 +45,7 @@ struct cli {
     unsigned check;             /* --check heap[,guard]: CHECK_* bits */
     int error_exitcode;         /* --error-exitcode N, -1 when not given */
     int gdb_port;               /* --gdb PORT, 0 when not given */
+    bool deterministic;         /* --deterministic */
     char **argv;                /* program and its arguments */
 };
 
@@ -58,7 +59,8 @@ static void usage(FILE *out)
                  "                   up to 4G in a temporary file removed at exit)\n"
                  "  --swap-file PATH keep the swap area in PATH (created or truncated, kept)\n"
                  "  --policy NAME    page replacement: fifo, clock, lru, random (default clock)\n"
-                 "  --seed N         seed of the random policy (default 1)\n"
+                 "  --seed N         seed of the random policy and of --deterministic\n"
+                 "                   (default 1)\n"
                  "  --tlb E[xW]      vmemu TLB: E entries, W ways (default 64x4)\n"
                  "  --stats          print a fault and memory summary on stderr at exit\n"
                  "  --report FILE    write the JSON report to FILE at exit\n"
@@ -70,6 +72,9 @@ static void usage(FILE *out)
                  "                   bad frees, leaks; guard: each block against a guard page\n"
                  "  --error-exitcode N  exit with N when the heap checker found errors\n"
                  "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
+                 "  --deterministic  the guest's clocks advance with its work, and its random\n"
+                 "                   bytes come from --seed: runs of programs that decide by\n"
+                 "                   time or chance (Go's runtime) repeat exactly\n"
                  "  --help, --version\n");
 }
 
@@ -90,6 +95,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_CHECK,
         OPT_ERROR_EXITCODE,
         OPT_GDB,
+        OPT_DETERMINISTIC,
         OPT_HELP,
         OPT_VERSION
     };
@@ -107,6 +113,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"check", required_argument, NULL, OPT_CHECK},
         {"error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE},
         {"gdb", required_argument, NULL, OPT_GDB},
+        {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -199,6 +206,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             }
             cli->gdb_port = (int)num;
             break;
+        case OPT_DETERMINISTIC:
+            cli->deterministic = true;
+            break;
         case OPT_HELP:
             usage(stdout);
             return 1;
@@ -272,6 +282,8 @@ int main(int argc, char **argv)
         vmsys_destroy(&sys);
         return 1;
     }
+    if (cli.deterministic)
+        entropy_seed(&sys.entropy, cli.seed);
     struct cpu *cpu = NULL;
     if (cpu_create(&sys, &cpu) < 0) {
         vmsys_destroy(&sys);
@@ -281,7 +293,14 @@ int main(int argc, char **argv)
                               .maps_at_exit = cli.maps,
                               .check = cli.check,
                               .observer = cli.check ? &heapcheck_observer : NULL,
-                              .gdb_port = cli.gdb_port};
+                              .gdb_port = cli.gdb_port,
+                              .virtual_clock = cli.deterministic,
+                              .realtime_start = -1};
+    /* The reproducible-builds convention: a fixed wall clock for repeatable output. */
+    const char *epoch = getenv("SOURCE_DATE_EPOCH");
+    uint64_t epoch_s;
+    if (cli.deterministic && epoch && parse_u64(epoch, &epoch_s) == 0 && epoch_s < (1ULL << 33))
+        opt.realtime_start = (int64_t)epoch_s;
     struct sched sched;
     sched_init(&sched, &sys, cpu, &opt);
     struct proc *p = NULL;

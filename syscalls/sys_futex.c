@@ -57,7 +57,7 @@ static int futex_timeout(struct proc *p, gva_t uts, bool absolute, bool realtime
                       : (uint64_t)ts.tv_sec * FUTEX_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
     if (absolute) {
         struct timespec now;
-        clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+        sched_clock_read(p->sched, p, realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
         uint64_t cur = (uint64_t)now.tv_sec * FUTEX_NSEC_PER_SEC + (uint64_t)now.tv_nsec;
         ns = ns > cur ? ns - cur : 0;
     }
@@ -91,7 +91,7 @@ static long futex_wait(struct proc *p, gva_t uaddr, uint32_t val, gva_t uts, boo
     uint64_t deadline = 0;
     if (timed) {
         deadline = sched_deadline(p, rel);
-        if (now_ns() >= deadline)
+        if (sched_now(p->sched) >= deadline)
             return -ETIMEDOUT;
     }
     key.bitset = bitset;
@@ -200,7 +200,7 @@ static long futex_lock_pi(struct proc *p, gva_t uaddr, gva_t uts, bool private_f
     uint64_t deadline = 0;
     if (timed) {
         deadline = sched_deadline(p, rel);
-        if (now_ns() >= deadline)
+        if (sched_now(p->sched) >= deadline)
             return -ETIMEDOUT;
     }
     if (!(cur & FUTEX_WAITERS) && put_user_u32(p->mm, uaddr, cur | FUTEX_WAITERS) < 0)

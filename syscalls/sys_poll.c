@@ -59,9 +59,9 @@ static uint64_t poll_rel_ns(int64_t sec, int64_t nsec)
 }
 
 /* Nanoseconds left before t's deadline (0 once it passed). */
-static uint64_t poll_time_left(const struct poll_time *t)
+static uint64_t poll_time_left(const struct proc *p, const struct poll_time *t)
 {
-    uint64_t now = now_ns();
+    uint64_t now = sched_now(p->sched);
     return t->deadline > now ? t->deadline - now : 0;
 }
 
@@ -74,7 +74,7 @@ static long poll_sleep(struct proc *p, const struct pollfd *h, size_t n, const s
 {
     if (signal_next(p) != 0)
         return -EINTR;
-    if (t->zero || (t->deadline != 0 && now_ns() >= t->deadline))
+    if (t->zero || (t->deadline != 0 && sched_now(p->sched) >= t->deadline))
         return 0;
     struct proc_wait_fd *w = malloc((n ? n : 1) * sizeof(*w));
     if (w == NULL)
@@ -185,7 +185,7 @@ static void poll_time_put(struct proc *p, gva_t va, const struct poll_time *t, b
 {
     if (va == 0 || !t->given || t->zero)
         return;
-    uint64_t left = poll_time_left(t);
+    uint64_t left = poll_time_left(p, t);
     struct linux_timespec ts = {(int64_t)(left / NSEC_PER_SEC), (int64_t)(left % NSEC_PER_SEC)};
     if (timeval)
         ts.tv_nsec /= 1000;

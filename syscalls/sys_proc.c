@@ -457,5 +457,5 @@ SYSCALL_DEFINE1(times, gva_t, buf)
         if (copy_to_user(p->mm, buf, &t, sizeof(t)) < 0)
             return -EFAULT;
     }
-    return (long)(now_ns() / (1000000000 / LINUX_USER_HZ));
+    return (long)(sched_now(p->sched) / (1000000000 / LINUX_USER_HZ));
 }

@@ -261,7 +261,7 @@ SYSCALL_DEFINE4(rt_sigtimedwait, gva_t, set, gva_t, info, gva_t, ts, size_t, siz
         return sig;
     }
     uint64_t deadline = ts != 0 ? sched_deadline(p, rel) : 0;
-    if (ts != 0 && now_ns() >= deadline) {
+    if (ts != 0 && sched_now(p->sched) >= deadline) {
         p->saved_sigmask = 0;
         return -EAGAIN;
     }
@@ -374,7 +374,7 @@ static uint64_t itimer_left(const struct proc *p)
 {
     if (p->leader->itimer_deadline_ns == 0)
         return 0;
-    uint64_t now = now_ns();
+    uint64_t now = sched_now(p->sched);
     return p->leader->itimer_deadline_ns > now ? p->leader->itimer_deadline_ns - now : 1;
 }
 
@@ -390,7 +390,9 @@ static struct linux_timeval ns_to_timeval(uint64_t ns)
 /* Arms ITIMER_REAL (value 0 disarms it; the interval reloads it). */
 static void itimer_arm(struct proc *p, uint64_t value_ns, uint64_t interval_ns)
 {
-    p->leader->itimer_deadline_ns = value_ns != 0 ? now_ns() + value_ns : 0;
+    p->leader->itimer_deadline_ns = value_ns != 0 ? sched_now(p->sched) + value_ns : 0;
+    if (value_ns != 0 && p->sched)
+        p->sched->timer_armed = true;
     p->leader->itimer_interval_ns = value_ns != 0 ? interval_ns : 0;
 }
 

@@ -1,9 +1,9 @@
-/* Time and randomness syscalls: clock_gettime, gettimeofday and time from the host,
+/* Time and randomness syscalls: clock_gettime, gettimeofday and time from the guest's
+ * clock (src/proc/sched_clock.c: the host's, or the virtual one),
  * nanosleep and clock_nanosleep as sleeps in vmemu's scheduler (other processes run
- * meanwhile), and getrandom (host bytes through a bounce buffer). Guest structures are
+ * meanwhile), and getrandom (the machine's entropy, through a bounce buffer). Guest structures are
  * the layouts of vmemu/abi/linux.h. Called by syscalls/dispatch.c. */
 #include <stdlib.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "vmemu/abi/linux.h"
@@ -33,39 +33,38 @@ static int timespec_from_user(struct proc *p, gva_t va, struct timespec *ts)
     return 0;
 }
 
-/* clock_gettime and clock_getres: the host's answer for the same clock (get is one of the
- * two host functions), written to the guest's timespec at tp (clock_getres accepts a NULL
- * tp). Clock ids below 0 name other processes' CPU clocks and fd clocks: not this
- * guest's. */
-static long clock_to_user(struct proc *p, int clk, gva_t tp, bool null_ok,
-                          int (*get)(clockid_t, struct timespec *))
+/* clock_gettime: the guest's clock (sched_clock_read: the host's, or the virtual one). */
+SYSCALL_DEFINE2(clock_gettime, int, clk, gva_t, tp)
 {
     struct timespec ts;
-    if (clk < 0)
-        return -EINVAL;
-    if (get(clk, &ts) < 0)
-        return -errno;
-    if (tp == 0 && null_ok)
-        return 0;
+    int err = sched_clock_read(p->sched, p, clk, &ts);
+    if (err < 0)
+        return err;
     struct linux_timespec lt = timespec_to_linux(&ts);
     return copy_to_user(p->mm, tp, &lt, sizeof(lt));
 }
 
-SYSCALL_DEFINE2(clock_gettime, int, clk, gva_t, tp)
-{
-    return clock_to_user(p, clk, tp, false, clock_gettime);
-}
-
+/* clock_getres: the host's resolution of the clocks the guest can read (a NULL tp only
+ * checks the clock). */
 SYSCALL_DEFINE2(clock_getres, int, clk, gva_t, tp)
 {
-    return clock_to_user(p, clk, tp, true, clock_getres);
+    struct timespec ts;
+    int err = sched_clock_read(p->sched, p, clk, &ts);
+    if (err < 0)
+        return err;
+    if (clock_getres(clk, &ts) < 0)
+        return -errno;
+    if (tp == 0)
+        return 0;
+    struct linux_timespec lt = timespec_to_linux(&ts);
+    return copy_to_user(p->mm, tp, &lt, sizeof(lt));
 }
 
 SYSCALL_DEFINE2(gettimeofday, gva_t, tv, gva_t, tz)
 {
     if (tv != 0) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        sched_clock_read(p->sched, p, CLOCK_REALTIME, &ts);
         struct linux_timeval ltv = {.tv_sec = ts.tv_sec, .tv_usec = ts.tv_nsec / 1000};
         if (copy_to_user(p->mm, tv, &ltv, sizeof(ltv)) < 0)
             return -EFAULT;
@@ -80,7 +79,9 @@ SYSCALL_DEFINE2(gettimeofday, gva_t, tv, gva_t, tz)
 
 SYSCALL_DEFINE1(time, gva_t, tloc)
 {
-    time_t t = time(NULL);
+    struct timespec ts;
+    sched_clock_read(p->sched, p, CLOCK_REALTIME, &ts);
+    time_t t = ts.tv_sec;
     if (tloc != 0 && put_user_u64(p->mm, tloc, (uint64_t)t) < 0)
         return -EFAULT;
     return t;
@@ -103,7 +104,7 @@ static uint64_t timespec_ns(const struct timespec *ts)
 static long sleep_for(struct proc *p, uint64_t rel_ns)
 {
     uint64_t deadline = sched_deadline(p, rel_ns);
-    if (now_ns() >= deadline)
+    if (sched_now(p->sched) >= deadline)
         return 0;
     return sched_block_timer(p, deadline);
 }
@@ -120,7 +121,7 @@ SYSCALL_DEFINE2(nanosleep, gva_t, req, gva_t, rem)
 
 /* clock_nanosleep on the clocks Linux can sleep on (REALTIME, MONOTONIC, BOOTTIME, TAI,
  * PROCESS_CPUTIME; the latter as elapsed time). An absolute time is turned into the time
- * from now on that clock; the sleep then runs on the host's monotonic clock. The coarse
+ * from now on that clock; the sleep then runs on the guest's monotonic clock. The coarse
  * and raw clocks have no sleep (-EOPNOTSUPP); the others, and flags other than
  * TIMER_ABSTIME, are -EINVAL. */
 SYSCALL_DEFINE4(clock_nanosleep, int, clk, int, flags, gva_t, req, gva_t, rem)
@@ -139,7 +140,7 @@ SYSCALL_DEFINE4(clock_nanosleep, int, clk, int, flags, gva_t, req, gva_t, rem)
         return err;
     uint64_t rel = timespec_ns(&ts);
     if (flags & LINUX_TIMER_ABSTIME) {
-        clock_gettime(clk == CLOCK_PROCESS_CPUTIME_ID ? CLOCK_MONOTONIC : clk, &now);
+        sched_clock_read(p->sched, p, clk, &now);
         uint64_t cur = timespec_ns(&now);
         rel = rel > cur ? rel - cur : 0;
     }
@@ -167,9 +168,9 @@ SYSCALL_DEFINE3(getrandom, gva_t, buf, size_t, len, unsigned, flags)
     long ret = 0;
     while (done < len) {
         size_t want = len - done < size ? len - done : size;
-        ssize_t n = getrandom(bounce, want, flags);
+        ssize_t n = entropy_fill(&p->sys->entropy, bounce, want, flags);
         if (n < 0) {
-            ret = done > 0 ? (long)done : -errno;
+            ret = done > 0 ? (long)done : (long)n;
             break;
         }
         size_t c = sys_copy_to_user_partial(p->mm, buf + done, bounce, (size_t)n);

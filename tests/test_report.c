@@ -1247,7 +1247,8 @@ static void test_report_json_all_has_scheduler_counters_and_first_status(void **
     assert_contains(t->buf, "\n  \"tlb\": {\n    \"entries\": 16,\n    \"ways\": 4\n  },\n");
     assert_string_equal(strstr(t->buf, "\n  \"scheduler\": {"),
                         "\n  \"scheduler\": {\n    \"switches\": 7,\n"
-                        "    \"watchdog_stops\": 1,\n    \"deadlocks\": 2\n  }\n}\n");
+                        "    \"watchdog_stops\": 1,\n    \"deadlocks\": 2,\n"
+                        "    \"clock\": \"host\"\n  }\n}\n");
 }
 
 static void test_report_json_all_first_process_keeps_its_crash(void **state)

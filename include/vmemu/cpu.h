@@ -93,6 +93,15 @@ bool cpu_df_workaround_active(const struct cpu *cpu);
 #define CPU_DM_BASE 0xffff800000000000ULL
 /* Unicorn TLB flushes done so far (for the report). */
 uint64_t cpu_tlb_flushes(const struct cpu *cpu);
+/* Translated blocks started since the block hook was installed (cpu_preempt_anywhere;
+ * 0 before): a count of the guest's work that depends only on the code run. */
+uint64_t cpu_blocks(const struct cpu *cpu);
+/* A clock for the guest's time-stamp counter. */
+typedef uint64_t (*cpu_tsc_fn)(void *ctx);
+/* From now on rdtsc and rdtscp read fn(ctx) instead of the host's counter (fn NULL: the
+ * host's again, from the next context switched in). Each one then stops the run once
+ * (about a microsecond): for deterministic runs. */
+void cpu_set_tsc(struct cpu *cpu, cpu_tsc_fn fn, void *ctx);
 
 /* Saved registers of a process that does not run (Unicorn's whole CPU state). */
 struct cpu_context;

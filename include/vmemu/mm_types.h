@@ -6,6 +6,7 @@
 #ifndef VMEMU_MM_TYPES_H
 #define VMEMU_MM_TYPES_H
 
+#include "vmemu/entropy.h"
 #include "vmemu/pagecache.h"
 #include "vmemu/pagetable.h"
 #include "vmemu/phys.h"
@@ -125,6 +126,7 @@ struct vmsys {
     struct task_vm_stats *charge;  /* counters of the task the CPU runs or a syscall serves
                                       (set at every switch); NULL: nothing is counted */
     struct mm_unmap_hook on_unmap; /* see struct mm_unmap_hook (set by the process layer) */
+    struct entropy entropy;        /* the guest's random bytes (host's, or seeded) */
 };
 
 /* Virtual size in pages (all areas). */

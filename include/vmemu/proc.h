@@ -61,7 +61,9 @@ struct proc_wait {
     enum proc_wait_kind kind; /* see enum proc_wait_kind */
     struct proc_wait_fd *fds; /* WAIT_IO: descriptors (malloc'ed, freed on wake) */
     size_t nfds;              /* entries in fds */
-    uint64_t deadline_ns;     /* host monotonic time that ends the sleep; 0 = none */
+    uint64_t deadline_ns;     /* guest monotonic time (sched_now) that ends the sleep;
+                                 0 = none */
+    uint64_t left_ns;         /* time left before the deadline when the sleep was woken */
     bool restartable;         /* SA_RESTART may re-execute the syscall after a handler */
     struct proc *vfork_child; /* WAIT_VFORK: the child */
     struct proc_futex futex;  /* WAIT_FUTEX: the futex */
@@ -123,6 +125,10 @@ struct run_options {
     const struct proc_observer *observer; /* the attached debugging tool (debug_hooks.h),
                                              or NULL */
     int gdb_port;                         /* --gdb PORT, 0 when not given */
+    bool virtual_clock;                   /* --deterministic: guest time advances with the
+                                             work done (src/proc/sched_clock.c) */
+    int64_t realtime_start;               /* with it, CLOCK_REALTIME at the start in s
+                                             (SOURCE_DATE_EPOCH), or -1: the host's */
 };
 
 struct proc {
@@ -181,7 +187,7 @@ struct proc {
     uint64_t saved_sigmask;                   /* mask to restore after rt_sigsuspend */
     bool restore_sigmask;                     /* saved_sigmask is valid */
     struct linux_stack altstack;              /* sigaltstack */
-    uint64_t itimer_deadline_ns;              /* ITIMER_REAL expiry (host monotonic), 0 off */
+    uint64_t itimer_deadline_ns;              /* ITIMER_REAL expiry (sched_now), 0 off */
     uint64_t itimer_interval_ns;              /* ITIMER_REAL reload value */
     struct linux_rlimit rlim[PROC_NRLIMIT];   /* getrlimit / prlimit64 */
     int nice;                                 /* setpriority's value, -20..19 (kept, not used) */

@@ -6,6 +6,8 @@
 #ifndef VMEMU_SCHED_H
 #define VMEMU_SCHED_H
 
+#include <time.h>
+
 #include "vmemu/proc.h"
 
 /* Syscalls a process may make before another runnable process gets the CPU. */
@@ -42,7 +44,16 @@ struct sched {
     uint64_t check_errors;           /* errors the heap checker reported, all processes */
     uint64_t futex_seq;              /* futex waits begun so far (proc_futex.seq) */
     bool yield;                      /* sched_yield: end the current slice */
-    struct gdbstub *gdb;             /* the gdb stub (--gdb), or NULL */
+    bool timer_armed;                /* alarm/setitimer armed a timer: the run stops so that
+                                        the slice can end when it is due */
+    struct sched_clock {
+        bool virt;            /* --clock virtual (else the host's clocks) */
+        uint64_t syscalls;    /* syscalls made by every task (virtual time) */
+        uint64_t idle_ns;     /* virtual time skipped while every task slept */
+        int64_t realtime_off; /* virtual CLOCK_REALTIME minus virtual monotonic */
+        uint64_t run_start;   /* sched_now() when the current run began (0: none) */
+    } clock;                  /* guest time (sched_clock.c) */
+    struct gdbstub *gdb;      /* the gdb stub (--gdb), or NULL */
 };
 
 /* Blocks a thread runs before another runnable thread of its process gets its turn, when
@@ -103,7 +114,7 @@ long sched_block_signal(struct proc *p);
 /* p sleeps on the futex key (a copy is kept; key->woken must be false) until a FUTEX_WAKE
  * sets its woken flag, a signal, or the deadline (0: none). Returns -SCHED_EBLOCK. */
 long sched_block_futex(struct proc *p, const struct proc_futex *key, uint64_t deadline_ns);
-/* p sleeps until the deadline (host monotonic ns). Returns -SCHED_EBLOCK. */
+/* p sleeps until the deadline (sched_now ns). Returns -SCHED_EBLOCK. */
 long sched_block_timer(struct proc *p, uint64_t deadline_ns);
 /* The deadline of a timed sleep: the one stored when the syscall first blocked if this is
  * a re-execution (p->retry), else now + rel_ns. */
@@ -155,6 +166,41 @@ void sched_signal_process(struct proc *p, int sig, const struct linux_siginfo *i
 /* The counters of p's whole process: its leader's, plus those of the threads that ended
  * and of the running ones (the address space counted once), as getrusage(RUSAGE_SELF). */
 struct proc_usage sched_process_usage(const struct proc *p);
+
+/* Guest time (src/proc/sched_clock.c). By default the host's clocks. With --clock virtual,
+ * a clock that advances only with the guest's work: SCHED_VCLOCK_BLOCK_NS per translated
+ * block run (the block hook counts them) and SCHED_VCLOCK_SYSCALL_NS per syscall, and
+ * jumps to the next deadline when every task sleeps. Timeouts, timers and the guest's
+ * clocks then depend only on the program, so a program whose decisions depend on time
+ * (Go's runtime) runs the same way every time. */
+#define SCHED_VCLOCK_BLOCK_NS   5
+#define SCHED_VCLOCK_SYSCALL_NS 250
+/* The virtual monotonic clock's value at the start (as a little after a boot). */
+#define SCHED_VCLOCK_START_NS   (10ULL * 1000 * 1000 * 1000)
+
+/* Sets up the guest clock for s (virtual or the host's); a virtual clock is also the
+ * guest's time-stamp counter (rdtsc), at 1 GHz, and its CLOCK_REALTIME starts at
+ * realtime_start seconds since the epoch (-1: the host's time now). */
+void sched_clock_init(struct sched *s, bool virt, int64_t realtime_start);
+/* Now on the guest's monotonic clock, in ns: the deadlines of sleeps, timeouts and timers
+ * are on it. s may be NULL (a process outside a scheduler): the host's clock. */
+uint64_t sched_now(const struct sched *s);
+/* The guest's clock clk (a Linux clock id: REALTIME, MONOTONIC, BOOTTIME, TAI, their raw
+ * and coarse forms, and the calling task's PROCESS_ and THREAD_CPUTIME_ID) read by p.
+ * Returns 0, or -EINVAL for another clock. */
+int sched_clock_read(const struct sched *s, const struct proc *p, int clk, struct timespec *ts);
+/* The guest's CPU time of task p (thread) or of its process, in ns, the current run's
+ * share included. */
+uint64_t sched_cpu_ns(const struct sched *s, const struct proc *p, bool thread);
+/* A syscall was made (virtual time advances). */
+void sched_clock_syscall(struct sched *s);
+/* Every task sleeps and nothing on the host is ready: a virtual clock moves on to the
+ * deadline (at or before now: nothing). Returns true when it moved (the host need not
+ * wait), false with the host's clock. */
+bool sched_clock_skip(struct sched *s, uint64_t deadline);
+/* With a virtual clock, the translated blocks after which the clock reaches deadline
+ * (at least 1); 0 with the host's clock or no deadline. */
+uint64_t sched_clock_blocks_until(const struct sched *s, uint64_t deadline);
 
 /* In a build with VMEMU_CHECK_VM (the sanitizer build): checks the whole VM with every
  * address space of the run (vm_check) and stops vmemu with the broken relation and `when`

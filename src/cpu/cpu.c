@@ -170,7 +170,9 @@ static void cpu_df_workaround(struct cpu *c)
 static void cpu_on_intr(uc_engine *uc, uint32_t intno, void *user)
 {
     struct cpu *c = user;
-    if (!priv_io_pending(c->io))
+    if (intno == 13 && !priv_io_pending(c->io) && cpu_tsc_trap(c))
+        ; /* cpu_run completes the rdtsc */
+    else if (!priv_io_pending(c->io))
         c->intr = (int)intno; /* else after a port-I/O instruction: not run */
     cpu_df_workaround(c);
     uc_emu_stop(uc);
@@ -187,6 +189,7 @@ static void cpu_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user
     struct cpu *c = user;
     (void)addr;
     (void)size;
+    c->blocks++;
     if (c->block_budget != 0 && --c->block_budget == 0) {
         c->budget_spent = true;
         uc_emu_stop(uc);
@@ -378,6 +381,8 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     bool preempted, io = false;
     uint64_t io_rip = 0;
     atomic_store(&c->wd_start, now_ns());
+    cpu_tsc_arm(c);
+    bool tsc;
     do {
         cpu_flush_if_pending(c);
         c->deferred_stop = false;
@@ -393,9 +398,10 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
             c->intr = 13;
         }
         cpu_invalidate_deferred(c);
+        tsc = cpu_tsc_finish(c);
         preempted = atomic_load(&c->wd_fired) == gen;
-        /* Stopped only for the invalidation: go on from where the run stopped. */
-    } while (err == UC_ERR_OK && c->deferred_stop && !io && !c->stop_requested &&
+        /* Stopped only for the invalidation or an rdtsc: go on from where the run stopped. */
+    } while (err == UC_ERR_OK && (c->deferred_stop || tsc) && !io && !c->stop_requested &&
              !c->fault_pending && !c->watch_pending && c->intr == CPU_NO_INTR && !preempted &&
              !c->budget_spent);
     atomic_store(&c->wd_start, 0);
@@ -510,6 +516,12 @@ static void *cpu_watchdog_main(void *arg)
         atomic_store(&c->wd_fired, gen);
     }
     return NULL;
+}
+
+/* Blocks started so far (see the header). */
+uint64_t cpu_blocks(const struct cpu *c)
+{
+    return c->blocks;
 }
 
 /* Gives the following runs a budget of blocks (see the header). */

@@ -40,6 +40,7 @@ struct cpu {
     struct priv_io *io;            /* the port-I/O trap (priv.c) */
     uc_hook block_hook;            /* stop point at every block start (see cpu_on_block) */
     bool block_hook_on;            /* block_hook is installed (cpu_preempt_anywhere) */
+    uint64_t blocks;               /* blocks started while block_hook was on (cpu_blocks) */
     uint64_t block_budget;         /* blocks the runs may still start (0: no budget) */
     bool budget_spent;             /* the budget ran out: the run stopped for it */
     uint64_t cur_gen;              /* run_gen of the current run, for the hooks */
@@ -56,7 +57,16 @@ struct cpu {
     atomic_uint_fast64_t wd_start; /* host time the current run started; 0 = not running */
     atomic_uint_fast64_t run_gen;  /* number of the current run */
     atomic_uint_fast64_t wd_fired; /* run_gen of the run the watchdog asked to stop */
+    cpu_tsc_fn tsc_fn;             /* the clock rdtsc reads (cpu_set_tsc), or NULL: host's */
+    void *tsc_ctx;                 /* its argument */
+    unsigned tsc_len;              /* length of the rdtsc/rdtscp that trapped (0: none) */
+    uint64_t tsc_rip;              /* its address */
 };
+
+/* cpu_tsc.c: rdtsc and rdtscp on vmemu's clock. */
+void cpu_tsc_arm(struct cpu *c);
+bool cpu_tsc_trap(struct cpu *c);
+bool cpu_tsc_finish(struct cpu *c);
 
 struct cpu_context {
     uc_context *uc; /* Unicorn's saved CPU state */

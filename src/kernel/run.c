@@ -96,12 +96,18 @@ static void run_kill_sleepers(struct sched *s)
     }
 }
 
+/* The run that just ended counts as p's CPU time, on the guest's clock. */
+static void run_account(struct sched *s, struct proc *p)
+{
+    p->cpu_ns += sched_now(s) - s->clock.run_start;
+    s->clock.run_start = 0;
+}
+
 /* Runs p (the current process) until it sleeps, ends, or its slice is over. */
 static int run_slice(struct sched *s, struct proc *p)
 {
-    int passed = 0;      /* the signal gdb just chose instead of another: not reported again */
-    bool budget = false; /* the slice has its block budget (another task is runnable) */
-    cpu_set_block_budget(s->cpu, 0);
+    int passed = 0;           /* the signal gdb just chose instead of another: not reported again */
+    uint64_t quantum_end = 0; /* cpu_blocks() where the threads' block quantum ends (0: none) */
     for (;;) {
         int irq = run_gdb_interrupt(s, p);
         if (irq < 0)
@@ -126,37 +132,46 @@ static int run_slice(struct sched *s, struct proc *p)
             run_end(s, p);
             return 0;
         }
-        uint64_t timers = sched_wake_sleepers(s);
-        /* Only a due timer needs host time: it must fire even in a loop that makes no
-         * syscall (a signal it waits for, a sleeper's timeout). Other runnable processes
-         * wait for the quantum, which keeps the switches deterministic. */
+        uint64_t deadline = sched_wake_sleepers(s);
+        /* A due timer must fire even in a loop that makes no syscall (a signal it waits
+         * for, a sleeper's timeout). On the host's clock the watchdog ends the slice after
+         * SCHED_WATCHDOG_NS of host time; a virtual clock ends it at the block where the
+         * clock reaches the deadline. Other runnable processes wait for the quantum, which
+         * keeps the switches deterministic. */
+        bool timers = deadline && !s->clock.virt;
         /* With gdb attached, runs also stop every GDB_POLL_NS for a look at gdb's Ctrl-C;
          * such a stop goes on with the same process. */
         bool poll = run_gdb(s);
         if (timers || poll)
             cpu_preempt_anywhere(s->cpu);
         cpu_set_watchdog(s->cpu, timers ? SCHED_WATCHDOG_NS : poll ? GDB_POLL_NS : 0);
-        if (!budget && sched_threads_runnable(s, p)) {
+        if (!quantum_end && sched_threads_runnable(s, p)) {
             /* A thread that never makes a syscall (a spin on memory) must let the others
              * run: the slice ends after SCHED_BLOCK_QUANTUM blocks, at the same place in
              * every run. Processes keep their syscall quantum only: the block hook would
              * slow a pipeline's tight loops, and they rarely spin on each other. */
-            cpu_set_block_budget(s->cpu, SCHED_BLOCK_QUANTUM);
-            budget = true;
+            cpu_preempt_anywhere(s->cpu);
+            quantum_end = cpu_blocks(s->cpu) + SCHED_BLOCK_QUANTUM;
         }
+        uint64_t budget = sched_clock_blocks_until(s, deadline);
+        if (quantum_end) {
+            uint64_t left = quantum_end > cpu_blocks(s->cpu) ? quantum_end - cpu_blocks(s->cpu) : 1;
+            budget = budget && budget < left ? budget : left;
+        }
+        cpu_set_block_budget(s->cpu, budget);
         struct cpu_exit ex;
         const struct mm *mm_before = p->mm;
-        uint64_t t0 = now_ns();
+        s->clock.run_start = sched_now(s);
         int rc = cpu_run(s->cpu, &ex);
         if (rc == 0 && ex.kind == CPU_EXIT_WATCH && (rc = run_watch(s, p, &ex)) == 1) {
-            p->cpu_ns += now_ns() - t0;
+            run_account(s, p);
             if (p->exited) {
                 run_end(s, p);
                 return 0;
             }
             continue;
         }
-        p->cpu_ns += now_ns() - t0;
+        run_account(s, p);
         if (rc < 0)
             return rc;
         if ((rc = run_save_children(s, p)) < 0)
@@ -183,7 +198,7 @@ static int run_slice(struct sched *s, struct proc *p)
             ex.rip = p->trap.rip;
         }
         if (ex.kind == CPU_EXIT_QUANTUM)
-            return 0; /* the next runnable task's turn */
+            return 0; /* the next runnable task's turn, or a deadline reached */
         if (ex.kind == CPU_EXIT_PREEMPT && !timers)
             continue; /* gdb's poll only: the loop looks for a Ctrl-C */
         if (ex.kind == CPU_EXIT_PREEMPT) {
@@ -208,6 +223,8 @@ static int run_slice(struct sched *s, struct proc *p)
 int run_all(struct sched *s)
 {
     cpu_set_syscall_handler(s->cpu, trap_syscall, s);
+    if (s->clock.virt)
+        cpu_preempt_anywhere(s->cpu); /* the virtual clock counts every block */
     if (run_gdb(s) && s->nprocs > 0 && run_switch_to(s, s->procs[0]) == 0) {
         struct proc *first = s->procs[0];
         gdbstub_stop(s->gdb, first, GDB_EV_START, cpu_get(s->cpu, CPU_RIP), 0);

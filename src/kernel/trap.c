@@ -23,6 +23,7 @@ void trap_syscall(void *ctx, struct cpu *cpu)
     for (int i = 0; i < 6; i++)
         args[i] = cpu_get(cpu, argregs[i]);
     p->trap.rip = cpu_get(cpu, CPU_RIP); /* the syscall instruction, inside the hook */
+    sched_clock_syscall(s);
     long ret = syscall_dispatch(p, nr, args);
     if (ret == -SCHED_EBLOCK) {
         p->state = PROC_SLEEPING;
@@ -35,9 +36,13 @@ void trap_syscall(void *ctx, struct cpu *cpu)
     p->io_done = 0;
     if (!p->exited)
         cpu_set(cpu, CPU_RAX, (uint64_t)ret);
-    if (p->exited || !p->mm || p->mm->oom || p->state != PROC_RUNNABLE || signal_next(p))
-        cpu_request_stop(cpu); /* exit, OOM kill, vfork sleep, or a signal to deliver */
-    else if ((++s->slice_syscalls >= s->quantum || s->yield) && sched_others_runnable(s, p))
+    if (p->exited || !p->mm || p->mm->oom || p->state != PROC_RUNNABLE || signal_next(p) ||
+        s->timer_armed) {
+        /* exit, OOM kill, vfork sleep, a signal to deliver, or a timer the slice must
+         * stop for (a loop with no syscall may follow) */
+        s->timer_armed = false;
+        cpu_request_stop(cpu);
+    } else if ((++s->slice_syscalls >= s->quantum || s->yield) && sched_others_runnable(s, p))
         cpu_request_stop(cpu);
 }
 

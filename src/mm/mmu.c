@@ -81,7 +81,7 @@ int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out)
 /* Translates va for vmemu's own accesses. Returns 0, -EFAULT or -ENOMEM. */
 int mmu_translate_user(struct mm *mm, gva_t va, enum access access, unsigned flags, pfn_t *out)
 {
-    pte_t pte;
+    pte_t pte = 0; /* set by mmu_walk on success (gcc -O2 cannot tell) */
     int rc = mmu_walk(mm, va, access, flags, &pte);
     if (rc < 0)
         return rc;

@@ -40,6 +40,7 @@ int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu, const struct
     s->opt = opt;
     s->next_pid = SCHED_FIRST_PID;
     s->quantum = opt && opt->quantum ? opt->quantum : SCHED_QUANTUM;
+    sched_clock_init(s, opt && opt->virtual_clock, opt ? opt->realtime_start : -1);
     sys->on_unmap = (struct mm_unmap_hook){.unmapped = sched_unmapped, .ctx = s};
     return 0;
 }
@@ -196,7 +197,7 @@ uint64_t sched_deadline(const struct proc *p, uint64_t rel_ns)
 {
     if (p->retry && p->wait.deadline_ns)
         return p->wait.deadline_ns;
-    uint64_t now = now_ns();
+    uint64_t now = sched_now(p->sched);
     return rel_ns > UINT64_MAX - now ? UINT64_MAX : now + rel_ns;
 }
 
@@ -361,6 +362,8 @@ bool sched_threads_runnable(const struct sched *s, const struct proc *p)
 static void sched_wake(struct proc *p, bool by_signal)
 {
     enum proc_wait_kind kind = p->wait.kind;
+    uint64_t now = sched_now(p->sched);
+    p->wait.left_ns = p->wait.deadline_ns > now ? p->wait.deadline_ns - now : 0;
     free(p->wait.fds);
     p->wait.fds = NULL;
     p->wait.nfds = 0;
@@ -436,7 +439,7 @@ static bool sched_wait_done(const struct sched *s, struct proc *p, uint64_t now)
  * deadline still ahead (0: none). */
 uint64_t sched_wake_sleepers(struct sched *s)
 {
-    uint64_t now = now_ns();
+    uint64_t now = sched_now(s);
     uint64_t next = sched_timers(s, now);
     for (size_t i = 0; i < s->nprocs; i++) {
         struct proc *p = s->procs[i];
@@ -519,10 +522,12 @@ bool sched_idle(struct sched *s, uint64_t deadline)
     }
     int timeout = -1;
     if (deadline) {
-        uint64_t now = now_ns();
-        timeout = deadline <= now ? 0 : (int)((deadline - now + 999999) / 1000000);
+        uint64_t now = sched_now(s);
+        /* A virtual clock only looks at the host, then skips to the deadline. */
+        timeout = s->clock.virt || deadline <= now ? 0 : (int)((deadline - now + 999999) / 1000000);
     }
-    poll(pf, n, timeout);
+    if (poll(pf, n, timeout) == 0 && deadline)
+        sched_clock_skip(s, deadline);
     free(pf);
     return false;
 }

@@ -177,7 +177,7 @@ static void signal_end_timed_sleep(struct proc *p, struct cpu *cpu)
         rem = cpu_get(cpu, CPU_RSI);
     else if (!(cpu_get(cpu, CPU_RSI) & LINUX_TIMER_ABSTIME))
         rem = cpu_get(cpu, CPU_R10);
-    uint64_t now = now_ns(), left = p->wait.deadline_ns > now ? p->wait.deadline_ns - now : 0;
+    uint64_t left = p->wait.left_ns;
     struct linux_timespec ts = {.tv_sec = (int64_t)(left / 1000000000ULL),
                                 .tv_nsec = (int64_t)(left % 1000000000ULL)};
     long ret = -EINTR;

@@ -490,6 +490,9 @@ static int json_report(const char *path, const struct proc *first, const struct 
         json_u64(&j, "switches", s->switches);
         json_u64(&j, "watchdog_stops", s->watchdog_stops);
         json_u64(&j, "deadlocks", s->deadlocks);
+        json_str(&j, "clock", s->clock.virt ? "virtual" : "host");
+        if (s->clock.virt)
+            json_u64(&j, "guest_clock_ns", sched_now(s) - SCHED_VCLOCK_START_NS);
         json_close(&j, '}');
     }
     json_close(&j, '}');

@@ -245,6 +245,9 @@ static void stats_sched(FILE *out, const struct sched *s)
     fprintf(out, "\tWatchdog stops (nondeterministic): %" PRIu64 "\n", s->watchdog_stops);
     fprintf(out, "\tDeadlocks (every process asleep, nothing to wake one; killed): %" PRIu64 "\n",
             s->deadlocks);
+    if (s->clock.virt)
+        fprintf(out, "\tGuest clock: virtual (--deterministic), %.6f s at exit\n",
+                (double)(sched_now(s) - SCHED_VCLOCK_START_NS) / 1e9);
 }
 
 /* Prints the --stats of a whole run: report_stats() of the first process, then, when it
@@ -254,7 +257,8 @@ static void stats_sched(FILE *out, const struct sched *s)
  * parent or children at exit, peak resident and page-table pages, syscalls, command line),
  * the totals row (counts summed, peaks the highest of any process, as the line below it
  * says), the "Threads:" table when a process had threads, and the scheduler's counters (also
- * printed for a lone process that the watchdog stopped or that deadlocked). Prints nothing when s
+ * printed for a lone process that the watchdog stopped, that deadlocked or that ran under
+ * --deterministic, with the guest clock at exit). Prints nothing when s
  * has no process. */
 void report_stats_all(FILE *out, const struct sched *s)
 {
@@ -268,7 +272,8 @@ void report_stats_all(FILE *out, const struct sched *s)
     t = report_totals(s);
     if (t.nprocs < 2) {
         stats_threads(out, s);
-        if (s->watchdog_stops != 0 || s->deadlocks != 0 || report_has_threads(s, first))
+        if (s->watchdog_stops != 0 || s->deadlocks != 0 || s->clock.virt ||
+            report_has_threads(s, first))
             stats_sched(out, s);
         return;
     }
