@@ -1,5 +1,5 @@
 /* The helpers every syscall handler file shares (declared in syscalls/sysdefs.h): guest
- * paths (reading them, /proc/PID as /proc/self, /proc/self/exe as the program, the host
+ * paths (reading them and resolving them as the guest sees them, sys_vpath.c; the host
  * dirfd of an *at() path), partial copies to and from guest memory, the host-errno
  * conversion, the page-cache file behind a host descriptor, and installing new host
  * descriptors in the guest's table. Guest memory is only reached through the copy
@@ -50,43 +50,6 @@ size_t sys_copy_from_user_partial(struct mm *mm, void *dst, gva_t src, size_t n)
     return done;
 }
 
-/* Reads a guest path into buf (LINUX_PATH_MAX bytes), naming the process's own /proc
- * directory /proc/self. Returns 0, -EFAULT or -ENAMETOOLONG. */
-int sys_path_from_user(struct proc *p, gva_t va, char *buf)
-{
-    long n = strncpy_from_user(p->mm, buf, va, LINUX_PATH_MAX);
-    if (n < 0)
-        return (int)n;
-    /* "/proc/PID" of the process itself is "/proc/self": the host's /proc/PID is another
-     * process (or none). */
-    char own[32];
-    int len = snprintf(own, sizeof(own), "/proc/%d", p->leader->pid);
-    if (strncmp(buf, own, (size_t)len) == 0 && (buf[len] == '/' || buf[len] == '\0')) {
-        size_t rest = strlen(buf + len) + 1;
-        if ((size_t)len >= 10 || 10 + rest <= LINUX_PATH_MAX) {
-            memmove(buf + 10, buf + len, rest);
-            memcpy(buf, "/proc/self", 10);
-        }
-    }
-    return 0;
-}
-
-/* Whether a guest path read by sys_path_from_user (which names /proc/PID of the process
- * itself /proc/self) is the process's own program. */
-bool sys_path_is_own_exe(const char *path)
-{
-    return strcmp(path, "/proc/self/exe") == 0;
-}
-
-/* The host path for a guest path read by sys_path_from_user: p->exe for the process's own
- * "/proc/self/exe", else path. */
-const char *sys_path_to_host(struct proc *p, const char *path)
-{
-    if (p->exe != NULL && sys_path_is_own_exe(path))
-        return p->exe;
-    return path;
-}
-
 /* The host dirfd to resolve path from guest dirfd: AT_FDCWD for AT_FDCWD and absolute
  * paths (Linux ignores dirfd for those), the table's host descriptor else. Returns it or
  * -EBADF. */
@@ -97,15 +60,20 @@ int sys_dirfd_to_host(struct proc *p, int dirfd, const char *path)
     return fd_host(p->fds, dirfd);
 }
 
-/* Reads path va relative to guest dirfd. Returns 0, -EFAULT, -ENAMETOOLONG or -EBADF. */
+/* Reads path va relative to guest dirfd and resolves it as the guest sees it (see
+ * sysdefs.h). */
+int sys_at_path_lookup(struct proc *p, int dirfd, gva_t va, bool follow, struct at_path *ap)
+{
+    long n = strncpy_from_user(p->mm, ap->buf, va, LINUX_PATH_MAX);
+    if (n < 0)
+        return (int)n;
+    return sys_vpath_resolve(p, dirfd, follow, ap);
+}
+
+/* sys_at_path_lookup following a final symlink. */
 int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap)
 {
-    int err = sys_path_from_user(p, va, ap->buf);
-    if (err < 0)
-        return err;
-    ap->host = sys_path_to_host(p, ap->buf);
-    ap->dirfd = sys_dirfd_to_host(p, dirfd, ap->host);
-    return ap->dirfd == -EBADF ? -EBADF : 0;
+    return sys_at_path_lookup(p, dirfd, va, true, ap);
 }
 
 /* r, the result of a host call, as a handler returns it: -errno when the call failed

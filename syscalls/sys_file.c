@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,10 +26,11 @@
 static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned mode)
 {
     struct at_path ap;
-    int err = sys_at_path_get(p, dirfd, path, &ap);
+    struct fd_dir *dir = NULL;
+    int err = sys_at_path_lookup(p, dirfd, path, !(flags & LINUX_O_NOFOLLOW), &ap);
     if (err < 0)
         return err;
-    int host = ap.buf[0] == '/' ? procfs_open(p, ap.buf, flags) : PROCFS_PASS;
+    int host = ap.proc ? procfs_open(p, ap.procpath, flags, &dir) : PROCFS_PASS;
     if (host == PROCFS_PASS) {
         host = openat(ap.dirfd, ap.host, flags | O_CLOEXEC, mode & 07777);
         if (host < 0)
@@ -36,9 +38,14 @@ static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned m
     } else if (host < 0) {
         return host;
     }
-    int fd = fd_install(p->fds, host, (flags & LINUX_O_CLOEXEC) != 0, ap.buf, 0);
-    if (fd < 0)
+    int fd =
+        fd_install(p->fds, host, (flags & LINUX_O_CLOEXEC) != 0, ap.proc ? ap.procpath : ap.buf, 0);
+    if (fd < 0) {
         close(host);
+        fd_dir_put(dir);
+    } else if (dir) {
+        fd_set_dir(p->fds, fd, dir);
+    }
     return fd;
 }
 
@@ -57,12 +64,72 @@ SYSCALL_DEFINE1(close, int, fd)
     return fd_close(p->fds, fd);
 }
 
+/* close_range: closes the guest's descriptors first..last, or with CLOSE_RANGE_CLOEXEC
+ * marks them close-on-exec. CLOSE_RANGE_UNSHARE asks for a table of the caller's own: a
+ * process's is (threads share their leader's, and unsharing it is not supported: EINVAL,
+ * said once). */
+SYSCALL_DEFINE3(close_range, unsigned, first, unsigned, last, unsigned, flags)
+{
+    static struct warn_once reported;
+    if ((flags & ~(LINUX_CLOSE_RANGE_UNSHARE | LINUX_CLOSE_RANGE_CLOEXEC)) != 0 || first > last)
+        return -EINVAL;
+    if ((flags & LINUX_CLOSE_RANGE_UNSHARE) && p->leader->nr_threads > 1) {
+        if (warn_once(&reported, 0))
+            fprintf(stderr, "vmemu: close_range: CLOSE_RANGE_UNSHARE in a threaded process "
+                            "is not supported (EINVAL)\n");
+        return -EINVAL;
+    }
+    for (unsigned fd = first; fd <= last && fd < FD_MAX; fd++) {
+        if (fd_host(p->fds, (int)fd) < 0)
+            continue;
+        if (flags & LINUX_CLOSE_RANGE_CLOEXEC)
+            p->fds->fds[fd].cloexec = true;
+        else
+            fd_close(p->fds, (int)fd);
+    }
+    return 0;
+}
+
 SYSCALL_DEFINE3(lseek, int, fd, int64_t, offset, unsigned, whence)
 {
     int host = fd_host(p->fds, fd);
     if (host < 0)
         return host;
+    struct fd_dir *dir = fd_dir_of(p->fds, fd);
+    if (dir) {
+        /* a listed directory: offsets are those getdents64 gave (d_off) */
+        int64_t at = whence == SEEK_SET   ? offset
+                     : whence == SEEK_CUR ? (int64_t)dir->pos + offset
+                                          : -1;
+        if (at < 0 || (uint64_t)at > dir->len)
+            return -EINVAL;
+        dir->pos = (size_t)at;
+        if (at == 0)
+            dir->filled = false; /* rewinddir: the next read lists anew */
+        return at;
+    }
     return sys_host_result(lseek(host, offset, (int)whence));
+}
+
+/* getdents64 of a directory vmemu lists: whole records from the listing's position. */
+static long dir_getdents(struct proc *p, struct fd_dir *dir, gva_t dirp, unsigned count)
+{
+    size_t n = 0;
+    if (!dir->filled && procfs_fill_dir(p, dir) < 0)
+        return -ENOMEM;
+    while (dir->pos + n < dir->len) {
+        uint16_t reclen;
+        memcpy(&reclen, dir->buf + dir->pos + n + 16, sizeof(reclen));
+        if (n + reclen > count)
+            break;
+        n += reclen;
+    }
+    if (n == 0 && dir->pos < dir->len)
+        return -EINVAL; /* the buffer holds no record */
+    if (n > 0 && copy_to_user(p->mm, dirp, dir->buf + dir->pos, n) < 0)
+        return -EFAULT;
+    dir->pos += n;
+    return (long)n;
 }
 
 SYSCALL_DEFINE3(getdents64, int, fd, gva_t, dirp, unsigned, count)
@@ -70,6 +137,8 @@ SYSCALL_DEFINE3(getdents64, int, fd, gva_t, dirp, unsigned, count)
     int host = fd_host(p->fds, fd);
     if (host < 0)
         return host;
+    if (fd_dir_of(p->fds, fd))
+        return dir_getdents(p, fd_dir_of(p->fds, fd), dirp, count);
     size_t size = count < SYS_BOUNCE_MAX ? count : SYS_BOUNCE_MAX;
     char *bounce = malloc(size > 0 ? size : 1);
     if (bounce == NULL)
@@ -127,6 +196,8 @@ static long dup_from(struct proc *p, int fd, int minfd, bool cloexec)
     int nfd = fd_install(p->fds, h, cloexec, p->fds->fds[fd].path, minfd);
     if (nfd < 0)
         close(h);
+    else
+        fd_set_dir(p->fds, nfd, fd_dir_get(fd_dir_of(p->fds, fd)));
     return nfd;
 }
 

@@ -25,7 +25,7 @@ static long do_access(struct proc *p, int dirfd, gva_t path, int mode, int flags
     if ((flags & ~(LINUX_AT_EACCESS | LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
         return -EINVAL;
     struct at_path ap;
-    int err = sys_at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_lookup(p, dirfd, path, !(flags & LINUX_AT_SYMLINK_NOFOLLOW), &ap);
     if (err < 0)
         return err;
     return sys_host_result(faccessat(ap.dirfd, ap.host, mode, flags));
@@ -62,11 +62,11 @@ SYSCALL_DEFINE2(getcwd, gva_t, buf, size_t, size)
 
 SYSCALL_DEFINE1(chdir, gva_t, path)
 {
-    char buf[LINUX_PATH_MAX];
-    int err = sys_path_from_user(p, path, buf);
+    struct at_path ap;
+    int err = sys_at_path_get(p, LINUX_AT_FDCWD, path, &ap);
     if (err < 0)
         return err;
-    return sys_host_result(chdir(buf));
+    return sys_host_result(chdir(ap.host));
 }
 
 SYSCALL_DEFINE1(fchdir, int, fd)
@@ -80,10 +80,10 @@ SYSCALL_DEFINE1(fchdir, int, fd)
 static long do_mkdir(struct proc *p, int dirfd, gva_t path, unsigned mode)
 {
     struct at_path ap;
-    int err = sys_at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_lookup(p, dirfd, path, false, &ap);
     if (err < 0)
         return err;
-    return sys_host_result(mkdirat(ap.dirfd, ap.buf, mode & 07777));
+    return sys_host_result(mkdirat(ap.dirfd, ap.host, mode & 07777));
 }
 
 SYSCALL_DEFINE2(mkdir, gva_t, path, unsigned, mode)
@@ -101,10 +101,10 @@ static long do_unlink(struct proc *p, int dirfd, gva_t path, int flags)
     if ((flags & ~LINUX_AT_REMOVEDIR) != 0)
         return -EINVAL;
     struct at_path ap;
-    int err = sys_at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_lookup(p, dirfd, path, false, &ap);
     if (err < 0)
         return err;
-    return sys_host_result(unlinkat(ap.dirfd, ap.buf, flags));
+    return sys_host_result(unlinkat(ap.dirfd, ap.host, flags));
 }
 
 SYSCALL_DEFINE1(unlink, gva_t, path)
@@ -122,22 +122,15 @@ SYSCALL_DEFINE3(unlinkat, int, dirfd, gva_t, path, int, flags)
     return do_unlink(p, dirfd, path, flags);
 }
 
-/* Two paths with their dirfds, for rename and link. */
+/* Two paths with their dirfds, for rename and link, resolved without following a final
+ * symlink (follow_old: linkat's AT_SYMLINK_FOLLOW). */
 static long two_paths(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva_t newpath,
-                      struct at_path *from, struct at_path *to)
+                      struct at_path *from, struct at_path *to, bool follow_old)
 {
-    int err = sys_path_from_user(p, oldpath, from->buf);
+    int err = sys_at_path_lookup(p, olddfd, oldpath, follow_old, from);
     if (err == 0)
-        err = sys_path_from_user(p, newpath, to->buf);
-    if (err < 0)
-        return err;
-    from->host = from->buf;
-    to->host = to->buf;
-    from->dirfd = sys_dirfd_to_host(p, olddfd, from->buf);
-    to->dirfd = sys_dirfd_to_host(p, newdfd, to->buf);
-    if (from->dirfd == -EBADF || to->dirfd == -EBADF)
-        return -EBADF;
-    return 0;
+        err = sys_at_path_lookup(p, newdfd, newpath, false, to);
+    return err;
 }
 
 static long do_rename(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva_t newpath,
@@ -146,9 +139,9 @@ static long do_rename(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva
     struct at_path *ap = malloc(2 * sizeof(*ap));
     if (ap == NULL)
         return -ENOMEM;
-    long ret = two_paths(p, olddfd, oldpath, newdfd, newpath, &ap[0], &ap[1]);
+    long ret = two_paths(p, olddfd, oldpath, newdfd, newpath, &ap[0], &ap[1], false);
     if (ret == 0)
-        ret = sys_host_result(renameat2(ap[0].dirfd, ap[0].buf, ap[1].dirfd, ap[1].buf, flags));
+        ret = sys_host_result(renameat2(ap[0].dirfd, ap[0].host, ap[1].dirfd, ap[1].host, flags));
     free(ap);
     return ret;
 }
@@ -176,9 +169,10 @@ static long do_link(struct proc *p, int olddfd, gva_t oldpath, int newdfd, gva_t
     struct at_path *ap = malloc(2 * sizeof(*ap));
     if (ap == NULL)
         return -ENOMEM;
-    long ret = two_paths(p, olddfd, oldpath, newdfd, newpath, &ap[0], &ap[1]);
+    long ret = two_paths(p, olddfd, oldpath, newdfd, newpath, &ap[0], &ap[1],
+                         (flags & LINUX_AT_SYMLINK_FOLLOW) != 0);
     if (ret == 0)
-        ret = sys_host_result(linkat(ap[0].dirfd, ap[0].buf, ap[1].dirfd, ap[1].buf, flags));
+        ret = sys_host_result(linkat(ap[0].dirfd, ap[0].host, ap[1].dirfd, ap[1].host, flags));
     free(ap);
     return ret;
 }
@@ -199,9 +193,10 @@ static long do_symlink(struct proc *p, gva_t target, int newdfd, gva_t linkpath)
     struct at_path *ap = malloc(2 * sizeof(*ap));
     if (ap == NULL)
         return -ENOMEM;
-    long ret = two_paths(p, LINUX_AT_FDCWD, target, newdfd, linkpath, &ap[0], &ap[1]);
+    long n = strncpy_from_user(p->mm, ap[0].buf, target, LINUX_PATH_MAX);
+    long ret = n < 0 ? n : sys_at_path_lookup(p, newdfd, linkpath, false, &ap[1]);
     if (ret == 0)
-        ret = sys_host_result(symlinkat(ap[0].buf, ap[1].dirfd, ap[1].buf));
+        ret = sys_host_result(symlinkat(ap[0].buf, ap[1].dirfd, ap[1].host));
     free(ap);
     return ret;
 }
@@ -223,19 +218,20 @@ static long do_readlink(struct proc *p, int dirfd, gva_t path, gva_t buf, int si
     if (size <= 0)
         return -EINVAL;
     struct at_path ap;
-    int err = sys_path_from_user(p, path, ap.buf);
+    int err = sys_at_path_lookup(p, dirfd, path, false, &ap);
     if (err < 0)
         return err;
     char target[LINUX_PATH_MAX];
     size_t len;
-    if (p->exe != NULL && sys_path_is_own_exe(ap.buf)) {
-        len = strnlen(p->exe, sizeof(target));
-        memcpy(target, p->exe, len);
+    size_t plen = ap.proc ? strlen(ap.procpath) : 0;
+    if (plen > 4 && strcmp(ap.procpath + plen - 4, "/exe") == 0) {
+        len = strnlen(ap.host, sizeof(target)); /* the program, as Linux's link gives it */
+        memcpy(target, ap.host, len);
+    } else if (ap.fdlink) {
+        len = strnlen(ap.procpath, sizeof(target)); /* the /proc file, not vmemu's copy */
+        memcpy(target, ap.procpath, len);
     } else {
-        int host = sys_dirfd_to_host(p, dirfd, ap.buf);
-        if (host == -EBADF)
-            return -EBADF;
-        ssize_t n = readlinkat(host, ap.buf, target, sizeof(target));
+        ssize_t n = readlinkat(ap.dirfd, ap.host, target, sizeof(target));
         if (n < 0)
             return -errno;
         len = (size_t)n;
@@ -290,13 +286,13 @@ static void truncated(struct proc *p, int host, int64_t length)
 
 SYSCALL_DEFINE2(truncate, gva_t, path, int64_t, length)
 {
-    char buf[LINUX_PATH_MAX];
-    int err = sys_path_from_user(p, path, buf);
+    struct at_path ap;
+    int err = sys_at_path_get(p, LINUX_AT_FDCWD, path, &ap);
     if (err < 0)
         return err;
-    if (truncate(buf, length) < 0)
+    if (truncate(ap.host, length) < 0)
         return -errno;
-    int host = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int host = open(ap.host, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (host >= 0) {
         truncated(p, host, length);
         close(host);
@@ -363,7 +359,7 @@ static long do_chmod(struct proc *p, int dirfd, gva_t path, unsigned mode)
     int err = sys_at_path_get(p, dirfd, path, &ap);
     if (err < 0)
         return err;
-    return sys_host_result(fchmodat(ap.dirfd, ap.buf, mode & 07777, 0));
+    return sys_host_result(fchmodat(ap.dirfd, ap.host, mode & 07777, 0));
 }
 
 SYSCALL_DEFINE2(chmod, gva_t, path, unsigned, mode)
@@ -387,10 +383,10 @@ static long do_chown(struct proc *p, int dirfd, gva_t path, uint32_t uid, uint32
     if ((flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH)) != 0)
         return -EINVAL;
     struct at_path ap;
-    int err = sys_at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_lookup(p, dirfd, path, !(flags & LINUX_AT_SYMLINK_NOFOLLOW), &ap);
     if (err < 0)
         return err;
-    return sys_host_result(fchownat(ap.dirfd, ap.buf, uid, gid, flags));
+    return sys_host_result(fchownat(ap.dirfd, ap.host, uid, gid, flags));
 }
 
 SYSCALL_DEFINE3(chown, gva_t, path, uint32_t, uid, uint32_t, gid)
@@ -442,8 +438,8 @@ SYSCALL_DEFINE4(utimensat, int, dirfd, gva_t, path, gva_t, times, int, flags)
         return host < 0 ? host : sys_host_result(futimens(host, tsp));
     }
     struct at_path ap;
-    int err = sys_at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_lookup(p, dirfd, path, !(flags & LINUX_AT_SYMLINK_NOFOLLOW), &ap);
     if (err < 0)
         return err;
-    return sys_host_result(utimensat(ap.dirfd, ap.buf, tsp, flags));
+    return sys_host_result(utimensat(ap.dirfd, ap.host, tsp, flags));
 }

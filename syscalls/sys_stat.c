@@ -44,7 +44,7 @@ static long do_fstatat(struct proc *p, int dirfd, gva_t path, gva_t buf, int fla
     if ((flags & ~(LINUX_AT_SYMLINK_NOFOLLOW | LINUX_AT_EMPTY_PATH | LINUX_AT_NO_AUTOMOUNT)) != 0)
         return -EINVAL;
     struct at_path ap;
-    int err = sys_at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_lookup(p, dirfd, path, !(flags & LINUX_AT_SYMLINK_NOFOLLOW), &ap);
     if (err < 0)
         return err;
     struct stat st;
@@ -115,7 +115,7 @@ static void statx_to_linux(const struct statx *sx, struct linux_statx *lx)
 SYSCALL_DEFINE5(statx, int, dirfd, gva_t, path, int, flags, unsigned, mask, gva_t, buf)
 {
     struct at_path ap;
-    int err = sys_at_path_get(p, dirfd, path, &ap);
+    int err = sys_at_path_lookup(p, dirfd, path, !(flags & LINUX_AT_SYMLINK_NOFOLLOW), &ap);
     if (err < 0)
         return err;
     struct statx sx;
@@ -146,12 +146,12 @@ static long statfs_copy_out(struct proc *p, const struct statfs *sf, gva_t buf)
 
 SYSCALL_DEFINE2(statfs, gva_t, path, gva_t, buf)
 {
-    char name[LINUX_PATH_MAX];
-    int err = sys_path_from_user(p, path, name);
+    struct at_path ap;
+    int err = sys_at_path_get(p, LINUX_AT_FDCWD, path, &ap);
     if (err < 0)
         return err;
     struct statfs sf;
-    if (statfs(sys_path_to_host(p, name), &sf) < 0)
+    if (statfs(ap.host, &sf) < 0)
         return -errno;
     return statfs_copy_out(p, &sf, buf);
 }

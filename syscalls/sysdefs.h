@@ -25,15 +25,6 @@ SYSCALL_TABLE(SYSCALL_PROTO)
 #define SYS_BOUNCE_MAX (64 * 1024)
 
 /* Helpers the handler files share, defined in syscalls/sys_common.c. */
-/* Reads a guest path into buf (LINUX_PATH_MAX bytes), naming the process's own /proc
- * directory /proc/self. Returns 0, -EFAULT or -ENAMETOOLONG. */
-int sys_path_from_user(struct proc *p, uint64_t va, char *buf);
-/* Whether a path read by sys_path_from_user is the process's own program
- * ("/proc/self/exe"). */
-bool sys_path_is_own_exe(const char *path);
-/* The host path for a guest path read by sys_path_from_user: p->exe for the process's own
- * "/proc/self/exe", else path. */
-const char *sys_path_to_host(struct proc *p, const char *path);
 /* The host dirfd to resolve path from guest dirfd: AT_FDCWD for AT_FDCWD and absolute
  * paths, the table's host descriptor else. Returns it or -EBADF. */
 int sys_dirfd_to_host(struct proc *p, int dirfd, const char *path);
@@ -52,14 +43,30 @@ struct vfile *sys_host_vfile(struct proc *p, int host);
 
 /* A guest path and the host dirfd it is resolved from, for the *at() handlers. */
 struct at_path {
-    char buf[LINUX_PATH_MAX]; /* the guest's string */
-    const char *host;         /* what the host is given (buf, or p->exe) */
-    int dirfd;                /* host dirfd or AT_FDCWD */
+    char buf[LINUX_PATH_MAX];            /* the guest's string */
+    char rewritten[LINUX_PATH_MAX + 64]; /* the host path vmemu made for it, when it goes
+                                            through /proc (sys_vpath.c) */
+    char procpath[LINUX_PATH_MAX];       /* with proc: the guest's /proc path, canonical
+                                            (/proc/PID/...) */
+    const char *host;                    /* what the host is given (buf or rewritten) */
+    int dirfd;                           /* host dirfd or AT_FDCWD */
+    bool proc;                           /* a file under /proc as the guest sees it:
+                                            open it with procfs_open(procpath) */
+    bool fdlink;                         /* a /proc link whose target vmemu gives
+                                            (/proc/self, /proc/PID/fd/N of a /proc
+                                            file): procpath is what readlink gives */
 };
 
-/* Reads guest path va relative to guest dirfd into *ap. Returns 0, -EFAULT,
- * -ENAMETOOLONG or -EBADF. */
+/* Reads guest path va relative to guest dirfd into *ap and resolves it as the guest sees
+ * it (sys_vpath_resolve), following a final symlink. Returns 0, -EFAULT, -ENAMETOOLONG,
+ * -EBADF, or -errno of the walk (-ENOENT for a descriptor or task the guest does not
+ * have, -EACCES for a /proc file of vmemu's that the guest may not reach). */
 int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap);
+/* The same, with follow saying whether a final symlink is followed (lstat, readlink,
+ * unlink, O_NOFOLLOW and AT_SYMLINK_NOFOLLOW do not). */
+int sys_at_path_lookup(struct proc *p, int dirfd, gva_t va, bool follow, struct at_path *ap);
+/* sys_vpath.c: resolves ap->buf (see sys_at_path_lookup). Returns 0 or -errno. */
+int sys_vpath_resolve(struct proc *p, int dirfd, bool follow, struct at_path *ap);
 
 /* Installs n (1 or 2) new host descriptors h at the lowest free guest numbers (pipe,
  * socketpair, eventfd...): with ufds the numbers go there as an int[n] and 0 is

@@ -105,7 +105,7 @@ static int teardown(void **state)
  * caller frees; *len gets its length. */
 static char *slurp_len(struct env *e, const char *path, size_t *len)
 {
-    int fd = procfs_open(e->p, path, O_RDONLY);
+    int fd = procfs_open(e->p, path, O_RDONLY, NULL);
     assert_true(fd >= 0);
     assert_int_not_equal(fd, PROCFS_PASS);
     size_t cap = 1 << 16, n = 0;
@@ -346,7 +346,7 @@ static void test_procfs_exe_opens_the_program(void **state)
 {
     struct env *e = *state;
     char magic[4];
-    int fd = procfs_open(e->p, "/proc/self/exe", O_RDONLY);
+    int fd = procfs_open(e->p, "/proc/self/exe", O_RDONLY, NULL);
     assert_true(fd >= 0 && fd != PROCFS_PASS);
     assert_int_equal(read(fd, magic, 4), 4);
     assert_memory_equal(magic, "\177ELF", 4);
@@ -411,7 +411,7 @@ static void test_procfs_cpuinfo_describes_the_emulated_cpu(void **state)
 static void test_procfs_snapshot_fd_is_cloexec_at_offset_zero(void **state)
 {
     struct env *e = *state;
-    int fd = procfs_open(e->p, "/proc/self/status", O_RDONLY);
+    int fd = procfs_open(e->p, "/proc/self/status", O_RDONLY, NULL);
     assert_true(fd >= 0 && fd != PROCFS_PASS);
     assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
@@ -421,41 +421,76 @@ static void test_procfs_snapshot_fd_is_cloexec_at_offset_zero(void **state)
 static void test_procfs_open_for_writing_returns_eacces(void **state)
 {
     struct env *e = *state;
-    assert_int_equal(procfs_open(e->p, "/proc/self/status", O_WRONLY), -EACCES);
-    assert_int_equal(procfs_open(e->p, "/proc/self/maps", O_RDWR), -EACCES);
-    assert_int_equal(procfs_open(e->p, "/proc/1000/smaps", O_WRONLY | O_TRUNC), -EACCES);
-    assert_int_equal(procfs_open(e->p, "/proc/meminfo", O_RDWR), -EACCES);
-    assert_int_equal(procfs_open(e->p, "/proc/self/exe", O_WRONLY), -EACCES);
+    assert_int_equal(procfs_open(e->p, "/proc/self/status", O_WRONLY, NULL), -EACCES);
+    assert_int_equal(procfs_open(e->p, "/proc/self/maps", O_RDWR, NULL), -EACCES);
+    assert_int_equal(procfs_open(e->p, "/proc/1000/smaps", O_WRONLY | O_TRUNC, NULL), -EACCES);
+    assert_int_equal(procfs_open(e->p, "/proc/meminfo", O_RDWR, NULL), -EACCES);
+    assert_int_equal(procfs_open(e->p, "/proc/self/exe", O_WRONLY, NULL), -EACCES);
 }
 
 static void test_procfs_unknown_pid_or_entry_returns_enoent(void **state)
 {
     struct env *e = *state;
-    assert_int_equal(procfs_open(e->p, "/proc/1001/maps", O_RDONLY), -ENOENT);
-    assert_int_equal(procfs_open(e->p, "/proc/1/status", O_RDONLY), -ENOENT);
-    assert_int_equal(procfs_open(e->p, "/proc/99999999999999/maps", O_RDONLY), -ENOENT);
-    assert_int_equal(procfs_open(e->p, "/proc/self/no-such-file", O_RDONLY), -ENOENT);
-    assert_int_equal(procfs_open(e->p, "/proc/1000/no-such-file", O_RDONLY), -ENOENT);
+    assert_int_equal(procfs_open(e->p, "/proc/1001/maps", O_RDONLY, NULL), -ENOENT);
+    assert_int_equal(procfs_open(e->p, "/proc/1/status", O_RDONLY, NULL), -ENOENT);
+    assert_int_equal(procfs_open(e->p, "/proc/99999999999999/maps", O_RDONLY, NULL), -ENOENT);
+    assert_int_equal(procfs_open(e->p, "/proc/self/no-such-file", O_RDONLY, NULL), -ENOENT);
+    assert_int_equal(procfs_open(e->p, "/proc/1000/no-such-file", O_RDONLY, NULL), -ENOENT);
 }
 
 static void test_procfs_other_paths_pass_to_the_host(void **state)
 {
     struct env *e = *state;
-    assert_int_equal(procfs_open(e->p, "/etc/hostname", O_RDONLY), PROCFS_PASS);
-    assert_int_equal(procfs_open(e->p, "/proc/version", O_RDONLY), PROCFS_PASS);
-    assert_int_equal(procfs_open(e->p, "/proc/sys/kernel/ostype", O_RDONLY), PROCFS_PASS);
-    assert_int_equal(procfs_open(e->p, "/proc/self/fd", O_RDONLY), PROCFS_PASS);
-    assert_int_equal(procfs_open(e->p, "/proc/selfish", O_RDONLY), PROCFS_PASS);
-    assert_int_equal(procfs_open(e->p, "/proc/meminfo2", O_RDONLY), PROCFS_PASS);
+    assert_int_equal(procfs_open(e->p, "/etc/hostname", O_RDONLY, NULL), PROCFS_PASS);
+    assert_int_equal(procfs_open(e->p, "/proc/version", O_RDONLY, NULL), PROCFS_PASS);
+    assert_int_equal(procfs_open(e->p, "/proc/sys/kernel/ostype", O_RDONLY, NULL), PROCFS_PASS);
+    assert_int_equal(procfs_open(e->p, "/proc/selfish", O_RDONLY, NULL), PROCFS_PASS);
+    assert_int_equal(procfs_open(e->p, "/proc/meminfo2", O_RDONLY, NULL), PROCFS_PASS);
 }
 
 static void test_procfs_pid_entry_not_made_up_opens_hosts_self(void **state)
 {
     struct env *e = *state;
     /* The host's /proc/1000 is another process: vmemu's own /proc/self stands in. */
-    int fd = procfs_open(e->p, "/proc/1000/fd", O_RDONLY | O_DIRECTORY);
+    int fd = procfs_open(e->p, "/proc/1000/ns", O_RDONLY | O_DIRECTORY, NULL);
     assert_true(fd >= 0 && fd != PROCFS_PASS);
     close(fd);
+}
+
+/* /proc/PID/fd is listed by vmemu: the guest's numbers only; vmemu's own memory and
+ * descriptors are not reachable. */
+static void test_procfs_fd_dir_lists_the_guests_descriptors(void **state)
+{
+    struct env *e = *state;
+    struct fd_dir *dir = NULL;
+    assert_int_equal(procfs_open(e->p, "/proc/self/fd", O_RDONLY | O_DIRECTORY, NULL), -ENOENT);
+    int fd = procfs_open(e->p, "/proc/self/fd", O_RDONLY | O_DIRECTORY, &dir);
+    assert_true(fd >= 0 && dir != NULL);
+    close(fd);
+    assert_int_equal(procfs_fill_dir(e->p, dir), 0);
+    /* records: ".", "..", then one per open guest descriptor */
+    size_t n = 0, off = 0;
+    int want = 2;
+    for (int g = 0; g < FD_MAX; g++)
+        want += fd_host(e->p->fds, g) >= 0;
+    while (off < dir->len) {
+        uint16_t reclen;
+        memcpy(&reclen, dir->buf + off + 16, sizeof(reclen));
+        const char *name = (const char *)dir->buf + off + 19;
+        if (n >= 2)
+            assert_true(fd_host(e->p->fds, atoi(name)) >= 0);
+        off += reclen;
+        n++;
+    }
+    assert_int_equal(n, want);
+    fd_dir_put(dir);
+    assert_int_equal(procfs_open(e->p, "/proc/self/mem", O_RDONLY, NULL), -EACCES);
+    assert_int_equal(procfs_open(e->p, "/proc/self/map_files", O_RDONLY, NULL), -EACCES);
+    char host[64];
+    assert_int_equal(procfs_host_path(e->p, "/proc/1000/pagemap", host, sizeof(host)), -EACCES);
+    assert_int_equal(procfs_host_path(e->p, "/proc/1000/fdinfo/999", host, sizeof(host)), -ENOENT);
+    assert_int_equal(procfs_host_path(e->p, "/proc/1000/status", host, sizeof(host)), 0);
+    assert_string_equal(host, "/proc/self/status");
 }
 
 int main(void)
@@ -478,6 +513,7 @@ int main(void)
         T(test_procfs_unknown_pid_or_entry_returns_enoent),
         T(test_procfs_other_paths_pass_to_the_host),
         T(test_procfs_pid_entry_not_made_up_opens_hosts_self),
+        T(test_procfs_fd_dir_lists_the_guests_descriptors),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

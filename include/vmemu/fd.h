@@ -7,10 +7,26 @@
 
 #define FD_MAX 1024 /* RLIMIT_NOFILE */
 
+/* A directory vmemu lists itself (/proc/PID/fd, fdinfo, task): linux_dirent64 records
+ * made at open, read by getdents64 from pos. Shared by the dups of the descriptor, as an
+ * open file description's offset is. */
+struct fd_dir {
+    unsigned refs;      /* descriptors holding it */
+    size_t len;         /* bytes of records */
+    size_t pos;         /* offset of the next record to give */
+    unsigned char *buf; /* the records */
+    bool filled;        /* buf holds the listing (made at the first read, and again when
+                           the position goes back to 0, as Linux lists at getdents) */
+    int pid;            /* the task whose directory it is */
+    char what[8];       /* which: "" (/proc), "fd", "fdinfo" or "task" */
+};
+
 struct fd_entry {
-    int hostfd;   /* host descriptor; -1 = slot free */
-    bool cloexec; /* O_CLOEXEC / FD_CLOEXEC */
-    char *path;   /* path the guest opened it with, or NULL (for /proc/self/fd) */
+    int hostfd;         /* host descriptor; -1 = slot free */
+    bool cloexec;       /* O_CLOEXEC / FD_CLOEXEC */
+    char *path;         /* path the guest opened it with, or NULL; for a listed directory
+                           the guest's canonical /proc path */
+    struct fd_dir *dir; /* the listing of a directory vmemu lists itself, or NULL */
 };
 
 struct fdtable {
@@ -36,5 +52,16 @@ int fd_dup_to(struct fdtable *t, int oldfd, int newfd, bool cloexec);
 int fd_table_dup(const struct fdtable *src, struct fdtable **out);
 /* execve: closes the close-on-exec descriptors. */
 void fd_close_on_exec(struct fdtable *t);
+/* Gives guest fd the listing dir (the entry takes the caller's reference). Returns 0 or
+ * -EBADF (the caller keeps its reference). */
+int fd_set_dir(struct fdtable *t, int fd, struct fd_dir *dir);
+/* The listing of guest fd, or NULL when it is not a directory vmemu lists. */
+struct fd_dir *fd_dir_of(const struct fdtable *t, int fd);
+/* The path guest fd was opened with (see struct fd_entry), or NULL. */
+const char *fd_path(const struct fdtable *t, int fd);
+/* dir with one more reference, for a dup (NULL: NULL). */
+struct fd_dir *fd_dir_get(struct fd_dir *dir);
+/* Drops a reference to dir (NULL: nothing). */
+void fd_dir_put(struct fd_dir *dir);
 
 #endif

@@ -6,16 +6,32 @@
 #ifndef VMEMU_PROCFS_H
 #define VMEMU_PROCFS_H
 
+#include "vmemu/fd.h"
 #include "vmemu/proc.h"
 
 /* procfs_open's answer for a path vmemu does not synthesize: open the host's file. */
 #define PROCFS_PASS 1
 
-/* Opens the synthesized file named by path (absolute, already the guest's string) with
- * open flags `flags`. Returns a host descriptor holding a snapshot of the file, taken now
- * (readable, seekable, cloexec); PROCFS_PASS when path is not one vmemu makes up;
- * -ENOENT for a missing entry (a pid that is not a vmemu process, an unknown file under
- * /proc/self); -EACCES when opened for writing; other -errno from the host. */
-int procfs_open(struct proc *p, const char *path, int flags);
+/* Opens the file named by path, a /proc path as the guest sees it (/proc, /proc/self,
+ * /proc/thread-self, /proc/PID of any guest task, the files below them), with open flags
+ * `flags`. Returns a host descriptor: a snapshot of a file vmemu renders (readable,
+ * seekable, cloexec), the host's file for an entry that says nothing of vmemu's own state,
+ * or for a directory vmemu lists itself (/proc, /proc/PID/fd, fdinfo, task) a placeholder
+ * with the listing in *dir (one reference; dir NULL: -ENOENT). PROCFS_PASS when path is
+ * not under /proc; -ENOENT for a missing entry (a pid that is not a guest task, an unknown
+ * file); -EACCES when opened for writing or for an entry that would show vmemu's own
+ * memory (mem, pagemap, map_files, environ, auxv, ...); other -errno from the host. */
+int procfs_open(struct proc *p, const char *path, int flags, struct fd_dir **dir);
+/* The host path that stands in for the guest /proc path `path` (canonical: /proc/PID/...)
+ * in stat and the other path syscalls: the host's /proc/self/ENTRY for an entry of a
+ * guest task, the program for exe, the host's fdinfo of the descriptor vmemu keeps for a
+ * guest descriptor. Returns 0, -ENOENT, -EACCES (as procfs_open) or -ENAMETOOLONG. */
+int procfs_host_path(struct proc *p, const char *path, char *out, size_t size);
+/* Makes the listing of a directory procfs_open gave (again, when it exists): its entries
+ * as they are now. Returns 0 or -ENOMEM. */
+int procfs_fill_dir(struct proc *p, struct fd_dir *dir);
+/* The guest task whose decimal id is name (any task of the run; with group, only a task of
+ * group's thread group), or NULL. */
+struct proc *procfs_task(struct proc *p, const char *name, struct proc *group);
 
 #endif

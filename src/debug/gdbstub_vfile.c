@@ -91,7 +91,7 @@ static int file_open(struct gdbstub *g, struct proc *p, const char *args)
         fd = fd < 0 ? -errno : fd;
     } else {
         snprintf(self, sizeof(self), "/proc/self/%s", entry);
-        fd = procfs_open(p, self, O_RDONLY);
+        fd = procfs_open(p, self, O_RDONLY, NULL);
     }
     if (fd == PROCFS_PASS)
         fd = -ENOENT;

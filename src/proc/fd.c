@@ -15,12 +15,53 @@
 /* Host descriptors of the table start here, away from the host's 0, 1 and 2. */
 #define FD_HOST_MIN 3
 
+/* Drops a reference to dir (see the header). */
+void fd_dir_put(struct fd_dir *dir)
+{
+    if (dir != NULL && --dir->refs == 0) {
+        free(dir->buf);
+        free(dir);
+    }
+}
+
 static void fd_entry_clear(struct fd_entry *e)
 {
     e->hostfd = -1;
     e->cloexec = false;
     free(e->path);
     e->path = NULL;
+    fd_dir_put(e->dir);
+    e->dir = NULL;
+}
+
+/* dir with one more reference (see the header). */
+struct fd_dir *fd_dir_get(struct fd_dir *dir)
+{
+    if (dir != NULL)
+        dir->refs++;
+    return dir;
+}
+
+/* Gives guest fd a listing (see the header). */
+int fd_set_dir(struct fdtable *t, int fd, struct fd_dir *dir)
+{
+    if (fd_host(t, fd) < 0)
+        return -EBADF;
+    fd_dir_put(t->fds[fd].dir);
+    t->fds[fd].dir = dir;
+    return 0;
+}
+
+/* The listing of guest fd (see the header). */
+struct fd_dir *fd_dir_of(const struct fdtable *t, int fd)
+{
+    return fd_host(t, fd) < 0 ? NULL : t->fds[fd].dir;
+}
+
+/* The path guest fd was opened with (see the header). */
+const char *fd_path(const struct fdtable *t, int fd)
+{
+    return fd_host(t, fd) < 0 ? NULL : t->fds[fd].path;
 }
 
 /* Fills a table whose guest 0, 1 and 2 are dups of the host's 0, 1 and 2; a host
@@ -32,6 +73,7 @@ int fd_table_init(struct fdtable *t)
         t->fds[i].hostfd = -1;
         t->fds[i].cloexec = false;
         t->fds[i].path = NULL;
+        t->fds[i].dir = NULL;
     }
     for (int i = 0; i < 3; i++) {
         int h = fcntl(i, F_DUPFD_CLOEXEC, FD_HOST_MIN);
@@ -131,6 +173,7 @@ int fd_dup_to(struct fdtable *t, int oldfd, int newfd, bool cloexec)
     t->fds[newfd].hostfd = h;
     t->fds[newfd].cloexec = cloexec;
     t->fds[newfd].path = copy;
+    t->fds[newfd].dir = fd_dir_get(t->fds[oldfd].dir);
     return newfd;
 }
 
@@ -147,6 +190,7 @@ int fd_table_dup(const struct fdtable *src, struct fdtable **out)
         t->fds[i].hostfd = -1;
         t->fds[i].cloexec = false;
         t->fds[i].path = NULL;
+        t->fds[i].dir = NULL;
     }
     for (int i = 0; i < FD_MAX; i++) {
         const struct fd_entry *e = &src->fds[i];
@@ -168,6 +212,7 @@ int fd_table_dup(const struct fdtable *src, struct fdtable **out)
         t->fds[i].hostfd = h;
         t->fds[i].cloexec = e->cloexec;
         t->fds[i].path = copy;
+        t->fds[i].dir = fd_dir_get(e->dir);
     }
     *out = t;
     return 0;

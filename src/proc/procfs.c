@@ -123,36 +123,55 @@ static const struct procfs_entry pid_entries[] = {
     {"comm", procfs_render_comm},
 };
 
-/* Other entries a Linux /proc/PID has, between bars: they exist, so they go to the host. */
+/* Other entries a Linux /proc/PID has that say nothing of vmemu's own memory, descriptors
+ * or tasks, between bars: they go to the host's /proc/self. */
 static const char pid_host_entries[] =
-    "|arch_status|attr|autogroup|auxv|cgroup|clear_refs|coredump_filter|cpu_resctrl_groups|"
-    "cpuset|cwd|environ|fd|fdinfo|gid_map|io|ksm_merging_pages|ksm_stat|latency|limits|"
-    "loginuid|map_files|mem|mountinfo|mounts|mountstats|net|ns|numa_maps|oom_adj|oom_score|"
-    "oom_score_adj|pagemap|patch_state|personality|projid_map|root|sched|schedstat|sessionid|"
-    "setgroups|stack|syscall|task|timens_offsets|timers|timerslack_ns|uid_map|wchan|";
+    "|arch_status|attr|autogroup|cgroup|coredump_filter|cpu_resctrl_groups|cpuset|gid_map|io|"
+    "latency|limits|loginuid|mountinfo|mounts|mountstats|net|ns|oom_adj|oom_score|"
+    "oom_score_adj|personality|projid_map|schedstat|sessionid|setgroups|"
+    "timens_offsets|timerslack_ns|uid_map|wchan|";
+/* Entries that would show or change vmemu's own memory, descriptors, tasks or
+ * environment: the guest gets EACCES (vmemu does not make them up). */
+static const char pid_denied_entries[] =
+    "|auxv|clear_refs|environ|ksm_merging_pages|ksm_stat|map_files|mem|numa_maps|pagemap|"
+    "patch_state|sched|stack|syscall|timers|";
+/* Directories vmemu lists itself (procfs_dir.c). */
+static const char pid_listed_dirs[] = "|fd|fdinfo|task|";
 
 static const struct procfs_entry sys_entries[] = {
     {"/proc/meminfo", procfs_render_meminfo},
     {"/proc/cpuinfo", procfs_render_cpuinfo},
 };
 
-/* The vmemu process whose directory is /proc/<pid>, seen from p, or NULL. vmemu runs one
- * process for now, so only p itself is found; a process table replaces this lookup. */
-static struct proc *procfs_find_task(struct proc *p, long pid)
+/* Whether the first component of rest (n bytes) is one of the bar-separated names. */
+static bool name_in(const char *names, const char *rest, size_t n)
 {
-    return pid == p->pid ? p : NULL;
+    char bar_name[64];
+    if (n == 0 || n >= sizeof(bar_name) - 2)
+        return false;
+    snprintf(bar_name, sizeof(bar_name), "|%.*s|", (int)n, rest);
+    return strstr(names, bar_name) != NULL;
 }
 
-/* The task tid of t's thread group, or NULL. */
-static struct proc *procfs_group_task(struct proc *t, long tid)
+/* The guest task named by the decimal string name: any task of the run (a thread's id
+ * works, as on Linux), or with group the task of group's thread group. NULL when name is
+ * not a number or names no task alive. */
+struct proc *procfs_task(struct proc *p, const char *name, struct proc *group)
 {
-    const struct sched *s = t->sched;
-    if (tid == t->pid)
-        return t;
-    for (size_t i = 0; s && i < s->nprocs; i++)
-        if (s->procs[i]->pid == tid && s->procs[i]->leader == t->leader &&
-            s->procs[i]->state != PROC_DEAD)
-            return s->procs[i];
+    char *end;
+    if (name[0] < '1' || name[0] > '9')
+        return NULL;
+    long pid = strtol(name, &end, 10);
+    if (*end != '\0' || pid > 0x3fffffff)
+        return NULL;
+    const struct sched *s = p->sched;
+    if (!s)
+        return pid == p->pid || pid == p->leader->pid ? (pid == p->pid ? p : p->leader) : NULL;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        struct proc *t = s->procs[i];
+        if (t->pid == pid && t->state != PROC_DEAD && (!group || t->leader == group->leader))
+            return t;
+    }
     return NULL;
 }
 
@@ -178,36 +197,57 @@ static size_t component_len(const char *rest)
     return slash ? (size_t)(slash - rest) : strlen(rest);
 }
 
-/* An entry under /proc/PID of process t. rest is what follows "/proc/PID/" ("" for the
- * directory itself); via_self says the guest named it through /proc/self, where the host
- * path means the same thing. */
-static int open_pid_entry(struct proc *t, const char *rest, int flags, bool via_self)
+/* The guest descriptor named by s (decimal, nothing after it), or -1. */
+static int fd_number(const char *s)
 {
-    if (strncmp(rest, "task/", 5) == 0 && rest[5] >= '1' && rest[5] <= '9') {
+    char *end;
+    long fd = strtol(s, &end, 10);
+    return s[0] >= '0' && s[0] <= '9' && *end == '\0' && fd < FD_MAX ? (int)fd : -1;
+}
+
+/* An entry under /proc/PID of task t. rest is what follows "/proc/PID/" ("" for the
+ * directory itself). */
+static int open_pid_entry(struct proc *p, struct proc *t, const char *rest, int flags,
+                          struct fd_dir **dir)
+{
+    if (strncmp(rest, "task/", 5) == 0 && rest[5] != '\0') {
         /* /proc/PID/task/TID/...: a thread of t's process */
-        char *end;
-        long tid = strtol(rest + 5, &end, 10);
-        struct proc *task = procfs_group_task(t, tid);
-        if (!task || (*end != '/' && *end != '\0'))
+        char tid[24];
+        size_t n = component_len(rest + 5);
+        if (n >= sizeof(tid))
             return -ENOENT;
-        return open_pid_entry(task, *end ? end + 1 : end, flags, false);
+        memcpy(tid, rest + 5, n);
+        tid[n] = '\0';
+        struct proc *task = procfs_task(p, tid, t);
+        if (!task)
+            return -ENOENT;
+        return open_pid_entry(p, task, rest[5 + n] ? rest + 6 + n : rest + 5 + n, flags, dir);
     }
     for (size_t i = 0; i < ARRAY_LEN(pid_entries); i++)
         if (strcmp(rest, pid_entries[i].name) == 0)
             return render_to_fd(pid_entries[i].render, t, flags);
     if (strcmp(rest, "exe") == 0)
         return procfs_open_exe(t, flags);
-
+    if (strncmp(rest, "fdinfo/", 7) == 0) {
+        int fd = fd_number(rest + 7);
+        struct pbuf b = {0};
+        if ((flags & O_ACCMODE) != O_RDONLY)
+            return -EACCES;
+        int rc = fd < 0 ? -ENOENT : procfs_render_fdinfo(&b, t, fd);
+        if (rc < 0) {
+            free(b.data);
+            return rc;
+        }
+        return pb_to_fd(&b);
+    }
     size_t n = component_len(rest);
-    char bar_name[64];
-    if (n >= sizeof(bar_name) - 2)
+    if (name_in(pid_listed_dirs, rest, n))
+        return rest[n] == '\0' ? procfs_open_dir(p, t, rest, flags, dir) : -ENOENT;
+    if (name_in(pid_denied_entries, rest, n))
+        return -EACCES;
+    if (n > 0 && !name_in(pid_host_entries, rest, n))
         return -ENOENT;
-    snprintf(bar_name, sizeof(bar_name), "|%.*s|", (int)n, rest);
-    if (n > 0 && !strstr(pid_host_entries, bar_name))
-        return -ENOENT;
-    if (via_self)
-        return PROCFS_PASS;
-    /* The host's /proc/PID is another process: its /proc/self is vmemu's own. */
+    /* vmemu's /proc/self: the same kernel answers for the guest */
     char host[4096];
     if (snprintf(host, sizeof(host), "/proc/self/%s", rest) >= (int)sizeof(host))
         return -ENAMETOOLONG;
@@ -215,40 +255,90 @@ static int open_pid_entry(struct proc *t, const char *rest, int flags, bool via_
     return fd < 0 ? -errno : fd;
 }
 
-/* Opens the synthesized file named by path with open flags `flags`. Returns a host
- * descriptor holding a snapshot of the file taken now (readable, seekable, cloexec);
- * PROCFS_PASS when path is not one vmemu makes up; -ENOENT for a missing entry (a pid that
- * is not a vmemu process, an unknown file under /proc/PID); -EACCES when opened for
- * writing; other -errno from the host. */
-int procfs_open(struct proc *p, const char *path, int flags)
+/* Splits a guest /proc path into its task (NULL for a path outside /proc/PID) and what
+ * follows "/proc/PID/". Returns 0, or -ENOENT for a pid the guest does not have. */
+static int split_pid_path(struct proc *p, const char *path, struct proc **t, const char **rest)
 {
     static const char *const self_dirs[] = {"/proc/self", "/proc/thread-self"};
+    *t = NULL;
+    for (size_t i = 0; i < ARRAY_LEN(self_dirs); i++) {
+        size_t n = strlen(self_dirs[i]);
+        /* /proc/self is the process (its leader), /proc/thread-self the calling thread */
+        if (strncmp(path, self_dirs[i], n) == 0 && (path[n] == '/' || path[n] == '\0')) {
+            *t = i == 0 ? p->leader : p;
+            *rest = path[n] ? path + n + 1 : path + n;
+            return 0;
+        }
+    }
+    if (strncmp(path, "/proc/", 6) != 0)
+        return 0;
+    const char *s = path + 6;
+    char pid[24];
+    size_t n = component_len(s);
+    if (*s < '1' || *s > '9' || n >= sizeof(pid) || strspn(s, "0123456789") != n)
+        return 0;
+    memcpy(pid, s, n);
+    pid[n] = '\0';
+    if (!(*t = procfs_task(p, pid, NULL)))
+        return -ENOENT;
+    *rest = s[n] ? s + n + 1 : s + n;
+    return 0;
+}
 
+/* Opens the file named by the guest /proc path (see the header). */
+int procfs_open(struct proc *p, const char *path, int flags, struct fd_dir **dir)
+{
+    if (strcmp(path, "/proc") == 0 || strcmp(path, "/proc/") == 0)
+        return procfs_open_dir(p, p, "", flags, dir);
     if (strncmp(path, "/proc/", 6) != 0)
         return PROCFS_PASS;
     for (size_t i = 0; i < ARRAY_LEN(sys_entries); i++)
         if (strcmp(path, sys_entries[i].name) == 0)
             return render_to_fd(sys_entries[i].render, p, flags);
-    for (size_t i = 0; i < ARRAY_LEN(self_dirs); i++) {
-        size_t n = strlen(self_dirs[i]);
-        /* /proc/self is the process (its leader), /proc/thread-self the calling thread */
-        if (strncmp(path, self_dirs[i], n) == 0 && path[n] == '/')
-            return open_pid_entry(i == 0 ? p->leader : p, path + n + 1, flags, true);
-    }
+    struct proc *t;
+    const char *rest;
+    int rc = split_pid_path(p, path, &t, &rest);
+    if (rc < 0 || !t)
+        return rc < 0 ? rc : PROCFS_PASS;
+    return open_pid_entry(p, t, rest, flags, dir);
+}
 
-    const char *s = path + 6;
-    long pid = 0;
-    if (*s < '1' || *s > '9')
-        return PROCFS_PASS;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        pid = pid * 10 + (*s - '0');
-        if (pid > 0x3fffffff)
-            return -ENOENT;
+/* The host path that stands in for a guest /proc path in the path syscalls other than
+ * open (see the header). */
+int procfs_host_path(struct proc *p, const char *path, char *out, size_t size)
+{
+    struct proc *t;
+    const char *rest;
+    int rc = split_pid_path(p, path, &t, &rest);
+    if (rc < 0)
+        return rc;
+    if (!t) /* /proc itself or a file of the whole system */
+        return snprintf(out, size, "%s", path) >= (int)size ? -ENAMETOOLONG : 0;
+    if (strncmp(rest, "task/", 5) == 0 && rest[5] != '\0') {
+        size_t n = component_len(rest + 5); /* the task was checked by the walk */
+        rest = rest[5 + n] ? rest + 6 + n : rest + 5 + n;
     }
-    if (*s != '/' && *s != '\0')
-        return PROCFS_PASS;
-    struct proc *t = procfs_find_task(p, pid);
-    if (!t)
+    size_t n = component_len(rest);
+    if (strcmp(rest, "exe") == 0) {
+        if (!t->exe)
+            return -ENOENT;
+        return snprintf(out, size, "%s", t->exe) >= (int)size ? -ENAMETOOLONG : 0;
+    }
+    if (strncmp(rest, "fdinfo/", 7) == 0) {
+        int fd = fd_number(rest + 7);
+        int h = fd < 0 ? -1 : fd_host(t->fds, fd);
+        if (h < 0)
+            return -ENOENT;
+        return snprintf(out, size, "/proc/self/fdinfo/%d", h) >= (int)size ? -ENAMETOOLONG : 0;
+    }
+    if (name_in(pid_denied_entries, rest, n))
+        return -EACCES;
+    bool known = n == 0 || name_in(pid_host_entries, rest, n) ||
+                 (name_in(pid_listed_dirs, rest, n) && rest[n] == '\0');
+    for (size_t i = 0; i < ARRAY_LEN(pid_entries); i++)
+        known = known || strcmp(rest, pid_entries[i].name) == 0;
+    if (!known)
         return -ENOENT;
-    return open_pid_entry(t, *s ? s + 1 : s, flags, false);
+    /* "/proc/self/." for the directory itself: the host's /proc/self is a link */
+    return snprintf(out, size, "/proc/self/%s", n ? rest : ".") >= (int)size ? -ENAMETOOLONG : 0;
 }

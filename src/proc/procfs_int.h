@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "vmemu/fd.h"
 #include "vmemu/proc.h"
 
 #define KB_PER_PAGE ((uint64_t)(PAGE_SIZE / 1024))
@@ -47,6 +48,15 @@ int procfs_render_comm(struct pbuf *b, struct proc *t);
 /* /proc/PID/exe: opens t's program read-only (cloexec). Returns the host descriptor,
  * -EACCES when flags ask for writing, -ENOENT when t has no program, or -errno. */
 int procfs_open_exe(struct proc *t, int flags);
+
+/* procfs_dir.c: a directory vmemu lists (what: "" for /proc, else "fd", "fdinfo" or
+ * "task" of task t): a host placeholder descriptor, the listing in *dir. Returns the
+ * descriptor or -errno. */
+int procfs_open_dir(struct proc *p, struct proc *t, const char *what, int flags,
+                    struct fd_dir **dir);
+/* /proc/PID/fdinfo/N: the host's text for t's guest descriptor fd, with its guest
+ * close-on-exec flag. Returns 0 or -ENOENT. */
+int procfs_render_fdinfo(struct pbuf *b, struct proc *t, int fd);
 
 /* /proc/meminfo: the frame pool as Linux's meminfo shows memory (t's address space for
  * Mlocked and Committed_AS). Returns 0. */

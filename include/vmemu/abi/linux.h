@@ -19,32 +19,35 @@ enum linux_syscall_nr { SYSCALL_TABLE(LINUX_NR_ENUM) };
 
 /* Limits. */
 #define LINUX_PATH_MAX   4096       /* bytes in a path, NUL included */
+#define LINUX_NAME_MAX   255        /* bytes in a path component */
 #define LINUX_UIO_MAXIOV 1024       /* iovecs in one readv/writev */
 #define LINUX_MAX_RW     0x7ffff000 /* MAX_RW_COUNT: longest single read/write */
 #define LINUX_AT_FDCWD   (-100)     /* dirfd meaning "the current directory" */
 
 /* Open flags (octal, as asm-generic/fcntl.h). */
-#define LINUX_O_ACCMODE   00000003
-#define LINUX_O_RDONLY    00000000
-#define LINUX_O_WRONLY    00000001
-#define LINUX_O_RDWR      00000002
-#define LINUX_O_CREAT     00000100
-#define LINUX_O_EXCL      00000200
-#define LINUX_O_NOCTTY    00000400
-#define LINUX_O_TRUNC     00001000
-#define LINUX_O_APPEND    00002000
-#define LINUX_O_NONBLOCK  00004000
-#define LINUX_O_DSYNC     00010000
-#define LINUX_O_ASYNC     00020000
-#define LINUX_O_DIRECT    00040000
-#define LINUX_O_LARGEFILE 00100000
-#define LINUX_O_DIRECTORY 00200000
-#define LINUX_O_NOFOLLOW  00400000
-#define LINUX_O_NOATIME   01000000
-#define LINUX_O_CLOEXEC   02000000
-#define LINUX_O_SYNC      04010000 /* __O_SYNC | O_DSYNC */
-#define LINUX_O_PATH      010000000
-#define LINUX_O_TMPFILE   020200000 /* __O_TMPFILE | O_DIRECTORY */
+#define LINUX_O_ACCMODE           00000003
+#define LINUX_O_RDONLY            00000000
+#define LINUX_O_WRONLY            00000001
+#define LINUX_O_RDWR              00000002
+#define LINUX_O_CREAT             00000100
+#define LINUX_O_EXCL              00000200
+#define LINUX_O_NOCTTY            00000400
+#define LINUX_O_TRUNC             00001000
+#define LINUX_O_APPEND            00002000
+#define LINUX_O_NONBLOCK          00004000
+#define LINUX_O_DSYNC             00010000
+#define LINUX_O_ASYNC             00020000
+#define LINUX_O_DIRECT            00040000
+#define LINUX_O_LARGEFILE         00100000
+#define LINUX_O_DIRECTORY         00200000
+#define LINUX_O_NOFOLLOW          00400000
+#define LINUX_O_NOATIME           01000000
+#define LINUX_O_CLOEXEC           02000000
+#define LINUX_CLOSE_RANGE_UNSHARE (1U << 1) /* close_range: a table of the caller's own */
+#define LINUX_CLOSE_RANGE_CLOEXEC (1U << 2) /* close_range: mark, do not close */
+#define LINUX_O_SYNC              04010000  /* __O_SYNC | O_DSYNC */
+#define LINUX_O_PATH              010000000
+#define LINUX_O_TMPFILE           020200000 /* __O_TMPFILE | O_DIRECTORY */
 
 /* mmap protections. */
 #define LINUX_PROT_READ      0x1

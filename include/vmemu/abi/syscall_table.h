@@ -164,6 +164,7 @@
     X(332, statx, 5, I, F, S, H, H, P, N)                                      \
     X(334, rseq, 4, I, P, U, H, H, N, N)                                       \
     X(435, clone3, 2, I, P, U, N, N, N, N)                                     \
+    X(436, close_range, 3, I, U, U, H, N, N, N)                                \
     X(439, faccessat2, 4, I, F, S, H, H, N, N)
 
 /* clang-format on */

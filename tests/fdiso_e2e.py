@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The guest reaches its own descriptors and nothing of vmemu's.
+
+Usage: fdiso_e2e.py --vmemu PATH --samples BUILD/samples [--bash PATH]
+
+- samples/fdiso.c, every built variant: the native run and the vmemu run print the same
+  lines (the descriptors among 0..65535 that answer fcntl, the listings of /proc/self/fd,
+  /proc/self/fdinfo and /dev/fd, readlink of each descriptor's link and of /dev/stdin, how
+  many of /proc/self/fd/N and /dev/fd/N open for N in 0..65535, a pipe read through
+  /dev/fd/63, the close-on-exec flag in fdinfo, close_range and closefrom) and exit 0.
+- `fdiso scan` under vmemu prints everything it can read or list under /proc/self,
+  /proc/thread-self and /dev/fd; none of it may name vmemu's program, its libraries, its
+  swap area, its memfds or a descriptor the guest did not open, and the guest's own file
+  must be there; /proc/self/mem opened through a symlink, "..", "//", a path relative to
+  /proc or the host's /proc/PID fails.
+- bash-static with busybox-static's applets, when installed (.ci/setup installs them):
+  process substitution `<(...)`, `exec 7<FILE; cat /dev/fd/7` and `ls /proc/self/fd`
+  give the native output.
+Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
+"""
+import argparse
+import os
+import re
+import shutil
+import sys
+
+from harness import Failure, execute, line_diff, run_checks, tail
+
+VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
+# Run by bash-static with BB set to the static busybox (the host's coreutils are dynamic).
+BASH_SCRIPT = r"""
+$BB cat <(echo from a process substitution)
+while read -r line; do echo "read: $line"; done < <(printf 'a\nb\n')
+exec 7</etc/hostname
+$BB cat /dev/fd/7 | $BB wc -c
+$BB diff <(echo same) <(echo same) && echo diff says equal
+$BB ls /proc/self/fd
+"""
+
+
+def native_and_vmemu(vmemu, cmd):
+    native = execute(cmd)
+    vm = execute([vmemu, "--"] + cmd)
+    if native.status != 0:
+        raise Failure("natively: status %d\n%s%s" % (native.status, tail(native.out),
+                                                     tail(native.err)))
+    if vm.status != native.status or vm.out != native.out:
+        raise Failure("status %d (natively %d), stdout:\n%s%s" % (
+            vm.status, native.status, line_diff(native.out, vm.out), tail(vm.err)))
+    return None
+
+
+def scan(vmemu, binary):
+    vm = execute([vmemu, "--", binary, "scan"])
+    if vm.status != 0:
+        raise Failure("status %d\n%s" % (vm.status, tail(vm.err)))
+    forbidden = [os.path.realpath(vmemu), "vmemu-swap", "libunicorn", "memfd:", "vmemu-proc",
+                 "libcapstone"]
+    for f in forbidden:
+        if f in vm.out:
+            where = vm.out.index(f)
+            raise Failure("the guest read %r:\n...%s..." % (f, vm.out[max(0, where - 300):where + 100]))
+    escapes = re.findall(r"^escape (.*?): (EACCES|OPENED|errno \d+|[A-Z]+)$", vm.out, re.M)
+    if len(escapes) != 7 or any(r == "OPENED" for _, r in escapes):
+        raise Failure("a way around reached a /proc file of vmemu's: %s" % escapes)
+    links = re.findall(r"^== /proc/self/fd/(\d+) -> (.*)$", vm.out, re.M)
+    if not any(t == "/etc/hostname" for _, t in links):
+        raise Failure("the scan did not see the guest's own /etc/hostname descriptor")
+    if len(vm.out) < 10000 or "== /proc/self/maps" not in vm.out:
+        raise Failure("the scan read too little (%d bytes)" % len(vm.out))
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vmemu", required=True)
+    ap.add_argument("--samples", required=True)
+    ap.add_argument("--bash", default=shutil.which("bash-static") or "/bin/bash-static")
+    o = ap.parse_args()
+    vmemu = os.path.abspath(o.vmemu)
+    checks = []
+    for v in VARIANTS:
+        binary = os.path.join(os.path.abspath(o.samples), "fdiso-" + v)
+        if os.path.exists(binary):
+            checks.append(("fdiso-%s (native output)" % v,
+                           lambda b=binary: native_and_vmemu(vmemu, [b])))
+            checks.append(("fdiso-%s scan (nothing of vmemu's)" % v,
+                           lambda b=binary: scan(vmemu, b)))
+    busybox = shutil.which("busybox")
+    if os.path.exists(o.bash) and busybox:
+        script = "BB=%s\n%s" % (busybox, BASH_SCRIPT)
+        checks.append(("bash-static process substitution and /dev/fd",
+                       lambda: native_and_vmemu(vmemu, [o.bash, "-c", script])))
+    else:
+        print("SKIP bash-static: %s or busybox not installed (run .ci/setup)" % o.bash)
+    if not checks:
+        print("FAIL no fdiso sample built in %s" % o.samples)
+        print("0 passed, 1 failed")
+        return 1
+    passed, failed = run_checks(checks, 2)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
