@@ -37,19 +37,39 @@ struct walk {
                                       guest's string */
 };
 
-/* Whether the host resolves path (from host dirfd) without going through its /proc: the
- * probe opens it O_PATH without crossing a magic link, and the file is not in a procfs. */
-static bool vpath_plain(int dirfd, const char *path, bool follow)
+/* The probe: opens path O_PATH from host dirfd without crossing a magic link. Returns 1
+ * when it opened a file outside any procfs, 0 for a procfs file, -errno when it failed
+ * (ELOOP: a magic link, or a loop). */
+static int vpath_probe(int dirfd, const char *path, bool follow)
 {
     struct open_how how = {.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
                            .resolve = RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
     if (fd < 0)
-        return false; /* a magic link (ELOOP), or a failure the walk must explain */
+        return -errno;
     struct statfs sf;
-    bool plain = fstatfs(fd, &sf) == 0 && sf.f_type != PROC_SUPER_MAGIC;
+    int plain = fstatfs(fd, &sf) == 0 && sf.f_type != PROC_SUPER_MAGIC;
     close(fd);
     return plain;
+}
+
+/* Whether the host resolves path (from host dirfd) without going through its /proc: the
+ * probe opens it, or, for a name that does not exist (stat of a PATH entry, a file about
+ * to be created), its directory, outside any procfs. */
+static bool vpath_plain(int dirfd, const char *path, bool follow)
+{
+    int rc = vpath_probe(dirfd, path, follow);
+    if (rc >= 0)
+        return rc == 1;
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    if (rc != -ENOENT || !name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false; /* a magic link, a loop, or a failure the walk must explain */
+    char dir[LINUX_PATH_MAX];
+    if (!slash)
+        return vpath_probe(dirfd, ".", true) == 1;
+    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return vpath_probe(dirfd, dir, true) == 1;
 }
 
 /* Takes the first component of w->rest into comp (NAME_MAX + 1 bytes). Returns 1, 0 when
@@ -204,15 +224,16 @@ static int walk_proc(struct proc *p, struct walk *w, bool follow, struct at_path
         if (strcmp(entry, "fd") == 0 && n == base + 2) {
             char *end;
             long fd = strtol(parts[base + 1], &end, 10);
-            int h = *end == '\0' && parts[base + 1][0] != '\0' ? fd_host(task->fds, (int)fd)
-                                                               : -EBADF;
+            int h =
+                *end == '\0' && parts[base + 1][0] != '\0' ? fd_host(task->fds, (int)fd) : -EBADF;
             if (h < 0)
                 return -ENOENT;
             if (last) {
                 snprintf(ap->rewritten, sizeof(ap->rewritten), "/proc/self/fd/%d", h);
                 /* a /proc file the guest opened: its link names it, not vmemu's copy */
                 const char *opened = fd_path(task->fds, (int)fd);
-                if (opened && strncmp(opened, "/proc", 5) == 0 && (!opened[5] || opened[5] == '/')) {
+                if (opened && strncmp(opened, "/proc", 5) == 0 &&
+                    (!opened[5] || opened[5] == '/')) {
                     snprintf(ap->procpath, sizeof(ap->procpath), "%s", opened);
                     ap->fdlink = true;
                 }
@@ -346,8 +367,8 @@ int sys_vpath_resolve(struct proc *p, int dirfd, bool follow, struct at_path *ap
     if (ap->buf[0] == '\0')
         return 0; /* AT_EMPTY_PATH: the descriptor itself */
     /* a /proc directory the guest opened: its guest path, not the host's */
-    const char *listed = ap->buf[0] != '/' && dirfd != LINUX_AT_FDCWD ? fd_path(p->fds, dirfd)
-                                                                      : NULL;
+    const char *listed =
+        ap->buf[0] != '/' && dirfd != LINUX_AT_FDCWD ? fd_path(p->fds, dirfd) : NULL;
     if (listed && (strncmp(listed, "/proc", 5) != 0 || (listed[5] != '/' && listed[5])))
         listed = NULL;
     if (!listed && vpath_plain(ap->dirfd, ap->buf, follow))
