@@ -1,10 +1,12 @@
-/* Descriptor syscalls passed through to the host: open, openat, close, lseek, getdents64,
- * fcntl, dup, dup2, dup3, ioctl, pipe and pipe2. Guest descriptor numbers go through the
- * process's fd table (src/proc/fd.c), which holds the host descriptor (close-on-exec on
- * the host, always) and the guest's own close-on-exec flag; the /proc files vmemu makes up
- * are opened by src/proc/procfs.c. ioctl knows TCGETS and TIOCGWINSZ; any other request
- * is -ENOTTY, reported once per request on stderr. Host errors come back as -errno.
- * Called by syscalls/dispatch.c through the table. */
+/* Descriptor syscalls passed through to the host: open, openat, close, close_range,
+ * lseek, getdents64, fcntl, dup, dup2, dup3, ioctl, pipe and pipe2. Guest descriptor
+ * numbers go through the process's fd table (src/proc/fd.c), which holds the host
+ * descriptor (close-on-exec on the host, always) and the guest's own close-on-exec flag;
+ * the /proc files vmemu makes up are opened by src/proc/procfs.c, and the directories it
+ * lists are read here from their listing. ioctl knows TCGETS, TCSETS[WF], TIOCGWINSZ,
+ * TIOCGPGRP and FIONREAD; any other request is -ENOTTY, reported once per request on
+ * stderr (a terminal request on a file that is no terminal quietly, as Linux fails it).
+ * Host errors come back as -errno. Called by syscalls/dispatch.c through the table. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -276,8 +278,32 @@ SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, req, gva_t, arg)
             return -errno;
         return copy_to_user(p->mm, arg, &ws, sizeof(ws));
     }
+    case LINUX_TCSETS:
+    case LINUX_TCSETSW:
+    case LINUX_TCSETSF: {
+        struct linux_termios t;
+        if (copy_from_user(p->mm, &t, arg, sizeof(t)) < 0)
+            return -EFAULT;
+        return sys_host_result(ioctl(host, req, &t));
+    }
+    case LINUX_TIOCGPGRP: {
+        /* no job control: the terminal's foreground group is the caller's */
+        if (!isatty(host))
+            return -ENOTTY;
+        int32_t pgrp = p->leader->pgid;
+        return copy_to_user(p->mm, arg, &pgrp, sizeof(pgrp));
+    }
+    case LINUX_FIONREAD: {
+        int n = 0;
+        if (ioctl(host, FIONREAD, &n) < 0)
+            return -errno;
+        int32_t v = n;
+        return copy_to_user(p->mm, arg, &v, sizeof(v));
+    }
     default:
-        ioctl_log_once(req);
+        /* a terminal request on a file that is no terminal: Linux's ENOTTY, no news */
+        if (((req >> 8) & 0xff) != 'T' || isatty(host))
+            ioctl_log_once(req);
         return -ENOTTY;
     }
 }

@@ -275,6 +275,30 @@ SYSCALL_DEFINE1(fdatasync, int, fd)
     return do_fsync(p, fd, true);
 }
 
+/* sync: every file's dirty pages of shared mappings are written back, then the host
+ * syncs its file systems. Linux's sync never fails. */
+SYSCALL_DEFINE0(sync)
+{
+    for (struct vfile *f = p->sys->pc.files; f != NULL; f = f->next)
+        if (!f->shmem)
+            (void)wb_file_sync(p->sys, f);
+    sync();
+    return 0;
+}
+
+/* syncfs: as sync, for the file system of fd (the written-back pages may belong to
+ * others: more than Linux writes, never less). */
+SYSCALL_DEFINE1(syncfs, int, fd)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    for (struct vfile *f = p->sys->pc.files; f != NULL; f = f->next)
+        if (!f->shmem)
+            (void)wb_file_sync(p->sys, f);
+    return sys_host_result(syncfs(host));
+}
+
 /* After a successful truncation of the file open as host: cached pages past the new end
  * leave every mapping (a later access there is SIGBUS, as on Linux). */
 static void truncated(struct proc *p, int host, int64_t length)

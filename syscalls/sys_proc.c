@@ -1,17 +1,20 @@
 /* Process syscalls: exit, identity (pids, ids, uname), thread-area and start-up calls
  * glibc and musl make (arch_prctl, set_tid_address, set_robust_list, rseq), resource
- * limits and usage, recorded signal state (rt_sigaction, rt_sigprocmask: nothing is
- * delivered yet), prctl's name and dumpable options, scheduling stubs for the one CPU, sysinfo and
- * times. State lives in struct proc; fault counts for getrusage come from the address space and,
- * for RUSAGE_CHILDREN, from the reaped children's frozen counters. Called
- * by syscalls/dispatch.c. */
+ * limits and usage, prctl's name and dumpable options, scheduling calls for the one CPU,
+ * I/O priorities (the host's, for vmemu as a whole), sysinfo and times. State lives in
+ * struct proc; fault counts for getrusage come from the address space and, for
+ * RUSAGE_CHILDREN, from the reaped children's frozen counters. Called by
+ * syscalls/dispatch.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/procfs.h"
 #include "vmemu/sched.h"
 #include "vmemu/util.h"
 
@@ -458,4 +461,37 @@ SYSCALL_DEFINE1(times, gva_t, buf)
             return -EFAULT;
     }
     return (long)(sched_now(p->sched) / (1000000000 / LINUX_USER_HZ));
+}
+
+/* ioprio_set/ioprio_get (IOPRIO_WHO_PROCESS 1, _PGRP 2, _USER 3): every guest process is
+ * vmemu's one host process, so a guest process or group (0: the caller's) stands for
+ * vmemu itself and the host answers; a pid or group the run does not have is ESRCH. */
+static long ioprio_who(struct proc *p, int which, int who)
+{
+    if (which == 1 && who != 0) {
+        char pid[24];
+        snprintf(pid, sizeof(pid), "%d", who);
+        if (!procfs_task(p, pid, NULL))
+            return -ESRCH;
+        return 0;
+    }
+    if (which == 2 && who != 0 && who != p->leader->pgid)
+        return -ESRCH;
+    return which == 3 ? who : 0;
+}
+
+SYSCALL_DEFINE3(ioprio_set, int, which, int, who, int, prio)
+{
+    long host_who = ioprio_who(p, which, who);
+    if (host_who < 0)
+        return host_who;
+    return sys_host_result(syscall(SYS_ioprio_set, which, (int)host_who, prio));
+}
+
+SYSCALL_DEFINE2(ioprio_get, int, which, int, who)
+{
+    long host_who = ioprio_who(p, which, who);
+    if (host_who < 0)
+        return host_who;
+    return sys_host_result(syscall(SYS_ioprio_get, which, (int)host_who));
 }

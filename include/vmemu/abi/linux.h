@@ -80,6 +80,11 @@ enum linux_syscall_nr { SYSCALL_TABLE(LINUX_NR_ENUM) };
 /* ioctl requests that are passed to the host. */
 #define LINUX_TCGETS     0x5401
 #define LINUX_TIOCGWINSZ 0x5413
+#define LINUX_TCSETS     0x5402
+#define LINUX_TCSETSW    0x5403
+#define LINUX_TCSETSF    0x5404
+#define LINUX_TIOCGPGRP  0x540f
+#define LINUX_FIONREAD   0x541b
 
 /* arch_prctl codes. */
 #define LINUX_ARCH_SET_GS 0x1001

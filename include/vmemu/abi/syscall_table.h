@@ -112,6 +112,7 @@
     X(152, munlockall, 0, I, N, N, N, N, N, N)                                 \
     X(157, prctl, 5, I, I, H, H, H, H, N)                                      \
     X(158, arch_prctl, 2, I, H, H, N, N, N, N)                                 \
+    X(162, sync, 0, I, N, N, N, N, N, N)                                       \
     X(186, gettid, 0, I, N, N, N, N, N, N)                                     \
     X(200, tkill, 2, I, I, I, N, N, N, N)                                      \
     X(201, time, 1, I, P, N, N, N, N, N)                                       \
@@ -129,6 +130,8 @@
     X(233, epoll_ctl, 4, I, F, I, F, P, N, N)                                  \
     X(234, tgkill, 3, I, I, I, I, N, N, N)                                     \
     X(247, waitid, 5, I, I, I, P, H, P, N)                                     \
+    X(251, ioprio_set, 3, I, I, I, H, N, N, N)                                 \
+    X(252, ioprio_get, 2, I, I, I, N, N, N, N)                                 \
     X(257, openat, 4, I, F, S, O, H, N, N)                                     \
     X(258, mkdirat, 3, I, F, S, H, N, N, N)                                    \
     X(260, fchownat, 5, I, F, S, I, I, H, N)                                   \
@@ -156,6 +159,7 @@
     X(292, dup3, 3, I, F, F, H, N, N, N)                                       \
     X(293, pipe2, 2, I, P, H, N, N, N, N)                                      \
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
+    X(306, syncfs, 1, I, F, N, N, N, N, N)                                     \
     X(316, renameat2, 5, I, F, S, F, S, H, N)                                  \
     X(318, getrandom, 3, I, P, U, H, N, N, N)                                  \
     X(322, execveat, 5, I, F, S, P, P, H, N)                                   \
