@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -194,14 +195,28 @@ int main(int argc, char **argv)
             print_link(path);
     }
     print_link("/dev/stdin");
+    char line[64] = "";
     printf("opened through /proc/self/fd: %d\n", count_opens("/proc/self/fd"));
     printf("opened through /dev/fd: %d\n", count_opens("/dev/fd"));
+
+    /* calls shells and their tools make on descriptors */
+    CHECK(write(pfd[1], "xy", 2) == 2);
+    int avail = -1, pgrp = 0;
+    CHECK(ioctl(pfd[0], FIONREAD, &avail) == 0);
+    printf("FIONREAD on a pipe holding 2 bytes: %d\n", avail);
+    CHECK(read(pfd[0], line, 2) == 2);
+    printf("TIOCGPGRP on a pipe: %s\n", ioctl(pfd[0], TIOCGPGRP, &pgrp) < 0 ? errname(errno) : "ok");
+    sync();
+    printf("syncfs: %d\n", syncfs(file));
+    long prio = syscall(SYS_ioprio_get, 1, 0);
+    printf("ioprio_get of itself: %s\n", prio >= 0 ? "ok" : errname(errno));
+    printf("ioprio_get of no process: %s\n",
+           syscall(SYS_ioprio_get, 1, 0x3ffffff0) < 0 ? errname(errno) : "ok");
 
     /* bash's <(...): the reader opens /dev/fd/63, the pipe's read end */
     CHECK(write(pfd[1], "substituted\n", 12) == 12);
     close(pfd[1]);
     FILE *sub = fopen("/dev/fd/63", "r");
-    char line[64] = "";
     CHECK(sub != NULL && fgets(line, sizeof(line), sub) != NULL);
     printf("read through /dev/fd/63: %s", line);
     fclose(sub);
