@@ -23,10 +23,12 @@
  *   deadlock  (only when named) two threads wait for each other's mutex for ever
  * Ends with status 0 when every check held, 1 otherwise. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,6 +459,24 @@ static void proc_line(const char *path, const char *key, char *out, size_t n)
 
 static pthread_barrier_t proc_bar;
 
+/* Entries of /proc/self/task, and whether the caller's own tid is one of them. */
+static int task_entries(bool *has_self)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    *has_self = false;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        n++;
+        *has_self = *has_self || atoi(e->d_name) == (int)gettid_();
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static void *proc_worker(void *arg)
 {
     char path[64], name[64], self_name[64];
@@ -478,12 +498,17 @@ static void part_proc(void)
     char during[64], after[64];
     pthread_barrier_init(&proc_bar, NULL, 2);
     pthread_create(&t, NULL, proc_worker, NULL);
+    bool has_self;
     pthread_barrier_wait(&proc_bar);
     proc_line("/proc/self/status", "Threads:", during, sizeof(during));
+    int tasks = task_entries(&has_self);
     pthread_barrier_wait(&proc_bar);
     pthread_join(t, NULL);
     proc_line("/proc/self/status", "Threads:", after, sizeof(after));
     printf("proc: /proc/self/status \"%s\" with the worker, \"%s\" after\n", during, after);
+    printf("proc: /proc/self/task lists %d tasks with the worker (its own tid: %s), ", tasks,
+           has_self ? "yes" : "no");
+    printf("%d after\n", task_entries(&has_self));
 }
 
 /* reduce ------------------------------------------------------------------------------ */
