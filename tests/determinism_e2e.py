@@ -23,7 +23,7 @@ import re
 import sys
 import time
 
-from harness import Failure, execute, line_diff, run_checks, tail
+from harness import Failure, execute, finish_checks, line_diff, tail
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 EPOCH = 1700000000
@@ -110,13 +110,7 @@ def main():
             checks.append(("timechance-%s host clocks" % v, lambda b=binary: host_clocks(vmemu, b)))
             checks.append(("timechance-%s --deterministic" % v,
                            lambda b=binary: deterministic(vmemu, b)))
-    if not checks:
-        print("FAIL no timechance sample built in %s" % o.samples)
-        print("0 passed, 1 failed")
-        return 1
-    passed, failed = run_checks(checks, 2)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return finish_checks(checks, "no timechance sample built in %s" % o.samples)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import re
 import shutil
 import sys
 
-from harness import Failure, execute, line_diff, run_checks, tail
+from harness import Failure, execute, finish_checks, line_diff, tail
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 # Run by bash-static with BB set to the static busybox (the host's coreutils are dynamic).
@@ -93,13 +93,7 @@ def main():
                        lambda: native_and_vmemu(vmemu, [o.bash, "-c", script])))
     else:
         print("SKIP bash-static: %s or busybox not installed (run .ci/setup)" % o.bash)
-    if not checks:
-        print("FAIL no fdiso sample built in %s" % o.samples)
-        print("0 passed, 1 failed")
-        return 1
-    passed, failed = run_checks(checks, 2)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return finish_checks(checks, "no fdiso sample built in %s" % o.samples)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,19 @@ class Once:
         return entry[1]
 
 
+def finish_checks(checks, missing, jobs=2):
+    """The end of an e2e script's main: runs the checks (run_checks), prints "N passed, M
+    failed" and returns the exit status; with no check at all, one FAIL line saying what is
+    missing (missing: "no X sample built in DIR") and status 1."""
+    if not checks:
+        print("FAIL " + missing)
+        print("0 passed, 1 failed")
+        return 1
+    passed, failed = run_checks(checks, jobs)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
 def run_checks(checks, jobs=1):
     """Runs (label, fn) checks, jobs at a time, and prints PASS or FAIL for each in order. A
     check fails by raising Failure or returning a reason (a string); any other exception is a

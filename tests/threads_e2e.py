@@ -26,7 +26,7 @@ import os
 import re
 import sys
 
-from harness import Failure, execute, line_diff, run_checks, tail
+from harness import Failure, execute, finish_checks, line_diff, tail
 
 PROGRAMS = [("threads", ("glibc", "glibc-pie", "musl", "musl-pie")),
             ("threads_cpp", ("glibc", "glibc-pie")),
@@ -132,13 +132,7 @@ def main():
         if os.path.exists(binary):
             checks.append(("thread_pingpong-%s %s" % (v, " ".join(args)),
                            lambda b=binary, a=args: check(vmemu, b, True, a)))
-    if not checks:
-        print("FAIL no threaded sample built in %s" % o.samples)
-        print("0 passed, 1 failed")
-        return 1
-    passed, failed = run_checks(checks, 2)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return finish_checks(checks, "no threaded sample built in %s" % o.samples)
 
 
 if __name__ == "__main__":

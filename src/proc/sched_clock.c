@@ -83,10 +83,6 @@ int sched_clock_read(const struct sched *s, const struct proc *p, int clk, struc
     case LCLOCK_REALTIME_COARSE:
     case LCLOCK_REALTIME_ALARM:
     case LCLOCK_TAI:
-        if (!s || !s->clock.virt)
-            return clock_gettime(clk, ts) < 0 ? -errno : 0;
-        ns = sched_now(s) + (uint64_t)s->clock.realtime_off;
-        break;
     case LCLOCK_MONOTONIC:
     case LCLOCK_MONOTONIC_RAW:
     case LCLOCK_MONOTONIC_COARSE:
@@ -95,6 +91,9 @@ int sched_clock_read(const struct sched *s, const struct proc *p, int clk, struc
         if (!s || !s->clock.virt)
             return clock_gettime(clk, ts) < 0 ? -errno : 0;
         ns = sched_now(s);
+        if (clk == LCLOCK_REALTIME || clk == LCLOCK_REALTIME_COARSE ||
+            clk == LCLOCK_REALTIME_ALARM || clk == LCLOCK_TAI)
+            ns += (uint64_t)s->clock.realtime_off;
         break;
     default:
         return -EINVAL;
