@@ -5,7 +5,8 @@
  * under vmemu with the host's clocks) those vary from run to run; under
  * `vmemu --deterministic` they must not. Checks what holds on every clock (the counter
  * grows, a sleep lasts at least what was asked, the timer fires, the CPU clocks advance)
- * and exits 1 with a FAIL line when one does not. */
+ * and exits 1 with a FAIL line when one does not. `timechance sleep SECONDS` only sleeps
+ * that long and says how long it slept. */
 #include <signal.h>
 #include <stdint.h>
 #include <sys/auxv.h>
@@ -38,9 +39,17 @@ static void print_hex(const char *what, const unsigned char *b, size_t n)
     printf("\n");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     unsigned char buf[16];
+    if (argc > 2 && strcmp(argv[1], "sleep") == 0) {
+        /* `sleep SECONDS`: one long sleep (under --deterministic it takes no host time) */
+        int64_t before = clock_ns(CLOCK_MONOTONIC);
+        struct timespec nap = {atol(argv[2]), 0};
+        CHECK(nanosleep(&nap, NULL) == 0);
+        printf("slept %lld s\n", (long long)((clock_ns(CLOCK_MONOTONIC) - before) / 1000000000));
+        return 0;
+    }
     const unsigned char *at_random = (const unsigned char *)getauxval(AT_RANDOM);
     CHECK(at_random != NULL);
     print_hex("at_random", at_random, 16);
