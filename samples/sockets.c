@@ -412,7 +412,8 @@ int main(int argc, char **argv)
     unix_fork("unix path", path, strlen(path) + 1);
     unlink(path);
     char abstract[64];
-    int alen = snprintf(abstract, sizeof(abstract), "%cvmemu-sockets-%d", 0, (int)getpid());
+    /* unique like the directory (pids repeat between vmemu runs: each numbers from 1000) */
+    int alen = snprintf(abstract, sizeof(abstract), "%c%s", 0, strrchr(dir, '/') + 1);
     unix_fork("unix abstract", abstract, (size_t)alen);
     udp();
     pass_fd(dir);

@@ -146,7 +146,7 @@ long sock_addr_put(struct proc *p, const void *addr, socklen_t len, gva_t uaddr,
     return put_user_u32(p->mm, ulen, len) < 0 ? -EFAULT : 0;
 }
 
-long sock_block(struct proc *p, int host, short events, bool nonblock)
+long sock_block(struct proc *p, int host, short events, bool nonblock, uint64_t deadline)
 {
     int fl = fcntl(host, F_GETFL);
     if (nonblock || fl < 0 || (fl & O_NONBLOCK) != 0)
@@ -154,14 +154,17 @@ long sock_block(struct proc *p, int host, short events, bool nonblock)
     struct timeval tv = {0, 0};
     socklen_t tl = sizeof(tv);
     int opt = events == POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO;
-    uint64_t deadline = 0;
+    bool timed = false;
     if (getsockopt(host, SOL_SOCKET, opt, &tv, &tl) == 0 && (tv.tv_sec != 0 || tv.tv_usec != 0)) {
         uint64_t rel = (uint64_t)tv.tv_sec * 1000000000ULL + (uint64_t)tv.tv_usec * 1000ULL;
-        deadline = sched_deadline(p, rel);
-        if (sched_now(p->sched) >= deadline)
+        uint64_t d = sched_deadline(p, rel);
+        timed = true;
+        if (sched_now(p->sched) >= d)
             return -EAGAIN;
+        if (deadline == 0 || d < deadline)
+            deadline = d;
     }
-    return sched_block_io(p, &(struct proc_wait_fd){host, events}, 1, deadline, deadline == 0);
+    return sched_block_io(p, &(struct proc_wait_fd){host, events}, 1, deadline, !timed);
 }
 
 void sock_sigpipe(struct proc *p)
@@ -282,7 +285,7 @@ static long do_accept(struct proc *p, int fd, gva_t uaddr, gva_t ulen, int flags
     int err = errno;
     nb_end(h, saved);
     if (nh < 0 && (err == EAGAIN || err == EWOULDBLOCK))
-        return sock_block(p, h, POLLIN, saved < 0);
+        return sock_block(p, h, POLLIN, saved < 0, 0);
     if (nh < 0)
         return -err;
     long r = uaddr != 0 ? sock_addr_put(p, &ss, sl, uaddr, ulen) : 0;
@@ -351,7 +354,7 @@ SYSCALL_DEFINE3(connect, int, fd, gva_t, uaddr, int, len)
         return -err;
     if (err == EINPROGRESS && !p->retry)
         connect_creds(p, h, &ss, (socklen_t)len);
-    long b = sock_block(p, h, POLLOUT, false);
+    long b = sock_block(p, h, POLLOUT, false, 0);
     return b == -EAGAIN ? (err == EAGAIN ? -EAGAIN : -EINPROGRESS) : b;
 }
 
@@ -408,7 +411,7 @@ SYSCALL_DEFINE5(setsockopt, int, fd, int, level, int, name, gva_t, uval, int, le
     if (!sockopt_ok(level, name))
         return -ENOPROTOOPT;
     if (len > SOCKOPT_MAX)
-        return -ENOMEM;
+        len = SOCKOPT_MAX; /* the options allowed read no more than that */
     if (len > 0 && copy_from_user(p->mm, buf, uval, (size_t)len) < 0)
         return -EFAULT;
     return setsockopt(h, level, name, buf, (socklen_t)len) < 0 ? -errno : 0;

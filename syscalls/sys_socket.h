@@ -25,9 +25,10 @@ int sock_cred_pid(struct proc *p, int host, int hpid);
  * O_NONBLOCK (or nonblock says the call is), or when the socket's timeout (SO_RCVTIMEO
  * for POLLIN, SO_SNDTIMEO for POLLOUT) passed since the call first slept; else the task
  * sleeps until host has events and -SCHED_EBLOCK is returned (the call is then executed
- * again). A timed sleep is ended by a signal with -EINTR, an untimed one restarts under
- * SA_RESTART, as Linux's sock_intr_errno. */
-long sock_block(struct proc *p, int host, short events, bool nonblock);
+ * again). deadline (sched_now ns, 0: none) also ends the sleep (the caller decides what
+ * then). A sleep with the socket's timeout is ended by a signal with -EINTR, an untimed
+ * one restarts under SA_RESTART, as Linux's sock_intr_errno. */
+long sock_block(struct proc *p, int host, short events, bool nonblock, uint64_t deadline);
 /* Linux's send_sig(SIGPIPE, current, 0) for a send on a stream socket shut for writing. */
 void sock_sigpipe(struct proc *p);
 

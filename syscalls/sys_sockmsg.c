@@ -276,7 +276,7 @@ static long do_send(struct proc *p, int host, struct kmsg *k, int flags)
         sock_sigpipe(p);
     if (n != -EAGAIN)
         return n < 0 && done == 0 ? n : (long)done;
-    long b = sock_block(p, host, POLLOUT, (flags & MSG_DONTWAIT) != 0);
+    long b = sock_block(p, host, POLLOUT, (flags & MSG_DONTWAIT) != 0, 0);
     if (b == -SCHED_EBLOCK)
         p->io_done = done;
     return b == -SCHED_EBLOCK || done == 0 ? b : (long)done;
@@ -309,7 +309,8 @@ static long recv_once(struct proc *p, int host, struct kmsg *k, int flags, uint6
     long r = s < 0 ? -errno : s;
     if (s >= 0 && mh.msg_controllen > 0)
         ctl_to_guest(p, host, &mh, (flags & MSG_CMSG_CLOEXEC) != 0);
-    if (s > 0 && kmsg_copy(p, k, skip, buf, (size_t)s < n ? (size_t)s : n, true) < 0)
+    bool discard = stream && (flags & MSG_TRUNC) != 0; /* TCP: the bytes are dropped */
+    if (s > 0 && !discard && kmsg_copy(p, k, skip, buf, (size_t)s < n ? (size_t)s : n, true) < 0)
         r = -EFAULT;
     if (s >= 0 && k->m.name != 0) {
         uint32_t put = mh.msg_namelen < k->m.namelen ? mh.msg_namelen : k->m.namelen;
@@ -347,7 +348,7 @@ static long do_recv(struct proc *p, int host, struct kmsg *k, int flags)
     } while (n > 0 && all && done < k->total);
     if (n != -EAGAIN)
         return n < 0 && done == 0 ? n : (long)done;
-    long b = sock_block(p, host, POLLIN, (flags & MSG_DONTWAIT) != 0);
+    long b = sock_block(p, host, POLLIN, (flags & MSG_DONTWAIT) != 0, 0);
     if (b == -SCHED_EBLOCK)
         p->io_done = done;
     return b == -SCHED_EBLOCK || done == 0 ? b : (long)done;
@@ -498,7 +499,12 @@ static long do_mmsg(struct proc *p, int fd, gva_t uvec, unsigned vlen, int flags
     if (r == -EPIPE && sock_type(h) != SOCK_DGRAM && (flags & MSG_NOSIGNAL) == 0 && done == 0)
         sock_sigpipe(p);
     if (r == -EAGAIN && !(done > 0 && (flags & MSG_WAITFORONE) != 0)) {
-        long b = sock_block(p, h, send ? POLLOUT : POLLIN, (flags & MSG_DONTWAIT) != 0);
+        /* recvmmsg's timeout counts once a message came (Linux checks it after each) */
+        bool timed = !send && done > 0 && deadline != 0;
+        long b = timed && sched_now(p->sched) >= deadline
+                     ? -EAGAIN
+                     : sock_block(p, h, send ? POLLOUT : POLLIN, (flags & MSG_DONTWAIT) != 0,
+                                  timed ? deadline : 0);
         if (b == -SCHED_EBLOCK) {
             p->io_done = done;
             return b;
