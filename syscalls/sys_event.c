@@ -1,12 +1,11 @@
-/* Descriptors for events that live on the host: eventfd, timerfd and AF_UNIX socketpair.
+/* Descriptors for events that live on the host: eventfd and timerfd.
  * Each is a host object installed in the guest's table like a pipe end; reading and
  * writing them goes through the same non-blocking path as pipes (syscalls/sys_rw.c: a
  * guest that would block sleeps in the scheduler), and poll, select and epoll see them
- * through their host descriptors. Sockets other than socketpair's are not implemented.
+ * through their host descriptors. Sockets are in syscalls/sys_socket.c.
  * Called by syscalls/dispatch.c. */
 #include <fcntl.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -35,27 +34,6 @@ SYSCALL_DEFINE1(eventfd, unsigned, initval)
     if (h < 0)
         return -errno;
     return sys_install_host_fds(p, &h, 1, false, 0);
-}
-
-/* socketpair: the host makes the pair (AF_UNIX only, as Linux; SOCK_NONBLOCK and
- * SOCK_CLOEXEC in type), installed like a pipe at the two lowest free numbers. */
-SYSCALL_DEFINE4(socketpair, int, domain, int, type, int, protocol, gva_t, usv)
-{
-    int h[2];
-    if (usv == 0)
-        return -EFAULT;
-    if (socketpair(domain, type | SOCK_CLOEXEC, protocol, h) < 0)
-        return -errno;
-    return sys_install_host_fds(p, h, 2, (type & SOCK_CLOEXEC) != 0, usv);
-}
-
-/* shutdown of a socketpair end (any other descriptor: the host says ENOTSOCK). */
-SYSCALL_DEFINE2(shutdown, int, fd, int, how)
-{
-    int h = fd_host(p->fds, fd);
-    if (h < 0)
-        return h;
-    return shutdown(h, how) < 0 ? -errno : 0;
 }
 
 /* timerfd_create: a host timer on the same clock (TFD_NONBLOCK, TFD_CLOEXEC). */

@@ -48,8 +48,21 @@
     X(38, setitimer, 3, I, I, P, P, N, N, N)                                   \
     X(39, getpid, 0, I, N, N, N, N, N, N)                                      \
     X(40, sendfile, 4, I, F, F, P, U, N, N)                                    \
+    X(41, socket, 3, I, I, H, I, N, N, N)                                      \
+    X(42, connect, 3, I, F, P, I, N, N, N)                                     \
+    X(43, accept, 3, I, F, P, P, N, N, N)                                      \
+    X(44, sendto, 6, I, F, P, U, H, P, I)                                      \
+    X(45, recvfrom, 6, I, F, P, U, H, P, P)                                    \
+    X(46, sendmsg, 3, I, F, P, H, N, N, N)                                     \
+    X(47, recvmsg, 3, I, F, P, H, N, N, N)                                     \
     X(48, shutdown, 2, I, F, I, N, N, N, N)                                    \
-    X(53, socketpair, 4, I, I, I, I, P, N, N)                                  \
+    X(49, bind, 3, I, F, P, I, N, N, N)                                        \
+    X(50, listen, 2, I, F, I, N, N, N, N)                                      \
+    X(51, getsockname, 3, I, F, P, P, N, N, N)                                 \
+    X(52, getpeername, 3, I, F, P, P, N, N, N)                                 \
+    X(53, socketpair, 4, I, I, H, I, P, N, N)                                  \
+    X(54, setsockopt, 5, I, F, I, I, P, I, N)                                  \
+    X(55, getsockopt, 5, I, F, I, I, P, P, N)                                  \
     X(56, clone, 5, I, H, P, P, P, H, N)                                       \
     X(57, fork, 0, I, N, N, N, N, N, N)                                        \
     X(58, vfork, 0, I, N, N, N, N, N, N)                                       \
@@ -154,12 +167,15 @@
     X(285, fallocate, 4, I, F, I, I, I, N, N)                                  \
     X(286, timerfd_settime, 4, I, F, I, P, P, N, N)                            \
     X(287, timerfd_gettime, 2, I, F, P, N, N, N, N)                            \
+    X(288, accept4, 4, I, F, P, P, H, N, N)                                    \
     X(290, eventfd2, 2, I, U, H, N, N, N, N)                                   \
     X(291, epoll_create1, 1, I, H, N, N, N, N, N)                              \
     X(292, dup3, 3, I, F, F, H, N, N, N)                                       \
     X(293, pipe2, 2, I, P, H, N, N, N, N)                                      \
+    X(299, recvmmsg, 5, I, F, P, U, H, P, N)                                   \
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
     X(306, syncfs, 1, I, F, N, N, N, N, N)                                     \
+    X(307, sendmmsg, 4, I, F, P, U, H, N, N)                                   \
     X(316, renameat2, 5, I, F, S, F, S, H, N)                                  \
     X(318, getrandom, 3, I, P, U, H, N, N, N)                                  \
     X(322, execveat, 5, I, F, S, P, P, H, N)                                   \

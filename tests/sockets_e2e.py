@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Sockets end to end (issue 17): samples/sockets.c natively and under vmemu.
+
+Usage: sockets_e2e.py --vmemu PATH --samples BUILD/samples [-k SUBSTRING] [--jobs N]
+
+- `sockets`, every built variant (glibc, glibc-pie, musl, musl-pie): TCP and UDP on
+  127.0.0.1, AF_UNIX stream with a path and an abstract name, SCM_RIGHTS and SO_PEERCRED
+  across fork, blocking accept/connect/recv/send that sleep in vmemu's scheduler,
+  MSG_WAITALL, SO_RCVTIMEO, nonblocking accept, poll on a listener, shutdown, seqpacket,
+  sendmmsg/recvmmsg and a server thread. The native run exits 0 (every check of the
+  sample holds) and the vmemu run prints the same stdout with the same status.
+- `sockets refuse` under vmemu, every variant: AF_UNIX names under /proc give EACCES,
+  other families EAFNOSUPPORT, options that carry pointers ENOPROTOOPT (exact lines).
+Prints PASS/FAIL per check and "N passed, M failed"; status 1 when a check failed.
+Python 3 standard library only.
+"""
+import argparse
+import os
+import sys
+import time
+
+from harness import Failure, execute, line_diff, run_checks, tail
+
+VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
+
+REFUSE_EXPECTED = """bind /proc/self/cwd/sock: -1 EACCES
+connect //./proc/1/root/x: -1 EACCES
+socket AF_NETLINK: -1 errno 97
+socket AF_PACKET: -1 errno 97
+SO_ATTACH_FILTER: -1 errno 92
+level SOL_PACKET: -1 errno 92
+"""
+
+
+def build_checks(vmemu, samples, variants):
+    checks = []
+
+    def same(prog):
+        def check():
+            native = execute([prog])
+            if native.status != 0:
+                raise Failure("native run failed (status %d): %s" % (
+                    native.status, tail(native.out)))
+            vm = execute([vmemu, "--", prog])
+            if vm.status != native.status:
+                return "exit status: native %d, vmemu %d (stdout: %s; stderr: %s)" % (
+                    native.status, vm.status, tail(vm.out), tail(vm.err))
+            if vm.out != native.out:
+                return "stdout differs:\n" + line_diff(native.out, vm.out)
+            return None
+        return check
+
+    def refuse(prog):
+        def check():
+            vm = execute([vmemu, "--", prog, "refuse"])
+            if vm.status != 0:
+                return "status %d (stderr: %s)" % (vm.status, tail(vm.err))
+            if vm.out != REFUSE_EXPECTED:
+                return "stdout differs:\n" + line_diff(REFUSE_EXPECTED, vm.out)
+            return None
+        return check
+
+    for v in variants:
+        prog = os.path.join(samples, "sockets-" + v)
+        checks.append(("sockets " + v, same(prog)))
+        checks.append(("sockets refuse " + v, refuse(prog)))
+    return checks
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vmemu", required=True, help="path of the vmemu executable")
+    ap.add_argument("--samples", required=True, help="directory of the built samples")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel checks (default 2)")
+    ap.add_argument("-k", dest="filter", default="",
+                    help="run only the checks whose name contains this")
+    opts = ap.parse_args()
+
+    vmemu = os.path.abspath(opts.vmemu)
+    samples = os.path.abspath(opts.samples)
+    start = time.monotonic()
+    variants = [v for v in VARIANTS
+                if os.access(os.path.join(samples, "sockets-" + v), os.X_OK)]
+    passed = failed = 0
+    if not variants:
+        failed += 1
+        print("FAIL sockets: no variant built (target samples-all)", flush=True)
+    else:
+        checks = [(n, c) for n, c in build_checks(vmemu, samples, variants)
+                  if opts.filter in n]
+        passed, bad = run_checks(checks, opts.jobs)
+        failed += bad
+    print("(%.1f s)" % (time.monotonic() - start))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
