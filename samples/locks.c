@@ -3,7 +3,9 @@
  * parent, F_SETLKW waiting for the parent's unlock, the release when any descriptor of the
  * file closes, EDEADLK between two processes), flock (a conflict between two opens, none
  * through a dup or a fork's copy) and OFD locks (a conflict between two opens of one
- * process). Waits are ordered with pipes; alarm(10) bounds the run. */
+ * process). Waits are ordered with pipes; alarm(10) bounds the run. `locks hang`: two
+ * processes each wait for the other's flock lock, forever (Linux does not detect it);
+ * tests/locks_e2e.py runs it only under vmemu, whose deadlock report must end it. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -199,10 +201,39 @@ static void deadlock(void)
     close(ready[1]);
 }
 
-int main(void)
+/* Two processes each wait for the other's flock lock (never returns). */
+static void hang(const char *dir)
+{
+    char second[80];
+    int ready[2];
+    snprintf(second, sizeof(second), "%s/second", dir);
+    close(open(second, O_RDWR | O_CREAT, 0600));
+    CHECK(pipe(ready) == 0);
+    int a = open_file();
+    CHECK(flock(a, LOCK_EX) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int cb = open(second, O_RDWR), ca = open_file();
+        CHECK(cb >= 0 && flock(cb, LOCK_EX) == 0);
+        CHECK(write(ready[1], "r", 1) == 1);
+        flock(ca, LOCK_EX);
+        _exit(1);
+    }
+    char c;
+    CHECK(read(ready[0], &c, 1) == 1);
+    int pb = open(second, O_RDWR);
+    CHECK(pb >= 0);
+    unlink(second);
+    unlink(path);
+    rmdir(dir);
+    printf("hang: both wait\n");
+    flock(pb, LOCK_EX);
+}
+
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    alarm(10);
     char dir[] = "/tmp/vmemu-locks-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof(path), "%s/file", dir);
@@ -210,6 +241,11 @@ int main(void)
     CHECK(fd >= 0);
     CHECK(write(fd, "0123456789", 10) == 10);
     close(fd);
+    if (argc > 1 && strcmp(argv[1], "hang") == 0) {
+        hang(dir);
+        return 1;
+    }
+    alarm(10);
     posix_parent_child();
     bsd_locks();
     ofd_locks();

@@ -264,8 +264,8 @@ int sys_fifo_open(struct proc *p, const struct at_path *ap, int flags, const str
         int h = openat(ap->dirfd, ap->host, flags | O_CLOEXEC, 0);
         return h < 0 ? -errno : h;
     }
-    struct proc_fifo_wait *w = &p->wait.fifo;
-    struct proc_fifo_wait f = {
+    struct proc_fifo *w = &p->wait.fifo;
+    struct proc_fifo f = {
         .dev = (uint64_t)st->st_dev, .ino = (uint64_t)st->st_ino, .writer = acc == O_WRONLY};
     int kept = -1; /* the descriptor of this open's earlier sleep */
     if (p->wait.kind == WAIT_FIFO && w->held && w->dev == f.dev && w->ino == f.ino &&

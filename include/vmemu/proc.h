@@ -44,7 +44,7 @@ enum proc_wait_kind {
 
 /* What an open of a FIFO waits for (syscalls/sys_lock.c): a reader waits for a writer
  * (Linux's wait_for_partner), a writer for a reader. */
-struct proc_fifo_wait {
+struct proc_fifo {
     uint64_t dev, ino; /* the FIFO */
     bool writer;       /* the open is for writing (else for reading) */
     uint64_t writes;   /* reader: the FIFO's write opens by guests when it began to wait */
@@ -73,19 +73,19 @@ struct proc_wait_fd {
 };
 
 struct proc_wait {
-    enum proc_wait_kind kind;   /* see enum proc_wait_kind */
-    struct proc_wait_fd *fds;   /* WAIT_IO: descriptors (malloc'ed, freed on wake) */
-    size_t nfds;                /* entries in fds */
-    uint64_t deadline_ns;       /* guest monotonic time (sched_now) that ends the sleep;
-                                   0 = none */
-    uint64_t left_ns;           /* time left before the deadline when the sleep was woken */
-    bool restartable;           /* SA_RESTART may re-execute the syscall after a handler */
-    struct proc *vfork_child;   /* WAIT_VFORK: the child */
-    struct proc_futex futex;    /* WAIT_FUTEX: the futex */
-    struct flock_req lock;      /* WAIT_LOCK: the lock asked for */
-    struct proc_fifo_wait fifo; /* WAIT_FIFO: the FIFO open */
-    int nr;                     /* the syscall that sleeps (for the deadlock report) */
-    uint64_t rip;               /* its `syscall` instruction */
+    enum proc_wait_kind kind; /* see enum proc_wait_kind */
+    struct proc_wait_fd *fds; /* WAIT_IO: descriptors (malloc'ed, freed on wake) */
+    size_t nfds;              /* entries in fds */
+    uint64_t deadline_ns;     /* guest monotonic time (sched_now) that ends the sleep;
+                                 0 = none */
+    uint64_t left_ns;         /* time left before the deadline when the sleep was woken */
+    bool restartable;         /* SA_RESTART may re-execute the syscall after a handler */
+    struct proc *vfork_child; /* WAIT_VFORK: the child */
+    struct proc_futex futex;  /* WAIT_FUTEX: the futex */
+    struct flock_req lock;    /* WAIT_LOCK: the lock asked for */
+    struct proc_fifo fifo;    /* WAIT_FIFO: the FIFO open */
+    int nr;                   /* the syscall that sleeps (for the deadlock report) */
+    uint64_t rip;             /* its `syscall` instruction */
 };
 
 /* Register changes applied when a process is switched in (the CPU only holds the running

@@ -205,7 +205,7 @@ long sched_block_lock(struct proc *p, const struct flock_req *req)
 }
 
 /* p sleeps until a FIFO's other end opens. */
-long sched_block_fifo(struct proc *p, const struct proc_fifo_wait *fifo, uint64_t deadline_ns)
+long sched_block_fifo(struct proc *p, const struct proc_fifo *fifo, uint64_t deadline_ns)
 {
     wait_reset(p, WAIT_FIFO);
     p->wait.fifo = *fifo;
@@ -434,7 +434,7 @@ static bool has_zombie_child(const struct sched *s, const struct proc *p)
 /* Whether the FIFO open p sleeps in can go on: a writer's when a reader is there (the
  * host opens the FIFO for writing without blocking), a reader's when a guest has the FIFO
  * open for writing or opened it since, or the host says a writer came (data, or the end). */
-static bool fifo_partner(const struct proc_fifo_wait *f)
+static bool fifo_partner(const struct proc_fifo *f)
 {
     if (!f->held)
         return true;
