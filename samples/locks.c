@@ -3,9 +3,10 @@
  * parent, F_SETLKW waiting for the parent's unlock, the release when any descriptor of the
  * file closes, EDEADLK between two processes), flock (a conflict between two opens, none
  * through a dup or a fork's copy) and OFD locks (a conflict between two opens of one
- * process). Waits are ordered with pipes; alarm(10) bounds the run. `locks hang`: two
- * processes each wait for the other's flock lock, forever (Linux does not detect it);
- * tests/locks_e2e.py runs it only under vmemu, whose deadlock report must end it. */
+ * process), F_SETLKW ended by a signal (EINTR). Waits are ordered with pipes; alarm(10)
+ * bounds the run. `locks hang`: two processes each wait for the other's flock lock,
+ * forever (Linux does not detect it); tests/locks_e2e.py runs it only under vmemu, whose
+ * deadlock report must end it. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -29,7 +30,7 @@ static char path[64];
 
 static const char *ename(int e)
 {
-    return e == EDEADLK ? "EDEADLK" : errname(e);
+    return e == EDEADLK ? "EDEADLK" : e == EINTR ? "EINTR" : errname(e);
 }
 
 /* A syscall result: "0" or "-1 ENAME". */
@@ -231,6 +232,37 @@ static void hang(const char *dir)
     flock(pb, LOCK_EX);
 }
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
+
+/* A signal whose handler has no SA_RESTART ends F_SETLKW with EINTR. */
+static void interrupted(void)
+{
+    int fd = open_file(), ready[2];
+    CHECK(pipe(ready) == 0);
+    CHECK(lk(fd, F_SETLK, F_WRLCK, 0, 0) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        struct sigaction sa = {.sa_handler = on_usr1};
+        CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+        int cfd = open_file();
+        CHECK(write(ready[1], "r", 1) == 1);
+        printf("signal: child F_SETLKW: %s\n", rc(lk(cfd, F_SETLKW, F_WRLCK, 0, 1)));
+        _exit(0);
+    }
+    char c;
+    CHECK(read(ready[0], &c, 1) == 1);
+    sleep_ms(200);
+    CHECK(kill(pid, SIGUSR1) == 0);
+    wait_child(pid);
+    close(fd);
+    close(ready[0]);
+    close(ready[1]);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -250,6 +282,7 @@ int main(int argc, char **argv)
     bsd_locks();
     ofd_locks();
     deadlock();
+    interrupted();
     unlink(path);
     rmdir(dir);
     printf("locks: done\n");
