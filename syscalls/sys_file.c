@@ -13,15 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
 #include "vmemu/warn_once.h"
+#include "vmemu/flock.h"
 #include "vmemu/procfs.h"
 
-/* fcntl commands on a pipe's capacity (Linux's values; the host's are the same). */
+/* fcntl's open file description locks (Linux's values). */
+#define FCNTL_OFD_GETLK  36
+#define FCNTL_OFD_SETLK  37
+#define FCNTL_OFD_SETLKW 38
 
 /* open/openat: the host opens the file (close-on-exec on the host side, always); the
  * guest's O_CLOEXEC is kept in the table. */
@@ -33,7 +38,16 @@ static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned m
     if (err < 0)
         return err;
     int host = ap.proc ? procfs_open(p, ap.procpath, flags, &dir) : PROCFS_PASS;
-    if (host == PROCFS_PASS) {
+    struct stat st;
+    bool fifo = false;
+    if (host == PROCFS_PASS && !(flags & LINUX_O_PATH) &&
+        fstatat(ap.dirfd, ap.host, &st, flags & LINUX_O_NOFOLLOW ? AT_SYMLINK_NOFOLLOW : 0) == 0 &&
+        S_ISFIFO(st.st_mode)) {
+        fifo = true; /* opening it must not block the host (sys_lock.c) */
+        host = sys_fifo_open(p, &ap, flags, &st);
+        if (host < 0)
+            return host;
+    } else if (host == PROCFS_PASS) {
         host = openat(ap.dirfd, ap.host, flags | O_CLOEXEC, mode & 07777);
         if (host < 0)
             return -errno;
@@ -47,6 +61,13 @@ static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned m
         fd_dir_put(dir);
     } else if (dir) {
         fd_set_dir(p->fds, fd, dir);
+    }
+    struct fd_ofd *ofd = fd >= 0 && fifo ? fd_ofd_of(p->fds, fd) : NULL;
+    if (ofd && (flags & LINUX_O_ACCMODE) != 0) { /* a FIFO writer: readers wait for it */
+        ofd->fifo_writer = true;
+        ofd->dev = (uint64_t)st.st_dev;
+        ofd->ino = (uint64_t)st.st_ino;
+        flock_fifo_opened_write(ofd->dev, ofd->ino);
     }
     return fd;
 }
@@ -158,32 +179,6 @@ SYSCALL_DEFINE3(getdents64, int, fd, gva_t, dirp, unsigned, count)
     return n;
 }
 
-/* F_GETLK / F_SETLK / F_SETLKW: the guest's struct flock through the host's. */
-static long fcntl_lock(struct proc *p, int host, int cmd, gva_t arg)
-{
-    struct linux_flock gl;
-    if (copy_from_user(p->mm, &gl, arg, sizeof(gl)) < 0)
-        return -EFAULT;
-    struct flock hl = {
-        .l_type = gl.l_type,
-        .l_whence = gl.l_whence,
-        .l_start = gl.l_start,
-        .l_len = gl.l_len,
-        .l_pid = gl.l_pid,
-    };
-    int hcmd = cmd == LINUX_F_GETLK ? F_GETLK : cmd == LINUX_F_SETLK ? F_SETLK : F_SETLKW;
-    if (fcntl(host, hcmd, &hl) < 0)
-        return -errno;
-    if (cmd != LINUX_F_GETLK)
-        return 0;
-    gl.l_type = hl.l_type;
-    gl.l_whence = hl.l_whence;
-    gl.l_start = hl.l_start;
-    gl.l_len = hl.l_len;
-    gl.l_pid = hl.l_pid;
-    return copy_to_user(p->mm, arg, &gl, sizeof(gl));
-}
-
 /* A host dup of guest fd's file installed at the lowest free number >= minfd. */
 static long dup_from(struct proc *p, int fd, int minfd, bool cloexec)
 {
@@ -198,8 +193,10 @@ static long dup_from(struct proc *p, int fd, int minfd, bool cloexec)
     int nfd = fd_install(p->fds, h, cloexec, p->fds->fds[fd].path, minfd);
     if (nfd < 0)
         close(h);
-    else
+    else {
         fd_set_dir(p->fds, nfd, fd_dir_get(fd_dir_of(p->fds, fd)));
+        fd_share_ofd(p->fds, nfd, fd);
+    }
     return nfd;
 }
 
@@ -224,7 +221,10 @@ SYSCALL_DEFINE3(fcntl, int, fd, int, cmd, uint64_t, arg)
     case LINUX_F_GETLK:
     case LINUX_F_SETLK:
     case LINUX_F_SETLKW:
-        return fcntl_lock(p, host, cmd, arg);
+    case FCNTL_OFD_GETLK:
+    case FCNTL_OFD_SETLK:
+    case FCNTL_OFD_SETLKW:
+        return sys_fcntl_lock(p, fd, cmd, arg);
     case LINUX_F_SETPIPE_SZ:
     case LINUX_F_GETPIPE_SZ:
         return sys_host_result(fcntl(host, cmd, (int)arg));

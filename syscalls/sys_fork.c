@@ -101,6 +101,8 @@ static long do_fork(struct proc *p, uint64_t flags, gva_t newsp, gva_t ptid, gva
         /* The parent sleeps until the child execs or ends; its fork has returned. */
         c->vfork_parent = p;
         free(p->wait.fds);
+        if (p->wait.fifo.held)
+            close(p->wait.fifo.hostfd); /* a FIFO open's sleep that a handler left */
         memset(&p->wait, 0, sizeof(p->wait));
         p->wait.kind = WAIT_VFORK;
         p->wait.vfork_child = c;

@@ -2,7 +2,7 @@
  * mkdir, unlink, rmdir, rename, link, symlink, readlink (and their *at forms), chmod,
  * chown, umask, utimensat, truncate, with the descriptor forms fchdir, fchmod, fchown and
  * ftruncate, and the calls on a file's data as a whole: fsync, fdatasync, fallocate,
- * fadvise64, flock. Guest paths are read with the shared helpers (syscalls/sys_common.c),
+ * fadvise64. Guest paths are read with the shared helpers (syscalls/sys_common.c),
  * so the process's own /proc/PID is /proc/self and /proc/self/exe is its program.
  * Truncating, punching a hole or syncing keeps the page cache coherent with the file.
  * Host errors come back as -errno. Called by syscalls/dispatch.c through the table. */
@@ -369,12 +369,6 @@ SYSCALL_DEFINE4(fadvise64, int, fd, int64_t, offset, int64_t, len, int, advice)
     if (host < 0)
         return host;
     return -posix_fadvise(host, offset, len, advice);
-}
-
-SYSCALL_DEFINE2(flock, int, fd, int, op)
-{
-    int host = fd_host(p->fds, fd);
-    return host < 0 ? host : sys_host_result(flock(host, op));
 }
 
 static long do_chmod(struct proc *p, int dirfd, gva_t path, unsigned mode)

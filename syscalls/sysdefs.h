@@ -77,6 +77,17 @@ long sys_install_host_fds(struct proc *p, int *h, int n, bool cloexec, gva_t ufd
  * resident set in KiB, minor and major faults. */
 void sys_fill_rusage(const struct proc_usage *u, struct linux_rusage *ru);
 
+/* File locks and FIFOs (syscalls/sys_lock.c). fcntl's F_GETLK, F_SETLK, F_SETLKW and
+ * F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW on guest fd with the guest's struct flock at
+ * arg. Returns 0 or -errno (-SCHED_EBLOCK: sleeping until the lock may be free). */
+long sys_fcntl_lock(struct proc *p, int fd, int cmd, gva_t arg);
+struct stat;
+/* Opens the FIFO ap (st: its status) with the guest's open flags as Linux does, without
+ * blocking the host: a reader without O_NONBLOCK sleeps until a writer opens, a writer
+ * until a reader is there (O_RDWR and O_NONBLOCK never wait). Returns the host
+ * descriptor, -errno or -SCHED_EBLOCK. */
+int sys_fifo_open(struct proc *p, const struct at_path *ap, int flags, const struct stat *st);
+
 #define SYSCALL_UNUSED __attribute__((unused))
 
 #define SYSCALL_DEFINE0(name)                                                                      \

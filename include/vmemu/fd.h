@@ -21,12 +21,22 @@ struct fd_dir {
     char what[8];       /* which: "" (/proc), "fd", "fdinfo" or "task" */
 };
 
+/* An open file description's identity, for the locks it owns (flock, OFD: the table of
+ * include/vmemu/flock.h): made at each open, shared by dups and fork's copies as Linux's
+ * struct file is; its locks go when the last descriptor holding it closes. */
+struct fd_ofd {
+    unsigned refs;     /* descriptors holding it */
+    bool fifo_writer;  /* a FIFO opened for writing: flock_fifo_closed_write at the end */
+    uint64_t dev, ino; /* that FIFO */
+};
+
 struct fd_entry {
     int hostfd;         /* host descriptor; -1 = slot free */
     bool cloexec;       /* O_CLOEXEC / FD_CLOEXEC */
     char *path;         /* path the guest opened it with, or NULL; for a listed directory
                            the guest's canonical /proc path */
     struct fd_dir *dir; /* the listing of a directory vmemu lists itself, or NULL */
+    struct fd_ofd *ofd; /* its open file description (NULL only without memory) */
 };
 
 struct fdtable {
@@ -63,5 +73,9 @@ const char *fd_path(const struct fdtable *t, int fd);
 struct fd_dir *fd_dir_get(struct fd_dir *dir);
 /* Drops a reference to dir (NULL: nothing). */
 void fd_dir_put(struct fd_dir *dir);
+/* Makes guest fd share oldfd's open file description (F_DUPFD after fd_install). */
+void fd_share_ofd(struct fdtable *t, int fd, int oldfd);
+/* The open file description of guest fd, or NULL. */
+struct fd_ofd *fd_ofd_of(const struct fdtable *t, int fd);
 
 #endif

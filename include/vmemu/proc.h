@@ -10,6 +10,7 @@
 #include "vmemu/abi/linux.h"
 #include "vmemu/cpu.h"
 #include "vmemu/fd.h"
+#include "vmemu/flock.h"
 #include "vmemu/mm.h"
 
 #define PROC_NSIG 64
@@ -37,6 +38,20 @@ enum proc_wait_kind {
     WAIT_SIGNAL, /* only a signal (pause, rt_sigsuspend) */
     WAIT_TIMER,  /* only the deadline (nanosleep) */
     WAIT_FUTEX,  /* a FUTEX_WAKE on wait.futex (or the deadline, or a signal) */
+    WAIT_LOCK,   /* a file lock another owner holds (wait.lock: granted when it is free) */
+    WAIT_FIFO,   /* the other end of a FIFO being opened (wait.fifo) */
+};
+
+/* What an open of a FIFO waits for (syscalls/sys_lock.c): a reader waits for a writer
+ * (Linux's wait_for_partner), a writer for a reader. */
+struct proc_fifo {
+    uint64_t dev, ino; /* the FIFO */
+    bool writer;       /* the open is for writing (else for reading) */
+    uint64_t writes;   /* reader: the FIFO's write opens by guests when it began to wait */
+    bool held;         /* hostfd is open and the wait's: closed when the sleep ends
+                          without the re-executed open taking it */
+    int hostfd;        /* reader: its host descriptor (nonblocking), kept open so that
+                          writers see a reader; writer: an O_PATH descriptor of the FIFO */
 };
 
 /* What a futex waiter sleeps on (syscalls/sys_futex.c): Linux's futex key. A private
@@ -67,6 +82,8 @@ struct proc_wait {
     bool restartable;         /* SA_RESTART may re-execute the syscall after a handler */
     struct proc *vfork_child; /* WAIT_VFORK: the child */
     struct proc_futex futex;  /* WAIT_FUTEX: the futex */
+    struct flock_req lock;    /* WAIT_LOCK: the lock asked for */
+    struct proc_fifo fifo;    /* WAIT_FIFO: the FIFO open */
     int nr;                   /* the syscall that sleeps (for the deadlock report) */
     uint64_t rip;             /* its `syscall` instruction */
 };

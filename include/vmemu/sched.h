@@ -114,6 +114,13 @@ long sched_block_signal(struct proc *p);
 /* p sleeps on the futex key (a copy is kept; key->woken must be false) until a FUTEX_WAKE
  * sets its woken flag, a signal, or the deadline (0: none). Returns -SCHED_EBLOCK. */
 long sched_block_futex(struct proc *p, const struct proc_futex *key, uint64_t deadline_ns);
+/* p sleeps until the file lock req (copied) can be granted (no other owner's lock is in
+ * its way; the re-executed syscall takes it) or a signal. Returns -SCHED_EBLOCK. */
+long sched_block_lock(struct proc *p, const struct flock_req *req);
+/* p sleeps in the open of a FIFO until its other end opens (see struct proc_fifo;
+ * the wait owns a held descriptor from here on), a signal or the deadline (0: none).
+ * Returns -SCHED_EBLOCK. */
+long sched_block_fifo(struct proc *p, const struct proc_fifo *fifo, uint64_t deadline_ns);
 /* p sleeps until the deadline (sched_now ns). Returns -SCHED_EBLOCK. */
 long sched_block_timer(struct proc *p, uint64_t deadline_ns);
 /* The deadline of a timed sleep: the one stored when the syscall first blocked if this is

@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmemu/fd.h"
+#include "vmemu/flock.h"
 
 /* Host descriptors of the table start here, away from the host's 0, 1 and 2. */
 #define FD_HOST_MIN 3
@@ -24,6 +26,42 @@ void fd_dir_put(struct fd_dir *dir)
     }
 }
 
+static struct fd_ofd *ofd_new(void)
+{
+    struct fd_ofd *o = malloc(sizeof(*o));
+    if (o)
+        *o = (struct fd_ofd){.refs = 1};
+    return o;
+}
+
+static struct fd_ofd *ofd_get(struct fd_ofd *o)
+{
+    if (o)
+        o->refs++;
+    return o;
+}
+
+/* Drops a reference; the last one takes the description's flock and OFD locks along. */
+static void ofd_put(struct fd_ofd *o)
+{
+    if (o && --o->refs == 0) {
+        flock_release_owner(o);
+        if (o->fifo_writer)
+            flock_fifo_closed_write(o->dev, o->ino);
+        free(o);
+    }
+}
+
+/* Closes e's host descriptor. The table's POSIX locks on that file go (POSIX's rule:
+ * closing any descriptor of a file drops the process's locks on it). */
+static void fd_entry_close(struct fdtable *t, struct fd_entry *e)
+{
+    struct stat st;
+    if (flock_owner_has(t) && fstat(e->hostfd, &st) == 0)
+        flock_release_file((uint64_t)st.st_dev, (uint64_t)st.st_ino, t, FLOCK_POSIX);
+    close(e->hostfd);
+}
+
 static void fd_entry_clear(struct fd_entry *e)
 {
     e->hostfd = -1;
@@ -32,6 +70,8 @@ static void fd_entry_clear(struct fd_entry *e)
     e->path = NULL;
     fd_dir_put(e->dir);
     e->dir = NULL;
+    ofd_put(e->ofd);
+    e->ofd = NULL;
 }
 
 /* dir with one more reference (see the header). */
@@ -40,6 +80,21 @@ struct fd_dir *fd_dir_get(struct fd_dir *dir)
     if (dir != NULL)
         dir->refs++;
     return dir;
+}
+
+/* Makes fd share oldfd's open file description (see the header). */
+void fd_share_ofd(struct fdtable *t, int fd, int oldfd)
+{
+    if (fd_host(t, fd) < 0 || fd_host(t, oldfd) < 0)
+        return;
+    ofd_put(t->fds[fd].ofd);
+    t->fds[fd].ofd = ofd_get(t->fds[oldfd].ofd);
+}
+
+/* The open file description of guest fd (see the header). */
+struct fd_ofd *fd_ofd_of(const struct fdtable *t, int fd)
+{
+    return fd_host(t, fd) < 0 ? NULL : t->fds[fd].ofd;
 }
 
 /* Gives guest fd a listing (see the header). */
@@ -74,6 +129,7 @@ int fd_table_init(struct fdtable *t)
         t->fds[i].cloexec = false;
         t->fds[i].path = NULL;
         t->fds[i].dir = NULL;
+        t->fds[i].ofd = NULL;
     }
     for (int i = 0; i < 3; i++) {
         int h = fcntl(i, F_DUPFD_CLOEXEC, FD_HOST_MIN);
@@ -85,6 +141,7 @@ int fd_table_init(struct fdtable *t)
             return err;
         }
         t->fds[i].hostfd = h;
+        t->fds[i].ofd = ofd_new();
     }
     return 0;
 }
@@ -94,7 +151,7 @@ void fd_table_destroy(struct fdtable *t)
 {
     for (int i = 0; i < FD_MAX; i++) {
         if (t->fds[i].hostfd >= 0)
-            close(t->fds[i].hostfd);
+            fd_entry_close(t, &t->fds[i]);
         fd_entry_clear(&t->fds[i]);
     }
 }
@@ -119,6 +176,7 @@ int fd_install(struct fdtable *t, int hostfd, bool cloexec, const char *path, in
         t->fds[fd].hostfd = hostfd;
         t->fds[fd].cloexec = cloexec;
         t->fds[fd].path = copy;
+        t->fds[fd].ofd = ofd_new();
         return fd;
     }
     return -EMFILE;
@@ -137,7 +195,7 @@ int fd_close(struct fdtable *t, int fd)
 {
     if (fd_host(t, fd) < 0)
         return -EBADF;
-    close(t->fds[fd].hostfd);
+    fd_entry_close(t, &t->fds[fd]);
     fd_entry_clear(&t->fds[fd]);
     return 0;
 }
@@ -168,12 +226,13 @@ int fd_dup_to(struct fdtable *t, int oldfd, int newfd, bool cloexec)
         return err;
     }
     if (t->fds[newfd].hostfd >= 0)
-        close(t->fds[newfd].hostfd);
+        fd_entry_close(t, &t->fds[newfd]);
     fd_entry_clear(&t->fds[newfd]);
     t->fds[newfd].hostfd = h;
     t->fds[newfd].cloexec = cloexec;
     t->fds[newfd].path = copy;
     t->fds[newfd].dir = fd_dir_get(t->fds[oldfd].dir);
+    t->fds[newfd].ofd = ofd_get(t->fds[oldfd].ofd);
     return newfd;
 }
 
@@ -191,6 +250,7 @@ int fd_table_dup(const struct fdtable *src, struct fdtable **out)
         t->fds[i].cloexec = false;
         t->fds[i].path = NULL;
         t->fds[i].dir = NULL;
+        t->fds[i].ofd = NULL;
     }
     for (int i = 0; i < FD_MAX; i++) {
         const struct fd_entry *e = &src->fds[i];
@@ -213,6 +273,7 @@ int fd_table_dup(const struct fdtable *src, struct fdtable **out)
         t->fds[i].cloexec = e->cloexec;
         t->fds[i].path = copy;
         t->fds[i].dir = fd_dir_get(e->dir);
+        t->fds[i].ofd = ofd_get(e->ofd);
     }
     *out = t;
     return 0;

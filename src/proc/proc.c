@@ -307,6 +307,8 @@ void proc_destroy(struct proc *p)
         return;
     cpu_context_free(p->ctx);
     free(p->wait.fds);
+    if (p->wait.fifo.held)
+        close(p->wait.fifo.hostfd);
     if (p->cwd_fd >= 0)
         close(p->cwd_fd);
     if (p->fds && !p->fds_borrowed) {

@@ -8,6 +8,7 @@
 #include "vmemu/sched.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "vmemu/abi/linux.h"
 #include "vmemu/debug_hooks.h"
+#include "vmemu/flock.h"
 #include "vmemu/signal.h"
 #include "vmemu/syscall_names.h"
 #include "vmemu/util.h"
@@ -130,9 +132,18 @@ size_t sched_nr_live(const struct sched *s)
     return s->nlive;
 }
 
+/* Closes the descriptor a FIFO open's sleep kept, unless the open took it. */
+static void wait_drop_fifo(struct proc *p)
+{
+    if (p->wait.fifo.held)
+        close(p->wait.fifo.hostfd);
+    p->wait.fifo.held = false;
+}
+
 /* Clears what a previous sleep left and sets the new kind. */
 static void wait_reset(struct proc *p, enum proc_wait_kind kind)
 {
+    wait_drop_fifo(p);
     free(p->wait.fds);
     memset(&p->wait, 0, sizeof(p->wait));
     p->wait.kind = kind;
@@ -179,6 +190,25 @@ long sched_block_futex(struct proc *p, const struct proc_futex *key, uint64_t de
     p->wait.futex = *key;
     if (p->sched)
         p->wait.futex.seq = ++p->sched->futex_seq;
+    p->wait.deadline_ns = deadline_ns;
+    p->wait.restartable = true;
+    return -SCHED_EBLOCK;
+}
+
+/* p sleeps until a file lock can be granted. */
+long sched_block_lock(struct proc *p, const struct flock_req *req)
+{
+    wait_reset(p, WAIT_LOCK);
+    p->wait.lock = *req;
+    p->wait.restartable = true;
+    return -SCHED_EBLOCK;
+}
+
+/* p sleeps until a FIFO's other end opens. */
+long sched_block_fifo(struct proc *p, const struct proc_fifo *fifo, uint64_t deadline_ns)
+{
+    wait_reset(p, WAIT_FIFO);
+    p->wait.fifo = *fifo;
     p->wait.deadline_ns = deadline_ns;
     p->wait.restartable = true;
     return -SCHED_EBLOCK;
@@ -380,6 +410,7 @@ static void sched_wake(struct proc *p, bool by_signal)
         p->retry = false;
         p->io_done = 0;
         p->wait.kind = WAIT_NONE;
+        wait_drop_fifo(p);
         return;
     }
     p->retry = !by_signal;
@@ -398,6 +429,28 @@ static bool has_zombie_child(const struct sched *s, const struct proc *p)
             return true;
     }
     return !any; /* no child left: wait4 now fails with ECHILD */
+}
+
+/* Whether the FIFO open p sleeps in can go on: a writer's when a reader is there (the
+ * host opens the FIFO for writing without blocking), a reader's when a guest has the FIFO
+ * open for writing or opened it since, or the host says a writer came (data, or the end). */
+static bool fifo_partner(const struct proc_fifo *f)
+{
+    if (!f->held)
+        return true;
+    if (f->writer) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", f->hostfd);
+        int h = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (h < 0)
+            return errno != ENXIO; /* an error: the open runs again and fails on its own */
+        close(h);
+        return true;
+    }
+    if (flock_fifo_writers(f->dev, f->ino) > 0 || flock_fifo_writes(f->dev, f->ino) != f->writes)
+        return true;
+    struct pollfd pf = {.fd = f->hostfd, .events = POLLIN};
+    return poll(&pf, 1, 0) > 0;
 }
 
 /* Whether the condition p sleeps on holds now (signals aside). */
@@ -427,6 +480,10 @@ static bool sched_wait_done(const struct sched *s, struct proc *p, uint64_t now)
         return !w->vfork_child || w->vfork_child->vfork_parent != p;
     case WAIT_FUTEX:
         return w->futex.woken;
+    case WAIT_LOCK:
+        return !flock_test(&w->lock, NULL);
+    case WAIT_FIFO:
+        return fifo_partner(&w->fifo);
     case WAIT_SIGNAL:
     case WAIT_TIMER:
     case WAIT_NONE:
@@ -474,9 +531,15 @@ struct proc *sched_pick(struct sched *s)
 static void sched_report_sleeper(const struct proc *p)
 {
     static const char *const kinds[] = {
-        [WAIT_NONE] = "nothing",        [WAIT_IO] = "a descriptor", [WAIT_CHILD] = "a child",
-        [WAIT_VFORK] = "a vfork child", [WAIT_SIGNAL] = "a signal", [WAIT_TIMER] = "a timer",
+        [WAIT_NONE] = "nothing",
+        [WAIT_IO] = "a descriptor",
+        [WAIT_CHILD] = "a child",
+        [WAIT_VFORK] = "a vfork child",
+        [WAIT_SIGNAL] = "a signal",
+        [WAIT_TIMER] = "a timer",
         [WAIT_FUTEX] = "a futex",
+        [WAIT_LOCK] = "a file lock",
+        [WAIT_FIFO] = "a FIFO's other end",
     };
     if (p->state != PROC_SLEEPING)
         return;

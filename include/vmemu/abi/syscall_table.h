@@ -113,6 +113,7 @@
     X(128, rt_sigtimedwait, 4, I, P, P, P, U, N, N)                            \
     X(130, rt_sigsuspend, 2, I, P, U, N, N, N, N)                              \
     X(131, sigaltstack, 2, I, P, P, N, N, N, N)                                \
+    X(133, mknod, 3, I, S, H, H, N, N, N)                                      \
     X(137, statfs, 2, I, S, P, N, N, N, N)                                     \
     X(138, fstatfs, 2, I, F, P, N, N, N, N)                                    \
     X(140, getpriority, 2, I, I, I, N, N, N, N)                                \
@@ -147,6 +148,7 @@
     X(252, ioprio_get, 2, I, I, I, N, N, N, N)                                 \
     X(257, openat, 4, I, F, S, O, H, N, N)                                     \
     X(258, mkdirat, 3, I, F, S, H, N, N, N)                                    \
+    X(259, mknodat, 4, I, F, S, H, H, N, N)                                    \
     X(260, fchownat, 5, I, F, S, I, I, H, N)                                   \
     X(262, newfstatat, 4, I, F, S, P, H, N, N)                                 \
     X(263, unlinkat, 3, I, F, S, H, N, N, N)                                   \
