@@ -37,6 +37,16 @@ enum proc_wait_kind {
     WAIT_SIGNAL, /* only a signal (pause, rt_sigsuspend) */
     WAIT_TIMER,  /* only the deadline (nanosleep) */
     WAIT_FUTEX,  /* a FUTEX_WAKE on wait.futex (or the deadline, or a signal) */
+    WAIT_IPC,    /* a System V IPC object changing or going (wait.ipc; src/proc/ipc.c) */
+};
+
+/* What a System V IPC waiter sleeps on (semop, msgsnd, msgrcv): the object's id and its
+ * generation when the syscall blocked; the sleep ends when either changes. */
+struct proc_ipc_wait {
+    int id;       /* the semaphore set's or queue's id */
+    uint64_t gen; /* its generation (ipc_obj.gen) when the waiter blocked */
+    int semnum;   /* semop: the semaphore it waits on (-1: a queue) */
+    bool zero;    /* semop: it waits for that semaphore to become 0 (else to grow) */
 };
 
 /* What a futex waiter sleeps on (syscalls/sys_futex.c): Linux's futex key. A private
@@ -67,6 +77,7 @@ struct proc_wait {
     bool restartable;         /* SA_RESTART may re-execute the syscall after a handler */
     struct proc *vfork_child; /* WAIT_VFORK: the child */
     struct proc_futex futex;  /* WAIT_FUTEX: the futex */
+    struct proc_ipc_wait ipc; /* WAIT_IPC: the IPC object */
     int nr;                   /* the syscall that sleeps (for the deadlock report) */
     uint64_t rip;             /* its `syscall` instruction */
 };

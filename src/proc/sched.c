@@ -15,6 +15,7 @@
 
 #include "vmemu/abi/linux.h"
 #include "vmemu/debug_hooks.h"
+#include "vmemu/ipc.h"
 #include "vmemu/signal.h"
 #include "vmemu/syscall_names.h"
 #include "vmemu/util.h"
@@ -51,6 +52,7 @@ void sched_destroy(struct sched *s)
     for (size_t i = 0; i < s->nprocs; i++)
         proc_destroy(s->procs[i]);
     free(s->procs);
+    ipc_destroy(s->ipc);
     memset(s, 0, sizeof(*s));
 }
 
@@ -184,6 +186,16 @@ long sched_block_futex(struct proc *p, const struct proc_futex *key, uint64_t de
     return -SCHED_EBLOCK;
 }
 
+/* p sleeps on a System V IPC object; SysV IPC calls are never restarted after a handler. */
+long sched_block_ipc(struct proc *p, const struct proc_ipc_wait *w, uint64_t deadline_ns)
+{
+    wait_reset(p, WAIT_IPC);
+    p->wait.ipc = *w;
+    p->wait.deadline_ns = deadline_ns;
+    p->wait.restartable = false;
+    return -SCHED_EBLOCK;
+}
+
 /* p sleeps until the deadline. */
 long sched_block_timer(struct proc *p, uint64_t deadline_ns)
 {
@@ -267,6 +279,7 @@ static void process_exit(struct proc *p)
         mm_destroy(p->mm);
         p->mm = NULL;
     }
+    ipc_exit(p); /* SEM_UNDO, and segments whose last attachment went with the mm */
     if (p->vfork_parent && p->vfork_parent->wait.vfork_child == p)
         p->vfork_parent->wait.vfork_child = NULL; /* p may be freed before its parent wakes */
     p->vfork_parent = NULL;
@@ -427,6 +440,8 @@ static bool sched_wait_done(const struct sched *s, struct proc *p, uint64_t now)
         return !w->vfork_child || w->vfork_child->vfork_parent != p;
     case WAIT_FUTEX:
         return w->futex.woken;
+    case WAIT_IPC:
+        return ipc_wait_done(s->ipc, &w->ipc);
     case WAIT_SIGNAL:
     case WAIT_TIMER:
     case WAIT_NONE:
@@ -474,9 +489,10 @@ struct proc *sched_pick(struct sched *s)
 static void sched_report_sleeper(const struct proc *p)
 {
     static const char *const kinds[] = {
-        [WAIT_NONE] = "nothing",        [WAIT_IO] = "a descriptor", [WAIT_CHILD] = "a child",
-        [WAIT_VFORK] = "a vfork child", [WAIT_SIGNAL] = "a signal", [WAIT_TIMER] = "a timer",
-        [WAIT_FUTEX] = "a futex",
+        [WAIT_NONE] = "nothing",    [WAIT_IO] = "a descriptor",
+        [WAIT_CHILD] = "a child",   [WAIT_VFORK] = "a vfork child",
+        [WAIT_SIGNAL] = "a signal", [WAIT_TIMER] = "a timer",
+        [WAIT_FUTEX] = "a futex",   [WAIT_IPC] = "a System V IPC object",
     };
     if (p->state != PROC_SLEEPING)
         return;
