@@ -2,9 +2,29 @@
  * (keys, IPC_CREAT/IPC_EXCL, permissions) and finding the object of an id (EIDRM for a
  * sleeper whose object went). The objects themselves are src/proc/ipc*.c. */
 #include <string.h>
+#include <time.h>
 
 #include "sys_ipc.h"
 #include "vmemu/sched.h"
+
+/* p's run's namespace, created at the first call. */
+struct ipc_ns *ipc_ns_of(struct proc *p)
+{
+    if (!p->sched)
+        return NULL;
+    if (!p->sched->ipc)
+        p->sched->ipc = ipc_ns_new();
+    return p->sched->ipc;
+}
+
+/* Now in seconds on the guest's CLOCK_REALTIME. */
+int64_t ipc_now(struct proc *p)
+{
+    struct timespec ts;
+    if (!p->sched || sched_clock_read(p->sched, p, CLOCK_REALTIME, &ts) < 0)
+        return (int64_t)time(NULL);
+    return (int64_t)ts.tv_sec;
+}
 
 /* obj's permissions as IPC_STAT gives them. */
 void sys_ipc_perm_out(const struct ipc_obj *obj, struct linux_ipc64_perm *out)

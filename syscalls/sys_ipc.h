@@ -17,6 +17,11 @@ struct linux_ipc64_perm {
     uint64_t unused1, unused2;
 };
 
+/* p's run's namespace (struct sched's ipc), created at the first call; NULL without
+ * memory. */
+struct ipc_ns *ipc_ns_of(struct proc *p);
+/* Now in seconds on p's guest CLOCK_REALTIME (the objects' times). */
+int64_t ipc_now(struct proc *p);
 /* obj's permissions as IPC_STAT gives them. */
 void sys_ipc_perm_out(const struct ipc_obj *obj, struct linux_ipc64_perm *out);
 /* IPC_SET's part common to every kind: owner, group and the permission bits. */

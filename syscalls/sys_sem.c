@@ -35,6 +35,20 @@ struct linux_seminfo {
     int32_t semmap, semmni, semmns, semmnu, semmsl, semopm, semume, semusz, semvmx, semaem;
 };
 
+/* GETNCNT / GETZCNT: the tasks sleeping on semaphore num of set to grow (zero false) or
+ * to become 0 (true). */
+static int sem_waiters(const struct sched *s, const struct ipc_sem_set *set, int num, bool zero)
+{
+    int n = 0;
+    for (size_t i = 0; s && i < s->nprocs; i++) {
+        const struct proc *q = s->procs[i];
+        if (q->state == PROC_SLEEPING && q->wait.kind == WAIT_IPC &&
+            q->wait.ipc.id == set->obj.id && q->wait.ipc.semnum == num && q->wait.ipc.zero == zero)
+            n++;
+    }
+    return n;
+}
+
 SYSCALL_DEFINE3(semget, int32_t, key, int, nsems, int, flg)
 {
     struct ipc_ns *ns = ipc_ns_of(p);
@@ -250,7 +264,7 @@ SYSCALL_DEFINE4(semctl, int, semid, int, semnum, int, cmd, uint64_t, arg)
         return set->sems[semnum].pid;
     case SEM_GETNCNT:
     case SEM_GETZCNT:
-        return ipc_sem_waiters(p->sched, set, semnum, cmd == SEM_GETZCNT);
+        return sem_waiters(p->sched, set, semnum, cmd == SEM_GETZCNT);
     default: { /* SETVAL: the union's int */
         int val = (int)(uint32_t)arg;
         if (val < 0 || val > SEM_VMX)

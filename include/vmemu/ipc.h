@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 struct proc;
-struct sched;
 struct vfile;
 struct proc_ipc_wait;
 
@@ -130,9 +129,6 @@ struct ipc_ns {
     size_t nundo, capundo;          /* entries used and allocated */
 };
 
-/* p's run's namespace, created at the first call. Returns NULL without memory (or
- * without a scheduler: unit tests give one through ipc_ns_new). */
-struct ipc_ns *ipc_ns_of(struct proc *p);
 /* A new empty namespace, or NULL. */
 struct ipc_ns *ipc_ns_new(void);
 /* Frees every object of ns (NULL: nothing); segments drop their shmem objects. */
@@ -153,13 +149,12 @@ int ipc_perms(const struct ipc_obj *obj, int flag);
 int ipc_owner(const struct ipc_obj *obj);
 /* The largest index in use of kind (IPC_INFO's result), 0 when none. */
 int ipc_max_index(const struct ipc_ns *ns, enum ipc_kind kind);
-/* Now in seconds on p's guest CLOCK_REALTIME. */
-int64_t ipc_now(struct proc *p);
 /* Whether the sleep w describes is over: its object changed or is gone. */
 bool ipc_wait_done(struct ipc_ns *ns, const struct proc_ipc_wait *w);
-/* The end of process p (a thread-group leader, from process_exit): applies its SEM_UNDO
- * adjustments, and frees removed segments no mapping holds any more. */
-void ipc_exit(struct proc *p);
+/* The end of process pid (from the scheduler's process_exit, after its address space
+ * went): applies its SEM_UNDO adjustments, and frees removed segments no mapping holds
+ * any more. ns may be NULL (no IPC object was ever made). */
+void ipc_exit(struct ipc_ns *ns, int pid);
 
 /* Semaphores (src/proc/ipc_sem.c). */
 /* A new set of nsems (1..SEM_MSL) zeroed semaphores with key and mode, in ns. Returns 0
@@ -176,9 +171,6 @@ int ipc_sem_apply(struct ipc_ns *ns, struct ipc_sem_set *set, const struct ipc_s
                   size_t n, int pid, size_t *blocked);
 /* Sets semaphore num of set to val (SETVAL/SETALL): clears its undo adjustments. */
 void ipc_sem_setval(struct ipc_ns *ns, struct ipc_sem_set *set, int num, uint16_t val, int pid);
-/* Sleepers of set waiting on semaphore num to grow (zero false) or become 0 (true):
- * GETNCNT and GETZCNT. */
-int ipc_sem_waiters(const struct sched *s, const struct ipc_sem_set *set, int num, bool zero);
 /* Applies and drops process pid's undo entries. */
 void ipc_sem_exit(struct ipc_ns *ns, int pid);
 

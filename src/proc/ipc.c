@@ -6,27 +6,15 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vmemu/pagecache.h"
 #include "vmemu/proc.h"
-#include "vmemu/sched.h"
 
 /* A new empty namespace. */
 struct ipc_ns *ipc_ns_new(void)
 {
     return calloc(1, sizeof(struct ipc_ns));
-}
-
-/* p's run's namespace, created at the first call. */
-struct ipc_ns *ipc_ns_of(struct proc *p)
-{
-    if (!p->sched)
-        return NULL;
-    if (!p->sched->ipc)
-        p->sched->ipc = ipc_ns_new();
-    return p->sched->ipc;
 }
 
 /* Frees every object and undo entry. */
@@ -149,15 +137,6 @@ int ipc_max_index(const struct ipc_ns *ns, enum ipc_kind kind)
     return max;
 }
 
-/* Now in seconds on the guest's CLOCK_REALTIME. */
-int64_t ipc_now(struct proc *p)
-{
-    struct timespec ts;
-    if (!p->sched || sched_clock_read(p->sched, p, CLOCK_REALTIME, &ts) < 0)
-        return (int64_t)time(NULL);
-    return (int64_t)ts.tv_sec;
-}
-
 /* A WAIT_IPC sleep is over when its object changed or went. */
 bool ipc_wait_done(struct ipc_ns *ns, const struct proc_ipc_wait *w)
 {
@@ -167,11 +146,10 @@ bool ipc_wait_done(struct ipc_ns *ns, const struct proc_ipc_wait *w)
 }
 
 /* The end of a process: SEM_UNDO, then segments nothing maps any more. */
-void ipc_exit(struct proc *p)
+void ipc_exit(struct ipc_ns *ns, int pid)
 {
-    struct ipc_ns *ns = p->sched ? p->sched->ipc : NULL;
     if (!ns)
         return;
-    ipc_sem_exit(ns, p->pid);
+    ipc_sem_exit(ns, pid);
     ipc_shm_gc(ns);
 }

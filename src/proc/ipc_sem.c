@@ -1,14 +1,12 @@
 /* System V semaphores: sets, Linux's all-or-nothing semop (perform_atomic_semop), the
  * SEM_UNDO adjustments applied when a process ends, and the counts of sleepers
- * (GETNCNT/GETZCNT). Sleeping itself is the scheduler's (WAIT_IPC); the syscalls are
- * syscalls/sys_ipc.c. */
+ * (GETNCNT/GETZCNT, counted by syscalls/sys_sem.c). Sleeping itself is the scheduler's (WAIT_IPC);
+ * the syscalls are syscalls/sys_ipc.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmemu/ipc.h"
-#include "vmemu/proc.h"
-#include "vmemu/sched.h"
 
 /* A new set of nsems zeroed semaphores. */
 int ipc_sem_create(struct ipc_ns *ns, int32_t key, int mode, int nsems, struct ipc_sem_set **out)
@@ -156,19 +154,6 @@ void ipc_sem_setval(struct ipc_ns *ns, struct ipc_sem_set *set, int num, uint16_
     set->sems[num].val = val;
     set->sems[num].pid = pid;
     set->obj.gen++;
-}
-
-/* GETNCNT / GETZCNT. */
-int ipc_sem_waiters(const struct sched *s, const struct ipc_sem_set *set, int num, bool zero)
-{
-    int n = 0;
-    for (size_t i = 0; s && i < s->nprocs; i++) {
-        const struct proc *q = s->procs[i];
-        if (q->state == PROC_SLEEPING && q->wait.kind == WAIT_IPC &&
-            q->wait.ipc.id == set->obj.id && q->wait.ipc.semnum == num && q->wait.ipc.zero == zero)
-            n++;
-    }
-    return n;
 }
 
 /* Applies and drops pid's undo entries, clamping each value to [0, SEM_VMX] as Linux's

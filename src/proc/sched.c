@@ -279,7 +279,7 @@ static void process_exit(struct proc *p)
         mm_destroy(p->mm);
         p->mm = NULL;
     }
-    ipc_exit(p); /* SEM_UNDO, and segments whose last attachment went with the mm */
+    ipc_exit(s ? s->ipc : NULL, p->pid); /* SEM_UNDO; segments unmapped with the mm */
     if (p->vfork_parent && p->vfork_parent->wait.vfork_child == p)
         p->vfork_parent->wait.vfork_child = NULL; /* p may be freed before its parent wakes */
     p->vfork_parent = NULL;
