@@ -1,7 +1,6 @@
-/* System V semaphores: sets, Linux's all-or-nothing semop (perform_atomic_semop), the
- * SEM_UNDO adjustments applied when a process ends, and the counts of sleepers
- * (GETNCNT/GETZCNT, counted by syscalls/sys_sem.c). Sleeping itself is the scheduler's (WAIT_IPC);
- * the syscalls are syscalls/sys_ipc.c. */
+/* System V semaphores: sets, Linux's all-or-nothing semop (perform_atomic_semop) and the
+ * SEM_UNDO adjustments applied when a process ends. Sleeping is the scheduler's
+ * (WAIT_IPC); the syscalls, GETNCNT and GETZCNT are syscalls/sys_sem.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
