@@ -49,6 +49,8 @@ static bool syscall_changes_memory(uint64_t nr)
     case NR_clone:
     case NR_execve:
     case NR_execveat:
+    case NR_shmat:
+    case NR_shmdt:
         return true;
     default:
         return false;

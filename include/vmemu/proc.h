@@ -40,6 +40,7 @@ enum proc_wait_kind {
     WAIT_FUTEX,  /* a FUTEX_WAKE on wait.futex (or the deadline, or a signal) */
     WAIT_LOCK,   /* a file lock another owner holds (wait.lock: granted when it is free) */
     WAIT_FIFO,   /* the other end of a FIFO being opened (wait.fifo) */
+    WAIT_IPC,    /* a System V IPC object changing or going (wait.ipc; src/proc/ipc.c) */
 };
 
 /* What an open of a FIFO waits for (syscalls/sys_lock.c): a reader waits for a writer
@@ -52,6 +53,15 @@ struct proc_fifo {
                           without the re-executed open taking it */
     int hostfd;        /* reader: its host descriptor (nonblocking), kept open so that
                           writers see a reader; writer: an O_PATH descriptor of the FIFO */
+};
+
+/* What a System V IPC waiter sleeps on (semop, msgsnd, msgrcv): the object's id and its
+ * generation when the syscall blocked; the sleep ends when either changes. */
+struct proc_ipc_wait {
+    int id;       /* the semaphore set's or queue's id */
+    uint64_t gen; /* its generation (ipc_obj.gen) when the waiter blocked */
+    int semnum;   /* semop: the semaphore it waits on (-1: a queue) */
+    bool zero;    /* semop: it waits for that semaphore to become 0 (else to grow) */
 };
 
 /* What a futex waiter sleeps on (syscalls/sys_futex.c): Linux's futex key. A private
@@ -84,6 +94,7 @@ struct proc_wait {
     struct proc_futex futex;  /* WAIT_FUTEX: the futex */
     struct flock_req lock;    /* WAIT_LOCK: the lock asked for */
     struct proc_fifo fifo;    /* WAIT_FIFO: the FIFO open */
+    struct proc_ipc_wait ipc; /* WAIT_IPC: the IPC object */
     int nr;                   /* the syscall that sleeps (for the deadlock report) */
     uint64_t rip;             /* its `syscall` instruction */
 };

@@ -10,6 +10,8 @@
 
 #include "vmemu/proc.h"
 
+struct ipc_ns;
+
 /* Syscalls a process may make before another runnable process gets the CPU. */
 #define SCHED_QUANTUM     64
 /* Host time a slice may last while a timer is due, before the watchdog stops it
@@ -54,6 +56,8 @@ struct sched {
         uint64_t run_start;   /* sched_now() when the current run began (0: none) */
     } clock;                  /* guest time (sched_clock.c) */
     struct gdbstub *gdb;      /* the gdb stub (--gdb), or NULL */
+    struct ipc_ns *ipc;       /* the run's System V IPC objects (src/proc/ipc.c), created
+                                 by the first IPC syscall; NULL before */
 };
 
 /* Blocks a thread runs before another runnable thread of its process gets its turn, when
@@ -121,6 +125,9 @@ long sched_block_lock(struct proc *p, const struct flock_req *req);
  * the wait owns a held descriptor from here on), a signal or the deadline (0: none).
  * Returns -SCHED_EBLOCK. */
 long sched_block_fifo(struct proc *p, const struct proc_fifo *fifo, uint64_t deadline_ns);
+/* p sleeps until the System V IPC object w names changes or goes (src/proc/ipc.c), a
+ * signal (never restarted: -EINTR) or the deadline (0: none). Returns -SCHED_EBLOCK. */
+long sched_block_ipc(struct proc *p, const struct proc_ipc_wait *w, uint64_t deadline_ns);
 /* p sleeps until the deadline (sched_now ns). Returns -SCHED_EBLOCK. */
 long sched_block_timer(struct proc *p, uint64_t deadline_ns);
 /* The deadline of a timed sleep: the one stored when the syscall first blocked if this is

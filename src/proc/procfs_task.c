@@ -22,11 +22,12 @@
 /* ---- /proc/PID/maps, smaps, smaps_rollup ---- */
 
 /* The name Linux shows for an area: the file's path, [heap], [stack], "/dev/zero (deleted)"
- * for shared anonymous memory, or NULL. path is scratch space for the file's path. */
+ * for shared anonymous memory ("/SYSV%08x (deleted)" for a System V segment: its vfile's
+ * path), or NULL. path is scratch space for the file's path. */
 static const char *maps_name(const struct vma *v, char *path, size_t n)
 {
     if (v->file && v->file->shmem)
-        return "/dev/zero (deleted)";
+        return v->file->path ? v->file->path : "/dev/zero (deleted)";
     if (v->file) {
         /* The host's own name for the descriptor: absolute, canonical, and marked
          * " (deleted)" once unlinked, as Linux prints it. */

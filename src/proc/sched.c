@@ -17,6 +17,7 @@
 #include "vmemu/abi/linux.h"
 #include "vmemu/debug_hooks.h"
 #include "vmemu/flock.h"
+#include "vmemu/ipc.h"
 #include "vmemu/signal.h"
 #include "vmemu/syscall_names.h"
 #include "vmemu/util.h"
@@ -53,6 +54,7 @@ void sched_destroy(struct sched *s)
     for (size_t i = 0; i < s->nprocs; i++)
         proc_destroy(s->procs[i]);
     free(s->procs);
+    ipc_destroy(s->ipc);
     memset(s, 0, sizeof(*s));
 }
 
@@ -214,6 +216,16 @@ long sched_block_fifo(struct proc *p, const struct proc_fifo *fifo, uint64_t dea
     return -SCHED_EBLOCK;
 }
 
+/* p sleeps on a System V IPC object; SysV IPC calls are never restarted after a handler. */
+long sched_block_ipc(struct proc *p, const struct proc_ipc_wait *w, uint64_t deadline_ns)
+{
+    wait_reset(p, WAIT_IPC);
+    p->wait.ipc = *w;
+    p->wait.deadline_ns = deadline_ns;
+    p->wait.restartable = false;
+    return -SCHED_EBLOCK;
+}
+
 /* p sleeps until the deadline. */
 long sched_block_timer(struct proc *p, uint64_t deadline_ns)
 {
@@ -297,6 +309,7 @@ static void process_exit(struct proc *p)
         mm_destroy(p->mm);
         p->mm = NULL;
     }
+    ipc_exit(s ? s->ipc : NULL, p->pid); /* SEM_UNDO; segments unmapped with the mm */
     if (p->vfork_parent && p->vfork_parent->wait.vfork_child == p)
         p->vfork_parent->wait.vfork_child = NULL; /* p may be freed before its parent wakes */
     p->vfork_parent = NULL;
@@ -484,6 +497,8 @@ static bool sched_wait_done(const struct sched *s, struct proc *p, uint64_t now)
         return !flock_test(&w->lock, NULL);
     case WAIT_FIFO:
         return fifo_partner(&w->fifo);
+    case WAIT_IPC:
+        return ipc_wait_done(s->ipc, &w->ipc);
     case WAIT_SIGNAL:
     case WAIT_TIMER:
     case WAIT_NONE:
@@ -540,6 +555,7 @@ static void sched_report_sleeper(const struct proc *p)
         [WAIT_FUTEX] = "a futex",
         [WAIT_LOCK] = "a file lock",
         [WAIT_FIFO] = "a FIFO's other end",
+        [WAIT_IPC] = "a System V IPC object",
     };
     if (p->state != PROC_SLEEPING)
         return;

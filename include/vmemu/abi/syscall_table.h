@@ -71,6 +71,18 @@
     X(61, wait4, 4, I, I, P, H, P, N, N)                                       \
     X(62, kill, 2, I, I, I, N, N, N, N)                                        \
     X(63, uname, 1, I, P, N, N, N, N, N)                                       \
+    X(29, shmget, 3, I, H, U, H, N, N, N)                                      \
+    X(30, shmat, 3, H, I, P, H, N, N, N)                                       \
+    X(31, shmctl, 3, I, I, I, P, N, N, N)                                      \
+    X(64, semget, 3, I, H, I, H, N, N, N)                                      \
+    X(65, semop, 3, I, I, P, U, N, N, N)                                       \
+    X(66, semctl, 4, I, I, I, I, H, N, N)                                      \
+    X(67, shmdt, 1, I, P, N, N, N, N, N)                                       \
+    X(68, msgget, 2, I, H, H, N, N, N, N)                                      \
+    X(69, msgsnd, 4, I, I, P, U, H, N, N)                                      \
+    X(70, msgrcv, 5, I, I, P, U, I, H, N)                                      \
+    X(71, msgctl, 3, I, I, I, P, N, N, N)                                      \
+    X(220, semtimedop, 4, I, I, P, U, P, N, N)                                 \
     X(72, fcntl, 3, I, F, I, H, N, N, N)                                       \
     X(73, flock, 2, I, F, I, N, N, N, N)                                       \
     X(74, fsync, 1, I, F, N, N, N, N, N)                                       \

@@ -1,0 +1,41 @@
+/* What the System V IPC syscall files share (syscalls/sys_sem.c, sys_msg.c, sys_shm.c):
+ * Linux's ipc64_perm as x86-64 lays it out, and the common parts of get and IPC_SET. */
+#ifndef VMEMU_SYS_IPC_H
+#define VMEMU_SYS_IPC_H
+
+#include "sysdefs.h"
+#include "vmemu/ipc.h"
+
+/* Linux's struct ipc64_perm (48 bytes). */
+struct linux_ipc64_perm {
+    int32_t key;
+    uint32_t uid, gid, cuid, cgid;
+    uint16_t mode;
+    uint8_t pad1[2];
+    uint16_t seq;
+    uint16_t pad2;
+    uint64_t unused1, unused2;
+};
+
+/* p's run's namespace (struct sched's ipc), created at the first call; NULL without
+ * memory. */
+struct ipc_ns *ipc_ns_of(struct proc *p);
+/* Now in seconds on p's guest CLOCK_REALTIME (the objects' times). */
+int64_t ipc_now(struct proc *p);
+/* obj's permissions as IPC_STAT gives them. */
+void sys_ipc_perm_out(const struct ipc_obj *obj, struct linux_ipc64_perm *out);
+/* IPC_SET's part common to every kind: owner, group and the permission bits. */
+void sys_ipc_perm_set(struct ipc_obj *obj, const struct linux_ipc64_perm *in);
+/* The pid IPC objects record for p (its process's). */
+int sys_ipc_pid(const struct proc *p);
+/* The existing object of kind with key, checked as Linux's ipcget does for flg:
+ * -EEXIST (IPC_CREAT|IPC_EXCL), -EACCES; NULL (*out) when there is none (-ENOENT without
+ * IPC_CREAT). Returns 0 or -errno. */
+int sys_ipc_get_existing(struct ipc_ns *ns, enum ipc_kind kind, int32_t key, int flg,
+                         struct ipc_obj **out);
+/* The object of kind with id for a syscall of p: when it is gone and p slept on it in
+ * this syscall, -EIDRM (Linux wakes sleepers of a removed object with it), else -EINVAL.
+ * Returns 0 and sets *out, or -errno. */
+int sys_ipc_obj(struct proc *p, enum ipc_kind kind, int id, struct ipc_obj **out);
+
+#endif

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""System V IPC inside vmemu: semaphores, message queues and shared memory.
+
+Usage: sysvipc_e2e.py --vmemu PATH --samples BUILD/samples
+
+- samples/sysvipc.c, every built variant: the native run and the vmemu run print the same
+  lines (a shared-memory segment shared across fork with its shm_nattch, its
+  "/SYSV00000000 (deleted)" line in /proc/self/maps, IPC_RMID then detach; a semaphore a
+  child sleeps on until the parent posts, SEM_UNDO, IPC_NOWAIT, semtimedop's timeout,
+  EINTR and EIDRM for a sleeper; typed messages, a blocking msgrcv, msgtyp > 0, 0, < 0,
+  MSG_EXCEPT, E2BIG, MSG_NOERROR, ENOMSG, a full queue, EIDRM for a blocked receiver) and
+  exit 0.
+- `vmemu --stats` on the glibc variant twice: the same fault counts (the segment's pages
+  are vmemu frames, faulted in the same way every run).
+Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
+"""
+import argparse
+import os
+import re
+import sys
+
+from harness import Failure, execute, line_diff, run_checks, tail
+
+VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
+
+
+def native_and_vmemu(vmemu, binary):
+    native = execute([binary])
+    vm = execute([vmemu, "--", binary])
+    if native.status != 0:
+        raise Failure("natively: status %d\n%s%s" % (native.status, tail(native.out),
+                                                     tail(native.err)))
+    if vm.status != native.status or vm.out != native.out:
+        raise Failure("status %d (natively %d), stdout:\n%s%s" % (
+            vm.status, native.status, line_diff(native.out, vm.out), tail(vm.err)))
+    if "/SYSV00000000 (deleted)" not in vm.out:
+        raise Failure("the segment is not in the guest's /proc/self/maps:\n%s" % tail(vm.out))
+    return None
+
+
+def fault_lines(err):
+    """The fault counters of a --stats report (every process's)."""
+    return [l.strip() for l in err.splitlines()
+            if re.search(r"(page faults|zero page|new anonymous|page-cache hit|COW|shared file"
+                         r"|swap-cache|swap-in|file read|re-read|Stack growth|Invalid accesses"
+                         r"|past the end)", l)]
+
+
+def stats_repeat(vmemu, binary):
+    runs = [execute([vmemu, "--stats", "--", binary]) for _ in range(2)]
+    for r in runs:
+        if r.status != 0:
+            raise Failure("status %d\n%s" % (r.status, tail(r.err)))
+    a, b = fault_lines(runs[0].err), fault_lines(runs[1].err)
+    if not a:
+        raise Failure("no fault counts in the report:\n%s" % tail(runs[0].err))
+    if a != b:
+        raise Failure("fault counts differ between two runs:\n%s" % line_diff(
+            "\n".join(a) + "\n", "\n".join(b) + "\n"))
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vmemu", required=True)
+    ap.add_argument("--samples", required=True)
+    o = ap.parse_args()
+    vmemu = os.path.abspath(o.vmemu)
+    checks = []
+    for v in VARIANTS:
+        binary = os.path.join(os.path.abspath(o.samples), "sysvipc-" + v)
+        if os.path.exists(binary):
+            checks.append(("sysvipc-%s (native output)" % v,
+                           lambda b=binary: native_and_vmemu(vmemu, b)))
+    glibc = os.path.join(os.path.abspath(o.samples), "sysvipc-glibc")
+    if os.path.exists(glibc):
+        checks.append(("sysvipc-glibc --stats twice: the same fault counts",
+                       lambda: stats_repeat(vmemu, glibc)))
+    if not checks:
+        print("FAIL no sysvipc sample built in %s" % o.samples)
+        print("0 passed, 1 failed")
+        return 1
+    passed, failed = run_checks(checks, 2)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
