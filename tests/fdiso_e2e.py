@@ -15,7 +15,8 @@ Usage: fdiso_e2e.py --vmemu PATH --samples BUILD/samples [--bash PATH]
   /proc or the host's /proc/PID fails.
 - bash-static with busybox-static's applets, when installed (.ci/setup installs them):
   process substitution `<(...)`, `exec 7<FILE; cat /dev/fd/7` and `ls /proc/self/fd`
-  give the native output.
+  give the native output; `ps` and `ls /proc` in the guest show the shell (pid 1000) and
+  its two children with vmemu's VSZ and RSS, and no host process.
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
 import argparse
@@ -71,6 +72,27 @@ def scan(vmemu, binary):
     return None
 
 
+def guest_ps(vmemu, bash, busybox):
+    """ps inside the guest lists the guest's processes (vmemu's pids, 1000 on) and nothing
+    of the host's; /proc lists the same pids."""
+    script = ("%s sleep 1 & %s ps -o pid,ppid,vsz,rss,comm; %s ls /proc; wait"
+              % (busybox, busybox, busybox))
+    vm = execute([vmemu, "--", bash, "-c", script])
+    if vm.status != 0:
+        raise Failure("status %d\n%s" % (vm.status, tail(vm.err)))
+    rows = [l.split() for l in vm.out.splitlines() if re.match(r"\s*\d+\s+\d+\s+\d+\s+\d+\s", l)]
+    pids = {int(r[0]): int(r[1]) for r in rows}
+    if pids.get(1000) != 1 or sum(1 for pp in pids.values() if pp == 1000) != 2:
+        raise Failure("ps shows %s, want 1000 (the shell) and its two children:\n%s"
+                      % (pids, vm.out))
+    listed = [int(l) for l in vm.out.splitlines() if l.strip().isdigit()]
+    if not listed or min(listed) < 1000 or 1000 not in listed:
+        raise Failure("/proc lists %s" % listed)
+    if any(int(r[3]) <= 0 or int(r[2]) < int(r[3]) for r in rows):
+        raise Failure("VSZ/RSS not as vmemu counts them: %s" % rows)
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--vmemu", required=True)
@@ -91,6 +113,8 @@ def main():
         script = "BB=%s\n%s" % (busybox, BASH_SCRIPT)
         checks.append(("bash-static process substitution and /dev/fd",
                        lambda: native_and_vmemu(vmemu, [o.bash, "-c", script])))
+        checks.append(("ps and /proc in the guest list the guest's processes",
+                       lambda: guest_ps(vmemu, o.bash, busybox)))
     else:
         print("SKIP bash-static: %s or busybox not installed (run .ci/setup)" % o.bash)
     return finish_checks(checks, "no fdiso sample built in %s" % o.samples)
