@@ -2,7 +2,8 @@
  * vmemu (tests/signal_e2e.py compares the output). Covers SA_SIGINFO (si_signo, si_code,
  * si_pid of kill and raise), the mask during and after a handler, SA_NODEFER,
  * SA_RESETHAND, SA_ONSTACK with sigaltstack, rt_sigpending, sigsuspend, sigtimedwait,
- * ignored signals (SIG_IGN and default-ignore) and, with an argument, the end of the
+ * ignored signals (SIG_IGN and default-ignore), sigqueue and rt_tgsigqueueinfo with their
+ * value (and EPERM for a forged SI_USER to another process) and, with an argument, the end of the
  * process by a signal: "term" raises SIGTERM (status 143), "abort" calls abort() (134).
  * Handlers only record; main prints. */
 #define _GNU_SOURCE
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,6 +237,44 @@ static void test_ignored(void)
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* sigqueue: the value travels in si_value with SI_QUEUE; pthread_sigqueue-like
+ * rt_tgsigqueueinfo to the calling thread too. */
+static volatile int queued_code, queued_value;
+static void on_queued(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    queued_code = si->si_code;
+    queued_value = si->si_value.sival_int;
+}
+
+static void test_sigqueue(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_queued;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR2, &sa, NULL);
+    union sigval v = {.sival_int = 4242};
+    int rc = sigqueue(getpid(), SIGUSR2, v);
+    printf("sigqueue: rc %d, si_code is SI_QUEUE: %d, value %d\n", rc, queued_code == SI_QUEUE,
+           queued_value);
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    si.si_signo = SIGUSR2;
+    si.si_code = SI_QUEUE;
+    si.si_value.sival_int = 77;
+    rc = (int)syscall(SYS_rt_tgsigqueueinfo, getpid(), (int)syscall(SYS_gettid), SIGUSR2, &si);
+    printf("rt_tgsigqueueinfo: rc %d, value %d\n", rc, queued_value);
+    si.si_code = SI_USER; /* passing itself off as kill() to another process: EPERM */
+    errno = 0;
+    rc = (int)syscall(SYS_rt_sigqueueinfo, 1, SIGUSR2, &si);
+    printf("rt_sigqueueinfo(pid 1, SI_USER): %s\n", rc < 0 && (errno == EPERM || errno == ESRCH)
+                                                         ? "refused"
+                                                         : "sent");
+    signal(SIGUSR2, SIG_DFL);
+}
+
 static void test_errors(void)
 {
     struct sigaction sa;
@@ -256,6 +296,7 @@ int main(int argc, char **argv)
     test_pending_and_suspend();
     test_ignored();
     test_errors();
+    test_sigqueue();
     check(1, "done");
     if (argc > 1 && strcmp(argv[1], "term") == 0) {
         printf("raising SIGTERM\n");

@@ -470,3 +470,36 @@ SYSCALL_DEFINE3(setitimer, int, which, gva_t, nv, gva_t, ov)
         return -EFAULT;
     return 0;
 }
+
+/* rt_sigqueueinfo/rt_tgsigqueueinfo (sigqueue, pthread_sigqueue): the guest's own siginfo
+ * goes with the signal. As Linux, a process may not pass itself off as the kernel or kill
+ * (si_code >= 0) or tkill (SI_TKILL) to another process: EPERM. */
+static long queue_info(struct proc *p, struct proc *t, int sig, gva_t uinfo, bool thread)
+{
+    struct linux_siginfo si;
+    if (sig < 0 || sig > PROC_NSIG)
+        return -EINVAL;
+    if (copy_from_user(p->mm, &si, uinfo, sizeof(si)) < 0)
+        return -EFAULT;
+    if (t == NULL)
+        return -ESRCH;
+    if ((si.si_code >= 0 || si.si_code == LINUX_SI_TKILL) && t->leader != p->leader)
+        return -EPERM;
+    si.si_signo = sig;
+    kill_one(t, sig, &si, thread);
+    return 0;
+}
+
+SYSCALL_DEFINE3(rt_sigqueueinfo, int, tgid, int, sig, gva_t, uinfo)
+{
+    struct proc *t = tgid > 0 ? tkill_find(p, tgid) : NULL;
+    return queue_info(p, t != NULL && t->leader == t ? t : NULL, sig, uinfo, false);
+}
+
+SYSCALL_DEFINE4(rt_tgsigqueueinfo, int, tgid, int, tid, int, sig, gva_t, uinfo)
+{
+    if (tgid <= 0 || tid <= 0)
+        return -EINVAL;
+    struct proc *t = tkill_find(p, tid);
+    return queue_info(p, t != NULL && t->leader->pid == tgid ? t : NULL, sig, uinfo, true);
+}

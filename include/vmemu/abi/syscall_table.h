@@ -123,6 +123,7 @@
     X(124, getsid, 1, I, I, N, N, N, N, N)                                     \
     X(127, rt_sigpending, 2, I, P, U, N, N, N, N)                              \
     X(128, rt_sigtimedwait, 4, I, P, P, P, U, N, N)                            \
+    X(129, rt_sigqueueinfo, 3, I, I, I, P, N, N, N)                            \
     X(130, rt_sigsuspend, 2, I, P, U, N, N, N, N)                              \
     X(131, sigaltstack, 2, I, P, P, N, N, N, N)                                \
     X(133, mknod, 3, I, S, H, H, N, N, N)                                      \
@@ -186,6 +187,7 @@
     X(291, epoll_create1, 1, I, H, N, N, N, N, N)                              \
     X(292, dup3, 3, I, F, F, H, N, N, N)                                       \
     X(293, pipe2, 2, I, P, H, N, N, N, N)                                      \
+    X(297, rt_tgsigqueueinfo, 4, I, I, I, I, P, N, N)                          \
     X(299, recvmmsg, 5, I, F, P, U, H, P, N)                                   \
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
     X(306, syncfs, 1, I, F, N, N, N, N, N)                                     \
