@@ -208,6 +208,7 @@ int main(int argc, char **argv)
     printf("TIOCGPGRP on a pipe: %s\n", ioctl(pfd[0], TIOCGPGRP, &pgrp) < 0 ? errname(errno) : "ok");
     sync();
     printf("syncfs: %d\n", syncfs(file));
+    printf("sync_file_range: %d\n", sync_file_range(file, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE));
     long prio = syscall(SYS_ioprio_get, 1, 0);
     printf("ioprio_get of itself: %s\n", prio >= 0 ? "ok" : errname(errno));
     printf("ioprio_get of no process: %s\n",

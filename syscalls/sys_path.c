@@ -275,6 +275,21 @@ SYSCALL_DEFINE1(fdatasync, int, fd)
     return do_fsync(p, fd, true);
 }
 
+/* sync_file_range: the file's dirty pages of shared mappings are written first (all of
+ * them: more than the range, never less), then the host's call. */
+SYSCALL_DEFINE4(sync_file_range, int, fd, int64_t, offset, int64_t, nbytes, unsigned, flags)
+{
+    int host = fd_host(p->fds, fd);
+    if (host < 0)
+        return host;
+    if ((flags & ~7U) != 0 || offset < 0 || nbytes < 0)
+        return -EINVAL;
+    struct vfile *vf = sys_host_vfile(p, host);
+    if (vf != NULL && (flags & SYNC_FILE_RANGE_WRITE) && wb_file_sync(p->sys, vf) < 0)
+        return -EIO;
+    return sys_host_result(sync_file_range(host, offset, nbytes, flags));
+}
+
 /* sync: every file's dirty pages of shared mappings are written back, then the host
  * syncs its file systems. Linux's sync never fails. */
 SYSCALL_DEFINE0(sync)
