@@ -289,6 +289,20 @@ static void test_copy_file_range(void)
     oin = 0;
     oout = 10;
     printf("overlap: %ld\n", err(syscall(SYS_copy_file_range, in, &oin, in, &oout, 100, 0)));
+    oin = 0;
+    oout = N;
+    long same = err(syscall(SYS_copy_file_range, in, &oin, in, &oout, 1 << 20, 0));
+    printf("same file, after the end: %ld oout %ld\n", same, (long)oout);
+    CHECK(pread(in, dst, N, N) == N);
+    printf("same file copy equal: %d\n", memcmp(src, dst, N) == 0);
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    printf("to a pipe: %ld\n", err(syscall(SYS_copy_file_range, in, NULL, pfd[1], NULL, 10, 0)));
+    printf("from a pipe: %ld\n", err(syscall(SYS_copy_file_range, pfd[0], NULL, out, NULL, 10, 0)));
+    close(pfd[0]);
+    close(pfd[1]);
+    oin = 5 * N;
+    printf("past the end: %ld\n", err(syscall(SYS_copy_file_range, in, &oin, out, NULL, 10, 0)));
     printf("bad offset pointer: %ld\n",
            err(syscall(SYS_copy_file_range, in, (void *)8, out, NULL, 10, 0)));
     close(in);

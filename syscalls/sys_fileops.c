@@ -104,16 +104,15 @@ SYSCALL_DEFINE3(readahead, int, fd, int64_t, offset, size_t, count)
     return sys_host_result(readahead(host, offset, count));
 }
 
-/* Reads a guest loff_t at uoff into *off, or the descriptor's offset when uoff is 0.
- * Returns 0, -EFAULT or -errno of lseek. */
+/* Reads a guest loff_t at uoff into *off, or the descriptor's offset when uoff is 0 (0
+ * when it cannot seek: the host's check then fails it as Linux does). Returns 0 or
+ * -EFAULT. */
 static int cfr_offset_get(struct proc *p, int host, gva_t uoff, int64_t *off)
 {
     if (uoff != 0)
         return get_user_u64(p->mm, uoff, (uint64_t *)off) < 0 ? -EFAULT : 0;
     off_t cur = lseek(host, 0, SEEK_CUR);
-    if (cur < 0)
-        return -errno;
-    *off = cur;
+    *off = cur < 0 ? 0 : cur;
     return 0;
 }
 
@@ -179,11 +178,15 @@ SYSCALL_DEFINE6(copy_file_range, int, fd_in, gva_t, uoff_in, int, fd_out, gva_t,
     loff_t cin = pin, cout = pout;
     if (copy_file_range(in, &cin, out, &cout, 0, flags) < 0)
         return -errno;
-    if (len > COPY_RANGE_MAX)
-        len = COPY_RANGE_MAX;
     struct stat sin, sout;
     if (fstat(in, &sin) < 0 || fstat(out, &sout) < 0)
         return -errno;
+    /* As Linux: no more than the source has past pin, then the overlap check. */
+    uint64_t avail = sin.st_size > pin ? (uint64_t)(sin.st_size - pin) : 0;
+    if (len > avail)
+        len = (size_t)avail;
+    if (len > COPY_RANGE_MAX)
+        len = COPY_RANGE_MAX;
     if (sin.st_dev == sout.st_dev && sin.st_ino == sout.st_ino &&
         (uint64_t)pout + len > (uint64_t)pin && (uint64_t)pout < (uint64_t)pin + len)
         return -EINVAL; /* overlapping ranges of one file */

@@ -1,10 +1,11 @@
 /* Data transfer syscalls passed through to the host: read, write, pread64, pwrite64,
- * readv, writev, preadv, pwritev, preadv2, pwritev2 and sendfile. One engine (rw_iter) moves the
- * bytes between a host descriptor and guest buffers in bounce-buffer steps, keeps a file the VM
- * maps coherent with its cached pages (reads see dirty pages, writes update them) and stops at the
- * first guest buffer that faults with the bytes done so far. I/O on a pipe, FIFO, tty or socket is
- * done non-blocking on the host and a guest whose file is blocking sleeps in the scheduler instead
- * (sched_block_io); EPIPE sends SIGPIPE. Called by syscalls/dispatch.c through the table. */
+ * readv, writev, preadv, pwritev, preadv2, pwritev2 and sendfile. One engine (rw_iter)
+ * moves the bytes between a host descriptor and guest buffers in bounce-buffer steps,
+ * keeps a file the VM maps coherent with its cached pages (reads see dirty pages, writes
+ * update them) and stops at the first guest buffer that faults with the bytes done so
+ * far. I/O on a pipe, FIFO, tty or socket is done non-blocking on the host and a guest
+ * whose file is blocking sleeps in the scheduler instead (sched_block_io); EPIPE sends
+ * SIGPIPE. Called by syscalls/dispatch.c through the table. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -54,11 +55,11 @@ static uint64_t append_start(int host, size_t n)
 
 /* Moves data between a host descriptor and the guest buffers iov[0..cnt), at most limit
  * bytes, in bounce-buffer steps: at file position pos (pread/pwrite) or the current one
- * when pos < 0; rwf, when not 0, are preadv2/pwritev2 flags for each host call. Stops at a short
- * transfer. When a guest buffer faults, the bytes done so far are returned (the unread rest of a
- * read step is given back to the file when it can seek), or -EFAULT when there are none; host
- * errors likewise give -errno. *stop gets the errno that ended the transfer early (EFAULT, EAGAIN,
- * EPIPE, ...) even when bytes moved, or 0. */
+ * when pos < 0; rwf, when not 0, are preadv2/pwritev2 flags for each host call. Stops at
+ * a short transfer. When a guest buffer faults, the bytes done so far are returned (the
+ * unread rest of a read step is given back to the file when it can seek), or -EFAULT when
+ * there are none; host errors likewise give -errno. *stop gets the errno that ended the
+ * transfer early (EFAULT, EAGAIN, EPIPE, ...) even when bytes moved, or 0. */
 static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int cnt,
                     uint64_t limit, bool is_write, int64_t pos, int rwf, int *stop)
 {
