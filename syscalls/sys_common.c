@@ -76,6 +76,17 @@ int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap)
     return sys_at_path_lookup(p, dirfd, va, true, ap);
 }
 
+/* The path alone that names ap's file on the host, for host calls without an *at form
+ * (xattrs, inotify): ap->host when it is relative to the current directory, else one
+ * through /proc/self/fd/N/ written into buf (size n). Returns it. */
+const char *sys_at_host_path(const struct at_path *ap, char *buf, size_t n)
+{
+    if (ap->dirfd == LINUX_AT_FDCWD || ap->host[0] == '/')
+        return ap->host;
+    snprintf(buf, n, "/proc/self/fd/%d/%s", ap->dirfd, ap->host);
+    return buf;
+}
+
 /* r, the result of a host call, as a handler returns it: -errno when the call failed
  * (r < 0; errno must still be the call's), r else. */
 long sys_host_result(long r)

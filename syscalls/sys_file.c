@@ -1,4 +1,4 @@
-/* Descriptor syscalls passed through to the host: open, openat, close, close_range,
+/* Descriptor syscalls passed through to the host: open, openat, creat, close, close_range,
  * lseek, getdents64, fcntl, dup, dup2, dup3, ioctl, pipe and pipe2. Guest descriptor
  * numbers go through the process's fd table (src/proc/fd.c), which holds the host
  * descriptor (close-on-exec on the host, always) and the guest's own close-on-exec flag;
@@ -27,6 +27,9 @@
 #define FCNTL_OFD_GETLK  36
 #define FCNTL_OFD_SETLK  37
 #define FCNTL_OFD_SETLKW 38
+/* memfd seals (Linux's values), passed to the host. */
+#define FCNTL_ADD_SEALS  1033
+#define FCNTL_GET_SEALS  1034
 
 /* open/openat: the host opens the file (close-on-exec on the host side, always); the
  * guest's O_CLOEXEC is kept in the table. */
@@ -80,6 +83,12 @@ SYSCALL_DEFINE3(open, gva_t, path, int, flags, unsigned, mode)
 SYSCALL_DEFINE4(openat, int, dirfd, gva_t, path, int, flags, unsigned, mode)
 {
     return do_open(p, dirfd, path, flags, mode);
+}
+
+/* creat is open(path, O_CREAT | O_WRONLY | O_TRUNC, mode). */
+SYSCALL_DEFINE2(creat, gva_t, path, unsigned, mode)
+{
+    return do_open(p, LINUX_AT_FDCWD, path, LINUX_O_CREAT | LINUX_O_WRONLY | LINUX_O_TRUNC, mode);
 }
 
 SYSCALL_DEFINE1(close, int, fd)
@@ -227,6 +236,8 @@ SYSCALL_DEFINE3(fcntl, int, fd, int, cmd, uint64_t, arg)
         return sys_fcntl_lock(p, fd, cmd, arg);
     case LINUX_F_SETPIPE_SZ:
     case LINUX_F_GETPIPE_SZ:
+    case FCNTL_ADD_SEALS:
+    case FCNTL_GET_SEALS:
         return sys_host_result(fcntl(host, cmd, (int)arg));
     default:
         return -EINVAL;

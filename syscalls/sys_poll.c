@@ -424,10 +424,10 @@ SYSCALL_DEFINE4(epoll_ctl, int, epfd, int, op, int, fd, gva_t, uevent)
     return epoll_ctl(hep, op, hfd, &ev) < 0 ? -errno : 0;
 }
 
-/* epoll_wait's core: up to max events into guest uevents, waiting up to timeout_ms
- * (negative: for ever). Returns the number of events, 0 on timeout, -SCHED_EBLOCK or
- * -errno. */
-static long do_epoll_wait(struct proc *p, int epfd, gva_t uevents, int max, int timeout_ms)
+/* epoll_wait's core: up to max events into guest uevents, waiting until t says to stop.
+ * Returns the number of events, 0 on timeout, -SCHED_EBLOCK or -errno. */
+static long do_epoll_wait_until(struct proc *p, int epfd, gva_t uevents, int max,
+                                const struct poll_time *t)
 {
     int hep = fd_host(p->fds, epfd);
     if (hep < 0)
@@ -445,10 +445,16 @@ static long do_epoll_wait(struct proc *p, int epfd, gva_t uevents, int max, int 
             le[i] = (struct linux_epoll_event){ev[i].events, ev[i].data.u64};
         return copy_to_user(p->mm, uevents, le, (size_t)n * sizeof(le[0])) < 0 ? -EFAULT : n;
     }
+    struct pollfd h = {.fd = hep, .events = POLLIN, .revents = 0};
+    return poll_sleep(p, &h, 1, t);
+}
+
+/* epoll_wait with a timeout of timeout_ms (negative: for ever). */
+static long do_epoll_wait(struct proc *p, int epfd, gva_t uevents, int max, int timeout_ms)
+{
     struct poll_time t;
     poll_time_init(p, &t, timeout_ms >= 0, (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000);
-    struct pollfd h = {.fd = hep, .events = POLLIN, .revents = 0};
-    return poll_sleep(p, &h, 1, &t);
+    return do_epoll_wait_until(p, epfd, uevents, max, &t);
 }
 
 SYSCALL_DEFINE4(epoll_wait, int, epfd, gva_t, events, int, max, int, timeout)
@@ -463,4 +469,18 @@ SYSCALL_DEFINE6(epoll_pwait, int, epfd, gva_t, events, int, max, int, timeout, g
     if (ret < 0)
         return ret;
     return poll_sigmask_done(p, sigmask, do_epoll_wait(p, epfd, events, max, timeout));
+}
+
+/* epoll_pwait2: epoll_pwait with a timespec timeout (NULL: for ever), not written back. */
+SYSCALL_DEFINE6(epoll_pwait2, int, epfd, gva_t, events, int, max, gva_t, tsp, gva_t, sigmask,
+                size_t, sigsetsize)
+{
+    struct poll_time t;
+    long ret = poll_timespec_get(p, tsp, &t);
+    if (ret < 0)
+        return ret;
+    ret = poll_sigmask_set(p, sigmask, sigsetsize);
+    if (ret < 0)
+        return ret;
+    return poll_sigmask_done(p, sigmask, do_epoll_wait_until(p, epfd, events, max, &t));
 }

@@ -1,16 +1,17 @@
 /* Data transfer syscalls passed through to the host: read, write, pread64, pwrite64,
- * readv, writev and sendfile. One engine (rw_iter) moves the bytes between a host
- * descriptor and guest buffers in bounce-buffer steps, keeps a file the VM maps coherent
- * with its cached pages (reads see dirty pages, writes update them) and stops at the first
- * guest buffer that faults with the bytes done so far. I/O on a pipe, FIFO, tty or socket
- * is done non-blocking on the host and a guest whose file is blocking sleeps in the
- * scheduler instead (sched_block_io); EPIPE sends SIGPIPE. Called by syscalls/dispatch.c
- * through the table. */
+ * readv, writev, preadv, pwritev, preadv2, pwritev2 and sendfile. One engine (rw_iter)
+ * moves the bytes between a host descriptor and guest buffers in bounce-buffer steps,
+ * keeps a file the VM maps coherent with its cached pages (reads see dirty pages, writes
+ * update them) and stops at the first guest buffer that faults with the bytes done so
+ * far. I/O on a pipe, FIFO, tty or socket is done non-blocking on the host and a guest
+ * whose file is blocking sleeps in the scheduler instead (sched_block_io); EPIPE sends
+ * SIGPIPE. Called by syscalls/dispatch.c through the table. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "vmemu/abi/linux.h"
@@ -18,6 +19,11 @@
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"
 #include "vmemu/writeback.h"
+
+/* preadv2/pwritev2 flags vmemu looks at (Linux's values); the others go to the host as
+ * they are, which rejects those it does not know with EOPNOTSUPP. */
+#define LINUX_RWF_NOWAIT 0x08
+#define LINUX_RWF_APPEND 0x10
 
 /* Linux's access_ok(): the range lies in user space (whether it is mapped is found out
  * when it is copied). Checked before any data moves, so a hopeless buffer consumes
@@ -37,15 +43,25 @@ static uint64_t io_start(int host, int64_t pos, uint64_t done, size_t n)
     return cur >= (off_t)n ? (uint64_t)cur - n : 0;
 }
 
+/* File offset where a write of n bytes with RWF_APPEND just ended began: it went to the
+ * end of the file. */
+static uint64_t append_start(int host, size_t n)
+{
+    struct stat st;
+    if (fstat(host, &st) < 0 || st.st_size < (off_t)n)
+        return 0;
+    return (uint64_t)st.st_size - n;
+}
+
 /* Moves data between a host descriptor and the guest buffers iov[0..cnt), at most limit
  * bytes, in bounce-buffer steps: at file position pos (pread/pwrite) or the current one
- * when pos < 0. Stops at a short transfer. When a guest buffer faults, the bytes done so
- * far are returned (the unread rest of a read step is given back to the file when it can
- * seek), or -EFAULT when there are none; host errors likewise give -errno. *stop gets the
- * errno that ended the transfer early (EFAULT, EAGAIN, EPIPE, ...) even when bytes moved,
- * or 0. */
+ * when pos < 0; rwf, when not 0, are preadv2/pwritev2 flags for each host call. Stops at
+ * a short transfer. When a guest buffer faults, the bytes done so far are returned (the
+ * unread rest of a read step is given back to the file when it can seek), or -EFAULT when
+ * there are none; host errors likewise give -errno. *stop gets the errno that ended the
+ * transfer early (EFAULT, EAGAIN, EPIPE, ...) even when bytes moved, or 0. */
 static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int cnt,
-                    uint64_t limit, bool is_write, int64_t pos, int *stop)
+                    uint64_t limit, bool is_write, int64_t pos, int rwf, int *stop)
 {
     size_t bufsize = limit < SYS_BOUNCE_MAX ? (size_t)limit : SYS_BOUNCE_MAX;
     char *bounce = malloc(bufsize > 0 ? bufsize : 1);
@@ -95,16 +111,22 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
             }
             ssize_t n = 0;
             if (got > 0) {
-                n = pos >= 0 ? pwrite(host, bounce, got, pos + (int64_t)done)
-                             : write(host, bounce, got);
+                struct iovec hv = {bounce, got};
+                if (rwf != 0)
+                    n = pwritev2(host, &hv, 1, pos >= 0 ? pos + (int64_t)done : -1, rwf);
+                else
+                    n = pos >= 0 ? pwrite(host, bounce, got, pos + (int64_t)done)
+                                 : write(host, bounce, got);
                 if (n < 0) {
                     *stop = errno;
                     ret = done > 0 ? (long)done : -errno;
                     break;
                 }
                 if (vf != NULL && n > 0)
-                    wb_file_written(p->sys, vf, io_start(host, pos, done, (size_t)n), bounce,
-                                    (size_t)n);
+                    wb_file_written(p->sys, vf,
+                                    rwf & LINUX_RWF_APPEND ? append_start(host, (size_t)n)
+                                                           : io_start(host, pos, done, (size_t)n),
+                                    bounce, (size_t)n);
                 done += (uint64_t)n;
             }
             if (fault && (size_t)n == got) {
@@ -117,8 +139,10 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
                 break;
             }
         } else {
-            ssize_t n = pos >= 0 ? pread(host, bounce, want, pos + (int64_t)done)
-                                 : read(host, bounce, want);
+            struct iovec hv = {bounce, want};
+            ssize_t n = rwf != 0   ? preadv2(host, &hv, 1, pos >= 0 ? pos + (int64_t)done : -1, rwf)
+                        : pos >= 0 ? pread(host, bounce, want, pos + (int64_t)done)
+                                   : read(host, bounce, want);
             if (n < 0) {
                 *stop = errno;
                 ret = done > 0 ? (long)done : -errno;
@@ -225,10 +249,10 @@ static void iov_advance(struct linux_iovec **iov, int *cnt, uint64_t n)
  * a write) and the syscall is executed again when it wakes. A blocking write that moved
  * part of its bytes keeps the count in p->io_done and sleeps for the rest; its
  * re-execution continues after those bytes and returns the total. EPIPE sends SIGPIPE.
- * iov is the caller's copy (it is modified). Returns bytes moved, -SCHED_EBLOCK or
- * -errno. */
+ * rwf: preadv2/pwritev2 flags (RWF_NOWAIT never sleeps). iov is the caller's copy (it is
+ * modified). Returns bytes moved, -SCHED_EBLOCK or -errno. */
 static long rw_wait(struct proc *p, int host, struct linux_iovec *iov, int cnt, uint64_t limit,
-                    bool is_write)
+                    bool is_write, int rwf)
 {
     uint64_t before = is_write ? p->io_done : 0; /* 0 unless this write slept */
     long ret;
@@ -239,7 +263,7 @@ static long rw_wait(struct proc *p, int host, struct linux_iovec *iov, int cnt, 
         return (long)limit; /* only reachable when the guest changed its arguments */
     iov_advance(&iov, &cnt, before);
     int saved = nb_begin(host);
-    long n = rw_iter(p, host, iov, cnt, limit - before, is_write, -1, &stop);
+    long n = rw_iter(p, host, iov, cnt, limit - before, is_write, -1, rwf, &stop);
     nb_end(host, saved);
 
     if (is_write && stop == EPIPE)
@@ -248,7 +272,7 @@ static long rw_wait(struct proc *p, int host, struct linux_iovec *iov, int cnt, 
         return before > 0 ? (long)before : n;
     uint64_t total = before + (n > 0 ? (uint64_t)n : 0);
     bool short_write = is_write && n > 0 && total < limit && (stop == 0 || stop == EAGAIN);
-    if (saved < 0 || !(n == -EAGAIN || short_write))
+    if (saved < 0 || (rwf & LINUX_RWF_NOWAIT) || !(n == -EAGAIN || short_write))
         return n == -EAGAIN && before == 0 ? n : (long)total;
     /* The guest's file is blocking: sleep until the host descriptor is ready. */
     ret = sched_block_io(p, &(struct proc_wait_fd){host, is_write ? POLLOUT : POLLIN}, 1, 0, true);
@@ -273,9 +297,9 @@ static long do_rw(struct proc *p, int fd, gva_t buf, size_t count, bool is_write
         return n < 0 ? -errno : 0;
     }
     if (pos < 0 && io_may_wait(host))
-        return rw_wait(p, host, &iov, 1, limit, is_write);
+        return rw_wait(p, host, &iov, 1, limit, is_write, 0);
     int stop;
-    long n = rw_iter(p, host, &iov, 1, limit, is_write, pos, &stop);
+    long n = rw_iter(p, host, &iov, 1, limit, is_write, pos, 0, &stop);
     if (is_write && stop == EPIPE)
         send_sigpipe(p);
     return n;
@@ -305,7 +329,9 @@ SYSCALL_DEFINE4(pwrite64, int, fd, gva_t, buf, size_t, count, int64_t, pos)
     return do_rw(p, fd, buf, count, true, pos);
 }
 
-static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write)
+/* readv/writev (pos < 0, rwf 0) and their positioned forms: at file position pos, or the
+ * current one when pos is -1 (preadv2/pwritev2), with the preadv2/pwritev2 flags rwf. */
+static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write, int64_t pos, int rwf)
 {
     int host = fd_host(p->fds, fd);
     if (host < 0)
@@ -329,11 +355,11 @@ static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write)
         if (total > LINUX_MAX_RW)
             total = LINUX_MAX_RW; /* Linux truncates the vector there */
     }
-    if (ret == 0 && total > 0 && io_may_wait(host)) {
-        ret = rw_wait(p, host, iov, cnt, total, is_write);
+    if (ret == 0 && total > 0 && pos < 0 && io_may_wait(host)) {
+        ret = rw_wait(p, host, iov, cnt, total, is_write, rwf);
     } else if (ret == 0) {
         int stop;
-        ret = rw_iter(p, host, iov, cnt, total, is_write, -1, &stop);
+        ret = rw_iter(p, host, iov, cnt, total, is_write, pos, rwf, &stop);
         if (is_write && stop == EPIPE)
             send_sigpipe(p);
     }
@@ -343,12 +369,45 @@ static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write)
 
 SYSCALL_DEFINE3(readv, int, fd, gva_t, iov, int, cnt)
 {
-    return do_rwv(p, fd, iov, cnt, false);
+    return do_rwv(p, fd, iov, cnt, false, -1, 0);
 }
 
 SYSCALL_DEFINE3(writev, int, fd, gva_t, iov, int, cnt)
 {
-    return do_rwv(p, fd, iov, cnt, true);
+    return do_rwv(p, fd, iov, cnt, true, -1, 0);
+}
+
+/* preadv/pwritev: on x86-64 the offset is the whole fourth argument (the fifth, its high
+ * half on 32-bit systems, is ignored); a negative one is EINVAL. */
+SYSCALL_DEFINE4(preadv, int, fd, gva_t, iov, int, cnt, int64_t, pos)
+{
+    if (pos < 0)
+        return fd_host(p->fds, fd) < 0 ? -EBADF : -EINVAL;
+    return do_rwv(p, fd, iov, cnt, false, pos, 0);
+}
+
+SYSCALL_DEFINE4(pwritev, int, fd, gva_t, iov, int, cnt, int64_t, pos)
+{
+    if (pos < 0)
+        return fd_host(p->fds, fd) < 0 ? -EBADF : -EINVAL;
+    return do_rwv(p, fd, iov, cnt, true, pos, 0);
+}
+
+/* preadv2/pwritev2: offset -1 is the current position; flags go to the host. */
+SYSCALL_DEFINE6(preadv2, int, fd, gva_t, iov, int, cnt, int64_t, pos, uint64_t, pos_h, int, flags)
+{
+    (void)pos_h;
+    if (pos < -1)
+        return fd_host(p->fds, fd) < 0 ? -EBADF : -EINVAL;
+    return do_rwv(p, fd, iov, cnt, false, pos, flags);
+}
+
+SYSCALL_DEFINE6(pwritev2, int, fd, gva_t, iov, int, cnt, int64_t, pos, uint64_t, pos_h, int, flags)
+{
+    (void)pos_h;
+    if (pos < -1)
+        return fd_host(p->fds, fd) < 0 ? -EBADF : -EINVAL;
+    return do_rwv(p, fd, iov, cnt, true, pos, flags);
 }
 
 /* sendfile that would block on a pipe (or tty, socket) side: sleeps on the sides that are

@@ -65,6 +65,11 @@ int sys_at_path_get(struct proc *p, int dirfd, gva_t va, struct at_path *ap);
 /* The same, with follow saying whether a final symlink is followed (lstat, readlink,
  * unlink, O_NOFOLLOW and AT_SYMLINK_NOFOLLOW do not). */
 int sys_at_path_lookup(struct proc *p, int dirfd, gva_t va, bool follow, struct at_path *ap);
+/* The path alone that names ap's file on the host, for host calls without an *at form:
+ * ap->host when it is relative to the current directory (or absolute), else
+ * "/proc/self/fd/DIRFD/HOST" written into buf (size n, LINUX_PATH_MAX + 64 is enough).
+ * Returns it. */
+const char *sys_at_host_path(const struct at_path *ap, char *buf, size_t n);
 /* sys_vpath.c: resolves ap->buf (see sys_at_path_lookup). Returns 0 or -errno. */
 int sys_vpath_resolve(struct proc *p, int dirfd, bool follow, struct at_path *ap);
 

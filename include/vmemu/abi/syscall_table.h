@@ -82,6 +82,21 @@
     X(69, msgsnd, 4, I, I, P, U, H, N, N)                                      \
     X(70, msgrcv, 5, I, I, P, U, I, H, N)                                      \
     X(71, msgctl, 3, I, I, I, P, N, N, N)                                      \
+    X(85, creat, 2, I, S, H, N, N, N, N)                                       \
+    X(132, utime, 2, I, S, P, N, N, N, N)                                      \
+    X(187, readahead, 3, I, F, I, U, N, N, N)                                  \
+    X(188, setxattr, 5, I, S, S, P, U, H, N)                                   \
+    X(189, lsetxattr, 5, I, S, S, P, U, H, N)                                  \
+    X(190, fsetxattr, 5, I, F, S, P, U, H, N)                                  \
+    X(191, getxattr, 4, I, S, S, P, U, N, N)                                   \
+    X(192, lgetxattr, 4, I, S, S, P, U, N, N)                                  \
+    X(193, fgetxattr, 4, I, F, S, P, U, N, N)                                  \
+    X(194, listxattr, 3, I, S, P, U, N, N, N)                                  \
+    X(195, llistxattr, 3, I, S, P, U, N, N, N)                                 \
+    X(196, flistxattr, 3, I, F, P, U, N, N, N)                                 \
+    X(197, removexattr, 2, I, S, S, N, N, N, N)                                \
+    X(198, lremovexattr, 2, I, S, S, N, N, N, N)                               \
+    X(199, fremovexattr, 2, I, F, S, N, N, N, N)                               \
     X(220, semtimedop, 4, I, I, P, U, P, N, N)                                 \
     X(72, fcntl, 3, I, F, I, H, N, N, N)                                       \
     X(73, flock, 2, I, F, I, N, N, N, N)                                       \
@@ -156,13 +171,18 @@
     X(232, epoll_wait, 4, I, F, P, I, I, N, N)                                 \
     X(233, epoll_ctl, 4, I, F, I, F, P, N, N)                                  \
     X(234, tgkill, 3, I, I, I, I, N, N, N)                                     \
+    X(235, utimes, 2, I, S, P, N, N, N, N)                                     \
     X(247, waitid, 5, I, I, I, P, H, P, N)                                     \
     X(251, ioprio_set, 3, I, I, I, H, N, N, N)                                 \
     X(252, ioprio_get, 2, I, I, I, N, N, N, N)                                 \
+    X(253, inotify_init, 0, I, N, N, N, N, N, N)                               \
+    X(254, inotify_add_watch, 3, I, F, S, H, N, N, N)                          \
+    X(255, inotify_rm_watch, 2, I, F, I, N, N, N, N)                           \
     X(257, openat, 4, I, F, S, O, H, N, N)                                     \
     X(258, mkdirat, 3, I, F, S, H, N, N, N)                                    \
     X(259, mknodat, 4, I, F, S, H, H, N, N)                                    \
     X(260, fchownat, 5, I, F, S, I, I, H, N)                                   \
+    X(261, futimesat, 3, I, F, S, P, N, N, N)                                  \
     X(262, newfstatat, 4, I, F, S, P, H, N, N)                                 \
     X(263, unlinkat, 3, I, F, S, H, N, N, N)                                   \
     X(264, renameat, 4, I, F, S, F, S, N, N)                                   \
@@ -188,6 +208,9 @@
     X(291, epoll_create1, 1, I, H, N, N, N, N, N)                              \
     X(292, dup3, 3, I, F, F, H, N, N, N)                                       \
     X(293, pipe2, 2, I, P, H, N, N, N, N)                                      \
+    X(294, inotify_init1, 1, I, H, N, N, N, N, N)                              \
+    X(295, preadv, 5, I, F, P, I, I, U, N)                                     \
+    X(296, pwritev, 5, I, F, P, I, I, U, N)                                    \
     X(297, rt_tgsigqueueinfo, 4, I, I, I, I, P, N, N)                          \
     X(299, recvmmsg, 5, I, F, P, U, H, P, N)                                   \
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
@@ -195,14 +218,19 @@
     X(307, sendmmsg, 4, I, F, P, U, H, N, N)                                   \
     X(316, renameat2, 5, I, F, S, F, S, H, N)                                  \
     X(318, getrandom, 3, I, P, U, H, N, N, N)                                  \
+    X(319, memfd_create, 2, I, S, H, N, N, N, N)                               \
     X(322, execveat, 5, I, F, S, P, P, H, N)                                   \
     X(324, membarrier, 3, I, H, H, I, N, N, N)                                 \
     X(325, mlock2, 3, I, P, U, H, N, N, N)                                     \
+    X(326, copy_file_range, 6, I, F, P, F, P, U, H)                            \
+    X(327, preadv2, 6, I, F, P, I, I, U, H)                                    \
+    X(328, pwritev2, 6, I, F, P, I, I, U, H)                                   \
     X(332, statx, 5, I, F, S, H, H, P, N)                                      \
     X(334, rseq, 4, I, P, U, H, H, N, N)                                       \
     X(435, clone3, 2, I, P, U, N, N, N, N)                                     \
     X(436, close_range, 3, I, U, U, H, N, N, N)                                \
-    X(439, faccessat2, 4, I, F, S, H, H, N, N)
+    X(439, faccessat2, 4, I, F, S, H, H, N, N)                                 \
+    X(441, epoll_pwait2, 6, I, F, P, I, P, P, U)
 
 /* clang-format on */
 
