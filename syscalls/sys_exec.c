@@ -13,6 +13,7 @@
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/ptimer.h"
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"
 
@@ -209,7 +210,8 @@ static long do_execve(struct proc *p, int dirfd, gva_t upath, gva_t uargv, gva_t
     p = sched_exec_de_thread(p); /* the other threads end; the process keeps its pid */
     fd_close_on_exec(p->fds);
     signal_exec_reset(p);
-    p->vfork_parent = NULL; /* a vfork parent may go on */
+    ptimer_free_all(p->leader); /* POSIX timers do not survive exec */
+    p->vfork_parent = NULL;     /* a vfork parent may go on */
     p->clear_child_tid = 0;
     p->robust_list = 0;
     if (thread->cpu)

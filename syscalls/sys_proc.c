@@ -1,6 +1,7 @@
 /* Process syscalls: exit, identity (pids, ids, uname), thread-area and start-up calls
  * glibc and musl make (arch_prctl, set_tid_address, set_robust_list, rseq), resource
- * limits and usage, prctl's name and dumpable options, scheduling calls for the one CPU,
+ * limits and usage, prctl's name and dumpable options, personality, affinity and yield
+ * (the other scheduling calls are in sys_sched.c),
  * I/O priorities (the host's, for vmemu as a whole), sysinfo and times. State lives in
  * struct proc; fault counts for getrusage come from the address space and, for
  * RUSAGE_CHILDREN, from the reaped children's frozen counters. Called by
@@ -128,6 +129,23 @@ SYSCALL_DEFINE2(getgroups, int, size, gva_t, list)
     }
     free(gids);
     return ret;
+}
+
+/* personality: 0xffffffff queries. The only persona is PER_LINUX (0), with or without
+ * ADDR_NO_RANDOMIZE, which is remembered (and inherited) but changes nothing: vmemu
+ * never randomizes the layout. Any other persona or flag is -EINVAL. Returns the
+ * previous value. */
+#define PERSONA_QUERY     0xffffffffU
+#define ADDR_NO_RANDOMIZE 0x0040000U
+SYSCALL_DEFINE1(personality, uint32_t, persona)
+{
+    unsigned old = p->leader->personality;
+    if (persona == PERSONA_QUERY)
+        return old;
+    if ((persona & ~ADDR_NO_RANDOMIZE) != 0)
+        return -EINVAL;
+    p->leader->personality = persona;
+    return old;
 }
 
 /* prctl: the process name (p->comm, 16 bytes with the NUL) and the dumpable flag, which
@@ -278,6 +296,13 @@ SYSCALL_DEFINE4(prlimit64, int, pid, unsigned, resource, gva_t, newp, gva_t, old
     return 0;
 }
 
+/* setrlimit: prlimit64(0, resource, rlim, NULL). */
+SYSCALL_DEFINE2(setrlimit, unsigned, resource, gva_t, rlim)
+{
+    const uint64_t args[6] = {0, resource, rlim, 0, 0, 0};
+    return sys_prlimit64(p, args);
+}
+
 SYSCALL_DEFINE2(getrlimit, unsigned, resource, gva_t, rlim)
 {
     if (resource >= PROC_NRLIMIT)
@@ -306,7 +331,6 @@ SYSCALL_DEFINE0(sched_yield)
     return 0;
 }
 
-/* SCHED_OTHER, priority 0. */
 /* getpriority/setpriority for PRIO_PROCESS (0 or a pid of the run), PRIO_PGRP and
  * PRIO_USER on the caller only. The nice value is kept (and inherited) but changes
  * nothing: vmemu's scheduler has no priorities. As Linux's syscall, getpriority returns
@@ -345,22 +369,6 @@ SYSCALL_DEFINE3(setpriority, int, which, int, who, int, niceval)
         return -EACCES;
     t->nice = v;
     return 0;
-}
-
-SYSCALL_DEFINE1(sched_getscheduler, int, pid)
-{
-    if (pid < 0)
-        return -EINVAL;
-    return pid == 0 || pid == p->leader->pid ? 0 : -ESRCH;
-}
-
-SYSCALL_DEFINE2(sched_getparam, int, pid, gva_t, param)
-{
-    if (pid < 0 || param == 0)
-        return -EINVAL;
-    if (pid != 0 && pid != p->leader->pid)
-        return -ESRCH;
-    return put_user_u32(p->mm, param, 0);
 }
 
 /* uname names Linux 5.0: the last kernel before pidfds (pidfd_send_signal came in 5.1,

@@ -161,8 +161,8 @@ static void test_dispatch_unknown_nr_returns_enosys_and_logs_once(void **state)
     struct capture c;
     char out[512];
     capture_start(&c);
-    long r1 = SC0(e, SYS_personality);
-    long r2 = SC0(e, SYS_personality);
+    long r1 = SC0(e, SYS_kexec_load);
+    long r2 = SC0(e, SYS_kexec_load);
     long r3 = SC0(e, 100000);
     long r4 = SC0(e, 100000);
     capture_end(&c, out, sizeof(out));
@@ -170,7 +170,7 @@ static void test_dispatch_unknown_nr_returns_enosys_and_logs_once(void **state)
     assert_int_equal(r2, -ENOSYS);
     assert_int_equal(r3, -ENOSYS);
     assert_int_equal(r4, -ENOSYS);
-    assert_string_equal(out, "vmemu: unimplemented syscall personality (135), returning -ENOSYS\n"
+    assert_string_equal(out, "vmemu: unimplemented syscall kexec_load (246), returning -ENOSYS\n"
                              "vmemu: unimplemented syscall syscall_100000 (100000), returning "
                              "-ENOSYS\n");
 }

@@ -159,6 +159,8 @@ struct run_options {
                                              (SOURCE_DATE_EPOCH), or -1: the host's */
 };
 
+struct ptimer_set;
+
 struct proc {
     int pid;                         /* process id (vmemu's numbering, the first is 1000) */
     int ppid;                        /* parent's id (1 when the parent is outside vmemu) */
@@ -217,6 +219,11 @@ struct proc {
     struct linux_stack altstack;              /* sigaltstack */
     uint64_t itimer_deadline_ns;              /* ITIMER_REAL expiry (sched_now), 0 off */
     uint64_t itimer_interval_ns;              /* ITIMER_REAL reload value */
+    struct ptimer_set *ptimers;               /* leader only: POSIX timers (ptimer.h), NULL
+                                                 before the first timer_create */
+    int sched_policy;                         /* sched_setscheduler's policy (SCHED_OTHER,
+                                                 BATCH, IDLE, | SCHED_RESET_ON_FORK) */
+    unsigned personality;                     /* leader only: personality(2)'s value */
     struct linux_rlimit rlim[PROC_NRLIMIT];   /* getrlimit / prlimit64 */
     int nice;                                 /* setpriority's value, -20..19 (kept, not used) */
     struct proc_trap trap;                    /* the syscall being handled */

@@ -90,10 +90,19 @@ size_t sched_nr_live(const struct sched *s);
 bool sched_others_runnable(const struct sched *s, const struct proc *p);
 /* Whether another thread of p's process can run now. */
 bool sched_threads_runnable(const struct sched *s, const struct proc *p);
-/* Fires expired ITIMER_REAL timers (SIGALRM with SI_KERNEL, as Linux's it_real_fn; an
+/* Fires expired POSIX timers (sched_ptimers) and ITIMER_REAL timers (SIGALRM with
+ * SI_KERNEL, as Linux's it_real_fn; an
  * interval timer that expired several times while nobody looked fires once and moves to
  * its next period after now). Returns the earliest deadline still ahead (0: none). */
 uint64_t sched_timers(struct sched *s, uint64_t now_ns);
+/* Fires the expired POSIX timers (vmemu/ptimer.h) of the process led by leader at now
+ * (sched_now): SI_TIMER siginfo with si_timerid, si_overrun and si_value, to the process
+ * or (SIGEV_THREAD_ID) the named thread while it runs. While a timer's previous signal is
+ * still pending, an expiry only adds to that signal's si_overrun (Linux's behaviour); an
+ * interval timer that expired several times while nobody looked fires once with the
+ * missed periods as overruns. Returns the earliest deadline still ahead (0: none).
+ * (src/proc/sched_ptimer.c) */
+uint64_t sched_ptimers(struct proc *leader, uint64_t now_ns);
 /* Fires timers and wakes every sleeper whose condition holds (a signal ends a sleep with
  * -EINTR unless SA_RESTART re-executes the syscall; any other wake re-executes it).
  * Returns the earliest deadline still ahead (0: none). */

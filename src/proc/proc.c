@@ -258,6 +258,9 @@ int proc_fork(struct proc *parent, enum proc_share share, struct proc **out)
     memcpy(p->sigact, group->sigact, sizeof(p->sigact));
     memcpy(p->rlim, group->rlim, sizeof(p->rlim));
     p->nice = parent->nice;
+    /* the policy is inherited unless SCHED_RESET_ON_FORK (0x40000000) asks otherwise */
+    p->sched_policy = (parent->sched_policy & 0x40000000) ? 0 : parent->sched_policy;
+    p->personality = group->personality;
     memcpy(p->comm, parent->comm, sizeof(p->comm));
     p->sigmask = parent->sigmask;
     p->altstack = parent->altstack;

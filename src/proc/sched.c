@@ -18,6 +18,7 @@
 #include "vmemu/debug_hooks.h"
 #include "vmemu/flock.h"
 #include "vmemu/ipc.h"
+#include "vmemu/ptimer.h"
 #include "vmemu/signal.h"
 #include "vmemu/syscall_names.h"
 #include "vmemu/util.h"
@@ -51,8 +52,10 @@ int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu, const struct
 /* Frees every process. */
 void sched_destroy(struct sched *s)
 {
-    for (size_t i = 0; i < s->nprocs; i++)
+    for (size_t i = 0; i < s->nprocs; i++) {
+        ptimer_free_all(s->procs[i]);
         proc_destroy(s->procs[i]);
+    }
     free(s->procs);
     ipc_destroy(s->ipc);
     memset(s, 0, sizeof(*s));
@@ -113,6 +116,7 @@ void sched_collect(struct sched *s)
                 s->ndropped++;
                 if (s->current == p)
                     s->current = NULL;
+                ptimer_free_all(p);
                 proc_destroy(p);
                 continue;
             }
@@ -358,6 +362,15 @@ uint64_t sched_timers(struct sched *s, uint64_t now)
     uint64_t next = 0;
     for (size_t i = 0; i < s->nprocs; i++) {
         struct proc *p = s->procs[i];
+        if (p->ptimers != NULL && p->leader == p) {
+            uint64_t d = 0;
+            if (sched_process_ended(p) || p->group_exit)
+                ptimer_free_all(p); /* the process ended: its timers are gone */
+            else
+                d = sched_ptimers(p, now);
+            if (d != 0 && (next == 0 || d < next))
+                next = d;
+        }
         if (p->itimer_deadline_ns == 0)
             continue;
         if (p->exited || p->state == PROC_ZOMBIE || p->state == PROC_DEAD) {

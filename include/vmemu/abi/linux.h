@@ -512,6 +512,7 @@ LINUX_ABI_CHECK(struct linux_rlimit, 16);
 /* si_code values vmemu uses (Linux's). */
 #define LINUX_SI_USER     0
 #define LINUX_SI_KERNEL   0x80
+#define LINUX_SI_TIMER    (-2)
 #define LINUX_SI_TKILL    (-6)
 #define LINUX_SEGV_MAPERR 1
 #define LINUX_SEGV_ACCERR 2

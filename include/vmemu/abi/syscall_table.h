@@ -83,7 +83,27 @@
     X(70, msgrcv, 5, I, I, P, U, I, H, N)                                      \
     X(71, msgctl, 3, I, I, I, P, N, N, N)                                      \
     X(85, creat, 2, I, S, H, N, N, N, N)                                       \
+    X(105, setuid, 1, I, U, N, N, N, N, N)                                     \
+    X(106, setgid, 1, I, U, N, N, N, N, N)                                     \
+    X(113, setreuid, 2, I, U, U, N, N, N, N)                                   \
+    X(114, setregid, 2, I, U, U, N, N, N, N)                                   \
+    X(116, setgroups, 2, I, I, P, N, N, N, N)                                  \
+    X(117, setresuid, 3, I, U, U, U, N, N, N)                                  \
+    X(118, getresuid, 3, I, P, P, P, N, N, N)                                  \
+    X(119, setresgid, 3, I, U, U, U, N, N, N)                                  \
+    X(120, getresgid, 3, I, P, P, P, N, N, N)                                  \
+    X(122, setfsuid, 1, I, U, N, N, N, N, N)                                   \
+    X(123, setfsgid, 1, I, U, N, N, N, N, N)                                   \
+    X(125, capget, 2, I, P, P, N, N, N, N)                                     \
+    X(126, capset, 2, I, P, P, N, N, N, N)                                     \
     X(132, utime, 2, I, S, P, N, N, N, N)                                      \
+    X(135, personality, 1, H, H, N, N, N, N, N)                                \
+    X(142, sched_setparam, 2, I, I, P, N, N, N, N)                             \
+    X(144, sched_setscheduler, 3, I, I, I, P, N, N, N)                         \
+    X(146, sched_get_priority_max, 1, I, I, N, N, N, N, N)                     \
+    X(147, sched_get_priority_min, 1, I, I, N, N, N, N, N)                     \
+    X(148, sched_rr_get_interval, 2, I, I, P, N, N, N, N)                      \
+    X(160, setrlimit, 2, I, I, P, N, N, N, N)                                  \
     X(187, readahead, 3, I, F, I, U, N, N, N)                                  \
     X(188, setxattr, 5, I, S, S, P, U, H, N)                                   \
     X(189, lsetxattr, 5, I, S, S, P, U, H, N)                                  \
@@ -97,6 +117,7 @@
     X(197, removexattr, 2, I, S, S, N, N, N, N)                                \
     X(198, lremovexattr, 2, I, S, S, N, N, N, N)                               \
     X(199, fremovexattr, 2, I, F, S, N, N, N, N)                               \
+    X(203, sched_setaffinity, 3, I, I, U, P, N, N, N)                          \
     X(220, semtimedop, 4, I, I, P, U, P, N, N)                                 \
     X(72, fcntl, 3, I, F, I, H, N, N, N)                                       \
     X(73, flock, 2, I, F, I, N, N, N, N)                                       \
@@ -164,6 +185,11 @@
     X(217, getdents64, 3, I, F, P, U, N, N, N)                                 \
     X(218, set_tid_address, 1, I, P, N, N, N, N, N)                            \
     X(221, fadvise64, 4, I, F, I, U, I, N, N)                                  \
+    X(222, timer_create, 3, I, I, P, P, N, N, N)                               \
+    X(223, timer_settime, 4, I, I, H, P, P, N, N)                              \
+    X(224, timer_gettime, 2, I, I, P, N, N, N, N)                              \
+    X(225, timer_getoverrun, 1, I, I, N, N, N, N, N)                           \
+    X(226, timer_delete, 1, I, I, N, N, N, N, N)                               \
     X(228, clock_gettime, 2, I, I, P, N, N, N, N)                              \
     X(229, clock_getres, 2, I, I, P, N, N, N, N)                               \
     X(230, clock_nanosleep, 4, I, I, I, P, P, N, N)                            \
@@ -216,6 +242,7 @@
     X(302, prlimit64, 4, I, I, I, P, P, N, N)                                  \
     X(306, syncfs, 1, I, F, N, N, N, N, N)                                     \
     X(307, sendmmsg, 4, I, F, P, U, H, N, N)                                   \
+    X(309, getcpu, 3, I, P, P, P, N, N, N)                                     \
     X(316, renameat2, 5, I, F, S, F, S, H, N)                                  \
     X(318, getrandom, 3, I, P, U, H, N, N, N)                                  \
     X(319, memfd_create, 2, I, S, H, N, N, N, N)                               \
