@@ -25,9 +25,8 @@ import re
 import shutil
 import sys
 
-from harness import Failure, execute, finish_checks, line_diff, tail
+from harness import Failure, built_variants, execute, finish_checks, same_as_native, tail
 
-VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 # Run by bash-static with BB set to the static busybox (the host's coreutils are dynamic).
 BASH_SCRIPT = r"""
 $BB cat <(echo from a process substitution)
@@ -37,18 +36,6 @@ $BB cat /dev/fd/7 | $BB wc -c
 $BB diff <(echo same) <(echo same) && echo diff says equal
 $BB ls /proc/self/fd
 """
-
-
-def native_and_vmemu(vmemu, cmd):
-    native = execute(cmd)
-    vm = execute([vmemu, "--"] + cmd)
-    if native.status != 0:
-        raise Failure("natively: status %d\n%s%s" % (native.status, tail(native.out),
-                                                     tail(native.err)))
-    if vm.status != native.status or vm.out != native.out:
-        raise Failure("status %d (natively %d), stdout:\n%s%s" % (
-            vm.status, native.status, line_diff(native.out, vm.out), tail(vm.err)))
-    return None
 
 
 def scan(vmemu, binary):
@@ -101,18 +88,15 @@ def main():
     o = ap.parse_args()
     vmemu = os.path.abspath(o.vmemu)
     checks = []
-    for v in VARIANTS:
-        binary = os.path.join(os.path.abspath(o.samples), "fdiso-" + v)
-        if os.path.exists(binary):
-            checks.append(("fdiso-%s (native output)" % v,
-                           lambda b=binary: native_and_vmemu(vmemu, [b])))
-            checks.append(("fdiso-%s scan (nothing of vmemu's)" % v,
-                           lambda b=binary: scan(vmemu, b)))
+    for v, binary in built_variants(o.samples, "fdiso"):
+        checks.append(("fdiso-%s (native output)" % v,
+                       lambda b=binary: same_as_native(vmemu, [b]) and None))
+        checks.append(("fdiso-%s scan (nothing of vmemu's)" % v, lambda b=binary: scan(vmemu, b)))
     busybox = shutil.which("busybox")
     if os.path.exists(o.bash) and busybox:
         script = "BB=%s\n%s" % (busybox, BASH_SCRIPT)
         checks.append(("bash-static process substitution and /dev/fd",
-                       lambda: native_and_vmemu(vmemu, [o.bash, "-c", script])))
+                       lambda: same_as_native(vmemu, [o.bash, "-c", script]) and None))
         checks.append(("ps and /proc in the guest list the guest's processes",
                        lambda: guest_ps(vmemu, o.bash, busybox)))
     else:

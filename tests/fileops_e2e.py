@@ -16,25 +16,7 @@ import argparse
 import os
 import sys
 
-from harness import Failure, execute, finish_checks, line_diff, tail
-
-VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
-
-
-def native_and_vmemu(vmemu, binary):
-    native = execute([binary])
-    vm = execute([vmemu, "--", binary])
-    if native.status != 0:
-        raise Failure("natively: status %d\n%s%s" % (native.status, tail(native.out),
-                                                     tail(native.err)))
-    if vm.status != native.status or vm.out != native.out:
-        raise Failure("status %d (natively %d), stdout:\n%s%s" % (
-            vm.status, native.status, line_diff(native.out, vm.out), tail(vm.err)))
-    unimpl = [l for l in vm.err.splitlines() if "unimplemented syscall" in l]
-    if unimpl:
-        raise Failure("vmemu reported:\n%s" % "\n".join(unimpl))
-    return None
-
+from harness import built_variants, finish_checks, same_as_native
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -43,11 +25,9 @@ def main():
     o = ap.parse_args()
     vmemu = os.path.abspath(o.vmemu)
     checks = []
-    for v in VARIANTS:
-        binary = os.path.join(os.path.abspath(o.samples), "fileops-" + v)
-        if os.path.exists(binary):
-            checks.append(("fileops-%s (native output, nothing unimplemented)" % v,
-                           lambda b=binary: native_and_vmemu(vmemu, b)))
+    for v, binary in built_variants(o.samples, "fileops"):
+        checks.append(("fileops-%s (native output, nothing unimplemented)" % v,
+                       lambda b=binary: same_as_native(vmemu, [b]) and None))
     return finish_checks(checks, "no fileops sample built in %s" % o.samples)
 
 

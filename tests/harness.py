@@ -142,6 +142,38 @@ class Once:
         return entry[1]
 
 
+# The four builds of every C sample (samples/CMakeLists.txt).
+VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
+
+
+def same_as_native(vmemu, cmd, flags=()):
+    """Runs cmd natively and under vmemu (with flags): the native run must exit 0, the vmemu
+    run with the same status and stdout, and vmemu must report no unimplemented syscall.
+    Returns the vmemu Run; raises Failure."""
+    native = execute(list(cmd))
+    if native.status != 0:
+        raise Failure("natively: status %d\n%s%s" % (native.status, tail(native.out),
+                                                     tail(native.err)))
+    vm = execute([vmemu] + list(flags) + ["--"] + list(cmd))
+    if vm.status != native.status or vm.out != native.out:
+        raise Failure("status %d (natively %d), stdout:\n%s%s" % (
+            vm.status, native.status, line_diff(native.out, vm.out), tail(vm.err)))
+    unimpl = [l for l in vm.err.splitlines() if "unimplemented syscall" in l]
+    if unimpl:
+        raise Failure("vmemu reported:\n%s" % "\n".join(unimpl))
+    return vm
+
+
+def built_variants(samples, name):
+    """(variant, path) of each build of sample `name` found in the samples folder."""
+    found = []
+    for v in VARIANTS:
+        path = os.path.join(os.path.abspath(samples), "%s-%s" % (name, v))
+        if os.path.exists(path):
+            found.append((v, path))
+    return found
+
+
 def finish_checks(checks, missing, jobs=2):
     """The end of an e2e script's main: runs the checks (run_checks), prints "N passed, M
     failed" and returns the exit status; with no check at all, one FAIL line saying what is

@@ -15,24 +15,7 @@ import argparse
 import os
 import sys
 
-from harness import Failure, execute, finish_checks, line_diff, tail
-
-VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
-
-
-def compare(vmemu, binary, mode):
-    native = execute([binary])
-    if native.status != 0:
-        raise Failure("natively: status %d\n%s%s" % (native.status, tail(native.out),
-                                                     tail(native.err)))
-    vm = execute([vmemu] + mode + ["--", binary])
-    if vm.status != native.status or vm.out != native.out:
-        raise Failure("status %d (natively %d), stdout:\n%s%s" % (
-            vm.status, native.status, line_diff(native.out, vm.out), tail(vm.err)))
-    if "unimplemented syscall" in vm.err:
-        raise Failure("unimplemented syscall reported:\n%s" % tail(vm.err))
-    return None
-
+from harness import built_variants, finish_checks, same_as_native
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -41,13 +24,10 @@ def main():
     o = ap.parse_args()
     vmemu = os.path.abspath(o.vmemu)
     checks = []
-    for v in VARIANTS:
-        binary = os.path.join(os.path.abspath(o.samples), "ids_sched-" + v)
-        if not os.path.exists(binary):
-            continue
+    for v, binary in built_variants(o.samples, "ids_sched"):
         for name, mode in (("", []), (" --deterministic", ["--deterministic"])):
             checks.append(("ids_sched-%s%s (native output)" % (v, name),
-                           lambda b=binary, m=mode: compare(vmemu, b, m)))
+                           lambda b=binary, m=mode: same_as_native(vmemu, [b], m) and None))
     return finish_checks(checks, "no ids_sched sample built in %s" % o.samples)
 
 

@@ -15,22 +15,9 @@ import argparse
 import os
 import sys
 
-from harness import Failure, execute, line_diff, run_checks, tail
+from harness import Failure, built_variants, execute, finish_checks, same_as_native, tail
 
-VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 SAMPLES = ("locks", "fifo")
-
-
-def native_and_vmemu(vmemu, cmd):
-    native = execute(cmd)
-    vm = execute([vmemu, "--"] + cmd)
-    if native.status != 0:
-        raise Failure("natively: status %d\n%s%s" % (native.status, tail(native.out),
-                                                     tail(native.err)))
-    if vm.status != native.status or vm.out != native.out:
-        raise Failure("status %d (natively %d), stdout:\n%s%s" % (
-            vm.status, native.status, line_diff(native.out, vm.out), tail(vm.err)))
-    return None
 
 
 def hang(vmemu, binary):
@@ -50,21 +37,13 @@ def main():
     vmemu = os.path.abspath(o.vmemu)
     checks = []
     for name in SAMPLES:
-        for v in VARIANTS:
-            binary = os.path.join(os.path.abspath(o.samples), "%s-%s" % (name, v))
-            if os.path.exists(binary):
-                checks.append(("%s-%s (native output)" % (name, v),
-                               lambda b=binary: native_and_vmemu(vmemu, [b])))
-                if name == "locks":
-                    checks.append(("locks-%s hang (deadlock report)" % v,
-                                   lambda b=binary: hang(vmemu, b)))
-    if not checks:
-        print("FAIL no locks or fifo sample built in %s" % o.samples)
-        print("0 passed, 1 failed")
-        return 1
-    passed, failed = run_checks(checks, 2)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        for v, binary in built_variants(o.samples, name):
+            checks.append(("%s-%s (native output)" % (name, v),
+                           lambda b=binary: same_as_native(vmemu, [b]) and None))
+            if name == "locks":
+                checks.append(("locks-%s hang (deadlock report)" % v,
+                               lambda b=binary: hang(vmemu, b)))
+    return finish_checks(checks, "no locks or fifo sample built in %s" % o.samples)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,8 @@ import os
 import sys
 import time
 
-from harness import Failure, execute, line_diff, run_checks, tail
+from harness import VARIANTS, execute, line_diff, run_checks, same_as_native, tail
 
-VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 
 REFUSE_EXPECTED = """bind /proc/self/cwd/sock: -1 EACCES
 connect //./proc/1/root/x: -1 EACCES
@@ -35,21 +34,6 @@ level SOL_PACKET: -1 errno 92
 def build_checks(vmemu, samples, variants):
     checks = []
 
-    def same(prog):
-        def check():
-            native = execute([prog])
-            if native.status != 0:
-                raise Failure("native run failed (status %d): %s" % (
-                    native.status, tail(native.out)))
-            vm = execute([vmemu, "--", prog])
-            if vm.status != native.status:
-                return "exit status: native %d, vmemu %d (stdout: %s; stderr: %s)" % (
-                    native.status, vm.status, tail(vm.out), tail(vm.err))
-            if vm.out != native.out:
-                return "stdout differs:\n" + line_diff(native.out, vm.out)
-            return None
-        return check
-
     def refuse(prog):
         def check():
             vm = execute([vmemu, "--", prog, "refuse"])
@@ -62,7 +46,7 @@ def build_checks(vmemu, samples, variants):
 
     for v in variants:
         prog = os.path.join(samples, "sockets-" + v)
-        checks.append(("sockets " + v, same(prog)))
+        checks.append(("sockets " + v, lambda b=prog: same_as_native(vmemu, [b]) and None))
         checks.append(("sockets refuse " + v, refuse(prog)))
     return checks
 

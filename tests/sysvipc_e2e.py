@@ -19,20 +19,11 @@ import os
 import re
 import sys
 
-from harness import Failure, execute, line_diff, run_checks, tail
+from harness import Failure, built_variants, execute, finish_checks, line_diff, same_as_native, tail
 
-VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
-
-
-def native_and_vmemu(vmemu, binary):
-    native = execute([binary])
-    vm = execute([vmemu, "--", binary])
-    if native.status != 0:
-        raise Failure("natively: status %d\n%s%s" % (native.status, tail(native.out),
-                                                     tail(native.err)))
-    if vm.status != native.status or vm.out != native.out:
-        raise Failure("status %d (natively %d), stdout:\n%s%s" % (
-            vm.status, native.status, line_diff(native.out, vm.out), tail(vm.err)))
+def maps_named(vmemu, binary):
+    """The native output under vmemu, with the segment named in the guest's maps."""
+    vm = same_as_native(vmemu, [binary])
     if "/SYSV00000000 (deleted)" not in vm.out:
         raise Failure("the segment is not in the guest's /proc/self/maps:\n%s" % tail(vm.out))
     return None
@@ -67,22 +58,13 @@ def main():
     o = ap.parse_args()
     vmemu = os.path.abspath(o.vmemu)
     checks = []
-    for v in VARIANTS:
-        binary = os.path.join(os.path.abspath(o.samples), "sysvipc-" + v)
-        if os.path.exists(binary):
-            checks.append(("sysvipc-%s (native output)" % v,
-                           lambda b=binary: native_and_vmemu(vmemu, b)))
+    for v, binary in built_variants(o.samples, "sysvipc"):
+        checks.append(("sysvipc-%s (native output)" % v, lambda b=binary: maps_named(vmemu, b)))
     glibc = os.path.join(os.path.abspath(o.samples), "sysvipc-glibc")
     if os.path.exists(glibc):
         checks.append(("sysvipc-glibc --stats twice: the same fault counts",
                        lambda: stats_repeat(vmemu, glibc)))
-    if not checks:
-        print("FAIL no sysvipc sample built in %s" % o.samples)
-        print("0 passed, 1 failed")
-        return 1
-    passed, failed = run_checks(checks, 2)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return finish_checks(checks, "no sysvipc sample built in %s" % o.samples)
 
 
 if __name__ == "__main__":
