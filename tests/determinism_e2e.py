@@ -17,13 +17,12 @@ what holds on any clock (exit 0). For every built variant:
     SOURCE_DATE_EPOCH; --seed 2 gives other random bytes and the same durations.
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
-import argparse
 import os
 import re
 import sys
 import time
 
-from harness import Failure, execute, finish_checks, line_diff, tail
+from harness import e2e_options, Failure, execute, finish_checks, line_diff, tail
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 EPOCH = 1700000000
@@ -99,11 +98,8 @@ def deterministic(vmemu, binary):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--vmemu", required=True)
-    ap.add_argument("--samples", required=True)
-    o = ap.parse_args()
-    vmemu = os.path.abspath(o.vmemu)
+    o = e2e_options(__doc__)
+    vmemu = o.vmemu
     checks = []
     for v in VARIANTS:
         binary = os.path.join(os.path.abspath(o.samples), "timechance-" + v)

@@ -19,13 +19,12 @@ Usage: fdiso_e2e.py --vmemu PATH --samples BUILD/samples [--bash PATH]
   its two children with vmemu's VSZ and RSS, and no host process.
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
-import argparse
 import os
 import re
 import shutil
 import sys
 
-from harness import Failure, built_variants, execute, finish_checks, same_as_native, tail
+from harness import e2e_options, Failure, built_variants, execute, finish_checks, same_as_native, tail
 
 # Run by bash-static with BB set to the static busybox (the host's coreutils are dynamic).
 BASH_SCRIPT = r"""
@@ -81,12 +80,9 @@ def guest_ps(vmemu, bash, busybox):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--vmemu", required=True)
-    ap.add_argument("--samples", required=True)
-    ap.add_argument("--bash", default=shutil.which("bash-static") or "/bin/bash-static")
-    o = ap.parse_args()
-    vmemu = os.path.abspath(o.vmemu)
+    o = e2e_options(__doc__, lambda ap: ap.add_argument(
+        "--bash", default=shutil.which("bash-static") or "/bin/bash-static"))
+    vmemu = o.vmemu
     checks = []
     for v, binary in built_variants(o.samples, "fdiso"):
         checks.append(("fdiso-%s (native output)" % v,

@@ -12,18 +12,14 @@ Usage: fileops_e2e.py --vmemu PATH --samples BUILD/samples
   no unimplemented syscall on stderr.
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
-import argparse
 import os
 import sys
 
-from harness import built_variants, finish_checks, same_as_native
+from harness import e2e_options, built_variants, finish_checks, same_as_native
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--vmemu", required=True)
-    ap.add_argument("--samples", required=True)
-    o = ap.parse_args()
-    vmemu = os.path.abspath(o.vmemu)
+    o = e2e_options(__doc__)
+    vmemu = o.vmemu
     checks = []
     for v, binary in built_variants(o.samples, "fileops"):
         checks.append(("fileops-%s (native output, nothing unimplemented)" % v,

@@ -164,6 +164,20 @@ def same_as_native(vmemu, cmd, flags=()):
     return vm
 
 
+def e2e_options(doc, more=None):
+    """The command line of an e2e script: --vmemu PATH (made absolute) and --samples DIR,
+    plus what more(parser) adds; the description is the first line of doc."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--vmemu", required=True)
+    ap.add_argument("--samples", required=True)
+    if more:
+        more(ap)
+    o = ap.parse_args()
+    o.vmemu = os.path.abspath(o.vmemu)
+    return o
+
+
 def built_variants(samples, name):
     """(variant, path) of each build of sample `name` found in the samples folder."""
     found = []

@@ -11,11 +11,10 @@ Usage: locks_e2e.py --vmemu PATH --samples BUILD/samples
   hangs); vmemu's deadlock report names both waits and ends the run at once.
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
-import argparse
 import os
 import sys
 
-from harness import Failure, built_variants, execute, finish_checks, same_as_native, tail
+from harness import e2e_options, Failure, built_variants, execute, finish_checks, same_as_native, tail
 
 SAMPLES = ("locks", "fifo")
 
@@ -30,11 +29,8 @@ def hang(vmemu, binary):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--vmemu", required=True)
-    ap.add_argument("--samples", required=True)
-    o = ap.parse_args()
-    vmemu = os.path.abspath(o.vmemu)
+    o = e2e_options(__doc__)
+    vmemu = o.vmemu
     checks = []
     for name in SAMPLES:
         for v, binary in built_variants(o.samples, name):

@@ -14,12 +14,11 @@ Usage: sysvipc_e2e.py --vmemu PATH --samples BUILD/samples
   are vmemu frames, faulted in the same way every run).
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
-import argparse
 import os
 import re
 import sys
 
-from harness import Failure, built_variants, execute, finish_checks, line_diff, same_as_native, tail
+from harness import e2e_options, Failure, built_variants, execute, finish_checks, line_diff, same_as_native, tail
 
 def maps_named(vmemu, binary):
     """The native output under vmemu, with the segment named in the guest's maps."""
@@ -52,11 +51,8 @@ def stats_repeat(vmemu, binary):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--vmemu", required=True)
-    ap.add_argument("--samples", required=True)
-    o = ap.parse_args()
-    vmemu = os.path.abspath(o.vmemu)
+    o = e2e_options(__doc__)
+    vmemu = o.vmemu
     checks = []
     for v, binary in built_variants(o.samples, "sysvipc"):
         checks.append(("sysvipc-%s (native output)" % v, lambda b=binary: maps_named(vmemu, b)))

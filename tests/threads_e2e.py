@@ -21,12 +21,11 @@ clock, seeded random bytes); without it its counts vary a little, as its runtime
 decides by time. Prints
 PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
-import argparse
 import os
 import re
 import sys
 
-from harness import Failure, execute, finish_checks, line_diff, tail
+from harness import e2e_options, Failure, execute, finish_checks, line_diff, tail
 
 PROGRAMS = [("threads", ("glibc", "glibc-pie", "musl", "musl-pie")),
             ("threads_cpp", ("glibc", "glibc-pie")),
@@ -105,11 +104,8 @@ def deadlock(vmemu, binary):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--vmemu", required=True)
-    ap.add_argument("--samples", required=True)
-    o = ap.parse_args()
-    vmemu = os.path.abspath(o.vmemu)
+    o = e2e_options(__doc__)
+    vmemu = o.vmemu
     checks = []
     for name, variants in PROGRAMS:
         for v in variants:
