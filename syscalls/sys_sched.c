@@ -102,13 +102,15 @@ SYSCALL_DEFINE2(sched_getparam, int, pid, gva_t, param)
     return put_user_u32(p->mm, param, 0) < 0 ? -EFAULT : 0;
 }
 
-/* Linux's priority ranges: 1..99 for SCHED_FIFO and SCHED_RR, 0..0 for the others. */
-SYSCALL_DEFINE1(sched_get_priority_max, int, policy)
+/* Linux's priority ranges: 1..99 for SCHED_FIFO and SCHED_RR, 0..0 for the others. The
+ * bound of policy's range whose real-time value is rt (99: the max, 1: the min), or
+ * -EINVAL for an unknown policy. */
+static long priority_bound(int policy, long rt)
 {
     switch (policy) {
     case POLICY_FIFO:
     case POLICY_RR:
-        return 99;
+        return rt;
     case POLICY_OTHER:
     case POLICY_BATCH:
     case POLICY_IDLE:
@@ -118,19 +120,14 @@ SYSCALL_DEFINE1(sched_get_priority_max, int, policy)
     }
 }
 
+SYSCALL_DEFINE1(sched_get_priority_max, int, policy)
+{
+    return priority_bound(policy, 99);
+}
+
 SYSCALL_DEFINE1(sched_get_priority_min, int, policy)
 {
-    switch (policy) {
-    case POLICY_FIFO:
-    case POLICY_RR:
-        return 1;
-    case POLICY_OTHER:
-    case POLICY_BATCH:
-    case POLICY_IDLE:
-        return 0;
-    default:
-        return -EINVAL;
-    }
+    return priority_bound(policy, 1);
 }
 
 /* sched_rr_get_interval: Linux's default round-robin slice (100 ms) for SCHED_RR; 0 for
