@@ -208,17 +208,25 @@ SYSCALL_DEFINE4(socketpair, int, domain, int, type, int, protocol, gva_t, usv)
     return sys_install_host_fds(p, h, 2, (type & SOCK_CLOEXEC) != 0, usv);
 }
 
+/* The host descriptor of guest fd, with the guest's address (len bytes at uaddr) in *ss,
+ * for bind and connect. Returns it or -errno. */
+static int sock_fd_addr(struct proc *p, int fd, gva_t uaddr, int len, struct sockaddr_storage *ss)
+{
+    int h = fd_host(p->fds, fd);
+    if (h < 0)
+        return h;
+    int r = sock_addr_get(p, uaddr, len, ss);
+    return r < 0 ? r : h;
+}
+
 /* bind: an AF_UNIX path is resolved by the host from the guest's working directory (the
  * host's while the guest runs); paths under /proc are refused (EACCES). */
 SYSCALL_DEFINE3(bind, int, fd, gva_t, uaddr, int, len)
 {
     struct sockaddr_storage ss;
-    int h = fd_host(p->fds, fd);
+    int h = sock_fd_addr(p, fd, uaddr, len, &ss);
     if (h < 0)
         return h;
-    int r = sock_addr_get(p, uaddr, len, &ss);
-    if (r < 0)
-        return r;
     if (bind(h, (struct sockaddr *)&ss, (socklen_t)len) < 0)
         return -errno;
     const struct sockaddr_un *un = (const struct sockaddr_un *)&ss;
@@ -316,14 +324,11 @@ static void connect_creds(struct proc *p, int host, const struct sockaddr_storag
 SYSCALL_DEFINE3(connect, int, fd, gva_t, uaddr, int, len)
 {
     struct sockaddr_storage ss;
-    int h = fd_host(p->fds, fd);
+    int h = sock_fd_addr(p, fd, uaddr, len, &ss);
     if (h < 0)
         return h;
-    int r = sock_addr_get(p, uaddr, len, &ss);
-    if (r < 0)
-        return r;
     int saved = sys_nb_begin(h);
-    r = connect(h, (struct sockaddr *)&ss, (socklen_t)len);
+    int r = connect(h, (struct sockaddr *)&ss, (socklen_t)len);
     int err = errno;
     sys_nb_end(h, saved);
     if (r == 0) {
