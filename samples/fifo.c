@@ -17,19 +17,6 @@
 
 static char fifo[64];
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void wait_child(pid_t pid)
-{
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
 static void writer(long delay_ms)
 {
     sleep_ms(delay_ms);
@@ -87,7 +74,7 @@ int main(void)
     printf("reader opened (the writer came)\n");
     read_all("reader", fd);
     close(fd);
-    wait_child(pid);
+    wait_child_ok(pid);
 
     /* The writer opens first and waits for the reader. */
     pid = fork();
@@ -99,7 +86,7 @@ int main(void)
     CHECK(fd >= 0);
     read_all("late reader", fd);
     close(fd);
-    wait_child(pid);
+    wait_child_ok(pid);
 
     char reg[80];
     snprintf(reg, sizeof(reg), "%s/regular", dir);

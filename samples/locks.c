@@ -52,19 +52,6 @@ static int lk(int fd, int cmd, short type, off_t start, off_t len)
     return fcntl(fd, cmd, &fl);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void wait_child(pid_t pid)
-{
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
 static int open_file(void)
 {
     int fd = open(path, O_RDWR);
@@ -82,7 +69,7 @@ static void child_try(const char *what, off_t start, off_t len)
         printf("%s: child F_SETLK: %s\n", what, rc(lk(fd, F_SETLK, F_WRLCK, start, len)));
         _exit(0);
     }
-    wait_child(pid);
+    wait_child_ok(pid);
 }
 
 static void posix_parent_child(void)
@@ -110,7 +97,7 @@ static void posix_parent_child(void)
     sleep_ms(200);
     printf("posix: parent unlocks\n");
     CHECK(lk(fd, F_SETLK, F_UNLCK, 0, 0) == 0);
-    wait_child(pid);
+    wait_child_ok(pid);
     close(ready[0]);
     close(ready[1]);
 
@@ -138,7 +125,7 @@ static void bsd_locks(void)
         printf("flock: child LOCK_SH on its open: %s\n", rc(flock(cfd, LOCK_SH | LOCK_NB)));
         _exit(0);
     }
-    wait_child(pid);
+    wait_child_ok(pid);
     close(fd);
     pid = fork();
     CHECK(pid >= 0);
@@ -147,7 +134,7 @@ static void bsd_locks(void)
         printf("flock: child while the dup is open: %s\n", rc(flock(cfd, LOCK_EX | LOCK_NB)));
         _exit(0);
     }
-    wait_child(pid);
+    wait_child_ok(pid);
     close(d);
     pid = fork();
     CHECK(pid >= 0);
@@ -156,7 +143,7 @@ static void bsd_locks(void)
         printf("flock: child after the last close: %s\n", rc(flock(cfd, LOCK_EX | LOCK_NB)));
         _exit(0);
     }
-    wait_child(pid);
+    wait_child_ok(pid);
 }
 
 static void ofd_locks(void)
@@ -196,7 +183,7 @@ static void deadlock(void)
     sleep_ms(200); /* B is waiting for byte 1 by now */
     printf("deadlock: A waits for byte 2: %s\n", rc(lk(fd, F_SETLKW, F_WRLCK, 2, 1)));
     CHECK(lk(fd, F_SETLK, F_UNLCK, 1, 1) == 0);
-    wait_child(pid);
+    wait_child_ok(pid);
     close(fd);
     close(ready[0]);
     close(ready[1]);
@@ -257,7 +244,7 @@ static void interrupted(void)
     CHECK(read(ready[0], &c, 1) == 1);
     sleep_ms(200);
     CHECK(kill(pid, SIGUSR1) == 0);
-    wait_child(pid);
+    wait_child_ok(pid);
     close(fd);
     close(ready[0]);
     close(ready[1]);

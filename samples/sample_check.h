@@ -1,10 +1,10 @@
 /* sample_check.h: the printing and checking helpers shared by the memory-API samples (brk,
  * madvise, mincore_mlock, mremap, shared_anon, shared_file), which tests/mmcompare.py runs
  * natively and under vmemu and compares line by line, and by the self-checking samples
- * (futex, events: CHECK, now_ms). Each sample is one file built on its
- * own, so the helpers are static here; `static inline` keeps the ones a sample does not use
- * from warning. Output formats are part of the comparison: change them for all samples at
- * once, never per sample. Nothing here prints an address. */
+ * (futex, events, fifo, locks: CHECK, now_ms, sleep_ms, wait_child_ok). Each sample is one
+ * file built on its own, so the helpers are static here; `static inline` keeps the ones a
+ * sample does not use from warning. Output formats are part of the comparison: change them
+ * for all samples at once, never per sample. Nothing here prints an address. */
 #ifndef SAMPLE_CHECK_H
 #define SAMPLE_CHECK_H
 
@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +140,21 @@ static inline const char *resident(void *p, size_t pages)
             exit(1);                                                                       \
         }                                                                                  \
     } while (0)
+
+/* Sleeps ms milliseconds. */
+static inline void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits for child pid and CHECKs that it exited with status 0. */
+static inline void wait_child_ok(pid_t pid)
+{
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
 
 /* CLOCK_MONOTONIC in milliseconds. */
 static inline double now_ms(void)

@@ -1,10 +1,10 @@
 /* The helpers every syscall handler file shares (declared in syscalls/sysdefs.h): guest
  * paths (reading them and resolving them as the guest sees them, sys_vpath.c; the host
  * dirfd of an *at() path), partial copies to and from guest memory, the host-errno
- * conversion, the page-cache file behind a host descriptor, and installing new host
- * descriptors in the guest's table. Guest memory is only reached through the copy
- * helpers, so a bad guest pointer gives -EFAULT and never touches a host pointer. Called
- * by the sys_*.c handler files. */
+ * conversion, the page-cache file behind a host descriptor, making a host descriptor
+ * non-blocking for one call, and installing new host descriptors in the guest's table.
+ * Guest memory is only reached through the copy helpers, so a bad guest pointer gives
+ * -EFAULT and never touches a host pointer. Called by the sys_*.c handler files. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,6 +102,24 @@ struct vfile *sys_host_vfile(struct proc *p, int host)
     if (p->sys->pc.files == NULL || fstat(host, &st) < 0 || !S_ISREG(st.st_mode))
         return NULL;
     return vfile_lookup(&p->sys->pc, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
+/* Host non-blocking for one call when the guest's file is blocking. */
+int sys_nb_begin(int host)
+{
+    int fl = fcntl(host, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK) != 0)
+        return -1;
+    if (fcntl(host, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    return fl;
+}
+
+/* The status flags sys_nb_begin saved, back. */
+void sys_nb_end(int host, int saved)
+{
+    if (saved >= 0)
+        fcntl(host, F_SETFL, saved);
 }
 
 /* A host descriptor at 3 or above (the table's rule), closing h when it had to move.

@@ -189,21 +189,31 @@ static int cap_sets(uint32_t version)
     return version == CAP_VERSION_2 || version == CAP_VERSION_3 ? 2 : 0;
 }
 
+/* The capability header at hdrp into *hdr. An unknown version gets the preferred one
+ * written back and -EINVAL, as Linux. Returns the data sets its version carries (1 or 2)
+ * or -errno. */
+static int cap_header_get(struct proc *p, gva_t hdrp, struct linux_cap_header *hdr)
+{
+    if (copy_from_user(p->mm, hdr, hdrp, sizeof(*hdr)) < 0)
+        return -EFAULT;
+    int sets = cap_sets(hdr->version);
+    if (sets > 0)
+        return sets;
+    uint32_t v = CAP_VERSION_3;
+    return copy_to_user(p->mm, hdrp, &v, sizeof(v)) < 0 ? -EFAULT : -EINVAL;
+}
+
 /* capget: the host's capabilities of vmemu, for the caller or any task of the run (they
  * all have vmemu's). An unknown version gets the preferred one written back and -EINVAL,
  * or 0 with a NULL data pointer (the probe libcap makes), as Linux. */
 SYSCALL_DEFINE2(capget, gva_t, hdrp, gva_t, datap)
 {
     struct linux_cap_header hdr;
-    if (copy_from_user(p->mm, &hdr, hdrp, sizeof(hdr)) < 0)
-        return -EFAULT;
-    int sets = cap_sets(hdr.version);
-    if (sets == 0) {
-        uint32_t v = CAP_VERSION_3;
-        if (copy_to_user(p->mm, hdrp, &v, sizeof(v)) < 0)
-            return -EFAULT;
-        return datap == 0 ? 0 : -EINVAL;
-    }
+    int sets = cap_header_get(p, hdrp, &hdr);
+    if (sets == -EINVAL && datap == 0)
+        return 0;
+    if (sets < 0)
+        return sets;
     if (datap == 0)
         return 0;
     if (hdr.pid < 0)
@@ -223,15 +233,9 @@ SYSCALL_DEFINE2(capget, gva_t, hdrp, gva_t, datap)
 SYSCALL_DEFINE2(capset, gva_t, hdrp, gva_t, datap)
 {
     struct linux_cap_header hdr;
-    if (copy_from_user(p->mm, &hdr, hdrp, sizeof(hdr)) < 0)
-        return -EFAULT;
-    int sets = cap_sets(hdr.version);
-    if (sets == 0) {
-        uint32_t v = CAP_VERSION_3;
-        if (copy_to_user(p->mm, hdrp, &v, sizeof(v)) < 0)
-            return -EFAULT;
-        return -EINVAL;
-    }
+    int sets = cap_header_get(p, hdrp, &hdr);
+    if (sets < 0)
+        return sets;
     if (hdr.pid != 0 && hdr.pid != p->pid)
         return -EPERM;
     struct linux_cap_data want[2], cur[2];

@@ -1,4 +1,4 @@
-/* What the System V IPC syscalls share: Linux's ipc64_perm in and out, the get logic
+/* What the System V IPC syscalls share: IPC_STAT's and IPC_SET's common parts, the get logic
  * (keys, IPC_CREAT/IPC_EXCL, permissions) and finding the object of an id (EIDRM for a
  * sleeper whose object went). The objects themselves are src/proc/ipc*.c. */
 #include <string.h>
@@ -26,26 +26,36 @@ int64_t ipc_now(struct proc *p)
     return (int64_t)ts.tv_sec;
 }
 
-/* obj's permissions as IPC_STAT gives them. */
-void sys_ipc_perm_out(const struct ipc_obj *obj, struct linux_ipc64_perm *out)
+/* IPC_STAT: the read check, obj's permissions into ds, ds out. */
+int sys_ipc_stat_out(struct proc *p, const struct ipc_obj *obj, struct linux_ipc64_perm *perm,
+                     const void *ds, size_t size, gva_t buf)
 {
-    memset(out, 0, sizeof(*out));
-    out->key = obj->key;
-    out->uid = obj->uid;
-    out->gid = obj->gid;
-    out->cuid = obj->cuid;
-    out->cgid = obj->cgid;
-    out->mode = obj->mode;
-    out->seq = obj->seq;
+    int rc = ipc_perms(obj, 0444);
+    if (rc < 0)
+        return rc;
+    memset(perm, 0, sizeof(*perm));
+    perm->key = obj->key;
+    perm->uid = obj->uid;
+    perm->gid = obj->gid;
+    perm->cuid = obj->cuid;
+    perm->cgid = obj->cgid;
+    perm->mode = obj->mode;
+    perm->seq = obj->seq;
+    return copy_to_user(p->mm, buf, ds, size) < 0 ? -EFAULT : 0;
 }
 
-/* IPC_SET: owner, group, permission bits. */
-void sys_ipc_perm_set(struct ipc_obj *obj, const struct linux_ipc64_perm *in)
+/* IPC_SET: the owner check, owner, group, permission bits, ctime. */
+int sys_ipc_set(struct proc *p, struct ipc_obj *obj, const struct linux_ipc64_perm *in)
 {
+    int rc = ipc_owner(obj);
+    if (rc < 0)
+        return rc;
     obj->uid = in->uid;
     obj->gid = in->gid;
     obj->mode = (uint16_t)((obj->mode & ~0777) | (in->mode & 0777));
     obj->gen++;
+    obj->ctime = ipc_now(p);
+    return 0;
 }
 
 /* The process's pid (the thread-group leader's). */

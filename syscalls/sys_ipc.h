@@ -1,5 +1,6 @@
 /* What the System V IPC syscall files share (syscalls/sys_sem.c, sys_msg.c, sys_shm.c):
- * Linux's ipc64_perm as x86-64 lays it out, and the common parts of get and IPC_SET. */
+ * Linux's ipc64_perm as x86-64 lays it out, and the common parts of get, IPC_STAT and
+ * IPC_SET. */
 #ifndef VMEMU_SYS_IPC_H
 #define VMEMU_SYS_IPC_H
 
@@ -22,10 +23,15 @@ struct linux_ipc64_perm {
 struct ipc_ns *ipc_ns_of(struct proc *p);
 /* Now in seconds on p's guest CLOCK_REALTIME (the objects' times). */
 int64_t ipc_now(struct proc *p);
-/* obj's permissions as IPC_STAT gives them. */
-void sys_ipc_perm_out(const struct ipc_obj *obj, struct linux_ipc64_perm *out);
-/* IPC_SET's part common to every kind: owner, group and the permission bits. */
-void sys_ipc_perm_set(struct ipc_obj *obj, const struct linux_ipc64_perm *in);
+/* IPC_STAT's part common to every kind, once the caller zeroed its kind's ds (size bytes)
+ * and filled the kind's own fields: -EACCES without read permission on obj, else sets
+ * *perm (ds's perm) to obj's permissions and copies ds to buf. Returns 0 or -errno. */
+int sys_ipc_stat_out(struct proc *p, const struct ipc_obj *obj, struct linux_ipc64_perm *perm,
+                     const void *ds, size_t size, gva_t buf);
+/* IPC_SET's part common to every kind: -EPERM unless the caller owns or created obj (or
+ * is root), else sets owner, group and the permission bits from in, moves obj's
+ * generation and stamps its ctime. Returns 0 or -errno. */
+int sys_ipc_set(struct proc *p, struct ipc_obj *obj, const struct linux_ipc64_perm *in);
 /* The pid IPC objects record for p (its process's). */
 int sys_ipc_pid(const struct proc *p);
 /* The existing object of kind with key, checked as Linux's ipcget does for flg:

@@ -74,9 +74,27 @@ static long lock_take(struct proc *p, const struct flock_req *req, bool wait)
     return sched_block_lock(p, req);
 }
 
-/* The file behind host descriptor host. Returns 0 or -errno. */
+/* *type for the guest's lock type v, whose values for read, write and unlock are rd, wr
+ * and un. Returns 0 or -EINVAL. */
+static int lock_type(int v, int rd, int wr, int un, enum flock_type *type)
+{
+    if (v == rd)
+        *type = FLOCK_RD;
+    else if (v == wr)
+        *type = FLOCK_WR;
+    else if (v == un)
+        *type = FLOCK_UN;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* The file behind host descriptor host, for req's owner (-ENOLCK without one). Returns 0
+ * or -errno. */
 static int lock_file(int host, struct flock_req *req, struct stat *st)
 {
+    if (!req->owner)
+        return -ENOLCK;
     if (fstat(host, st) < 0)
         return -errno;
     req->dev = (uint64_t)st->st_dev;
@@ -90,23 +108,11 @@ SYSCALL_DEFINE2(flock, int, fd, int, op)
     if (host < 0)
         return host;
     struct flock_req req = {.kind = FLOCK_BSD, .owner = fd_ofd_of(p->fds, fd), .end = FLOCK_EOF};
-    switch (op & ~LOCK_BSD_NB) {
-    case LOCK_BSD_SH:
-        req.type = FLOCK_RD;
-        break;
-    case LOCK_BSD_EX:
-        req.type = FLOCK_WR;
-        break;
-    case LOCK_BSD_UN:
-        req.type = FLOCK_UN;
-        break;
-    default:
-        return -EINVAL;
-    }
-    if (!req.owner)
-        return -ENOLCK;
+    int err = lock_type(op & ~LOCK_BSD_NB, LOCK_BSD_SH, LOCK_BSD_EX, LOCK_BSD_UN, &req.type);
+    if (err < 0)
+        return err;
     struct stat st;
-    int err = lock_file(host, &req, &st);
+    err = lock_file(host, &req, &st);
     if (err < 0)
         return err;
     return lock_take(p, &req, !(op & LOCK_BSD_NB));
@@ -188,25 +194,13 @@ long sys_fcntl_lock(struct proc *p, int fd, int cmd, gva_t arg)
         .owner = ofd ? (const void *)fd_ofd_of(p->fds, fd) : (const void *)p->fds,
         .pid = ofd ? 0 : p->leader->pid,
     };
-    switch (gl.l_type) {
-    case LOCK_F_RDLCK:
-        req.type = FLOCK_RD;
-        break;
-    case LOCK_F_WRLCK:
-        req.type = FLOCK_WR;
-        break;
-    case LOCK_F_UNLCK:
-        if (get)
-            return -EINVAL;
-        req.type = FLOCK_UN;
-        break;
-    default:
-        return -EINVAL;
-    }
-    if (!req.owner)
-        return -ENOLCK;
+    int err = lock_type(gl.l_type, LOCK_F_RDLCK, LOCK_F_WRLCK, LOCK_F_UNLCK, &req.type);
+    if (err == 0 && get && req.type == FLOCK_UN)
+        err = -EINVAL;
+    if (err < 0)
+        return err;
     struct stat st;
-    int err = lock_file(host, &req, &st);
+    err = lock_file(host, &req, &st);
     if (err == 0)
         err = lock_range(host, &st, &gl, &req);
     if (err < 0)

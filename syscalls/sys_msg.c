@@ -164,10 +164,7 @@ SYSCALL_DEFINE3(msgctl, int, msqid, int, cmd, gva_t, buf)
     struct ipc_msq *q = (struct ipc_msq *)o;
     switch (cmd) {
     case IPC_STAT_C:
-        if ((rc = ipc_perms(o, 0444)) < 0)
-            return rc;
         memset(&ds, 0, sizeof(ds));
-        sys_ipc_perm_out(o, &ds.perm);
         ds.stime = q->stime;
         ds.rtime = q->rtime;
         ds.ctime = o->ctime;
@@ -176,17 +173,16 @@ SYSCALL_DEFINE3(msgctl, int, msqid, int, cmd, gva_t, buf)
         ds.qbytes = q->qbytes;
         ds.lspid = q->lspid;
         ds.lrpid = q->lrpid;
-        return copy_to_user(p->mm, buf, &ds, sizeof(ds)) < 0 ? -EFAULT : 0;
-    case IPC_SET_C:
-        if ((rc = ipc_owner(o)) < 0)
-            return rc;
+        return sys_ipc_stat_out(p, o, &ds.perm, &ds, sizeof(ds), buf);
+    case IPC_SET_C: /* the qbytes checks fail with EPERM, as the owner check would */
         if (ds.qbytes > MSG_MNB && ds.qbytes > q->qbytes && geteuid() != 0)
             return -EPERM;
         if (ds.qbytes > (uint64_t)MSG_MNB * 64)
             return -EPERM; /* vmemu's bound, even for root */
+        /* sys_ipc_set moves the generation: senders look again */
+        if ((rc = sys_ipc_set(p, o, &ds.perm)) < 0)
+            return rc;
         q->qbytes = ds.qbytes;
-        sys_ipc_perm_set(o, &ds.perm); /* moves the generation: senders look again */
-        o->ctime = ipc_now(p);
         return 0;
     default:
         if ((rc = ipc_owner(o)) < 0)

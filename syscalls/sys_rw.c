@@ -198,26 +198,6 @@ static bool io_may_wait(int host)
     return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode);
 }
 
-/* Makes host non-blocking for one call when the guest's file is blocking, so that the
- * host never blocks vmemu. Returns the status flags to give back to nb_end, or -1 when
- * nothing was changed (the guest's file is O_NONBLOCK itself, or F_GETFL failed). */
-static int nb_begin(int host)
-{
-    int fl = fcntl(host, F_GETFL);
-    if (fl < 0 || (fl & O_NONBLOCK) != 0)
-        return -1;
-    if (fcntl(host, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -1;
-    return fl;
-}
-
-/* Gives host back the status flags nb_begin saved (nothing when it returned -1). */
-static void nb_end(int host, int saved)
-{
-    if (saved >= 0)
-        fcntl(host, F_SETFL, saved);
-}
-
 /* Linux's send_sig(SIGPIPE, current, 0) on a write to a pipe without readers. */
 static void send_sigpipe(struct proc *p)
 {
@@ -262,9 +242,9 @@ static long rw_wait(struct proc *p, int host, struct linux_iovec *iov, int cnt, 
     if (before >= limit)
         return (long)limit; /* only reachable when the guest changed its arguments */
     iov_advance(&iov, &cnt, before);
-    int saved = nb_begin(host);
+    int saved = sys_nb_begin(host);
     long n = rw_iter(p, host, iov, cnt, limit - before, is_write, -1, rwf, &stop);
-    nb_end(host, saved);
+    sys_nb_end(host, saved);
 
     if (is_write && stop == EPIPE)
         send_sigpipe(p);
@@ -462,12 +442,12 @@ SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
         return -EFAULT;
     off_t hoff = (off_t)off;
     bool wait_out = io_may_wait(out), wait_in = io_may_wait(in);
-    int saved_out = wait_out ? nb_begin(out) : -1;
-    int saved_in = wait_in && in != out ? nb_begin(in) : -1;
+    int saved_out = wait_out ? sys_nb_begin(out) : -1;
+    int saved_in = wait_in && in != out ? sys_nb_begin(in) : -1;
     ssize_t n = sendfile(out, in, offp != 0 ? &hoff : NULL, count);
     int err = n < 0 ? errno : 0;
-    nb_end(in, saved_in);
-    nb_end(out, saved_out);
+    sys_nb_end(in, saved_in);
+    sys_nb_end(out, saved_out);
     if (err == EPIPE)
         send_sigpipe(p);
     if (err == EAGAIN && (saved_out >= 0 || saved_in >= 0))

@@ -53,7 +53,9 @@ static long sched_set(struct proc *t, int policy, int prio)
     }
 }
 
-SYSCALL_DEFINE3(sched_setscheduler, int, pid, int, policy, gva_t, param)
+/* The priority at param for task pid under policy, or under the task's current policy
+ * when keep (sched_setparam). Returns 0 or -errno. */
+static long set_param(struct proc *p, int pid, gva_t param, bool keep, int policy)
 {
     if (pid < 0 || param == 0)
         return -EINVAL;
@@ -63,23 +65,22 @@ SYSCALL_DEFINE3(sched_setscheduler, int, pid, int, policy, gva_t, param)
     struct proc *t = sched_target(p, pid);
     if (t == NULL)
         return -ESRCH;
-    if (policy < 0)
+    if (keep)
+        policy = t->sched_policy;
+    else if (policy < 0)
         return -EINVAL;
     return sched_set(t, policy, (int)prio);
+}
+
+SYSCALL_DEFINE3(sched_setscheduler, int, pid, int, policy, gva_t, param)
+{
+    return set_param(p, pid, param, false, policy);
 }
 
 /* sched_setparam: the priority under the task's current policy. */
 SYSCALL_DEFINE2(sched_setparam, int, pid, gva_t, param)
 {
-    if (pid < 0 || param == 0)
-        return -EINVAL;
-    uint32_t prio;
-    if (copy_from_user(p->mm, &prio, param, sizeof(prio)) < 0)
-        return -EFAULT;
-    struct proc *t = sched_target(p, pid);
-    if (t == NULL)
-        return -ESRCH;
-    return sched_set(t, t->sched_policy, (int)prio);
+    return set_param(p, pid, param, true, 0);
 }
 
 /* sched_getscheduler: the policy sched_setscheduler stored (SCHED_OTHER at first), with
@@ -102,13 +103,15 @@ SYSCALL_DEFINE2(sched_getparam, int, pid, gva_t, param)
     return put_user_u32(p->mm, param, 0) < 0 ? -EFAULT : 0;
 }
 
-/* Linux's priority ranges: 1..99 for SCHED_FIFO and SCHED_RR, 0..0 for the others. */
-SYSCALL_DEFINE1(sched_get_priority_max, int, policy)
+/* Linux's priority ranges: 1..99 for SCHED_FIFO and SCHED_RR, 0..0 for the others. The
+ * bound of policy's range whose real-time value is rt (99: the max, 1: the min), or
+ * -EINVAL for an unknown policy. */
+static long priority_bound(int policy, long rt)
 {
     switch (policy) {
     case POLICY_FIFO:
     case POLICY_RR:
-        return 99;
+        return rt;
     case POLICY_OTHER:
     case POLICY_BATCH:
     case POLICY_IDLE:
@@ -118,19 +121,14 @@ SYSCALL_DEFINE1(sched_get_priority_max, int, policy)
     }
 }
 
+SYSCALL_DEFINE1(sched_get_priority_max, int, policy)
+{
+    return priority_bound(policy, 99);
+}
+
 SYSCALL_DEFINE1(sched_get_priority_min, int, policy)
 {
-    switch (policy) {
-    case POLICY_FIFO:
-    case POLICY_RR:
-        return 1;
-    case POLICY_OTHER:
-    case POLICY_BATCH:
-    case POLICY_IDLE:
-        return 0;
-    default:
-        return -EINVAL;
-    }
+    return priority_bound(policy, 1);
 }
 
 /* sched_rr_get_interval: Linux's default round-robin slice (100 ms) for SCHED_RR; 0 for

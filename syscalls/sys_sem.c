@@ -215,24 +215,17 @@ SYSCALL_DEFINE4(semctl, int, semid, int, semnum, int, cmd, uint64_t, arg)
     switch (cmd) {
     case IPC_STAT_C: {
         struct linux_semid64_ds ds;
-        if ((rc = ipc_perms(o, 0444)) < 0)
-            return rc;
         memset(&ds, 0, sizeof(ds));
-        sys_ipc_perm_out(o, &ds.perm);
         ds.otime = set->otime;
         ds.ctime = o->ctime;
         ds.nsems = (uint64_t)set->nsems;
-        return copy_to_user(p->mm, arg, &ds, sizeof(ds)) < 0 ? -EFAULT : 0;
+        return sys_ipc_stat_out(p, o, &ds.perm, &ds, sizeof(ds), arg);
     }
     case IPC_SET_C: {
         struct linux_semid64_ds ds;
         if (copy_from_user(p->mm, &ds, arg, sizeof(ds)) < 0)
             return -EFAULT;
-        if ((rc = ipc_owner(o)) < 0)
-            return rc;
-        sys_ipc_perm_set(o, &ds.perm);
-        o->ctime = ipc_now(p);
-        return 0;
+        return sys_ipc_set(p, o, &ds.perm);
     }
     case IPC_RMID_C:
         if ((rc = ipc_owner(o)) < 0)

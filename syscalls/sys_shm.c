@@ -216,10 +216,7 @@ SYSCALL_DEFINE3(shmctl, int, shmid, int, cmd, gva_t, buf)
     struct ipc_shm *shm = (struct ipc_shm *)o;
     switch (cmd) {
     case IPC_STAT_C:
-        if ((rc = ipc_perms(o, 0444)) < 0)
-            return rc;
         memset(&ds, 0, sizeof(ds));
-        sys_ipc_perm_out(o, &ds.perm);
         ds.segsz = shm->size;
         ds.atime = shm->atime;
         ds.dtime = shm->dtime;
@@ -227,13 +224,9 @@ SYSCALL_DEFINE3(shmctl, int, shmid, int, cmd, gva_t, buf)
         ds.cpid = shm->cpid;
         ds.lpid = shm->lpid;
         ds.nattch = ipc_shm_nattch(shm);
-        return copy_to_user(p->mm, buf, &ds, sizeof(ds)) < 0 ? -EFAULT : 0;
+        return sys_ipc_stat_out(p, o, &ds.perm, &ds, sizeof(ds), buf);
     case IPC_SET_C:
-        if ((rc = ipc_owner(o)) < 0)
-            return rc;
-        sys_ipc_perm_set(o, &ds.perm);
-        o->ctime = ipc_now(p);
-        return 0;
+        return sys_ipc_set(p, o, &ds.perm);
     case IPC_RMID_C:
         if ((rc = ipc_owner(o)) < 0)
             return rc;

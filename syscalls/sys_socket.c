@@ -175,26 +175,6 @@ void sock_sigpipe(struct proc *p)
     signal_send(p, LINUX_SIGPIPE, &info);
 }
 
-/* Makes host non-blocking for one call when the guest's file is blocking. Returns the
- * status flags to give back to nb_end, or -1 when nothing was changed (the guest's file is
- * O_NONBLOCK itself, or F_GETFL failed). */
-static int nb_begin(int host)
-{
-    int fl = fcntl(host, F_GETFL);
-    if (fl < 0 || (fl & O_NONBLOCK) != 0)
-        return -1;
-    if (fcntl(host, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -1;
-    return fl;
-}
-
-/* Gives host back the status flags nb_begin saved (nothing when it returned -1). */
-static void nb_end(int host, int saved)
-{
-    if (saved >= 0)
-        fcntl(host, F_SETFL, saved);
-}
-
 /* socket: AF_UNIX, AF_INET and AF_INET6 only (anything else is EAFNOSUPPORT: netlink and
  * packet sockets would show vmemu's host pid and need translations vmemu does not make).
  * The type's SOCK_NONBLOCK and SOCK_CLOEXEC are the guest's flags; the host socket is
@@ -228,17 +208,25 @@ SYSCALL_DEFINE4(socketpair, int, domain, int, type, int, protocol, gva_t, usv)
     return sys_install_host_fds(p, h, 2, (type & SOCK_CLOEXEC) != 0, usv);
 }
 
+/* The host descriptor of guest fd, with the guest's address (len bytes at uaddr) in *ss,
+ * for bind and connect. Returns it or -errno. */
+static int sock_fd_addr(struct proc *p, int fd, gva_t uaddr, int len, struct sockaddr_storage *ss)
+{
+    int h = fd_host(p->fds, fd);
+    if (h < 0)
+        return h;
+    int r = sock_addr_get(p, uaddr, len, ss);
+    return r < 0 ? r : h;
+}
+
 /* bind: an AF_UNIX path is resolved by the host from the guest's working directory (the
  * host's while the guest runs); paths under /proc are refused (EACCES). */
 SYSCALL_DEFINE3(bind, int, fd, gva_t, uaddr, int, len)
 {
     struct sockaddr_storage ss;
-    int h = fd_host(p->fds, fd);
+    int h = sock_fd_addr(p, fd, uaddr, len, &ss);
     if (h < 0)
         return h;
-    int r = sock_addr_get(p, uaddr, len, &ss);
-    if (r < 0)
-        return r;
     if (bind(h, (struct sockaddr *)&ss, (socklen_t)len) < 0)
         return -errno;
     const struct sockaddr_un *un = (const struct sockaddr_un *)&ss;
@@ -280,10 +268,10 @@ static long do_accept(struct proc *p, int fd, gva_t uaddr, gva_t ulen, int flags
     int h = fd_host(p->fds, fd);
     if (h < 0)
         return h;
-    int saved = nb_begin(h);
+    int saved = sys_nb_begin(h);
     int nh = accept4(h, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | (flags & SOCK_NONBLOCK));
     int err = errno;
-    nb_end(h, saved);
+    sys_nb_end(h, saved);
     if (nh < 0 && (err == EAGAIN || err == EWOULDBLOCK))
         return sock_block(p, h, POLLIN, saved < 0, 0);
     if (nh < 0)
@@ -336,16 +324,13 @@ static void connect_creds(struct proc *p, int host, const struct sockaddr_storag
 SYSCALL_DEFINE3(connect, int, fd, gva_t, uaddr, int, len)
 {
     struct sockaddr_storage ss;
-    int h = fd_host(p->fds, fd);
+    int h = sock_fd_addr(p, fd, uaddr, len, &ss);
     if (h < 0)
         return h;
-    int r = sock_addr_get(p, uaddr, len, &ss);
-    if (r < 0)
-        return r;
-    int saved = nb_begin(h);
-    r = connect(h, (struct sockaddr *)&ss, (socklen_t)len);
+    int saved = sys_nb_begin(h);
+    int r = connect(h, (struct sockaddr *)&ss, (socklen_t)len);
     int err = errno;
-    nb_end(h, saved);
+    sys_nb_end(h, saved);
     if (r == 0) {
         connect_creds(p, h, &ss, (socklen_t)len);
         return 0;

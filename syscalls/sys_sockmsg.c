@@ -418,34 +418,32 @@ SYSCALL_DEFINE6(recvfrom, int, fd, gva_t, buf, size_t, len, int, flags, gva_t, a
     return r;
 }
 
-SYSCALL_DEFINE3(sendmsg, int, fd, gva_t, umsg, int, flags)
+/* sendmsg (send) or recvmsg: the guest's msghdr at umsg in, one call, recvmsg's msghdr
+ * fields (lengths, flags) back out. */
+static long do_msg(struct proc *p, int fd, gva_t umsg, int flags, bool send)
 {
     struct kmsg k;
     int h = fd_host(p->fds, fd);
     if (h < 0)
         return h;
-    long r = kmsg_get(p, umsg, &k, true);
+    long r = kmsg_get(p, umsg, &k, send);
     if (r < 0)
         return r;
-    r = do_send(p, h, &k, flags);
+    r = send ? do_send(p, h, &k, flags) : do_recv(p, h, &k, flags);
+    if (r >= 0 && !send && msghdr_put(p, umsg, &k.m) < 0)
+        r = -EFAULT;
     kmsg_free(&k);
     return r;
 }
 
+SYSCALL_DEFINE3(sendmsg, int, fd, gva_t, umsg, int, flags)
+{
+    return do_msg(p, fd, umsg, flags, true);
+}
+
 SYSCALL_DEFINE3(recvmsg, int, fd, gva_t, umsg, int, flags)
 {
-    struct kmsg k;
-    int h = fd_host(p->fds, fd);
-    if (h < 0)
-        return h;
-    long r = kmsg_get(p, umsg, &k, false);
-    if (r < 0)
-        return r;
-    r = do_recv(p, h, &k, flags);
-    if (r >= 0 && msghdr_put(p, umsg, &k.m) < 0)
-        r = -EFAULT;
-    kmsg_free(&k);
-    return r;
+    return do_msg(p, fd, umsg, flags, false);
 }
 
 /* sendmmsg/recvmmsg: the messages one at a time, each message's length written to its

@@ -40,6 +40,13 @@ long sys_host_result(long r);
 /* The vfile of the regular file behind host descriptor host when the VM knows that file
  * (it is mapped or cached), else NULL: I/O on it must stay coherent with the page cache. */
 struct vfile *sys_host_vfile(struct proc *p, int host);
+/* Makes host descriptor host non-blocking for one host call when the guest's file is
+ * blocking, so that the host never blocks vmemu. Returns the status flags to give back to
+ * sys_nb_end, or -1 when nothing was changed (the guest's file is O_NONBLOCK itself, or
+ * F_GETFL failed). */
+int sys_nb_begin(int host);
+/* Gives host back the status flags sys_nb_begin saved (nothing when it returned -1). */
+void sys_nb_end(int host, int saved);
 
 /* A guest path and the host dirfd it is resolved from, for the *at() handlers. */
 struct at_path {

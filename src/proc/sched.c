@@ -157,11 +157,21 @@ static void wait_reset(struct proc *p, enum proc_wait_kind kind)
     p->wait.rip = p->trap.rip;
 }
 
+/* Starts a sleep of kind: wait_reset, then its deadline (0: none) and whether a signal
+ * handler restarts the syscall. The caller adds what kind waits for. */
+static void wait_begin(struct proc *p, enum proc_wait_kind kind, uint64_t deadline_ns,
+                       bool restartable)
+{
+    wait_reset(p, kind);
+    p->wait.deadline_ns = deadline_ns;
+    p->wait.restartable = restartable;
+}
+
 /* p sleeps on host descriptors (and an optional deadline). */
 long sched_block_io(struct proc *p, const struct proc_wait_fd *fds, size_t nfds,
                     uint64_t deadline_ns, bool restartable)
 {
-    wait_reset(p, WAIT_IO);
+    wait_begin(p, WAIT_IO, deadline_ns, restartable);
     if (nfds > 0) {
         p->wait.fds = malloc(nfds * sizeof(*fds));
         if (!p->wait.fds)
@@ -169,72 +179,61 @@ long sched_block_io(struct proc *p, const struct proc_wait_fd *fds, size_t nfds,
         memcpy(p->wait.fds, fds, nfds * sizeof(*fds));
     }
     p->wait.nfds = nfds;
-    p->wait.deadline_ns = deadline_ns;
-    p->wait.restartable = restartable;
     return -SCHED_EBLOCK;
 }
 
 /* p sleeps until a child changes state. */
 long sched_block_child(struct proc *p)
 {
-    wait_reset(p, WAIT_CHILD);
-    p->wait.restartable = true;
+    wait_begin(p, WAIT_CHILD, 0, true);
     return -SCHED_EBLOCK;
 }
 
 /* p sleeps until a signal. */
 long sched_block_signal(struct proc *p)
 {
-    wait_reset(p, WAIT_SIGNAL);
+    wait_begin(p, WAIT_SIGNAL, 0, false);
     return -SCHED_EBLOCK;
 }
 
 /* p sleeps on a futex. */
 long sched_block_futex(struct proc *p, const struct proc_futex *key, uint64_t deadline_ns)
 {
-    wait_reset(p, WAIT_FUTEX);
+    wait_begin(p, WAIT_FUTEX, deadline_ns, true);
     p->wait.futex = *key;
     if (p->sched)
         p->wait.futex.seq = ++p->sched->futex_seq;
-    p->wait.deadline_ns = deadline_ns;
-    p->wait.restartable = true;
     return -SCHED_EBLOCK;
 }
 
 /* p sleeps until a file lock can be granted. */
 long sched_block_lock(struct proc *p, const struct flock_req *req)
 {
-    wait_reset(p, WAIT_LOCK);
+    wait_begin(p, WAIT_LOCK, 0, true);
     p->wait.lock = *req;
-    p->wait.restartable = true;
     return -SCHED_EBLOCK;
 }
 
 /* p sleeps until a FIFO's other end opens. */
 long sched_block_fifo(struct proc *p, const struct proc_fifo *fifo, uint64_t deadline_ns)
 {
-    wait_reset(p, WAIT_FIFO);
+    wait_begin(p, WAIT_FIFO, deadline_ns, true);
     p->wait.fifo = *fifo;
-    p->wait.deadline_ns = deadline_ns;
-    p->wait.restartable = true;
     return -SCHED_EBLOCK;
 }
 
 /* p sleeps on a System V IPC object; SysV IPC calls are never restarted after a handler. */
 long sched_block_ipc(struct proc *p, const struct proc_ipc_wait *w, uint64_t deadline_ns)
 {
-    wait_reset(p, WAIT_IPC);
+    wait_begin(p, WAIT_IPC, deadline_ns, false);
     p->wait.ipc = *w;
-    p->wait.deadline_ns = deadline_ns;
-    p->wait.restartable = false;
     return -SCHED_EBLOCK;
 }
 
 /* p sleeps until the deadline. */
 long sched_block_timer(struct proc *p, uint64_t deadline_ns)
 {
-    wait_reset(p, WAIT_TIMER);
-    p->wait.deadline_ns = deadline_ns;
+    wait_begin(p, WAIT_TIMER, deadline_ns, false);
     return -SCHED_EBLOCK;
 }
 
