@@ -143,6 +143,10 @@ long sched_block_timer(struct proc *p, uint64_t deadline_ns);
  * a re-execution (p->retry), else now + rel_ns. */
 uint64_t sched_deadline(const struct proc *p, uint64_t rel_ns);
 
+/* Ends whatever sleep p was in (src/proc/sched_wait.c; called when its process ends):
+ * a FIFO open's kept descriptor is closed, the wait's descriptors freed. */
+void sched_wait_clear(struct proc *p);
+
 /* Ends p now (its status is already set by proc_exit/proc_kill): frees its address space
  * and descriptors, re-parents its children, wakes a vfork parent, makes it a zombie (or
  * reaps it at once when nobody will wait) and sends exit_signal to the parent. */
