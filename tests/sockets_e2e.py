@@ -14,12 +14,10 @@ Usage: sockets_e2e.py --vmemu PATH --samples BUILD/samples [-k SUBSTRING] [--job
 Prints PASS/FAIL per check and "N passed, M failed"; status 1 when a check failed.
 Python 3 standard library only.
 """
-import argparse
 import os
 import sys
-import time
 
-from harness import VARIANTS, execute, line_diff, run_checks, same_as_native, tail
+from harness import built_variants, e2e_options, execute, finish_checks, line_diff, same_as_native, tail
 
 
 REFUSE_EXPECTED = """bind /proc/self/cwd/sock: -1 EACCES
@@ -52,31 +50,12 @@ def build_checks(vmemu, samples, variants):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--vmemu", required=True, help="path of the vmemu executable")
-    ap.add_argument("--samples", required=True, help="directory of the built samples")
-    ap.add_argument("--jobs", type=int, default=2, help="parallel checks (default 2)")
-    ap.add_argument("-k", dest="filter", default="",
-                    help="run only the checks whose name contains this")
-    opts = ap.parse_args()
-
-    vmemu = os.path.abspath(opts.vmemu)
-    samples = os.path.abspath(opts.samples)
-    start = time.monotonic()
-    variants = [v for v in VARIANTS
-                if os.access(os.path.join(samples, "sockets-" + v), os.X_OK)]
-    passed = failed = 0
-    if not variants:
-        failed += 1
-        print("FAIL sockets: no variant built (target samples-all)", flush=True)
-    else:
-        checks = [(n, c) for n, c in build_checks(vmemu, samples, variants)
-                  if opts.filter in n]
-        passed, bad = run_checks(checks, opts.jobs)
-        failed += bad
-    print("(%.1f s)" % (time.monotonic() - start))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    o = e2e_options(__doc__, lambda ap: ap.add_argument(
+        "-k", dest="filter", default="", help="run only the checks whose name contains this"))
+    variants = [v for v, _ in built_variants(o.samples, "sockets")]
+    checks = [(n, c) for n, c in build_checks(o.vmemu, os.path.abspath(o.samples), variants)
+              if o.filter in n]
+    return finish_checks(checks, "no sockets sample built in %s" % o.samples)
 
 
 if __name__ == "__main__":
