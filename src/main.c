@@ -46,6 +46,7 @@ struct cli {
     int error_exitcode;         /* --error-exitcode N, -1 when not given */
     int gdb_port;               /* --gdb PORT, 0 when not given */
     bool deterministic;         /* --deterministic */
+    int zero_page;              /* --zero-page: -1 host (default), 1 on, 0 off */
     char **argv;                /* program and its arguments */
 };
 
@@ -72,6 +73,10 @@ static void usage(FILE *out)
                  "                   bad frees, leaks; guard: each block against a guard page\n"
                  "  --error-exitcode N  exit with N when the heap checker found errors\n"
                  "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
+                 "  --zero-page host|on|off\n"
+                 "                   map the shared zero page on a read fault of untouched\n"
+                 "                   anonymous memory as the host's kernel does (default), always\n"
+                 "                   or never\n"
                  "  --deterministic  the guest's clocks advance with its work, and its random\n"
                  "                   bytes come from --seed: runs of programs that decide by\n"
                  "                   time or chance (Go's runtime) repeat exactly\n"
@@ -96,6 +101,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_ERROR_EXITCODE,
         OPT_GDB,
         OPT_DETERMINISTIC,
+        OPT_ZERO_PAGE,
         OPT_HELP,
         OPT_VERSION
     };
@@ -114,6 +120,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE},
         {"gdb", required_argument, NULL, OPT_GDB},
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
+        {"zero-page", required_argument, NULL, OPT_ZERO_PAGE},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -126,6 +133,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
                         .swap = SWAP_DEFAULT_MAX,
                         .policy = RECLAIM_DEFAULT_POLICY,
                         .seed = RECLAIM_DEFAULT_SEED,
+                        .zero_page = -1,
                         .error_exitcode = -1};
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -209,6 +217,14 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         case OPT_DETERMINISTIC:
             cli->deterministic = true;
             break;
+        case OPT_ZERO_PAGE:
+            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "on") != 0 &&
+                strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "vmemu: --zero-page %s: expected host, on or off\n", optarg);
+                return -EINVAL;
+            }
+            cli->zero_page = optarg[0] == 'h' ? -1 : strcmp(optarg, "on") == 0;
+            break;
         case OPT_HELP:
             usage(stdout);
             return 1;
@@ -284,6 +300,8 @@ int main(int argc, char **argv)
     }
     if (cli.deterministic)
         entropy_seed(&sys.entropy, cli.seed);
+    sys.zero_page_host = cli.zero_page < 0;
+    sys.no_zero_page = cli.zero_page < 0 ? !vmsys_host_maps_zero_page() : cli.zero_page == 0;
     struct cpu *cpu = NULL;
     if (cpu_create(&sys, &cpu) < 0) {
         vmsys_destroy(&sys);

@@ -127,6 +127,11 @@ struct vmsys {
                                       (set at every switch); NULL: nothing is counted */
     struct mm_unmap_hook on_unmap; /* see struct mm_unmap_hook (set by the process layer) */
     struct entropy entropy;        /* the guest's random bytes (host's, or seeded) */
+    bool no_zero_page;             /* a read fault of untouched anonymous memory allocates a
+                                      zeroed frame (as a kernel without the zero page does)
+                                      instead of mapping the shared zero page */
+    bool zero_page_host;           /* no_zero_page follows the host's kernel (--zero-page
+                                      host), not the user's choice */
 };
 
 /* Virtual size in pages (all areas). */

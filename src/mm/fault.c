@@ -159,14 +159,18 @@ static int fault_no_vma(struct fault *f, struct vma **out)
 static enum fault_class do_anonymous_page(struct fault *f, int *rc)
 {
     struct phys *phys = &f->mm->sys->phys;
-    if (f->access != ACCESS_WRITE) {
+    if (f->access != ACCESS_WRITE && !f->mm->sys->no_zero_page) {
         *rc = mm_install_page(f->mm, f->va, f->ptep, phys->zero_pfn, fault_pte_flags(f, true));
         return FC_ZERO_PAGE;
     }
     pfn_t pfn;
     if ((*rc = phys_alloc(phys, true, &pfn)) < 0)
         return FC_NONE;
-    *rc = mm_install_page(f->mm, f->va, f->ptep, pfn, fault_pte_flags(f, false) | PTE_D);
+    /* Without the zero page a read maps the new frame as a write would (Linux's
+     * do_anonymous_page: writable and dirty in a writable area), so a later store takes
+     * no fault. */
+    uint64_t flags = fault_pte_flags(f, false);
+    *rc = mm_install_page(f->mm, f->va, f->ptep, pfn, (flags & PTE_RW) ? flags | PTE_D : flags);
     if (*rc < 0)
         phys_put(phys, pfn);
     return FC_ANON;

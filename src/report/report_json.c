@@ -473,6 +473,8 @@ static int json_report(const char *path, const struct proc *first, const struct 
     json_u64(&j, "total", sys->phys.nframes);
     json_u64(&j, "peak_used", sys->phys.peak_used);
     json_u64(&j, "page_cache_pages", sys->pc.pages);
+    json_str(&j, "zero_page", sys->no_zero_page ? "off" : "on");
+    json_str(&j, "zero_page_from", sys->zero_page_host ? "host" : "option");
     json_close(&j, '}');
     json_paging(&j, sys);
     json_open(&j, "processes", '[');

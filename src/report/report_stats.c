@@ -60,14 +60,17 @@ const char *report_proc_name(const struct proc *p)
     return p->comm[0] != '\0' ? p->comm : (p->exe != NULL ? p->exe : "?");
 }
 
-/* The paging part of the summary: policy, swap, what reclaim did, the thrashing
- * indicator. */
+/* The paging part of the summary: the zero page, policy, swap, what reclaim did, the
+ * thrashing indicator. */
 static void report_paging(FILE *out, const struct proc *p, const struct fault_stats *f)
 {
     const struct vmsys *sys = p->sys;
     const struct reclaim_stats *r = &sys->reclaim->stats;
     const struct swap_area *sw = &sys->swap;
 
+    fprintf(out, "\tZero page on anonymous read faults: %s (%s)\n",
+            sys->no_zero_page ? "no" : "yes",
+            sys->zero_page_host ? "as the host's kernel does" : "--zero-page");
     fprintf(out, "\tReplacement policy: %s", reclaim_policy_name(sys->reclaim->policy));
     if (sys->reclaim->policy == POLICY_RANDOM)
         fprintf(out, " (seed %" PRIu64 ")", sys->reclaim->seed);

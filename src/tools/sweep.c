@@ -36,7 +36,8 @@ static void sweep_usage(FILE *out)
             "  --policy P,Q,...   fifo, clock, lru, random (default: all four)\n"
             "  --csv FILE         also write the results to FILE as CSV\n"
             "  -j, --jobs N       runs at a time (default: the number of online CPUs)\n"
-            "  --swap SIZE, --seed N, --tlb E[xW]   passed to every run (see vmemu --help)\n"
+            "  --swap SIZE, --seed N, --tlb E[xW], --zero-page MODE\n"
+            "                   passed to every run (see vmemu --help)\n"
             "  --help\n"
             "Columns: exit status of the program; minor and major page faults; major faults\n"
             "split into swap-in and file-read; pages written to swap; dirty file pages written\n"
@@ -178,6 +179,7 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
         OPT_SWAP_FILE,
         OPT_SEED,
         OPT_TLB,
+        OPT_ZERO_PAGE,
         OPT_HELP
     };
     static const struct option opts[] = {
@@ -189,6 +191,7 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
         {"swap-file", required_argument, NULL, OPT_SWAP_FILE},
         {"seed", required_argument, NULL, OPT_SEED},
         {"tlb", required_argument, NULL, OPT_TLB},
+        {"zero-page", required_argument, NULL, OPT_ZERO_PAGE},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -246,6 +249,12 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
                                          "of two, such as 64x4",
                                          optarg);
             sweep_pass(sw, "--tlb", optarg);
+            break;
+        case OPT_ZERO_PAGE:
+            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "on") != 0 &&
+                strcmp(optarg, "off") != 0)
+                return sweep_usage_error("--zero-page %s: expected host, on or off", optarg);
+            sweep_pass(sw, "--zero-page", optarg);
             break;
         case OPT_HELP:
             sweep_usage(stdout);
