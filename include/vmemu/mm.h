@@ -13,14 +13,19 @@
 int mm_create(struct vmsys *sys, struct mm **out);
 /* Unmaps everything, frees the tables and the mm. */
 void mm_destroy(struct mm *mm);
-/* fork (Linux's dup_mmap): *out gets a copy of parent's areas and page tables. Frames are
- * shared, not copied: pages of private areas are write-protected and marked copy-on-write
- * on both sides, shared areas stay shared and writable, swap entries are duplicated (slot
- * references), and the child's table pages come from the pool. Areas with VM_DONTCOPY are
- * left out, VM_WIPEONFORK areas are copied empty, and memory locks are not inherited.
- * The child's counters start at zero (rss as mapped). Returns 0 or -ENOMEM (nothing is
- * left of the child then; the parent's pages may stay copy-on-write). (src/mm/mm_fork.c) */
+/* fork (Linux's dup_mmap): *out gets a copy of parent's areas, and of the page-table
+ * entries of the areas that hold anonymous pages (mm_fork_needs_copy; the others start
+ * empty and fault in from the page cache). Frames are shared, not copied: pages of private areas
+ * are write-protected and marked copy-on-write on both sides, shared areas stay shared and
+ * writable, swap entries are duplicated (slot references), and the child's table pages come from
+ * the pool. Areas with VM_DONTCOPY are left out, VM_WIPEONFORK areas are copied empty, and memory
+ * locks are not inherited. The child's counters start at zero (rss as mapped). Returns 0 or -ENOMEM
+ * (nothing is left of the child then; the parent's pages may stay copy-on-write).
+ * (src/mm/mm_fork.c) */
 int mm_dup(struct mm *parent, struct mm **out);
+/* Whether fork copies the page-table entries of area v (Linux's vma_needs_copy): only
+ * when it has an anon_vma, i.e. held anonymous pages. (src/mm/mm_fork.c) */
+bool mm_fork_needs_copy(const struct vma *v);
 /* Right after mm_dup: child gets its own copy of every page of [start, end) it shares
  * copy-on-write with parent, and parent's pages there become writable again. For areas
  * whose copies the fault path cannot make later (the heap checker's PROT_NONE arena,

@@ -43,6 +43,10 @@ struct vma {
     uint64_t file_end;  /* file offset where the mapped data stops: bytes at or past it
                            read as zero (an ELF segment's p_offset + p_filesz);
                            UINT64_MAX for an ordinary file mapping */
+    bool anon_vma;      /* holds (or held) anonymous pages: Linux's vma->anon_vma, set by
+                           the first anonymous fault or copy-on-write in the area
+                           (vma_set_anon), inherited by fork and kept by split and merge;
+                           fork copies the page-table entries of such areas only */
 };
 
 struct vma_list {
@@ -68,7 +72,8 @@ int vma_insert(struct vma_list *l, const struct vma *v);
 int vma_split(struct vma_list *l, gva_t at);
 /* Removes every area (or part of one) inside [start, end). Returns 0 or -ENOMEM. */
 int vma_remove_range(struct vma_list *l, gva_t start, gva_t end);
-/* Merges the area at index i with its neighbours where compatible. */
+/* Merges the area at index i with its neighbours where compatible; the merged area has
+ * an anon_vma when either part had one. */
 void vma_merge_around(struct vma_list *l, size_t i);
 /* Whether two adjacent areas (a ends where b starts) could be one. */
 bool vma_can_merge(const struct vma *a, const struct vma *b);

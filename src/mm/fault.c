@@ -139,6 +139,7 @@ static int fault_no_vma(struct fault *f, struct vma **out)
                       prev->end + MM_STACK_GAP <= page;
         if (within_limit && gap_ok) {
             next->start = page;
+            next->anon_vma = true; /* expand_downwards prepares it */
             if (!(f->flags & (FAULT_KERNEL | FAULT_DEBUG)) && fault_stats(f))
                 fault_stats(f)->stack_grow++;
             uint64_t vm = mm_vm_pages(mm);
@@ -369,6 +370,7 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
         return FC_NONE;
     }
     mm_set_pte(f->mm, f->va, f->ptep, pte_make(pfn, flags));
+    f->vma->anon_vma = true; /* wp_page_copy prepares it */
     if (oldpfn != phys->zero_pfn) {
         phys_rmap_del(phys, oldpfn, f->mm, f->va);
         swap_put_page(sw, phys, oldpfn);

@@ -1,9 +1,12 @@
 /* Copying an address space for fork (Linux's dup_mmap and copy_page_range): the areas are
- * copied, the child's page tables are built from the pool, and every mapped frame is
- * shared. Pages of private areas become copy-on-write on both sides, so that the first
- * write of either copies the frame (or keeps it, when the writer is its last owner: see
- * do_wp_page in src/mm/fault.c). Also counts pages shared with other address spaces for the
- * report. Called by proc_fork (src/proc/proc.c). */
+ * copied, and the page-table entries of the areas that hold anonymous pages (an anon_vma:
+ * Linux's vma_needs_copy) are copied into the child's tables, every mapped frame shared.
+ * The other areas (program text and read-only data never written, shared mappings) start
+ * empty in the child, whose first touches fault the pages back in from the page cache
+ * (with fault-around), as after exec. Pages of private areas become copy-on-write on both
+ * sides, so that the first write of either copies the frame (or keeps it, when the writer
+ * is its last owner: see do_wp_page in src/mm/fault.c). Also counts pages shared with
+ * other address spaces for the report. Called by proc_fork (src/proc/proc.c). */
 #include <errno.h>
 #include <string.h>
 
@@ -64,7 +67,17 @@ static void dup_pte(void *arg, gva_t va, pte_t *ptep)
     *cptep = cpte;
 }
 
-/* A copy of parent for a fork child. */
+/* Whether fork copies the page-table entries of parent area v (Linux's vma_needs_copy):
+ * only an area with anonymous pages, whose contents a fault could not rebuild. Shared
+ * mappings never get an anon_vma. */
+bool mm_fork_needs_copy(const struct vma *v)
+{
+    return v->anon_vma && !(v->flags & VM_SHARED);
+}
+
+/* A copy of parent for a fork child: every area but VM_DONTCOPY ones, with the entries
+ * of those mm_fork_needs_copy() picks; a VM_WIPEONFORK area starts empty and without
+ * anon_vma. */
 int mm_dup(struct mm *parent, struct mm **out)
 {
     struct mm *child;
@@ -82,9 +95,11 @@ int mm_dup(struct mm *parent, struct mm **out)
         if (v.flags & VM_DONTCOPY)
             continue;
         v.flags &= ~(VM_LOCKED | VM_LOCKONFAULT); /* memory locks are not inherited */
+        if (v.flags & VM_WIPEONFORK)
+            v.anon_vma = false; /* dup_mmap: the child's area starts over */
         if ((rc = vma_insert(&child->vmas, &v)) < 0)
             break;
-        if (v.flags & VM_WIPEONFORK)
+        if ((v.flags & VM_WIPEONFORK) || !mm_fork_needs_copy(&v))
             continue;
         struct dup_ctx c = {parent, child, &parent->vmas.v[i], 0};
         pt_for_each(&parent->pt, &parent->sys->phys, v.start, v.end, dup_pte, &c);

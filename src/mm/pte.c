@@ -42,8 +42,9 @@ void mm_note_pt_pages(struct mm *mm)
 
 /* Maps pfn at va (whose PTE, at ptep or looked up when NULL, must be none), taking over
  * one frame reference from the caller. The zero page is neither reference-counted per
- * mapping nor reverse-mapped nor counted in rss. Returns 0 or -ENOMEM (the reference then
- * stays with the caller). */
+ * mapping nor reverse-mapped nor counted in rss. An anonymous page (neither the zero page
+ * nor a page-cache page) gives a private area its anon_vma, as Linux prepares one before
+ * mapping such a page. Returns 0 or -ENOMEM (the reference then stays with the caller). */
 int mm_install_page(struct mm *mm, gva_t va, pte_t *ptep, pfn_t pfn, uint64_t pte_flags)
 {
     struct phys *phys = &mm->sys->phys;
@@ -60,6 +61,10 @@ int mm_install_page(struct mm *mm, gva_t va, pte_t *ptep, pfn_t pfn, uint64_t pt
             return rc;
         if (++mm->stats.rss > mm->stats.peak_rss)
             mm->stats.peak_rss = mm->stats.rss;
+        struct vma *v;
+        if (!(phys_frame(phys, pfn)->flags & FRAME_PAGECACHE) && (v = vma_lookup(&mm->vmas, va)) &&
+            !(v->flags & VM_SHARED))
+            v->anon_vma = true;
     }
     mm_set_pte(mm, va, ptep, pte_make(pfn, pte_flags));
     return 0;

@@ -123,19 +123,23 @@ bool vma_can_merge(const struct vma *a, const struct vma *b)
 
 /* Merges the area at index i with its previous and next neighbours where
  * vma_can_merge() allows, dropping the file reference of every area absorbed. The areas
- * keep the lower one's pgoff. Pointers into the list are invalid afterwards. */
+ * keep the lower one's pgoff; the merged area has an anon_vma when either had one (Linux
+ * merges an area without anon_vma into one with it, and gives both halves of a split the
+ * same one, so a bool is enough). Pointers into the list are invalid afterwards. */
 void vma_merge_around(struct vma_list *l, size_t i)
 {
     if (i >= l->n)
         return;
     if (i + 1 < l->n && vma_can_merge(&l->v[i], &l->v[i + 1])) {
         l->v[i].end = l->v[i + 1].end;
+        l->v[i].anon_vma |= l->v[i + 1].anon_vma;
         if (l->v[i + 1].file != NULL)
             vfile_put(l->v[i + 1].file);
         vma_delete_slots(l, i + 1, 1);
     }
     if (i > 0 && vma_can_merge(&l->v[i - 1], &l->v[i])) {
         l->v[i - 1].end = l->v[i].end;
+        l->v[i - 1].anon_vma |= l->v[i].anon_vma;
         if (l->v[i].file != NULL)
             vfile_put(l->v[i].file);
         vma_delete_slots(l, i, 1);
