@@ -3,7 +3,10 @@
  * copies and the last owner reuses (exact cow / cow_reuse counts on each side); shared
  * mappings stay shared; swap entries are duplicated; MADV_DONTFORK / WIPEONFORK areas;
  * locks are not inherited; the child's page tables come from the pool; and every frame
- * comes back after both address spaces are gone. */
+ * comes back after both address spaces are gone. The copy policy (Linux's vma_needs_copy):
+ * only areas with an anon_vma (an anonymous page or copy was made in them) have their
+ * entries copied; file text and zero-page-only areas start empty in the child, which
+ * faults them back in (file pages with fault-around). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +41,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
-    mm_destroy(e->mm);
+    if (e->mm)
+        mm_destroy(e->mm);
     /* Every frame is back but the zero page, and no file page stays cached. */
     int rc = (e->sys.phys.used == 1 && e->sys.pc.pages == 0) ? 0 : -1;
     vmsys_destroy(&e->sys);
@@ -67,6 +71,134 @@ static void store(struct mm *mm, unsigned page, uint32_t v)
 {
     assert_int_equal(mm_fault(mm, BASE + P(page), ACCESS_WRITE, 0), 0);
     assert_int_equal(put_user_u32(mm, BASE + P(page), v), 0);
+}
+
+/* A private file area of FILE_PAGES pages at BASE (prot given), backed by a temporary
+ * file whose page i starts with the byte 0x30 + i. *f gets the test's reference, path the
+ * file's name (unlinked by the caller). */
+#define FILE_PAGES 20
+static void map_file(struct env *e, uint32_t prot, char *path, size_t pathlen, struct vfile **f)
+{
+    static uint8_t data[P(FILE_PAGES)];
+    for (unsigned i = 0; i < FILE_PAGES; i++)
+        data[P(i)] = (uint8_t)(0x30 + i);
+    assert_int_equal(vm_fixture_open_file(&e->sys, path, pathlen, "/tmp/test_fork.XXXXXX", data,
+                                          sizeof(data), f),
+                     0);
+    assert_int_equal(mm_map(e->mm, BASE, P(FILE_PAGES), prot, 0, VMA_IMAGE, *f, 0, UINT64_MAX), 0);
+}
+
+/* Program text read by the parent has no anon_vma: the child gets no entry for it, and its
+ * first read is a page-cache hit that maps the 64 KiB window around it, as after exec. */
+static void test_fork_text_area_not_copied_child_faults_around(void **state)
+{
+    struct env *e = *state;
+    char path[64];
+    struct vfile *f;
+    map_file(e, VM_READ | VM_EXEC, path, sizeof(path), &f);
+    assert_int_equal(mm_fault(e->mm, BASE + P(1), ACCESS_EXEC, 0), 0);
+    assert_int_equal(e->mm->stats.rss, FAULT_AROUND_PAGES);
+    assert_false(e->mm->vmas.v[0].anon_vma);
+    struct mm *child;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    assert_false(mm_fork_needs_copy(&e->mm->vmas.v[0]));
+    assert_int_equal(child->stats.rss, 0);
+    assert_null(pt_lookup(&child->pt, &e->sys.phys, BASE + P(1)));
+    memset(&vm_fixture_task, 0, sizeof(vm_fixture_task));
+    assert_int_equal(mm_fault(child, BASE + P(3), ACCESS_READ, 0), 0);
+    assert_int_equal(vm_fixture_task.faults.file_minor, 1);
+    assert_int_equal(vm_fixture_task.faults.minor, 1);
+    assert_int_equal(child->stats.rss, FAULT_AROUND_PAGES);
+    uint8_t b;
+    assert_int_equal(copy_from_user(child, &b, BASE + P(15), 1), 0);
+    assert_int_equal(b, 0x30 + 15);
+    assert_int_equal(vm_fixture_task.faults.minor, 1); /* mapped around: no second fault */
+    mm_destroy(child);
+    mm_destroy(e->mm);
+    e->mm = NULL;
+    vfile_put(f);
+    unlink(path);
+}
+
+/* A private writable file area gets its anon_vma at the first write (the copy of
+ * do_cow_fault), not at a read; from then on fork copies all its entries, the read-only
+ * file pages included. */
+static void test_fork_written_file_area_copied(void **state)
+{
+    struct env *e = *state;
+    char path[64];
+    struct vfile *f;
+    map_file(e, VM_READ | VM_WRITE, path, sizeof(path), &f);
+    assert_int_equal(mm_fault(e->mm, BASE, ACCESS_READ, 0), 0);
+    assert_false(e->mm->vmas.v[0].anon_vma);
+    struct mm *child;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    assert_int_equal(child->stats.rss, 0);
+    mm_destroy(child);
+    assert_int_equal(mm_fault(e->mm, BASE + P(2), ACCESS_WRITE, 0), 0);
+    assert_true(e->mm->vmas.v[0].anon_vma);
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    assert_true(child->vmas.v[0].anon_vma);
+    assert_int_equal(child->stats.rss, e->mm->stats.rss);
+    pte_t *cp = pt_lookup(&child->pt, &e->sys.phys, BASE + P(2));
+    assert_true(cp && pte_present(*cp) && (*cp & PTE_COW));
+    memset(&vm_fixture_task, 0, sizeof(vm_fixture_task));
+    uint8_t b;
+    assert_int_equal(copy_from_user(child, &b, BASE + P(2), 1), 0);
+    assert_int_equal(b, 0x32);
+    assert_int_equal(vm_fixture_task.faults.minor + vm_fixture_task.faults.major, 0);
+    mm_destroy(child);
+    mm_destroy(e->mm);
+    e->mm = NULL;
+    vfile_put(f);
+    unlink(path);
+}
+
+/* An anonymous area only read (zero page) has no anon_vma: the child starts empty and
+ * takes its own zero-page fault; a write gives the area its anon_vma, kept by both halves
+ * of a split and by their merge, and inherited by the child. */
+static void test_fork_zero_page_area_not_copied_anon_vma_kept_by_split_and_merge(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(mm_map(e->mm, BASE, P(NPAGES), VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0),
+                     0);
+    assert_int_equal(mm_fault(e->mm, BASE, ACCESS_READ, 0), 0);
+    assert_false(e->mm->vmas.v[0].anon_vma);
+    struct mm *child;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    assert_null(pt_lookup(&child->pt, &e->sys.phys, BASE));
+    memset(&vm_fixture_task, 0, sizeof(vm_fixture_task));
+    assert_int_equal(mm_fault(child, BASE, ACCESS_READ, 0), 0);
+    assert_int_equal(vm_fixture_task.faults.zero_page, 1);
+    mm_destroy(child);
+    store(e->mm, 5, 7); /* page 5 was none: a new anonymous page */
+    assert_true(e->mm->vmas.v[0].anon_vma);
+    assert_int_equal(mm_protect(e->mm, BASE, P(2), VM_READ), 0);
+    assert_int_equal(e->mm->vmas.n, 2);
+    assert_true(e->mm->vmas.v[0].anon_vma && e->mm->vmas.v[1].anon_vma);
+    assert_int_equal(mm_protect(e->mm, BASE, P(2), VM_READ | VM_WRITE), 0);
+    assert_int_equal(e->mm->vmas.n, 1);
+    assert_true(e->mm->vmas.v[0].anon_vma);
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    assert_true(child->vmas.v[0].anon_vma);
+    pte_t *cp = pt_lookup(&child->pt, &e->sys.phys, BASE);
+    assert_true(cp && pte_present(*cp) && pte_pfn(*cp) == e->sys.phys.zero_pfn);
+    assert_int_equal(peek(child, 5), 7);
+    mm_destroy(child);
+}
+
+/* The stack grows into an anonymous area with an anon_vma (expand_downwards prepares it),
+ * even when the access that grew it was a read. */
+static void test_fork_stack_growth_gives_anon_vma(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(
+        mm_map(e->mm, BASE + P(4), P(1), VM_READ | VM_WRITE, VM_GROWSDOWN, VMA_STACK, NULL, 0, 0),
+        0);
+    assert_false(e->mm->vmas.v[0].anon_vma);
+    assert_int_equal(mm_fault(e->mm, BASE + P(3), ACCESS_READ, 0), 0);
+    assert_int_equal(e->mm->vmas.v[0].start, BASE + P(3));
+    assert_true(e->mm->vmas.v[0].anon_vma);
 }
 
 static void test_fork_private_pages_shared_cow_then_copied_and_reused(void **state)
@@ -130,6 +262,8 @@ static void test_fork_shared_mapping_stays_shared_and_writable(void **state)
     assert_int_equal(mm_dup(e->mm, &child), 0);
     pte_t *pp = pt_lookup(&e->mm->pt, &e->sys.phys, BASE);
     assert_false(*pp & PTE_COW);
+    assert_false(e->mm->vmas.v[0].anon_vma); /* shared: never copied */
+    assert_int_equal(child->stats.rss, 0);
     store(child, 2, 42);
     assert_int_equal(peek(e->mm, 2), 42);
     assert_int_equal(vm_fixture_task.faults.cow, 0);
@@ -229,6 +363,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork_locks_not_inherited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_out_of_frames_fails_cleanly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fork_unshare_copies_a_prot_none_area, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_text_area_not_copied_child_faults_around, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fork_written_file_area_copied, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_fork_zero_page_area_not_copied_anon_vma_kept_by_split_and_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_stack_growth_gives_anon_vma, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
