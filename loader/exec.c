@@ -1,9 +1,11 @@
 /* The program image as areas: exec_load() validates a program (loader/elf.c) and turns
  * each PT_LOAD segment into a private file-backed VMA_IMAGE area plus an anonymous
  * VMA_BSS area, as Linux's load_elf_binary() does with elf_map() and set_brk().
- * Nothing is written into guest memory here: every page loads on its first touch
- * (the fault path zeroes the bytes of the last file page past the segment's file part).
- * Called by the exec path (proc_exec, src/proc/proc.c) on a fresh mm, before stack_setup(). */
+ * Every page loads on its first touch (the fault path zeroes the bytes of the last file
+ * page past the segment's file part), but for the one Linux's padzero() writes: the last
+ * file page of a writable segment with a zero-filled part, cleared through clear_user()
+ * and so copied at exec, as the kernel's store faults it in (an exec fault). Called by the exec
+ * path (proc_exec, src/proc/proc.c) on a fresh mm, before stack_setup(). */
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 #include "elf_info.h"
 #include "vmemu/loader.h"
+#include "vmemu/uaccess.h"
 
 /* VMA protection of a segment's p_flags. */
 static uint32_t exec_prot(uint32_t p_flags)
@@ -27,8 +30,9 @@ static uint32_t exec_prot(uint32_t p_flags)
 }
 
 /* Maps one PT_LOAD segment: the pages that hold file bytes as a private VMA_IMAGE area
- * of f, then the remaining pages up to p_memsz as an anonymous VMA_BSS area.
- * Returns 0 or -errno from mm_map(). */
+ * of f (padzero'ing the last one when the segment is writable and has a zero-filled part),
+ * then the remaining pages up to p_memsz as an anonymous VMA_BSS area.
+ * Returns 0 or -errno from mm_map() or clear_user() (-EFAULT, -ENOMEM). */
 static int exec_map_segment(struct mm *mm, struct vfile *f, const struct elf_seg *s, gva_t bias)
 {
     uint32_t prot = exec_prot(s->flags);
@@ -43,6 +47,12 @@ static int exec_map_segment(struct mm *mm, struct vfile *f, const struct elf_seg
         rc = mm_map(mm, start, file_top - start, prot, 0, VMA_IMAGE, f, PAGE_DOWN(s->offset),
                     s->offset + s->filesz);
         if (rc)
+            return rc;
+        /* padzero(): the kernel clears the rest of the page where the file data ends; in a
+         * read-only segment its store fails and is ignored (no fault is counted). */
+        gva_t data_end = va + s->filesz;
+        if (s->memsz > s->filesz && (prot & VM_WRITE) && (data_end & (PAGE_SIZE - 1)) &&
+            (rc = clear_user(mm, data_end, file_top - data_end)) < 0)
             return rc;
     }
     if (mem_top > file_top)

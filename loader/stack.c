@@ -107,12 +107,13 @@ static void stack_fill_auxv(uint64_t *w, const struct exec_image *img, gva_t ran
 /* Builds the initial stack of mm for the program img (see the diagram above): creates the
  * growable VMA_STACK area ending at MM_STACK_TOP (the pages the arguments use plus 128 KiB
  * below them, like Linux), sets mm->stack_top, writes strings, AT_RANDOM bytes (the
- * machine's entropy: the host's or seeded), auxv, envp, argv and argc, and sets *sp_out to the
+ * machine's entropy: the host's or seeded), auxv, envp, argv and argc, sets img->arg_pages to the
+ * pages the strings span (each one fault, as copy_strings' get_user_pages), and sets *sp_out to the
  * 16-byte-aligned address of argc. execfn is the path the program was run as (AT_EXECFN); argv and
  * envp are NULL-terminated (NULL means empty). Returns 0; -E2BIG when the strings need more than a
  * quarter of mm->stack_limit (or one is longer than 128 KiB); -EFAULT or -ENOMEM when the
  * stack cannot be written; -errno from mm_map() or the host's getrandom(). */
-int stack_setup(struct mm *mm, const struct exec_image *img, const char *execfn, char *const argv[],
+int stack_setup(struct mm *mm, struct exec_image *img, const char *execfn, char *const argv[],
                 char *const envp[], gva_t *sp_out)
 {
     uint64_t stack_limit = mm->stack_limit ? mm->stack_limit : MM_STACK_LIMIT;
@@ -147,6 +148,7 @@ int stack_setup(struct mm *mm, const struct exec_image *img, const char *execfn,
     execfn_at = top - sizeof(uint64_t) - exec_bytes;
     env_at = execfn_at - env_bytes;
     arg_at = env_at - arg_bytes;
+    img->arg_pages = ((top - PAGE_SIZE) - PAGE_DOWN(arg_at)) / PAGE_SIZE + 1;
     p = arg_at & ~15ULL;
     platform_at = p - sizeof(STACK_PLATFORM);
     random_at = platform_at - STACK_RANDOM_BYTES;

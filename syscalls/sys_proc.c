@@ -402,11 +402,14 @@ void sys_fill_rusage(const struct proc_usage *u, struct linux_rusage *ru)
     memset(ru, 0, sizeof(*ru));
     ru->ru_utime = ns_to_timeval(u->cpu_ns);
     ru->ru_maxrss = (int64_t)(u->mm.peak_rss * (PAGE_SIZE / 1024));
-    ru->ru_minflt = (int64_t)u->task.faults.minor;
-    ru->ru_majflt = (int64_t)u->task.faults.major;
+    const struct fault_stats *f = &u->task.faults;
+    /* Linux's min_flt and maj_flt include the faults of the task's execve. */
+    ru->ru_minflt = (int64_t)(f->minor + f->exec - f->exec_major);
+    ru->ru_majflt = (int64_t)(f->major + f->exec_major);
 }
 
-/* getrusage: the fault counts are the process's own (Linux's minor/major split), the
+/* getrusage: the fault counts are the process's own (Linux's minor/major split, its
+ * execve's included), the
  * peak resident set is in KiB, user time is the time spent running the guest;
  * RUSAGE_CHILDREN sums the children that were waited for (and their own), with the
  * largest peak. RUSAGE_THREAD counts the calling thread's faults, syscalls and time; its

@@ -84,30 +84,34 @@ BELADY_REFAULTS = {("belady 3 blocks", "fifo"): 4, ("belady 4 blocks", "fifo"): 
                    ("belady 3 blocks", "lru"): 5, ("belady 4 blocks", "lru"): 3}
 
 # The counts pinned for each configuration and policy, measured (print them with --show);
-# each also satisfies relations():
+# each also satisfies relations(). The data page that Linux's padzero() writes at exec is
+# read then, as an exec fault (faults.exec_major), no longer at the program's first touch;
+# and fault-around maps (read-around reads) the last page of a read-only segment, as
+# Linux does: two major faults fewer than before when everything fits, one more page
+# cached and evicted under pressure, and under random the draws shift with the frames.
 # (faults.major, faults.swap_in, paging.swap_outs, paging.evictions)
 COUNT_KEYS = ("major", "swap_in", "swap_outs", "evictions")
 EXPECTED = {
-    ("workingset fits", "fifo"): (17, 0, 0, 0),
-    ("workingset fits", "clock"): (17, 0, 0, 0),
-    ("workingset fits", "lru"): (17, 0, 0, 0),
-    ("workingset fits", "random"): (17, 0, 0, 0),
-    ("workingset thrashes", "fifo"): (825, 778, 957, 1125),
-    ("workingset thrashes", "clock"): (825, 778, 957, 1125),
-    ("workingset thrashes", "lru"): (825, 778, 957, 1125),
-    ("workingset thrashes", "random"): (584, 537, 717, 884),
-    ("seqscan", "fifo"): (825, 778, 779, 1510),
-    ("seqscan", "clock"): (825, 778, 779, 1510),
-    ("seqscan", "lru"): (825, 778, 779, 1510),
-    ("seqscan", "random"): (788, 741, 770, 1473),
-    ("belady 3 blocks", "fifo"): (315, 267, 269, 567),
-    ("belady 3 blocks", "clock"): (313, 269, 270, 565),
-    ("belady 3 blocks", "lru"): (372, 328, 329, 624),
-    ("belady 3 blocks", "random"): (320, 275, 282, 572),
-    ("belady 4 blocks", "fifo"): (377, 330, 331, 569),
-    ("belady 4 blocks", "clock"): (245, 200, 210, 437),
-    ("belady 4 blocks", "lru"): (244, 200, 271, 436),
-    ("belady 4 blocks", "random"): (253, 210, 238, 445),
+    ("workingset fits", "fifo"): (15, 0, 0, 0),
+    ("workingset fits", "clock"): (15, 0, 0, 0),
+    ("workingset fits", "lru"): (15, 0, 0, 0),
+    ("workingset fits", "random"): (15, 0, 0, 0),
+    ("workingset thrashes", "fifo"): (824, 778, 957, 1126),
+    ("workingset thrashes", "clock"): (824, 778, 957, 1126),
+    ("workingset thrashes", "lru"): (824, 778, 957, 1126),
+    ("workingset thrashes", "random"): (584, 540, 722, 886),
+    ("seqscan", "fifo"): (824, 778, 779, 1511),
+    ("seqscan", "clock"): (824, 778, 779, 1511),
+    ("seqscan", "lru"): (824, 778, 779, 1511),
+    ("seqscan", "random"): (787, 741, 769, 1474),
+    ("belady 3 blocks", "fifo"): (314, 267, 269, 568),
+    ("belady 3 blocks", "clock"): (312, 269, 270, 566),
+    ("belady 3 blocks", "lru"): (371, 328, 329, 625),
+    ("belady 3 blocks", "random"): (323, 276, 284, 577),
+    ("belady 4 blocks", "fifo"): (376, 330, 331, 570),
+    ("belady 4 blocks", "clock"): (244, 200, 210, 438),
+    ("belady 4 blocks", "lru"): (243, 200, 271, 437),
+    ("belady 4 blocks", "random"): (258, 215, 241, 452),
 }
 
 

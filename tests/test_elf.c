@@ -20,6 +20,7 @@
 #include "elf_info.h"
 #include "vmemu/loader.h"
 #include "vmemu/mm.h"
+#include "vmemu/uaccess.h"
 
 #define TEST_FILE_MAX 0x3000
 
@@ -428,6 +429,7 @@ static void test_elf_static_exec_maps_image_and_bss_areas(void **state)
     elf_add_phdr(t, PT_LOAD, PF_R | PF_W, 0x2010, 0x404010, 0x40, 0x3000);
     elf_add_phdr(t, PT_LOAD, PF_R | PF_W, 0, 0x500000, 0, 0x1800);
     elf_add_phdr(t, PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 0);
+    memset(t->file + 0x2050, 0xaa, 16); /* file bytes past the data: the bss must hide them */
     write_file(t, 0755);
 
     assert_int_equal(exec_load(t->mm, t->path, &img, t->err, sizeof(t->err)), 0);
@@ -452,8 +454,15 @@ static void test_elf_static_exec_maps_image_and_bss_areas(void **state)
     assert_int_equal(t->mm->brk, 0x502000);
     /* The three file areas hold the only references: the loader dropped its own. */
     assert_int_equal(vma_lookup(&t->mm->vmas, 0x400000)->file->refs, 3);
-    /* Nothing was loaded: pages come on first touch. */
-    assert_int_equal(t->mm->stats.rss, 0);
+    /* Only padzero's page was written: the data's last file page (its bytes past the file
+     * part cleared, as Linux's clear_user does at exec); the rest comes on first touch. */
+    assert_int_equal(t->mm->stats.rss, 1);
+    pte_t *ptep = pt_lookup(&t->mm->pt, &t->mm->sys->phys, 0x404000);
+    assert_true(ptep && pte_present(*ptep) && (*ptep & PTE_RW));
+    uint8_t tail[16];
+    assert_int_equal(copy_from_user(t->mm, tail, 0x404050, sizeof(tail)), 0);
+    for (size_t i = 0; i < sizeof(tail); i++)
+        assert_int_equal(tail[i], 0);
 }
 
 static void test_elf_static_pie_maps_at_pie_base(void **state)

@@ -999,7 +999,13 @@ static void test_report_crash_cpu_store_across_pages_names_second_page(void **st
 static void make_family(struct env *t)
 {
     static const struct proc_usage kid_usage[2] = {
-        {.task = {.faults = {.minor = 7, .major = 1, .file_major = 1, .cow = 5, .cow_reuse = 2},
+        {.task = {.faults = {.minor = 7,
+                             .major = 1,
+                             .file_major = 1,
+                             .cow = 5,
+                             .cow_reuse = 2,
+                             .exec = 3,
+                             .exec_args = 1},
                   .fills = 11},
          .mm = {.rss = 6, .peak_rss = 9, .peak_vm = 12, .peak_pt_pages = 5},
          .syscalls = 13,
@@ -1143,20 +1149,21 @@ static void test_report_stats_all_prints_first_summary_processes_totals_and_sche
     assert_non_null(table);
     assert_non_null(strstr(t->buf, "\tWall time (s): "));
     assert_true(strstr(t->buf, "\tWall time (s): ") < table);
-    /* Totals: counts summed (minor 4+7+2, cow 0+5+1, shared 2+4+1, syscalls 21+13+5),
+    /* Totals: counts summed (minor 4+7+2, exec 0+3+0, cow 0+5+1, shared 2+4+1, syscalls
+     * 21+13+5),
      * peaks the highest of the three (peak-rss max(3,9,2), pt-peak max(4,5,6)). */
     assert_string_equal(
         table,
         "\tProcesses: 3\n"
-        "\t    pid    ppid status sig   minor   major    zero    anon file-hit file-read     "
+        "\t    pid    ppid status sig   minor   major  exec    zero    anon file-hit file-read     "
         "cow cow-reuse  shared peak-rss pt-peak syscalls command\n"
-        "\t   1000       1      0   -       4       0       1       3        0         0     "
+        "\t   1000       1      0   -       4       0     0       1       3        0         0     "
         "  0         0       2        3       4       21 prog a b\n"
-        "\t   1001    1000      3   -       7       1       0       0        0         1     "
+        "\t   1001    1000      3   -       7       1     3       0       0        0         1     "
         "  5         2       4        9       5       13 prog child\n"
-        "\t   1002    1001    139  11       2       0       0       1        0         0     "
+        "\t   1002    1001    139  11       2       0     0       0       1        0         0     "
         "  1         0       1        2       6        5 sh -c x\n"
-        "\t  total       -      -   -      13       1       1       4        0         1     "
+        "\t  total       -      -   -      13       1     3       1       4        0         1     "
         "  6         2       7        9       6       39 (3 processes)\n"
         "\t  total: faults, shared and syscalls summed; peak-rss and pt-peak (peak page-table "
         "pages) are the highest of any one process\n"

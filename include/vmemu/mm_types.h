@@ -40,6 +40,15 @@ struct fault_stats {
     uint64_t populate;     /* pages faulted in ahead by MAP_POPULATE, MAP_LOCKED, mlock and
                               MADV_POPULATE_*: not counted as faults above (Linux's perf
                               page-fault events do not count them either) */
+    uint64_t exec;         /* faults taken while execve built this task's new image and
+                              stack (argument pages, the stack tables, the page where a
+                              writable segment's file data ends): not in minor or major;
+                              getrusage and /proc/PID/stat add them, as Linux does */
+    uint64_t exec_major;   /* part of exec: file pages read (the padzero page, cold cache):
+                              getrusage adds them to ru_majflt, the others to ru_minflt */
+    uint64_t exec_args;    /* part of exec: the pages the argument and environment strings
+                              span (Linux's get_user_pages in copy_strings: perf never counts
+                              them; the rest of exec, kernel stores, perf counts as root) */
 };
 
 /* Why an access failed, for the crash report. */

@@ -183,6 +183,14 @@ static bool file_page_whole(const struct vma *vma, uint64_t index)
     return (index + 1) * PAGE_SIZE <= vma->file_end;
 }
 
+/* Whether a read may map the cached page `index` itself: a whole page, or the last page
+ * of a read-only segment (which shows the file's next bytes, as on Linux); the last page
+ * of a writable one needs a private copy with its tail zeroed. */
+static bool file_page_mappable(const struct vma *vma, uint64_t index)
+{
+    return file_page_whole(vma, index) || !(vma->prot & VM_WRITE);
+}
+
 /* Reads the pages of the fault-around window that are not cached yet (Linux's read-around
  * on a major fault), so that fault-around can map them. Only free frames are used: a
  * speculative read never evicts a page. Errors are ignored: the pages are simply not
@@ -193,7 +201,7 @@ static void read_around(struct fault *f, gva_t lo, gva_t hi, uint64_t file_pages
     for (gva_t va = lo; va < hi && phys_free_frames(&f->mm->sys->phys) > 0; va += PAGE_SIZE) {
         uint64_t index = vma_pgoff(f->vma, va);
         pfn_t pfn;
-        if (va == f->va || index >= file_pages || !file_page_whole(f->vma, index))
+        if (va == f->va || index >= file_pages || !file_page_mappable(f->vma, index))
             continue;
         if (!pagecache_find(pc, f->vma->file, index) &&
             pagecache_read(pc, f->vma->file, index, &pfn) < 0)
@@ -217,7 +225,7 @@ static void fault_around(struct fault *f, uint64_t file_pages, bool major)
     bool shared = f->vma->flags & VM_SHARED;
     for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
         uint64_t index = vma_pgoff(f->vma, va);
-        if (va == f->va || index >= file_pages || !file_page_whole(f->vma, index))
+        if (va == f->va || index >= file_pages || !file_page_mappable(f->vma, index))
             continue;
         pte_t *ptep = pt_lookup(&f->mm->pt, &f->mm->sys->phys, va);
         if (ptep && !pte_none(*ptep))

@@ -149,10 +149,11 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
         return rc;
     }
     mm->stack_limit = p->rlim[RLIMIT_STACK].cur;
-    /* Building the image faults pages in: counted for the first program, as its own
-     * start, and for no one on a later exec (the kernel's work; see the README). */
-    struct task_vm_stats *charge = p->sys->charge;
-    p->sys->charge = p->mm ? NULL : &p->vmstat;
+    /* Building the image faults pages in (the argument pages, the stack tables, padzero's
+     * page): the exec class of the task that execs, the first program's included, as
+     * Linux's min_flt counts them (see the README). */
+    struct task_vm_stats *charge = p->sys->charge, built = {0};
+    p->sys->charge = &built;
     rc = exec_load(mm, path, &img, err, errlen);
     if (rc == 0 && (rc = stack_setup(mm, &img, path, argv, envp, &sp)) < 0)
         snprintf(err, errlen, "%s: cannot set up the stack: %s", path, strerror(-rc));
@@ -161,6 +162,10 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
         mm_destroy(mm);
         return rc;
     }
+    struct fault_stats *f = &p->vmstat.faults;
+    f->exec += built.faults.minor + built.faults.major;
+    f->exec_major += built.faults.major;
+    f->exec_args += img.arg_pages;
     char *exe = realpath(path, NULL);
     if (!exe)
         exe = strdup(path);

@@ -326,9 +326,9 @@ int procfs_render_stat(struct pbuf *b, struct proc *t)
     image_bounds(t->mm, &ib);
     sig_masks(t, &sm);
     /* Fields 1-13: identity, state, flags (no PF_RANDOMIZE: vmemu lays memory out as
-     * Linux does with randomisation off) and faults. */
+     * Linux does with randomisation off) and faults (execve's included, as Linux's). */
     pb_printf(b, "%d (%s) R %d %d %d 0 -1 0 %" PRIu64 " 0 %" PRIu64 " 0 ", t->pid, t->comm, t->ppid,
-              t->pid, t->pid, f->minor, f->major);
+              t->pid, t->pid, f->minor + f->exec - f->exec_major, f->major + f->exec_major);
     /* 14-22: times in clock ticks, priority, nice, threads, itrealvalue, starttime. */
     pb_printf(b, "%" PRIu64 " 0 0 0 20 0 1 0 %" PRIu64 " ", t->cpu_ns / CLOCK_TICKS_NS,
               t->start_ns / CLOCK_TICKS_NS);

@@ -336,6 +336,9 @@ static void json_faults(struct json *j, const struct fault_stats *f)
     json_u64(j, "segv", f->segv);
     json_u64(j, "sigbus", f->sigbus);
     json_u64(j, "stack_grow", f->stack_grow);
+    json_u64(j, "exec", f->exec);
+    json_u64(j, "exec_major", f->exec_major);
+    json_u64(j, "exec_args", f->exec_args);
     json_close(j, '}');
 }
 

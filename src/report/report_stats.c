@@ -123,6 +123,13 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\tStack growth faults: %" PRIu64 "\n", f->stack_grow);
     fprintf(out, "\tPages populated ahead (MAP_POPULATE, mlock; not faults): %" PRIu64 "\n",
             f->populate);
+    fprintf(out,
+            "\tFaults of execve (building the image and stack; not above, in getrusage): %" PRIu64
+            "\n",
+            f->exec);
+    fprintf(out, "\t  argument pages (get_user_pages: perf never counts them): %" PRIu64 "\n",
+            f->exec_args);
+    fprintf(out, "\t  file read: %" PRIu64 "\n", f->exec_major);
     fprintf(out, "\tInvalid accesses (SIGSEGV): %" PRIu64 "\n", f->segv);
     fprintf(out, "\tAccesses past the end of a file (SIGBUS): %" PRIu64 "\n", f->sigbus);
     fprintf(out, "\tvmemu TLB hits: %" PRIu64 "\n", sys->tlb.hits);
@@ -216,11 +223,11 @@ static void stats_row(FILE *out, const char *pid, const char *ppid, const char *
     const struct fault_stats *f = &u->task.faults;
 
     fprintf(out,
-            "\t%7s %7s %6s %3s %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64
-            " %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %7" PRIu64 " %8" PRIu64 " %7" PRIu64
-            " %8" PRIu64 " %s\n",
-            pid, ppid, status, sig, f->minor, f->major, f->zero_page, f->anon, f->file_minor,
-            f->file_major, f->cow, f->cow_reuse, u->shared_at_exit, u->mm.peak_rss,
+            "\t%7s %7s %6s %3s %7" PRIu64 " %7" PRIu64 " %5" PRIu64 " %7" PRIu64 " %7" PRIu64
+            " %8" PRIu64 " %9" PRIu64 " %7" PRIu64 " %9" PRIu64 " %7" PRIu64 " %8" PRIu64
+            " %7" PRIu64 " %8" PRIu64 " %s\n",
+            pid, ppid, status, sig, f->minor, f->major, f->exec, f->zero_page, f->anon,
+            f->file_minor, f->file_major, f->cow, f->cow_reuse, u->shared_at_exit, u->mm.peak_rss,
             u->mm.peak_pt_pages, u->syscalls, command);
 }
 
@@ -281,9 +288,10 @@ void report_stats_all(FILE *out, const struct sched *s)
         return;
     }
     fprintf(out, "\tProcesses: %zu\n", t.nprocs);
-    fprintf(out, "\t%7s %7s %6s %3s %7s %7s %7s %7s %8s %9s %7s %9s %7s %8s %7s %8s %s\n", "pid",
-            "ppid", "status", "sig", "minor", "major", "zero", "anon", "file-hit", "file-read",
-            "cow", "cow-reuse", "shared", "peak-rss", "pt-peak", "syscalls", "command");
+    fprintf(out, "\t%7s %7s %6s %3s %7s %7s %5s %7s %7s %8s %9s %7s %9s %7s %8s %7s %8s %s\n",
+            "pid", "ppid", "status", "sig", "minor", "major", "exec", "zero", "anon", "file-hit",
+            "file-read", "cow", "cow-reuse", "shared", "peak-rss", "pt-peak", "syscalls",
+            "command");
     for (size_t i = 0; i < s->nprocs; i++)
         if (s->procs[i]->leader == s->procs[i])
             stats_proc_row(out, s->procs[i]);
