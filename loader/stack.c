@@ -39,8 +39,10 @@
 #define STACK_MAX_ARG_STRLEN (32 * PAGE_SIZE)
 #define STACK_ARG_MAX        (32 * PAGE_SIZE)
 #define STACK_STK_LIM        (8ULL << 20)
-/* Auxiliary vector entries written, AT_NULL included. */
-#define STACK_NAUXV          20
+/* Auxiliary vector entries written, AT_NULL included: as many as Linux 6.18 writes on
+ * x86-64, so that the tables below the strings have Linux's size and the new stack its
+ * layout to the byte (the pages execve touches, and so its fault count, are Linux's). */
+#define STACK_NAUXV          23
 
 /* Counts the strings of a NULL-terminated vector (NULL counts as empty) and adds their
  * sizes with NULs to *bytes. Returns 0 or -E2BIG for a string longer than Linux allows. */
@@ -74,7 +76,8 @@ static int stack_put_strings(struct mm *mm, char *const v[], uint64_t n, gva_t v
 }
 
 /* Writes the auxiliary vector (STACK_NAUXV key/value pairs, AT_NULL last) into w, in
- * create_elf_tables() order. There is no AT_SYSINFO_EHDR: vmemu maps no vDSO. */
+ * create_elf_tables() order. There is no AT_SYSINFO_EHDR: vmemu maps no vDSO (its slot
+ * holds AT_IGNORE). */
 static void stack_fill_auxv(uint64_t *w, const struct exec_image *img, gva_t random_at,
                             gva_t execfn_at, gva_t platform_at)
 {
@@ -98,6 +101,11 @@ static void stack_fill_auxv(uint64_t *w, const struct exec_image *img, gva_t ran
         {LINUX_AT_HWCAP2, 0}, /* no FSGSBASE: the CPU model lacks it */
         {LINUX_AT_EXECFN, execfn_at},
         {LINUX_AT_PLATFORM, platform_at},
+        /* The slots of AT_SYSINFO_EHDR, AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN, which
+         * have no meaning here (no vDSO; rseq is refused): entries to ignore. */
+        {LINUX_AT_IGNORE, 0},
+        {LINUX_AT_IGNORE, 0},
+        {LINUX_AT_IGNORE, 0},
         {LINUX_AT_NULL, 0},
     };
 

@@ -18,6 +18,7 @@
 /* Linux's auxv keys, as the guest's libc reads them. */
 enum {
     LINUX_AT_NULL = 0,
+    LINUX_AT_IGNORE = 1,
     LINUX_AT_PHDR = 3,
     LINUX_AT_PHENT = 4,
     LINUX_AT_PHNUM = 5,
@@ -146,7 +147,8 @@ static void test_stack_auxv_has_every_entry_in_linux_order(void **state)
         LINUX_AT_MINSIGSTKSZ, LINUX_AT_HWCAP,  LINUX_AT_PAGESZ, LINUX_AT_CLKTCK,   LINUX_AT_PHDR,
         LINUX_AT_PHENT,       LINUX_AT_PHNUM,  LINUX_AT_BASE,   LINUX_AT_FLAGS,    LINUX_AT_ENTRY,
         LINUX_AT_UID,         LINUX_AT_EUID,   LINUX_AT_GID,    LINUX_AT_EGID,     LINUX_AT_SECURE,
-        LINUX_AT_RANDOM,      LINUX_AT_HWCAP2, LINUX_AT_EXECFN, LINUX_AT_PLATFORM, LINUX_AT_NULL};
+        LINUX_AT_RANDOM,      LINUX_AT_HWCAP2, LINUX_AT_EXECFN, LINUX_AT_PLATFORM, LINUX_AT_IGNORE,
+        LINUX_AT_IGNORE,      LINUX_AT_IGNORE, LINUX_AT_NULL};
 
     assert_int_equal(stack_setup(t->mm, &t->img, "/bin/prog", argv, envp, &sp), 0);
     auxv = sp + 8 * (1 + 2 + 2); /* argc, argv + NULL, envp + NULL */
@@ -193,7 +195,7 @@ static void test_stack_random_and_platform_sit_below_aligned_strings(void **stat
     assert_int_equal(copy_from_user(t->mm, bytes, rnd, 16), 0);
     assert_memory_not_equal(bytes, zero, 16); /* 2^-128 chance of a false failure */
     /* The auxv ends (after AT_NULL) at most 15 bytes below the random bytes. */
-    auxv_end = auxv + 20 * 16;
+    auxv_end = auxv + 23 * 16;
     assert_true(auxv_end <= rnd);
     assert_true(rnd - auxv_end < 16);
     assert_true(rnd > sp && rnd + 16 <= MM_STACK_TOP);
@@ -329,8 +331,8 @@ static void test_stack_layout_matches_linux_exec_addresses(void **state)
     /* Linux 6.18 under `env -i A=b setarch -R ./dump x yz` put argv[0] at 0x7fffffffefe1,
      * AT_PLATFORM at ...efd9, AT_RANDOM at ...efc9, AT_EXECFN at ...eff1 and argc at
      * ...ee20. Strings: 0x7ffffffff000 - 8 - 7 ("./dump") - 4 - 3 - 2 - 7 = ...efe1.
-     * Linux's auxv has 3 more pairs (AT_SYSINFO_EHDR, AT_RSEQ_FEATURE_SIZE,
-     * AT_RSEQ_ALIGN) than ours, so our argc sits 48 bytes higher: ...ee50. */
+     * Linux's auxv has 3 pairs (AT_SYSINFO_EHDR, AT_RSEQ_FEATURE_SIZE, AT_RSEQ_ALIGN)
+     * that are AT_IGNORE in ours, which keeps their place: argc at ...ee20 too. */
     assert_int_equal(stack_setup(t->mm, &t->img, "./dump", argv, envp, &sp), 0);
     auxv = sp + 8 * (1 + 4 + 2);
     assert_int_equal(peek(t, sp + 8), 0x7fffffffefe1ULL);
@@ -338,7 +340,7 @@ static void test_stack_layout_matches_linux_exec_addresses(void **state)
     assert_int_equal(auxv_get(t, auxv, LINUX_AT_PLATFORM), 0x7fffffffefd9ULL);
     assert_int_equal(auxv_get(t, auxv, LINUX_AT_RANDOM), 0x7fffffffefc9ULL);
     assert_int_equal(auxv_get(t, auxv, LINUX_AT_EXECFN), 0x7fffffffeff1ULL);
-    assert_int_equal(sp, 0x7fffffffee20ULL + 48);
+    assert_int_equal(sp, 0x7fffffffee20ULL);
 }
 
 int main(void)

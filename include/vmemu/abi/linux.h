@@ -525,6 +525,7 @@ LINUX_ABI_CHECK(struct linux_rlimit, 16);
 
 /* Auxiliary vector keys (Linux include/uapi/linux/auxvec.h, asm/auxvec.h). */
 #define LINUX_AT_NULL        0
+#define LINUX_AT_IGNORE      1
 #define LINUX_AT_PHDR        3
 #define LINUX_AT_PHENT       4
 #define LINUX_AT_PHNUM       5
