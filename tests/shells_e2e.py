@@ -118,9 +118,15 @@ def perf_per_process(cmd, cwd, tmp, name):
     if p.returncode != 0:
         return None
     counts = {}
-    for line in p.stdout.decode().split():
-        counts[int(line)] = counts.get(int(line), 0) + 1
-    return [counts[k] for k in sorted(counts)]
+    pids = [int(x) for x in p.stdout.decode().split()]
+    for pid in pids:
+        counts[pid] = counts.get(pid, 0) + 1
+    if not pids:
+        return []
+    # Creation order is pid order from the first process's pid, which faults first; pids
+    # wrap around at pid_max (at most 2^22).
+    first = pids[0]
+    return [counts[k] for k in sorted(counts, key=lambda pid: (pid - first) % (1 << 22))]
 
 
 def vmemu_report(o, cmd, cwd, tmp, name):
