@@ -140,7 +140,7 @@ static void proc_release_observed(struct proc *p)
 int proc_exec(struct proc *p, const char *path, char *const argv[], char *const envp[], char *err,
               size_t errlen)
 {
-    struct exec_image img;
+    struct exec_image img = {0};
     struct mm *mm;
     gva_t sp;
     int rc = mm_create(p->sys, &mm);
@@ -158,14 +158,17 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
     if (rc == 0 && (rc = stack_setup(mm, &img, path, argv, envp, &sp)) < 0)
         snprintf(err, errlen, "%s: cannot set up the stack: %s", path, strerror(-rc));
     p->sys->charge = charge;
+    /* Counted even when the exec fails past them, as the kernel's faults were taken. */
+    struct fault_stats *f = &p->vmstat.faults;
+    f->exec += built.faults.minor + built.faults.major;
+    f->exec_major += built.faults.major;
+    f->exec_args += img.arg_pages < built.faults.minor + built.faults.major
+                        ? img.arg_pages
+                        : built.faults.minor + built.faults.major;
     if (rc < 0) {
         mm_destroy(mm);
         return rc;
     }
-    struct fault_stats *f = &p->vmstat.faults;
-    f->exec += built.faults.minor + built.faults.major;
-    f->exec_major += built.faults.major;
-    f->exec_args += img.arg_pages;
     char *exe = realpath(path, NULL);
     if (!exe)
         exe = strdup(path);
