@@ -140,6 +140,18 @@ static void test_vm_check_finds_a_pte_outside_every_area(void **state)
     e->mm->vmas.v[0].end = A + P(4);
 }
 
+static void test_vm_check_finds_anonymous_pages_without_anon_vma(void **state)
+{
+    struct env *e = *state;
+    populate(e);
+    assert_true(e->mm->vmas.v[0].anon_vma);
+    e->mm->vmas.v[0].anon_vma = false; /* fork would leave the written pages behind */
+    assert_int_equal(check(e, &e->mm, 1), -EUCLEAN);
+    assert_non_null(strstr(e->why, "in an area without anon_vma"));
+    e->mm->vmas.v[0].anon_vma = true;
+    assert_int_equal(check(e, &e->mm, 1), 0);
+}
+
 static void test_vm_check_finds_areas_out_of_order(void **state)
 {
     struct env *e = *state;
@@ -179,6 +191,7 @@ int main(void)
         T(test_vm_check_finds_a_missing_reverse_map),
         T(test_vm_check_finds_a_forgotten_address_space),
         T(test_vm_check_finds_a_pte_outside_every_area),
+        T(test_vm_check_finds_anonymous_pages_without_anon_vma),
         T(test_vm_check_finds_areas_out_of_order),
         T(test_vm_check_finds_a_swap_slot_without_entries),
 #undef T

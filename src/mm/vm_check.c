@@ -47,9 +47,17 @@ static void check_pte(void *arg, gva_t va, pte_t *ptep)
     pte_t pte = *ptep;
     if (c->rc)
         return;
-    if (!vma_lookup(&c->mm->vmas, va)) {
+    const struct vma *v = vma_lookup(&c->mm->vmas, va);
+    if (!v) {
         c->rc = check_fail(c->why, c->len, "PTE %#llx at %#llx outside every area",
                            (unsigned long long)pte, (unsigned long long)va);
+        return;
+    }
+    /* Anonymous memory in a private area needs its anon_vma: fork copies only those. */
+    bool private_no_anon = !v->anon_vma && !(v->flags & VM_SHARED);
+    if (pte_is_swap(pte) && private_no_anon) {
+        c->rc = check_fail(c->why, c->len, "swap entry at %#llx in an area without anon_vma",
+                           (unsigned long long)va);
         return;
     }
     if (pte_is_swap(pte)) {
@@ -74,6 +82,11 @@ static void check_pte(void *arg, gva_t va, pte_t *ptep)
     if (phys_frame(phys, pfn)->flags & FRAME_PAGETABLE) {
         c->rc = check_fail(c->why, c->len, "PTE at %#llx maps page-table frame %llu",
                            (unsigned long long)va, (unsigned long long)pfn);
+        return;
+    }
+    if (private_no_anon && !(phys_frame(phys, pfn)->flags & FRAME_PAGECACHE)) {
+        c->rc = check_fail(c->why, c->len, "anonymous page at %#llx in an area without anon_vma",
+                           (unsigned long long)va);
         return;
     }
     if (!rmap_has(phys, pfn, c->mm, va)) {
