@@ -12,7 +12,7 @@ each side). Exec: samples/childfaults runs hello-musl and hello-musl-pie with no
 arguments and one of 100 000 bytes, natively (under setarch -R when the host allows it,
 probed) and under vmemu; the child's faults before its execve, and those of the execve
 (the argument pages, the stack tables, padzero's page) and the program, must be equal
-(within 3 when the native layout is randomized). Checks, for each workload:
+to the least of three native runs (within 3 when the native layout is randomized). Checks, for each workload:
   - output: the same stdout and exit status;
   - whole tree, getrusage: samples/childfaults (a static wrapper printing getrusage
     RUSAGE_CHILDREN, execve's faults included) natively and under vmemu: within 5%;
@@ -185,7 +185,10 @@ def check_exec(o, wrapper, program, nargs, tmp):
     by a random 0-8 KiB, into 0 to 2 more pages)."""
     args = ["a%d" % i for i in range(nargs)] if nargs < 10000 else ["x" * nargs]
     prefix = no_randomize()
-    native, native_before = childfaults((prefix or []) + [wrapper, program] + args, tmp)
+    # Linux's count moves up by one now and then with the state of its page cache (a page
+    # still under readahead is not mapped around): the least of three runs.
+    native, native_before = min(
+        childfaults((prefix or []) + [wrapper, program] + args, tmp) for _ in range(3))
     vm, vm_before = childfaults([o.vmemu, "--zero-page", "host", "--", wrapper, program] + args,
                                 tmp)
     slack = 0 if prefix else 3
