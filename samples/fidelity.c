@@ -310,6 +310,10 @@ int main(int argc, char **argv)
         file_read_inc(dir, MAP_SHARED, 64 * 1024);
     else if (!strcmp(c, "shared_write_big"))
         file_read_inc(dir, MAP_SHARED, FILE_BYTES);
+    else if (!strcmp(c, "shared_write_128k"))
+        file_read_inc(dir, MAP_SHARED, 128 * 1024);
+    else if (!strcmp(c, "private_cow_big"))
+        file_read_inc(dir, MAP_PRIVATE, FILE_BYTES);
     else if (!strcmp(c, "private_cow"))
         file_read_inc(dir, MAP_PRIVATE, 64 * 1024);
     else if (!strcmp(c, "fork_touch"))

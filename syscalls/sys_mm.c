@@ -7,7 +7,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -53,18 +52,6 @@ static long mmap_file(struct proc *p, int fd, bool shared, uint32_t prot, struct
     return vfile_from_fd(&p->sys->pc, hostfd, p->fds->fds[fd].path, out);
 }
 
-/* Whether descriptor fd is a regular file on a filesystem whose mappings Linux places with
- * thp_get_unmapped_area (ext4, xfs), so that mm_mmap_place aligns large ones to 2 MiB. */
-static bool mmap_thp_file(struct proc *p, int fd)
-{
-    int hostfd = fd_host(p->fds, fd);
-    struct statfs fs;
-    struct stat st;
-    if (hostfd < 0 || fstat(hostfd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(hostfd, &fs) < 0)
-        return false;
-    return fs.f_type == 0xEF53 /* ext2/3/4 */ || fs.f_type == 0x58465342 /* xfs */;
-}
-
 SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flags, int, fd,
                 uint64_t, off)
 {
@@ -107,7 +94,7 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
                  ((flags & LINUX_MAP_LOCKED) ? VM_LOCKED : 0),
         .populate = flags & LINUX_MAP_POPULATE,
         .off = off,
-        .thp_file = !anon && mmap_thp_file(p, fd),
+        .thp_file = !anon && fd_host(p->fds, fd) >= 0 && sys_host_large_folios(fd_host(p->fds, fd)),
     };
     if ((rc = mm_mmap_place(p->mm, &req, &start)) < 0)
         return rc;

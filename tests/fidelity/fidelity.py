@@ -53,9 +53,13 @@ CASES = [
      "the same file (written 64 KiB at a time) mapped MAP_SHARED, each page read then "
      "incremented (write-notify)"),
     ("shared_write_big", BOTH, {"read-inc": 0},
-     "the same with the file written by one 8 MiB write(): large folios natively"),
+     "the same with the file written by one 8 MiB write(): 2 MiB folios, mapped by PMDs"),
+    ("shared_write_128k", BOTH, {"read-inc": 0},
+     "the same written 128 KiB at a time: 128 KiB folios, each mapped whole but the last"),
     ("private_cow", BOTH, {"read-inc": 0},
      "the same file mapped MAP_PRIVATE, each page read then incremented (COW)"),
+    ("private_cow_big", BOTH, {"read-inc": 0},
+     "the same with the file written by one 8 MiB write(): PMD reads, a copy per page"),
     ("fork_touch", BOTH, {"child-write": 0, "children-total": 2, "parent-write": 0},
      "1024 pages written, fork, the child writes them, then the parent"),
     ("fork_exec", BOTH, {"children-total": 2}, "fork, the child execs the program (noop)"),
@@ -89,10 +93,6 @@ PIPELINE = "echo one two three | %s tr a-z A-Z | %s wc -c" % (BUSYBOX, BUSYBOX)
 # Differences pending other work, (case, row) -> reason; "*" matches every row. The
 # integrator empties this table as the branches land.
 KNOWN = {
-    ("shared_write_big", "*"): "ext4's large folios: the page cache of a file written by "
-                               "one big write() holds 2 MiB folios, which Linux maps with "
-                               "one PMD per read fault and one write fault; vmemu's page "
-                               "cache has 4 KiB pages, and PMD mappings await branch `thp`",
     ("thp", "*"): "huge pages are implemented on branch `thp`; until it lands vmemu takes "
                   "one 4 KiB fault per page where Linux maps 2 MiB per fault",
     ("fork_touch", "children-total"): "branch `forkexec`: Linux's fork copies no PTEs of "
