@@ -129,6 +129,14 @@ void sys_note_write(struct proc *p, int host, uint64_t start, uint64_t n)
                      (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, large, start, n);
 }
 
+/* Forgets the shape of a truncated file's page cache (see sysdefs.h). */
+void sys_note_truncate(struct proc *p, int host)
+{
+    struct stat st;
+    if (fstat(host, &st) == 0 && S_ISREG(st.st_mode))
+        folio_forget(&p->sys->folios, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
 /* Host non-blocking for one call when the guest's file is blocking. */
 int sys_nb_begin(int host)
 {

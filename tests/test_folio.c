@@ -2,8 +2,9 @@
  * the folios a buffered write makes (2 MiB steps, the step's size, lowered to the index's
  * alignment and around folios already there), the measured cases of tests/fidelity
  * (8 MiB in one write, 128 KiB writes, a first write of 1000 bytes), a write on a
- * filesystem without large folios, and the records dropped when the host file's
- * modification time changes. Files are temporary host files (only their descriptor and
+ * filesystem without large folios, the records dropped when someone else changed the host
+ * file (its modification time) but kept after vmemu's own write-back, and forgotten on a
+ * truncation. Files are temporary host files (only their descriptor and
  * times matter). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,7 +56,7 @@ static int env_teardown(void **state)
 static unsigned order_at(struct env *e, uint64_t index, uint64_t want_first)
 {
     uint64_t first = ~0ULL;
-    unsigned order = folio_lookup(&e->fm, e->fd, e->dev, e->ino, index, &first);
+    unsigned order = folio_lookup(&e->fm, e->fd, e->dev, e->ino, 0, index, &first);
     if (order)
         assert_int_equal(first, want_first);
     return order;
@@ -125,6 +126,23 @@ static void test_changed_file_forgets_its_folios(void **state)
     assert_null(e->fm.files);
 }
 
+static void test_own_write_back_keeps_folios_truncate_forgets(void **state)
+{
+    struct env *e = *state;
+    write_at(e, 0, 8 << 20);
+    /* vmemu wrote a page back: the file's time is the one it saw after its write. */
+    assert_int_equal(pwrite(e->fd, "x", 1, 0), 1);
+    struct stat st;
+    assert_int_equal(fstat(e->fd, &st), 0);
+    int64_t own = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    e->fm.files->mtime_ns = own - 1; /* the guest's write was earlier */
+    uint64_t first;
+    assert_int_equal(folio_lookup(&e->fm, e->fd, e->dev, e->ino, own, 7, &first), FOLIO_PMD_ORDER);
+    assert_int_equal(first, 0);
+    folio_forget(&e->fm, e->dev, e->ino);
+    assert_int_equal(order_at(e, 7, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +158,8 @@ int main(void)
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_changed_file_forgets_its_folios, env_setup,
                                         env_teardown),
+        cmocka_unit_test_setup_teardown(test_own_write_back_keeps_folios_truncate_forgets,
+                                        env_setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

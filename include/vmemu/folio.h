@@ -46,9 +46,12 @@ void folio_note_write(struct folio_map *fm, uint64_t dev, uint64_t ino, int64_t 
                       bool large, uint64_t pos, uint64_t len);
 /* The large folio holding page index of the file open as host descriptor fd (dev, ino):
  * returns its order and sets *first, or returns 0 (a page on its own, or not known). A file
- * whose modification time is not the recorded one loses its records. */
-unsigned folio_lookup(struct folio_map *fm, int fd, uint64_t dev, uint64_t ino, uint64_t index,
-                      uint64_t *first);
+ * whose modification time is neither the recorded one nor own_mtime_ns (vmemu's own last
+ * write-back to it, 0 for none) was changed by someone else and loses its records. */
+unsigned folio_lookup(struct folio_map *fm, int fd, uint64_t dev, uint64_t ino,
+                      int64_t own_mtime_ns, uint64_t index, uint64_t *first);
+/* Forgets what is known of the host file (dev, ino): it was truncated. */
+void folio_forget(struct folio_map *fm, uint64_t dev, uint64_t ino);
 /* Forgets everything. */
 void folio_map_destroy(struct folio_map *fm);
 

@@ -34,9 +34,9 @@ void fault_around_range(struct mm *mm, struct vma *vma, gva_t va, uint64_t index
     out->pmd = false;
     const struct vfile *file = vma->file;
     uint64_t first = 0;
-    unsigned order =
-        file->shmem ? 0
-                    : folio_lookup(&mm->sys->folios, file->fd, file->dev, file->ino, index, &first);
+    unsigned order = file->shmem ? 0
+                                 : folio_lookup(&mm->sys->folios, file->fd, file->dev, file->ino,
+                                                file->wb_mtime_ns, index, &first);
     if (order == 0)
         return;
     uint64_t n = 1ULL << order;

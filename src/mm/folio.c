@@ -1,10 +1,10 @@
 /* The shape of Linux's page cache for files the guest wrote: the large folios a buffered
  * write() makes on ext4 and xfs (see include/vmemu/folio.h). Kept per host file (dev, ino)
  * as a sorted array of folios (single pages too: a page cached already keeps a later write
- * from making a large folio over it); a file's records are dropped when its host
- * modification time no longer matches (changed by someone else, truncated, or written
- * back by vmemu), which makes faults fall back to single pages and fault-around windows,
- * as for every file the guest did not write. Used by the write syscalls (records) and by
+ * from making a large folio over it); a file's records are dropped when the guest
+ * truncates it or its host modification time shows that someone else changed it, which
+ * makes faults fall back to single pages and fault-around windows, as for every file the
+ * guest did not write. Used by the write syscalls (records) and by
  * src/mm/fault.c (lookups). */
 #include "vmemu/folio.h"
 
@@ -174,8 +174,8 @@ void folio_note_write(struct folio_map *fm, uint64_t dev, uint64_t ino, int64_t 
 }
 
 /* The folio holding index (see the header). */
-unsigned folio_lookup(struct folio_map *fm, int fd, uint64_t dev, uint64_t ino, uint64_t index,
-                      uint64_t *first)
+unsigned folio_lookup(struct folio_map *fm, int fd, uint64_t dev, uint64_t ino,
+                      int64_t own_mtime_ns, uint64_t index, uint64_t *first)
 {
     struct folio_file *ff;
     for (ff = fm->files; ff; ff = ff->next)
@@ -184,16 +184,31 @@ unsigned folio_lookup(struct folio_map *fm, int fd, uint64_t dev, uint64_t ino, 
     if (!ff)
         return 0;
     struct stat st;
-    if (fstat(fd, &st) < 0 ||
-        (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != ff->mtime_ns) {
+    if (fstat(fd, &st) < 0) {
         file_drop(fm, ff);
         return 0;
+    }
+    int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (mtime != ff->mtime_ns) {
+        if (own_mtime_ns == 0 || mtime != own_mtime_ns) {
+            file_drop(fm, ff);
+            return 0;
+        }
+        ff->mtime_ns = mtime; /* vmemu wrote pages back: the folios stay */
     }
     const struct folio_rec *r = rec_find(ff, index);
     if (!r || r->order == 0)
         return 0;
     *first = r->index;
     return r->order;
+}
+
+/* Forgets one file (see the header). */
+void folio_forget(struct folio_map *fm, uint64_t dev, uint64_t ino)
+{
+    struct folio_file *ff = file_get(fm, dev, ino, false);
+    if (ff)
+        file_drop(fm, ff);
 }
 
 /* Forgets everything (see the header). */
