@@ -155,6 +155,8 @@ def host_settings(perf):
         ("fault-around", ("%s bytes" % fab) if fab else
          "65536 bytes (Linux's default; /sys/kernel/debug is unreadable)"),
         ("perf stat", "works" if perf else "unavailable: whole-program rows skipped"),
+        ("busybox", BUSYBOX if os.access(BUSYBOX, os.X_OK) and perf else
+         "absent or no perf: the pipeline is skipped"),
     ]
 
 
