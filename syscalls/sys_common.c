@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "vmemu/abi/linux.h"
@@ -102,6 +103,38 @@ struct vfile *sys_host_vfile(struct proc *p, int host)
     if (p->sys->pc.files == NULL || fstat(host, &st) < 0 || !S_ISREG(st.st_mode))
         return NULL;
     return vfile_lookup(&p->sys->pc, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
+#define EXT4_SUPER_MAGIC 0xEF53
+#define XFS_SUPER_MAGIC  0x58465342
+
+/* Whether host is a regular file with large folios (see sysdefs.h). */
+bool sys_host_large_folios(int host)
+{
+    struct statfs fs;
+    struct stat st;
+    if (fstat(host, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(host, &fs) < 0)
+        return false;
+    return fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC;
+}
+
+/* Records a guest write for the page cache's shape (see sysdefs.h). */
+void sys_note_write(struct proc *p, int host, uint64_t start, uint64_t n)
+{
+    struct stat st;
+    if (n == 0 || fstat(host, &st) < 0 || !S_ISREG(st.st_mode))
+        return;
+    bool large = sys_host_large_folios(host);
+    folio_note_write(&p->sys->folios, (uint64_t)st.st_dev, (uint64_t)st.st_ino,
+                     (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, large, start, n);
+}
+
+/* Forgets the shape of a truncated file's page cache (see sysdefs.h). */
+void sys_note_truncate(struct proc *p, int host)
+{
+    struct stat st;
+    if (fstat(host, &st) == 0 && S_ISREG(st.st_mode))
+        folio_forget(&p->sys->folios, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 }
 
 /* Host non-blocking for one call when the guest's file is blocking. */

@@ -54,6 +54,8 @@ static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned m
         host = openat(ap.dirfd, ap.host, flags | O_CLOEXEC, mode & 07777);
         if (host < 0)
             return -errno;
+        if ((flags & LINUX_O_TRUNC) && (flags & LINUX_O_ACCMODE) != 0)
+            sys_note_truncate(p, host);
     } else if (host < 0) {
         return host;
     }

@@ -81,6 +81,7 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
         return -EOVERFLOW;
     prot &= LINUX_PROT_MASK;
 
+    int host = anon ? -1 : fd_host(p->fds, fd);
     struct mmap_req req = {
         .addr = addr,
         .len = len,
@@ -93,6 +94,8 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
                  ((flags & LINUX_MAP_NORESERVE) ? VM_NORESERVE : 0) |
                  ((flags & LINUX_MAP_LOCKED) ? VM_LOCKED : 0),
         .populate = flags & LINUX_MAP_POPULATE,
+        .off = off,
+        .thp_file = host >= 0 && sys_host_large_folios(host),
     };
     if ((rc = mm_mmap_place(p->mm, &req, &start)) < 0)
         return rc;

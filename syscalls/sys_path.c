@@ -315,12 +315,14 @@ SYSCALL_DEFINE1(syncfs, int, fd)
 }
 
 /* After a successful truncation of the file open as host: cached pages past the new end
- * leave every mapping (a later access there is SIGBUS, as on Linux). */
+ * leave every mapping (a later access there is SIGBUS, as on Linux), and the known shape
+ * of its page cache is forgotten. */
 static void truncated(struct proc *p, int host, int64_t length)
 {
     struct vfile *vf = sys_host_vfile(p, host);
     if (vf != NULL)
         wb_file_truncated(p->sys, vf, (uint64_t)length);
+    sys_note_truncate(p, host);
 }
 
 SYSCALL_DEFINE2(truncate, gva_t, path, int64_t, length)

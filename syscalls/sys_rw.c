@@ -183,6 +183,10 @@ static long rw_iter(struct proc *p, int host, const struct linux_iovec *iov, int
             }
         }
     }
+    if (is_write && done > 0)
+        sys_note_write(
+            p, host,
+            rwf & LINUX_RWF_APPEND ? append_start(host, done) : io_start(host, pos, 0, done), done);
     free(bounce);
     return ret;
 }

@@ -40,6 +40,15 @@ long sys_host_result(long r);
 /* The vfile of the regular file behind host descriptor host when the VM knows that file
  * (it is mapped or cached), else NULL: I/O on it must stay coherent with the page cache. */
 struct vfile *sys_host_vfile(struct proc *p, int host);
+/* Whether host descriptor host is a regular file on a filesystem whose page cache holds
+ * large folios and whose mappings Linux places with thp_get_unmapped_area (ext4, xfs). */
+bool sys_host_large_folios(int host);
+/* After the guest wrote n bytes at byte start of host descriptor host: tells the memory
+ * layer, which keeps the shape of Linux's page cache for that file (src/mm/folio.c). */
+void sys_note_write(struct proc *p, int host, uint64_t start, uint64_t n);
+/* After the file open as host descriptor host was truncated (ftruncate, truncate, an open
+ * with O_TRUNC): what the memory layer knew of its page cache's shape is forgotten. */
+void sys_note_truncate(struct proc *p, int host);
 /* Makes host descriptor host non-blocking for one host call when the guest's file is
  * blocking, so that the host never blocks vmemu. Returns the status flags to give back to
  * sys_nb_end, or -1 when nothing was changed (the guest's file is O_NONBLOCK itself, or

@@ -6,9 +6,6 @@
 
 #include "vmemu/mm_types.h"
 
-/* Pages mapped around a file read fault, as Linux's fault_around_bytes (64 KiB). */
-#define FAULT_AROUND_PAGES 16
-
 /* How a fault is taken (Linux's FAULT_FLAG_* and GUP's FOLL_*), for mm_fault's flags. */
 #define FAULT_NOSIGNAL                                                                             \
     0x1u /* a pointer given to a syscall: an invalid access is the caller's                        \

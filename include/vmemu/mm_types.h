@@ -7,6 +7,7 @@
 #define VMEMU_MM_TYPES_H
 
 #include "vmemu/entropy.h"
+#include "vmemu/folio.h"
 #include "vmemu/pagecache.h"
 #include "vmemu/pagetable.h"
 #include "vmemu/phys.h"
@@ -141,6 +142,8 @@ struct vmsys {
                                       instead of mapping the shared zero page */
     bool zero_page_host;           /* no_zero_page follows the host's kernel (--zero-page
                                       host), not the user's choice */
+    struct folio_map folios;       /* the large page-cache folios Linux would hold for the
+                                      files the guest wrote (src/mm/folio.c) */
 };
 
 /* Virtual size in pages (all areas). */

@@ -27,6 +27,9 @@ struct mmap_req {
                               memory; the caller keeps its reference */
     uint64_t off;          /* byte offset of the mapping in file (page-aligned) */
     bool populate;         /* MAP_POPULATE: fault the pages in now (best effort) */
+    bool thp_file;         /* a file whose filesystem places mappings as Linux's
+                              thp_get_unmapped_area does (ext4, xfs: large folios); off
+                              must be set before mm_mmap_place */
 };
 
 /* Chooses the address of the mapping req describes, as Linux's get_unmapped_area and

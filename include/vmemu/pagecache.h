@@ -22,6 +22,9 @@ struct vfile {
     uint64_t shmem_size;  /* shmem: size in bytes (what vfile_size returns) */
     uint64_t dirty_pages; /* cached pages with FRAME_DIRTY (dirt still only in PTEs' D bits
                              is not counted: see src/mm/writeback.c) */
+    int64_t wb_mtime_ns;  /* the host file's modification time just after vmemu last wrote
+                             a page back (0: never), so that src/mm/folio.c can tell
+                             vmemu's own writes from someone else's */
 };
 
 /* One cached file page, or the shadow of one that reclaim evicted (pfn 0), kept so that

@@ -20,6 +20,9 @@ struct phys;
 #define PTE_D        (1ULL << 6)  /* dirty */
 #define PTE_COW      (1ULL << 9)  /* software: a write must copy the frame (or reuse it) */
 #define PTE_SWP      (1ULL << 10) /* software: non-present swap entry */
+/* software: one of the 512 PTEs of a 2 MiB file folio that Linux would map with one PMD:
+ * a write-notify fault on one makes them all writable (src/mm/fault_around.c) */
+#define PTE_PMDMAP   (1ULL << 11)
 #define PTE_NX       (1ULL << 63) /* no execute */
 #define PTE_PFN_MASK 0x000ffffffffff000ULL
 

@@ -9,6 +9,7 @@
 #include "vmemu/fault.h"
 
 #include "vmemu/abi/linux.h"
+#include "vmemu/fault_around.h"
 #include "vmemu/pte.h"
 #include "vmemu/reclaim.h"
 
@@ -177,73 +178,6 @@ static enum fault_class do_anonymous_page(struct fault *f, int *rc)
     return FC_ANON;
 }
 
-/* Whether page `index` of the area lies wholly inside the mapped part of its file. */
-static bool file_page_whole(const struct vma *vma, uint64_t index)
-{
-    return (index + 1) * PAGE_SIZE <= vma->file_end;
-}
-
-/* Whether a read may map the cached page `index` itself: a whole page, or the last page
- * of a read-only segment (which shows the file's next bytes, as on Linux); the last page
- * of a writable one needs a private copy with its tail zeroed. */
-static bool file_page_mappable(const struct vma *vma, uint64_t index)
-{
-    return file_page_whole(vma, index) || !(vma->prot & VM_WRITE);
-}
-
-/* Reads the pages of the fault-around window that are not cached yet (Linux's read-around
- * on a major fault), so that fault-around can map them. Only free frames are used: a
- * speculative read never evicts a page. Errors are ignored: the pages are simply not
- * mapped in advance. */
-static void read_around(struct fault *f, gva_t lo, gva_t hi, uint64_t file_pages)
-{
-    struct pagecache *pc = &f->mm->sys->pc;
-    for (gva_t va = lo; va < hi && phys_free_frames(&f->mm->sys->phys) > 0; va += PAGE_SIZE) {
-        uint64_t index = vma_pgoff(f->vma, va);
-        pfn_t pfn;
-        if (va == f->va || index >= file_pages || !file_page_mappable(f->vma, index))
-            continue;
-        if (!pagecache_find(pc, f->vma->file, index) &&
-            pagecache_read(pc, f->vma->file, index, &pfn) < 0)
-            return;
-    }
-}
-
-/* Maps the cached pages of the 64 KiB-aligned window around a read fault whose PTEs are
- * none (Linux's filemap_map_pages). */
-static void fault_around(struct fault *f, uint64_t file_pages, bool major)
-{
-    gva_t span = FAULT_AROUND_PAGES * PAGE_SIZE;
-    gva_t lo = f->va & ~(span - 1), hi = lo + span;
-    if (lo < f->vma->start)
-        lo = f->vma->start;
-    if (hi > f->vma->end)
-        hi = f->vma->end;
-    if (major)
-        read_around(f, lo, hi, file_pages);
-    struct pagecache *pc = &f->mm->sys->pc;
-    bool shared = f->vma->flags & VM_SHARED;
-    for (gva_t va = lo; va < hi; va += PAGE_SIZE) {
-        uint64_t index = vma_pgoff(f->vma, va);
-        if (va == f->va || index >= file_pages || !file_page_mappable(f->vma, index))
-            continue;
-        pte_t *ptep = pt_lookup(&f->mm->pt, &f->mm->sys->phys, va);
-        if (ptep && !pte_none(*ptep))
-            continue;
-        pfn_t pfn = pagecache_find(pc, f->vma->file, index);
-        if (!pfn)
-            continue;
-        phys_get(&f->mm->sys->phys, pfn);
-        uint64_t flags = fault_pte_flags(f, !shared) & ~PTE_A;
-        if (vma_write_notify(f->vma))
-            flags &= ~PTE_RW;
-        if (mm_install_page(f->mm, va, ptep, pfn, flags) < 0) {
-            phys_put(&f->mm->sys->phys, pfn);
-            return;
-        }
-    }
-}
-
 /* Gets the page-cache frame of a file page, reading it on a miss (counted as a refault
  * when reclaim had evicted it). */
 static int file_get_page(struct fault *f, uint64_t index, pfn_t *pfn, bool *major)
@@ -286,7 +220,7 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
         major = false;
     }
     bool shared = vma->flags & VM_SHARED;
-    bool whole = file_page_whole(vma, index);
+    bool whole = fault_file_page_whole(vma, index);
 
     /* A read-only segment's last page shows the file's next bytes, as on Linux (whose ELF
      * loader zeroes the tail only when it can write it); a writable one gets its tail
@@ -294,8 +228,11 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
     bool tail_ok = whole || !(f->prot & VM_WRITE);
     if (shared || (tail_ok && f->access != ACCESS_WRITE)) {
         /* Map the cached frame itself: shared, or private until the first write. */
+        struct fault_around around = {0};
+        if (f->access != ACCESS_WRITE)
+            fault_around_range(f->mm, vma, f->va, index, file_pages, &around);
         phys_get(phys, cached);
-        uint64_t flags = fault_pte_flags(f, !shared);
+        uint64_t flags = fault_pte_flags(f, !shared) | (around.pmd ? PTE_PMDMAP : 0);
         if (f->access == ACCESS_WRITE)
             flags |= PTE_D;
         else if (vma_write_notify(vma))
@@ -306,7 +243,10 @@ static enum fault_class do_file_page(struct fault *f, int *rc)
         }
         if (f->access != ACCESS_WRITE) {
             phys_get(phys, cached); /* reading around must not evict the page itself */
-            fault_around(f, file_pages, major);
+            uint64_t around_flags = fault_pte_flags(f, !shared) & ~PTE_A;
+            if (vma_write_notify(vma))
+                around_flags &= ~PTE_RW;
+            fault_around_map(f->mm, vma, f->va, &around, around_flags, file_pages, major);
             phys_put(phys, cached);
         }
         return cls;
@@ -348,11 +288,16 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
 
     if (!(old & PTE_COW)) {
         /* Writable area, page not marked for copy: a clean page of a shared file mapping
-         * (write-notify: it becomes dirty now), or only the permission was missing. */
-        mm_set_pte(f->mm, f->va, f->ptep, pte_make(oldpfn, flags));
+         * (write-notify: it becomes dirty now), or only the permission was missing. A page
+         * of a PMD-mapped folio takes its whole block along, as one PMD fault does. */
+        mm_set_pte(f->mm, f->va, f->ptep, pte_make(oldpfn, flags | (old & PTE_PMDMAP)));
+        if ((old & PTE_PMDMAP) && vma_write_notify(f->vma))
+            fault_pmd_make_writable(f->mm, f->vma, f->va, flags);
         *rc = 0;
         return vma_write_notify(f->vma) ? FC_SHARED_WRITE : FC_NONE;
     }
+    if (old & PTE_PMDMAP)
+        fault_pmd_split(f->mm, f->vma, f->va);
     struct swap_area *sw = &f->mm->sys->swap;
     if ((fr->flags & FRAME_SWAPCACHE) && fr->refcount == 2 && swap_count(sw, fr->index) == 1)
         swap_cache_del(sw, phys, oldpfn); /* only this PTE and the cache: take it over */

@@ -13,6 +13,31 @@
 #define MMAP_32BIT_LOW  0x40000000ULL
 #define MMAP_32BIT_HIGH 0x80000000ULL
 
+#define PMD_BYTES (2ULL << 20)
+
+/* Linux's __thp_get_unmapped_area for a file mapping with no usable hint: when the
+ * mapped file range holds a whole 2 MiB-aligned block, the mapping is placed so that
+ * address and file offset agree modulo 2 MiB (a padded search, then the top-most such
+ * address in it), so that fault-around and large folios line up with the page tables
+ * as they do natively. Returns 0 and sets *out, or -ENOMEM to use the plain search. */
+static int place_pmd_aligned(struct mm *mm, const struct mmap_req *req, gva_t *out)
+{
+    uint64_t off = req->off, len = req->len;
+    uint64_t off_align = (off + PMD_BYTES - 1) & ~(PMD_BYTES - 1);
+    uint64_t off_end = (off + len) & ~(PMD_BYTES - 1);
+    if (off_end <= off_align || off_end - off_align < PMD_BYTES || len > USER_VA_END - PMD_BYTES)
+        return -ENOMEM;
+    gva_t addr;
+    if (mm_get_unmapped_area(mm, req->addr, len + PMD_BYTES, &addr) < 0)
+        return -ENOMEM;
+    if (req->addr && addr == PAGE_DOWN(req->addr))
+        return -ENOMEM; /* the hint stands: the plain search takes it */
+    uint64_t sub = (off - addr) & (PMD_BYTES - 1);
+    /* Top-down, as Linux: with no adjustment needed, the padding goes below. */
+    *out = addr + (sub ? sub : PMD_BYTES);
+    return 0;
+}
+
 /* Chooses the address of a new mapping (see the header). */
 int mm_mmap_place(struct mm *mm, const struct mmap_req *req, gva_t *out)
 {
@@ -35,6 +60,8 @@ int mm_mmap_place(struct mm *mm, const struct mmap_req *req, gva_t *out)
     case MMAP_ANYWHERE:
         break;
     }
+    if (req->thp_file && place_pmd_aligned(mm, req, out) == 0)
+        return 0;
     return mm_get_unmapped_area(mm, addr, len, out) < 0 ? -ENOMEM : 0;
 }
 

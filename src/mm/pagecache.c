@@ -421,6 +421,9 @@ int pagecache_write_page(struct pagecache *pc, pfn_t pfn)
     }
     fr->flags &= ~FRAME_DIRTY;
     f->dirty_pages--;
+    struct stat st;
+    if (fstat(f->fd, &st) == 0)
+        f->wb_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
 }
 

@@ -54,6 +54,7 @@ int vmsys_setup_paging(struct vmsys *sys, enum reclaim_policy policy, uint64_t s
 /* Releases everything vmsys_init created. Address spaces must be destroyed first. */
 void vmsys_destroy(struct vmsys *sys)
 {
+    folio_map_destroy(&sys->folios);
     tlb_destroy(&sys->tlb);
     pagecache_destroy(&sys->pc);
     reclaim_destroy(sys->reclaim);
