@@ -297,3 +297,12 @@ def add_to_number(delta, unit=""):
             raise Failure("expected a number at the end of %r" % line)
         return line[:m.start()] + str(int(m.group(1)) + delta) + m.group(2)
     return fn
+
+
+def perf_view(f, kernel):
+    """What perf stat counts of a process whose vmemu faults (the report's "faults" object)
+    are f: its own faults, and, when perf counts kernel mode too (its events are not ":u"),
+    its execve's stores (exec - exec_args: the argument pages are get_user_pages faults,
+    which perf never counts)."""
+    own = f["minor"] + f["major"]
+    return own + (f["exec"] - f["exec_args"] if kernel else 0)

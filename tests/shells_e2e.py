@@ -39,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import (CHILD_ENV, Failure, built_variants, e2e_options, execute, finish_checks,
+from harness import (CHILD_ENV, Failure, perf_view, built_variants, e2e_options, execute, finish_checks,
                      tail)
 
 SCRIPT = ('x=$(echo a b c | wc -w); y=$(ls / | wc -l); echo $x $y; '
@@ -139,14 +139,6 @@ def vmemu_report(o, cmd, cwd, tmp, name):
         r = json.load(f)
     procs = sorted(r["processes"], key=lambda p: p["pid"])
     return out, [p["faults"] for p in procs]
-
-
-def perf_view(f, kernel):
-    """What perf counts of a process with vmemu's faults f: its own faults, and, when perf
-    counts kernel mode, its execve's stores (the argument pages are get_user_pages faults,
-    which perf never counts)."""
-    own = f["minor"] + f["major"]
-    return own + (f["exec"] - f["exec_args"] if kernel else 0)
 
 
 def childfaults(cmd, cwd):

@@ -18,6 +18,7 @@
 
 #include "vm_fixture.h"
 #include "vmemu/fault.h"
+#include "vmemu/fault_around.h"
 #include "vmemu/uaccess.h"
 
 #define BASE   0x10000000ULL

@@ -32,7 +32,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import (Failure, Once, built_variants, e2e_options, execute,  # noqa: E402
+from harness import (Failure, Once, perf_view, built_variants, e2e_options, execute,  # noqa: E402
                      host_maps_zero_page)
 
 # (case, variants, {row: tolerance}, note). Rows are the program's windows plus "program"
@@ -77,16 +77,25 @@ CASES = [
 ]
 # Why a row may differ within its tolerance, one line each ("program" rows share one).
 WHY = {
-    "program": "Linux's whole-program count moves by 1-2 from run to run (where ASLR puts "
-               "the stack, the heap and the vDSO); vmemu's start-up is the same every run",
+    "program": "glibc reads the vDSO's ELF header at start-up, and vmemu maps no vDSO (one "
+               "fault); Linux's count also moves by 1-2 from run to run (execve puts the stack "
+               "tables at a random 0-8 KiB offset; ASLR of the stack and the heap), vmemu's is "
+               "the same every run",
     ("malloc_churn", "churn"): "a deep call (musl's realloc) reaches one stack page more or "
                                "less: where the initial stack pointer lies in its page",
     ("stack", "grow"): "where the initial stack pointer lies in its page (random natively, "
                        "fixed in vmemu) decides the last page touched",
-    ("fork_touch", "children-total"): "the child's own start-up after fork (see KNOWN for "
-                                      "glibc)",
-    ("fork_exec", "children-total"): "the exec'd child's start-up (see KNOWN for glibc)",
+    ("fork_touch", "children-total"): "the child's own start-up after fork: which stack and "
+                                      "text pages its return from fork touches",
+    ("fork_exec", "children-total"): "the exec'd child's start-up: Linux puts execve's stack "
+                                     "tables at a random 0-8 KiB offset (one page more or "
+                                     "less), and glibc reads the vDSO, which vmemu does not map",
+    ("busybox_pipeline", "program"): "the first shell's SIGCHLD handler: Linux's signal frames "
+                                     "hold the host CPU's XSAVE area (kilobytes) and touch more "
+                                     "stack pages than vmemu's 512-byte frame; the vDSO page",
 }
+# The pipeline's tolerance: 5% (the issue's bound for shells), at least PROGRAM_TOL.
+PIPELINE_TOL_PCT = 5
 BUSYBOX = "/bin/busybox"
 PIPELINE = "echo one two three | %s tr a-z A-Z | %s wc -c" % (BUSYBOX, BUSYBOX)
 
@@ -95,13 +104,6 @@ PIPELINE = "echo one two three | %s tr a-z A-Z | %s wc -c" % (BUSYBOX, BUSYBOX)
 KNOWN = {
     ("thp", "*"): "huge pages are implemented on branch `thp`; until it lands vmemu takes "
                   "one 4 KiB fault per page where Linux maps 2 MiB per fault",
-    ("fork_touch", "children-total"): "branch `forkexec`: Linux's fork copies no PTEs of "
-                                      "file areas, so the child refaults its text and data",
-    ("fork_touch", "program"): "branch `forkexec`: as children-total",
-    ("fork_exec", "*"): "branch `forkexec`: exec-time faults (Linux counts the pages execve "
-                        "touches building the image and stack in the child)",
-    ("busybox_pipeline", "*"): "branch `forkexec`: fork's PTE copying of file areas and "
-                               "exec-time faults, in every process of the pipeline",
 }
 
 
@@ -168,12 +170,13 @@ def windows(out):
 
 
 def native_run(cmd, perf):
-    """(stdout, whole-program faults or None) of cmd run natively (under perf stat)."""
+    """(stdout, whole-program faults or None, whether perf counted kernel-mode faults) of
+    cmd run natively (under perf stat)."""
     if not perf:
         r = execute(cmd)
         if r.status != 0:
             raise Failure("natively: status %d: %s" % (r.status, r.err.strip()[-300:]))
-        return r.out, None
+        return r.out, None, False
     fd, path = tempfile.mkstemp(prefix="fidelity-perf-")
     os.close(fd)
     try:
@@ -182,20 +185,24 @@ def native_run(cmd, perf):
         if r.status != 0:
             raise Failure("natively: status %d: %s" % (r.status, r.err.strip()[-300:]))
         counts = {}
+        kernel = True
         with open(path) as f:
             for line in f:
                 parts = line.strip().split(",")
                 if len(parts) > 2 and parts[0].isdigit():
-                    counts[parts[2]] = int(parts[0])
+                    counts[parts[2].split(":")[0]] = int(parts[0])
+                    kernel = kernel and not parts[2].endswith(":u")
     finally:
         os.unlink(path)
     if "minor-faults" not in counts or "major-faults" not in counts:
         raise Failure("perf stat printed no fault counts")
-    return r.out, counts["minor-faults"] + counts["major-faults"]
+    return r.out, counts["minor-faults"] + counts["major-faults"], kernel
 
 
 def vmemu_run(vmemu, cmd):
-    """(stdout, whole-program faults) of cmd under vmemu, following the host's zero page."""
+    """(stdout, a function of perf's kernel flag giving the whole-program faults as perf
+    would count them: see harness.perf_view) of cmd under vmemu, following the host's zero
+    page."""
     fd, path = tempfile.mkstemp(prefix="fidelity-report-", suffix=".json")
     os.close(fd)
     try:
@@ -206,8 +213,8 @@ def vmemu_run(vmemu, cmd):
             rep = json.load(f)
     finally:
         os.unlink(path)
-    total = sum(p["faults"]["minor"] + p["faults"]["major"] for p in rep["processes"])
-    return r.out, total
+    faults = [p["faults"] for p in rep["processes"]]
+    return r.out, lambda kernel: sum(perf_view(f, kernel) for f in faults)
 
 
 def strip_counts(out):
@@ -251,17 +258,17 @@ def compare_case(o, perf, case, variant, cmd, tols):
     vm_win = windows(vm_out)
     best = None
     for _ in range(o.runs):
-        out, total = native_run(cmd, perf)
+        out, total, kernel = native_run(cmd, perf)
         if strip_counts(out) != strip_counts(vm_out):
             raise Failure("%s %s: output differs:\nnative: %r\nvmemu:  %r" % (
                 case, variant, out, vm_out))
         win = windows(out)
         score = sum(abs(vm_win.get(k, 0) - v) for k, v in win.items())
         if total is not None:
-            score += abs(vm_total - total)
+            score += abs(vm_total(kernel) - total)
         if best is None or score < best[0]:
-            best = (score, win, total)
-    _, nat_win, nat_total = best
+            best = (score, win, total, kernel)
+    _, nat_win, nat_total, kernel = best
     rows = []
     for name, tol in tols.items():
         if name not in nat_win or name not in vm_win:
@@ -269,7 +276,7 @@ def compare_case(o, perf, case, variant, cmd, tols):
                 case, variant, name, nat_win, vm_win))
         rows.append(Row(case, variant, name, nat_win[name], vm_win[name], tol))
     if nat_total is not None:
-        rows.append(Row(case, variant, "program", nat_total, vm_total, PROGRAM_TOL))
+        rows.append(Row(case, variant, "program", nat_total, vm_total(kernel), PROGRAM_TOL))
     return rows
 
 
@@ -281,12 +288,13 @@ def run_busybox(o, perf):
     vm_out, vm_total = vmemu_run(o.vmemu, cmd)
     best = None
     for _ in range(o.runs):
-        out, total = native_run(cmd, perf)
+        out, total, kernel = native_run(cmd, perf)
         if out != vm_out:
             raise Failure("busybox pipeline: native %r, vmemu %r" % (out, vm_out))
-        if best is None or abs(vm_total - total) < abs(vm_total - best):
-            best = total
-    return [Row("busybox_pipeline", "static", "program", best, vm_total, PROGRAM_TOL)]
+        if best is None or abs(vm_total(kernel) - total) < abs(vm_total(best[1]) - best[0]):
+            best = (total, kernel)
+    tol = max(PROGRAM_TOL, best[0] * PIPELINE_TOL_PCT // 100)
+    return [Row("busybox_pipeline", "static", "program", best[0], vm_total(best[1]), tol)]
 
 
 def print_text(settings, rows, errors):
@@ -322,7 +330,9 @@ def print_markdown(settings, rows, errors):
     groups = {}
     for r in rows:
         if r.diff() and not r.reason:
-            key = "program" if r.name == "program" else (r.case, r.name)
+            key = (r.case, r.name)
+            if key not in WHY and r.name == "program":
+                key = "program"
             groups.setdefault(key, []).append(r)
     for key, rs in groups.items():
         what = ", ".join("`%s` %s %+d" % (r.case, r.variant, r.diff()) for r in rs)
