@@ -18,6 +18,7 @@
 #include "vmemu/run.h"
 #include "vmemu/sched.h"
 #include "vmemu/sweep.h"
+#include "vmemu/thp.h"
 #include "vmemu/util.h"
 
 #define DEFAULT_MEM       (4ULL << 30)
@@ -47,6 +48,7 @@ struct cli {
     int gdb_port;               /* --gdb PORT, 0 when not given */
     bool deterministic;         /* --deterministic */
     int zero_page;              /* --zero-page: -1 host (default), 1 on, 0 off */
+    const char *thp;            /* --thp always|madvise|never, NULL: the host's mode */
     char **argv;                /* program and its arguments */
 };
 
@@ -77,6 +79,10 @@ static void usage(FILE *out)
                  "                   map the shared zero page on a read fault of untouched\n"
                  "                   anonymous memory as the host's kernel does (default), always\n"
                  "                   or never\n"
+                 "  --thp always|madvise|never\n"
+                 "                   transparent huge pages for anonymous memory (default:\n"
+                 "                   the host's /sys/kernel/mm/transparent_hugepage/enabled,\n"
+                 "                   madvise when it cannot be read)\n"
                  "  --deterministic  the guest's clocks advance with its work, and its random\n"
                  "                   bytes come from --seed: runs of programs that decide by\n"
                  "                   time or chance (Go's runtime) repeat exactly\n"
@@ -102,6 +108,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_GDB,
         OPT_DETERMINISTIC,
         OPT_ZERO_PAGE,
+        OPT_THP,
         OPT_HELP,
         OPT_VERSION
     };
@@ -121,6 +128,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"gdb", required_argument, NULL, OPT_GDB},
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
         {"zero-page", required_argument, NULL, OPT_ZERO_PAGE},
+        {"thp", required_argument, NULL, OPT_THP},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -225,6 +233,15 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             }
             cli->zero_page = optarg[0] == 'h' ? -1 : strcmp(optarg, "on") == 0;
             break;
+        case OPT_THP: {
+            enum thp_mode mode;
+            if (thp_mode_parse(optarg, &mode) < 0) {
+                fprintf(stderr, "vmemu: --thp %s: expected always, madvise or never\n", optarg);
+                return -EINVAL;
+            }
+            cli->thp = optarg;
+            break;
+        }
         case OPT_HELP:
             usage(stdout);
             return 1;
@@ -302,6 +319,12 @@ int main(int argc, char **argv)
         entropy_seed(&sys.entropy, cli.seed);
     sys.zero_page_host = cli.zero_page < 0;
     sys.no_zero_page = cli.zero_page < 0 ? !vmsys_host_maps_zero_page() : cli.zero_page == 0;
+    if (cli.thp)
+        (void)thp_mode_parse(cli.thp, &sys.thp_mode); /* checked by parse_cli */
+    else if (thp_host_mode(&sys.thp_mode) == 0)
+        sys.thp_mode_from = THP_FROM_HOST;
+    else
+        sys.thp_mode_from = THP_FROM_DEFAULT; /* and thp_mode stays THP_MADVISE */
     struct cpu *cpu = NULL;
     if (cpu_create(&sys, &cpu) < 0) {
         vmsys_destroy(&sys);

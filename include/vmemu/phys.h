@@ -63,6 +63,10 @@ struct phys {
     uint64_t used;                   /* frames handed out, zero page included */
     uint64_t peak_used;              /* highest value of used */
     pfn_t zero_pfn;                  /* the shared zero page */
+    uint16_t *block_free;            /* per 2 MiB block (pfn >> 9): how many of its frames
+                                        are on free_stack (512: the block is wholly free) */
+    uint32_t *block_pmd_maps;        /* per 2 MiB block: huge (PDE_THP) mappings of it */
+    uint64_t huge_allocs;            /* order-9 blocks handed out by phys_alloc_huge */
     phys_code_hook code_hook;        /* see phys_code_hook; may be NULL */
     void *code_ctx;                  /* argument of code_hook */
     struct phys_reclaim_hooks hooks; /* page replacement, see struct phys_reclaim_hooks */
@@ -78,6 +82,11 @@ void phys_destroy(struct phys *p);
  * at without holding a reference may be gone afterwards). Returns 0 and sets *out, or
  * -ENOMEM when the pool is empty and nothing can be evicted. */
 int phys_alloc(struct phys *p, bool zero, pfn_t *out);
+/* Takes a free, 2 MiB-aligned block of 512 contiguous frames (an order-9 block), each
+ * with refcount 1 and no flags, zeroed; afterwards every frame is an ordinary frame that
+ * is freed on its own (phys_put). Never evicts: returns -ENOMEM when no whole block is
+ * free (the caller falls back to 4 KiB frames). Sets *head to the first frame. */
+int phys_alloc_huge(struct phys *p, pfn_t *head);
 /* Adds a reference to an allocated frame. */
 void phys_get(struct phys *p, pfn_t pfn);
 /* Drops a reference; the frame is freed when the last one goes. The zero page is never freed. */

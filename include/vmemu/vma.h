@@ -20,6 +20,8 @@ struct vfile;
 #define VM_LOCKONFAULT 0x10u /* locked, but pages come in on fault (MLOCK_ONFAULT) */
 #define VM_DONTCOPY    0x20u /* MADV_DONTFORK: not copied into a fork child */
 #define VM_WIPEONFORK  0x40u /* MADV_WIPEONFORK: the child gets it empty (zero-filled) */
+#define VM_HUGEPAGE    0x80u  /* MADV_HUGEPAGE: transparent huge pages wanted */
+#define VM_NOHUGEPAGE  0x100u /* MADV_NOHUGEPAGE: never transparent huge pages */
 
 /* What an area is, for reports and /proc maps names. */
 enum vma_kind {

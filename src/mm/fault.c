@@ -11,6 +11,7 @@
 #include "vmemu/abi/linux.h"
 #include "vmemu/pte.h"
 #include "vmemu/reclaim.h"
+#include "vmemu/thp.h"
 
 #include <errno.h>
 #include <string.h>
@@ -26,6 +27,7 @@ enum fault_class {
     FC_SHARED_WRITE,
     FC_SWAP_IN,
     FC_SWAP_CACHE,
+    FC_THP,
     FC_NONE, /* nothing to count: the PTE already allowed the access */
 };
 
@@ -337,6 +339,18 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
     struct frame *fr = phys_frame(phys, oldpfn);
     uint64_t flags = fault_pte_flags(f, false) | PTE_D;
 
+    if ((old & PTE_COW) && (f->flags & FAULT_DEBUG)) {
+        thp_split_at(f->mm, f->va); /* the debugger's write copies one page */
+    } else if (old & PTE_COW) {
+        int t = thp_wp_fault(f->mm, f->vma, f->va);
+        *rc = t < 0 ? t : 0;
+        if (t < 0)
+            return FC_NONE;
+        if (t == THP_FAULT_HUGE)
+            return FC_THP;
+        if (t == THP_FAULT_REUSE)
+            return FC_COW_REUSE;
+    }
     if (!(old & PTE_COW)) {
         /* Writable area, page not marked for copy: a clean page of a shared file mapping
          * (write-notify: it becomes dirty now), or only the permission was missing. */
@@ -476,6 +490,10 @@ static void fault_count(const struct fault *f, enum fault_class cls)
         s->swap_cache++;
         s->minor++;
         break;
+    case FC_THP:
+        s->thp++;
+        s->minor++;
+        break;
     case FC_NONE:
         break;
     }
@@ -512,6 +530,18 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
     if (access == ACCESS_EXEC && !(prot & VM_EXEC))
         return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_ACCERR, CAUSE_EXEC_NX);
 
+    enum fault_class cls = FC_NONE;
+    if (!(ptepp && *ptepp) && !f.vma->file && !(flags & FAULT_DEBUG)) {
+        /* No page table under va: maybe a huge page (Linux's pmd_none case). */
+        rc = thp_anon_fault(mm, f.vma, f.va, access, &f.ptep);
+        if (rc < 0)
+            return fault_oom(&f);
+        if (rc != THP_FAULT_NONE) {
+            cls = rc == THP_FAULT_HUGE ? FC_THP : FC_ZERO_PAGE;
+            rc = 0;
+            goto done;
+        }
+    }
     if (ptepp && *ptepp) {
         f.ptep = *ptepp; /* the caller's walk found the slot: no second walk */
     } else {
@@ -521,7 +551,6 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
             return fault_oom(&f);
     }
 
-    enum fault_class cls = FC_NONE;
     rc = 0;
     if (pte_none(*f.ptep)) {
         if (f.vma->file)
@@ -537,6 +566,7 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
         return fault_oom(&f);
     if (rc < 0)
         return rc;
+done:
     fault_count(&f, cls);
     if (ptepp)
         *ptepp = f.ptep;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmemu/thp.h"
+
 /* A new, empty address space with Linux's x86-64 layout (no randomisation).
  * Returns 0 or -ENOMEM. */
 int mm_create(struct vmsys *sys, struct mm **out)
@@ -52,10 +54,15 @@ static void zap_cb(void *ctx, gva_t va, pte_t *ptep)
     mm_zap_page(ctx, va, ptep);
 }
 
-/* Releases the pages of [start, end), keeping the areas (MADV_DONTNEED). */
+/* Releases the pages of [start, end), keeping the areas (MADV_DONTNEED). A huge page
+ * partly inside is split first; the page table of one wholly inside goes with it, so that
+ * the next fault there may map a huge page again (Linux zaps the PMD). */
 void mm_zap_range(struct mm *mm, gva_t start, gva_t end)
 {
+    bool whole = thp_split_range(mm, start, end, THP_RANGE_ZAP);
     pt_for_each(&mm->pt, &mm->sys->phys, start, end, zap_cb, mm);
+    if (whole)
+        pt_prune(&mm->pt, &mm->sys->phys, start, end);
 }
 
 static bool range_ok(gva_t start, uint64_t len)
@@ -282,6 +289,7 @@ int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot)
     for (size_t i = first; i <= last; i++)
         mm->vmas.v[i].prot = prot;
     struct protect_ctx c = {mm, prot};
+    thp_split_range(mm, start, stop, THP_RANGE_KEEP); /* a huge page partly inside splits */
     pt_for_each(&mm->pt, &mm->sys->phys, start, stop, protect_cb, &c);
     merge_range(mm, first, last);
     return err;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vmemu/mm.h"
+#include "vmemu/thp.h"
 
 /* Private areas copy on write: Linux's is_cow_mapping (VM_MAYWRITE is implied). */
 static bool vma_is_cow(const struct vma *v)
@@ -90,6 +91,8 @@ int mm_dup(struct mm *parent, struct mm **out)
         pt_for_each(&parent->pt, &parent->sys->phys, v.start, v.end, dup_pte, &c);
         rc = c.rc;
     }
+    if (rc == 0)
+        thp_fork(parent, child); /* the child maps the same huge pages as huge pages */
     mm_note_pt_pages(child);
     if (child->stats.peak_vm < mm_vm_pages(child))
         child->stats.peak_vm = mm_vm_pages(child);

@@ -8,6 +8,7 @@
 
 #include "vmemu/gup.h"
 #include "vmemu/mm.h"
+#include "vmemu/thp.h"
 
 /* MAP_32BIT's window: the second GiB, as Linux on x86-64. */
 #define MMAP_32BIT_LOW  0x40000000ULL
@@ -33,6 +34,10 @@ int mm_mmap_place(struct mm *mm, const struct mmap_req *req, gva_t *out)
         return vma_find_free(&mm->vmas, len, MMAP_32BIT_LOW, MMAP_32BIT_HIGH, out) < 0 ? -ENOMEM
                                                                                        : 0;
     case MMAP_ANYWHERE:
+        /* Anonymous memory in whole 2 MiB units and no hint: 2 MiB-aligned, as Linux
+         * >= 6.7 places it (for huge pages), whatever the THP mode. */
+        if (req->kind == VMA_ANON && addr == 0 && thp_get_unmapped_area(mm, len, out) == 0)
+            return 0;
         break;
     }
     return mm_get_unmapped_area(mm, addr, len, out) < 0 ? -ENOMEM : 0;

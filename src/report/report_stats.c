@@ -13,6 +13,7 @@
 #include "vmemu/cpu.h"
 #include "vmemu/reclaim.h"
 #include "vmemu/sched.h"
+#include "vmemu/thp.h"
 #include "vmemu/util.h"
 
 #define KIB_PER_PAGE ((uint64_t)(PAGE_SIZE / 1024)) /* KiB in one page */
@@ -60,6 +61,29 @@ const char *report_proc_name(const struct proc *p)
     return p->comm[0] != '\0' ? p->comm : (p->exe != NULL ? p->exe : "?");
 }
 
+/* Transparent huge pages: the mode and where it came from, the process's huge-page
+ * faults and the machine's events. */
+static void report_thp(FILE *out, const struct vmsys *sys, const struct fault_stats *f)
+{
+    static const char *const from[] = {"--thp", "as the host's kernel does",
+                                       "default: the host's setting could not be read"};
+    const struct thp_stats *t = &sys->thp;
+    fprintf(out, "\tTransparent huge pages: %s (%s)\n", thp_mode_name(sys->thp_mode),
+            from[sys->thp_mode_from]);
+    if (!t->fault_alloc && !t->fault_fallback && !t->zero_page_alloc)
+        return;
+    fprintf(out, "\t  huge-page faults (2 MiB each): %" PRIu64 "\n", f->thp);
+    fprintf(out, "\t  huge pages allocated: %" PRIu64 ", fallbacks to 4 KiB: %" PRIu64 "\n",
+            t->fault_alloc, t->fault_fallback);
+    fprintf(out, "\t  huge zero page mappings: %" PRIu64 "\n", t->zero_page_alloc);
+    fprintf(out, "\t  splits: %" PRIu64 " (for swap-out: %" PRIu64 ")\n", t->split_pmd,
+            t->swpout_fallback);
+    fprintf(out, "\t  huge pages resident: %" PRIu64 " now, %" PRIu64 " at the peak\n",
+            t->resident, t->peak_resident);
+    fprintf(out, "\t  page-table pages PS-bit PDEs would save at the peak: %" PRIu64 "\n",
+            t->peak_resident);
+}
+
 /* The paging part of the summary: the zero page, policy, swap, what reclaim did, the
  * thrashing indicator. */
 static void report_paging(FILE *out, const struct proc *p, const struct fault_stats *f)
@@ -71,6 +95,7 @@ static void report_paging(FILE *out, const struct proc *p, const struct fault_st
     fprintf(out, "\tZero page on anonymous read faults: %s (%s)\n",
             sys->no_zero_page ? "no" : "yes",
             sys->zero_page_host ? "as the host's kernel does" : "--zero-page");
+    report_thp(out, sys, f);
     fprintf(out, "\tReplacement policy: %s", reclaim_policy_name(sys->reclaim->policy));
     if (sys->reclaim->policy == POLICY_RANDOM)
         fprintf(out, " (seed %" PRIu64 ")", sys->reclaim->seed);
@@ -116,6 +141,7 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\t  COW reuse: %" PRIu64 "\n", f->cow_reuse);
     fprintf(out, "\t  shared file write: %" PRIu64 "\n", f->shared_write);
     fprintf(out, "\t  swap-cache hit: %" PRIu64 "\n", f->swap_cache);
+    fprintf(out, "\t  huge page: %" PRIu64 "\n", f->thp);
     fprintf(out, "\tMajor page faults: %" PRIu64 "\n", f->major);
     fprintf(out, "\t  swap-in: %" PRIu64 "\n", f->swap_in);
     fprintf(out, "\t  file read: %" PRIu64 "\n", f->file_major);
