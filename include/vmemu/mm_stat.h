@@ -26,6 +26,7 @@ struct vma_usage {
     uint64_t anon;              /* resident pages not in the page cache (Anonymous) */
     uint64_t swapped;           /* swap entries (Swap) */
     uint64_t locked;            /* resident pages of a VM_LOCKED area (Locked) */
+    uint64_t anon_huge;         /* pages mapped as transparent huge pages (AnonHugePages) */
 };
 
 /* Counts the pages of area v of mm. */

@@ -6,6 +6,8 @@
  * and the JSON report (src/report/report_json.c). */
 #include "vmemu/mm_stat.h"
 
+#include "vmemu/thp.h"
+
 /* Linux's PSS_SHIFT: Pss is accumulated in bytes << 12 so that sharing divides exactly. */
 #define STAT_PSS_SHIFT 12
 
@@ -90,6 +92,7 @@ void mm_vma_usage(const struct mm *mm, const struct vma *v, struct vma_usage *ou
     };
     *out = (struct vma_usage){0};
     pt_for_each(&mm->pt, &mm->sys->phys, v->start, v->end, usage_pte, &w);
+    out->anon_huge = thp_mapped_bytes(mm, v->start, v->end) >> PAGE_SHIFT;
 }
 
 /* State of an address-space walk for the Rss split. */

@@ -97,7 +97,7 @@ int procfs_render_meminfo(struct pbuf *b, struct proc *t)
     meminfo_kb(b, "VmallocChunk:", 0);
     meminfo_kb(b, "Percpu:", 0);
     meminfo_kb(b, "HardwareCorrupted:", 0);
-    meminfo_kb(b, "AnonHugePages:", 0);
+    meminfo_kb(b, "AnonHugePages:", t->sys->thp.resident * (HPAGE_SIZE >> 10));
     meminfo_kb(b, "ShmemHugePages:", 0);
     meminfo_kb(b, "ShmemPmdMapped:", 0);
     meminfo_kb(b, "FileHugePages:", 0);

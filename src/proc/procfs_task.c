@@ -14,6 +14,7 @@
 
 #include "procfs_int.h"
 #include "vmemu/mm_stat.h"
+#include "vmemu/thp.h"
 
 #define PSS_SHIFT      12                 /* Linux's: Pss is counted in bytes << 12 */
 #define MAPS_NAME_COL  72                 /* maps: names start after this column (25 + 6 * 8 - 1) */
@@ -112,7 +113,7 @@ static void smaps_values(struct pbuf *b, const struct vma_usage *u, uint64_t loc
     smaps_kb(b, "Anonymous:", u->anon * KB_PER_PAGE);
     smaps_kb(b, "KSM:", 0);
     smaps_kb(b, "LazyFree:", 0);
-    smaps_kb(b, "AnonHugePages:", 0);
+    smaps_kb(b, "AnonHugePages:", u->anon_huge * KB_PER_PAGE);
     smaps_kb(b, "ShmemPmdMapped:", 0);
     smaps_kb(b, "FilePmdMapped:", 0);
     smaps_kb(b, "Shared_Hugetlb:", 0);
@@ -150,6 +151,10 @@ static void smaps_vmflags(struct pbuf *b, const struct vma *v)
         pb_printf(b, "ac ");
     if (v->flags & VM_NORESERVE)
         pb_printf(b, "nr ");
+    if (v->flags & VM_HUGEPAGE)
+        pb_printf(b, "hg ");
+    if (v->flags & VM_NOHUGEPAGE)
+        pb_printf(b, "nh ");
     pb_printf(b, "\n");
 }
 
@@ -164,7 +169,9 @@ int procfs_render_smaps(struct pbuf *b, struct proc *t)
         smaps_kb(b, "KernelPageSize:", PAGE_SIZE >> 10);
         smaps_kb(b, "MMUPageSize:", PAGE_SIZE >> 10);
         smaps_values(b, &u, (v->flags & VM_LOCKED) ? u.pss_shifted : 0, false);
-        pb_printf(b, "%-16s%8d\n", "THPeligible:", 0);
+        gva_t hstart = (v->start + HPAGE_SIZE - 1) & HPAGE_MASK;
+        bool eligible = thp_vma_allowed(t->sys, v) && hstart + HPAGE_SIZE <= v->end;
+        pb_printf(b, "%-16s%8d\n", "THPeligible:", eligible ? 1 : 0);
         smaps_vmflags(b, v);
     }
     return 0;
@@ -192,6 +199,7 @@ int procfs_render_smaps_rollup(struct pbuf *b, struct proc *t)
         sum.referenced += u.referenced;
         sum.anon += u.anon;
         sum.swapped += u.swapped;
+        sum.anon_huge += u.anon_huge;
         if (l->v[i].flags & VM_LOCKED)
             locked += u.pss_shifted;
     }
