@@ -9,6 +9,7 @@
  *          the growth of thp_split_pmd in /proc/vmstat (machine-wide on Linux);
  *   fork   touches 8 MiB, forks; the child writes one byte per 2 MiB and exits, then the
  *          parent does the same: both print their write faults and AnonHugePages;
+ *   plain  as touch, without MADV_HUGEPAGE (huge pages only in the always mode);
  *   place  maps 4 MiB of anonymous memory and prints whether the kernel put it on a
  *          2 MiB boundary (Linux >= 6.7 aligns anonymous mappings of >= 2 MiB).
  * Every mode also says whether /sys/kernel/mm/transparent_hugepage/enabled is readable. */
@@ -58,15 +59,21 @@ static long vmstat(const char *field)
     return out;
 }
 
-/* The 2 MiB-aligned run of len bytes inside a fresh anonymous mapping, MADV_HUGEPAGEd. */
-static char *map_aligned(unsigned long len)
+/* The 2 MiB-aligned run of len bytes inside a fresh anonymous mapping, MADV_HUGEPAGEd
+ * unless plain. */
+static char *map_run(unsigned long len, int plain)
 {
     char *raw = mmap(NULL, len + HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                      -1, 0);
     CHECK(raw != MAP_FAILED);
     char *p = (char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
-    CHECK(madvise(p, len, MADV_HUGEPAGE) == 0);
+    CHECK(plain || madvise(p, len, MADV_HUGEPAGE) == 0);
     return p;
+}
+
+static char *map_aligned(unsigned long len)
+{
+    return map_run(len, 0);
 }
 
 /* Writes every page of [p, p+len) with a pattern and checks it back; returns the faults. */
@@ -173,7 +180,7 @@ int main(int argc, char **argv)
         return mode_fork();
     if (strcmp(mode, "place") == 0)
         return mode_place();
-    char *p = map_aligned(SPAN);
+    char *p = map_run(SPAN, strcmp(mode, "plain") == 0);
     long faults = touch(p, SPAN);
     printf("touch faults %ld\n", faults);
     printf("AnonHugePages %ld kB\n", smaps_kb("AnonHugePages"));

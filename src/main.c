@@ -48,7 +48,7 @@ struct cli {
     int gdb_port;               /* --gdb PORT, 0 when not given */
     bool deterministic;         /* --deterministic */
     int zero_page;              /* --zero-page: -1 host (default), 1 on, 0 off */
-    const char *thp;            /* --thp always|madvise|never, NULL: the host's mode */
+    const char *thp;            /* --thp always|madvise|never, NULL: host (the default) */
     char **argv;                /* program and its arguments */
 };
 
@@ -79,10 +79,10 @@ static void usage(FILE *out)
                  "                   map the shared zero page on a read fault of untouched\n"
                  "                   anonymous memory as the host's kernel does (default), always\n"
                  "                   or never\n"
-                 "  --thp always|madvise|never\n"
-                 "                   transparent huge pages for anonymous memory (default:\n"
-                 "                   the host's /sys/kernel/mm/transparent_hugepage/enabled,\n"
-                 "                   madvise when it cannot be read)\n"
+                 "  --thp host|always|madvise|never\n"
+                 "                   transparent huge pages for anonymous memory: as the\n"
+                 "                   host's /sys/kernel/mm/transparent_hugepage/enabled says\n"
+                 "                   (default; madvise when it cannot be read), or forced\n"
                  "  --deterministic  the guest's clocks advance with its work, and its random\n"
                  "                   bytes come from --seed: runs of programs that decide by\n"
                  "                   time or chance (Go's runtime) repeat exactly\n"
@@ -235,11 +235,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             break;
         case OPT_THP: {
             enum thp_mode mode;
-            if (thp_mode_parse(optarg, &mode) < 0) {
-                fprintf(stderr, "vmemu: --thp %s: expected always, madvise or never\n", optarg);
+            if (strcmp(optarg, "host") != 0 && thp_mode_parse(optarg, &mode) < 0) {
+                fprintf(stderr, "vmemu: --thp %s: expected host, always, madvise or never\n",
+                        optarg);
                 return -EINVAL;
             }
-            cli->thp = optarg;
+            cli->thp = strcmp(optarg, "host") == 0 ? NULL : optarg;
             break;
         }
         case OPT_HELP:
