@@ -63,8 +63,7 @@ static long vmstat(const char *field)
  * unless plain. */
 static char *map_run(unsigned long len, int plain)
 {
-    char *raw = mmap(NULL, len + HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    char *raw = mmap(NULL, len + HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(raw != MAP_FAILED);
     char *p = (char *)(((uintptr_t)raw + HPAGE - 1) & ~(HPAGE - 1));
     CHECK(plain || madvise(p, len, MADV_HUGEPAGE) == 0);
@@ -143,8 +142,7 @@ static int mode_fork(void)
     CHECK(pid >= 0);
     if (pid == 0) {
         long w = write_each_hpage(p, FORK_LEN);
-        printf("child: write faults %ld, AnonHugePages %ld kB\n", w,
-               smaps_kb("AnonHugePages"));
+        printf("child: write faults %ld, AnonHugePages %ld kB\n", w, smaps_kb("AnonHugePages"));
         CHECK(p[FORK_LEN - PG] == (char)((FORK_LEN - PG) / PG * 7 + 1));
         fflush(stdout);
         _exit(0);

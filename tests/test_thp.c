@@ -76,8 +76,7 @@ static void map_huge_area(struct env *e, bool advised)
 {
     assert_int_equal(mm_map(e->mm, BASE, 2 * HPAGE_SIZE, RW, 0, VMA_ANON, NULL, 0, 0), 0);
     if (advised)
-        assert_int_equal(mm_madvise(e->mm, BASE, BASE + 2 * HPAGE_SIZE, LINUX_MADV_HUGEPAGE),
-                         0);
+        assert_int_equal(mm_madvise(e->mm, BASE, BASE + 2 * HPAGE_SIZE, LINUX_MADV_HUGEPAGE), 0);
 }
 
 static pte_t pde_of(struct env *e, gva_t va)
@@ -288,12 +287,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_phys_alloc_huge_aligned_block_freed_page_by_page,
                                         setup_one_block, teardown),
-        cmocka_unit_test_setup_teardown(test_thp_write_fault_maps_one_huge_page, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_thp_write_fault_maps_one_huge_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thp_madvise_mode_without_advice_takes_4k, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_thp_no_free_block_falls_back, setup_small,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_thp_no_free_block_falls_back, setup_small, teardown),
         cmocka_unit_test_setup_teardown(test_thp_read_maps_huge_zero_page_then_write_allocates,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_thp_partial_changes_split, setup, teardown),

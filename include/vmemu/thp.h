@@ -37,8 +37,7 @@ bool thp_vma_allowed(const struct vmsys *sys, const struct vma *v);
  * page) or the huge zero page (read) and sets *ptepp to va's PTE slot. Counts
  * thp_fault_fallback when no 2 MiB block is free. Returns THP_FAULT_NONE, _HUGE or _ZERO,
  * or -ENOMEM (a page-table page or a reverse-map entry could not be had). */
-int thp_anon_fault(struct mm *mm, const struct vma *v, gva_t va, enum access access,
-                   pte_t **ptepp);
+int thp_anon_fault(struct mm *mm, const struct vma *v, gva_t va, enum access access, pte_t **ptepp);
 /* A write fault at va on a copy-on-write PTE: when the PTE belongs to a huge mapping,
  * either replaces the huge zero page by a new huge page, or maps the whole huge page
  * writable when this mapping is the only owner of all its frames (Linux's

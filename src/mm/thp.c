@@ -167,8 +167,7 @@ static uint64_t huge_flags(const struct vma *v, bool zero)
 }
 
 /* A fault with no page table under va (Linux's do_huge_pmd_anonymous_page). */
-int thp_anon_fault(struct mm *mm, const struct vma *v, gva_t va, enum access access,
-                   pte_t **ptepp)
+int thp_anon_fault(struct mm *mm, const struct vma *v, gva_t va, enum access access, pte_t **ptepp)
 {
     struct vmsys *sys = mm->sys;
     struct phys *phys = &sys->phys;
@@ -263,10 +262,10 @@ int thp_wp_fault(struct mm *mm, const struct vma *v, gva_t va)
 }
 
 struct range_ctx {
-    struct mm *mm;        /* address space */
-    gva_t start, end;     /* the range */
-    enum thp_range how;   /* what to do with huge mappings wholly inside */
-    bool unmarked_whole;  /* one wholly inside was unmarked */
+    struct mm *mm;       /* address space */
+    gva_t start, end;    /* the range */
+    enum thp_range how;  /* what to do with huge mappings wholly inside */
+    bool unmarked_whole; /* one wholly inside was unmarked */
 };
 
 static void range_cb(void *arg, gva_t va, pte_t *pdep)

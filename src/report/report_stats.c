@@ -78,8 +78,8 @@ static void report_thp(FILE *out, const struct vmsys *sys, const struct fault_st
     fprintf(out, "\t  huge zero page mappings: %" PRIu64 "\n", t->zero_page_alloc);
     fprintf(out, "\t  splits: %" PRIu64 " (for swap-out: %" PRIu64 ")\n", t->split_pmd,
             t->swpout_fallback);
-    fprintf(out, "\t  huge pages resident: %" PRIu64 " now, %" PRIu64 " at the peak\n",
-            t->resident, t->peak_resident);
+    fprintf(out, "\t  huge pages resident: %" PRIu64 " now, %" PRIu64 " at the peak\n", t->resident,
+            t->peak_resident);
     fprintf(out, "\t  page-table pages PS-bit PDEs would save at the peak: %" PRIu64 "\n",
             t->peak_resident);
 }
