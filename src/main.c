@@ -35,6 +35,8 @@ struct cli {
     uint64_t mem;               /* --mem */
     unsigned tlb_entries;       /* --tlb */
     unsigned tlb_ways;          /* --tlb */
+    unsigned tlb_huge_entries;  /* --tlb, after the comma: the 2 MiB array */
+    unsigned tlb_huge_ways;     /* --tlb */
     bool stats;                 /* --stats */
     const char *report;         /* --report FILE */
     bool trace;                 /* --trace */
@@ -64,7 +66,9 @@ static void usage(FILE *out)
                  "  --policy NAME    page replacement: fifo, clock, lru, random (default clock)\n"
                  "  --seed N         seed of the random policy and of --deterministic\n"
                  "                   (default 1)\n"
-                 "  --tlb E[xW]      vmemu TLB: E entries, W ways (default 64x4)\n"
+                 "  --tlb E[xW][,E[xW]]\n"
+                 "                   vmemu TLB: E entries, W ways for 4 KiB pages (default\n"
+                 "                   64x4), then for 2 MiB pages (default 32x4)\n"
                  "  --stats          print a fault and memory summary on stderr at exit\n"
                  "  --report FILE    write the JSON report to FILE at exit\n"
                  "  --trace          print each syscall on stderr, strace-style\n"
@@ -138,6 +142,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
     *cli = (struct cli){.mem = DEFAULT_MEM,
                         .tlb_entries = DEFAULT_TLB,
                         .tlb_ways = DEFAULT_TLB_WAYS,
+                        .tlb_huge_entries = TLB_HUGE_ENTRIES,
+                        .tlb_huge_ways = TLB_HUGE_WAYS,
                         .swap = SWAP_DEFAULT_MAX,
                         .policy = RECLAIM_DEFAULT_POLICY,
                         .seed = RECLAIM_DEFAULT_SEED,
@@ -156,10 +162,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             }
             break;
         case OPT_TLB:
-            if (tlb_parse_geometry(optarg, &cli->tlb_entries, &cli->tlb_ways) < 0) {
+            if (tlb_parse_geometries(optarg, &cli->tlb_entries, &cli->tlb_ways,
+                                     &cli->tlb_huge_entries, &cli->tlb_huge_ways) < 0) {
                 fprintf(stderr,
                         "vmemu: --tlb %s: expected ENTRIES or ENTRIESxWAYS, powers of "
-                        "two, such as 64x4\n",
+                        "two, such as 64x4, optionally ,ENTRIESxWAYS for 2 MiB pages\n",
                         optarg);
                 return -EINVAL;
             }
@@ -308,6 +315,11 @@ int main(int argc, char **argv)
     if ((rc = vmsys_init(&sys, cli.mem, cli.tlb_entries, cli.tlb_ways)) < 0) {
         fprintf(stderr, "vmemu: cannot create a %llu-byte frame pool: %s\n",
                 (unsigned long long)cli.mem, strerror(-rc));
+        return 1;
+    }
+    if ((rc = tlb_init_huge(&sys.tlb, cli.tlb_huge_entries, cli.tlb_huge_ways)) < 0) {
+        fprintf(stderr, "vmemu: cannot create the 2 MiB TLB: %s\n", strerror(-rc));
+        vmsys_destroy(&sys);
         return 1;
     }
     if ((rc = vmsys_setup_paging(&sys, cli.policy, cli.seed, cli.swap, cli.swap_file)) < 0) {

@@ -273,6 +273,35 @@ static void test_thp_fork_child_copies_4k_parent_reuses_whole(void **state)
     check_vm(e);
 }
 
+static void test_thp_tlb_2m_entry_answers_for_the_whole_huge_page(void **state)
+{
+    struct env *e = *state;
+    struct tlb *tlb = &e->sys.tlb;
+    map_huge_area(e, true);
+    e->sys.current = e->mm; /* the MMU uses vmemu's TLB for the running mm only */
+    assert_int_equal(mm_fault(e->mm, BASE, ACCESS_WRITE, 0), 0);
+    pfn_t head = pfn_at(e, BASE + P(1)); /* a walk: fills the 2 MiB entry */
+    uint64_t misses = tlb->misses;
+    assert_int_equal(pfn_at(e, BASE + P(400)), head + 399);
+    assert_int_equal(pfn_at(e, BASE + P(511)), head + 510);
+    assert_int_equal(tlb->huge_hits, 2);
+    assert_int_equal(tlb->misses, misses);
+    /* A write through it: the walk sets D on all 512 PTEs, as one PS-bit PDE has one D. */
+    pfn_t pfn;
+    assert_int_equal(mmu_translate_user(e->mm, BASE + P(7), ACCESS_WRITE, 0, &pfn), 0);
+    assert_int_equal(pfn, head + 6);
+    pte_t *ptep = pt_lookup(&e->mm->pt, &e->sys.phys, BASE + P(300));
+    assert_true(*ptep & PTE_D);
+    /* A split drops the 2 MiB entry: the next access walks. */
+    assert_int_equal(mm_unmap(e->mm, BASE + P(9), P(1)), 0);
+    misses = tlb->misses;
+    uint64_t hits = tlb->huge_hits;
+    assert_int_equal(pfn_at(e, BASE + P(300)), head + 299);
+    assert_int_equal(tlb->misses, misses + 1);
+    assert_int_equal(tlb->huge_hits, hits);
+    check_vm(e);
+}
+
 static void test_thp_unmapped_area_is_2m_aligned(void **state)
 {
     struct env *e = *state;
@@ -298,6 +327,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_thp_fork_child_copies_4k_parent_reuses_whole, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_thp_tlb_2m_entry_answers_for_the_whole_huge_page,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_thp_unmapped_area_is_2m_aligned, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

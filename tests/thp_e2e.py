@@ -22,7 +22,8 @@ the modes). For every built variant:
     4 whole reuses in the parent;
   - swap-out under a small pool (--mem 40M): huge pages fall back when no 2 MiB block is
     free, reclaim splits before it swaps (--stats "for swap-out" > 0), data intact;
-  - the report: --stats says the mode and where it came from, the JSON counts 32 thp faults.
+  - the report: --stats says the mode and where it came from, the JSON counts 32 thp faults
+    and the 2 MiB TLB entries' hits (>= 511 per huge page: one walk each).
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
 import json
@@ -152,6 +153,11 @@ def report(vmemu, binary):
     faults = r["processes"][0]["faults"]
     if faults["thp"] != HUGE or r["thp"]["fault_alloc"] != HUGE or r["thp"]["mode"] != "madvise":
         raise Failure("report: faults.thp %d, thp %r" % (faults["thp"], r["thp"]))
+    # The 2 MiB TLB entries: each huge page needs one walk, its other pages hit (Unicorn
+    # still asks for each 4 KiB page), so at least 511 hits per huge page.
+    tlb = r["processes"][0]["tlb"]
+    if tlb["huge_hits"] < HUGE * 511 or tlb["misses"] > 2000:
+        raise Failure("report: tlb %r" % tlb)
     return None
 
 

@@ -54,6 +54,10 @@ bool thp_split_at(struct mm *mm, gva_t va);
 /* After fork copied parent's PTEs into child: marks the child's tables that map the same
  * huge pages as huge mappings too (Linux's copy_huge_pmd). */
 void thp_fork(struct mm *parent, struct mm *child);
+/* After the MMU walked va for the CPU: when va lies in a huge page, sets A (and D when
+ * write) on its 512 PTEs, as one PS-bit entry would have them, and returns true with
+ * *head_pte the PTE of its first page (for the 2 MiB TLB entry). */
+bool thp_walked(struct mm *mm, gva_t va, bool write, pte_t *head_pte);
 /* Bytes of [start, end) mapped as huge pages (PDE_THP), for AnonHugePages. */
 uint64_t thp_mapped_bytes(const struct mm *mm, gva_t start, gva_t end);
 /* Where a new anonymous mapping of len bytes goes when no address was asked for: Linux

@@ -113,10 +113,13 @@ static void pmd_mark(struct mm *mm, pte_t *pdep, pfn_t head)
         sys->thp.peak_resident = sys->thp.resident;
 }
 
-/* Removes the huge mark of the PDE at pdep; counts a split when `split`. */
-static void pmd_unmark(struct mm *mm, pte_t *pdep, bool split)
+/* Removes the huge mark of the PDE at pdep (for haddr) and its 2 MiB TLB entry; counts a
+ * split when `split`. */
+static void pmd_unmark(struct mm *mm, gva_t haddr, pte_t *pdep, bool split)
 {
     struct vmsys *sys = mm->sys;
+    if (sys->current == mm)
+        tlb_invalidate(&sys->tlb, haddr);
     if (*pdep & PDE_THP) {
         pfn_t head = pte_pfn(pde_table(mm, *pdep)[0]);
         VMEMU_BUG_ON(head % HPAGE_FRAMES != 0);
@@ -224,10 +227,10 @@ static int wp_huge_zero(struct mm *mm, const struct vma *v, gva_t haddr, pte_t *
     pfn_t head;
     if (phys_alloc_huge(&sys->phys, &head) < 0) {
         sys->thp.fault_fallback++;
-        pmd_unmark(mm, pdep, true);
+        pmd_unmark(mm, haddr, pdep, true);
         return THP_FAULT_NONE;
     }
-    pmd_unmark(mm, pdep, false);
+    pmd_unmark(mm, haddr, pdep, false);
     for (unsigned i = 0; i < HPAGE_FRAMES; i++)
         mm_set_pte(mm, haddr + i * PAGE_SIZE, &ptes[i], 0); /* the zero page: no rmap */
     int rc = map_block(mm, haddr, ptes, head, huge_flags(v, false));
@@ -252,7 +255,7 @@ int thp_wp_fault(struct mm *mm, const struct vma *v, gva_t va)
     pte_t *ptes = pde_table(mm, *pdep);
     pfn_t head = pte_pfn(ptes[0]);
     if (!block_exclusive(&mm->sys->phys, head)) {
-        pmd_unmark(mm, pdep, true); /* the caller copies the 4 KiB page (Linux >= 5.8) */
+        pmd_unmark(mm, haddr, pdep, true); /* the caller copies the 4 KiB page (Linux >= 5.8) */
         return THP_FAULT_NONE;
     }
     uint64_t flags = huge_flags(v, false);
@@ -276,7 +279,7 @@ static void range_cb(void *arg, gva_t va, pte_t *pdep)
     bool whole = va >= c->start && va + HPAGE_SIZE <= c->end;
     if (whole && c->how == THP_RANGE_KEEP)
         return;
-    pmd_unmark(c->mm, pdep, !whole || c->how == THP_RANGE_SPLIT);
+    pmd_unmark(c->mm, va, pdep, !whole || c->how == THP_RANGE_SPLIT);
     c->unmarked_whole |= whole;
 }
 
@@ -298,7 +301,7 @@ bool thp_split_at(struct mm *mm, gva_t va)
     pte_t *pdep = pt_lookup_pde(&mm->pt, &mm->sys->phys, va);
     if (!pdep || !(*pdep & PDE_HUGE_MASK))
         return false;
-    pmd_unmark(mm, pdep, true);
+    pmd_unmark(mm, va & HPAGE_MASK, pdep, true);
     return true;
 }
 
@@ -342,6 +345,23 @@ static void bytes_cb(void *arg, gva_t va, pte_t *pdep)
     struct bytes_ctx *c = arg;
     if ((*pdep & PDE_THP) && va >= c->start && va + HPAGE_SIZE <= c->end)
         c->bytes += HPAGE_SIZE;
+}
+
+/* A translation walked for the CPU at va (ptep its PTE): when va lies in a huge page, sets
+ * A (and D on a write) on all 512 PTEs, as the one PS-bit entry would have them, and
+ * returns true with *head_pte the huge page's first PTE for a 2 MiB TLB entry. */
+bool thp_walked(struct mm *mm, gva_t va, bool write, pte_t *head_pte)
+{
+    if (!mm->stats.thp_pmds)
+        return false;
+    pte_t *pdep = pt_lookup_pde(&mm->pt, &mm->sys->phys, va);
+    if (!pdep || !(*pdep & PDE_THP))
+        return false;
+    pte_t *ptes = pde_table(mm, *pdep);
+    for (unsigned i = 0; i < HPAGE_FRAMES; i++)
+        mm_pte_mkyoung(&ptes[i], write);
+    *head_pte = ptes[0];
+    return true;
 }
 
 /* Bytes of [start, end) mapped as huge pages. */

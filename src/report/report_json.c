@@ -375,6 +375,8 @@ static void json_tlb(struct json *j, const struct proc *first, uint64_t fills)
     json_u64(j, "invalidations", tlb->invalidations);
     json_u64(j, "flushes", tlb->flushes);
     json_u64(j, "unicorn_flushes", report_unicorn_flushes(first));
+    json_u64(j, "huge_hits", tlb->huge_hits);
+    json_u64(j, "huge_invalidations", tlb->huge_invalidations);
     json_close(j, '}');
 }
 
@@ -491,6 +493,8 @@ static int json_report(const char *path, const struct proc *first, const struct 
     json_open(&j, "tlb", '{');
     json_u64(&j, "entries", (uint64_t)sys->tlb.sets * sys->tlb.ways);
     json_u64(&j, "ways", sys->tlb.ways);
+    json_u64(&j, "huge_entries", (uint64_t)sys->tlb.huge_sets * sys->tlb.huge_ways);
+    json_u64(&j, "huge_ways", sys->tlb.huge_ways);
     json_close(&j, '}');
     json_open(&j, "frames", '{');
     json_u64(&j, "total", sys->phys.nframes);

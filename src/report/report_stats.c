@@ -153,6 +153,12 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\tAccesses past the end of a file (SIGBUS): %" PRIu64 "\n", f->sigbus);
     fprintf(out, "\tvmemu TLB hits: %" PRIu64 "\n", sys->tlb.hits);
     fprintf(out, "\tvmemu TLB misses (page walks): %" PRIu64 "\n", sys->tlb.misses);
+    if (sys->tlb.huge_hits || sys->thp.fault_alloc)
+        fprintf(out,
+                "\tvmemu TLB 2 MiB entries (%u): hits %" PRIu64 " (pages of huge pages found "
+                "without a walk), invalidations %" PRIu64 "\n",
+                sys->tlb.huge_sets * sys->tlb.huge_ways, sys->tlb.huge_hits,
+                sys->tlb.huge_invalidations);
     fprintf(out, "\tvmemu TLB invalidations: %" PRIu64 "\n", sys->tlb.invalidations);
     fprintf(out, "\tvmemu TLB flushes: %" PRIu64 "\n", sys->tlb.flushes);
     fprintf(out, "\tUnicorn TLB fills (depends on Unicorn's TLB size): %" PRIu64 "\n",
