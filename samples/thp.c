@@ -11,7 +11,12 @@
  *          parent does the same: both print their write faults and AnonHugePages;
  *   plain  as touch, without MADV_HUGEPAGE (huge pages only in the always mode);
  *   place  maps 4 MiB of anonymous memory and prints whether the kernel put it on a
- *          2 MiB boundary (Linux >= 6.7 aligns anonymous mappings of >= 2 MiB).
+ *          2 MiB boundary (Linux >= 6.7 aligns anonymous mappings of >= 2 MiB);
+ *   hugetlb  MAP_HUGETLB of 3 MiB (rounded to 4), 1 GiB pages asked for, touches the pages,
+ *          prints the faults and the pool's HugePages_Free/Rsvd as they change, and the
+ *          answer to an unaligned munmap;
+ *   hugetlb-sigbus  MAP_HUGETLB|MAP_NORESERVE of 16 MiB, then touches one 2 MiB page after
+ *          the other, saying so before each: the pool runs out -> SIGBUS.
  * Every mode also says whether /sys/kernel/mm/transparent_hugepage/enabled is readable. */
 #include <stdint.h>
 #include <sys/mman.h>
@@ -154,6 +159,61 @@ static int mode_fork(void)
     return 0;
 }
 
+/* HugePages_<field> of /proc/meminfo. */
+static long meminfo_pages(const char *field)
+{
+    char line[256], name[64];
+    long v, out = -1;
+    FILE *f = fopen("/proc/meminfo", "r");
+    CHECK(f != NULL);
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "HugePages_%63[^:]: %ld", name, &v) == 2 && strcmp(name, field) == 0)
+            out = v;
+    fclose(f);
+    return out;
+}
+
+static int mode_hugetlb(void)
+{
+    void *big = mmap(NULL, 4 * HPAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (30 << 26), -1, 0);
+    printf("MAP_HUGETLB with 1 GiB pages: %s\n", big == MAP_FAILED ? errname(errno) : "mapped");
+    long free0 = meminfo_pages("Free"), rsvd0 = meminfo_pages("Rsvd");
+    char *p = mmap(NULL, 3UL << 20, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+    if (p == MAP_FAILED) {
+        printf("MAP_HUGETLB of 3 MiB: %s\n", errname(errno));
+        return 0;
+    }
+    printf("MAP_HUGETLB of 3 MiB: mapped, 2 MiB-aligned: %s\n",
+           ((uintptr_t)p & (HPAGE - 1)) == 0 ? "yes" : "no");
+    printf("pool: free %ld, reserved %ld more\n", free0, meminfo_pages("Rsvd") - rsvd0);
+    long faults = touch(p, 2 * HPAGE);
+    printf("touch faults %ld, free %ld, reserved %ld\n", faults, meminfo_pages("Free"),
+           meminfo_pages("Rsvd") - rsvd0);
+    printf("munmap of 4 KiB inside: %s\n", munmap(p + PG, PG) == 0 ? "ok" : errname(errno));
+    CHECK(munmap(p, 2 * HPAGE) == 0);
+    printf("after munmap: free %ld\n", meminfo_pages("Free"));
+    return 0;
+}
+
+static int mode_hugetlb_sigbus(void)
+{
+    char *p = mmap(NULL, 8 * HPAGE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        printf("MAP_HUGETLB|MAP_NORESERVE: %s\n", errname(errno));
+        return 0;
+    }
+    for (int i = 0; i < 8; i++) {
+        printf("touching huge page %d\n", i);
+        fflush(stdout);
+        p[(unsigned long)i * HPAGE] = 1;
+    }
+    printf("all touched\n");
+    return 0;
+}
+
 static int mode_place(void)
 {
     char *p = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -178,6 +238,10 @@ int main(int argc, char **argv)
         return mode_fork();
     if (strcmp(mode, "place") == 0)
         return mode_place();
+    if (strcmp(mode, "hugetlb") == 0)
+        return mode_hugetlb();
+    if (strcmp(mode, "hugetlb-sigbus") == 0)
+        return mode_hugetlb_sigbus();
     char *p = map_run(SPAN, strcmp(mode, "plain") == 0);
     long faults = touch(p, SPAN);
     printf("touch faults %ld\n", faults);

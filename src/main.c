@@ -51,6 +51,7 @@ struct cli {
     bool deterministic;         /* --deterministic */
     int zero_page;              /* --zero-page: -1 host (default), 1 on, 0 off */
     const char *thp;            /* --thp always|madvise|never, NULL: host (the default) */
+    uint64_t hugetlb;           /* --hugetlb N: 2 MiB pages set aside for MAP_HUGETLB */
     char **argv;                /* program and its arguments */
 };
 
@@ -87,6 +88,8 @@ static void usage(FILE *out)
                  "                   transparent huge pages for anonymous memory: as the\n"
                  "                   host's /sys/kernel/mm/transparent_hugepage/enabled says\n"
                  "                   (default; madvise when it cannot be read), or forced\n"
+                 "  --hugetlb N      set aside N 2 MiB pages for MAP_HUGETLB (default 0:\n"
+                 "                   MAP_HUGETLB fails with ENOMEM)\n"
                  "  --deterministic  the guest's clocks advance with its work, and its random\n"
                  "                   bytes come from --seed: runs of programs that decide by\n"
                  "                   time or chance (Go's runtime) repeat exactly\n"
@@ -113,6 +116,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_DETERMINISTIC,
         OPT_ZERO_PAGE,
         OPT_THP,
+        OPT_HUGETLB,
         OPT_HELP,
         OPT_VERSION
     };
@@ -133,6 +137,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
         {"zero-page", required_argument, NULL, OPT_ZERO_PAGE},
         {"thp", required_argument, NULL, OPT_THP},
+        {"hugetlb", required_argument, NULL, OPT_HUGETLB},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -250,6 +255,17 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             cli->thp = strcmp(optarg, "host") == 0 ? NULL : optarg;
             break;
         }
+        case OPT_HUGETLB: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-') {
+                fprintf(stderr, "vmemu: --hugetlb %s: expected a number of 2 MiB pages\n", optarg);
+                return -EINVAL;
+            }
+            cli->hugetlb = n;
+            break;
+        }
         case OPT_HELP:
             usage(stdout);
             return 1;
@@ -315,6 +331,12 @@ int main(int argc, char **argv)
     if ((rc = vmsys_init(&sys, cli.mem, cli.tlb_entries, cli.tlb_ways)) < 0) {
         fprintf(stderr, "vmemu: cannot create a %llu-byte frame pool: %s\n",
                 (unsigned long long)cli.mem, strerror(-rc));
+        return 1;
+    }
+    if ((rc = phys_hugetlb_init(&sys.phys, cli.hugetlb)) < 0) {
+        fprintf(stderr, "vmemu: --hugetlb %llu: the %llu-byte frame pool cannot hold them\n",
+                (unsigned long long)cli.hugetlb, (unsigned long long)cli.mem);
+        vmsys_destroy(&sys);
         return 1;
     }
     if ((rc = tlb_init_huge(&sys.tlb, cli.tlb_huge_entries, cli.tlb_huge_ways)) < 0) {

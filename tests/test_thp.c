@@ -17,6 +17,7 @@
 
 #include "vmemu/abi/linux.h"
 #include "vmemu/fault.h"
+#include "vmemu/hugetlb.h"
 #include "vmemu/mm.h"
 #include "vmemu/mmap.h"
 #include "vmemu/mmu.h"
@@ -302,6 +303,92 @@ static void test_thp_tlb_2m_entry_answers_for_the_whole_huge_page(void **state)
     check_vm(e);
 }
 
+/* A MAP_HUGETLB mapping of 2 pool pages as mmap makes it. */
+static void map_hugetlb(struct env *e, gva_t at, uint64_t len, uint32_t extra)
+{
+    struct mmap_req req = {.addr = at,
+                           .len = len,
+                           .place = MMAP_FIXED,
+                           .prot = RW,
+                           .flags = VM_HUGETLB | extra,
+                           .kind = VMA_ANON};
+    gva_t start;
+    assert_int_equal(mm_mmap_place(e->mm, &req, &start), 0);
+    assert_int_equal(mm_mmap(e->mm, &req, start), 0);
+}
+
+static void test_hugetlb_reserve_fault_unmap_and_sigbus(void **state)
+{
+    struct env *e = *state;
+    struct phys *ph = &e->sys.phys;
+    assert_int_equal(phys_hugetlb_init(ph, 2), 0);
+    assert_int_equal(ph->hugetlb_nfree, 2);
+    map_hugetlb(e, BASE, 2 * HPAGE_SIZE, 0);
+    assert_int_equal(ph->hugetlb_resv, 2);
+    /* No page left to promise: a third reserving mapping fails, a NORESERVE one maps. */
+    struct mmap_req req = {.len = HPAGE_SIZE, .prot = RW, .flags = VM_HUGETLB, .kind = VMA_ANON};
+    assert_int_equal(mm_mmap(e->mm, &req, BASE + 4 * HPAGE_SIZE), -ENOMEM);
+    map_hugetlb(e, BASE + 4 * HPAGE_SIZE, HPAGE_SIZE, VM_NORESERVE);
+    /* A fault takes the promised page: one fault, 512 PTEs of one pool block. */
+    assert_int_equal(mm_fault(e->mm, BASE + P(3), ACCESS_READ, 0), 0);
+    assert_int_equal(fs()->hugetlb, 1);
+    assert_int_equal(fs()->minor, 1);
+    assert_int_equal(ph->hugetlb_resv, 1);
+    assert_int_equal(ph->hugetlb_nfree, 1);
+    assert_true(pde_of(e, BASE) & PDE_HUGETLB);
+    pfn_t head = pfn_at(e, BASE);
+    assert_true(phys_frame(ph, head)->flags & FRAME_HUGETLB);
+    assert_int_equal(pfn_at(e, BASE + P(77)), head + 77);
+    check_vm(e);
+    /* The NORESERVE area finds no page nobody was promised: SIGBUS. */
+    assert_int_equal(mm_fault(e->mm, BASE + 4 * HPAGE_SIZE, ACCESS_WRITE, 0), -EFAULT);
+    assert_int_equal(e->mm->last_fault.signo, LINUX_SIGBUS);
+    assert_int_equal(e->mm->last_fault.cause, CAUSE_HUGETLB);
+    /* munmap only at 2 MiB boundaries; then the page and the promise go back. */
+    assert_int_equal(mm_unmap(e->mm, BASE + P(1), P(1)), -EINVAL);
+    assert_int_equal(mm_protect(e->mm, BASE, P(1), VM_READ), -EINVAL);
+    assert_int_equal(mm_unmap(e->mm, BASE, 2 * HPAGE_SIZE), 0);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    assert_int_equal(ph->hugetlb_nfree, 2);
+    assert_int_equal(mm_unmap(e->mm, BASE + 4 * HPAGE_SIZE, HPAGE_SIZE), 0);
+    check_vm(e);
+}
+
+static void test_hugetlb_fork_write_copies_whole_page(void **state)
+{
+    struct env *e = *state;
+    struct phys *ph = &e->sys.phys;
+    struct mm *child;
+    struct task_vm_stats child_task = {0};
+    assert_int_equal(phys_hugetlb_init(ph, 2), 0);
+    map_hugetlb(e, BASE, HPAGE_SIZE, 0);
+    assert_int_equal(mm_fault(e->mm, BASE, ACCESS_WRITE, 0), 0);
+    pfn_t head = pfn_at(e, BASE);
+    *(uint8_t *)phys_hva(ph, head + 9) = 0x5a;
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    e->sys.charge = &child_task;
+    assert_int_equal(mm_fault(child, BASE + P(9), ACCESS_WRITE, 0), 0);
+    e->sys.charge = &vm_fixture_task;
+    assert_int_equal(child_task.faults.hugetlb, 1);
+    pfn_t copy = 0;
+    assert_int_equal(mmu_translate_user(child, BASE + P(9), ACCESS_READ, 0, &copy), 0);
+    assert_int_not_equal(copy, head + 9);
+    assert_int_equal(*(uint8_t *)phys_hva(ph, copy), 0x5a);
+    assert_int_equal(ph->hugetlb_nfree, 0);
+    char why[256];
+    struct mm *both[2] = {e->mm, child};
+    assert_int_equal(vm_check(&e->sys, both, 2, false, why, sizeof(why)), 0);
+    mm_destroy(child);
+    assert_int_equal(ph->hugetlb_nfree, 1);
+    /* The parent, only owner again, keeps its page with one fault. */
+    assert_int_equal(mm_fault(e->mm, BASE + P(2), ACCESS_WRITE, 0), 0);
+    assert_int_equal(fs()->cow_reuse, 1);
+    assert_int_equal(pfn_at(e, BASE + P(2)), head + 2);
+    assert_int_equal(mm_unmap(e->mm, BASE, HPAGE_SIZE), 0);
+    assert_int_equal(ph->hugetlb_nfree, 2);
+    check_vm(e);
+}
+
 static void test_thp_unmapped_area_is_2m_aligned(void **state)
 {
     struct env *e = *state;
@@ -329,6 +416,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_thp_tlb_2m_entry_answers_for_the_whole_huge_page,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hugetlb_reserve_fault_unmap_and_sigbus, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hugetlb_fork_write_copies_whole_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thp_unmapped_area_is_2m_aligned, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,13 @@ the modes). For every built variant:
     4 whole reuses in the parent;
   - swap-out under a small pool (--mem 40M): huge pages fall back when no 2 MiB block is
     free, reclaim splits before it swaps (--stats "for swap-out" > 0), data intact;
+  - MAP_HUGETLB (the `hugetlb` modes): without --hugetlb vmemu's pool is empty, so the
+    mapping fails with ENOMEM and a MAP_NORESERVE one gets SIGBUS (exit 135) at its first
+    touch: compared with the native run when this host has no huge pages either
+    (/proc/sys/vm/nr_hugepages = 0); with --hugetlb 3: 2 faults for 4 MiB (3 MiB rounded
+    up), the pool's free and reserved counts as Linux moves them, EINVAL for an unaligned
+    munmap, and SIGBUS at the fourth 2 MiB page of a MAP_NORESERVE mapping. 1 GiB pages are
+    EINVAL under vmemu (its CPU has no pdpe1gb), whatever the host says;
   - the report: --stats says the mode and where it came from, the JSON counts 32 thp faults
     and the 2 MiB TLB entries' hits (>= 511 per huge page: one walk each).
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
@@ -161,6 +168,48 @@ def report(vmemu, binary):
     return None
 
 
+HUGETLB_POOL = ("MAP_HUGETLB with 1 GiB pages: EINVAL\n"
+                "MAP_HUGETLB of 3 MiB: mapped, 2 MiB-aligned: yes\n"
+                "pool: free 3, reserved 2 more\n"
+                "touch faults 2, free 1, reserved 0\n"
+                "munmap of 4 KiB inside: EINVAL\n"
+                "after munmap: free 3\n")
+
+
+def without_1g(out):
+    return "".join(l for l in out.splitlines(True) if "1 GiB pages" not in l)
+
+
+def hugetlb(vmemu, binary):
+    vm = execute([vmemu, "--hugetlb", "3", "--", binary, "hugetlb"])
+    if vm.status != 0 or HUGETLB_POOL not in vm.out:
+        raise Failure("--hugetlb 3: status %d, printed %r" % (vm.status, vm.out))
+    vm = execute([vmemu, "--hugetlb", "3", "--", binary, "hugetlb-sigbus"])
+    if (vm.status != 135 or not vm.out.endswith("touching huge page 3\n")
+            or "no free page left in the hugetlb pool" not in vm.err):
+        raise Failure("--hugetlb 3 sigbus: status %d, printed %r" % (vm.status, vm.out))
+    empty = execute([vmemu, "--", binary, "hugetlb"])
+    if "MAP_HUGETLB of 3 MiB: ENOMEM\n" not in empty.out or "1 GiB pages: EINVAL" not in empty.out:
+        raise Failure("no pool: printed %r" % empty.out)
+    try:
+        with open("/proc/sys/vm/nr_hugepages") as f:
+            host_pages = int(f.read())
+    except (OSError, ValueError):
+        host_pages = -1
+    if host_pages != 0:
+        print("note: this host has huge pages reserved (%d): no native comparison" % host_pages,
+              flush=True)
+        return None
+    for mode, status in (("hugetlb", 0), ("hugetlb-sigbus", 135)):
+        native = execute([binary, mode])
+        vm = execute([vmemu, "--", binary, mode])
+        if (native.status, without_1g(native.out)) != (status, without_1g(vm.out)) or \
+                vm.status != status:
+            raise Failure("%s: natively %d %r, vmemu %d %r" % (mode, native.status, native.out,
+                                                              vm.status, vm.out))
+    return None
+
+
 def main():
     o = e2e_options(__doc__)
     checks = []
@@ -170,7 +219,8 @@ def main():
                    ("thp-%s huge zero page" % v, lambda b=binary: reads(o.vmemu, b)),
                    ("thp-%s splits and fork" % v, lambda b=binary: splits(o.vmemu, b)),
                    ("thp-%s swap-out splits" % v, lambda b=binary: swap(o.vmemu, b)),
-                   ("thp-%s report" % v, lambda b=binary: report(o.vmemu, b))]
+                   ("thp-%s report" % v, lambda b=binary: report(o.vmemu, b)),
+                   ("thp-%s MAP_HUGETLB" % v, lambda b=binary: hugetlb(o.vmemu, b))]
     return finish_checks(checks, "no thp sample built in %s" % o.samples)
 
 

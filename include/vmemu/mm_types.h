@@ -34,6 +34,8 @@ struct fault_stats {
     uint64_t cow_reuse;    /* minor: write to a copy-on-write page, last owner kept the frame */
     uint64_t thp;          /* minor: a new 2 MiB transparent huge page (512 frames, one
                               fault), on a fault or a write to the huge zero page */
+    uint64_t hugetlb;      /* minor: a 2 MiB page of the hugetlb pool (MAP_HUGETLB), new
+                              or a copy-on-write copy */
     uint64_t shared_write; /* minor: first store to a clean page of a shared file mapping
                               (Linux's write-notify fault, wp_page_shared) */
     uint64_t segv;         /* invalid accesses (SIGSEGV) */
@@ -57,6 +59,7 @@ enum fault_cause {
     CAUSE_BEYOND_FILE,  /* SIGBUS: page entirely past the end of the mapped file */
     CAUSE_OOM,          /* no frame left */
     CAUSE_SWAP_IO,      /* SIGBUS: the swap file could not be read */
+    CAUSE_HUGETLB,      /* SIGBUS: the hugetlb pool has no free page for a MAP_HUGETLB area */
 };
 
 /* The last failed access of an address space. */
@@ -84,6 +87,7 @@ struct mm_stats {
     uint64_t peak_pt_pages; /* highest number of page-table pages */
     uint64_t thp_pmds;      /* page tables now marked PDE_THP (huge pages mapped) */
     uint64_t thp_zero_pmds; /* page tables now marked PDE_HZP (huge zero page mapped) */
+    uint64_t hugetlb_pmds;  /* page tables now marked PDE_HUGETLB (hugetlb pages mapped) */
 };
 
 /* Where mappings go, as Linux lays them out (x86-64, no randomisation). */

@@ -26,11 +26,13 @@ struct phys;
 /* Software bits of a page-directory entry (PDE) that points to a page table (bits 9..11
  * are ignored by the hardware there). vmemu keeps a huge page's 512 PTEs and marks the
  * PDE instead of setting PS (see src/mm/thp.c): */
-#define PDE_THP                                                                                    \
-    (1ULL << 9)                    /* the table maps one 2 MiB-aligned order-9 block, frame i at   \
-                                      entry i, all alike: Linux's PMD mapping of a THP */
-#define PDE_HZP       (1ULL << 10) /* the table maps the zero page 512 times: the huge zero page */
-#define PDE_HUGE_MASK (PDE_THP | PDE_HZP)
+/* PDE_THP: the table maps one 2 MiB-aligned order-9 block, frame i at entry i, all alike
+ * (Linux's PMD mapping of a THP). PDE_HZP: it maps the zero page 512 times (the huge zero
+ * page). PDE_HUGETLB: as PDE_THP, a block of the hugetlb pool (MAP_HUGETLB). */
+#define PDE_THP       (1ULL << 9)
+#define PDE_HZP       (1ULL << 10)
+#define PDE_HUGETLB   (1ULL << 11)
+#define PDE_HUGE_MASK (PDE_THP | PDE_HZP | PDE_HUGETLB)
 
 static inline bool pte_none(pte_t pte)
 {

@@ -22,6 +22,10 @@ struct vfile;
 #define VM_WIPEONFORK  0x40u  /* MADV_WIPEONFORK: the child gets it empty (zero-filled) */
 #define VM_HUGEPAGE    0x80u  /* MADV_HUGEPAGE: transparent huge pages wanted */
 #define VM_NOHUGEPAGE  0x100u /* MADV_NOHUGEPAGE: never transparent huge pages */
+#define VM_HUGETLB     0x200u /* MAP_HUGETLB: 2 MiB pages of the hugetlb pool */
+#define VM_HUGETLB_RESV                                                                            \
+    0x400u /* a MAP_HUGETLB area that reserved a pool page for each of its 2 MiB pages not         \
+              mapped yet (not MAP_NORESERVE, not a fork child's copy) */
 
 /* What an area is, for reports and /proc maps names. */
 enum vma_kind {

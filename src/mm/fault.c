@@ -10,6 +10,7 @@
 
 #include "vmemu/abi/linux.h"
 #include "vmemu/pte.h"
+#include "vmemu/hugetlb.h"
 #include "vmemu/reclaim.h"
 #include "vmemu/thp.h"
 
@@ -28,6 +29,7 @@ enum fault_class {
     FC_SWAP_IN,
     FC_SWAP_CACHE,
     FC_THP,
+    FC_HUGETLB,
     FC_NONE, /* nothing to count: the PTE already allowed the access */
 };
 
@@ -68,6 +70,8 @@ const char *fault_cause_text(enum fault_cause cause)
     case CAUSE_OOM:
         return "out of memory: no free frame, and no page could be evicted (swap full or "
                "absent, or every page locked)";
+    case CAUSE_HUGETLB:
+        return "no free page left in the hugetlb pool (--hugetlb) for a MAP_HUGETLB area";
     case CAUSE_SWAP_IO:
         return "the page could not be read back from swap";
     }
@@ -339,7 +343,20 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
     struct frame *fr = phys_frame(phys, oldpfn);
     uint64_t flags = fault_pte_flags(f, false) | PTE_D;
 
-    if ((old & PTE_COW) && (f->flags & FAULT_DEBUG)) {
+    if ((old & PTE_COW) && (f->vma->flags & VM_HUGETLB)) {
+        int t = hugetlb_wp_fault(f->mm, f->vma, f->va);
+        if (t == -EBUSY) {
+            *rc = fault_fail(f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_HUGETLB);
+            return FC_NONE;
+        }
+        *rc = t < 0 ? t : 0;
+        if (t < 0)
+            return FC_NONE;
+        if (t == HUGETLB_MAPPED)
+            return FC_HUGETLB;
+        if (t == HUGETLB_REUSED)
+            return FC_COW_REUSE;
+    } else if ((old & PTE_COW) && (f->flags & FAULT_DEBUG)) {
         thp_split_at(f->mm, f->va); /* the debugger's write copies one page */
     } else if (old & PTE_COW) {
         int t = thp_wp_fault(f->mm, f->vma, f->va);
@@ -494,6 +511,10 @@ static void fault_count(const struct fault *f, enum fault_class cls)
         s->thp++;
         s->minor++;
         break;
+    case FC_HUGETLB:
+        s->hugetlb++;
+        s->minor++;
+        break;
     case FC_NONE:
         break;
     }
@@ -531,7 +552,19 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
         return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_ACCERR, CAUSE_EXEC_NX);
 
     enum fault_class cls = FC_NONE;
-    if (!(ptepp && *ptepp) && !f.vma->file && !(flags & FAULT_DEBUG)) {
+    if (!(ptepp && *ptepp) && (f.vma->flags & VM_HUGETLB)) {
+        /* MAP_HUGETLB: a page of the pool, or SIGBUS when none is left. */
+        rc = hugetlb_fault(mm, f.vma, f.va, &f.ptep);
+        if (rc == -EBUSY)
+            return fault_fail(&f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_HUGETLB);
+        if (rc < 0)
+            return fault_oom(&f);
+        if (rc == HUGETLB_MAPPED) {
+            cls = FC_HUGETLB;
+            rc = 0;
+            goto done;
+        }
+    } else if (!(ptepp && *ptepp) && !f.vma->file && !(flags & FAULT_DEBUG)) {
         /* No page table under va: maybe a huge page (Linux's pmd_none case). */
         rc = thp_anon_fault(mm, f.vma, f.va, access, &f.ptep);
         if (rc < 0)

@@ -6,6 +6,7 @@
 
 #include "vmemu/gup.h"
 #include "vmemu/mm.h"
+#include "vmemu/hugetlb.h"
 #include "vmemu/mmap.h"
 #include "vmemu/thp.h"
 #include "vmemu/writeback.h"
@@ -65,6 +66,9 @@ static int madvise_vma(struct mm *mm, struct vma *v, gva_t lo, gva_t hi, int adv
     case LINUX_MADV_DONTNEED:
         if (v->flags & VM_LOCKED)
             return -EINVAL;
+        if ((v->flags & VM_HUGETLB) && ((lo | hi) & (HPAGE_SIZE - 1)))
+            return -EINVAL; /* whole huge pages only */
+        hugetlb_rereserve(mm, v, lo, hi);
         mm_zap_range(mm, lo, hi);
         return 0;
     case LINUX_MADV_FREE:

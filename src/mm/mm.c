@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmemu/hugetlb.h"
 #include "vmemu/thp.h"
 
 /* A new, empty address space with Linux's x86-64 layout (no randomisation).
@@ -89,8 +90,14 @@ static int unmap_range(struct mm *mm, gva_t start, uint64_t len, bool tell)
     if (!range_ok(start, len))
         return -EINVAL;
     gva_t end = start + len;
+    if (hugetlb_check_cut(mm, start) < 0 || hugetlb_check_cut(mm, end) < 0)
+        return -EINVAL; /* a MAP_HUGETLB area is cut at 2 MiB boundaries only */
     if (tell)
         unmap_tell(mm, start, end);
+    for (struct vma *v = vma_find(&mm->vmas, start); v && v->start < end;) {
+        hugetlb_unreserve(mm, v, v->start > start ? v->start : start, v->end < end ? v->end : end);
+        v = vma_next(&mm->vmas, v);
+    }
     mm_zap_range(mm, start, end);
     /* Stores through shared file mappings reach the file before the areas (and maybe the
      * last references to their files) go. */
@@ -264,7 +271,8 @@ static void protect_cb(void *ctx, gva_t va, pte_t *ptep)
  * the areas before it keep their new protection. */
 int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot)
 {
-    if (!range_ok(start, len))
+    if (!range_ok(start, len) || hugetlb_check_cut(mm, start) < 0 ||
+        hugetlb_check_cut(mm, start + len) < 0)
         return -EINVAL;
     gva_t end = start + len, stop = start;
     int err = 0;

@@ -83,6 +83,7 @@ int mm_dup(struct mm *parent, struct mm **out)
         if (v.flags & VM_DONTCOPY)
             continue;
         v.flags &= ~(VM_LOCKED | VM_LOCKONFAULT); /* memory locks are not inherited */
+        v.flags &= ~VM_HUGETLB_RESV;              /* hugetlb promises stay with the parent */
         if ((rc = vma_insert(&child->vmas, &v)) < 0)
             break;
         if (v.flags & VM_WIPEONFORK)

@@ -360,6 +360,9 @@ int mm_remap(struct mm *mm, gva_t old_addr, uint64_t old_len, uint64_t new_len, 
     int rc = check_params(&r);
     if (rc < 0)
         return rc;
+    const struct vma *hv = vma_lookup(&mm->vmas, old_addr);
+    if (hv && (hv->flags & VM_HUGETLB))
+        return -EINVAL; /* MAP_HUGETLB areas are not remapped here (left out) */
     if ((flags & MM_MREMAP_FIXED) && old_len == new_len) {
         rc = remap_move(&r);
     } else {

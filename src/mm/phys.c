@@ -68,6 +68,8 @@ void phys_destroy(struct phys *p)
     free(p->free_stack);
     free(p->block_free);
     free(p->block_pmd_maps);
+    free(p->hugetlb_free);
+    free(p->hugetlb_back);
     memset(p, 0, sizeof(*p));
 }
 
@@ -126,6 +128,15 @@ void phys_put(struct phys *p, pfn_t pfn)
     VMEMU_BUG_ON(f->flags & FRAME_SWAPCACHE);
     if ((f->flags & FRAME_LISTED) && p->hooks.untrack)
         p->hooks.untrack(p->hooks.ctx, pfn);
+    if (f->flags & FRAME_HUGETLB) {
+        /* Back to the hugetlb pool; the block is free again with its last frame. */
+        f->flags &= FRAME_EXECUTED | FRAME_HUGETLB | FRAME_PINNED;
+        f->owner = NULL;
+        p->used--;
+        if (++p->hugetlb_back[pfn / HPAGE_FRAMES] == HPAGE_FRAMES)
+            p->hugetlb_free[p->hugetlb_nfree++] = pfn & ~(pfn_t)(HPAGE_FRAMES - 1);
+        return;
+    }
     f->flags &= FRAME_EXECUTED;
     f->owner = NULL;
     p->free_stack[p->nfree_stack++] = pfn;
@@ -185,6 +196,57 @@ int phys_alloc_huge(struct phys *p, pfn_t *head)
         return 0;
     }
     return -ENOMEM;
+}
+
+/* Moves n order-9 blocks into the hugetlb pool. Returns 0 or -ENOMEM. */
+int phys_hugetlb_init(struct phys *p, uint64_t n)
+{
+    uint64_t nblocks = (p->nframes + HPAGE_FRAMES - 1) / HPAGE_FRAMES;
+    if (n == 0)
+        return 0;
+    if (n > nblocks)
+        return -ENOMEM;
+    p->hugetlb_free = calloc(n, sizeof(*p->hugetlb_free));
+    p->hugetlb_back = calloc(nblocks, sizeof(*p->hugetlb_back));
+    if (!p->hugetlb_free || !p->hugetlb_back)
+        return -ENOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        pfn_t head;
+        if (phys_alloc_huge(p, &head) < 0)
+            return -ENOMEM;
+        for (pfn_t pfn = head; pfn < head + HPAGE_FRAMES; pfn++) {
+            p->frames[pfn].flags = FRAME_HUGETLB | FRAME_PINNED;
+            p->frames[pfn].refcount = 0;
+        }
+        p->used -= HPAGE_FRAMES;
+        p->hugetlb_back[head / HPAGE_FRAMES] = HPAGE_FRAMES;
+        p->hugetlb_free[p->hugetlb_nfree++] = head;
+        p->hugetlb_total++;
+    }
+    p->huge_allocs -= n;
+    return 0;
+}
+
+/* Takes a free hugetlb block, zeroed. Returns 0 or -ENOMEM. */
+int phys_hugetlb_alloc(struct phys *p, pfn_t *head)
+{
+    if (p->hugetlb_nfree == 0)
+        return -ENOMEM;
+    *head = p->hugetlb_free[--p->hugetlb_nfree];
+    p->hugetlb_back[*head / HPAGE_FRAMES] = 0;
+    for (pfn_t pfn = *head; pfn < *head + HPAGE_FRAMES; pfn++) {
+        struct frame *f = &p->frames[pfn];
+        VMEMU_BUG_ON(f->refcount != 0 || f->rmap != NULL);
+        if (f->flags & FRAME_EXECUTED)
+            phys_before_write(p, pfn);
+        f->refcount = 1;
+        f->index = 0;
+    }
+    memset(phys_hva(p, *head), 0, HPAGE_FRAMES * PAGE_SIZE);
+    p->used += HPAGE_FRAMES;
+    if (p->used > p->peak_used)
+        p->peak_used = p->used;
+    return 0;
 }
 
 /* Frames that can still be allocated. */

@@ -78,7 +78,7 @@ int thp_host_mode(enum thp_mode *out)
 /* Whether area v may get huge pages under the machine's mode. */
 bool thp_vma_allowed(const struct vmsys *sys, const struct vma *v)
 {
-    if (v->file || (v->flags & (VM_SHARED | VM_NOHUGEPAGE)) || v->kind == VMA_CHECKER)
+    if (v->file || (v->flags & (VM_SHARED | VM_NOHUGEPAGE | VM_HUGETLB)) || v->kind == VMA_CHECKER)
         return false;
     switch (sys->thp_mode) {
     case THP_ALWAYS:
@@ -120,6 +120,11 @@ static void pmd_unmark(struct mm *mm, gva_t haddr, pte_t *pdep, bool split)
     struct vmsys *sys = mm->sys;
     if (sys->current == mm)
         tlb_invalidate(&sys->tlb, haddr);
+    if (*pdep & PDE_HUGETLB) {
+        *pdep &= ~PDE_HUGE_MASK; /* only ever unmapped whole (hugetlb_check_cut) */
+        mm->stats.hugetlb_pmds--;
+        return;
+    }
     if (*pdep & PDE_THP) {
         pfn_t head = pte_pfn(pde_table(mm, *pdep)[0]);
         VMEMU_BUG_ON(head % HPAGE_FRAMES != 0);
@@ -248,7 +253,7 @@ int thp_wp_fault(struct mm *mm, const struct vma *v, gva_t va)
 {
     gva_t haddr = va & HPAGE_MASK;
     pte_t *pdep = pt_lookup_pde(&mm->pt, &mm->sys->phys, haddr);
-    if (!pdep || !(*pdep & PDE_HUGE_MASK))
+    if (!pdep || !(*pdep & (PDE_THP | PDE_HZP)))
         return THP_FAULT_NONE;
     if (*pdep & PDE_HZP)
         return wp_huge_zero(mm, v, haddr, pdep);
@@ -286,7 +291,7 @@ static void range_cb(void *arg, gva_t va, pte_t *pdep)
 /* Splits, unmarks or keeps the huge mappings overlapping [start, end). */
 bool thp_split_range(struct mm *mm, gva_t start, gva_t end, enum thp_range how)
 {
-    if (!mm->stats.thp_pmds && !mm->stats.thp_zero_pmds)
+    if (!mm->stats.thp_pmds && !mm->stats.thp_zero_pmds && !mm->stats.hugetlb_pmds)
         return false;
     struct range_ctx c = {mm, start, end, how, false};
     pt_for_each_pde(&mm->pt, &mm->sys->phys, start & HPAGE_MASK, end, range_cb, &c);
@@ -299,7 +304,7 @@ bool thp_split_at(struct mm *mm, gva_t va)
     if (!mm->stats.thp_pmds && !mm->stats.thp_zero_pmds)
         return false;
     pte_t *pdep = pt_lookup_pde(&mm->pt, &mm->sys->phys, va);
-    if (!pdep || !(*pdep & PDE_HUGE_MASK))
+    if (!pdep || !(*pdep & (PDE_THP | PDE_HZP)))
         return false;
     pmd_unmark(mm, va & HPAGE_MASK, pdep, true);
     return true;
@@ -323,13 +328,18 @@ static void fork_cb(void *arg, gva_t va, pte_t *pdep)
     for (unsigned i = 0; i < HPAGE_FRAMES; i++)
         if (!pte_present(cptes[i]) || pte_pfn(cptes[i]) != pte_pfn(ptes[i]))
             return; /* not copied (MADV_DONTFORK, WIPEONFORK): 4 KiB or nothing */
+    if (*pdep & PDE_HUGETLB) {
+        *cpdep |= PDE_HUGETLB;
+        c->child->stats.hugetlb_pmds++;
+        return;
+    }
     pmd_mark(c->child, cpdep, (*pdep & PDE_THP) ? pte_pfn(ptes[0]) : 0);
 }
 
 /* Marks the child's copies of the parent's huge mappings. */
 void thp_fork(struct mm *parent, struct mm *child)
 {
-    if (!parent->stats.thp_pmds && !parent->stats.thp_zero_pmds)
+    if (!parent->stats.thp_pmds && !parent->stats.thp_zero_pmds && !parent->stats.hugetlb_pmds)
         return;
     struct fork_ctx c = {parent, child};
     pt_for_each_pde(&parent->pt, &parent->sys->phys, 0, USER_VA_END, fork_cb, &c);
@@ -352,10 +362,10 @@ static void bytes_cb(void *arg, gva_t va, pte_t *pdep)
  * returns true with *head_pte the huge page's first PTE for a 2 MiB TLB entry. */
 bool thp_walked(struct mm *mm, gva_t va, bool write, pte_t *head_pte)
 {
-    if (!mm->stats.thp_pmds)
+    if (!mm->stats.thp_pmds && !mm->stats.hugetlb_pmds)
         return false;
     pte_t *pdep = pt_lookup_pde(&mm->pt, &mm->sys->phys, va);
-    if (!pdep || !(*pdep & PDE_THP))
+    if (!pdep || !(*pdep & (PDE_THP | PDE_HUGETLB)))
         return false;
     pte_t *ptes = pde_table(mm, *pdep);
     for (unsigned i = 0; i < HPAGE_FRAMES; i++)

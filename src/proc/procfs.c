@@ -145,6 +145,12 @@ static const struct procfs_entry sys_entries[] = {
     {"/sys/kernel/mm/transparent_hugepage/enabled", procfs_render_thp_enabled},
     {"/sys/kernel/mm/transparent_hugepage/defrag", procfs_render_thp_defrag},
     {"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", procfs_render_thp_pmd_size},
+    {"/proc/sys/vm/nr_hugepages", procfs_render_nr_hugepages},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", procfs_render_nr_hugepages},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", procfs_render_free_hugepages},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", procfs_render_resv_hugepages},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/surplus_hugepages", procfs_render_zero},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages", procfs_render_zero},
 };
 
 /* Whether the first component of rest (n bytes) is one of the bar-separated names. */

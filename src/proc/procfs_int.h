@@ -69,5 +69,11 @@ int procfs_render_vmstat(struct pbuf *b, struct proc *t);
 int procfs_render_thp_enabled(struct pbuf *b, struct proc *t);
 int procfs_render_thp_defrag(struct pbuf *b, struct proc *t);
 int procfs_render_thp_pmd_size(struct pbuf *b, struct proc *t);
+/* The hugetlb pool: nr_hugepages, free_hugepages, resv_hugepages, and 0 for the surplus
+ * and overcommit files. Return 0. */
+int procfs_render_nr_hugepages(struct pbuf *b, struct proc *t);
+int procfs_render_free_hugepages(struct pbuf *b, struct proc *t);
+int procfs_render_resv_hugepages(struct pbuf *b, struct proc *t);
+int procfs_render_zero(struct pbuf *b, struct proc *t);
 
 #endif

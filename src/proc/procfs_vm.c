@@ -1,8 +1,9 @@
 /* The virtual-memory files vmemu renders for the whole machine: /proc/vmstat (the fault
  * and huge-page counters a program or a monitoring tool reads, in Linux's format and
  * names: mm/vmstat.c) and /sys/kernel/mm/transparent_hugepage/{enabled,defrag,
- * hpage_pmd_size}, which show vmemu's --thp mode rather than the host's. Called by the
- * path lookup (procfs.c). */
+ * hpage_pmd_size}, which show vmemu's --thp mode rather than the host's, and the hugetlb
+ * pool's files (/sys/kernel/mm/hugepages/hugepages-2048kB/..., /proc/sys/vm/nr_hugepages).
+ * Called by the path lookup (procfs.c). */
 #include <inttypes.h>
 #include <string.h>
 
@@ -72,5 +73,32 @@ int procfs_render_thp_pmd_size(struct pbuf *b, struct proc *t)
 {
     (void)t;
     pb_printf(b, "%llu\n", (unsigned long long)HPAGE_SIZE);
+    return 0;
+}
+
+/* The hugetlb pool's counters, one number per file (Linux's hugetlb sysfs). */
+int procfs_render_nr_hugepages(struct pbuf *b, struct proc *t)
+{
+    pb_printf(b, "%" PRIu64 "\n", t->sys->phys.hugetlb_total);
+    return 0;
+}
+
+int procfs_render_free_hugepages(struct pbuf *b, struct proc *t)
+{
+    pb_printf(b, "%" PRIu64 "\n", t->sys->phys.hugetlb_nfree);
+    return 0;
+}
+
+int procfs_render_resv_hugepages(struct pbuf *b, struct proc *t)
+{
+    pb_printf(b, "%" PRIu64 "\n", t->sys->phys.hugetlb_resv);
+    return 0;
+}
+
+/* surplus_hugepages and nr_overcommit_hugepages: vmemu's pool never grows. */
+int procfs_render_zero(struct pbuf *b, struct proc *t)
+{
+    (void)t;
+    pb_printf(b, "0\n");
     return 0;
 }

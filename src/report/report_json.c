@@ -336,6 +336,8 @@ static void json_thp(struct json *j, const struct vmsys *sys)
     json_u64(j, "peak_resident", t->peak_resident);
     /* Each resident huge page would need no page-table page with a PS-bit PDE. */
     json_u64(j, "pt_pages_saved_peak", t->peak_resident);
+    json_u64(j, "hugetlb_pages", sys->phys.hugetlb_total);
+    json_u64(j, "hugetlb_free", sys->phys.hugetlb_nfree);
     json_close(j, '}');
 }
 
@@ -359,6 +361,7 @@ static void json_faults(struct json *j, const struct fault_stats *f)
     json_u64(j, "sigbus", f->sigbus);
     json_u64(j, "stack_grow", f->stack_grow);
     json_u64(j, "thp", f->thp);
+    json_u64(j, "hugetlb", f->hugetlb);
     json_close(j, '}');
 }
 

@@ -70,6 +70,11 @@ static void report_thp(FILE *out, const struct vmsys *sys, const struct fault_st
     const struct thp_stats *t = &sys->thp;
     fprintf(out, "\tTransparent huge pages: %s (%s)\n", thp_mode_name(sys->thp_mode),
             from[sys->thp_mode_from]);
+    if (sys->phys.hugetlb_total)
+        fprintf(out,
+                "\tHugetlb pool (--hugetlb): %" PRIu64 " pages of 2 MiB, %" PRIu64
+                " free at exit\n",
+                sys->phys.hugetlb_total, sys->phys.hugetlb_nfree);
     if (!t->fault_alloc && !t->fault_fallback && !t->zero_page_alloc)
         return;
     fprintf(out, "\t  huge-page faults (2 MiB each): %" PRIu64 "\n", f->thp);
@@ -142,6 +147,8 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\t  shared file write: %" PRIu64 "\n", f->shared_write);
     fprintf(out, "\t  swap-cache hit: %" PRIu64 "\n", f->swap_cache);
     fprintf(out, "\t  huge page: %" PRIu64 "\n", f->thp);
+    if (f->hugetlb)
+        fprintf(out, "\t  hugetlb page (MAP_HUGETLB): %" PRIu64 "\n", f->hugetlb);
     fprintf(out, "\tMajor page faults: %" PRIu64 "\n", f->major);
     fprintf(out, "\t  swap-in: %" PRIu64 "\n", f->swap_in);
     fprintf(out, "\t  file read: %" PRIu64 "\n", f->file_major);
