@@ -11,6 +11,9 @@
 #define THP_FAULT_HUGE  1 /* a new huge page is mapped (one fault, class thp) */
 #define THP_FAULT_ZERO  2 /* the huge zero page is mapped (one fault, class zero_page) */
 #define THP_FAULT_REUSE 3 /* the writer owned the whole huge page: mapped writable */
+#define THP_FAULT_HUGETLB                                                                          \
+    4 /* a MAP_HUGETLB area got a page of the pool, or a copy of one (src/mm/hugetlb.c); such      \
+         an area's faults answer -EBUSY when the pool has none: SIGBUS */
 
 /* How thp_split_range treats a huge mapping that lies wholly inside the range. */
 enum thp_range {
@@ -32,18 +35,22 @@ int thp_host_mode(enum thp_mode *out);
 /* Whether area v may get transparent huge pages under the machine's mode: private
  * anonymous memory, not MADV_NOHUGEPAGE, and MADV_HUGEPAGE when the mode is madvise. */
 bool thp_vma_allowed(const struct vmsys *sys, const struct vma *v);
-/* A fault at va of area v whose page table is missing: when v is eligible and the 2 MiB
- * range around va lies inside v, maps a new huge page (write, or read without the zero
- * page) or the huge zero page (read) and sets *ptepp to va's PTE slot. Counts
- * thp_fault_fallback when no 2 MiB block is free. Returns THP_FAULT_NONE, _HUGE or _ZERO,
- * or -ENOMEM (a page-table page or a reverse-map entry could not be had). */
-int thp_anon_fault(struct mm *mm, const struct vma *v, gva_t va, enum access access, pte_t **ptepp);
-/* A write fault at va on a copy-on-write PTE: when the PTE belongs to a huge mapping,
- * either replaces the huge zero page by a new huge page, or maps the whole huge page
- * writable when this mapping is the only owner of all its frames (Linux's
- * do_huge_pmd_wp_page reuse); otherwise splits the huge mapping so that the caller copies
- * the 4 KiB page. Returns THP_FAULT_NONE, _HUGE, _REUSE or -ENOMEM. */
-int thp_wp_fault(struct mm *mm, const struct vma *v, gva_t va);
+/* A fault at va of anonymous area v whose page table is missing: a MAP_HUGETLB area gets
+ * a pool page (hugetlb_fault); otherwise, unless `debug` (a debugger's access), when v is
+ * eligible and the 2 MiB range around va lies inside v, maps a new huge page (write, or
+ * read without the zero page) or the huge zero page (read). Sets *ptepp to va's PTE slot.
+ * Counts thp_fault_fallback when no 2 MiB block is free. Returns THP_FAULT_NONE, _HUGE,
+ * _ZERO or _HUGETLB, -EBUSY (hugetlb pool empty) or -ENOMEM (a page-table page or a
+ * reverse-map entry could not be had). */
+int thp_anon_fault(struct mm *mm, const struct vma *v, gva_t va, enum access access, bool debug,
+                   pte_t **ptepp);
+/* A write fault at va on a copy-on-write PTE: in a MAP_HUGETLB area, hugetlb_wp_fault;
+ * when the PTE belongs to a huge mapping, either replaces the huge zero page by a new huge
+ * page, or maps the whole huge page writable when this mapping is the only owner of all
+ * its frames (Linux's do_huge_pmd_wp_page reuse); otherwise (and always for a debugger's
+ * write, `debug`) splits the huge mapping so that the caller copies the 4 KiB page.
+ * Returns THP_FAULT_NONE, _HUGE, _REUSE, _HUGETLB, -EBUSY or -ENOMEM. */
+int thp_wp_fault(struct mm *mm, const struct vma *v, gva_t va, bool debug);
 /* Splits (or unmarks, or keeps: see enum thp_range) the huge mappings that overlap
  * [start, end); a mapping only partly inside is always split. Returns whether a mapping
  * lying wholly inside was unmarked (its page table may then be freed). */

@@ -10,7 +10,6 @@
 
 #include "vmemu/abi/linux.h"
 #include "vmemu/pte.h"
-#include "vmemu/hugetlb.h"
 #include "vmemu/reclaim.h"
 #include "vmemu/thp.h"
 
@@ -343,30 +342,15 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
     struct frame *fr = phys_frame(phys, oldpfn);
     uint64_t flags = fault_pte_flags(f, false) | PTE_D;
 
-    if ((old & PTE_COW) && (f->vma->flags & VM_HUGETLB)) {
-        int t = hugetlb_wp_fault(f->mm, f->vma, f->va);
-        if (t == -EBUSY) {
-            *rc = fault_fail(f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_HUGETLB);
-            return FC_NONE;
-        }
-        *rc = t < 0 ? t : 0;
-        if (t < 0)
-            return FC_NONE;
-        if (t == HUGETLB_MAPPED)
-            return FC_HUGETLB;
-        if (t == HUGETLB_REUSED)
-            return FC_COW_REUSE;
-    } else if ((old & PTE_COW) && (f->flags & FAULT_DEBUG)) {
-        thp_split_at(f->mm, f->va); /* the debugger's write copies one page */
-    } else if (old & PTE_COW) {
-        int t = thp_wp_fault(f->mm, f->vma, f->va);
-        *rc = t < 0 ? t : 0;
-        if (t < 0)
-            return FC_NONE;
-        if (t == THP_FAULT_HUGE)
-            return FC_THP;
-        if (t == THP_FAULT_REUSE)
-            return FC_COW_REUSE;
+    if (old & PTE_COW) { /* maybe a huge page's: see thp_wp_fault */
+        int t = thp_wp_fault(f->mm, f->vma, f->va, (f->flags & FAULT_DEBUG) != 0);
+        *rc = t == -EBUSY ? fault_fail(f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_HUGETLB)
+                          : (t < 0 ? t : 0);
+        if (t < 0 || t == THP_FAULT_HUGE || t == THP_FAULT_HUGETLB || t == THP_FAULT_REUSE)
+            return t == THP_FAULT_HUGE      ? FC_THP
+                   : t == THP_FAULT_HUGETLB ? FC_HUGETLB
+                   : t == THP_FAULT_REUSE   ? FC_COW_REUSE
+                                            : FC_NONE;
     }
     if (!(old & PTE_COW)) {
         /* Writable area, page not marked for copy: a clean page of a shared file mapping
@@ -552,25 +536,16 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
         return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_ACCERR, CAUSE_EXEC_NX);
 
     enum fault_class cls = FC_NONE;
-    if (!(ptepp && *ptepp) && (f.vma->flags & VM_HUGETLB)) {
-        /* MAP_HUGETLB: a page of the pool, or SIGBUS when none is left. */
-        rc = hugetlb_fault(mm, f.vma, f.va, &f.ptep);
+    if (!(ptepp && *ptepp) && !f.vma->file) {
+        /* No page table under va: maybe a huge page (Linux's pmd_none case), or a page
+         * of the hugetlb pool (SIGBUS when none is left). */
+        rc = thp_anon_fault(mm, f.vma, f.va, access, (flags & FAULT_DEBUG) != 0, &f.ptep);
         if (rc == -EBUSY)
             return fault_fail(&f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_HUGETLB);
         if (rc < 0)
             return fault_oom(&f);
-        if (rc == HUGETLB_MAPPED) {
-            cls = FC_HUGETLB;
-            rc = 0;
-            goto done;
-        }
-    } else if (!(ptepp && *ptepp) && !f.vma->file && !(flags & FAULT_DEBUG)) {
-        /* No page table under va: maybe a huge page (Linux's pmd_none case). */
-        rc = thp_anon_fault(mm, f.vma, f.va, access, &f.ptep);
-        if (rc < 0)
-            return fault_oom(&f);
         if (rc != THP_FAULT_NONE) {
-            cls = rc == THP_FAULT_HUGE ? FC_THP : FC_ZERO_PAGE;
+            cls = rc == THP_FAULT_HUGE ? FC_THP : rc == THP_FAULT_ZERO ? FC_ZERO_PAGE : FC_HUGETLB;
             rc = 0;
             goto done;
         }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmemu/hugetlb.h"
 #include "vmemu/pte.h"
 
 static const char *const mode_names[] = {
@@ -175,12 +176,17 @@ static uint64_t huge_flags(const struct vma *v, bool zero)
 }
 
 /* A fault with no page table under va (Linux's do_huge_pmd_anonymous_page). */
-int thp_anon_fault(struct mm *mm, const struct vma *v, gva_t va, enum access access, pte_t **ptepp)
+int thp_anon_fault(struct mm *mm, const struct vma *v, gva_t va, enum access access, bool debug,
+                   pte_t **ptepp)
 {
     struct vmsys *sys = mm->sys;
     struct phys *phys = &sys->phys;
     gva_t haddr = va & HPAGE_MASK;
-    if (!thp_vma_allowed(sys, v) || haddr < v->start || haddr + HPAGE_SIZE > v->end)
+    if (v->flags & VM_HUGETLB) {
+        int rc = hugetlb_fault(mm, v, va, ptepp);
+        return rc == HUGETLB_MAPPED ? THP_FAULT_HUGETLB : rc;
+    }
+    if (debug || !thp_vma_allowed(sys, v) || haddr < v->start || haddr + HPAGE_SIZE > v->end)
         return THP_FAULT_NONE;
     pte_t *pdep = pt_lookup_pde(&mm->pt, phys, haddr);
     if (pdep && *pdep)
@@ -249,9 +255,19 @@ static int wp_huge_zero(struct mm *mm, const struct vma *v, gva_t haddr, pte_t *
 }
 
 /* A write fault on a copy-on-write PTE that may belong to a huge mapping. */
-int thp_wp_fault(struct mm *mm, const struct vma *v, gva_t va)
+int thp_wp_fault(struct mm *mm, const struct vma *v, gva_t va, bool debug)
 {
     gva_t haddr = va & HPAGE_MASK;
+    if (v->flags & VM_HUGETLB) {
+        int rc = hugetlb_wp_fault(mm, v, va);
+        return rc == HUGETLB_MAPPED   ? THP_FAULT_HUGETLB
+               : rc == HUGETLB_REUSED ? THP_FAULT_REUSE
+                                      : rc;
+    }
+    if (debug) {
+        thp_split_at(mm, va); /* the debugger's write copies one page */
+        return THP_FAULT_NONE;
+    }
     pte_t *pdep = pt_lookup_pde(&mm->pt, &mm->sys->phys, haddr);
     if (!pdep || !(*pdep & (PDE_THP | PDE_HZP)))
         return THP_FAULT_NONE;
