@@ -75,7 +75,7 @@ static int madvise_vma(struct mm *mm, struct vma *v, gva_t lo, gva_t hi, int adv
         /* Private anonymous memory only; the pages keep their data until memory runs
          * short, which here means never before swap exists. A huge page partly inside
          * is split (Linux's madvise_free_huge_pmd). */
-        if (v->file)
+        if (v->file || (v->flags & VM_HUGETLB))
             return -EINVAL;
         thp_split_range(mm, lo, hi, THP_RANGE_KEEP);
         return 0;

@@ -158,10 +158,13 @@ int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t fla
 }
 
 /* Makes start and end area boundaries and returns the indexes of the first and last
- * areas inside [start, end), which must have no hole. Returns 0 or -ENOMEM. */
+ * areas inside [start, end), which must have no hole. Returns 0, -EINVAL (a cut of a
+ * MAP_HUGETLB area off its 2 MiB boundaries) or -ENOMEM. */
 static int split_range(struct mm *mm, gva_t start, gva_t end, size_t *first, size_t *last)
 {
     int rc;
+    if (hugetlb_check_cut(mm, start) < 0 || hugetlb_check_cut(mm, end) < 0)
+        return -EINVAL; /* a MAP_HUGETLB area splits at 2 MiB boundaries only */
     if ((rc = vma_split(&mm->vmas, start)) < 0 || (rc = vma_split(&mm->vmas, end)) < 0)
         return rc;
     *first = vma_index(&mm->vmas, vma_lookup(&mm->vmas, start));
@@ -208,8 +211,8 @@ static gva_t mapped_run_end(const struct mm *mm, gva_t start, gva_t end)
 
 /* Sets or clears VM_LOCKED on the areas of [start, end), splitting and merging them. As
  * Linux's apply_vma_lock_flags walks the areas in order, a hole ends the walk: the areas
- * before it are changed and -ENOMEM is returned. Returns 0 or -ENOMEM (a hole, or no
- * memory). */
+ * before it are changed and -ENOMEM is returned. Returns 0, -EINVAL (a MAP_HUGETLB area
+ * cut off its 2 MiB boundaries) or -ENOMEM (a hole, or no memory). */
 int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock)
 {
     size_t first, last;
