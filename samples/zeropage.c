@@ -33,8 +33,8 @@ static long rss_kb(void)
 
 int main(void)
 {
-    volatile char *p = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    volatile char *p =
+        mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(p != MAP_FAILED);
     long rss0 = rss_kb(), f0 = minflt();
     char sum = 0;

@@ -18,6 +18,7 @@
 #include "vmemu/run.h"
 #include "vmemu/sched.h"
 #include "vmemu/sweep.h"
+#include "vmemu/thp.h"
 #include "vmemu/util.h"
 
 #define DEFAULT_MEM       (4ULL << 30)
@@ -34,6 +35,8 @@ struct cli {
     uint64_t mem;               /* --mem */
     unsigned tlb_entries;       /* --tlb */
     unsigned tlb_ways;          /* --tlb */
+    unsigned tlb_huge_entries;  /* --tlb, after the comma: the 2 MiB array */
+    unsigned tlb_huge_ways;     /* --tlb */
     bool stats;                 /* --stats */
     const char *report;         /* --report FILE */
     bool trace;                 /* --trace */
@@ -47,6 +50,8 @@ struct cli {
     int gdb_port;               /* --gdb PORT, 0 when not given */
     bool deterministic;         /* --deterministic */
     int zero_page;              /* --zero-page: -1 host (default), 1 on, 0 off */
+    const char *thp;            /* --thp always|madvise|never, NULL: host (the default) */
+    uint64_t hugetlb;           /* --hugetlb N: 2 MiB pages set aside for MAP_HUGETLB */
     char **argv;                /* program and its arguments */
 };
 
@@ -62,7 +67,9 @@ static void usage(FILE *out)
                  "  --policy NAME    page replacement: fifo, clock, lru, random (default clock)\n"
                  "  --seed N         seed of the random policy and of --deterministic\n"
                  "                   (default 1)\n"
-                 "  --tlb E[xW]      vmemu TLB: E entries, W ways (default 64x4)\n"
+                 "  --tlb E[xW][,E[xW]]\n"
+                 "                   vmemu TLB: E entries, W ways for 4 KiB pages (default\n"
+                 "                   64x4), then for 2 MiB pages (default 32x4)\n"
                  "  --stats          print a fault and memory summary on stderr at exit\n"
                  "  --report FILE    write the JSON report to FILE at exit\n"
                  "  --trace          print each syscall on stderr, strace-style\n"
@@ -77,6 +84,12 @@ static void usage(FILE *out)
                  "                   map the shared zero page on a read fault of untouched\n"
                  "                   anonymous memory as the host's kernel does (default), always\n"
                  "                   or never\n"
+                 "  --thp host|always|madvise|never\n"
+                 "                   transparent huge pages for anonymous memory: as the\n"
+                 "                   host's /sys/kernel/mm/transparent_hugepage/enabled says\n"
+                 "                   (default; madvise when it cannot be read), or forced\n"
+                 "  --hugetlb N      set aside N 2 MiB pages for MAP_HUGETLB (default 0:\n"
+                 "                   MAP_HUGETLB fails with ENOMEM)\n"
                  "  --deterministic  the guest's clocks advance with its work, and its random\n"
                  "                   bytes come from --seed: runs of programs that decide by\n"
                  "                   time or chance (Go's runtime) repeat exactly\n"
@@ -102,6 +115,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_GDB,
         OPT_DETERMINISTIC,
         OPT_ZERO_PAGE,
+        OPT_THP,
+        OPT_HUGETLB,
         OPT_HELP,
         OPT_VERSION
     };
@@ -121,6 +136,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"gdb", required_argument, NULL, OPT_GDB},
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
         {"zero-page", required_argument, NULL, OPT_ZERO_PAGE},
+        {"thp", required_argument, NULL, OPT_THP},
+        {"hugetlb", required_argument, NULL, OPT_HUGETLB},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -130,6 +147,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
     *cli = (struct cli){.mem = DEFAULT_MEM,
                         .tlb_entries = DEFAULT_TLB,
                         .tlb_ways = DEFAULT_TLB_WAYS,
+                        .tlb_huge_entries = TLB_HUGE_ENTRIES,
+                        .tlb_huge_ways = TLB_HUGE_WAYS,
                         .swap = SWAP_DEFAULT_MAX,
                         .policy = RECLAIM_DEFAULT_POLICY,
                         .seed = RECLAIM_DEFAULT_SEED,
@@ -148,10 +167,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             }
             break;
         case OPT_TLB:
-            if (tlb_parse_geometry(optarg, &cli->tlb_entries, &cli->tlb_ways) < 0) {
+            if (tlb_parse_geometries(optarg, &cli->tlb_entries, &cli->tlb_ways,
+                                     &cli->tlb_huge_entries, &cli->tlb_huge_ways) < 0) {
                 fprintf(stderr,
                         "vmemu: --tlb %s: expected ENTRIES or ENTRIESxWAYS, powers of "
-                        "two, such as 64x4\n",
+                        "two, such as 64x4, optionally ,ENTRIESxWAYS for 2 MiB pages\n",
                         optarg);
                 return -EINVAL;
             }
@@ -225,6 +245,27 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             }
             cli->zero_page = optarg[0] == 'h' ? -1 : strcmp(optarg, "on") == 0;
             break;
+        case OPT_THP: {
+            enum thp_mode mode;
+            if (strcmp(optarg, "host") != 0 && thp_mode_parse(optarg, &mode) < 0) {
+                fprintf(stderr, "vmemu: --thp %s: expected host, always, madvise or never\n",
+                        optarg);
+                return -EINVAL;
+            }
+            cli->thp = strcmp(optarg, "host") == 0 ? NULL : optarg;
+            break;
+        }
+        case OPT_HUGETLB: {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-') {
+                fprintf(stderr, "vmemu: --hugetlb %s: expected a number of 2 MiB pages\n", optarg);
+                return -EINVAL;
+            }
+            cli->hugetlb = n;
+            break;
+        }
         case OPT_HELP:
             usage(stdout);
             return 1;
@@ -292,6 +333,17 @@ int main(int argc, char **argv)
                 (unsigned long long)cli.mem, strerror(-rc));
         return 1;
     }
+    if ((rc = phys_hugetlb_init(&sys.phys, cli.hugetlb)) < 0) {
+        fprintf(stderr, "vmemu: --hugetlb %llu: the %llu-byte frame pool cannot hold them\n",
+                (unsigned long long)cli.hugetlb, (unsigned long long)cli.mem);
+        vmsys_destroy(&sys);
+        return 1;
+    }
+    if ((rc = tlb_init_huge(&sys.tlb, cli.tlb_huge_entries, cli.tlb_huge_ways)) < 0) {
+        fprintf(stderr, "vmemu: cannot create the 2 MiB TLB: %s\n", strerror(-rc));
+        vmsys_destroy(&sys);
+        return 1;
+    }
     if ((rc = vmsys_setup_paging(&sys, cli.policy, cli.seed, cli.swap, cli.swap_file)) < 0) {
         fprintf(stderr, "vmemu: cannot create the swap file %s: %s\n",
                 cli.swap_file ? cli.swap_file : "(temporary)", strerror(-rc));
@@ -302,6 +354,12 @@ int main(int argc, char **argv)
         entropy_seed(&sys.entropy, cli.seed);
     sys.zero_page_host = cli.zero_page < 0;
     sys.no_zero_page = cli.zero_page < 0 ? !vmsys_host_maps_zero_page() : cli.zero_page == 0;
+    if (cli.thp)
+        (void)thp_mode_parse(cli.thp, &sys.thp_mode); /* checked by parse_cli */
+    else if (thp_host_mode(&sys.thp_mode) == 0)
+        sys.thp_mode_from = THP_FROM_HOST;
+    else
+        sys.thp_mode_from = THP_FROM_DEFAULT; /* and thp_mode stays THP_MADVISE */
     struct cpu *cpu = NULL;
     if (cpu_create(&sys, &cpu) < 0) {
         vmsys_destroy(&sys);

@@ -41,6 +41,8 @@ static long do_open(struct proc *p, int dirfd, gva_t path, int flags, unsigned m
     if (err < 0)
         return err;
     int host = ap.proc ? procfs_open(p, ap.procpath, flags, &dir) : PROCFS_PASS;
+    if (!ap.proc && strncmp(ap.host, "/sys/kernel/mm/", 15) == 0)
+        host = procfs_open(p, ap.host, flags, &dir); /* the THP files show vmemu's mode */
     struct stat st;
     bool fifo = false;
     if (host == PROCFS_PASS && !(flags & LINUX_O_PATH) &&

@@ -72,8 +72,17 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
      * LEGACY_MAP_MASK) and MAP_SYNC, which only DAX files support. */
     if (type == LINUX_MAP_SHARED_VALIDATE && !anon && (flags & ~LINUX_LEGACY_MAP_MASK))
         return -EOPNOTSUPP;
-    if (flags & LINUX_MAP_HUGETLB)
-        return -ENOMEM; /* no huge pages are reserved (vm.nr_hugepages = 0) */
+    bool hugetlb = flags & LINUX_MAP_HUGETLB;
+    if (hugetlb) {
+        /* 2 MiB pages of the --hugetlb pool (none by default: ENOMEM, as on a host with
+         * vm.nr_hugepages = 0); MAP_HUGE_2MB or the default size only. */
+        uint64_t shift = (flags >> LINUX_MAP_HUGE_SHIFT) & LINUX_MAP_HUGE_MASK;
+        if ((shift != 0 && shift != HPAGE_SHIFT) || !anon)
+            return -EINVAL;
+        if (len > USER_VA_END - HPAGE_SIZE)
+            return -ENOMEM;
+        len = (len + HPAGE_SIZE - 1) & HPAGE_MASK;
+    }
     if (len > USER_VA_END)
         return -ENOMEM;
     len = PAGE_UP(len);
@@ -92,7 +101,7 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
         .prot = (uint32_t)prot,
         .flags = (shared ? VM_SHARED : 0) | ((flags & LINUX_MAP_GROWSDOWN) ? VM_GROWSDOWN : 0) |
                  ((flags & LINUX_MAP_NORESERVE) ? VM_NORESERVE : 0) |
-                 ((flags & LINUX_MAP_LOCKED) ? VM_LOCKED : 0),
+                 ((flags & LINUX_MAP_LOCKED) ? VM_LOCKED : 0) | (hugetlb ? VM_HUGETLB : 0),
         .populate = flags & LINUX_MAP_POPULATE,
         .off = off,
         .thp_file = host >= 0 && sys_host_large_folios(host),
@@ -102,7 +111,7 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
     if (!anon && (rc = mmap_file(p, fd, shared, (uint32_t)prot, &file, &anon)) < 0)
         return rc;
     req.kind = file ? VMA_FILE : VMA_ANON;
-    if (anon && shared) {
+    if (anon && shared && !hugetlb) {
         /* Shared anonymous memory (also a shared map of /dev/zero) is a shmem object. */
         if ((rc = vfile_shmem_create(&p->sys->pc, len, &file)) < 0)
             return rc;

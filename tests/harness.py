@@ -39,11 +39,16 @@ def pin_zero_page(cmd):
     """A vmemu (or vmemu sweep) command with --zero-page on unless it chooses itself: the
     suites' exact counts and their rewriting of native output for hosts without the zero
     page (host_maps_zero_page) assume vmemu maps it, whatever this host's kernel does.
-    tests/zeropage_e2e.py checks the default, which follows the host."""
-    if not cmd or os.path.basename(cmd[0]) != "vmemu" or "--zero-page" in cmd:
+    tests/zeropage_e2e.py checks the default, which follows the host. Likewise --thp
+    madvise (Linux's default mode) unless the command chooses: the suites' counts assume
+    4 KiB pages for memory nobody MADV_HUGEPAGEd; tests/thp_e2e.py checks the default."""
+    if not cmd or os.path.basename(cmd[0]) != "vmemu":
         return cmd
     at = 2 if len(cmd) > 1 and cmd[1] == "sweep" else 1
-    return list(cmd[:at]) + ["--zero-page", "on"] + list(cmd[at:])
+    pins = [] if "--zero-page" in cmd else ["--zero-page", "on"]
+    if "--thp" not in cmd and at == 1:  # vmemu sweep has no --thp
+        pins += ["--thp", "madvise"]
+    return list(cmd[:at]) + pins + list(cmd[at:])
 
 
 def execute(cmd, timeout=TIMEOUT):

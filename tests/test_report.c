@@ -180,7 +180,8 @@ static void test_report_json_after_null_write_has_counts_and_crash(void **state)
     assert_contains(t->buf, "\"argv\": [\n    \"prog\",\n    \"a\",\n    \"b\"\n  ]");
     assert_contains(t->buf, "\n  \"exit_status\": 139,\n  \"signal\": 11,");
     assert_contains(t->buf, "\"mem_bytes\": 262144");
-    assert_contains(t->buf, "\"tlb\": {\n    \"entries\": 16,\n    \"ways\": 4\n  }");
+    assert_contains(t->buf, "\"tlb\": {\n    \"entries\": 16,\n    \"ways\": 4,\n    "
+                            "\"huge_entries\": 32,\n    \"huge_ways\": 4\n  }");
     assert_contains(t->buf, "\"pid\": 1000");
     assert_contains(t->buf, "\"ppid\": 1");
     assert_contains(t->buf, "\"command\": \"prog a b\"");
@@ -1251,7 +1252,8 @@ static void test_report_json_all_has_scheduler_counters_and_first_status(void **
     load_json_of(t, true);
     assert_contains(t->buf, "\n  \"program\": \"/nonexistent/prog\",\n");
     assert_contains(t->buf, "\n  \"exit_status\": 0,\n  \"signal\": null,\n");
-    assert_contains(t->buf, "\n  \"tlb\": {\n    \"entries\": 16,\n    \"ways\": 4\n  },\n");
+    assert_contains(t->buf, "\n  \"tlb\": {\n    \"entries\": 16,\n    \"ways\": 4,\n    "
+                            "\"huge_entries\": 32,\n    \"huge_ways\": 4\n  },\n");
     assert_string_equal(strstr(t->buf, "\n  \"scheduler\": {"),
                         "\n  \"scheduler\": {\n    \"switches\": 7,\n"
                         "    \"watchdog_stops\": 1,\n    \"deadlocks\": 2,\n"

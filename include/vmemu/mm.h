@@ -74,9 +74,11 @@ int mm_remap(struct mm *mm, gva_t old_addr, uint64_t old_len, uint64_t new_len, 
 
 /* Sets (lock) or clears VM_LOCKED on the areas of [start, end), splitting them (the
  * caller populates). A hole ends the walk as in Linux: the areas before it are changed.
- * Returns 0 or -ENOMEM (a hole in the range, or no memory). */
+ * Returns 0, -EINVAL (a MAP_HUGETLB area cut off its 2 MiB boundaries) or -ENOMEM (a
+ * hole in the range, or no memory). */
 int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock);
 /* Sets `set` and clears `clear` in the flags of the areas of [start, end), which must be
- * mapped, splitting them at the ends (madvise's fork advice). Returns 0 or -ENOMEM. */
+ * mapped, splitting them at the ends (madvise's fork and huge-page advice). Returns 0,
+ * -EINVAL (a MAP_HUGETLB area cut off its 2 MiB boundaries) or -ENOMEM. */
 int mm_set_vma_flags(struct mm *mm, gva_t start, gva_t end, uint32_t set, uint32_t clear);
 #endif

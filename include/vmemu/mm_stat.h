@@ -26,6 +26,9 @@ struct vma_usage {
     uint64_t anon;              /* resident pages not in the page cache (Anonymous) */
     uint64_t swapped;           /* swap entries (Swap) */
     uint64_t locked;            /* resident pages of a VM_LOCKED area (Locked) */
+    uint64_t anon_huge;         /* pages mapped as transparent huge pages (AnonHugePages) */
+    uint64_t hugetlb;           /* pages of the hugetlb pool mapped (Private/Shared_Hugetlb);
+                                   then every other count is 0, as Linux's smaps shows */
 };
 
 /* Counts the pages of area v of mm. */
@@ -47,6 +50,7 @@ struct mm_usage {
     uint64_t lib;       /* other executable file areas (VmLib) */
     uint64_t pt_pages;  /* page-table pages (VmPTE, 4 KiB each) */
     uint64_t swap;      /* swap entries (VmSwap) */
+    uint64_t hugetlb;   /* pages of the hugetlb pool mapped (HugetlbPages; not in rss) */
 };
 
 /* Counts the totals of mm. */

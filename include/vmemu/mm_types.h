@@ -33,6 +33,10 @@ struct fault_stats {
                               back for another owner) */
     uint64_t cow;          /* minor: write to a copy-on-write page copied the frame */
     uint64_t cow_reuse;    /* minor: write to a copy-on-write page, last owner kept the frame */
+    uint64_t thp;          /* minor: a new 2 MiB transparent huge page (512 frames, one
+                              fault), on a fault or a write to the huge zero page */
+    uint64_t hugetlb;      /* minor: a 2 MiB page of the hugetlb pool (MAP_HUGETLB), new
+                              or a copy-on-write copy */
     uint64_t shared_write; /* minor: first store to a clean page of a shared file mapping
                               (Linux's write-notify fault, wp_page_shared) */
     uint64_t segv;         /* invalid accesses (SIGSEGV) */
@@ -65,6 +69,7 @@ enum fault_cause {
     CAUSE_BEYOND_FILE,  /* SIGBUS: page entirely past the end of the mapped file */
     CAUSE_OOM,          /* no frame left */
     CAUSE_SWAP_IO,      /* SIGBUS: the swap file could not be read */
+    CAUSE_HUGETLB,      /* SIGBUS: the hugetlb pool has no free page for a MAP_HUGETLB area */
 };
 
 /* The last failed access of an address space. */
@@ -90,6 +95,9 @@ struct mm_stats {
     uint64_t peak_rss;      /* highest rss */
     uint64_t peak_vm;       /* highest mapped virtual size in pages */
     uint64_t peak_pt_pages; /* highest number of page-table pages */
+    uint64_t thp_pmds;      /* page tables now marked PDE_THP (huge pages mapped) */
+    uint64_t thp_zero_pmds; /* page tables now marked PDE_HZP (huge zero page mapped) */
+    uint64_t hugetlb_pmds;  /* page tables now marked PDE_HUGETLB (hugetlb pages mapped) */
 };
 
 /* Where mappings go, as Linux lays them out (x86-64, no randomisation). */
@@ -124,6 +132,34 @@ struct mm {
                  killed (SIGKILL), as Linux's OOM killer would */
 };
 
+/* Transparent huge page policy (/sys/kernel/mm/transparent_hugepage/enabled). */
+enum thp_mode {
+    THP_MADVISE = 0, /* only areas with MADV_HUGEPAGE */
+    THP_ALWAYS,      /* every eligible anonymous area but MADV_NOHUGEPAGE ones */
+    THP_NEVER,       /* none */
+};
+
+/* Where the THP mode came from. */
+enum thp_from {
+    THP_FROM_OPTION = 0, /* --thp */
+    THP_FROM_HOST,       /* the host's /sys/kernel/mm/transparent_hugepage/enabled */
+    THP_FROM_DEFAULT,    /* madvise: the host's file could not be read */
+};
+
+/* Machine-wide huge-page events, Linux's /proc/vmstat thp_* counters. */
+struct thp_stats {
+    uint64_t fault_alloc;     /* huge pages allocated by a fault (thp_fault_alloc) */
+    uint64_t fault_fallback;  /* eligible faults that found no free 2 MiB block and took
+                                 4 KiB pages (thp_fault_fallback) */
+    uint64_t split_pmd;       /* huge mappings split into 512 PTE mappings (thp_split_pmd) */
+    uint64_t swpout_fallback; /* huge pages split because reclaim evicted one of their
+                                 pages (thp_swpout_fallback: never swapped out whole) */
+    uint64_t zero_page_alloc; /* huge zero page mappings made by a read fault
+                                 (vmemu's count; Linux counts the zero page's allocation) */
+    uint64_t resident;        /* 2 MiB blocks mapped as a huge page somewhere now */
+    uint64_t peak_resident;   /* highest value of resident */
+};
+
 /* Machine-wide VM state: one per vmemu run. */
 struct vmsys {
     struct phys phys;              /* the frame pool */
@@ -144,6 +180,9 @@ struct vmsys {
                                       host), not the user's choice */
     struct folio_map folios;       /* the large page-cache folios Linux would hold for the
                                       files the guest wrote (src/mm/folio.c) */
+    enum thp_mode thp_mode;        /* transparent huge pages (--thp) */
+    enum thp_from thp_mode_from;   /* where thp_mode came from */
+    struct thp_stats thp;          /* huge-page events (src/mm/thp.c) */
 };
 
 /* Virtual size in pages (all areas). */

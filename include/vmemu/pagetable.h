@@ -26,6 +26,17 @@ struct phys;
 #define PTE_NX       (1ULL << 63) /* no execute */
 #define PTE_PFN_MASK 0x000ffffffffff000ULL
 
+/* Software bits of a page-directory entry (PDE) that points to a page table (bits 9..11
+ * are ignored by the hardware there). vmemu keeps a huge page's 512 PTEs and marks the
+ * PDE instead of setting PS (see src/mm/thp.c): */
+/* PDE_THP: the table maps one 2 MiB-aligned order-9 block, frame i at entry i, all alike
+ * (Linux's PMD mapping of a THP). PDE_HZP: it maps the zero page 512 times (the huge zero
+ * page). PDE_HUGETLB: as PDE_THP, a block of the hugetlb pool (MAP_HUGETLB). */
+#define PDE_THP       (1ULL << 9)
+#define PDE_HZP       (1ULL << 10)
+#define PDE_HUGETLB   (1ULL << 11)
+#define PDE_HUGE_MASK (PDE_THP | PDE_HZP | PDE_HUGETLB)
+
 static inline bool pte_none(pte_t pte)
 {
     return pte == 0;
@@ -74,6 +85,12 @@ void pt_prune(struct pt *pt, struct phys *phys, gva_t start, gva_t end);
 /* Calls fn for every non-none leaf PTE in [start, end), in address order. */
 void pt_for_each(const struct pt *pt, const struct phys *phys, gva_t start, gva_t end,
                  void (*fn)(void *ctx, gva_t va, pte_t *ptep), void *ctx);
+/* The page-directory entry (PDE) slot that covers va, or NULL when the PDPT is missing. */
+pte_t *pt_lookup_pde(const struct pt *pt, const struct phys *phys, gva_t va);
+/* Calls fn for every present PDE in [start, end) (start 2 MiB-aligned), in address order;
+ * visits only tables that exist. fn may change the PDE's software bits only. */
+void pt_for_each_pde(const struct pt *pt, const struct phys *phys, gva_t start, gva_t end,
+                     void (*fn)(void *ctx, gva_t va, pte_t *pdep), void *ctx);
 /* Fills levels[0..3] (PML4E, PDPTE, PDE, PTE) for va; a missing level and those below it
  * read 0. Returns how many levels exist. */
 int pt_walk_levels(const struct pt *pt, const struct phys *phys, gva_t va, pte_t levels[4]);

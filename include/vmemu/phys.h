@@ -16,6 +16,7 @@ struct mm;
 #define FRAME_DIRTY     0x20u /* page-cache frame newer than its file (a shared mapping wrote it) */
 #define FRAME_SWAPCACHE 0x40u /* anonymous frame in the swap cache: index is its swap slot */
 #define FRAME_LISTED    0x80u /* on the replacement list (src/mm/reclaim.c) */
+#define FRAME_HUGETLB   0x100u /* belongs to the hugetlb pool: freed, it goes back there */
 
 /* One (mm, va) that maps a frame: the reverse map. */
 struct rmap {
@@ -63,6 +64,15 @@ struct phys {
     uint64_t used;                   /* frames handed out, zero page included */
     uint64_t peak_used;              /* highest value of used */
     pfn_t zero_pfn;                  /* the shared zero page */
+    uint16_t *block_free;            /* per 2 MiB block (pfn >> 9): how many of its frames
+                                        are on free_stack (512: the block is wholly free) */
+    uint32_t *block_pmd_maps;        /* per 2 MiB block: huge (PDE_THP) mappings of it */
+    uint64_t huge_allocs;            /* order-9 blocks handed out by phys_alloc_huge */
+    pfn_t *hugetlb_free;             /* heads of the hugetlb pool's free blocks */
+    uint64_t hugetlb_nfree;          /* entries in hugetlb_free */
+    uint64_t hugetlb_total;          /* blocks in the hugetlb pool (--hugetlb) */
+    uint64_t hugetlb_resv;           /* free blocks promised to mappings (HugePages_Rsvd) */
+    uint16_t *hugetlb_back;          /* per block: frames of it back in the pool */
     phys_code_hook code_hook;        /* see phys_code_hook; may be NULL */
     void *code_ctx;                  /* argument of code_hook */
     struct phys_reclaim_hooks hooks; /* page replacement, see struct phys_reclaim_hooks */
@@ -78,6 +88,19 @@ void phys_destroy(struct phys *p);
  * at without holding a reference may be gone afterwards). Returns 0 and sets *out, or
  * -ENOMEM when the pool is empty and nothing can be evicted. */
 int phys_alloc(struct phys *p, bool zero, pfn_t *out);
+/* Takes a free, 2 MiB-aligned block of 512 contiguous frames (an order-9 block), each
+ * with refcount 1 and no flags, zeroed; afterwards every frame is an ordinary frame that
+ * is freed on its own (phys_put). Never evicts: returns -ENOMEM when no whole block is
+ * free (the caller falls back to 4 KiB frames). Sets *head to the first frame. */
+int phys_alloc_huge(struct phys *p, pfn_t *head);
+/* Sets aside n order-9 blocks as the hugetlb pool (Linux's nr_hugepages): they leave the
+ * ordinary pool and are used only by phys_hugetlb_alloc. Returns 0, or -ENOMEM when the
+ * pool cannot hold them. */
+int phys_hugetlb_init(struct phys *p, uint64_t n);
+/* Takes a free block of the hugetlb pool: 512 frames with refcount 1, zeroed; freed page
+ * by page (phys_put), the block returns to the hugetlb pool once all are free. Returns 0,
+ * or -ENOMEM when the pool has no free block. */
+int phys_hugetlb_alloc(struct phys *p, pfn_t *head);
 /* Adds a reference to an allocated frame. */
 void phys_get(struct phys *p, pfn_t pfn);
 /* Drops a reference; the frame is freed when the last one goes. The zero page is never freed. */

@@ -18,9 +18,12 @@
  * seekable, cloexec), the host's file for an entry that says nothing of vmemu's own state,
  * or for a directory vmemu lists itself (/proc, /proc/PID/fd, fdinfo, task) a placeholder
  * with the listing in *dir (one reference; dir NULL: -ENOENT). PROCFS_PASS when path is
- * not under /proc; -ENOENT for a missing entry (a pid that is not a guest task, an unknown
- * file); -EACCES when opened for writing or for an entry that would show vmemu's own
- * memory (mem, pagemap, map_files, environ, auxv, ...); other -errno from the host. */
+ * not under /proc, but for /sys/kernel/mm/transparent_hugepage/{enabled,defrag,
+ * hpage_pmd_size} and the files of /sys/kernel/mm/hugepages/hugepages-2048kB, which
+ * vmemu renders; -ENOENT for a missing entry (a pid that is not a guest task, an unknown
+ * file); -EACCES when opened for writing or for an entry that
+ * would show vmemu's own memory (mem, pagemap, map_files, environ, auxv, ...); other
+ * -errno from the host. */
 int procfs_open(struct proc *p, const char *path, int flags, struct fd_dir **dir);
 /* The host path that stands in for the guest /proc path `path` (canonical: /proc/PID/...)
  * in stat and the other path syscalls: the host's /proc/self/ENTRY for an entry of a

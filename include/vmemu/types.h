@@ -17,6 +17,12 @@ typedef uint64_t pte_t; /* a page-table entry in x86-64 format */
 #define PAGE_DOWN(x) ((uint64_t)(x)&PAGE_MASK)
 #define PAGE_UP(x)   (((uint64_t)(x) + PAGE_SIZE - 1) & PAGE_MASK)
 
+/* A 2 MiB huge page (one page-directory entry's reach): its size and frames. */
+#define HPAGE_SHIFT  21
+#define HPAGE_SIZE   (1ULL << HPAGE_SHIFT)
+#define HPAGE_MASK   (~(HPAGE_SIZE - 1))
+#define HPAGE_FRAMES 512u
+
 /* First non-canonical address: user space is [0, USER_VA_END). */
 #define USER_VA_END 0x0000800000000000ULL
 

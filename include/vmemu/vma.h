@@ -13,13 +13,19 @@ struct vfile;
 #define VM_EXEC  0x4u
 
 /* Flags (vma.flags). */
-#define VM_SHARED      0x01u /* MAP_SHARED: stores reach the file / other mappers */
-#define VM_GROWSDOWN   0x02u /* the stack: grows down on faults below it */
-#define VM_LOCKED      0x04u /* mlock'ed: never evicted */
-#define VM_NORESERVE   0x08u /* MAP_NORESERVE */
-#define VM_LOCKONFAULT 0x10u /* locked, but pages come in on fault (MLOCK_ONFAULT) */
-#define VM_DONTCOPY    0x20u /* MADV_DONTFORK: not copied into a fork child */
-#define VM_WIPEONFORK  0x40u /* MADV_WIPEONFORK: the child gets it empty (zero-filled) */
+#define VM_SHARED      0x01u  /* MAP_SHARED: stores reach the file / other mappers */
+#define VM_GROWSDOWN   0x02u  /* the stack: grows down on faults below it */
+#define VM_LOCKED      0x04u  /* mlock'ed: never evicted */
+#define VM_NORESERVE   0x08u  /* MAP_NORESERVE */
+#define VM_LOCKONFAULT 0x10u  /* locked, but pages come in on fault (MLOCK_ONFAULT) */
+#define VM_DONTCOPY    0x20u  /* MADV_DONTFORK: not copied into a fork child */
+#define VM_WIPEONFORK  0x40u  /* MADV_WIPEONFORK: the child gets it empty (zero-filled) */
+#define VM_HUGEPAGE    0x80u  /* MADV_HUGEPAGE: transparent huge pages wanted */
+#define VM_NOHUGEPAGE  0x100u /* MADV_NOHUGEPAGE: never transparent huge pages */
+#define VM_HUGETLB     0x200u /* MAP_HUGETLB: 2 MiB pages of the hugetlb pool */
+#define VM_HUGETLB_RESV                                                                            \
+    0x400u /* a MAP_HUGETLB area that reserved a pool page for each of its 2 MiB pages not         \
+              mapped yet (not MAP_NORESERVE, not a fork child's copy) */
 
 /* What an area is, for reports and /proc maps names. */
 enum vma_kind {

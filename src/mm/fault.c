@@ -12,6 +12,7 @@
 #include "vmemu/fault_around.h"
 #include "vmemu/pte.h"
 #include "vmemu/reclaim.h"
+#include "vmemu/thp.h"
 
 #include <errno.h>
 #include <string.h>
@@ -27,6 +28,8 @@ enum fault_class {
     FC_SHARED_WRITE,
     FC_SWAP_IN,
     FC_SWAP_CACHE,
+    FC_THP,
+    FC_HUGETLB,
     FC_NONE, /* nothing to count: the PTE already allowed the access */
 };
 
@@ -67,6 +70,8 @@ const char *fault_cause_text(enum fault_cause cause)
     case CAUSE_OOM:
         return "out of memory: no free frame, and no page could be evicted (swap full or "
                "absent, or every page locked)";
+    case CAUSE_HUGETLB:
+        return "no free page left in the hugetlb pool (--hugetlb) for a MAP_HUGETLB area";
     case CAUSE_SWAP_IO:
         return "the page could not be read back from swap";
     }
@@ -286,6 +291,16 @@ static enum fault_class do_wp_page(struct fault *f, int *rc)
     struct frame *fr = phys_frame(phys, oldpfn);
     uint64_t flags = fault_pte_flags(f, false) | PTE_D;
 
+    if (old & PTE_COW) { /* maybe a huge page's: see thp_wp_fault */
+        int t = thp_wp_fault(f->mm, f->vma, f->va, (f->flags & FAULT_DEBUG) != 0);
+        *rc = t == -EBUSY ? fault_fail(f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_HUGETLB)
+                          : (t < 0 ? t : 0);
+        if (t < 0 || t == THP_FAULT_HUGE || t == THP_FAULT_HUGETLB || t == THP_FAULT_REUSE)
+            return t == THP_FAULT_HUGE      ? FC_THP
+                   : t == THP_FAULT_HUGETLB ? FC_HUGETLB
+                   : t == THP_FAULT_REUSE   ? FC_COW_REUSE
+                                            : FC_NONE;
+    }
     if (!(old & PTE_COW)) {
         /* Writable area, page not marked for copy: a clean page of a shared file mapping
          * (write-notify: it becomes dirty now), or only the permission was missing. A page
@@ -431,6 +446,14 @@ static void fault_count(const struct fault *f, enum fault_class cls)
         s->swap_cache++;
         s->minor++;
         break;
+    case FC_THP:
+        s->thp++;
+        s->minor++;
+        break;
+    case FC_HUGETLB:
+        s->hugetlb++;
+        s->minor++;
+        break;
     case FC_NONE:
         break;
     }
@@ -467,6 +490,21 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
     if (access == ACCESS_EXEC && !(prot & VM_EXEC))
         return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_ACCERR, CAUSE_EXEC_NX);
 
+    enum fault_class cls = FC_NONE;
+    if (!(ptepp && *ptepp) && !f.vma->file) {
+        /* No page table under va: maybe a huge page (Linux's pmd_none case), or a page
+         * of the hugetlb pool (SIGBUS when none is left). */
+        rc = thp_anon_fault(mm, f.vma, f.va, access, (flags & FAULT_DEBUG) != 0, &f.ptep);
+        if (rc == -EBUSY)
+            return fault_fail(&f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_HUGETLB);
+        if (rc < 0)
+            return fault_oom(&f);
+        if (rc != THP_FAULT_NONE) {
+            cls = rc == THP_FAULT_HUGE ? FC_THP : rc == THP_FAULT_ZERO ? FC_ZERO_PAGE : FC_HUGETLB;
+            rc = 0;
+            goto done;
+        }
+    }
     if (ptepp && *ptepp) {
         f.ptep = *ptepp; /* the caller's walk found the slot: no second walk */
     } else {
@@ -476,7 +514,6 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
             return fault_oom(&f);
     }
 
-    enum fault_class cls = FC_NONE;
     rc = 0;
     if (pte_none(*f.ptep)) {
         if (f.vma->file)
@@ -492,6 +529,7 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
         return fault_oom(&f);
     if (rc < 0)
         return rc;
+done:
     fault_count(&f, cls);
     if (ptepp)
         *ptepp = f.ptep;

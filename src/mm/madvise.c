@@ -6,7 +6,9 @@
 
 #include "vmemu/gup.h"
 #include "vmemu/mm.h"
+#include "vmemu/hugetlb.h"
 #include "vmemu/mmap.h"
+#include "vmemu/thp.h"
 #include "vmemu/writeback.h"
 
 /* MADV_WILLNEED on a file area: reads the pages of [lo, hi) that lie inside the file into
@@ -64,12 +66,19 @@ static int madvise_vma(struct mm *mm, struct vma *v, gva_t lo, gva_t hi, int adv
     case LINUX_MADV_DONTNEED:
         if (v->flags & VM_LOCKED)
             return -EINVAL;
+        if ((v->flags & VM_HUGETLB) && ((lo | hi) & (HPAGE_SIZE - 1)))
+            return -EINVAL; /* whole huge pages only */
+        hugetlb_rereserve(mm, v, lo, hi);
         mm_zap_range(mm, lo, hi);
         return 0;
     case LINUX_MADV_FREE:
         /* Private anonymous memory only; the pages keep their data until memory runs
-         * short, which here means never before swap exists. */
-        return v->file ? -EINVAL : 0;
+         * short, which here means never before swap exists. A huge page partly inside
+         * is split (Linux's madvise_free_huge_pmd). */
+        if (v->file || (v->flags & VM_HUGETLB))
+            return -EINVAL;
+        thp_split_range(mm, lo, hi, THP_RANGE_KEEP);
+        return 0;
     case LINUX_MADV_WILLNEED:
         if (v->file && !v->file->shmem)
             madvise_willneed(mm, v, lo, hi);
@@ -87,6 +96,10 @@ static int madvise_vma(struct mm *mm, struct vma *v, gva_t lo, gva_t hi, int adv
         return mm_set_vma_flags(mm, lo, hi, VM_DONTCOPY, 0);
     case LINUX_MADV_DOFORK:
         return mm_set_vma_flags(mm, lo, hi, 0, VM_DONTCOPY);
+    case LINUX_MADV_HUGEPAGE:
+        return mm_set_vma_flags(mm, lo, hi, VM_HUGEPAGE, VM_NOHUGEPAGE);
+    case LINUX_MADV_NOHUGEPAGE:
+        return mm_set_vma_flags(mm, lo, hi, VM_NOHUGEPAGE, VM_HUGEPAGE);
     case LINUX_MADV_POPULATE_READ:
     case LINUX_MADV_POPULATE_WRITE:
         return madvise_populate(mm, v, lo, hi, advice == LINUX_MADV_POPULATE_WRITE);

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmemu/hugetlb.h"
+#include "vmemu/thp.h"
+
 /* A new, empty address space with Linux's x86-64 layout (no randomisation).
  * Returns 0 or -ENOMEM. */
 int mm_create(struct vmsys *sys, struct mm **out)
@@ -52,10 +55,15 @@ static void zap_cb(void *ctx, gva_t va, pte_t *ptep)
     mm_zap_page(ctx, va, ptep);
 }
 
-/* Releases the pages of [start, end), keeping the areas (MADV_DONTNEED). */
+/* Releases the pages of [start, end), keeping the areas (MADV_DONTNEED). A huge page
+ * partly inside is split first; the page table of one wholly inside goes with it, so that
+ * the next fault there may map a huge page again (Linux zaps the PMD). */
 void mm_zap_range(struct mm *mm, gva_t start, gva_t end)
 {
+    bool whole = thp_split_range(mm, start, end, THP_RANGE_ZAP);
     pt_for_each(&mm->pt, &mm->sys->phys, start, end, zap_cb, mm);
+    if (whole)
+        pt_prune(&mm->pt, &mm->sys->phys, start, end);
 }
 
 static bool range_ok(gva_t start, uint64_t len)
@@ -82,8 +90,14 @@ static int unmap_range(struct mm *mm, gva_t start, uint64_t len, bool tell)
     if (!range_ok(start, len))
         return -EINVAL;
     gva_t end = start + len;
+    if (hugetlb_check_cut(mm, start) < 0 || hugetlb_check_cut(mm, end) < 0)
+        return -EINVAL; /* a MAP_HUGETLB area is cut at 2 MiB boundaries only */
     if (tell)
         unmap_tell(mm, start, end);
+    for (struct vma *v = vma_find(&mm->vmas, start); v && v->start < end;) {
+        hugetlb_unreserve(mm, v, v->start > start ? v->start : start, v->end < end ? v->end : end);
+        v = vma_next(&mm->vmas, v);
+    }
     mm_zap_range(mm, start, end);
     /* Stores through shared file mappings reach the file before the areas (and maybe the
      * last references to their files) go. */
@@ -144,10 +158,13 @@ int mm_map(struct mm *mm, gva_t start, uint64_t len, uint32_t prot, uint32_t fla
 }
 
 /* Makes start and end area boundaries and returns the indexes of the first and last
- * areas inside [start, end), which must have no hole. Returns 0 or -ENOMEM. */
+ * areas inside [start, end), which must have no hole. Returns 0, -EINVAL (a cut of a
+ * MAP_HUGETLB area off its 2 MiB boundaries) or -ENOMEM. */
 static int split_range(struct mm *mm, gva_t start, gva_t end, size_t *first, size_t *last)
 {
     int rc;
+    if (hugetlb_check_cut(mm, start) < 0 || hugetlb_check_cut(mm, end) < 0)
+        return -EINVAL; /* a MAP_HUGETLB area splits at 2 MiB boundaries only */
     if ((rc = vma_split(&mm->vmas, start)) < 0 || (rc = vma_split(&mm->vmas, end)) < 0)
         return rc;
     *first = vma_index(&mm->vmas, vma_lookup(&mm->vmas, start));
@@ -194,8 +211,8 @@ static gva_t mapped_run_end(const struct mm *mm, gva_t start, gva_t end)
 
 /* Sets or clears VM_LOCKED on the areas of [start, end), splitting and merging them. As
  * Linux's apply_vma_lock_flags walks the areas in order, a hole ends the walk: the areas
- * before it are changed and -ENOMEM is returned. Returns 0 or -ENOMEM (a hole, or no
- * memory). */
+ * before it are changed and -ENOMEM is returned. Returns 0, -EINVAL (a MAP_HUGETLB area
+ * cut off its 2 MiB boundaries) or -ENOMEM (a hole, or no memory). */
 int mm_lock_range(struct mm *mm, gva_t start, gva_t end, bool lock)
 {
     size_t first, last;
@@ -257,7 +274,8 @@ static void protect_cb(void *ctx, gva_t va, pte_t *ptep)
  * the areas before it keep their new protection. */
 int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot)
 {
-    if (!range_ok(start, len))
+    if (!range_ok(start, len) || hugetlb_check_cut(mm, start) < 0 ||
+        hugetlb_check_cut(mm, start + len) < 0)
         return -EINVAL;
     gva_t end = start + len, stop = start;
     int err = 0;
@@ -282,6 +300,7 @@ int mm_protect(struct mm *mm, gva_t start, uint64_t len, uint32_t prot)
     for (size_t i = first; i <= last; i++)
         mm->vmas.v[i].prot = prot;
     struct protect_ctx c = {mm, prot};
+    thp_split_range(mm, start, stop, THP_RANGE_KEEP); /* a huge page partly inside splits */
     pt_for_each(&mm->pt, &mm->sys->phys, start, stop, protect_cb, &c);
     merge_range(mm, first, last);
     return err;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vmemu/mm.h"
+#include "vmemu/thp.h"
 
 /* Private areas copy on write: Linux's is_cow_mapping (VM_MAYWRITE is implied). */
 static bool vma_is_cow(const struct vma *v)
@@ -95,6 +96,7 @@ int mm_dup(struct mm *parent, struct mm **out)
         if (v.flags & VM_DONTCOPY)
             continue;
         v.flags &= ~(VM_LOCKED | VM_LOCKONFAULT); /* memory locks are not inherited */
+        v.flags &= ~VM_HUGETLB_RESV;              /* hugetlb promises stay with the parent */
         if (v.flags & VM_WIPEONFORK)
             v.anon_vma = false; /* dup_mmap: the child's area starts over */
         if ((rc = vma_insert(&child->vmas, &v)) < 0)
@@ -105,6 +107,8 @@ int mm_dup(struct mm *parent, struct mm **out)
         pt_for_each(&parent->pt, &parent->sys->phys, v.start, v.end, dup_pte, &c);
         rc = c.rc;
     }
+    if (rc == 0)
+        thp_fork(parent, child); /* the child maps the same huge pages as huge pages */
     mm_note_pt_pages(child);
     if (child->stats.peak_vm < mm_vm_pages(child))
         child->stats.peak_vm = mm_vm_pages(child);

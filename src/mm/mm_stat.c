@@ -6,6 +6,8 @@
  * and the JSON report (src/report/report_json.c). */
 #include "vmemu/mm_stat.h"
 
+#include "vmemu/thp.h"
+
 /* Linux's PSS_SHIFT: Pss is accumulated in bytes << 12 so that sharing divides exactly. */
 #define STAT_PSS_SHIFT 12
 
@@ -90,6 +92,9 @@ void mm_vma_usage(const struct mm *mm, const struct vma *v, struct vma_usage *ou
     };
     *out = (struct vma_usage){0};
     pt_for_each(&mm->pt, &mm->sys->phys, v->start, v->end, usage_pte, &w);
+    out->anon_huge = thp_mapped_bytes(mm, v->start, v->end) >> PAGE_SHIFT;
+    if (v->flags & VM_HUGETLB)
+        *out = (struct vma_usage){.hugetlb = out->resident}; /* Linux's smaps_hugetlb_range */
 }
 
 /* State of an address-space walk for the Rss split. */
@@ -112,7 +117,9 @@ static void rss_pte(void *ctx, gva_t va, pte_t *ptep)
         return;
     const struct frame *fr = phys_frame(w->phys, pte_pfn(pte));
     const struct vfile *file = fr->owner;
-    if (!(fr->flags & FRAME_PAGECACHE))
+    if (fr->flags & FRAME_HUGETLB)
+        w->u->hugetlb++; /* not in Rss, as on Linux (HugetlbPages) */
+    else if (!(fr->flags & FRAME_PAGECACHE))
         w->u->rss_anon++;
     else if (file != NULL && file->shmem)
         w->u->rss_shmem++;

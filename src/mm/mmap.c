@@ -8,6 +8,8 @@
 
 #include "vmemu/gup.h"
 #include "vmemu/mm.h"
+#include "vmemu/hugetlb.h"
+#include "vmemu/thp.h"
 
 /* MAP_32BIT's window: the second GiB, as Linux on x86-64. */
 #define MMAP_32BIT_LOW  0x40000000ULL
@@ -46,7 +48,7 @@ int mm_mmap_place(struct mm *mm, const struct mmap_req *req, gva_t *out)
     switch (req->place) {
     case MMAP_FIXED:
     case MMAP_NOREPLACE:
-        if (addr & ~PAGE_MASK)
+        if ((addr & ~PAGE_MASK) || ((req->flags & VM_HUGETLB) && (addr & (HPAGE_SIZE - 1))))
             return -EINVAL;
         if (addr >= USER_VA_END || len > USER_VA_END - addr || addr < MM_MMAP_LOW)
             return addr < MM_MMAP_LOW ? -EPERM : -ENOMEM;
@@ -58,6 +60,19 @@ int mm_mmap_place(struct mm *mm, const struct mmap_req *req, gva_t *out)
         return vma_find_free(&mm->vmas, len, MMAP_32BIT_LOW, MMAP_32BIT_HIGH, out) < 0 ? -ENOMEM
                                                                                        : 0;
     case MMAP_ANYWHERE:
+        if (req->flags & VM_HUGETLB) {
+            /* 2 MiB pages: a 2 MiB-aligned place (Linux's hugetlb_get_unmapped_area). */
+            if (addr && !(addr & (HPAGE_SIZE - 1)) && addr < USER_VA_END - len &&
+                !vma_overlaps(&mm->vmas, addr, addr + len)) {
+                *out = addr;
+                return 0;
+            }
+            return thp_get_unmapped_area(mm, len, out) < 0 ? -ENOMEM : 0;
+        }
+        /* Anonymous memory in whole 2 MiB units and no hint: 2 MiB-aligned, as Linux
+         * >= 6.7 places it (for huge pages), whatever the THP mode. */
+        if (req->kind == VMA_ANON && addr == 0 && thp_get_unmapped_area(mm, len, out) == 0)
+            return 0;
         break;
     }
     if (req->thp_file && place_pmd_aligned(mm, req, out) == 0)
@@ -68,8 +83,19 @@ int mm_mmap_place(struct mm *mm, const struct mmap_req *req, gva_t *out)
 /* Makes the mapping at start and populates it when asked (see the header). */
 int mm_mmap(struct mm *mm, const struct mmap_req *req, gva_t start)
 {
-    int rc = mm_map(mm, start, req->len, req->prot, req->flags, req->kind, req->file,
-                    req->file ? req->off : 0, req->file ? UINT64_MAX : 0);
+    /* MAP_HUGETLB without MAP_NORESERVE: one pool page promised per 2 MiB, or ENOMEM. */
+    uint32_t flags = req->flags;
+    uint64_t hpages = req->len / HPAGE_SIZE;
+    bool reserve = (flags & VM_HUGETLB) && !(flags & VM_NORESERVE);
+    int rc;
+    if (reserve && (rc = hugetlb_reserve(mm->sys, hpages)) < 0)
+        return rc;
+    if (reserve)
+        flags |= VM_HUGETLB_RESV;
+    rc = mm_map(mm, start, req->len, req->prot, flags, req->kind, req->file,
+                req->file ? req->off : 0, req->file ? UINT64_MAX : 0);
+    if (rc < 0 && reserve)
+        mm->sys->phys.hugetlb_resv -= hpages;
     if (rc < 0)
         return rc;
     /* Populating is best effort, as on Linux: the mapping stands even when it fails. */

@@ -10,6 +10,7 @@
 #include "vmemu/fault.h"
 #include "vmemu/pte.h"
 #include "vmemu/reclaim.h"
+#include "vmemu/thp.h"
 
 /* Whether a PTE lets the access through without a fault (dirty-bit updates excepted). */
 static bool pte_allows(pte_t pte, enum access access)
@@ -47,8 +48,13 @@ static int mmu_walk(struct mm *mm, gva_t va, enum access access, unsigned flags,
         reclaim_note_fault(sys->reclaim, pte_pfn(*ptep));
     }
     mm_pte_mkyoung(ptep, access == ACCESS_WRITE); /* as the hardware does */
-    if (use_tlb)
+    pte_t head;
+    if (thp_walked(mm, va, access == ACCESS_WRITE, &head)) {
+        if (use_tlb)
+            tlb_insert_huge(&sys->tlb, va, head); /* one entry for the huge page */
+    } else if (use_tlb) {
         tlb_insert(&sys->tlb, va, *ptep);
+    }
     reclaim_note_use(sys->reclaim, pte_pfn(*ptep));
     *out = *ptep;
     return 0;

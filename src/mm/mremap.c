@@ -6,6 +6,7 @@
  * can fail (table pages, reverse-map entries, the new area) is prepared before the first
  * PTE moves, so a failed move changes nothing. Called by the mremap syscall (sys_mm.c). */
 #include "vmemu/mm.h"
+#include "vmemu/thp.h"
 
 #include "vmemu/gup.h"
 
@@ -208,7 +209,8 @@ static int move_area(struct remap *r, const struct vma *src)
     if ((rc = vma_insert(&mm->vmas, &nv)) < 0)
         goto err_rmaps;
 
-    /* Nothing can fail from here on. */
+    /* Nothing can fail from here on. Huge pages are moved page by page: split first. */
+    thp_split_range(mm, r->addr, r->addr + r->old_len, THP_RANGE_SPLIT);
     for (size_t i = 0; i < m.n; i++) {
         pte_t pte = *m.v[i].src;
         VMEMU_BUG_ON(!pte_none(*m.v[i].dst));
@@ -358,6 +360,9 @@ int mm_remap(struct mm *mm, gva_t old_addr, uint64_t old_len, uint64_t new_len, 
     int rc = check_params(&r);
     if (rc < 0)
         return rc;
+    const struct vma *hv = vma_lookup(&mm->vmas, old_addr);
+    if (hv && (hv->flags & VM_HUGETLB))
+        return -EINVAL; /* MAP_HUGETLB areas are not remapped here (left out) */
     if ((flags & MM_MREMAP_FIXED) && old_len == new_len) {
         rc = remap_move(&r);
     } else {

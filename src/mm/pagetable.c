@@ -163,6 +163,49 @@ void pt_for_each(const struct pt *pt, const struct phys *phys, gva_t start, gva_
         for_each_level(pt, phys, pt->root, 0, 0, start, end, fn, ctx);
 }
 
+/* The PDE slot that covers va, or NULL when the PML4E or PDPTE is missing. */
+pte_t *pt_lookup_pde(const struct pt *pt, const struct phys *phys, gva_t va)
+{
+    pfn_t table = pt->root;
+    for (int level = 0; level < PT_LEVELS - 2; level++) {
+        pte_t e = table_of(phys, table)[level_index(va, level)];
+        if (!(e & PTE_P))
+            return NULL;
+        table = pte_pfn(e);
+    }
+    return &table_of(phys, table)[level_index(va, PT_LEVELS - 2)];
+}
+
+static void for_each_pde_level(const struct phys *phys, pfn_t table, int level, gva_t base,
+                               gva_t start, gva_t end, void (*fn)(void *, gva_t, pte_t *),
+                               void *ctx)
+{
+    pte_t *t = table_of(phys, table);
+    uint64_t child_span = level_span(level) / PT_ENTRIES;
+    unsigned first = 0;
+    if (start > base)
+        first = (unsigned)((start - base) / child_span);
+    for (unsigned i = first; i < PT_ENTRIES; i++) {
+        gva_t cbase = base + i * child_span;
+        if (cbase >= end)
+            break;
+        if (!(t[i] & PTE_P))
+            continue;
+        if (level == PT_LEVELS - 2)
+            fn(ctx, cbase, &t[i]);
+        else
+            for_each_pde_level(phys, pte_pfn(t[i]), level + 1, cbase, start, end, fn, ctx);
+    }
+}
+
+/* Calls fn for every present PDE in [start, end), in address order. */
+void pt_for_each_pde(const struct pt *pt, const struct phys *phys, gva_t start, gva_t end,
+                     void (*fn)(void *ctx, gva_t va, pte_t *pdep), void *ctx)
+{
+    if (pt->root && start < end)
+        for_each_pde_level(phys, pt->root, 0, 0, start, end, fn, ctx);
+}
+
 /* Fills levels[0..3] for va; missing levels read 0. Returns how many levels exist. */
 int pt_walk_levels(const struct pt *pt, const struct phys *phys, gva_t va, pte_t levels[4])
 {

@@ -4,7 +4,10 @@
  * "none". Freed frames are reused last-in first-out: they are already resident on the
  * host, which makes a demand-zero fault cheap. When the pool is empty, phys_alloc asks the
  * replacement hooks (src/mm/reclaim.c) to evict a page. Called by the page tables, the page
- * cache, the swap cache and the fault path. */
+ * cache, the swap cache and the fault path. Transparent huge pages take order-9 blocks
+ * (512 contiguous frames, 2 MiB-aligned) with phys_alloc_huge: from never-used memory
+ * first, else a block whose 512 frames are all on the free stack (block_free counts them,
+ * so the 4 KiB path pays one increment or decrement). */
 #include "vmemu/phys.h"
 
 #include <errno.h>
@@ -28,7 +31,10 @@ int phys_init(struct phys *p, uint64_t bytes)
     }
     p->frames = calloc(p->nframes, sizeof(*p->frames));
     p->free_stack = malloc(p->nframes * sizeof(*p->free_stack));
-    if (!p->frames || !p->free_stack) {
+    uint64_t nblocks = (p->nframes + HPAGE_FRAMES - 1) / HPAGE_FRAMES;
+    p->block_free = calloc(nblocks, sizeof(*p->block_free));
+    p->block_pmd_maps = calloc(nblocks, sizeof(*p->block_pmd_maps));
+    if (!p->frames || !p->free_stack || !p->block_free || !p->block_pmd_maps) {
         phys_destroy(p);
         return -ENOMEM;
     }
@@ -60,6 +66,10 @@ void phys_destroy(struct phys *p)
         munmap(p->mem, p->bytes);
     free(p->frames);
     free(p->free_stack);
+    free(p->block_free);
+    free(p->block_pmd_maps);
+    free(p->hugetlb_free);
+    free(p->hugetlb_back);
     memset(p, 0, sizeof(*p));
 }
 
@@ -77,6 +87,7 @@ int phys_alloc(struct phys *p, bool zero, pfn_t *out)
     }
     if (p->nfree_stack > 0) {
         pfn = p->free_stack[--p->nfree_stack];
+        p->block_free[pfn / HPAGE_FRAMES]--;
     } else {
         pfn = p->next_fresh++;
         zero = false; /* never-touched host memory reads as zero */
@@ -117,10 +128,125 @@ void phys_put(struct phys *p, pfn_t pfn)
     VMEMU_BUG_ON(f->flags & FRAME_SWAPCACHE);
     if ((f->flags & FRAME_LISTED) && p->hooks.untrack)
         p->hooks.untrack(p->hooks.ctx, pfn);
+    if (f->flags & FRAME_HUGETLB) {
+        /* Back to the hugetlb pool; the block is free again with its last frame. */
+        f->flags &= FRAME_EXECUTED | FRAME_HUGETLB | FRAME_PINNED;
+        f->owner = NULL;
+        p->used--;
+        if (++p->hugetlb_back[pfn / HPAGE_FRAMES] == HPAGE_FRAMES)
+            p->hugetlb_free[p->hugetlb_nfree++] = pfn & ~(pfn_t)(HPAGE_FRAMES - 1);
+        return;
+    }
     f->flags &= FRAME_EXECUTED;
     f->owner = NULL;
     p->free_stack[p->nfree_stack++] = pfn;
+    p->block_free[pfn / HPAGE_FRAMES]++;
     p->used--;
+}
+
+/* Hands out the frames [head, head + 512) that the caller took off the free lists. */
+static void huge_take(struct phys *p, pfn_t head, bool zero)
+{
+    for (pfn_t pfn = head; pfn < head + HPAGE_FRAMES; pfn++) {
+        struct frame *f = &p->frames[pfn];
+        VMEMU_BUG_ON(f->refcount != 0 || f->rmap != NULL);
+        if (f->flags & FRAME_EXECUTED)
+            phys_before_write(p, pfn);
+        f->flags = 0;
+        f->refcount = 1;
+        f->owner = NULL;
+        f->index = 0;
+    }
+    if (zero)
+        memset(phys_hva(p, head), 0, HPAGE_FRAMES * PAGE_SIZE);
+    p->used += HPAGE_FRAMES;
+    if (p->used > p->peak_used)
+        p->peak_used = p->used;
+    p->huge_allocs++;
+}
+
+/* Takes an order-9 block: never-used memory first (the frames skipped to reach a 2 MiB
+ * boundary go to the free stack), else a wholly free recycled block, whose frames leave
+ * the free stack in one pass. Returns 0 or -ENOMEM (no whole block free). */
+int phys_alloc_huge(struct phys *p, pfn_t *head)
+{
+    pfn_t fresh = (p->next_fresh + HPAGE_FRAMES - 1) & ~(pfn_t)(HPAGE_FRAMES - 1);
+    if (fresh + HPAGE_FRAMES <= p->nframes) {
+        for (pfn_t pfn = p->next_fresh; pfn < fresh; pfn++) {
+            p->free_stack[p->nfree_stack++] = pfn;
+            p->block_free[pfn / HPAGE_FRAMES]++;
+        }
+        p->next_fresh = fresh + HPAGE_FRAMES;
+        huge_take(p, fresh, false); /* never-touched host memory reads as zero */
+        *head = fresh;
+        return 0;
+    }
+    uint64_t nblocks = p->nframes / HPAGE_FRAMES;
+    for (uint64_t b = nblocks; b-- > 0;) {
+        if (p->block_free[b] != HPAGE_FRAMES)
+            continue;
+        uint64_t kept = 0;
+        for (uint64_t i = 0; i < p->nfree_stack; i++)
+            if (p->free_stack[i] / HPAGE_FRAMES != b)
+                p->free_stack[kept++] = p->free_stack[i];
+        p->nfree_stack = kept;
+        p->block_free[b] = 0;
+        *head = b * HPAGE_FRAMES;
+        huge_take(p, *head, true);
+        return 0;
+    }
+    return -ENOMEM;
+}
+
+/* Moves n order-9 blocks into the hugetlb pool. Returns 0 or -ENOMEM. */
+int phys_hugetlb_init(struct phys *p, uint64_t n)
+{
+    uint64_t nblocks = (p->nframes + HPAGE_FRAMES - 1) / HPAGE_FRAMES;
+    if (n == 0)
+        return 0;
+    if (n > nblocks)
+        return -ENOMEM;
+    p->hugetlb_free = calloc(n, sizeof(*p->hugetlb_free));
+    p->hugetlb_back = calloc(nblocks, sizeof(*p->hugetlb_back));
+    if (!p->hugetlb_free || !p->hugetlb_back)
+        return -ENOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        pfn_t head;
+        if (phys_alloc_huge(p, &head) < 0)
+            return -ENOMEM;
+        for (pfn_t pfn = head; pfn < head + HPAGE_FRAMES; pfn++) {
+            p->frames[pfn].flags = FRAME_HUGETLB | FRAME_PINNED;
+            p->frames[pfn].refcount = 0;
+        }
+        p->used -= HPAGE_FRAMES;
+        p->hugetlb_back[head / HPAGE_FRAMES] = HPAGE_FRAMES;
+        p->hugetlb_free[p->hugetlb_nfree++] = head;
+        p->hugetlb_total++;
+    }
+    p->huge_allocs -= n;
+    return 0;
+}
+
+/* Takes a free hugetlb block, zeroed. Returns 0 or -ENOMEM. */
+int phys_hugetlb_alloc(struct phys *p, pfn_t *head)
+{
+    if (p->hugetlb_nfree == 0)
+        return -ENOMEM;
+    *head = p->hugetlb_free[--p->hugetlb_nfree];
+    p->hugetlb_back[*head / HPAGE_FRAMES] = 0;
+    for (pfn_t pfn = *head; pfn < *head + HPAGE_FRAMES; pfn++) {
+        struct frame *f = &p->frames[pfn];
+        VMEMU_BUG_ON(f->refcount != 0 || f->rmap != NULL);
+        if (f->flags & FRAME_EXECUTED)
+            phys_before_write(p, pfn);
+        f->refcount = 1;
+        f->index = 0;
+    }
+    memset(phys_hva(p, *head), 0, HPAGE_FRAMES * PAGE_SIZE);
+    p->used += HPAGE_FRAMES;
+    if (p->used > p->peak_used)
+        p->peak_used = p->used;
+    return 0;
 }
 
 /* Frames that can still be allocated. */

@@ -22,6 +22,7 @@
 
 #include "vmemu/mm_types.h"
 #include "vmemu/pte.h"
+#include "vmemu/thp.h"
 
 static const char *const policy_names[POLICY_COUNT] = {
     [POLICY_FIFO] = "fifo",
@@ -302,6 +303,8 @@ static int evict_anon_page(struct reclaim *rc, pfn_t pfn)
         struct rmap *r = fr->rmap;
         struct mm *mm = r->mm;
         gva_t va = r->va;
+        if (thp_split_at(mm, va))
+            sys->thp.swpout_fallback++; /* a huge page is split, never swapped whole */
         swap_dup(sw, slot);
         mm_set_pte(mm, va, mm_rmap_pte(r), pte_make_swap(slot));
         phys_rmap_del(&sys->phys, pfn, mm, va);

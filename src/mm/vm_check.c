@@ -97,6 +97,58 @@ static void check_pte(void *arg, gva_t va, pte_t *ptep)
     c->present++;
 }
 
+/* State of the walk over huge mappings (PDE_THP, PDE_HZP) of one address space. */
+struct huge_ctx {
+    const struct phys *phys; /* the pool */
+    uint64_t thp, hzp, tlb;  /* marked tables found: THP, huge zero page, hugetlb */
+    gva_t bad;               /* first marked table that breaks the rule (0: none) */
+};
+
+/* A PDE_THP or PDE_HUGETLB table maps frame head + i at entry i with the same
+ * permissions (a hugetlb block's frames are FRAME_HUGETLB); a PDE_HZP table maps the zero
+ * page at every entry. One mark at most. */
+static void check_huge_pde(void *arg, gva_t va, pte_t *pdep)
+{
+    struct huge_ctx *c = arg;
+    if (!(*pdep & PDE_HUGE_MASK))
+        return;
+    const pte_t *ptes = (const pte_t *)phys_hva(c->phys, pte_pfn(*pdep));
+    const uint64_t perms = PTE_P | PTE_RW | PTE_US | PTE_NX | PTE_COW;
+    bool zero = (*pdep & PDE_HZP) != 0;
+    pfn_t head = pte_pfn(ptes[0]);
+    pte_t mark = *pdep & PDE_HUGE_MASK;
+    bool pool = mark == PDE_HUGETLB;
+    bool ok = (mark & (mark - 1)) == 0 &&
+              (zero ? head == c->phys->zero_pfn : head % HPAGE_FRAMES == 0) &&
+              (zero || pool == ((phys_frame(c->phys, head)->flags & FRAME_HUGETLB) != 0));
+    for (unsigned i = 0; ok && i < HPAGE_FRAMES; i++)
+        ok = pte_present(ptes[i]) && (ptes[i] & perms) == (ptes[0] & perms) &&
+             pte_pfn(ptes[i]) == (zero ? head : head + i);
+    if (!ok && !c->bad)
+        c->bad = va;
+    c->thp += !zero && !pool;
+    c->hzp += zero;
+    c->tlb += pool;
+}
+
+static int check_huge(const struct vmsys *sys, const struct mm *mm, char *why, size_t len)
+{
+    struct huge_ctx c = {&sys->phys, 0, 0, 0, 0};
+    pt_for_each_pde(&mm->pt, &sys->phys, 0, USER_VA_END, check_huge_pde, &c);
+    if (c.bad)
+        return check_fail(why, len, "huge mapping at %#llx is not 512 like PTEs of one block",
+                          (unsigned long long)c.bad);
+    if (c.tlb != mm->stats.hugetlb_pmds)
+        return check_fail(why, len, "%llu hugetlb mappings, counted %llu",
+                          (unsigned long long)c.tlb, (unsigned long long)mm->stats.hugetlb_pmds);
+    if (c.thp != mm->stats.thp_pmds || c.hzp != mm->stats.thp_zero_pmds)
+        return check_fail(why, len, "%llu huge and %llu huge zero mappings, counted %llu, %llu",
+                          (unsigned long long)c.thp, (unsigned long long)c.hzp,
+                          (unsigned long long)mm->stats.thp_pmds,
+                          (unsigned long long)mm->stats.thp_zero_pmds);
+    return 0;
+}
+
 /* Areas sorted, page-aligned, non-empty, non-overlapping, inside user space. */
 static int check_vmas(const struct mm *mm, char *why, size_t len)
 {
@@ -220,7 +272,7 @@ int vm_check(const struct vmsys *sys, struct mm *const *mms, size_t n, bool all,
             break;
         struct check_ctx c = {sys, mm, slot_refs, 0, why, len, 0};
         pt_for_each(&mm->pt, &sys->phys, 0, USER_VA_END, check_pte, &c);
-        if ((rc = c.rc) < 0)
+        if ((rc = c.rc) < 0 || (rc = check_huge(sys, mm, why, len)) < 0)
             break;
         if (c.present != mm->stats.rss)
             rc = check_fail(why, len, "rss %llu, but %llu PTEs map frames",

@@ -141,6 +141,16 @@ static const char pid_listed_dirs[] = "|fd|fdinfo|task|";
 static const struct procfs_entry sys_entries[] = {
     {"/proc/meminfo", procfs_render_meminfo},
     {"/proc/cpuinfo", procfs_render_cpuinfo},
+    {"/proc/vmstat", procfs_render_vmstat},
+    {"/sys/kernel/mm/transparent_hugepage/enabled", procfs_render_thp_enabled},
+    {"/sys/kernel/mm/transparent_hugepage/defrag", procfs_render_thp_defrag},
+    {"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", procfs_render_thp_pmd_size},
+    {"/proc/sys/vm/nr_hugepages", procfs_render_nr_hugepages},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", procfs_render_nr_hugepages},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", procfs_render_free_hugepages},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", procfs_render_resv_hugepages},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/surplus_hugepages", procfs_render_zero},
+    {"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages", procfs_render_zero},
 };
 
 /* Whether the first component of rest (n bytes) is one of the bar-separated names. */
@@ -290,11 +300,11 @@ int procfs_open(struct proc *p, const char *path, int flags, struct fd_dir **dir
 {
     if (strcmp(path, "/proc") == 0 || strcmp(path, "/proc/") == 0)
         return procfs_open_dir(p, p, "", flags, dir);
-    if (strncmp(path, "/proc/", 6) != 0)
-        return PROCFS_PASS;
     for (size_t i = 0; i < ARRAY_LEN(sys_entries); i++)
         if (strcmp(path, sys_entries[i].name) == 0)
             return render_to_fd(sys_entries[i].render, p, flags);
+    if (strncmp(path, "/proc/", 6) != 0)
+        return PROCFS_PASS;
     struct proc *t;
     const char *rest;
     int rc = split_pid_path(p, path, &t, &rest);

@@ -63,5 +63,17 @@ int procfs_render_fdinfo(struct pbuf *b, struct proc *t, int fd);
 int procfs_render_meminfo(struct pbuf *b, struct proc *t);
 /* /proc/cpuinfo: the one emulated CPU (t is not used). Returns 0. */
 int procfs_render_cpuinfo(struct pbuf *b, struct proc *t);
+/* procfs_vm.c: /proc/vmstat (the run's faults, the machine's thp_* events). Returns 0. */
+int procfs_render_vmstat(struct pbuf *b, struct proc *t);
+/* /sys/kernel/mm/transparent_hugepage/enabled, defrag and hpage_pmd_size. Return 0. */
+int procfs_render_thp_enabled(struct pbuf *b, struct proc *t);
+int procfs_render_thp_defrag(struct pbuf *b, struct proc *t);
+int procfs_render_thp_pmd_size(struct pbuf *b, struct proc *t);
+/* The hugetlb pool: nr_hugepages, free_hugepages, resv_hugepages, and 0 for the surplus
+ * and overcommit files. Return 0. */
+int procfs_render_nr_hugepages(struct pbuf *b, struct proc *t);
+int procfs_render_free_hugepages(struct pbuf *b, struct proc *t);
+int procfs_render_resv_hugepages(struct pbuf *b, struct proc *t);
+int procfs_render_zero(struct pbuf *b, struct proc *t);
 
 #endif

@@ -26,7 +26,9 @@ static void pool_usage(const struct phys *ph, struct pool_usage *pu)
         const struct frame *fr = phys_frame(ph, pfn);
         if (fr->refcount == 0 || pfn == ph->zero_pfn)
             continue;
-        if (fr->flags & FRAME_PAGETABLE) {
+        if (fr->flags & FRAME_HUGETLB) {
+            continue; /* the hugetlb pool is not MemFree nor AnonPages (Hugetlb) */
+        } else if (fr->flags & FRAME_PAGETABLE) {
             pu->pagetable++;
         } else if (fr->flags & FRAME_PAGECACHE) {
             const struct vfile *file = fr->owner;
@@ -97,15 +99,16 @@ int procfs_render_meminfo(struct pbuf *b, struct proc *t)
     meminfo_kb(b, "VmallocChunk:", 0);
     meminfo_kb(b, "Percpu:", 0);
     meminfo_kb(b, "HardwareCorrupted:", 0);
-    meminfo_kb(b, "AnonHugePages:", 0);
+    meminfo_kb(b, "AnonHugePages:", t->sys->thp.resident * (HPAGE_SIZE >> 10));
     meminfo_kb(b, "ShmemHugePages:", 0);
     meminfo_kb(b, "ShmemPmdMapped:", 0);
     meminfo_kb(b, "FileHugePages:", 0);
     meminfo_kb(b, "FilePmdMapped:", 0);
-    pb_printf(b, "HugePages_Total:   %5d\nHugePages_Free:    %5d\n", 0, 0);
-    pb_printf(b, "HugePages_Rsvd:    %5d\nHugePages_Surp:    %5d\n", 0, 0);
+    pb_printf(b, "HugePages_Total:   %5" PRIu64 "\nHugePages_Free:    %5" PRIu64 "\n",
+              ph->hugetlb_total, ph->hugetlb_nfree);
+    pb_printf(b, "HugePages_Rsvd:    %5" PRIu64 "\nHugePages_Surp:    %5d\n", ph->hugetlb_resv, 0);
     meminfo_kb(b, "Hugepagesize:", 2048);
-    meminfo_kb(b, "Hugetlb:", 0);
+    meminfo_kb(b, "Hugetlb:", ph->hugetlb_total * 2048);
     meminfo_kb(b, "DirectMap4k:", total * k);
     meminfo_kb(b, "DirectMap2M:", 0);
     meminfo_kb(b, "DirectMap1G:", 0);

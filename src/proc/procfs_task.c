@@ -14,6 +14,7 @@
 
 #include "procfs_int.h"
 #include "vmemu/mm_stat.h"
+#include "vmemu/thp.h"
 
 #define PSS_SHIFT      12                 /* Linux's: Pss is counted in bytes << 12 */
 #define MAPS_NAME_COL  72                 /* maps: names start after this column (25 + 6 * 8 - 1) */
@@ -94,7 +95,7 @@ static void smaps_kb(struct pbuf *b, const char *label, uint64_t kb)
 
 /* The counters of an smaps entry or of the rollup, in kB (Linux's __show_smap). */
 static void smaps_values(struct pbuf *b, const struct vma_usage *u, uint64_t locked_pss,
-                         bool rollup)
+                         bool rollup, bool shared_hugetlb)
 {
     smaps_kb(b, "Rss:", u->resident * KB_PER_PAGE);
     smaps_kb(b, "Pss:", (u->pss_shifted >> PSS_SHIFT) >> 10);
@@ -112,11 +113,12 @@ static void smaps_values(struct pbuf *b, const struct vma_usage *u, uint64_t loc
     smaps_kb(b, "Anonymous:", u->anon * KB_PER_PAGE);
     smaps_kb(b, "KSM:", 0);
     smaps_kb(b, "LazyFree:", 0);
-    smaps_kb(b, "AnonHugePages:", 0);
+    smaps_kb(b, "AnonHugePages:", u->anon_huge * KB_PER_PAGE);
     smaps_kb(b, "ShmemPmdMapped:", 0);
     smaps_kb(b, "FilePmdMapped:", 0);
-    smaps_kb(b, "Shared_Hugetlb:", 0);
-    pb_printf(b, "Private_Hugetlb: %7d kB\n", 0);
+    smaps_kb(b, "Shared_Hugetlb:", shared_hugetlb ? u->hugetlb * KB_PER_PAGE : 0);
+    pb_printf(b, "Private_Hugetlb: %7" PRIu64 " kB\n",
+              shared_hugetlb ? 0 : u->hugetlb * KB_PER_PAGE);
     smaps_kb(b, "Swap:", u->swapped * KB_PER_PAGE);
     smaps_kb(b, "SwapPss:", u->swapped * KB_PER_PAGE);
     smaps_kb(b, "Locked:", (locked_pss >> PSS_SHIFT) >> 10);
@@ -150,6 +152,12 @@ static void smaps_vmflags(struct pbuf *b, const struct vma *v)
         pb_printf(b, "ac ");
     if (v->flags & VM_NORESERVE)
         pb_printf(b, "nr ");
+    if (v->flags & VM_HUGETLB)
+        pb_printf(b, "ht ");
+    if (v->flags & VM_HUGEPAGE)
+        pb_printf(b, "hg ");
+    if (v->flags & VM_NOHUGEPAGE)
+        pb_printf(b, "nh ");
     pb_printf(b, "\n");
 }
 
@@ -161,10 +169,14 @@ int procfs_render_smaps(struct pbuf *b, struct proc *t)
         mm_vma_usage(t->mm, v, &u);
         maps_line(b, v);
         smaps_kb(b, "Size:", (v->end - v->start) >> 10);
-        smaps_kb(b, "KernelPageSize:", PAGE_SIZE >> 10);
-        smaps_kb(b, "MMUPageSize:", PAGE_SIZE >> 10);
-        smaps_values(b, &u, (v->flags & VM_LOCKED) ? u.pss_shifted : 0, false);
-        pb_printf(b, "%-16s%8d\n", "THPeligible:", 0);
+        uint64_t pagesize = (v->flags & VM_HUGETLB) ? HPAGE_SIZE : PAGE_SIZE;
+        smaps_kb(b, "KernelPageSize:", pagesize >> 10);
+        smaps_kb(b, "MMUPageSize:", pagesize >> 10);
+        smaps_values(b, &u, (v->flags & VM_LOCKED) ? u.pss_shifted : 0, false,
+                     (v->flags & VM_SHARED) != 0);
+        gva_t hstart = (v->start + HPAGE_SIZE - 1) & HPAGE_MASK;
+        bool eligible = thp_vma_allowed(t->sys, v) && hstart + HPAGE_SIZE <= v->end;
+        pb_printf(b, "%-16s%8d\n", "THPeligible:", eligible ? 1 : 0);
         smaps_vmflags(b, v);
     }
     return 0;
@@ -192,6 +204,8 @@ int procfs_render_smaps_rollup(struct pbuf *b, struct proc *t)
         sum.referenced += u.referenced;
         sum.anon += u.anon;
         sum.swapped += u.swapped;
+        sum.anon_huge += u.anon_huge;
+        sum.hugetlb += u.hugetlb;
         if (l->v[i].flags & VM_LOCKED)
             locked += u.pss_shifted;
     }
@@ -200,7 +214,7 @@ int procfs_render_smaps_rollup(struct pbuf *b, struct proc *t)
     pb_printf(b, "%08" PRIx64 "-%08" PRIx64 " ---p 00000000 00:00 0 ", all.start, all.end);
     size_t used = b->len - start;
     pb_printf(b, "%*s[rollup]\n", used < MAPS_NAME_COL ? (int)(MAPS_NAME_COL - used) + 1 : 1, "");
-    smaps_values(b, &sum, locked, true);
+    smaps_values(b, &sum, locked, true, false);
     return 0;
 }
 
@@ -295,7 +309,7 @@ int procfs_render_status(struct pbuf *b, struct proc *t)
     status_kb(b, "VmLib:", u.lib);
     status_kb(b, "VmPTE:", u.pt_pages);
     status_kb(b, "VmSwap:", u.swap);
-    status_kb(b, "HugetlbPages:", 0);
+    status_kb(b, "HugetlbPages:", u.hugetlb);
     pb_printf(b, "CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t%u\n",
               t->leader->nr_threads ? t->leader->nr_threads : 1);
     pb_printf(b, "SigQ:\t0/%" PRIu64 "\n", t->rlim[RLIMIT_SIGPENDING].cur);

@@ -15,6 +15,7 @@
 #include "vmemu/mm_stat.h"
 #include "vmemu/reclaim.h"
 #include "vmemu/sched.h"
+#include "vmemu/thp.h"
 #include "vmemu/util.h"
 #include "vmemu/vma.h"
 
@@ -317,6 +318,29 @@ static void json_paging(struct json *j, const struct vmsys *sys)
 }
 
 /* The "faults" object: every class of f. */
+/* Transparent huge pages: the mode, where it came from, and the machine's thp_* events. */
+static void json_thp(struct json *j, const struct vmsys *sys)
+{
+    static const char *const from[] = {"option", "host", "default"};
+    const struct thp_stats *t = &sys->thp;
+    json_open(j, "thp", '{');
+    json_str(j, "mode", thp_mode_name(sys->thp_mode));
+    json_str(j, "mode_from", from[sys->thp_mode_from]);
+    json_u64(j, "fault_alloc", t->fault_alloc);
+    json_u64(j, "fault_fallback", t->fault_fallback);
+    json_u64(j, "split_pmd", t->split_pmd);
+    json_u64(j, "swpout", 0); /* never swapped out whole */
+    json_u64(j, "swpout_fallback", t->swpout_fallback);
+    json_u64(j, "zero_page_maps", t->zero_page_alloc);
+    json_u64(j, "resident", t->resident);
+    json_u64(j, "peak_resident", t->peak_resident);
+    /* Each resident huge page would need no page-table page with a PS-bit PDE. */
+    json_u64(j, "pt_pages_saved_peak", t->peak_resident);
+    json_u64(j, "hugetlb_pages", sys->phys.hugetlb_total);
+    json_u64(j, "hugetlb_free", sys->phys.hugetlb_nfree);
+    json_close(j, '}');
+}
+
 static void json_faults(struct json *j, const struct fault_stats *f)
 {
     json_open(j, "faults", '{');
@@ -336,6 +360,8 @@ static void json_faults(struct json *j, const struct fault_stats *f)
     json_u64(j, "segv", f->segv);
     json_u64(j, "sigbus", f->sigbus);
     json_u64(j, "stack_grow", f->stack_grow);
+    json_u64(j, "thp", f->thp);
+    json_u64(j, "hugetlb", f->hugetlb);
     json_u64(j, "exec", f->exec);
     json_u64(j, "exec_major", f->exec_major);
     json_u64(j, "exec_args", f->exec_args);
@@ -355,6 +381,8 @@ static void json_tlb(struct json *j, const struct proc *first, uint64_t fills)
     json_u64(j, "invalidations", tlb->invalidations);
     json_u64(j, "flushes", tlb->flushes);
     json_u64(j, "unicorn_flushes", report_unicorn_flushes(first));
+    json_u64(j, "huge_hits", tlb->huge_hits);
+    json_u64(j, "huge_invalidations", tlb->huge_invalidations);
     json_close(j, '}');
 }
 
@@ -471,6 +499,8 @@ static int json_report(const char *path, const struct proc *first, const struct 
     json_open(&j, "tlb", '{');
     json_u64(&j, "entries", (uint64_t)sys->tlb.sets * sys->tlb.ways);
     json_u64(&j, "ways", sys->tlb.ways);
+    json_u64(&j, "huge_entries", (uint64_t)sys->tlb.huge_sets * sys->tlb.huge_ways);
+    json_u64(&j, "huge_ways", sys->tlb.huge_ways);
     json_close(&j, '}');
     json_open(&j, "frames", '{');
     json_u64(&j, "total", sys->phys.nframes);
@@ -479,6 +509,7 @@ static int json_report(const char *path, const struct proc *first, const struct 
     json_str(&j, "zero_page", sys->no_zero_page ? "off" : "on");
     json_str(&j, "zero_page_from", sys->zero_page_host ? "host" : "option");
     json_close(&j, '}');
+    json_thp(&j, sys);
     json_paging(&j, sys);
     json_open(&j, "processes", '[');
     if (s == NULL) {

@@ -13,6 +13,7 @@
 #include "vmemu/cpu.h"
 #include "vmemu/reclaim.h"
 #include "vmemu/sched.h"
+#include "vmemu/thp.h"
 #include "vmemu/util.h"
 
 #define KIB_PER_PAGE ((uint64_t)(PAGE_SIZE / 1024)) /* KiB in one page */
@@ -60,6 +61,34 @@ const char *report_proc_name(const struct proc *p)
     return p->comm[0] != '\0' ? p->comm : (p->exe != NULL ? p->exe : "?");
 }
 
+/* Transparent huge pages: the mode and where it came from, the process's huge-page
+ * faults and the machine's events. */
+static void report_thp(FILE *out, const struct vmsys *sys, const struct fault_stats *f)
+{
+    static const char *const from[] = {"--thp", "as the host's kernel does",
+                                       "default: the host's setting could not be read"};
+    const struct thp_stats *t = &sys->thp;
+    fprintf(out, "\tTransparent huge pages: %s (%s)\n", thp_mode_name(sys->thp_mode),
+            from[sys->thp_mode_from]);
+    if (sys->phys.hugetlb_total)
+        fprintf(out,
+                "\tHugetlb pool (--hugetlb): %" PRIu64 " pages of 2 MiB, %" PRIu64
+                " free at exit\n",
+                sys->phys.hugetlb_total, sys->phys.hugetlb_nfree);
+    if (!t->fault_alloc && !t->fault_fallback && !t->zero_page_alloc)
+        return;
+    fprintf(out, "\t  huge-page faults (2 MiB each): %" PRIu64 "\n", f->thp);
+    fprintf(out, "\t  huge pages allocated: %" PRIu64 ", fallbacks to 4 KiB: %" PRIu64 "\n",
+            t->fault_alloc, t->fault_fallback);
+    fprintf(out, "\t  huge zero page mappings: %" PRIu64 "\n", t->zero_page_alloc);
+    fprintf(out, "\t  splits: %" PRIu64 " (for swap-out: %" PRIu64 ")\n", t->split_pmd,
+            t->swpout_fallback);
+    fprintf(out, "\t  huge pages resident: %" PRIu64 " now, %" PRIu64 " at the peak\n", t->resident,
+            t->peak_resident);
+    fprintf(out, "\t  page-table pages PS-bit PDEs would save at the peak: %" PRIu64 "\n",
+            t->peak_resident);
+}
+
 /* The paging part of the summary: the zero page, policy, swap, what reclaim did, the
  * thrashing indicator. */
 static void report_paging(FILE *out, const struct proc *p, const struct fault_stats *f)
@@ -71,6 +100,7 @@ static void report_paging(FILE *out, const struct proc *p, const struct fault_st
     fprintf(out, "\tZero page on anonymous read faults: %s (%s)\n",
             sys->no_zero_page ? "no" : "yes",
             sys->zero_page_host ? "as the host's kernel does" : "--zero-page");
+    report_thp(out, sys, f);
     fprintf(out, "\tReplacement policy: %s", reclaim_policy_name(sys->reclaim->policy));
     if (sys->reclaim->policy == POLICY_RANDOM)
         fprintf(out, " (seed %" PRIu64 ")", sys->reclaim->seed);
@@ -116,6 +146,9 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\t  COW reuse: %" PRIu64 "\n", f->cow_reuse);
     fprintf(out, "\t  shared file write: %" PRIu64 "\n", f->shared_write);
     fprintf(out, "\t  swap-cache hit: %" PRIu64 "\n", f->swap_cache);
+    fprintf(out, "\t  huge page: %" PRIu64 "\n", f->thp);
+    if (f->hugetlb)
+        fprintf(out, "\t  hugetlb page (MAP_HUGETLB): %" PRIu64 "\n", f->hugetlb);
     fprintf(out, "\tMajor page faults: %" PRIu64 "\n", f->major);
     fprintf(out, "\t  swap-in: %" PRIu64 "\n", f->swap_in);
     fprintf(out, "\t  file read: %" PRIu64 "\n", f->file_major);
@@ -134,6 +167,12 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\tAccesses past the end of a file (SIGBUS): %" PRIu64 "\n", f->sigbus);
     fprintf(out, "\tvmemu TLB hits: %" PRIu64 "\n", sys->tlb.hits);
     fprintf(out, "\tvmemu TLB misses (page walks): %" PRIu64 "\n", sys->tlb.misses);
+    if (sys->tlb.huge_hits || sys->thp.fault_alloc)
+        fprintf(out,
+                "\tvmemu TLB 2 MiB entries (%u): hits %" PRIu64 " (pages of huge pages found "
+                "without a walk), invalidations %" PRIu64 "\n",
+                sys->tlb.huge_sets * sys->tlb.huge_ways, sys->tlb.huge_hits,
+                sys->tlb.huge_invalidations);
     fprintf(out, "\tvmemu TLB invalidations: %" PRIu64 "\n", sys->tlb.invalidations);
     fprintf(out, "\tvmemu TLB flushes: %" PRIu64 "\n", sys->tlb.flushes);
     fprintf(out, "\tUnicorn TLB fills (depends on Unicorn's TLB size): %" PRIu64 "\n",

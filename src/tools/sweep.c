@@ -36,7 +36,7 @@ static void sweep_usage(FILE *out)
             "  --policy P,Q,...   fifo, clock, lru, random (default: all four)\n"
             "  --csv FILE         also write the results to FILE as CSV\n"
             "  -j, --jobs N       runs at a time (default: the number of online CPUs)\n"
-            "  --swap SIZE, --seed N, --tlb E[xW], --zero-page MODE\n"
+            "  --swap SIZE, --seed N, --tlb E[xW][,E[xW]], --zero-page MODE\n"
             "                   passed to every run (see vmemu --help)\n"
             "  --help\n"
             "Columns: exit status of the program; minor and major page faults; major faults\n"
@@ -244,7 +244,7 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
             sweep_pass(sw, "--seed", optarg);
             break;
         case OPT_TLB:
-            if (tlb_parse_geometry(optarg, &entries, &ways) < 0)
+            if (tlb_parse_geometries(optarg, &entries, &ways, &entries, &ways) < 0)
                 return sweep_usage_error("--tlb %s: expected ENTRIES or ENTRIESxWAYS, powers "
                                          "of two, such as 64x4",
                                          optarg);

@@ -16,6 +16,8 @@
 #define LINUX_MAP_NORESERVE       0x4000
 #define LINUX_MAP_POPULATE        0x8000
 #define LINUX_MAP_HUGETLB         0x40000
+#define LINUX_MAP_HUGE_SHIFT      26 /* log2 of the page size asked for, in bits 26..31 */
+#define LINUX_MAP_HUGE_MASK       0x3f
 #define LINUX_MAP_SYNC            0x80000
 #define LINUX_MAP_FIXED_NOREPLACE 0x100000
 #define LINUX_LEGACY_MAP_MASK                                                                      \

@@ -1,0 +1,36 @@
+/* hugetlbfs-style pages (src/mm/hugetlb.c): MAP_HUGETLB areas take 2 MiB pages from the
+ * pool that --hugetlb sets aside, reserved at mmap time, never swapped. */
+#ifndef VMEMU_HUGETLB_H
+#define VMEMU_HUGETLB_H
+
+#include "vmemu/mm_types.h"
+
+/* What hugetlb_fault and hugetlb_wp_fault did (-EBUSY: no pool page, the access gets
+ * SIGBUS; -ENOMEM: no frame for a page table or a reverse-map entry). */
+#define HUGETLB_NONE   0 /* nothing: the page table exists, the caller goes on */
+#define HUGETLB_MAPPED 1 /* a pool page (new, or a copy) is mapped: one fault */
+#define HUGETLB_REUSED 2 /* the writer owned the whole page: mapped writable */
+
+/* Promises `pages` free pool pages to a new mapping. Returns 0 or -ENOMEM (the pool's free
+ * pages not yet promised are too few). */
+int hugetlb_reserve(struct vmsys *sys, uint64_t pages);
+/* Gives back the promises of area v's 2 MiB pages in [lo, hi) that are not mapped (the
+ * range is being unmapped); no-op unless v has VM_HUGETLB_RESV. */
+void hugetlb_unreserve(struct mm *mm, const struct vma *v, gva_t lo, gva_t hi);
+/* Before MADV_DONTNEED drops the mapped pages of [lo, hi) of area v: a reserving area
+ * keeps its promise for them (each may be faulted in again). */
+void hugetlb_rereserve(struct mm *mm, const struct vma *v, gva_t lo, gva_t hi);
+/* -EINVAL when addr would cut a MAP_HUGETLB area off its 2 MiB boundaries (munmap,
+ * mprotect and madvise ranges must be aligned there), else 0. */
+int hugetlb_check_cut(const struct mm *mm, gva_t addr);
+/* A fault at va of MAP_HUGETLB area v with no page table there: maps a zeroed pool page
+ * (the area's reservation first) and sets *ptepp to va's PTE. Returns HUGETLB_NONE when
+ * a table exists, HUGETLB_MAPPED, -EBUSY (pool empty: SIGBUS) or -ENOMEM. */
+int hugetlb_fault(struct mm *mm, const struct vma *v, gva_t va, pte_t **ptepp);
+/* A write to a copy-on-write PTE of MAP_HUGETLB area v (a private mapping after fork):
+ * the whole 2 MiB page is taken over when the writer owns all of it, else copied into a
+ * new pool page (Linux's hugetlb_wp). Returns HUGETLB_REUSED, HUGETLB_MAPPED, HUGETLB_NONE
+ * (not a hugetlb mapping), -EBUSY or -ENOMEM. */
+int hugetlb_wp_fault(struct mm *mm, const struct vma *v, gva_t va);
+
+#endif
