@@ -78,18 +78,18 @@ CASES = [
 # Why a row may differ within its tolerance, one line each ("program" rows share one).
 WHY = {
     "program": "glibc reads the vDSO's ELF header at start-up, and vmemu maps no vDSO (one "
-               "fault); Linux's count also moves by 1-2 from run to run (execve puts the stack "
-               "tables at a random 0-8 KiB offset; ASLR of the stack and the heap), vmemu's is "
-               "the same every run",
+               "fault); where setarch -R does not work, Linux's count also moves by 1-2 from run "
+               "to run (execve puts the stack tables at a random 0-8 KiB offset; ASLR of the "
+               "stack and the heap), vmemu's is the same every run",
     ("malloc_churn", "churn"): "a deep call (musl's realloc) reaches one stack page more or "
                                "less: where the initial stack pointer lies in its page",
     ("stack", "grow"): "where the initial stack pointer lies in its page (random natively, "
                        "fixed in vmemu) decides the last page touched",
     ("fork_touch", "children-total"): "the child's own start-up after fork: which stack and "
                                       "text pages its return from fork touches",
-    ("fork_exec", "children-total"): "the exec'd child's start-up: Linux puts execve's stack "
-                                     "tables at a random 0-8 KiB offset (one page more or "
-                                     "less), and glibc reads the vDSO, which vmemu does not map",
+    ("fork_exec", "children-total"): "the exec'd child's start-up: glibc reads the vDSO, which "
+                                     "vmemu does not map (and without setarch -R, execve's "
+                                     "stack tables land at a random 0-8 KiB offset)",
     ("busybox_pipeline", "program"): "the first shell's SIGCHLD handler: Linux's signal frames "
                                      "hold the host CPU's XSAVE area (kilobytes) and touch more "
                                      "stack pages than vmemu's 512-byte frame; the vDSO page",
@@ -102,8 +102,6 @@ PIPELINE = "echo one two three | %s tr a-z A-Z | %s wc -c" % (BUSYBOX, BUSYBOX)
 # Differences pending other work, (case, row) -> reason; "*" matches every row. The
 # integrator empties this table as the branches land.
 KNOWN = {
-    ("thp", "*"): "huge pages are implemented on branch `thp`; until it lands vmemu takes "
-                  "one 4 KiB fault per page where Linux maps 2 MiB per fault",
 }
 
 
@@ -156,6 +154,8 @@ def host_settings(perf):
         ("anonymous mTHP sizes not never", ", ".join(mthp) or "none"),
         ("fault-around", ("%s bytes" % fab) if fab else
          "65536 bytes (Linux's default; /sys/kernel/debug is unreadable)"),
+        ("native runs", "without address randomisation (setarch -R), as vmemu lays memory out"
+         if NO_ASLR else "with address randomisation (setarch -R does not work here)"),
         ("perf stat", "works" if perf else "unavailable: whole-program rows skipped"),
         ("busybox", BUSYBOX if os.access(BUSYBOX, os.X_OK) and perf else
          "absent or no perf: the pipeline is skipped"),
@@ -169,19 +169,33 @@ def windows(out):
     return {m.group(1): int(m.group(2)) + int(m.group(3)) for m in WINDOW.finditer(out)}
 
 
+def no_aslr_prefix():
+    """["setarch", "-R"] when it works here: native runs then lay memory out as vmemu does
+    (no randomisation: execve's stack tables and the stack top at fixed places), so their
+    counts do not move by the 1-2 pages per exec that ASLR adds or takes."""
+    try:
+        p = subprocess.run(["setarch", "-R", "true"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return ["setarch", "-R"] if p.returncode == 0 else []
+
+
+NO_ASLR = no_aslr_prefix()
+
+
 def native_run(cmd, perf):
     """(stdout, whole-program faults or None, whether perf counted kernel-mode faults) of
     cmd run natively (under perf stat)."""
     if not perf:
-        r = execute(cmd)
+        r = execute(NO_ASLR + cmd)
         if r.status != 0:
             raise Failure("natively: status %d: %s" % (r.status, r.err.strip()[-300:]))
         return r.out, None, False
     fd, path = tempfile.mkstemp(prefix="fidelity-perf-")
     os.close(fd)
     try:
-        r = execute(["perf", "stat", "-x,", "-o", path, "-e",
-                     "page-faults,minor-faults,major-faults", "--"] + cmd)
+        r = execute(NO_ASLR + ["perf", "stat", "-x,", "-o", path, "-e",
+                               "page-faults,minor-faults,major-faults", "--"] + cmd)
         if r.status != 0:
             raise Failure("natively: status %d: %s" % (r.status, r.err.strip()[-300:]))
         counts = {}
@@ -306,9 +320,9 @@ def print_text(settings, rows, errors):
     print(fmt % ("case", "variant", "row", "native", "vmemu", "diff", "verdict"))
     for r in rows:
         print(fmt % (r.case, r.variant, r.name, r.native, r.vm, "%+d" % r.diff(), r.verdict()))
-    pending = [(k, v) for k, v in KNOWN.items()]
-    print("\nKnown differences pending other work (not failures):")
-    for (case, row), why in pending:
+    if KNOWN:
+        print("\nKnown differences pending other work (not failures):")
+    for (case, row), why in KNOWN.items():
         print("  %s / %s: %s" % (case, row, why))
     for e in errors:
         print("ERROR " + e)
@@ -321,9 +335,10 @@ def print_markdown(settings, rows, errors):
     for r in rows:
         print("| `%s` | %s | %s | %d | %d | %+d | %s |" % (
             r.case, r.variant, r.name, r.native, r.vm, r.diff(), r.verdict()))
-    print("\nKnown differences pending other work:\n")
-    print("| case | row | reason |")
-    print("|---|---|---|")
+    if KNOWN:
+        print("\nKnown differences pending other work:\n")
+        print("| case | row | reason |")
+        print("|---|---|---|")
     for (case, row), why in KNOWN.items():
         print("| `%s` | %s | %s |" % (case, row, why))
     print("\nEvery other difference, explained:\n")
