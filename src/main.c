@@ -321,6 +321,13 @@ int main(int argc, char **argv)
         opt.realtime_start = (int64_t)epoch_s;
     struct sched sched;
     sched_init(&sched, &sys, cpu, &opt);
+    if ((cli.check & CHECK_HEAP) && !(cli.check & CHECK_GUARD) &&
+        (rc = heapcheck_watch(cpu, &sched)) < 0) {
+        fprintf(stderr, "vmemu: cannot watch the heap checker's area: %s\n", strerror(-rc));
+        cpu_destroy(cpu);
+        vmsys_destroy(&sys);
+        return 1;
+    }
     struct proc *p = NULL;
     if ((rc = proc_create(&sys, cpu, &opt, &p)) < 0 || (rc = sched_add(&sched, p)) < 0) {
         fprintf(stderr, "vmemu: cannot create the process: %s\n", strerror(-rc));
