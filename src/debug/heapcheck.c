@@ -300,7 +300,8 @@ void heapcheck_free(struct heapcheck *h)
     free(h->btab);
     free(h->shadow);
     free(h->pagemap);
-    free(h->seen);
+    free(h->seen.v);
+    free(h->strfn.v);
     for (size_t i = 0; i < HC_NCLASSES; i++)
         free(h->classes[i].slots);
     free(h->quar);
@@ -343,7 +344,8 @@ struct heapcheck *heapcheck_dup(const struct heapcheck *h)
     c->shadow = h->shadow ? hc_memdup(h->shadow, area / HC_GRANULE, 1, &fail) : NULL;
     c->pagemap =
         h->pagemap ? hc_memdup(h->pagemap, area >> PAGE_SHIFT, sizeof(*h->pagemap), &fail) : NULL;
-    c->seen = hc_memdup(h->seen, h->seencap, sizeof(*h->seen), &fail);
+    c->seen.v = hc_memdup(h->seen.v, h->seen.cap, sizeof(gva_t), &fail);
+    c->strfn.v = hc_memdup(h->strfn.v, h->strfn.cap, sizeof(gva_t), &fail);
     for (size_t i = 0; i < HC_NCLASSES; i++) {
         c->classes[i].slots = hc_memdup(h->classes[i].slots, h->classes[i].n, sizeof(gva_t), &fail);
         c->classes[i].cap = h->classes[i].n;

@@ -95,6 +95,12 @@ struct hc_freelist {
     size_t n, cap; /* used, allocated */
 };
 
+/* A set of instruction addresses (open addressing, 0 empty). */
+struct hc_set {
+    gva_t *v;      /* the table */
+    size_t cap, n; /* its size (power of two), used */
+};
+
 struct heapcheck {
     bool guard;                /* --check heap,guard */
     bool glibc;                /* realloc(p, 0) frees and returns NULL (glibc) */
@@ -121,8 +127,8 @@ struct heapcheck {
     size_t nstacks, capstacks;               /* used, allocated */
     uint32_t *stab;                          /* hash table over stacks: index+1, 0 empty */
     size_t stabcap;                          /* its size (power of two) */
-    gva_t *seen;              /* instructions whose bad access was reported (hash, 0 empty) */
-    size_t seencap, nseen;    /* its size (power of two), used */
+    struct hc_set seen;                      /* instructions whose bad access was reported */
+    struct hc_set strfn;      /* instructions of libc's string functions that read past */
     uint64_t nallocs, nfrees; /* calls that allocated / freed */
     uint64_t bytes_allocated; /* bytes asked for in total */
     uint64_t errors;          /* errors reported */

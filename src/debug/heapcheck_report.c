@@ -15,6 +15,7 @@
 #include "vmemu/cpu.h"
 #include "vmemu/proc.h"
 #include "vmemu/sched.h"
+#include "vmemu/symbols.h"
 #include "vmemu/uaccess.h"
 
 /* Appends printf output to buf (cut at len). */
@@ -158,31 +159,85 @@ void hc_bad_free(struct heapcheck *h, const struct proc *p, gva_t ptr, uint32_t 
     hc_print_stack(h, stderr, stack);
 }
 
-/* Whether rip was reported before (and remembers it). */
-static bool hc_seen(struct heapcheck *h, gva_t rip)
+/* Whether the set holds rip. */
+static bool hc_set_has(const struct hc_set *set, gva_t rip)
 {
-    if ((h->nseen + 1) * 2 > h->seencap) {
-        size_t cap = h->seencap ? h->seencap * 2 : 64;
+    if (set->cap == 0)
+        return false;
+    for (size_t j = (rip * 0x9e3779b97f4a7c15ULL >> 32) & (set->cap - 1); set->v[j];
+         j = (j + 1) & (set->cap - 1))
+        if (set->v[j] == rip)
+            return true;
+    return false;
+}
+
+/* Adds rip (not 0) to the set; returns true (false when out of memory). */
+static bool hc_set_add(struct hc_set *set, gva_t rip)
+{
+    if ((set->n + 1) * 2 > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
         gva_t *t = calloc(cap, sizeof(*t));
         if (!t)
             return false;
-        for (size_t i = 0; i < h->seencap; i++)
-            if (h->seen[i]) {
-                size_t j = (h->seen[i] * 0x9e3779b97f4a7c15ULL >> 32) & (cap - 1);
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->v[i]) {
+                size_t j = (set->v[i] * 0x9e3779b97f4a7c15ULL >> 32) & (cap - 1);
                 while (t[j])
                     j = (j + 1) & (cap - 1);
-                t[j] = h->seen[i];
+                t[j] = set->v[i];
             }
-        free(h->seen);
-        h->seen = t;
-        h->seencap = cap;
+        free(set->v);
+        set->v = t;
+        set->cap = cap;
     }
-    size_t j = (rip * 0x9e3779b97f4a7c15ULL >> 32) & (h->seencap - 1);
-    for (; h->seen[j]; j = (j + 1) & (h->seencap - 1))
-        if (h->seen[j] == rip)
+    size_t j = (rip * 0x9e3779b97f4a7c15ULL >> 32) & (set->cap - 1);
+    while (set->v[j] && set->v[j] != rip)
+        j = (j + 1) & (set->cap - 1);
+    if (!set->v[j]) {
+        set->v[j] = rip;
+        set->n++;
+    }
+    return true;
+}
+
+/* Whether rip is in one of libc's string functions, which read whole aligned words (and
+ * vectors, which Unicorn hands to the hook as 8-byte halves) past a string's end: strlen,
+ * strchr, memchr, strcmp, strcpy and their kin, in any variant (__strlen_sse2, musl's
+ * strlen, __strchrnul_avx2, ...). */
+static bool hc_string_fn(const struct heapcheck *h, gva_t rip)
+{
+    static const char *const names[] = {
+        "strlen",    "strnlen", "strchr",  "strchrnul", "strrchr",    "memchr",      "memrchr",
+        "rawmemchr", "strcmp",  "strncmp", "memcmp",    "bcmp",       "strcpy",      "stpcpy",
+        "strncpy",   "stpncpy", "strcat",  "strncat",   "strcasecmp", "strncasecmp", "strspn",
+        "strcspn",   "strpbrk", "strstr",  "wcslen",    "wcsnlen",    "wcschr",      "wcscmp",
+        "wmemchr",   "wcscpy",  "strdup",  "strndup"};
+    uint64_t off;
+    const char *name = symtab_lookup(h->syms->syms, rip, &off);
+    if (!name)
+        return false;
+    while (*name == '_')
+        name++;
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(name, names[i], n) == 0 && (name[n] == '\0' || name[n] == '_'))
             return true;
-    h->seen[j] = rip;
-    h->nseen++;
+    }
+    return false;
+}
+
+/* Whether the 128-byte aligned group around va holds a byte of a live block, or va is no
+ * freed block's: the loops of libc's string functions read such a group (four 16- or
+ * 32-byte vectors) whole, the string's end in it, so their reads past the end stay in it
+ * and may land on a freed neighbour. */
+static bool hc_near_live(const struct heapcheck *h, gva_t va)
+{
+    if (h->shadow[(va - HC_BASE) / HC_GRANULE] != HC_SH_FREED)
+        return true;
+    gva_t g = va & ~127ULL;
+    for (gva_t a = g < HC_BASE ? HC_BASE : g; a < g + 128 && a < h->mapped_end; a += HC_GRANULE)
+        if (h->shadow[(a - HC_BASE) / HC_GRANULE] < HC_GRANULE)
+            return true;
     return false;
 }
 
@@ -192,8 +247,15 @@ void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size,
 {
     struct cpu *cpu = p->cpu;
     gva_t rip = cpu_get(cpu, CPU_RIP);
-    if (hc_seen(h, rip))
+    if (hc_set_has(&h->seen, rip))
         return; /* one report per instruction, as memcheck does per context */
+    /* A string function's read past a live string is no error, its read of a freed block
+     * is (memcheck replaces these functions; here they run as they are). */
+    if (!write &&
+        (hc_set_has(&h->strfn, rip) || (hc_string_fn(h, rip) && hc_set_add(&h->strfn, rip))) &&
+        hc_near_live(h, va))
+        return;
+    hc_set_add(&h->seen, rip);
     h->errors++;
     const struct hc_block *b = hc_find(h, bad);
     const char *op = write ? "WRITE" : "READ";
