@@ -302,6 +302,8 @@ void heapcheck_free(struct heapcheck *h)
     free(h->pagemap);
     free(h->seen.v);
     free(h->strfn.v);
+    free(h->copyfn.v);
+    free(h->otherfn.v);
     for (size_t i = 0; i < HC_NCLASSES; i++)
         free(h->classes[i].slots);
     free(h->quar);
@@ -346,6 +348,8 @@ struct heapcheck *heapcheck_dup(const struct heapcheck *h)
         h->pagemap ? hc_memdup(h->pagemap, area >> PAGE_SHIFT, sizeof(*h->pagemap), &fail) : NULL;
     c->seen.v = hc_memdup(h->seen.v, h->seen.cap, sizeof(gva_t), &fail);
     c->strfn.v = hc_memdup(h->strfn.v, h->strfn.cap, sizeof(gva_t), &fail);
+    c->copyfn.v = hc_memdup(h->copyfn.v, h->copyfn.cap, sizeof(gva_t), &fail);
+    c->otherfn.v = hc_memdup(h->otherfn.v, h->otherfn.cap, sizeof(gva_t), &fail);
     for (size_t i = 0; i < HC_NCLASSES; i++) {
         c->classes[i].slots = hc_memdup(h->classes[i].slots, h->classes[i].n, sizeof(gva_t), &fail);
         c->classes[i].cap = h->classes[i].n;

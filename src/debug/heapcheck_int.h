@@ -95,6 +95,9 @@ struct hc_freelist {
     size_t n, cap; /* used, allocated */
 };
 
+#define HC_READS_GROUP 1 /* a string scan: reads 128-byte aligned groups past the end */
+#define HC_READS_CHUNK 2 /* a copy: reads 16-byte aligned chunks past the end */
+
 /* A set of instruction addresses (open addressing, 0 empty). */
 struct hc_set {
     gva_t *v;      /* the table */
@@ -128,7 +131,9 @@ struct heapcheck {
     uint32_t *stab;                          /* hash table over stacks: index+1, 0 empty */
     size_t stabcap;                          /* its size (power of two) */
     struct hc_set seen;                      /* instructions whose bad access was reported */
-    struct hc_set strfn;      /* instructions of libc's string functions that read past */
+    struct hc_set strfn;      /* instructions of libc's string scans (HC_READS_GROUP) */
+    struct hc_set copyfn;     /* instructions of memcpy and memmove (HC_READS_CHUNK) */
+    struct hc_set otherfn;    /* instructions of other functions that read bad bytes */
     uint64_t nallocs, nfrees; /* calls that allocated / freed */
     uint64_t bytes_allocated; /* bytes asked for in total */
     uint64_t errors;          /* errors reported */

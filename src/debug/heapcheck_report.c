@@ -200,44 +200,72 @@ static bool hc_set_add(struct hc_set *set, gva_t rip)
     return true;
 }
 
-/* Whether rip is in one of libc's string functions, which read whole aligned words (and
- * vectors, which Unicorn hands to the hook as 8-byte halves) past a string's end: strlen,
- * strchr, memchr, strcmp, strcpy and their kin, in any variant (__strlen_sse2, musl's
- * strlen, __strchrnul_avx2, ...). */
-static bool hc_string_fn(const struct heapcheck *h, gva_t rip)
+/* Which of libc's string functions rip is in: HC_READS_GROUP for those that scan a string
+ * (strlen, strchr, strcmp, strcpy and their kin: their loops read 64- or 128-byte aligned
+ * groups of vectors whole, past the string's end), HC_READS_CHUNK for memcpy and memmove
+ * (aligned 16-byte loads of the source, past its end), 0 for the others. Any variant
+ * counts (__strlen_sse2, musl's strlen, __memcpy_ssse3, ...). */
+static unsigned hc_string_fn(const struct heapcheck *h, gva_t rip)
 {
-    static const char *const names[] = {
+    static const char *const scans[] = {
         "strlen",    "strnlen", "strchr",  "strchrnul", "strrchr",    "memchr",      "memrchr",
         "rawmemchr", "strcmp",  "strncmp", "memcmp",    "bcmp",       "strcpy",      "stpcpy",
         "strncpy",   "stpncpy", "strcat",  "strncat",   "strcasecmp", "strncasecmp", "strspn",
         "strcspn",   "strpbrk", "strstr",  "wcslen",    "wcsnlen",    "wcschr",      "wcscmp",
         "wmemchr",   "wcscpy",  "strdup",  "strndup"};
+    static const char *const copies[] = {"memcpy",  "memmove",  "mempcpy",
+                                         "wmemcpy", "wmemmove", "bcopy"};
     uint64_t off;
     const char *name = symtab_lookup(h->syms->syms, rip, &off);
     if (!name)
-        return false;
+        return 0;
     while (*name == '_')
         name++;
-    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
-        size_t n = strlen(names[i]);
-        if (strncmp(name, names[i], n) == 0 && (name[n] == '\0' || name[n] == '_'))
-            return true;
+    for (int k = 0; k < 2; k++) {
+        const char *const *names = k ? copies : scans;
+        size_t count = k ? ARRAY_LEN(copies) : ARRAY_LEN(scans);
+        for (size_t i = 0; i < count; i++) {
+            size_t n = strlen(names[i]);
+            if (strncmp(name, names[i], n) == 0 && (name[n] == '\0' || name[n] == '_'))
+                return k ? HC_READS_CHUNK : HC_READS_GROUP;
+        }
     }
+    return 0;
+}
+
+/* Whether [lo, hi) of the arena holds a byte of a live block. */
+static bool hc_live_in(const struct heapcheck *h, gva_t lo, gva_t hi)
+{
+    lo = lo < HC_BASE ? HC_BASE : lo & ~(gva_t)(HC_GRANULE - 1);
+    for (gva_t a = lo; a < hi && a < h->mapped_end; a += HC_GRANULE)
+        if (h->shadow[(a - HC_BASE) / HC_GRANULE] < HC_GRANULE)
+            return true;
     return false;
 }
 
-/* Whether the 128-byte aligned group around va holds a byte of a live block, or va is no
- * freed block's: the loops of libc's string functions read such a group (four 16- or
- * 32-byte vectors) whole, the string's end in it, so their reads past the end stay in it
- * and may land on a freed neighbour. */
-static bool hc_near_live(const struct heapcheck *h, gva_t va)
+/* Whether the read of [va, va+size) at rip is a string function's read past a live string
+ * (no error: memcheck replaces these functions, here they run as they are). */
+static bool hc_string_read(struct heapcheck *h, gva_t rip, gva_t va, unsigned size)
 {
-    if (h->shadow[(va - HC_BASE) / HC_GRANULE] != HC_SH_FREED)
-        return true;
-    gva_t g = va & ~127ULL;
-    for (gva_t a = g < HC_BASE ? HC_BASE : g; a < g + 128 && a < h->mapped_end; a += HC_GRANULE)
-        if (h->shadow[(a - HC_BASE) / HC_GRANULE] < HC_GRANULE)
-            return true;
+    unsigned kind = hc_set_has(&h->strfn, rip)    ? HC_READS_GROUP
+                    : hc_set_has(&h->copyfn, rip) ? HC_READS_CHUNK
+                                                  : 0;
+    if (kind == 0 && !hc_set_has(&h->otherfn, rip)) {
+        kind = hc_string_fn(h, rip);
+        hc_set_add(kind == HC_READS_GROUP   ? &h->strfn
+                   : kind == HC_READS_CHUNK ? &h->copyfn
+                                            : &h->otherfn,
+                   rip);
+    }
+    /* Unicorn hands a vector load to the hook as 8-byte parts: va may be the second to
+     * fourth part of a 16- or 32-byte load that starts up to 24 bytes before it. A scan
+     * reads the aligned 64-byte group that holds the string's start from its beginning,
+     * and up to two groups past the one that holds its end (glibc's __strlen_sse2); a copy
+     * reads the rest of the source's last aligned 16 bytes. */
+    if (kind == HC_READS_GROUP)
+        return hc_live_in(h, va - 128, va + size + 64);
+    if (kind == HC_READS_CHUNK)
+        return hc_live_in(h, (va - 24) & ~15ULL, ((va + size + 15) & ~15ULL));
     return false;
 }
 
@@ -249,11 +277,7 @@ void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size,
     gva_t rip = cpu_get(cpu, CPU_RIP);
     if (hc_set_has(&h->seen, rip))
         return; /* one report per instruction, as memcheck does per context */
-    /* A string function's read past a live string is no error, its read of a freed block
-     * is (memcheck replaces these functions; here they run as they are). */
-    if (!write &&
-        (hc_set_has(&h->strfn, rip) || (hc_string_fn(h, rip) && hc_set_add(&h->strfn, rip))) &&
-        hc_near_live(h, va))
+    if (!write && hc_string_read(h, rip, va, size))
         return;
     hc_set_add(&h->seen, rip);
     h->errors++;
