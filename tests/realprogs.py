@@ -42,8 +42,9 @@ native run, and on stderr no heap-checker line but the exit summary of each proc
 ("vmemu: heap: pid N: ...; 0 errors"; a leak counts as an error), at least one of them for
 pid 1000. A false report there is a checker bug (a missed root of the leak search, a
 red zone the program may legitimately touch). The stripped programs (busybox) cannot run
-under --check heap: one SKIP line says so. Every allocation costs the checker two pages of
-address space and a page walk or two, so the cases of HEAP_SCALE run smaller there.
+under --check heap: one SKIP line says so. Under the checker every load and store takes
+Unicorn's slow path (its access hook), about 10x, so the cases of HEAP_SCALE run smaller
+there.
 
 Each case prints "PASS name (native s, vmemu s)" or "FAIL name: reason" (a pressure case
 adds, per policy, the memory, evictions, major faults and seconds); the last line is
