@@ -33,13 +33,16 @@ enum bt_frame {
     BT_NOFP,     /* a function without a frame pointer: scan */
 };
 
-/* Pages of guest memory a walk has read (the stack's and the code's), so that scanning a
+#define BT_LINE  256 /* bytes of guest memory a walk's cache reads at once */
+#define BT_LINES 4   /* lines it keeps */
+
+/* Guest memory a walk has read (lines of the stack and of the code), so that scanning a
  * frame word by word does not walk the page table for every word. */
 struct bt_cache {
-    gva_t page[2];              /* the pages held (1: none) */
-    bool ok[2];                 /* the page could be read */
-    uint8_t data[2][PAGE_SIZE]; /* their bytes */
-    unsigned next;              /* the entry replaced next */
+    gva_t line[BT_LINES];            /* the lines held (1: none) */
+    bool ok[BT_LINES];               /* the line could be read */
+    uint8_t data[BT_LINES][BT_LINE]; /* their bytes */
+    unsigned next;                   /* the entry replaced next */
 };
 
 /* The state of one walk. */
@@ -53,23 +56,25 @@ struct bt_walk {
     unsigned scanned;          /* words scanned so far */
 };
 
-/* Reads n bytes at va through the walk's page cache; false when they are not all there. */
+/* Reads n bytes at va through the walk's cache; false when they are not all there. */
 static bool bt_read(const struct bt_walk *w, gva_t va, void *dst, size_t n)
 {
     struct bt_cache *c = w->cache;
-    gva_t page = PAGE_DOWN(va);
-    if (PAGE_DOWN(va + n - 1) != page)
+    gva_t line = va & ~(gva_t)(BT_LINE - 1);
+    if (((va + n - 1) & ~(gva_t)(BT_LINE - 1)) != line)
         return copy_from_user_nofault(w->mm, dst, va, n) == n;
-    unsigned i = c->page[0] == page ? 0 : c->page[1] == page ? 1 : 2;
-    if (i == 2) {
+    unsigned i = 0;
+    while (i < BT_LINES && c->line[i] != line)
+        i++;
+    if (i == BT_LINES) {
         i = c->next;
-        c->next ^= 1;
-        c->page[i] = page;
-        c->ok[i] = copy_from_user_nofault(w->mm, c->data[i], page, PAGE_SIZE) == PAGE_SIZE;
+        c->next = (c->next + 1) % BT_LINES;
+        c->line[i] = line;
+        c->ok[i] = copy_from_user_nofault(w->mm, c->data[i], line, BT_LINE) == BT_LINE;
     }
     if (!c->ok[i])
         return copy_from_user_nofault(w->mm, dst, va, n) == n;
-    memcpy(dst, c->data[i] + (va - page), n);
+    memcpy(dst, c->data[i] + (va - line), n);
     return true;
 }
 
@@ -319,7 +324,7 @@ static gva_t bt_func_start(const struct bt_walk *w, gva_t pc)
 int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t rsp, gva_t rbp,
                       gva_t *pcs, int max)
 {
-    struct bt_cache cache = {.page = {1, 1}};
+    struct bt_cache cache = {.line = {1, 1, 1, 1}};
     struct bt_walk w = {.mm = mm, .cache = &cache, .syms = syms, .sp = rsp, .fp = rbp};
     const struct vma *stack;
     int n = 0;
