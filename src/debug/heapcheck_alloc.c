@@ -323,6 +323,7 @@ gva_t hc_alloc(struct heapcheck *h, struct proc *p, uint64_t size, uint64_t alig
     }
     h->nallocs++;
     h->bytes_allocated += size;
+    h->live_bytes += slot_size;
     return user;
 }
 
@@ -331,7 +332,10 @@ gva_t hc_alloc(struct heapcheck *h, struct proc *p, uint64_t size, uint64_t alig
 /* Releases the oldest quarantined blocks until the quarantine fits its bound. */
 static void hc_quarantine_trim(struct heapcheck *h, struct mm *mm)
 {
-    while (h->qlen > 0 && h->qbytes > HC_QUARANTINE) {
+    uint64_t bound = h->live_bytes < HC_QUARANTINE_MIN ? HC_QUARANTINE_MIN
+                     : h->live_bytes > HC_QUARANTINE   ? HC_QUARANTINE
+                                                       : h->live_bytes;
+    while (h->qlen > 0 && h->qbytes > bound) {
         gva_t user = h->quar[h->qhead];
         h->qhead = (h->qhead + 1) % h->qcap;
         h->qlen--;
@@ -356,6 +360,7 @@ void hc_release(struct heapcheck *h, struct mm *mm, struct hc_block *b, uint32_t
     b->state = HC_FREED;
     b->free_stack = stack;
     h->nfrees++;
+    h->live_bytes -= b->slot_size;
     if (h->guard)
         hc_guard_unmap(mm, b);
     else

@@ -13,12 +13,13 @@
 
 struct proc;
 
-#define HC_BASE       0x100000000000ULL /* first address of the checker's area */
-#define HC_END        0x110000000000ULL /* end of the space it may use (1 TiB) */
-#define HC_CHUNK      (2ULL << 20)      /* the area grows in steps of this many bytes */
-#define HC_FRONT      16                /* guard mode: front red zone in bytes (at least) */
-#define HC_PATTERN    0xfa              /* guard mode: red-zone fill byte */
-#define HC_QUARANTINE (16ULL << 20)     /* bytes of freed slots kept before reuse */
+#define HC_BASE           0x100000000000ULL /* first address of the checker's area */
+#define HC_END            0x110000000000ULL /* end of the space it may use (1 TiB) */
+#define HC_CHUNK          (2ULL << 20)      /* the area grows in steps of this many bytes */
+#define HC_FRONT          16                /* guard mode: front red zone in bytes (at least) */
+#define HC_PATTERN        0xfa              /* guard mode: red-zone fill byte */
+#define HC_QUARANTINE     (16ULL << 20)     /* bytes of freed slots kept before reuse, at most */
+#define HC_QUARANTINE_MIN (1ULL << 20)      /* ... and at least (else the live slots' bytes) */
 #define HC_BIG_PAGES                                                                               \
     4                            /* guard mode: blocks of this many pages or more get their own    \
                                     RW area (demand-paged); smaller ones get their pages installed */
@@ -126,6 +127,7 @@ struct heapcheck {
     gva_t *quar;                             /* quarantine: user addresses, a ring, oldest first */
     size_t qhead, qlen, qcap;                /* ring start, length, capacity */
     uint64_t qbytes;                         /* bytes of the slots in the quarantine */
+    uint64_t live_bytes;                     /* bytes of the live blocks' slots */
     struct hc_stack *stacks;                 /* the stack depot */
     size_t nstacks, capstacks;               /* used, allocated */
     uint32_t *stab;                          /* hash table over stacks: index+1, 0 empty */
@@ -165,7 +167,8 @@ int hc_map_upto(struct heapcheck *h, struct mm *mm, gva_t end);
 gva_t hc_alloc(struct heapcheck *h, struct proc *p, uint64_t size, uint64_t align, uint32_t stack,
                bool zero);
 /* Marks the live block b freed at stack, makes it inaccessible and puts it in the
- * quarantine, releasing the oldest blocks beyond HC_QUARANTINE bytes. */
+ * quarantine, releasing the oldest blocks beyond its bound: the live slots' bytes, within
+ * [HC_QUARANTINE_MIN, HC_QUARANTINE], so that it never more than doubles the heap. */
 void hc_release(struct heapcheck *h, struct mm *mm, struct hc_block *b, uint32_t stack);
 
 /* ---- heapcheck_guard.c: guard mode's pages */
