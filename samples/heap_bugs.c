@@ -70,15 +70,16 @@ static int clean(void)
     return 0;
 }
 
-/* Heavy churn, no bug: 300,000 allocations of 1 to 200 bytes (a few reallocs), up to 4,000
- * live, every byte written and read back, all freed; prints a checksum. */
-static int churn(void)
+/* Heavy churn, no bug: `churn [ROUNDS]` (default 300,000) rounds of an allocation of 1 to
+ * 200 bytes (or a realloc), up to 4,000 live, every byte written and read back, and a
+ * string through strlen and strchr; all freed; prints a checksum. */
+static int churn(int rounds)
 {
-    enum { SLOTS = 4000, ROUNDS = 300000 };
+    enum { SLOTS = 4000 };
     static unsigned char *live[SLOTS];
     static size_t len[SLOTS];
     uint64_t x = 88172645463325252ULL, sum = 0;
-    for (int r = 0; r < ROUNDS; r++) {
+    for (int r = 0; r < rounds; r++) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
     if (strcmp(m, "clean") == 0)
         return clean();
     if (strcmp(m, "churn") == 0)
-        return churn();
+        return churn(argc > 2 ? atoi(argv[2]) : 300000);
     if (strncmp(m, "read", 4) == 0 || strncmp(m, "write", 5) == 0) {
         if (touch(m, argc) == 2) {
             fprintf(stderr, "unknown mode %s\n", m);
