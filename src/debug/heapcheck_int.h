@@ -18,7 +18,7 @@ struct proc;
 #define HC_CHUNK          (2ULL << 20)      /* the area grows in steps of this many bytes */
 #define HC_FRONT          16                /* guard mode: front red zone in bytes (at least) */
 #define HC_PATTERN        0xfa              /* guard mode: red-zone fill byte */
-#define HC_QUARANTINE     (16ULL << 20)     /* bytes of freed slots kept before reuse, at most */
+#define HC_QUARANTINE     (8ULL << 20)      /* bytes of freed slots kept before reuse, at most */
 #define HC_QUARANTINE_MIN (1ULL << 20)      /* ... and at least (else the live slots' bytes) */
 #define HC_BIG_PAGES                                                                               \
     4                            /* guard mode: blocks of this many pages or more get their own    \
