@@ -5,7 +5,8 @@
  *
  * The compact arena packs slots of size classes (16-byte steps to 1 KiB, then 8 per power
  * of two): a slot is a red zone of ASan's size for the block (16 to 2048 bytes), the block
- * 16-byte aligned (or as asked), and at least 16 bytes of red zone after it. Its pages are
+ * 16-byte aligned (or as asked) and the slot's slack after it; the next slot's red zone,
+ * or unused memory, follows. Its pages are
  * installed as the bump pointer reaches them and stay; a released slot is reused by the
  * next block of its class. The shadow (one byte per 8 bytes, vmemu's memory) says which
  * bytes are a live block's; heapcheck_shadow.c checks every access against it. */
@@ -203,7 +204,9 @@ static int hc_zero(struct mm *mm, gva_t va, uint64_t n)
 static gva_t hc_compact_slot(struct heapcheck *h, struct mm *mm, uint64_t size, uint64_t a,
                              bool zero, uint64_t *slot_size, gva_t *user)
 {
-    uint64_t rz = hc_redzone(size), need = rz + (a - 16) + ((size + 15) & ~15ULL) + 16;
+    /* The next slot's red zone (or unused memory) follows the block: no red zone after it
+     * of its own beyond the slot's slack (a block of 0 bytes gets 16). */
+    uint64_t rz = hc_redzone(size), need = rz + (a - 16) + (size ? (size + 15) & ~15ULL : 16);
     unsigned cls = hc_class(need, slot_size);
     struct hc_freelist *fl = &h->classes[cls];
     gva_t slot;
@@ -212,16 +215,17 @@ static gva_t hc_compact_slot(struct heapcheck *h, struct mm *mm, uint64_t size, 
         slot = fl->slots[--fl->n];
     } else {
         slot = h->next;
-        gva_t end = slot + *slot_size;
-        if (hc_map_upto(h, mm, end) < 0)
+        /* Installed 16 bytes further: an overflow of the last block is checked (and
+         * reported), not a fault. */
+        gva_t end = slot + *slot_size, need_end = PAGE_UP(end + 16);
+        if (hc_map_upto(h, mm, need_end) < 0)
             return 0;
-        if (PAGE_UP(end) > h->installed_end) {
-            if (hc_install(mm, h->installed_end, (PAGE_UP(end) - h->installed_end) >> PAGE_SHIFT) <
-                0) {
-                mm_zap_range(mm, h->installed_end, PAGE_UP(end));
+        if (need_end > h->installed_end) {
+            if (hc_install(mm, h->installed_end, (need_end - h->installed_end) >> PAGE_SHIFT) < 0) {
+                mm_zap_range(mm, h->installed_end, need_end);
                 return 0;
             }
-            h->installed_end = PAGE_UP(end);
+            h->installed_end = need_end;
         }
         h->next = end;
     }
