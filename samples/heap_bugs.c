@@ -1,7 +1,12 @@
 /* One heap bug per mode, for the heap checker (--check heap[,guard]); tests/heap_e2e.py
  * runs each mode under glibc and musl and checks the exact report. The helpers are
  * noinline so that the reported frames are make_block / drop_block / main. Modes:
- * clean, overflow, underflow, uaf, double, invalid, middle, realloc_freed, leak, fork, maps. */
+ * clean, churn, overflow, underflow, uaf, double, invalid, middle, realloc_freed, leak,
+ * fork, maps, thread, and the accesses of touch(): read1-after, read1-before, write1-after,
+ * write1-before, read8-after, read8-before, write8-after, write8-before, read-freed,
+ * write-freed. */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +70,99 @@ static int clean(void)
     return 0;
 }
 
+/* Heavy churn, no bug: `churn [ROUNDS]` (default 300,000) rounds of an allocation of 1 to
+ * 200 bytes (or a realloc), up to 4,000 live, every byte written and read back, and a
+ * string through strlen and strchr; all freed; prints a checksum. */
+static int churn(int rounds)
+{
+    enum { SLOTS = 4000 };
+    static unsigned char *live[SLOTS];
+    static size_t len[SLOTS];
+    uint64_t x = 88172645463325252ULL, sum = 0;
+    for (int r = 0; r < rounds; r++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t i = x % SLOTS, n = 1 + (x >> 20) % 200;
+        if (live[i]) {
+            for (size_t k = 0; k < len[i]; k++)
+                sum += live[i][k] ^ (unsigned char)(k + i);
+            if ((x >> 40) % 8 == 0) {
+                live[i] = realloc(live[i], n);
+                for (size_t k = len[i] < n ? len[i] : n; k < n; k++)
+                    live[i][k] = (unsigned char)(k + i);
+                len[i] = n;
+                continue;
+            }
+            free(live[i]);
+        }
+        live[i] = malloc(n);
+        len[i] = n;
+        for (size_t k = 0; k < n; k++)
+            live[i][k] = (unsigned char)(k + i);
+        char *str = malloc(n + 1); /* libc's string functions read whole words */
+        memset(str, 'a', n);
+        str[n] = '\0';
+        sum += strlen(str) + (strchr(str, 'b') == NULL);
+        free(str);
+    }
+    for (size_t i = 0; i < SLOTS; i++)
+        free(live[i]);
+    printf("churn %llu\n", (unsigned long long)sum);
+    return 0;
+}
+
+/* One bad access of a block by mode (see the header): a 13-byte block for the 1-byte
+ * accesses (the byte after it, or the byte before it), a 16-byte one for the 8-byte
+ * accesses (the 8 bytes after or before it), a freed 16-byte block for the rest. The
+ * index comes from argc so that the compiler cannot see the bug. Returns 0, 2 for an
+ * unknown mode. */
+__attribute__((noinline)) static int touch(const char *m, int argc)
+{
+    volatile char *p;
+    int k = argc - 2; /* 0 */
+    int size = strstr(m, "1-") ? 13 : 16;
+    p = make_block((size_t)size);
+    if (strcmp(m, "read1-after") == 0)
+        return p[13 + k] == 'x';
+    if (strcmp(m, "read1-before") == 0)
+        return p[k - 1] == 'x';
+    if (strcmp(m, "write1-after") == 0)
+        p[13 + k] = 'x';
+    else if (strcmp(m, "write1-before") == 0)
+        p[k - 1] = 'x';
+    else if (strcmp(m, "read8-after") == 0)
+        return *(volatile uint64_t *)(p + 16 + k) == 1;
+    else if (strcmp(m, "read8-before") == 0)
+        return *(volatile uint64_t *)(p - 8 + k) == 1;
+    else if (strcmp(m, "write8-after") == 0)
+        *(volatile uint64_t *)(p + 16 + k) = 1;
+    else if (strcmp(m, "write8-before") == 0)
+        *(volatile uint64_t *)(p - 8 + k) = 1;
+    else if (strcmp(m, "read-freed") == 0) {
+        drop_block((char *)p);
+        return p[8 + k] == 'x';
+    } else if (strcmp(m, "write-freed") == 0) {
+        drop_block((char *)p);
+        p[8 + k] = 'x';
+        return 0;
+    } else
+        return 2;
+    drop_block((char *)p);
+    return 0;
+}
+
+/* A thread's one-byte overread: the report names the thread's id. */
+static void *thread_main(void *arg)
+{
+    volatile char *p = make_block(13);
+    int k = *(int *)arg;
+    if (p[13 + k] == 'x')
+        k++;
+    drop_block((char *)p);
+    return NULL;
+}
+
 /* The parent allocates a block and forks; the child reads the inherited block and frees
  * it twice (one double free, the child's); the parent, whose copy the child's frees do
  * not touch, still writes to the block and frees it once. Returns main's status. */
@@ -114,6 +212,24 @@ int main(int argc, char **argv)
     char *p;
     if (strcmp(m, "clean") == 0)
         return clean();
+    if (strcmp(m, "churn") == 0)
+        return churn(argc > 2 ? atoi(argv[2]) : 300000);
+    if (strncmp(m, "read", 4) == 0 || strncmp(m, "write", 5) == 0) {
+        if (touch(m, argc) == 2) {
+            fprintf(stderr, "unknown mode %s\n", m);
+            return 2;
+        }
+        printf("done %s\n", m);
+        return 0;
+    }
+    if (strcmp(m, "thread") == 0) {
+        pthread_t t;
+        int k = argc - 2;
+        if (pthread_create(&t, NULL, thread_main, &k) != 0 || pthread_join(t, NULL) != 0)
+            return 1;
+        printf("done thread\n");
+        return 0;
+    }
     if (strcmp(m, "overflow") == 0) {
         p = make_block(13);
         p[13 + argc - 2] = 'x'; /* one byte after the block */

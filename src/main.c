@@ -76,8 +76,10 @@ static void usage(FILE *out)
                  "  --maps           print the memory map on stderr at exit\n"
                  "  --check heap[,guard]\n"
                  "                   replace the program's malloc family by vmemu's checking\n"
-                 "                   allocator (needs symbols): overflows, use after free,\n"
-                 "                   bad frees, leaks; guard: each block against a guard page\n"
+                 "                   allocator (needs symbols): every load and store checked\n"
+                 "                   to the byte (overflows, use after free, at the instruction),\n"
+                 "                   bad frees, leaks; guard: each block against a guard page,\n"
+                 "                   accesses left to the MMU (faster, page-granular)\n"
                  "  --error-exitcode N  exit with N when the heap checker found errors\n"
                  "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
                  "  --zero-page host|on|off\n"
@@ -379,6 +381,13 @@ int main(int argc, char **argv)
         opt.realtime_start = (int64_t)epoch_s;
     struct sched sched;
     sched_init(&sched, &sys, cpu, &opt);
+    if ((cli.check & CHECK_HEAP) && !(cli.check & CHECK_GUARD) &&
+        (rc = heapcheck_watch(cpu, &sched)) < 0) {
+        fprintf(stderr, "vmemu: cannot watch the heap checker's area: %s\n", strerror(-rc));
+        cpu_destroy(cpu);
+        vmsys_destroy(&sys);
+        return 1;
+    }
     struct proc *p = NULL;
     if ((rc = proc_create(&sys, cpu, &opt, &p)) < 0 || (rc = sched_add(&sched, p)) < 0) {
         fprintf(stderr, "vmemu: cannot create the process: %s\n", strerror(-rc));

@@ -3,17 +3,28 @@
 
 Usage: heap_e2e.py --vmemu PATH --samples BUILD/samples [-k SUBSTRING] [--jobs N]
 
-Every mode of heap_bugs runs for glibc and musl (static, not PIE). Checks, per mode:
+Every mode of heap_bugs runs for each build found (glibc and musl, static and static PIE).
+Checks, per mode:
   - the report's headline exactly (addresses as 0x..., since where libc's own startup
-    allocations put the block differs between the libcs), its first frames (the helper
-    that called malloc/free, then main), the "allocated at" / "freed at" sites;
-  - the exit status: the guest's (0; 139 for the faults) and with --error-exitcode 7,
-    7 when an error was reported; the summary line's error count;
-  - clean mode: the native stdout, status 0, "0 errors" and no other heap line;
-  - guard mode: a one-byte overflow faults at once (SIGSEGV, the crash report's heap
-    line says "0 bytes after the 13-byte block");
+    allocations put the block differs between the libcs), with "pid P tid T"; its first
+    frames (the faulting instruction's function, then its callers), the "allocated at" /
+    "freed at" sites;
+  - every access class at the instruction, in the compact arena: 1-byte and 8-byte reads
+    and writes just after and just before a block, reads and writes of a freed block
+    (heap-buffer-overflow / -underflow / heap-use-after-free, READ or WRITE of size N,
+    "N bytes after/before/inside the S-byte block"), the program going on (status 0);
+  - the exit status: the guest's (0; 139 for guard mode's faults) and with
+    --error-exitcode 7, 7 when an error was reported; the summary line's error count;
+  - clean and churn (20,000 rounds of allocations, reallocs, frees and libc's string
+    functions on heap strings through 4,000 slots): the
+    native stdout, status 0, "0 errors" and no other heap line;
+  - double, invalid and middle frees, realloc of a freed block, leaks;
+  - guard mode: a one-byte overflow faults at once (SIGSEGV, the crash report's heap line
+    says "0 bytes after the 13-byte block"), a use after free faults with the crash
+    report's heap-use-after-free, and a write before the block is found at free;
   - fork: a child's double free of an inherited block is reported once, as the child's
     (pid 1001), and each process gets its own summary;
+  - thread: a second thread's overread is reported with its tid (1001) and pid 1000;
   - maps: the checker's area in /proc/self/maps ([vmemu heap]) and in --report's vmas
     (kind "checker"), and the exact 512 pages it adds to peak_vm_pages;
   - a stripped program: exit 126 with the one-line message.
@@ -30,10 +41,26 @@ import subprocess
 import sys
 import tempfile
 
-from harness import Failure, execute, run_checks, tail
+from harness import Failure, built_variants, execute, run_checks, tail
 
 ADDR = r"0x[0-9a-f]+"
-FRAME = r"    #%d  " + ADDR + r" %s\+\d+"
+FRAME = r"    #%d  " + ADDR + r" %s(\+\d+)?"
+HEAD = r"vmemu: heap: pid 1000 tid 1000: "
+
+# The access modes of heap_bugs (touch()): (mode, kind, READ/WRITE, size, where, block size,
+# freed).
+ACCESSES = (
+    ("read1-after", "heap-buffer-overflow", "READ", 1, "0 bytes after", 13, False),
+    ("read1-before", "heap-buffer-underflow", "READ", 1, "1 byte before", 13, False),
+    ("write1-after", "heap-buffer-overflow", "WRITE", 1, "0 bytes after", 13, False),
+    ("write1-before", "heap-buffer-underflow", "WRITE", 1, "1 byte before", 13, False),
+    ("read8-after", "heap-buffer-overflow", "READ", 8, "0 bytes after", 16, False),
+    ("read8-before", "heap-buffer-underflow", "READ", 8, "8 bytes before", 16, False),
+    ("write8-after", "heap-buffer-overflow", "WRITE", 8, "0 bytes after", 16, False),
+    ("write8-before", "heap-buffer-underflow", "WRITE", 8, "8 bytes before", 16, False),
+    ("read-freed", "heap-use-after-free", "READ", 1, "8 bytes inside", 16, True),
+    ("write-freed", "heap-use-after-free", "WRITE", 1, "8 bytes inside", 16, True),
+)
 
 
 def heap_lines(err):
@@ -71,6 +98,17 @@ def summary_errors(err):
     return int(m.group(1))
 
 
+class Args(dict):
+    """heap_bugs' arguments for a mode: the mode, and for churn a round count that keeps
+    the sanitizer build's run short (still 20,000 allocations through 4,000 slots)."""
+
+    def __missing__(self, mode):
+        return [mode, "20000"] if mode == "churn" else [mode]
+
+
+ARGS = Args()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vmemu", required=True)
@@ -79,10 +117,10 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="heap_e2e.")
+    variants = dict(built_variants(a.samples, "heap_bugs"))
 
-    def run(variant, mode, check="heap", extra=()):
-        prog = os.path.join(a.samples, "heap_bugs-" + variant)
-        return execute([a.vmemu, "--check", check] + list(extra) + [prog, mode])
+    def run(v, mode, check="heap", extra=()):
+        return execute([a.vmemu, "--check", check] + list(extra) + [variants[v]] + ARGS[mode])
 
     checks = []
 
@@ -90,88 +128,90 @@ def main():
         if a.k in name:
             checks.append((name, fn))
 
-    for v in ("glibc", "musl"):
-        def clean(v=v):
-            native = execute([os.path.join(a.samples, "heap_bugs-" + v), "clean"])
-            r = run(v, "clean")
-            if r.status != 0 or r.out != native.out or r.out != "clean 5050\n":
-                raise Failure("status %d, stdout %r (native %r)" % (r.status, r.out, native.out))
-            hl = heap_lines(r.err)
-            if len(hl) != 1 or summary_errors(r.err) != 0:
-                raise Failure("expected only the summary line:\n%s" % tail(r.err))
-            if not re.match(r"vmemu: heap: pid 1000: (\d+) allocations, \1 frees", hl[0]) and v == "musl":
-                raise Failure("musl frees every block of the clean run: %s" % hl[0])
-        add("clean-" + v, clean)
+    def error_exitcode(v, mode, check="heap"):
+        r7 = run(v, mode, check, extra=("--error-exitcode", "7"))
+        if r7.status != 7:
+            raise Failure("--error-exitcode 7 gave %d" % r7.status)
 
-        def found_at_free(mode, headline, frees, v=v):
+    for v in variants:
+        def quiet(mode, v=v):
             def fn():
+                native = execute([variants[v]] + ARGS[mode])
+                r = run(v, mode)
+                if r.status != 0 or r.out != native.out or native.status != 0:
+                    raise Failure("status %d, stdout %r (native %d, %r)"
+                                  % (r.status, r.out, native.status, native.out))
+                hl = heap_lines(r.err)
+                if len(hl) != 1 or summary_errors(r.err) != 0:
+                    raise Failure("expected only the summary line:\n%s" % tail(r.err))
+                if v.startswith("musl") and not re.match(
+                        r"vmemu: heap: pid 1000: (\d+) allocations, \1 frees", hl[0]):
+                    raise Failure("musl frees every block of the %s run: %s" % (mode, hl[0]))
+            return fn
+        add("clean-" + v, quiet("clean"))
+        add("churn-" + v, quiet("churn"))
+
+        for mode, kind, op, size, where, bsize, freed in ACCESSES:
+            def access(mode=mode, kind=kind, op=op, size=size, where=where, bsize=bsize,
+                       freed=freed, v=v):
                 r = run(v, mode)
                 if r.status != 0 or r.out != "done %s\n" % mode:
+                    raise Failure("status %d, stdout %r\n%s" % (r.status, r.out, tail(r.err)))
+                head = HEAD + r"%s: %s of size %d at %s, %s the %d-byte block at %s%s" % (
+                    kind, op, size, ADDR, where, bsize, ADDR, r" \(freed\)" if freed else "")
+                sites = {"  allocated at:": ["make_block", "touch", "main"]}
+                if freed:
+                    sites["  freed at:"] = ["drop_block", "touch", "main"]
+                expect_block(r.err, head, ["touch", "main"], sites)
+                if summary_errors(r.err) != 1 or len(heap_lines(r.err)) != 2:
+                    raise Failure("one report and the summary expected:\n%s" % tail(r.err))
+                if mode == "read1-before":
+                    error_exitcode(v, mode)
+            add("%s-%s" % (mode, v), access)
+
+        def in_main(mode, headline, frees, frames=("main",), errors=1, v=v):
+            def fn():
+                r = run(v, mode)
+                # uaf prints the byte it read from the freed block first.
+                out = (r"-?\d+\n" if mode == "uaf" else "") + "done %s\n" % mode
+                if r.status != 0 or not re.fullmatch(out, r.out):
                     raise Failure("status %d, stdout %r" % (r.status, r.out))
                 sites = {"  allocated at:": ["make_block", "main"]}
                 if frees:
                     sites["  freed at:"] = ["drop_block", "main"]
-                expect_block(r.err, headline, ["drop_block", "main"] if mode != "realloc_freed"
-                             else ["main"], sites)
-                if summary_errors(r.err) != (2 if mode == "middle" else 1):
+                expect_block(r.err, headline, list(frames), sites)
+                if summary_errors(r.err) != errors:
                     raise Failure("error count: %s" % tail(r.err))
-                r7 = run(v, mode, extra=("--error-exitcode", "7"))
-                if r7.status != 7:
-                    raise Failure("--error-exitcode 7 gave %d" % r7.status)
+                error_exitcode(v, mode)
             return fn
 
-        add("overflow-" + v, found_at_free("overflow",
-            r"vmemu: heap: pid 1000: heap-buffer-overflow: write of 1 byte at %s, 0 bytes after the "
-            r"13-byte block at %s \(red zone changed, found at free\)" % (ADDR, ADDR), False))
-        add("underflow-" + v, found_at_free("underflow",
-            r"vmemu: heap: pid 1000: heap-buffer-underflow: write of 1 byte at %s, 1 byte before the "
-            r"16-byte block at %s \(red zone changed, found at free\)" % (ADDR, ADDR), False))
-        add("double-free-" + v, found_at_free("double",
-            r"vmemu: heap: pid 1000: double-free: free\(%s\) of the 24-byte block already freed" % ADDR,
-            True))
-        add("invalid-free-middle-" + v, found_at_free("middle",
-            r"vmemu: heap: pid 1000: invalid-free: free\(%s\) points 8 bytes inside the 32-byte block "
-            r"at %s" % (ADDR, ADDR), False))
-        add("realloc-freed-" + v, found_at_free("realloc_freed",
-            r"vmemu: heap: pid 1000: realloc-of-freed-block: realloc\(%s\) of the 16-byte block already "
-            r"freed" % ADDR, True))
+        add("overflow-" + v, in_main("overflow",
+            HEAD + r"heap-buffer-overflow: WRITE of size 1 at %s, 0 bytes after the 13-byte "
+            r"block at %s" % (ADDR, ADDR), False))
+        add("underflow-" + v, in_main("underflow",
+            HEAD + r"heap-buffer-underflow: WRITE of size 1 at %s, 1 byte before the 16-byte "
+            r"block at %s" % (ADDR, ADDR), False))
+        add("use-after-free-" + v, in_main("uaf",
+            HEAD + r"heap-use-after-free: READ of size 1 at %s, 4 bytes inside the 16-byte "
+            r"block at %s \(freed\)" % (ADDR, ADDR), True))
+        add("double-free-" + v, in_main("double",
+            HEAD + r"double-free: free\(%s\) of the 24-byte block already freed" % ADDR,
+            True, ("drop_block", "main")))
+        # The block freed into its middle is never freed: a leak too.
+        add("invalid-free-middle-" + v, in_main("middle",
+            HEAD + r"invalid-free: free\(%s\) points 8 bytes inside the 32-byte block at %s"
+            % (ADDR, ADDR), False, ("drop_block", "main"), 2))
+        add("realloc-freed-" + v, in_main("realloc_freed",
+            HEAD + r"realloc-of-freed-block: realloc\(%s\) of the 16-byte block already freed"
+            % ADDR, True))
 
         def invalid(v=v):
             r = run(v, "invalid")
-            expect_block(r.err, r"vmemu: heap: pid 1000: invalid-free: free\(%s\) of memory malloc did "
-                         r"not return" % ADDR, ["drop_block", "main"], {})
+            expect_block(r.err, HEAD + r"invalid-free: free\(%s\) of memory malloc did not "
+                         r"return" % ADDR, ["drop_block", "main"], {})
             if r.status != 0 or summary_errors(r.err) != 1:
                 raise Failure("status %d:\n%s" % (r.status, tail(r.err)))
         add("invalid-free-" + v, invalid)
-
-        def uaf(v=v):
-            rep = os.path.join(tmp, "uaf-%s.json" % v)
-            r = run(v, "uaf", extra=("--report", rep))
-            if r.status != 139:
-                raise Failure("status %d, expected 139" % r.status)
-            # The checker's words replace the generic ones about its PROT_NONE pages: the
-            # fault line names the bug class and no cause line is printed.
-            if not re.search(r"^  fault:    read of 1 byte at 0x0000%s: heap-use-after-free$"
-                             % ADDR[2:], r.err, re.M):
-                raise Failure("fault line:\n%s" % tail(r.err))
-            if re.search(r"^  cause:", r.err, re.M):
-                raise Failure("a cause line:\n%s" % tail(r.err))
-            with open(rep) as f:
-                c = json.load(f)["processes"][0]["crash"]
-            # The JSON is written after the process ended: the first process keeps the
-            # checker's state until then, so the heap fields are filled.
-            got = (c["cause"], c["cause_text"], c["heap_kind"])
-            if got != ("heap-use-after-free", None, "heap-use-after-free"):
-                raise Failure("crash JSON cause, cause_text, heap_kind: %r" % (got,))
-            lines = [l.strip() for l in r.err.splitlines()]
-            if "heap: heap-use-after-free" not in [" ".join(l.split()) for l in lines]:
-                raise Failure("no heap-use-after-free line:\n%s" % tail(r.err))
-            if not any(re.fullmatch(r"%s is 4 bytes inside the 16-byte block at %s, freed"
-                                    % (ADDR, ADDR), l) for l in lines):
-                raise Failure("no block line:\n%s" % tail(r.err))
-            if summary_errors(r.err) != 1:
-                raise Failure("error count")
-        add("use-after-free-" + v, uaf)
 
         def leak(v=v):
             r = run(v, "leak")
@@ -200,8 +240,8 @@ def main():
             if r.status != 0 or r.out != "child status 0, block Inherited\ndone fork\n":
                 raise Failure("status %d, stdout %r" % (r.status, r.out))
             hl = heap_lines(r.err)
-            want = [r"vmemu: heap: pid 1001: double-free: free\(%s\) of the 24-byte block "
-                    r"already freed" % ADDR,
+            want = [r"vmemu: heap: pid 1001 tid 1001: double-free: free\(%s\) of the 24-byte "
+                    r"block already freed" % ADDR,
                     r"vmemu: heap: pid 1001: 0 allocations, 1 free, 0 bytes allocated; 0 bytes "
                     r"lost in 0 blocks, \d+ bytes still reachable in \d+ blocks?; 1 error",
                     r"vmemu: heap: pid 1000: \d+ allocations?, 1 free, \d+ bytes allocated; 0 "
@@ -211,10 +251,20 @@ def main():
             expect_block(r.err, want[0], ["drop_block", "fork_inherited"],
                          {"  allocated at:": ["make_block", "fork_inherited", "main"],
                           "  freed at:": ["drop_block", "fork_inherited", "main"]})
-            r7 = run(v, "fork", extra=("--error-exitcode", "7"))
-            if r7.status != 7:
-                raise Failure("--error-exitcode 7 gave %d" % r7.status)
+            error_exitcode(v, "fork")
         add("fork-child-double-free-" + v, fork)
+
+        def thread(v=v):
+            # The second thread (tid 1001) of process 1000 reads one byte past its block.
+            r = run(v, "thread")
+            if r.status != 0 or r.out != "done thread\n":
+                raise Failure("status %d, stdout %r" % (r.status, r.out))
+            expect_block(r.err, r"vmemu: heap: pid 1000 tid 1001: heap-buffer-overflow: READ of "
+                         r"size 1 at %s, 0 bytes after the 13-byte block at %s" % (ADDR, ADDR),
+                         ["thread_main"], {"  allocated at:": ["make_block", "thread_main"]})
+            if summary_errors(r.err) != 1:
+                raise Failure("error count: %s" % tail(r.err))
+        add("thread-" + v, thread)
 
         def maps(v=v):
             # The checker's area is kind "checker" ([vmemu heap] in /proc/self/maps) and is
@@ -249,6 +299,49 @@ def main():
                              r.err, re.M):
                 raise Failure("no block line:\n%s" % tail(r.err))
         add("guard-overflow-" + v, guard)
+
+        def guard_uaf(v=v):
+            rep = os.path.join(tmp, "uaf-%s.json" % v)
+            r = run(v, "uaf", check="heap,guard", extra=("--report", rep))
+            if r.status != 139:
+                raise Failure("status %d, expected 139" % r.status)
+            # The checker's words replace the generic ones about its PROT_NONE pages: the
+            # fault line names the bug class and no cause line is printed.
+            if not re.search(r"^  fault:    read of 1 byte at 0x0000%s: heap-use-after-free$"
+                             % ADDR[2:], r.err, re.M):
+                raise Failure("fault line:\n%s" % tail(r.err))
+            if re.search(r"^  cause:", r.err, re.M):
+                raise Failure("a cause line:\n%s" % tail(r.err))
+            with open(rep) as f:
+                c = json.load(f)["processes"][0]["crash"]
+            # The JSON is written after the process ended: the first process keeps the
+            # checker's state until then, so the heap fields are filled.
+            got = (c["cause"], c["cause_text"], c["heap_kind"])
+            if got != ("heap-use-after-free", None, "heap-use-after-free"):
+                raise Failure("crash JSON cause, cause_text, heap_kind: %r" % (got,))
+            lines = [l.strip() for l in r.err.splitlines()]
+            if "heap: heap-use-after-free" not in [" ".join(l.split()) for l in lines]:
+                raise Failure("no heap-use-after-free line:\n%s" % tail(r.err))
+            if not any(re.fullmatch(r"%s is 4 bytes inside the 16-byte block at %s, freed"
+                                    % (ADDR, ADDR), l) for l in lines):
+                raise Failure("no block line:\n%s" % tail(r.err))
+            if summary_errors(r.err) != 1:
+                raise Failure("error count")
+        add("guard-use-after-free-" + v, guard_uaf)
+
+        def guard_underflow(v=v):
+            # In guard mode the block ends at its page's end: a write before it changes the
+            # red zone in front, found when the block is freed.
+            r = run(v, "underflow", check="heap,guard")
+            if r.status != 0 or r.out != "done underflow\n":
+                raise Failure("status %d, stdout %r" % (r.status, r.out))
+            expect_block(r.err, HEAD + r"heap-buffer-underflow: write of 1 byte at %s, 1 byte "
+                         r"before the 16-byte block at %s \(red zone changed, found at free\)"
+                         % (ADDR, ADDR), ["drop_block", "main"],
+                         {"  allocated at:": ["make_block", "main"]})
+            if summary_errors(r.err) != 1:
+                raise Failure("error count: %s" % tail(r.err))
+        add("guard-underflow-" + v, guard_underflow)
 
     def stripped():
         prog = os.path.join(tmp, "heap_bugs-stripped")

@@ -5,6 +5,7 @@
  * host write into an executed frame, hlt/ud2, the Haswell model's popcnt, the page
  * traps of the gdb stub's watchpoints, and user mode (CPL 3, src/cpu/priv.c): privileged
  * instructions and port I/O raise #GP at the instruction with nothing after it run. */
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -483,6 +484,64 @@ static void test_cpu_page_trap_read_refuses_first_load_counts_nothing(void **sta
     cpu_set_page_trap(e->cpu, NULL, NULL);
 }
 
+/* What the watched-access function saw. */
+struct watch_env {
+    struct cpu *cpu;  /* to read RIP in the hook */
+    int n;            /* accesses seen */
+    gva_t va[4];      /* their addresses */
+    unsigned size[4]; /* sizes */
+    bool write[4];    /* stores */
+    gva_t rip[4];     /* RIP when each was seen */
+};
+
+static void watch_fn(void *ctx, gva_t va, unsigned size, bool write)
+{
+    struct watch_env *w = ctx;
+    if (w->n < 4) {
+        w->va[w->n] = va;
+        w->size[w->n] = size;
+        w->write[w->n] = write;
+        w->rip[w->n] = cpu_get(w->cpu, CPU_RIP);
+    }
+    w->n++;
+}
+
+static void test_cpu_watched_range_reports_each_load_and_store_at_its_instruction(void **state)
+{
+    struct env *e = *state;
+    struct watch_env w = {.cpu = e->cpu};
+    uint64_t v = 7;
+    assert_int_equal(
+        mm_map(e->mm, DATA + PAGE_SIZE, PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0), 0);
+    assert_int_equal(copy_to_user(e->mm, DATA + 8, &v, sizeof(v)), 0);
+    /* Only the second data page is watched. */
+    assert_int_equal(cpu_watch_range(e->cpu, DATA + PAGE_SIZE, DATA + 2 * PAGE_SIZE, watch_fn, &w),
+                     0);
+    assert_int_equal(cpu_watch_range(e->cpu, DATA, DATA + PAGE_SIZE, watch_fn, &w), -EINVAL);
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA + 8).kind, CPU_EXIT_STOP);
+    assert_int_equal(w.n, 0); /* the first page is not watched */
+    assert_int_equal(cpu_get(e->cpu, CPU_RAX), 60);
+    assert_int_equal(copy_to_user(e->mm, DATA + PAGE_SIZE + 16, &v, sizeof(v)), 0);
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA + PAGE_SIZE + 16).kind, CPU_EXIT_STOP);
+    /* mov rax, [rdi] then mov qword [rdi], 42: the load, then the store, each with its
+     * own RIP; the load read the page's real bytes and the store reached them. */
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.va[0], DATA + PAGE_SIZE + 16);
+    assert_int_equal(w.size[0], 8);
+    assert_false(w.write[0]);
+    assert_int_equal(w.rip[0], CODE + OFF_RW);
+    assert_int_equal(w.va[1], DATA + PAGE_SIZE + 16);
+    assert_int_equal(w.size[1], 8);
+    assert_true(w.write[1]);
+    assert_int_equal(w.rip[1], CODE + OFF_RW + 3);
+    assert_int_equal(copy_from_user(e->mm, &v, DATA + PAGE_SIZE + 16, sizeof(v)), 0);
+    assert_int_equal(v, 42);
+    /* A fresh run of the same code on the other page still reports nothing. */
+    w.n = 0;
+    assert_int_equal(run_at(e, CODE + OFF_READ, DATA + 8).kind, CPU_EXIT_STOP);
+    assert_int_equal(w.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +568,7 @@ int main(void)
         T(test_cpu_watchdog_stops_at_the_next_syscall),
         T(test_cpu_page_trap_write_stops_before_store_with_no_fault),
         T(test_cpu_page_trap_read_refuses_first_load_counts_nothing),
+        T(test_cpu_watched_range_reports_each_load_and_store_at_its_instruction),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

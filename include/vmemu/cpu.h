@@ -148,5 +148,14 @@ void cpu_set_block_budget(struct cpu *cpu, uint64_t blocks);
 /* From now on the watchdog also stops runs that make no syscall, at the start of a
  * translated block (slower code: a call per block). Once per CPU; call between runs. */
 void cpu_preempt_anywhere(struct cpu *cpu);
+/* Watched accesses (the heap checker): from now on every guest load and store that touches
+ * [lo, hi) calls fn with its virtual address, size in bytes and whether it writes, before
+ * it is done (instruction fetches are not watched). RIP and the other registers read in fn
+ * are those of the accessing instruction; fn must not run the guest or change mappings.
+ * Slows every store and load of the run (Unicorn's memory hooks take the slow path), so
+ * only a mode that asks for it calls this, once per CPU, before the first run. Returns 0,
+ * -EINVAL (called twice, empty range, a pool too large for the alias) or -EIO/-ENOMEM. */
+typedef void (*cpu_access_fn)(void *ctx, gva_t va, unsigned size, bool write);
+int cpu_watch_range(struct cpu *cpu, gva_t lo, gva_t hi, cpu_access_fn fn, void *ctx);
 
 #endif

@@ -15,6 +15,8 @@
 #define CHECK_GUARD 0x2u /* --check heap,guard */
 
 struct proc;
+struct cpu;
+struct sched;
 struct heapcheck;
 struct proc_observer;
 
@@ -25,6 +27,11 @@ struct proc_observer;
  * symbols: --check heap needs a program that is not stripped") when the program has no
  * symbol table or no malloc; -ENOMEM. */
 int heapcheck_attach(struct proc *p, char *err, size_t errlen);
+/* Byte-precise checks (--check heap without guard): has the CPU report every guest access
+ * to the checker's area (cpu_watch_range) and checks it against the blocks of the process
+ * sched runs, reporting on stderr at once any byte outside a live block. Call once, before
+ * the first run. Returns 0 or cpu_watch_range's -errno. */
+int heapcheck_watch(struct cpu *cpu, struct sched *sched);
 /* Frees the checker's state (not its guest memory, which goes with the address space). */
 void heapcheck_free(struct heapcheck *h);
 /* The checker's copy for a forked child (same blocks, same addresses: the child's address

@@ -108,7 +108,7 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
         return false;
     }
     cpu_flush_if_pending(c);
-    e->paddr = f.pfn << PAGE_SHIFT;
+    e->paddr = access == ACCESS_EXEC ? f.pfn << PAGE_SHIFT : cpu_watch_paddr(c, va, f.pfn);
     unsigned perms = ((f.perms & MMU_R) ? UC_PROT_READ : 0) |
                      ((f.perms & MMU_W) ? UC_PROT_WRITE : 0) |
                      ((f.perms & MMU_X) ? UC_PROT_EXEC : 0);
@@ -333,6 +333,7 @@ void cpu_destroy(struct cpu *c)
         uc_context_free(c->ctx);
     priv_io_destroy(c->io);
     free(c->code_pending);
+    free(c->watch_rmap);
     if (c->uc)
         uc_close(c->uc);
     free(c);

@@ -61,7 +61,16 @@ struct cpu {
     void *tsc_ctx;                 /* its argument */
     unsigned tsc_len;              /* length of the rdtsc/rdtscp that trapped (0: none) */
     uint64_t tsc_rip;              /* its address */
+    cpu_access_fn watch_fn;        /* watched accesses' function (cpu_watch.c), or NULL */
+    void *watch_ctx;               /* its argument */
+    gva_t watch_lo, watch_hi;      /* the watched virtual range */
+    gva_t *watch_rmap;             /* per frame: the watched page last filled with it */
+    uc_hook watch_hook;            /* the memory hook bounded to the pool's alias */
 };
+
+/* cpu_watch.c: the physical address to fill for frame pfn at va (the alias when va is
+ * watched). */
+uint64_t cpu_watch_paddr(struct cpu *c, gva_t va, pfn_t pfn);
 
 /* cpu_tsc.c: rdtsc and rdtscp on vmemu's clock. */
 void cpu_tsc_arm(struct cpu *c);

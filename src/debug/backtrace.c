@@ -33,9 +33,22 @@ enum bt_frame {
     BT_NOFP,     /* a function without a frame pointer: scan */
 };
 
+#define BT_LINE  256 /* bytes of guest memory a walk's cache reads at once */
+#define BT_LINES 4   /* lines it keeps */
+
+/* Guest memory a walk has read (lines of the stack and of the code), so that scanning a
+ * frame word by word does not walk the page table for every word. */
+struct bt_cache {
+    gva_t line[BT_LINES];            /* the lines held (1: none) */
+    bool ok[BT_LINES];               /* the line could be read */
+    uint8_t data[BT_LINES][BT_LINE]; /* their bytes */
+    unsigned next;                   /* the entry replaced next */
+};
+
 /* The state of one walk. */
 struct bt_walk {
     struct mm *mm;             /* address space read */
+    struct bt_cache *cache;    /* pages read so far */
     const struct symtab *syms; /* the program's code and symbols, or NULL */
     gva_t sp;                  /* lowest address the caller's frame may use */
     gva_t top;                 /* end of the stack area */
@@ -43,9 +56,26 @@ struct bt_walk {
     unsigned scanned;          /* words scanned so far */
 };
 
-static bool bt_read(struct mm *mm, gva_t va, void *dst, size_t n)
+/* Reads n bytes at va through the walk's cache; false when they are not all there. */
+static bool bt_read(const struct bt_walk *w, gva_t va, void *dst, size_t n)
 {
-    return copy_from_user_nofault(mm, dst, va, n) == n;
+    struct bt_cache *c = w->cache;
+    gva_t line = va & ~(gva_t)(BT_LINE - 1);
+    if (((va + n - 1) & ~(gva_t)(BT_LINE - 1)) != line)
+        return copy_from_user_nofault(w->mm, dst, va, n) == n;
+    unsigned i = 0;
+    while (i < BT_LINES && c->line[i] != line)
+        i++;
+    if (i == BT_LINES) {
+        i = c->next;
+        c->next = (c->next + 1) % BT_LINES;
+        c->line[i] = line;
+        c->ok[i] = copy_from_user_nofault(w->mm, c->data[i], line, BT_LINE) == BT_LINE;
+    }
+    if (!c->ok[i])
+        return copy_from_user_nofault(w->mm, dst, va, n) == n;
+    memcpy(dst, c->data[i] + (va - line), n);
+    return true;
 }
 
 /* Whether va is in the program's code: an executable section of syms, or, without a
@@ -88,7 +118,7 @@ static bool bt_is_return(const struct bt_walk *w, gva_t ret)
     static const unsigned ff_lens[] = {2, 3, 4, 6, 7};
     uint8_t b[7];
 
-    if (ret < sizeof(b) || !bt_is_code(w, ret) || !bt_read(w->mm, ret - sizeof(b), b, sizeof(b)))
+    if (ret < sizeof(b) || !bt_is_code(w, ret) || !bt_read(w, ret - sizeof(b), b, sizeof(b)))
         return false;
     if (b[sizeof(b) - 5] == X86_CALL_REL32)
         return true;
@@ -116,11 +146,11 @@ static enum bt_frame bt_frame_kind(const struct bt_walk *w, gva_t pc, bool inner
     if (symtab_lookup(w->syms, pc, &off) == NULL)
         return BT_UNKNOWN;
     start = pc - off;
-    if (!bt_read(w->mm, start, b, sizeof(b)))
+    if (!bt_read(w, start, b, sizeof(b)))
         return BT_UNKNOWN;
     if (memcmp(b, endbr64, sizeof(endbr64)) == 0)
         i = sizeof(endbr64);
-    if (innermost && (off <= i || (bt_read(w->mm, pc, &at_pc, 1) && at_pc == X86_RET)))
+    if (innermost && (off <= i || (bt_read(w, pc, &at_pc, 1) && at_pc == X86_RET)))
         return BT_AT_ENTRY;
     if (b[i] != X86_PUSH_RBP)
         return BT_NOFP;
@@ -141,7 +171,7 @@ static bool bt_frameless_size(const struct bt_walk *w, gva_t pc, uint64_t *size)
     size_t i = 0;
     int32_t imm;
 
-    if (symtab_lookup(w->syms, pc, &off) == NULL || !bt_read(w->mm, pc - off, b, sizeof(b)))
+    if (symtab_lookup(w->syms, pc, &off) == NULL || !bt_read(w, pc - off, b, sizeof(b)))
         return false;
     if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa) /* endbr64 */
         i = 4;
@@ -176,7 +206,7 @@ static bool bt_take_at(struct bt_walk *w, gva_t at, gva_t *ret)
 {
     uint64_t v;
 
-    if (at < w->sp || at + 8 > w->top || !bt_read(w->mm, at, &v, sizeof(v)) || !bt_is_return(w, v))
+    if (at < w->sp || at + 8 > w->top || !bt_read(w, at, &v, sizeof(v)) || !bt_is_return(w, v))
         return false;
     *ret = v;
     w->sp = at + 8;
@@ -192,7 +222,7 @@ static bool bt_step_fp(struct bt_walk *w, gva_t *ret)
     gva_t fp = w->fp;
 
     if (fp == 0 || fp % 8 != 0 || fp < w->sp || fp + 16 > w->top ||
-        !bt_read(w->mm, fp, &saved, sizeof(saved)) || (saved != 0 && saved <= fp) ||
+        !bt_read(w, fp, &saved, sizeof(saved)) || (saved != 0 && saved <= fp) ||
         !bt_take_at(w, fp + 8, ret))
         return false;
     w->fp = saved;
@@ -224,7 +254,7 @@ static enum bt_fit bt_call_fit(const struct bt_walk *w, gva_t ret, gva_t callee)
     uint64_t off = 1;
     gva_t target;
 
-    if (callee == 0 || !bt_read(w->mm, ret - 5, b, sizeof(b)) || b[0] != X86_CALL_REL32)
+    if (callee == 0 || !bt_read(w, ret - 5, b, sizeof(b)) || b[0] != X86_CALL_REL32)
         return BT_FIT_MAYBE;
     memcpy(&rel, b + 1, sizeof(rel));
     target = ret + (gva_t)(int64_t)rel;
@@ -294,7 +324,8 @@ static gva_t bt_func_start(const struct bt_walk *w, gva_t pc)
 int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t rsp, gva_t rbp,
                       gva_t *pcs, int max)
 {
-    struct bt_walk w = {.mm = mm, .syms = syms, .sp = rsp, .fp = rbp};
+    struct bt_cache cache = {.line = {1, 1, 1, 1}};
+    struct bt_walk w = {.mm = mm, .cache = &cache, .syms = syms, .sp = rsp, .fp = rbp};
     const struct vma *stack;
     int n = 0;
 

@@ -57,18 +57,14 @@ static void hc_free(struct heapcheck *h, struct proc *p, gva_t ptr, uint32_t sta
 {
     if (ptr == 0)
         return;
-    struct hc_block *b = hc_find(h, ptr);
-    if (!b || b->user != ptr || b->state != HC_LIVE) {
+    struct hc_block *b = hc_lookup(h, ptr);
+    if (!b || b->state != HC_LIVE) {
         hc_bad_free(h, p, ptr, stack, call);
         return;
     }
-    hc_check_redzones(h, p, b, stack, strcmp(call, "free") == 0 ? "at free" : "at realloc");
-    b->state = HC_FREED;
-    b->free_stack = stack;
-    h->nfrees++;
-    hc_unmap_block(p->mm, b);
-    gva_t user = b->user;
-    hc_quarantine(h, p->mm, hc_find(h, user));
+    if (h->guard)
+        hc_check_redzones(h, p, b, stack, strcmp(call, "free") == 0 ? "at free" : "at realloc");
+    hc_release(h, p->mm, b, stack);
 }
 
 /* Copies n bytes between two blocks of mm. Returns 0 or -errno. */
@@ -94,9 +90,9 @@ static gva_t hc_realloc(struct heapcheck *h, struct proc *p, gva_t ptr, uint64_t
                         uint32_t stack)
 {
     if (ptr == 0)
-        return hc_alloc(h, p, size, 0, stack);
-    struct hc_block *b = hc_find(h, ptr);
-    if (!b || b->user != ptr || b->state != HC_LIVE) {
+        return hc_alloc(h, p, size, 0, stack, false);
+    struct hc_block *b = hc_lookup(h, ptr);
+    if (!b || b->state != HC_LIVE) {
         hc_bad_free(h, p, ptr, stack, "realloc");
         return 0;
     }
@@ -105,7 +101,7 @@ static gva_t hc_realloc(struct heapcheck *h, struct proc *p, gva_t ptr, uint64_t
         return 0;
     }
     uint64_t old = b->size;
-    gva_t n = hc_alloc(h, p, size, 0, stack); /* may move the table: b is stale */
+    gva_t n = hc_alloc(h, p, size, 0, stack, false); /* may move the table: b is stale */
     if (n == 0)
         return 0;
     hc_copy(p->mm, n, ptr, old < size ? old : size);
@@ -124,14 +120,14 @@ static uint64_t hc_do(struct heapcheck *h, struct proc *p, enum hc_fn fn, const 
     uint32_t stack = hc_caller_stack(h, p);
     switch (fn) {
     case HC_MALLOC:
-        return hc_alloc(h, p, a[0], 0, stack);
+        return hc_alloc(h, p, a[0], 0, stack, false);
     case HC_FREE:
         hc_free(h, p, a[0], stack, "free");
         return 0;
     case HC_CALLOC:
         if (a[1] && a[0] > UINT64_MAX / a[1])
             return 0;
-        return hc_alloc(h, p, a[0] * a[1], 0, stack);
+        return hc_alloc(h, p, a[0] * a[1], 0, stack, true);
     case HC_REALLOC:
         return hc_realloc(h, p, a[0], a[1], stack);
     case HC_REALLOCARRAY:
@@ -142,16 +138,16 @@ static uint64_t hc_do(struct heapcheck *h, struct proc *p, enum hc_fn fn, const 
         uint64_t al = a[0] < 16 ? 16 : a[0];
         while (!hc_pow2(al) && al < (1ULL << 30))
             al = (al | (al - 1)) + 1;
-        return hc_alloc(h, p, a[1], al, stack);
+        return hc_alloc(h, p, a[1], al, stack, false);
     }
     case HC_ALIGNED_ALLOC:
         if (!hc_pow2(a[0]))
             return 0;
-        return hc_alloc(h, p, a[1], a[0] < 16 ? 16 : a[0], stack);
+        return hc_alloc(h, p, a[1], a[0] < 16 ? 16 : a[0], stack, false);
     case HC_POSIX_MEMALIGN: {
         if (!hc_pow2(a[1]) || a[1] % 8)
             return EINVAL;
-        gva_t r = hc_alloc(h, p, a[2], a[1] < 16 ? 16 : a[1], stack);
+        gva_t r = hc_alloc(h, p, a[2], a[1] < 16 ? 16 : a[1], stack, false);
         if (r == 0)
             return ENOMEM;
         if (put_user_u64(p->mm, a[0], r) < 0)
@@ -159,12 +155,12 @@ static uint64_t hc_do(struct heapcheck *h, struct proc *p, enum hc_fn fn, const 
         return 0;
     }
     case HC_VALLOC:
-        return hc_alloc(h, p, a[0], PAGE_SIZE, stack);
+        return hc_alloc(h, p, a[0], PAGE_SIZE, stack, false);
     case HC_PVALLOC:
-        return hc_alloc(h, p, PAGE_UP(a[0] ? a[0] : 1), PAGE_SIZE, stack);
+        return hc_alloc(h, p, PAGE_UP(a[0] ? a[0] : 1), PAGE_SIZE, stack, false);
     case HC_USABLE_SIZE: {
-        const struct hc_block *b = hc_find(h, a[0]);
-        return b && b->user == a[0] && b->state == HC_LIVE ? b->size : 0;
+        const struct hc_block *b = hc_lookup(h, a[0]);
+        return b && b->state == HC_LIVE ? b->size : 0;
     }
     }
     return 0;
@@ -234,6 +230,7 @@ int heapcheck_attach(struct proc *p, char *err, size_t errlen)
         return -ENOMEM;
     }
     hs->refs = 1;
+    h->installed_end = HC_BASE;
     h->syms = hs;
     hs->syms = symtab_load(p->exe, hc_image_bias(p->mm));
     if (!hs->syms || symtab_nsyms(hs->syms) == 0 || symtab_find(hs->syms, "malloc", &addr) < 0) {
@@ -282,6 +279,12 @@ int heapcheck_attach(struct proc *p, char *err, size_t errlen)
     return 0;
 }
 
+/* Checks every access to the compact arena from now on; see the header. */
+int heapcheck_watch(struct cpu *cpu, struct sched *sched)
+{
+    return cpu_watch_range(cpu, HC_BASE, HC_END, hc_access, sched);
+}
+
 /* Frees the checker's state; NULL is fine. */
 void heapcheck_free(struct heapcheck *h)
 {
@@ -293,6 +296,16 @@ void heapcheck_free(struct heapcheck *h)
     }
     free(h->entries);
     free(h->blocks);
+    free(h->unused);
+    free(h->btab);
+    free(h->shadow);
+    free(h->pagemap);
+    free(h->seen.v);
+    free(h->strfn.v);
+    free(h->copyfn.v);
+    free(h->otherfn.v);
+    for (size_t i = 0; i < HC_NCLASSES; i++)
+        free(h->classes[i].slots);
     free(h->quar);
     free(h->stacks);
     free(h->stab);
@@ -326,6 +339,21 @@ struct heapcheck *heapcheck_dup(const struct heapcheck *h)
     c->stacks = hc_memdup(h->stacks, h->nstacks, sizeof(*h->stacks), &fail);
     c->capstacks = h->nstacks;
     c->stab = hc_memdup(h->stab, h->stabcap, sizeof(*h->stab), &fail);
+    c->unused = hc_memdup(h->unused, h->nunused, sizeof(*h->unused), &fail);
+    c->capunused = h->nunused;
+    c->btab = hc_memdup(h->btab, h->btabcap, sizeof(*h->btab), &fail);
+    size_t area = h->mapped_end - HC_BASE;
+    c->shadow = h->shadow ? hc_memdup(h->shadow, area / HC_GRANULE, 1, &fail) : NULL;
+    c->pagemap =
+        h->pagemap ? hc_memdup(h->pagemap, area >> PAGE_SHIFT, sizeof(*h->pagemap), &fail) : NULL;
+    c->seen.v = hc_memdup(h->seen.v, h->seen.cap, sizeof(gva_t), &fail);
+    c->strfn.v = hc_memdup(h->strfn.v, h->strfn.cap, sizeof(gva_t), &fail);
+    c->copyfn.v = hc_memdup(h->copyfn.v, h->copyfn.cap, sizeof(gva_t), &fail);
+    c->otherfn.v = hc_memdup(h->otherfn.v, h->otherfn.cap, sizeof(gva_t), &fail);
+    for (size_t i = 0; i < HC_NCLASSES; i++) {
+        c->classes[i].slots = hc_memdup(h->classes[i].slots, h->classes[i].n, sizeof(gva_t), &fail);
+        c->classes[i].cap = h->classes[i].n;
+    }
     c->quar = NULL;
     c->qcap = c->qlen = c->qhead = 0;
     c->syms->refs++;

@@ -13,23 +13,34 @@
 
 struct proc;
 
-#define HC_BASE       0x100000000000ULL /* first address of the checker's area */
-#define HC_END        0x110000000000ULL /* end of the space it may use (1 TiB) */
-#define HC_CHUNK      (2ULL << 20)      /* the area grows in steps of this many bytes */
-#define HC_FRONT      16                /* front red zone in bytes (at least) */
-#define HC_PATTERN    0xfa              /* red-zone fill byte */
-#define HC_QUARANTINE (256ULL << 20)    /* bytes of freed blocks kept inaccessible */
+#define HC_BASE           0x100000000000ULL /* first address of the checker's area */
+#define HC_END            0x110000000000ULL /* end of the space it may use (1 TiB) */
+#define HC_CHUNK          (2ULL << 20)      /* the area grows in steps of this many bytes */
+#define HC_FRONT          16                /* guard mode: front red zone in bytes (at least) */
+#define HC_PATTERN        0xfa              /* guard mode: red-zone fill byte */
+#define HC_QUARANTINE     (8ULL << 20)      /* bytes of freed slots kept before reuse, at most */
+#define HC_QUARANTINE_MIN (1ULL << 20)      /* ... and at least (else the live slots' bytes) */
 #define HC_BIG_PAGES                                                                               \
-    4                            /* blocks of this many pages or more get their own RW area        \
-                                    (demand-paged); smaller ones get their pages installed */
+    4                            /* guard mode: blocks of this many pages or more get their own    \
+                                    RW area (demand-paged); smaller ones get their pages installed */
 #define HC_FRAMES     8          /* frames kept per allocation/free site */
 #define HC_NONE_STACK UINT32_MAX /* free_stack of a block never freed */
+#define HC_GRANULE    8          /* compact arena: bytes per shadow byte */
+#define HC_NCLASSES   320        /* compact arena: slot size classes */
+
+/* Shadow bytes of the compact arena, one per HC_GRANULE bytes (as ASan's): 0 all bytes
+ * addressable, 1-7 only that many first bytes, or one of these. */
+enum hc_shadow {
+    HC_SH_LEFT = 0xfa,  /* red zone before a block */
+    HC_SH_RIGHT = 0xfb, /* red zone after a block (its slot's end) */
+    HC_SH_FREED = 0xfd, /* a freed block, in the quarantine */
+    HC_SH_FREE = 0xfe,  /* no block: never handed out, or a released slot */
+};
 
 /* Life of a block. */
 enum hc_state {
     HC_LIVE = 0, /* allocated, not freed */
-    HC_FREED,    /* freed, in the quarantine: its pages are inaccessible */
-    HC_RELEASED, /* left the quarantine: its address space is never reused */
+    HC_FREED,    /* freed, in the quarantine: inaccessible */
 };
 
 /* One call stack kept in the depot. */
@@ -39,16 +50,16 @@ struct hc_stack {
     gva_t pcs[HC_FRAMES]; /* innermost first: the caller of the allocator first */
 };
 
-/* One block handed out by the checking allocator. */
+/* One block handed out by the checking allocator (live or in the quarantine). */
 struct hc_block {
-    gva_t slot;           /* first page of its slot (page-aligned) */
-    uint64_t pages;       /* pages of the slot (the inaccessible gap page after excluded) */
-    gva_t user;           /* address given to the program */
+    gva_t slot;           /* first byte of its slot (guard mode: first page) */
+    uint64_t slot_size;   /* bytes of the slot (guard mode: its pages, the gap excluded) */
+    gva_t user;           /* address given to the program (0: table entry unused) */
     uint64_t size;        /* bytes asked for */
     uint32_t alloc_stack; /* depot index of the allocation site */
-    uint32_t free_stack;  /* depot index of the free site (UINT32_MAX: not freed) */
+    uint32_t free_stack;  /* depot index of the free site (HC_NONE_STACK: not freed) */
     uint8_t state;        /* enum hc_state */
-    bool big;             /* its pages are an RW area of their own */
+    bool big;             /* guard mode: its pages are an RW area of their own */
     bool reached;         /* leak search: a pointer to it was found */
 };
 
@@ -79,28 +90,55 @@ struct hc_syms {
     int refs;            /* checkers using it */
 };
 
+/* Released slots of one size class of the compact arena, reused last in, first out. */
+struct hc_freelist {
+    gva_t *slots;  /* slot addresses */
+    size_t n, cap; /* used, allocated */
+};
+
+#define HC_READS_GROUP 1 /* a string scan: reads 128-byte aligned groups past the end */
+#define HC_READS_CHUNK 2 /* a copy: reads 16-byte aligned chunks past the end */
+
+/* A set of instruction addresses (open addressing, 0 empty). */
+struct hc_set {
+    gva_t *v;      /* the table */
+    size_t cap, n; /* its size (power of two), used */
+};
+
 struct heapcheck {
     bool guard;                /* --check heap,guard */
     bool glibc;                /* realloc(p, 0) frees and returns NULL (glibc) */
     struct hc_syms *syms;      /* shared symbol table */
     struct hc_entry *entries;  /* patched entry points */
     size_t nentries;           /* entries used */
-    struct hc_block *blocks;   /* every block, sorted by slot (allocation order) */
-    size_t nblocks;            /* entries used */
+    struct hc_block *blocks;   /* live and quarantined blocks, in no order (user 0: unused) */
+    size_t nblocks;            /* entries used (the unused ones included) */
     size_t capblocks;          /* entries allocated */
-    size_t nreleased;          /* blocks in HC_RELEASED state */
-    gva_t next;                /* bump pointer: next free address */
+    uint32_t *unused;          /* indexes of unused entries of blocks */
+    size_t nunused, capunused; /* used, allocated */
+    uint32_t *btab;            /* hash table user address -> block index+1, 0 empty */
+    size_t btabcap;            /* its size (power of two) */
+    gva_t next;                /* bump pointer: next address never handed out */
+    gva_t installed_end;       /* compact arena: end of the pages installed so far */
     gva_t mapped_end;          /* end of the checker's area mapped so far */
-    gva_t *quar;               /* quarantine: user addresses, a ring, oldest first */
-    size_t qhead, qlen, qcap;  /* ring start, length, capacity */
-    uint64_t qbytes;           /* bytes of the slots in the quarantine */
-    struct hc_stack *stacks;   /* the stack depot */
-    size_t nstacks, capstacks; /* used, allocated */
-    uint32_t *stab;            /* hash table over stacks: index+1, 0 empty */
-    size_t stabcap;            /* its size (power of two) */
-    uint64_t nallocs, nfrees;  /* calls that allocated / freed */
-    uint64_t bytes_allocated;  /* bytes asked for in total */
-    uint64_t errors;           /* errors reported */
+    uint8_t *shadow;           /* compact arena: shadow of [HC_BASE, mapped_end) */
+    uint32_t *pagemap;         /* guard mode: per page of the area, block index+1 or 0 */
+    struct hc_freelist classes[HC_NCLASSES]; /* compact arena: released slots by class */
+    gva_t *quar;                             /* quarantine: user addresses, a ring, oldest first */
+    size_t qhead, qlen, qcap;                /* ring start, length, capacity */
+    uint64_t qbytes;                         /* bytes of the slots in the quarantine */
+    uint64_t live_bytes;                     /* bytes of the live blocks' slots */
+    struct hc_stack *stacks;                 /* the stack depot */
+    size_t nstacks, capstacks;               /* used, allocated */
+    uint32_t *stab;                          /* hash table over stacks: index+1, 0 empty */
+    size_t stabcap;                          /* its size (power of two) */
+    struct hc_set seen;                      /* instructions whose bad access was reported */
+    struct hc_set strfn;      /* instructions of libc's string scans (HC_READS_GROUP) */
+    struct hc_set copyfn;     /* instructions of memcpy and memmove (HC_READS_CHUNK) */
+    struct hc_set otherfn;    /* instructions of other functions that read bad bytes */
+    uint64_t nallocs, nfrees; /* calls that allocated / freed */
+    uint64_t bytes_allocated; /* bytes asked for in total */
+    uint64_t errors;          /* errors reported */
 };
 
 /* ---- heapcheck_depot.c */
@@ -112,28 +150,44 @@ uint32_t hc_caller_stack(struct heapcheck *h, struct proc *p);
 /* Prints the frames of a depot stack with an indent. */
 void hc_print_stack(const struct heapcheck *h, FILE *out, uint32_t id);
 
-/* ---- heapcheck_alloc.c */
+/* ---- heapcheck_alloc.c: the block table, allocation, free, quarantine */
 
-/* The block whose slot (or the gap page after it) contains va, or NULL. */
+/* The block whose user address is user (live or quarantined), or NULL. */
+struct hc_block *hc_lookup(const struct heapcheck *h, gva_t user);
+/* The block whose slot contains va, or the nearest block around a red zone (compact
+ * arena), or NULL. */
 struct hc_block *hc_find(const struct heapcheck *h, gva_t va);
 /* Grows the checker's area of mm (PROT_NONE, locked) to cover end, in whole HC_CHUNK
- * steps. Returns 0, -ENOMEM past HC_END, or mm_map's -errno. */
+ * steps, and the shadow or page map with it. Returns 0, -ENOMEM past HC_END, or mm_map's
+ * -errno. */
 int hc_map_upto(struct heapcheck *h, struct mm *mm, gva_t end);
+/* A new block of size bytes for p, aligned to align (a power of two; 0: the natural
+ * alignment), allocated at depot stack `stack`, zeroed when zero. Returns its user
+ * address, 0 when out of memory or for a size or alignment too large. */
+gva_t hc_alloc(struct heapcheck *h, struct proc *p, uint64_t size, uint64_t align, uint32_t stack,
+               bool zero);
+/* Marks the live block b freed at stack, makes it inaccessible and puts it in the
+ * quarantine, releasing the oldest blocks beyond its bound: the live slots' bytes, within
+ * [HC_QUARANTINE_MIN, HC_QUARANTINE], so that it never more than doubles the heap. */
+void hc_release(struct heapcheck *h, struct mm *mm, struct hc_block *b, uint32_t stack);
+
+/* ---- heapcheck_guard.c: guard mode's pages */
+
 /* A page of red-zone pattern bytes (HC_PATTERN). */
 const uint8_t *hc_pattern(void);
-/* A new block of size bytes for p, aligned to align (a power of two; 0: the natural
- * alignment), allocated at depot stack `stack`. Returns its user address, 0 when out of
- * memory or for a size or alignment too large. */
-gva_t hc_alloc(struct heapcheck *h, struct proc *p, uint64_t size, uint64_t align, uint32_t stack);
-/* Takes the pages of b away and makes its slot inaccessible. */
-void hc_unmap_block(struct mm *mm, const struct hc_block *b);
-/* Puts the freed block b in the quarantine and releases the oldest blocks beyond
- * HC_QUARANTINE bytes (b is released at once when there is no memory to remember it). */
-void hc_quarantine(struct heapcheck *h, struct mm *mm, struct hc_block *b);
+/* Gives a guard-mode slot of `pages` pages at slot its pages (installed, or an RW area
+ * when big) with the pattern around [user, user+size). Returns 0 or -errno (nothing
+ * left mapped). */
+int hc_guard_map(struct mm *mm, gva_t slot, uint64_t pages, gva_t user, uint64_t size, bool big);
+/* Takes the pages of guard-mode block b away and makes its slot inaccessible. */
+void hc_guard_unmap(struct mm *mm, const struct hc_block *b);
+/* Installs fresh zeroed writable pages at [va, va + pages pages). Returns 0 or -ENOMEM
+ * (the pages installed so far stay: the caller zaps the range). */
+int hc_install(struct mm *mm, gva_t va, uint64_t pages);
 
 /* ---- heapcheck_report.c: errors found during an intercepted call */
 
-/* Checks b's red zones and reports (stderr) the first corrupted run on each side; stack
+/* Guard mode: checks b's red zones and reports (stderr) the first corrupted run on each side; stack
  * is the current call (free or realloc), when says when it was found ("at free").
  * Returns the number of errors reported (0-2). */
 int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct hc_block *b, uint32_t stack,
@@ -142,6 +196,14 @@ int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct hc_block
  * start: double free, free into a block's middle, or of memory malloc never returned. */
 void hc_bad_free(struct heapcheck *h, const struct proc *p, gva_t ptr, uint32_t stack,
                  const char *call);
+
+/* The checker's function for watched accesses (cpu_watch_range): ctx is the scheduler.
+ * Reports an access of the compact arena outside a live block at once. */
+void hc_access(void *ctx, gva_t va, unsigned size, bool write);
+/* Reports (stderr) a bad access to the compact arena by p: [va, va+size), the first
+ * unaddressable byte at bad. */
+void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size, bool write,
+                   gva_t bad);
 
 /* Fork fix-up: mm_dup made the checker's installed pages copy-on-write in both parent
  * and child, but its area is PROT_NONE so the fault path would refuse the copy. Gives

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "heapcheck_int.h"
+#include "vmemu/cpu.h"
 #include "vmemu/proc.h"
 #include "vmemu/sched.h"
+#include "vmemu/symbols.h"
 #include "vmemu/uaccess.h"
 
 /* Appends printf output to buf (cut at len). */
@@ -67,8 +69,7 @@ int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct hc_block
     struct {
         gva_t lo, hi; /* red zone */
         bool after;   /* behind the block */
-    } zones[2] = {{b->slot, b->user, false},
-                  {b->user + b->size, b->slot + b->pages * PAGE_SIZE, true}};
+    } zones[2] = {{b->slot, b->user, false}, {b->user + b->size, b->slot + b->slot_size, true}};
     for (int z = 0; z < 2; z++) {
         gva_t first = 0, last = 0;
         bool bad = false;
@@ -96,22 +97,25 @@ int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct hc_block
         h->errors++;
         uint64_t n = last - first + 1;
         if (zones[z].after)
-            fprintf(stderr,
-                    "vmemu: heap: pid %d: heap-buffer-overflow: write of %llu byte%s at 0x%llx, "
-                    "%llu byte%s after the %llu-byte block at 0x%llx (red zone changed, found "
-                    "%s)\n",
-                    p->pid, (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)first,
-                    (unsigned long long)(first - b->user - b->size),
-                    first - b->user - b->size == 1 ? "" : "s", (unsigned long long)b->size,
-                    (unsigned long long)b->user, when);
+            fprintf(
+                stderr,
+                "vmemu: heap: pid %d tid %d: heap-buffer-overflow: write of %llu byte%s at 0x%llx, "
+                "%llu byte%s after the %llu-byte block at 0x%llx (red zone changed, found "
+                "%s)\n",
+                p->leader->pid, p->pid, (unsigned long long)n, n == 1 ? "" : "s",
+                (unsigned long long)first, (unsigned long long)(first - b->user - b->size),
+                first - b->user - b->size == 1 ? "" : "s", (unsigned long long)b->size,
+                (unsigned long long)b->user, when);
         else
             fprintf(stderr,
-                    "vmemu: heap: pid %d: heap-buffer-underflow: write of %llu byte%s at 0x%llx, "
+                    "vmemu: heap: pid %d tid %d: heap-buffer-underflow: write of %llu byte%s at "
+                    "0x%llx, "
                     "%llu byte%s before the %llu-byte block at 0x%llx (red zone changed, found "
                     "%s)\n",
-                    p->pid, (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)first,
-                    (unsigned long long)(b->user - first), b->user - first == 1 ? "" : "s",
-                    (unsigned long long)b->size, (unsigned long long)b->user, when);
+                    p->leader->pid, p->pid, (unsigned long long)n, n == 1 ? "" : "s",
+                    (unsigned long long)first, (unsigned long long)(b->user - first),
+                    b->user - first == 1 ? "" : "s", (unsigned long long)b->size,
+                    (unsigned long long)b->user, when);
         hc_print_stack(h, stderr, stack);
         hc_print_sites(h, b);
     }
@@ -123,13 +127,15 @@ int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct hc_block
 void hc_bad_free(struct heapcheck *h, const struct proc *p, gva_t ptr, uint32_t stack,
                  const char *call)
 {
-    struct hc_block *b = hc_find(h, ptr);
+    struct hc_block *b = hc_lookup(h, ptr);
+    if (!b)
+        b = hc_find(h, ptr);
     h->errors++;
     if (b && b->user == ptr && b->state != HC_LIVE) {
         bool re = strcmp(call, "realloc") == 0;
         fprintf(stderr,
-                "vmemu: heap: pid %d: %s: %s(0x%llx) of the %llu-byte block already freed\n",
-                p->pid, re ? "realloc-of-freed-block" : "double-free", call,
+                "vmemu: heap: pid %d tid %d: %s: %s(0x%llx) of the %llu-byte block already freed\n",
+                p->leader->pid, p->pid, re ? "realloc-of-freed-block" : "double-free", call,
                 (unsigned long long)ptr, (unsigned long long)b->size);
         hc_print_stack(h, stderr, stack);
         hc_print_sites(h, b);
@@ -137,19 +143,173 @@ void hc_bad_free(struct heapcheck *h, const struct proc *p, gva_t ptr, uint32_t 
     }
     if (b && ptr >= b->user && ptr < b->user + b->size) {
         fprintf(stderr,
-                "vmemu: heap: pid %d: invalid-free: %s(0x%llx) points %llu bytes inside the "
-                "%llu-byte block at 0x%llx%s\n",
-                p->pid, call, (unsigned long long)ptr, (unsigned long long)(ptr - b->user),
-                (unsigned long long)b->size, (unsigned long long)b->user,
-                b->state == HC_LIVE ? "" : " (freed)");
+                "vmemu: heap: pid %d tid %d: invalid-free: %s(0x%llx) points %llu bytes inside "
+                "the %llu-byte block at 0x%llx%s\n",
+                p->leader->pid, p->pid, call, (unsigned long long)ptr,
+                (unsigned long long)(ptr - b->user), (unsigned long long)b->size,
+                (unsigned long long)b->user, b->state == HC_LIVE ? "" : " (freed)");
         hc_print_stack(h, stderr, stack);
         hc_print_sites(h, b);
         return;
     }
     fprintf(stderr,
-            "vmemu: heap: pid %d: invalid-free: %s(0x%llx) of memory malloc did not return\n",
-            p->pid, call, (unsigned long long)ptr);
+            "vmemu: heap: pid %d tid %d: invalid-free: %s(0x%llx) of memory malloc did not "
+            "return\n",
+            p->leader->pid, p->pid, call, (unsigned long long)ptr);
     hc_print_stack(h, stderr, stack);
+}
+
+/* Whether the set holds rip. */
+static bool hc_set_has(const struct hc_set *set, gva_t rip)
+{
+    if (set->cap == 0)
+        return false;
+    for (size_t j = (rip * 0x9e3779b97f4a7c15ULL >> 32) & (set->cap - 1); set->v[j];
+         j = (j + 1) & (set->cap - 1))
+        if (set->v[j] == rip)
+            return true;
+    return false;
+}
+
+/* Adds rip (not 0) to the set; returns true (false when out of memory). */
+static bool hc_set_add(struct hc_set *set, gva_t rip)
+{
+    if ((set->n + 1) * 2 > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        gva_t *t = calloc(cap, sizeof(*t));
+        if (!t)
+            return false;
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->v[i]) {
+                size_t j = (set->v[i] * 0x9e3779b97f4a7c15ULL >> 32) & (cap - 1);
+                while (t[j])
+                    j = (j + 1) & (cap - 1);
+                t[j] = set->v[i];
+            }
+        free(set->v);
+        set->v = t;
+        set->cap = cap;
+    }
+    size_t j = (rip * 0x9e3779b97f4a7c15ULL >> 32) & (set->cap - 1);
+    while (set->v[j] && set->v[j] != rip)
+        j = (j + 1) & (set->cap - 1);
+    if (!set->v[j]) {
+        set->v[j] = rip;
+        set->n++;
+    }
+    return true;
+}
+
+/* Which of libc's string functions rip is in: HC_READS_GROUP for those that scan a string
+ * (strlen, strchr, strcmp, strcpy and their kin: their loops read 64- or 128-byte aligned
+ * groups of vectors whole, past the string's end), HC_READS_CHUNK for memcpy and memmove
+ * (aligned 16-byte loads of the source, past its end), 0 for the others. Any variant
+ * counts (__strlen_sse2, musl's strlen, __memcpy_ssse3, ...). */
+static unsigned hc_string_fn(const struct heapcheck *h, gva_t rip)
+{
+    static const char *const scans[] = {
+        "strlen",    "strnlen", "strchr",  "strchrnul", "strrchr",    "memchr",      "memrchr",
+        "rawmemchr", "strcmp",  "strncmp", "memcmp",    "bcmp",       "strcpy",      "stpcpy",
+        "strncpy",   "stpncpy", "strcat",  "strncat",   "strcasecmp", "strncasecmp", "strspn",
+        "strcspn",   "strpbrk", "strstr",  "wcslen",    "wcsnlen",    "wcschr",      "wcscmp",
+        "wmemchr",   "wcscpy",  "strdup",  "strndup"};
+    static const char *const copies[] = {"memcpy",  "memmove",  "mempcpy",
+                                         "wmemcpy", "wmemmove", "bcopy"};
+    uint64_t off;
+    const char *name = symtab_lookup(h->syms->syms, rip, &off);
+    if (!name)
+        return 0;
+    while (*name == '_')
+        name++;
+    for (int k = 0; k < 2; k++) {
+        const char *const *names = k ? copies : scans;
+        size_t count = k ? ARRAY_LEN(copies) : ARRAY_LEN(scans);
+        for (size_t i = 0; i < count; i++) {
+            size_t n = strlen(names[i]);
+            if (strncmp(name, names[i], n) == 0 && (name[n] == '\0' || name[n] == '_'))
+                return k ? HC_READS_CHUNK : HC_READS_GROUP;
+        }
+    }
+    return 0;
+}
+
+/* Whether [lo, hi) of the arena holds a byte of a live block. */
+static bool hc_live_in(const struct heapcheck *h, gva_t lo, gva_t hi)
+{
+    lo = lo < HC_BASE ? HC_BASE : lo & ~(gva_t)(HC_GRANULE - 1);
+    for (gva_t a = lo; a < hi && a < h->mapped_end; a += HC_GRANULE)
+        if (h->shadow[(a - HC_BASE) / HC_GRANULE] < HC_GRANULE)
+            return true;
+    return false;
+}
+
+/* Whether the read of [va, va+size) at rip is a string function's read past a live string
+ * (no error: memcheck replaces these functions, here they run as they are). */
+static bool hc_string_read(struct heapcheck *h, gva_t rip, gva_t va, unsigned size)
+{
+    unsigned kind = hc_set_has(&h->strfn, rip)    ? HC_READS_GROUP
+                    : hc_set_has(&h->copyfn, rip) ? HC_READS_CHUNK
+                                                  : 0;
+    if (kind == 0 && !hc_set_has(&h->otherfn, rip)) {
+        kind = hc_string_fn(h, rip);
+        hc_set_add(kind == HC_READS_GROUP   ? &h->strfn
+                   : kind == HC_READS_CHUNK ? &h->copyfn
+                                            : &h->otherfn,
+                   rip);
+    }
+    /* Unicorn hands a vector load to the hook as 8-byte parts: va may be the second to
+     * fourth part of a 16- or 32-byte load that starts up to 24 bytes before it. A scan
+     * reads the aligned 64-byte group that holds the string's start from its beginning,
+     * and up to two groups past the one that holds its end (glibc's __strlen_sse2); a copy
+     * reads the rest of the source's last aligned 16 bytes. */
+    if (kind == HC_READS_GROUP)
+        return hc_live_in(h, va - 128, va + size + 64);
+    if (kind == HC_READS_CHUNK)
+        return hc_live_in(h, (va - 24) & ~15ULL, ((va + size + 15) & ~15ULL));
+    return false;
+}
+
+/* A bad access to the compact arena; see heapcheck_int.h. */
+void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size, bool write,
+                   gva_t bad)
+{
+    struct cpu *cpu = p->cpu;
+    gva_t rip = cpu_get(cpu, CPU_RIP);
+    if (hc_set_has(&h->seen, rip))
+        return; /* one report per instruction, as memcheck does per context */
+    if (!write && hc_string_read(h, rip, va, size))
+        return;
+    hc_set_add(&h->seen, rip);
+    h->errors++;
+    const struct hc_block *b = hc_find(h, bad);
+    const char *op = write ? "WRITE" : "READ";
+    int pid = p->leader ? p->leader->pid : p->pid;
+    if (!b) {
+        fprintf(stderr,
+                "vmemu: heap: pid %d tid %d: heap-wild-access: %s of size %u at 0x%llx, in no "
+                "block\n",
+                pid, p->pid, op, size, (unsigned long long)va);
+    } else {
+        gva_t end = b->user + b->size;
+        bool freed = b->state != HC_LIVE;
+        const char *kind = freed           ? "heap-use-after-free"
+                           : bad < b->user ? "heap-buffer-underflow"
+                                           : "heap-buffer-overflow";
+        uint64_t dist = va < b->user ? b->user - va : va >= end ? va - end : va - b->user;
+        const char *where = va < b->user ? "before" : va >= end ? "after" : "inside";
+        fprintf(stderr,
+                "vmemu: heap: pid %d tid %d: %s: %s of size %u at 0x%llx, %llu byte%s %s the "
+                "%llu-byte block at 0x%llx%s\n",
+                pid, p->pid, kind, op, size, (unsigned long long)va, (unsigned long long)dist,
+                dist == 1 ? "" : "s", where, (unsigned long long)b->size,
+                (unsigned long long)b->user, freed ? " (freed)" : "");
+    }
+    gva_t pcs[HC_FRAMES];
+    int n = backtrace_collect(p->mm, h->syms->syms, rip, cpu_get(cpu, CPU_RSP),
+                              cpu_get(cpu, CPU_RBP), pcs, HC_FRAMES);
+    backtrace_print(stderr, h->syms->syms, pcs, n, "    ");
+    if (b)
+        hc_print_sites(h, b);
 }
 
 /* ---- after the fact ---- */
@@ -169,14 +329,8 @@ bool heapcheck_explain(const struct proc *p, gva_t addr, const char **kind, char
                    (unsigned long long)addr);
         return true;
     }
-    const struct hc_block *next = b + 1 < h->blocks + h->nblocks ? b + 1 : NULL;
     gva_t end = b->user + b->size;
     bool freed = b->state != HC_LIVE;
-    if (addr >= end && next && addr >= b->slot + b->pages * PAGE_SIZE &&
-        next->user - addr < addr - end)
-        b = next; /* closer to the next block's start: an underflow of that one */
-    end = b->user + b->size;
-    freed = b->state != HC_LIVE;
     const char *state = freed ? ", freed" : "";
     if (addr >= b->user && addr < end) {
         *kind = freed ? "heap-use-after-free" : "heap-wild-access";
@@ -220,7 +374,7 @@ static void hc_reach(struct hc_scan *s, uint64_t value)
     if (value < HC_BASE || value >= h->next)
         return;
     struct hc_block *b = hc_find(h, value);
-    if (!b || b->state != HC_LIVE || b->reached || value < b->user ||
+    if (!b || b->user == 0 || b->state != HC_LIVE || b->reached || value < b->user ||
         value >= b->user + (b->size ? b->size : 1))
         return;
     b->reached = true;
@@ -315,7 +469,7 @@ uint64_t heapcheck_exit_report(struct proc *p, FILE *out)
         size_t nleaks = 0;
         for (size_t i = 0; i < h->nblocks && !s.fail; i++) {
             const struct hc_block *b = &h->blocks[i];
-            if (b->state != HC_LIVE)
+            if (b->user == 0 || b->state != HC_LIVE)
                 continue;
             if (b->reached) {
                 reach += b->size;

@@ -1,0 +1,65 @@
+/* Watched accesses (the heap checker's byte-precise checks): every guest load and store
+ * into one virtual range is reported to a function with its virtual address and size.
+ * Unicorn's memory hooks see physical addresses only (UNICORN.md), and the frames of a
+ * virtual range are scattered over the pool, so the pool is mapped a second time at
+ * CPU_WATCH_PA (same host memory) and the fill callback gives pages of the watched range
+ * that alias: the memory hook is bounded to the alias, so only accesses to the range call
+ * it. The virtual page of each aliased frame is remembered at its fill (rmap), which turns
+ * the hook's physical address back into the guest's virtual one. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unicorn/unicorn.h>
+
+#include "cpu_int.h"
+
+/* Physical address of the pool's alias (above any pool and the user-mode switch page). */
+#define CPU_WATCH_PA (1ULL << 42)
+
+/* Unicorn's memory hook: pa is in the alias. */
+static void cpu_watch_hook(uc_engine *uc, uc_mem_type type, uint64_t pa, int size, int64_t value,
+                           void *user)
+{
+    struct cpu *c = user;
+    (void)uc;
+    (void)value;
+    uint64_t off = pa - CPU_WATCH_PA;
+    gva_t page = c->watch_rmap[off >> PAGE_SHIFT];
+    if (page == 0)
+        return; /* not filled through the range (cannot happen: only fills alias) */
+    c->watch_fn(c->watch_ctx, page + (off & ~PAGE_MASK), (unsigned)size, type == UC_MEM_WRITE);
+}
+
+/* Starts watching [lo, hi); see the header. */
+int cpu_watch_range(struct cpu *c, gva_t lo, gva_t hi, cpu_access_fn fn, void *ctx)
+{
+    uint64_t bytes = c->sys->phys.bytes;
+    if (c->watch_fn || !fn || lo >= hi || bytes >= CPU_WATCH_PA)
+        return -EINVAL;
+    c->watch_rmap = calloc(bytes >> PAGE_SHIFT, sizeof(*c->watch_rmap));
+    if (!c->watch_rmap)
+        return -ENOMEM;
+    if (uc_mem_map_ptr(c->uc, CPU_WATCH_PA, bytes, UC_PROT_READ | UC_PROT_WRITE,
+                       c->sys->phys.mem) != UC_ERR_OK ||
+        uc_hook_add(c->uc, &c->watch_hook, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                    (void *)cpu_watch_hook, c, CPU_WATCH_PA,
+                    CPU_WATCH_PA + bytes - 1) != UC_ERR_OK) {
+        free(c->watch_rmap);
+        c->watch_rmap = NULL;
+        return -EIO;
+    }
+    c->watch_lo = lo;
+    c->watch_hi = hi;
+    c->watch_fn = fn;
+    c->watch_ctx = ctx;
+    c->sys->cpu_flush_pending = true; /* pages of the range filled before must alias */
+    return 0;
+}
+
+/* The physical address the fill callback gives for frame pfn at va (a data access). */
+uint64_t cpu_watch_paddr(struct cpu *c, gva_t va, pfn_t pfn)
+{
+    if (!c->watch_fn || va < c->watch_lo || va >= c->watch_hi)
+        return pfn << PAGE_SHIFT;
+    c->watch_rmap[pfn] = va & PAGE_MASK;
+    return CPU_WATCH_PA + (pfn << PAGE_SHIFT);
+}
