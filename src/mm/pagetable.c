@@ -132,9 +132,11 @@ void pt_prune(struct pt *pt, struct phys *phys, gva_t start, gva_t end)
         prune_level(pt, phys, pt->root, 0, 0, start, end);
 }
 
-static void for_each_level(const struct pt *pt, const struct phys *phys, pfn_t table, int level,
-                           gva_t base, gva_t start, gva_t end, void (*fn)(void *, gva_t, pte_t *),
-                           void *ctx)
+/* Calls fn for the entries of level `leaf` under table (a table of `level`, mapping from
+ * base) that cover [start, end): every non-zero one at the PTE level, every present one
+ * above it. */
+static void for_each_level(const struct phys *phys, pfn_t table, int level, int leaf, gva_t base,
+                           gva_t start, gva_t end, void (*fn)(void *, gva_t, pte_t *), void *ctx)
 {
     pte_t *t = table_of(phys, table);
     uint64_t child_span = level_span(level) / PT_ENTRIES;
@@ -145,12 +147,12 @@ static void for_each_level(const struct pt *pt, const struct phys *phys, pfn_t t
         gva_t cbase = base + i * child_span;
         if (cbase >= end)
             break;
-        if (!t[i])
+        if (level == leaf ? !t[i] : !(t[i] & PTE_P))
             continue;
-        if (level == PT_LEVELS - 1)
+        if (level == leaf)
             fn(ctx, cbase, &t[i]);
         else
-            for_each_level(pt, phys, pte_pfn(t[i]), level + 1, cbase, start, end, fn, ctx);
+            for_each_level(phys, pte_pfn(t[i]), level + 1, leaf, cbase, start, end, fn, ctx);
     }
 }
 
@@ -160,7 +162,7 @@ void pt_for_each(const struct pt *pt, const struct phys *phys, gva_t start, gva_
                  void (*fn)(void *ctx, gva_t va, pte_t *ptep), void *ctx)
 {
     if (pt->root && start < end)
-        for_each_level(pt, phys, pt->root, 0, 0, start, end, fn, ctx);
+        for_each_level(phys, pt->root, 0, PT_LEVELS - 1, 0, start, end, fn, ctx);
 }
 
 /* The PDE slot that covers va, or NULL when the PML4E or PDPTE is missing. */
@@ -176,34 +178,12 @@ pte_t *pt_lookup_pde(const struct pt *pt, const struct phys *phys, gva_t va)
     return &table_of(phys, table)[level_index(va, PT_LEVELS - 2)];
 }
 
-static void for_each_pde_level(const struct phys *phys, pfn_t table, int level, gva_t base,
-                               gva_t start, gva_t end, void (*fn)(void *, gva_t, pte_t *),
-                               void *ctx)
-{
-    pte_t *t = table_of(phys, table);
-    uint64_t child_span = level_span(level) / PT_ENTRIES;
-    unsigned first = 0;
-    if (start > base)
-        first = (unsigned)((start - base) / child_span);
-    for (unsigned i = first; i < PT_ENTRIES; i++) {
-        gva_t cbase = base + i * child_span;
-        if (cbase >= end)
-            break;
-        if (!(t[i] & PTE_P))
-            continue;
-        if (level == PT_LEVELS - 2)
-            fn(ctx, cbase, &t[i]);
-        else
-            for_each_pde_level(phys, pte_pfn(t[i]), level + 1, cbase, start, end, fn, ctx);
-    }
-}
-
 /* Calls fn for every present PDE in [start, end), in address order. */
 void pt_for_each_pde(const struct pt *pt, const struct phys *phys, gva_t start, gva_t end,
                      void (*fn)(void *ctx, gva_t va, pte_t *pdep), void *ctx)
 {
     if (pt->root && start < end)
-        for_each_pde_level(phys, pt->root, 0, 0, start, end, fn, ctx);
+        for_each_level(phys, pt->root, 0, PT_LEVELS - 2, 0, start, end, fn, ctx);
 }
 
 /* Fills levels[0..3] for va; missing levels read 0. Returns how many levels exist. */

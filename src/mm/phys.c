@@ -73,6 +73,20 @@ void phys_destroy(struct phys *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* Makes the free frame pfn allocated: refcount 1, no flags; a frame that held executed
+ * code is announced to the CPU first. */
+static void frame_take(struct phys *p, pfn_t pfn)
+{
+    struct frame *f = &p->frames[pfn];
+    VMEMU_BUG_ON(f->refcount != 0 || f->rmap != NULL);
+    if (f->flags & FRAME_EXECUTED)
+        phys_before_write(p, pfn);
+    f->flags = 0;
+    f->refcount = 1;
+    f->owner = NULL;
+    f->index = 0;
+}
+
 /* Takes a free frame (recycled first, then never-used ones) with refcount 1; zeroes it
  * when asked. Frames that held executed code are announced to the CPU first.
  * Returns 0 or -ENOMEM. */
@@ -92,14 +106,7 @@ int phys_alloc(struct phys *p, bool zero, pfn_t *out)
         pfn = p->next_fresh++;
         zero = false; /* never-touched host memory reads as zero */
     }
-    struct frame *f = &p->frames[pfn];
-    VMEMU_BUG_ON(f->refcount != 0 || f->rmap != NULL);
-    if (f->flags & FRAME_EXECUTED)
-        phys_before_write(p, pfn);
-    f->flags = 0;
-    f->refcount = 1;
-    f->owner = NULL;
-    f->index = 0;
+    frame_take(p, pfn);
     if (zero)
         memset(phys_hva(p, pfn), 0, PAGE_SIZE);
     if (++p->used > p->peak_used)
@@ -147,16 +154,8 @@ void phys_put(struct phys *p, pfn_t pfn)
 /* Hands out the frames [head, head + 512) that the caller took off the free lists. */
 static void huge_take(struct phys *p, pfn_t head, bool zero)
 {
-    for (pfn_t pfn = head; pfn < head + HPAGE_FRAMES; pfn++) {
-        struct frame *f = &p->frames[pfn];
-        VMEMU_BUG_ON(f->refcount != 0 || f->rmap != NULL);
-        if (f->flags & FRAME_EXECUTED)
-            phys_before_write(p, pfn);
-        f->flags = 0;
-        f->refcount = 1;
-        f->owner = NULL;
-        f->index = 0;
-    }
+    for (pfn_t pfn = head; pfn < head + HPAGE_FRAMES; pfn++)
+        frame_take(p, pfn);
     if (zero)
         memset(phys_hva(p, head), 0, HPAGE_FRAMES * PAGE_SIZE);
     p->used += HPAGE_FRAMES;
