@@ -311,3 +311,20 @@ def perf_view(f, kernel):
     which perf never counts)."""
     own = f["minor"] + f["major"]
     return own + (f["exec"] - f["exec_args"] if kernel else 0)
+
+
+_NORANDOM = []
+
+
+def no_randomize():
+    """The prefix that runs a command natively with the address space laid out as vmemu
+    lays it out (setarch -R: ADDR_NO_RANDOMIZE, inherited by its children), or None when
+    this host cannot: Linux's counts then move by 1-2 pages per exec with the layout."""
+    if not _NORANDOM:
+        try:
+            ok = subprocess.run(["setarch", "-R", "true"], capture_output=True,
+                                timeout=30).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        _NORANDOM.append(["setarch", "-R"] if ok else None)
+    return _NORANDOM[0]

@@ -32,7 +32,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import (Failure, Once, perf_view, built_variants, e2e_options, execute,  # noqa: E402
+from harness import (Failure, Once, no_randomize, perf_view, built_variants, e2e_options, execute,  # noqa: E402
                      host_maps_zero_page)
 
 # (case, variants, {row: tolerance}, note). Rows are the program's windows plus "program"
@@ -169,18 +169,7 @@ def windows(out):
     return {m.group(1): int(m.group(2)) + int(m.group(3)) for m in WINDOW.finditer(out)}
 
 
-def no_aslr_prefix():
-    """["setarch", "-R"] when it works here: native runs then lay memory out as vmemu does
-    (no randomisation: execve's stack tables and the stack top at fixed places), so their
-    counts do not move by the 1-2 pages per exec that ASLR adds or takes."""
-    try:
-        p = subprocess.run(["setarch", "-R", "true"], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    return ["setarch", "-R"] if p.returncode == 0 else []
-
-
-NO_ASLR = no_aslr_prefix()
+NO_ASLR = no_randomize() or []
 
 
 def native_run(cmd, perf):
