@@ -13,6 +13,7 @@
 #include "sysdefs.h"
 #include "vmemu/fd.h"
 #include "vmemu/gup.h"
+#include "vmemu/hugetlb.h"
 #include "vmemu/mmap.h"
 #include "vmemu/writeback.h"
 
@@ -111,9 +112,13 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
     if (!anon && (rc = mmap_file(p, fd, shared, (uint32_t)prot, &file, &anon)) < 0)
         return rc;
     req.kind = file ? VMA_FILE : VMA_ANON;
-    if (anon && shared && !hugetlb) {
-        /* Shared anonymous memory (also a shared map of /dev/zero) is a shmem object. */
-        if ((rc = vfile_shmem_create(&p->sys->pc, len, &file)) < 0)
+    if (anon && shared) {
+        /* Shared anonymous memory (also a shared map of /dev/zero) is a shmem object; with
+         * MAP_HUGETLB one of pool pages, which promises them unless MAP_NORESERVE. */
+        rc = hugetlb ? hugetlb_file_create(p->sys, len, !(flags & LINUX_MAP_NORESERVE),
+                                           "/anon_hugepage (deleted)", &file)
+                     : vfile_shmem_create(&p->sys->pc, len, &file);
+        if (rc < 0)
             return rc;
         off = 0;
     }

@@ -11,6 +11,12 @@
 #define HUGETLB_MAPPED 1 /* a pool page (new, or a copy) is mapped: one fault */
 #define HUGETLB_REUSED 2 /* the writer owned the whole page: mapped writable */
 
+/* A new shmem object of pool pages for shared hugetlb mappings (MAP_SHARED|MAP_HUGETLB,
+ * SHM_HUGETLB, MFD_HUGETLB), of size rounded up to 2 MiB, named name in maps; with
+ * reserve, every page is promised now (the object keeps the promises). Takes a reference.
+ * Returns 0, -EINVAL (size 0 or too big) or -ENOMEM (the pool cannot keep the promise). */
+int hugetlb_file_create(struct vmsys *sys, uint64_t size, bool reserve, const char *name,
+                        struct vfile **out);
 /* Promises `pages` free pool pages to a new mapping. Returns 0 or -ENOMEM (the pool's free
  * pages not yet promised are too few). */
 int hugetlb_reserve(struct vmsys *sys, uint64_t pages);
@@ -24,7 +30,9 @@ void hugetlb_rereserve(struct mm *mm, const struct vma *v, gva_t lo, gva_t hi);
  * mprotect and madvise ranges must be aligned there), else 0. */
 int hugetlb_check_cut(const struct mm *mm, gva_t addr);
 /* A fault at va of MAP_HUGETLB area v with no page table there: maps a zeroed pool page
- * (the area's reservation first) and sets *ptepp to va's PTE. Returns HUGETLB_NONE when
+ * (the area's reservation first), or in a shared area the object's page (a new one put
+ * in its page cache when it has none: the object's reservation first; past its end:
+ * -EBUSY) and sets *ptepp to va's PTE. Returns HUGETLB_NONE when
  * a table exists, HUGETLB_MAPPED, -EBUSY (pool empty: SIGBUS) or -ENOMEM. */
 int hugetlb_fault(struct mm *mm, const struct vma *v, gva_t va, pte_t **ptepp);
 /* A write to a copy-on-write PTE of MAP_HUGETLB area v (a private mapping after fork):

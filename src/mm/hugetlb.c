@@ -6,13 +6,20 @@
  * FRAME_PINNED (never evicted or swapped) and are mapped as THPs are, 512 PTEs under a PDE
  * marked PDE_HUGETLB. The promise of an area's page ends when the page is faulted in or
  * the area unmapped; a fork child's copy promises nothing (Linux's HPAGE_RESV_OWNER stays
- * with the parent). Called by the fault path, mmap/munmap/mprotect/madvise and fork. */
+ * with the parent). A shared mapping (MAP_SHARED|MAP_HUGETLB, SHM_HUGETLB segments) maps a
+ * hugetlb shmem object (hugetlb_file_create): its pages live in the page cache, 512
+ * entries per pool page, so every mapping of the object maps the same page, and the
+ * promises are the object's (made at creation, ended when a page is taken or the object
+ * freed). Called by the fault path, mmap/munmap/mprotect/madvise, fork and SysV shm. */
 #include "vmemu/hugetlb.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "vmemu/pagecache.h"
 #include "vmemu/pte.h"
+#include "vmemu/vma.h"
 
 /* Promises pages pool pages. */
 int hugetlb_reserve(struct vmsys *sys, uint64_t pages)
@@ -21,6 +28,30 @@ int hugetlb_reserve(struct vmsys *sys, uint64_t pages)
     if (pages > p->hugetlb_nfree - p->hugetlb_resv)
         return -ENOMEM;
     p->hugetlb_resv += pages;
+    return 0;
+}
+
+/* A new hugetlb shmem object (see the header). */
+int hugetlb_file_create(struct vmsys *sys, uint64_t size, bool reserve, const char *name,
+                        struct vfile **out)
+{
+    if (size == 0 || size > USER_VA_END)
+        return -EINVAL;
+    uint64_t pages = (size + HPAGE_SIZE - 1) / HPAGE_SIZE;
+    int rc;
+    if (reserve && (rc = hugetlb_reserve(sys, pages)) < 0)
+        return rc;
+    char *path = strdup(name);
+    if (!path || (rc = vfile_shmem_create(&sys->pc, pages * HPAGE_SIZE, out)) < 0) {
+        free(path);
+        if (reserve)
+            sys->phys.hugetlb_resv -= pages;
+        return -ENOMEM;
+    }
+    free((*out)->path);
+    (*out)->path = path;
+    (*out)->hugetlb = true;
+    (*out)->hugetlb_resv = reserve ? pages : 0;
     return 0;
 }
 
@@ -111,6 +142,44 @@ static int map_pool_block(struct mm *mm, const struct vma *v, gva_t haddr, pte_t
     return 0;
 }
 
+/* The pool page of a shared area v at haddr, with one reference per frame for the
+ * caller: the object's cached page, else a new one (the object's promise first) put in
+ * the cache. Returns 0, -EBUSY (none left, or past the object's end) or -ENOMEM. */
+static int shared_page(struct mm *mm, const struct vma *v, gva_t haddr, pfn_t *head)
+{
+    struct vfile *f = v->file;
+    struct phys *p = &mm->sys->phys;
+    struct pagecache *pc = &mm->sys->pc;
+    uint64_t index = vma_pgoff(v, haddr);
+    if ((index & (HPAGE_FRAMES - 1)) || index >= f->shmem_size >> PAGE_SHIFT)
+        return -EBUSY; /* beyond the object: SIGBUS, as past a file's end */
+    pfn_t pfn = pagecache_find(pc, f, index);
+    if (!pfn) {
+        bool reserved = f->hugetlb_resv > 0;
+        if (!reserved && p->hugetlb_nfree <= p->hugetlb_resv)
+            return -EBUSY;
+        if (phys_hugetlb_alloc(p, &pfn) < 0)
+            return -EBUSY;
+        for (unsigned i = 0; i < HPAGE_FRAMES; i++) {
+            if (pagecache_add(pc, f, index + i, pfn + i) == 0)
+                continue;
+            for (unsigned j = 0; j < i; j++)
+                pagecache_remove(pc, f, index + j);
+            for (unsigned j = i; j < HPAGE_FRAMES; j++)
+                phys_put(p, pfn + j);
+            return -ENOMEM;
+        }
+        if (reserved) {
+            f->hugetlb_resv--;
+            p->hugetlb_resv--;
+        }
+    }
+    for (unsigned i = 0; i < HPAGE_FRAMES; i++)
+        phys_get(p, pfn + i);
+    *head = pfn;
+    return 0;
+}
+
 /* A fault with no page table under va in a MAP_HUGETLB area. */
 int hugetlb_fault(struct mm *mm, const struct vma *v, gva_t va, pte_t **ptepp)
 {
@@ -120,9 +189,10 @@ int hugetlb_fault(struct mm *mm, const struct vma *v, gva_t va, pte_t **ptepp)
     if (pdep && *pdep)
         return HUGETLB_NONE;
     pfn_t head;
-    bool reserved;
-    if (take_page(p, v, &reserved, &head) < 0)
-        return -EBUSY;
+    bool reserved = false;
+    int err = v->file ? shared_page(mm, v, haddr, &head) : take_page(p, v, &reserved, &head);
+    if (err < 0)
+        return err;
     pte_t *ptes;
     int rc = pt_lookup_alloc(&mm->pt, p, haddr, &ptes);
     mm_note_pt_pages(mm);
