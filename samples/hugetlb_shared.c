@@ -8,9 +8,9 @@
  *           cannot cover, shmat at a 4 KiB-aligned address, then a fork whose child
  *           attaches the segment and writes, the parent reading the bytes; the pool after
  *           shmdt and IPC_RMID;
- *   mremap  MAP_PRIVATE|MAP_HUGETLB of 4 MiB, touched: mremap growing it, off 2 MiB
- *           boundaries, shrinking it to 2 MiB, moving it (MAYMOVE|FIXED) and the bytes
- *           seen there, the pool as it goes;
+ *   mremap  MAP_PRIVATE|MAP_HUGETLB of 4 MiB, its first page touched: mremap growing it,
+ *           off 2 MiB boundaries, shrinking it (lengths round up to 2 MiB), moving it
+ *           (MAYMOVE|FIXED) and the bytes and faults seen there, the pool as it goes;
  *   memfd   memfd_create(MFD_HUGETLB), ftruncate to 4 MiB, two MAP_SHARED mappings of it:
  *           a write through one is read through the other; the pool as it goes. */
 #define _GNU_SOURCE
@@ -149,7 +149,11 @@ static int mode_mremap(void)
     r = mremap(p + PG, HPAGE, HPAGE, 0);
     printf("from inside a page: %s\n", r == MAP_FAILED ? errname(errno) : "ok");
     r = mremap(p, 2 * HPAGE, HPAGE + PG, 0);
-    printf("shrink to 2 MiB + 4 KiB: %s\n", r == p ? "in place" : errname(errno));
+    printf("shrink to 2 MiB + 4 KiB (rounded up: no change): %s\n",
+           r == p ? "in place" : errname(errno));
+    show_pool("unchanged");
+    r = mremap(p, 2 * HPAGE, HPAGE - PG, 0);
+    printf("shrink to 2 MiB - 4 KiB: %s\n", r == p ? "in place" : errname(errno));
     show_pool("shrunk");
     /* A free 2 MiB-aligned place for the move. */
     char *dst =

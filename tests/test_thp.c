@@ -444,6 +444,46 @@ static void test_hugetlb_shared_object_after_fork(void **state)
     check_vm(e);
 }
 
+/* mremap of a MAP_HUGETLB area: a move keeps the mapped page (marked again at the new
+ * place) and the promise of the unmapped one; growing and unaligned ranges are EINVAL. */
+static void test_hugetlb_mremap_moves_pages_and_promises(void **state)
+{
+    struct env *e = *state;
+    struct phys *ph = &e->sys.phys;
+    gva_t out, dst = BASE + 8 * HPAGE_SIZE;
+    assert_int_equal(phys_hugetlb_init(ph, 3), 0);
+    map_hugetlb(e, BASE, 2 * HPAGE_SIZE, 0);
+    assert_int_equal(mm_fault(e->mm, BASE + P(3), ACCESS_WRITE, 0), 0);
+    pfn_t head = pfn_at(e, BASE);
+    assert_int_equal(ph->hugetlb_resv, 1);
+    assert_int_equal(
+        mm_remap(e->mm, BASE, 2 * HPAGE_SIZE, 3 * HPAGE_SIZE, MM_MREMAP_MAYMOVE, 0, &out), -EINVAL);
+    assert_int_equal(mm_remap(e->mm, BASE + P(1), P(1), P(1), 0, 0, &out), -EINVAL);
+    assert_int_equal(mm_remap(e->mm, BASE, 2 * HPAGE_SIZE, 2 * HPAGE_SIZE,
+                              MM_MREMAP_MAYMOVE | MM_MREMAP_FIXED, dst + P(1), &out),
+                     -EINVAL);
+    assert_int_equal(mm_remap(e->mm, BASE, 2 * HPAGE_SIZE, 2 * HPAGE_SIZE,
+                              MM_MREMAP_MAYMOVE | MM_MREMAP_FIXED, dst, &out),
+                     0);
+    assert_int_equal(out, dst);
+    assert_int_equal(ph->hugetlb_resv, 1);
+    assert_true(pde_of(e, dst) & PDE_HUGETLB);
+    assert_int_equal(pfn_at(e, dst + P(200)), head + 200);
+    assert_int_equal(e->mm->stats.hugetlb_pmds, 1);
+    check_vm(e);
+    /* The moved promise: the second page faults in from it. */
+    assert_int_equal(mm_fault(e->mm, dst + HPAGE_SIZE, ACCESS_WRITE, 0), 0);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    assert_int_equal(ph->hugetlb_nfree, 1);
+    /* A shrink by a rounded-up length unmaps the tail page. */
+    assert_int_equal(mm_remap(e->mm, dst, 2 * HPAGE_SIZE, HPAGE_SIZE - P(1), 0, 0, &out), 0);
+    assert_int_equal(ph->hugetlb_nfree, 2);
+    assert_int_equal(mm_unmap(e->mm, dst, HPAGE_SIZE), 0);
+    assert_int_equal(ph->hugetlb_nfree, 3);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    check_vm(e);
+}
+
 static void test_thp_unmapped_area_is_2m_aligned(void **state)
 {
     struct env *e = *state;
@@ -475,6 +515,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_hugetlb_fork_write_copies_whole_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hugetlb_shared_object_after_fork, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hugetlb_mremap_moves_pages_and_promises, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_thp_unmapped_area_is_2m_aligned, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,9 @@ the modes). For every built variant:
     segment of 3 MiB reserves 2 pages at shmget, refuses a segment the pool cannot cover
     (ENOMEM) and a 4 KiB-aligned shmat (EINVAL), and is shared by a child's attachment;
     the pool's free and reserved counts after each step; without a pool each mode fails
-    as natively on a host with no huge pages;
+    as natively on a host with no huge pages; mremap of a MAP_HUGETLB area as Linux >= 5.16
+    does it: lengths rounded up to 2 MiB, EINVAL to grow or off a 2 MiB boundary, a shrink
+    that ends the tail's promise, a move that keeps the page (no fault after it);
   - the report: --stats says the mode and where it came from, the JSON counts 32 thp faults
     and the 2 MiB TLB entries' hits (>= 511 per huge page: one walk each).
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
@@ -235,6 +237,17 @@ HUGETLB_SHARED = {
             "parent sees the child's byte: yes\n"
             "after shmdt: free 1, reserved 0\n"
             "after IPC_RMID: free 3, reserved 0\n"),
+    "mremap": ("first page touched: free 2, reserved 1\n"
+               "grow: EINVAL\n"
+               "from inside a page: EINVAL\n"
+               "shrink to 2 MiB + 4 KiB (rounded up: no change): in place\n"
+               "unchanged: free 2, reserved 1\n"
+               "shrink to 2 MiB - 4 KiB: in place\n"
+               "shrunk: free 2, reserved 0\n"
+               "move to a 4 KiB-aligned address: EINVAL\n"
+               "move: moved, byte a, faults 0\n"
+               "moved: free 2, reserved 0\n"
+               "after munmap: free 3, reserved 0\n"),
 }
 
 

@@ -29,6 +29,15 @@ void hugetlb_rereserve(struct mm *mm, const struct vma *v, gva_t lo, gva_t hi);
 /* -EINVAL when addr would cut a MAP_HUGETLB area off its 2 MiB boundaries (munmap,
  * mprotect and madvise ranges must be aligned there), else 0. */
 int hugetlb_check_cut(const struct mm *mm, gva_t addr);
+/* mremap of a MAP_HUGETLB area (Linux's mremap since 5.16): rounds *old_len and *new_len
+ * up to 2 MiB; -EINVAL when addr (or new_addr, when new_place: MREMAP_FIXED) is off a
+ * 2 MiB boundary, when the area would grow, or with MREMAP_DONTUNMAP (hugetlb areas are
+ * VM_DONTEXPAND). Else 0: shrinking unmaps the tail, moving moves the pages. */
+int hugetlb_remap_check(uint64_t *old_len, uint64_t *new_len, gva_t addr, gva_t new_addr,
+                        bool new_place, bool dontunmap);
+/* After mremap moved the PTEs of a MAP_HUGETLB range [lo, hi) (2 MiB-aligned) one by one:
+ * marks each table that maps a whole pool page PDE_HUGETLB again and counts it. */
+void hugetlb_mark_moved(struct mm *mm, gva_t lo, gva_t hi);
 /* A fault at va of MAP_HUGETLB area v with no page table there: maps a zeroed pool page
  * (the area's reservation first), or in a shared area the object's page (a new one put
  * in its page cache when it has none: the object's reservation first; past its end:

@@ -95,6 +95,39 @@ void hugetlb_rereserve(struct mm *mm, const struct vma *v, gva_t lo, gva_t hi)
         mm->sys->phys.hugetlb_resv += mapped_pages(mm, lo, hi);
 }
 
+/* Marks the tables of [lo, hi) that mremap filled page by page (see the header). */
+void hugetlb_mark_moved(struct mm *mm, gva_t lo, gva_t hi)
+{
+    struct phys *p = &mm->sys->phys;
+    for (gva_t haddr = lo; haddr < hi; haddr += HPAGE_SIZE) {
+        pte_t *pdep = pt_lookup_pde(&mm->pt, p, haddr);
+        if (!pdep || !*pdep || (*pdep & PDE_HUGETLB))
+            continue;
+        const pte_t *ptes = (const pte_t *)phys_hva(p, pte_pfn(*pdep));
+        unsigned present = 0;
+        while (present < HPAGE_FRAMES && pte_present(ptes[present]))
+            present++;
+        VMEMU_BUG_ON(present != 0 && present != HPAGE_FRAMES);
+        if (present == 0)
+            continue;
+        *pdep |= PDE_HUGETLB;
+        mm->stats.hugetlb_pmds++;
+    }
+}
+
+/* The rules of mremap for a MAP_HUGETLB area (see the header). */
+int hugetlb_remap_check(uint64_t *old_len, uint64_t *new_len, gva_t addr, gva_t new_addr,
+                        bool new_place, bool dontunmap)
+{
+    *old_len = (*old_len + HPAGE_SIZE - 1) & HPAGE_MASK;
+    *new_len = (*new_len + HPAGE_SIZE - 1) & HPAGE_MASK;
+    if ((addr & (HPAGE_SIZE - 1)) || (new_place && (new_addr & (HPAGE_SIZE - 1))))
+        return -EINVAL;
+    if (*new_len > *old_len || dontunmap)
+        return -EINVAL; /* no growing (Linux: the reservation cannot be split), DONTEXPAND */
+    return 0;
+}
+
 /* -EINVAL when addr lies strictly inside a MAP_HUGETLB area, off a 2 MiB boundary. */
 int hugetlb_check_cut(const struct mm *mm, gva_t addr)
 {
