@@ -11,8 +11,9 @@
  *   mremap  MAP_PRIVATE|MAP_HUGETLB of 4 MiB, its first page touched: mremap growing it,
  *           off 2 MiB boundaries, shrinking it (lengths round up to 2 MiB), moving it
  *           (MAYMOVE|FIXED) and the bytes and faults seen there, the pool as it goes;
- *   memfd   memfd_create(MFD_HUGETLB), ftruncate to 4 MiB, two MAP_SHARED mappings of it:
- *           a write through one is read through the other; the pool as it goes. */
+ *   memfd   memfd_create(MFD_HUGETLB), ftruncate to 4 MiB (and to 3 MiB: EINVAL), write()
+ *           (EINVAL), two MAP_SHARED mappings of it: a write through one is read through
+ *           the other; a MAP_PRIVATE one copies on write; the pool as it goes. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <sys/ipc.h>
@@ -181,6 +182,8 @@ static int mode_memfd(void)
         return 0;
     }
     printf("ftruncate to 4 MiB: %s\n", ftruncate(fd, 2 * HPAGE) == 0 ? "ok" : errname(errno));
+    printf("ftruncate to 3 MiB: %s\n", ftruncate(fd, 3UL << 20) == 0 ? "ok" : errname(errno));
+    printf("write: %s\n", write(fd, "x", 1) == 1 ? "ok" : errname(errno));
     char *a = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (a == MAP_FAILED) {
         printf("mmap: %s\n", errname(errno));
@@ -192,6 +195,14 @@ static int mode_memfd(void)
     a[HPAGE + 9] = 'q';
     printf("the other mapping reads: %c\n", b[HPAGE + 9]);
     show_pool("one page touched");
+    char *c = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    CHECK(c != MAP_FAILED);
+    char before = c[HPAGE + 9];
+    c[HPAGE + 9] = 'p';
+    printf("a private mapping reads %c, then writes: shared %c, private %c\n", before, b[HPAGE + 9],
+           c[HPAGE + 9]);
+    show_pool("private copy");
+    CHECK(munmap(c, 2 * HPAGE) == 0);
     CHECK(munmap(a, 2 * HPAGE) == 0 && munmap(b, 2 * HPAGE) == 0);
     close(fd);
     show_pool("closed");

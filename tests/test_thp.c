@@ -484,6 +484,42 @@ static void test_hugetlb_mremap_moves_pages_and_promises(void **state)
     check_vm(e);
 }
 
+/* An MFD_HUGETLB memfd's object: ftruncate in 2 MiB multiples, promises at mmap for the
+ * pages not cached, given back by a shrink. */
+static void test_hugetlb_file_truncate_and_promise(void **state)
+{
+    struct env *e = *state;
+    struct phys *ph = &e->sys.phys;
+    struct vfile *f;
+    assert_int_equal(phys_hugetlb_init(ph, 3), 0);
+    assert_int_equal(hugetlb_file_create(&e->sys, 0, false, "m", &f), 0);
+    assert_int_equal(hugetlb_file_truncate(&e->sys, f, HPAGE_SIZE + P(1)), -EINVAL);
+    assert_int_equal(hugetlb_file_truncate(&e->sys, f, 4 * HPAGE_SIZE), 0);
+    assert_int_equal(hugetlb_file_promise(&e->sys, f, 4 * HPAGE_SIZE), -ENOMEM);
+    assert_int_equal(hugetlb_file_promise(&e->sys, f, 2 * HPAGE_SIZE), 0);
+    assert_int_equal(f->hugetlb_resv, 2);
+    assert_int_equal(hugetlb_file_promise(&e->sys, f, HPAGE_SIZE), 0); /* kept: 2 */
+    assert_int_equal(ph->hugetlb_resv, 2);
+    struct mmap_req req = {.len = 2 * HPAGE_SIZE,
+                           .prot = RW,
+                           .flags = VM_HUGETLB | VM_SHARED,
+                           .kind = VMA_FILE,
+                           .file = f};
+    assert_int_equal(mm_mmap(e->mm, &req, BASE), 0);
+    assert_int_equal(mm_fault(e->mm, BASE, ACCESS_WRITE, 0), 0);
+    assert_int_equal(f->hugetlb_resv, 1);
+    assert_int_equal(mm_unmap(e->mm, BASE, 2 * HPAGE_SIZE), 0);
+    /* Shrunk to 2 MiB: the cached page stays, no promise is left. */
+    assert_int_equal(hugetlb_file_truncate(&e->sys, f, HPAGE_SIZE), 0);
+    assert_int_equal(f->hugetlb_resv, 0);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    assert_int_equal(ph->hugetlb_nfree, 2);
+    assert_int_equal(hugetlb_file_truncate(&e->sys, f, 0), 0);
+    assert_int_equal(ph->hugetlb_nfree, 3);
+    vfile_put(f);
+    check_vm(e);
+}
+
 static void test_thp_unmapped_area_is_2m_aligned(void **state)
 {
     struct env *e = *state;
@@ -517,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hugetlb_shared_object_after_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hugetlb_mremap_moves_pages_and_promises, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_hugetlb_file_truncate_and_promise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thp_unmapped_area_is_2m_aligned, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,7 +36,9 @@ the modes). For every built variant:
     the pool's free and reserved counts after each step; without a pool each mode fails
     as natively on a host with no huge pages; mremap of a MAP_HUGETLB area as Linux >= 5.16
     does it: lengths rounded up to 2 MiB, EINVAL to grow or off a 2 MiB boundary, a shrink
-    that ends the tail's promise, a move that keeps the page (no fault after it);
+    that ends the tail's promise, a move that keeps the page (no fault after it); an
+    MFD_HUGETLB memfd: 2 MiB ftruncate only, write() EINVAL, two shared mappings of one
+    pool page, a private one that copies it, its pages back when it is closed;
   - the report: --stats says the mode and where it came from, the JSON counts 32 thp faults
     and the 2 MiB TLB entries' hits (>= 511 per huge page: one walk each).
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
@@ -248,6 +250,15 @@ HUGETLB_SHARED = {
                "move: moved, byte a, faults 0\n"
                "moved: free 2, reserved 0\n"
                "after munmap: free 3, reserved 0\n"),
+    "memfd": ("ftruncate to 4 MiB: ok\n"
+              "ftruncate to 3 MiB: EINVAL\n"
+              "write: EINVAL\n"
+              "two mappings: free 3, reserved 2\n"
+              "the other mapping reads: q\n"
+              "one page touched: free 2, reserved 1\n"
+              "a private mapping reads q, then writes: shared q, private p\n"
+              "private copy: free 1, reserved 1\n"
+              "closed: free 3, reserved 0\n"),
 }
 
 

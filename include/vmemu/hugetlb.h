@@ -14,9 +14,17 @@
 /* A new shmem object of pool pages for shared hugetlb mappings (MAP_SHARED|MAP_HUGETLB,
  * SHM_HUGETLB, MFD_HUGETLB), of size rounded up to 2 MiB, named name in maps; with
  * reserve, every page is promised now (the object keeps the promises). Takes a reference.
- * Returns 0, -EINVAL (size 0 or too big) or -ENOMEM (the pool cannot keep the promise). */
+ * Returns 0, -EINVAL (too big) or -ENOMEM (the pool cannot keep the promise). */
 int hugetlb_file_create(struct vmsys *sys, uint64_t size, bool reserve, const char *name,
                         struct vfile **out);
+/* mmap of [0, end) bytes of hugetlb object f without MAP_NORESERVE (an MFD_HUGETLB
+ * memfd): its pages there that are not in its cache, up to its size, are promised (those
+ * it holds promises for already count). Returns 0 or -ENOMEM. */
+int hugetlb_file_promise(struct vmsys *sys, struct vfile *f, uint64_t end);
+/* ftruncate of hugetlb object f to size bytes: -EINVAL off a 2 MiB multiple, -EFBIG past
+ * the address space; pages past the new end leave its cache (mappings keep theirs until
+ * unmapped) and so do the promises of pages it no longer has. Returns 0 or -errno. */
+int hugetlb_file_truncate(struct vmsys *sys, struct vfile *f, uint64_t size);
 /* Promises `pages` free pool pages to a new mapping. Returns 0 or -ENOMEM (the pool's free
  * pages not yet promised are too few). */
 int hugetlb_reserve(struct vmsys *sys, uint64_t pages);

@@ -35,7 +35,7 @@ int hugetlb_reserve(struct vmsys *sys, uint64_t pages)
 int hugetlb_file_create(struct vmsys *sys, uint64_t size, bool reserve, const char *name,
                         struct vfile **out)
 {
-    if (size == 0 || size > USER_VA_END)
+    if (size > USER_VA_END)
         return -EINVAL;
     uint64_t pages = (size + HPAGE_SIZE - 1) / HPAGE_SIZE;
     int rc;
@@ -52,6 +52,69 @@ int hugetlb_file_create(struct vmsys *sys, uint64_t size, bool reserve, const ch
     (*out)->path = path;
     (*out)->hugetlb = true;
     (*out)->hugetlb_resv = reserve ? pages : 0;
+    return 0;
+}
+
+struct cached_ctx {
+    uint64_t below; /* page index limit */
+    uint64_t pages; /* pool pages cached below it */
+};
+
+static void cached_cb(void *arg, uint64_t index, pfn_t pfn)
+{
+    struct cached_ctx *c = arg;
+    (void)pfn;
+    if (index % HPAGE_FRAMES == 0 && index < c->below)
+        c->pages++;
+}
+
+/* Pool pages of object f in its page cache below 2 MiB page `below`. */
+static uint64_t cached_pages(struct pagecache *pc, struct vfile *f, uint64_t below)
+{
+    struct cached_ctx c = {below * HPAGE_FRAMES, 0};
+    pagecache_for_each(pc, f, cached_cb, &c);
+    return c.pages;
+}
+
+/* Promises the pages of f below `end` (see the header). */
+int hugetlb_file_promise(struct vmsys *sys, struct vfile *f, uint64_t end)
+{
+    uint64_t size_pages = f->shmem_size / HPAGE_SIZE;
+    uint64_t pages = (end + HPAGE_SIZE - 1) / HPAGE_SIZE;
+    if (pages > size_pages)
+        pages = size_pages;
+    uint64_t want = pages - cached_pages(&sys->pc, f, pages);
+    if (want <= f->hugetlb_resv)
+        return 0;
+    int rc = hugetlb_reserve(sys, want - f->hugetlb_resv);
+    if (rc == 0)
+        f->hugetlb_resv = want;
+    return rc;
+}
+
+static void drop_cb(void *arg, uint64_t index, pfn_t pfn)
+{
+    struct vfile *f = arg;
+    (void)pfn;
+    if (index >= f->shmem_size >> PAGE_SHIFT)
+        pagecache_remove(f->pc, f, index);
+}
+
+/* ftruncate of a hugetlb object (see the header). */
+int hugetlb_file_truncate(struct vmsys *sys, struct vfile *f, uint64_t size)
+{
+    if (size & (HPAGE_SIZE - 1))
+        return -EINVAL;
+    if (size > USER_VA_END)
+        return -EFBIG;
+    f->shmem_size = size;
+    pagecache_for_each(&sys->pc, f, drop_cb, f);
+    uint64_t pages = size / HPAGE_SIZE;
+    uint64_t most = pages - cached_pages(&sys->pc, f, pages);
+    if (f->hugetlb_resv > most) {
+        sys->phys.hugetlb_resv -= f->hugetlb_resv - most;
+        f->hugetlb_resv = most;
+    }
     return 0;
 }
 
@@ -158,12 +221,12 @@ static uint64_t page_flags(const struct vma *v)
     return (flags & PTE_RW) ? flags | PTE_D : flags;
 }
 
-/* Maps the block at head at the 512 empty PTEs of ptes; on failure unmaps what it mapped
- * and drops the references of the rest. Returns 0 or -ENOMEM. */
-static int map_pool_block(struct mm *mm, const struct vma *v, gva_t haddr, pte_t *ptes, pfn_t head)
+/* Maps the block at head at the 512 empty PTEs of ptes with PTE flags `flags`; on failure
+ * unmaps what it mapped and drops the references of the rest. Returns 0 or -ENOMEM. */
+static int map_pool_block(struct mm *mm, gva_t haddr, pte_t *ptes, pfn_t head, uint64_t flags)
 {
     for (unsigned i = 0; i < HPAGE_FRAMES; i++) {
-        int rc = mm_install_page(mm, haddr + i * PAGE_SIZE, &ptes[i], head + i, page_flags(v));
+        int rc = mm_install_page(mm, haddr + i * PAGE_SIZE, &ptes[i], head + i, flags);
         if (rc < 0) {
             for (unsigned j = i; j < HPAGE_FRAMES; j++)
                 phys_put(&mm->sys->phys, head + j);
@@ -226,11 +289,15 @@ int hugetlb_fault(struct mm *mm, const struct vma *v, gva_t va, pte_t **ptepp)
     int err = v->file ? shared_page(mm, v, haddr, &head) : take_page(p, v, &reserved, &head);
     if (err < 0)
         return err;
+    /* A private mapping of an object's page (an MFD_HUGETLB memfd's): copy on write. */
+    uint64_t flags = v->file && !(v->flags & VM_SHARED)
+                         ? PTE_P | PTE_A | mm_prot_pte_bits(v->prot, true)
+                         : page_flags(v);
     pte_t *ptes;
     int rc = pt_lookup_alloc(&mm->pt, p, haddr, &ptes);
     mm_note_pt_pages(mm);
     if (rc == 0)
-        rc = map_pool_block(mm, v, haddr, ptes, head);
+        rc = map_pool_block(mm, haddr, ptes, head, flags);
     else
         for (unsigned j = 0; j < HPAGE_FRAMES; j++)
             phys_put(p, head + j);
@@ -272,7 +339,7 @@ int hugetlb_wp_fault(struct mm *mm, const struct vma *v, gva_t va)
     memcpy(phys_hva(p, head), phys_hva(p, old), HPAGE_SIZE);
     for (unsigned i = 0; i < HPAGE_FRAMES; i++)
         mm_zap_page(mm, haddr + i * PAGE_SIZE, &ptes[i]);
-    int rc = map_pool_block(mm, v, haddr, ptes, head);
+    int rc = map_pool_block(mm, haddr, ptes, head, page_flags(v));
     if (rc < 0) {
         *pdep &= ~PDE_HUGETLB; /* the range is empty: a later fault maps it again */
         mm->stats.hugetlb_pmds--;
