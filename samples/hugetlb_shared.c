@@ -3,7 +3,8 @@
  * errno of its first call). By the mode in argv[1]:
  *   shared  MAP_SHARED|MAP_HUGETLB of 4 MiB, touches its first page, forks; the child
  *           writes both pages (the second first touched after fork) and the parent reads
- *           the child's bytes; prints faults and the pool's HugePages_Free/Rsvd;
+ *           the child's bytes; prints faults and the pool's HugePages_Free/Rsvd, and the
+ *           answer to MADV_REMOVE (EINVAL under vmemu: left out);
  *   shm     shmget(SHM_HUGETLB) of 3 MiB (reserved: 2 pages), a second segment the pool
  *           cannot cover, shmat at a 4 KiB-aligned address, then a fork whose child
  *           attaches the segment and writes, the parent reading the bytes; the pool after
@@ -86,6 +87,7 @@ static int mode_shared(void)
     printf("parent sees the child's bytes: %s %s, faults %ld\n", second == 42 ? "yes" : "no",
            first == 43 ? "yes" : "no", faults);
     show_pool("both touched");
+    printf("MADV_REMOVE: %s\n", madvise(p, HPAGE, MADV_REMOVE) == 0 ? "ok" : errname(errno));
     CHECK(munmap(p, 2 * HPAGE) == 0);
     show_pool("after munmap");
     return 0;

@@ -228,6 +228,7 @@ HUGETLB_SHARED = {
                "child: faults 2, sees the parent's byte: yes\n"
                "parent sees the child's bytes: yes yes, faults 1\n"
                "both touched: free 1, reserved 0\n"
+               "MADV_REMOVE: EINVAL\n"
                "after munmap: free 3, reserved 0\n"),
     "shm": ("shmget of 3 MiB: free 3, reserved 2\n"
             "second segment of 8 MiB: ENOMEM\n"
