@@ -10,6 +10,7 @@
  * pwrite64 do. Host errors come back as -errno. Called by syscalls/dispatch.c through the
  * table. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -19,6 +20,8 @@
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/fd.h"
+#include "vmemu/hugetlb.h"
 #include "vmemu/writeback.h"
 
 /* The guest's struct utimbuf and struct timeval (the host's layouts on x86-64). */
@@ -33,8 +36,10 @@ struct linux_timeval_pair {
 };
 LINUX_ABI_CHECK(struct linux_timeval_pair, 16);
 
-#define INOTIFY_DONT_FOLLOW 0x02000000    /* IN_DONT_FOLLOW */
-#define MEMFD_NAME_MAX      249           /* Linux's MFD_NAME_MAX_LEN */
+#define INOTIFY_DONT_FOLLOW 0x02000000 /* IN_DONT_FOLLOW */
+#define MEMFD_NAME_MAX      249        /* Linux's MFD_NAME_MAX_LEN */
+#define MFD_HUGE_SHIFT_L    26         /* MFD_HUGETLB: log2 of the page size, bits 26.. */
+#define MFD_HUGE_MASK_L     0x3fu
 #define COPY_RANGE_MAX      (1024 * 1024) /* bytes one copy_file_range moves at most */
 
 /* utimensat(dirfd, path, tsp, 0) for the older calls; path 0 with a descriptor changes
@@ -219,7 +224,10 @@ SYSCALL_DEFINE6(copy_file_range, int, fd_in, gva_t, uoff_in, int, fd_out, gva_t,
 }
 
 /* memfd_create: a host memfd ("memfd:NAME" in /proc/self/fd), its flags checked by the
- * host; MFD_CLOEXEC is the guest's close-on-exec flag. */
+ * host; MFD_CLOEXEC is the guest's close-on-exec flag. MFD_HUGETLB (2 MiB pages only) is
+ * vmemu's: the host memfd is a plain one (for fstat and the size) and the descriptor's
+ * open file description holds a hugetlb object of --hugetlb pool pages, which mmap maps
+ * (src/mm/hugetlb.c); write() on it is EINVAL as on hugetlbfs. */
 SYSCALL_DEFINE2(memfd_create, gva_t, uname, unsigned, flags)
 {
     char name[MEMFD_NAME_MAX + 1];
@@ -228,10 +236,32 @@ SYSCALL_DEFINE2(memfd_create, gva_t, uname, unsigned, flags)
         return -EINVAL;
     if (n < 0)
         return n;
-    int h = memfd_create(name, flags | MFD_CLOEXEC);
+    bool huge = flags & MFD_HUGETLB;
+    unsigned shift = (flags >> MFD_HUGE_SHIFT_L) & MFD_HUGE_MASK_L;
+    if (!huge && shift)
+        return -EINVAL;
+    if (huge && shift != 0 && shift != HPAGE_SHIFT)
+        return -EINVAL;
+    if (huge && (flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB |
+                           (MFD_HUGE_MASK_L << MFD_HUGE_SHIFT_L))))
+        return -EINVAL;
+    unsigned host_flags = huge ? flags & (MFD_CLOEXEC | MFD_ALLOW_SEALING) : flags;
+    int h = memfd_create(name, host_flags | MFD_CLOEXEC);
     if (h < 0)
         return -errno;
-    return sys_install_host_fds(p, &h, 1, (flags & MFD_CLOEXEC) != 0, 0);
+    long fd = sys_install_host_fds(p, &h, 1, (flags & MFD_CLOEXEC) != 0, 0);
+    if (fd < 0 || !huge)
+        return fd;
+    char path[MEMFD_NAME_MAX + 32];
+    snprintf(path, sizeof(path), "/memfd:%s (deleted)", name);
+    struct vfile *obj;
+    struct fd_ofd *ofd = fd_ofd_of(p->fds, (int)fd);
+    if (!ofd || hugetlb_file_create(p->sys, 0, false, path, &obj) < 0) {
+        fd_close(p->fds, (int)fd);
+        return -ENOMEM;
+    }
+    ofd->hugetlb = obj;
+    return fd;
 }
 
 /* inotify_init1: IN_NONBLOCK goes to the host descriptor, IN_CLOEXEC to the guest's

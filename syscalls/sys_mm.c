@@ -13,6 +13,7 @@
 #include "sysdefs.h"
 #include "vmemu/fd.h"
 #include "vmemu/gup.h"
+#include "vmemu/hugetlb.h"
 #include "vmemu/mmap.h"
 #include "vmemu/writeback.h"
 
@@ -72,13 +73,23 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
      * LEGACY_MAP_MASK) and MAP_SYNC, which only DAX files support. */
     if (type == LINUX_MAP_SHARED_VALIDATE && !anon && (flags & ~LINUX_LEGACY_MAP_MASK))
         return -EOPNOTSUPP;
-    bool hugetlb = flags & LINUX_MAP_HUGETLB;
-    if (hugetlb) {
+    /* An MFD_HUGETLB memfd maps its object of pool pages, as a hugetlbfs file. */
+    const struct fd_ofd *ofd = anon ? NULL : fd_ofd_of(p->fds, fd);
+    struct vfile *hobj = ofd ? ofd->hugetlb : NULL;
+    if (hobj && (off & (HPAGE_SIZE - 1)))
+        return -EINVAL;
+    bool hugetlb = (flags & LINUX_MAP_HUGETLB) || hobj;
+    if (hugetlb && !hobj) {
         /* 2 MiB pages of the --hugetlb pool (none by default: ENOMEM, as on a host with
          * vm.nr_hugepages = 0); MAP_HUGE_2MB or the default size only. */
         uint64_t shift = (flags >> LINUX_MAP_HUGE_SHIFT) & LINUX_MAP_HUGE_MASK;
         if ((shift != 0 && shift != HPAGE_SHIFT) || !anon)
             return -EINVAL;
+        if (len > USER_VA_END - HPAGE_SIZE)
+            return -ENOMEM;
+        len = (len + HPAGE_SIZE - 1) & HPAGE_MASK;
+    }
+    if (hobj) {
         if (len > USER_VA_END - HPAGE_SIZE)
             return -ENOMEM;
         len = (len + HPAGE_SIZE - 1) & HPAGE_MASK;
@@ -108,12 +119,26 @@ SYSCALL_DEFINE6(mmap, gva_t, addr, uint64_t, len, uint64_t, prot, uint64_t, flag
     };
     if ((rc = mm_mmap_place(p->mm, &req, &start)) < 0)
         return rc;
-    if (!anon && (rc = mmap_file(p, fd, shared, (uint32_t)prot, &file, &anon)) < 0)
+    if (hobj) {
+        int mode = fcntl(host, F_GETFL) & O_ACCMODE;
+        if (mode == O_WRONLY || (shared && (prot & VM_WRITE) && mode != O_RDWR))
+            return -EACCES;
+        if (!(flags & LINUX_MAP_NORESERVE) && shared &&
+            (rc = hugetlb_file_promise(p->sys, hobj, off + len)) < 0)
+            return rc;
+        file = hobj;
+        vfile_get(file);
+    } else if (!anon && (rc = mmap_file(p, fd, shared, (uint32_t)prot, &file, &anon)) < 0) {
         return rc;
+    }
     req.kind = file ? VMA_FILE : VMA_ANON;
-    if (anon && shared && !hugetlb) {
-        /* Shared anonymous memory (also a shared map of /dev/zero) is a shmem object. */
-        if ((rc = vfile_shmem_create(&p->sys->pc, len, &file)) < 0)
+    if (anon && shared) {
+        /* Shared anonymous memory (also a shared map of /dev/zero) is a shmem object; with
+         * MAP_HUGETLB one of pool pages, which promises them unless MAP_NORESERVE. */
+        rc = hugetlb ? hugetlb_file_create(p->sys, len, !(flags & LINUX_MAP_NORESERVE),
+                                           "/anon_hugepage (deleted)", &file)
+                     : vfile_shmem_create(&p->sys->pc, len, &file);
+        if (rc < 0)
             return rc;
         off = 0;
     }

@@ -16,6 +16,8 @@
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/fd.h"
+#include "vmemu/hugetlb.h"
 #include "vmemu/writeback.h"
 
 static long do_access(struct proc *p, int dirfd, gva_t path, int mode, int flags)
@@ -346,6 +348,13 @@ SYSCALL_DEFINE2(ftruncate, int, fd, int64_t, length)
     int host = fd_host(p->fds, fd);
     if (host < 0)
         return host;
+    /* An MFD_HUGETLB memfd: 2 MiB multiples only, its object sized as the host file. */
+    struct fd_ofd *ofd = fd_ofd_of(p->fds, fd);
+    if (ofd && ofd->hugetlb && length >= 0) {
+        int rc = hugetlb_file_truncate(p->sys, ofd->hugetlb, (uint64_t)length);
+        if (rc < 0)
+            return rc;
+    }
     if (ftruncate(host, length) < 0)
         return -errno;
     truncated(p, host, length);

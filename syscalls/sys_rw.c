@@ -16,6 +16,7 @@
 
 #include "vmemu/abi/linux.h"
 #include "sysdefs.h"
+#include "vmemu/fd.h"
 #include "vmemu/sched.h"
 #include "vmemu/signal.h"
 #include "vmemu/writeback.h"
@@ -271,6 +272,9 @@ static long do_rw(struct proc *p, int fd, gva_t buf, size_t count, bool is_write
     int host = fd_host(p->fds, fd);
     if (host < 0)
         return host;
+    const struct fd_ofd *ofd = fd_ofd_of(p->fds, fd);
+    if (is_write && ofd && ofd->hugetlb)
+        return -EINVAL; /* hugetlbfs has no write(): an MFD_HUGETLB memfd is mmap'ed */
     if (!user_range_ok(buf, count))
         return -EFAULT;
     struct linux_iovec iov = {.iov_base = buf, .iov_len = count};
@@ -320,6 +324,9 @@ static long do_rwv(struct proc *p, int fd, gva_t uiov, int cnt, bool is_write, i
     int host = fd_host(p->fds, fd);
     if (host < 0)
         return host;
+    const struct fd_ofd *ofd = fd_ofd_of(p->fds, fd);
+    if (is_write && ofd && ofd->hugetlb)
+        return -EINVAL; /* as write() */
     if (cnt < 0 || cnt > LINUX_UIO_MAXIOV)
         return -EINVAL;
     if (cnt == 0)

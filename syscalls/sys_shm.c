@@ -71,9 +71,12 @@ SYSCALL_DEFINE3(shmget, int32_t, key, uint64_t, size, int, flg)
     }
     if (size < SHM_MIN || size > SHM_MAX)
         return -EINVAL;
-    if (flg & SHM_HUGETLB_F)
-        return -ENOMEM; /* no huge pages are reserved */
-    if ((rc = ipc_shm_create(p, ns, key, flg, size, &shm)) < 0)
+    /* SHM_HUGETLB: 2 MiB pages of the --hugetlb pool (2 MiB only: SHM_HUGE_2MB or the
+     * default size), all promised at shmget (ENOMEM when the pool cannot). */
+    uint64_t shift = ((uint64_t)flg >> LINUX_MAP_HUGE_SHIFT) & LINUX_MAP_HUGE_MASK;
+    if ((flg & SHM_HUGETLB_F) && shift != 0 && shift != HPAGE_SHIFT)
+        return -EINVAL;
+    if ((rc = ipc_shm_create(p, ns, key, flg, size, (flg & SHM_HUGETLB_F) != 0, &shm)) < 0)
         return rc;
     shm->obj.ctime = ipc_now(p);
     return shm->obj.id;
@@ -110,12 +113,12 @@ SYSCALL_DEFINE3(shmat, int, shmid, gva_t, addr, int, flg)
     struct ipc_shm *shm = (struct ipc_shm *)o;
     struct mmap_req req = {
         .addr = addr,
-        .len = PAGE_UP(shm->size),
+        .len = shm->file->shmem_size, /* the size rounded to its pages, 4 KiB or 2 MiB */
         .place = addr == 0             ? MMAP_ANYWHERE
                  : (flg & SHM_REMAP_F) ? MMAP_FIXED
                                        : MMAP_NOREPLACE,
         .prot = prot,
-        .flags = VM_SHARED,
+        .flags = VM_SHARED | (shm->file->hugetlb ? VM_HUGETLB : 0),
         .kind = VMA_FILE,
         .file = shm->file,
         .off = 0,
@@ -143,7 +146,7 @@ SYSCALL_DEFINE1(shmdt, gva_t, addr)
         return -EINVAL;
     /* Every area of the attachment at addr: the segment's, at its offset from addr. */
     const struct vfile *file = shm->file;
-    gva_t end = addr + PAGE_UP(shm->size), at = addr;
+    gva_t end = addr + file->shmem_size, at = addr;
     while ((v = vma_find(&p->mm->vmas, at)) != NULL && v->start < end) {
         gva_t s = v->start, e = v->end;
         at = e;
@@ -187,7 +190,7 @@ static long shm_info(struct proc *p, struct ipc_ns *ns, int cmd, gva_t buf)
             struct ipc_shm *shm = (struct ipc_shm *)ns->t[IPC_SHM].slot[i];
             if (!shm)
                 continue;
-            si.shm_tot += PAGE_UP(shm->size) >> PAGE_SHIFT;
+            si.shm_tot += shm->file->shmem_size >> PAGE_SHIFT;
             pagecache_for_each(shm->file->pc, shm->file, count_page, &si.shm_rss);
         }
         if (copy_to_user(p->mm, buf, &si, sizeof(si)) < 0)

@@ -21,6 +21,7 @@
 #include "vmemu/mm.h"
 #include "vmemu/mmap.h"
 #include "vmemu/mmu.h"
+#include "vmemu/pagecache.h"
 #include "vmemu/thp.h"
 #include "vm_fixture.h"
 
@@ -389,6 +390,136 @@ static void test_hugetlb_fork_write_copies_whole_page(void **state)
     check_vm(e);
 }
 
+/* A shared hugetlb object (MAP_SHARED|MAP_HUGETLB, SHM_HUGETLB): its promises at creation,
+ * a page first touched after fork is the same pool page in parent and child, the object's
+ * end is SIGBUS, and its pages go back with its last reference. */
+static void test_hugetlb_shared_object_after_fork(void **state)
+{
+    struct env *e = *state;
+    struct phys *ph = &e->sys.phys;
+    struct vfile *f;
+    struct mm *child;
+    assert_int_equal(phys_hugetlb_init(ph, 3), 0);
+    assert_int_equal(hugetlb_file_create(&e->sys, 5 * HPAGE_SIZE, true, "x", &f), -ENOMEM);
+    assert_int_equal(hugetlb_file_create(&e->sys, HPAGE_SIZE + P(1), true, "x", &f), 0);
+    assert_int_equal(f->shmem_size, 2 * HPAGE_SIZE);
+    assert_int_equal(ph->hugetlb_resv, 2);
+    struct mmap_req req = {.len = 4 * HPAGE_SIZE,
+                           .prot = RW,
+                           .flags = VM_HUGETLB | VM_SHARED,
+                           .kind = VMA_ANON,
+                           .file = f};
+    assert_int_equal(mm_mmap(e->mm, &req, BASE), 0);
+    assert_int_equal(ph->hugetlb_resv, 2); /* the object's promises, none of the area's */
+    assert_int_equal(mm_fault(e->mm, BASE + P(1), ACCESS_WRITE, 0), 0);
+    assert_int_equal(fs()->hugetlb, 1);
+    assert_int_equal(ph->hugetlb_resv, 1);
+    assert_int_equal(f->hugetlb_resv, 1);
+    pfn_t head = pfn_at(e, BASE);
+    assert_int_equal(mm_dup(e->mm, &child), 0);
+    /* The child touches the second page first: the parent then maps that same page. */
+    assert_int_equal(mm_fault(child, BASE + HPAGE_SIZE + P(4), ACCESS_WRITE, 0), 0);
+    pfn_t second = 0, first = 0;
+    assert_int_equal(mmu_translate_user(child, BASE + HPAGE_SIZE + P(4), ACCESS_READ, 0, &second),
+                     0);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    assert_int_equal(ph->hugetlb_nfree, 1);
+    assert_int_equal(mm_fault(e->mm, BASE + HPAGE_SIZE, ACCESS_READ, 0), 0);
+    assert_int_equal(pfn_at(e, BASE + HPAGE_SIZE + P(4)), second);
+    assert_int_equal(mmu_translate_user(child, BASE + P(5), ACCESS_READ, 0, &first), 0);
+    assert_int_equal(first, head + 5);
+    assert_int_equal(ph->hugetlb_nfree, 1);
+    /* Past the object's 4 MiB: SIGBUS, as past a file's end. */
+    assert_int_equal(mm_fault(e->mm, BASE + 2 * HPAGE_SIZE, ACCESS_READ, 0), -EFAULT);
+    assert_int_equal(e->mm->last_fault.signo, LINUX_SIGBUS);
+    char why[256];
+    struct mm *both[2] = {e->mm, child};
+    assert_int_equal(vm_check(&e->sys, both, 2, false, why, sizeof(why)), 0);
+    mm_destroy(child);
+    assert_int_equal(mm_unmap(e->mm, BASE, 4 * HPAGE_SIZE), 0);
+    assert_int_equal(ph->hugetlb_nfree, 1); /* the object still holds its pages */
+    vfile_put(f);
+    assert_int_equal(ph->hugetlb_nfree, 3);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    check_vm(e);
+}
+
+/* mremap of a MAP_HUGETLB area: a move keeps the mapped page (marked again at the new
+ * place) and the promise of the unmapped one; growing and unaligned ranges are EINVAL. */
+static void test_hugetlb_mremap_moves_pages_and_promises(void **state)
+{
+    struct env *e = *state;
+    struct phys *ph = &e->sys.phys;
+    gva_t out, dst = BASE + 8 * HPAGE_SIZE;
+    assert_int_equal(phys_hugetlb_init(ph, 3), 0);
+    map_hugetlb(e, BASE, 2 * HPAGE_SIZE, 0);
+    assert_int_equal(mm_fault(e->mm, BASE + P(3), ACCESS_WRITE, 0), 0);
+    pfn_t head = pfn_at(e, BASE);
+    assert_int_equal(ph->hugetlb_resv, 1);
+    assert_int_equal(
+        mm_remap(e->mm, BASE, 2 * HPAGE_SIZE, 3 * HPAGE_SIZE, MM_MREMAP_MAYMOVE, 0, &out), -EINVAL);
+    assert_int_equal(mm_remap(e->mm, BASE + P(1), P(1), P(1), 0, 0, &out), -EINVAL);
+    assert_int_equal(mm_remap(e->mm, BASE, 2 * HPAGE_SIZE, 2 * HPAGE_SIZE,
+                              MM_MREMAP_MAYMOVE | MM_MREMAP_FIXED, dst + P(1), &out),
+                     -EINVAL);
+    assert_int_equal(mm_remap(e->mm, BASE, 2 * HPAGE_SIZE, 2 * HPAGE_SIZE,
+                              MM_MREMAP_MAYMOVE | MM_MREMAP_FIXED, dst, &out),
+                     0);
+    assert_int_equal(out, dst);
+    assert_int_equal(ph->hugetlb_resv, 1);
+    assert_true(pde_of(e, dst) & PDE_HUGETLB);
+    assert_int_equal(pfn_at(e, dst + P(200)), head + 200);
+    assert_int_equal(e->mm->stats.hugetlb_pmds, 1);
+    check_vm(e);
+    /* The moved promise: the second page faults in from it. */
+    assert_int_equal(mm_fault(e->mm, dst + HPAGE_SIZE, ACCESS_WRITE, 0), 0);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    assert_int_equal(ph->hugetlb_nfree, 1);
+    /* A shrink by a rounded-up length unmaps the tail page. */
+    assert_int_equal(mm_remap(e->mm, dst, 2 * HPAGE_SIZE, HPAGE_SIZE - P(1), 0, 0, &out), 0);
+    assert_int_equal(ph->hugetlb_nfree, 2);
+    assert_int_equal(mm_unmap(e->mm, dst, HPAGE_SIZE), 0);
+    assert_int_equal(ph->hugetlb_nfree, 3);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    check_vm(e);
+}
+
+/* An MFD_HUGETLB memfd's object: ftruncate in 2 MiB multiples, promises at mmap for the
+ * pages not cached, given back by a shrink. */
+static void test_hugetlb_file_truncate_and_promise(void **state)
+{
+    struct env *e = *state;
+    struct phys *ph = &e->sys.phys;
+    struct vfile *f;
+    assert_int_equal(phys_hugetlb_init(ph, 3), 0);
+    assert_int_equal(hugetlb_file_create(&e->sys, 0, false, "m", &f), 0);
+    assert_int_equal(hugetlb_file_truncate(&e->sys, f, HPAGE_SIZE + P(1)), -EINVAL);
+    assert_int_equal(hugetlb_file_truncate(&e->sys, f, 4 * HPAGE_SIZE), 0);
+    assert_int_equal(hugetlb_file_promise(&e->sys, f, 4 * HPAGE_SIZE), -ENOMEM);
+    assert_int_equal(hugetlb_file_promise(&e->sys, f, 2 * HPAGE_SIZE), 0);
+    assert_int_equal(f->hugetlb_resv, 2);
+    assert_int_equal(hugetlb_file_promise(&e->sys, f, HPAGE_SIZE), 0); /* kept: 2 */
+    assert_int_equal(ph->hugetlb_resv, 2);
+    struct mmap_req req = {.len = 2 * HPAGE_SIZE,
+                           .prot = RW,
+                           .flags = VM_HUGETLB | VM_SHARED,
+                           .kind = VMA_FILE,
+                           .file = f};
+    assert_int_equal(mm_mmap(e->mm, &req, BASE), 0);
+    assert_int_equal(mm_fault(e->mm, BASE, ACCESS_WRITE, 0), 0);
+    assert_int_equal(f->hugetlb_resv, 1);
+    assert_int_equal(mm_unmap(e->mm, BASE, 2 * HPAGE_SIZE), 0);
+    /* Shrunk to 2 MiB: the cached page stays, no promise is left. */
+    assert_int_equal(hugetlb_file_truncate(&e->sys, f, HPAGE_SIZE), 0);
+    assert_int_equal(f->hugetlb_resv, 0);
+    assert_int_equal(ph->hugetlb_resv, 0);
+    assert_int_equal(ph->hugetlb_nfree, 2);
+    assert_int_equal(hugetlb_file_truncate(&e->sys, f, 0), 0);
+    assert_int_equal(ph->hugetlb_nfree, 3);
+    vfile_put(f);
+    check_vm(e);
+}
+
 static void test_thp_unmapped_area_is_2m_aligned(void **state)
 {
     struct env *e = *state;
@@ -419,6 +550,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hugetlb_reserve_fault_unmap_and_sigbus, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_hugetlb_fork_write_copies_whole_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hugetlb_shared_object_after_fork, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hugetlb_mremap_moves_pages_and_promises, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hugetlb_file_truncate_and_promise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thp_unmapped_area_is_2m_aligned, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

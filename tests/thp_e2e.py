@@ -29,6 +29,16 @@ the modes). For every built variant:
     up), the pool's free and reserved counts as Linux moves them, EINVAL for an unaligned
     munmap, and SIGBUS at the fourth 2 MiB page of a MAP_NORESERVE mapping. 1 GiB pages are
     EINVAL under vmemu (its CPU has no pdpe1gb), whatever the host says;
+  - shared hugetlb pages (samples/hugetlb_shared.c, --hugetlb 3): a MAP_SHARED|MAP_HUGETLB
+    page first touched after fork is the same page in parent and child, a SysV SHM_HUGETLB
+    segment of 3 MiB reserves 2 pages at shmget, refuses a segment the pool cannot cover
+    (ENOMEM) and a 4 KiB-aligned shmat (EINVAL), and is shared by a child's attachment;
+    the pool's free and reserved counts after each step; without a pool each mode fails
+    as natively on a host with no huge pages; mremap of a MAP_HUGETLB area as Linux >= 5.16
+    does it: lengths rounded up to 2 MiB, EINVAL to grow or off a 2 MiB boundary, a shrink
+    that ends the tail's promise, a move that keeps the page (no fault after it); an
+    MFD_HUGETLB memfd: 2 MiB ftruncate only, write() EINVAL, two shared mappings of one
+    pool page, a private one that copies it, its pages back when it is closed;
   - the report: --stats says the mode and where it came from, the JSON counts 32 thp faults
     and the 2 MiB TLB entries' hits (>= 511 per huge page: one walk each).
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
@@ -210,6 +220,75 @@ def hugetlb(vmemu, binary):
     return None
 
 
+# tests/../samples/hugetlb_shared.c with --hugetlb 3, by mode: what each prints. The
+# shared page first touched after fork is the child's second fault and the parent's one.
+HUGETLB_SHARED = {
+    "shared": ("mapped: free 3, reserved 2\n"
+               "first page touched: free 2, reserved 1\n"
+               "child: faults 2, sees the parent's byte: yes\n"
+               "parent sees the child's bytes: yes yes, faults 1\n"
+               "both touched: free 1, reserved 0\n"
+               "MADV_REMOVE: EINVAL\n"
+               "after munmap: free 3, reserved 0\n"),
+    "shm": ("shmget of 3 MiB: free 3, reserved 2\n"
+            "second segment of 8 MiB: ENOMEM\n"
+            "segsz 3145728\n"
+            "attached, 2 MiB-aligned: yes\n"
+            "shmat at a 4 KiB-aligned address: EINVAL\n"
+            "touched: free 1, reserved 0\n"
+            "child sees: x y\n"
+            "parent sees the child's byte: yes\n"
+            "after shmdt: free 1, reserved 0\n"
+            "after IPC_RMID: free 3, reserved 0\n"),
+    "mremap": ("first page touched: free 2, reserved 1\n"
+               "grow: EINVAL\n"
+               "from inside a page: EINVAL\n"
+               "shrink to 2 MiB + 4 KiB (rounded up: no change): in place\n"
+               "unchanged: free 2, reserved 1\n"
+               "shrink to 2 MiB - 4 KiB: in place\n"
+               "shrunk: free 2, reserved 0\n"
+               "move to a 4 KiB-aligned address: EINVAL\n"
+               "move: moved, byte a, faults 0\n"
+               "moved: free 2, reserved 0\n"
+               "after munmap: free 3, reserved 0\n"),
+    "memfd": ("ftruncate to 4 MiB: ok\n"
+              "ftruncate to 3 MiB: EINVAL\n"
+              "write: EINVAL\n"
+              "two mappings: free 3, reserved 2\n"
+              "the other mapping reads: q\n"
+              "one page touched: free 2, reserved 1\n"
+              "a private mapping reads q, then writes: shared q, private p\n"
+              "private copy: free 1, reserved 1\n"
+              "closed: free 3, reserved 0\n"),
+}
+
+
+def hugetlb_shared(vmemu, binary, modes):
+    """Shared hugetlb pages with a pool of 3, and with none against the host (which has
+    none: every mode stops at its first call's errno there)."""
+    for mode in modes:
+        vm = execute([vmemu, "--hugetlb", "3", "--", binary, mode])
+        if vm.status != 0 or vm.out != HUGETLB_SHARED[mode]:
+            raise Failure("%s with --hugetlb 3: status %d, printed %r" % (mode, vm.status,
+                                                                           vm.out))
+    try:
+        with open("/proc/sys/vm/nr_hugepages") as f:
+            host_pages = int(f.read())
+    except (OSError, ValueError):
+        host_pages = -1
+    if host_pages != 0:
+        print("note: this host has huge pages reserved (%d): no native comparison" % host_pages,
+              flush=True)
+        return None
+    for mode in modes:
+        native = execute([binary, mode])
+        vm = execute([vmemu, "--", binary, mode])
+        if (native.status, native.out) != (vm.status, vm.out) or "ENOMEM" not in vm.out:
+            raise Failure("%s without a pool: natively %d %r, vmemu %d %r"
+                          % (mode, native.status, native.out, vm.status, vm.out))
+    return None
+
+
 def main():
     o = e2e_options(__doc__)
     checks = []
@@ -221,6 +300,10 @@ def main():
                    ("thp-%s swap-out splits" % v, lambda b=binary: swap(o.vmemu, b)),
                    ("thp-%s report" % v, lambda b=binary: report(o.vmemu, b)),
                    ("thp-%s MAP_HUGETLB" % v, lambda b=binary: hugetlb(o.vmemu, b))]
+    for v, binary in built_variants(o.samples, "hugetlb_shared"):
+        checks += [("hugetlb_shared-%s %s" % (v, m),
+                    lambda b=binary, m=m: hugetlb_shared(o.vmemu, b, [m]))
+                   for m in HUGETLB_SHARED]
     return finish_checks(checks, "no thp sample built in %s" % o.samples)
 
 

@@ -7,6 +7,8 @@
 
 #define FD_MAX 1024 /* RLIMIT_NOFILE */
 
+struct vfile;
+
 /* A directory vmemu lists itself (/proc/PID/fd, fdinfo, task): linux_dirent64 records
  * made at open, read by getdents64 from pos. Shared by the dups of the descriptor, as an
  * open file description's offset is. */
@@ -25,9 +27,11 @@ struct fd_dir {
  * include/vmemu/flock.h): made at each open, shared by dups and fork's copies as Linux's
  * struct file is; its locks go when the last descriptor holding it closes. */
 struct fd_ofd {
-    unsigned refs;     /* descriptors holding it */
-    bool fifo_writer;  /* a FIFO opened for writing: flock_fifo_closed_write at the end */
-    uint64_t dev, ino; /* that FIFO */
+    unsigned refs;         /* descriptors holding it */
+    bool fifo_writer;      /* a FIFO opened for writing: flock_fifo_closed_write at the end */
+    uint64_t dev, ino;     /* that FIFO */
+    struct vfile *hugetlb; /* an MFD_HUGETLB memfd's object of pool pages (one reference:
+                              mmap maps it, ftruncate sizes it), else NULL */
 };
 
 struct fd_entry {

@@ -193,10 +193,11 @@ void ipc_msg_unlink(struct ipc_msq *q, struct ipc_msg *m, struct ipc_msg **link)
 
 /* Shared memory (src/proc/ipc_shm.c). */
 /* A new segment of size bytes with key and mode, its pages in a new shmem object of
- * p's machine named "/SYSV%08x (deleted)" in maps. Returns 0 and sets *out, -ENOSPC or
- * -ENOMEM. */
+ * p's machine named "/SYSV%08x (deleted)" in maps; with hugetlb (SHM_HUGETLB) an object
+ * of 2 MiB pages of the --hugetlb pool, size rounded up to 2 MiB, every page promised now.
+ * Returns 0 and sets *out, -ENOSPC or -ENOMEM (also: the pool cannot keep the promise). */
 int ipc_shm_create(struct proc *p, struct ipc_ns *ns, int32_t key, int mode, uint64_t size,
-                   struct ipc_shm **out);
+                   bool hugetlb, struct ipc_shm **out);
 /* shm_nattch: the areas of every address space that map the segment. */
 uint64_t ipc_shm_nattch(const struct ipc_shm *shm);
 /* The segment whose shmem object is file, or NULL. */

@@ -10,21 +10,23 @@ struct phys;
 /* A host file known to the VM. Identified by (dev, ino): opening the same file twice gives
  * the same vfile, so mappings share its cached pages. */
 struct vfile {
-    int fd;               /* host descriptor, read-only or read-write, owned by the vfile */
-    bool writable;        /* fd was opened for writing */
-    uint64_t dev, ino;    /* host identity */
-    char *path;           /* path as the guest named it (for reports and /proc) */
-    unsigned refs;        /* VMAs, open guest files and the loader holding it */
-    struct pagecache *pc; /* the cache its pages live in */
-    struct vfile *next;   /* registry list */
-    bool shmem;           /* shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): no host
-                             file (fd -1); missing pages are zero-filled, never written back */
-    uint64_t shmem_size;  /* shmem: size in bytes (what vfile_size returns) */
-    uint64_t dirty_pages; /* cached pages with FRAME_DIRTY (dirt still only in PTEs' D bits
-                             is not counted: see src/mm/writeback.c) */
-    int64_t wb_mtime_ns;  /* the host file's modification time just after vmemu last wrote
-                             a page back (0: never), so that src/mm/folio.c can tell
-                             vmemu's own writes from someone else's */
+    int fd;                /* host descriptor, read-only or read-write, owned by the vfile */
+    bool writable;         /* fd was opened for writing */
+    uint64_t dev, ino;     /* host identity */
+    char *path;            /* path as the guest named it (for reports and /proc) */
+    unsigned refs;         /* VMAs, open guest files and the loader holding it */
+    struct pagecache *pc;  /* the cache its pages live in */
+    struct vfile *next;    /* registry list */
+    bool shmem;            /* shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): no host
+                              file (fd -1); missing pages are zero-filled, never written back */
+    uint64_t shmem_size;   /* shmem: size in bytes (what vfile_size returns) */
+    bool hugetlb;          /* shmem of 2 MiB pages of the --hugetlb pool (src/mm/hugetlb.c) */
+    uint64_t hugetlb_resv; /* hugetlb: pool pages promised to the object, not yet taken */
+    uint64_t dirty_pages;  /* cached pages with FRAME_DIRTY (dirt still only in PTEs' D bits
+                              is not counted: see src/mm/writeback.c) */
+    int64_t wb_mtime_ns;   /* the host file's modification time just after vmemu last wrote
+                              a page back (0: never), so that src/mm/folio.c can tell
+                              vmemu's own writes from someone else's */
 };
 
 /* One cached file page, or the shadow of one that reclaim evicted (pfn 0), kept so that
@@ -74,6 +76,10 @@ pfn_t pagecache_find(const struct pagecache *pc, const struct vfile *f, uint64_t
 int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t *out);
 /* Whether page `index` of f was evicted by reclaim and not read again since (a shadow). */
 bool pagecache_is_shadow(const struct pagecache *pc, const struct vfile *f, uint64_t index);
+/* Adds frame pfn as page `index` of shmem object f, the caller's reference becoming the
+ * cache's (hugetlb pool pages: not put on reclaim's lists). The page must not be cached.
+ * Returns 0 or -ENOMEM. */
+int pagecache_add(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t pfn);
 /* Reclaim's removal of a clean cached frame that no PTE maps any more: the cache drops its
  * reference (freeing the frame) and keeps a shadow entry in its place. */
 void pagecache_evict(struct pagecache *pc, pfn_t pfn);

@@ -491,9 +491,9 @@ int mm_fault_pte(struct mm *mm, gva_t va, enum access access, unsigned flags, pt
         return fault_fail(&f, LINUX_SIGSEGV, LINUX_SEGV_ACCERR, CAUSE_EXEC_NX);
 
     enum fault_class cls = FC_NONE;
-    if (!(ptepp && *ptepp) && !f.vma->file) {
+    if (!(ptepp && *ptepp) && (!f.vma->file || (f.vma->flags & VM_HUGETLB))) {
         /* No page table under va: maybe a huge page (Linux's pmd_none case), or a page
-         * of the hugetlb pool (SIGBUS when none is left). */
+         * of the hugetlb pool (SIGBUS when none is left; a shared area's: its object's). */
         rc = thp_anon_fault(mm, f.vma, f.va, access, (flags & FAULT_DEBUG) != 0, &f.ptep);
         if (rc == -EBUSY)
             return fault_fail(&f, LINUX_SIGBUS, LINUX_BUS_ADRERR, CAUSE_HUGETLB);

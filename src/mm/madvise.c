@@ -31,7 +31,8 @@ static void madvise_willneed(struct mm *mm, const struct vma *v, gva_t lo, gva_t
  * punched in the file; shared anonymous memory reads back as zero). */
 static int madvise_remove(struct mm *mm, const struct vma *v, gva_t lo, gva_t hi)
 {
-    if ((v->flags & VM_LOCKED) || !v->file)
+    /* A hugetlb object's page leaves its cache whole or not at all (left out: EINVAL). */
+    if ((v->flags & (VM_LOCKED | VM_HUGETLB)) || !v->file)
         return -EINVAL;
     if (!(v->flags & VM_SHARED) || !(v->prot & VM_WRITE))
         return -EACCES;

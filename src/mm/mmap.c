@@ -83,10 +83,11 @@ int mm_mmap_place(struct mm *mm, const struct mmap_req *req, gva_t *out)
 /* Makes the mapping at start and populates it when asked (see the header). */
 int mm_mmap(struct mm *mm, const struct mmap_req *req, gva_t start)
 {
-    /* MAP_HUGETLB without MAP_NORESERVE: one pool page promised per 2 MiB, or ENOMEM. */
+    /* MAP_HUGETLB without MAP_NORESERVE: one pool page promised per 2 MiB, or ENOMEM. A
+     * shared mapping's object holds its promises (hugetlb_file_create). */
     uint32_t flags = req->flags;
     uint64_t hpages = req->len / HPAGE_SIZE;
-    bool reserve = (flags & VM_HUGETLB) && !(flags & VM_NORESERVE);
+    bool reserve = (flags & VM_HUGETLB) && !(flags & VM_NORESERVE) && !req->file;
     int rc;
     if (reserve && (rc = hugetlb_reserve(mm->sys, hpages)) < 0)
         return rc;

@@ -5,6 +5,7 @@
  * rss stays the same, only the reverse-map entries change their address. Everything that
  * can fail (table pages, reverse-map entries, the new area) is prepared before the first
  * PTE moves, so a failed move changes nothing. Called by the mremap syscall (sys_mm.c). */
+#include "vmemu/hugetlb.h"
 #include "vmemu/mm.h"
 #include "vmemu/thp.h"
 
@@ -229,9 +230,15 @@ static int move_area(struct remap *r, const struct vma *src)
         }
     } else if (r->old_len) {
         /* The PTEs are gone: this removes the area, prunes its tables and records the
-         * removal. Like Linux, a failure to split the area here is not the caller's. */
+         * removal. Like Linux, a failure to split the area here is not the caller's. A
+         * MAP_HUGETLB area's promises go with it: the unmap must not end them. */
+        uint64_t resv = phys->hugetlb_resv;
         (void)mm_unmap(mm, r->addr, r->old_len);
+        if (nv.flags & VM_HUGETLB_RESV)
+            phys->hugetlb_resv = resv;
     }
+    if (nv.flags & VM_HUGETLB)
+        hugetlb_mark_moved(mm, nv.start, nv.end);
     rc = 0;
     goto out;
 
@@ -361,8 +368,13 @@ int mm_remap(struct mm *mm, gva_t old_addr, uint64_t old_len, uint64_t new_len, 
     if (rc < 0)
         return rc;
     const struct vma *hv = vma_lookup(&mm->vmas, old_addr);
-    if (hv && (hv->flags & VM_HUGETLB))
-        return -EINVAL; /* MAP_HUGETLB areas are not remapped here (left out) */
+    if (hv && (hv->flags & VM_HUGETLB) &&
+        (rc = hugetlb_remap_check(&r.old_len, &r.new_len, old_addr, new_addr,
+                                  (flags & MM_MREMAP_FIXED) != 0,
+                                  (flags & MM_MREMAP_DONTUNMAP) != 0)) < 0)
+        return rc;
+    new_len = r.new_len;
+    old_len = r.old_len;
     if ((flags & MM_MREMAP_FIXED) && old_len == new_len) {
         rc = remap_move(&r);
     } else {

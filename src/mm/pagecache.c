@@ -213,6 +213,9 @@ void vfile_put(struct vfile *f)
             break;
         }
     }
+    /* A hugetlb object's promises not taken go back to the pool. */
+    VMEMU_BUG_ON(f->hugetlb_resv > pc->phys->hugetlb_resv);
+    pc->phys->hugetlb_resv -= f->hugetlb_resv;
     if (f->fd >= 0)
         close(f->fd);
     free(f->path);
@@ -333,6 +336,29 @@ int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t 
     }
     e->file = f;
     e->index = index;
+    if (pc->pages + pc->shadows >= pc->nbuckets * 2)
+        pc_grow(pc);
+    uint64_t h = pc_hash(f, index) & (pc->nbuckets - 1);
+    e->next = pc->buckets[h];
+    pc->buckets[h] = e;
+    return 0;
+}
+
+/* Caches frame pfn as page index of f (see the header). */
+int pagecache_add(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t pfn)
+{
+    VMEMU_BUG_ON(pc_lookup(pc, f, index) != NULL);
+    struct pc_entry *e = malloc(sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    struct frame *fr = phys_frame(pc->phys, pfn);
+    fr->flags |= FRAME_PAGECACHE;
+    fr->owner = f;
+    fr->index = index;
+    e->file = f;
+    e->index = index;
+    e->pfn = pfn;
+    pc->pages++;
     if (pc->pages + pc->shadows >= pc->nbuckets * 2)
         pc_grow(pc);
     uint64_t h = pc_hash(f, index) & (pc->nbuckets - 1);

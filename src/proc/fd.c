@@ -13,6 +13,7 @@
 
 #include "vmemu/fd.h"
 #include "vmemu/flock.h"
+#include "vmemu/pagecache.h"
 
 /* Host descriptors of the table start here, away from the host's 0, 1 and 2. */
 #define FD_HOST_MIN 3
@@ -48,6 +49,8 @@ static void ofd_put(struct fd_ofd *o)
         flock_release_owner(o);
         if (o->fifo_writer)
             flock_fifo_closed_write(o->dev, o->ino);
+        if (o->hugetlb)
+            vfile_put(o->hugetlb);
         free(o);
     }
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmemu/hugetlb.h"
 #include "vmemu/ipc.h"
 #include "vmemu/pagecache.h"
 #include "vmemu/proc.h"
@@ -16,14 +17,16 @@
 
 /* A new segment backed by a new shmem object named as Linux names it in maps. */
 int ipc_shm_create(struct proc *p, struct ipc_ns *ns, int32_t key, int mode, uint64_t size,
-                   struct ipc_shm **out)
+                   bool hugetlb, struct ipc_shm **out)
 {
     struct ipc_shm *shm = calloc(1, sizeof(*shm));
     char name[48];
     if (!shm)
         return -ENOMEM;
     uint64_t bytes = (size + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
-    int rc = vfile_shmem_create(&p->sys->pc, bytes, &shm->file);
+    /* SHM_HUGETLB: 2 MiB pool pages, all promised now (ENOMEM when the pool cannot). */
+    int rc = hugetlb ? hugetlb_file_create(p->sys, size, true, "SYSV", &shm->file)
+                     : vfile_shmem_create(&p->sys->pc, bytes, &shm->file);
     if (rc < 0) {
         free(shm);
         return rc;
