@@ -55,6 +55,15 @@ SPAN_PAGES = 16384
 HUGE = 32
 
 
+
+def host_hugepages():
+    """The host's vm.nr_hugepages, or -1 when it cannot be read."""
+    try:
+        with open("/proc/sys/vm/nr_hugepages") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return -1
+
 def host_mode():
     try:
         with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
@@ -201,11 +210,7 @@ def hugetlb(vmemu, binary):
     empty = execute([vmemu, "--", binary, "hugetlb"])
     if "MAP_HUGETLB of 3 MiB: ENOMEM\n" not in empty.out or "1 GiB pages: EINVAL" not in empty.out:
         raise Failure("no pool: printed %r" % empty.out)
-    try:
-        with open("/proc/sys/vm/nr_hugepages") as f:
-            host_pages = int(f.read())
-    except (OSError, ValueError):
-        host_pages = -1
+    host_pages = host_hugepages()
     if host_pages != 0:
         print("note: this host has huge pages reserved (%d): no native comparison" % host_pages,
               flush=True)
@@ -271,11 +276,7 @@ def hugetlb_shared(vmemu, binary, modes):
         if vm.status != 0 or vm.out != HUGETLB_SHARED[mode]:
             raise Failure("%s with --hugetlb 3: status %d, printed %r" % (mode, vm.status,
                                                                            vm.out))
-    try:
-        with open("/proc/sys/vm/nr_hugepages") as f:
-            host_pages = int(f.read())
-    except (OSError, ValueError):
-        host_pages = -1
+    host_pages = host_hugepages()
     if host_pages != 0:
         print("note: this host has huge pages reserved (%d): no native comparison" % host_pages,
               flush=True)

@@ -289,6 +289,15 @@ static void pc_grow(struct pagecache *pc)
     pc->nbuckets = n;
 }
 
+/* Links e (its file and index set) into the hash, growing the table first when full. */
+static void pc_insert(struct pagecache *pc, struct pc_entry *e)
+{
+    if (pc->pages + pc->shadows >= pc->nbuckets * 2)
+        pc_grow(pc);
+    uint64_t h = pc_hash(e->file, e->index) & (pc->nbuckets - 1);
+    e->next = pc->buckets[h];
+    pc->buckets[h] = e;
+}
 /* Reads page `index` of f into a new cached frame (bytes past the end of the file read as
  * zero). Returns 0 and sets *out, -ENOMEM or -EIO. */
 int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t *out)
@@ -336,11 +345,7 @@ int pagecache_read(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t 
     }
     e->file = f;
     e->index = index;
-    if (pc->pages + pc->shadows >= pc->nbuckets * 2)
-        pc_grow(pc);
-    uint64_t h = pc_hash(f, index) & (pc->nbuckets - 1);
-    e->next = pc->buckets[h];
-    pc->buckets[h] = e;
+    pc_insert(pc, e);
     return 0;
 }
 
@@ -359,11 +364,7 @@ int pagecache_add(struct pagecache *pc, struct vfile *f, uint64_t index, pfn_t p
     e->index = index;
     e->pfn = pfn;
     pc->pages++;
-    if (pc->pages + pc->shadows >= pc->nbuckets * 2)
-        pc_grow(pc);
-    uint64_t h = pc_hash(f, index) & (pc->nbuckets - 1);
-    e->next = pc->buckets[h];
-    pc->buckets[h] = e;
+    pc_insert(pc, e);
     return 0;
 }
 
