@@ -19,7 +19,8 @@ taken. Rows listed in KNOWN are differences pending other branches' work: they a
 printed with their reason and do not fail (a known row that matches says so, so that its
 entry can be removed). Host settings that change the counts (zero page on anonymous read
 faults, THP modes, fault-around size, perf) are probed and printed first; vmemu runs with
---zero-page host, so it follows the host as it does by default.
+--zero-page host and --thp host (the harness would pin them otherwise), so it follows the
+host as it does by default.
 
 --markdown prints the table as Markdown (for README.md's "Which counts are exact").
 Exit status 1 when a row fails. Python 3 standard library only.
@@ -205,11 +206,12 @@ def native_run(cmd, perf):
 def vmemu_run(vmemu, cmd):
     """(stdout, a function of perf's kernel flag giving the whole-program faults as perf
     would count them: see harness.perf_view) of cmd under vmemu, following the host's zero
-    page."""
+    page and THP mode."""
     fd, path = tempfile.mkstemp(prefix="fidelity-report-", suffix=".json")
     os.close(fd)
     try:
-        r = execute([vmemu, "--zero-page", "host", "--report", path, "--"] + cmd)
+        r = execute([vmemu, "--zero-page", "host", "--thp", "host", "--report", path, "--"] +
+                    cmd)
         if r.status != 0:
             raise Failure("under vmemu: status %d: %s" % (r.status, r.err.strip()[-300:]))
         with open(path) as f:
