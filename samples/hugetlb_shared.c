@@ -30,13 +30,6 @@
 #define MFD_HUGETLB 4U
 #endif
 
-static long minflt(void)
-{
-    struct rusage r;
-    CHECK(getrusage(RUSAGE_SELF, &r) == 0);
-    return r.ru_minflt;
-}
-
 /* HugePages_<field> of /proc/meminfo. */
 static long pool(const char *field)
 {
@@ -71,19 +64,19 @@ static int mode_shared(void)
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-        long f0 = minflt();
+        long f0 = minor_faults();
         p[HPAGE + 5] = 42; /* first touched after fork */
         p[7] = 43;
-        printf("child: faults %ld, sees the parent's byte: %s\n", minflt() - f0,
+        printf("child: faults %ld, sees the parent's byte: %s\n", minor_faults() - f0,
                p[0] == 1 ? "yes" : "no");
         fflush(stdout);
         _exit(0);
     }
     int st;
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    long f0 = minflt();
+    long f0 = minor_faults();
     char second = p[HPAGE + 5], first = p[7];
-    long faults = minflt() - f0;
+    long faults = minor_faults() - f0;
     printf("parent sees the child's bytes: %s %s, faults %ld\n", second == 42 ? "yes" : "no",
            first == 43 ? "yes" : "no", faults);
     show_pool("both touched");
@@ -165,10 +158,10 @@ static int mode_mremap(void)
     dst = (char *)(((uintptr_t)dst + HPAGE - 1) & ~(HPAGE - 1));
     r = mremap(p, HPAGE, HPAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dst + PG);
     printf("move to a 4 KiB-aligned address: %s\n", r == MAP_FAILED ? errname(errno) : "moved");
-    long f0 = minflt();
+    long f0 = minor_faults();
     r = mremap(p, HPAGE, HPAGE, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
     printf("move: %s, byte %c, faults %ld\n", r == dst ? "moved" : errname(errno), dst[5],
-           minflt() - f0);
+           minor_faults() - f0);
     dst[HPAGE - 1] = 'b';
     show_pool("moved");
     CHECK(munmap(dst, HPAGE) == 0);

@@ -28,13 +28,6 @@
 #define SPAN     (64UL << 20)
 #define FORK_LEN (8UL << 20)
 
-static long minflt(void)
-{
-    struct rusage r;
-    CHECK(getrusage(RUSAGE_SELF, &r) == 0);
-    return r.ru_minflt;
-}
-
 /* Sum of a "Name: N kB" field over /proc/self/smaps. */
 static long smaps_kb(const char *field)
 {
@@ -83,10 +76,10 @@ static char *map_aligned(unsigned long len)
 /* Writes every page of [p, p+len) with a pattern and checks it back; returns the faults. */
 static long touch(char *p, unsigned long len)
 {
-    long f0 = minflt();
+    long f0 = minor_faults();
     for (unsigned long off = 0; off < len; off += PG)
         p[off] = (char)(off / PG * 7 + 1);
-    long f1 = minflt();
+    long f1 = minor_faults();
     for (unsigned long off = 0; off < len; off += PG)
         CHECK(p[off] == (char)(off / PG * 7 + 1));
     return f1 - f0;
@@ -95,20 +88,20 @@ static long touch(char *p, unsigned long len)
 /* One byte written per 2 MiB of [p, p+len); returns the faults. */
 static long write_each_hpage(char *p, unsigned long len)
 {
-    long f0 = minflt();
+    long f0 = minor_faults();
     for (unsigned long off = 0; off < len; off += HPAGE)
         p[off + 5 * PG] = 42;
-    return minflt() - f0;
+    return minor_faults() - f0;
 }
 
 static int mode_read(void)
 {
     volatile char *p = map_aligned(SPAN);
     char sum = 0;
-    long f0 = minflt();
+    long f0 = minor_faults();
     for (unsigned long off = 0; off < SPAN; off += PG)
         sum += p[off];
-    long f1 = minflt();
+    long f1 = minor_faults();
     CHECK(sum == 0);
     long w = write_each_hpage((char *)p, SPAN);
     printf("read faults %ld, then one write per 2 MiB: faults %ld\n", f1 - f0, w);
@@ -128,12 +121,12 @@ static int mode_split(void)
     printf("touch faults %ld\n", faults);
     printf("after the splits: AnonHugePages %ld kB, thp_split_pmd grew by %ld\n",
            smaps_kb("AnonHugePages"), s0 < 0 ? -1 : s1 - s0);
-    long f0 = minflt();
+    long f0 = minor_faults();
     CHECK(p[2 * HPAGE + 3 * PG] == 0); /* the page given back reads as zero */
     CHECK(p[2 * HPAGE + 4 * PG] == (char)((2 * HPAGE + 4 * PG) / PG * 7 + 1));
     CHECK(p[HPAGE + 3 * PG] == (char)((HPAGE + 3 * PG) / PG * 7 + 1));
     p[2 * HPAGE + 3 * PG] = 9;
-    printf("faults to use the split pages again %ld\n", minflt() - f0);
+    printf("faults to use the split pages again %ld\n", minor_faults() - f0);
     return 0;
 }
 

@@ -11,13 +11,6 @@
 
 #define PAGES 64
 
-static long minflt(void)
-{
-    struct rusage r;
-    CHECK(getrusage(RUSAGE_SELF, &r) == 0);
-    return r.ru_minflt;
-}
-
 static long rss_kb(void)
 {
     char line[256];
@@ -36,14 +29,14 @@ int main(void)
     volatile char *p =
         mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(p != MAP_FAILED);
-    long rss0 = rss_kb(), f0 = minflt();
+    long rss0 = rss_kb(), f0 = minor_faults();
     char sum = 0;
     for (int i = 0; i < PAGES; i++)
         sum += p[i * PG];
-    long f1 = minflt(), rss1 = rss_kb(), f2 = minflt();
+    long f1 = minor_faults(), rss1 = rss_kb(), f2 = minor_faults();
     for (int i = 0; i < PAGES; i++)
         p[i * PG] = (char)(sum + 1);
-    long f3 = minflt();
+    long f3 = minor_faults();
     printf("read faults %ld, write faults %ld\n", f1 - f0, f3 - f2);
     printf("resident set after the reads: %s\n",
            rss1 - rss0 >= PAGES * 4 ? "grew by the pages read" : "did not grow");
