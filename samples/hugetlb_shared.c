@@ -30,23 +30,10 @@
 #define MFD_HUGETLB 4U
 #endif
 
-/* HugePages_<field> of /proc/meminfo. */
-static long pool(const char *field)
-{
-    char line[256], name[64];
-    long v, out = -1;
-    FILE *f = fopen("/proc/meminfo", "r");
-    CHECK(f != NULL);
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "HugePages_%63[^:]: %ld", name, &v) == 2 && strcmp(name, field) == 0)
-            out = v;
-    fclose(f);
-    return out;
-}
-
 static void show_pool(const char *when)
 {
-    printf("%s: free %ld, reserved %ld\n", when, pool("Free"), pool("Rsvd"));
+    printf("%s: free %ld, reserved %ld\n", when, meminfo_hugepages("Free"),
+           meminfo_hugepages("Rsvd"));
 }
 
 static int mode_shared(void)

@@ -164,4 +164,18 @@ static inline double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* HugePages_<field> of /proc/meminfo (Total, Free, Rsvd, Surp), or -1 when absent. */
+static inline long meminfo_hugepages(const char *field)
+{
+    char line[256], name[64];
+    long v, out = -1;
+    FILE *f = fopen("/proc/meminfo", "r");
+    CHECK(f != NULL);
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "HugePages_%63[^:]: %ld", name, &v) == 2 && strcmp(name, field) == 0)
+            out = v;
+    fclose(f);
+    return out;
+}
+
 #endif /* SAMPLE_CHECK_H */

@@ -152,26 +152,12 @@ static int mode_fork(void)
     return 0;
 }
 
-/* HugePages_<field> of /proc/meminfo. */
-static long meminfo_pages(const char *field)
-{
-    char line[256], name[64];
-    long v, out = -1;
-    FILE *f = fopen("/proc/meminfo", "r");
-    CHECK(f != NULL);
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "HugePages_%63[^:]: %ld", name, &v) == 2 && strcmp(name, field) == 0)
-            out = v;
-    fclose(f);
-    return out;
-}
-
 static int mode_hugetlb(void)
 {
     void *big = mmap(NULL, 4 * HPAGE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (30 << 26), -1, 0);
     printf("MAP_HUGETLB with 1 GiB pages: %s\n", big == MAP_FAILED ? errname(errno) : "mapped");
-    long free0 = meminfo_pages("Free"), rsvd0 = meminfo_pages("Rsvd");
+    long free0 = meminfo_hugepages("Free"), rsvd0 = meminfo_hugepages("Rsvd");
     char *p = mmap(NULL, 3UL << 20, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
     if (p == MAP_FAILED) {
@@ -180,13 +166,13 @@ static int mode_hugetlb(void)
     }
     printf("MAP_HUGETLB of 3 MiB: mapped, 2 MiB-aligned: %s\n",
            ((uintptr_t)p & (HPAGE - 1)) == 0 ? "yes" : "no");
-    printf("pool: free %ld, reserved %ld more\n", free0, meminfo_pages("Rsvd") - rsvd0);
+    printf("pool: free %ld, reserved %ld more\n", free0, meminfo_hugepages("Rsvd") - rsvd0);
     long faults = touch(p, 2 * HPAGE);
-    printf("touch faults %ld, free %ld, reserved %ld\n", faults, meminfo_pages("Free"),
-           meminfo_pages("Rsvd") - rsvd0);
+    printf("touch faults %ld, free %ld, reserved %ld\n", faults, meminfo_hugepages("Free"),
+           meminfo_hugepages("Rsvd") - rsvd0);
     printf("munmap of 4 KiB inside: %s\n", munmap(p + PG, PG) == 0 ? "ok" : errname(errno));
     CHECK(munmap(p, 2 * HPAGE) == 0);
-    printf("after munmap: free %ld\n", meminfo_pages("Free"));
+    printf("after munmap: free %ld\n", meminfo_hugepages("Free"));
     return 0;
 }
 
