@@ -15,6 +15,7 @@
 #include "vmemu/maps_table.h"
 #include "vmemu/proc.h"
 #include "vmemu/report.h"
+#include "vmemu/timeline.h"
 #include "vmemu/run.h"
 #include "vmemu/sched.h"
 #include "vmemu/sweep.h"
@@ -39,6 +40,8 @@ struct cli {
     unsigned tlb_huge_ways;     /* --tlb */
     bool stats;                 /* --stats */
     const char *report;         /* --report FILE */
+    uint64_t timeline;          /* --timeline N: faults between timeline samples (0: events
+                                   only) */
     bool trace;                 /* --trace */
     bool maps;                  /* --maps */
     uint64_t swap;              /* --swap (SWAP_DEFAULT_MAX when not given) */
@@ -72,6 +75,10 @@ static void usage(FILE *out)
                  "                   64x4), then for 2 MiB pages (default 32x4)\n"
                  "  --stats          print a fault and memory summary on stderr at exit\n"
                  "  --report FILE    write the JSON report to FILE at exit\n"
+                 "  --timeline N     the report's timeline samples every process every N page\n"
+                 "                   faults of the machine at first (default 1; 4096 samples\n"
+                 "                   per process at most, then N doubles), and at each fork,\n"
+                 "                   exec and exit; 0: at those events only\n"
                  "  --trace          print each syscall on stderr, strace-style\n"
                  "  --maps           print the memory map on stderr at exit\n"
                  "  --check heap[,guard]\n"
@@ -106,6 +113,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_TLB,
         OPT_STATS,
         OPT_REPORT,
+        OPT_TIMELINE,
         OPT_TRACE,
         OPT_MAPS,
         OPT_SWAP,
@@ -127,6 +135,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"tlb", required_argument, NULL, OPT_TLB},
         {"stats", no_argument, NULL, OPT_STATS},
         {"report", required_argument, NULL, OPT_REPORT},
+        {"timeline", required_argument, NULL, OPT_TIMELINE},
         {"trace", no_argument, NULL, OPT_TRACE},
         {"maps", no_argument, NULL, OPT_MAPS},
         {"swap", required_argument, NULL, OPT_SWAP},
@@ -155,6 +164,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
                         .policy = RECLAIM_DEFAULT_POLICY,
                         .seed = RECLAIM_DEFAULT_SEED,
                         .zero_page = -1,
+                        .timeline = TIMELINE_DEFAULT_INTERVAL,
                         .error_exitcode = -1};
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -183,6 +193,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             break;
         case OPT_REPORT:
             cli->report = optarg;
+            break;
+        case OPT_TIMELINE:
+            if (parse_u64(optarg, &cli->timeline) < 0 || cli->timeline > (1ULL << 40)) {
+                fprintf(stderr, "vmemu: --timeline %s: expected a number of faults (0 to 2^40)\n",
+                        optarg);
+                return -EINVAL;
+            }
             break;
         case OPT_TRACE:
             cli->trace = true;
@@ -401,7 +418,10 @@ int main(int argc, char **argv)
     char *path = find_program(cli.argv[0]);
     char err[512] = "";
     int status;
+    struct timeline *tl = NULL;
     rc = path ? proc_exec(p, path, cli.argv, environ, err, sizeof(err)) : -ENOMEM;
+    if (rc == 0 && cli.report && timeline_attach(&sched, cli.timeline, &tl) < 0)
+        fprintf(stderr, "vmemu: no memory for the timeline: the report has none\n");
     if (rc < 0) {
         fprintf(stderr, "vmemu: %s\n", err[0] ? err : strerror(-rc));
         status = (rc == -ENOENT) ? EXIT_NOT_FOUND : EXIT_NOT_RUNNABLE;
@@ -423,6 +443,7 @@ int main(int argc, char **argv)
         if (cli.error_exitcode >= 0 && sched.check_errors > 0)
             status = cli.error_exitcode;
     }
+    timeline_detach(tl);
     gdbstub_close(sched.gdb);
     free(path);
     sched_destroy(&sched);

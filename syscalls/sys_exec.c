@@ -208,6 +208,7 @@ static long do_execve(struct proc *p, int dirfd, gva_t upath, gva_t uargv, gva_t
         return rc == -EINVAL ? -ENOEXEC : rc;
     struct proc *thread = p;
     p = sched_exec_de_thread(p); /* the other threads end; the process keeps its pid */
+    sched_note_event(p, PROC_EV_EXEC);
     fd_close_on_exec(p->fds);
     signal_exec_reset(p);
     ptimer_free_all(p->leader); /* POSIX timers do not survive exec */

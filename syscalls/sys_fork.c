@@ -75,6 +75,8 @@ static long do_fork(struct proc *p, uint64_t flags, gva_t newsp, gva_t ptid, gva
         c->ppid = c->parent->pid;
     }
     c->exit_signal = thread ? 0 : (int)(flags & CL_CSIGNAL);
+    if (!thread)
+        sched_note_event(c, PROC_EV_FORK);
     c->regfix.rax_set = true;
     c->regfix.rax = 0;
     if (newsp) {

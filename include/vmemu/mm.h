@@ -35,6 +35,10 @@ int mm_fork_unshare(struct mm *parent, struct mm *child, gva_t start, gva_t end)
 /* Pages of mm whose frame another address space maps too (shared after fork, or shared
  * file pages). (src/mm/mm_fork.c) */
 uint64_t mm_shared_pages(const struct mm *mm);
+/* Anonymous pages (not the zero page, not page-cache pages) of mm still copy-on-write
+ * whose frame another address space maps too: what is left shared of a fork's copy.
+ * (src/mm/mm_fork.c) */
+uint64_t mm_cow_shared_pages(const struct mm *mm);
 
 /* Maps [start, start+len) with prot/flags, backed by file at byte offset `off` (or
  * anonymous when file is NULL), replacing whatever was there. start and len page-aligned.

@@ -98,6 +98,13 @@ struct mm_stats {
     uint64_t thp_pmds;      /* page tables now marked PDE_THP (huge pages mapped) */
     uint64_t thp_zero_pmds; /* page tables now marked PDE_HZP (huge zero page mapped) */
     uint64_t hugetlb_pmds;  /* page tables now marked PDE_HUGETLB (hugetlb pages mapped) */
+    uint64_t swap_ptes;     /* swap entries in its page tables now (pages swapped out;
+                               kept by mm_set_pte and fork's copy) */
+    uint64_t swap_outs;     /* its PTEs reclaim turned into swap entries (one per address
+                               space that mapped the evicted frame) */
+    uint64_t fork_cow;      /* anonymous pages (not the zero page, not page-cache pages)
+                               fork shared copy-on-write between the parent and this space
+                               (its child side; 4 KiB mappings); 0 for a space no fork made */
 };
 
 /* Where mappings go, as Linux lays them out (x86-64, no randomisation). */
@@ -160,6 +167,14 @@ struct thp_stats {
     uint64_t peak_resident;   /* highest value of resident */
 };
 
+/* Called every `at`-th page fault of the machine (the timeline's sampling clock): `fn`
+ * may read any counter and set `at` to the next fault it wants; it must not fault. */
+struct vmsys_fault_tick {
+    void (*fn)(void *ctx); /* NULL: no clock */
+    void *ctx;             /* its argument */
+    uint64_t at;           /* fault_seq value that calls fn next */
+};
+
 /* Machine-wide VM state: one per vmemu run. */
 struct vmsys {
     struct phys phys;              /* the frame pool */
@@ -183,6 +198,9 @@ struct vmsys {
     enum thp_mode thp_mode;        /* transparent huge pages (--thp) */
     enum thp_from thp_mode_from;   /* where thp_mode came from */
     struct thp_stats thp;          /* huge-page events (src/mm/thp.c) */
+    uint64_t fault_seq;            /* page faults counted so far, every task (minor and major,
+                                      as the tasks' counters count them) */
+    struct vmsys_fault_tick tick;  /* see struct vmsys_fault_tick (set by the report layer) */
 };
 
 /* Virtual size in pages (all areas). */

@@ -239,9 +239,15 @@ struct proc {
     int term_signal;   /* signal that ended it, or 0 */
     uint64_t start_ns; /* host monotonic time at start */
     uint64_t end_ns;   /* host monotonic time at exit (0 = running) */
-    uint64_t cpu_ns;   /* host time spent running it */
-    struct proc_usage usage;    /* counters frozen at exit (valid once ended) */
-    struct proc_usage children; /* sums over reaped children (RUSAGE_CHILDREN) */
+    uint64_t cow_shared_at_fork; /* pages its fork shared copy-on-write with the parent
+                                    (0 for the first process, a thread, a vfork child) */
+    uint64_t cow_shared_at_exit; /* of those, pages still copy-on-write shared with
+                                    another address space at its exit (0 after an exec) */
+    uint64_t swap_outs_exec;     /* swap-outs (mm_stats.swap_outs) of the address spaces
+                                    its execs replaced */
+    uint64_t cpu_ns;             /* host time spent running it */
+    struct proc_usage usage;     /* counters frozen at exit (valid once ended) */
+    struct proc_usage children;  /* sums over reaped children (RUSAGE_CHILDREN) */
 };
 
 /* A new process with an empty address space and the standard descriptors.

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "vmemu/proc.h"
 
 struct sched;
@@ -22,6 +24,13 @@ void report_stats_all(FILE *out, const struct sched *s);
  * (in pid order), a "totals" object summing them, and a "scheduler" object. Returns 0 or
  * -errno. */
 int report_json_all(const char *path, const struct sched *s);
+/* The JSON report of a whole run as a jansson tree, what report_json_all writes (keys in
+ * their order): --html draws from it. NULL when s has no process or out of memory; the
+ * caller json_decref()s it. */
+json_t *report_json_build(const struct sched *s);
+/* The JSON report of one finished process as a tree, what report_json writes. NULL when
+ * out of memory; the caller json_decref()s it. */
+json_t *report_json_build_one(const struct proc *p);
 /* Prints the report of a guest killed by a memory fault or a CPU exception: what, where,
  * why (with the syscall that unmapped the address, when one did), which mapping (with the
  * file and ELF section in the program image), the registers, the faulting instruction and

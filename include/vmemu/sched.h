@@ -22,6 +22,23 @@ struct ipc_ns;
  * the guest. */
 #define SCHED_EBLOCK      4096
 
+/* What happened to a process, for an observer of the run (the timeline recorder). */
+enum proc_event {
+    PROC_EV_START = 0, /* the first process runs its program */
+    PROC_EV_FORK,      /* a fork made the process (told of the child) */
+    PROC_EV_EXEC,      /* it ran a new program */
+    PROC_EV_EXIT,      /* it ended by exit */
+    PROC_EV_SIGNAL,    /* a signal ended it */
+    PROC_EV_OOM_KILL,  /* no frame was left for it: killed (SIGKILL) */
+};
+
+/* Told of every process event (sched_note_event), from the process and syscall layers; set
+ * by a higher layer (src/report/timeline.c). fn may read any counter and must not fault. */
+struct sched_event_hook {
+    void (*fn)(void *ctx, struct proc *p, enum proc_event ev); /* NULL: nobody listens */
+    void *ctx;                                                 /* its argument */
+};
+
 struct sched {
     struct vmsys *sys;               /* the machine */
     struct cpu *cpu;                 /* the CPU */
@@ -49,15 +66,16 @@ struct sched {
     bool timer_armed;                /* alarm/setitimer armed a timer: the run stops so that
                                         the slice can end when it is due */
     struct sched_clock {
-        bool virt;            /* --clock virtual (else the host's clocks) */
-        uint64_t syscalls;    /* syscalls made by every task (virtual time) */
-        uint64_t idle_ns;     /* virtual time skipped while every task slept */
-        int64_t realtime_off; /* virtual CLOCK_REALTIME minus virtual monotonic */
-        uint64_t run_start;   /* sched_now() when the current run began (0: none) */
-    } clock;                  /* guest time (sched_clock.c) */
-    struct gdbstub *gdb;      /* the gdb stub (--gdb), or NULL */
-    struct ipc_ns *ipc;       /* the run's System V IPC objects (src/proc/ipc.c), created
-                                 by the first IPC syscall; NULL before */
+        bool virt;                  /* --clock virtual (else the host's clocks) */
+        uint64_t syscalls;          /* syscalls made by every task (virtual time) */
+        uint64_t idle_ns;           /* virtual time skipped while every task slept */
+        int64_t realtime_off;       /* virtual CLOCK_REALTIME minus virtual monotonic */
+        uint64_t run_start;         /* sched_now() when the current run began (0: none) */
+    } clock;                        /* guest time (sched_clock.c) */
+    struct gdbstub *gdb;            /* the gdb stub (--gdb), or NULL */
+    struct ipc_ns *ipc;             /* the run's System V IPC objects (src/proc/ipc.c), created
+                                       by the first IPC syscall; NULL before */
+    struct sched_event_hook events; /* see struct sched_event_hook */
 };
 
 /* Blocks a thread runs before another runnable thread of its process gets its turn, when
@@ -73,6 +91,9 @@ struct sched {
 int sched_init(struct sched *s, struct vmsys *sys, struct cpu *cpu, const struct run_options *opt);
 /* Frees every process. */
 void sched_destroy(struct sched *s);
+/* Tells s->events that ev happened to the process p (a leader); nothing without a hook
+ * or a scheduler. */
+void sched_note_event(struct proc *p, enum proc_event ev);
 /* Adds p (new, runnable) with the next pid; p->sched is set. Returns 0 or -ENOMEM. */
 int sched_add(struct sched *s, struct proc *p);
 /* The process with this pid that has not been reaped, or NULL. */

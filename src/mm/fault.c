@@ -455,8 +455,11 @@ static void fault_count(const struct fault *f, enum fault_class cls)
         s->minor++;
         break;
     case FC_NONE:
-        break;
+        return;
     }
+    struct vmsys *sys = f->mm->sys;
+    if (++sys->fault_seq == sys->tick.at && sys->tick.fn)
+        sys->tick.fn(sys->tick.ctx);
 }
 
 /* Resolves a fault at va for `access`, taken as flags says. Returns 0 when the PTE now

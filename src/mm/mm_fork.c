@@ -43,6 +43,7 @@ static void dup_pte(void *arg, gva_t va, pte_t *ptep)
     if (pte_is_swap(pte)) {
         swap_dup(&c->parent->sys->swap, pte_swap_slot(pte));
         *cptep = pte;
+        c->child->stats.swap_ptes++;
         return;
     }
     if (vma_is_cow(c->vma) && (pte & PTE_RW)) {
@@ -64,6 +65,8 @@ static void dup_pte(void *arg, gva_t va, pte_t *ptep)
         phys_get(phys, pfn);
         if (++c->child->stats.rss > c->child->stats.peak_rss)
             c->child->stats.peak_rss = c->child->stats.rss;
+        c->child->stats.fork_cow +=
+            vma_is_cow(c->vma) && !(phys_frame(phys, pfn)->flags & FRAME_PAGECACHE);
     }
     *cptep = cpte;
 }
@@ -139,6 +142,24 @@ uint64_t mm_shared_pages(const struct mm *mm)
 {
     struct shared_ctx c = {&mm->sys->phys, 0};
     pt_for_each(&mm->pt, &mm->sys->phys, 0, USER_VA_END, count_shared, &c);
+    return c.n;
+}
+
+static void count_cow_shared(void *arg, gva_t va, pte_t *ptep)
+{
+    struct shared_ctx *c = arg;
+    (void)va;
+    if (pte_present(*ptep) && (*ptep & PTE_COW) && pte_pfn(*ptep) != c->phys->zero_pfn &&
+        !(phys_frame(c->phys, pte_pfn(*ptep))->flags & FRAME_PAGECACHE) &&
+        phys_mapcount(c->phys, pte_pfn(*ptep)) > 1)
+        c->n++;
+}
+
+/* Anonymous pages still copy-on-write whose frame another address space maps too. */
+uint64_t mm_cow_shared_pages(const struct mm *mm)
+{
+    struct shared_ctx c = {&mm->sys->phys, 0};
+    pt_for_each(&mm->pt, &mm->sys->phys, 0, USER_VA_END, count_cow_shared, &c);
     return c.n;
 }
 

@@ -23,6 +23,7 @@ void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t want)
 {
     pte_t old = *ptep;
     *ptep = want;
+    mm->stats.swap_ptes += (uint64_t)pte_is_swap(want) - (uint64_t)pte_is_swap(old);
     if (mm->sys->current != mm)
         return; /* both TLBs are flushed when the CPU switches to mm */
     if (pte_is_downgrade(old, want)) {

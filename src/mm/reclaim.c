@@ -307,6 +307,7 @@ static int evict_anon_page(struct reclaim *rc, pfn_t pfn)
             sys->thp.swpout_fallback++; /* a huge page is split, never swapped whole */
         swap_dup(sw, slot);
         mm_set_pte(mm, va, mm_rmap_pte(r), pte_make_swap(slot));
+        mm->stats.swap_outs++;
         phys_rmap_del(&sys->phys, pfn, mm, va);
         mm->stats.rss--;
         phys_put(&sys->phys, pfn);

@@ -17,6 +17,7 @@ struct check_ctx {
     const struct mm *mm;     /* the address space walked */
     uint32_t *slot_refs;     /* swap entries seen per slot, all address spaces */
     uint64_t present;        /* present PTEs, the zero page left out */
+    uint64_t swapped;        /* swap entries */
     char *why;               /* the message buffer */
     size_t len;              /* its size */
     int rc;                  /* 0, or -EUCLEAN once a relation failed */
@@ -67,6 +68,7 @@ static void check_pte(void *arg, gva_t va, pte_t *ptep)
                                (unsigned long long)va, (unsigned long long)slot);
         else
             c->slot_refs[slot]++;
+        c->swapped++;
         return;
     }
     if (!pte_present(pte))
@@ -272,13 +274,16 @@ int vm_check(const struct vmsys *sys, struct mm *const *mms, size_t n, bool all,
             continue; /* a vfork child shares its parent's */
         if ((rc = check_vmas(mm, why, len)) < 0)
             break;
-        struct check_ctx c = {sys, mm, slot_refs, 0, why, len, 0};
+        struct check_ctx c = {sys, mm, slot_refs, 0, 0, why, len, 0};
         pt_for_each(&mm->pt, &sys->phys, 0, USER_VA_END, check_pte, &c);
         if ((rc = c.rc) < 0 || (rc = check_huge(sys, mm, why, len)) < 0)
             break;
         if (c.present != mm->stats.rss)
             rc = check_fail(why, len, "rss %llu, but %llu PTEs map frames",
                             (unsigned long long)mm->stats.rss, (unsigned long long)c.present);
+        else if (c.swapped != mm->stats.swap_ptes)
+            rc = check_fail(why, len, "swap_ptes %llu, but %llu PTEs are swap entries",
+                            (unsigned long long)mm->stats.swap_ptes, (unsigned long long)c.swapped);
     }
     if (rc == 0)
         rc = check_frames(sys, mms, n, all, why, len);

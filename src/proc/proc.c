@@ -216,6 +216,8 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
         mm->stats.peak_rss = old->stats.peak_rss; /* the process's peak, not the image's */
     p->mm = mm;
     p->sys->current = mm;
+    if (old && !p->mm_borrowed)
+        p->swap_outs_exec += old->stats.swap_outs;
     if (!p->mm_borrowed)
         mm_destroy(old);
     p->mm_borrowed = false;
@@ -298,6 +300,8 @@ int proc_fork(struct proc *parent, enum proc_share share, struct proc **out)
         if ((rc = proc_observer(parent)->fork(parent, p)) < 0)
             goto err;
     }
+    if (share == PROC_SHARE_NONE)
+        p->cow_shared_at_fork = p->mm->stats.fork_cow;
     if (share == PROC_SHARE_THREAD) {
         p->fds = parent->fds;
         p->fds_borrowed = true;

@@ -161,6 +161,14 @@ static bool parent_keeps_zombies(const struct proc *parent)
 
 static void process_exit(struct proc *p);
 
+/* Tells the run's observer of ev (see the header). */
+void sched_note_event(struct proc *p, enum proc_event ev)
+{
+    struct sched *s = p->sched;
+    if (s && s->events.fn)
+        s->events.fn(s->events.ctx, p, ev);
+}
+
 /* Ends p: see the header. */
 void sched_exit(struct proc *p)
 {
@@ -177,6 +185,11 @@ static void process_exit(struct proc *p)
     proc_freeze_usage(p);
     proc_usage_add(&p->usage, &p->threads_usage);
     p->end_ns = now_ns();
+    if (p->mm && !p->mm_borrowed && p->mm->stats.fork_cow > 0)
+        p->cow_shared_at_exit = mm_cow_shared_pages(p->mm); /* still the fork's image */
+    sched_note_event(p, p->mm && p->mm->oom ? PROC_EV_OOM_KILL
+                        : p->term_signal    ? PROC_EV_SIGNAL
+                                            : PROC_EV_EXIT);
     const struct proc_observer *ob = p->opt ? p->opt->observer : NULL;
     if (p->heap && ob) {
         /* Leaks are searched for in the address space, which goes away below. */

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "vmemu/proc.h"
 #include "vmemu/sched.h"
 
@@ -39,5 +41,12 @@ const struct proc *report_first(const struct sched *s);
 bool report_has_threads(const struct sched *s, const struct proc *p);
 /* The totals of every process of s (see struct report_totals). */
 struct report_totals report_totals(const struct sched *s);
+
+/* The "crash" object of p (report_json_crash.c): json null when no crash ended it or its
+ * address space (where the facts are) is gone. NULL when out of memory. */
+json_t *rj_crash(const struct proc *p);
+/* The "vmas" array of p: its areas now, each with resident, dirty and swapped pages
+ * (empty without an address space). NULL when out of memory. */
+json_t *rj_vmas(const struct proc *p);
 
 #endif
