@@ -116,7 +116,6 @@ What the numbers mean:
 """
 
 import argparse
-import json
 import math
 import os
 import re
@@ -128,6 +127,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import realprogs  # noqa: E402  (the same inputs and scripts as the test suite)
 
 # (sample, args) timed by the table.
@@ -262,7 +262,7 @@ def median_vmemu(vmemu, step_opts, steps, top, reps):
                 shutil.rmtree(cwd, ignore_errors=True)
                 return "exit %d" % p.returncode, None
             with open(report) as f:
-                reports.append(json.load(f))
+                reports.append(harness.read_report(f))
         shutil.rmtree(cwd, ignore_errors=True)
         times.append(total)
     return statistics.median(times), reports

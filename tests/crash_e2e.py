@@ -7,7 +7,6 @@ each return address must follow a call instruction in `objdump -d` of the sample
 target is the function of the frame below (or an indirect call), and the "=>" line must
 be RIP with the instruction of the "code:" line."""
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -15,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Failure, Once, execute, run_checks, tail  # noqa: E402
+from harness import read_report, Failure, Once, execute, run_checks, tail  # noqa: E402
 
 VARIANTS = ("glibc", "musl", "glibc-pie", "musl-pie")
 SEGV_STATUS = 128 + 11
@@ -105,7 +104,7 @@ class Sample:
                     self.bias = addr - off - self.syms["main"]
                     break
         with open(self.report) as f:
-            self.json = json.load(f)
+            self.json = read_report(f)
         os.unlink(self.report)
 
     def crash(self):

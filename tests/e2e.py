@@ -37,7 +37,6 @@ failed"; the exit status is 1 when a check failed. Python 3 standard library onl
 
 import argparse
 import concurrent.futures
-import json
 import os
 import re
 import shlex
@@ -161,7 +160,7 @@ class Runner(Once):
                 if report:
                     try:
                         with open(rfile) as f:
-                            r.report = json.load(f)
+                            r.report = harness.read_report(f)
                     except (OSError, ValueError) as e:
                         r.report = e
             return r

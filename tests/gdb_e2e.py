@@ -60,9 +60,8 @@ import sys
 import tempfile
 import time
 
-import json
 
-from harness import CHILD_ENV, Failure, execute, line_diff, run_checks, tail
+from harness import read_report, CHILD_ENV, Failure, execute, line_diff, run_checks, tail
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 TIMEOUT = 60  # seconds for gdb, and for vmemu after gdb ended
@@ -240,7 +239,7 @@ WATCH_OUT = "counter 6 usr1 %d\n"  # samples/watch.c without arguments
 
 def faults_of(path):
     with open(path) as f:
-        return json.load(f)["processes"][0]["faults"]
+        return read_report(f)["processes"][0]["faults"]
 
 
 def check_watch(opts, tmp, variant):

@@ -4,8 +4,10 @@ tests/sweep_e2e.py): running a process with the sanitizer-friendly environment, 
 type, the line diff they print, runs shared between checks, and the PASS/FAIL loop."""
 import concurrent.futures
 import difflib
+import json
 import os
 import subprocess
+import sys
 import threading
 
 TIMEOUT = 120  # seconds for one run
@@ -24,6 +26,60 @@ CHILD_ENV.pop("VMEMU_RECORD", None)  # the guests see the same environment eithe
 
 class Failure(Exception):
     """A check failed; the message says why."""
+
+
+# The JSON Schema of --report (draft 2020-12); every report a test reads is checked
+# against it (read_report). jsonschema is python3-jsonschema: CMake runs the tests with an
+# interpreter that has it; without it validation is skipped, loudly, except in CI.
+REPORT_SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema",
+                             "report.schema.json")
+_validator = []
+
+
+def report_validator():
+    """The jsonschema validator of REPORT_SCHEMA, or None (with one loud line on stderr)
+    when jsonschema is missing outside CI; raises Failure when it is missing in CI."""
+    if not _validator:
+        try:
+            import jsonschema
+        except ImportError:
+            if os.environ.get("CI"):
+                raise Failure("python3-jsonschema is missing (%s): reports cannot be "
+                              "validated against %s" % (sys.executable, REPORT_SCHEMA))
+            sys.stderr.write("*** WARNING: jsonschema is not installed for %s: the JSON "
+                             "reports are NOT validated against %s ***\n"
+                             % (sys.executable, REPORT_SCHEMA))
+            _validator.append(None)
+            return None
+        with open(REPORT_SCHEMA) as f:
+            schema = json.load(f)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _validator.append(jsonschema.Draft202012Validator(schema))
+    return _validator[0]
+
+
+def validate_report(rep, where="report"):
+    """Raises Failure when rep (a parsed --report) does not match the schema, naming the
+    first few places that differ."""
+    v = report_validator()
+    if v is None:
+        return rep
+    errors = sorted(v.iter_errors(rep), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise Failure("%s does not match %s:\n%s" % (
+            where, os.path.relpath(REPORT_SCHEMA),
+            "\n".join("  at /%s: %s" % ("/".join(str(x) for x in e.absolute_path),
+                                         e.message[:300]) for e in errors[:5])))
+    return rep
+
+
+def read_report(f):
+    """A --report file (an open file or a path) parsed and validated against the schema:
+    json.load's ValueError when it is not JSON, Failure when it does not match."""
+    if isinstance(f, (str, bytes, os.PathLike)):
+        with open(f) as fp:
+            return read_report(fp)
+    return validate_report(json.load(f), getattr(f, "name", "report"))
 
 
 class Run:
@@ -96,7 +152,7 @@ def record(cmd, report, status, out):
     import re
     try:
         with open(report) as f:
-            rep = json.load(f)
+            rep = read_report(f)
     except (OSError, ValueError):
         rep = None
 

@@ -33,7 +33,6 @@ failed"; the exit status is 1 when a check failed. Python 3 standard library onl
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -41,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import Failure, built_variants, execute, run_checks, tail
+from harness import read_report, Failure, built_variants, execute, run_checks, tail
 
 ADDR = r"0x[0-9a-f]+"
 FRAME = r"    #%d  " + ADDR + r" %s(\+\d+)?"
@@ -278,7 +277,7 @@ def main():
             if r.status != 0 or not re.fullmatch(want, r.out):
                 raise Failure("status %d, stdout %r" % (r.status, r.out))
             with open(rep) as f:
-                p = json.load(f)["processes"][0]
+                p = read_report(f)["processes"][0]
             pages = lambda v: (int(v["end"], 16) - int(v["start"], 16)) // 4096
             checker = [(x["start"], x["end"], x["perms"], x["file"]) for x in p["vmas"]
                        if x["kind"] == "checker"]
@@ -313,7 +312,7 @@ def main():
             if re.search(r"^  cause:", r.err, re.M):
                 raise Failure("a cause line:\n%s" % tail(r.err))
             with open(rep) as f:
-                c = json.load(f)["processes"][0]["crash"]
+                c = read_report(f)["processes"][0]["crash"]
             # The JSON is written after the process ended: the first process keeps the
             # checker's state until then, so the heap fields are filled.
             got = (c["cause"], c["cause_text"], c["heap_kind"])

@@ -23,7 +23,6 @@ failed"; the exit status is 1 when a check failed. Python 3 standard library onl
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -50,7 +49,7 @@ CASES = (
     ("brk", (), 0),
 )
 
-from harness import (Failure, add_to_number, execute, host_maps_zero_page, line_diff,
+from harness import (read_report, Failure, add_to_number, execute, host_maps_zero_page, line_diff,
                      rewrite_lines, run_checks, tail, zero_page_note)
 
 # What a host kernel without the zero page on read faults prints differently from vmemu
@@ -121,7 +120,7 @@ def check_case(vmemu, binary, args, want_status, tmp, label):
 def check_sigbus_report(path):
     try:
         with open(path) as f:
-            rep = json.load(f)
+            rep = read_report(f)
         crash = rep["processes"][0]["crash"]
     except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
         return ["no crash in the --report JSON (%s: %s)" % (type(e).__name__, e)]

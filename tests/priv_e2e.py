@@ -23,14 +23,13 @@ failed"; the exit status is 1 when a check failed. Python 3 standard library onl
 
 import argparse
 import itertools
-import json
 import os
 import shutil
 import sys
 import tempfile
 import time
 
-from harness import Failure, Once, execute, line_diff, run_checks, tail
+from harness import read_report, Failure, Once, execute, line_diff, run_checks, tail
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 # Probes run with no handler: one of each family (port I/O in both directions and a string
@@ -60,7 +59,7 @@ class Runner(Once):
         r = execute([self.vmemu, "--report", rfile, "--", prog] + list(args))
         try:
             with open(rfile) as f:
-                r.report = json.load(f)
+                r.report = read_report(f)
         except (OSError, ValueError) as e:
             raise Failure("no usable --report (%s); status %d, stderr: %s"
                           % (e, r.status, tail(r.err)))

@@ -55,14 +55,13 @@ only.
 import argparse
 import concurrent.futures
 import gzip
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from harness import record, recording
+from harness import read_report, record, recording
 import threading
 import time
 
@@ -440,7 +439,7 @@ def load_report(path):
     """The JSON report vmemu wrote to path, or None when it is missing or unreadable."""
     try:
         with open(path) as f:
-            return json.load(f)
+            return read_report(f)
     except (OSError, ValueError):
         return None
 

@@ -31,7 +31,6 @@ to the least of three native runs (within 3 when the native layout is randomized
     follows the host CPU's XSAVE area (see the README, "Which counts are exact").
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
-import json
 import os
 import re
 import shutil
@@ -39,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import (CHILD_ENV, Failure, no_randomize, perf_view, built_variants, e2e_options, execute, finish_checks,
+from harness import (read_report, CHILD_ENV, Failure, no_randomize, perf_view, built_variants, e2e_options, execute, finish_checks,
                      tail)
 
 SCRIPT = ('x=$(echo a b c | wc -w); y=$(ls / | wc -l); echo $x $y; '
@@ -136,7 +135,7 @@ def vmemu_report(o, cmd, cwd, tmp, name):
     if st != 0:
         raise Failure("under vmemu: status %d\n%s" % (st, tail(err)))
     with open(report) as f:
-        r = json.load(f)
+        r = read_report(f)
     procs = sorted(r["processes"], key=lambda p: p["pid"])
     return out, [p["faults"] for p in procs]
 

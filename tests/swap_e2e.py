@@ -36,7 +36,6 @@ failed"; the exit status is 1 when a check failed. Python 3 standard library onl
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -44,7 +43,7 @@ import tempfile
 import threading
 import time
 
-from harness import Failure, Once, execute, line_diff, run_checks, tail
+from harness import read_report, Failure, Once, execute, line_diff, run_checks, tail
 
 VARIANTS = ("glibc", "glibc-pie", "musl", "musl-pie")
 POLICIES = ("fifo", "clock", "lru", "random")
@@ -154,7 +153,7 @@ class Runner(Once):
         if report:
             try:
                 with open(rfile) as f:
-                    r.report = json.load(f)
+                    r.report = read_report(f)
             except (OSError, ValueError) as e:
                 raise Failure("no usable --report (%s); status %d, stderr: %s"
                               % (e, r.status, tail(r.err)))

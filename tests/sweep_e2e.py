@@ -31,7 +31,6 @@ Python 3 standard library only.
 
 import argparse
 import csv
-import json
 import os
 import re
 import shutil
@@ -171,7 +170,7 @@ def check_determinism(sw, workingset, records):
         if status != int(rec["exit_status"]):
             raise Failure("direct run status %d, sweep %s" % (status, rec["exit_status"]))
         with open(report_path) as f:
-            report = json.load(f)
+            report = harness.read_report(f)
         for key, where in REPORT_KEYS.items():
             if report_value(report, where) != int(rec[key]):
                 raise Failure("%s %s %s: direct run %d, sweep %s" % (

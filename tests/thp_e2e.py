@@ -43,13 +43,12 @@ the modes). For every built variant:
     and the 2 MiB TLB entries' hits (>= 511 per huge page: one walk each).
 Prints PASS/FAIL per check and "N passed, M failed". Python 3 standard library only.
 """
-import json
 import os
 import re
 import sys
 import tempfile
 
-from harness import Failure, built_variants, e2e_options, execute, finish_checks, same_as_native
+from harness import read_report, Failure, built_variants, e2e_options, execute, finish_checks, same_as_native
 
 SPAN_PAGES = 16384
 HUGE = 32
@@ -175,7 +174,7 @@ def report(vmemu, binary):
         if vm.status != 0:
             raise Failure("status %d" % vm.status)
         with open(path) as f:
-            r = json.load(f)
+            r = read_report(f)
     faults = r["processes"][0]["faults"]
     if faults["thp"] != HUGE or r["thp"]["fault_alloc"] != HUGE or r["thp"]["mode"] != "madvise":
         raise Failure("report: faults.thp %d, thp %r" % (faults["thp"], r["thp"]))

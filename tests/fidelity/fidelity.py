@@ -25,7 +25,6 @@ host as it does by default.
 --markdown prints the table as Markdown (for README.md's "Which counts are exact").
 Exit status 1 when a row fails. Python 3 standard library only.
 """
-import json
 import os
 import re
 import subprocess
@@ -33,7 +32,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import (Failure, Once, no_randomize, perf_view, built_variants, e2e_options, execute,  # noqa: E402
+from harness import (read_report, Failure, Once, no_randomize, perf_view, built_variants, e2e_options, execute,  # noqa: E402
                      host_maps_zero_page)
 
 # (case, variants, {row: tolerance}, note). Rows are the program's windows plus "program"
@@ -215,7 +214,7 @@ def vmemu_run(vmemu, cmd):
         if r.status != 0:
             raise Failure("under vmemu: status %d: %s" % (r.status, r.err.strip()[-300:]))
         with open(path) as f:
-            rep = json.load(f)
+            rep = read_report(f)
     finally:
         os.unlink(path)
     faults = [p["faults"] for p in rep["processes"]]
