@@ -8,6 +8,7 @@ Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc
                 [--forks 2000] [--fork-pages 64] [--pipe-mib 64] [--no-procs] [--only-procs]
                 [--baseline OLD_VMEMU] [--only-faults] [--callgrind]
                 [--pingpong N] [--spin M] [--spin-short M] [--no-threads] [--only-threads]
+                [--timeline-cost] [--timeline-reps 5]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -113,9 +114,21 @@ What the numbers mean:
                 pipe_heavy, thread_pingpong spin1 with both loops, and procs) under vmemu
                 and the baseline, alternating, with vmemu/baseline: whether a change made
                 programs without threads slower.
+  timeline      (h) --timeline-cost (alone): what recording the report's timeline costs,
+                on the real programs of (d). Each case runs under vmemu without --report
+                ("none"), with --report and --timeline 0 (events only: "events"), and with
+                --report and the default timeline ("timeline": a sample of every process
+                at every fault at first, the interval doubling at 4096 samples), one run
+                of each in turn, --timeline-reps rounds; the time is the CPU time (user +
+                sys) of the vmemu process (wait4's rusage), which other engineers' builds
+                on the machine disturb less than wall time. Per case: the medians and the
+                cost of the timeline over "events" (sampling alone) and over "none" (the
+                whole --report with its timeline: sampling, the JSON tree and the file);
+                the geometric mean closes the table.
 """
 
 import argparse
+import json
 import math
 import os
 import re
@@ -377,6 +390,80 @@ def bench_swap_real(o, vmemu, top):
             geomean(ratios[setting][0]), geomean(ratios[setting][1]), "", "")
 
 
+def cpu_time(argv, cwd):
+    """CPU time (user + sys, seconds) of argv run in cwd, or "exit N" when it fails."""
+    p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        return "exit %d" % p.returncode
+    return ru.ru_utime + ru.ru_stime
+
+
+def bench_timeline_cost(o):
+    """(h): the real programs under vmemu without a report, with --report --timeline 0 and
+    with --report and the default timeline, alternating; CPU times."""
+    real = os.path.join(os.path.abspath(o.samples), "real")
+    vmemu = os.path.abspath(o.vmemu)
+    print("\n(h) timeline cost (%s), median CPU time (user+sys) of %d alternating rounds, ms"
+          % (real, o.timeline_reps))
+    if not all(os.access(os.path.join(real, p), os.X_OK)
+               for p in ("lua", "sqlite", "zlib", "busybox")):
+        print("  not built (target samples-real)")
+        return
+    print("%-26s %9s %9s %9s %9s %14s %12s" % ("program", "none", "events", "timeline",
+                                              "samples", "tl/events-1", "tl/none-1"))
+    configs = (("none", []), ("events", ["--timeline", "0"]), ("timeline", []))
+    over_events, over_none = [], []
+    with tempfile.TemporaryDirectory(prefix="vmemu-bench-") as top:
+        os.mkdir(os.path.join(top, "in"))
+        realprogs.make_inputs(os.path.join(top, "in"))
+        report = os.path.join(top, "report.json")
+        for label, steps in real_cases(real, o.zlib_mib):
+            times = {name: [] for name, _ in configs}
+            samples = 0
+            for _ in range(o.timeline_reps):
+                for name, opts in configs:
+                    cwd = tempfile.mkdtemp(prefix="run-", dir=top)
+                    total, samples_now = 0.0, 0
+                    for argv in steps:
+                        rep = [] if name == "none" else ["--report", report]
+                        t = cpu_time([vmemu] + rep + opts + argv, cwd)
+                        if not ok(t):
+                            total = t
+                            break
+                        total += t
+                        if name == "timeline":
+                            with open(report) as f:
+                                samples_now += len(json.load(f)["timeline"]["samples"])
+                    shutil.rmtree(cwd, ignore_errors=True)
+                    times[name].append(total)
+                    samples = samples_now or samples
+            med = {n: (statistics.median(v) if all(ok(x) for x in v) else v[0])
+                   for n, v in times.items()}
+            te, tn = ratio_pct(med["timeline"], med["events"]), ratio_pct(med["timeline"],
+                                                                          med["none"])
+            print("%-26s %9s %9s %9s %9d %14s %12s" % (label, ms(med["none"]), ms(med["events"]),
+                                                       ms(med["timeline"]), samples, te, tn))
+            sys.stdout.flush()
+            if ok(med["timeline"]) and ok(med["events"]) and ok(med["none"]):
+                over_events.append(med["timeline"] / med["events"])
+                over_none.append(med["timeline"] / med["none"])
+    print("%-26s %9s %9s %9s %9s %14s %12s" % (
+        "geometric mean", "", "", "", "", geo_pct(over_events), geo_pct(over_none)))
+
+
+def ratio_pct(a, b):
+    return "%+.1f%%" % (100 * (a / b - 1)) if ok(a) and ok(b) and b > 0 else "-"
+
+
+def geo_pct(values):
+    if not values:
+        return "-"
+    return "%+.1f%%" % (100 * (math.exp(sum(math.log(v) for v in values) / len(values)) - 1))
+
+
 def median_time(cmd, reps):
     """Median wall time of cmd in seconds, or "exit N" when a run fails (qemu-user 7.2,
     for one, does not implement MAP_FIXED_NOREPLACE, so mmap fails its check there)."""
@@ -476,7 +563,14 @@ def main():
     ap.add_argument("--no-threads", action="store_true", help="skip (g)")
     ap.add_argument("--only-threads", action="store_true",
                     help="run (g) only (with the other --only options: those too)")
+    ap.add_argument("--timeline-cost", action="store_true",
+                    help="run (h) only: the CPU cost of recording the report's timeline")
+    ap.add_argument("--timeline-reps", type=int, default=5,
+                    help="alternating rounds of (h)")
     o = ap.parse_args()
+    if o.timeline_cost:
+        bench_timeline_cost(o)
+        return 0
 
     qemu = shutil.which(o.qemu)
     runners = [("native", [])]

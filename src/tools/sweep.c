@@ -1,7 +1,7 @@
 /* vmemu sweep: runs one program once per (replacement policy, memory size) cell, each run a
  * child `vmemu --mem M --policy P --report TMPFILE ... -- PROGRAM ARGS` (fork/execv of the
  * running vmemu), up to -j cells at a time. It reads each cell's counters back from its
- * --report JSON with a small line reader (report.c writes one member per line), then prints
+ * --report JSON with jansson, then prints
  * one table in a fixed order (policy by policy, sizes in the order given) whatever order the
  * cells finished in, the Belady's-anomaly notes, and optionally a CSV file. Temporary files
  * live under $TMPDIR or /tmp and are removed as soon as each cell has been read.

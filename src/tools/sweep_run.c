@@ -1,8 +1,8 @@
 /* The runs of `vmemu sweep`: each cell a child `vmemu --mem M --policy P --report TMPFILE
- * ... -- PROGRAM ARGS` (fork/execv of the running vmemu), up to -j at a time, reaped in any
- * order; its counters are read back from its --report JSON with a small line reader
- * (report.c writes one member per line), and the end of its stderr kept when it wrote no
- * report. Temporary files are removed as soon as each cell has been read. */
+ * --timeline 0 ... -- PROGRAM ARGS` (fork/execv of the running vmemu), up to -j at a time,
+ * reaped in any order; its counters are read back from its --report JSON with jansson,
+ * and the end of its stderr kept when it wrote no report. Temporary files are removed as soon as
+ * each cell has been read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,96 +12,58 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "sweep_int.h"
 #include "vmemu/reclaim.h"
 #include "vmemu/util.h"
 
-#define SWEEP_TAIL_BYTES 2048 /* how much of a failed cell's stderr is kept */
-#define SWEEP_TAIL_LINES 8    /* ... and how many of its last lines are shown */
-#define REPORT_MAX_DEPTH 16   /* nesting the report reader follows */
-#define REPORT_PATH_MAX  256  /* longest member path it follows ("processes.0.faults.minor") */
-
-/* Present in every report vmemu writes: a report is whole when it has this member and its
- * closing brace. */
+#define SWEEP_TAIL_BYTES   2048 /* how much of a failed cell's stderr is kept */
+#define SWEEP_TAIL_LINES   8    /* ... and how many of its last lines are shown */
+/* Present in every report vmemu writes: a report is whole when it has this member. */
 #define REPORT_MARKER_PATH "processes.0.exit_status"
 
-/* Where the report reader is: the member path of the innermost open object or array. */
-struct report_reader {
-    char path[REPORT_PATH_MAX];   /* path of the innermost open container ("" at the top) */
-    size_t len[REPORT_MAX_DEPTH]; /* strlen(path) of each open container */
-    long index[REPORT_MAX_DEPTH]; /* next element index of an open array; -1 for an object */
-    int depth;                    /* open containers (beyond REPORT_MAX_DEPTH: not followed) */
-    bool marker;                  /* REPORT_MARKER_PATH was read */
-    bool closed;                  /* the document's closing brace was read */
-};
-
-/* Reads one line of a report: `"key": value` in an object, a value in an array, or a
- * closing bracket; a value may open an object or array. A number whose path is one of
- * sweep_counters is stored in cell. Strings (argv, command, ...) are never looked into. */
-static void report_read_line(struct report_reader *r, const char *line, struct sweep_cell *cell)
+/* The member at path ("processes.0.faults.minor": object keys, array indexes) of root,
+ * or NULL. */
+static json_t *report_member(json_t *root, const char *path)
 {
-    const char *s = line + strspn(line, " \t");
-    char name[32], full[REPORT_PATH_MAX + sizeof(name) + 1];
-    int d = r->depth;
+    char key[64];
+    json_t *v = root;
 
-    if (*s == '}' || *s == ']') {
-        if (d > 0 && --r->depth > 0 && r->depth <= REPORT_MAX_DEPTH)
-            r->path[r->len[r->depth - 1]] = '\0';
-        r->closed |= d == 1;
-        return;
-    }
-    if (d > REPORT_MAX_DEPTH) {
-        r->depth += (*s == '{' || *s == '[') && s[1] != '}' && s[1] != ']';
-        return;
-    }
-    if (d == 0) {
-        name[0] = '\0';
-    } else if (r->index[d - 1] >= 0) {
-        snprintf(name, sizeof(name), "%ld", r->index[d - 1]++);
-    } else if (*s == '"') { /* the keys vmemu writes are plain words: no escapes */
-        const char *end = strchr(s + 1, '"');
+    while (v != NULL && *path != '\0') {
+        size_t len = strcspn(path, ".");
 
-        if (end == NULL || end[1] != ':')
-            return;
-        snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
-        s = end + 2 + strspn(end + 2, " ");
-    } else {
-        return;
+        if (len >= sizeof(key))
+            return NULL;
+        memcpy(key, path, len);
+        key[len] = '\0';
+        path += len + (path[len] == '.');
+        if (json_is_array(v))
+            v = json_array_get(v, strtoul(key, NULL, 10));
+        else
+            v = json_object_get(v, key);
     }
-    snprintf(full, sizeof(full), "%s%s%s", r->path, r->path[0] != '\0' ? "." : "", name);
-    if ((*s == '{' || *s == '[') && s[1] != '}' && s[1] != ']') {
-        r->depth++;
-        if (d < REPORT_MAX_DEPTH) {
-            /* a path too long to keep is cut: it then matches no counter */
-            snprintf(r->path, sizeof(r->path), "%.*s", REPORT_PATH_MAX - 1, full);
-            r->len[d] = strlen(r->path);
-            r->index[d] = *s == '[' ? 0 : -1;
-        }
-        return;
-    }
-    r->marker |= strcmp(full, REPORT_MARKER_PATH) == 0;
-    for (int i = 0; i < CNT_COUNT; i++) {
-        if (strcmp(full, sweep_counters[i].path) == 0)
-            cell->count[i] = strtoull(s, NULL, 10);
-    }
+    return v;
 }
 
-/* Reads cell's report file into its counters. Leaves cell->has_report false when the file
- * cannot be read or does not hold a whole report. */
+/* Reads cell's report file (with jansson) into its counters: every sweep_counters path
+ * that holds an integer (another reads as 0). Leaves cell->has_report false when the file
+ * cannot be read, is not JSON or does not hold a whole report. */
 static void sweep_read_report(struct sweep_cell *cell)
 {
-    struct report_reader r = {.depth = 0};
-    FILE *f = fopen(cell->report, "re");
-    char *line = NULL;
-    size_t cap = 0;
+    json_error_t err;
+    json_t *root = json_load_file(cell->report, 0, &err);
 
-    if (f == NULL)
+    if (root == NULL)
         return;
-    while (getline(&line, &cap, f) >= 0)
-        report_read_line(&r, line, cell);
-    free(line);
-    fclose(f);
-    cell->has_report = r.marker && r.closed;
+    for (int i = 0; i < CNT_COUNT; i++) {
+        json_t *v = report_member(root, sweep_counters[i].path);
+
+        cell->count[i] =
+            json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+    }
+    cell->has_report = report_member(root, REPORT_MARKER_PATH) != NULL;
+    json_decref(root);
 }
 
 /* Keeps the last SWEEP_TAIL_LINES lines of what the cell wrote on stderr in
@@ -173,7 +135,7 @@ static void sweep_cell_not_started(struct sweep_cell *cell, const char *what, in
 
 /* Starts the run of one cell: `self --mem M --policy P --report FILE [pass-through] --
  * PROGRAM ARGS` with stdin and stdout on /dev/null and stderr in an unlinked temporary
- * file. argv is a scratch array of sw->npass + 10 + program-argument entries. Returns true
+ * file. argv is a scratch array of sw->npass + 12 + program-argument entries. Returns true
  * when the child was started; false (cell marked) when it could not be. */
 static bool sweep_start(struct sweep *sw, struct sweep_cell *cell, char **argv)
 {
@@ -197,6 +159,8 @@ static bool sweep_start(struct sweep *sw, struct sweep_cell *cell, char **argv)
     argv[n++] = (char *)reclaim_policy_name(cell->policy);
     argv[n++] = "--report";
     argv[n++] = cell->report;
+    argv[n++] = "--timeline"; /* only the counters are read: no periodic samples */
+    argv[n++] = "0";
     for (size_t i = 0; i < sw->npass; i++)
         argv[n++] = (char *)sw->pass[i];
     argv[n++] = "--";
@@ -269,7 +233,7 @@ int sweep_run(struct sweep *sw)
 
     for (char **a = sw->prog; *a != NULL; a++)
         nargs++;
-    argv = calloc(nargs + sw->npass + 10, sizeof(*argv));
+    argv = calloc(nargs + sw->npass + 12, sizeof(*argv));
     if (argv == NULL)
         return -ENOMEM;
     while (next < sw->ncells || running > 0) {
