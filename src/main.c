@@ -76,7 +76,7 @@ static void usage(FILE *out)
                  "  --stats          print a fault and memory summary on stderr at exit\n"
                  "  --report FILE    write the JSON report to FILE at exit\n"
                  "  --timeline N     the report's timeline samples every process every N page\n"
-                 "                   faults of the machine at first (default 1; 4096 samples\n"
+                 "                   faults of the machine at first (default 1; 512 samples\n"
                  "                   per process at most, then N doubles), and at each fork,\n"
                  "                   exec and exit; 0: at those events only\n"
                  "  --trace          print each syscall on stderr, strace-style\n"

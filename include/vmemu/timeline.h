@@ -14,7 +14,7 @@ struct timeline;
 
 /* Periodic samples of one process kept at most: when a process reaches it, the interval
  * doubles and the periodic samples not on the new interval are dropped. */
-#define TIMELINE_CAP              4096
+#define TIMELINE_CAP              512
 /* Faults between periodic samples at the start of a run (--timeline N). */
 #define TIMELINE_DEFAULT_INTERVAL 1
 

@@ -141,18 +141,57 @@ void rj_append(json_t *a, json_t *v, bool *ok)
         *ok = false;
 }
 
+/* A write buffer for json_dump_callback: jansson hands over every token and indentation
+ * separately, which fwrite() alone makes the larger part of writing a timeline. */
+struct rj_out {
+    FILE *f;         /* the file */
+    size_t n;        /* bytes in buf */
+    char buf[65536]; /* pending output */
+};
+
+static int rj_out_flush(struct rj_out *o)
+{
+    size_t n = o->n;
+
+    o->n = 0;
+    return fwrite(o->buf, 1, n, o->f) == n ? 0 : -1;
+}
+
+static int rj_out_put(const char *s, size_t len, void *data)
+{
+    struct rj_out *o = data;
+
+    if (o->n + len > sizeof(o->buf) && rj_out_flush(o) < 0)
+        return -1;
+    if (len > sizeof(o->buf))
+        return fwrite(s, 1, len, o->f) == len ? 0 : -1;
+    memcpy(o->buf + o->n, s, len);
+    o->n += len;
+    return 0;
+}
+
 /* Writes the tree root to path (created or truncated): two-space indentation, one member
  * per line, keys in the order they were set, a newline at the end. Returns 0 or -errno. */
 int rj_write(const char *path, const json_t *root)
 {
-    FILE *f = fopen(path, "w");
+    struct rj_out *o = malloc(sizeof(*o));
+    FILE *f;
     int rc = 0;
 
-    if (f == NULL)
-        return -errno;
-    if (json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) < 0)
+    if (o == NULL)
+        return -ENOMEM;
+    if ((f = fopen(path, "w")) == NULL) {
+        rc = -errno;
+        free(o);
+        return rc;
+    }
+    o->f = f;
+    o->n = 0;
+    if (json_dump_callback(root, rj_out_put, o,
+                           JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) < 0 ||
+        rj_out_put("\n", 1, o) < 0 || rj_out_flush(o) < 0)
         rc = -EIO;
-    fputc('\n', f);
+    free(o);
     if (ferror(f) && rc == 0)
         rc = -EIO;
     if (fclose(f) != 0 && rc == 0)
