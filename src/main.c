@@ -14,6 +14,7 @@
 #include "vmemu/heapcheck.h"
 #include "vmemu/maps_table.h"
 #include "vmemu/proc.h"
+#include "vmemu/html.h"
 #include "vmemu/report.h"
 #include "vmemu/run.h"
 #include "vmemu/sched.h"
@@ -39,6 +40,7 @@ struct cli {
     unsigned tlb_huge_ways;     /* --tlb */
     bool stats;                 /* --stats */
     const char *report;         /* --report FILE */
+    const char *html;           /* --html FILE */
     bool trace;                 /* --trace */
     bool maps;                  /* --maps */
     uint64_t swap;              /* --swap (SWAP_DEFAULT_MAX when not given) */
@@ -72,6 +74,9 @@ static void usage(FILE *out)
                  "                   64x4), then for 2 MiB pages (default 32x4)\n"
                  "  --stats          print a fault and memory summary on stderr at exit\n"
                  "  --report FILE    write the JSON report to FILE at exit\n"
+                 "  --html FILE      write the report as one self-contained HTML page with\n"
+                 "                   charts (faults and memory over time, address space,\n"
+                 "                   process tree, crash) to FILE at exit\n"
                  "  --trace          print each syscall on stderr, strace-style\n"
                  "  --maps           print the memory map on stderr at exit\n"
                  "  --check heap[,guard]\n"
@@ -106,6 +111,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_TLB,
         OPT_STATS,
         OPT_REPORT,
+        OPT_HTML,
         OPT_TRACE,
         OPT_MAPS,
         OPT_SWAP,
@@ -127,6 +133,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"tlb", required_argument, NULL, OPT_TLB},
         {"stats", no_argument, NULL, OPT_STATS},
         {"report", required_argument, NULL, OPT_REPORT},
+        {"html", required_argument, NULL, OPT_HTML},
         {"trace", no_argument, NULL, OPT_TRACE},
         {"maps", no_argument, NULL, OPT_MAPS},
         {"swap", required_argument, NULL, OPT_SWAP},
@@ -183,6 +190,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             break;
         case OPT_REPORT:
             cli->report = optarg;
+            break;
+        case OPT_HTML:
+            cli->html = optarg;
             break;
         case OPT_TRACE:
             cli->trace = true;
@@ -285,6 +295,19 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
     }
     cli->argv = &argv[optind];
     return 0;
+}
+
+/* --html: the page of the run of s, drawn from its JSON report. Returns 0 or -errno. */
+static int write_html(const char *path, const struct sched *s)
+{
+    json_t *tree = report_json_tree(s);
+    int rc;
+
+    if (tree == NULL)
+        return -ENOMEM;
+    rc = report_html(path, tree);
+    json_decref(tree);
+    return rc;
 }
 
 /* The program's path: as given when it contains a slash, else searched in PATH as a shell
@@ -419,6 +442,8 @@ int main(int argc, char **argv)
             report_stats_all(stderr, &sched);
         if (cli.report && (rc = report_json_all(cli.report, &sched)) < 0)
             fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.report, strerror(-rc));
+        if (cli.html && (rc = write_html(cli.html, &sched)) < 0)
+            fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.html, strerror(-rc));
         status = proc_wait_status(p);
         if (cli.error_exitcode >= 0 && sched.check_errors > 0)
             status = cli.error_exitcode;

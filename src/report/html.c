@@ -1,0 +1,275 @@
+/* The --html page (report_html): the document around the sections, its CSS, the header
+ * (command, exit status, the options that change counts, the date), the crash report of a
+ * process killed by a fault, and the readers of the JSON tree the sections share. The
+ * sections themselves are html_tables.c, html_timeline.c, html_maps.c and html_tree.c.
+ * The page has no script and names no URL: it reads the same offline and on paper. */
+#include "vmemu/html.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "html_int.h"
+
+/* The page's style: readable at 1280 px, printable (no backgrounds needed, charts kept
+ * whole on a page). */
+static const char html_css[] =
+    "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
+    "color:#222;background:#fff;margin:0 auto;max-width:1240px;padding:12px 20px}\n"
+    "h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:24px 0 8px;"
+    "border-bottom:2px solid #0072B2}h3{font-size:15px;margin:12px 0 4px}\n"
+    "code,pre{font:12px/1.35 'DejaVu Sans Mono',Menlo,Consolas,monospace}\n"
+    "pre{background:#f6f6f6;border:1px solid #ddd;padding:8px;overflow-x:auto}\n"
+    "table{border-collapse:collapse;margin:4px 16px 12px 0;font-size:13px}\n"
+    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+    "th{background:#eef3f8}td.l,th.l{text-align:left}\n"
+    "tr:nth-child(even) td{background:#fafafa}\n"
+    ".tables{display:flex;flex-wrap:wrap;align-items:flex-start}\n"
+    ".meta td{text-align:left;border:none;padding:1px 12px 1px 0}.meta th{text-align:left;"
+    "background:none;border:none;padding:1px 12px 1px 0;color:#555}\n"
+    "svg text{font-size:11px;fill:#333}svg .label{font-size:12px;fill:#222}\n"
+    "svg .grid{stroke:#e4e4e4}svg .axis line{stroke:#888}svg .frame{fill:none;stroke:#888}\n"
+    ".charts{display:flex;flex-wrap:wrap;gap:8px}.chart-box{break-inside:avoid}\n"
+    "ul.legend{list-style:none;padding:0;margin:2px 0 8px 70px;font-size:12px}"
+    "ul.legend li{display:inline-block;margin-right:14px}\n"
+    ".sw{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;"
+    "border:1px solid #555}\n"
+    "details{margin:4px 0;break-inside:avoid}summary{cursor:pointer;font-weight:600}\n"
+    ".note,.foot{color:#555;font-size:12px}.foot{border-top:1px solid #ccc;margin-top:24px}\n"
+    ".crash{border-left:6px solid #D55E00;padding-left:10px}\n"
+    ".placeholder{color:#777;font-style:italic}\n"
+    "@media print{body{max-width:none;padding:0}details>summary{list-style:none}"
+    "svg,table,.chart-box{break-inside:avoid}}\n";
+
+double html_num(const json_t *obj, const char *key)
+{
+    const json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+const char *html_str(const json_t *obj, const char *key)
+{
+    const json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+uint64_t html_addr(const json_t *obj, const char *key)
+{
+    const char *s = html_str(obj, key);
+
+    return s != NULL ? strtoull(s, NULL, 16) : 0;
+}
+
+const json_t *html_proc(const json_t *r, int pid)
+{
+    const json_t *procs = json_object_get(r, "processes");
+    size_t i;
+    const json_t *p;
+
+    json_array_foreach(procs, i, p) {
+        if ((int)html_num(p, "pid") == pid)
+            return p;
+    }
+    return NULL;
+}
+
+/* "exited with status 0", "killed by signal 11 (exit status 139)". */
+static void exit_text(FILE *f, const json_t *obj)
+{
+    const json_t *sig = json_object_get(obj, "signal");
+
+    if (json_is_integer(sig))
+        fprintf(f, "killed by signal %" JSON_INTEGER_FORMAT " (exit status %.0f)",
+                json_integer_value(sig), html_num(obj, "exit_status"));
+    else
+        fprintf(f, "exited with status %.0f", html_num(obj, "exit_status"));
+}
+
+/* The header: command, status and the options that change the counts. */
+static void html_header(FILE *f, const json_t *r)
+{
+    const json_t *argv = json_object_get(r, "argv");
+    const json_t *frames = json_object_get(r, "frames");
+    const json_t *thp = json_object_get(r, "thp");
+    const json_t *paging = json_object_get(r, "paging");
+    const json_t *tlb = json_object_get(r, "tlb");
+    char buf[32], date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    size_t i;
+    const json_t *a;
+
+    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&now, &tm));
+    fputs("<header><h1>vmemu: <code>", f);
+    json_array_foreach(argv, i, a) {
+        fputs(i ? " " : "", f);
+        html_text(f, json_string_value(a));
+    }
+    fputs("</code></h1>\n<table class=\"meta\" id=\"meta\">\n<tr><th>program</th><td><code>", f);
+    html_text(f, html_str(r, "program"));
+    fputs("</code></td></tr>\n<tr><th>status</th><td id=\"status\">", f);
+    exit_text(f, r);
+    fprintf(f, "</td></tr>\n<tr><th>memory</th><td>%s of frames (--mem)",
+            svg_bytes(buf, sizeof(buf), html_num(r, "mem_bytes")));
+    fprintf(f, "; swap up to %s", svg_bytes(buf, sizeof(buf), html_num(paging, "swap_max_bytes")));
+    fputs("</td></tr>\n<tr><th>replacement</th><td>", f);
+    html_text(f, html_str(paging, "policy"));
+    fprintf(f, " (seed %.0f)</td></tr>\n<tr><th>huge pages</th><td>THP ", html_num(paging, "seed"));
+    html_text(f, html_str(thp, "mode"));
+    fputs(" (from ", f);
+    html_text(f, html_str(thp, "mode_from"));
+    fprintf(f, "), hugetlb pool %.0f pages</td></tr>\n<tr><th>zero page</th><td>",
+            html_num(thp, "hugetlb_pages"));
+    html_text(f, html_str(frames, "zero_page"));
+    fputs(" (from ", f);
+    html_text(f, html_str(frames, "zero_page_from"));
+    fprintf(f,
+            ")</td></tr>\n<tr><th>TLB</th><td>%.0f entries, %.0f ways; 2 MiB: %.0f entries, "
+            "%.0f ways</td></tr>\n",
+            html_num(tlb, "entries"), html_num(tlb, "ways"), html_num(tlb, "huge_entries"),
+            html_num(tlb, "huge_ways"));
+    fputs("<tr><th>vmemu</th><td>", f);
+    html_text(f, html_str(r, "vmemu_version"));
+    fprintf(f, "; page drawn %s</td></tr>\n</table></header>\n", date);
+}
+
+/* One "label: text" line of the crash report, when text is not NULL. */
+static void crash_line(FILE *f, const char *label, const char *text)
+{
+    if (text == NULL)
+        return;
+    fprintf(f, "  %-9s ", label);
+    html_text(f, text);
+    fputc('\n', f);
+}
+
+/* The lines of the string array key of c, each after label (the first) or indentation. */
+static void crash_lines(FILE *f, const json_t *c, const char *key, const char *label)
+{
+    size_t i;
+    const json_t *s;
+
+    json_array_foreach(json_object_get(c, key), i, s) {
+        fprintf(f, "  %-9s ", i == 0 ? label : "");
+        html_text(f, json_string_value(s));
+        fputc('\n', f);
+    }
+}
+
+/* The crash report of process p (its "crash" object), as the text report words it. */
+static void html_crash_of(FILE *f, const json_t *p)
+{
+    const json_t *c = json_object_get(p, "crash");
+    const json_t *unmap = json_object_get(c, "unmapped_by");
+    const char *code = html_str(c, "code");
+
+    fprintf(f, "<div class=\"crash\" id=\"crash-%.0f\"><h3>pid %.0f <code>", html_num(p, "pid"),
+            html_num(p, "pid"));
+    html_text(f, html_str(p, "command"));
+    fputs("</code></h3>\n<pre>", f);
+    fputs("killed by ", f);
+    html_text(f, html_str(c, "signal_name"));
+    if (code != NULL) {
+        fputs(" (", f);
+        html_text(f, code);
+        fputc(')', f);
+    }
+    fputc('\n', f);
+    if (html_str(c, "address") != NULL) {
+        fprintf(f, "  %-9s ", "fault:");
+        html_text(f, html_str(c, "access"));
+        if (html_num(c, "size") > 0)
+            fprintf(f, " of %.0f bytes", html_num(c, "size"));
+        fputs(" at ", f);
+        html_text(f, html_str(c, "address"));
+        fputs(": ", f);
+        html_text(f, html_str(c, "cause"));
+        fputc('\n', f);
+    } else {
+        crash_line(f, "fault:", html_str(c, "cause"));
+    }
+    crash_line(f, "cause:", html_str(unmap, "text"));
+    crash_line(f, "cause:", html_str(c, "cause_text"));
+    crash_line(f, "heap:", html_str(c, "heap_kind"));
+    crash_line(f, "", html_str(c, "heap"));
+    crash_line(f, "mapping:", html_str(c, "vma"));
+    crash_line(f, "section:", html_str(c, "section"));
+    crash_line(f, "file:", html_str(c, "file"));
+    if (html_str(c, "rip") != NULL) {
+        fprintf(f, "  %-9s ", "rip:");
+        html_text(f, html_str(c, "rip"));
+        fputs(" &lt;", f);
+        html_text(f, html_str(c, "symbol") ? html_str(c, "symbol") : "?");
+        fputs("&gt;: ", f);
+        html_text(f, html_str(c, "instruction"));
+        fputc('\n', f);
+    }
+    if (html_str(c, "caller") != NULL) {
+        fprintf(f, "  %-9s ", "caller:");
+        html_text(f, html_str(c, "caller"));
+        fputs(" &lt;", f);
+        html_text(f, html_str(c, "caller_symbol") ? html_str(c, "caller_symbol") : "?");
+        fputs("&gt;\n", f);
+    }
+    crash_lines(f, c, "backtrace", "backtrace:");
+    crash_lines(f, c, "disassembly", "code:");
+    fputs("</pre></div>\n", f);
+}
+
+/* The crash section: every process with a "crash" object (none: no section). */
+static void html_crash(FILE *f, const json_t *r)
+{
+    size_t i, n = 0;
+    const json_t *p;
+
+    json_array_foreach(json_object_get(r, "processes"), i, p) {
+        if (!json_is_object(json_object_get(p, "crash")))
+            continue;
+        if (n++ == 0)
+            fputs("<section id=\"crash\"><h2>Crash</h2>\n", f);
+        html_crash_of(f, p);
+    }
+    if (n > 0)
+        fputs("<p class=\"note\">The facts of vmemu's crash report (stderr), read from the "
+              "JSON report; the faulting area is outlined in red in the address space "
+              "below.</p></section>\n",
+              f);
+}
+
+/* Writes the page of report to path. */
+int report_html(const char *path, const json_t *report)
+{
+    FILE *f;
+    int rc = 0;
+
+    if (!json_is_object(report))
+        return -EINVAL;
+    f = fopen(path, "w");
+    if (f == NULL)
+        return -errno;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width\">\n<title>vmemu: ",
+          f);
+    html_text(f, html_str(report, "program"));
+    fprintf(f, "</title>\n<style>\n%s</style></head>\n<body>\n", html_css);
+    html_header(f, report);
+    html_crash(f, report);
+    html_tables(f, report);
+    html_timeline(f, report);
+    html_maps(f, report);
+    html_tree(f, report);
+    fputs("<p class=\"foot\">Counts are vmemu's own and are the same on every run of the same "
+          "program and options, except the times (host-dependent). A page is 4 KiB; sizes use "
+          "binary units (1 MiB = 1024 KiB); counts above 1000 are shortened (12.3 k = "
+          "12 300). Made by vmemu --html; the same numbers are in vmemu --report.</p>\n"
+          "</body></html>\n",
+          f);
+    if (ferror(f))
+        rc = -EIO;
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
