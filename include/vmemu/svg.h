@@ -21,28 +21,32 @@ enum svg_unit {
 
 /* One axis of a chart: the range shown and its ticks. */
 struct svg_axis {
-    double lo;          /* value at the start of the axis */
-    double hi;          /* value at the end (> lo) */
-    double step;        /* distance between ticks (linear axes) */
-    bool log2;          /* a base-2 logarithmic axis (lo > 0): ticks from ticks[] */
+    double lo;           /* value at the start of the axis */
+    double hi;           /* value at the end (> lo) */
+    double step;         /* distance between ticks (linear axes) */
+    bool log2;           /* a base-2 logarithmic axis (lo > 0): ticks from ticks[] */
     const double *ticks; /* explicit tick values, or NULL for lo, lo+step, ... */
-    size_t nticks;      /* number of ticks[] */
-    enum svg_unit unit; /* how tick labels are written */
-    const char *label;  /* axis title, with its unit */
+    size_t nticks;       /* number of ticks[] */
+    enum svg_unit unit;  /* how tick labels are written */
+    const char *label;   /* axis title, with its unit */
 };
 
 /* A chart being drawn: an <svg> of width x height pixels with its plot area inside. */
 struct svg_chart {
-    FILE *f;             /* the page */
-    double width;        /* svg width, px */
-    double height;       /* svg height, px */
-    double left, top;    /* plot area's top-left corner, px */
-    double right;        /* plot area's right edge, px */
-    double bottom;       /* plot area's bottom edge, px */
-    struct svg_axis x;   /* horizontal axis */
-    struct svg_axis y;   /* vertical axis */
+    FILE *f;           /* the page */
+    double width;      /* svg width, px */
+    double height;     /* svg height, px */
+    double left, top;  /* plot area's top-left corner, px */
+    double right;      /* plot area's right edge, px */
+    double bottom;     /* plot area's bottom edge, px */
+    struct svg_axis x; /* horizontal axis */
+    struct svg_axis y; /* vertical axis */
 };
 
+/* Writes the start of a page to f: doctype, a <head> with the title "vmemu: " title and
+ * the pages' shared style (no script, no external resource), and <body>. The caller
+ * writes the body and closes it with "</body></html>". */
+void html_page_begin(FILE *f, const char *title);
 /* Writes s to f with &, <, >, " and ' escaped, for HTML text and attribute values; NULL
  * writes nothing. */
 void html_text(FILE *f, const char *s);

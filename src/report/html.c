@@ -12,36 +12,6 @@
 
 #include "html_int.h"
 
-/* The page's style: readable at 1280 px, printable (no backgrounds needed, charts kept
- * whole on a page). */
-static const char html_css[] =
-    "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
-    "color:#222;background:#fff;margin:0 auto;max-width:1240px;padding:12px 20px}\n"
-    "h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:24px 0 8px;"
-    "border-bottom:2px solid #0072B2}h3{font-size:15px;margin:12px 0 4px}\n"
-    "code,pre{font:12px/1.35 'DejaVu Sans Mono',Menlo,Consolas,monospace}\n"
-    "pre{background:#f6f6f6;border:1px solid #ddd;padding:8px;overflow-x:auto}\n"
-    "table{border-collapse:collapse;margin:4px 16px 12px 0;font-size:13px}\n"
-    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
-    "th{background:#eef3f8}td.l,th.l{text-align:left}\n"
-    "tr:nth-child(even) td{background:#fafafa}\n"
-    ".tables{display:flex;flex-wrap:wrap;align-items:flex-start}\n"
-    ".meta td{text-align:left;border:none;padding:1px 12px 1px 0}.meta th{text-align:left;"
-    "background:none;border:none;padding:1px 12px 1px 0;color:#555}\n"
-    "svg text{font-size:11px;fill:#333}svg .label{font-size:12px;fill:#222}\n"
-    "svg .grid{stroke:#e4e4e4}svg .axis line{stroke:#888}svg .frame{fill:none;stroke:#888}\n"
-    ".charts{display:flex;flex-wrap:wrap;gap:8px}.chart-box{break-inside:avoid}\n"
-    "ul.legend{list-style:none;padding:0;margin:2px 0 8px 70px;font-size:12px}"
-    "ul.legend li{display:inline-block;margin-right:14px}\n"
-    ".sw{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;"
-    "border:1px solid #555}\n"
-    "details{margin:4px 0;break-inside:avoid}summary{cursor:pointer;font-weight:600}\n"
-    ".note,.foot{color:#555;font-size:12px}.foot{border-top:1px solid #ccc;margin-top:24px}\n"
-    ".crash{border-left:6px solid #D55E00;padding-left:10px}\n"
-    ".placeholder{color:#777;font-style:italic}\n"
-    "@media print{body{max-width:none;padding:0}details>summary{list-style:none}"
-    "svg,table,.chart-box{break-inside:avoid}}\n";
-
 double html_num(const json_t *obj, const char *key)
 {
     const json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
@@ -69,7 +39,8 @@ const json_t *html_proc(const json_t *r, int pid)
     size_t i;
     const json_t *p;
 
-    json_array_foreach(procs, i, p) {
+    json_array_foreach(procs, i, p)
+    {
         if ((int)html_num(p, "pid") == pid)
             return p;
     }
@@ -104,7 +75,8 @@ static void html_header(FILE *f, const json_t *r)
 
     strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&now, &tm));
     fputs("<header><h1>vmemu: <code>", f);
-    json_array_foreach(argv, i, a) {
+    json_array_foreach(argv, i, a)
+    {
         fputs(i ? " " : "", f);
         html_text(f, json_string_value(a));
     }
@@ -152,7 +124,8 @@ static void crash_lines(FILE *f, const json_t *c, const char *key, const char *l
     size_t i;
     const json_t *s;
 
-    json_array_foreach(json_object_get(c, key), i, s) {
+    json_array_foreach(json_object_get(c, key), i, s)
+    {
         fprintf(f, "  %-9s ", i == 0 ? label : "");
         html_text(f, json_string_value(s));
         fputc('\n', f);
@@ -225,7 +198,8 @@ static void html_crash(FILE *f, const json_t *r)
     size_t i, n = 0;
     const json_t *p;
 
-    json_array_foreach(json_object_get(r, "processes"), i, p) {
+    json_array_foreach(json_object_get(r, "processes"), i, p)
+    {
         if (!json_is_object(json_object_get(p, "crash")))
             continue;
         if (n++ == 0)
@@ -250,11 +224,7 @@ int report_html(const char *path, const json_t *report)
     f = fopen(path, "w");
     if (f == NULL)
         return -errno;
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width\">\n<title>vmemu: ",
-          f);
-    html_text(f, html_str(report, "program"));
-    fprintf(f, "</title>\n<style>\n%s</style></head>\n<body>\n", html_css);
+    html_page_begin(f, html_str(report, "program"));
     html_header(f, report);
     html_crash(f, report);
     html_tables(f, report);

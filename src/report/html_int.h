@@ -13,7 +13,7 @@
 /* Processes whose timeline charts are open; the others are folded (<details>). */
 #define HTML_OPEN_PROCS 4
 /* Processes drawn in the process tree; the others are counted in a note. */
-#define HTML_TREE_MAX 200
+#define HTML_TREE_MAX   200
 
 /* ---- html.c: readers of the tree */
 

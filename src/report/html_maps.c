@@ -12,20 +12,20 @@
 
 #include "html_int.h"
 
-#define MAP_W    1200 /* px of a row */
-#define GAP_W    14   /* px of a folded gap */
-#define AREA_H   36   /* px of an area's box */
-#define BAR_H    6    /* px of each share bar */
-#define ROW_H    (AREA_H + 3 * (BAR_H + 2) + 34)
-#define HILITE   "#D55E00"
+#define MAP_W  1200 /* px of a row */
+#define GAP_W  14   /* px of a folded gap */
+#define AREA_H 36   /* px of an area's box */
+#define BAR_H  6    /* px of each share bar */
+#define ROW_H  (AREA_H + 3 * (BAR_H + 2) + 34)
+#define HILITE "#D55E00"
 
 /* The kinds the picture tells apart and their colours. */
 static const struct {
     const char *kind;  /* data-kind */
     const char *color; /* fill */
 } map_kinds[] = {
-    {"text", "#0072B2"}, {"rodata", "#56B4E9"}, {"data", "#009E73"}, {"bss", "#F0E442"},
-    {"heap", "#E69F00"}, {"stack", "#CC79A7"},  {"anon", "#999999"}, {"file", "#7f6a4d"},
+    {"text", "#0072B2"}, {"rodata", "#56B4E9"},  {"data", "#009E73"}, {"bss", "#F0E442"},
+    {"heap", "#E69F00"}, {"stack", "#CC79A7"},   {"anon", "#999999"}, {"file", "#7f6a4d"},
     {"shm", "#333333"},  {"checker", "#cccccc"},
 };
 #define NKINDS (sizeof(map_kinds) / sizeof(map_kinds[0]))
@@ -62,8 +62,8 @@ static double area_width(double pages)
 static void share_bar(FILE *f, double x, double y, double w, double share, const char *color,
                       const char *what)
 {
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"#eee\"/>", x, y,
-            w, BAR_H);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"#eee\"/>", x, y, w,
+            BAR_H);
     if (share > 0)
         fprintf(f,
                 "<rect class=\"share\" data-share=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
@@ -104,8 +104,8 @@ static void draw_area(FILE *f, const json_t *v, double x, double y, double w, bo
     share_bar(f, x, y + AREA_H + 2, w, pages > 0 ? res / pages : 0, "#009E73", "resident");
     share_bar(f, x, y + AREA_H + 2 + (BAR_H + 2), w, pages > 0 ? dirty / pages : 0, "#E69F00",
               "dirty");
-    share_bar(f, x, y + AREA_H + 2 + 2 * (BAR_H + 2), w, pages > 0 ? swapped / pages : 0,
-              "#D55E00", "swapped");
+    share_bar(f, x, y + AREA_H + 2 + 2 * (BAR_H + 2), w, pages > 0 ? swapped / pages : 0, "#D55E00",
+              "swapped");
     if (w >= 40)
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>", x + w / 2,
                 y + AREA_H + 3 * (BAR_H + 2) + 14, size);
@@ -206,10 +206,11 @@ void html_maps(FILE *f, const json_t *r)
     const json_t *p;
 
     fputs("<section id=\"maps\"><h2>Address space</h2>\n", f);
-    json_array_foreach(json_object_get(r, "processes"), i, p) {
+    json_array_foreach(json_object_get(r, "processes"), i, p)
+    {
         const json_t *crash = json_object_get(p, "crash");
-        const char *addr = html_str(crash, "address") ? html_str(crash, "address")
-                                                      : html_str(crash, "rip");
+        const char *addr =
+            html_str(crash, "address") ? html_str(crash, "address") : html_str(crash, "rip");
 
         if (json_array_size(json_object_get(p, "vmas")) == 0)
             continue;

@@ -20,7 +20,8 @@ static void cell_pages(FILE *f, double pages)
 {
     char buf[32];
 
-    fprintf(f, "<td title=\"%.0f pages\">%s</td>", pages, svg_bytes(buf, sizeof(buf), pages * 4096));
+    fprintf(f, "<td title=\"%.0f pages\">%s</td>", pages,
+            svg_bytes(buf, sizeof(buf), pages * 4096));
 }
 
 /* Faults by class: rows are the classes of the totals' "faults" object. */
@@ -29,8 +30,8 @@ static void table_faults(FILE *f, const json_t *r)
     const json_t *procs = json_object_get(r, "processes");
     const json_t *totals = json_object_get(r, "totals");
     const json_t *classes = json_object_get(totals, "faults");
-    size_t ncols = json_array_size(procs) < TABLE_PROC_COLUMNS ? json_array_size(procs)
-                                                               : TABLE_PROC_COLUMNS;
+    size_t ncols =
+        json_array_size(procs) < TABLE_PROC_COLUMNS ? json_array_size(procs) : TABLE_PROC_COLUMNS;
     const char *key;
     const json_t *v;
     size_t i;
@@ -45,7 +46,8 @@ static void table_faults(FILE *f, const json_t *r)
     if (totals != NULL && json_array_size(procs) > 1)
         fputs("<th>all</th>", f);
     fputs("</tr>\n", f);
-    json_object_foreach((json_t *)classes, key, v) {
+    json_object_foreach((json_t *)classes, key, v)
+    {
         fputs("<tr><td class=\"l\">", f);
         html_text(f, key);
         fputs("</td>", f);
@@ -90,9 +92,9 @@ static void table_paging(FILE *f, const json_t *r)
 {
     const json_t *pg = json_object_get(r, "paging");
     const json_t *fr = json_object_get(r, "frames");
-    static const char *const keys[] = {"evictions", "swap_outs", "swap_clean", "swap_ins",
-                                       "file_writebacks", "file_dropped", "scans", "skipped",
-                                       "peak_swap_pages"};
+    static const char *const keys[] = {"evictions", "swap_outs",       "swap_clean",
+                                       "swap_ins",  "file_writebacks", "file_dropped",
+                                       "scans",     "skipped",         "peak_swap_pages"};
 
     fputs("<table id=\"table-paging\"><caption>Frames and paging</caption>\n<tr><th "
           "class=\"l\">counter</th><th>count</th></tr>\n",
@@ -118,7 +120,8 @@ static void table_procs(FILE *f, const json_t *r)
           "<th>peak page tables</th><th>shared at exit</th><th>syscalls</th>"
           "<th>run time (host)</th></tr>\n",
           f);
-    json_array_foreach(json_object_get(r, "processes"), i, p) {
+    json_array_foreach(json_object_get(r, "processes"), i, p)
+    {
         const json_t *fl = json_object_get(p, "faults");
         const json_t *sig = json_object_get(p, "signal");
 
@@ -156,8 +159,9 @@ void html_tables(FILE *f, const json_t *r)
     fputs("</div>\n", f);
     table_procs(f, r);
     if (html_num(totals, "processes_not_listed") > 0)
-        fprintf(f, "<p class=\"note\">%.0f more processes ended early and are only in the "
-                   "totals.</p>\n",
+        fprintf(f,
+                "<p class=\"note\">%.0f more processes ended early and are only in the "
+                "totals.</p>\n",
                 html_num(totals, "processes_not_listed"));
     fputs("<p class=\"note\">What <code>--stats</code> prints. minor and major are page faults "
           "as Linux counts them (the classes below them split them; <code>populate</code> and "

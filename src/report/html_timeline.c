@@ -35,10 +35,10 @@ static const char *const group_colors[NGROUPS] = {
 
 /* The samples of one process, in order. */
 struct proc_series {
-    int pid;                /* the process */
-    const json_t **s;       /* its samples */
-    size_t n;               /* number of samples */
-    double total;           /* minor + major at its last sample */
+    int pid;          /* the process */
+    const json_t **s; /* its samples */
+    size_t n;         /* number of samples */
+    double total;     /* minor + major at its last sample */
 };
 
 /* The value of group g in the "faults" object fl of a sample. */
@@ -166,7 +166,8 @@ static void proc_charts(FILE *f, const json_t *r, const struct proc_series *ps, 
     double x0 = html_num(ps->s[0], "seq"), x1 = html_num(ps->s[ps->n - 1], "seq");
     char buf[32];
 
-    fprintf(f, "<details id=\"timeline-%d\" data-pid=\"%d\" data-samples=\"%zu\"%s><summary>pid %d ",
+    fprintf(f,
+            "<details id=\"timeline-%d\" data-pid=\"%d\" data-samples=\"%zu\"%s><summary>pid %d ",
             ps->pid, ps->pid, ps->n, open ? " open" : "", ps->pid);
     if (p != NULL) {
         fputs("<code>", f);
@@ -191,7 +192,8 @@ static size_t split_by_pid(const json_t *samples, struct proc_series **out)
     *out = ps;
     if (ps == NULL)
         return 0;
-    json_array_foreach(samples, i, s) {
+    json_array_foreach(samples, i, s)
+    {
         int pid = (int)html_num(s, "pid");
         size_t k = 0;
 

@@ -45,8 +45,9 @@ static void draw_node(FILE *f, const struct tree_node *t)
     if (cmd != NULL && strlen(cmd) >= sizeof(label) - 1)
         memcpy(label + sizeof(label) - 4, "...", 4);
     svg_count(faults, sizeof(faults), html_num(fl, "minor") + html_num(fl, "major"));
-    fprintf(f, "<g class=\"node\" data-pid=\"%d\" data-ppid=\"%d\"><title>pid %d, parent %d: ",
-            t->pid, t->ppid, t->pid, t->ppid);
+    fprintf(f,
+            "<g class=\"node\" data-pid=\"%d\" data-ppid=\"%d\"><title>pid %d, parent %d: ", t->pid,
+            t->ppid, t->pid, t->ppid);
     html_text(f, cmd);
     fprintf(f, "\n%.0f minor, %.0f major faults; exit status %.0f</title>", html_num(fl, "minor"),
             html_num(fl, "major"), html_num(t->p, "exit_status"));
@@ -55,8 +56,8 @@ static void draw_node(FILE *f, const struct tree_node *t)
             "stroke=\"%s\" stroke-width=\"%d\"/>",
             x, y, NODE_W, NODE_H, json_is_integer(sig) ? "#D55E00" : "#0072B2",
             json_is_integer(sig) ? 3 : 1);
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\"><tspan font-weight=\"bold\">%d</tspan> ", x + 6,
-            y + 18, t->pid);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\"><tspan font-weight=\"bold\">%d</tspan> ", x + 6, y + 18,
+            t->pid);
     html_text(f, label);
     fprintf(f, " <tspan fill=\"#555\">(%s)</tspan></text></g>\n", faults);
 }

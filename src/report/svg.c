@@ -18,6 +18,48 @@ const char *const svg_palette[SVG_NPALETTE] = {
     "#000000", /* black */
 };
 
+/* The page's style: readable at 1280 px, printable (no backgrounds needed, charts kept
+ * whole on a page). */
+static const char html_css[] =
+    "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
+    "color:#222;background:#fff;margin:0 auto;max-width:1240px;padding:12px 20px}\n"
+    "h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:24px 0 8px;"
+    "border-bottom:2px solid #0072B2}h3{font-size:15px;margin:12px 0 4px}\n"
+    "code,pre{font:12px/1.35 'DejaVu Sans Mono',Menlo,Consolas,monospace}\n"
+    "pre{background:#f6f6f6;border:1px solid #ddd;padding:8px;overflow-x:auto}\n"
+    "table{border-collapse:collapse;margin:4px 16px 12px 0;font-size:13px}\n"
+    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+    "th{background:#eef3f8}td.l,th.l{text-align:left}\n"
+    "tr:nth-child(even) td{background:#fafafa}\n"
+    ".tables{display:flex;flex-wrap:wrap;align-items:flex-start}\n"
+    ".meta td{text-align:left;border:none;padding:1px 12px 1px 0}.meta th{text-align:left;"
+    "background:none;border:none;padding:1px 12px 1px 0;color:#555}\n"
+    "svg text{font-size:11px;fill:#333}svg .label{font-size:12px;fill:#222}\n"
+    "svg .axis line{stroke:#888}svg .axis line.grid{stroke:#e4e4e4}svg .frame{fill:none;stroke:#888}\n"
+    ".charts{display:flex;flex-wrap:wrap;gap:8px}.chart-box{break-inside:avoid}\n"
+    "ul.legend{list-style:none;padding:0;margin:2px 0 8px 70px;font-size:12px}"
+    "ul.legend li{display:inline-block;margin-right:14px}\n"
+    ".sw{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;"
+    "border:1px solid #555}\n"
+    "details{margin:4px 0;break-inside:avoid}summary{cursor:pointer;font-weight:600}\n"
+    ".note,.foot{color:#555;font-size:12px}.foot{border-top:1px solid #ccc;margin-top:24px}\n"
+    ".crash{border-left:6px solid #D55E00;padding-left:10px}\n"
+    ".placeholder{color:#777;font-style:italic}\n"
+    "tr td.anomaly{background:#fde3d0;font-weight:600}\n"
+    "@media print{body{max-width:none;padding:0}details>summary{list-style:none}"
+    "svg,table,.chart-box{break-inside:avoid}}\n";
+
+/* Writes the start of a page: doctype, <head> with the title "vmemu: title" and the
+ * style, and <body>. */
+void html_page_begin(FILE *f, const char *title)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width\">\n<title>vmemu: ",
+          f);
+    html_text(f, title);
+    fprintf(f, "</title>\n<style>\n%s</style></head>\n<body>\n", html_css);
+}
+
 /* Writes s with the characters HTML gives a meaning escaped. */
 void html_text(FILE *f, const char *s)
 {
@@ -180,6 +222,8 @@ static void draw_axes(struct svg_chart *c)
     char buf[32];
     FILE *f = c->f;
 
+    double last_label = -1e9; /* x of the last tick label written */
+
     fprintf(f, "<g class=\"axis\" data-axis=\"x\">\n");
     for (size_t i = 0; i < 64; i++) {
         double v = axis_tick(&c->x, i);
@@ -189,9 +233,12 @@ static void draw_axes(struct svg_chart *c)
         double x = svg_x(c, v);
         fprintf(f,
                 "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
-                x, c->top, x, c->bottom, x, c->bottom, x, c->bottom + 4, x, c->bottom + 16);
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+                x, c->top, x, c->bottom, x, c->bottom, x, c->bottom + 4);
+        if (x - last_label < 56) /* labels that would overlap: the tick alone */
+            continue;
+        last_label = x;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, c->bottom + 16);
         html_text(f, svg_value(buf, sizeof(buf), v, c->x.unit));
         fputs("</text>\n", f);
     }
