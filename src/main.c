@@ -59,48 +59,51 @@ struct cli {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: vmemu [OPTIONS] PROGRAM [ARGS...]\n"
-                 "       vmemu sweep --mem SIZES [--policy NAMES] [--csv FILE] PROGRAM [ARGS...]\n"
-                 "Runs a static x86-64 Linux program on vmemu's own virtual-memory system.\n"
-                 "  --mem SIZE       frame pool size, K/M/G suffixes (default 4G)\n"
-                 "  --swap SIZE      swap area size; 0 = no swap (default: grown on demand\n"
-                 "                   up to 4G in a temporary file removed at exit)\n"
-                 "  --swap-file PATH keep the swap area in PATH (created or truncated, kept)\n"
-                 "  --policy NAME    page replacement: fifo, clock, lru, random (default clock)\n"
-                 "  --seed N         seed of the random policy and of --deterministic\n"
-                 "                   (default 1)\n"
-                 "  --tlb E[xW][,E[xW]]\n"
-                 "                   vmemu TLB: E entries, W ways for 4 KiB pages (default\n"
-                 "                   64x4), then for 2 MiB pages (default 32x4)\n"
-                 "  --stats          print a fault and memory summary on stderr at exit\n"
-                 "  --report FILE    write the JSON report to FILE at exit\n"
-                 "  --html FILE      write the report as one self-contained HTML page with\n"
-                 "                   charts (faults and memory over time, address space,\n"
-                 "                   process tree, crash) to FILE at exit\n"
-                 "  --trace          print each syscall on stderr, strace-style\n"
-                 "  --maps           print the memory map on stderr at exit\n"
-                 "  --check heap[,guard]\n"
-                 "                   replace the program's malloc family by vmemu's checking\n"
-                 "                   allocator (needs symbols): every load and store checked\n"
-                 "                   to the byte (overflows, use after free, at the instruction),\n"
-                 "                   bad frees, leaks; guard: each block against a guard page,\n"
-                 "                   accesses left to the MMU (faster, page-granular)\n"
-                 "  --error-exitcode N  exit with N when the heap checker found errors\n"
-                 "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
-                 "  --zero-page host|on|off\n"
-                 "                   map the shared zero page on a read fault of untouched\n"
-                 "                   anonymous memory as the host's kernel does (default), always\n"
-                 "                   or never\n"
-                 "  --thp host|always|madvise|never\n"
-                 "                   transparent huge pages for anonymous memory: as the\n"
-                 "                   host's /sys/kernel/mm/transparent_hugepage/enabled says\n"
-                 "                   (default; madvise when it cannot be read), or forced\n"
-                 "  --hugetlb N      set aside N 2 MiB pages for MAP_HUGETLB, SHM_HUGETLB and\n"
-                 "                   MFD_HUGETLB (default 0: they fail with ENOMEM)\n"
-                 "  --deterministic  the guest's clocks advance with its work, and its random\n"
-                 "                   bytes come from --seed: runs of programs that decide by\n"
-                 "                   time or chance (Go's runtime) repeat exactly\n"
-                 "  --help, --version\n");
+    fprintf(out,
+            "usage: vmemu [OPTIONS] PROGRAM [ARGS...]\n"
+            "       vmemu sweep --mem SIZES [--policy NAMES] [--csv FILE] [--html FILE] PROGRAM\n"
+            "                   [ARGS...]\n"
+            "       vmemu html REPORT.json FILE   draw a saved --report as the --html page\n"
+            "Runs a static x86-64 Linux program on vmemu's own virtual-memory system.\n"
+            "  --mem SIZE       frame pool size, K/M/G suffixes (default 4G)\n"
+            "  --swap SIZE      swap area size; 0 = no swap (default: grown on demand\n"
+            "                   up to 4G in a temporary file removed at exit)\n"
+            "  --swap-file PATH keep the swap area in PATH (created or truncated, kept)\n"
+            "  --policy NAME    page replacement: fifo, clock, lru, random (default clock)\n"
+            "  --seed N         seed of the random policy and of --deterministic\n"
+            "                   (default 1)\n"
+            "  --tlb E[xW][,E[xW]]\n"
+            "                   vmemu TLB: E entries, W ways for 4 KiB pages (default\n"
+            "                   64x4), then for 2 MiB pages (default 32x4)\n"
+            "  --stats          print a fault and memory summary on stderr at exit\n"
+            "  --report FILE    write the JSON report to FILE at exit\n"
+            "  --html FILE      write the report as one self-contained HTML page with\n"
+            "                   charts (faults and memory over time, address space,\n"
+            "                   process tree, crash) to FILE at exit\n"
+            "  --trace          print each syscall on stderr, strace-style\n"
+            "  --maps           print the memory map on stderr at exit\n"
+            "  --check heap[,guard]\n"
+            "                   replace the program's malloc family by vmemu's checking\n"
+            "                   allocator (needs symbols): every load and store checked\n"
+            "                   to the byte (overflows, use after free, at the instruction),\n"
+            "                   bad frees, leaks; guard: each block against a guard page,\n"
+            "                   accesses left to the MMU (faster, page-granular)\n"
+            "  --error-exitcode N  exit with N when the heap checker found errors\n"
+            "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
+            "  --zero-page host|on|off\n"
+            "                   map the shared zero page on a read fault of untouched\n"
+            "                   anonymous memory as the host's kernel does (default), always\n"
+            "                   or never\n"
+            "  --thp host|always|madvise|never\n"
+            "                   transparent huge pages for anonymous memory: as the\n"
+            "                   host's /sys/kernel/mm/transparent_hugepage/enabled says\n"
+            "                   (default; madvise when it cannot be read), or forced\n"
+            "  --hugetlb N      set aside N 2 MiB pages for MAP_HUGETLB, SHM_HUGETLB and\n"
+            "                   MFD_HUGETLB (default 0: they fail with ENOMEM)\n"
+            "  --deterministic  the guest's clocks advance with its work, and its random\n"
+            "                   bytes come from --seed: runs of programs that decide by\n"
+            "                   time or chance (Go's runtime) repeat exactly\n"
+            "  --help, --version\n");
 }
 
 /* Parses argv into cli. Returns 0, 1 (help/version printed) or -EINVAL (message printed). */
@@ -335,9 +338,38 @@ static char *find_program(const char *name)
     return strdup(name);
 }
 
+/* `vmemu html REPORT.json FILE`: the --html page of a saved --report. Returns the exit
+ * status: 0, 1 (the report cannot be read or the page written), 2 (usage). */
+static int html_main(int argc, char **argv)
+{
+    json_error_t err;
+    json_t *tree;
+    int rc;
+
+    if (argc != 4) {
+        fprintf(stderr, "usage: vmemu html REPORT.json FILE\n");
+        return 2;
+    }
+    tree = json_load_file(argv[2], 0, &err);
+    if (tree == NULL) {
+        fprintf(stderr, "vmemu: html: %s: %s (line %d)\n", argv[2], err.text, err.line);
+        return 1;
+    }
+    rc = report_html(argv[3], tree);
+    json_decref(tree);
+    if (rc < 0) {
+        fprintf(stderr, "vmemu: html: cannot write %s: %s\n", argv[3],
+                rc == -EINVAL ? "the report is not a JSON object" : strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli;
+    if (argc > 1 && strcmp(argv[1], "html") == 0)
+        return html_main(argc, argv);
     if (argc > 1 && strcmp(argv[1], "sweep") == 0) {
         char self[4096];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
