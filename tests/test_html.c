@@ -172,7 +172,7 @@ static void test_html_tree_edges_carry_cow_counts(void **state)
     assert_int_equal(count(page, "<g class=\"edge\""), 1);
     assert_non_null(strstr(page, "data-parent=\"10\" data-child=\"11\" data-cow-fork=\"10\" "
                                  "data-cow-exit=\"4\""));
-    assert_non_null(strstr(page, "COW 10 at fork, 4 at exit"));
+    assert_non_null(strstr(page, "COW 10 &#8594; 4</text>"));
     free(page);
     json_decref(r);
 }

@@ -39,8 +39,7 @@ const json_t *html_proc(const json_t *r, int pid)
     size_t i;
     const json_t *p;
 
-    json_array_foreach(procs, i, p)
-    {
+    json_array_foreach (procs, i, p) {
         if ((int)html_num(p, "pid") == pid)
             return p;
     }
@@ -75,8 +74,7 @@ static void html_header(FILE *f, const json_t *r)
 
     strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&now, &tm));
     fputs("<header><h1>vmemu: <code>", f);
-    json_array_foreach(argv, i, a)
-    {
+    json_array_foreach (argv, i, a) {
         fputs(i ? " " : "", f);
         html_text(f, json_string_value(a));
     }
@@ -124,8 +122,7 @@ static void crash_lines(FILE *f, const json_t *c, const char *key, const char *l
     size_t i;
     const json_t *s;
 
-    json_array_foreach(json_object_get(c, key), i, s)
-    {
+    json_array_foreach (json_object_get(c, key), i, s) {
         fprintf(f, "  %-9s ", i == 0 ? label : "");
         html_text(f, json_string_value(s));
         fputc('\n', f);
@@ -198,8 +195,7 @@ static void html_crash(FILE *f, const json_t *r)
     size_t i, n = 0;
     const json_t *p;
 
-    json_array_foreach(json_object_get(r, "processes"), i, p)
-    {
+    json_array_foreach (json_object_get(r, "processes"), i, p) {
         if (!json_is_object(json_object_get(p, "crash")))
             continue;
         if (n++ == 0)

@@ -206,8 +206,7 @@ void html_maps(FILE *f, const json_t *r)
     const json_t *p;
 
     fputs("<section id=\"maps\"><h2>Address space</h2>\n", f);
-    json_array_foreach(json_object_get(r, "processes"), i, p)
-    {
+    json_array_foreach (json_object_get(r, "processes"), i, p) {
         const json_t *crash = json_object_get(p, "crash");
         const char *addr =
             html_str(crash, "address") ? html_str(crash, "address") : html_str(crash, "rip");

@@ -8,6 +8,8 @@
 /* Processes given a column of their own in the faults table; the per-process table lists
  * every one. */
 #define TABLE_PROC_COLUMNS 8
+/* Processes above which the per-process table is folded (<details>). */
+#define TABLE_OPEN_ROWS    16
 
 /* A right-aligned cell with the exact count v (tables are for exact numbers). */
 static void cell_count(FILE *f, double v)
@@ -46,8 +48,9 @@ static void table_faults(FILE *f, const json_t *r)
     if (totals != NULL && json_array_size(procs) > 1)
         fputs("<th>all</th>", f);
     fputs("</tr>\n", f);
-    json_object_foreach((json_t *)classes, key, v)
-    {
+    json_object_foreach ((json_t *)classes, key, v) {
+        if (json_number_value(v) == 0)
+            continue; /* listed under the table */
         fputs("<tr><td class=\"l\">", f);
         html_text(f, key);
         fputs("</td>", f);
@@ -57,7 +60,15 @@ static void table_faults(FILE *f, const json_t *r)
             cell_count(f, json_number_value(v));
         fputs("</tr>\n", f);
     }
-    fputs("</table>\n", f);
+    fputs("<tr><td class=\"l zero\" colspan=\"10\">none of: ", f);
+    i = 0;
+    json_object_foreach ((json_t *)classes, key, v) {
+        if (json_number_value(v) != 0)
+            continue;
+        fputs(i++ ? ", " : "", f);
+        html_text(f, key);
+    }
+    fputs("</td></tr>\n</table>\n", f);
 }
 
 /* One row "name | value" of a two-column table. */
@@ -114,19 +125,24 @@ static void table_procs(FILE *f, const json_t *r)
     const json_t *p;
     char buf[32];
 
+    size_t n = json_array_size(json_object_get(r, "processes"));
+
+    if (n > TABLE_OPEN_ROWS)
+        fprintf(f, "<details><summary>Processes: %zu (table)</summary>\n", n);
     fputs("<table id=\"table-procs\"><caption>Processes</caption>\n<tr><th>pid</th>"
           "<th>ppid</th><th class=\"l\">command</th><th>exit</th><th>minor</th><th>major</th>"
           "<th>COW copies</th><th>swap-ins</th><th>peak RSS</th><th>peak VSZ</th>"
           "<th>peak page tables</th><th>shared at exit</th><th>syscalls</th>"
           "<th>run time (host)</th></tr>\n",
           f);
-    json_array_foreach(json_object_get(r, "processes"), i, p)
-    {
+    json_array_foreach (json_object_get(r, "processes"), i, p) {
         const json_t *fl = json_object_get(p, "faults");
         const json_t *sig = json_object_get(p, "signal");
 
-        fprintf(f, "<tr><td>%.0f</td><td>%.0f</td><td class=\"l\"><code>", html_num(p, "pid"),
+        fprintf(f, "<tr><td>%.0f</td><td>%.0f</td><td class=\"l cmd\" title=\"", html_num(p, "pid"),
                 html_num(p, "ppid"));
+        html_text(f, html_str(p, "command"));
+        fputs("\"><code>", f);
         html_text(f, html_str(p, "command"));
         fputs("</code></td>", f);
         if (json_is_integer(sig))
@@ -146,6 +162,8 @@ static void table_procs(FILE *f, const json_t *r)
                 svg_value(buf, sizeof(buf), html_num(p, "run_ns") / 1e6, SVG_MS));
     }
     fputs("</table>\n", f);
+    if (n > TABLE_OPEN_ROWS)
+        fputs("</details>\n", f);
 }
 
 void html_tables(FILE *f, const json_t *r)
@@ -163,6 +181,11 @@ void html_tables(FILE *f, const json_t *r)
                 "<p class=\"note\">%.0f more processes ended early and are only in the "
                 "totals.</p>\n",
                 html_num(totals, "processes_not_listed"));
+    if (json_array_size(json_object_get(r, "processes")) > TABLE_PROC_COLUMNS)
+        fprintf(f,
+                "<p class=\"note\">The faults table shows the first %d processes and all "
+                "of them; the process table has each one.</p>\n",
+                TABLE_PROC_COLUMNS);
     fputs("<p class=\"note\">What <code>--stats</code> prints. minor and major are page faults "
           "as Linux counts them (the classes below them split them; <code>populate</code> and "
           "<code>exec</code> are not in them); TLB counters are vmemu's own TLB, machine-wide "

@@ -192,8 +192,7 @@ static size_t split_by_pid(const json_t *samples, struct proc_series **out)
     *out = ps;
     if (ps == NULL)
         return 0;
-    json_array_foreach(samples, i, s)
-    {
+    json_array_foreach (samples, i, s) {
         int pid = (int)html_num(s, "pid");
         size_t k = 0;
 

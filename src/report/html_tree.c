@@ -7,10 +7,11 @@
 
 #include "html_int.h"
 
-#define NODE_W 230 /* px of a box */
-#define NODE_H 28
-#define COL_W  330 /* px between depths (room for the edge label) */
-#define ROW_H  36
+#define NODE_W    210 /* px of a box */
+#define NODE_H    22
+#define COL_W     300 /* px between depths (room for the edge label) */
+#define ROW_H     28
+#define LABEL_MAX 24 /* characters of the command shown in a box */
 
 /* A process placed in the tree. */
 struct tree_node {
@@ -32,6 +33,32 @@ static void place(struct tree_node *t, size_t n, size_t i, int depth, int *row)
             place(t, n, c, depth + 1, row);
 }
 
+/* The short name of command cmd in label (LABEL_MAX characters and a NUL): each word
+ * with a slash by its last component ("/bin/busybox sh /x/pipes.sh": "busybox sh
+ * pipes.sh"), cut with "..." when longer. */
+static void short_command(const char *cmd, char *label)
+{
+    size_t n = 0;
+
+    while (cmd != NULL && *cmd != '\0' && n < LABEL_MAX) {
+        size_t len = strcspn(cmd, " ");
+        const char *word = cmd, *slash = memrchr(cmd, '/', len);
+
+        if (slash != NULL && slash + 1 < cmd + len)
+            word = slash + 1;
+        len -= (size_t)(word - cmd);
+        if (n > 0)
+            label[n++] = ' ';
+        for (size_t i = 0; i < len && n < LABEL_MAX; i++)
+            label[n++] = word[i];
+        cmd = word + len;
+        cmd += strspn(cmd, " ");
+        if (*cmd != '\0' && n >= LABEL_MAX)
+            memcpy(label + LABEL_MAX - 3, "...", 3);
+    }
+    label[n] = '\0';
+}
+
 /* The box of node t. */
 static void draw_node(FILE *f, const struct tree_node *t)
 {
@@ -39,11 +66,9 @@ static void draw_node(FILE *f, const struct tree_node *t)
     const json_t *sig = json_object_get(t->p, "signal");
     const char *cmd = html_str(t->p, "command");
     double x = 10 + t->depth * COL_W, y = 6 + t->row * ROW_H;
-    char label[40], faults[32];
+    char label[LABEL_MAX + 1], faults[32];
 
-    snprintf(label, sizeof(label), "%s", cmd != NULL ? cmd : "?");
-    if (cmd != NULL && strlen(cmd) >= sizeof(label) - 1)
-        memcpy(label + sizeof(label) - 4, "...", 4);
+    short_command(cmd, label);
     svg_count(faults, sizeof(faults), html_num(fl, "minor") + html_num(fl, "major"));
     fprintf(f,
             "<g class=\"node\" data-pid=\"%d\" data-ppid=\"%d\"><title>pid %d, parent %d: ", t->pid,
@@ -56,10 +81,12 @@ static void draw_node(FILE *f, const struct tree_node *t)
             "stroke=\"%s\" stroke-width=\"%d\"/>",
             x, y, NODE_W, NODE_H, json_is_integer(sig) ? "#D55E00" : "#0072B2",
             json_is_integer(sig) ? 3 : 1);
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\"><tspan font-weight=\"bold\">%d</tspan> ", x + 6, y + 18,
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\"><tspan font-weight=\"bold\">%d</tspan> ", x + 5, y + 15,
             t->pid);
     html_text(f, label);
-    fprintf(f, " <tspan fill=\"#555\">(%s)</tspan></text></g>\n", faults);
+    fprintf(f,
+            "</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" fill=\"#555\">%s</text></g>\n",
+            x + NODE_W - 5, y + 15, faults);
 }
 
 /* The edge from parent pa to child c, labelled with its copy-on-write pages. */
@@ -80,10 +107,11 @@ static void draw_edge(FILE *f, const struct tree_node *pa, const struct tree_nod
             x0, y0, x0 + 12, y1, x1);
     if (json_is_number(at_fork))
         fprintf(f,
-                "<text x=\"%.0f\" y=\"%.0f\"><title>pages the fork made copy-on-write-shared "
-                "between parent and child, and those still shared when the child "
-                "exited</title>COW %.0f at fork, %.0f at exit</text>",
-                x0 + 18, y1 - 4, json_number_value(at_fork), json_number_value(at_exit));
+                "<text class=\"cow\" x=\"%.0f\" y=\"%.0f\"><title>pages the fork made "
+                "copy-on-write-shared between parent and child (%.0f), and of those still "
+                "shared when the child exited (%.0f)</title>COW %.0f &#8594; %.0f</text>",
+                x0 + 16, y1 - 3, json_number_value(at_fork), json_number_value(at_exit),
+                json_number_value(at_fork), json_number_value(at_exit));
     fputs("</g>\n", f);
 }
 
@@ -127,14 +155,16 @@ void html_tree(FILE *f, const json_t *r)
             draw_edge(f, &t[t[i].parent], &t[i]);
     for (i = 0; i < n; i++)
         draw_node(f, &t[i]);
-    fputs("</svg>\n<p class=\"note\">Each box: pid, command and (page faults). A child is "
+    fputs("</svg>\n<p class=\"note\">Each box: pid, command (paths shortened; hover for the "
+          "whole line) and page faults. A child is "
           "drawn right of its parent; a box outlined in vermillion was killed by a signal.",
           f);
     if (json_array_size(procs) > n)
         fprintf(f, " Only the first %d of %zu processes are drawn.", HTML_TREE_MAX,
                 json_array_size(procs));
-    fputs(has_cow ? " Edge labels: pages the fork made copy-on-write-shared between parent and "
-                    "child, and how many of them were still shared when the child exited."
+    fputs(has_cow ? " Edge labels, COW a &#8594; b: the fork made a pages copy-on-write-shared "
+                    "between parent and child; b of them were still shared when the child "
+                    "exited."
                   : " This report has no copy-on-write counts per fork (cow_shared_at_fork).",
           f);
     fputs("</p></section>\n", f);
