@@ -16,7 +16,8 @@
 #define GAP_W  14   /* px of a folded gap */
 #define AREA_H 36   /* px of an area's box */
 #define BAR_H  6    /* px of each share bar */
-#define ROW_H  (AREA_H + 3 * (BAR_H + 2) + 34)
+#define ADDR_H 14   /* px above the boxes for the addresses after gaps */
+#define ROW_H  (ADDR_H + AREA_H + 3 * (BAR_H + 2) + 34)
 #define HILITE "#D55E00"
 
 /* The kinds the picture tells apart and their colours. */
@@ -133,7 +134,7 @@ static size_t walk_areas(FILE *f, const json_t *vmas, double scale, bool has_cra
                          uint64_t crash_addr, bool *kinds)
 {
     size_t n = json_array_size(vmas), row = 0;
-    double x = 0;
+    double x = 0, label_end = 0; /* x where the last address label ends */
 
     for (size_t i = 0; i < n; i++) {
         const json_t *v = json_array_get(vmas, i);
@@ -142,23 +143,33 @@ static size_t walk_areas(FILE *f, const json_t *vmas, double scale, bool has_cra
         double w = area_width((double)(end - start) / 4096) * scale;
         bool gap = start > prev_end || i == 0;
 
+        double y = row * ROW_H + 4 + ADDR_H;
+
         if (x + w + (gap ? GAP_W : 0) > MAP_W && x > 0) {
-            x = 0;
-            row++;
+            x = label_end = 0;
+            y = ++row * ROW_H + 4 + ADDR_H;
         }
         if (gap) {
             if (f != NULL)
-                draw_gap(f, x + 4, row * ROW_H + 4, start - prev_end,
+                draw_gap(f, x + 4, y, start - prev_end,
                          has_crash && crash_addr >= prev_end && crash_addr < start, crash_addr);
             x += GAP_W;
+            /* the address where mapped memory starts again, when there is room */
+            if (f != NULL && x + 4 >= label_end) {
+                char addr[24];
+                int len = snprintf(addr, sizeof(addr), "0x%" PRIx64, start);
+
+                fprintf(f, "<text class=\"addr\" x=\"%.1f\" y=\"%.1f\">%s</text>\n", x + 4, y - 4,
+                        addr);
+                label_end = x + 4 + 6.5 * len + 6; /* 10 px text: about 6.5 px a character */
+            }
         }
         if (f != NULL)
-            draw_area(f, v, x + 4, row * ROW_H + 4, w,
-                      has_crash && crash_addr >= start && crash_addr < end);
+            draw_area(f, v, x + 4, y, w, has_crash && crash_addr >= start && crash_addr < end);
         kinds[vma_kind(v)] = true;
         x += w + 2;
         if (i + 1 == n && has_crash && crash_addr >= end && f != NULL)
-            draw_gap(f, x + 4, row * ROW_H + 4, 0, true, crash_addr);
+            draw_gap(f, x + 4, row * ROW_H + 4 + ADDR_H, 0, true, crash_addr);
     }
     return row + 1;
 }
@@ -225,7 +236,8 @@ void html_maps(FILE *f, const json_t *r)
           "growing with the logarithm of its size (each doubling adds the same width); the "
           "zigzags are folded unmapped gaps. Under each box: the share of its pages resident "
           "(green), dirty (orange) and swapped out (vermillion). Hover a box for its maps "
-          "line. A crash's faulting area (or gap) is outlined in vermillion. Processes that "
+          "line. Above the boxes: the address where memory starts after each gap. A crash's "
+          "faulting area (or gap) is outlined in vermillion. Processes that "
           "ended before the run did have freed their areas and are not drawn.</p></section>\n",
           f);
 }

@@ -33,9 +33,9 @@ static void place(struct tree_node *t, size_t n, size_t i, int depth, int *row)
             place(t, n, c, depth + 1, row);
 }
 
-/* The short name of command cmd in label (LABEL_MAX characters and a NUL): each word
- * with a slash by its last component ("/bin/busybox sh /x/pipes.sh": "busybox sh
- * pipes.sh"), cut with "..." when longer. */
+/* The short name of command cmd in label (LABEL_MAX characters and a NUL): each path (a
+ * word starting with / or .) by its last component ("/bin/busybox sh /x/pipes.sh":
+ * "busybox sh pipes.sh"), cut with "..." when longer. */
 static void short_command(const char *cmd, char *label)
 {
     size_t n = 0;
@@ -44,7 +44,7 @@ static void short_command(const char *cmd, char *label)
         size_t len = strcspn(cmd, " ");
         const char *word = cmd, *slash = memrchr(cmd, '/', len);
 
-        if (slash != NULL && slash + 1 < cmd + len)
+        if ((*cmd == '/' || *cmd == '.') && slash != NULL && slash + 1 < cmd + len)
             word = slash + 1;
         len -= (size_t)(word - cmd);
         if (n > 0)

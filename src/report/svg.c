@@ -40,7 +40,7 @@ static const char html_css[] =
     "svg .axis line{stroke:#888}svg .axis line.grid{stroke:#e4e4e4}svg "
     ".frame{fill:none;stroke:#888}\n"
     ".charts{display:flex;flex-wrap:wrap;gap:8px}.chart-box{break-inside:avoid;width:600px}\n"
-    "svg.tree,svg.maps{max-width:100%;height:auto}svg .cow{font-size:10px;fill:#555}\n"
+    "svg.tree,svg.maps{max-width:100%;height:auto}svg .cow,svg .addr{font-size:10px;fill:#555}\n"
     "ul.legend{list-style:none;padding:0;margin:2px 0 8px 70px;font-size:12px}"
     "ul.legend li{display:inline-block;margin-right:14px}\n"
     ".sw{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;"
