@@ -2,6 +2,7 @@
  * the program in a process, prints the requested reports and exits with the guest's
  * status as a shell would show it. The only place that exits. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -338,6 +339,19 @@ static char *find_program(const char *name)
     return strdup(name);
 }
 
+/* The output file path as an absolute path in buf (size n): a relative one is taken from
+ * vmemu's starting directory, not from wherever the guest's chdir left the host's current
+ * directory at exit. Returns path itself when it is absolute or cannot be resolved. */
+static const char *output_path(const char *path, char *buf, size_t n)
+{
+    char cwd[PATH_MAX];
+
+    if (path == NULL || path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL ||
+        snprintf(buf, n, "%s/%s", cwd, path) >= (int)n)
+        return path;
+    return buf;
+}
+
 /* `vmemu html REPORT.json FILE`: the --html page of a saved --report. Returns the exit
  * status: 0, 1 (the report cannot be read or the page written), 2 (usage). */
 static int html_main(int argc, char **argv)
@@ -383,6 +397,9 @@ int main(int argc, char **argv)
     int rc = parse_cli(argc, argv, &cli);
     if (rc != 0)
         return rc > 0 ? 0 : EXIT_USAGE;
+    static char report_path[PATH_MAX + 256], html_path[PATH_MAX + 256];
+    cli.report = output_path(cli.report, report_path, sizeof(report_path));
+    cli.html = output_path(cli.html, html_path, sizeof(html_path));
 
     static struct vmsys sys;
     if ((rc = vmsys_init(&sys, cli.mem, cli.tlb_entries, cli.tlb_ways)) < 0) {

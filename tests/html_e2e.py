@@ -27,6 +27,8 @@ Checks, each printed as "PASS label" or "FAIL label: reason":
     cell of C; the ringed points of the major-fault chart and the marked table cells are
     exactly the Belady's anomalies the CSV shows (a size with more major faults than the
     next smaller one of the same policy and exit status), fifo has at least one;
+  - relative paths: `vmemu --report r.json --html r.html fdiso scan` run in a folder
+    writes both files there, although the guest changed directory (to /proc) before exit;
   - offline: every page names no URL ("http", "//") and loads with the network off (a
     proxy pointed at a local port that must see no connection).
 The last line is "N passed, M failed"; the exit status is 1 when a check failed.
@@ -486,6 +488,18 @@ def check_sweep(o, tmp):
                      colours=("#0072B2", "#E69F00", "#D55E00"))
 
 
+def check_relative(o, tmp):
+    where = os.path.join(tmp, "relative")
+    os.makedirs(where, exist_ok=True)
+    p = subprocess.run([o.vmemu, "--report", "r.json", "--html", "r.html", o.fdiso, "scan"],
+                       cwd=where, capture_output=True, text=True, env=harness.CHILD_ENV,
+                       timeout=harness.TIMEOUT)
+    for name in ("r.json", "r.html"):
+        if not os.path.exists(os.path.join(where, name)):
+            raise Failure("%s was not written in the starting folder (status %d): %s"
+                          % (name, p.returncode, tail(p.stderr)))
+
+
 def check_offline(o, tmp):
     pages = [os.path.join(tmp, n) for n in ("fork.html", "crash.html", "sweep.html")]
     present = [p for p in pages if os.path.exists(p)]
@@ -501,14 +515,15 @@ def main():
         ap.add_argument("--keep", help="keep the pages and screenshots in this folder")
     o = harness.e2e_options(__doc__, more)
     found = {}
-    for name in ("fork_cow", "nullderef", "belady"):
+    for name in ("fork_cow", "nullderef", "belady", "fdiso"):
         variants = dict(harness.built_variants(o.samples, name))
         found[name] = variants.get("glibc") or variants.get("musl")
         if name == "belady":  # its anomaly is sized for musl's small libc (sweep_e2e.py)
             found[name] = variants.get("musl")
     o.fork, o.crash, o.belady = found["fork_cow"], found["nullderef"], found["belady"]
+    o.fdiso = found["fdiso"]
     if not all(found.values()):
-        return harness.finish_checks([], "fork_cow, nullderef or belady-musl not built in "
+        return harness.finish_checks([], "fork_cow, nullderef, fdiso or belady-musl not built in "
                                      + o.samples)
     tmp = o.keep or tempfile.mkdtemp(prefix="html_e2e_")
     os.makedirs(tmp, exist_ok=True)
@@ -516,6 +531,7 @@ def main():
               ("timeline page", lambda: check_timeline_page(o, tmp)),
               ("crash page", lambda: check_crash(o, tmp)),
               ("sweep page", lambda: check_sweep(o, tmp)),
+              ("relative paths", lambda: check_relative(o, tmp)),
               ("offline", lambda: check_offline(o, tmp))]
     try:
         return harness.finish_checks(checks, "", jobs=1)
