@@ -366,7 +366,10 @@ static int html_main(int argc, char **argv)
     }
     tree = json_load_file(argv[2], 0, &err);
     if (tree == NULL) {
-        fprintf(stderr, "vmemu: html: %s: %s (line %d)\n", argv[2], err.text, err.line);
+        if (err.line > 0)
+            fprintf(stderr, "vmemu: html: %s: %s (line %d)\n", argv[2], err.text, err.line);
+        else
+            fprintf(stderr, "vmemu: html: %s\n", err.text);
         return 1;
     }
     rc = report_html(argv[3], tree);

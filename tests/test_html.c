@@ -88,13 +88,14 @@ static json_t *fork_report(bool with_timeline)
     json_t *r = json_pack("{s:s, s:[s], s:i, s:n, s:i}", "program", "/bin/prog", "argv", "prog",
                           "exit_status", 0, "signal", "mem_bytes", 1 << 20);
     json_t *procs = json_array();
-    json_t *samples = json_array();
+    json_t *samples;
 
     json_array_append_new(procs, proc(10, 1, 9, 2, 0, 0));
     json_array_append_new(procs, proc(11, 10, 3, 0, 10, 4));
     json_object_set_new(r, "processes", procs);
     if (!with_timeline)
         return r;
+    samples = json_array();
     json_array_append_new(samples, sample(10, 0, "start", 0, 0, 0));
     json_array_append_new(samples, sample(10, 2, "tick", 2, 0, 2));
     json_array_append_new(samples, sample(11, 3, "fork", 0, 0, 2));
@@ -158,6 +159,26 @@ static void test_html_many_processes_fold_all_but_the_busiest(void **state)
     assert_non_null(strstr(page, "data-pid=\"11\" data-samples=\"2\" open"));
     assert_non_null(strstr(page, "data-pid=\"22\" data-samples=\"1\"><summary>"));
     assert_non_null(strstr(page, "data-pid=\"20\" data-samples=\"1\"><summary>"));
+    free(page);
+    json_decref(r);
+}
+
+static void test_html_timeline_draws_at_most_64_processes(void **state)
+{
+    json_t *r = fork_report(true);
+    json_t *samples = json_object_get(json_object_get(r, "timeline"), "samples");
+    char *page;
+
+    (void)state;
+    for (int pid = 100; pid < 170; pid++) /* 70 more: pid 100 has the fewest faults */
+        json_array_append_new(samples, sample(pid, 20 + pid, "exit", pid, 0, 1));
+    page = render(r);
+    assert_int_equal(count(page, "<details id=\"timeline-"), 64);
+    assert_non_null(strstr(page, "8 processes with fewer faults are not drawn"));
+    assert_null(strstr(page, "id=\"timeline-100\""));
+    assert_null(strstr(page, "id=\"timeline-11\""));
+    assert_non_null(strstr(page, "id=\"timeline-106\""));
+    assert_non_null(strstr(page, "data-pid=\"169\" data-samples=\"1\" open"));
     free(page);
     json_decref(r);
 }
@@ -274,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_html_timeline_one_chart_pair_per_process),
         cmocka_unit_test(test_html_without_timeline_shows_placeholder),
         cmocka_unit_test(test_html_many_processes_fold_all_but_the_busiest),
+        cmocka_unit_test(test_html_timeline_draws_at_most_64_processes),
         cmocka_unit_test(test_html_tree_edges_carry_cow_counts),
         cmocka_unit_test(test_html_crash_outlines_the_faulting_area),
         cmocka_unit_test(test_html_escapes_and_names_no_url),

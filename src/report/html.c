@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -17,6 +18,15 @@ double html_num(const json_t *obj, const char *key)
     const json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
 
     return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+int html_int(const json_t *obj, const char *key)
+{
+    double v = html_num(obj, key);
+
+    if (!(v > INT_MIN)) /* also NaN */
+        return v < 0 ? INT_MIN : 0;
+    return v < INT_MAX ? (int)v : INT_MAX;
 }
 
 const char *html_str(const json_t *obj, const char *key)
@@ -40,7 +50,7 @@ const json_t *html_proc(const json_t *r, int pid)
     const json_t *p;
 
     json_array_foreach (procs, i, p) {
-        if ((int)html_num(p, "pid") == pid)
+        if (html_int(p, "pid") == pid)
             return p;
     }
     return NULL;

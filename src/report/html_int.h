@@ -12,6 +12,8 @@
 
 /* Processes whose timeline charts are open; the others are folded (<details>). */
 #define HTML_OPEN_PROCS 4
+/* Processes given timeline charts (those with the most faults). */
+#define HTML_TIMELINE_MAX 64
 /* Processes drawn in the process tree; the others are counted in a note. */
 #define HTML_TREE_MAX   200
 
@@ -20,6 +22,8 @@
 /* The number obj[key] (integer or real), or 0 when obj is not an object or has no such
  * number. */
 double html_num(const json_t *obj, const char *key);
+/* The number obj[key] as an int (a pid), clamped to int's range; 0 when there is none. */
+int html_int(const json_t *obj, const char *key);
 /* The string obj[key], or NULL when there is none. */
 const char *html_str(const json_t *obj, const char *key);
 /* The address string obj[key] ("0x..." as the report writes addresses), or 0. */

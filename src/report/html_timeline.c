@@ -156,7 +156,7 @@ static int by_faults(const void *a, const void *b)
 
     if (x->total != y->total)
         return x->total < y->total ? 1 : -1;
-    return x->pid - y->pid;
+    return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
 /* The <details> of one process: its two charts. */
@@ -181,33 +181,53 @@ static void proc_charts(FILE *f, const json_t *r, const struct proc_series *ps, 
     fputs("</div></details>\n", f);
 }
 
-/* Groups the samples of tl by process, in order of first appearance. Returns the number of
- * processes (*out, to free with its s arrays), 0 when there are none or memory ran out. */
-static size_t split_by_pid(const json_t *samples, struct proc_series **out)
+/* A sample and where it is, for sorting the timeline by process. */
+struct sample_ref {
+    int pid;         /* its process */
+    size_t idx;      /* its place in the timeline */
+    const json_t *s; /* the sample */
+};
+
+/* Orders samples by process, then by their place in the timeline. */
+static int by_pid(const void *a, const void *b)
+{
+    const struct sample_ref *x = a, *y = b;
+
+    if (x->pid != y->pid)
+        return (x->pid > y->pid) - (x->pid < y->pid);
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Groups the samples by process: fills *out (to free) with one series per process, whose
+ * sample pointers live in *store (to free). Returns the number of processes, 0 when
+ * there are none or memory ran out. */
+static size_t split_by_pid(const json_t *samples, struct proc_series **out, const json_t ***store)
 {
     size_t n = json_array_size(samples), np = 0, i;
+    struct sample_ref *refs = calloc(n ? n : 1, sizeof(*refs));
+    const json_t **s = calloc(n ? n : 1, sizeof(*s));
     struct proc_series *ps = calloc(n ? n : 1, sizeof(*ps));
-    const json_t *s;
+    const json_t *sample;
 
     *out = ps;
-    if (ps == NULL)
+    *store = s;
+    if (refs == NULL || s == NULL || ps == NULL) {
+        free(refs);
         return 0;
-    json_array_foreach (samples, i, s) {
-        int pid = (int)html_num(s, "pid");
-        size_t k = 0;
-
-        while (k < np && ps[k].pid != pid)
-            k++;
-        if (k == np) {
-            ps[np].pid = pid;
-            ps[np++].s = calloc(n, sizeof(json_t *));
-            if (ps[k].s == NULL)
-                return k;
-        }
-        ps[k].s[ps[k].n++] = s;
-        const json_t *fl = json_object_get(s, "faults");
-        ps[k].total = html_num(fl, "minor") + html_num(fl, "major");
     }
+    json_array_foreach (samples, i, sample)
+        refs[i] = (struct sample_ref){html_int(sample, "pid"), i, sample};
+    qsort(refs, n, sizeof(*refs), by_pid);
+    for (i = 0; i < n; i++) {
+        const json_t *fl = json_object_get(refs[i].s, "faults");
+
+        if (i == 0 || refs[i].pid != refs[i - 1].pid)
+            ps[np++] = (struct proc_series){.pid = refs[i].pid, .s = &s[i]};
+        s[i] = refs[i].s;
+        ps[np - 1].n++;
+        ps[np - 1].total = html_num(fl, "minor") + html_num(fl, "major");
+    }
+    free(refs);
     return np;
 }
 
@@ -216,7 +236,8 @@ void html_timeline(FILE *f, const json_t *r)
     const json_t *tl = json_object_get(r, "timeline");
     const json_t *samples = json_object_get(tl, "samples");
     struct proc_series *ps;
-    size_t np;
+    const json_t **store;
+    size_t np, shown;
 
     fputs("<section id=\"timeline\"><h2>Over time</h2>\n", f);
     if (json_array_size(samples) == 0) {
@@ -225,16 +246,19 @@ void html_timeline(FILE *f, const json_t *r)
               f);
         return;
     }
-    np = split_by_pid(samples, &ps);
+    np = split_by_pid(samples, &ps, &store);
     qsort(ps, np, sizeof(*ps), by_faults);
+    shown = np < HTML_TIMELINE_MAX ? np : HTML_TIMELINE_MAX;
     fprintf(f,
             "<p class=\"note\">One pair of charts per process (%zu), the %d with the most "
             "faults open, the others folded.</p>\n",
             np, HTML_OPEN_PROCS);
-    for (size_t i = 0; i < np; i++)
+    for (size_t i = 0; i < shown; i++)
         proc_charts(f, r, &ps[i], i < HTML_OPEN_PROCS);
-    for (size_t i = 0; i < np; i++)
-        free(ps[i].s);
+    if (shown < np)
+        fprintf(f, "<p class=\"note\">%zu processes with fewer faults are not drawn.</p>\n",
+                np - shown);
+    free(store);
     free(ps);
     fprintf(f,
             "<p class=\"note\">x axis: the machine-wide page-fault sequence number (a clock that "

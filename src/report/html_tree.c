@@ -130,8 +130,8 @@ void html_tree(FILE *f, const json_t *r)
         return;
     for (i = 0; i < n; i++) {
         t[i].p = json_array_get(procs, i);
-        t[i].pid = (int)html_num(t[i].p, "pid");
-        t[i].ppid = (int)html_num(t[i].p, "ppid");
+        t[i].pid = html_int(t[i].p, "pid");
+        t[i].ppid = html_int(t[i].p, "ppid");
         t[i].parent = -1;
         has_cow |= json_is_number(json_object_get(t[i].p, "cow_shared_at_fork"));
     }
