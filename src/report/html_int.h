@@ -11,11 +11,11 @@
 #include "vmemu/svg.h"
 
 /* Processes whose timeline charts are open; the others are folded (<details>). */
-#define HTML_OPEN_PROCS 4
+#define HTML_OPEN_PROCS   4
 /* Processes given timeline charts (those with the most faults). */
 #define HTML_TIMELINE_MAX 64
 /* Processes drawn in the process tree; the others are counted in a note. */
-#define HTML_TREE_MAX   200
+#define HTML_TREE_MAX     200
 
 /* ---- html.c: readers of the tree */
 
