@@ -162,7 +162,7 @@ static void html_crash_of(FILE *f, const json_t *p)
         fprintf(f, "  %-9s ", "fault:");
         html_text(f, html_str(c, "access"));
         if (html_num(c, "size") > 0)
-            fprintf(f, " of %.0f bytes", html_num(c, "size"));
+            fprintf(f, " of %.0f byte%s", html_num(c, "size"), html_num(c, "size") == 1 ? "" : "s");
         fputs(" at ", f);
         html_text(f, html_str(c, "address"));
         fputs(": ", f);
@@ -175,6 +175,8 @@ static void html_crash_of(FILE *f, const json_t *p)
     crash_line(f, "cause:", html_str(c, "cause_text"));
     crash_line(f, "heap:", html_str(c, "heap_kind"));
     crash_line(f, "", html_str(c, "heap"));
+    if (html_str(c, "vma") == NULL && html_str(c, "address") != NULL)
+        crash_line(f, "mapping:", "no mapping contains it (the gap is outlined below)");
     crash_line(f, "mapping:", html_str(c, "vma"));
     crash_line(f, "section:", html_str(c, "section"));
     crash_line(f, "file:", html_str(c, "file"));
@@ -214,7 +216,8 @@ static void html_crash(FILE *f, const json_t *r)
     }
     if (n > 0)
         fputs("<p class=\"note\">The facts of vmemu's crash report (stderr), read from the "
-              "JSON report; the faulting area is outlined in red in the address space "
+              "JSON report; the faulting area (or the gap the address fell into) is outlined "
+              "in vermillion in the address space "
               "below.</p></section>\n",
               f);
 }

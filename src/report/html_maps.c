@@ -124,8 +124,14 @@ static void draw_gap(FILE *f, double x, double y, uint64_t bytes, bool hit, uint
         fprintf(f, "\nthe crash's faulting address 0x%" PRIx64 " is in this gap", addr);
     fprintf(f,
             "</title><path d=\"M%.1f %.1fl4 6l-4 6l4 6l-4 6l4 6l-4 6\" fill=\"none\" "
-            "stroke=\"%s\" stroke-width=\"%d\"/></g>\n",
+            "stroke=\"%s\" stroke-width=\"%d\"/>",
             x + GAP_W / 2 - 2, y, hit ? HILITE : "#888", hit ? 4 : 1);
+    if (hit) /* the address, under the zigzag, below the sizes */
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.1f\" style=\"fill:" HILITE
+                ";font-weight:bold\">&#8593; 0x%" PRIx64 "</text>",
+                x, y + AREA_H + 3 * (BAR_H + 2) + 28, addr);
+    fputs("</g>\n", f);
 }
 
 /* Lays out (f NULL) or draws (f the page) the areas of vmas in rows of MAP_W px, each
