@@ -2,6 +2,7 @@
  * the program in a process, prints the requested reports and exits with the guest's
  * status as a shell would show it. The only place that exits. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "vmemu/heapcheck.h"
 #include "vmemu/maps_table.h"
 #include "vmemu/proc.h"
+#include "vmemu/html.h"
 #include "vmemu/report.h"
 #include "vmemu/timeline.h"
 #include "vmemu/run.h"
@@ -42,6 +44,7 @@ struct cli {
     const char *report;         /* --report FILE */
     uint64_t timeline;          /* --timeline N: faults between timeline samples (0: events
                                    only) */
+    const char *html;           /* --html FILE */
     bool trace;                 /* --trace */
     bool maps;                  /* --maps */
     uint64_t swap;              /* --swap (SWAP_DEFAULT_MAX when not given) */
@@ -60,49 +63,55 @@ struct cli {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: vmemu [OPTIONS] PROGRAM [ARGS...]\n"
-                 "       vmemu sweep --mem SIZES [--policy NAMES] [--csv FILE] PROGRAM [ARGS...]\n"
-                 "Runs a static x86-64 Linux program on vmemu's own virtual-memory system.\n"
-                 "  --mem SIZE       frame pool size, K/M/G suffixes (default 4G)\n"
-                 "  --swap SIZE      swap area size; 0 = no swap (default: grown on demand\n"
-                 "                   up to 4G in a temporary file removed at exit)\n"
-                 "  --swap-file PATH keep the swap area in PATH (created or truncated, kept)\n"
-                 "  --policy NAME    page replacement: fifo, clock, lru, random (default clock)\n"
-                 "  --seed N         seed of the random policy and of --deterministic\n"
-                 "                   (default 1)\n"
-                 "  --tlb E[xW][,E[xW]]\n"
-                 "                   vmemu TLB: E entries, W ways for 4 KiB pages (default\n"
-                 "                   64x4), then for 2 MiB pages (default 32x4)\n"
-                 "  --stats          print a fault and memory summary on stderr at exit\n"
-                 "  --report FILE    write the JSON report to FILE at exit\n"
-                 "  --timeline N     the report's timeline samples every process every N page\n"
-                 "                   faults of the machine at first (default 1; 512 samples\n"
-                 "                   per process at most, then N doubles), and at each fork,\n"
-                 "                   exec and exit; 0: at those events only\n"
-                 "  --trace          print each syscall on stderr, strace-style\n"
-                 "  --maps           print the memory map on stderr at exit\n"
-                 "  --check heap[,guard]\n"
-                 "                   replace the program's malloc family by vmemu's checking\n"
-                 "                   allocator (needs symbols): every load and store checked\n"
-                 "                   to the byte (overflows, use after free, at the instruction),\n"
-                 "                   bad frees, leaks; guard: each block against a guard page,\n"
-                 "                   accesses left to the MMU (faster, page-granular)\n"
-                 "  --error-exitcode N  exit with N when the heap checker found errors\n"
-                 "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
-                 "  --zero-page host|on|off\n"
-                 "                   map the shared zero page on a read fault of untouched\n"
-                 "                   anonymous memory as the host's kernel does (default), always\n"
-                 "                   or never\n"
-                 "  --thp host|always|madvise|never\n"
-                 "                   transparent huge pages for anonymous memory: as the\n"
-                 "                   host's /sys/kernel/mm/transparent_hugepage/enabled says\n"
-                 "                   (default; madvise when it cannot be read), or forced\n"
-                 "  --hugetlb N      set aside N 2 MiB pages for MAP_HUGETLB, SHM_HUGETLB and\n"
-                 "                   MFD_HUGETLB (default 0: they fail with ENOMEM)\n"
-                 "  --deterministic  the guest's clocks advance with its work, and its random\n"
-                 "                   bytes come from --seed: runs of programs that decide by\n"
-                 "                   time or chance (Go's runtime) repeat exactly\n"
-                 "  --help, --version\n");
+    fprintf(out,
+            "usage: vmemu [OPTIONS] PROGRAM [ARGS...]\n"
+            "       vmemu sweep --mem SIZES [--policy NAMES] [--csv FILE] [--html FILE] PROGRAM\n"
+            "                   [ARGS...]\n"
+            "       vmemu html REPORT.json FILE   draw a saved --report as the --html page\n"
+            "Runs a static x86-64 Linux program on vmemu's own virtual-memory system.\n"
+            "  --mem SIZE       frame pool size, K/M/G suffixes (default 4G)\n"
+            "  --swap SIZE      swap area size; 0 = no swap (default: grown on demand\n"
+            "                   up to 4G in a temporary file removed at exit)\n"
+            "  --swap-file PATH keep the swap area in PATH (created or truncated, kept)\n"
+            "  --policy NAME    page replacement: fifo, clock, lru, random (default clock)\n"
+            "  --seed N         seed of the random policy and of --deterministic\n"
+            "                   (default 1)\n"
+            "  --tlb E[xW][,E[xW]]\n"
+            "                   vmemu TLB: E entries, W ways for 4 KiB pages (default\n"
+            "                   64x4), then for 2 MiB pages (default 32x4)\n"
+            "  --stats          print a fault and memory summary on stderr at exit\n"
+            "  --report FILE    write the JSON report to FILE at exit\n"
+            "  --html FILE      write the report as one self-contained HTML page with\n"
+            "                   charts (faults and memory over time, address space,\n"
+            "                   process tree, crash) to FILE at exit\n"
+            "  --timeline N     the report's timeline samples every process every N page\n"
+            "                   faults of the machine at first (default 1; 512 samples\n"
+            "                   per process at most, then N doubles), and at each fork,\n"
+            "                   exec and exit; 0: at those events only\n"
+            "  --trace          print each syscall on stderr, strace-style\n"
+            "  --maps           print the memory map on stderr at exit\n"
+            "  --check heap[,guard]\n"
+            "                   replace the program's malloc family by vmemu's checking\n"
+            "                   allocator (needs symbols): every load and store checked\n"
+            "                   to the byte (overflows, use after free, at the instruction),\n"
+            "                   bad frees, leaks; guard: each block against a guard page,\n"
+            "                   accesses left to the MMU (faster, page-granular)\n"
+            "  --error-exitcode N  exit with N when the heap checker found errors\n"
+            "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
+            "  --zero-page host|on|off\n"
+            "                   map the shared zero page on a read fault of untouched\n"
+            "                   anonymous memory as the host's kernel does (default), always\n"
+            "                   or never\n"
+            "  --thp host|always|madvise|never\n"
+            "                   transparent huge pages for anonymous memory: as the\n"
+            "                   host's /sys/kernel/mm/transparent_hugepage/enabled says\n"
+            "                   (default; madvise when it cannot be read), or forced\n"
+            "  --hugetlb N      set aside N 2 MiB pages for MAP_HUGETLB, SHM_HUGETLB and\n"
+            "                   MFD_HUGETLB (default 0: they fail with ENOMEM)\n"
+            "  --deterministic  the guest's clocks advance with its work, and its random\n"
+            "                   bytes come from --seed: runs of programs that decide by\n"
+            "                   time or chance (Go's runtime) repeat exactly\n"
+            "  --help, --version\n");
 }
 
 /* Parses argv into cli. Returns 0, 1 (help/version printed) or -EINVAL (message printed). */
@@ -114,6 +123,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_STATS,
         OPT_REPORT,
         OPT_TIMELINE,
+        OPT_HTML,
         OPT_TRACE,
         OPT_MAPS,
         OPT_SWAP,
@@ -136,6 +146,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"stats", no_argument, NULL, OPT_STATS},
         {"report", required_argument, NULL, OPT_REPORT},
         {"timeline", required_argument, NULL, OPT_TIMELINE},
+        {"html", required_argument, NULL, OPT_HTML},
         {"trace", no_argument, NULL, OPT_TRACE},
         {"maps", no_argument, NULL, OPT_MAPS},
         {"swap", required_argument, NULL, OPT_SWAP},
@@ -200,6 +211,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
                         optarg);
                 return -EINVAL;
             }
+            break;
+        case OPT_HTML:
+            cli->html = optarg;
             break;
         case OPT_TRACE:
             cli->trace = true;
@@ -304,6 +318,19 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
     return 0;
 }
 
+/* --html: the page of the run of s, drawn from its JSON report. Returns 0 or -errno. */
+static int write_html(const char *path, const struct sched *s)
+{
+    json_t *tree = report_json_build(s);
+    int rc;
+
+    if (tree == NULL)
+        return -ENOMEM;
+    rc = report_html(path, tree);
+    json_decref(tree);
+    return rc;
+}
+
 /* The program's path: as given when it contains a slash, else searched in PATH as a shell
  * (and strace) would. Returns a string to free, or NULL when not found. */
 static char *find_program(const char *name)
@@ -329,9 +356,54 @@ static char *find_program(const char *name)
     return strdup(name);
 }
 
+/* The output file path as an absolute path in buf (size n): a relative one is taken from
+ * vmemu's starting directory, not from wherever the guest's chdir left the host's current
+ * directory at exit. Returns path itself when it is absolute or cannot be resolved. */
+static const char *output_path(const char *path, char *buf, size_t n)
+{
+    char cwd[PATH_MAX];
+
+    if (path == NULL || path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL ||
+        snprintf(buf, n, "%s/%s", cwd, path) >= (int)n)
+        return path;
+    return buf;
+}
+
+/* `vmemu html REPORT.json FILE`: the --html page of a saved --report. Returns the exit
+ * status: 0, 1 (the report cannot be read or the page written), 2 (usage). */
+static int html_main(int argc, char **argv)
+{
+    json_error_t err;
+    json_t *tree;
+    int rc;
+
+    if (argc != 4) {
+        fprintf(stderr, "usage: vmemu html REPORT.json FILE\n");
+        return 2;
+    }
+    tree = json_load_file(argv[2], 0, &err);
+    if (tree == NULL) {
+        if (err.line > 0)
+            fprintf(stderr, "vmemu: html: %s: %s (line %d)\n", argv[2], err.text, err.line);
+        else
+            fprintf(stderr, "vmemu: html: %s\n", err.text);
+        return 1;
+    }
+    rc = report_html(argv[3], tree);
+    json_decref(tree);
+    if (rc < 0) {
+        fprintf(stderr, "vmemu: html: cannot write %s: %s\n", argv[3],
+                rc == -EINVAL ? "the report is not a JSON object" : strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli;
+    if (argc > 1 && strcmp(argv[1], "html") == 0)
+        return html_main(argc, argv);
     if (argc > 1 && strcmp(argv[1], "sweep") == 0) {
         char self[4096];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -345,6 +417,9 @@ int main(int argc, char **argv)
     int rc = parse_cli(argc, argv, &cli);
     if (rc != 0)
         return rc > 0 ? 0 : EXIT_USAGE;
+    static char report_path[PATH_MAX + 256], html_path[PATH_MAX + 256];
+    cli.report = output_path(cli.report, report_path, sizeof(report_path));
+    cli.html = output_path(cli.html, html_path, sizeof(html_path));
 
     static struct vmsys sys;
     if ((rc = vmsys_init(&sys, cli.mem, cli.tlb_entries, cli.tlb_ways)) < 0) {
@@ -420,7 +495,7 @@ int main(int argc, char **argv)
     int status;
     struct timeline *tl = NULL;
     rc = path ? proc_exec(p, path, cli.argv, environ, err, sizeof(err)) : -ENOMEM;
-    if (rc == 0 && cli.report && timeline_attach(&sched, cli.timeline, &tl) < 0)
+    if (rc == 0 && (cli.report || cli.html) && timeline_attach(&sched, cli.timeline, &tl) < 0)
         fprintf(stderr, "vmemu: no memory for the timeline: the report has none\n");
     if (rc < 0) {
         fprintf(stderr, "vmemu: %s\n", err[0] ? err : strerror(-rc));
@@ -439,6 +514,8 @@ int main(int argc, char **argv)
             report_stats_all(stderr, &sched);
         if (cli.report && (rc = report_json_all(cli.report, &sched)) < 0)
             fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.report, strerror(-rc));
+        if (cli.html && (rc = write_html(cli.html, &sched)) < 0)
+            fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.html, strerror(-rc));
         status = proc_wait_status(p);
         if (cli.error_exitcode >= 0 && sched.check_errors > 0)
             status = cli.error_exitcode;

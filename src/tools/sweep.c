@@ -22,7 +22,7 @@
 #include "vmemu/tlb.h"
 #include "vmemu/util.h"
 
-#define SWEEP_EXIT_FAILED 1 /* a cell did not run, or the CSV was not written */
+#define SWEEP_EXIT_FAILED 1 /* a cell did not run, or the CSV or HTML was not written */
 #define SWEEP_EXIT_USAGE  2 /* bad command line */
 
 static void sweep_usage(FILE *out)
@@ -35,6 +35,9 @@ static void sweep_usage(FILE *out)
             "  --mem A,B,...      frame pool sizes, K/M/G suffixes (required), e.g. 4M,8M,16M\n"
             "  --policy P,Q,...   fifo, clock, lru, random (default: all four)\n"
             "  --csv FILE         also write the results to FILE as CSV\n"
+            "  --html FILE        also write an HTML page to FILE: faults and run time\n"
+            "                     against memory size, one line per policy, Belady's\n"
+            "                     anomalies marked, and the table\n"
             "  -j, --jobs N       runs at a time (default: the number of online CPUs)\n"
             "  --swap SIZE, --seed N, --tlb E[xW][,E[xW]], --zero-page MODE\n"
             "                   passed to every run (see vmemu --help)\n"
@@ -175,6 +178,7 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
         OPT_MEM = 256,
         OPT_POLICY,
         OPT_CSV,
+        OPT_HTML,
         OPT_SWAP,
         OPT_SWAP_FILE,
         OPT_SEED,
@@ -186,6 +190,7 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
         {"mem", required_argument, NULL, OPT_MEM},
         {"policy", required_argument, NULL, OPT_POLICY},
         {"csv", required_argument, NULL, OPT_CSV},
+        {"html", required_argument, NULL, OPT_HTML},
         {"jobs", required_argument, NULL, 'j'},
         {"swap", required_argument, NULL, OPT_SWAP},
         {"swap-file", required_argument, NULL, OPT_SWAP_FILE},
@@ -222,6 +227,9 @@ static int sweep_parse(struct sweep *sw, int argc, char **argv)
             break;
         case OPT_CSV:
             sw->csv = optarg;
+            break;
+        case OPT_HTML:
+            sw->html = optarg;
             break;
         case 'j':
             if (parse_u64(optarg, &v) < 0 || v == 0 || v > 4096)
@@ -291,6 +299,7 @@ int sweep_main(int argc, char **argv, const char *self)
     struct sweep sw = {.self = self};
     FILE *csv = NULL;
     size_t *order = NULL;
+    long *prev = NULL;
     int rc = sweep_parse(&sw, argc, argv), status = 0;
 
     if (rc != 0) {
@@ -308,7 +317,8 @@ int sweep_main(int argc, char **argv, const char *self)
     sw.ncells = sw.npolicies * sw.nmems;
     sw.cells = calloc(sw.ncells, sizeof(*sw.cells));
     order = calloc(sw.nmems, sizeof(*order));
-    if (sw.cells == NULL || order == NULL) {
+    prev = calloc(sw.ncells, sizeof(*prev));
+    if (sw.cells == NULL || order == NULL || prev == NULL) {
         status = sweep_out_of_memory();
         goto out;
     }
@@ -325,7 +335,7 @@ int sweep_main(int argc, char **argv, const char *self)
         goto out;
     }
     sweep_print_table(stdout, &sw);
-    sweep_print_notes(stdout, &sw, order);
+    sweep_print_notes(stdout, &sw, order, prev);
     fflush(stdout);
     if (sweep_print_failures(&sw) > 0)
         status = SWEEP_EXIT_FAILED;
@@ -339,9 +349,14 @@ int sweep_main(int argc, char **argv, const char *self)
             status = SWEEP_EXIT_FAILED;
         }
     }
+    if (sw.html != NULL && (rc = sweep_write_html(sw.html, &sw, order, prev)) < 0) {
+        fprintf(stderr, "vmemu: sweep: cannot write %s: %s\n", sw.html, strerror(-rc));
+        status = SWEEP_EXIT_FAILED;
+    }
 out:
     if (csv != NULL)
         fclose(csv);
+    free(prev);
     free(order);
     sweep_free(&sw);
     return status;

@@ -63,6 +63,7 @@ struct sweep {
     size_t npolicies;              /* number of policies */
     char *mem_list;                /* storage of mems (the --mem string, split) */
     const char *csv;               /* --csv FILE, or NULL */
+    const char *html;              /* --html FILE, or NULL */
     unsigned jobs;                 /* -j: cells run at a time */
     const char *pass[6];           /* pass-through options and their values (each once) */
     size_t npass;                  /* used entries of pass */
@@ -82,10 +83,14 @@ int sweep_run(struct sweep *sw);
 
 /* Prints the table to out: a heading line, then one line per cell in cell order. */
 void sweep_print_table(FILE *out, const struct sweep *sw);
-/* Prints to out a note for every Belady's anomaly: a size with more major faults than the
- * next smaller size of the same policy (runs with the same exit status). order is scratch
- * space for sw->nmems indexes. */
-void sweep_print_notes(FILE *out, const struct sweep *sw, size_t *order);
+/* Finds every Belady's anomaly: a size with more major faults than the next smaller size
+ * of the same policy (runs with the same exit status). Fills order (sw->nmems entries)
+ * with the size indexes by increasing bytes and prev (sw->ncells entries) with, for each
+ * cell, the index of the smaller cell it has more major faults than, or -1. */
+void sweep_anomalies(const struct sweep *sw, size_t *order, long *prev);
+/* Prints to out a note for every Belady's anomaly (sweep_anomalies). order and prev are
+ * scratch space for sw->nmems and sw->ncells entries. */
+void sweep_print_notes(FILE *out, const struct sweep *sw, size_t *order, long *prev);
 /* Writes the results as CSV to f: a heading line, then one line per cell in table order.
  * Returns 0 or -EIO. */
 int sweep_write_csv(FILE *f, const struct sweep *sw);
@@ -95,5 +100,13 @@ size_t sweep_print_failures(const struct sweep *sw);
 /* Frees what sw holds (not sw itself): closes the cells' stderr files, removes their
  * report files that are left. */
 void sweep_free(struct sweep *sw);
+
+/* ---- sweep_html.c */
+
+/* Writes the sweep's HTML page to path: major and total faults against memory size, one
+ * line per policy, Belady's anomalies marked (sweep_anomalies with order and prev), the
+ * run time, and the table. Returns 0 or -errno. */
+int sweep_write_html(const char *path, const struct sweep *sw, const size_t *order,
+                     const long *prev);
 
 #endif

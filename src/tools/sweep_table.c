@@ -101,15 +101,15 @@ void sweep_print_table(FILE *out, const struct sweep *sw)
     }
 }
 
-/* Prints a note wherever one policy's major faults rise with memory: Belady's anomaly
- * (which fifo can show and lru, a stack algorithm, should not). Each size is compared with
- * the next smaller size given (in bytes) that has a report, so a curve with one rise gives
- * one note however many sizes it spans. Runs that ended with different exit statuses are
- * not compared: a run cut short (OOM kill) is not one with fewer faults. order is scratch
- * space for sw->nmems indexes. */
-void sweep_print_notes(FILE *out, const struct sweep *sw, size_t *order)
+/* Finds Belady's anomalies: wherever one policy's major faults rise with memory (which
+ * fifo can show and lru, a stack algorithm, should not). Each size is compared with the
+ * next smaller size given (in bytes) that has a report, so a curve with one rise gives one
+ * anomaly however many sizes it spans. Runs that ended with different exit statuses are
+ * not compared: a run cut short (OOM kill) is not one with fewer faults. Fills order with
+ * the sizes' indexes by increasing bytes (equal sizes in the order given) and prev[cell]
+ * with the index of the smaller cell it has more major faults than, or -1. */
+void sweep_anomalies(const struct sweep *sw, size_t *order, long *prev)
 {
-    /* the sizes by increasing bytes, equal sizes in the order given */
     for (size_t i = 0; i < sw->nmems; i++) {
         size_t k = i;
 
@@ -117,6 +117,8 @@ void sweep_print_notes(FILE *out, const struct sweep *sw, size_t *order)
             order[k] = order[k - 1];
         order[k] = i;
     }
+    for (size_t i = 0; i < sw->ncells; i++)
+        prev[i] = -1;
     for (size_t p = 0; p < sw->npolicies; p++) {
         const struct sweep_cell *row = &sw->cells[p * sw->nmems], *s = NULL;
 
@@ -127,13 +129,31 @@ void sweep_print_notes(FILE *out, const struct sweep *sw, size_t *order)
                 continue;
             if (s != NULL && s->mem_bytes < b->mem_bytes && s->status == b->status &&
                 b->count[CNT_MAJOR] > s->count[CNT_MAJOR])
-                fprintf(out,
-                        "note: Belady's anomaly: %s has more major faults with %s (%" PRIu64
-                        ") than with %s (%" PRIu64 ")\n",
-                        reclaim_policy_name(b->policy), b->mem, b->count[CNT_MAJOR], s->mem,
-                        s->count[CNT_MAJOR]);
+                prev[b - sw->cells] = s - sw->cells;
             if (s == NULL || s->mem_bytes < b->mem_bytes)
                 s = b;
+        }
+    }
+}
+
+/* Prints a note for every Belady's anomaly (see sweep_anomalies), policy by policy, sizes
+ * by increasing bytes. order and prev are scratch space for sw->nmems and sw->ncells
+ * entries. */
+void sweep_print_notes(FILE *out, const struct sweep *sw, size_t *order, long *prev)
+{
+    sweep_anomalies(sw, order, prev);
+    for (size_t p = 0; p < sw->npolicies; p++) {
+        for (size_t i = 0; i < sw->nmems; i++) {
+            const struct sweep_cell *b = &sw->cells[p * sw->nmems + order[i]], *s;
+
+            if (prev[b - sw->cells] < 0)
+                continue;
+            s = &sw->cells[prev[b - sw->cells]];
+            fprintf(out,
+                    "note: Belady's anomaly: %s has more major faults with %s (%" PRIu64
+                    ") than with %s (%" PRIu64 ")\n",
+                    reclaim_policy_name(b->policy), b->mem, b->count[CNT_MAJOR], s->mem,
+                    s->count[CNT_MAJOR]);
         }
     }
 }
