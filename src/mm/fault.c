@@ -17,22 +17,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* What a fault did, for the counters. */
-enum fault_class {
-    FC_ZERO_PAGE,
-    FC_ANON,
-    FC_FILE_MINOR,
-    FC_FILE_MAJOR,
-    FC_COW,
-    FC_COW_REUSE,
-    FC_SHARED_WRITE,
-    FC_SWAP_IN,
-    FC_SWAP_CACHE,
-    FC_THP,
-    FC_HUGETLB,
-    FC_NONE, /* nothing to count: the PTE already allowed the access */
-};
-
 /* Arguments of one fault (Linux's struct vm_fault). */
 struct fault {
     struct mm *mm;      /* address space */
@@ -408,6 +392,12 @@ static void fault_count(const struct fault *f, enum fault_class cls)
     if (f->flags & FAULT_KERNEL) {
         s->populate += cls != FC_NONE;
         return;
+    }
+    if (cls != FC_NONE) {
+        struct vmsys *sys = f->mm->sys;
+        sys->fault_seq++;
+        if (sys->on_fault.faulted)
+            sys->on_fault.faulted(sys->on_fault.ctx, f->mm, f->addr, cls);
     }
     switch (cls) {
     case FC_ZERO_PAGE:
