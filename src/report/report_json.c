@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "crash.h"
 #include "report_int.h"
+#include "vmemu/heapprof.h"
 #include "vmemu/maps_table.h"
 #include "vmemu/mm_stat.h"
 #include "vmemu/reclaim.h"
@@ -530,6 +532,12 @@ static int json_report(const char *path, const struct proc *first, const struct 
         if (s->clock.virt)
             json_u64(&j, "guest_clock_ns", sched_now(s) - SCHED_VCLOCK_START_NS);
         json_close(&j, '}');
+        char *profile = heapprof_json_text(s); /* --profile heap: serialised by jansson */
+        if (profile != NULL) {
+            json_key(&j, "heap_profile");
+            fputs(profile, j.f);
+            free(profile);
+        }
     }
     json_close(&j, '}');
     fputc('\n', j.f);
