@@ -24,6 +24,12 @@
 static char *a_blocks[A_BLOCKS];
 static char *c_block;
 
+/* Keeps the compiler from folding a malloc and free pair away. */
+static void use(void *p)
+{
+    __asm__ volatile("" : : "r"(p) : "memory");
+}
+
 static long minor_faults(void)
 {
     struct rusage ru;
@@ -46,6 +52,7 @@ __attribute__((noinline)) static void site_b(void)
         x = x * 1103515245u + 12345u;
         char *p = malloc(16 + (x >> 16) % 2000);
         p[0] = 1;
+        use(p);
         free(p);
     }
 }
@@ -64,6 +71,7 @@ static void *thread_fn(void *arg)
     (void)arg;
     char *keep = malloc(3000), *drop = malloc(5000);
     memset(keep, 1, 3000);
+    use(drop);
     free(drop);
     return keep;
 }
