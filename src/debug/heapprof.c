@@ -28,6 +28,7 @@ static const struct {
 } hp_names[] = {
     {"malloc", HP_MALLOC},
     {"__libc_malloc", HP_MALLOC},
+    {"__libc_malloc_impl", HP_MALLOC},
     {"free", HP_FREE},
     {"__libc_free", HP_FREE},
     {"cfree", HP_FREE},
@@ -441,6 +442,7 @@ static uint64_t hp_on_exit(struct proc *p, FILE *out)
     if (!h || h->ended)
         return 0;
     h->pid = p->pid; /* a fork child's was not known yet at the fork hook */
+    hp_note_end(h, p->mm ? p->mm->sys->fault_seq : 0);
     hp_snapshot_peak(h, p->mm);
     if (p->mm)
         hp_walk_exit(h, p->mm);

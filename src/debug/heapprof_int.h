@@ -177,6 +177,8 @@ void hp_block_add(struct heapprof *h, struct mm *mm, gva_t va, uint64_t size, ui
 void hp_block_remove(struct heapprof *h, struct mm *mm, gva_t va);
 /* One observed call completed: the timeline's sample. */
 void hp_note_call(struct heapprof *h, uint64_t fault_seq);
+/* The timeline's last sample, at the process's end (unless the last call's is there). */
+void hp_note_end(struct heapprof *h, uint64_t fault_seq);
 /* Charges a fault at addr of class cls in mm to a site: site_hint when the task is inside
  * an allocator call, else the live block that holds addr (or most of its page), else
  * allocator metadata when addr is heap memory. */

@@ -273,3 +273,16 @@ void hp_walk_exit(struct heapprof *h, struct mm *mm)
 {
     hp_walk(h, mm, true);
 }
+
+/* The last sample: the heap at the end; see heapprof_int.h. */
+void hp_note_end(struct heapprof *h, uint64_t fault_seq)
+{
+    if (h->ntl > 0 && h->tl[h->ntl - 1].call == h->calls)
+        return;
+    if (h->ntl == HP_SAMPLES)
+        h->ntl--; /* the end replaces the last sample */
+    if (!h->tl && !(h->tl = malloc(HP_SAMPLES * sizeof(*h->tl))))
+        return;
+    h->tl[h->ntl++] = (struct hp_sample){
+        .call = h->calls, .fault_seq = fault_seq, .bytes = h->live_bytes, .blocks = h->live_blocks};
+}
