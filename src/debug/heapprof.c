@@ -420,6 +420,7 @@ static int hp_on_fork(struct proc *parent, struct proc *child)
     }
     c->live_bytes = c->peak_bytes = h->live_bytes;
     c->live_blocks = c->peak_blocks = h->live_blocks;
+    c->peak_fault_seq = child->mm ? child->mm->sys->fault_seq : 0; /* its peak: the fork */
     if (fail) {
         hp_free(c);
         return -ENOMEM;

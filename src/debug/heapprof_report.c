@@ -120,10 +120,11 @@ void hp_print_summary(const struct heapprof *h, FILE *out)
         fprintf(out, "==%d== top sites by bytes at the peak:\n", pid);
         for (size_t i = 0; i < n && i < HP_TOP; i++) {
             const struct hp_site *s = &h->sites[v[i]];
-            fprintf(out, "==%d==   %s bytes (%.1f%%) in %s blocks; %s allocations here in all\n",
+            fprintf(out, "==%d==   %s bytes (%.1f%%) in %s block%s; %s allocation%s here in all\n",
                     pid, hp_num(a, sizeof(a), s->peak_bytes),
                     h->peak_bytes ? 100.0 * (double)s->peak_bytes / (double)h->peak_bytes : 0.0,
-                    hp_num(b, sizeof(b), s->peak_blocks), hp_num(c, sizeof(c), s->allocs));
+                    hp_num(b, sizeof(b), s->peak_blocks), s->peak_blocks == 1 ? "" : "s",
+                    hp_num(c, sizeof(c), s->allocs), s->allocs == 1 ? "" : "s");
             hp_print_frames(h, out, s);
         }
     }
