@@ -433,7 +433,9 @@ static int hp_on_fork(struct proc *parent, struct proc *child)
 static int hp_on_exec(struct proc *p, struct mm *mm, const char *exe, void **out, char *err,
                       size_t errlen)
 {
-    return heapprof_attach(p, mm, exe, p->heap, out, err, errlen);
+    /* A vfork child or a thread has no profile of its own: the run's state comes from the
+     * one it allocates in, so that its new program's section reaches the report too. */
+    return heapprof_attach(p, mm, exe, hp_of(p), out, err, errlen);
 }
 
 /* p ends: the summary on out, the JSON section kept for the report. */
