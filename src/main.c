@@ -13,6 +13,7 @@
 
 #include "vmemu/gdbstub.h"
 #include "vmemu/heapcheck.h"
+#include "vmemu/heapprof.h"
 #include "vmemu/maps_table.h"
 #include "vmemu/proc.h"
 #include "vmemu/html.h"
@@ -52,6 +53,7 @@ struct cli {
     enum reclaim_policy policy; /* --policy */
     uint64_t seed;              /* --seed */
     unsigned check;             /* --check heap[,guard]: CHECK_* bits */
+    bool profile_heap;          /* --profile heap */
     int error_exitcode;         /* --error-exitcode N, -1 when not given */
     int gdb_port;               /* --gdb PORT, 0 when not given */
     bool deterministic;         /* --deterministic */
@@ -96,6 +98,10 @@ static void usage(FILE *out)
             "                   to the byte (overflows, use after free, at the instruction),\n"
             "                   bad frees, leaks; guard: each block against a guard page,\n"
             "                   accesses left to the MMU (faster, page-granular)\n"
+            "  --profile heap   observe the program's own malloc family (needs symbols):\n"
+            "                   heap over time, the peak and its allocation sites, page\n"
+            "                   faults and resident pages per site (stderr at exit, and\n"
+            "                   \"heap_profile\" in --report)\n"
             "  --error-exitcode N  exit with N when the heap checker found errors\n"
             "  --gdb PORT       wait for gdb on 127.0.0.1:PORT (target remote :PORT)\n"
             "  --zero-page host|on|off\n"
@@ -131,6 +137,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         OPT_POLICY,
         OPT_SEED,
         OPT_CHECK,
+        OPT_PROFILE,
         OPT_ERROR_EXITCODE,
         OPT_GDB,
         OPT_DETERMINISTIC,
@@ -154,6 +161,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"policy", required_argument, NULL, OPT_POLICY},
         {"seed", required_argument, NULL, OPT_SEED},
         {"check", required_argument, NULL, OPT_CHECK},
+        {"profile", required_argument, NULL, OPT_PROFILE},
         {"error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE},
         {"gdb", required_argument, NULL, OPT_GDB},
         {"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
@@ -253,6 +261,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
                 return -EINVAL;
             }
             break;
+        case OPT_PROFILE:
+            if (strcmp(optarg, "heap") != 0) {
+                fprintf(stderr, "vmemu: --profile %s: expected heap\n", optarg);
+                return -EINVAL;
+            }
+            cli->profile_heap = true;
+            break;
         case OPT_ERROR_EXITCODE:
             if (parse_u64(optarg, &num) < 0 || num > 255) {
                 fprintf(stderr, "vmemu: --error-exitcode %s: expected 0 to 255\n", optarg);
@@ -312,6 +327,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
     }
     if (optind >= argc) {
         fprintf(stderr, "vmemu: no program given (see vmemu --help)\n");
+        return -EINVAL;
+    }
+    if (cli->check && cli->profile_heap) {
+        fprintf(stderr, "vmemu: --check heap and --profile heap cannot be used together\n");
         return -EINVAL;
     }
     cli->argv = &argv[optind];
@@ -462,7 +481,9 @@ int main(int argc, char **argv)
     struct run_options opt = {.trace = cli.trace ? stderr : NULL,
                               .maps_at_exit = cli.maps,
                               .check = cli.check,
-                              .observer = cli.check ? &heapcheck_observer : NULL,
+                              .observer = cli.check          ? &heapcheck_observer
+                                          : cli.profile_heap ? &heapprof_observer
+                                                             : NULL,
                               .gdb_port = cli.gdb_port,
                               .virtual_clock = cli.deterministic,
                               .realtime_start = -1};

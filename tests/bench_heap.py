@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Benchmark of the heap checker: time and host memory of vmemu with and without it.
+"""Benchmark of the heap checker and profiler: time and host memory of vmemu with and without them.
 
 Usage: bench_heap.py --vmemu PATH --samples BUILD/samples [--reps 3] [-k SUBSTRING]
-                     [--no-guard]
+                     [--no-guard] [--profile-only]
 
 Not a test: it asserts nothing and is not registered with CTest. For each case (churny
 and real programs: heap_bugs churn, the Lua driver's tables.lua with 200,000 elements,
@@ -12,7 +12,10 @@ vmemu --check heap,guard (a page per block, no access hook), and prints per run 
 median CPU time (user + system: steadier than wall-clock time on a shared machine) of
 --reps runs and the largest peak RSS of the process
 (getrusage's ru_maxrss of the child, in MiB), then the ratios the issue asks about:
-check/vmemu for time (target at most 10x) and for host memory (target at most 2x). Only
+check/vmemu for time (target at most 10x) and for host memory (target at most 2x). Also
+under vmemu --profile heap (the program's own allocator, observed at call and return:
+code probes on the entry points, no memory hook), with the ratios prof/vmemu for time and
+host memory. --profile-only measures native, vmemu and the profiler only. Only
 ratios from the same run are meaningful: other engineers' jobs share the machine.
 Python 3 standard library only.
 """
@@ -74,13 +77,18 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("-k", default="")
     ap.add_argument("--no-guard", action="store_true")
+    ap.add_argument("--profile-only", action="store_true")
     o = ap.parse_args()
     vmemu = os.path.abspath(o.vmemu)
-    modes = [("native", []), ("vmemu", [vmemu]), ("check", [vmemu, "--check", "heap"])]
-    if not o.no_guard:
-        modes.append(("guard", [vmemu, "--check", "heap,guard"]))
+    modes = [("native", []), ("vmemu", [vmemu])]
+    if not o.profile_only:
+        modes.append(("check", [vmemu, "--check", "heap"]))
+        if not o.no_guard:
+            modes.append(("guard", [vmemu, "--check", "heap,guard"]))
+    modes.append(("profile", [vmemu, "--profile", "heap"]))
     print("%-16s" % "case" + "".join("%20s" % m for m, _ in modes) +
-          "%12s%12s" % ("check/vmemu", "rss ratio"))
+          ("" if o.profile_only else "%12s%12s" % ("check/vmemu", "rss ratio")) +
+          "%12s%12s" % ("prof/vmemu", "rss ratio"))
     with tempfile.TemporaryDirectory(prefix="bench_heap.") as top:
         for name, cmd in cases(os.path.abspath(o.samples)):
             if o.k not in name:
@@ -92,8 +100,11 @@ def main():
                 got[mode] = measure(pre + cmd, cwd, o.reps)
             cols = ["%9.2f s %5.0f MiB" % (g[0], g[1] / 1024) if g else "%20s" % "failed"
                     for g in (got[m] for m, _ in modes)]
-            v, c = got["vmemu"], got["check"]
-            ratios = ("%11.1fx%11.2fx" % (c[0] / v[0], c[1] / v[1])) if v and c else ""
+            ratios = ""
+            for m in (("profile",) if o.profile_only else ("check", "profile")):
+                v, c = got["vmemu"], got[m]
+                ratios += ("%11.1fx%11.2fx" % (c[0] / v[0], c[1] / v[1])) if v and c else \
+                    "%24s" % "-"
             print("%-16s" % name + "".join("%20s" % x for x in cols) + ratios, flush=True)
     return 0
 

@@ -157,5 +157,15 @@ void cpu_preempt_anywhere(struct cpu *cpu);
  * -EINVAL (called twice, empty range, a pool too large for the alias) or -EIO/-ENOMEM. */
 typedef void (*cpu_access_fn)(void *ctx, gva_t va, unsigned size, bool write);
 int cpu_watch_range(struct cpu *cpu, gva_t lo, gva_t hi, cpu_access_fn fn, void *ctx);
+/* Code probes (the heap profiler's view of malloc and free): from now on, every time the
+ * guest is about to execute the instruction at addr, fn(ctx, addr) is called first, with
+ * the registers of that moment (RIP = addr). fn may read and change registers and guest
+ * memory through the memory layer (not the mappings of code); the instruction then runs.
+ * Only that instruction is instrumented (a code hook bounded to it): the rest of the code
+ * runs at full speed; adding a probe drops the translated code once. The probe holds in
+ * every address space the CPU runs: fn decides whether the address means anything there.
+ * Returns 0, -ENOMEM or -EIO. */
+typedef void (*cpu_probe_fn)(void *ctx, gva_t addr);
+int cpu_probe_add(struct cpu *cpu, gva_t addr, cpu_probe_fn fn, void *ctx);
 
 #endif

@@ -89,6 +89,32 @@ struct task_vm_stats {
     uint64_t fills;            /* translations requested by the CPU (Unicorn TLB misses) */
 };
 
+/* What a fault did, for the counters and the fault hook (Linux's words, see struct
+ * fault_stats). */
+enum fault_class {
+    FC_ZERO_PAGE,
+    FC_ANON,
+    FC_FILE_MINOR,
+    FC_FILE_MAJOR,
+    FC_COW,
+    FC_COW_REUSE,
+    FC_SHARED_WRITE,
+    FC_SWAP_IN,
+    FC_SWAP_CACHE,
+    FC_THP,
+    FC_HUGETLB,
+    FC_NONE, /* nothing to count: the PTE already allowed the access */
+};
+
+/* Told of every fault that is counted in a task's fault_stats (neither the debugger's
+ * accesses nor populate), after it was resolved: the heap profiler charges it to the
+ * allocation site whose block holds addr. addr is the faulting address (page-aligned for
+ * the CPU's accesses, exact for the copy helpers'). */
+struct mm_fault_hook {
+    void (*faulted)(void *ctx, struct mm *mm, gva_t addr, enum fault_class cls); /* or NULL */
+    void *ctx;                                                                   /* its argument */
+};
+
 /* Counters of one address space. */
 struct mm_stats {
     uint64_t rss;           /* pages mapped now (zero page excluded) */
@@ -187,6 +213,10 @@ struct vmsys {
     struct task_vm_stats *charge;  /* counters of the task the CPU runs or a syscall serves
                                       (set at every switch); NULL: nothing is counted */
     struct mm_unmap_hook on_unmap; /* see struct mm_unmap_hook (set by the process layer) */
+    struct mm_fault_hook on_fault; /* see struct mm_fault_hook (set by --profile heap) */
+    uint64_t fault_seq;            /* page faults counted so far, every task (minor and major,
+                                      as the tasks' counters count them): a time stamp of
+                                      guest progress that does not depend on host speed */
     struct entropy entropy;        /* the guest's random bytes (host's, or seeded) */
     bool no_zero_page;             /* a read fault of untouched anonymous memory allocates a
                                       zeroed frame (as a kernel without the zero page does)
@@ -198,8 +228,6 @@ struct vmsys {
     enum thp_mode thp_mode;        /* transparent huge pages (--thp) */
     enum thp_from thp_mode_from;   /* where thp_mode came from */
     struct thp_stats thp;          /* huge-page events (src/mm/thp.c) */
-    uint64_t fault_seq;            /* page faults counted so far, every task (minor and major,
-                                      as the tasks' counters count them) */
     struct vmsys_fault_tick tick;  /* see struct vmsys_fault_tick (set by the report layer) */
 };
 

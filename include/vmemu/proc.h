@@ -206,8 +206,8 @@ struct proc {
     char **argv;                     /* copy of the program's argv, NULL-terminated */
     char comm[16];                   /* short name (basename of argv[0]) */
     const struct run_options *opt;   /* run options */
-    struct heapcheck *heap;          /* the observer's state for this process (--check heap),
-                                        or NULL; opaque below src/debug/ */
+    void *heap;                      /* the observer's state for this process (--check heap,
+                                        --profile heap), or NULL; opaque below src/debug/ */
     gva_t clear_child_tid;           /* set_tid_address */
     gva_t robust_list;               /* set_robust_list head */
     struct linux_sigaction sigact[PROC_NSIG]; /* rt_sigaction, indexed by signal - 1 */

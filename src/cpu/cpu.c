@@ -62,7 +62,8 @@ static int cpu_check(uc_err err, const char *what)
     return -EIO;
 }
 
-static void cpu_flush_if_pending(struct cpu *c)
+/* Flushes Unicorn's TLB when a downgrade asked for it (see cpu_int.h). */
+void cpu_flush_if_pending(struct cpu *c)
 {
     if (c->sys->cpu_flush_pending) {
         c->sys->cpu_flush_pending = false;
@@ -336,6 +337,7 @@ void cpu_destroy(struct cpu *c)
     free(c->watch_rmap);
     if (c->uc)
         uc_close(c->uc);
+    cpu_probes_free(c);
     free(c);
 }
 

@@ -66,7 +66,16 @@ struct cpu {
     gva_t watch_lo, watch_hi;      /* the watched virtual range */
     gva_t *watch_rmap;             /* per frame: the watched page last filled with it */
     uc_hook watch_hook;            /* the memory hook bounded to the pool's alias */
+    struct cpu_probe **probes;     /* code probes (cpu_probe.c), each a hook of its own */
+    size_t nprobes, capprobes;     /* used, allocated */
 };
+
+/* cpu.c: flushes Unicorn's TLB when sys->cpu_flush_pending says a downgrade happened (safe
+ * in the fill callback and in the syscall and code hooks). */
+void cpu_flush_if_pending(struct cpu *c);
+
+/* cpu_probe.c: frees the probes' records (their hooks go with the engine). */
+void cpu_probes_free(struct cpu *c);
 
 /* cpu_watch.c: the physical address to fill for frame pfn at va (the alias when va is
  * watched). */

@@ -396,12 +396,12 @@ int heapcheck_fork_fixup(struct mm *parent, struct mm *child)
 
 /* The checker for the new image mm of p: attached while p still keeps its old image, so
  * that a failure leaves p as it was. */
-static int hc_on_exec(struct proc *p, struct mm *mm, const char *exe, struct heapcheck **out,
-                      char *err, size_t errlen)
+static int hc_on_exec(struct proc *p, struct mm *mm, const char *exe, void **out, char *err,
+                      size_t errlen)
 {
     struct mm *old_mm = p->mm;
     char *old_exe = p->exe;
-    struct heapcheck *old_heap = p->heap;
+    void *old_heap = p->heap;
     p->mm = mm;
     p->exe = (char *)exe;
     p->heap = NULL;
@@ -421,11 +421,17 @@ static int hc_on_fork(struct proc *parent, struct proc *child)
     return heapcheck_fork_fixup(parent->mm, child->mm) < 0 ? -ENOMEM : 0;
 }
 
+/* Frees a process's checker (the observer's opaque state). */
+static void hc_on_release(void *state)
+{
+    heapcheck_free(state);
+}
+
 /* The heap checker as the process layer sees it (debug_hooks.h). */
 const struct proc_observer heapcheck_observer = {
     .exec = hc_on_exec,
     .fork = hc_on_fork,
     .exit = heapcheck_exit_report,
-    .release = heapcheck_free,
+    .release = hc_on_release,
     .syscall = heapcheck_call,
 };

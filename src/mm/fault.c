@@ -17,22 +17,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* What a fault did, for the counters. */
-enum fault_class {
-    FC_ZERO_PAGE,
-    FC_ANON,
-    FC_FILE_MINOR,
-    FC_FILE_MAJOR,
-    FC_COW,
-    FC_COW_REUSE,
-    FC_SHARED_WRITE,
-    FC_SWAP_IN,
-    FC_SWAP_CACHE,
-    FC_THP,
-    FC_HUGETLB,
-    FC_NONE, /* nothing to count: the PTE already allowed the access */
-};
-
 /* Arguments of one fault (Linux's struct vm_fault). */
 struct fault {
     struct mm *mm;      /* address space */
@@ -409,6 +393,12 @@ static void fault_count(const struct fault *f, enum fault_class cls)
         s->populate += cls != FC_NONE;
         return;
     }
+    if (cls != FC_NONE) {
+        struct vmsys *sys = f->mm->sys;
+        sys->fault_seq++;
+        if (sys->on_fault.faulted)
+            sys->on_fault.faulted(sys->on_fault.ctx, f->mm, f->addr, cls);
+    }
     switch (cls) {
     case FC_ZERO_PAGE:
         s->zero_page++;
@@ -457,8 +447,8 @@ static void fault_count(const struct fault *f, enum fault_class cls)
     case FC_NONE:
         return;
     }
-    struct vmsys *sys = f->mm->sys;
-    if (++sys->fault_seq == sys->tick.at && sys->tick.fn)
+    struct vmsys *sys = f->mm->sys; /* fault_seq already counts this fault */
+    if (sys->fault_seq == sys->tick.at && sys->tick.fn)
         sys->tick.fn(sys->tick.ctx);
 }
 

@@ -182,7 +182,7 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
         snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
         return -ENOMEM;
     }
-    struct heapcheck *heap = NULL;
+    void *heap = NULL;
     const struct proc_observer *ob = proc_observer(p);
     if (ob)
         rc = ob->exec(p, mm, exe, &heap, err, errlen);

@@ -349,7 +349,7 @@ static void crash_heap(const struct proc *p, struct crash_info *ci)
     if (!ci->is_memory || p->mm == NULL)
         return;
     const struct vma *v = vma_lookup(&p->mm->vmas, ci->addr);
-    bool explained = p->heap != NULL &&
+    bool explained = p->heap != NULL && p->opt && p->opt->observer == &heapcheck_observer &&
                      heapcheck_explain(p, ci->addr, &ci->heap_kind, ci->heap, sizeof(ci->heap));
     if (!explained) {
         ci->heap_kind = NULL;

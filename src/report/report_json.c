@@ -11,6 +11,7 @@
 #include "crash.h"
 #include "jsonval.h"
 #include "report_int.h"
+#include "vmemu/heapprof.h"
 #include "vmemu/reclaim.h"
 #include "vmemu/sched.h"
 #include "vmemu/thp.h"
@@ -235,6 +236,9 @@ static json_t *rj_report(const struct proc *first, const struct sched *s)
     if (s != NULL) {
         rj_set(o, "totals", rj_totals(first, s), &ok);
         rj_set(o, "scheduler", rj_scheduler(s), &ok);
+        json_t *profile = heapprof_json(s); /* --profile heap */
+        if (profile != NULL)
+            rj_set(o, "heap_profile", profile, &ok);
     }
     if (tl != NULL)
         rj_set(o, "timeline", timeline_json(tl), &ok);
