@@ -4,7 +4,8 @@
  * clean, churn, overflow, underflow, uaf, double, invalid, middle, realloc_freed, leak,
  * fork, maps, thread, and the accesses of touch(): read1-after, read1-before, write1-after,
  * write1-before, read8-after, read8-before, write8-after, write8-before, read-freed,
- * write-freed. */
+ * write-freed, and the syscall copies of sys_touch(): sys-write-after, sys-read-after,
+ * sys-read-freed. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -152,6 +153,36 @@ __attribute__((noinline)) static int touch(const char *m, int argc)
     return 0;
 }
 
+/* One bad copy by a syscall (what ASan's interceptors check): sys-write-after writes 20
+ * bytes of a 13-byte block into a pipe (7 past its end), sys-read-after reads 16 bytes from
+ * the pipe into a 13-byte block, sys-read-freed reads 8 bytes into a freed 16-byte block.
+ * Returns 0, 1 when a call fails, 2 for an unknown mode. */
+__attribute__((noinline)) static int sys_touch(const char *m, int argc)
+{
+    static const char bytes[16] = "0123456789abcdef";
+    int fd[2], k = argc - 2; /* 0 */
+    char *p = make_block(strcmp(m, "sys-read-freed") == 0 ? 16 : 13), out[32];
+    memset(p, 'a', 13);
+    if (pipe(fd) != 0)
+        return 1;
+    int ok;
+    if (strcmp(m, "sys-write-after") == 0)
+        ok = write(fd[1], p, (size_t)(20 + k)) == 20 && read(fd[0], out, sizeof(out)) == 20;
+    else if (strcmp(m, "sys-read-after") == 0)
+        ok = write(fd[1], bytes, 16) == 16 && read(fd[0], p, (size_t)(16 + k)) == 16;
+    else if (strcmp(m, "sys-read-freed") == 0) {
+        drop_block(p);
+        ok = write(fd[1], bytes, 8) == 8 && read(fd[0], p, (size_t)(8 + k)) == 8;
+        p = NULL;
+    } else
+        return 2;
+    close(fd[0]);
+    close(fd[1]);
+    if (p)
+        drop_block(p);
+    return ok ? 0 : 1;
+}
+
 /* A thread's one-byte overread: the report names the thread's id. */
 static void *thread_main(void *arg)
 {
@@ -218,6 +249,15 @@ int main(int argc, char **argv)
         if (touch(m, argc) == 2) {
             fprintf(stderr, "unknown mode %s\n", m);
             return 2;
+        }
+        printf("done %s\n", m);
+        return 0;
+    }
+    if (strncmp(m, "sys-", 4) == 0) {
+        int rc = sys_touch(m, argc);
+        if (rc != 0) {
+            fprintf(stderr, rc == 2 ? "unknown mode %s\n" : "%s: a call failed\n", m);
+            return rc;
         }
         printf("done %s\n", m);
         return 0;

@@ -18,6 +18,10 @@ Checks, per mode:
   - clean and churn (20,000 rounds of allocations, reallocs, frees and libc's string
     functions on heap strings through 4,000 slots): the
     native stdout, status 0, "0 errors" and no other heap line;
+  - vmemu's copies for a syscall (sys-write-after: write() of 20 bytes from a 13-byte
+    block; sys-read-after: read() of 16 bytes into it; sys-read-freed: read() into a freed
+    block): "READ/WRITE of size N at <first bad byte> in write/read", the stack from the
+    syscall in libc through sys_touch and main, the block's sites;
   - double, invalid and middle frees, realloc of a freed block, leaks;
   - guard mode: a one-byte overflow faults at once (SIGSEGV, the crash report's heap line
     says "0 bytes after the 13-byte block"), a use after free faults with the crash
@@ -61,6 +65,14 @@ ACCESSES = (
     ("write-freed", "heap-use-after-free", "WRITE", 1, "8 bytes inside", 16, True),
 )
 
+
+# The syscall modes of heap_bugs (sys_touch()): (mode, kind, READ/WRITE, size, syscall,
+# where the first bad byte is, block size, freed).
+SYSCOPIES = (
+    ("sys-write-after", "heap-buffer-overflow", "READ", 20, "write", "0 bytes after", 13, False),
+    ("sys-read-after", "heap-buffer-overflow", "WRITE", 16, "read", "0 bytes after", 13, False),
+    ("sys-read-freed", "heap-use-after-free", "WRITE", 8, "read", "0 bytes inside", 16, True),
+)
 
 def heap_lines(err):
     return [l for l in err.splitlines() if l.startswith("vmemu: heap: ")]
@@ -167,6 +179,40 @@ def main():
                 if mode == "read1-before":
                     error_exitcode(v, mode)
             add("%s-%s" % (mode, v), access)
+
+        # vmemu's own copies for a syscall, checked as ASan's interceptors do: the address
+        # is the first bad byte, the size the whole range the call was given, the stack
+        # starts at the syscall instruction in libc (musl's write and read go through
+        # its cancellation point first).
+        for mode, kind, op, size, call, where, bsize, freed in SYSCOPIES:
+            def syscopy(mode=mode, kind=kind, op=op, size=size, call=call, where=where,
+                        bsize=bsize, freed=freed, v=v):
+                r = run(v, mode)
+                if r.status != 0 or r.out != "done %s\n" % mode:
+                    raise Failure("status %d, stdout %r\n%s" % (r.status, r.out, tail(r.err)))
+                head = HEAD + r"%s: %s of size %d at %s in %s, %s the %d-byte block at %s%s" % (
+                    kind, op, size, ADDR, call, where, bsize, ADDR, r" \(freed\)" if freed else "")
+                lines = r.err.splitlines()
+                at = [i for i, l in enumerate(lines) if re.fullmatch(head, l)]
+                if not at:
+                    raise Failure("no line matching %r in:\n%s" % (head, tail(r.err)))
+                names = []
+                for l in lines[at[0] + 1:]:
+                    m = re.fullmatch(r"    #(\d+)  %s (\S+?)(\+\d+)?" % ADDR, l)
+                    if not m:
+                        break
+                    names.append(m.group(2))
+                if call not in names[:2] or names[names.index(call) + 1:][:2] != ["sys_touch",
+                                                                               "main"]:
+                    raise Failure("stack %r: expected %s (at most one libc frame before it), "
+                                  "sys_touch, main" % (names, call))
+                sites = {"  allocated at:": ["make_block", "sys_touch", "main"]}
+                if freed:
+                    sites["  freed at:"] = ["drop_block", "sys_touch", "main"]
+                expect_block(r.err, head, [], sites)
+                if summary_errors(r.err) != 1 or len(heap_lines(r.err)) != 2:
+                    raise Failure("one report and the summary expected:\n%s" % tail(r.err))
+            add("%s-%s" % (mode, v), syscopy)
 
         def in_main(mode, headline, frees, frames=("main",), errors=1, v=v):
             def fn():

@@ -147,6 +147,17 @@ struct mm_unmap_hook {
     void *ctx;                                                          /* its argument */
 };
 
+/* A checker of the copies a syscall makes between vmemu and guest memory (the heap
+ * checker's, as ASan's interceptors check a libc call's ranges): told of each guest range
+ * before copy_from_user, copy_to_user, clear_user and the get/put helpers read or write
+ * it, and of a string's bytes and its NUL after strncpy_from_user found them. The copies
+ * of debuggers and reports (peek, poke, nofault) are not told. The copy is done whatever
+ * the function finds. */
+struct mm_access_hook {
+    void (*access)(void *ctx, struct mm *mm, gva_t va, size_t n, bool write); /* may be NULL */
+    void *ctx;                                                              /* its argument */
+};
+
 /* One address space. */
 struct mm {
     struct vmsys *sys;            /* machine it lives on */
@@ -217,6 +228,7 @@ struct vmsys {
     uint64_t fault_seq;            /* page faults counted so far, every task (minor and major,
                                       as the tasks' counters count them): a time stamp of
                                       guest progress that does not depend on host speed */
+    struct mm_access_hook on_access; /* see struct mm_access_hook (set by the heap checker) */
     struct entropy entropy;        /* the guest's random bytes (host's, or seeded) */
     bool no_zero_page;             /* a read fault of untouched anonymous memory allocates a
                                       zeroed frame (as a kernel without the zero page does)

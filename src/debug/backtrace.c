@@ -34,7 +34,7 @@ enum bt_frame {
 };
 
 #define BT_LINE  256 /* bytes of guest memory a walk's cache reads at once */
-#define BT_LINES 4   /* lines it keeps */
+#define BT_LINES 8   /* lines it keeps */
 
 /* Guest memory a walk has read (lines of the stack and of the code), so that scanning a
  * frame word by word does not walk the page table for every word. */
@@ -56,13 +56,20 @@ struct bt_walk {
     unsigned scanned;          /* words scanned so far */
 };
 
-/* Reads n bytes at va through the walk's cache; false when they are not all there. */
+/* Reads n bytes at va through the walk's cache; false when they are not all there. A read
+ * that crosses a line is split in two cached reads (a function's prologue and the bytes
+ * before a return address often do). */
 static bool bt_read(const struct bt_walk *w, gva_t va, void *dst, size_t n)
 {
     struct bt_cache *c = w->cache;
     gva_t line = va & ~(gva_t)(BT_LINE - 1);
-    if (((va + n - 1) & ~(gva_t)(BT_LINE - 1)) != line)
-        return copy_from_user_nofault(w->mm, dst, va, n) == n;
+    if (((va + n - 1) & ~(gva_t)(BT_LINE - 1)) != line) {
+        size_t first = (size_t)(line + BT_LINE - va);
+        if (n > BT_LINE)
+            return copy_from_user_nofault(w->mm, dst, va, n) == n;
+        return bt_read(w, va, dst, first) &&
+               bt_read(w, va + first, (uint8_t *)dst + first, n - first);
+    }
     unsigned i = 0;
     while (i < BT_LINES && c->line[i] != line)
         i++;
@@ -324,7 +331,7 @@ static gva_t bt_func_start(const struct bt_walk *w, gva_t pc)
 int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t rsp, gva_t rbp,
                       gva_t *pcs, int max)
 {
-    struct bt_cache cache = {.line = {1, 1, 1, 1}};
+    struct bt_cache cache = {.line = {1, 1, 1, 1, 1, 1, 1, 1}};
     struct bt_walk w = {.mm = mm, .cache = &cache, .syms = syms, .sp = rsp, .fp = rbp};
     const struct vma *stack;
     int n = 0;

@@ -18,6 +18,7 @@
 #include "vmemu/debug_hooks.h"
 #include "vmemu/cpu.h"
 #include "vmemu/proc.h"
+#include "vmemu/sched.h"
 #include "vmemu/symbols.h"
 #include "vmemu/uaccess.h"
 
@@ -282,7 +283,10 @@ int heapcheck_attach(struct proc *p, char *err, size_t errlen)
 /* Checks every access to the compact arena from now on; see the header. */
 int heapcheck_watch(struct cpu *cpu, struct sched *sched)
 {
-    return cpu_watch_range(cpu, HC_BASE, HC_END, hc_access, sched);
+    int rc = cpu_watch_range(cpu, HC_BASE, HC_END, hc_access, sched);
+    if (rc == 0) /* and a syscall's copies: as ASan's interceptors */
+        sched->sys->on_access = (struct mm_access_hook){.access = hc_copy_access, .ctx = sched};
+    return rc;
 }
 
 /* Frees the checker's state; NULL is fine. */

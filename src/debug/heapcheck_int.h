@@ -205,6 +205,16 @@ void hc_access(void *ctx, gva_t va, unsigned size, bool write);
 void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size, bool write,
                    gva_t bad);
 
+/* The checker's function for a syscall's copies (struct mm_access_hook): ctx is the
+ * scheduler. Reports a copy of [va, va+n) that touches a byte of the compact arena outside
+ * a live block, named after the syscall (ASan's interceptors' "READ of size N ... in write");
+ * copies outside a syscall (vmemu's own) are not checked. */
+void hc_copy_access(void *ctx, struct mm *mm, gva_t va, size_t n, bool write);
+/* Reports (stderr) a bad copy of [va, va+n) by p's syscall call: the first unaddressable
+ * byte at bad. */
+void hc_bad_copy(struct heapcheck *h, struct proc *p, gva_t va, size_t n, bool write, gva_t bad,
+                 const char *call);
+
 /* Fork fix-up: mm_dup made the checker's installed pages copy-on-write in both parent
  * and child, but its area is PROT_NONE so the fault path would refuse the copy. Gives
  * the child its own copy of each such page now and the parent its pages back writable.

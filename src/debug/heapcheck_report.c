@@ -312,6 +312,49 @@ void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size,
         hc_print_sites(h, b);
 }
 
+/* A syscall's bad copy; see heapcheck_int.h. */
+void hc_bad_copy(struct heapcheck *h, struct proc *p, gva_t va, size_t n, bool write, gva_t bad,
+                 const char *call)
+{
+    gva_t rip = p->trap.rip;
+    if (hc_set_has(&h->seen, rip))
+        return; /* one report per syscall instruction, as for the program's own accesses */
+    hc_set_add(&h->seen, rip);
+    h->errors++;
+    const struct hc_block *b = hc_find(h, bad);
+    const char *op = write ? "WRITE" : "READ";
+    int pid = p->leader ? p->leader->pid : p->pid;
+    (void)va;
+    if (!b) {
+        fprintf(stderr,
+                "vmemu: heap: pid %d tid %d: heap-wild-access: %s of size %zu at 0x%llx in %s, "
+                "in no block\n",
+                pid, p->pid, op, n, (unsigned long long)bad, call);
+    } else {
+        /* As ASan's interceptors: the address is the first bad byte, the size the whole
+         * range the call was given. */
+        gva_t end = b->user + b->size;
+        bool freed = b->state != HC_LIVE;
+        const char *kind = freed           ? "heap-use-after-free"
+                           : bad < b->user ? "heap-buffer-underflow"
+                                           : "heap-buffer-overflow";
+        uint64_t dist = bad < b->user ? b->user - bad : bad >= end ? bad - end : bad - b->user;
+        const char *where = bad < b->user ? "before" : bad >= end ? "after" : "inside";
+        fprintf(stderr,
+                "vmemu: heap: pid %d tid %d: %s: %s of size %zu at 0x%llx in %s, %llu byte%s %s "
+                "the %llu-byte block at 0x%llx%s\n",
+                pid, p->pid, kind, op, n, (unsigned long long)bad, call, (unsigned long long)dist,
+                dist == 1 ? "" : "s", where, (unsigned long long)b->size,
+                (unsigned long long)b->user, freed ? " (freed)" : "");
+    }
+    gva_t pcs[HC_FRAMES];
+    int nf = backtrace_collect(p->mm, h->syms->syms, rip, cpu_get(p->cpu, CPU_RSP),
+                               cpu_get(p->cpu, CPU_RBP), pcs, HC_FRAMES);
+    backtrace_print(stderr, h->syms->syms, pcs, nf, "    ");
+    if (b)
+        hc_print_sites(h, b);
+}
+
 /* ---- after the fact ---- */
 
 /* Says what addr of the checker's area is; see the header. */

@@ -9,6 +9,7 @@
 #include "vmemu/cpu.h"
 #include "vmemu/proc.h"
 #include "vmemu/sched.h"
+#include "vmemu/syscall_names.h"
 
 /* Whether a shadow byte belongs to a block's bytes (live or freed). */
 static bool hc_user_granule(uint8_t s)
@@ -94,5 +95,29 @@ void hc_access(void *ctx, gva_t va, unsigned size, bool write)
             hc_bad_access(h, p, va, size, write, va + i);
             return;
         }
+    }
+}
+
+/* A syscall's copy; see heapcheck_int.h. */
+void hc_copy_access(void *ctx, struct mm *mm, gva_t va, size_t n, bool write)
+{
+    struct sched *s = ctx;
+    struct proc *p = s->current;
+    struct heapcheck *h = p ? hc_of(p) : NULL;
+    if (!h || h->guard || p->mm != mm || p->trap.nr < 0 || !p->cpu)
+        return;
+    gva_t lo = va > HC_BASE ? va : HC_BASE, hi = va + n < h->mapped_end ? va + n : h->mapped_end;
+    if (va + n < va)
+        hi = h->mapped_end; /* a range that wraps: the kernel's copy fails, look anyway */
+    for (gva_t a = lo; a < hi;) {
+        uint8_t v = h->shadow[(a - HC_BASE) / HC_GRANULE];
+        unsigned in = (unsigned)((a - HC_BASE) % HC_GRANULE);
+        unsigned ok = v == 0 ? HC_GRANULE : v < HC_GRANULE ? v : 0;
+        if (in >= ok) {
+            const char *name = syscall_name((uint64_t)p->trap.nr);
+            hc_bad_copy(h, p, va, n, write, a, name ? name : "syscall");
+            return;
+        }
+        a += ok - in; /* the next granule, or this one's first byte past the block */
     }
 }

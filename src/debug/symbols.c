@@ -39,6 +39,8 @@ struct symtab {
     size_t nsyms;       /* entries in syms */
     struct sect *sects; /* allocated sections in section-header order */
     size_t nsects;      /* entries in sects */
+    gva_t code_lo;      /* lowest address of an executable section (0 with none) */
+    gva_t code_hi;      /* end of the highest executable section (0 with none) */
 };
 
 /* Preference among aliases: global before weak before local, a sized symbol before an
@@ -143,6 +145,13 @@ static int symtab_add_sect(struct symtab *s, const GElf_Shdr *sh, const char *na
     grown[s->nsects].addr = sh->sh_addr + bias;
     grown[s->nsects].size = sh->sh_size;
     grown[s->nsects].exec = (sh->sh_flags & SHF_EXECINSTR) != 0;
+    if (grown[s->nsects].exec && sh->sh_size > 0) {
+        gva_t lo = grown[s->nsects].addr, hi = lo + sh->sh_size;
+        if (s->code_hi == 0 || lo < s->code_lo)
+            s->code_lo = lo;
+        if (hi > s->code_hi)
+            s->code_hi = hi;
+    }
     s->nsects++;
     return 0;
 }
@@ -353,6 +362,8 @@ int symtab_find(const struct symtab *s, const char *name, gva_t *addr)
 /* Whether va lies in an executable section of the image (false when s is NULL). */
 bool symtab_is_code(const struct symtab *s, gva_t va)
 {
+    if (s == NULL || va < s->code_lo || va >= s->code_hi)
+        return false; /* most words a backtrace scans are no code address at all */
     const struct sect *sect = s != NULL ? symtab_find_sect(s, va) : NULL;
     return sect != NULL && sect->exec;
 }

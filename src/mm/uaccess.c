@@ -41,6 +41,14 @@ static int user_walk(struct mm *mm, gva_t va, size_t n, enum access access,
     return 0;
 }
 
+/* Tells the syscall-copy checker (struct mm_access_hook) of [va, va+n). */
+static void user_check(struct mm *mm, gva_t va, size_t n, bool write)
+{
+    const struct mm_access_hook *h = &mm->sys->on_access;
+    if (h->access && n > 0)
+        h->access(h->ctx, mm, va, n, write);
+}
+
 struct copy_ctx {
     uint8_t *host;      /* host cursor */
     const uint8_t *src; /* host source cursor (copy_to_user) */
@@ -70,6 +78,7 @@ static int to_fn(void *ctx, uint8_t *hva, size_t len)
 int copy_from_user(struct mm *mm, void *dst, gva_t src, size_t n)
 {
     struct copy_ctx c = {.host = dst};
+    user_check(mm, src, n, false);
     return user_walk(mm, src, n, ACCESS_READ, from_fn, &c);
 }
 
@@ -77,6 +86,7 @@ int copy_from_user(struct mm *mm, void *dst, gva_t src, size_t n)
 int copy_to_user(struct mm *mm, gva_t dst, const void *src, size_t n)
 {
     struct copy_ctx c = {.src = src};
+    user_check(mm, dst, n, true);
     return user_walk(mm, dst, n, ACCESS_WRITE, to_fn, &c);
 }
 
@@ -84,6 +94,7 @@ int copy_to_user(struct mm *mm, gva_t dst, const void *src, size_t n)
 int clear_user(struct mm *mm, gva_t dst, size_t n)
 {
     struct copy_ctx c = {0};
+    user_check(mm, dst, n, true);
     return user_walk(mm, dst, n, ACCESS_WRITE, to_fn, &c);
 }
 
@@ -112,19 +123,17 @@ static int str_fn(void *ctx, uint8_t *hva, size_t len)
 long strncpy_from_user(struct mm *mm, char *dst, gva_t src, size_t max)
 {
     struct str_ctx c = {.dst = dst, .max = max};
+    gva_t start = src;
     if (max == 0)
         return -ENAMETOOLONG;
     dst[0] = '\0';
     for (;;) {
         size_t room = PAGE_SIZE - (src & ~PAGE_MASK);
         int rc = user_walk(mm, src, room, ACCESS_READ, str_fn, &c);
-        if (rc == 1) {
+        if (rc == 1 || rc == 2) {
+            user_check(mm, start, c.len + 1, false); /* the bytes looked at, NUL or not */
             dst[c.len] = '\0';
-            return (long)c.len;
-        }
-        if (rc == 2) {
-            dst[c.len] = '\0';
-            return -ENAMETOOLONG;
+            return rc == 1 ? (long)c.len : -ENAMETOOLONG;
         }
         if (rc < 0) {
             dst[c.len] = '\0';
