@@ -8,6 +8,7 @@ Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc
                 [--forks 2000] [--fork-pages 64] [--pipe-mib 64] [--no-procs] [--only-procs]
                 [--baseline OLD_VMEMU] [--only-faults] [--callgrind]
                 [--pingpong N] [--spin M] [--spin-short M] [--no-threads] [--only-threads]
+                [--quick] [--only-table] [--no-table]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -113,6 +114,14 @@ What the numbers mean:
                 pipe_heavy, thread_pingpong spin1 with both loops, and procs) under vmemu
                 and the baseline, alternating, with vmemu/baseline: whether a change made
                 programs without threads slower.
+  issue 21      (h) tests/bench_table.py: the real programs (Lua, SQLite, zlib, C++, Go,
+                Rust, busybox sh with and without forks), malloc churn, fork_heavy, N
+                fork+exec+wait round trips (`fork_heavy exec N`), pipe_heavy and the 1 GiB
+                .bss touch, natively, under qemu-user and vmemu in alternating runs, with
+                wall and CPU time (user+sys from wait4), vmemu/native and vmemu/qemu per
+                case and their geometric means, and the peak RSS of vmemu against the
+                native run's. It prints the host's THP mode. `--quick` runs only a smaller
+                (h) (3 repetitions, a few minutes); `--only-table` runs only (h).
 """
 
 import argparse
@@ -129,6 +138,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import realprogs  # noqa: E402  (the same inputs and scripts as the test suite)
+import bench_table  # noqa: E402  (section (h))
 
 # (sample, args) timed by the table.
 SELECTED = (
@@ -476,6 +486,10 @@ def main():
     ap.add_argument("--no-threads", action="store_true", help="skip (g)")
     ap.add_argument("--only-threads", action="store_true",
                     help="run (g) only (with the other --only options: those too)")
+    ap.add_argument("--quick", action="store_true",
+                    help="run only a smaller (h), 3 repetitions (a few minutes)")
+    ap.add_argument("--only-table", action="store_true", help="run (h) only")
+    ap.add_argument("--no-table", action="store_true", help="skip (h)")
     o = ap.parse_args()
 
     qemu = shutil.which(o.qemu)
@@ -487,6 +501,9 @@ def main():
     runners.append(("vmemu", [os.path.abspath(o.vmemu)]))
     if o.baseline:
         runners.append(("baseline", [os.path.abspath(o.baseline)]))
+    if o.quick or o.only_table:
+        bench_table.bench_table(o, runners, o.quick)
+        return 0
     if o.only_real or o.only_swap or o.only_procs or o.only_threads:
         if o.only_real:
             bench_real(o, runners)
@@ -592,6 +609,8 @@ def main():
         bench_procs(o, runners)
     if not o.no_threads:
         bench_threads(o, runners)
+    if not o.no_table:
+        bench_table.bench_table(o, runners, False)
     return 0
 
 
