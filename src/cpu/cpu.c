@@ -62,12 +62,17 @@ static int cpu_check(uc_err err, const char *what)
     return -EIO;
 }
 
+/* Flushes Unicorn's TLB when a flush was asked for, counting it under each cause. */
 static void cpu_flush_if_pending(struct cpu *c)
 {
-    if (c->sys->cpu_flush_pending) {
-        c->sys->cpu_flush_pending = false;
+    unsigned why = c->sys->cpu_flush_pending;
+    if (why) {
+        c->sys->cpu_flush_pending = 0;
         uc_ctl_flush_tlb(c->uc);
         c->flushes++;
+        for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
+            if (why & (1u << i))
+                c->flush_causes[i]++;
     }
 }
 
@@ -251,8 +256,9 @@ static void cpu_invalidate_code(void *ctx, pfn_t pfn)
     c->dm_active = true;
     uc_ctl_remove_cache(c->uc, va, va + PAGE_SIZE);
     c->dm_active = false;
+    c->code_invalidations++;
     /* Drop the window's TLB entry before the guest runs again. */
-    c->sys->cpu_flush_pending = true;
+    c->sys->cpu_flush_pending |= VM_FLUSH_CODE;
 }
 
 /* Invalidates the code of the frames whose invalidation waited for the run to stop, or
@@ -381,7 +387,8 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     c->cur_gen = gen;
     bool preempted, io = false;
     uint64_t io_rip = 0;
-    atomic_store(&c->wd_start, now_ns());
+    uint64_t t_start = now_ns();
+    atomic_store(&c->wd_start, t_start);
     cpu_tsc_arm(c);
     bool tsc;
     do {
@@ -406,6 +413,7 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
              !c->fault_pending && !c->watch_pending && c->intr == CPU_NO_INTR && !preempted &&
              !c->budget_spent);
     atomic_store(&c->wd_start, 0);
+    c->run_ns += now_ns() - t_start;
     uc_reg_read(c->uc, UC_X86_REG_RIP, &out->rip);
     out->intno = c->intr;
     out->page = 0;
@@ -477,13 +485,25 @@ void cpu_reset_regs(struct cpu *c, gva_t entry, gva_t sp)
     uc_reg_write(c->uc, UC_X86_REG_FPCW, &fpcw);
     uc_reg_write(c->uc, UC_X86_REG_MXCSR, &mxcsr);
     uc_reg_write(c->uc, UC_X86_REG_FPTAG, &fptag);
-    c->sys->cpu_flush_pending = true;
+    c->sys->cpu_flush_pending |= VM_FLUSH_EXEC;
 }
 
 /* Unicorn TLB flushes done so far. */
 uint64_t cpu_tlb_flushes(const struct cpu *c)
 {
     return c ? c->flushes : 0;
+}
+
+/* The flush counts, per cause, the code-page invalidations and the guest's run time. */
+void cpu_flush_stats(const struct cpu *c, struct cpu_flush_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!c)
+        return;
+    out->flushes = c->flushes;
+    memcpy(out->by_cause, c->flush_causes, sizeof(out->by_cause));
+    out->code_invalidations = c->code_invalidations;
+    out->run_ns = c->run_ns;
 }
 
 /* Whether the #DF workaround is active. */
@@ -559,7 +579,7 @@ void cpu_set_page_trap(struct cpu *c, cpu_page_trap_fn fn, void *ctx)
 {
     c->trap_fn = fn;
     c->trap_ctx = ctx;
-    c->sys->cpu_flush_pending = true;
+    c->sys->cpu_flush_pending |= VM_FLUSH_DEBUG;
 }
 
 /* Arms (ns > 0) or disarms the watchdog for the following runs. */

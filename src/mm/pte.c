@@ -27,7 +27,7 @@ void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t want)
         return; /* both TLBs are flushed when the CPU switches to mm */
     if (pte_is_downgrade(old, want)) {
         tlb_invalidate(&mm->sys->tlb, va);
-        mm->sys->cpu_flush_pending = true;
+        mm->sys->cpu_flush_pending |= VM_FLUSH_DOWNGRADE;
     } else if (pte_present(want)) {
         tlb_invalidate(&mm->sys->tlb, va); /* keep the cached copy exact */
     }

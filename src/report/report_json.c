@@ -383,6 +383,14 @@ static void json_tlb(struct json *j, const struct proc *first, uint64_t fills)
     json_u64(j, "unicorn_flushes", report_unicorn_flushes(first));
     json_u64(j, "huge_hits", tlb->huge_hits);
     json_u64(j, "huge_invalidations", tlb->huge_invalidations);
+    struct cpu_flush_stats fs;
+    cpu_flush_stats(first->cpu, &fs);
+    json_open(j, "unicorn_flush_causes", '{');
+    for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
+        json_u64(j, report_flush_cause_names[i], fs.by_cause[i]);
+    json_u64(j, "code_invalidations", fs.code_invalidations);
+    json_u64(j, "run_us", fs.run_ns / 1000);
+    json_close(j, '}');
     json_close(j, '}');
 }
 
