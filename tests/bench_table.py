@@ -147,11 +147,15 @@ def bench_table(o, runners, quick):
           "user+sys); ratios of cpu and wall; RSS = peak resident MiB (ru_maxrss)" % reps)
     print("  %s, %s, %d CPUs, host THP: %s" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                               platform.release(), os.cpu_count(), host_thp()))
-    hdr = ("%-22s %15s %15s %15s %9s %9s %9s %9s %7s %7s"
-           % ("case", "native", "qemu", "vmemu", "v/n cpu", "v/n wall", "v/q cpu", "v/q wall",
-              "RSS n", "RSS v"))
+    names = [name for name, _ in runners]
+    base = "baseline" in names
+    hdr = "%-22s" % "case" + "".join("%15s" % n[:8] for n in names) + \
+        "%9s %9s %9s %9s" % ("v/n cpu", "v/n wall", "v/q cpu", "v/q wall") + \
+        ("%9s" % "v/b cpu" if base else "") + "%7s %7s" % ("RSS n", "RSS v") + \
+        ("%7s" % "RSS b" if base else "")
     print(hdr)
-    ratios = {k: [] for k in ("vn_cpu", "vn_wall", "vq_cpu", "vq_wall")}
+    keys = ("vn_cpu", "vn_wall", "vq_cpu", "vq_wall", "vb_cpu")
+    ratios = {k: [] for k in keys}
     results = {}
     with tempfile.TemporaryDirectory(prefix="vmemu-bench-h-") as top:
         os.mkdir(os.path.join(top, "in"))
@@ -162,32 +166,33 @@ def bench_table(o, runners, quick):
 
             def col(name):
                 v = t.get(name)
-                if v is None:
-                    return "-"
                 if isinstance(v, str):
                     return v
                 return "%.0f/%.0f" % (v[0] * 1e3, v[1] * 1e3)
 
-            n, q, v = (t.get(k) if isinstance(t.get(k), tuple) else None
-                       for k in ("native", "qemu", "vmemu"))
+            n, q, v, b = (t.get(k) if isinstance(t.get(k), tuple) else None
+                          for k in ("native", "qemu", "vmemu", "baseline"))
             r = {"vn_cpu": v and n and v[1] / n[1], "vn_wall": v and n and v[0] / n[0],
-                 "vq_cpu": v and q and v[1] / q[1], "vq_wall": v and q and v[0] / q[0]}
+                 "vq_cpu": v and q and v[1] / q[1], "vq_wall": v and q and v[0] / q[0],
+                 "vb_cpu": v and b and v[1] / b[1]}
             for k, x in r.items():
                 if x:
                     ratios[k].append(x)
-            print("%-22s %15s %15s %15s %9s %9s %9s %9s %7s %7s"
-                  % (label, col("native"), col("qemu"), col("vmemu"),
-                     "%.2f" % r["vn_cpu"] if r["vn_cpu"] else "-",
-                     "%.2f" % r["vn_wall"] if r["vn_wall"] else "-",
-                     "%.2f" % r["vq_cpu"] if r["vq_cpu"] else "-",
-                     "%.2f" % r["vq_wall"] if r["vq_wall"] else "-",
-                     "%.0f" % (n[2] / 1024) if n else "-", "%.0f" % (v[2] / 1024) if v else "-"))
+
+            def rc(k):
+                return "%.2f" % r[k] if r[k] else "-"
+
+            def mib(x):
+                return "%.0f" % (x[2] / 1024) if x else "-"
+
+            print("%-22s" % label + "".join("%15s" % col(nm) for nm in names) +
+                  "%9s %9s %9s %9s" % (rc("vn_cpu"), rc("vn_wall"), rc("vq_cpu"), rc("vq_wall")) +
+                  ("%9s" % rc("vb_cpu") if base else "") + "%7s %7s" % (mib(n), mib(v)) +
+                  ("%7s" % mib(b) if base else ""))
             sys.stdout.flush()
-    print("%-22s %15s %15s %15s %9s %9s %9s %9s" % ("geometric mean", "", "", "",
-                                                   geomean(ratios["vn_cpu"]),
-                                                   geomean(ratios["vn_wall"]),
-                                                   geomean(ratios["vq_cpu"]),
-                                                   geomean(ratios["vq_wall"])))
+    print("%-22s" % "geometric mean" + " " * (15 * len(names)) +
+          "%9s %9s %9s %9s" % tuple(geomean(ratios[k]) for k in keys[:4]) +
+          ("%9s" % geomean(ratios["vb_cpu"]) if base else ""))
     for label, t in results.items():
         if label.startswith("fork+exec+wait") and isinstance(t.get("vmemu"), tuple):
             n = int(label.split()[-1])

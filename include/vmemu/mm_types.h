@@ -178,6 +178,11 @@ struct vmsys {
     struct mm *current;            /* address space the CPU runs */
     unsigned cpu_flush_pending;    /* VM_FLUSH_* causes: the CPU's TLB must be flushed
                                       before the guest runs again (0: no flush) */
+    bool cpu_filling;              /* the CPU's fill callback is translating cpu_fill_page */
+    gva_t cpu_fill_page;           /* that page (the fill's answer replaces the CPU's TLB
+                                      entry for it) */
+    bool cpu_fill_skipped;         /* a downgrade of cpu_fill_page asked for no flush */
+    uint64_t cpu_flush_spared;     /* downgrades of the page being filled that needed none */
     struct swap_area swap;         /* the swap area (none until vmsys_setup_paging) */
     struct reclaim *reclaim;       /* page replacement (src/mm/reclaim.c) */
     struct task_vm_stats *charge;  /* counters of the task the CPU runs or a syscall serves

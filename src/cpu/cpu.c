@@ -106,8 +106,16 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
         return false;
     }
     struct fill f;
+    /* A downgrade of va itself (a copy-on-write break) needs no flush: the answer below
+     * replaces Unicorn's entry for va (pte.c decides). Refused, nothing replaces it. */
+    c->sys->cpu_filling = true;
+    c->sys->cpu_fill_page = va;
+    c->sys->cpu_fill_skipped = false;
     int rc = mm ? mmu_fill(mm, va, access, &f) : -EFAULT;
+    c->sys->cpu_filling = false;
     if (rc < 0) {
+        if (c->sys->cpu_fill_skipped)
+            c->sys->cpu_flush_pending |= VM_FLUSH_DOWNGRADE;
         c->fault_pending = true;
         c->fault_rc = rc;
         return false;

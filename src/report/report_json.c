@@ -388,6 +388,7 @@ static void json_tlb(struct json *j, const struct proc *first, uint64_t fills)
     json_open(j, "unicorn_flush_causes", '{');
     for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
         json_u64(j, report_flush_cause_names[i], fs.by_cause[i]);
+    json_u64(j, "spared_fill_cow", first->sys->cpu_flush_spared);
     json_u64(j, "code_invalidations", fs.code_invalidations);
     json_u64(j, "run_us", fs.run_ns / 1000);
     json_close(j, '}');
