@@ -321,8 +321,7 @@ static unsigned block_resident(const struct phys *p, uint64_t b)
     unsigned char vec[HPAGE_FRAMES];
     unsigned n = 0;
 
-    assert_int_equal(mincore(phys_hva(p, b * HPAGE_FRAMES), (size_t)HPAGE_FRAMES * PAGE_SIZE,
-                             vec),
+    assert_int_equal(mincore(phys_hva(p, b * HPAGE_FRAMES), (size_t)HPAGE_FRAMES * PAGE_SIZE, vec),
                      0);
     for (unsigned i = 0; i < HPAGE_FRAMES; i++)
         n += vec[i] & 1;

@@ -96,10 +96,10 @@ uint64_t cpu_tlb_flushes(const struct cpu *cpu);
 /* Unicorn TLB flushes and what asked for them. A flush asked for by several causes at
  * once counts once in flushes and once under each cause. */
 struct cpu_flush_stats {
-    uint64_t flushes;                       /* full flushes of Unicorn's TLB */
-    uint64_t by_cause[VM_FLUSH_NCAUSES];    /* per VM_FLUSH_* bit (bit i at index i) */
-    uint64_t code_invalidations;            /* single frames whose translated code was dropped */
-    uint64_t run_ns;                        /* host time spent running the guest (cpu_run) */
+    uint64_t flushes;                    /* full flushes of Unicorn's TLB */
+    uint64_t by_cause[VM_FLUSH_NCAUSES]; /* per VM_FLUSH_* bit (bit i at index i) */
+    uint64_t code_invalidations;         /* single frames whose translated code was dropped */
+    uint64_t run_ns;                     /* host time spent running the guest (cpu_run) */
 };
 /* Fills *out (all zero for a NULL cpu). */
 void cpu_flush_stats(const struct cpu *cpu, struct cpu_flush_stats *out);

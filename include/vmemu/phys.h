@@ -17,8 +17,7 @@ struct mm;
 #define FRAME_SWAPCACHE 0x40u /* anonymous frame in the swap cache: index is its swap slot */
 #define FRAME_LISTED    0x80u /* on the replacement list (src/mm/reclaim.c) */
 #define FRAME_HUGETLB   0x100u /* belongs to the hugetlb pool: freed, it goes back there */
-#define FRAME_KNOWN_ZERO 0x200u /* free frame whose host memory reads as zero (never written
-                                   since its block was given back or first populated) */
+#define FRAME_ZEROED    0x200u /* free frame known to read as zero (fresh or given back) */
 
 /* Wholly free, resident 2 MiB blocks the pool keeps before giving more back to the host
  * (hysteresis: a fork loop reuses them instead of faulting them in again). */

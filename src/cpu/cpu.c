@@ -62,6 +62,8 @@ static int cpu_check(uc_err err, const char *what)
     return -EIO;
 }
 
+_Static_assert(VM_FLUSH_NCAUSES <= 8, "struct cpu.flush_why holds 8 causes");
+
 /* Flushes Unicorn's TLB when a flush was asked for, counting it under each cause. */
 static void cpu_flush_if_pending(struct cpu *c)
 {
@@ -72,7 +74,7 @@ static void cpu_flush_if_pending(struct cpu *c)
         c->flushes++;
         for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
             if (why & (1u << i))
-                c->flush_causes[i]++;
+                c->flush_why[i]++;
     }
 }
 
@@ -509,7 +511,7 @@ void cpu_flush_stats(const struct cpu *c, struct cpu_flush_stats *out)
     if (!c)
         return;
     out->flushes = c->flushes;
-    memcpy(out->by_cause, c->flush_causes, sizeof(out->by_cause));
+    memcpy(out->by_cause, c->flush_why, sizeof(out->by_cause));
     out->code_invalidations = c->code_invalidations;
     out->run_ns = c->run_ns;
 }

@@ -34,8 +34,7 @@ int phys_init(struct phys *p, uint64_t bytes)
     p->block_free = calloc(nblocks, sizeof(*p->block_free));
     p->block_pmd_maps = calloc(nblocks, sizeof(*p->block_pmd_maps));
     p->block_state = calloc(nblocks, sizeof(*p->block_state));
-    if (!p->frames || !p->free_stack || !p->block_free || !p->block_pmd_maps ||
-        !p->block_state) {
+    if (!p->frames || !p->free_stack || !p->block_free || !p->block_pmd_maps || !p->block_state) {
         phys_destroy(p);
         return -ENOMEM;
     }
@@ -127,13 +126,13 @@ int phys_alloc(struct phys *p, bool zero, pfn_t *out)
         pfn = p->free_stack[--p->nfree_stack];
         if (p->block_free[pfn / HPAGE_FRAMES]-- == HPAGE_FRAMES)
             block_wake(p, pfn / HPAGE_FRAMES);
-        if (p->frames[pfn].flags & FRAME_KNOWN_ZERO)
+        if (p->frames[pfn].flags & FRAME_ZEROED)
             zero = false;
     } else {
         pfn = p->next_fresh++;
         if (pfn % HPAGE_FRAMES == 0 || pfn == 1)
             phys_host_populate(p, pfn / HPAGE_FRAMES); /* the block's first frame */
-        zero = false; /* never-touched host memory reads as zero */
+        zero = false;                                  /* never-touched host memory reads as zero */
     }
     frame_take(p, pfn);
     if (zero)
@@ -204,7 +203,7 @@ int phys_alloc_huge(struct phys *p, pfn_t *head)
         for (pfn_t pfn = p->next_fresh; pfn < fresh; pfn++) {
             p->free_stack[p->nfree_stack++] = pfn;
             p->block_free[pfn / HPAGE_FRAMES]++;
-            p->frames[pfn].flags |= FRAME_KNOWN_ZERO; /* never handed out */
+            p->frames[pfn].flags |= FRAME_ZEROED; /* never handed out */
         }
         p->next_fresh = fresh + HPAGE_FRAMES;
         phys_host_populate(p, fresh / HPAGE_FRAMES);

@@ -114,7 +114,7 @@ int phys_host_release(struct phys *p, uint64_t b)
     pfn_t first = b * HPAGE_FRAMES;
     pfn_t last = first + len / PAGE_SIZE;
     for (pfn_t pfn = first; pfn < last; pfn++)
-        p->frames[pfn].flags |= FRAME_KNOWN_ZERO;
+        p->frames[pfn].flags |= FRAME_ZEROED;
     p->host.released++;
     return 0;
 }
@@ -123,9 +123,13 @@ int phys_host_release(struct phys *p, uint64_t b)
 const char *phys_host_thp_name(enum phys_host_thp t)
 {
     switch (t) {
-    case PHYS_HOST_THP_ALWAYS: return "always";
-    case PHYS_HOST_THP_MADVISE: return "madvise";
-    case PHYS_HOST_THP_NEVER: return "never";
-    default: return "absent";
+    case PHYS_HOST_THP_ALWAYS:
+        return "always";
+    case PHYS_HOST_THP_MADVISE:
+        return "madvise";
+    case PHYS_HOST_THP_NEVER:
+        return "never";
+    default:
+        return "absent";
     }
 }

@@ -46,13 +46,15 @@ void report_flush_causes(FILE *out, const struct proc *p)
     struct cpu_flush_stats fs;
     cpu_flush_stats(p->cpu, &fs);
     double secs = (double)fs.run_ns / 1e9;
-    fprintf(out, "\tUnicorn TLB flushes per second of guest run time (%.3f s): %.0f; by cause:",
-            secs, secs > 0 ? (double)fs.flushes / secs : 0.0);
+    fprintf(out,
+            "\tUnicorn TLB flushes per second of guest run time (%.3f s): %.0f; by cause:", secs,
+            secs > 0 ? (double)fs.flushes / secs : 0.0);
     for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
         fprintf(out, " %s %" PRIu64, report_flush_cause_names[i], fs.by_cause[i]);
-    fprintf(out, "; none needed for %" PRIu64 " copy-on-write breaks of the page being filled"
-            "; code frames invalidated %" PRIu64 "\n", p->sys->cpu_flush_spared,
-            fs.code_invalidations);
+    fprintf(out,
+            "; none needed for %" PRIu64 " copy-on-write breaks of the page being filled"
+            "; code frames invalidated %" PRIu64 "\n",
+            p->sys->cpu_flush_spared, fs.code_invalidations);
 }
 
 uint64_t report_wall_ns(const struct proc *p)
