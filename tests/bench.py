@@ -9,6 +9,7 @@ Usage: bench.py --vmemu PATH --samples BUILD/samples [--reps 5] [--variant glibc
                 [--baseline OLD_VMEMU] [--only-faults] [--callgrind]
                 [--pingpong N] [--spin M] [--spin-short M] [--no-threads] [--only-threads]
                 [--timeline-cost] [--timeline-reps 5]
+                [--quick] [--only-table] [--no-table]
 
 Not a test: it asserts nothing and is not registered with CTest. Every time is the median
 wall-clock time of --reps runs (stdout discarded), on this machine, now; only the ratios
@@ -114,7 +115,15 @@ What the numbers mean:
                 pipe_heavy, thread_pingpong spin1 with both loops, and procs) under vmemu
                 and the baseline, alternating, with vmemu/baseline: whether a change made
                 programs without threads slower.
-  timeline      (h) --timeline-cost (alone): what recording the report's timeline costs,
+  issue 21      (h) tests/bench_table.py: the real programs (Lua, SQLite, zlib, C++, Go,
+                Rust, busybox sh with and without forks), malloc churn, fork_heavy, N
+                fork+exec+wait round trips (`fork_heavy exec N`), pipe_heavy and the 1 GiB
+                .bss touch, natively, under qemu-user and vmemu in alternating runs, with
+                wall and CPU time (user+sys from wait4), vmemu/native and vmemu/qemu per
+                case and their geometric means, and the peak RSS of vmemu against the
+                native run's. It prints the host's THP mode. `--quick` runs only a smaller
+                (h) (3 repetitions, a few minutes); `--only-table` runs only (h).
+  timeline      (i) --timeline-cost (alone): what recording the report's timeline costs,
                 on the real programs of (d). Each case runs under vmemu without --report
                 ("none"), with --report and --timeline 0 (events only: "events"), and with
                 --report and the default timeline ("timeline": a sample of every process
@@ -142,6 +151,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import realprogs  # noqa: E402  (the same inputs and scripts as the test suite)
+import bench_table  # noqa: E402  (section (h))
 
 # (sample, args) timed by the table.
 SELECTED = (
@@ -567,6 +577,10 @@ def main():
                     help="run (h) only: the CPU cost of recording the report's timeline")
     ap.add_argument("--timeline-reps", type=int, default=5,
                     help="alternating rounds of (h)")
+    ap.add_argument("--quick", action="store_true",
+                    help="run only a smaller (h), 3 repetitions (a few minutes)")
+    ap.add_argument("--only-table", action="store_true", help="run (h) only")
+    ap.add_argument("--no-table", action="store_true", help="skip (h)")
     o = ap.parse_args()
     if o.timeline_cost:
         bench_timeline_cost(o)
@@ -581,6 +595,9 @@ def main():
     runners.append(("vmemu", [os.path.abspath(o.vmemu)]))
     if o.baseline:
         runners.append(("baseline", [os.path.abspath(o.baseline)]))
+    if o.quick or o.only_table:
+        bench_table.bench_table(o, runners, o.quick)
+        return 0
     if o.only_real or o.only_swap or o.only_procs or o.only_threads:
         if o.only_real:
             bench_real(o, runners)
@@ -686,6 +703,8 @@ def main():
         bench_procs(o, runners)
     if not o.no_threads:
         bench_threads(o, runners)
+    if not o.no_table:
+        bench_table.bench_table(o, runners, False)
     return 0
 
 

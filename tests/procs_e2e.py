@@ -69,6 +69,7 @@ OUTPUT_CASES = (
     ("spawn", ()),
     ("spawn", ("errors",)),
     ("fork_heavy", ("40", "16")),
+    ("fork_heavy", ("exec", "10")),
     ("pipe_heavy", ("2", "3000")),
     ("futex", ()),
     ("events", ()),

@@ -1,13 +1,15 @@
 /* Unit tests of the frame pool (src/mm/phys.c): pool sizes, the zero page, allocation until
  * exhaustion, last-in first-out reuse, reference counts, the peak counter, the reverse
  * map, and the code hook that phys_before_write() calls for frames that ran code. Pools
- * are tiny (4 to 16 frames) so every frame is accounted for. */
+ * are tiny (4 to 16 frames) so every frame is accounted for, but for the host-memory tests
+ * (phys_host.c), which need whole 2 MiB blocks and read residency with mincore(2). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -313,6 +315,104 @@ static void test_phys_before_write_without_hook_keeps_executed_mark(void **state
     assert_int_equal(phys_frame(p, pfn)->flags, FRAME_EXECUTED);
 }
 
+/* Host pages of pool block b that are resident (mincore). */
+static unsigned block_resident(const struct phys *p, uint64_t b)
+{
+    unsigned char vec[HPAGE_FRAMES];
+    unsigned n = 0;
+
+    assert_int_equal(mincore(phys_hva(p, b * HPAGE_FRAMES), (size_t)HPAGE_FRAMES * PAGE_SIZE, vec),
+                     0);
+    for (unsigned i = 0; i < HPAGE_FRAMES; i++)
+        n += vec[i] & 1;
+    return n;
+}
+
+/* The first frame handed out of a block populates the whole block in one call where the
+ * host kernel has MADV_POPULATE_WRITE (phys_host_populate clears host.populate when it
+ * does not); blocks never reached stay untouched. */
+static void test_phys_host_first_frame_populates_its_block_only(void **state)
+{
+    struct phys p;
+    pfn_t pfn;
+
+    (void)state;
+    assert_int_equal(phys_init(&p, 4ull * HPAGE_FRAMES * PAGE_SIZE), 0);
+    assert_int_equal((uintptr_t)p.mem % (HPAGE_FRAMES * PAGE_SIZE), 0);
+    while (p.next_fresh <= HPAGE_FRAMES)
+        assert_int_equal(phys_alloc(&p, false, &pfn), 0);
+    assert_int_equal(pfn, HPAGE_FRAMES); /* the first frame of block 1 */
+    if (p.host.populate) {
+        assert_int_equal(p.host.populated, 2); /* block 0 (the zero page), block 1 */
+        assert_int_equal(block_resident(&p, 1), HPAGE_FRAMES);
+    }
+    assert_int_equal(block_resident(&p, 2), 0);
+    assert_int_equal(block_resident(&p, 3), 0);
+    phys_destroy(&p);
+}
+
+/* Freed blocks stay resident up to PHYS_IDLE_KEEP wholly free ones; every block freed
+ * after that goes back to the host (no resident page left), and its frames come back
+ * zeroed when asked for zeroed frames, like the recycled resident ones. */
+static void test_phys_host_idle_blocks_beyond_keep_go_back_to_host(void **state)
+{
+    enum { EXTRA = 3, NBLOCKS = 1 + PHYS_IDLE_KEEP + EXTRA };
+    struct phys p;
+    static pfn_t got[NBLOCKS * HPAGE_FRAMES];
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(phys_init(&p, (uint64_t)NBLOCKS * HPAGE_FRAMES * PAGE_SIZE), 0);
+    while (phys_alloc(&p, false, &got[n]) == 0) {
+        memset(phys_hva(&p, got[n]), 0xa5, PAGE_SIZE);
+        n++;
+    }
+    assert_int_equal(n, NBLOCKS * HPAGE_FRAMES - 2); /* all but frame 0 and the zero page */
+    assert_int_equal(p.host.released, 0);
+    for (size_t i = 0; i < n; i++)
+        phys_put(&p, got[i]);
+    /* Blocks 1.. become wholly free in order; block 0 never does (the zero page). */
+    assert_int_equal(p.host.released, EXTRA);
+    assert_int_equal(p.idle_blocks, PHYS_IDLE_KEEP);
+    for (uint64_t b = 1; b < NBLOCKS; b++) {
+        bool released = p.block_state[b] & PHYS_BLOCK_RELEASED;
+        assert_int_equal(released, b > PHYS_IDLE_KEEP);
+        if (released)
+            assert_int_equal(block_resident(&p, b), 0);
+        else
+            assert_int_equal(block_resident(&p, b), HPAGE_FRAMES);
+    }
+    for (size_t i = 0; i < n; i++) {
+        pfn_t pfn;
+        assert_int_equal(phys_alloc(&p, true, &pfn), 0);
+        const uint8_t *hva = phys_hva(&p, pfn);
+        for (size_t k = 0; k < PAGE_SIZE; k += 512)
+            assert_int_equal(hva[k], 0);
+    }
+    assert_int_equal(p.idle_blocks, 0);
+    for (uint64_t b = 1; b < NBLOCKS; b++)
+        assert_false(p.block_state[b] & PHYS_BLOCK_RELEASED);
+    phys_destroy(&p);
+}
+
+/* A fork loop's churn below PHYS_IDLE_KEEP blocks never gives memory back. */
+static void test_phys_host_churn_below_keep_releases_nothing(void **state)
+{
+    struct phys p;
+    static pfn_t got[HPAGE_FRAMES * 4];
+
+    (void)state;
+    assert_int_equal(phys_init(&p, 8ull * HPAGE_FRAMES * PAGE_SIZE), 0);
+    for (int round = 0; round < 50; round++) {
+        for (size_t i = 0; i < ARRAY_LEN(got); i++)
+            assert_int_equal(phys_alloc(&p, true, &got[i]), 0);
+        for (size_t i = ARRAY_LEN(got); i-- > 0;)
+            phys_put(&p, got[i]);
+    }
+    assert_int_equal(p.host.released, 0);
+    phys_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +432,9 @@ int main(void)
         POOL_TEST(test_phys_alloc_recycled_executed_frame_calls_hook),
         POOL_TEST(test_phys_before_write_without_hook_keeps_executed_mark),
 #undef POOL_TEST
+        cmocka_unit_test(test_phys_host_first_frame_populates_its_block_only),
+        cmocka_unit_test(test_phys_host_idle_blocks_beyond_keep_go_back_to_host),
+        cmocka_unit_test(test_phys_host_churn_below_keep_releases_nothing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,6 +93,16 @@ bool cpu_df_workaround_active(const struct cpu *cpu);
 #define CPU_DM_BASE 0xffff800000000000ULL
 /* Unicorn TLB flushes done so far (for the report). */
 uint64_t cpu_tlb_flushes(const struct cpu *cpu);
+/* Unicorn TLB flushes and what asked for them. A flush asked for by several causes at
+ * once counts once in flushes and once under each cause. */
+struct cpu_flush_stats {
+    uint64_t flushes;                    /* full flushes of Unicorn's TLB */
+    uint64_t by_cause[VM_FLUSH_NCAUSES]; /* per VM_FLUSH_* bit (bit i at index i) */
+    uint64_t code_invalidations;         /* single frames whose translated code was dropped */
+    uint64_t run_ns;                     /* host time spent running the guest (cpu_run) */
+};
+/* Fills *out (all zero for a NULL cpu). */
+void cpu_flush_stats(const struct cpu *cpu, struct cpu_flush_stats *out);
 /* Translated blocks started since the block hook was installed (cpu_preempt_anywhere;
  * 0 before): a count of the guest's work that depends only on the code run. */
 uint64_t cpu_blocks(const struct cpu *cpu);
@@ -112,7 +122,8 @@ void cpu_context_free(struct cpu_context *ctx);
 uint64_t cpu_context_get(const struct cpu_context *ctx, enum cpu_reg reg);
 /* Copies the CPU's registers into ctx (between runs). */
 void cpu_context_save(struct cpu *cpu, struct cpu_context *ctx);
-/* Loads ctx into the CPU (between runs) and flushes the CPU's TLB. */
+/* Loads ctx into the CPU (between runs). The TLB is not flushed: a switch to another
+ * address space sets sys->cpu_flush_pending (VM_FLUSH_SWITCH). */
 void cpu_context_restore(struct cpu *cpu, const struct cpu_context *ctx);
 
 /* The x87/SSE state in the 512-byte FXSAVE layout (Linux's struct _fpstate_64, the

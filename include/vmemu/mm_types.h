@@ -212,13 +212,29 @@ struct vmsys_fault_tick {
     uint64_t at;           /* fault_seq value that calls fn next */
 };
 
+/* Why the CPU's TLB must be flushed (bits of struct vmsys.cpu_flush_pending; the CPU
+ * counts flushes per cause). 1 (true) is a downgrade. */
+#define VM_FLUSH_DOWNGRADE 0x01u /* a PTE of the running mm lost a permission or its frame */
+#define VM_FLUSH_SWITCH    0x02u /* the CPU moved to another address space */
+#define VM_FLUSH_EXEC      0x04u /* registers reset for a new program image */
+#define VM_FLUSH_CODE      0x08u /* the code-invalidation window was filled (cpu.c) */
+#define VM_FLUSH_RECLAIM   0x10u /* an lru epoch began: first touches must come back */
+#define VM_FLUSH_DEBUG     0x20u /* page traps, watched ranges or the gdb stub changed fills */
+#define VM_FLUSH_NCAUSES   6
+
 /* Machine-wide VM state: one per vmemu run. */
 struct vmsys {
     struct phys phys;              /* the frame pool */
     struct pagecache pc;           /* file pages */
     struct tlb tlb;                /* vmemu's TLB (one CPU) */
     struct mm *current;            /* address space the CPU runs */
-    bool cpu_flush_pending;        /* a downgrade happened: the CPU's TLB must be flushed */
+    unsigned cpu_flush_pending;    /* VM_FLUSH_* causes: the CPU's TLB must be flushed
+                                      before the guest runs again (0: no flush) */
+    bool cpu_filling;              /* the CPU's fill callback is translating cpu_fill_page */
+    gva_t cpu_fill_page;           /* that page (the fill's answer replaces the CPU's TLB
+                                      entry for it) */
+    bool cpu_fill_skipped;         /* a downgrade of cpu_fill_page asked for no flush */
+    uint64_t cpu_flush_spared;     /* downgrades of the page being filled that needed none */
     struct swap_area swap;         /* the swap area (none until vmsys_setup_paging) */
     struct reclaim *reclaim;       /* page replacement (src/mm/reclaim.c) */
     struct task_vm_stats *charge;  /* counters of the task the CPU runs or a syscall serves

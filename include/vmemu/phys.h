@@ -17,6 +17,32 @@ struct mm;
 #define FRAME_SWAPCACHE 0x40u /* anonymous frame in the swap cache: index is its swap slot */
 #define FRAME_LISTED    0x80u /* on the replacement list (src/mm/reclaim.c) */
 #define FRAME_HUGETLB   0x100u /* belongs to the hugetlb pool: freed, it goes back there */
+#define FRAME_ZEROED    0x200u /* free frame known to read as zero (fresh or given back) */
+
+/* Wholly free, resident 2 MiB blocks the pool keeps before giving more back to the host
+ * (hysteresis: a fork loop reuses them instead of faulting them in again). */
+#define PHYS_IDLE_KEEP 16
+
+/* Per-block state bits (struct phys.block_state). */
+#define PHYS_BLOCK_RELEASED 0x01u /* host memory given back (MADV_DONTNEED): reads as zero */
+
+/* The host's transparent-huge-page mode (/sys/kernel/mm/transparent_hugepage/enabled). */
+enum phys_host_thp {
+    PHYS_HOST_THP_ABSENT,  /* no THP support on the host */
+    PHYS_HOST_THP_NEVER,   /* THP off: blocks are populated as 512 small pages */
+    PHYS_HOST_THP_MADVISE, /* THP where asked: the pool is MADV_HUGEPAGE */
+    PHYS_HOST_THP_ALWAYS,  /* THP everywhere (MADV_HUGEPAGE set too) */
+};
+
+/* What the pool knows and does about its host memory (src/mm/phys_host.c). */
+struct phys_host {
+    enum phys_host_thp thp; /* the host's THP mode, probed at phys_init */
+    bool defrag_stalls;     /* the host's THP defrag compacts at a MADV_HUGEPAGE fault */
+    bool hugepage;          /* MADV_HUGEPAGE set on the pool mapping */
+    bool populate;          /* MADV_POPULATE_WRITE works (false once the kernel refused it) */
+    uint64_t populated;     /* 2 MiB blocks populated in one call */
+    uint64_t released;      /* 2 MiB blocks given back to the host */
+};
 
 /* One (mm, va) that maps a frame: the reverse map. */
 struct rmap {
@@ -67,6 +93,9 @@ struct phys {
     uint16_t *block_free;            /* per 2 MiB block (pfn >> 9): how many of its frames
                                         are on free_stack (512: the block is wholly free) */
     uint32_t *block_pmd_maps;        /* per 2 MiB block: huge (PDE_THP) mappings of it */
+    uint8_t *block_state;            /* per 2 MiB block: PHYS_BLOCK_* bits */
+    uint64_t idle_blocks;            /* wholly free blocks whose host memory is resident */
+    struct phys_host host;           /* the host memory behind the pool */
     uint64_t huge_allocs;            /* order-9 blocks handed out by phys_alloc_huge */
     pfn_t *hugetlb_free;             /* heads of the hugetlb pool's free blocks */
     uint64_t hugetlb_nfree;          /* entries in hugetlb_free */
@@ -119,6 +148,14 @@ uint32_t phys_mapcount(const struct phys *p, pfn_t pfn);
 /* Tells the CPU to forget translated code of pfn if it ever ran; call before vmemu writes
  * into a frame that may hold code. */
 void phys_before_write(struct phys *p, pfn_t pfn);
+
+/* Host memory (src/mm/phys_host.c, for phys.c): maps the pool 2 MiB-aligned and probes
+ * the host (NULL on failure); populates block b; gives the wholly free block b back to the
+ * host and marks its frames known-zero (0 or -errno); the THP mode's name. */
+void *phys_host_map(struct phys *p, uint64_t bytes);
+void phys_host_populate(struct phys *p, uint64_t b);
+int phys_host_release(struct phys *p, uint64_t b);
+const char *phys_host_thp_name(enum phys_host_thp t);
 
 /* Host address of a frame: only for vmemu's own copies, never kept across an eviction. */
 static inline void *phys_hva(const struct phys *p, pfn_t pfn)

@@ -62,13 +62,19 @@ static int cpu_check(uc_err err, const char *what)
     return -EIO;
 }
 
-/* Flushes Unicorn's TLB when a downgrade asked for it (see cpu_int.h). */
+_Static_assert(VM_FLUSH_NCAUSES <= 8, "struct cpu.flush_why holds 8 causes");
+
+/* Flushes Unicorn's TLB when a flush was asked for, counting it under each cause (see cpu_int.h). */
 void cpu_flush_if_pending(struct cpu *c)
 {
-    if (c->sys->cpu_flush_pending) {
-        c->sys->cpu_flush_pending = false;
+    unsigned why = c->sys->cpu_flush_pending;
+    if (why) {
+        c->sys->cpu_flush_pending = 0;
         uc_ctl_flush_tlb(c->uc);
         c->flushes++;
+        for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
+            if (why & (1u << i))
+                c->flush_why[i]++;
     }
 }
 
@@ -102,8 +108,16 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
         return false;
     }
     struct fill f;
+    /* A downgrade of va itself (a copy-on-write break) needs no flush: the answer below
+     * replaces Unicorn's entry for va (pte.c decides). Refused, nothing replaces it. */
+    c->sys->cpu_filling = true;
+    c->sys->cpu_fill_page = va;
+    c->sys->cpu_fill_skipped = false;
     int rc = mm ? mmu_fill(mm, va, access, &f) : -EFAULT;
+    c->sys->cpu_filling = false;
     if (rc < 0) {
+        if (c->sys->cpu_fill_skipped)
+            c->sys->cpu_flush_pending |= VM_FLUSH_DOWNGRADE;
         c->fault_pending = true;
         c->fault_rc = rc;
         return false;
@@ -252,8 +266,9 @@ static void cpu_invalidate_code(void *ctx, pfn_t pfn)
     c->dm_active = true;
     uc_ctl_remove_cache(c->uc, va, va + PAGE_SIZE);
     c->dm_active = false;
+    c->code_invalidations++;
     /* Drop the window's TLB entry before the guest runs again. */
-    c->sys->cpu_flush_pending = true;
+    c->sys->cpu_flush_pending |= VM_FLUSH_CODE;
 }
 
 /* Invalidates the code of the frames whose invalidation waited for the run to stop, or
@@ -383,7 +398,8 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     c->cur_gen = gen;
     bool preempted, io = false;
     uint64_t io_rip = 0;
-    atomic_store(&c->wd_start, now_ns());
+    uint64_t t_start = now_ns();
+    atomic_store(&c->wd_start, t_start);
     cpu_tsc_arm(c);
     bool tsc;
     do {
@@ -408,6 +424,7 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
              !c->fault_pending && !c->watch_pending && c->intr == CPU_NO_INTR && !preempted &&
              !c->budget_spent);
     atomic_store(&c->wd_start, 0);
+    c->run_ns += now_ns() - t_start;
     uc_reg_read(c->uc, UC_X86_REG_RIP, &out->rip);
     out->intno = c->intr;
     out->page = 0;
@@ -479,13 +496,25 @@ void cpu_reset_regs(struct cpu *c, gva_t entry, gva_t sp)
     uc_reg_write(c->uc, UC_X86_REG_FPCW, &fpcw);
     uc_reg_write(c->uc, UC_X86_REG_MXCSR, &mxcsr);
     uc_reg_write(c->uc, UC_X86_REG_FPTAG, &fptag);
-    c->sys->cpu_flush_pending = true;
+    c->sys->cpu_flush_pending |= VM_FLUSH_EXEC;
 }
 
 /* Unicorn TLB flushes done so far. */
 uint64_t cpu_tlb_flushes(const struct cpu *c)
 {
     return c ? c->flushes : 0;
+}
+
+/* The flush counts, per cause, the code-page invalidations and the guest's run time. */
+void cpu_flush_stats(const struct cpu *c, struct cpu_flush_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!c)
+        return;
+    out->flushes = c->flushes;
+    memcpy(out->by_cause, c->flush_why, sizeof(out->by_cause));
+    out->code_invalidations = c->code_invalidations;
+    out->run_ns = c->run_ns;
 }
 
 /* Whether the #DF workaround is active. */
@@ -561,7 +590,7 @@ void cpu_set_page_trap(struct cpu *c, cpu_page_trap_fn fn, void *ctx)
 {
     c->trap_fn = fn;
     c->trap_ctx = ctx;
-    c->sys->cpu_flush_pending = true;
+    c->sys->cpu_flush_pending |= VM_FLUSH_DEBUG;
 }
 
 /* Arms (ns > 0) or disarms the watchdog for the following runs. */

@@ -33,6 +33,9 @@ struct cpu {
     bool overflowed;               /* code_pending could not grow: flush every translation */
     uint64_t invalidated;          /* code frames invalidated since the last full flush */
     uint64_t flushes;              /* uc_ctl_flush_tlb calls */
+    uint64_t flush_why[8];         /* flushes asked for by each VM_FLUSH_* bit (bit i: [i]) */
+    uint64_t code_invalidations;   /* frames whose translated code was dropped */
+    uint64_t run_ns;               /* host time spent in cpu_run (the guest's run time) */
     uc_context *ctx;               /* scratch context for the #DF workaround */
     long df_offset;                /* offset of old_exception in the context blob, or -1 */
     size_t ctx_size;               /* uc_context_size() */

@@ -33,11 +33,11 @@ void cpu_context_save(struct cpu *c, struct cpu_context *x)
     uc_context_save(c->uc, x->uc);
 }
 
-/* Loads x and flushes the TLB (the next process has another address space). */
+/* Loads x. The TLB stays: the caller asks for a flush when the address space changes
+ * (threads of one mm keep Unicorn's TLB warm). */
 void cpu_context_restore(struct cpu *c, const struct cpu_context *x)
 {
     uc_context_restore(c->uc, x->uc);
-    c->sys->cpu_flush_pending = true;
 }
 
 /* FXSAVE layout offsets (Intel SDM vol. 1, 10.5.1). */

@@ -51,7 +51,7 @@ int cpu_watch_range(struct cpu *c, gva_t lo, gva_t hi, cpu_access_fn fn, void *c
     c->watch_hi = hi;
     c->watch_fn = fn;
     c->watch_ctx = ctx;
-    c->sys->cpu_flush_pending = true; /* pages of the range filled before must alias */
+    c->sys->cpu_flush_pending |= VM_FLUSH_DEBUG; /* pages of the range filled before must alias */
     return 0;
 }
 

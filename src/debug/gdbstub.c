@@ -340,7 +340,7 @@ int gdbstub_watch_skip(struct gdbstub *g, gva_t page)
 void gdbstub_watch_rearm(struct gdbstub *g)
 {
     gdbwatch_unskip(&g->watches);
-    g->sched->sys->cpu_flush_pending = true;
+    g->sched->sys->cpu_flush_pending |= VM_FLUSH_DEBUG;
 }
 
 /* The watchpoint of mm an access triggers (see the header). */

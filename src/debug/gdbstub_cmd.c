@@ -310,7 +310,7 @@ void watch_clear(struct gdbstub *g)
     g->watches.n = 0;
     gdbwatch_unskip(&g->watches);
     g->watch_mm = NULL;
-    g->sched->sys->cpu_flush_pending = true;
+    g->sched->sys->cpu_flush_pending |= VM_FLUSH_DEBUG;
 }
 
 /* Z2-Z4 / z2-z4: a watchpoint of p's address space. The page protections change at the
@@ -327,7 +327,7 @@ static int watch_change(struct gdbstub *g, struct proc *p, bool insert, gva_t ad
     if (g->watch_mm != p->mm)
         g->watches.n = 0;
     g->watch_mm = p->mm;
-    g->sched->sys->cpu_flush_pending = true;
+    g->sched->sys->cpu_flush_pending |= VM_FLUSH_DEBUG;
     return insert ? gdbwatch_insert(&g->watches, addr, len, type)
                   : gdbwatch_remove(&g->watches, addr, len, type);
 }

@@ -59,12 +59,16 @@ static int run_switch_to(struct sched *s, struct proc *p)
             return -errno;
         if (p->ctx)
             cpu_context_restore(s->cpu, p->ctx);
+        /* Both TLBs hold translations of sys->current: they stay valid when p runs in the
+         * same address space (threads of one mm, a vfork child and its parent). A freed mm
+         * is no longer current (mm_destroy), so a new one at its address is a change. */
+        bool new_mm = s->sys->current != p->mm || p->mm == NULL;
         s->current = p;
         s->sys->current = p->mm;
         s->sys->charge = &p->vmstat;
-        if (!same) {
+        if (new_mm) {
             tlb_flush(&s->sys->tlb);
-            s->sys->cpu_flush_pending = true;
+            s->sys->cpu_flush_pending |= VM_FLUSH_SWITCH;
         }
         s->switches++;
         p->switches++;

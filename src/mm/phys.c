@@ -7,7 +7,9 @@
  * cache, the swap cache and the fault path. Transparent huge pages take order-9 blocks
  * (512 contiguous frames, 2 MiB-aligned) with phys_alloc_huge: from never-used memory
  * first, else a block whose 512 frames are all on the free stack (block_free counts them,
- * so the 4 KiB path pays one increment or decrement). */
+ * so the 4 KiB path pays one increment or decrement). The host memory behind the pool
+ * (huge pages, populating a block at its first frame, giving idle blocks back) is
+ * phys_host.c's; frames whose host memory is known to read as zero are not zeroed again. */
 #include "vmemu/phys.h"
 
 #include <errno.h>
@@ -23,18 +25,16 @@ int phys_init(struct phys *p, uint64_t bytes)
     if (p->nframes < 4)
         return -EINVAL;
     p->bytes = p->nframes << PAGE_SHIFT;
-    p->mem = mmap(NULL, p->bytes, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p->mem == MAP_FAILED) {
-        p->mem = NULL;
+    p->mem = phys_host_map(p, p->bytes);
+    if (!p->mem)
         return -ENOMEM;
-    }
     p->frames = calloc(p->nframes, sizeof(*p->frames));
     p->free_stack = malloc(p->nframes * sizeof(*p->free_stack));
     uint64_t nblocks = (p->nframes + HPAGE_FRAMES - 1) / HPAGE_FRAMES;
     p->block_free = calloc(nblocks, sizeof(*p->block_free));
     p->block_pmd_maps = calloc(nblocks, sizeof(*p->block_pmd_maps));
-    if (!p->frames || !p->free_stack || !p->block_free || !p->block_pmd_maps) {
+    p->block_state = calloc(nblocks, sizeof(*p->block_state));
+    if (!p->frames || !p->free_stack || !p->block_free || !p->block_pmd_maps || !p->block_state) {
         phys_destroy(p);
         return -ENOMEM;
     }
@@ -68,6 +68,7 @@ void phys_destroy(struct phys *p)
     free(p->free_stack);
     free(p->block_free);
     free(p->block_pmd_maps);
+    free(p->block_state);
     free(p->hugetlb_free);
     free(p->hugetlb_back);
     memset(p, 0, sizeof(*p));
@@ -87,9 +88,31 @@ static void frame_take(struct phys *p, pfn_t pfn)
     f->index = 0;
 }
 
+/* Block b is about to lose its first free frame: it stops being idle, or, given back to
+ * the host, becomes resident again. */
+static void block_wake(struct phys *p, uint64_t b)
+{
+    if (p->block_state[b] & PHYS_BLOCK_RELEASED) {
+        p->block_state[b] &= (uint8_t)~PHYS_BLOCK_RELEASED;
+        phys_host_populate(p, b);
+    } else {
+        p->idle_blocks--;
+    }
+}
+
+/* Block b has just become wholly free: it is idle, and given back to the host when more
+ * than PHYS_IDLE_KEEP blocks are. */
+static void block_idle(struct phys *p, uint64_t b)
+{
+    if (++p->idle_blocks <= PHYS_IDLE_KEEP || phys_host_release(p, b) < 0)
+        return;
+    p->block_state[b] |= PHYS_BLOCK_RELEASED;
+    p->idle_blocks--;
+}
+
 /* Takes a free frame (recycled first, then never-used ones) with refcount 1; zeroes it
- * when asked. Frames that held executed code are announced to the CPU first.
- * Returns 0 or -ENOMEM. */
+ * when asked and its memory is not known to read as zero. Frames that held executed code
+ * are announced to the CPU first. Returns 0 or -ENOMEM. */
 int phys_alloc(struct phys *p, bool zero, pfn_t *out)
 {
     pfn_t pfn;
@@ -101,10 +124,15 @@ int phys_alloc(struct phys *p, bool zero, pfn_t *out)
     }
     if (p->nfree_stack > 0) {
         pfn = p->free_stack[--p->nfree_stack];
-        p->block_free[pfn / HPAGE_FRAMES]--;
+        if (p->block_free[pfn / HPAGE_FRAMES]-- == HPAGE_FRAMES)
+            block_wake(p, pfn / HPAGE_FRAMES);
+        if (p->frames[pfn].flags & FRAME_ZEROED)
+            zero = false;
     } else {
         pfn = p->next_fresh++;
-        zero = false; /* never-touched host memory reads as zero */
+        if (pfn % HPAGE_FRAMES == 0 || pfn == 1)
+            phys_host_populate(p, pfn / HPAGE_FRAMES); /* the block's first frame */
+        zero = false;                                  /* never-touched host memory reads as zero */
     }
     frame_take(p, pfn);
     if (zero)
@@ -147,7 +175,8 @@ void phys_put(struct phys *p, pfn_t pfn)
     f->flags &= FRAME_EXECUTED;
     f->owner = NULL;
     p->free_stack[p->nfree_stack++] = pfn;
-    p->block_free[pfn / HPAGE_FRAMES]++;
+    if (++p->block_free[pfn / HPAGE_FRAMES] == HPAGE_FRAMES)
+        block_idle(p, pfn / HPAGE_FRAMES);
     p->used--;
 }
 
@@ -174,8 +203,10 @@ int phys_alloc_huge(struct phys *p, pfn_t *head)
         for (pfn_t pfn = p->next_fresh; pfn < fresh; pfn++) {
             p->free_stack[p->nfree_stack++] = pfn;
             p->block_free[pfn / HPAGE_FRAMES]++;
+            p->frames[pfn].flags |= FRAME_ZEROED; /* never handed out */
         }
         p->next_fresh = fresh + HPAGE_FRAMES;
+        phys_host_populate(p, fresh / HPAGE_FRAMES);
         huge_take(p, fresh, false); /* never-touched host memory reads as zero */
         *head = fresh;
         return 0;
@@ -190,8 +221,10 @@ int phys_alloc_huge(struct phys *p, pfn_t *head)
                 p->free_stack[kept++] = p->free_stack[i];
         p->nfree_stack = kept;
         p->block_free[b] = 0;
+        bool released = p->block_state[b] & PHYS_BLOCK_RELEASED;
+        block_wake(p, b);
         *head = b * HPAGE_FRAMES;
-        huge_take(p, *head, true);
+        huge_take(p, *head, !released); /* a block given back reads as zero */
         return 0;
     }
     return -ENOMEM;

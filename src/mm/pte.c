@@ -17,6 +17,19 @@ static bool pte_is_downgrade(pte_t old, pte_t want)
     return (want & PTE_NX) && !(old & PTE_NX);
 }
 
+/* Whether the CPU's fill callback, now translating va, will replace its TLB entry for va
+ * with the new PTE's frame and permissions, so that the downgrade needs no flush: a
+ * copy-on-write break (zero page or shared frame to a private copy) found by the fill
+ * itself. Unicorn overwrites an entry of the same page (and drops that page from its
+ * victim TLB); its jump cache, keyed by virtual address alone, would still run code
+ * translated from the old frame, so a frame the CPU ever fetched from still flushes. */
+static bool pte_fill_replaces(const struct mm *mm, gva_t va, pte_t old, pte_t want)
+{
+    if (!mm->sys->cpu_filling || mm->sys->cpu_fill_page != va || !pte_present(want))
+        return false;
+    return !(phys_frame(&mm->sys->phys, pte_pfn(old))->flags & FRAME_EXECUTED);
+}
+
 /* Changes the PTE for va to `want` and invalidates vmemu's TLB entry and the CPU's TLB when
  * a permission or the frame is taken away. References, rmap and rss are the caller's. */
 void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t want)
@@ -28,7 +41,12 @@ void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t want)
         return; /* both TLBs are flushed when the CPU switches to mm */
     if (pte_is_downgrade(old, want)) {
         tlb_invalidate(&mm->sys->tlb, va);
-        mm->sys->cpu_flush_pending = true;
+        if (pte_fill_replaces(mm, va, old, want)) {
+            mm->sys->cpu_fill_skipped = true;
+            mm->sys->cpu_flush_spared++;
+            return;
+        }
+        mm->sys->cpu_flush_pending |= VM_FLUSH_DOWNGRADE;
     } else if (pte_present(want)) {
         tlb_invalidate(&mm->sys->tlb, va); /* keep the cached copy exact */
     }

@@ -172,7 +172,7 @@ void reclaim_fault_begin(struct reclaim *rc)
     if (rc->policy != POLICY_LRU)
         return;
     rc->epoch++;
-    rc->sys->cpu_flush_pending = true;
+    rc->sys->cpu_flush_pending |= VM_FLUSH_RECLAIM;
 }
 
 /* Remembers the frame a page fault mapped. */

@@ -25,6 +25,10 @@ struct report_totals {
 struct proc_usage report_usage(const struct proc *p);
 /* The TLB flushes of p's Unicorn CPU, 0 when p has no CPU. */
 uint64_t report_unicorn_flushes(const struct proc *p);
+/* The VM_FLUSH_* causes' names (bit i at index i), and the --stats line that shows the
+ * Unicorn TLB flushes per second of guest run time and per cause. */
+extern const char *const report_flush_cause_names[VM_FLUSH_NCAUSES];
+void report_flush_causes(FILE *out, const struct proc *p);
 /* Nanoseconds of host time since p started, 0 when its start time is not known. */
 uint64_t report_wall_ns(const struct proc *p);
 /* The thrashing indicator: pages brought back after an eviction (swap-ins and file

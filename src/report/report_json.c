@@ -81,12 +81,25 @@ static json_t *rj_tlb(const struct proc *first, uint64_t fills)
 {
     const struct tlb *tlb = &first->sys->tlb;
 
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "hits", (json_int_t)tlb->hits,
+    struct cpu_flush_stats fs;
+    cpu_flush_stats(first->cpu, &fs);
+    json_t *causes = json_object();
+    bool ok = true;
+    for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
+        rj_set(causes, report_flush_cause_names[i], json_integer((json_int_t)fs.by_cause[i]), &ok);
+    rj_set(causes, "spared_fill_cow", json_integer((json_int_t)first->sys->cpu_flush_spared), &ok);
+    rj_set(causes, "code_invalidations", json_integer((json_int_t)fs.code_invalidations), &ok);
+    rj_set(causes, "run_us", json_integer((json_int_t)(fs.run_ns / 1000)), &ok);
+    if (!ok) {
+        json_decref(causes);
+        return NULL;
+    }
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "hits", (json_int_t)tlb->hits,
                      "misses", (json_int_t)tlb->misses, "fills", (json_int_t)fills, "invalidations",
                      (json_int_t)tlb->invalidations, "flushes", (json_int_t)tlb->flushes,
                      "unicorn_flushes", (json_int_t)report_unicorn_flushes(first), "huge_hits",
                      (json_int_t)tlb->huge_hits, "huge_invalidations",
-                     (json_int_t)tlb->huge_invalidations);
+                     (json_int_t)tlb->huge_invalidations, "unicorn_flush_causes", causes);
 }
 
 /* "threads" of the process led by p: every task the scheduler lists, the leader first,

@@ -34,6 +34,29 @@ uint64_t report_unicorn_flushes(const struct proc *p)
     return p->cpu != NULL ? cpu_tlb_flushes(p->cpu) : 0;
 }
 
+/* Names of the VM_FLUSH_* causes, bit i at index i (the JSON keys too). */
+const char *const report_flush_cause_names[VM_FLUSH_NCAUSES] = {
+    "downgrade", "switch", "exec", "code", "reclaim", "debug",
+};
+
+/* The line after "Unicorn TLB flushes": the flushes per second of guest run time, per
+ * cause, and the single code frames invalidated (none of them a TLB flush). */
+void report_flush_causes(FILE *out, const struct proc *p)
+{
+    struct cpu_flush_stats fs;
+    cpu_flush_stats(p->cpu, &fs);
+    double secs = (double)fs.run_ns / 1e9;
+    fprintf(out,
+            "\tUnicorn TLB flushes per second of guest run time (%.3f s): %.0f; by cause:", secs,
+            secs > 0 ? (double)fs.flushes / secs : 0.0);
+    for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
+        fprintf(out, " %s %" PRIu64, report_flush_cause_names[i], fs.by_cause[i]);
+    fprintf(out,
+            "; none needed for %" PRIu64 " copy-on-write breaks of the page being filled"
+            "; code frames invalidated %" PRIu64 "\n",
+            p->sys->cpu_flush_spared, fs.code_invalidations);
+}
+
 uint64_t report_wall_ns(const struct proc *p)
 {
     uint64_t now = now_ns();
@@ -178,6 +201,7 @@ void report_stats(FILE *out, const struct proc *p)
     fprintf(out, "\tUnicorn TLB fills (depends on Unicorn's TLB size): %" PRIu64 "\n",
             u.task.fills);
     fprintf(out, "\tUnicorn TLB flushes: %" PRIu64 "\n", report_unicorn_flushes(p));
+    report_flush_causes(out, p);
     fprintf(out, "\tPeak resident pages: %" PRIu64 " (%" PRIu64 " KiB)\n", st->peak_rss,
             st->peak_rss * KIB_PER_PAGE);
     fprintf(out, "\tResident pages at exit: %" PRIu64 " (%" PRIu64 " KiB)\n", st->rss,
