@@ -15,12 +15,16 @@ probed) and under vmemu; the child's faults before its execve, and those of the 
 to the least of three native runs (within 3 when the native layout is randomized). Checks, for each workload:
   - output: the same stdout and exit status;
   - whole tree, getrusage: samples/childfaults (a static wrapper printing getrusage
-    RUSAGE_CHILDREN, execve's faults included) natively and under vmemu: within 5%;
+    RUSAGE_CHILDREN, execve's faults included) natively and under vmemu: within 5% or 4
+    faults (a Linux 6.18 host on ext4 maps a whole large page-cache folio at one fault:
+    reading the first MiB of busybox through a mapping took 12 faults there, where the
+    16 pages of fault-around that vmemu maps take 16; `find`, one process, counted 47
+    natively and 50 under vmemu);
   - whole tree, perf: when `perf stat` can count page faults on this host (probed), `perf
     stat -e minor-faults,major-faults` (children inherited) against vmemu's --report:
     minor + major of every process, plus its execve's stores (exec - exec_args) when perf
     counts kernel mode (it does as root; it falls back to user mode, "minor-faults:u",
-    under a strict perf_event_paranoid): within 5%;
+    under a strict perf_event_paranoid): within 5% or 4 faults;
   - per process: when `perf record` can sample page faults (probed), the faults of each
     native process (by pid, in creation order) against vmemu's processes in pid order:
     the same number of processes, each after the first within 5% or 4 faults (a small
@@ -203,7 +207,7 @@ def check(o, name, cmd, cwd, tmp, wrapper):
     notes = ["%d processes, getrusage natively %d, under vmemu %d" % (
         len(faults), rusage, vm_rusage)]
     problems = []
-    if not close(vm_rusage, rusage):
+    if not close(vm_rusage, rusage, SMALL):
         problems.append("whole tree: getrusage RUSAGE_CHILDREN under vmemu %d, natively %d" % (
             vm_rusage, rusage))
     perf = perf_counts(cmd, cwd)
@@ -212,7 +216,7 @@ def check(o, name, cmd, cwd, tmp, wrapper):
         per = [perf_view(f, kernel) for f in faults]
         notes.append("perf stat %d (kernel mode %s), vmemu %d" % (
             native_total, "counted" if kernel else "not counted", sum(per)))
-        if not close(sum(per), native_total):
+        if not close(sum(per), native_total, SMALL):
             problems.append("whole tree: vmemu %d, perf stat %d" % (sum(per), native_total))
     native = None
     if perf is not None:
