@@ -198,6 +198,27 @@ static void test_html_tree_edges_carry_cow_counts(void **state)
     json_decref(r);
 }
 
+/* A box shows each path by its last component and marks a cut with "...", also when the
+ * cut falls inside the last word (LABEL_MAX is 24 characters). */
+static void test_html_tree_labels_shorten_paths_and_mark_cuts(void **state)
+{
+    json_t *r = fork_report(false);
+    json_t *procs = json_object_get(r, "processes");
+    char *page;
+
+    (void)state;
+    json_object_set_new(json_array_get(procs, 0), "command",
+                        json_string("/work/build/samples/fork_cow-glibc 64 16 8 24"));
+    json_object_set_new(json_array_get(procs, 1), "command",
+                        json_string("/bin/busybox sh ./x/pipes.sh"));
+    page = render(r);
+    assert_non_null(strstr(page, "</tspan> fork_cow-glibc 64 16 ...</text>"));
+    assert_null(strstr(page, "fork_cow-glibc 64 16 8 2</text>"));
+    assert_non_null(strstr(page, "</tspan> busybox sh pipes.sh</text>"));
+    free(page);
+    json_decref(r);
+}
+
 static void test_html_crash_outlines_the_faulting_area(void **state)
 {
     json_t *r = fork_report(false);
@@ -297,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_html_many_processes_fold_all_but_the_busiest),
         cmocka_unit_test(test_html_timeline_draws_at_most_64_processes),
         cmocka_unit_test(test_html_tree_edges_carry_cow_counts),
+        cmocka_unit_test(test_html_tree_labels_shorten_paths_and_mark_cuts),
         cmocka_unit_test(test_html_crash_outlines_the_faulting_area),
         cmocka_unit_test(test_html_escapes_and_names_no_url),
         cmocka_unit_test(test_html_refuses_what_is_not_a_report),

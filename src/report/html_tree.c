@@ -49,11 +49,12 @@ static void short_command(const char *cmd, char *label)
         len -= (size_t)(word - cmd);
         if (n > 0)
             label[n++] = ' ';
-        for (size_t i = 0; i < len && n < LABEL_MAX; i++)
+        size_t i = 0;
+        for (; i < len && n < LABEL_MAX; i++)
             label[n++] = word[i];
         cmd = word + len;
         cmd += strspn(cmd, " ");
-        if (*cmd != '\0' && n >= LABEL_MAX)
+        if ((i < len || *cmd != '\0') && n >= LABEL_MAX) /* something left out */
             memcpy(label + LABEL_MAX - 3, "...", 3);
     }
     label[n] = '\0';
