@@ -263,11 +263,11 @@ void html_timeline(FILE *f, const json_t *r)
     fprintf(f,
             "<p class=\"note\">x axis: the machine-wide page-fault sequence number (a clock that "
             "advances with every fault of any process, the same on every run; samples every "
-            "%.0f faults and at every fork, exec and exit). Left: this process's faults so "
+            "%.0f fault%s and at every fork, exec and exit). Left: this process's faults so "
             "far, stacked by class (minor classes, then major: file reads and swap-ins). Right: "
             "its mapped virtual size, resident size and pages on swap; the shaded band is "
             "mapped but not resident.",
-            html_num(tl, "interval"));
+            html_num(tl, "interval"), html_num(tl, "interval") == 1 ? "" : "s");
     if (html_str(tl, "policy") != NULL) {
         fputs(" Sampling: ", f);
         html_text(f, html_str(tl, "policy"));
