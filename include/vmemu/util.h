@@ -1,4 +1,4 @@
-/* Small helpers shared by the front end and reports: size parsing, host time. */
+/* Small helpers shared by every layer: size parsing, host time, array copies. */
 #ifndef VMEMU_UTIL_H
 #define VMEMU_UTIL_H
 
@@ -14,5 +14,9 @@ int parse_size_or_zero(const char *s, uint64_t *out);
 int parse_u64(const char *s, uint64_t *out);
 /* Host monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
+/* A malloc'd copy of the array src of n elements of size bytes each, or NULL: for n == 0,
+ * and when out of memory, which also sets *fail (so a caller copies many and checks
+ * once). */
+void *memdup_array(const void *src, size_t n, size_t size, bool *fail);
 
 #endif

@@ -21,6 +21,7 @@
 #include "vmemu/sched.h"
 #include "vmemu/symbols.h"
 #include "vmemu/uaccess.h"
+#include "vmemu/util.h"
 
 static const struct {
     const char *name; /* symbol */
@@ -312,21 +313,8 @@ void heapcheck_free(struct heapcheck *h)
         free(h->classes[i].slots);
     free(h->quar);
     free(h->stacks);
-    free(h->stab);
+    stack_index_free(&h->stab);
     free(h);
-}
-
-/* Duplicates an array of n elements of size sz (NULL for n == 0). */
-static void *hc_memdup(const void *src, size_t n, size_t sz, bool *fail)
-{
-    if (n == 0)
-        return NULL;
-    void *d = malloc(n * sz);
-    if (!d)
-        *fail = true;
-    else
-        memcpy(d, src, n * sz);
-    return d;
 }
 
 /* The checker's copy for a fork child; see the header. */
@@ -337,25 +325,25 @@ struct heapcheck *heapcheck_dup(const struct heapcheck *h)
     if (!c)
         return NULL;
     *c = *h;
-    c->entries = hc_memdup(h->entries, h->nentries, sizeof(*h->entries), &fail);
-    c->blocks = hc_memdup(h->blocks, h->nblocks, sizeof(*h->blocks), &fail);
+    c->entries = memdup_array(h->entries, h->nentries, sizeof(*h->entries), &fail);
+    c->blocks = memdup_array(h->blocks, h->nblocks, sizeof(*h->blocks), &fail);
     c->capblocks = h->nblocks;
-    c->stacks = hc_memdup(h->stacks, h->nstacks, sizeof(*h->stacks), &fail);
+    c->stacks = memdup_array(h->stacks, h->nstacks, sizeof(*h->stacks), &fail);
     c->capstacks = h->nstacks;
-    c->stab = hc_memdup(h->stab, h->stabcap, sizeof(*h->stab), &fail);
-    c->unused = hc_memdup(h->unused, h->nunused, sizeof(*h->unused), &fail);
+    fail |= stack_index_dup(&c->stab, &h->stab) < 0;
+    c->unused = memdup_array(h->unused, h->nunused, sizeof(*h->unused), &fail);
     c->capunused = h->nunused;
-    c->btab = hc_memdup(h->btab, h->btabcap, sizeof(*h->btab), &fail);
+    c->btab = memdup_array(h->btab, h->btabcap, sizeof(*h->btab), &fail);
     size_t area = h->mapped_end - HC_BASE;
-    c->shadow = h->shadow ? hc_memdup(h->shadow, area / HC_GRANULE, 1, &fail) : NULL;
+    c->shadow = h->shadow ? memdup_array(h->shadow, area / HC_GRANULE, 1, &fail) : NULL;
     c->pagemap =
-        h->pagemap ? hc_memdup(h->pagemap, area >> PAGE_SHIFT, sizeof(*h->pagemap), &fail) : NULL;
-    c->seen.v = hc_memdup(h->seen.v, h->seen.cap, sizeof(gva_t), &fail);
-    c->strfn.v = hc_memdup(h->strfn.v, h->strfn.cap, sizeof(gva_t), &fail);
-    c->copyfn.v = hc_memdup(h->copyfn.v, h->copyfn.cap, sizeof(gva_t), &fail);
-    c->otherfn.v = hc_memdup(h->otherfn.v, h->otherfn.cap, sizeof(gva_t), &fail);
+        h->pagemap ? memdup_array(h->pagemap, area >> PAGE_SHIFT, sizeof(*h->pagemap), &fail) : NULL;
+    c->seen.v = memdup_array(h->seen.v, h->seen.cap, sizeof(gva_t), &fail);
+    c->strfn.v = memdup_array(h->strfn.v, h->strfn.cap, sizeof(gva_t), &fail);
+    c->copyfn.v = memdup_array(h->copyfn.v, h->copyfn.cap, sizeof(gva_t), &fail);
+    c->otherfn.v = memdup_array(h->otherfn.v, h->otherfn.cap, sizeof(gva_t), &fail);
     for (size_t i = 0; i < HC_NCLASSES; i++) {
-        c->classes[i].slots = hc_memdup(h->classes[i].slots, h->classes[i].n, sizeof(gva_t), &fail);
+        c->classes[i].slots = memdup_array(h->classes[i].slots, h->classes[i].n, sizeof(gva_t), &fail);
         c->classes[i].cap = h->classes[i].n;
     }
     c->quar = NULL;

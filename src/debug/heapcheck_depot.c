@@ -11,57 +11,26 @@
 #include "vmemu/proc.h"
 #include "vmemu/uaccess.h"
 
-static uint64_t hc_hash(const gva_t *pcs, uint32_t n)
-{
-    uint64_t x = 0xcbf29ce484222325ULL ^ n;
-    for (uint32_t i = 0; i < n; i++) {
-        x ^= pcs[i];
-        x *= 0x100000001b3ULL;
-        x ^= x >> 29;
-    }
-    return x;
-}
-
 /* The depot index of the stack pcs[0..n), added when new; 0 (the empty stack) when out
  * of memory. */
 static uint32_t hc_depot_put(struct heapcheck *h, const gva_t *pcs, uint32_t n)
 {
-    uint64_t hash = hc_hash(pcs, n);
-    if (h->stabcap == 0 || (h->nstacks + 1) * 2 > h->stabcap) {
-        size_t cap = h->stabcap ? h->stabcap * 2 : 1024;
-        uint32_t *t = calloc(cap, sizeof(*t));
-        if (!t)
-            return 0;
-        for (size_t i = 0; i < h->nstacks; i++) {
-            size_t j = h->stacks[i].hash & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = (uint32_t)i + 1;
-        }
-        free(h->stab);
-        h->stab = t;
-        h->stabcap = cap;
-    }
-    size_t j = hash & (h->stabcap - 1);
-    for (; h->stab[j]; j = (j + 1) & (h->stabcap - 1)) {
-        const struct hc_stack *s = &h->stacks[h->stab[j] - 1];
-        if (s->hash == hash && s->n == n && memcmp(s->pcs, pcs, n * sizeof(gva_t)) == 0)
-            return h->stab[j] - 1;
-    }
+    struct stack_key key;
+    stack_key_make(&key, pcs, n);
+    long found = stack_index_find(&h->stab, h->stacks, sizeof(*h->stacks), &key);
+    if (found >= 0)
+        return (uint32_t)found;
     if (h->nstacks == h->capstacks) {
         size_t cap = h->capstacks ? h->capstacks * 2 : 256;
-        struct hc_stack *g = realloc(h->stacks, cap * sizeof(*g));
+        struct stack_key *g = realloc(h->stacks, cap * sizeof(*g));
         if (!g)
             return 0;
         h->stacks = g;
         h->capstacks = cap;
     }
-    struct hc_stack *s = &h->stacks[h->nstacks];
-    memset(s, 0, sizeof(*s));
-    s->hash = hash;
-    s->n = n;
-    memcpy(s->pcs, pcs, n * sizeof(gva_t));
-    h->stab[j] = (uint32_t)h->nstacks + 1;
+    h->stacks[h->nstacks] = key;
+    if (stack_index_add(&h->stab, h->stacks, sizeof(*h->stacks), h->nstacks + 1, 1024) < 0)
+        return 0;
     return (uint32_t)h->nstacks++;
 }
 

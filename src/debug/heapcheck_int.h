@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 
+#include "stackset.h"
+
 #include "vmemu/backtrace.h"
 #include "vmemu/heapcheck.h"
 #include "vmemu/mm.h"
@@ -23,7 +25,7 @@ struct proc;
 #define HC_BIG_PAGES                                                                               \
     4                            /* guard mode: blocks of this many pages or more get their own    \
                                     RW area (demand-paged); smaller ones get their pages installed */
-#define HC_FRAMES     8          /* frames kept per allocation/free site */
+#define HC_FRAMES     STACK_FRAMES /* frames kept per allocation/free site */
 #define HC_NONE_STACK UINT32_MAX /* free_stack of a block never freed */
 #define HC_GRANULE    8          /* compact arena: bytes per shadow byte */
 #define HC_NCLASSES   320        /* compact arena: slot size classes */
@@ -44,12 +46,6 @@ enum hc_state {
 };
 
 /* One call stack kept in the depot. */
-struct hc_stack {
-    uint64_t hash;        /* hash of the frames */
-    uint32_t n;           /* frames used */
-    gva_t pcs[HC_FRAMES]; /* innermost first: the caller of the allocator first */
-};
-
 /* One block handed out by the checking allocator (live or in the quarantine). */
 struct hc_block {
     gva_t slot;           /* first byte of its slot (guard mode: first page) */
@@ -128,10 +124,9 @@ struct heapcheck {
     size_t qhead, qlen, qcap;                /* ring start, length, capacity */
     uint64_t qbytes;                         /* bytes of the slots in the quarantine */
     uint64_t live_bytes;                     /* bytes of the live blocks' slots */
-    struct hc_stack *stacks;                 /* the stack depot */
+    struct stack_key *stacks;                /* the stack depot */
     size_t nstacks, capstacks;               /* used, allocated */
-    uint32_t *stab;                          /* hash table over stacks: index+1, 0 empty */
-    size_t stabcap;                          /* its size (power of two) */
+    struct stack_index stab;                 /* finds a stack in the depot */
     struct hc_set seen;                      /* instructions whose bad access was reported */
     struct hc_set strfn;      /* instructions of libc's string scans (HC_READS_GROUP) */
     struct hc_set copyfn;     /* instructions of memcpy and memmove (HC_READS_CHUNK) */

@@ -21,6 +21,7 @@
 #include "vmemu/sched.h"
 #include "vmemu/symbols.h"
 #include "vmemu/uaccess.h"
+#include "vmemu/util.h"
 
 static const struct {
     const char *name; /* symbol */
@@ -368,25 +369,12 @@ static void hp_free(struct heapprof *h)
     free(h->entries);
     hp_map_free(&h->map);
     free(h->sites);
-    free(h->stab);
+    stack_index_free(&h->stab);
     for (size_t i = 0; i < h->ntasks; i++)
         free(h->tasks[i].v);
     free(h->tasks);
     free(h->tl);
     free(h);
-}
-
-/* Copies an array of n elements of size sz (NULL for n == 0). */
-static void *hp_memdup(const void *src, size_t n, size_t sz, bool *fail)
-{
-    if (n == 0)
-        return NULL;
-    void *d = malloc(n * sz);
-    if (!d)
-        *fail = true;
-    else
-        memcpy(d, src, n * sz);
-    return d;
 }
 
 /* The child's profile: the parent's live blocks and sites, its own counts from now. */
@@ -403,13 +391,12 @@ static int hp_on_fork(struct proc *parent, struct proc *child)
     c->syms->refs++;
     c->pid = child->pid;
     c->ppid = parent->pid;
-    c->entries = hp_memdup(h->entries, h->nentries, sizeof(*h->entries), &fail);
+    c->entries = memdup_array(h->entries, h->nentries, sizeof(*h->entries), &fail);
     c->nentries = h->nentries;
     fail |= hp_map_dup(&h->map, &c->map) < 0;
-    c->sites = hp_memdup(h->sites, h->nsites, sizeof(*h->sites), &fail);
+    c->sites = memdup_array(h->sites, h->nsites, sizeof(*h->sites), &fail);
     c->nsites = c->capsites = h->nsites;
-    c->stab = hp_memdup(h->stab, h->stabcap, sizeof(*h->stab), &fail);
-    c->stabcap = h->stabcap;
+    fail |= stack_index_dup(&c->stab, &h->stab) < 0;
     for (size_t i = 0; c->sites && i < c->nsites; i++) {
         struct hp_site *s = &c->sites[i];
         s->allocs = s->bytes_total = 0;

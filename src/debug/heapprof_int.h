@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "stackset.h"
+
 #include "vmemu/heapprof.h"
 #include "vmemu/mm.h"
 
@@ -16,7 +18,7 @@ struct sched;
 struct symtab;
 
 #define HP_TRAMP     0x120000000000ULL /* the return trampoline's page (a `syscall`) */
-#define HP_FRAMES    8                 /* frames kept per allocation site */
+#define HP_FRAMES    STACK_FRAMES      /* frames kept per allocation site */
 #define HP_SAMPLES   1024              /* timeline samples kept (thinned by halves beyond) */
 #define HP_NCLASSES  FC_NONE           /* fault classes (enum fault_class) */
 #define HP_META_SITE UINT32_MAX        /* "site" of faults on heap memory outside live blocks */
@@ -62,9 +64,8 @@ struct hp_map {
 
 /* One allocation site: a call stack of the allocator's caller. */
 struct hp_site {
-    uint64_t hash;                /* hash of the frames */
-    uint32_t n;                   /* frames used */
-    gva_t pcs[HP_FRAMES];         /* innermost first: the allocator's caller */
+    struct stack_key key;         /* its stack, innermost first: the allocator's caller
+                                     (first: stack_index finds sites by it) */
     uint64_t allocs;              /* allocations made here */
     uint64_t bytes_total;         /* bytes asked for here in total */
     uint64_t live_bytes;          /* bytes of its live blocks now */
@@ -124,8 +125,7 @@ struct heapprof {
     struct hp_map map;                 /* live blocks */
     struct hp_site *sites;             /* allocation sites */
     size_t nsites, capsites;           /* used, allocated */
-    uint32_t *stab;                    /* hash table over sites: index + 1, 0 empty */
-    size_t stabcap;                    /* its size (power of two) */
+    struct stack_index stab;           /* finds a site by its stack */
     struct hp_task *tasks;             /* calls in progress per task */
     size_t ntasks, captasks;           /* used, allocated */
     uint64_t calls;                    /* observed allocator calls so far (the sequence number) */

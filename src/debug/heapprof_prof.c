@@ -9,42 +9,14 @@
 #include "heapprof_int.h"
 #include "vmemu/pagetable.h"
 
-static uint64_t hp_hash(const gva_t *pcs, uint32_t n)
-{
-    uint64_t x = 0xcbf29ce484222325ULL ^ n;
-    for (uint32_t i = 0; i < n; i++) {
-        x ^= pcs[i];
-        x *= 0x100000001b3ULL;
-        x ^= x >> 29;
-    }
-    return x;
-}
-
 /* The site of a stack; see heapprof_int.h. */
 uint32_t hp_site_put(struct heapprof *h, const gva_t *pcs, uint32_t n)
 {
-    uint64_t hash = hp_hash(pcs, n);
-    if (h->stabcap == 0 || (h->nsites + 1) * 2 > h->stabcap) {
-        size_t cap = h->stabcap ? h->stabcap * 2 : 256;
-        uint32_t *t = calloc(cap, sizeof(*t));
-        if (!t)
-            return HP_META_SITE;
-        for (size_t i = 0; i < h->nsites; i++) {
-            size_t j = h->sites[i].hash & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = (uint32_t)i + 1;
-        }
-        free(h->stab);
-        h->stab = t;
-        h->stabcap = cap;
-    }
-    size_t j = hash & (h->stabcap - 1);
-    for (; h->stab[j]; j = (j + 1) & (h->stabcap - 1)) {
-        const struct hp_site *s = &h->sites[h->stab[j] - 1];
-        if (s->hash == hash && s->n == n && memcmp(s->pcs, pcs, n * sizeof(gva_t)) == 0)
-            return h->stab[j] - 1;
-    }
+    struct stack_key key;
+    stack_key_make(&key, pcs, n);
+    long found = stack_index_find(&h->stab, h->sites, sizeof(*h->sites), &key);
+    if (found >= 0)
+        return (uint32_t)found;
     if (h->nsites == h->capsites) {
         size_t cap = h->capsites ? h->capsites * 2 : 64;
         struct hp_site *g = realloc(h->sites, cap * sizeof(*g));
@@ -55,10 +27,9 @@ uint32_t hp_site_put(struct heapprof *h, const gva_t *pcs, uint32_t n)
     }
     struct hp_site *s = &h->sites[h->nsites];
     memset(s, 0, sizeof(*s));
-    s->hash = hash;
-    s->n = n;
-    memcpy(s->pcs, pcs, n * sizeof(gva_t));
-    h->stab[j] = (uint32_t)h->nsites + 1;
+    s->key = key;
+    if (stack_index_add(&h->stab, h->sites, sizeof(*h->sites), h->nsites + 1, 256) < 0)
+        return HP_META_SITE;
     return (uint32_t)h->nsites++;
 }
 

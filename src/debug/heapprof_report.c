@@ -88,12 +88,12 @@ static uint64_t hp_key_faults(const struct hp_site *s)
 
 static void hp_print_frames(const struct heapprof *h, FILE *out, const struct hp_site *s)
 {
-    int n = (int)(s->n < HP_TOP_FRAMES ? s->n : HP_TOP_FRAMES);
+    int n = (int)(s->key.n < HP_TOP_FRAMES ? s->key.n : HP_TOP_FRAMES);
     if (n == 0)
         fprintf(out, "==%d==        (no stack)\n", h->pid);
     for (int i = 0; i < n; i++) {
         char f[160];
-        backtrace_format(h->syms->syms, s->pcs[i], f, sizeof(f));
+        backtrace_format(h->syms->syms, s->key.pcs[i], f, sizeof(f));
         fprintf(out, "==%d==        #%d  %s\n", h->pid, i, f);
     }
 }
@@ -158,11 +158,11 @@ static json_t *hp_json_site(const struct heapprof *h, size_t id)
 {
     const struct hp_site *s = &h->sites[id];
     json_t *frames = json_array();
-    for (uint32_t i = 0; frames && i < s->n; i++) {
+    for (uint32_t i = 0; frames && i < s->key.n; i++) {
         char pc[24];
         uint64_t off = 0;
-        const char *fn = symtab_lookup(h->syms->syms, s->pcs[i], &off);
-        snprintf(pc, sizeof(pc), "0x%" PRIx64, (uint64_t)s->pcs[i]);
+        const char *fn = symtab_lookup(h->syms->syms, s->key.pcs[i], &off);
+        snprintf(pc, sizeof(pc), "0x%" PRIx64, (uint64_t)s->key.pcs[i]);
         json_array_append_new(frames, json_pack("{s:s, s:s?, s:I}", "pc", pc, "function", fn,
                                                 "offset", (json_int_t)off));
     }

@@ -1,5 +1,5 @@
 /* Small shared helpers: the invariant-violation abort, size parsing for the command line,
- * and the host clock. Used by every layer. */
+ * the host clock and array copies. Used by every layer. */
 #include "vmemu/util.h"
 
 #include <errno.h>
@@ -88,4 +88,17 @@ uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* See the header. */
+void *memdup_array(const void *src, size_t n, size_t size, bool *fail)
+{
+    if (n == 0)
+        return NULL;
+    void *d = malloc(n * size);
+    if (!d)
+        *fail = true;
+    else
+        memcpy(d, src, n * size);
+    return d;
 }
