@@ -318,7 +318,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             usage(stdout);
             return 1;
         case OPT_VERSION:
-            printf("vmemu " VMEMU_VERSION "\n");
+            printf("vmemu " VMEMU_VERSION " on %s\n", cpu_engine_name());
             return 1;
         default:
             fprintf(stderr, "vmemu: unknown option %s (see vmemu --help)\n", argv[optind - 1]);

@@ -73,6 +73,9 @@ typedef void (*cpu_syscall_fn)(void *ctx, struct cpu *cpu);
  * one line on stderr. */
 int cpu_create(struct vmsys *sys, struct cpu **out);
 void cpu_destroy(struct cpu *cpu);
+/* The engine vmemu runs on, for --version: "Unicorn 2.1.1 (patched)" or "(stock)", the
+ * version the loaded library reports and the build CMake chose (VMEMU_UNICORN). */
+const char *cpu_engine_name(void);
 /* The function called on every syscall instruction. */
 void cpu_set_syscall_handler(struct cpu *cpu, cpu_syscall_fn fn, void *ctx);
 /* Runs the current address space (sys->current) from the current RIP until a stop

@@ -287,6 +287,21 @@ static void cpu_invalidate_deferred(struct cpu *c)
     c->overflowed = false;
 }
 
+#ifndef VMEMU_UNICORN_BUILD
+#define VMEMU_UNICORN_BUILD "stock"
+#endif
+
+/* The engine's name and build; see the header. */
+const char *cpu_engine_name(void)
+{
+    static char name[64];
+    unsigned major = 0, minor = 0, v = uc_version(&major, &minor);
+
+    snprintf(name, sizeof(name), "Unicorn %u.%u.%u (%s)", major, minor, (v >> 8) & 0xffu,
+             VMEMU_UNICORN_BUILD);
+    return name;
+}
+
 /* Opens and configures the engine in the order UNICORN.md prescribes. Returns 0 or -EIO. */
 int cpu_create(struct vmsys *sys, struct cpu **out)
 {
