@@ -416,7 +416,7 @@ def bench_timeline_cost(o):
     with --report and the default timeline, alternating; CPU times."""
     real = os.path.join(os.path.abspath(o.samples), "real")
     vmemu = os.path.abspath(o.vmemu)
-    print("\n(h) timeline cost (%s), median CPU time (user+sys) of %d alternating rounds, ms"
+    print("\n(i) timeline cost (%s), median CPU time (user+sys) of %d alternating rounds, ms"
           % (real, o.timeline_reps))
     if not all(os.access(os.path.join(real, p), os.X_OK)
                for p in ("lua", "sqlite", "zlib", "busybox")):
