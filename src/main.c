@@ -531,12 +531,12 @@ int main(int argc, char **argv)
         fflush(stdout);
         if (cli.maps && p->term_signal == 0) /* a crash report already holds the table */
             maps_print(stderr, p);
-        if (cli.stats)
-            report_stats_all(stderr, &sched);
         if (cli.report && (rc = report_json_all(cli.report, &sched)) < 0)
             fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.report, strerror(-rc));
         if (cli.html && (rc = write_html(cli.html, &sched)) < 0)
             fprintf(stderr, "vmemu: cannot write %s: %s\n", cli.html, strerror(-rc));
+        if (cli.stats) /* after the report: its timeline's cost is in the summary */
+            report_stats_all(stderr, &sched);
         status = proc_wait_status(p);
         if (cli.error_exitcode >= 0 && sched.check_errors > 0)
             status = cli.error_exitcode;

@@ -26,6 +26,14 @@ int timeline_attach(struct sched *s, uint64_t interval, struct timeline **out);
 void timeline_detach(struct timeline *t);
 /* The recorder attached to s, or NULL. */
 const struct timeline *timeline_of(const struct sched *s);
+/* What recording cost: samples taken (thinning drops some), samples kept, and the host
+ * time spent taking them and building the JSON (--stats prints it). */
+struct timeline_cost {
+    uint64_t taken; /* samples taken */
+    uint64_t kept;  /* samples kept for the report */
+    uint64_t ns;    /* host time spent recording */
+};
+void timeline_cost(const struct timeline *t, struct timeline_cost *out);
 /* The "timeline" object of t: interval, clock, policy and the samples in the order they
  * were taken. NULL when out of memory. */
 json_t *timeline_json(const struct timeline *t);

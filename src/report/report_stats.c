@@ -14,6 +14,7 @@
 #include "vmemu/reclaim.h"
 #include "vmemu/sched.h"
 #include "vmemu/thp.h"
+#include "vmemu/timeline.h"
 #include "vmemu/util.h"
 
 #define KIB_PER_PAGE ((uint64_t)(PAGE_SIZE / 1024)) /* KiB in one page */
@@ -333,6 +334,21 @@ static void stats_sched(FILE *out, const struct sched *s)
  * printed for a lone process that the watchdog stopped, that deadlocked or that ran under
  * --deterministic, with the guest clock at exit). Prints nothing when s
  * has no process. */
+/* The timeline recorder's cost, when one ran (--report or --html). */
+static void stats_timeline(FILE *out, const struct sched *s)
+{
+    const struct timeline *tl = timeline_of(s);
+    struct timeline_cost c;
+
+    if (tl == NULL)
+        return;
+    timeline_cost(tl, &c);
+    fprintf(out,
+            "	Timeline samples: %" PRIu64 " taken, %" PRIu64 " kept; recording took %.3f ms "
+            "of host time (the report's JSON built so far included)\n",
+            c.taken, c.kept, (double)c.ns / 1e6);
+}
+
 void report_stats_all(FILE *out, const struct sched *s)
 {
     const struct proc *first = report_first(s);
@@ -348,6 +364,7 @@ void report_stats_all(FILE *out, const struct sched *s)
         if (s->watchdog_stops != 0 || s->deadlocks != 0 || s->clock.virt ||
             report_has_threads(s, first))
             stats_sched(out, s);
+        stats_timeline(out, s);
         return;
     }
     fprintf(out, "\tProcesses: %zu\n", t.nprocs);
@@ -370,4 +387,5 @@ void report_stats_all(FILE *out, const struct sched *s)
     fprintf(out, "\t  shared: pages still shared with parent or children at exit\n");
     stats_threads(out, s);
     stats_sched(out, s);
+    stats_timeline(out, s);
 }
