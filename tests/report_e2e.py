@@ -30,6 +30,7 @@ Python 3 standard library plus jsonschema (python3-jsonschema), through harness.
 import copy
 import itertools
 import os
+import re
 import sys
 import tempfile
 
@@ -265,6 +266,27 @@ def check_cow_shared(R):
     return None
 
 
+def check_stats_cost(R):
+    """--stats with --report: the recorder's line counts the samples the report keeps, and
+    takes at least as many (thinning drops some; never more kept than taken)."""
+    rfile = os.path.join(R.tmp, "stats.json")
+    r = execute([R.vmemu, "--stats", "--report", rfile, "--", R.path("faults"), "3000"])
+    if r.status != 0:
+        return "status %d: %s" % (r.status, tail(r.err))
+    m = re.search(r"Timeline samples: (\d+) taken, (\d+) kept; recording took ([0-9.]+) ms",
+                  r.err)
+    if not m:
+        return "no timeline line in --stats: %s" % tail(r.err)
+    taken, kept = int(m.group(1)), int(m.group(2))
+    n = len(read_report(rfile)["timeline"]["samples"])
+    if kept != n or taken < kept:
+        return "taken %d, kept %d, the report has %d samples" % (taken, kept, n)
+    plain = execute([R.vmemu, "--stats", "--", R.path("hello")])
+    if "Timeline samples" in plain.err:
+        return "a timeline line without --report or --html"
+    return None
+
+
 def main():
     opt = e2e_options(__doc__)
     with tempfile.TemporaryDirectory(prefix="vmemu-report-") as tmp:
@@ -283,6 +305,7 @@ def main():
                  lambda: check_ticks(R)),
                 ("timeline: swap counters", lambda: check_swap(R)),
                 ("cow_shared_at_fork and cow_shared_at_exit", lambda: check_cow_shared(R)),
+                ("--stats: the timeline's samples and its cost", lambda: check_stats_cost(R)),
             ]
         return finish_checks(checks, "no %s samples built in %s" % (VARIANT, opt.samples))
 
