@@ -155,7 +155,7 @@ struct mm_unmap_hook {
  * the function finds. */
 struct mm_access_hook {
     void (*access)(void *ctx, struct mm *mm, gva_t va, size_t n, bool write); /* may be NULL */
-    void *ctx;                                                              /* its argument */
+    void *ctx;                                                                /* its argument */
 };
 
 /* One address space. */
@@ -224,39 +224,39 @@ struct vmsys_fault_tick {
 
 /* Machine-wide VM state: one per vmemu run. */
 struct vmsys {
-    struct phys phys;              /* the frame pool */
-    struct pagecache pc;           /* file pages */
-    struct tlb tlb;                /* vmemu's TLB (one CPU) */
-    struct mm *current;            /* address space the CPU runs */
-    unsigned cpu_flush_pending;    /* VM_FLUSH_* causes: the CPU's TLB must be flushed
-                                      before the guest runs again (0: no flush) */
-    bool cpu_filling;              /* the CPU's fill callback is translating cpu_fill_page */
-    gva_t cpu_fill_page;           /* that page (the fill's answer replaces the CPU's TLB
-                                      entry for it) */
-    bool cpu_fill_skipped;         /* a downgrade of cpu_fill_page asked for no flush */
-    uint64_t cpu_flush_spared;     /* downgrades of the page being filled that needed none */
-    struct swap_area swap;         /* the swap area (none until vmsys_setup_paging) */
-    struct reclaim *reclaim;       /* page replacement (src/mm/reclaim.c) */
-    struct task_vm_stats *charge;  /* counters of the task the CPU runs or a syscall serves
-                                      (set at every switch); NULL: nothing is counted */
-    struct mm_unmap_hook on_unmap; /* see struct mm_unmap_hook (set by the process layer) */
-    struct mm_fault_hook on_fault; /* see struct mm_fault_hook (set by --profile heap) */
-    uint64_t fault_seq;            /* page faults counted so far, every task (minor and major,
-                                      as the tasks' counters count them): a time stamp of
-                                      guest progress that does not depend on host speed */
+    struct phys phys;                /* the frame pool */
+    struct pagecache pc;             /* file pages */
+    struct tlb tlb;                  /* vmemu's TLB (one CPU) */
+    struct mm *current;              /* address space the CPU runs */
+    unsigned cpu_flush_pending;      /* VM_FLUSH_* causes: the CPU's TLB must be flushed
+                                        before the guest runs again (0: no flush) */
+    bool cpu_filling;                /* the CPU's fill callback is translating cpu_fill_page */
+    gva_t cpu_fill_page;             /* that page (the fill's answer replaces the CPU's TLB
+                                        entry for it) */
+    bool cpu_fill_skipped;           /* a downgrade of cpu_fill_page asked for no flush */
+    uint64_t cpu_flush_spared;       /* downgrades of the page being filled that needed none */
+    struct swap_area swap;           /* the swap area (none until vmsys_setup_paging) */
+    struct reclaim *reclaim;         /* page replacement (src/mm/reclaim.c) */
+    struct task_vm_stats *charge;    /* counters of the task the CPU runs or a syscall serves
+                                        (set at every switch); NULL: nothing is counted */
+    struct mm_unmap_hook on_unmap;   /* see struct mm_unmap_hook (set by the process layer) */
+    struct mm_fault_hook on_fault;   /* see struct mm_fault_hook (set by --profile heap) */
+    uint64_t fault_seq;              /* page faults counted so far, every task (minor and major,
+                                        as the tasks' counters count them): a time stamp of
+                                        guest progress that does not depend on host speed */
     struct mm_access_hook on_access; /* see struct mm_access_hook (set by the heap checker) */
-    struct entropy entropy;        /* the guest's random bytes (host's, or seeded) */
-    bool no_zero_page;             /* a read fault of untouched anonymous memory allocates a
-                                      zeroed frame (as a kernel without the zero page does)
-                                      instead of mapping the shared zero page */
-    bool zero_page_host;           /* no_zero_page follows the host's kernel (--zero-page
-                                      host), not the user's choice */
-    struct folio_map folios;       /* the large page-cache folios Linux would hold for the
-                                      files the guest wrote (src/mm/folio.c) */
-    enum thp_mode thp_mode;        /* transparent huge pages (--thp) */
-    enum thp_from thp_mode_from;   /* where thp_mode came from */
-    struct thp_stats thp;          /* huge-page events (src/mm/thp.c) */
-    struct vmsys_fault_tick tick;  /* see struct vmsys_fault_tick (set by the report layer) */
+    struct entropy entropy;          /* the guest's random bytes (host's, or seeded) */
+    bool no_zero_page;               /* a read fault of untouched anonymous memory allocates a
+                                        zeroed frame (as a kernel without the zero page does)
+                                        instead of mapping the shared zero page */
+    bool zero_page_host;             /* no_zero_page follows the host's kernel (--zero-page
+                                        host), not the user's choice */
+    struct folio_map folios;         /* the large page-cache folios Linux would hold for the
+                                        files the guest wrote (src/mm/folio.c) */
+    enum thp_mode thp_mode;          /* transparent huge pages (--thp) */
+    enum thp_from thp_mode_from;     /* where thp_mode came from */
+    struct thp_stats thp;            /* huge-page events (src/mm/thp.c) */
+    struct vmsys_fault_tick tick;    /* see struct vmsys_fault_tick (set by the report layer) */
 };
 
 /* Virtual size in pages (all areas). */

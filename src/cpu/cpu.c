@@ -64,7 +64,8 @@ static int cpu_check(uc_err err, const char *what)
 
 _Static_assert(VM_FLUSH_NCAUSES <= 8, "struct cpu.flush_why holds 8 causes");
 
-/* Flushes Unicorn's TLB when a flush was asked for, counting it under each cause (see cpu_int.h). */
+/* Flushes Unicorn's TLB when a flush was asked for, counting it under each cause (see cpu_int.h).
+ */
 void cpu_flush_if_pending(struct cpu *c)
 {
     unsigned why = c->sys->cpu_flush_pending;

@@ -336,14 +336,16 @@ struct heapcheck *heapcheck_dup(const struct heapcheck *h)
     c->btab = memdup_array(h->btab, h->btabcap, sizeof(*h->btab), &fail);
     size_t area = h->mapped_end - HC_BASE;
     c->shadow = h->shadow ? memdup_array(h->shadow, area / HC_GRANULE, 1, &fail) : NULL;
-    c->pagemap =
-        h->pagemap ? memdup_array(h->pagemap, area >> PAGE_SHIFT, sizeof(*h->pagemap), &fail) : NULL;
+    c->pagemap = h->pagemap
+                     ? memdup_array(h->pagemap, area >> PAGE_SHIFT, sizeof(*h->pagemap), &fail)
+                     : NULL;
     c->seen.v = memdup_array(h->seen.v, h->seen.cap, sizeof(gva_t), &fail);
     c->strfn.v = memdup_array(h->strfn.v, h->strfn.cap, sizeof(gva_t), &fail);
     c->copyfn.v = memdup_array(h->copyfn.v, h->copyfn.cap, sizeof(gva_t), &fail);
     c->otherfn.v = memdup_array(h->otherfn.v, h->otherfn.cap, sizeof(gva_t), &fail);
     for (size_t i = 0; i < HC_NCLASSES; i++) {
-        c->classes[i].slots = memdup_array(h->classes[i].slots, h->classes[i].n, sizeof(gva_t), &fail);
+        c->classes[i].slots =
+            memdup_array(h->classes[i].slots, h->classes[i].n, sizeof(gva_t), &fail);
         c->classes[i].cap = h->classes[i].n;
     }
     c->quar = NULL;

@@ -23,12 +23,12 @@ struct proc;
 #define HC_QUARANTINE     (8ULL << 20)      /* bytes of freed slots kept before reuse, at most */
 #define HC_QUARANTINE_MIN (1ULL << 20)      /* ... and at least (else the live slots' bytes) */
 #define HC_BIG_PAGES                                                                               \
-    4                            /* guard mode: blocks of this many pages or more get their own    \
-                                    RW area (demand-paged); smaller ones get their pages installed */
+    4                              /* guard mode: blocks of this many pages or more get their own  \
+                                      RW area (demand-paged); smaller ones get their pages installed */
 #define HC_FRAMES     STACK_FRAMES /* frames kept per allocation/free site */
-#define HC_NONE_STACK UINT32_MAX /* free_stack of a block never freed */
-#define HC_GRANULE    8          /* compact arena: bytes per shadow byte */
-#define HC_NCLASSES   320        /* compact arena: slot size classes */
+#define HC_NONE_STACK UINT32_MAX   /* free_stack of a block never freed */
+#define HC_GRANULE    8            /* compact arena: bytes per shadow byte */
+#define HC_NCLASSES   320          /* compact arena: slot size classes */
 
 /* Shadow bytes of the compact arena, one per HC_GRANULE bytes (as ASan's): 0 all bytes
  * addressable, 1-7 only that many first bytes, or one of these. */

@@ -49,8 +49,7 @@ long stack_index_find(const struct stack_index *x, const void *entries, size_t s
         return -1;
     for (size_t j = k->hash & (x->cap - 1); x->slot[j]; j = (j + 1) & (x->cap - 1)) {
         const struct stack_key *e = entry_key(entries, stride, x->slot[j] - 1);
-        if (e->hash == k->hash && e->n == k->n &&
-            memcmp(e->pcs, k->pcs, k->n * sizeof(gva_t)) == 0)
+        if (e->hash == k->hash && e->n == k->n && memcmp(e->pcs, k->pcs, k->n * sizeof(gva_t)) == 0)
             return (long)(x->slot[j] - 1);
     }
     return -1;

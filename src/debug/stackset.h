@@ -14,9 +14,9 @@
 
 /* A call stack, innermost frame first. */
 struct stack_key {
-    uint64_t hash;            /* hash of the frames (stack_key_make) */
-    uint32_t n;               /* frames used */
-    gva_t pcs[STACK_FRAMES];  /* return addresses, innermost first */
+    uint64_t hash;           /* hash of the frames (stack_key_make) */
+    uint32_t n;              /* frames used */
+    gva_t pcs[STACK_FRAMES]; /* return addresses, innermost first */
 };
 
 /* The index of an array of entries that start with a struct stack_key. */
