@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "vmemu/gdbstub.h"
@@ -388,6 +389,24 @@ static const char *output_path(const char *path, char *buf, size_t n)
     return buf;
 }
 
+/* Whether the output file path (of option opt) can be written, found out before the guest
+ * runs, as /usr/bin/time -o does: the file is created when missing, never truncated here.
+ * Returns 0, or -errno with one line on stderr. */
+static int output_writable(const char *opt, const char *path)
+{
+    int fd = path ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666) : -1;
+
+    if (path == NULL)
+        return 0;
+    if (fd < 0) {
+        int e = errno;
+        fprintf(stderr, "vmemu: %s %s: %s\n", opt, path, strerror(e));
+        return -e;
+    }
+    close(fd);
+    return 0;
+}
+
 /* `vmemu html REPORT.json FILE`: the --html page of a saved --report. Returns the exit
  * status: 0, 1 (the report cannot be read or the page written), 2 (usage). */
 static int html_main(int argc, char **argv)
@@ -439,6 +458,8 @@ int main(int argc, char **argv)
     static char report_path[PATH_MAX + 256], html_path[PATH_MAX + 256];
     cli.report = output_path(cli.report, report_path, sizeof(report_path));
     cli.html = output_path(cli.html, html_path, sizeof(html_path));
+    if (output_writable("--report", cli.report) < 0 || output_writable("--html", cli.html) < 0)
+        return EXIT_USAGE;
 
     static struct vmsys sys;
     if ((rc = vmsys_init(&sys, cli.mem, cli.tlb_entries, cli.tlb_ways)) < 0) {

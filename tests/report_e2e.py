@@ -287,6 +287,19 @@ def check_stats_cost(R):
     return None
 
 
+def check_unwritable(R):
+    """--report or --html to a path that cannot be written: one line, status 2, and the
+    program does not run (as /usr/bin/time -o refuses before it starts)."""
+    for opt in ("--report", "--html"):
+        path = os.path.join(R.tmp, "no-such-dir", "out")
+        r = execute([R.vmemu, opt, path, "--", R.path("hello")])
+        lines = r.err.strip().splitlines()
+        if r.status != 2 or r.out != "" or len(lines) != 1 or path not in lines[0]:
+            return "%s %s: status %d, stdout %r, stderr %r" % (opt, path, r.status, r.out,
+                                                               r.err)
+    return None
+
+
 def main():
     opt = e2e_options(__doc__)
     with tempfile.TemporaryDirectory(prefix="vmemu-report-") as tmp:
@@ -306,6 +319,8 @@ def main():
                 ("timeline: swap counters", lambda: check_swap(R)),
                 ("cow_shared_at_fork and cow_shared_at_exit", lambda: check_cow_shared(R)),
                 ("--stats: the timeline's samples and its cost", lambda: check_stats_cost(R)),
+                ("--report, --html: an unwritable path is refused before the run",
+                 lambda: check_unwritable(R)),
             ]
         return finish_checks(checks, "no %s samples built in %s" % (VARIANT, opt.samples))
 
