@@ -219,6 +219,58 @@ static void test_html_tree_labels_shorten_paths_and_mark_cuts(void **state)
     json_decref(r);
 }
 
+/* A profiled process for "heap_profile": pid, nsamples heap samples, nsites sites (site i
+ * holds i bytes at the peak; the first site's function needs escaping). */
+static json_t *heap_proc(int pid, int nsamples, int nsites)
+{
+    json_t *samples = json_array(), *sites = json_array();
+
+    for (int i = 0; i < nsamples; i++)
+        json_array_append_new(samples, json_pack("{s:i, s:i, s:i, s:i}", "call", i * 10,
+                                                 "fault_seq", i, "bytes", i * 100, "blocks", i));
+    for (int i = 0; i < nsites; i++)
+        json_array_append_new(
+            sites, json_pack("{s:i, s:[{s:s, s:s, s:i}], s:i, s:i, s:{s:i, s:i}, s:i, s:i}", "id",
+                             i, "frames", "pc", "0x401000", "function", i == 0 ? "f<a&b>" : "g",
+                             "offset", i, "peak_bytes", i, "allocations", 1, "faults", "anon", i,
+                             "cow", 0, "resident_pages_at_peak", 0, "resident_pages_at_exit", 0));
+    return json_pack("{s:i, s:i, s:i, s:{s:i, s:i, s:i, s:i}, s:o, s:o, s:{s:i}}", "pid", pid,
+                     "allocations", nsamples, "frees", 0, "peak", "bytes", 500, "blocks", 5, "call",
+                     50, "fault_seq", 5, "timeline", samples, "sites", sites, "metadata_faults",
+                     "anon", 2);
+}
+
+/* --profile heap's section: one chart per profiled process in pid order, its samples and
+ * peak, at most 10 sites listed (most bytes at the peak first), names escaped; no section
+ * without a profile. */
+static void test_html_heap_profile_charts_and_sites(void **state)
+{
+    json_t *r = fork_report(false);
+    char *page = render(r);
+
+    (void)state;
+    assert_null(strstr(page, "id=\"heap\""));
+    free(page);
+    json_object_set_new(r, "heap_profile",
+                        json_pack("[o, o]", heap_proc(11, 3, 2), heap_proc(10, 7, 12)));
+    page = render(r);
+    assert_non_null(strstr(page, "<section id=\"heap\">"));
+    assert_true(strstr(page, "id=\"heap-10\"") < strstr(page, "id=\"heap-11\""));
+    assert_non_null(strstr(page, "data-series=\"heap\" data-points=\"7\""));
+    assert_non_null(strstr(page, "data-series=\"heap\" data-points=\"3\""));
+    assert_int_equal(count(page, "<circle class=\"peak\""), 2);
+    assert_int_equal(count(page, "<tr class=\"site\">"), 10 + 2);
+    assert_non_null(strstr(page, "(10 of 12)"));
+    assert_non_null(strstr(page, "f&lt;a&amp;b&gt;+0"));
+    assert_null(strstr(page, "f<a&b>"));
+    /* pid 10's table: site 11 (11 bytes) first, site 2 (2 bytes) last of the ten shown */
+    const char *t10 = strstr(page, "id=\"heap-sites-10\"");
+    assert_non_null(t10);
+    assert_true(strstr(t10, "g+11") < strstr(t10, "g+2<"));
+    free(page);
+    json_decref(r);
+}
+
 static void test_html_crash_outlines_the_faulting_area(void **state)
 {
     json_t *r = fork_report(false);
@@ -319,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_html_timeline_draws_at_most_64_processes),
         cmocka_unit_test(test_html_tree_edges_carry_cow_counts),
         cmocka_unit_test(test_html_tree_labels_shorten_paths_and_mark_cuts),
+        cmocka_unit_test(test_html_heap_profile_charts_and_sites),
         cmocka_unit_test(test_html_crash_outlines_the_faulting_area),
         cmocka_unit_test(test_html_escapes_and_names_no_url),
         cmocka_unit_test(test_html_refuses_what_is_not_a_report),

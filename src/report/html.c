@@ -1,7 +1,8 @@
 /* The --html page (report_html): the document around the sections, its CSS, the header
  * (command, exit status, the options that change counts, the date), the crash report of a
  * process killed by a fault, and the readers of the JSON tree the sections share. The
- * sections themselves are html_tables.c, html_timeline.c, html_maps.c and html_tree.c.
+ * sections themselves are html_tables.c, html_timeline.c, html_heap.c, html_maps.c and
+ * html_tree.c.
  * The page has no script and names no URL: it reads the same offline and on paper. */
 #include "vmemu/html.h"
 
@@ -238,6 +239,7 @@ int report_html(const char *path, const json_t *report)
     html_crash(f, report);
     html_tables(f, report);
     html_timeline(f, report);
+    html_heap(f, report);
     html_maps(f, report);
     html_tree(f, report);
     fputs("<p class=\"foot\">Counts are vmemu's own and are the same on every run of the same "

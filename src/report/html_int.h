@@ -43,5 +43,9 @@ void html_timeline(FILE *f, const json_t *r);
 void html_maps(FILE *f, const json_t *r);
 /* The process tree, with the pages shared copy-on-write on each edge. */
 void html_tree(FILE *f, const json_t *r);
+/* --profile heap's section (html_heap.c): per profiled process, the heap over allocator
+ * calls with its peak, and the allocation sites holding the most at the peak with their
+ * faults and resident pages. Nothing when r has no "heap_profile". */
+void html_heap(FILE *f, const json_t *r);
 
 #endif
