@@ -265,4 +265,15 @@ static inline uint64_t mm_vm_pages(const struct mm *mm)
     return vma_list_pages(&mm->vmas);
 }
 
+/* The load bias of the program image: the start of its first mapping minus its file
+ * offset (a static PIE's first segment maps offset 0 at vaddr 0); 0 without an image.
+ * What symtab_load() takes (it ignores it for an ET_EXEC). */
+static inline gva_t mm_image_bias(const struct mm *mm)
+{
+    for (size_t i = 0; i < mm->vmas.n; i++)
+        if (mm->vmas.v[i].kind == VMA_IMAGE)
+            return mm->vmas.v[i].start - mm->vmas.v[i].pgoff * PAGE_SIZE;
+    return 0;
+}
+
 #endif

@@ -209,15 +209,6 @@ static int hc_entry_cmp(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* The load bias of the image (start of its first mapping minus its file offset). */
-static gva_t hc_image_bias(const struct mm *mm)
-{
-    for (size_t i = 0; i < mm->vmas.n; i++)
-        if (mm->vmas.v[i].kind == VMA_IMAGE)
-            return mm->vmas.v[i].start - mm->vmas.v[i].pgoff * PAGE_SIZE;
-    return 0;
-}
-
 /* Sets up the checker for p after exec; see the header. */
 int heapcheck_attach(struct proc *p, char *err, size_t errlen)
 {
@@ -234,7 +225,7 @@ int heapcheck_attach(struct proc *p, char *err, size_t errlen)
     hs->refs = 1;
     h->installed_end = HC_BASE;
     h->syms = hs;
-    hs->syms = symtab_load(p->exe, hc_image_bias(p->mm));
+    hs->syms = symtab_load(p->exe, mm_image_bias(p->mm));
     if (!hs->syms || symtab_nsyms(hs->syms) == 0 || symtab_find(hs->syms, "malloc", &addr) < 0) {
         snprintf(err, errlen,
                  "%s has no symbols: --check heap needs a program that is not stripped", p->exe);

@@ -269,90 +269,71 @@ static bool hc_string_read(struct heapcheck *h, gva_t rip, gva_t va, unsigned si
     return false;
 }
 
-/* A bad access to the compact arena; see heapcheck_int.h. */
-void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size, bool write,
-                   gva_t bad)
+/* Prints the report of a bad access of size bytes at addr (op READ or WRITE) whose first
+ * bad byte is bad, by the instruction at rip (of the syscall `call` when not NULL): the
+ * block it hit and how far from it, the stack, and the block's allocation and free sites. */
+static void hc_report_bad(struct heapcheck *h, struct proc *p, const char *op, uint64_t size,
+                          gva_t addr, gva_t bad, gva_t rip, const char *call)
 {
-    struct cpu *cpu = p->cpu;
-    gva_t rip = cpu_get(cpu, CPU_RIP);
-    if (hc_set_has(&h->seen, rip))
-        return; /* one report per instruction, as memcheck does per context */
-    if (!write && hc_string_read(h, rip, va, size))
-        return;
-    hc_set_add(&h->seen, rip);
-    h->errors++;
     const struct hc_block *b = hc_find(h, bad);
-    const char *op = write ? "WRITE" : "READ";
     int pid = p->leader ? p->leader->pid : p->pid;
+    char in[48] = "";
+
+    if (call != NULL)
+        snprintf(in, sizeof(in), " in %s", call);
+    h->errors++;
     if (!b) {
         fprintf(stderr,
-                "vmemu: heap: pid %d tid %d: heap-wild-access: %s of size %u at 0x%llx, in no "
-                "block\n",
-                pid, p->pid, op, size, (unsigned long long)va);
+                "vmemu: heap: pid %d tid %d: heap-wild-access: %s of size %llu at 0x%llx%s, in "
+                "no block\n",
+                pid, p->pid, op, (unsigned long long)size, (unsigned long long)addr, in);
     } else {
         gva_t end = b->user + b->size;
         bool freed = b->state != HC_LIVE;
         const char *kind = freed           ? "heap-use-after-free"
                            : bad < b->user ? "heap-buffer-underflow"
                                            : "heap-buffer-overflow";
-        uint64_t dist = va < b->user ? b->user - va : va >= end ? va - end : va - b->user;
-        const char *where = va < b->user ? "before" : va >= end ? "after" : "inside";
+        uint64_t dist = addr < b->user ? b->user - addr : addr >= end ? addr - end : addr - b->user;
+        const char *where = addr < b->user ? "before" : addr >= end ? "after" : "inside";
         fprintf(stderr,
-                "vmemu: heap: pid %d tid %d: %s: %s of size %u at 0x%llx, %llu byte%s %s the "
+                "vmemu: heap: pid %d tid %d: %s: %s of size %llu at 0x%llx%s, %llu byte%s %s the "
                 "%llu-byte block at 0x%llx%s\n",
-                pid, p->pid, kind, op, size, (unsigned long long)va, (unsigned long long)dist,
-                dist == 1 ? "" : "s", where, (unsigned long long)b->size,
+                pid, p->pid, kind, op, (unsigned long long)size, (unsigned long long)addr, in,
+                (unsigned long long)dist, dist == 1 ? "" : "s", where, (unsigned long long)b->size,
                 (unsigned long long)b->user, freed ? " (freed)" : "");
     }
     gva_t pcs[HC_FRAMES];
-    int n = backtrace_collect(p->mm, h->syms->syms, rip, cpu_get(cpu, CPU_RSP),
-                              cpu_get(cpu, CPU_RBP), pcs, HC_FRAMES);
+    int n = backtrace_collect(p->mm, h->syms->syms, rip, cpu_get(p->cpu, CPU_RSP),
+                              cpu_get(p->cpu, CPU_RBP), pcs, HC_FRAMES);
     backtrace_print(stderr, h->syms->syms, pcs, n, "    ");
     if (b)
         hc_print_sites(h, b);
 }
 
-/* A syscall's bad copy; see heapcheck_int.h. */
+/* A bad access to the compact arena; see heapcheck_int.h. */
+void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size, bool write,
+                   gva_t bad)
+{
+    gva_t rip = cpu_get(p->cpu, CPU_RIP);
+    if (hc_set_has(&h->seen, rip))
+        return; /* one report per instruction, as memcheck does per context */
+    if (!write && hc_string_read(h, rip, va, size))
+        return;
+    hc_set_add(&h->seen, rip);
+    hc_report_bad(h, p, write ? "WRITE" : "READ", size, va, bad, rip, NULL);
+}
+
+/* A syscall's bad copy; see heapcheck_int.h. As ASan's interceptors: the address is the
+ * first bad byte, the size the whole range the call was given. */
 void hc_bad_copy(struct heapcheck *h, struct proc *p, gva_t va, size_t n, bool write, gva_t bad,
                  const char *call)
 {
     gva_t rip = p->trap.rip;
+    (void)va;
     if (hc_set_has(&h->seen, rip))
         return; /* one report per syscall instruction, as for the program's own accesses */
     hc_set_add(&h->seen, rip);
-    h->errors++;
-    const struct hc_block *b = hc_find(h, bad);
-    const char *op = write ? "WRITE" : "READ";
-    int pid = p->leader ? p->leader->pid : p->pid;
-    (void)va;
-    if (!b) {
-        fprintf(stderr,
-                "vmemu: heap: pid %d tid %d: heap-wild-access: %s of size %zu at 0x%llx in %s, "
-                "in no block\n",
-                pid, p->pid, op, n, (unsigned long long)bad, call);
-    } else {
-        /* As ASan's interceptors: the address is the first bad byte, the size the whole
-         * range the call was given. */
-        gva_t end = b->user + b->size;
-        bool freed = b->state != HC_LIVE;
-        const char *kind = freed           ? "heap-use-after-free"
-                           : bad < b->user ? "heap-buffer-underflow"
-                                           : "heap-buffer-overflow";
-        uint64_t dist = bad < b->user ? b->user - bad : bad >= end ? bad - end : bad - b->user;
-        const char *where = bad < b->user ? "before" : bad >= end ? "after" : "inside";
-        fprintf(stderr,
-                "vmemu: heap: pid %d tid %d: %s: %s of size %zu at 0x%llx in %s, %llu byte%s %s "
-                "the %llu-byte block at 0x%llx%s\n",
-                pid, p->pid, kind, op, n, (unsigned long long)bad, call, (unsigned long long)dist,
-                dist == 1 ? "" : "s", where, (unsigned long long)b->size,
-                (unsigned long long)b->user, freed ? " (freed)" : "");
-    }
-    gva_t pcs[HC_FRAMES];
-    int nf = backtrace_collect(p->mm, h->syms->syms, rip, cpu_get(p->cpu, CPU_RSP),
-                               cpu_get(p->cpu, CPU_RBP), pcs, HC_FRAMES);
-    backtrace_print(stderr, h->syms->syms, pcs, nf, "    ");
-    if (b)
-        hc_print_sites(h, b);
+    hc_report_bad(h, p, write ? "WRITE" : "READ", n, bad, bad, rip, call);
 }
 
 /* ---- after the fact ---- */

@@ -242,15 +242,6 @@ static int hp_entry_cmp(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* The load bias of the image (start of its first mapping minus its file offset). */
-static gva_t hp_image_bias(const struct mm *mm)
-{
-    for (size_t i = 0; i < mm->vmas.n; i++)
-        if (mm->vmas.v[i].kind == VMA_IMAGE)
-            return mm->vmas.v[i].start - mm->vmas.v[i].pgoff * PAGE_SIZE;
-    return 0;
-}
-
 static void hp_free(struct heapprof *h);
 
 /* Puts a probe on addr unless the run has one there. */
@@ -296,7 +287,7 @@ int heapprof_attach(struct proc *p, struct mm *mm, const char *exe, void *old, v
             goto nomem;
         h->run->refs = 1;
     }
-    hs->syms = symtab_load(exe, hp_image_bias(mm));
+    hs->syms = symtab_load(exe, mm_image_bias(mm));
     if (!hs->syms || symtab_nsyms(hs->syms) == 0 || symtab_find(hs->syms, "malloc", &addr) < 0) {
         snprintf(err, errlen,
                  "%s has no symbols: --profile heap needs a program that is not stripped", exe);

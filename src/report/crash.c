@@ -22,19 +22,6 @@
 #define X86_INT3       0xcc /* the breakpoint instruction */
 #define CRASH_DIS_SPAN 4096 /* furthest into a function its start is decoded from */
 
-/* Start of the image's first mapping minus its file offset: the load bias of a PIE (whose
- * first segment maps offset 0 at vaddr 0); symtab_load() ignores it for an ET_EXEC. */
-static gva_t image_bias(const struct mm *mm)
-{
-    for (size_t i = 0; i < mm->vmas.n; i++) {
-        const struct vma *v = &mm->vmas.v[i];
-
-        if (v->kind == VMA_IMAGE)
-            return v->start - v->pgoff * PAGE_SIZE;
-    }
-    return 0;
-}
-
 /* Whether v maps the program image as the loader placed it (its segments or its bss), so
  * that the section headers, relocated by the image's bias, describe its addresses. Another
  * mmap of the program's file is not: its addresses are not the link-time ones. */
@@ -298,7 +285,7 @@ static void crash_locate(const struct proc *p, struct crash_info *ci)
     if (p->mm == NULL)
         return;
     if (p->exe != NULL)
-        syms = symtab_load(p->exe, image_bias(p->mm));
+        syms = symtab_load(p->exe, mm_image_bias(p->mm));
     if (ci->has_rip) {
         format_symbol(syms, ci->rip, ci->symbol, sizeof(ci->symbol));
         v = vma_lookup(&p->mm->vmas, ci->rip);
