@@ -27,6 +27,10 @@ Checks, each printed as "PASS label" or "FAIL label: reason":
     cell of C; the ringed points of the major-fault chart and the marked table cells are
     exactly the Belady's anomalies the CSV shows (a size with more major faults than the
     next smaller one of the same policy and exit status), fifo has at least one;
+  - heap profile: `vmemu --profile heap --report R --html H heapprof`: per profiled
+    process, the heap chart has as many points as R's heap samples and one ringed peak,
+    and the sites table lists R's sites holding the most at the peak (10 at most), in
+    R's order, with R's fault counts;
   - relative paths: `vmemu --report r.json --html r.html fdiso scan` run in a folder
     writes both files there, although the guest changed directory (to /proc) before exit;
   - offline: every page names no URL ("http", "//") and loads with the network off (a
@@ -488,6 +492,35 @@ def check_sweep(o, tmp):
                      colours=("#0072B2", "#E69F00", "#D55E00"))
 
 
+def check_heap(o, tmp):
+    """--profile heap's section: per profiled process of R, its heap chart has as many
+    points as R's heap samples and a ringed peak, and its sites table lists the sites
+    holding the most at the peak (10 at most) with the fault counts R gives them, in R's
+    order (most peak bytes first, then most faults)."""
+    page, report, r = run_report(o, tmp, "heap", o.heapprof, ["--profile", "heap"])
+    if r.status != 0 or not report.get("heap_profile"):
+        raise Failure("heapprof: status %d, no heap_profile" % r.status)
+    no_url(page)
+    dom = load_dom(page)
+    for p in report["heap_profile"]:
+        chart = dom.by_id("heap-%d" % p["pid"])
+        lines = chart.find(lambda e: e.tag == "polyline" and e.attrs.get("data-series") == "heap")
+        if len(lines) != 1 or int(lines[0].attrs["data-points"]) != len(p["timeline"]):
+            raise Failure("pid %d: heap chart points %s, %d samples in the report" % (
+                p["pid"], [x.attrs.get("data-points") for x in lines], len(p["timeline"])))
+        if len(chart.find(lambda e: e.tag == "circle" and "peak" in e.cls())) != 1:
+            raise Failure("pid %d: no ringed peak" % p["pid"])
+        def faults(site):
+            return sum(site["faults"].values())
+        want = [faults(x) for x in sorted(p["sites"], key=lambda x: (-x["peak_bytes"],
+                                                                     -faults(x)))][:10]
+        rows = dom.by_id("heap-sites-%d" % p["pid"]).find(
+            lambda e: e.tag == "tr" and "site" in e.cls())
+        got = [int(row.find(lambda e: e.tag == "td")[4].all_text()) for row in rows]
+        if got != want:
+            raise Failure("pid %d: sites' faults %s, the report's %s" % (p["pid"], got, want))
+
+
 def check_relative(o, tmp):
     where = os.path.join(tmp, "relative")
     os.makedirs(where, exist_ok=True)
@@ -515,15 +548,16 @@ def main():
         ap.add_argument("--keep", help="keep the pages and screenshots in this folder")
     o = harness.e2e_options(__doc__, more)
     found = {}
-    for name in ("fork_cow", "nullderef", "belady", "fdiso"):
+    for name in ("fork_cow", "nullderef", "belady", "fdiso", "heapprof"):
         variants = dict(harness.built_variants(o.samples, name))
         found[name] = variants.get("glibc") or variants.get("musl")
         if name == "belady":  # its anomaly is sized for musl's small libc (sweep_e2e.py)
             found[name] = variants.get("musl")
     o.fork, o.crash, o.belady = found["fork_cow"], found["nullderef"], found["belady"]
-    o.fdiso = found["fdiso"]
+    o.fdiso, o.heapprof = found["fdiso"], found["heapprof"]
     if not all(found.values()):
-        return harness.finish_checks([], "fork_cow, nullderef, fdiso or belady-musl not built in "
+        return harness.finish_checks([], "fork_cow, nullderef, fdiso, heapprof or belady-musl "
+                                     "not built in "
                                      + o.samples)
     tmp = o.keep or tempfile.mkdtemp(prefix="html_e2e_")
     os.makedirs(tmp, exist_ok=True)
@@ -531,6 +565,7 @@ def main():
               ("timeline page", lambda: check_timeline_page(o, tmp)),
               ("crash page", lambda: check_crash(o, tmp)),
               ("sweep page", lambda: check_sweep(o, tmp)),
+              ("heap profile", lambda: check_heap(o, tmp)),
               ("relative paths", lambda: check_relative(o, tmp)),
               ("offline", lambda: check_offline(o, tmp))]
     try:
