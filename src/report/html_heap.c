@@ -101,19 +101,21 @@ static void heap_chart(FILE *f, const json_t *p, int pid)
     fputs("</div>\n", f);
 }
 
-/* Orders site indexes by their peak bytes, then by their faults, most first. */
-static const json_t *sort_sites;
+/* A site and its sort keys. */
+struct site_ref {
+    double peak;     /* bytes it held at the peak */
+    double faults;   /* faults charged to it */
+    const json_t *s; /* the site */
+};
+
+/* Orders sites by their peak bytes, then by their faults, most first. */
 static int by_peak(const void *a, const void *b)
 {
-    const json_t *x = json_array_get(sort_sites, *(const size_t *)a);
-    const json_t *y = json_array_get(sort_sites, *(const size_t *)b);
-    double px = html_num(x, "peak_bytes"), py = html_num(y, "peak_bytes");
-    double fx = faults_total(json_object_get(x, "faults"));
-    double fy = faults_total(json_object_get(y, "faults"));
+    const struct site_ref *x = a, *y = b;
 
-    if (px != py)
-        return px < py ? 1 : -1;
-    return (fx < fy) - (fx > fy);
+    if (x->peak != y->peak)
+        return x->peak < y->peak ? 1 : -1;
+    return (x->faults < y->faults) - (x->faults > y->faults);
 }
 
 /* One row of the sites table. */
@@ -150,13 +152,15 @@ static void heap_sites(FILE *f, const json_t *p, int pid)
 {
     const json_t *sites = json_object_get(p, "sites");
     size_t n = json_is_array(sites) ? json_array_size(sites) : 0;
-    size_t *order = malloc((n ? n : 1) * sizeof(*order));
+    struct site_ref *order = malloc((n ? n : 1) * sizeof(*order));
 
     if (order == NULL)
         return;
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    sort_sites = sites;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *site = json_array_get(sites, i);
+        order[i] = (struct site_ref){html_num(site, "peak_bytes"),
+                                     faults_total(json_object_get(site, "faults")), site};
+    }
     qsort(order, n, sizeof(*order), by_peak);
     fprintf(
         f,
@@ -166,7 +170,7 @@ static void heap_sites(FILE *f, const json_t *p, int pid)
         "<th>by class</th><th>resident at peak</th><th>at exit</th></tr>\n",
         pid, n < HEAP_SITES ? n : HEAP_SITES, n);
     for (size_t i = 0; i < n && i < HEAP_SITES; i++)
-        site_row(f, json_array_get(sites, order[i]));
+        site_row(f, order[i].s);
     fprintf(f,
             "<tr class=\"alloc-meta\"><td class=\"l\">allocator metadata and free "
             "memory</td><td></td><td></td>"
