@@ -3,6 +3,11 @@
  *   upgrade NNN    NNN times: map a fresh page read-only, read it, mprotect it read-write,
  *                  write it (permission upgrades and fresh mappings only)
  *   downgrade NNN  the same, then mprotect it back to read-only (NNN downgrades)
+ *   bulk32 NNN     NNN times: map 32 pages, write each, mprotect all 32 to read-only in
+ *                  one call, check that a write to the first and to the last faults
+ *   bulk33 NNN     the same with 33 pages (one more than vmemu drops one by one)
+ *   working NNN    write 2048 pages (8 MiB), then read one byte of each, NNN rounds: a
+ *                  working set larger than Unicorn's first TLB (256 entries)
  *   pingpong NNN   two threads of one process pass a token NNN times (NNN switches each
  *                  way between threads of one address space)
  *   stale NNN      accesses that must fault or see fresh data after a change, NNN rounds:
@@ -202,6 +207,46 @@ static int stale(long n)
     return 0;
 }
 
+/* bulk32 and bulk33: n ranges of `pages` written pages made read-only by one mprotect. */
+static int bulk(long n, int pages)
+{
+    long faulted = 0;
+    for (long i = 0; i < n; i++) {
+        unsigned char *p = mmap(NULL, (size_t)pages * PG, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return 1;
+        for (int k = 0; k < pages; k++)
+            p[k * PG] = (unsigned char)(k + 1);
+        if (mprotect(p, (size_t)pages * PG, PROT_READ) != 0)
+            return 1;
+        faulted += faults(p, 1) + faults(p + (size_t)(pages - 1) * PG, 1);
+        if (p[0] != 1 || p[(size_t)(pages - 1) * PG] != pages)
+            return 1;
+        munmap(p, (size_t)pages * PG);
+    }
+    printf("bulk%d: %ld ranges, %ld writes faulted\n", pages, n, faulted);
+    return 0;
+}
+
+/* working: n rounds over a working set of 2048 pages. */
+static int working(long n)
+{
+    enum { PAGES = 2048 };
+    unsigned char *p = mmap(NULL, (size_t)PAGES * PG, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 1;
+    for (int k = 0; k < PAGES; k++)
+        p[(size_t)k * PG] = (unsigned char)k;
+    unsigned long sum = 0;
+    for (long i = 0; i < n; i++)
+        for (int k = 0; k < PAGES; k++)
+            sum += ((volatile unsigned char *)p)[(size_t)k * PG];
+    printf("working: %ld rounds over %d pages, sum %lu\n", n, PAGES, sum);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct sigaction sa;
@@ -210,7 +255,7 @@ int main(int argc, char **argv)
     sa.sa_flags = SA_NODEFER;
     sigaction(SIGSEGV, &sa, NULL);
     if (argc != 3) {
-        fprintf(stderr, "usage: tlbflush upgrade|downgrade|pingpong|stale NNN\n");
+        fprintf(stderr, "usage: tlbflush upgrade|downgrade|bulk32|bulk33|working|pingpong|stale NNN\n");
         return 2;
     }
     long n = atol(argv[2]);
@@ -218,10 +263,16 @@ int main(int argc, char **argv)
         return upgrade(n, 0);
     if (strcmp(argv[1], "downgrade") == 0)
         return upgrade(n, 1);
+    if (strcmp(argv[1], "bulk32") == 0)
+        return bulk(n, 32);
+    if (strcmp(argv[1], "bulk33") == 0)
+        return bulk(n, 33);
+    if (strcmp(argv[1], "working") == 0)
+        return working(n);
     if (strcmp(argv[1], "pingpong") == 0)
         return pingpong(n);
     if (strcmp(argv[1], "stale") == 0)
         return stale(n);
-    fprintf(stderr, "usage: tlbflush upgrade|downgrade|pingpong|stale NNN\n");
+    fprintf(stderr, "usage: tlbflush upgrade|downgrade|bulk32|bulk33|working|pingpong|stale NNN\n");
     return 2;
 }

@@ -1036,7 +1036,7 @@ static void test_mmu_fill_tlb_hit_on_clean_page_write_walks_again(void **state)
     assert_int_equal(cached, pte_at(e, ANON_BASE));
 }
 
-static void test_mm_set_pte_downgrade_requests_flush_and_invalidates(void **state)
+static void test_mm_set_pte_downgrade_asks_cpu_to_drop_page_and_invalidates(void **state)
 {
     struct env *e = *state;
     struct tlb *tlb = &e->sys.tlb;
@@ -1050,22 +1050,50 @@ static void test_mm_set_pte_downgrade_requests_flush_and_invalidates(void **stat
     pte_t *ptep = ptep_at(e, ANON_BASE);
 
     mm_set_pte(e->mm, ANON_BASE, ptep, *ptep & ~PTE_RW);
-    assert_true(e->sys.cpu_flush_pending);
+    assert_false(e->sys.cpu_flush_pending); /* one page: dropped alone, no flush */
+    assert_int_equal(e->sys.cpu_inval_n, 1);
+    assert_int_equal(e->sys.cpu_inval[0], ANON_BASE);
     assert_int_equal(tlb->invalidations, inval + 1);
     uint64_t misses = tlb->misses;
     assert_int_equal(mmu_fill(e->mm, ANON_BASE, ACCESS_READ, &f), 0);
     assert_int_equal(tlb->misses, misses + 1);
     assert_int_equal(f.perms, MMU_R);
 
-    /* Giving the permission back is an upgrade: no CPU flush. */
-    e->sys.cpu_flush_pending = false;
+    /* Giving the permission back is an upgrade: nothing for the CPU to drop. */
+    e->sys.cpu_inval_n = 0;
     mm_set_pte(e->mm, ANON_BASE, ptep, *ptep | PTE_RW);
     assert_false(e->sys.cpu_flush_pending);
+    assert_int_equal(e->sys.cpu_inval_n, 0);
     assert_true(*ptep & PTE_RW);
 
     /* Clearing the accessed bit is a downgrade too (the CPU must report the next use). */
     mm_set_pte(e->mm, ANON_BASE, ptep, *ptep & ~PTE_A);
-    assert_true(e->sys.cpu_flush_pending);
+    assert_int_equal(e->sys.cpu_inval_n, 1);
+    assert_false(e->sys.cpu_flush_pending);
+}
+
+static void test_mm_set_pte_downgrades_past_the_page_list_ask_for_a_flush(void **state)
+{
+    struct env *e = *state;
+    struct fill f = {0};
+
+    map_anon(e, ANON_BASE, VM_INVAL_PAGES + 1, RW);
+    e->sys.current = e->mm;
+    for (gva_t i = 0; i <= VM_INVAL_PAGES; i++)
+        assert_int_equal(mmu_fill(e->mm, ANON_BASE + i * PAGE_SIZE, ACCESS_WRITE, &f), 0);
+    e->sys.cpu_inval_n = 0;
+    for (gva_t i = 0; i < VM_INVAL_PAGES; i++) {
+        pte_t *ptep = ptep_at(e, ANON_BASE + i * PAGE_SIZE);
+        mm_set_pte(e->mm, ANON_BASE + i * PAGE_SIZE, ptep, *ptep & ~PTE_RW);
+    }
+    assert_int_equal(e->sys.cpu_inval_n, VM_INVAL_PAGES);
+    assert_int_equal(e->sys.cpu_inval[VM_INVAL_PAGES - 1],
+                     ANON_BASE + (VM_INVAL_PAGES - 1) * PAGE_SIZE);
+    assert_false(e->sys.cpu_flush_pending);
+    pte_t *last = ptep_at(e, ANON_BASE + VM_INVAL_PAGES * PAGE_SIZE);
+    mm_set_pte(e->mm, ANON_BASE + VM_INVAL_PAGES * PAGE_SIZE, last, *last & ~PTE_RW);
+    assert_int_equal(e->sys.cpu_flush_pending, VM_FLUSH_DOWNGRADE);
+    assert_int_equal(e->sys.cpu_inval_n, VM_INVAL_PAGES);
 }
 
 static void test_mm_set_pte_other_mm_requests_no_flush(void **state)
@@ -1082,7 +1110,7 @@ static void test_mm_set_pte_other_mm_requests_no_flush(void **state)
     assert_false(*ptep & PTE_RW);
 }
 
-static void test_fault_cow_copy_requests_cpu_flush(void **state)
+static void test_fault_cow_copy_asks_cpu_to_drop_page(void **state)
 {
     struct env *e = *state;
     struct fill f = {0};
@@ -1093,7 +1121,8 @@ static void test_fault_cow_copy_requests_cpu_flush(void **state)
     assert_false(e->sys.cpu_flush_pending);
     /* The CPU may hold the zero page read-only: the new frame replaces it. */
     assert_int_equal(mmu_fill(e->mm, ANON_BASE, ACCESS_WRITE, &f), 0);
-    assert_true(e->sys.cpu_flush_pending);
+    assert_int_equal(e->sys.cpu_inval_n, 1);
+    assert_int_equal(e->sys.cpu_inval[0], ANON_BASE);
     assert_int_equal(fs(e)->cow, 1);
 }
 
@@ -1139,9 +1168,10 @@ int main(void)
         ENV_TEST(test_mmu_fill_refused_access_returns_efault_and_counts_fill),
         ENV_TEST(test_mmu_fill_uses_tlb_only_for_current_mm),
         ENV_TEST(test_mmu_fill_tlb_hit_on_clean_page_write_walks_again),
-        ENV_TEST(test_mm_set_pte_downgrade_requests_flush_and_invalidates),
+        ENV_TEST(test_mm_set_pte_downgrade_asks_cpu_to_drop_page_and_invalidates),
+        ENV_TEST(test_mm_set_pte_downgrades_past_the_page_list_ask_for_a_flush),
         ENV_TEST(test_mm_set_pte_other_mm_requests_no_flush),
-        ENV_TEST(test_fault_cow_copy_requests_cpu_flush),
+        ENV_TEST(test_fault_cow_copy_asks_cpu_to_drop_page),
         TINY_TEST(test_fault_table_out_of_frames_peak_pt_pages_counts_partial_tables),
     };
 #undef ENV_TEST

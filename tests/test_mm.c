@@ -548,7 +548,7 @@ static void test_mm_protect_leaves_swap_entries_alone(void **state)
     assert_false(pte_at(e, A + P(1)) & PTE_RW);
 }
 
-static void test_mm_protect_downgrade_requests_cpu_flush(void **state)
+static void test_mm_protect_downgrade_asks_cpu_to_drop_page(void **state)
 {
     struct env *e = *state;
     struct fill f;
@@ -558,8 +558,10 @@ static void test_mm_protect_downgrade_requests_cpu_flush(void **state)
     assert_int_equal(mmu_fill(e->mm, A, ACCESS_WRITE, &f), 0);
     assert_int_equal(mm_protect(e->mm, A, P(2), RW | VM_EXEC), 0);
     assert_false(e->sys.cpu_flush_pending);
+    assert_int_equal(e->sys.cpu_inval_n, 0);
     assert_int_equal(mm_protect(e->mm, A, P(2), VM_READ), 0);
-    assert_true(e->sys.cpu_flush_pending);
+    assert_int_equal(e->sys.cpu_inval_n, 1); /* the one present page */
+    assert_int_equal(e->sys.cpu_inval[0], A);
     assert_int_equal(mmu_fill(e->mm, A, ACCESS_READ, &f), 0);
     assert_int_equal(f.perms, MMU_R);
 }
@@ -816,7 +818,7 @@ int main(void)
         ENV_TEST(test_mm_protect_keeps_copy_on_write_pages_read_only),
         ENV_TEST(test_mm_protect_write_on_read_only_shared_file_returns_eacces),
         ENV_TEST(test_mm_protect_leaves_swap_entries_alone),
-        ENV_TEST(test_mm_protect_downgrade_requests_cpu_flush),
+        ENV_TEST(test_mm_protect_downgrade_asks_cpu_to_drop_page),
         ENV_TEST(test_mm_brk_grow_maps_heap_and_shrink_frees_pages),
         ENV_TEST(test_mm_brk_below_start_returns_old_break),
         ENV_TEST(test_mm_brk_into_next_area_returns_old_break),

@@ -789,7 +789,7 @@ static void test_mremap_move_tells_the_unmap_hook(void **state)
     assert_int_equal(log.end[0], A + P(2));
 }
 
-static void test_mremap_move_of_current_mm_asks_for_cpu_tlb_flush(void **state)
+static void test_mremap_move_of_current_mm_asks_cpu_to_drop_old_page(void **state)
 {
     struct env *e = *state;
 
@@ -797,8 +797,10 @@ static void test_mremap_move_of_current_mm_asks_for_cpu_tlb_flush(void **state)
     fill(e, A, 1, 210);
     e->sys.current = e->mm;
     e->sys.cpu_flush_pending = false;
+    e->sys.cpu_inval_n = 0;
     assert_int_equal(remap(e, A, P(1), P(1), MAYMOVE | FIXED, B), B);
-    assert_true(e->sys.cpu_flush_pending);
+    assert_int_equal(e->sys.cpu_inval_n, 1); /* the old page's entry */
+    assert_int_equal(e->sys.cpu_inval[0], A);
     expect_filled(e, B, 1, 210);
 }
 
@@ -896,7 +898,7 @@ int main(void)
         T(test_mremap_fixed_moves_several_areas_keeping_gaps),
         T(test_mremap_fixed_range_starting_in_gap_returns_efault),
         T(test_mremap_move_tells_the_unmap_hook),
-        T(test_mremap_move_of_current_mm_asks_for_cpu_tlb_flush),
+        T(test_mremap_move_of_current_mm_asks_cpu_to_drop_old_page),
         cmocka_unit_test(test_mremap_move_without_frames_for_tables_returns_enomem_unchanged),
     };
 

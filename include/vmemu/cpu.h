@@ -102,6 +102,7 @@ struct cpu_flush_stats {
     uint64_t flushes;                    /* full flushes of Unicorn's TLB */
     uint64_t by_cause[VM_FLUSH_NCAUSES]; /* per VM_FLUSH_* bit (bit i at index i) */
     uint64_t code_invalidations;         /* single frames whose translated code was dropped */
+    uint64_t page_invalidations;         /* single pages dropped from Unicorn's TLB (invlpg) */
     uint64_t run_ns;                     /* host time spent running the guest (cpu_run) */
 };
 /* Fills *out (all zero for a NULL cpu). */

@@ -220,7 +220,12 @@ struct vmsys_fault_tick {
 #define VM_FLUSH_CODE      0x08u /* the code-invalidation window was filled (cpu.c) */
 #define VM_FLUSH_RECLAIM   0x10u /* an lru epoch began: first touches must come back */
 #define VM_FLUSH_DEBUG     0x20u /* page traps, watched ranges or the gdb stub changed fills */
-#define VM_FLUSH_NCAUSES   6
+#define VM_FLUSH_GROW      0x40u /* the CPU's TLB is too small: a flush lets it grow (cpu) */
+#define VM_FLUSH_NCAUSES   7
+
+/* Downgraded pages the CPU drops from its TLB one by one (struct vmsys.cpu_inval); with more
+ * before the guest runs again, it flushes the whole TLB (cause VM_FLUSH_DOWNGRADE). */
+#define VM_INVAL_PAGES 32
 
 /* Machine-wide VM state: one per vmemu run. */
 struct vmsys {
@@ -230,6 +235,10 @@ struct vmsys {
     struct mm *current;              /* address space the CPU runs */
     unsigned cpu_flush_pending;      /* VM_FLUSH_* causes: the CPU's TLB must be flushed
                                         before the guest runs again (0: no flush) */
+    gva_t cpu_inval[VM_INVAL_PAGES]; /* pages of the current mm whose entries in the CPU's TLB
+                                        must go before the guest runs again (a flush, when
+                                        cpu_flush_pending is set, covers them) */
+    unsigned cpu_inval_n;            /* entries in cpu_inval */
     bool cpu_filling;                /* the CPU's fill callback is translating cpu_fill_page */
     gva_t cpu_fill_page;             /* that page (the fill's answer replaces the CPU's TLB
                                         entry for it) */

@@ -1,6 +1,6 @@
 /* The PTE writer: the only code that changes a PTE of an address space. Downgrades (a
- * permission or the frame taken away) invalidate vmemu's TLB entry and ask for a CPU TLB
- * flush; installing and zapping a page keep the reverse map, the frame references and rss
+ * permission or the frame taken away) invalidate vmemu's TLB entry and the CPU's entry for
+ * the page (or its whole TLB); installing and zapping a page keep the reverse map, the frame references and rss
  * in step with the PTE (src/mm/pte.c). */
 #ifndef VMEMU_PTE_H
 #define VMEMU_PTE_H
@@ -11,6 +11,10 @@
  * references as they are (callers own those), and invalidates vmemu's TLB entry and the
  * CPU's TLB when the change takes away a permission or a frame. */
 void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t want);
+/* Asks the CPU to drop its TLB entry for the page at va of the current mm before the guest
+ * runs again: one page of sys->cpu_inval, or a whole flush (VM_FLUSH_DOWNGRADE) when
+ * VM_INVAL_PAGES are already asked for. */
+void vmsys_cpu_invalidate(struct vmsys *sys, gva_t va);
 /* PTE bits for a page of an area with protection prot: US, NX, and RW or (when cow) COW. */
 uint64_t mm_prot_pte_bits(uint32_t prot, bool cow);
 /* Maps pfn at va with `pte_flags` into an empty (none) slot: ptep when the caller holds it

@@ -2,8 +2,7 @@
  * with a Haswell model; the frame pool is its physical memory at PA 0, and every miss of its
  * internal TLB comes to cpu_fill(), which asks vmemu's MMU (mmu_fill) for the frame and
  * permissions. Also here: the syscall hook (RIP/RCX/R11 as Linux's ABI), the interrupt
- * hook with the #DF workaround, Linux's initial FPU state, TLB flushes after PTE
- * downgrades, and invalidation of translated code by frame through a private exec-only
+ * hook with the #DF workaround, Linux's initial FPU state, and invalidation of translated code by frame through a private exec-only
  * "direct map" window (deferred to the end of the run when asked during one), and the
  * page traps of the gdb stub's watchpoints (refused fills, CPU_EXIT_WATCH). The guest runs
  * at CPL 3 (priv.c), so privileged instructions raise #GP; priv.c also traps port I/O. Every
@@ -62,23 +61,6 @@ static int cpu_check(uc_err err, const char *what)
     return -EIO;
 }
 
-_Static_assert(VM_FLUSH_NCAUSES <= 8, "struct cpu.flush_why holds 8 causes");
-
-/* Flushes Unicorn's TLB when a flush was asked for, counting it under each cause (see cpu_int.h).
- */
-void cpu_flush_if_pending(struct cpu *c)
-{
-    unsigned why = c->sys->cpu_flush_pending;
-    if (why) {
-        c->sys->cpu_flush_pending = 0;
-        uc_ctl_flush_tlb(c->uc);
-        c->flushes++;
-        for (unsigned i = 0; i < VM_FLUSH_NCAUSES; i++)
-            if (why & (1u << i))
-                c->flush_why[i]++;
-    }
-}
-
 /* Unicorn's TLB-miss callback: translate through vmemu's MMU. A refusal is recorded here
  * because Unicorn reports it only as UC_ERR_EXCEPTION, with no other hook. */
 static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry *e, void *user)
@@ -87,6 +69,8 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
     (void)uc;
     if (priv_io_pending(c->io))
         return false; /* after a port-I/O instruction: nothing more may touch memory */
+    if (cpu_tlb_stub_fill(c, va, e))
+        return true;
     if (c->dm_active && va >= CPU_DM_BASE && va - CPU_DM_BASE < c->sys->phys.bytes) {
         e->paddr = va - CPU_DM_BASE;
         e->perms = UC_PROT_EXEC;
@@ -114,15 +98,17 @@ static bool cpu_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_entry 
     c->sys->cpu_filling = true;
     c->sys->cpu_fill_page = va;
     c->sys->cpu_fill_skipped = false;
+    uint64_t faults = c->sys->fault_seq;
     int rc = mm ? mmu_fill(mm, va, access, &f) : -EFAULT;
     c->sys->cpu_filling = false;
     if (rc < 0) {
         if (c->sys->cpu_fill_skipped)
-            c->sys->cpu_flush_pending |= VM_FLUSH_DOWNGRADE;
+            vmsys_cpu_invalidate(c->sys, va);
         c->fault_pending = true;
         c->fault_rc = rc;
         return false;
     }
+    cpu_tlb_note_fill(c, c->sys->fault_seq != faults);
     cpu_flush_if_pending(c);
     e->paddr = access == ACCESS_EXEC ? f.pfn << PAGE_SHIFT : cpu_watch_paddr(c, va, f.pfn);
     unsigned perms = ((f.perms & MMU_R) ? UC_PROT_READ : 0) |
@@ -162,7 +148,11 @@ static void cpu_on_syscall(uc_engine *uc, void *user)
         uc_reg_write(uc, UC_X86_REG_R11, &rflags);
     }
     c->keep_regs = false;
-    cpu_flush_if_pending(c);
+    /* A few pages to drop: stop, and cpu_run drops them (the stub runs only outside a run). */
+    if (!c->sys->cpu_flush_pending && c->sys->cpu_inval_n)
+        c->deferred_stop = true;
+    else
+        cpu_flush_if_pending(c);
     if (c->ncode_pending > 0 || c->overflowed)
         c->deferred_stop = true; /* cpu_run invalidates and goes on */
     if (c->stop_requested || c->deferred_stop || cpu_stop_wanted(c))
@@ -205,6 +195,8 @@ static void cpu_on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user
     struct cpu *c = user;
     (void)addr;
     (void)size;
+    if (c->stub_active)
+        return; /* vmemu's own page-invalidation stub (cpu_tlb.c) */
     c->blocks++;
     if (c->block_budget != 0 && --c->block_budget == 0) {
         c->budget_spent = true;
@@ -321,8 +313,10 @@ int cpu_create(struct vmsys *sys, struct cpu **out)
         (rc = cpu_check(uc_mem_map_ptr(c->uc, 0, sys->phys.bytes, UC_PROT_ALL, sys->phys.mem),
                         "map frame pool")) < 0)
         goto err;
-    /* CPL 3 before the fill hook exists (the switch runs from a page just past the pool). */
-    if ((rc = priv_enter_user_mode(c->uc, PAGE_UP(sys->phys.bytes))) < 0)
+    /* The CPL 0 context for the page-invalidation stub (its page is the second past the
+     * pool), then CPL 3 before the fill hook exists (the switch runs from the first). */
+    if ((rc = cpu_tlb_init(c, PAGE_UP(sys->phys.bytes) + PAGE_SIZE)) < 0 ||
+        (rc = priv_enter_user_mode(c->uc, PAGE_UP(sys->phys.bytes))) < 0)
         goto err;
     if ((rc = cpu_check(
              uc_hook_add(c->uc, &c->hooks[0], UC_HOOK_TLB_FILL, (void *)cpu_fill, c, 1, 0),
@@ -363,6 +357,7 @@ void cpu_destroy(struct cpu *c)
     }
     if (c->ctx)
         uc_context_free(c->ctx);
+    cpu_tlb_free(c);
     priv_io_destroy(c->io);
     free(c->code_pending);
     free(c->watch_rmap);
@@ -419,7 +414,7 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
     cpu_tsc_arm(c);
     bool tsc;
     do {
-        cpu_flush_if_pending(c);
+        cpu_tlb_sync(c);
         c->deferred_stop = false;
         uc_reg_read(c->uc, UC_X86_REG_RIP, &rip);
         c->in_run = true;
@@ -530,6 +525,7 @@ void cpu_flush_stats(const struct cpu *c, struct cpu_flush_stats *out)
     out->flushes = c->flushes;
     memcpy(out->by_cause, c->flush_why, sizeof(out->by_cause));
     out->code_invalidations = c->code_invalidations;
+    out->page_invalidations = c->page_invalidations;
     out->run_ns = c->run_ns;
 }
 

@@ -71,11 +71,39 @@ struct cpu {
     uc_hook watch_hook;            /* the memory hook bounded to the pool's alias */
     struct cpu_probe **probes;     /* code probes (cpu_probe.c), each a hook of its own */
     size_t nprobes, capprobes;     /* used, allocated */
+    uc_context *kernel_ctx;        /* registers at CPL 0, saved before the switch to user mode
+                                      (the page-invalidation stub runs in them) */
+    uc_context *guest_ctx;         /* the guest's registers while the stub runs */
+    uint64_t stub_pa;              /* physical page of the stub (just past the pool) */
+    bool stub_active;              /* the stub runs: the fill callback grants CPU_STUB_VA */
+    bool invlpg_failed;            /* the stub failed once (said on stderr once) */
+    uint64_t page_invalidations;   /* pages dropped one by one from Unicorn's TLB */
+    uint64_t fills_since_flush;    /* guest fills since the last full flush */
+    uint64_t refills_since_flush;  /* those of them that took no page fault */
+    uint64_t tlb_model;            /* the entries vmemu expects Unicorn's TLB to have */
 };
 
-/* cpu.c: flushes Unicorn's TLB when sys->cpu_flush_pending says a downgrade happened (safe
- * in the fill callback and in the syscall and code hooks). */
+/* Unicorn's TLB starts with 256 entries (QEMU's CPU_TLB_DYN_DEFAULT_BITS). */
+#define CPU_TLB_FIRST 256u
+
+/* Where the page-invalidation stub runs: in the kernel half, which no guest mapping reaches,
+ * away from the direct-map window (CPU_DM_BASE + the pool's size). */
+#define CPU_STUB_VA 0xffffff8000000000ULL
+
+/* cpu_tlb.c: Unicorn's TLB (see the file). init maps the page-invalidation stub at stub_pa
+ * and saves the CPL 0 context; call it before priv_enter_user_mode (0 or -EIO). free frees
+ * the contexts. stub_fill answers the fill callback for the stub's page while it runs
+ * (false: not the stub's). note_fill counts a fill of the guest (faulted: it took a page
+ * fault) and asks for a flush when they say Unicorn's TLB is too small (VM_FLUSH_GROW). flush_if_pending flushes the whole
+ * TLB when sys asks for a flush or for single pages (safe in the fill callback and in the
+ * syscall and code hooks). sync, outside a run, drops the single pages asked for one by
+ * one, or flushes. */
+int cpu_tlb_init(struct cpu *c, uint64_t stub_pa);
+void cpu_tlb_free(struct cpu *c);
+bool cpu_tlb_stub_fill(struct cpu *c, uint64_t va, uc_tlb_entry *e);
+void cpu_tlb_note_fill(struct cpu *c, bool faulted);
 void cpu_flush_if_pending(struct cpu *c);
+void cpu_tlb_sync(struct cpu *c);
 
 /* cpu_probe.c: frees the probes' records (their hooks go with the engine). */
 void cpu_probes_free(struct cpu *c);

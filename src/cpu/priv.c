@@ -10,8 +10,8 @@
  * for it (same speed measured on a load/store loop), the syscall hook works unchanged (its
  * helper checks no privilege), the virtual-TLB fill has no notion of user pages, and an
  * exception given to UC_HOOK_INTR never switches to ring 0, so the engine stays at CPL 3
- * for good. vmemu itself needs no CPL 0 code (its code invalidation uses
- * uc_ctl_remove_cache). Unicorn cannot be put at CPL 3 by uc_reg_write (in 64-bit mode a
+ * for good; only a context restore takes it back to CPL 0 (cpu_tlb.c does, to run
+ * invlpg). Unicorn cannot be put at CPL 3 by uc_reg_write (in 64-bit mode a
  * write of CS or SS changes only the selector, not the descriptor cache that holds the
  * privilege level): a `sysretq` does it, which needs EFER.SCE and loads CS/SS from STAR
  * without reading a GDT.

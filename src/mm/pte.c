@@ -1,6 +1,6 @@
 /* The PTE writer: every change of a PTE of an address space goes through here. A downgrade
- * (a permission or the frame taken away) invalidates vmemu's TLB entry and asks for a CPU
- * TLB flush; installing and zapping a page keep the reverse map, frame references and rss
+ * (a permission or the frame taken away) invalidates vmemu's TLB entry and asks the CPU to
+ * drop its entry of the page (or to flush its TLB); installing and zapping a page keep the reverse map, frame references and rss
  * in step with the PTE. Below the fault path, reclaim and the area operations, which all
  * use it. */
 #include "vmemu/pte.h"
@@ -30,6 +30,15 @@ static bool pte_fill_replaces(const struct mm *mm, gva_t va, pte_t old, pte_t wa
     return !(phys_frame(&mm->sys->phys, pte_pfn(old))->flags & FRAME_EXECUTED);
 }
 
+/* Asks for the CPU's entry of va to go (see the header). */
+void vmsys_cpu_invalidate(struct vmsys *sys, gva_t va)
+{
+    if (sys->cpu_inval_n < VM_INVAL_PAGES)
+        sys->cpu_inval[sys->cpu_inval_n++] = va & ~(gva_t)(PAGE_SIZE - 1);
+    else
+        sys->cpu_flush_pending |= VM_FLUSH_DOWNGRADE;
+}
+
 /* Changes the PTE for va to `want` and invalidates vmemu's TLB entry and the CPU's TLB when
  * a permission or the frame is taken away. References, rmap and rss are the caller's. */
 void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t want)
@@ -46,7 +55,7 @@ void mm_set_pte(struct mm *mm, gva_t va, pte_t *ptep, pte_t want)
             mm->sys->cpu_flush_spared++;
             return;
         }
-        mm->sys->cpu_flush_pending |= VM_FLUSH_DOWNGRADE;
+        vmsys_cpu_invalidate(mm->sys, va);
     } else if (pte_present(want)) {
         tlb_invalidate(&mm->sys->tlb, va); /* keep the cached copy exact */
     }

@@ -89,6 +89,7 @@ static json_t *rj_tlb(const struct proc *first, uint64_t fills)
         rj_set(causes, report_flush_cause_names[i], json_integer((json_int_t)fs.by_cause[i]), &ok);
     rj_set(causes, "spared_fill_cow", json_integer((json_int_t)first->sys->cpu_flush_spared), &ok);
     rj_set(causes, "code_invalidations", json_integer((json_int_t)fs.code_invalidations), &ok);
+    rj_set(causes, "page_invalidations", json_integer((json_int_t)fs.page_invalidations), &ok);
     rj_set(causes, "run_us", json_integer((json_int_t)(fs.run_ns / 1000)), &ok);
     if (!ok) {
         json_decref(causes);

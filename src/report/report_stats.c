@@ -37,11 +37,12 @@ uint64_t report_unicorn_flushes(const struct proc *p)
 
 /* Names of the VM_FLUSH_* causes, bit i at index i (the JSON keys too). */
 const char *const report_flush_cause_names[VM_FLUSH_NCAUSES] = {
-    "downgrade", "switch", "exec", "code", "reclaim", "debug",
+    "downgrade", "switch", "exec", "code", "reclaim", "debug", "grow",
 };
 
 /* The line after "Unicorn TLB flushes": the flushes per second of guest run time, per
- * cause, and the single code frames invalidated (none of them a TLB flush). */
+ * cause, the single pages dropped from the TLB instead of a flush, and the single code
+ * frames invalidated (none of them a TLB flush). */
 void report_flush_causes(FILE *out, const struct proc *p)
 {
     struct cpu_flush_stats fs;
@@ -54,8 +55,8 @@ void report_flush_causes(FILE *out, const struct proc *p)
         fprintf(out, " %s %" PRIu64, report_flush_cause_names[i], fs.by_cause[i]);
     fprintf(out,
             "; none needed for %" PRIu64 " copy-on-write breaks of the page being filled"
-            "; code frames invalidated %" PRIu64 "\n",
-            p->sys->cpu_flush_spared, fs.code_invalidations);
+            "; single pages invalidated %" PRIu64 "; code frames invalidated %" PRIu64 "\n",
+            p->sys->cpu_flush_spared, fs.page_invalidations, fs.code_invalidations);
 }
 
 uint64_t report_wall_ns(const struct proc *p)
