@@ -233,8 +233,8 @@ static int bulk(long n, int pages)
 static int working(long n)
 {
     enum { PAGES = 2048 };
-    unsigned char *p = mmap(NULL, (size_t)PAGES * PG, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *p =
+        mmap(NULL, (size_t)PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return 1;
     for (int k = 0; k < PAGES; k++)
@@ -255,7 +255,8 @@ int main(int argc, char **argv)
     sa.sa_flags = SA_NODEFER;
     sigaction(SIGSEGV, &sa, NULL);
     if (argc != 3) {
-        fprintf(stderr, "usage: tlbflush upgrade|downgrade|bulk32|bulk33|working|pingpong|stale NNN\n");
+        fprintf(stderr,
+                "usage: tlbflush upgrade|downgrade|bulk32|bulk33|working|pingpong|stale NNN\n");
         return 2;
     }
     long n = atol(argv[2]);

@@ -1,7 +1,7 @@
 /* The PTE writer: the only code that changes a PTE of an address space. Downgrades (a
  * permission or the frame taken away) invalidate vmemu's TLB entry and the CPU's entry for
- * the page (or its whole TLB); installing and zapping a page keep the reverse map, the frame references and rss
- * in step with the PTE (src/mm/pte.c). */
+ * the page (or its whole TLB); installing and zapping a page keep the reverse map, the frame
+ * references and rss in step with the PTE (src/mm/pte.c). */
 #ifndef VMEMU_PTE_H
 #define VMEMU_PTE_H
 

@@ -2,11 +2,11 @@
  * with a Haswell model; the frame pool is its physical memory at PA 0, and every miss of its
  * internal TLB comes to cpu_fill(), which asks vmemu's MMU (mmu_fill) for the frame and
  * permissions. Also here: the syscall hook (RIP/RCX/R11 as Linux's ABI), the interrupt
- * hook with the #DF workaround, Linux's initial FPU state, and invalidation of translated code by frame through a private exec-only
- * "direct map" window (deferred to the end of the run when asked during one), and the
- * page traps of the gdb stub's watchpoints (refused fills, CPU_EXIT_WATCH). The guest runs
- * at CPL 3 (priv.c), so privileged instructions raise #GP; priv.c also traps port I/O. Every
- * Unicorn fact relied on is in ../shared/design/UNICORN.md and has a test in
+ * hook with the #DF workaround, Linux's initial FPU state, and invalidation of translated code by
+ * frame through a private exec-only "direct map" window (deferred to the end of the run when asked
+ * during one), and the page traps of the gdb stub's watchpoints (refused fills, CPU_EXIT_WATCH).
+ * The guest runs at CPL 3 (priv.c), so privileged instructions raise #GP; priv.c also traps port
+ * I/O. Every Unicorn fact relied on is in ../shared/design/UNICORN.md and has a test in
  * tests/test_cpu.c. Called by the kernel loop (src/kernel/), the process layer, the
  * syscall layer and the debugging tools. */
 #include "vmemu/cpu.h"

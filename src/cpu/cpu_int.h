@@ -94,10 +94,10 @@ struct cpu {
  * and saves the CPL 0 context; call it before priv_enter_user_mode (0 or -EIO). free frees
  * the contexts. stub_fill answers the fill callback for the stub's page while it runs
  * (false: not the stub's). note_fill counts a fill of the guest (faulted: it took a page
- * fault) and asks for a flush when they say Unicorn's TLB is too small (VM_FLUSH_GROW). flush_if_pending flushes the whole
- * TLB when sys asks for a flush or for single pages (safe in the fill callback and in the
- * syscall and code hooks). sync, outside a run, drops the single pages asked for one by
- * one, or flushes. */
+ * fault) and asks for a flush when they say Unicorn's TLB is too small (VM_FLUSH_GROW).
+ * flush_if_pending flushes the whole TLB when sys asks for a flush or for single pages (safe in the
+ * fill callback and in the syscall and code hooks). sync, outside a run, drops the single pages
+ * asked for one by one, or flushes. */
 int cpu_tlb_init(struct cpu *c, uint64_t stub_pa);
 void cpu_tlb_free(struct cpu *c);
 bool cpu_tlb_stub_fill(struct cpu *c, uint64_t va, uc_tlb_entry *e);

@@ -52,8 +52,7 @@ int cpu_tlb_init(struct cpu *c, uint64_t stub_pa)
     uc_err err;
     c->tlb_model = CPU_TLB_FIRST;
     if ((err = uc_mem_map(c->uc, stub_pa, 4096, UC_PROT_READ | UC_PROT_EXEC)) != UC_ERR_OK ||
-        (err = uc_mem_write(c->uc, stub_pa, cpu_stub_code, sizeof(cpu_stub_code))) !=
-            UC_ERR_OK ||
+        (err = uc_mem_write(c->uc, stub_pa, cpu_stub_code, sizeof(cpu_stub_code))) != UC_ERR_OK ||
         (err = uc_context_alloc(c->uc, &c->kernel_ctx)) != UC_ERR_OK ||
         (err = uc_context_alloc(c->uc, &c->guest_ctx)) != UC_ERR_OK ||
         (err = uc_context_save(c->uc, c->kernel_ctx)) != UC_ERR_OK) {
@@ -87,8 +86,7 @@ bool cpu_tlb_stub_fill(struct cpu *c, uint64_t va, uc_tlb_entry *e)
 void cpu_tlb_note_fill(struct cpu *c, bool faulted)
 {
     c->fills_since_flush++;
-    if (!faulted && ++c->refills_since_flush > 2 * c->tlb_model &&
-        c->tlb_model < CPU_TLB_GROW_MAX)
+    if (!faulted && ++c->refills_since_flush > 2 * c->tlb_model && c->tlb_model < CPU_TLB_GROW_MAX)
         c->sys->cpu_flush_pending |= VM_FLUSH_GROW;
 }
 
@@ -97,8 +95,7 @@ static void cpu_tlb_flush(struct cpu *c, unsigned why)
 {
     c->sys->cpu_flush_pending = 0;
     c->sys->cpu_inval_n = 0;
-    if (c->fills_since_flush * 10 > (uint64_t)c->tlb_model * 7 &&
-        c->tlb_model < CPU_TLB_QEMU_MAX)
+    if (c->fills_since_flush * 10 > (uint64_t)c->tlb_model * 7 && c->tlb_model < CPU_TLB_QEMU_MAX)
         c->tlb_model *= 2;
     c->fills_since_flush = c->refills_since_flush = 0;
     uc_ctl_flush_tlb(c->uc);

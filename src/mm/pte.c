@@ -1,8 +1,8 @@
 /* The PTE writer: every change of a PTE of an address space goes through here. A downgrade
  * (a permission or the frame taken away) invalidates vmemu's TLB entry and asks the CPU to
- * drop its entry of the page (or to flush its TLB); installing and zapping a page keep the reverse map, frame references and rss
- * in step with the PTE. Below the fault path, reclaim and the area operations, which all
- * use it. */
+ * drop its entry of the page (or to flush its TLB); installing and zapping a page keep the reverse
+ * map, frame references and rss in step with the PTE. Below the fault path, reclaim and the area
+ * operations, which all use it. */
 #include "vmemu/pte.h"
 
 static bool pte_is_downgrade(pte_t old, pte_t want)
