@@ -293,6 +293,45 @@ static void test_cpu_hlt_is_a_general_protection_fault(void **state)
     assert_gp_at(e, run_at(e, CODE + OFF_HLT, 0), CODE + OFF_HLT);
 }
 
+/* Runs from rip with the registers as the last run left them (no reset: no flush). */
+static struct cpu_exit run_on(struct env *e, gva_t rip, uint64_t rdi)
+{
+    struct cpu_exit ex;
+    cpu_set(e->cpu, CPU_RIP, rip);
+    cpu_set(e->cpu, CPU_RDI, rdi);
+    assert_int_equal(cpu_run(e->cpu, &ex), 0);
+    return ex;
+}
+
+/* A downgrade of one page is dropped with invlpg at CPL 0 (cpu_tlb.c), not by a flush:
+ * the store faults, the engine is back at CPL 3 with the guest's registers, and the
+ * code page's entry survived (no fill for it). */
+static void test_cpu_single_page_downgrade_uses_invlpg_and_returns_to_cpl3(void **state)
+{
+    struct env *e = *state;
+    struct cpu_flush_stats before, after;
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA).kind, CPU_EXIT_STOP);
+    uint64_t fills = e->task.fills;
+    assert_int_equal(run_on(e, CODE + OFF_RW, DATA).kind, CPU_EXIT_STOP);
+    assert_int_equal(e->task.fills, fills); /* warm: both pages still in Unicorn's TLB */
+    cpu_flush_stats(e->cpu, &before);
+    assert_int_equal(mm_protect(e->mm, DATA, PAGE_SIZE, VM_READ), 0);
+    cpu_set(e->cpu, CPU_R15, 0x1234567890abcdefULL);
+    struct cpu_exit ex = run_on(e, CODE + OFF_RW, DATA);
+    cpu_flush_stats(e->cpu, &after);
+    assert_int_equal(ex.kind, CPU_EXIT_FAULT);
+    assert_int_equal(ex.rip, CODE + OFF_RW + 3);
+    assert_int_equal(after.page_invalidations - before.page_invalidations, 1);
+    assert_int_equal(after.flushes, before.flushes);
+    /* The load of DATA filled again and the refused store; CODE was not refilled. */
+    assert_int_equal(e->task.fills, fills + 2);
+    assert_int_equal(cpu_get(e->cpu, CPU_R15), 0x1234567890abcdefULL);
+    assert_int_equal(cpu_get(e->cpu, CPU_CS), 0x33);
+    assert_gp_at(e, run_on(e, PRIV + OFF_GP_INVLPG, DATA), PRIV + OFF_GP_INVLPG);
+    /* The stub's page is not the guest's: a jump there faults. */
+    assert_int_equal(run_on(e, 0xffffff8000000000ULL, 0).kind, CPU_EXIT_FAULT);
+}
+
 static void test_cpu_runs_at_cpl3_with_linux_user_selectors(void **state)
 {
     struct env *e = *state;
@@ -557,6 +596,7 @@ int main(void)
         T(test_cpu_host_write_into_executed_frame_invalidates_code),
         T(test_cpu_hlt_is_a_general_protection_fault),
         T(test_cpu_runs_at_cpl3_with_linux_user_selectors),
+        T(test_cpu_single_page_downgrade_uses_invlpg_and_returns_to_cpl3),
         T(test_cpu_privileged_instructions_fault_at_the_instruction),
         T(test_cpu_out_faults_with_nothing_after_it_run),
         T(test_cpu_syscall_after_out_in_same_block_does_not_run),

@@ -6,9 +6,9 @@
  * frame through a private exec-only "direct map" window (deferred to the end of the run when asked
  * during one), and the page traps of the gdb stub's watchpoints (refused fills, CPU_EXIT_WATCH).
  * The guest runs at CPL 3 (priv.c), so privileged instructions raise #GP; priv.c also traps port
- * I/O. Every Unicorn fact relied on is in ../shared/design/UNICORN.md and has a test in
- * tests/test_cpu.c. Called by the kernel loop (src/kernel/), the process layer, the
- * syscall layer and the debugging tools. */
+ * I/O. When Unicorn's TLB is flushed or loses single pages: cpu_tlb.c. Every Unicorn fact relied on
+ * is in ../shared/design/UNICORN.md and has a test in tests/test_cpu.c. Called by the kernel loop
+ * (src/kernel/), the process layer, the syscall layer and the debugging tools. */
 #include "vmemu/cpu.h"
 
 #include <errno.h>
