@@ -26,7 +26,8 @@ struct cpu {
     bool dm_active;                /* the direct-map window may be filled (code invalidation) */
     bool in_run;                   /* inside uc_emu_start, where translated code must not be
                                       invalidated (Unicorn may still chain from the block) */
-    bool deferred_stop;            /* the run was stopped only to invalidate code_pending */
+    bool deferred_stop;            /* the run was stopped only to invalidate code_pending or
+                                      single TLB pages (cpu_tlb_sync) */
     pfn_t *code_pending;           /* frames whose code invalidation waits for the run to stop */
     size_t ncode_pending;          /* entries in code_pending */
     size_t code_cap;               /* allocated length of code_pending */
