@@ -61,8 +61,10 @@ def scan(vmemu, binary):
 def guest_ps(vmemu, bash, busybox):
     """ps inside the guest lists the guest's processes (vmemu's pids, 1000 on) and nothing
     of the host's; /proc lists the same pids."""
-    script = ("%s sleep 1 & %s ps -o pid,ppid,vsz,rss,comm; %s ls /proc; wait"
-              % (busybox, busybox, busybox))
+    # The sleep outlives ps however slow the machine is (a 1 s sleep once ended first under
+    # load, and ps showed one child); the shell kills it after.
+    script = ("%s sleep 600 & p=$!; %s ps -o pid,ppid,vsz,rss,comm; %s ls /proc; kill $p; "
+              "wait $p; exit 0" % (busybox, busybox, busybox))
     vm = execute([vmemu, "--", bash, "-c", script])
     if vm.status != 0:
         raise Failure("status %d\n%s" % (vm.status, tail(vm.err)))
