@@ -19,7 +19,8 @@ runs with NNN = 000 and 200 compared (same stack layout; the only difference is 
              to the last page after the mprotect faults (same output as natively).
   working    2048 pages read round after round, 200 rounds: Unicorn's TLB starts with 256
              entries and grows only at a flush, so vmemu flushes (cause "grow") when the
-             fills since the last flush pass twice the size it models: at least one such
+             refills since the last flush (fills that took no page fault) pass twice the
+             size it models: at least one such
              flush, at most 8 (256 doubled up to 65536), and the 200 rounds (409,600
              reads) add fewer than one fill per 8 reads (without the grow flushes every
              read missed).
