@@ -43,6 +43,7 @@ struct bt_cache {
     bool ok[BT_LINES];               /* the line could be read */
     uint8_t data[BT_LINES][BT_LINE]; /* their bytes */
     unsigned next;                   /* the entry replaced next */
+    unsigned last;                   /* the entry read last (tried first) */
 };
 
 /* The state of one walk. */
@@ -70,15 +71,19 @@ static bool bt_read(const struct bt_walk *w, gva_t va, void *dst, size_t n)
         return bt_read(w, va, dst, first) &&
                bt_read(w, va + first, (uint8_t *)dst + first, n - first);
     }
-    unsigned i = 0;
-    while (i < BT_LINES && c->line[i] != line)
-        i++;
+    unsigned i = c->last;
+    if (c->line[i] != line) {
+        i = 0;
+        while (i < BT_LINES && c->line[i] != line)
+            i++;
+    }
     if (i == BT_LINES) {
         i = c->next;
         c->next = (c->next + 1) % BT_LINES;
         c->line[i] = line;
         c->ok[i] = copy_from_user_nofault(w->mm, c->data[i], line, BT_LINE) == BT_LINE;
     }
+    c->last = i;
     if (!c->ok[i])
         return copy_from_user_nofault(w->mm, dst, va, n) == n;
     memcpy(dst, c->data[i] + (va - line), n);

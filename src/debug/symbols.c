@@ -19,6 +19,9 @@
 #define SYMTAB_NEAREST_MAX (64ULL * 1024)
 /* How many preceding symbols are checked for one whose size covers an address. */
 #define SYMTAB_COVER_SCAN  8
+/* symtab_lookup answers remembered by address (direct-mapped): backtraces of the heap
+ * checker and profiler ask for the same return addresses again and again. */
+#define SYMTAB_MEMO        4096
 
 struct sym {
     gva_t addr;    /* relocated start */
@@ -35,12 +38,20 @@ struct sect {
 };
 
 struct symtab {
-    struct sym *syms;   /* function symbols sorted by addr, one per address */
-    size_t nsyms;       /* entries in syms */
-    struct sect *sects; /* allocated sections in section-header order */
-    size_t nsects;      /* entries in sects */
-    gva_t code_lo;      /* lowest address of an executable section (0 with none) */
-    gva_t code_hi;      /* end of the highest executable section (0 with none) */
+    struct sym *syms;         /* function symbols sorted by addr, one per address */
+    size_t nsyms;             /* entries in syms */
+    struct sect *sects;       /* allocated sections in section-header order */
+    size_t nsects;            /* entries in sects */
+    gva_t code_lo;            /* lowest address of an executable section (0 with none) */
+    gva_t code_hi;            /* end of the highest executable section (0 with none) */
+    struct symtab_memo *memo; /* SYMTAB_MEMO remembered lookups, or NULL */
+};
+
+/* One remembered symtab_lookup: the symbol found for va (NULL: none). The table never
+ * changes once loaded, so an answer stays true. */
+struct symtab_memo {
+    gva_t va;              /* the address asked for (0: empty) */
+    const struct sym *hit; /* its symbol, or NULL */
 };
 
 /* Preference among aliases: global before weak before local, a sized symbol before an
@@ -244,6 +255,8 @@ struct symtab *symtab_load(const char *path, gva_t load_bias)
     if (fd < 0)
         return NULL;
     s = calloc(1, sizeof(*s));
+    if (s != NULL)
+        s->memo = calloc(SYMTAB_MEMO, sizeof(*s->memo)); /* NULL: lookups not remembered */
     e = elf_begin(fd, ELF_C_READ, NULL);
     if (s == NULL)
         rc = -ENOMEM;
@@ -272,6 +285,7 @@ void symtab_free(struct symtab *s)
         free(s->sects[i].name);
     free(s->syms);
     free(s->sects);
+    free(s->memo);
     free(s);
 }
 
@@ -302,6 +316,11 @@ const char *symtab_lookup(const struct symtab *s, gva_t va, uint64_t *offset)
 
     if (s == NULL || s->nsyms == 0)
         return NULL;
+    struct symtab_memo *m = s->memo ? &s->memo[(va ^ (va >> 12)) & (SYMTAB_MEMO - 1)] : NULL;
+    if (m && va != 0 && m->va == va) {
+        hit = m->hit;
+        goto found;
+    }
     hi = s->nsyms;
     while (lo < hi) { /* lo becomes the first symbol above va */
         size_t mid = lo + (hi - lo) / 2;
@@ -322,10 +341,16 @@ const char *symtab_lookup(const struct symtab *s, gva_t va, uint64_t *offset)
     }
     if (hit == NULL) {
         sect = symtab_find_sect(s, va);
-        if (sect == NULL || !sect->exec || va - s->syms[i].addr >= SYMTAB_NEAREST_MAX)
-            return NULL;
-        hit = &s->syms[i];
+        if (sect != NULL && sect->exec && va - s->syms[i].addr < SYMTAB_NEAREST_MAX)
+            hit = &s->syms[i];
     }
+    if (m && va != 0) {
+        m->va = va;
+        m->hit = hit;
+    }
+found:
+    if (hit == NULL)
+        return NULL;
     if (offset != NULL)
         *offset = va - hit->addr;
     return hit->name;
