@@ -1,7 +1,7 @@
 /* One heap bug per mode, for the heap checker (--check heap[,guard]); tests/heap_e2e.py
  * runs each mode under glibc and musl and checks the exact report. The helpers are
  * noinline so that the reported frames are make_block / drop_block / main. Modes:
- * clean, churn, overflow, underflow, uaf, double, invalid, middle, realloc_freed, leak,
+ * clean, churn, reuse, overflow, underflow, uaf, double, invalid, middle, realloc_freed, leak,
  * fork, maps, thread, and the accesses of touch(): read1-after, read1-before, write1-after,
  * write1-before, read8-after, read8-before, write8-after, write8-before, read-freed,
  * write-freed, and the syscall copies of sys_touch(): sys-write-after, sys-read-after,
@@ -237,6 +237,33 @@ __attribute__((noinline)) static int print_checker_maps(void)
     return 0;
 }
 
+/* Memory freed in one size reused for another, no bug: `reuse PHASES`. Phase 1 allocates
+ * 40,000 blocks of 80 bytes, writes them and frees them all; phase 2 (PHASES 2) then
+ * allocates 2,000 blocks of 1,000 bytes, which fit in what phase 1 released. */
+static int reuse(int phases)
+{
+    enum { SMALL = 40000, BIG = 2000 };
+    static char *v[SMALL];
+    unsigned long sum = 0;
+    for (int i = 0; i < SMALL; i++) {
+        v[i] = malloc(80);
+        memset(v[i], i & 0x7f, 80);
+    }
+    for (int i = 0; i < SMALL; i++) {
+        sum += (unsigned char)v[i][79];
+        free(v[i]);
+    }
+    for (int i = 0; phases > 1 && i < BIG; i++) {
+        v[i] = malloc(1000);
+        memset(v[i], i & 0x7f, 1000);
+        sum += (unsigned char)v[i][999];
+    }
+    for (int i = 0; phases > 1 && i < BIG; i++)
+        free(v[i]);
+    printf("reuse %d %lu\n", phases, sum);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *m = argc > 1 ? argv[1] : "clean";
@@ -245,6 +272,8 @@ int main(int argc, char **argv)
         return clean();
     if (strcmp(m, "churn") == 0)
         return churn(argc > 2 ? atoi(argv[2]) : 300000);
+    if (strcmp(m, "reuse") == 0)
+        return reuse(argc > 2 ? atoi(argv[2]) : 2);
     if (strncmp(m, "read", 4) == 0 || strncmp(m, "write", 5) == 0) {
         if (touch(m, argc) == 2) {
             fprintf(stderr, "unknown mode %s\n", m);

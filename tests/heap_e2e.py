@@ -15,6 +15,9 @@ Checks, per mode:
     "N bytes after/before/inside the S-byte block"), the program going on (status 0);
   - the exit status: the guest's (0; 139 for guard mode's faults) and with
     --error-exitcode 7, 7 when an error was reported; the summary line's error count;
+  - reuse: 40,000 blocks of 80 bytes freed, then 2,000 of 1,000 bytes: the native
+    stdout, "0 errors", and the same peak_vm_pages as the first phase alone (freed memory
+    of one size serves another);
   - clean and churn (20,000 rounds of allocations, reallocs, frees and libc's string
     functions on heap strings through 4,000 slots): the
     native stdout, status 0, "0 errors" and no other heap line;
@@ -161,6 +164,26 @@ def main():
             return fn
         add("clean-" + v, quiet("clean"))
         add("churn-" + v, quiet("churn"))
+
+        def reuse(v=v):
+            # 40,000 freed blocks of 80 bytes make room for 2,000 of 1,000 bytes: released
+            # memory of one size class serves another, so the second phase reserves no
+            # more of the area than the first did alone (class lists alone took 512 pages
+            # more).
+            pages = []
+            for phases in ("1", "2"):
+                rep = os.path.join(tmp, "reuse-%s-%s.json" % (v, phases))
+                native = execute([variants[v], "reuse", phases])
+                r = execute([a.vmemu, "--check", "heap", "--report", rep, variants[v], "reuse",
+                             phases])
+                if r.status != 0 or r.out != native.out or summary_errors(r.err) != 0:
+                    raise Failure("reuse %s: status %d, stdout %r (native %r)\n%s"
+                                  % (phases, r.status, r.out, native.out, tail(r.err)))
+                with open(rep) as f:
+                    pages.append(read_report(f)["processes"][0]["peak_vm_pages"])
+            if pages[0] != pages[1]:
+                raise Failure("peak_vm_pages %d after one phase, %d after two" % tuple(pages))
+        add("reuse-" + v, reuse)
 
         for mode, kind, op, size, where, bsize, freed in ACCESSES:
             def access(mode=mode, kind=kind, op=op, size=size, where=where, bsize=bsize,

@@ -292,7 +292,6 @@ void heapcheck_free(struct heapcheck *h)
     }
     free(h->entries);
     free(h->blocks);
-    free(h->unused);
     free(h->btab);
     free(h->shadow);
     free(h->pagemap);
@@ -302,6 +301,7 @@ void heapcheck_free(struct heapcheck *h)
     free(h->otherfn.v);
     for (size_t i = 0; i < HC_NCLASSES; i++)
         free(h->classes[i].slots);
+    free(h->ext);
     free(h->quar);
     free(h->stacks);
     stack_index_free(&h->stab);
@@ -322,8 +322,6 @@ struct heapcheck *heapcheck_dup(const struct heapcheck *h)
     c->stacks = memdup_array(h->stacks, h->nstacks, sizeof(*h->stacks), &fail);
     c->capstacks = h->nstacks;
     fail |= stack_index_dup(&c->stab, &h->stab) < 0;
-    c->unused = memdup_array(h->unused, h->nunused, sizeof(*h->unused), &fail);
-    c->capunused = h->nunused;
     c->btab = memdup_array(h->btab, h->btabcap, sizeof(*h->btab), &fail);
     size_t area = h->mapped_end - HC_BASE;
     c->shadow = h->shadow ? memdup_array(h->shadow, area / HC_GRANULE, 1, &fail) : NULL;
@@ -336,9 +334,11 @@ struct heapcheck *heapcheck_dup(const struct heapcheck *h)
     c->otherfn.v = memdup_array(h->otherfn.v, h->otherfn.cap, sizeof(gva_t), &fail);
     for (size_t i = 0; i < HC_NCLASSES; i++) {
         c->classes[i].slots =
-            memdup_array(h->classes[i].slots, h->classes[i].n, sizeof(gva_t), &fail);
+            memdup_array(h->classes[i].slots, h->classes[i].n, sizeof(uint32_t), &fail);
         c->classes[i].cap = h->classes[i].n;
     }
+    c->ext = memdup_array(h->ext, h->nexts, sizeof(*h->ext), &fail);
+    c->capexts = h->nexts;
     c->quar = NULL;
     c->qcap = c->qlen = c->qhead = 0;
     c->syms->refs++;

@@ -23,6 +23,9 @@
 
 /* ---- the block table ---- */
 
+/* A Lua collector's peak holds 400,000 blocks: keep the entry small. */
+_Static_assert(sizeof(struct hc_block) == 32, "struct hc_block grew");
+
 static size_t hc_hash_user(gva_t user, size_t cap)
 {
     return (size_t)(((user >> 4) * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
@@ -65,8 +68,10 @@ static struct hc_block *hc_table_add(struct heapcheck *h, gva_t user)
         h->btabcap = cap;
     }
     uint32_t i;
-    if (h->nunused > 0) {
-        i = h->unused[--h->nunused];
+    if (h->unused) {
+        i = h->unused - 1;
+        h->unused = h->blocks[i].free_stack;
+        h->nunused--;
     } else {
         if (h->nblocks == h->capblocks) {
             size_t cap = h->capblocks ? h->capblocks * 2 : 1024;
@@ -102,15 +107,9 @@ static void hc_table_del(struct heapcheck *h, struct hc_block *b)
     }
     h->btab[j] = 0;
     b->user = 0;
-    if (h->nunused == h->capunused) {
-        size_t ucap = h->capunused ? h->capunused * 2 : 1024;
-        uint32_t *g = realloc(h->unused, ucap * sizeof(*g));
-        if (!g)
-            return; /* the entry stays unused for good */
-        h->unused = g;
-        h->capunused = ucap;
-    }
-    h->unused[h->nunused++] = i;
+    b->free_stack = h->unused;
+    h->unused = i + 1;
+    h->nunused++;
 }
 
 /* ---- the area ---- */
@@ -123,7 +122,7 @@ int hc_map_upto(struct heapcheck *h, struct mm *mm, gva_t end)
     if (h->mapped_end >= end)
         return 0;
     gva_t new_end = (end + HC_CHUNK - 1) & ~(HC_CHUNK - 1);
-    if (new_end > HC_END)
+    if (new_end > (h->guard ? HC_END : HC_COMPACT_END))
         return -ENOMEM;
     size_t old_n, new_n;
     if (h->guard) {
@@ -199,6 +198,24 @@ static int hc_zero(struct mm *mm, gva_t va, uint64_t n)
     return 0;
 }
 
+/* Returns a released slot of the compact arena to its class. */
+static void hc_compact_put(struct heapcheck *h, gva_t slot, uint64_t slot_size)
+{
+    uint64_t cs;
+    struct hc_freelist *fl = &h->classes[hc_class(slot_size, &cs)];
+    hc_shadow_set(h, slot, slot_size, HC_SH_FREE);
+    if (fl->n == fl->cap) {
+        size_t cap = fl->cap ? fl->cap * 2 : 64;
+        uint32_t *g = realloc(fl->slots, cap * sizeof(*g));
+        if (!g)
+            return; /* the slot is never reused */
+        fl->slots = g;
+        fl->cap = cap;
+    }
+    fl->slots[fl->n++] = (uint32_t)((slot - HC_BASE) / 16);
+    h->free_bytes += slot_size;
+}
+
 /* A slot of the compact arena for size bytes at alignment a (>= 16); *user gets the
  * block's address. Returns the slot, 0 when out of memory. */
 static gva_t hc_compact_slot(struct heapcheck *h, struct mm *mm, uint64_t size, uint64_t a,
@@ -212,7 +229,10 @@ static gva_t hc_compact_slot(struct heapcheck *h, struct mm *mm, uint64_t size, 
     gva_t slot;
     bool reused = fl->n > 0;
     if (reused) {
-        slot = fl->slots[--fl->n];
+        slot = HC_BASE + (gva_t)fl->slots[--fl->n] * 16;
+        h->free_bytes -= *slot_size;
+    } else if ((slot = hc_ext_take(h, *slot_size)) != 0) {
+        reused = true;
     } else {
         slot = h->next;
         /* Installed 16 bytes further: an overflow of the last block is checked (and
@@ -231,7 +251,7 @@ static gva_t hc_compact_slot(struct heapcheck *h, struct mm *mm, uint64_t size, 
     }
     *user = (slot + rz + a - 1) & ~(a - 1);
     if (reused && zero && hc_zero(mm, *user, size) < 0) {
-        fl->slots[fl->n++] = slot;
+        hc_compact_put(h, slot, *slot_size);
         return 0;
     }
     uint64_t full = size / HC_GRANULE * HC_GRANULE;
@@ -242,23 +262,6 @@ static gva_t hc_compact_slot(struct heapcheck *h, struct mm *mm, uint64_t size, 
         h->shadow[(*user + full - HC_BASE) / HC_GRANULE] = (uint8_t)(size % HC_GRANULE);
     hc_shadow_set(h, tail, slot + *slot_size - tail, HC_SH_RIGHT);
     return slot;
-}
-
-/* Returns a released slot of the compact arena to its class. */
-static void hc_compact_put(struct heapcheck *h, gva_t slot, uint64_t slot_size)
-{
-    uint64_t cs;
-    struct hc_freelist *fl = &h->classes[hc_class(slot_size, &cs)];
-    hc_shadow_set(h, slot, slot_size, HC_SH_FREE);
-    if (fl->n == fl->cap) {
-        size_t cap = fl->cap ? fl->cap * 2 : 64;
-        gva_t *g = realloc(fl->slots, cap * sizeof(*g));
-        if (!g)
-            return; /* the slot is never reused */
-        fl->slots = g;
-        fl->cap = cap;
-    }
-    fl->slots[fl->n++] = slot;
 }
 
 /* ---- allocation ---- */
@@ -308,13 +311,14 @@ gva_t hc_alloc(struct heapcheck *h, struct proc *p, uint64_t size, uint64_t alig
     struct hc_block *b = hc_table_add(h, user);
     if (!b) {
         if (h->guard)
-            hc_guard_unmap(mm, &(struct hc_block){.slot = slot, .slot_size = slot_size});
+            hc_guard_unmap(mm, slot, slot_size, slot_size >= HC_BIG_PAGES * PAGE_SIZE);
         else
             hc_compact_put(h, slot, slot_size);
         return 0;
     }
-    b->slot = slot;
-    b->slot_size = slot_size;
+    uint64_t cs;
+    b->front = (uint32_t)(user - slot);
+    b->slot_units = h->guard ? (uint32_t)(slot_size >> PAGE_SHIFT) : hc_class(slot_size, &cs);
     b->size = size;
     b->alloc_stack = stack;
     b->free_stack = HC_NONE_STACK;
@@ -340,19 +344,20 @@ static void hc_quarantine_trim(struct heapcheck *h, struct mm *mm)
                      : h->live_bytes > HC_QUARANTINE   ? HC_QUARANTINE
                                                        : h->live_bytes;
     while (h->qlen > 0 && h->qbytes > bound) {
-        gva_t user = h->quar[h->qhead];
+        struct hc_block *b = &h->blocks[h->quar[h->qhead]];
         h->qhead = (h->qhead + 1) % h->qcap;
         h->qlen--;
-        struct hc_block *b = hc_lookup(h, user);
-        if (!b || b->state != HC_FREED)
+        if (b->user == 0 || b->state != HC_FREED)
             continue;
-        h->qbytes -= b->slot_size;
+        gva_t slot = hc_slot(b);
+        uint64_t slot_size = hc_slot_size(h, b);
+        h->qbytes -= slot_size;
         if (h->guard) {
-            for (gva_t va = b->slot; va < b->slot + b->slot_size + PAGE_SIZE; va += PAGE_SIZE)
+            for (gva_t va = slot; va < slot + slot_size + PAGE_SIZE; va += PAGE_SIZE)
                 h->pagemap[(va - HC_BASE) >> PAGE_SHIFT] = 0;
-            pt_prune(&mm->pt, &mm->sys->phys, b->slot, b->slot + b->slot_size + PAGE_SIZE);
+            pt_prune(&mm->pt, &mm->sys->phys, slot, slot + slot_size + PAGE_SIZE);
         } else {
-            hc_compact_put(h, b->slot, b->slot_size);
+            hc_compact_put(h, slot, slot_size);
         }
         hc_table_del(h, b);
     }
@@ -364,15 +369,15 @@ void hc_release(struct heapcheck *h, struct mm *mm, struct hc_block *b, uint32_t
     b->state = HC_FREED;
     b->free_stack = stack;
     h->nfrees++;
-    h->live_bytes -= b->slot_size;
+    h->live_bytes -= hc_slot_size(h, b);
     if (h->guard)
-        hc_guard_unmap(mm, b);
+        hc_guard_unmap(mm, hc_slot(b), hc_slot_size(h, b), b->big);
     else
         hc_shadow_set(h, b->user, (b->size + HC_GRANULE - 1) & ~(uint64_t)(HC_GRANULE - 1),
                       HC_SH_FREED);
     if (h->qlen == h->qcap) {
         size_t cap = h->qcap ? h->qcap * 2 : 1024;
-        gva_t *g = malloc(cap * sizeof(*g));
+        uint32_t *g = malloc(cap * sizeof(*g));
         if (!g)
             return; /* no room to remember it: it stays freed for good */
         for (size_t i = 0; i < h->qlen; i++)
@@ -382,7 +387,7 @@ void hc_release(struct heapcheck *h, struct mm *mm, struct hc_block *b, uint32_t
         h->qcap = cap;
         h->qhead = 0;
     }
-    h->quar[(h->qhead + h->qlen++) % h->qcap] = b->user;
-    h->qbytes += b->slot_size;
+    h->quar[(h->qhead + h->qlen++) % h->qcap] = (uint32_t)(b - h->blocks);
+    h->qbytes += hc_slot_size(h, b);
     hc_quarantine_trim(h, mm);
 }

@@ -76,10 +76,10 @@ int hc_guard_map(struct mm *mm, gva_t slot, uint64_t pages, gva_t user, uint64_t
     return rc;
 }
 
-/* Takes the pages of b away and makes its slot inaccessible. */
-void hc_guard_unmap(struct mm *mm, const struct hc_block *b)
+/* Takes a slot's pages away; see heapcheck_int.h. */
+void hc_guard_unmap(struct mm *mm, gva_t slot, uint64_t bytes, bool big)
 {
-    if (b->big)
-        mm_protect(mm, b->slot, b->slot_size, 0);
-    mm_zap_range(mm, b->slot, b->slot + b->slot_size);
+    if (big)
+        mm_protect(mm, slot, bytes, 0);
+    mm_zap_range(mm, slot, slot + bytes);
 }

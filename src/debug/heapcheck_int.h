@@ -1,7 +1,8 @@
 /* The heap checker's private state, shared by heapcheck.c (interception, life cycle),
- * heapcheck_depot.c (the stack depot), heapcheck_alloc.c (blocks, red zones, quarantine)
- * and heapcheck_report.c (errors, explanations, leak search, reports), and the fork fix-up
- * that src/proc/proc.c calls. Not a module contract: see include/vmemu/heapcheck.h for that. */
+ * heapcheck_depot.c (the stack depot), heapcheck_alloc.c (blocks, red zones, quarantine),
+ * heapcheck_extent.c (merged free memory) and heapcheck_report.c (errors, explanations, leak
+ * search, reports), and the fork fix-up that src/proc/proc.c calls. Not a module contract: see
+ * include/vmemu/heapcheck.h for that. */
 #ifndef VMEMU_HEAPCHECK_INT_H
 #define VMEMU_HEAPCHECK_INT_H
 
@@ -17,6 +18,7 @@ struct proc;
 
 #define HC_BASE           0x100000000000ULL /* first address of the checker's area */
 #define HC_END            0x110000000000ULL /* end of the space it may use (1 TiB) */
+#define HC_COMPACT_END    0x101000000000ULL /* compact arena: its end (slots fit 32 bits) */
 #define HC_CHUNK          (2ULL << 20)      /* the area grows in steps of this many bytes */
 #define HC_FRONT          16                /* guard mode: front red zone in bytes (at least) */
 #define HC_PATTERN        0xfa              /* guard mode: red-zone fill byte */
@@ -29,6 +31,16 @@ struct proc;
 #define HC_NONE_STACK UINT32_MAX   /* free_stack of a block never freed */
 #define HC_GRANULE    8            /* compact arena: bytes per shadow byte */
 #define HC_NCLASSES   320          /* compact arena: slot size classes */
+
+/* The slot size of compact-arena class c (heapcheck_alloc.c's hc_class is its inverse):
+ * 16-byte steps to 1 KiB, then 8 steps per power of two. */
+static inline uint64_t hc_class_size(unsigned c)
+{
+    if (c < 64)
+        return (c + 1) * 16ULL;
+    uint64_t p = 1ULL << (10 + (c - 64) / 8);
+    return p + ((c - 64) % 8 + 1) * (p / 8);
+}
 
 /* Shadow bytes of the compact arena, one per HC_GRANULE bytes (as ASan's): 0 all bytes
  * addressable, 1-7 only that many first bytes, or one of these. */
@@ -48,15 +60,17 @@ enum hc_state {
 /* One call stack kept in the depot. */
 /* One block handed out by the checking allocator (live or in the quarantine). */
 struct hc_block {
-    gva_t slot;           /* first byte of its slot (guard mode: first page) */
-    uint64_t slot_size;   /* bytes of the slot (guard mode: its pages, the gap excluded) */
     gva_t user;           /* address given to the program (0: table entry unused) */
-    uint64_t size;        /* bytes asked for */
+    uint64_t size : 40;   /* bytes asked for (hc_alloc refuses more than 2^38) */
+    uint64_t state : 2;   /* enum hc_state */
+    uint64_t big : 1;     /* guard mode: its pages are an RW area of their own */
+    uint64_t reached : 1; /* leak search: a pointer to it was found */
+    uint32_t front;       /* bytes from its slot's first byte (guard mode: page) to user */
+    uint32_t slot_units;  /* its slot's size: the class (compact arena) or pages, the gap
+                             excluded (guard mode); see hc_slot_size */
     uint32_t alloc_stack; /* depot index of the allocation site */
-    uint32_t free_stack;  /* depot index of the free site (HC_NONE_STACK: not freed) */
-    uint8_t state;        /* enum hc_state */
-    bool big;             /* guard mode: its pages are an RW area of their own */
-    bool reached;         /* leak search: a pointer to it was found */
+    uint32_t free_stack;  /* depot index of the free site (HC_NONE_STACK: not freed); in an
+                             unused entry, the index + 1 of the next unused one */
 };
 
 /* Entry points that are intercepted. */
@@ -88,8 +102,14 @@ struct hc_syms {
 
 /* Released slots of one size class of the compact arena, reused last in, first out. */
 struct hc_freelist {
-    gva_t *slots;  /* slot addresses */
-    size_t n, cap; /* used, allocated */
+    uint32_t *slots; /* slot addresses, as (slot - HC_BASE) / 16 */
+    size_t n, cap;   /* used, allocated */
+};
+
+/* A run of released memory of the compact arena (heapcheck_extent.c). */
+struct hc_extent {
+    gva_t start;  /* first byte */
+    uint64_t len; /* bytes (a multiple of 16) */
 };
 
 #define HC_READS_GROUP 1 /* a string scan: reads 128-byte aligned groups past the end */
@@ -102,25 +122,31 @@ struct hc_set {
 };
 
 struct heapcheck {
-    bool guard;                /* --check heap,guard */
-    bool glibc;                /* realloc(p, 0) frees and returns NULL (glibc) */
-    struct hc_syms *syms;      /* shared symbol table */
-    struct hc_entry *entries;  /* patched entry points */
-    size_t nentries;           /* entries used */
-    struct hc_block *blocks;   /* live and quarantined blocks, in no order (user 0: unused) */
-    size_t nblocks;            /* entries used (the unused ones included) */
-    size_t capblocks;          /* entries allocated */
-    uint32_t *unused;          /* indexes of unused entries of blocks */
-    size_t nunused, capunused; /* used, allocated */
-    uint32_t *btab;            /* hash table user address -> block index+1, 0 empty */
-    size_t btabcap;            /* its size (power of two) */
-    gva_t next;                /* bump pointer: next address never handed out */
-    gva_t installed_end;       /* compact arena: end of the pages installed so far */
-    gva_t mapped_end;          /* end of the checker's area mapped so far */
-    uint8_t *shadow;           /* compact arena: shadow of [HC_BASE, mapped_end) */
-    uint32_t *pagemap;         /* guard mode: per page of the area, block index+1 or 0 */
+    bool guard;               /* --check heap,guard */
+    bool glibc;               /* realloc(p, 0) frees and returns NULL (glibc) */
+    struct hc_syms *syms;     /* shared symbol table */
+    struct hc_entry *entries; /* patched entry points */
+    size_t nentries;          /* entries used */
+    struct hc_block *blocks;  /* live and quarantined blocks, in no order (user 0: unused) */
+    size_t nblocks;           /* entries used (the unused ones included) */
+    size_t capblocks;         /* entries allocated */
+    uint32_t unused;          /* index + 1 of the first unused entry of blocks (0: none);
+                                 they are chained by free_stack */
+    size_t nunused;           /* unused entries */
+    uint32_t *btab;           /* hash table user address -> block index+1, 0 empty */
+    size_t btabcap;           /* its size (power of two) */
+    gva_t next;               /* bump pointer: next address never handed out */
+    gva_t installed_end;      /* compact arena: end of the pages installed so far */
+    gva_t mapped_end;         /* end of the checker's area mapped so far */
+    uint8_t *shadow;          /* compact arena: shadow of [HC_BASE, mapped_end) */
+    uint32_t *pagemap;        /* guard mode: per page of the area, block index+1 or 0 */
     struct hc_freelist classes[HC_NCLASSES]; /* compact arena: released slots by class */
-    gva_t *quar;                             /* quarantine: user addresses, a ring, oldest first */
+    struct hc_extent *ext;                   /* compact arena: merged released slots, a
+                                                max-heap by length */
+    size_t nexts, capexts;                   /* used, allocated */
+    uint64_t free_bytes;                     /* bytes in the class lists and extents */
+    gva_t merge_mark;                        /* next after the last merge (0: none yet) */
+    uint32_t *quar;                          /* quarantine: block indexes, a ring, oldest first */
     size_t qhead, qlen, qcap;                /* ring start, length, capacity */
     uint64_t qbytes;                         /* bytes of the slots in the quarantine */
     uint64_t live_bytes;                     /* bytes of the live blocks' slots */
@@ -135,6 +161,18 @@ struct heapcheck {
     uint64_t bytes_allocated; /* bytes asked for in total */
     uint64_t errors;          /* errors reported */
 };
+
+/* The first byte of b's slot. */
+static inline gva_t hc_slot(const struct hc_block *b)
+{
+    return b->user - b->front;
+}
+
+/* The bytes of b's slot (guard mode: its pages, the gap excluded). */
+static inline uint64_t hc_slot_size(const struct heapcheck *h, const struct hc_block *b)
+{
+    return h->guard ? (uint64_t)b->slot_units << PAGE_SHIFT : hc_class_size(b->slot_units);
+}
 
 /* ---- heapcheck_depot.c */
 
@@ -153,7 +191,8 @@ struct hc_block *hc_lookup(const struct heapcheck *h, gva_t user);
  * arena), or NULL. */
 struct hc_block *hc_find(const struct heapcheck *h, gva_t va);
 /* Grows the checker's area of mm (PROT_NONE, locked) to cover end, in whole HC_CHUNK
- * steps, and the shadow or page map with it. Returns 0, -ENOMEM past HC_END, or mm_map's
+ * steps, and the shadow or page map with it. Returns 0, -ENOMEM past HC_END (compact arena:
+ * HC_COMPACT_END), or mm_map's
  * -errno. */
 int hc_map_upto(struct heapcheck *h, struct mm *mm, gva_t end);
 /* A new block of size bytes for p, aligned to align (a power of two; 0: the natural
@@ -166,6 +205,13 @@ gva_t hc_alloc(struct heapcheck *h, struct proc *p, uint64_t size, uint64_t alig
  * [HC_QUARANTINE_MIN, HC_QUARANTINE], so that it never more than doubles the heap. */
 void hc_release(struct heapcheck *h, struct mm *mm, struct hc_block *b, uint32_t stack);
 
+/* ---- heapcheck_extent.c: the compact arena's merged free memory */
+
+/* A slot of size bytes (a class's size) cut from the largest extent of released memory,
+ * merging the class lists into extents first when enough lies idle; 0 when none has
+ * room (the caller takes new memory; a merge may have lowered h->next). */
+gva_t hc_ext_take(struct heapcheck *h, uint64_t size);
+
 /* ---- heapcheck_guard.c: guard mode's pages */
 
 /* A page of red-zone pattern bytes (HC_PATTERN). */
@@ -174,8 +220,9 @@ const uint8_t *hc_pattern(void);
  * when big) with the pattern around [user, user+size). Returns 0 or -errno (nothing
  * left mapped). */
 int hc_guard_map(struct mm *mm, gva_t slot, uint64_t pages, gva_t user, uint64_t size, bool big);
-/* Takes the pages of guard-mode block b away and makes its slot inaccessible. */
-void hc_guard_unmap(struct mm *mm, const struct hc_block *b);
+/* Takes the pages of a guard-mode slot (bytes long, an RW area of its own when big) away
+ * and makes it inaccessible. */
+void hc_guard_unmap(struct mm *mm, gva_t slot, uint64_t bytes, bool big);
 /* Installs fresh zeroed writable pages at [va, va + pages pages). Returns 0 or -ENOMEM
  * (the pages installed so far stay: the caller zaps the range). */
 int hc_install(struct mm *mm, gva_t va, uint64_t pages);

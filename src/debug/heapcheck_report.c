@@ -69,7 +69,8 @@ int hc_check_redzones(struct heapcheck *h, struct proc *p, const struct hc_block
     struct {
         gva_t lo, hi; /* red zone */
         bool after;   /* behind the block */
-    } zones[2] = {{b->slot, b->user, false}, {b->user + b->size, b->slot + b->slot_size, true}};
+    } zones[2] = {{hc_slot(b), b->user, false},
+                  {b->user + b->size, hc_slot(b) + hc_slot_size(h, b), true}};
     for (int z = 0; z < 2; z++) {
         gva_t first = 0, last = 0;
         bool bad = false;
