@@ -254,6 +254,47 @@ static void test_backtrace_collect_indirect_call_is_a_return(void **state)
     assert_int_equal(pcs[1], e->mid + CALL_AT);
 }
 
+/* A memo remembers where a frameless frame's return address was and takes it from there
+ * first: a stale return address below it, which the scan would take, is passed over; where
+ * the word remembered is no longer a return address, the scan finds the new place. */
+static void test_backtrace_collect_memo_takes_the_place_learned(void **state)
+{
+    struct env *e = *state;
+    static const uint8_t test_rsi[] = {0x48, 0x85, 0xf6}; /* a start the prologue reader stops at */
+    struct bt_memo *memo = backtrace_memo_new();
+    gva_t pcs[BT_MAX_FRAMES];
+    int n;
+
+    assert_non_null(memo);
+    put(e, e->inner, test_rsi, sizeof(test_rsi));
+    put_call(e, e->mid + CALL_AT, e->inner);
+    put_call(e, e->mid + CALL_AT + 8, e->inner); /* an earlier call of inner from mid */
+    put_word(e, SP0 + 0x28, e->mid + CALL_AT);
+    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(pcs[1], e->mid + CALL_AT);
+    /* a stale word of the earlier call, below: the scan takes it, the memo does not */
+    put_word(e, SP0 + 0x10, e->mid + CALL_AT + 8);
+    n = backtrace_collect(e->mm, e->syms, e->inner + 16, SP0, 0, pcs, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(pcs[1], e->mid + CALL_AT + 8);
+    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(pcs[1], e->mid + CALL_AT);
+    /* the place remembered holds data now: the scan decides, and is remembered */
+    put_word(e, SP0 + 0x10, 0);
+    put_word(e, SP0 + 0x28, 0x1234);
+    put_word(e, SP0 + 0x40, e->mid + CALL_AT);
+    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(pcs[1], e->mid + CALL_AT);
+    put_word(e, SP0 + 0x10, e->mid + CALL_AT + 8);
+    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(pcs[1], e->mid + CALL_AT);
+    backtrace_memo_free(memo);
+}
+
 static void test_backtrace_collect_at_function_entry_takes_rsp(void **state)
 {
     struct env *e = *state;
@@ -321,6 +362,7 @@ int main(void)
                                before),
         cmocka_unit_test_setup(test_backtrace_collect_scan_prefers_direct_call_to_callee, before),
         cmocka_unit_test_setup(test_backtrace_collect_indirect_call_is_a_return, before),
+        cmocka_unit_test_setup(test_backtrace_collect_memo_takes_the_place_learned, before),
         cmocka_unit_test_setup(test_backtrace_collect_at_function_entry_takes_rsp, before),
         cmocka_unit_test_setup(test_backtrace_collect_rsp_outside_stack_returns_rip_only, before),
         cmocka_unit_test_setup(test_backtrace_collect_rsp_in_guard_gap_scans_from_stack_start,

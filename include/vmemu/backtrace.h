@@ -24,6 +24,25 @@ struct symtab;
  * Returns the number of entries written (>= 1 when max >= 1). */
 int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t rsp, gva_t rbp,
                       gva_t *pcs, int max);
+/* What walks of one program's stacks learned, so that later walks through the same code
+ * are cheap: where each return address's frame keeps its caller's return address, and
+ * which values were found to be return addresses. Valid for one program's code (a fork
+ * child may share it, an execve'd image needs its own). */
+struct bt_memo;
+
+/* A new, empty memo, or NULL when out of memory. */
+struct bt_memo *backtrace_memo_new(void);
+/* Frees memo (NULL is fine). */
+void backtrace_memo_free(struct bt_memo *memo);
+/* backtrace_collect, remembering in memo (NULL: none) where the return address of each
+ * frame without a frame pointer was found (unless the call before it enters another
+ * function), and taking it from there on later walks through the same code when the word
+ * there is a return address from a call that may enter the frame's function; else the
+ * frame is walked as backtrace_collect does. Heap checking and profiling walk at every
+ * allocation: this spares them the scan of each frame (one place per code address: the
+ * frame's size there is fixed by the compiler). */
+int backtrace_collect_memo(struct mm *mm, const struct symtab *syms, struct bt_memo *memo,
+                           gva_t rip, gva_t rsp, gva_t rbp, gva_t *pcs, int max);
 /* "0x401136 main+22" (or just the address when no symbol is known) into buf. */
 void backtrace_format(const struct symtab *syms, gva_t pc, char *buf, size_t len);
 /* One line per frame: "<indent>#0  0x401136 main+22". */

@@ -5,10 +5,13 @@
  * prologue (pushes, sub rsp) took, else by scanning the stack upwards for the first word that
  * points into code just after a call instruction (e8 rel32 or one of the ff /2 forms). Every
  * candidate is checked that way, so a broken chain or a stale word only costs a frame. Guest memory
- * is only read with copy_from_user_nofault(): nothing is faulted in and no counter changes. */
+ * is only read with copy_from_user_nofault(): nothing is faulted in and no counter changes.
+ * A memo (the heap checker's and profiler's, who walk at every allocation) remembers where
+ * each frameless frame's return address was and which values are return addresses. */
 #include "vmemu/backtrace.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmemu/mm.h"
@@ -46,9 +49,20 @@ struct bt_cache {
     unsigned last;                   /* the entry read last (tried first) */
 };
 
+#define BT_MEMO_SLOTS 4096 /* entries of each of a memo's tables (direct-mapped) */
+
+/* What walks learned about one program's code; see backtrace.h. */
+struct bt_memo {
+    gva_t pc[BT_MEMO_SLOTS];        /* a frame's return address (0: entry empty) */
+    uint32_t ret_at[BT_MEMO_SLOTS]; /* bytes from that frame's sp to its caller's return
+                                       address */
+    gva_t ret[BT_MEMO_SLOTS];       /* values found to be return addresses (0: empty) */
+};
+
 /* The state of one walk. */
 struct bt_walk {
     struct mm *mm;             /* address space read */
+    struct bt_memo *memo;      /* what earlier walks learned, or NULL */
     struct bt_cache *cache;    /* pages read so far */
     const struct symtab *syms; /* the program's code and symbols, or NULL */
     gva_t sp;                  /* lowest address the caller's frame may use */
@@ -123,6 +137,12 @@ static unsigned call_ff_len(uint8_t modrm, uint8_t sib)
     }
 }
 
+/* The slot of code address pc in a memo's tables. */
+static size_t bt_memo_slot(gva_t pc)
+{
+    return (size_t)((pc * 0x9e3779b97f4a7c15ULL) >> 52) & (BT_MEMO_SLOTS - 1);
+}
+
 /* Whether ret is a plausible return address: in code, and the bytes before it end a call
  * instruction (call rel32, or call through a register or memory). */
 static bool bt_is_return(const struct bt_walk *w, gva_t ret)
@@ -130,18 +150,24 @@ static bool bt_is_return(const struct bt_walk *w, gva_t ret)
     static const unsigned ff_lens[] = {2, 3, 4, 6, 7};
     uint8_t b[7];
 
-    if (ret < sizeof(b) || !bt_is_code(w, ret) || !bt_read(w, ret - sizeof(b), b, sizeof(b)))
+    gva_t *known = w->memo ? &w->memo->ret[bt_memo_slot(ret)] : NULL;
+
+    if (ret < sizeof(b))
         return false;
-    if (b[sizeof(b) - 5] == X86_CALL_REL32)
+    if (known && *known == ret)
         return true;
-    for (size_t i = 0; i < ARRAY_LEN(ff_lens); i++) {
+    if (!bt_is_code(w, ret) || !bt_read(w, ret - sizeof(b), b, sizeof(b)))
+        return false;
+    bool call = b[sizeof(b) - 5] == X86_CALL_REL32;
+    for (size_t i = 0; !call && i < ARRAY_LEN(ff_lens); i++) {
         size_t at = sizeof(b) - ff_lens[i];
 
-        if (b[at] == X86_GROUP5 &&
-            call_ff_len(b[at + 1], at + 2 < sizeof(b) ? b[at + 2] : 0) == ff_lens[i])
-            return true;
+        call = b[at] == X86_GROUP5 &&
+               call_ff_len(b[at + 1], at + 2 < sizeof(b) ? b[at + 2] : 0) == ff_lens[i];
     }
-    return false;
+    if (call && known)
+        *known = ret;
+    return call;
 }
 
 /* How the frame of the function executing at pc is left. innermost: pc is RIP (it may be
@@ -321,6 +347,37 @@ static gva_t bt_func_start(const struct bt_walk *w, gva_t pc)
     return symtab_lookup(w->syms, pc, &off) != NULL ? pc - off : 0;
 }
 
+/* Takes the return address of the frame at pc (entered at w->sp) from where the memo says
+ * it was found last time, when the word there is a return address from a call that may
+ * enter pc's function: *ret gets it, w->sp moves past it. */
+static bool bt_take_memo(struct bt_walk *w, gva_t pc, gva_t *ret)
+{
+    size_t slot = bt_memo_slot(pc);
+    gva_t sp = w->sp;
+
+    if (w->memo == NULL || w->memo->pc[slot] != pc)
+        return false;
+    if (bt_take_at(w, sp + w->memo->ret_at[slot], ret) &&
+        bt_call_fit(w, *ret, bt_func_start(w, pc)) != BT_FIT_OTHER)
+        return true;
+    w->sp = sp;
+    return false;
+}
+
+/* Remembers that the frame at pc kept its caller's return address, ret, off bytes above
+ * the sp it was entered with; not when ret's call enters another function than pc's (the
+ * scan's last resort, perhaps a stale word). */
+static void bt_learn(struct bt_walk *w, gva_t pc, gva_t ret, uint64_t off)
+{
+    size_t slot = bt_memo_slot(pc);
+
+    if (w->memo == NULL || off > UINT32_MAX ||
+        bt_call_fit(w, ret, bt_func_start(w, pc)) == BT_FIT_OTHER)
+        return;
+    w->memo->pc[slot] = pc;
+    w->memo->ret_at[slot] = (uint32_t)off;
+}
+
 /* Collects up to max program counters of mm's call stack, innermost first: pcs[0] = rip,
  * then return addresses. rsp may lie in a stack's guard gap (a stack overflow): the words
  * from the stack's start up are then used. A frame-pointer chain is followed while it is valid
@@ -336,8 +393,16 @@ static gva_t bt_func_start(const struct bt_walk *w, gva_t pc)
 int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t rsp, gva_t rbp,
                       gva_t *pcs, int max)
 {
+    return backtrace_collect_memo(mm, syms, NULL, rip, rsp, rbp, pcs, max);
+}
+
+/* A walk with a memo; see backtrace.h. */
+int backtrace_collect_memo(struct mm *mm, const struct symtab *syms, struct bt_memo *memo,
+                           gva_t rip, gva_t rsp, gva_t rbp, gva_t *pcs, int max)
+{
     struct bt_cache cache = {.line = {1, 1, 1, 1, 1, 1, 1, 1}};
-    struct bt_walk w = {.mm = mm, .cache = &cache, .syms = syms, .sp = rsp, .fp = rbp};
+    struct bt_walk w = {
+        .mm = mm, .memo = memo, .cache = &cache, .syms = syms, .sp = rsp, .fp = rbp};
     const struct vma *stack;
     int n = 0;
 
@@ -351,15 +416,16 @@ int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t
     w.top = stack->end;
     while (n < max) {
         enum bt_frame kind = bt_frame_kind(&w, pcs[n - 1], n == 1);
-        bool found = false;
         uint64_t size = 0;
-        gva_t ret = 0;
+        gva_t ret = 0, sp = w.sp;
+        bool from_memo = kind == BT_NOFP && bt_take_memo(&w, pcs[n - 1], &ret);
+        bool found = from_memo;
 
-        if (kind == BT_AT_ENTRY || (kind == BT_UNKNOWN && n == 1))
+        if (!found && (kind == BT_AT_ENTRY || (kind == BT_UNKNOWN && n == 1)))
             found = bt_take_at(&w, w.sp, &ret);
-        else if (kind == BT_NOFP && bt_frameless_size(&w, pcs[n - 1], &size))
+        else if (!found && kind == BT_NOFP && bt_frameless_size(&w, pcs[n - 1], &size))
             found = bt_take_at(&w, w.sp + size, &ret);
-        else if (kind == BT_PUSHED)
+        else if (!found && kind == BT_PUSHED)
             found = bt_take_at(&w, w.sp + 8, &ret);
         if (!found && (kind == BT_FP || kind == BT_UNKNOWN)) {
             if (w.fp == 0 && n > 1 && kind == BT_FP)
@@ -370,11 +436,25 @@ int backtrace_collect(struct mm *mm, const struct symtab *syms, gva_t rip, gva_t
             found = bt_scan(&w, bt_func_start(&w, pcs[n - 1]), &ret);
         if (!found)
             break;
+        if (kind == BT_NOFP && !from_memo)
+            bt_learn(&w, pcs[n - 1], ret, w.sp - 8 - sp);
         pcs[n++] = ret;
         if (bt_is_outermost(&w, ret))
             break;
     }
     return n;
+}
+
+/* A new memo; see backtrace.h. */
+struct bt_memo *backtrace_memo_new(void)
+{
+    return calloc(1, sizeof(struct bt_memo));
+}
+
+/* Frees a memo; see backtrace.h. */
+void backtrace_memo_free(struct bt_memo *memo)
+{
+    free(memo);
 }
 
 /* "0x401136 main+22" (or "0x401136 main" at a symbol's start, or just the address when no

@@ -226,6 +226,7 @@ int heapcheck_attach(struct proc *p, char *err, size_t errlen)
     h->installed_end = HC_BASE;
     h->syms = hs;
     hs->syms = symtab_load(p->exe, mm_image_bias(p->mm));
+    hs->memo = backtrace_memo_new();
     if (!hs->syms || symtab_nsyms(hs->syms) == 0 || symtab_find(hs->syms, "malloc", &addr) < 0) {
         snprintf(err, errlen,
                  "%s has no symbols: --check heap needs a program that is not stripped", p->exe);
@@ -288,6 +289,7 @@ void heapcheck_free(struct heapcheck *h)
         return;
     if (h->syms && --h->syms->refs == 0) {
         symtab_free(h->syms->syms);
+        backtrace_memo_free(h->syms->memo);
         free(h->syms);
     }
     free(h->entries);

@@ -42,8 +42,8 @@ uint32_t hc_caller_stack(struct heapcheck *h, struct proc *p)
     if (p->cpu) {
         gva_t rsp = cpu_get(p->cpu, CPU_RSP), ret = 0;
         if (copy_from_user_nofault(p->mm, &ret, rsp, sizeof(ret)) == sizeof(ret))
-            n = backtrace_collect(p->mm, h->syms->syms, ret, rsp + 8, cpu_get(p->cpu, CPU_RBP), pcs,
-                                  HC_FRAMES);
+            n = backtrace_collect_memo(p->mm, h->syms->syms, h->syms->memo, ret, rsp + 8,
+                                       cpu_get(p->cpu, CPU_RBP), pcs, HC_FRAMES);
     }
     return hc_depot_put(h, pcs, n < 0 ? 0 : (uint32_t)n);
 }

@@ -96,8 +96,9 @@ struct hc_entry {
 
 /* The program's symbols, shared by a process and its fork children. */
 struct hc_syms {
-    struct symtab *syms; /* symbols of the program */
-    int refs;            /* checkers using it */
+    struct symtab *syms;  /* symbols of the program */
+    struct bt_memo *memo; /* what stack walks learned of its code (NULL: none) */
+    int refs;             /* checkers using it */
 };
 
 /* Released slots of one size class of the compact arena, reused last in, first out. */

@@ -143,8 +143,8 @@ static void hp_probe(void *ctx, gva_t addr)
         c.site = b ? b->site : HP_META_SITE;
     } else {
         gva_t pcs[HP_FRAMES];
-        int n = backtrace_collect(p->mm, h->syms->syms, ret, rsp + 8, cpu_get(cpu, CPU_RBP), pcs,
-                                  HP_FRAMES);
+        int n = backtrace_collect_memo(p->mm, h->syms->syms, h->syms->memo, ret, rsp + 8,
+                                       cpu_get(cpu, CPU_RBP), pcs, HP_FRAMES);
         c.site = hp_site_put(h, pcs, n < 0 ? 0 : (uint32_t)n);
     }
     if (put_user_u64(p->mm, rsp, HP_TRAMP) < 0)
@@ -288,6 +288,7 @@ int heapprof_attach(struct proc *p, struct mm *mm, const char *exe, void *old, v
         h->run->refs = 1;
     }
     hs->syms = symtab_load(exe, mm_image_bias(mm));
+    hs->memo = backtrace_memo_new();
     if (!hs->syms || symtab_nsyms(hs->syms) == 0 || symtab_find(hs->syms, "malloc", &addr) < 0) {
         snprintf(err, errlen,
                  "%s has no symbols: --profile heap needs a program that is not stripped", exe);
@@ -350,6 +351,7 @@ static void hp_free(struct heapprof *h)
         return;
     if (h->syms && --h->syms->refs == 0) {
         symtab_free(h->syms->syms);
+        backtrace_memo_free(h->syms->memo);
         free(h->syms);
     }
     if (h->run && --h->run->refs == 0) {

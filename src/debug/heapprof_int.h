@@ -111,8 +111,9 @@ struct hp_run {
 
 /* The program's symbols, shared by a process and its fork children. */
 struct hp_syms {
-    struct symtab *syms; /* symbols of the program */
-    int refs;            /* profiles using it */
+    struct symtab *syms;  /* symbols of the program */
+    struct bt_memo *memo; /* what stack walks learned of its code (NULL: none) */
+    int refs;             /* profiles using it */
 };
 
 struct heapprof {
