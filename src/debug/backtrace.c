@@ -51,12 +51,27 @@ struct bt_cache {
 
 #define BT_MEMO_SLOTS 4096 /* entries of each of a memo's tables (direct-mapped) */
 
+#define BT_NO_PLACE UINT32_MAX /* bt_memo_frame.ret_at: not learned */
+
+/* What a memo knows of the frame at one code address. */
+struct bt_memo_frame {
+    gva_t pc;        /* the address (0: entry empty) */
+    uint32_t ret_at; /* bytes from the frame's sp to its caller's return address, or
+                        BT_NO_PLACE */
+    uint8_t kind;    /* enum bt_frame of a frame at pc that is not the innermost */
+};
+
+/* What a memo knows of one return address. */
+struct bt_memo_ret {
+    gva_t ret;      /* a value found to be a return address (0: entry empty) */
+    gva_t target;   /* the function its direct call enters (0: an indirect call) */
+    bool target_fn; /* target is a function's start */
+};
+
 /* What walks learned about one program's code; see backtrace.h. */
 struct bt_memo {
-    gva_t pc[BT_MEMO_SLOTS];        /* a frame's return address (0: entry empty) */
-    uint32_t ret_at[BT_MEMO_SLOTS]; /* bytes from that frame's sp to its caller's return
-                                       address */
-    gva_t ret[BT_MEMO_SLOTS];       /* values found to be return addresses (0: empty) */
+    struct bt_memo_frame frame[BT_MEMO_SLOTS]; /* by code address */
+    struct bt_memo_ret ret[BT_MEMO_SLOTS];     /* by return address */
 };
 
 /* The state of one walk. */
@@ -150,11 +165,13 @@ static bool bt_is_return(const struct bt_walk *w, gva_t ret)
     static const unsigned ff_lens[] = {2, 3, 4, 6, 7};
     uint8_t b[7];
 
-    gva_t *known = w->memo ? &w->memo->ret[bt_memo_slot(ret)] : NULL;
+    struct bt_memo_ret *known = w->memo ? &w->memo->ret[bt_memo_slot(ret)] : NULL;
+    uint64_t off = 1;
+    int32_t rel;
 
     if (ret < sizeof(b))
         return false;
-    if (known && *known == ret)
+    if (known && known->ret == ret)
         return true;
     if (!bt_is_code(w, ret) || !bt_read(w, ret - sizeof(b), b, sizeof(b)))
         return false;
@@ -165,8 +182,16 @@ static bool bt_is_return(const struct bt_walk *w, gva_t ret)
         call = b[at] == X86_GROUP5 &&
                call_ff_len(b[at + 1], at + 2 < sizeof(b) ? b[at + 2] : 0) == ff_lens[i];
     }
-    if (call && known)
-        *known = ret;
+    if (call && known) {
+        known->ret = ret;
+        known->target = 0;
+        if (b[sizeof(b) - 5] == X86_CALL_REL32) {
+            memcpy(&rel, b + sizeof(b) - 4, sizeof(rel));
+            known->target = ret + (gva_t)(int64_t)rel;
+        }
+        known->target_fn =
+            known->target != 0 && symtab_lookup(w->syms, known->target, &off) != NULL && off == 0;
+    }
     return call;
 }
 
@@ -273,7 +298,8 @@ static bool bt_is_outermost(const struct bt_walk *w, gva_t pc)
 {
     const char *name = symtab_lookup(w->syms, pc, NULL);
 
-    return name != NULL && (strcmp(name, "_start") == 0 || strcmp(name, "_start_c") == 0);
+    return name != NULL && name[0] == '_' &&
+           (strcmp(name, "_start") == 0 || strcmp(name, "_start_c") == 0);
 }
 
 /* How well the call just before ret matches the function that starts at callee. */
@@ -287,12 +313,20 @@ enum bt_fit {
 
 static enum bt_fit bt_call_fit(const struct bt_walk *w, gva_t ret, gva_t callee)
 {
+    const struct bt_memo_ret *known = w->memo ? &w->memo->ret[bt_memo_slot(ret)] : NULL;
     uint8_t b[5];
     int32_t rel;
     uint64_t off = 1;
     gva_t target;
 
-    if (callee == 0 || !bt_read(w, ret - 5, b, sizeof(b)) || b[0] != X86_CALL_REL32)
+    if (callee == 0)
+        return BT_FIT_MAYBE;
+    if (known && known->ret == ret)
+        return known->target == 0        ? BT_FIT_MAYBE
+               : known->target == callee ? BT_FIT_EXACT
+               : known->target_fn        ? BT_FIT_OTHER
+                                         : BT_FIT_MAYBE;
+    if (!bt_read(w, ret - 5, b, sizeof(b)) || b[0] != X86_CALL_REL32)
         return BT_FIT_MAYBE;
     memcpy(&rel, b + 1, sizeof(rel));
     target = ret + (gva_t)(int64_t)rel;
@@ -347,17 +381,32 @@ static gva_t bt_func_start(const struct bt_walk *w, gva_t pc)
     return symtab_lookup(w->syms, pc, &off) != NULL ? pc - off : 0;
 }
 
+/* bt_frame_kind, from the memo when it knows pc (not for the innermost frame). */
+static enum bt_frame bt_kind(const struct bt_walk *w, gva_t pc, bool innermost)
+{
+    struct bt_memo_frame *f = w->memo ? &w->memo->frame[bt_memo_slot(pc)] : NULL;
+
+    if (f == NULL || innermost)
+        return bt_frame_kind(w, pc, innermost);
+    if (f->pc != pc) {
+        f->pc = pc;
+        f->kind = (uint8_t)bt_frame_kind(w, pc, false);
+        f->ret_at = BT_NO_PLACE;
+    }
+    return (enum bt_frame)f->kind;
+}
+
 /* Takes the return address of the frame at pc (entered at w->sp) from where the memo says
  * it was found last time, when the word there is a return address from a call that may
  * enter pc's function: *ret gets it, w->sp moves past it. */
 static bool bt_take_memo(struct bt_walk *w, gva_t pc, gva_t *ret)
 {
-    size_t slot = bt_memo_slot(pc);
+    const struct bt_memo_frame *f = w->memo ? &w->memo->frame[bt_memo_slot(pc)] : NULL;
     gva_t sp = w->sp;
 
-    if (w->memo == NULL || w->memo->pc[slot] != pc)
+    if (f == NULL || f->pc != pc || f->ret_at == BT_NO_PLACE)
         return false;
-    if (bt_take_at(w, sp + w->memo->ret_at[slot], ret) &&
+    if (bt_take_at(w, sp + f->ret_at, ret) &&
         bt_call_fit(w, *ret, bt_func_start(w, pc)) != BT_FIT_OTHER)
         return true;
     w->sp = sp;
@@ -369,13 +418,14 @@ static bool bt_take_memo(struct bt_walk *w, gva_t pc, gva_t *ret)
  * scan's last resort, perhaps a stale word). */
 static void bt_learn(struct bt_walk *w, gva_t pc, gva_t ret, uint64_t off)
 {
-    size_t slot = bt_memo_slot(pc);
+    struct bt_memo_frame *f = w->memo ? &w->memo->frame[bt_memo_slot(pc)] : NULL;
 
-    if (w->memo == NULL || off > UINT32_MAX ||
+    if (f == NULL || off >= BT_NO_PLACE ||
         bt_call_fit(w, ret, bt_func_start(w, pc)) == BT_FIT_OTHER)
         return;
-    w->memo->pc[slot] = pc;
-    w->memo->ret_at[slot] = (uint32_t)off;
+    f->pc = pc;
+    f->kind = BT_NOFP; /* the same whether innermost or not */
+    f->ret_at = (uint32_t)off;
 }
 
 /* Collects up to max program counters of mm's call stack, innermost first: pcs[0] = rip,
@@ -415,7 +465,7 @@ int backtrace_collect_memo(struct mm *mm, const struct symtab *syms, struct bt_m
         return n;
     w.top = stack->end;
     while (n < max) {
-        enum bt_frame kind = bt_frame_kind(&w, pcs[n - 1], n == 1);
+        enum bt_frame kind = bt_kind(&w, pcs[n - 1], n == 1);
         uint64_t size = 0;
         gva_t ret = 0, sp = w.sp;
         bool from_memo = kind == BT_NOFP && bt_take_memo(&w, pcs[n - 1], &ret);
