@@ -525,13 +525,21 @@ static void test_cpu_page_trap_read_refuses_first_load_counts_nothing(void **sta
 
 /* What the watched-access function saw. */
 struct watch_env {
-    struct cpu *cpu;  /* to read RIP in the hook */
-    int n;            /* accesses seen */
-    gva_t va[4];      /* their addresses */
-    unsigned size[4]; /* sizes */
-    bool write[4];    /* stores */
-    gva_t rip[4];     /* RIP when each was seen */
+    struct cpu *cpu;                /* to read RIP in the hook */
+    int n;                          /* accesses seen */
+    gva_t va[4];                    /* their addresses */
+    unsigned size[4];               /* sizes */
+    bool write[4];                  /* stores */
+    gva_t rip[4];                   /* RIP when each was seen */
+    struct cpu_watch_filter filter; /* given to the CPU layer when filtering */
+    bool filtering;                 /* give it */
 };
+
+static const struct cpu_watch_filter *watch_filter_fn(void *ctx)
+{
+    struct watch_env *w = ctx;
+    return w->filtering ? &w->filter : NULL;
+}
 
 static void watch_fn(void *ctx, gva_t va, unsigned size, bool write)
 {
@@ -554,9 +562,10 @@ static void test_cpu_watched_range_reports_each_load_and_store_at_its_instructio
         mm_map(e->mm, DATA + PAGE_SIZE, PAGE_SIZE, VM_READ | VM_WRITE, 0, VMA_ANON, NULL, 0, 0), 0);
     assert_int_equal(copy_to_user(e->mm, DATA + 8, &v, sizeof(v)), 0);
     /* Only the second data page is watched. */
-    assert_int_equal(cpu_watch_range(e->cpu, DATA + PAGE_SIZE, DATA + 2 * PAGE_SIZE, watch_fn, &w),
+    assert_int_equal(cpu_watch_range(e->cpu, DATA + PAGE_SIZE, DATA + 2 * PAGE_SIZE, watch_fn,
+                                     watch_filter_fn, &w),
                      0);
-    assert_int_equal(cpu_watch_range(e->cpu, DATA, DATA + PAGE_SIZE, watch_fn, &w), -EINVAL);
+    assert_int_equal(cpu_watch_range(e->cpu, DATA, DATA + PAGE_SIZE, watch_fn, NULL, &w), -EINVAL);
     assert_int_equal(run_at(e, CODE + OFF_RW, DATA + 8).kind, CPU_EXIT_STOP);
     assert_int_equal(w.n, 0); /* the first page is not watched */
     assert_int_equal(cpu_get(e->cpu, CPU_RAX), 60);
@@ -579,6 +588,17 @@ static void test_cpu_watched_range_reports_each_load_and_store_at_its_instructio
     w.n = 0;
     assert_int_equal(run_at(e, CODE + OFF_READ, DATA + 8).kind, CPU_EXIT_STOP);
     assert_int_equal(w.n, 0);
+    /* A filter whose byte allows the granule spares the function both accesses; one that
+     * allows only its first 4 bytes does not. */
+    uint8_t map[PAGE_SIZE / 8] = {0};
+    w.filter = (struct cpu_watch_filter){
+        .map = map, .base = DATA + PAGE_SIZE, .end = DATA + 2 * PAGE_SIZE};
+    w.filtering = true;
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA + PAGE_SIZE + 16).kind, CPU_EXIT_STOP);
+    assert_int_equal(w.n, 0);
+    map[2] = 4;
+    assert_int_equal(run_at(e, CODE + OFF_RW, DATA + PAGE_SIZE + 16).kind, CPU_EXIT_STOP);
+    assert_int_equal(w.n, 2);
 }
 
 int main(void)

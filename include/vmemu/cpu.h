@@ -171,7 +171,20 @@ void cpu_preempt_anywhere(struct cpu *cpu);
  * only a mode that asks for it calls this, once per CPU, before the first run. Returns 0,
  * -EINVAL (called twice, empty range, a pool too large for the alias) or -EIO/-ENOMEM. */
 typedef void (*cpu_access_fn)(void *ctx, gva_t va, unsigned size, bool write);
-int cpu_watch_range(struct cpu *cpu, gva_t lo, gva_t hi, cpu_access_fn fn, void *ctx);
+/* A byte map that spares fn the accesses it would let pass (a shadow as ASan's): one byte
+ * per 8 bytes of [base, end), base 8-aligned; 0, all 8 bytes may be accessed; 1-7, only
+ * that many first bytes; any other value, none. An access within one 8-byte granule that
+ * its byte allows does not call fn. */
+struct cpu_watch_filter {
+    const uint8_t *map; /* the bytes */
+    gva_t base, end;    /* the range they cover */
+};
+/* The filter for the accesses to come (NULL: none), asked for before each run and after
+ * each syscall (the only times the map may move or the process change); it must stay
+ * valid until the next call. */
+typedef const struct cpu_watch_filter *(*cpu_filter_fn)(void *ctx);
+int cpu_watch_range(struct cpu *cpu, gva_t lo, gva_t hi, cpu_access_fn fn, cpu_filter_fn filter,
+                    void *ctx);
 /* Code probes (the heap profiler's view of malloc and free): from now on, every time the
  * guest is about to execute the instruction at addr, fn(ctx, addr) is called first, with
  * the registers of that moment (RIP = addr). fn may read and change registers and guest

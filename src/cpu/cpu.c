@@ -142,6 +142,7 @@ static void cpu_on_syscall(uc_engine *uc, void *user)
     c->in_syscall = true;
     c->syscall(c->syscall_ctx, c);
     c->in_syscall = false;
+    cpu_watch_refresh(c);
     uint64_t rcx = rip + 2;
     if (!c->keep_regs) {
         uc_reg_write(uc, UC_X86_REG_RCX, &rcx);
@@ -418,6 +419,7 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         c->deferred_stop = false;
         uc_reg_read(c->uc, UC_X86_REG_RIP, &rip);
         c->in_run = true;
+        cpu_watch_refresh(c);
         /* until = 0: any other value makes Unicorn translate until-1 after the run. */
         err = uc_emu_start(c->uc, rip, 0, 0, 0);
         c->in_run = false;

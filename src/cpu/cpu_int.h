@@ -66,7 +66,7 @@ struct cpu {
     unsigned tsc_len;              /* length of the rdtsc/rdtscp that trapped (0: none) */
     uint64_t tsc_rip;              /* its address */
     cpu_access_fn watch_fn;        /* watched accesses' function (cpu_watch.c), or NULL */
-    void *watch_ctx;               /* its argument */
+    void *watch_ctx;               /* its argument (and watch_filter_fn's) */
     gva_t watch_lo, watch_hi;      /* the watched virtual range */
     gva_t *watch_rmap;             /* per frame: the watched page last filled with it */
     uc_hook watch_hook;            /* the memory hook bounded to the pool's alias */
@@ -82,6 +82,9 @@ struct cpu {
     uint64_t fills_since_flush;    /* guest fills since the last full flush */
     uint64_t refills_since_flush;  /* those of them that took no page fault */
     uint64_t tlb_model;            /* the entries vmemu expects Unicorn's TLB to have */
+
+    cpu_filter_fn watch_filter_fn;               /* gives watch_filter, or NULL */
+    const struct cpu_watch_filter *watch_filter; /* accesses it allows skip watch_fn */
 };
 
 /* Unicorn's TLB starts with 256 entries (QEMU's CPU_TLB_DYN_DEFAULT_BITS). */
@@ -112,6 +115,9 @@ void cpu_probes_free(struct cpu *c);
 /* cpu_watch.c: the physical address to fill for frame pfn at va (the alias when va is
  * watched). */
 uint64_t cpu_watch_paddr(struct cpu *c, gva_t va, pfn_t pfn);
+/* cpu_watch.c: asks the watch's filter function for the filter of the accesses to come
+ * (before each run and after each syscall). */
+void cpu_watch_refresh(struct cpu *c);
 
 /* cpu_tsc.c: rdtsc and rdtscp on vmemu's clock. */
 void cpu_tsc_arm(struct cpu *c);

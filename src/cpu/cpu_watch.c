@@ -23,14 +23,29 @@ static void cpu_watch_hook(uc_engine *uc, uc_mem_type type, uint64_t pa, int siz
     (void)uc;
     (void)value;
     uint64_t off = pa - CPU_WATCH_PA;
-    gva_t page = c->watch_rmap[off >> PAGE_SHIFT];
+    gva_t page = c->watch_rmap[off >> PAGE_SHIFT], va = page + (off & ~PAGE_MASK);
+    const struct cpu_watch_filter *f = c->watch_filter;
     if (page == 0)
         return; /* not filled through the range (cannot happen: only fills alias) */
-    c->watch_fn(c->watch_ctx, page + (off & ~PAGE_MASK), (unsigned)size, type == UC_MEM_WRITE);
+    if (f && va >= f->base && va < f->end) {
+        uint8_t s = f->map[(va - f->base) / 8];
+        unsigned last = (unsigned)((va - f->base) % 8) + (unsigned)size;
+        if (last <= 8 && (s == 0 || (s < 8 && last <= s)))
+            return; /* within one granule the map allows */
+    }
+    c->watch_fn(c->watch_ctx, va, (unsigned)size, type == UC_MEM_WRITE);
+}
+
+/* Asks for the filter of the accesses to come; see the header. */
+void cpu_watch_refresh(struct cpu *c)
+{
+    if (c->watch_filter_fn)
+        c->watch_filter = c->watch_filter_fn(c->watch_ctx);
 }
 
 /* Starts watching [lo, hi); see the header. */
-int cpu_watch_range(struct cpu *c, gva_t lo, gva_t hi, cpu_access_fn fn, void *ctx)
+int cpu_watch_range(struct cpu *c, gva_t lo, gva_t hi, cpu_access_fn fn, cpu_filter_fn filter,
+                    void *ctx)
 {
     uint64_t bytes = c->sys->phys.bytes;
     if (c->watch_fn || !fn || lo >= hi || bytes >= CPU_WATCH_PA)
@@ -51,6 +66,7 @@ int cpu_watch_range(struct cpu *c, gva_t lo, gva_t hi, cpu_access_fn fn, void *c
     c->watch_hi = hi;
     c->watch_fn = fn;
     c->watch_ctx = ctx;
+    c->watch_filter_fn = filter;
     c->sys->cpu_flush_pending |= VM_FLUSH_DEBUG; /* pages of the range filled before must alias */
     return 0;
 }
@@ -61,5 +77,6 @@ uint64_t cpu_watch_paddr(struct cpu *c, gva_t va, pfn_t pfn)
     if (!c->watch_fn || va < c->watch_lo || va >= c->watch_hi)
         return pfn << PAGE_SHIFT;
     c->watch_rmap[pfn] = va & PAGE_MASK;
+
     return CPU_WATCH_PA + (pfn << PAGE_SHIFT);
 }

@@ -276,7 +276,7 @@ int heapcheck_attach(struct proc *p, char *err, size_t errlen)
 /* Checks every access to the compact arena from now on; see the header. */
 int heapcheck_watch(struct cpu *cpu, struct sched *sched)
 {
-    int rc = cpu_watch_range(cpu, HC_BASE, HC_END, hc_access, sched);
+    int rc = cpu_watch_range(cpu, HC_BASE, HC_END, hc_access, hc_filter, sched);
     if (rc == 0) /* and a syscall's copies: as ASan's interceptors */
         sched->sys->on_access = (struct mm_access_hook){.access = hc_copy_access, .ctx = sched};
     return rc;

@@ -11,6 +11,7 @@
 #include "stackset.h"
 
 #include "vmemu/backtrace.h"
+#include "vmemu/cpu.h"
 #include "vmemu/heapcheck.h"
 #include "vmemu/mm.h"
 
@@ -155,12 +156,13 @@ struct heapcheck {
     size_t nstacks, capstacks;               /* used, allocated */
     struct stack_index stab;                 /* finds a stack in the depot */
     struct hc_set seen;                      /* instructions whose bad access was reported */
-    struct hc_set strfn;      /* instructions of libc's string scans (HC_READS_GROUP) */
-    struct hc_set copyfn;     /* instructions of memcpy and memmove (HC_READS_CHUNK) */
-    struct hc_set otherfn;    /* instructions of other functions that read bad bytes */
-    uint64_t nallocs, nfrees; /* calls that allocated / freed */
-    uint64_t bytes_allocated; /* bytes asked for in total */
-    uint64_t errors;          /* errors reported */
+    struct hc_set strfn;            /* instructions of libc's string scans (HC_READS_GROUP) */
+    struct hc_set copyfn;           /* instructions of memcpy and memmove (HC_READS_CHUNK) */
+    struct hc_set otherfn;          /* instructions of other functions that read bad bytes */
+    uint64_t nallocs, nfrees;       /* calls that allocated / freed */
+    uint64_t bytes_allocated;       /* bytes asked for in total */
+    uint64_t errors;                /* errors reported */
+    struct cpu_watch_filter filter; /* the shadow as the CPU layer reads it (hc_filter) */
 };
 
 /* The first byte of b's slot. */
@@ -243,6 +245,10 @@ void hc_bad_free(struct heapcheck *h, const struct proc *p, gva_t ptr, uint32_t 
 /* The checker's function for watched accesses (cpu_watch_range): ctx is the scheduler.
  * Reports an access of the compact arena outside a live block at once. */
 void hc_access(void *ctx, gva_t va, unsigned size, bool write);
+/* The checker's filter for watched accesses (cpu_watch_range): ctx is the scheduler. The
+ * current process's shadow, which lets the CPU layer pass over accesses inside a live
+ * block without calling hc_access; NULL in guard mode or without a checker. */
+const struct cpu_watch_filter *hc_filter(void *ctx);
 /* Reports (stderr) a bad access to the compact arena by p: [va, va+size), the first
  * unaddressable byte at bad. */
 void hc_bad_access(struct heapcheck *h, struct proc *p, gva_t va, unsigned size, bool write,

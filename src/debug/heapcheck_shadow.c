@@ -70,6 +70,17 @@ static struct heapcheck *hc_of(struct proc *p)
     return NULL;
 }
 
+/* The CPU layer's filter; see heapcheck_int.h. */
+const struct cpu_watch_filter *hc_filter(void *ctx)
+{
+    struct sched *s = ctx;
+    struct heapcheck *h = s->current ? hc_of(s->current) : NULL;
+    if (!h || h->guard)
+        return NULL;
+    h->filter = (struct cpu_watch_filter){.map = h->shadow, .base = HC_BASE, .end = h->mapped_end};
+    return &h->filter;
+}
+
 /* A watched access; see heapcheck_int.h. */
 void hc_access(void *ctx, gva_t va, unsigned size, bool write)
 {
