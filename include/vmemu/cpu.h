@@ -185,6 +185,10 @@ struct cpu_watch_filter {
 typedef const struct cpu_watch_filter *(*cpu_filter_fn)(void *ctx);
 int cpu_watch_range(struct cpu *cpu, gva_t lo, gva_t hi, cpu_access_fn fn, cpu_filter_fn filter,
                     void *ctx);
+/* Whether Unicorn's lookup of the memory region of each slow-path access comes to the CPU
+ * layer's cache while a watch is on (the program exports the interposing function, as
+ * every program linking the CPU layer does): a checked run is then about a quarter faster. */
+bool cpu_watch_lookup_interposed(void);
 /* Code probes (the heap profiler's view of malloc and free): from now on, every time the
  * guest is about to execute the instruction at addr, fn(ctx, addr) is called first, with
  * the registers of that moment (RIP = addr). fn may read and change registers and guest

@@ -361,7 +361,7 @@ void cpu_destroy(struct cpu *c)
     cpu_tlb_free(c);
     priv_io_destroy(c->io);
     free(c->code_pending);
-    free(c->watch_rmap);
+    cpu_watch_free(c);
     if (c->uc)
         uc_close(c->uc);
     cpu_probes_free(c);

@@ -5,7 +5,17 @@
  * CPU_WATCH_PA (same host memory) and the fill callback gives pages of the watched range
  * that alias: the memory hook is bounded to the alias, so only accesses to the range call
  * it. The virtual page of each aliased frame is remembered at its fill (rmap), which turns
- * the hook's physical address back into the guest's virtual one. */
+ * the hook's physical address back into the guest's virtual one.
+ *
+ * While a memory hook exists, Unicorn 2.1.1 takes its slow path for every load and store
+ * of the guest, and that path looks up the memory region of each access's physical address
+ * (find_memory_mapping: a translation through QEMU's dispatch tree, whose one-entry cache
+ * misses whenever accesses alternate between the pool and its alias, as a checked program's
+ * do all the time). That function is exported by libunicorn and reached through its GOT,
+ * so vmemu defines it (exported from the executable, see CMakeLists.txt: the definition
+ * binds first) and answers for the pool and the alias from the regions it mapped there;
+ * every other address, and every engine without a watch, goes to Unicorn's own. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <unicorn/unicorn.h>
@@ -14,6 +24,54 @@
 
 /* Physical address of the pool's alias (above any pool and the user-mode switch page). */
 #define CPU_WATCH_PA (1ULL << 42)
+
+/* Unicorn's find_memory_mapping (struct uc_struct *, hwaddr) -> MemoryRegion *. */
+typedef void *(*cpu_mr_fn)(void *uc, uint64_t pa);
+
+/* The regions of the one engine with a watch (a process has one engine). */
+static struct {
+    void *uc;           /* the engine (NULL: no watch) */
+    uint64_t bytes;     /* the pool's size: [0, bytes) and [CPU_WATCH_PA, +bytes) */
+    void *pool, *alias; /* their regions, once Unicorn has named them (NULL: not yet) */
+    cpu_mr_fn real;     /* Unicorn's function */
+} cpu_mr_cache;
+
+/* Unicorn's find_memory_mapping, interposed (see the header comment). */
+void *find_memory_mapping_x86_64(void *uc, uint64_t pa);
+void *find_memory_mapping_x86_64(void *uc, uint64_t pa)
+{
+    if (!cpu_mr_cache.real)
+        cpu_mr_cache.real = (cpu_mr_fn)dlsym(RTLD_NEXT, "find_memory_mapping_x86_64");
+    if (!cpu_mr_cache.real)
+        return NULL; /* cannot happen: libunicorn defines it (and calls us only then) */
+    if (uc != cpu_mr_cache.uc)
+        return cpu_mr_cache.real(uc, pa);
+    void **slot = pa < cpu_mr_cache.bytes ? &cpu_mr_cache.pool
+                  : pa >= CPU_WATCH_PA && pa - CPU_WATCH_PA < cpu_mr_cache.bytes
+                      ? &cpu_mr_cache.alias
+                      : NULL;
+    if (!slot)
+        return cpu_mr_cache.real(uc, pa);
+    if (!*slot)
+        *slot = cpu_mr_cache.real(uc, pa);
+    return *slot;
+}
+
+/* Frees the watch's state of c (before its engine is closed). */
+void cpu_watch_free(struct cpu *c)
+{
+    if (c->uc && cpu_mr_cache.uc == c->uc)
+        cpu_mr_cache.uc = cpu_mr_cache.pool = cpu_mr_cache.alias = NULL;
+    free(c->watch_rmap);
+    c->watch_rmap = NULL;
+}
+
+/* Whether Unicorn's region lookups come to find_memory_mapping_x86_64 above (the
+ * executable exports it), for the tests. */
+bool cpu_watch_lookup_interposed(void)
+{
+    return dlsym(RTLD_DEFAULT, "find_memory_mapping_x86_64") == (void *)find_memory_mapping_x86_64;
+}
 
 /* Unicorn's memory hook: pa is in the alias. */
 static void cpu_watch_hook(uc_engine *uc, uc_mem_type type, uint64_t pa, int size, int64_t value,
@@ -62,6 +120,8 @@ int cpu_watch_range(struct cpu *c, gva_t lo, gva_t hi, cpu_access_fn fn, cpu_fil
         c->watch_rmap = NULL;
         return -EIO;
     }
+    if (!cpu_mr_cache.uc) /* the first engine's regions are cached; another's are not */
+        cpu_mr_cache.uc = c->uc, cpu_mr_cache.bytes = bytes;
     c->watch_lo = lo;
     c->watch_hi = hi;
     c->watch_fn = fn;
