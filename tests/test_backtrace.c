@@ -257,16 +257,87 @@ static void test_backtrace_collect_indirect_call_is_a_return(void **state)
 /* A memo remembers where a frameless frame's return address was and takes it from there
  * first: a stale return address below it, which the scan would take, is passed over; where
  * the word remembered is no longer a return address, the scan finds the new place. */
-static void test_backtrace_collect_memo_takes_the_place_learned(void **state)
+/* A start the prologue reader stops at: mov rax, [rdi] (a memory operand). */
+static const uint8_t load_rdi[] = {0x48, 0x8b, 0x07};
+
+/* A prologue with register moves, a test and a branch between its pushes (as gcc -O2
+ * writes them) is read to its sub rsp: the return address is taken at rsp + 24, not the
+ * stale one below it that a scan would take. */
+static void test_backtrace_collect_reads_pushes_between_register_moves(void **state)
 {
     struct env *e = *state;
-    static const uint8_t test_rsi[] = {0x48, 0x85, 0xf6}; /* a start the prologue reader stops at */
+    static const uint8_t prologue[] = {
+        0x48, 0x85, 0xf6,       /* test rsi, rsi */
+        0x74, 0x10,             /* je +16 */
+        0x41, 0x55,             /* push r13 */
+        0x48, 0x89, 0xf1,       /* mov rcx, rsi */
+        0x41, 0x54,             /* push r12 */
+        0x48, 0x83, 0xec, 0x08, /* sub rsp, 8 */
+    };
+    gva_t pcs[BT_MAX_FRAMES];
+    int n;
+
+    put(e, e->inner, prologue, sizeof(prologue));
+    put_call(e, e->mid + CALL_AT, e->inner);
+    put_call(e, e->mid + CALL_AT + 8, e->inner);
+    put_word(e, SP0 + 8, e->mid + CALL_AT + 8); /* stale */
+    put_word(e, SP0 + 24, e->mid + CALL_AT);
+    n = backtrace_collect(e->mm, e->syms, e->inner + sizeof(prologue), SP0, 0, pcs, 2);
+    assert_int_equal(n, 2);
+    assert_int_equal(pcs[1], e->mid + CALL_AT);
+}
+
+/* Nothing is learned above a frame the scan found through a call that may not enter its
+ * function (an indirect one): a place learned there would be wrong whenever that frame is.
+ * Above a frame found for sure, it is. */
+static void test_backtrace_collect_memo_learns_only_above_sure_frames(void **state)
+{
+    struct env *e = *state;
+    static const uint8_t call_rip_mem[] = {0xff, 0x15, 0x10, 0x00, 0x00, 0x00}; /* call [rip+16] */
     struct bt_memo *memo = backtrace_memo_new();
     gva_t pcs[BT_MAX_FRAMES];
     int n;
 
     assert_non_null(memo);
-    put(e, e->inner, test_rsi, sizeof(test_rsi));
+    put(e, e->inner, load_rdi, sizeof(load_rdi));
+    put(e, e->mid, load_rdi, sizeof(load_rdi));
+    put(e, e->mid + CALL_AT - sizeof(call_rip_mem), call_rip_mem, sizeof(call_rip_mem));
+    put_call(e, e->outer + CALL_AT, e->mid);
+    put_call(e, e->outer + CALL_AT + 8, e->mid); /* an earlier call of mid from outer */
+    put_word(e, SP0 + 0x18, e->mid + CALL_AT);
+    put_word(e, SP0 + 0x40, e->outer + CALL_AT);
+    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 3);
+    assert_int_equal(n, 3);
+    assert_int_equal(pcs[2], e->outer + CALL_AT);
+    /* mid's place was not learned: with a stale word below it, the walk is the scan's */
+    put_word(e, SP0 + 0x30, e->outer + CALL_AT + 8);
+    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 3);
+    assert_int_equal(n, 3);
+    assert_int_equal(pcs[2], e->outer + CALL_AT + 8);
+    /* mid entered from another place, found for sure (a direct call of inner before its
+     * return address; the memo keeps what it saw of code, which does not change): learned */
+    put_word(e, SP0 + 0x30, 0);
+    put_call(e, e->mid + CALL_AT + 16, e->inner);
+    put_word(e, SP0 + 0x18, e->mid + CALL_AT + 16);
+    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 3);
+    assert_int_equal(n, 3);
+    assert_int_equal(pcs[2], e->outer + CALL_AT);
+    put_word(e, SP0 + 0x30, e->outer + CALL_AT + 8);
+    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 3);
+    assert_int_equal(n, 3);
+    assert_int_equal(pcs[2], e->outer + CALL_AT);
+    backtrace_memo_free(memo);
+}
+
+static void test_backtrace_collect_memo_takes_the_place_learned(void **state)
+{
+    struct env *e = *state;
+    struct bt_memo *memo = backtrace_memo_new();
+    gva_t pcs[BT_MAX_FRAMES];
+    int n;
+
+    assert_non_null(memo);
+    put(e, e->inner, load_rdi, sizeof(load_rdi));
     put_call(e, e->mid + CALL_AT, e->inner);
     put_call(e, e->mid + CALL_AT + 8, e->inner); /* an earlier call of inner from mid */
     put_word(e, SP0 + 0x28, e->mid + CALL_AT);
@@ -362,6 +433,8 @@ int main(void)
                                before),
         cmocka_unit_test_setup(test_backtrace_collect_scan_prefers_direct_call_to_callee, before),
         cmocka_unit_test_setup(test_backtrace_collect_indirect_call_is_a_return, before),
+        cmocka_unit_test_setup(test_backtrace_collect_reads_pushes_between_register_moves, before),
+        cmocka_unit_test_setup(test_backtrace_collect_memo_learns_only_above_sure_frames, before),
         cmocka_unit_test_setup(test_backtrace_collect_memo_takes_the_place_learned, before),
         cmocka_unit_test_setup(test_backtrace_collect_at_function_entry_takes_rsp, before),
         cmocka_unit_test_setup(test_backtrace_collect_rsp_outside_stack_returns_rip_only, before),

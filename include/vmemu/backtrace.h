@@ -35,10 +35,11 @@ struct bt_memo *backtrace_memo_new(void);
 /* Frees memo (NULL is fine). */
 void backtrace_memo_free(struct bt_memo *memo);
 /* backtrace_collect, remembering in memo (NULL: none) where the return address of each
- * frame without a frame pointer was found (unless the call before it enters another
- * function), and taking it from there on later walks through the same code when the word
- * there is a return address from a call that may enter the frame's function; else the
- * frame is walked as backtrace_collect does. Heap checking and profiling walk at every
+ * frame without a frame pointer was found, as long as every frame below was found for sure
+ * (not by a scan that settled for a call that may not enter the frame's function), and
+ * taking it from there on later walks through the same code when the word there is a
+ * return address from a call that may enter the frame's function; else the frame is
+ * walked as backtrace_collect does. Heap checking and profiling walk at every
  * allocation: this spares them the scan of each frame (one place per code address: the
  * frame's size there is fixed by the compiler). */
 int backtrace_collect_memo(struct mm *mm, const struct symtab *syms, struct bt_memo *memo,

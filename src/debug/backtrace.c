@@ -224,14 +224,55 @@ static enum bt_frame bt_frame_kind(const struct bt_walk *w, gva_t pc, bool inner
     return BT_FP;
 }
 
-/* The stack bytes a frameless function's prologue (pushes, then sub rsp, imm) has taken
- * by the time pc runs, so that its return address is at rsp + *size. False when the
- * function is unknown or starts otherwise. */
+/* The length of the instruction at b when it only moves or tests registers other than
+ * rsp, or branches on a condition (gcc interleaves such instructions with a prologue's
+ * pushes: `test rsi, rsi; je; push r13; mov rcx, rsi; ...`); 0 otherwise. */
+static size_t bt_regop_len(const uint8_t *b)
+{
+    size_t p = (b[0] & 0xf0) == 0x40 ? 1 : 0; /* REX */
+    unsigned rex = p ? b[0] : 0, op = b[p], modrm = b[p + 1];
+    unsigned reg = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0), rm = (modrm & 7) | (rex & 1 ? 8 : 0);
+
+    if (op >= 0x70 && op <= 0x7f) /* jcc rel8 */
+        return p ? 0 : 2;
+    if (op == 0x0f && (modrm & 0xf0) == 0x80 && !p) /* jcc rel32 */
+        return 6;
+    if ((modrm >> 6) != 3)
+        return 0; /* a memory operand */
+    switch (op) {
+    case 0x89: /* mov r/m, r */
+    case 0x01: /* add */
+    case 0x09: /* or */
+    case 0x21: /* and */
+    case 0x29: /* sub */
+    case 0x31: /* xor */
+        return rm == 4 ? 0 : p + 2;
+    case 0x8b: /* mov r, r/m */
+    case 0x03:
+    case 0x0b:
+    case 0x23:
+    case 0x2b:
+    case 0x33:
+    case 0x63: /* movsxd */
+        return reg == 4 ? 0 : p + 2;
+    case 0x85: /* test */
+    case 0x84:
+    case 0x39: /* cmp */
+    case 0x3b:
+        return p + 2;
+    default:
+        return 0;
+    }
+}
+
+/* The stack bytes a frameless function's prologue (pushes, then sub rsp, imm; register moves, tests
+ * and conditional branches between them) has taken by the time pc runs, so that its return address
+ * is at rsp + *size. False when the function is unknown or starts otherwise. */
 static bool bt_frameless_size(const struct bt_walk *w, gva_t pc, uint64_t *size)
 {
-    uint8_t b[32];
+    uint8_t b[64];
     uint64_t off = 0, taken = 0;
-    size_t i = 0;
+    size_t i = 0, len;
     int32_t imm;
 
     if (symtab_lookup(w->syms, pc, &off) == NULL || !bt_read(w, pc - off, b, sizeof(b)))
@@ -256,6 +297,8 @@ static bool bt_frameless_size(const struct bt_walk *w, gva_t pc, uint64_t *size)
             taken += (uint64_t)imm;
             i += 7;
             break;
+        } else if ((len = bt_regop_len(b + i)) != 0) {
+            i += len;
         } else {
             break;
         }
@@ -341,7 +384,7 @@ static enum bt_fit bt_call_fit(const struct bt_walk *w, gva_t ret, gva_t callee)
  * at callee (0: unknown): a direct call to callee wins, found at most BT_LOOKAHEAD words
  * after the first candidate; else the first indirect or PLT call; else the first return
  * address seen. */
-static bool bt_scan(struct bt_walk *w, gva_t callee, gva_t *ret)
+static bool bt_scan(struct bt_walk *w, gva_t callee, gva_t *ret, enum bt_fit *fit_out)
 {
     gva_t best = 0, best_sp = 0, first_at = 0;
     enum bt_fit best_fit = BT_FIT_OTHER;
@@ -354,6 +397,7 @@ static bool bt_scan(struct bt_walk *w, gva_t callee, gva_t *ret)
             break;
         if (bt_take_at(w, at, ret)) {
             fit = bt_call_fit(w, *ret, callee);
+            *fit_out = fit;
             if (fit == BT_FIT_EXACT)
                 return true;
             if (best == 0 || fit > best_fit) {
@@ -370,6 +414,7 @@ static bool bt_scan(struct bt_walk *w, gva_t callee, gva_t *ret)
         return false;
     *ret = best;
     w->sp = best_sp;
+    *fit_out = best_fit;
     return true;
 }
 
@@ -413,15 +458,13 @@ static bool bt_take_memo(struct bt_walk *w, gva_t pc, gva_t *ret)
     return false;
 }
 
-/* Remembers that the frame at pc kept its caller's return address, ret, off bytes above
- * the sp it was entered with; not when ret's call enters another function than pc's (the
- * scan's last resort, perhaps a stale word). */
-static void bt_learn(struct bt_walk *w, gva_t pc, gva_t ret, uint64_t off)
+/* Remembers that the frame at pc kept its caller's return address off bytes above the sp
+ * it was entered with. */
+static void bt_learn(struct bt_walk *w, gva_t pc, uint64_t off)
 {
     struct bt_memo_frame *f = w->memo ? &w->memo->frame[bt_memo_slot(pc)] : NULL;
 
-    if (f == NULL || off >= BT_NO_PLACE ||
-        bt_call_fit(w, ret, bt_func_start(w, pc)) == BT_FIT_OTHER)
+    if (f == NULL || off >= BT_NO_PLACE)
         return;
     f->pc = pc;
     f->kind = BT_NOFP; /* the same whether innermost or not */
@@ -464,12 +507,17 @@ int backtrace_collect_memo(struct mm *mm, const struct symtab *syms, struct bt_m
         (rsp < stack->start && (stack->flags & VM_GROWSDOWN) == 0)) /* not in a stack */
         return n;
     w.top = stack->end;
+    /* Whether every frame so far was found for sure (not by a scan that settled for a call
+     * that may not enter the frame's function): only then does the memo learn, since a
+     * place learned above a wrong frame would be wrong every time. */
+    bool sure = true;
     while (n < max) {
         enum bt_frame kind = bt_kind(&w, pcs[n - 1], n == 1);
         uint64_t size = 0;
         gva_t ret = 0, sp = w.sp;
         bool from_memo = kind == BT_NOFP && bt_take_memo(&w, pcs[n - 1], &ret);
         bool found = from_memo;
+        enum bt_fit fit = BT_FIT_EXACT;
 
         if (!found && (kind == BT_AT_ENTRY || (kind == BT_UNKNOWN && n == 1)))
             found = bt_take_at(&w, w.sp, &ret);
@@ -483,11 +531,12 @@ int backtrace_collect_memo(struct mm *mm, const struct symtab *syms, struct bt_m
             found = bt_step_fp(&w, &ret);
         }
         if (!found)
-            found = bt_scan(&w, bt_func_start(&w, pcs[n - 1]), &ret);
+            found = bt_scan(&w, bt_func_start(&w, pcs[n - 1]), &ret, &fit);
         if (!found)
             break;
-        if (kind == BT_NOFP && !from_memo)
-            bt_learn(&w, pcs[n - 1], ret, w.sp - 8 - sp);
+        sure = sure && fit == BT_FIT_EXACT;
+        if (sure && kind == BT_NOFP && !from_memo)
+            bt_learn(&w, pcs[n - 1], w.sp - 8 - sp);
         pcs[n++] = ret;
         if (bt_is_outermost(&w, ret))
             break;
