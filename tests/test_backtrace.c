@@ -257,6 +257,17 @@ static void test_backtrace_collect_indirect_call_is_a_return(void **state)
 /* A memo remembers where a frameless frame's return address was and takes it from there
  * first: a stale return address below it, which the scan would take, is passed over; where
  * the word remembered is no longer a return address, the scan finds the new place. */
+/* A walk from inner+16 at SP0 with memo (NULL: none) finds `frames` frames, the last one
+ * `last`. */
+static void expect_memo_walk(struct env *e, struct bt_memo *memo, int frames, gva_t last)
+{
+    gva_t pcs[BT_MAX_FRAMES];
+
+    assert_int_equal(
+        backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, frames), frames);
+    assert_int_equal(pcs[frames - 1], last);
+}
+
 /* A start the prologue reader stops at: mov rax, [rdi] (a memory operand). */
 static const uint8_t load_rdi[] = {0x48, 0x8b, 0x07};
 
@@ -295,8 +306,6 @@ static void test_backtrace_collect_memo_learns_only_above_sure_frames(void **sta
     struct env *e = *state;
     static const uint8_t call_rip_mem[] = {0xff, 0x15, 0x10, 0x00, 0x00, 0x00}; /* call [rip+16] */
     struct bt_memo *memo = backtrace_memo_new();
-    gva_t pcs[BT_MAX_FRAMES];
-    int n;
 
     assert_non_null(memo);
     put(e, e->inner, load_rdi, sizeof(load_rdi));
@@ -306,26 +315,18 @@ static void test_backtrace_collect_memo_learns_only_above_sure_frames(void **sta
     put_call(e, e->outer + CALL_AT + 8, e->mid); /* an earlier call of mid from outer */
     put_word(e, SP0 + 0x18, e->mid + CALL_AT);
     put_word(e, SP0 + 0x40, e->outer + CALL_AT);
-    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 3);
-    assert_int_equal(n, 3);
-    assert_int_equal(pcs[2], e->outer + CALL_AT);
+    expect_memo_walk(e, memo, 3, e->outer + CALL_AT);
     /* mid's place was not learned: with a stale word below it, the walk is the scan's */
     put_word(e, SP0 + 0x30, e->outer + CALL_AT + 8);
-    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 3);
-    assert_int_equal(n, 3);
-    assert_int_equal(pcs[2], e->outer + CALL_AT + 8);
+    expect_memo_walk(e, memo, 3, e->outer + CALL_AT + 8);
     /* mid entered from another place, found for sure (a direct call of inner before its
      * return address; the memo keeps what it saw of code, which does not change): learned */
     put_word(e, SP0 + 0x30, 0);
     put_call(e, e->mid + CALL_AT + 16, e->inner);
     put_word(e, SP0 + 0x18, e->mid + CALL_AT + 16);
-    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 3);
-    assert_int_equal(n, 3);
-    assert_int_equal(pcs[2], e->outer + CALL_AT);
+    expect_memo_walk(e, memo, 3, e->outer + CALL_AT);
     put_word(e, SP0 + 0x30, e->outer + CALL_AT + 8);
-    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 3);
-    assert_int_equal(n, 3);
-    assert_int_equal(pcs[2], e->outer + CALL_AT);
+    expect_memo_walk(e, memo, 3, e->outer + CALL_AT);
     backtrace_memo_free(memo);
 }
 
@@ -333,36 +334,24 @@ static void test_backtrace_collect_memo_takes_the_place_learned(void **state)
 {
     struct env *e = *state;
     struct bt_memo *memo = backtrace_memo_new();
-    gva_t pcs[BT_MAX_FRAMES];
-    int n;
 
     assert_non_null(memo);
     put(e, e->inner, load_rdi, sizeof(load_rdi));
     put_call(e, e->mid + CALL_AT, e->inner);
     put_call(e, e->mid + CALL_AT + 8, e->inner); /* an earlier call of inner from mid */
     put_word(e, SP0 + 0x28, e->mid + CALL_AT);
-    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 2);
-    assert_int_equal(n, 2);
-    assert_int_equal(pcs[1], e->mid + CALL_AT);
+    expect_memo_walk(e, memo, 2, e->mid + CALL_AT);
     /* a stale word of the earlier call, below: the scan takes it, the memo does not */
     put_word(e, SP0 + 0x10, e->mid + CALL_AT + 8);
-    n = backtrace_collect(e->mm, e->syms, e->inner + 16, SP0, 0, pcs, 2);
-    assert_int_equal(n, 2);
-    assert_int_equal(pcs[1], e->mid + CALL_AT + 8);
-    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 2);
-    assert_int_equal(n, 2);
-    assert_int_equal(pcs[1], e->mid + CALL_AT);
+    expect_memo_walk(e, NULL, 2, e->mid + CALL_AT + 8);
+    expect_memo_walk(e, memo, 2, e->mid + CALL_AT);
     /* the place remembered holds data now: the scan decides, and is remembered */
     put_word(e, SP0 + 0x10, 0);
     put_word(e, SP0 + 0x28, 0x1234);
     put_word(e, SP0 + 0x40, e->mid + CALL_AT);
-    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 2);
-    assert_int_equal(n, 2);
-    assert_int_equal(pcs[1], e->mid + CALL_AT);
+    expect_memo_walk(e, memo, 2, e->mid + CALL_AT);
     put_word(e, SP0 + 0x10, e->mid + CALL_AT + 8);
-    n = backtrace_collect_memo(e->mm, e->syms, memo, e->inner + 16, SP0, 0, pcs, 2);
-    assert_int_equal(n, 2);
-    assert_int_equal(pcs[1], e->mid + CALL_AT);
+    expect_memo_walk(e, memo, 2, e->mid + CALL_AT);
     backtrace_memo_free(memo);
 }
 
