@@ -2,7 +2,8 @@
  * exhaustion, last-in first-out reuse, reference counts, the peak counter, the reverse
  * map, and the code hook that phys_before_write() calls for frames that ran code. Pools
  * are tiny (4 to 16 frames) so every frame is accounted for, but for the host-memory tests
- * (phys_host.c), which need whole 2 MiB blocks and read residency with mincore(2). */
+ * (phys_host.c), which need whole 2 MiB blocks and read residency with mincore(2), and the
+ * choice between small and huge host pages. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -413,6 +414,102 @@ static void test_phys_host_churn_below_keep_releases_nothing(void **state)
     phys_destroy(&p);
 }
 
+/* The way of each block: small before PHYS_TRY_FROM, then huge, small, huge, small; then
+ * the cheaper of the two measured ways, the other one at each power of two. */
+static void test_phys_host_pick_way_tries_huge_then_takes_the_cheaper(void **state)
+{
+    struct phys_host h = {0};
+
+    (void)state;
+    for (uint64_t n = 0; n < PHYS_TRY_FROM; n++)
+        assert_int_equal(phys_host_pick_way(&h, n), PHYS_WAY_SMALL);
+    assert_int_equal(phys_host_pick_way(&h, PHYS_TRY_FROM), PHYS_WAY_HUGE);
+    assert_int_equal(phys_host_pick_way(&h, PHYS_TRY_FROM + 1), PHYS_WAY_SMALL);
+    assert_int_equal(phys_host_pick_way(&h, PHYS_TRY_FROM + 2), PHYS_WAY_HUGE);
+    assert_int_equal(phys_host_pick_way(&h, PHYS_TRY_FROM + 3), PHYS_WAY_SMALL);
+    assert_int_equal(PHYS_TRY_DONE, 12);
+    phys_host_note_cost(&h, PHYS_WAY_SMALL, 2500000);
+    phys_host_note_cost(&h, PHYS_WAY_HUGE, 100000);
+    assert_int_equal(phys_host_cheaper_way(&h), PHYS_WAY_HUGE);
+    assert_int_equal(phys_host_pick_way(&h, 12), PHYS_WAY_HUGE);
+    assert_int_equal(phys_host_pick_way(&h, 15), PHYS_WAY_HUGE);
+    assert_int_equal(phys_host_pick_way(&h, 16), PHYS_WAY_SMALL);
+    assert_int_equal(phys_host_pick_way(&h, 17), PHYS_WAY_HUGE);
+    assert_int_equal(phys_host_pick_way(&h, 1024), PHYS_WAY_SMALL);
+    /* Huge pages turn dear (memory the VM never used): small pages from then on. */
+    for (int i = 0; i < 20; i++)
+        phys_host_note_cost(&h, PHYS_WAY_HUGE, 4000000);
+    assert_int_equal(phys_host_cheaper_way(&h), PHYS_WAY_SMALL);
+    assert_int_equal(phys_host_pick_way(&h, 17), PHYS_WAY_SMALL);
+    assert_int_equal(phys_host_pick_way(&h, 32), PHYS_WAY_HUGE);
+}
+
+/* A way's cost: the first measure sets it, each later one weighs a quarter; a measure of
+ * 0 still counts as measured; an unmeasured way never wins. */
+static void test_phys_host_note_cost_smooths_by_a_quarter(void **state)
+{
+    struct phys_host h = {0};
+
+    (void)state;
+    phys_host_note_cost(&h, PHYS_WAY_HUGE, 1000);
+    assert_int_equal(h.cost_ns[PHYS_WAY_HUGE], 1000);
+    assert_int_equal(phys_host_cheaper_way(&h), PHYS_WAY_SMALL); /* small not measured */
+    phys_host_note_cost(&h, PHYS_WAY_HUGE, 2000);
+    assert_int_equal(h.cost_ns[PHYS_WAY_HUGE], 1250);
+    phys_host_note_cost(&h, PHYS_WAY_SMALL, 0);
+    assert_int_equal(h.cost_ns[PHYS_WAY_SMALL], 1);
+    assert_int_equal(phys_host_cheaper_way(&h), PHYS_WAY_SMALL);
+}
+
+/* Fills a pool of nblocks blocks with frames that must read as zero; returns how many. */
+static size_t fill_pool_checking_zero(struct phys *p, uint64_t nblocks)
+{
+    size_t n = 0;
+    pfn_t pfn;
+
+    assert_int_equal(phys_init(p, nblocks * HPAGE_FRAMES * PAGE_SIZE), 0);
+    while (phys_alloc(p, false, &pfn) == 0) {
+        uint8_t *hva = phys_hva(p, pfn);
+        assert_int_equal(hva[0] | hva[PAGE_SIZE / 2] | hva[PAGE_SIZE - 1], 0);
+        hva[0] = 0xa5;
+        n++;
+    }
+    return n;
+}
+
+/* Where the host has THP, a program using more than PHYS_TRY_FROM blocks has two of them
+ * tried as huge pages and both ways measured; one using fewer is neither tried nor
+ * measured. Frames handed out read as zero either way (the measure's first writes store
+ * zeros), and every block is resident once its first frame was handed out. */
+static void test_phys_host_large_pool_measures_both_ways(void **state)
+{
+    struct phys p;
+
+    (void)state;
+    assert_int_equal(fill_pool_checking_zero(&p, PHYS_TRY_FROM), PHYS_TRY_FROM * HPAGE_FRAMES - 2);
+    assert_int_equal(p.host.populated_huge, 0);
+    assert_int_equal(p.host.cost_ns[PHYS_WAY_SMALL] | p.host.cost_ns[PHYS_WAY_HUGE], 0);
+    phys_destroy(&p);
+
+    enum { NBLOCKS = PHYS_TRY_DONE + 8 };
+    assert_int_equal(fill_pool_checking_zero(&p, NBLOCKS), NBLOCKS * HPAGE_FRAMES - 2);
+    if (!p.host.populate) { /* a kernel before 5.14: nothing populated, nothing measured */
+        assert_int_equal(p.host.populated, 0);
+    } else {
+        assert_int_equal(p.host.populated, NBLOCKS);
+        for (uint64_t b = 0; b < NBLOCKS; b++)
+            assert_int_equal(block_resident(&p, b), HPAGE_FRAMES);
+    }
+    if (p.host.adaptive && p.host.populate) {
+        assert_true(p.host.populated_huge >= 2);
+        assert_true(p.host.cost_ns[PHYS_WAY_SMALL] > 0 && p.host.cost_ns[PHYS_WAY_HUGE] > 0);
+        assert_int_equal(p.host.chosen, phys_host_cheaper_way(&p.host));
+    } else {
+        assert_int_equal(p.host.populated_huge, 0);
+    }
+    phys_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +532,9 @@ int main(void)
         cmocka_unit_test(test_phys_host_first_frame_populates_its_block_only),
         cmocka_unit_test(test_phys_host_idle_blocks_beyond_keep_go_back_to_host),
         cmocka_unit_test(test_phys_host_churn_below_keep_releases_nothing),
+        cmocka_unit_test(test_phys_host_pick_way_tries_huge_then_takes_the_cheaper),
+        cmocka_unit_test(test_phys_host_note_cost_smooths_by_a_quarter),
+        cmocka_unit_test(test_phys_host_large_pool_measures_both_ways),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

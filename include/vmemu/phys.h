@@ -30,18 +30,36 @@ struct mm;
 enum phys_host_thp {
     PHYS_HOST_THP_ABSENT,  /* no THP support on the host */
     PHYS_HOST_THP_NEVER,   /* THP off: blocks are populated as 512 small pages */
-    PHYS_HOST_THP_MADVISE, /* THP where asked: the pool is MADV_HUGEPAGE */
-    PHYS_HOST_THP_ALWAYS,  /* THP everywhere (MADV_HUGEPAGE set too) */
+    PHYS_HOST_THP_MADVISE, /* THP where asked: each block small or huge, as measured */
+    PHYS_HOST_THP_ALWAYS,  /* THP everywhere: likewise (MADV_NOHUGEPAGE for small) */
 };
+
+/* The two ways the host can back a 2 MiB block of the pool (src/mm/phys_host.c). */
+enum phys_host_way {
+    PHYS_WAY_SMALL, /* 512 small pages (MADV_NOHUGEPAGE on the block) */
+    PHYS_WAY_HUGE,  /* one huge page (MADV_HUGEPAGE on the block) */
+    PHYS_WAYS,
+};
+
+/* Blocks populated the small way before the huge way is first tried (a program using less
+ * than this never pays a trial), and the trials before a choice: blocks number
+ * PHYS_TRY_FROM and PHYS_TRY_FROM + 2 are huge, after which the cheaper way is used and
+ * the other one tried again at every power of two. */
+#define PHYS_TRY_FROM 8
+#define PHYS_TRY_DONE (PHYS_TRY_FROM + 4)
 
 /* What the pool knows and does about its host memory (src/mm/phys_host.c). */
 struct phys_host {
-    enum phys_host_thp thp; /* the host's THP mode, probed at phys_init */
-    bool defrag_stalls;     /* the host's THP defrag compacts at a MADV_HUGEPAGE fault */
-    bool hugepage;          /* MADV_HUGEPAGE set on the pool mapping */
-    bool populate;          /* MADV_POPULATE_WRITE works (false once the kernel refused it) */
-    uint64_t populated;     /* 2 MiB blocks populated in one call */
-    uint64_t released;      /* 2 MiB blocks given back to the host */
+    enum phys_host_thp thp;      /* the host's THP mode, probed at phys_init */
+    bool adaptive;               /* both ways possible: each block's way is chosen by measuring */
+    bool populate;               /* MADV_POPULATE_WRITE works (false once the kernel refused it) */
+    uint64_t populated;          /* 2 MiB blocks populated in one call */
+    uint64_t populated_huge;     /* of them, populated the huge way */
+    uint64_t released;           /* 2 MiB blocks given back to the host */
+    uint64_t cost_ns[PHYS_WAYS]; /* smoothed host time to populate and first touch one block
+                                    the way (0 = not measured yet) */
+    uint8_t chosen;              /* enum phys_host_way: the cheaper way at the last block */
+    uint64_t switches;           /* times the cheaper way changed after the trials */
 };
 
 /* One (mm, va) that maps a frame: the reverse map. */
@@ -156,6 +174,18 @@ void *phys_host_map(struct phys *p, uint64_t bytes);
 void phys_host_populate(struct phys *p, uint64_t b);
 int phys_host_release(struct phys *p, uint64_t b);
 const char *phys_host_thp_name(enum phys_host_thp t);
+
+/* The way the n-th block populated (counting from 0) takes, given what h measured so far:
+ * the small way before PHYS_TRY_FROM, the huge way for the trials, then the cheaper way,
+ * the other one at each power of two. Pure; for phys_host_populate and the tests. */
+enum phys_host_way phys_host_pick_way(const struct phys_host *h, uint64_t n);
+
+/* The way whose measured cost is lower (small on a tie or before any measure). */
+enum phys_host_way phys_host_cheaper_way(const struct phys_host *h);
+
+/* Folds one block's measured cost (ns) into h's estimate for way (a quarter's weight;
+ * the first measure sets it). */
+void phys_host_note_cost(struct phys_host *h, enum phys_host_way way, uint64_t ns);
 
 /* Host address of a frame: only for vmemu's own copies, never kept across an eviction. */
 static inline void *phys_hva(const struct phys *p, pfn_t pfn)

@@ -1,12 +1,23 @@
 /* Host memory behind the frame pool: the pool's 2 MiB-aligned host mapping, the host's
- * transparent-huge-page mode (MADV_HUGEPAGE on the pool where the host gives huge pages
- * without direct compaction),
- * populating a 2 MiB block in one call when its first frame is handed out
- * (MADV_POPULATE_WRITE where the kernel has it: one host fault per block instead of one per
- * frame), and giving wholly free blocks back to the host (MADV_DONTNEED) once more than
- * PHYS_IDLE_KEEP of them sit idle, so a large process that exits leaves no resident
- * memory behind while a fork loop keeps reusing the same resident blocks. Memory never
- * handed out is never touched. Used by phys.c only. */
+ * transparent-huge-page mode, populating a 2 MiB block in one call when its first frame is
+ * handed out (MADV_POPULATE_WRITE where the kernel has it: one host fault per block
+ * instead of one per frame), and giving wholly free blocks back to the host
+ * (MADV_DONTNEED) once more than PHYS_IDLE_KEEP of them sit idle, so a large process that
+ * exits leaves no resident memory behind while a fork loop keeps reusing the same resident
+ * blocks. Memory never handed out is never touched.
+ *
+ * Small or huge host pages: where the host has THP, each block is backed either by 512
+ * small pages or by one huge page (MADV_HUGEPAGE on the block), and which is cheaper
+ * depends on the machine and changes during a run. Measured per block: on one machine
+ * small pages 0.6 ms, a huge page 0.15 ms or 4 ms (direct compaction, or memory the VM
+ * never used before); on another, whose hypervisor shadows page tables, small pages
+ * 2.5 ms (2.2 of them the first write to each page), a huge page 0.1 ms, or 2.9 ms once
+ * the memory the VM had used before ran out. So the pool measures: the first
+ * PHYS_TRY_FROM blocks keep the host's default and are not measured, two of the next four
+ * are tried huge, and from then on each block takes the way whose smoothed cost (populate
+ * plus a first write to each small page: host time the guest's first touches would pay
+ * anyway) is lower, the other way being tried again at every power of two. Used by phys.c
+ * only. */
 #include "vmemu/phys.h"
 
 #include <errno.h>
@@ -14,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -39,14 +51,10 @@ static bool phys_host_read_thp(const char *name, char *buf, size_t len)
     return true;
 }
 
-/* The host's THP mode, and in *stalls whether a MADV_HUGEPAGE fault may compact memory
- * directly (defrag "always", "madvise" or "defer+madvise": the faulting thread waits). */
-static enum phys_host_thp phys_host_thp_probe(bool *stalls)
+/* The host's THP mode. */
+static enum phys_host_thp phys_host_thp_probe(void)
 {
     char buf[128];
-    *stalls = true;
-    if (phys_host_read_thp("defrag", buf, sizeof(buf)))
-        *stalls = !strstr(buf, "[defer]") && !strstr(buf, "[never]");
     if (!phys_host_read_thp("enabled", buf, sizeof(buf)))
         return PHYS_HOST_THP_ABSENT;
     if (strstr(buf, "[always]"))
@@ -72,34 +80,88 @@ void *phys_host_map(struct phys *p, uint64_t bytes)
     uint64_t tail = (uint64_t)(end - (mem + bytes));
     if (tail > 0)
         munmap(mem + bytes, tail);
-    p->host.thp = phys_host_thp_probe(&p->host.defrag_stalls);
-    /* MADV_HUGEPAGE only where a huge page comes without a stall: with direct compaction
-     * (Debian's default defrag "madvise") a block's first touch measured 0.9-2.9 s of CPU
-     * per GiB here against 0.24-0.37 s for 4 KiB pages populated in 2 MiB steps. Under
-     * THP "always" the host gives the pool huge pages without being asked. */
-    p->host.hugepage = false;
-    if ((p->host.thp == PHYS_HOST_THP_MADVISE || p->host.thp == PHYS_HOST_THP_ALWAYS) &&
-        !p->host.defrag_stalls)
-        p->host.hugepage = madvise(mem, bytes, MADV_HUGEPAGE) == 0;
+    p->host.thp = phys_host_thp_probe();
+    p->host.adaptive = p->host.thp == PHYS_HOST_THP_MADVISE || p->host.thp == PHYS_HOST_THP_ALWAYS;
     p->host.populate = true; /* until the kernel says it has no MADV_POPULATE_WRITE */
     return mem;
 }
 
-/* Makes block b resident before its first frame is handed out. Only an optimisation:
- * without MADV_POPULATE_WRITE (or when the host refuses, e.g. out of memory) the frames
- * fault in on first touch as before. */
+enum phys_host_way phys_host_cheaper_way(const struct phys_host *h)
+{
+    uint64_t small = h->cost_ns[PHYS_WAY_SMALL], huge = h->cost_ns[PHYS_WAY_HUGE];
+    return huge != 0 && small != 0 && huge < small ? PHYS_WAY_HUGE : PHYS_WAY_SMALL;
+}
+
+enum phys_host_way phys_host_pick_way(const struct phys_host *h, uint64_t n)
+{
+    if (n < PHYS_TRY_FROM)
+        return PHYS_WAY_SMALL;
+    if (n < PHYS_TRY_DONE)
+        return (n - PHYS_TRY_FROM) % 2 == 0 ? PHYS_WAY_HUGE : PHYS_WAY_SMALL;
+    enum phys_host_way best = phys_host_cheaper_way(h);
+    bool power_of_two = (n & (n - 1)) == 0;
+    return power_of_two ? (enum phys_host_way)(PHYS_WAYS - 1 - best) : best;
+}
+
+void phys_host_note_cost(struct phys_host *h, enum phys_host_way way, uint64_t ns)
+{
+    uint64_t *c = &h->cost_ns[way];
+    *c = *c == 0 ? ns : *c - *c / 4 + ns / 4;
+    if (*c == 0)
+        *c = 1; /* measured, however cheap */
+}
+
+/* CLOCK_MONOTONIC in nanoseconds (through the vDSO: no system call). */
+static uint64_t phys_host_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Makes block b resident before its first frame is handed out, the way
+ * phys_host_pick_way says where the host has THP (then timing it, see the header). Only
+ * an optimisation: without MADV_POPULATE_WRITE (or when the host refuses, e.g. out of
+ * memory) the frames fault in on first touch as before. */
 void phys_host_populate(struct phys *p, uint64_t b)
 {
-    if (!p->host.populate || !p->mem)
+    struct phys_host *h = &p->host;
+    if (!h->populate || !p->mem)
         return;
     uint64_t start = b * HPAGE_BYTES;
     uint64_t len = start + HPAGE_BYTES <= p->bytes ? HPAGE_BYTES : p->bytes - start;
-    if (madvise(p->mem + start, len, MADV_POPULATE_WRITE) == 0) {
-        p->host.populated++;
+    uint8_t *mem = p->mem + start;
+    /* Small programs (fewer than PHYS_TRY_FROM blocks) are neither measured nor tried. */
+    bool measure = h->adaptive && h->populated >= PHYS_TRY_FROM;
+    enum phys_host_way way = PHYS_WAY_SMALL;
+    uint64_t t0 = 0;
+    if (measure) {
+        way = phys_host_pick_way(h, h->populated);
+        if (h->populated >= PHYS_TRY_DONE) {
+            enum phys_host_way best = phys_host_cheaper_way(h);
+            h->switches += h->populated > PHYS_TRY_DONE && best != h->chosen;
+            h->chosen = (uint8_t)best;
+        }
+        t0 = phys_host_now_ns();
+        /* A refusal leaves the host's default (small pages under THP "madvise"). */
+        (void)madvise(mem, len, way == PHYS_WAY_HUGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    }
+    if (madvise(mem, len, MADV_POPULATE_WRITE) < 0) {
+        if (errno == EINVAL || errno == ENOSYS)
+            h->populate = false; /* the kernel predates 5.14: first touches fault */
         return;
     }
-    if (errno == EINVAL || errno == ENOSYS)
-        p->host.populate = false; /* the kernel predates 5.14: first touches fault */
+    h->populated++;
+    if (!measure)
+        return;
+    /* The first write from user space may cost the host more than populating did (a
+     * hypervisor's shadow page tables: 2 ms per block of small pages on one machine, 10 us
+     * for a huge page): pay it here, inside the measure. The guest writes these frames
+     * anyway; they read as zero before and after. */
+    for (uint64_t off = 0; off < len; off += PAGE_SIZE)
+        *(volatile uint8_t *)(mem + off) = 0;
+    phys_host_note_cost(h, way, phys_host_now_ns() - t0);
+    h->populated_huge += way == PHYS_WAY_HUGE;
 }
 
 /* Gives the host memory of the wholly free block b back (it reads as zero afterwards):

@@ -145,6 +145,24 @@ static void report_paging(FILE *out, const struct proc *p, const struct fault_st
             report_refault_permille(f), report_thrashing(f) ? "thrashing" : "not thrashing");
 }
 
+/* The host memory behind the pool: 2 MiB blocks populated (how many as huge pages),
+ * given back, and where the pool chooses between small and huge host pages, what each
+ * way cost per block and which one it uses. */
+static void report_host_memory(FILE *out, const struct phys_host *h)
+{
+    fprintf(out,
+            "\tHost blocks (2 MiB) populated: %" PRIu64 " (%" PRIu64 " as huge pages); "
+            "given back: %" PRIu64 "\n",
+            h->populated, h->populated_huge, h->released);
+    if (!h->adaptive || h->populated < PHYS_TRY_DONE)
+        return;
+    fprintf(out,
+            "\tHost page size chosen: %s (us per block: small %" PRIu64 ", huge %" PRIu64
+            "; changes %" PRIu64 ")\n",
+            phys_host_cheaper_way(h) == PHYS_WAY_HUGE ? "huge" : "small",
+            h->cost_ns[PHYS_WAY_SMALL] / 1000, h->cost_ns[PHYS_WAY_HUGE] / 1000, h->switches);
+}
+
 /* Prints the /usr/bin/time -v style summary of a finished process: a first line saying
  * how it ended, then one tab-indented "label: value" line per counter. */
 void report_stats(FILE *out, const struct proc *p)
@@ -214,6 +232,7 @@ void report_stats(FILE *out, const struct proc *p)
             st->peak_pt_pages);
     fprintf(out, "\tFrames in pool: %" PRIu64 "\n", sys->phys.nframes);
     fprintf(out, "\tPeak frames used: %" PRIu64 "\n", sys->phys.peak_used);
+    report_host_memory(out, &sys->phys.host);
     fprintf(out, "\tPage-cache pages: %" PRIu64 "\n", sys->pc.pages);
     report_paging(out, p, f);
     fprintf(out, "\tSyscalls: %" PRIu64 "\n", u.syscalls);
