@@ -60,6 +60,7 @@ CASES = (
     ("faults", ("2000",)),
     ("badptr", ()),
     ("compute", ("1",)),
+    ("jit", ()),
     ("bss", ("sparse", "4096")),
     ("bss", ("sparse", "0000")),
     ("bss", ("write", "0000")),

@@ -51,6 +51,39 @@ static void test_cpu_read_then_write_fills_read_then_write_and_sets_dirty(void *
     assert_int_equal(v, 42);
 }
 
+/* Self-modifying code (src/cpu/cpu_smc.c): two blocks in one writable, executable page
+ * run; then, in one run, the guest stores over the first block's constant and over the
+ * second's, and jumps to the second: it must run the new constant. Without the
+ * interposition Unicorn takes the fast path for the second store and runs its stale
+ * translation (rbx stays 0x1111). */
+static void test_cpu_second_store_into_a_code_page_invalidates_its_other_block(void **state)
+{
+    struct env *e = *state;
+    struct mm *mm = e->mm;
+    gva_t page = DATA + 4 * PAGE_SIZE, driver = page + PAGE_SIZE;
+    /* movabs rbx, 0x1111; mov eax, 60; syscall: at 0 and at 256. */
+    static const uint8_t block[] = {0x48, 0xbb, 0x11, 0x11, 0, 0, 0,    0,   0,
+                                    0,    0xb8, 60,   0,    0, 0, 0x0f, 0x05};
+    /* mov qword [rdi], 42; mov qword [rdi + 256], 42; jmp page + 256. */
+    int32_t rel = (int32_t)(256 - PAGE_SIZE - 23);
+    uint8_t drive[23] = {0x48, 0xc7, 0x07, 42, 0,  0, 0, 0x48, 0xc7, 0x87,
+                         0,    1,    0,    0,  42, 0, 0, 0,    0xe9};
+    memcpy(drive + 19, &rel, sizeof(rel));
+    assert_true(cpu_smc_interposed());
+    assert_int_equal(
+        mm_map(mm, page, 2 * PAGE_SIZE, VM_READ | VM_WRITE | VM_EXEC, 0, VMA_ANON, NULL, 0, 0), 0);
+    assert_int_equal(copy_to_user(mm, page, block, sizeof(block)), 0);
+    assert_int_equal(copy_to_user(mm, page + 256, block, sizeof(block)), 0);
+    assert_int_equal(copy_to_user(mm, driver, drive, sizeof(drive)), 0);
+    assert_int_equal(run_at(e, page, 0).kind, CPU_EXIT_STOP);
+    assert_int_equal(run_at(e, page + 256, 0).kind, CPU_EXIT_STOP);
+    assert_int_equal(cpu_get(e->cpu, CPU_RBX), 0x1111);
+    assert_int_equal(run_at(e, driver, page + 2).kind, CPU_EXIT_STOP);
+    assert_int_equal(cpu_get(e->cpu, CPU_RBX), 42);
+    assert_int_equal(run_at(e, page, 0).kind, CPU_EXIT_STOP);
+    assert_int_equal(cpu_get(e->cpu, CPU_RBX), 42);
+}
+
 static void test_cpu_refused_read_stops_at_faulting_instruction(void **state)
 {
     struct env *e = *state;
@@ -320,6 +353,7 @@ int main(void)
         T(test_cpu_clean_run_with_until_zero_stops_on_request),
         T(test_cpu_reset_sets_linux_fpu_control_words),
         T(test_cpu_read_then_write_fills_read_then_write_and_sets_dirty),
+        T(test_cpu_second_store_into_a_code_page_invalidates_its_other_block),
         T(test_cpu_refused_read_stops_at_faulting_instruction),
         T(test_cpu_noncanonical_address_is_refused),
         T(test_cpu_three_divide_errors_stay_divide_errors),

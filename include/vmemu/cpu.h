@@ -189,6 +189,10 @@ int cpu_watch_range(struct cpu *cpu, gva_t lo, gva_t hi, cpu_access_fn fn, cpu_f
  * layer's cache while a watch is on (the program exports the interposing function, as
  * every program linking the CPU layer does): a checked run is then about a quarter faster. */
 bool cpu_watch_lookup_interposed(void);
+/* Whether Unicorn's clearing of the slow-path mark of a page after its first store comes to
+ * the CPU layer (src/cpu/cpu_smc.c), which keeps the mark on frames that ran code, so that
+ * every store into them invalidates the translated code it overwrites. */
+bool cpu_smc_interposed(void);
 /* Code probes (the heap profiler's view of malloc and free): from now on, every time the
  * guest is about to execute the instruction at addr, fn(ctx, addr) is called first, with
  * the registers of that moment (RIP = addr). fn may read and change registers and guest

@@ -421,7 +421,9 @@ int cpu_run(struct cpu *c, struct cpu_exit *out)
         c->in_run = true;
         cpu_watch_refresh(c);
         /* until = 0: any other value makes Unicorn translate until-1 after the run. */
+        cpu_smc_set_running(c);
         err = uc_emu_start(c->uc, rip, 0, 0, 0);
+        cpu_smc_set_running(NULL);
         c->in_run = false;
         /* Port I/O: the registers as at the instruction, which faults (#GP) as on Linux. */
         if (priv_io_finish(c->io, c->uc, &io_rip)) {

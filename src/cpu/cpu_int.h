@@ -118,6 +118,8 @@ uint64_t cpu_watch_paddr(struct cpu *c, gva_t va, pfn_t pfn);
 /* cpu_watch.c: asks the watch's filter function for the filter of the accesses to come
  * (before each run and after each syscall). */
 void cpu_watch_refresh(struct cpu *c);
+/* cpu_smc.c: c enters uc_emu_start (c) or has left it (NULL). */
+void cpu_smc_set_running(struct cpu *c);
 /* cpu_watch.c: frees the watch's state of c (before its engine is closed). */
 void cpu_watch_free(struct cpu *c);
 
