@@ -2,10 +2,13 @@
  * demand paging through the fill callback, dirty tracking by permission, refusals recorded
  * with RIP at the faulting instruction, the syscall hook's RIP/RCX/R11 rules, Linux's FPU
  * state, the #DF workaround, TLB flush after a downgrade, stale-code invalidation after a
- * host write into an executed frame, hlt/ud2, the Haswell model's popcnt, and user mode
+ * host write into an executed frame and after the guest's second store into a code page,
+ * hlt/ud2, the Haswell model's popcnt, and user mode
  * (CPL 3, src/cpu/priv.c): privileged instructions and port I/O raise #GP at the
  * instruction with nothing after it run. The page traps and watched ranges are in
  * test_cpu_watch.c. */
+#include <string.h>
+
 #include "cpu_fixture.h"
 
 static void test_cpu_clean_run_with_until_zero_stops_on_request(void **state)
