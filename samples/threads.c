@@ -19,6 +19,8 @@
  *   exec      (only when named) a thread forks a child and reaps it; then, while another
  *             thread spins, a third one execs the program again, which checks that it
  *             kept the process's pid and is its only thread
+ *   exec-main (only when named) the main thread execs the program again while one thread
+ *             spins and another waits in a condition variable: the same checks
  *   crash     (only when named) a thread reads through a NULL pointer: SIGSEGV
  *   deadlock  (only when named) two threads wait for each other's mutex for ever
  * Ends with status 0 when every check held, 1 otherwise. */
@@ -595,6 +597,36 @@ static void part_exec(void)
     exit(1);
 }
 
+/* exec-main (only when named): the leader execs while its threads run and wait (their
+ * exit clears their tid word in the old image, as the kernel's de_thread does). */
+static pthread_mutex_t em_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t em_never = PTHREAD_COND_INITIALIZER;
+
+static atomic_int em_started;
+
+static void *wait_forever(void *arg)
+{
+    pthread_mutex_lock(&em_lock);
+    atomic_store(&em_started, 1);
+    for (;;)
+        pthread_cond_wait(&em_never, &em_lock); /* releases em_lock while it waits */
+    return arg;
+}
+
+static void part_exec_main(void)
+{
+    pthread_t s, w;
+    char *argv[] = {self_path, "exec-done", pid_arg, NULL};
+    snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+    pthread_create(&s, NULL, spin_forever, NULL);
+    pthread_create(&w, NULL, wait_forever, NULL);
+    while (!atomic_load(&em_started))
+        sched_yield();
+    pthread_mutex_lock(&em_lock); /* the waiter is in pthread_cond_wait */
+    execv(self_path, argv);
+    printf("FAIL exec-main: execv: %s\n", strerror(errno));
+}
+
 /* crash (only when named): a thread reads through a NULL pointer; the process dies of
  * SIGSEGV (the crash report names the thread). */
 static void *crash_worker(void *arg)
@@ -666,6 +698,10 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "exec") == 0) {
         part_exec();
+        return 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "exec-main") == 0) {
+        part_exec_main();
         return 1;
     }
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {

@@ -119,6 +119,8 @@ def main():
         if os.path.exists(binary):
             checks.append(("threads-%s exec (fork and exec from threads)" % v,
                            lambda b=binary: check(vmemu, b, True, ["exec"])))
+            checks.append(("threads-%s exec-main (the leader execs, threads running)" % v,
+                           lambda b=binary: check(vmemu, b, True, ["exec-main"])))
             checks.append(("threads-%s crash (a thread's SIGSEGV)" % v,
                            lambda b=binary: crash(vmemu, b)))
             checks.append(("threads-%s deadlock (reported, ended)" % v,

@@ -192,6 +192,10 @@ struct proc {
     struct proc *vfork_parent;       /* vfork: the parent sleeping until this child execs/ends */
     bool mm_borrowed;                /* vfork child: mm is the parent's (shared, as Linux's
                                         CLONE_VM), never freed through this process */
+    struct mm *mm_exec_old;          /* the image an exec replaced while other threads of
+                                        the group still ran in it: destroyed once they
+                                        ended (sched_exec_de_thread), as Linux's de_thread
+                                        comes before exec_mmap */
     bool reported;                   /* wait4/waitid has seen its exit (zombie state consumed) */
     bool kept;                       /* reaped and kept for the report (sched_collect) */
     int cwd_fd;                      /* host O_PATH descriptor of its working directory while

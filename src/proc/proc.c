@@ -218,7 +218,9 @@ int proc_exec(struct proc *p, const char *path, char *const argv[], char *const 
     p->sys->current = mm;
     if (old && !p->mm_borrowed)
         p->swap_outs_exec += old->stats.swap_outs;
-    if (!p->mm_borrowed)
+    if (!p->mm_borrowed && old && p->leader->nr_threads > 1)
+        p->mm_exec_old = old; /* the other threads end in it (sched_exec_de_thread) */
+    else if (!p->mm_borrowed)
         mm_destroy(old);
     p->mm_borrowed = false;
     p->sys->current = mm;
@@ -332,6 +334,7 @@ void proc_destroy(struct proc *p)
     }
     if (!p->mm_borrowed)
         mm_destroy(p->mm);
+    mm_destroy(p->mm_exec_old);
     proc_release_observed(p);
     free(p->exe);
     free(p->cmdline);

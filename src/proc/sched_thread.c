@@ -306,9 +306,8 @@ struct proc *sched_exec_de_thread(struct proc *p)
 {
     struct sched *s = p->sched;
     struct proc *leader = p->leader;
-    if (!s || leader->nr_threads <= 1)
-        return p;
-    for (size_t i = 0; i < s->nprocs; i++) {
+    bool alone = !s || leader->nr_threads <= 1;
+    for (size_t i = 0; !alone && i < s->nprocs; i++) {
         struct proc *t = s->procs[i];
         if (t == p || t->leader != leader || t->state == PROC_ZOMBIE || t->state == PROC_DEAD)
             continue;
@@ -316,7 +315,11 @@ struct proc *sched_exec_de_thread(struct proc *p)
         t->thread_exit = true;
         sched_exit(t);
     }
-    if (p == leader)
+    /* The old image, which the threads ended in (their clear_child_tid, their robust
+     * lists), when p owned it. */
+    mm_destroy(p->mm_exec_old);
+    p->mm_exec_old = NULL;
+    if (alone || p == leader)
         return p;
     exec_take_over(leader, p);
     return leader;
