@@ -4,12 +4,16 @@
  *   same-page   two functions in one page, both rewritten before either runs again
  *   in-place    one function's constant patched in place, one byte at a time
  *   far-apart   64 functions spread over 16 pages, all rewritten, then all run
+ *   two-views   a memfd page mapped twice, written through its read-write view and run
+ *               through its read-execute one (W^X JITs)
  * Prints per case the rounds and how many calls returned another value than the code
  * written says (0 natively); exits 1 if any did. */
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 typedef int (*fn_t)(void);
 
@@ -67,6 +71,27 @@ int main(void)
             wrong += call(buf + i * 1024) != r * 1000 + i;
     }
     printf("far-apart: 20 rounds, %d wrong\n", wrong);
+    total += wrong;
+
+    wrong = 0;
+    int fd = memfd_create("jit", 0);
+    if (fd < 0 || ftruncate(fd, 4096) < 0) {
+        perror("memfd");
+        return 2;
+    }
+    uint8_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    uint8_t *x = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    if (w == MAP_FAILED || x == MAP_FAILED) {
+        perror("mmap");
+        return 2;
+    }
+    for (int r = 1; r <= 100; r++) {
+        emit(w, r);
+        emit(w + 256, -r);
+        wrong += call(x) != r;
+        wrong += call(x + 256) != -r;
+    }
+    printf("two-views: 100 rounds, %d wrong\n", wrong);
     total += wrong;
     return total != 0;
 }

@@ -14,7 +14,9 @@
  * defines it (exported from the executable, see CMakeLists.txt) and calls Unicorn's only
  * for pages whose frame never ran code (FRAME_EXECUTED, set at every fetch fill): stores
  * into frames that did keep the slow path, which invalidates precisely (QEMU's per-page
- * code bitmap). Outside a run of vmemu's CPU, the call goes to Unicorn's as is. */
+ * code bitmap). Outside a run of vmemu's CPU, the call goes to Unicorn's as is. A page
+ * written through another mapping of the frame before the frame first ran code would keep
+ * a clean entry: mmu_fill drops the other mappings' entries at that first fetch. */
 #include <dlfcn.h>
 #include <stddef.h>
 

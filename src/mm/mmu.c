@@ -60,6 +60,18 @@ static int mmu_walk(struct mm *mm, gva_t va, enum access access, unsigned flags,
     return 0;
 }
 
+/* Frame fr is about to run code for the first time, fetched through va: the CPU's
+ * entries of its other pages in mm go, so that the next store through one of them (a JIT
+ * that writes through one mapping and runs through another) is filled again and, its
+ * frame now marked as having run code, checked for the translated code it overwrites
+ * (src/cpu/cpu_smc.c). Other address spaces' entries go at the switch to them. */
+static void mmu_first_fetch(struct mm *mm, gva_t va, const struct frame *fr)
+{
+    for (const struct rmap *r = fr->rmap; r; r = r->next)
+        if (r->mm == mm && r->va != (va & ~(gva_t)(PAGE_SIZE - 1)) && mm->sys->current == mm)
+            vmsys_cpu_invalidate(mm->sys, r->va);
+}
+
 /* Translates va for the CPU. The permissions returned are those the PTE grants now: W
  * only once the page is dirty (so the first write to a clean page comes back here), X
  * only on fetches or for frames that already ran code (fetches mark the frame executed).
@@ -79,6 +91,8 @@ int mmu_fill(struct mm *mm, gva_t va, enum access access, struct fill *out)
         out->perms |= MMU_W;
     if (!(pte & PTE_NX) && (access == ACCESS_EXEC || (fr->flags & FRAME_EXECUTED))) {
         out->perms |= MMU_X;
+        if (!(fr->flags & FRAME_EXECUTED))
+            mmu_first_fetch(mm, va, fr);
         fr->flags |= FRAME_EXECUTED;
     }
     return 0;
