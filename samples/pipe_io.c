@@ -7,7 +7,8 @@
  *                           GONE closed.
  * Checks: data through a pipe in one process, a read returning what is there, pipe2 flags
  * seen through fcntl (O_CLOEXEC -> FD_CLOEXEC, O_NONBLOCK), bad flags and a bad array,
- * O_NONBLOCK -> EAGAIN on an empty and on a full pipe (set by pipe2 and by F_SETFL), a
+ * O_NONBLOCK -> EAGAIN on an empty and on a full pipe (set by pipe2, by F_SETFL and by
+ * ioctl FIONBIO; FIOCLEX and FIONCLEX as F_SETFD), a
  * blocking read that waits for a child's write, EOF only once every writer (the child's
  * copy too) is closed, 1 MiB through a pipe from a child in one write(), in writev() calls
  * and in odd-sized writes, read with odd sizes and readv, checksums compared; poll, ppoll,
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -160,6 +162,18 @@ static void check_nonblock(void)
     fcntl(p[RD], F_SETFL, fl);
     write(p[WR], "ok", 2);
     show("read blocking again (data there)", res(read(p[RD], buf, 10)), "2");
+
+    /* The generic ioctls (Rust's std sets its pipes non-blocking with FIONBIO). */
+    int on = 1, off = 0;
+    show("ioctl FIONBIO 1", res(ioctl(p[RD], FIONBIO, &on)), "0");
+    show("F_GETFL after FIONBIO", num(fcntl(p[RD], F_GETFL) & O_NONBLOCK), num(O_NONBLOCK));
+    show("read empty after FIONBIO", res(read(p[RD], buf, 10)), "-1 EAGAIN");
+    show("ioctl FIONBIO 0", res(ioctl(p[RD], FIONBIO, &off)), "0");
+    show("F_GETFL after FIONBIO 0", num(fcntl(p[RD], F_GETFL) & O_NONBLOCK), "0");
+    show("ioctl FIOCLEX", res(ioctl(p[WR], FIOCLEX)), "0");
+    show("F_GETFD after FIOCLEX", num(fcntl(p[WR], F_GETFD)), num(FD_CLOEXEC));
+    show("ioctl FIONCLEX", res(ioctl(p[WR], FIONCLEX)), "0");
+    show("F_GETFD after FIONCLEX", num(fcntl(p[WR], F_GETFD)), "0");
     close(p[RD]);
     close(p[WR]);
 }

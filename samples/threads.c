@@ -405,7 +405,10 @@ static void *ids_worker(void *arg)
     (void)arg;
     long same_pid = getpid() == main_pid;
     long other_tid = gettid_() != main_tid && gettid_() > 0;
-    return (void *)(same_pid * 2 + other_tid);
+    /* the kernel's affinity calls take a thread's id (Rust's available_parallelism) */
+    cpu_set_t set;
+    long affinity = syscall(SYS_sched_getaffinity, gettid_(), sizeof(set), &set) > 0;
+    return (void *)(same_pid * 4 + other_tid * 2 + affinity);
 }
 
 static void part_ids(void)
@@ -416,9 +419,10 @@ static void part_ids(void)
     main_tid = gettid_();
     pthread_create(&t, NULL, ids_worker, NULL);
     pthread_join(t, &r);
-    printf("ids: main tid == pid %d, thread's pid same %d, tid its own %d\n",
-           main_tid == main_pid, ((long)r & 2) != 0, ((long)r & 1) != 0);
-    CHECK(main_tid == main_pid && (long)r == 3, "ids");
+    printf("ids: main tid == pid %d, thread's pid same %d, tid its own %d, "
+           "sched_getaffinity(tid) %d\n",
+           main_tid == main_pid, ((long)r & 4) != 0, ((long)r & 2) != 0, ((long)r & 1) != 0);
+    CHECK(main_tid == main_pid && (long)r == 7, "ids");
 }
 
 /* spin -------------------------------------------------------------------------------- */

@@ -308,6 +308,20 @@ SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, req, gva_t, arg)
         int32_t pgrp = p->leader->pgid;
         return copy_to_user(p->mm, arg, &pgrp, sizeof(pgrp));
     }
+    case LINUX_FIONBIO: {
+        /* the generic file requests (Linux's do_vfs_ioctl): on every kind of file */
+        int32_t on;
+        if (copy_from_user(p->mm, &on, arg, sizeof(on)) < 0)
+            return -EFAULT;
+        int fl = fcntl(host, F_GETFL);
+        if (fl < 0)
+            return -errno;
+        return sys_host_result(fcntl(host, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK));
+    }
+    case LINUX_FIOCLEX:
+    case LINUX_FIONCLEX:
+        p->fds->fds[fd].cloexec = req == LINUX_FIOCLEX;
+        return 0;
     case LINUX_FIONREAD: {
         int n = 0;
         if (ioctl(host, FIONREAD, &n) < 0)

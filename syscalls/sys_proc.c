@@ -1,6 +1,6 @@
 /* Process syscalls: exit, identity (pids, ids, uname), thread-area and start-up calls
  * glibc and musl make (arch_prctl, set_tid_address, set_robust_list, rseq), resource
- * limits and usage, prctl's name and dumpable options, personality, affinity and yield
+ * limits and usage, prctl's name and dumpable options, personality and yield
  * (the other scheduling calls are in sys_sched.c),
  * I/O priorities (the host's, for vmemu as a whole), sysinfo and times. State lives in
  * struct proc; fault counts for getrusage come from the address space and, for
@@ -308,18 +308,6 @@ SYSCALL_DEFINE2(getrlimit, unsigned, resource, gva_t, rlim)
     if (resource >= PROC_NRLIMIT)
         return -EINVAL;
     return copy_to_user(p->mm, rlim, &p->leader->rlim[resource], sizeof(p->leader->rlim[resource]));
-}
-
-/* One CPU: the mask is CPU 0, and the kernel writes one 8-byte word. */
-SYSCALL_DEFINE3(sched_getaffinity, int, pid, size_t, len, gva_t, mask)
-{
-    if (pid != 0 && pid != p->leader->pid)
-        return -ESRCH;
-    if (len < sizeof(uint64_t) || len % sizeof(uint64_t) != 0)
-        return -EINVAL;
-    if (put_user_u64(p->mm, mask, 1) < 0)
-        return -EFAULT;
-    return sizeof(uint64_t);
 }
 
 /* sched_yield ends the slice when another task can run (a spin lock waits for its

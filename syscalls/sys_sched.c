@@ -2,8 +2,9 @@
  * task (sched_setscheduler, sched_setparam and their getters; SCHED_OTHER, SCHED_BATCH
  * and SCHED_IDLE are remembered in proc->sched_policy but change nothing, since vmemu's
  * scheduler has no priorities; the real-time policies are -EPERM as for an unprivileged
- * process), the policies' priority ranges, sched_rr_get_interval, sched_setaffinity
- * (CPU 0 is the only CPU) and getcpu. Called by syscalls/dispatch.c. */
+ * process), the policies' priority ranges, sched_rr_get_interval, sched_getaffinity and
+ * sched_setaffinity (CPU 0 is the only CPU; any task's id) and getcpu. Called by
+ * syscalls/dispatch.c. */
 #include <string.h>
 
 #include "vmemu/abi/linux.h"
@@ -160,6 +161,19 @@ SYSCALL_DEFINE3(sched_setaffinity, int, pid, size_t, len, gva_t, mask)
     if (pid < 0 || sched_target(p, pid) == NULL)
         return -ESRCH;
     return (buf[0] & 1) ? 0 : -EINVAL;
+}
+
+/* sched_getaffinity: one CPU, the mask is CPU 0 and the kernel writes one 8-byte word.
+ * pid is any task of the run, a thread's id included (0: the caller). */
+SYSCALL_DEFINE3(sched_getaffinity, int, pid, size_t, len, gva_t, mask)
+{
+    if (pid < 0 || sched_target(p, pid) == NULL)
+        return -ESRCH;
+    if (len < sizeof(uint64_t) || len % sizeof(uint64_t) != 0)
+        return -EINVAL;
+    if (put_user_u64(p->mm, mask, 1) < 0)
+        return -EFAULT;
+    return sizeof(uint64_t);
 }
 
 /* getcpu: CPU 0 of NUMA node 0; either pointer may be NULL (the third is unused). */
