@@ -22,13 +22,16 @@ handler that clobbers it. Checks:
     crosses into a PROT_NONE page, the store a handler fixes (run again, no second fault),
     the store a handler skips, the load of an unmapped page), 8 with the final uncaught
     one; SIGFPE is no memory fault;
-  - --trace: rt_sigreturn appears once per handler that returned, each line with the pid.
+  - --trace: rt_sigreturn appears once per handler that returned, each line with the pid;
+    each delivery is one strace-like line ("--- SIGUSR1 {si_signo=SIGUSR1, si_code=...,
+    si_pid=..., si_uid=...} ---"; sig_segv's 7 faults with si_addr).
 Each check prints "PASS name" or "FAIL name: reason"; the last line is "N passed, M
 failed"; the exit status is 1 when a check failed. Python 3 standard library only.
 """
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -164,6 +167,21 @@ def check_trace(R):
                 len(lines), "\n".join(lines[:12]))
         if not all(l.startswith("[1000] ") for l in lines):
             return "trace lines without the pid: %s" % lines[0]
+        # One strace-like line per delivery to a handler, before the handler's calls.
+        shape = re.compile(r"^\[1000\] --- (SIGUSR[12]) \{si_signo=\1, si_code=-?\d+, "
+                           r"si_pid=\d+, si_uid=\d+\} ---$")
+        sent = [l for l in r.err.splitlines() if " --- SIG" in l]
+        if len(sent) != 11 or not all(shape.match(l) for l in sent):
+            return "%d delivery lines in --trace, expected 11 of the form " \
+                "'[1000] --- SIGUSR1 {si_signo=SIGUSR1, si_code=N, si_pid=N, si_uid=N} ---':" \
+                "\n%s" % (len(sent), "\n".join(sent[:12]))
+        r = R.vm(["--trace"], R.path("sig_segv"), [])
+        faults = [l for l in r.err.splitlines() if " --- SIGSEGV" in l]
+        fault_shape = re.compile(r"^\[1000\] --- SIGSEGV \{si_signo=SIGSEGV, si_code=[12], "
+                                 r"si_addr=(0x[0-9a-f]+|NULL)\} ---$")
+        if len(faults) != 7 or not all(fault_shape.match(l) for l in faults):
+            return "sig_segv: %d SIGSEGV delivery lines in --trace, expected 7:\n%s" % (
+                len(faults), "\n".join(faults[:8]))
         return None
     return go
 

@@ -4,14 +4,18 @@
  * faulting instruction decoded with insn.h), the wake and restart decisions for sleeping
  * processes and exec's reset. Called by the kernel loop between runs (signal_deliver,
  * signal_fault), by the scheduler (signal_wakes, signal_restarts, its ITIMER_REAL timers)
- * and by everything that sends a signal (kill, SIGPIPE, SIGCHLD at exit). */
+ * and by everything that sends a signal (kill, SIGPIPE, SIGCHLD at exit). With --trace,
+ * each signal delivered (to a handler or to its default action) is one strace-like line. */
 #include "vmemu/signal.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmemu/abi/linux.h"
 #include "vmemu/insn.h"
+#include "vmemu/signal_names.h"
 #include "vmemu/uaccess.h"
 #include "vmemu/util.h"
 
@@ -261,6 +265,26 @@ static void fx_init_state(uint8_t fx[CPU_FXSAVE_SIZE])
  * handler; then the handler's mask, SA_RESETHAND and SS_AUTODISARM. Returns 0, or
  * -EFAULT when the frame cannot be written (or there is no restorer, as Linux requires
  * on x86-64). */
+/* With --trace: "[PID] --- SIGSEGV {si_signo=SIGSEGV, si_code=2, si_addr=0x4b8a50} ---"
+ * for a signal the CPU raised, si_pid and si_uid for one a task sent, as strace prints a
+ * delivery. */
+static void signal_trace(const struct proc *p, int sig, const struct linux_siginfo *info)
+{
+    FILE *trace = p->opt != NULL ? p->opt->trace : NULL;
+    if (trace == NULL)
+        return;
+    const char *name = signal_name(sig);
+    if ((SIG_SYNCHRONOUS & SIG_BIT(sig)) && info->si_code > 0 && info->u.fault.addr == 0)
+        fprintf(trace, "[%d] --- %s {si_signo=%s, si_code=%d, si_addr=NULL} ---\n", p->pid, name,
+                name, info->si_code);
+    else if ((SIG_SYNCHRONOUS & SIG_BIT(sig)) && info->si_code > 0)
+        fprintf(trace, "[%d] --- %s {si_signo=%s, si_code=%d, si_addr=%#" PRIx64 "} ---\n", p->pid,
+                name, name, info->si_code, (uint64_t)info->u.fault.addr);
+    else
+        fprintf(trace, "[%d] --- %s {si_signo=%s, si_code=%d, si_pid=%d, si_uid=%u} ---\n", p->pid,
+                name, name, info->si_code, info->u.kill.pid, info->u.kill.uid);
+}
+
 static int frame_setup(struct proc *p, int sig, const struct linux_siginfo *info, int trapno)
 {
     struct cpu *cpu = p->cpu;
@@ -361,6 +385,7 @@ bool signal_deliver(struct proc *p)
         uint64_t h = p->leader->sigact[sig - 1].handler;
         if (h == LINUX_SIG_IGN || (h == LINUX_SIG_DFL && (SIG_DEFAULT_IGNORE & SIG_BIT(sig))))
             continue;
+        signal_trace(p, sig, &info);
         if (h == LINUX_SIG_DFL) {
             proc_kill(p, sig); /* terminate, core, and stop (treated as terminate) */
             break;
@@ -412,8 +437,6 @@ bool signal_fault_trap(struct proc *p, int sig, int code, uint64_t addr, int tra
     if (sig < 1 || sig > PROC_NSIG || p->cpu == NULL || p->mm == NULL)
         return false;
     uint64_t h = p->leader->sigact[sig - 1].handler;
-    if ((p->sigmask & SIG_BIT(sig)) || h == LINUX_SIG_DFL || h == LINUX_SIG_IGN)
-        return false;
     if ((sig == LINUX_SIGSEGV || sig == LINUX_SIGBUS) && code > 0 && code != LINUX_SI_KERNEL)
         addr = signal_fault_byte(p, addr);
     struct linux_siginfo info;
@@ -421,6 +444,9 @@ bool signal_fault_trap(struct proc *p, int sig, int code, uint64_t addr, int tra
     info.si_signo = sig;
     info.si_code = code;
     info.u.fault.addr = addr;
+    signal_trace(p, sig, &info); /* handled or not: the unhandled one kills (crash report) */
+    if ((p->sigmask & SIG_BIT(sig)) || h == LINUX_SIG_DFL || h == LINUX_SIG_IGN)
+        return false;
     return frame_setup(p, sig, &info, trapno) == 0;
 }
 
