@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -17,6 +18,10 @@
 #include <utime.h>
 
 #include "sample_check.h"
+
+#ifndef FIOQSIZE
+#define FIOQSIZE 0x5460
+#endif
 
 #ifndef F_ADD_SEALS
 #define F_ADD_SEALS 1033
@@ -58,6 +63,13 @@ static void test_creat(void)
     struct stat st;
     CHECK(fstat(fd, &st) == 0);
     printf("creat: size %ld mode %o\n", (long)st.st_size, (unsigned)(st.st_mode & 0777 & ~0022));
+    close(fd);
+    fd = open(path("c"), O_RDWR);
+    CHECK(fd >= 0 && write(fd, "0123456789", 10) == 10 && fsync(fd) == 0 && fstat(fd, &st) == 0);
+    int64_t used = -1;
+    long rc = ioctl(fd, FIOQSIZE, &used);
+    printf("FIOQSIZE: %ld, the space used as stat says: %s\n", rc,
+           used == (int64_t)st.st_blocks * 512 ? "yes" : "no");
     close(fd);
     printf("creat in missing dir: %ld\n", err(creat(path("no/x"), 0600)));
 }

@@ -12,12 +12,20 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
 #include "sample_check.h"
+
+#ifndef SIOCINQ
+#define SIOCINQ FIONREAD
+#endif
+#ifndef SIOCOUTQ
+#define SIOCOUTQ TIOCOUTQ
+#endif
 
 static void child_done(pid_t pid)
 {
@@ -314,6 +322,9 @@ static void shutdown_pair(void)
     char buf[8];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     CHECK(write(sv[0], "hi", 2) == 2);
+    int outq = -1, inq = -1;
+    CHECK(ioctl(sv[0], SIOCOUTQ, &outq) == 0 && ioctl(sv[1], SIOCINQ, &inq) == 0);
+    printf("SIOCOUTQ after a write, unread: %s; SIOCINQ %d\n", outq > 0 ? "> 0" : "0", inq);
     CHECK(shutdown(sv[0], SHUT_WR) == 0);
     ssize_t n1 = read(sv[1], buf, sizeof(buf));
     ssize_t n2 = read(sv[1], buf, sizeof(buf));

@@ -322,6 +322,22 @@ SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, req, gva_t, arg)
     case LINUX_FIONCLEX:
         p->fds->fds[fd].cloexec = req == LINUX_FIOCLEX;
         return 0;
+    case LINUX_FIOQSIZE: {
+        struct stat st;
+        if (fstat(host, &st) < 0)
+            return -errno;
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+            return -ENOTTY;
+        int64_t size = (int64_t)st.st_blocks * 512; /* inode_get_bytes: the space used */
+        return copy_to_user(p->mm, arg, &size, sizeof(size));
+    }
+    case LINUX_TIOCOUTQ: {
+        int n = 0;
+        if (ioctl(host, TIOCOUTQ, &n) < 0)
+            return -errno;
+        int32_t v = n;
+        return copy_to_user(p->mm, arg, &v, sizeof(v));
+    }
     case LINUX_FIONREAD: {
         int n = 0;
         if (ioctl(host, FIONREAD, &n) < 0)
@@ -330,8 +346,9 @@ SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, req, gva_t, arg)
         return copy_to_user(p->mm, arg, &v, sizeof(v));
     }
     default:
-        /* a terminal request on a file that is no terminal: Linux's ENOTTY, no news */
-        if (((req >> 8) & 0xff) != 'T' || isatty(host))
+        /* a terminal request on a file that is no terminal: Linux's ENOTTY, no news; the
+         * generic requests of type 'T' that vmemu lacks are news */
+        if (((req >> 8) & 0xff) != 'T' || isatty(host) || req == LINUX_FIOASYNC)
             ioctl_log_once(req);
         return -ENOTTY;
     }

@@ -85,9 +85,12 @@ enum linux_syscall_nr { SYSCALL_TABLE(LINUX_NR_ENUM) };
 #define LINUX_TCSETSF    0x5404
 #define LINUX_TIOCGPGRP  0x540f
 #define LINUX_FIONREAD   0x541b
+#define LINUX_TIOCOUTQ   0x5411 /* int *: bytes not yet sent (SIOCOUTQ on a socket) */
 #define LINUX_FIONBIO    0x5421 /* int *: set or clear O_NONBLOCK on the open file */
 #define LINUX_FIONCLEX   0x5450 /* clear the descriptor's close-on-exec flag */
 #define LINUX_FIOCLEX    0x5451 /* set it */
+#define LINUX_FIOASYNC   0x5452 /* int *: O_ASYNC (SIGIO); not supported */
+#define LINUX_FIOQSIZE   0x5460 /* loff_t *: the size of a file, directory or link */
 
 /* arch_prctl codes. */
 #define LINUX_ARCH_SET_GS 0x1001
