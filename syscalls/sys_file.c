@@ -275,6 +275,17 @@ static void ioctl_log_once(uint32_t req)
     fprintf(stderr, "vmemu: unsupported ioctl %#" PRIx32 ", returning -ENOTTY\n", req);
 }
 
+/* A request whose answer is one int (FIONREAD, TIOCOUTQ): asked of the host file, written
+ * to the guest's arg. Returns 0, -errno or -EFAULT. */
+static long ioctl_int_out(struct proc *p, int host, unsigned long req, gva_t arg)
+{
+    int n = 0;
+    if (ioctl(host, req, &n) < 0)
+        return -errno;
+    int32_t v = n;
+    return copy_to_user(p->mm, arg, &v, sizeof(v));
+}
+
 SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, req, gva_t, arg)
 {
     int host = fd_host(p->fds, fd);
@@ -331,20 +342,10 @@ SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, req, gva_t, arg)
         int64_t size = (int64_t)st.st_blocks * 512; /* inode_get_bytes: the space used */
         return copy_to_user(p->mm, arg, &size, sizeof(size));
     }
-    case LINUX_TIOCOUTQ: {
-        int n = 0;
-        if (ioctl(host, TIOCOUTQ, &n) < 0)
-            return -errno;
-        int32_t v = n;
-        return copy_to_user(p->mm, arg, &v, sizeof(v));
-    }
-    case LINUX_FIONREAD: {
-        int n = 0;
-        if (ioctl(host, FIONREAD, &n) < 0)
-            return -errno;
-        int32_t v = n;
-        return copy_to_user(p->mm, arg, &v, sizeof(v));
-    }
+    case LINUX_TIOCOUTQ:
+        return ioctl_int_out(p, host, TIOCOUTQ, arg);
+    case LINUX_FIONREAD:
+        return ioctl_int_out(p, host, FIONREAD, arg);
     default:
         /* a terminal request on a file that is no terminal: Linux's ENOTTY, no news; the
          * generic requests of type 'T' that vmemu lacks are news */
