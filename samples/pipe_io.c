@@ -8,7 +8,7 @@
  * Checks: data through a pipe in one process, a read returning what is there, pipe2 flags
  * seen through fcntl (O_CLOEXEC -> FD_CLOEXEC, O_NONBLOCK), bad flags and a bad array,
  * O_NONBLOCK -> EAGAIN on an empty and on a full pipe (set by pipe2, by F_SETFL and by
- * ioctl FIONBIO; FIOCLEX and FIONCLEX as F_SETFD), a
+ * ioctl FIONBIO; FIOCLEX and FIONCLEX as F_SETFD), tee and splice between pipes, a
  * blocking read that waits for a child's write, EOF only once every writer (the child's
  * copy too) is closed, 1 MiB through a pipe from a child in one write(), in writev() calls
  * and in odd-sized writes, read with odd sizes and readv, checksums compared; poll, ppoll,
@@ -174,6 +174,21 @@ static void check_nonblock(void)
     show("F_GETFD after FIOCLEX", num(fcntl(p[WR], F_GETFD)), num(FD_CLOEXEC));
     show("ioctl FIONCLEX", res(ioctl(p[WR], FIONCLEX)), "0");
     show("F_GETFD after FIONCLEX", num(fcntl(p[WR], F_GETFD)), "0");
+
+    /* splice and tee between pipes: tee copies, splice moves; nothing there is EAGAIN
+     * with SPLICE_F_NONBLOCK. */
+    int q[2];
+    pipe(q);
+    write(p[WR], "spliced", 7);
+    show("tee 7 bytes", res(tee(p[RD], q[WR], 100, 0)), "7");
+    show("splice them on", res(splice(p[RD], NULL, q[WR], NULL, 100, 0)), "7");
+    show("splice from an empty pipe, NONBLOCK",
+         res(splice(p[RD], NULL, q[WR], NULL, 10, SPLICE_F_NONBLOCK)), "-1 EAGAIN");
+    char got[16] = {0};
+    show("read both copies", res(read(q[RD], got, sizeof(got) - 1)), "14");
+    show("the bytes", got, "splicedspliced");
+    close(q[RD]);
+    close(q[WR]);
     close(p[RD]);
     close(p[WR]);
 }

@@ -1,5 +1,5 @@
 /* Data transfer syscalls passed through to the host: read, write, pread64, pwrite64,
- * readv, writev, preadv, pwritev, preadv2, pwritev2 and sendfile. One engine (rw_iter)
+ * readv, writev, preadv, pwritev, preadv2, pwritev2, sendfile, splice and tee. One engine (rw_iter)
  * moves the bytes between a host descriptor and guest buffers in bounce-buffer steps,
  * keeps a file the VM maps coherent with its cached pages (reads see dirty pages, writes
  * update them) and stops at the first guest buffer that faults with the bytes done so
@@ -433,39 +433,131 @@ static long sendfile_block(struct proc *p, int out, int in, bool wait_out, bool 
     return sched_block_io(p, w, nw, 0, true);
 }
 
-/* sendfile between two guest descriptors is a host sendfile: no guest memory is involved
- * but the optional 64-bit offset, read before and written back after. A pipe, tty or
- * socket side is made non-blocking for the call: when the guest's file is blocking and
- * nothing could move, the process sleeps (as read and write do). A short transfer is
- * returned as it is. EPIPE sends SIGPIPE. */
-SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
+/* After the host wrote n bytes at start of the file behind host: its cached pages take
+ * them (read back in 64 KiB steps), and the page-cache shape notes the write. */
+static void xfer_written(struct proc *p, int host, uint64_t start, uint64_t n)
+{
+    struct vfile *vf = sys_host_vfile(p, host);
+    enum { STEP = 64 * 1024 };
+    uint8_t *buf = vf != NULL ? malloc(STEP) : NULL;
+    for (uint64_t done = 0; buf != NULL && done < n;) {
+        size_t want = n - done < STEP ? (size_t)(n - done) : STEP;
+        ssize_t got = pread(host, buf, want, (off_t)(start + done));
+        if (got <= 0) { /* a write-only file: its cached pages of the rest go */
+            wb_discard_pages(p->sys, vf, (start + done) / PAGE_SIZE, (start + n - 1) / PAGE_SIZE);
+            break;
+        }
+        wb_file_written(p->sys, vf, start + done, buf, (size_t)got);
+        done += (uint64_t)got;
+    }
+    free(buf);
+    sys_note_write(p, host, start, n);
+}
+
+/* One host call that moves bytes between two descriptors with optional 64-bit offsets
+ * (off_in, off_out: NULL when the guest gave none). Returns bytes moved or -1 (errno). */
+typedef ssize_t (*xfer_fn)(int out, int in, int64_t *off_in, int64_t *off_out, size_t count,
+                           unsigned flags);
+
+/* sendfile, splice and tee between two guest descriptors are the host's call: no guest
+ * memory is involved but the optional offsets, read before and written back after. A
+ * pipe, tty or socket side is made non-blocking for the call: when the guest's file is
+ * blocking and nothing could move, the process sleeps (as read and write do). Files read
+ * or written hold the VM's mapped stores first, and a file written updates the VM's
+ * cached pages after. A
+ * short transfer is returned as it is. EPIPE sends SIGPIPE. */
+static long host_xfer(struct proc *p, int outfd, int infd, gva_t uoff_in, gva_t uoff_out,
+                      size_t count, unsigned flags, xfer_fn fn)
 {
     int out = fd_host(p->fds, outfd), in = fd_host(p->fds, infd);
     if (out < 0 || in < 0)
         return -EBADF;
-    struct vfile *vin = sys_host_vfile(p, in);
-    if (vin != NULL && wb_file_sync(p->sys, vin) < 0)
-        return -EIO; /* the host copies from the file: it must hold the mapped stores */
+    struct vfile *vin = sys_host_vfile(p, in), *vout = sys_host_vfile(p, out);
+    /* the host copies from a file and writes into one: both must hold the mapped stores */
+    if ((vin != NULL && wb_file_sync(p->sys, vin) < 0) ||
+        (vout != NULL && vout != vin && wb_file_sync(p->sys, vout) < 0))
+        return -EIO;
     if (count > LINUX_MAX_RW)
         count = LINUX_MAX_RW;
-    uint64_t off = 0;
-    if (offp != 0 && get_user_u64(p->mm, offp, &off) < 0)
+    uint64_t off_in = 0, off_out = 0;
+    if ((uoff_in != 0 && get_user_u64(p->mm, uoff_in, &off_in) < 0) ||
+        (uoff_out != 0 && get_user_u64(p->mm, uoff_out, &off_out) < 0))
         return -EFAULT;
-    off_t hoff = (off_t)off;
+    int64_t hin = (int64_t)off_in, hout = (int64_t)off_out;
+    /* where a write into a file lands, for the cached pages */
+    int64_t out_start = uoff_out != 0 ? hout : (int64_t)lseek(out, 0, SEEK_CUR);
     bool wait_out = io_may_wait(out), wait_in = io_may_wait(in);
     int saved_out = wait_out ? sys_nb_begin(out) : -1;
     int saved_in = wait_in && in != out ? sys_nb_begin(in) : -1;
-    ssize_t n = sendfile(out, in, offp != 0 ? &hoff : NULL, count);
+    ssize_t n = fn(out, in, uoff_in != 0 ? &hin : NULL, uoff_out != 0 ? &hout : NULL, count, flags);
     int err = n < 0 ? errno : 0;
     sys_nb_end(in, saved_in);
     sys_nb_end(out, saved_out);
     if (err == EPIPE)
         send_sigpipe(p);
-    if (err == EAGAIN && (saved_out >= 0 || saved_in >= 0))
+    if (err == EAGAIN && !(flags & SPLICE_F_NONBLOCK) && (saved_out >= 0 || saved_in >= 0))
         return sendfile_block(p, out, in, wait_out, wait_in, saved_out >= 0, saved_in >= 0);
     if (err != 0)
         return -err;
-    if (offp != 0 && put_user_u64(p->mm, offp, (uint64_t)hoff) < 0)
+    if (n > 0 && !wait_out && out_start >= 0)
+        xfer_written(p, out, (uint64_t)out_start, (uint64_t)n);
+    if ((uoff_in != 0 && put_user_u64(p->mm, uoff_in, (uint64_t)hin) < 0) ||
+        (uoff_out != 0 && put_user_u64(p->mm, uoff_out, (uint64_t)hout) < 0))
         return -EFAULT;
     return n;
+}
+
+static ssize_t xfer_sendfile(int out, int in, int64_t *off_in, int64_t *off_out, size_t count,
+                             unsigned flags)
+{
+    (void)off_out;
+    (void)flags;
+    off_t o = off_in != NULL ? (off_t)*off_in : 0;
+    ssize_t n = sendfile(out, in, off_in != NULL ? &o : NULL, count);
+    if (off_in != NULL)
+        *off_in = o;
+    return n;
+}
+
+static ssize_t xfer_splice(int out, int in, int64_t *off_in, int64_t *off_out, size_t count,
+                           unsigned flags)
+{
+    loff_t oi = off_in != NULL ? *off_in : 0, oo = off_out != NULL ? *off_out : 0;
+    ssize_t n = splice(in, off_in != NULL ? &oi : NULL, out, off_out != NULL ? &oo : NULL, count,
+                       flags & ~(unsigned)SPLICE_F_NONBLOCK);
+    if (off_in != NULL)
+        *off_in = oi;
+    if (off_out != NULL)
+        *off_out = oo;
+    return n;
+}
+
+static ssize_t xfer_tee(int out, int in, int64_t *off_in, int64_t *off_out, size_t count,
+                        unsigned flags)
+{
+    (void)off_in;
+    (void)off_out;
+    return tee(in, out, count, flags & ~(unsigned)SPLICE_F_NONBLOCK);
+}
+
+SYSCALL_DEFINE4(sendfile, int, outfd, int, infd, gva_t, offp, size_t, count)
+{
+    return host_xfer(p, outfd, infd, offp, 0, count, 0, xfer_sendfile);
+}
+
+/* splice/tee: SPLICE_F_NONBLOCK makes the call itself non-blocking (EAGAIN, no sleep),
+ * as the guest's own O_NONBLOCK does; the other flags go to the host. */
+SYSCALL_DEFINE6(splice, int, infd, gva_t, off_in, int, outfd, gva_t, off_out, size_t, len, unsigned,
+                flags)
+{
+    if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
+        return -EINVAL;
+    return host_xfer(p, outfd, infd, off_in, off_out, len, flags, xfer_splice);
+}
+
+SYSCALL_DEFINE4(tee, int, infd, int, outfd, size_t, len, unsigned, flags)
+{
+    if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
+        return -EINVAL;
+    return host_xfer(p, outfd, infd, 0, 0, len, flags, xfer_tee);
 }

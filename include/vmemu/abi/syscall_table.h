@@ -221,6 +221,8 @@
     X(271, ppoll, 5, I, P, U, P, P, U, N)                                      \
     X(273, set_robust_list, 2, I, P, U, N, N, N, N)                            \
     X(274, get_robust_list, 3, I, I, P, P, N, N, N)                            \
+    X(275, splice, 6, I, F, P, F, P, U, H)                                     \
+    X(276, tee, 4, I, F, F, U, H, N, N)                                        \
     X(277, sync_file_range, 4, I, F, I, I, H, N, N)                            \
     X(280, utimensat, 4, I, F, S, P, H, N, N)                                  \
     X(281, epoll_pwait, 6, I, F, P, I, I, P, U)                                \
